@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install Vessel's build and test dependencies from Debian's archive when
+# any is missing.  Idempotent: does nothing (and needs no network) when all
+# packages are present.
+set -eu
+PKGS="build-essential pkg-config libcmocka-dev libfdt-dev device-tree-compiler
+gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf qemu-system-misc
+qemu-utils liburing-dev zlib1g-dev libzstd-dev clang libclang-rt-14-dev
+cpio xz-utils"
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

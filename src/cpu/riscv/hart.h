@@ -1,0 +1,96 @@
+/* cpu/riscv: one RISC-V hart (RV64GC + Zicsr, Zifencei, Zicntr, Sstc,
+ * Zba/Zbb/Zbs), machine/supervisor/user modes, Sv39/Sv48, PMP.
+ *
+ * Implements: RISC-V Unprivileged ISA 20191213, Privileged Architecture
+ * 1.12 (20211203).
+ *
+ * A hart runs in bounded slices (design rule 3): hart_run() executes until
+ * the budget is spent, the hart waits for an interrupt (WFI), or something
+ * outside asked it to stop.  Interrupt lines are raised from any thread.
+ * Guest memory is reached only through mem/ (design rule 2). */
+#ifndef VESSEL_HART_H
+#define VESSEL_HART_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mem/mem.h"
+#include "util/vclock.h"
+
+struct hart;
+
+/* Interrupt numbers: bit positions in mip/mie (Privileged spec 3.1.9). */
+enum {
+    IRQ_SSI = 1, IRQ_MSI = 3,
+    IRQ_STI = 5, IRQ_MTI = 7,
+    IRQ_SEI = 9, IRQ_MEI = 11,
+};
+
+struct hart_config {
+    uint64_t hartid;            /* value of mhartid */
+    struct mem *mem;            /* borrowed; outlives the hart */
+    const struct vclock *clock; /* borrowed; source of `time` and Sstc */
+    uint64_t reset_pc;          /* pc after reset (M-mode) */
+    /* Called (from any thread) when an interrupt is raised on a hart that
+     * may be waiting in WFI, so the VMM can wake the thread running it.
+     * May be NULL. */
+    void (*wake)(void *opaque);
+    void *wake_opaque;
+};
+
+/* Why hart_run returned. */
+enum hart_exit {
+    HART_EXIT_BUDGET,   /* the instruction budget is spent */
+    HART_EXIT_WFI,      /* WFI with no interrupt pending: wait, then run again */
+    HART_EXIT_KICK,     /* hart_kick() was called */
+};
+
+/* Create a hart in its reset state.  Returns NULL on allocation failure.
+ * The caller owns the hart and frees it with hart_free(). */
+struct hart *hart_new(const struct hart_config *cfg);
+void hart_free(struct hart *h);
+
+/* Reset to the state after power-on: M-mode, pc = reset_pc, mstatus and
+ * the other CSRs at their reset values (Privileged spec 3.4).  Integer
+ * registers are zeroed; a0/a1 are left for the boot loader to set. */
+void hart_reset(struct hart *h);
+
+/* Run at most `budget` instructions on the calling thread. */
+enum hart_exit hart_run(struct hart *h, uint64_t budget);
+
+/* Set or clear an interrupt-pending wire (IRQ_MSI, IRQ_MTI, IRQ_MEI,
+ * IRQ_SEI) from any thread.  These are the bits of mip that the platform
+ * (CLINT, PLIC) drives; software-writable bits are the guest's. */
+void hart_set_irq(struct hart *h, unsigned irq, bool level);
+
+/* Ask the hart to return from hart_run() soon (any thread). */
+void hart_kick(struct hart *h);
+
+/* True when an enabled interrupt would be taken now (used by the VMM to
+ * decide whether a hart in WFI can run). */
+bool hart_irq_pending(struct hart *h);
+
+/* Guest time (ticks) at which this hart's Sstc timer (stimecmp) fires, or
+ * UINT64_MAX when disabled.  The VMM sleeps no longer than this in WFI. */
+uint64_t hart_timer_deadline(struct hart *h);
+
+/* Register access for loaders, tests and debuggers.  Register 0 reads 0
+ * and ignores writes; reg must be < 32. */
+uint64_t hart_get_x(const struct hart *h, unsigned reg);
+void hart_set_x(struct hart *h, unsigned reg, uint64_t val);
+uint64_t hart_get_pc(const struct hart *h);
+void hart_set_pc(struct hart *h, uint64_t pc);
+uint64_t hart_get_f(const struct hart *h, unsigned reg);
+
+/* Number of instructions retired (minstret). */
+uint64_t hart_instret(const struct hart *h);
+
+/* Privilege mode: 0 = U, 1 = S, 3 = M. */
+unsigned hart_priv(const struct hart *h);
+
+/* Read a CSR by number without side effects or privilege checks (for
+ * tests and debugging).  Returns 0 and the value in *val, or -ENOENT when
+ * the CSR does not exist. */
+int hart_peek_csr(struct hart *h, unsigned csr, uint64_t *val);
+
+#endif

@@ -1,0 +1,95 @@
+/* mem: the guest-physical address space of one VM.
+ *
+ * Guest RAM and MMIO device windows live here.  Design rule 2: every other
+ * module reaches guest memory only through this API, one page at a time
+ * (mem_gpa_to_hva gives a host pointer valid for at most the rest of a
+ * 4 KiB page) or as an iovec for device DMA (mem_map_iovec).  Nothing
+ * computes host addresses from a "RAM base", which is what later lets this
+ * module share, balloon, swap and dirty-track pages behind the callers' back.
+ *
+ * Thread safety: regions are added while the VM is being built; after that
+ * the map is read-only and every function here may be called from any
+ * thread.  Concurrent accesses to the same guest bytes are the guest's
+ * business (it is a shared-memory multiprocessor). */
+#ifndef VESSEL_MEM_H
+#define VESSEL_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define MEM_PAGE_SHIFT 12
+#define MEM_PAGE_SIZE  (1ULL << MEM_PAGE_SHIFT)
+#define MEM_PAGE_MASK  (~(MEM_PAGE_SIZE - 1))
+
+struct mem;
+
+/* A device's register window.  `off` is the byte offset from the window's
+ * base, `size` is 1, 2, 4 or 8 bytes.  read returns the value zero-extended.
+ * Callbacks run on the accessing vCPU's thread and must do their own
+ * locking against other threads. */
+struct mmio_ops {
+    uint64_t (*read)(void *opaque, uint64_t off, unsigned size);
+    void (*write)(void *opaque, uint64_t off, uint64_t val, unsigned size);
+};
+
+/* Create an empty address space.  Returns NULL on allocation failure.
+ * The caller owns it and frees it with mem_free(). */
+struct mem *mem_new(void);
+
+/* Free the address space and all guest RAM it owns.  NULL is a no-op. */
+void mem_free(struct mem *m);
+
+/* Add `size` bytes of zero-filled guest RAM at guest-physical address `gpa`.
+ * Both must be multiples of MEM_PAGE_SIZE.  Host memory is reserved lazily
+ * (anonymous mmap): untouched guest pages cost no host RAM.
+ * Errors: -EINVAL misaligned/zero size/wraps, -EEXIST overlaps an existing
+ * RAM region, -ENOSPC too many regions, -ENOMEM host mmap failed. */
+int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size);
+
+/* Register a device window of `size` bytes at `gpa` (any alignment).
+ * A window may lie over RAM (used for the HTIF tohost/fromhost words):
+ * the RAM pages it touches are then reached only through mem_load /
+ * mem_store, which try the window first.  `ops` and `opaque` are borrowed
+ * and must outlive `m`.
+ * Errors: -EINVAL zero size or wraps, -EEXIST overlaps another window,
+ * -ENOSPC too many windows. */
+int mem_add_mmio(struct mem *m, uint64_t gpa, uint64_t size,
+                 const struct mmio_ops *ops, void *opaque);
+
+/* Host pointer for guest-physical `gpa`, valid for the bytes up to the end
+ * of its 4 KiB page; *avail (if non-NULL) receives that count.  Returns NULL
+ * when gpa is not RAM, or is RAM overlaid by a device window (then use
+ * mem_load/mem_store).  The pointer stays valid until mem_free(). */
+void *mem_gpa_to_hva(struct mem *m, uint64_t gpa, uint64_t *avail);
+
+/* True when [gpa, gpa+len) is entirely guest RAM. */
+bool mem_is_ram(struct mem *m, uint64_t gpa, uint64_t len);
+
+/* One CPU-style access of `size` (1, 2, 4 or 8) bytes, little-endian: a
+ * device window first, else RAM (an access may straddle two RAM pages).
+ * Errors: -EFAULT nothing there or the access straddles a window's end
+ * (the CPU turns this into an access fault). */
+int mem_load(struct mem *m, uint64_t gpa, unsigned size, uint64_t *val);
+int mem_store(struct mem *m, uint64_t gpa, unsigned size, uint64_t val);
+
+/* Copy between a host buffer and guest RAM (RAM only, any length, any
+ * alignment).  Errors: -EFAULT when any byte is not RAM (nothing is
+ * copied in that case). */
+int mem_read(struct mem *m, uint64_t gpa, void *buf, size_t len);
+int mem_write(struct mem *m, uint64_t gpa, const void *buf, size_t len);
+
+/* Describe the guest buffer [gpa, gpa+len) as host iovecs for DMA, merging
+ * host-contiguous pages.  At most iov_max entries are written; *iov_cnt gets
+ * the number used.  Errors: -EFAULT part of the range is not RAM (or wraps),
+ * -E2BIG it needs more than iov_max entries. */
+int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len,
+                  struct iovec *iov, int iov_max, int *iov_cnt);
+
+/* Total bytes of guest RAM, and the lowest RAM address (for boot loaders
+ * that must place images; they still write through mem_write). */
+uint64_t mem_ram_size(const struct mem *m);
+uint64_t mem_ram_base(const struct mem *m);
+
+#endif

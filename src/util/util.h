@@ -1,0 +1,46 @@
+/* util: small shared helpers (logging, size parsing, bit tricks).
+ * No state: every helper is a pure function or writes to stderr. */
+#ifndef VESSEL_UTIL_H
+#define VESSEL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define likely(x)     __builtin_expect(!!(x), 1)
+#define unlikely(x)   __builtin_expect(!!(x), 0)
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
+
+/* Print "vessel: <message>\n" to stderr, printf-style. */
+void vlog_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vlog_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parse a size in bytes with an optional K/M/G/T suffix (powers of 1024,
+ * case-insensitive, optional trailing "B" or "iB").
+ * Returns 0 and stores the size in *out; -EINVAL when s is not a number
+ * with a known suffix; -ERANGE when it overflows 64 bits. */
+int parse_size(const char *s, uint64_t *out);
+
+/* Parse an unsigned decimal or 0x-prefixed integer.  Same errors as
+ * parse_size. */
+int parse_u64(const char *s, uint64_t *out);
+
+/* Sign-extend the low `bits` bits of v. */
+static inline int64_t sext(uint64_t v, unsigned bits)
+{
+    unsigned sh = 64 - bits;
+    return (int64_t)(v << sh) >> sh;
+}
+
+/* Extract bits [hi:lo] of v. */
+static inline uint64_t bits(uint64_t v, unsigned hi, unsigned lo)
+{
+    return (v >> lo) & ((hi - lo == 63) ? ~0ULL : ((1ULL << (hi - lo + 1)) - 1));
+}
+
+/* Monotonic host time in nanoseconds. */
+uint64_t host_time_ns(void);
+
+#endif
