@@ -1,0 +1,78 @@
+/* machine: the RISC-V "virt" board (the memory map QEMU, OpenSBI and Linux
+ * agree on) built from harts (cpu/riscv), platform devices (hw/) and guest
+ * memory (mem/).  It also loads what runs first: a bare-metal ELF, or
+ * OpenSBI firmware + a Linux Image + initrd + a generated device tree.
+ *
+ * Memory map: 0x0010_0000 sifive,test (poweroff/reboot), 0x0010_1000
+ * goldfish RTC, 0x0200_0000 CLINT, 0x0c00_0000 PLIC, 0x1000_0000 NS16550A
+ * (PLIC source 10), 0x1000_1000 + n*0x1000 virtio-mmio slots (sources
+ * 1..8), 0x8000_0000 RAM.
+ *
+ * The VMM (vmm/) owns the threads: it runs each hart with hart_run() and
+ * calls the functions below between slices. */
+#ifndef VESSEL_MACHINE_VIRT_H
+#define VESSEL_MACHINE_VIRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/riscv/hart.h"
+
+#define VIRT_MAX_CPUS 16
+#define VIRT_RAM_BASE 0x80000000ULL
+
+struct virt_config {
+    uint64_t ram_size;          /* bytes, multiple of 4 KiB */
+    unsigned ncpus;             /* 1..VIRT_MAX_CPUS */
+    /* Bare-metal mode: an ELF started in M-mode at its entry on every hart
+     * with no firmware; HTIF tohost/fromhost found in its symbol table. */
+    const char *bios;
+    /* Linux mode: OpenSBI firmware (NULL: Debian's fw_dynamic.bin),
+     * kernel Image, optional initrd and command line. */
+    const char *firmware;
+    const char *kernel;
+    const char *initrd;
+    const char *append;
+    /* Console output (UART and HTIF console); called from vCPU threads. */
+    void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
+    void *console_opaque;
+    /* Wake the thread running hart `cpu` (it may be waiting in WFI). */
+    void (*wake)(void *opaque, unsigned cpu);
+    void *wake_opaque;
+};
+
+struct virt_machine;
+
+/* Build the board, load the images, and leave every hart at its reset pc
+ * with the boot registers set.  Errors are printed with vlog_error naming
+ * the file or value at fault and what would be accepted; returns 0 or a
+ * negative errno (-ENOENT missing file, -ENOEXEC not a RISC-V ELF/Image,
+ * -EFBIG does not fit in RAM, -EINVAL bad value, -ENOMEM). */
+int virt_create(const struct virt_config *cfg, struct virt_machine **out);
+void virt_destroy(struct virt_machine *vm);
+
+unsigned virt_ncpus(const struct virt_machine *vm);
+struct hart *virt_hart(struct virt_machine *vm, unsigned cpu);
+
+/* Raise or lower time-driven interrupt lines (CLINT mtimecmp vs mtime) for
+ * every hart.  Called by the VMM between slices; cheap. */
+void virt_update_timers(struct virt_machine *vm);
+
+/* Host nanoseconds until the next timer of hart `cpu` (CLINT mtimecmp or
+ * Sstc stimecmp) fires; UINT64_MAX when none is armed. */
+uint64_t virt_next_timer_ns(struct virt_machine *vm, unsigned cpu);
+
+/* Feed bytes typed on the console to the UART receive FIFO (any thread). */
+void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len);
+
+/* Has the guest asked to stop?  VIRT_RUNNING, VIRT_POWEROFF (exit status
+ * in *code: 0 for a clean poweroff / HTIF pass, else the guest's code) or
+ * VIRT_REBOOT. */
+enum { VIRT_RUNNING = 0, VIRT_POWEROFF = 1, VIRT_REBOOT = 2 };
+int virt_shutdown_state(struct virt_machine *vm, int *code);
+
+/* Write the generated device tree blob to `path` (for --dump-dtb).
+ * Returns 0 or -errno (printed). */
+int virt_dump_dtb(struct virt_machine *vm, const char *path);
+
+#endif
