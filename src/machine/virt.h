@@ -54,6 +54,17 @@ void virt_destroy(struct virt_machine *vm);
 unsigned virt_ncpus(const struct virt_machine *vm);
 struct hart *virt_hart(struct virt_machine *vm, unsigned cpu);
 
+/* The board's guest-physical address space (borrowed; lives until
+ * virt_destroy).  For attaching further devices (virtio) and debuggers. */
+struct mem *virt_mem(struct virt_machine *vm);
+
+/* The VM's clock (guest `time`, CLINT mtime base).  The VMM may adjust its
+ * offset_ticks while every hart is stopped (pause/resume, snapshots). */
+struct vclock *virt_clock(struct virt_machine *vm);
+
+/* Guest-physical address of the device tree the harts got in a1. */
+uint64_t virt_dtb_addr(const struct virt_machine *vm);
+
 /* Raise or lower time-driven interrupt lines (CLINT mtimecmp vs mtime) for
  * every hart.  Called by the VMM between slices; cheap. */
 void virt_update_timers(struct virt_machine *vm);

@@ -1,0 +1,154 @@
+/* Raw image loading: the Linux RISC-V Image header
+ * (Documentation/riscv/boot-image-header.rst) and copying files (firmware,
+ * kernel, initrd) into guest RAM through mem_write(). */
+#include "machine/boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+/* Header layout (all little-endian). */
+#define IMG_CODE0        0
+#define IMG_TEXT_OFFSET  8
+#define IMG_IMAGE_SIZE   16
+#define IMG_FLAGS        24
+#define IMG_VERSION      32
+#define IMG_MAGIC        48      /* "RISCV\0\0\0", deprecated */
+#define IMG_MAGIC2       56      /* "RSC\x05" */
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static int open_regular(const char *path, uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        vlog_error("%s: %s", path, strerror(err));
+        return -err;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int err = errno;
+        vlog_error("%s: %s", path, strerror(err));
+        close(fd);
+        return -err;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        vlog_error("%s: not a regular file", path);
+        close(fd);
+        return -EINVAL;
+    }
+    *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+int file_size(const char *path, uint64_t *size)
+{
+    int fd = open_regular(path, size);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
+}
+
+int image_probe(const char *path, struct linux_image_info *info)
+{
+    uint64_t size;
+    int fd = open_regular(path, &size);
+    if (fd < 0)
+        return fd;
+    uint8_t h[IMAGE_HEADER_SIZE];
+    ssize_t n = pread(fd, h, sizeof(h), 0);
+    close(fd);
+    if (n < 0) {
+        int err = errno;
+        vlog_error("%s: read failed: %s", path, strerror(err));
+        return -err;
+    }
+    if ((size_t)n < sizeof(h)) {
+        vlog_error("%s: not a RISC-V Linux Image (only %zd bytes, the header "
+                   "alone is %d)", path, n, IMAGE_HEADER_SIZE);
+        return -ENOEXEC;
+    }
+    uint32_t magic2 = le32(h + IMG_MAGIC2);
+    if (magic2 != IMAGE_MAGIC2) {
+        vlog_error("%s: not a RISC-V Linux Image (magic2 at offset 56 is "
+                   "0x%08x, expected 0x%08x \"RSC\\x05\"; an ELF vmlinux needs "
+                   "--bios or conversion with objcopy -O binary)",
+                   path, magic2, IMAGE_MAGIC2);
+        return -ENOEXEC;
+    }
+    info->text_offset = le64(h + IMG_TEXT_OFFSET);
+    info->image_size = le64(h + IMG_IMAGE_SIZE);
+    info->file_size = size;
+    if (info->text_offset & (MEM_PAGE_SIZE - 1) || info->text_offset >= (1ULL << 30)) {
+        vlog_error("%s: RISC-V Image text_offset 0x%llx is not a page-aligned "
+                   "offset below 1 GiB", path, (unsigned long long)info->text_offset);
+        return -ENOEXEC;
+    }
+    if (info->image_size >= (1ULL << 40)) {
+        vlog_error("%s: RISC-V Image image_size 0x%llx is implausible", path,
+                   (unsigned long long)info->image_size);
+        return -ENOEXEC;
+    }
+    return 0;
+}
+
+int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max)
+{
+    uint64_t size;
+    int fd = open_regular(path, &size);
+    if (fd < 0)
+        return fd;
+    int rc = 0;
+    if (size > max || !mem_is_ram(m, gpa, size)) {
+        vlog_error("%s: %llu bytes do not fit in guest RAM at 0x%llx "
+                   "(room: %llu bytes)", path, (unsigned long long)size,
+                   (unsigned long long)gpa, (unsigned long long)max);
+        rc = -EFBIG;
+        goto out;
+    }
+    uint8_t *buf = malloc(1 << 20);
+    if (!buf) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    uint64_t done = 0;
+    while (done < size) {
+        ssize_t n = pread(fd, buf, (size_t)MIN(size - done, 1ULL << 20), (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? -errno : -EIO;
+            vlog_error("%s: read failed at offset %llu: %s", path,
+                       (unsigned long long)done, n < 0 ? strerror(-rc) : "file shrank");
+            break;
+        }
+        if (mem_write(m, gpa + done, buf, (size_t)n)) {
+            rc = -EFBIG;
+            break;
+        }
+        done += (uint64_t)n;
+    }
+    free(buf);
+out:
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,543 @@
+/* The "virt" board: memory map, device wiring, boot loading.
+ *
+ * Memory map (one table, `board_map` below, drives both mem_add_mmio and,
+ * through the same hw/ constants, the device tree):
+ *   0x0010_0000  sifive,test     SYSCON_SIZE
+ *   0x0010_1000  goldfish RTC    RTC_SIZE    PLIC source 11
+ *   0x0200_0000  CLINT           CLINT_SIZE
+ *   0x0c00_0000  PLIC            PLIC_SIZE
+ *   0x1000_0000  NS16550A        UART_SIZE   PLIC source 10
+ *   0x8000_0000  RAM
+ * plus, in bare-metal mode, the HTIF windows over `tohost`/`fromhost`.
+ *
+ * Boot (docs/machine.md):
+ *   bare-metal: ELF segments at p_paddr; every hart at e_entry in M-mode,
+ *               a0 = hartid, a1 = DTB.
+ *   Linux:      OpenSBI fw_dynamic at RAM base, Image at RAM base +
+ *               text_offset, initrd and fw_dynamic_info below the DTB at
+ *               the top of RAM; every hart at RAM base, a0 = hartid,
+ *               a1 = DTB, a2 = &fw_dynamic_info. */
+#include "machine/virt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "hw/hw.h"
+#include "machine/boot.h"
+#include "util/util.h"
+#include "util/vclock.h"
+
+_Static_assert((int)HW_IRQ_MSI == (int)IRQ_MSI && (int)HW_IRQ_MTI == (int)IRQ_MTI &&
+               (int)HW_IRQ_SEI == (int)IRQ_SEI && (int)HW_IRQ_MEI == (int)IRQ_MEI,
+               "hw/ and cpu/ disagree on mip bit numbers");
+_Static_assert((int)HW_POWEROFF == VIRT_POWEROFF && (int)HW_REBOOT == VIRT_REBOOT &&
+               (int)HW_RUNNING == VIRT_RUNNING, "shutdown states disagree");
+_Static_assert(VIRT_MAX_CPUS <= DTB_MAX_CPUS && VIRT_MAX_CPUS <= PLIC_MAX_HARTS,
+               "VIRT_MAX_CPUS too large for the device tree or PLIC");
+
+#define MiB (1ULL << 20)
+#define VIRT_MAX_RAM (1ULL << 40)
+#define DTB_ALIGN (2 * MiB)         /* as QEMU's virt, leaves room above it */
+#define KERNEL_ALIGN (2 * MiB)      /* RV64 kernels run from a 2 MiB boundary */
+
+/* OpenSBI fw_dynamic (docs/firmware/fw_dynamic.md, include/sbi/fw_dynamic.h) */
+#define FW_DYNAMIC_INFO_MAGIC   0x4942534fULL   /* "OSBI" */
+#define FW_DYNAMIC_INFO_VERSION 2
+#define FW_DYNAMIC_NEXT_MODE_S  1
+#define FW_DEBIAN_PATH "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+
+struct virt_wake {
+    struct virt_machine *vm;
+    unsigned cpu;
+};
+
+struct virt_machine {
+    struct virt_config cfg;         /* callbacks used after create */
+    struct vclock clock;
+    struct mem *mem;
+    unsigned ncpus;
+    struct hart *harts[VIRT_MAX_CPUS];
+    struct virt_wake wake[VIRT_MAX_CPUS];
+    struct clint *clint;
+    struct plic *plic;
+    struct uart *uart;
+    struct syscon *syscon;
+    struct rtc *rtc;
+    struct htif *htif;              /* bare-metal with a `tohost` only */
+    void *dtb;
+    size_t dtb_size;
+    uint64_t dtb_addr;
+};
+
+/* ------------------------------------------------------------- wiring */
+
+static void hart_wake(void *opaque)
+{
+    struct virt_wake *w = opaque;
+    if (w->vm->cfg.wake)
+        w->vm->cfg.wake(w->vm->cfg.wake_opaque, w->cpu);
+}
+
+static void board_set_irq(void *opaque, unsigned hart, unsigned bit, bool level)
+{
+    struct virt_machine *vm = opaque;
+    if (hart < vm->ncpus && vm->harts[hart])
+        hart_set_irq(vm->harts[hart], bit, level);
+}
+
+/* A device asked for poweroff/reboot: get every hart out of hart_run and
+ * WFI so the VMM sees virt_shutdown_state() soon. */
+static void board_stop(void *opaque)
+{
+    struct virt_machine *vm = opaque;
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        if (vm->harts[i])
+            hart_kick(vm->harts[i]);
+        hart_wake(&vm->wake[i]);
+    }
+}
+
+static void board_console(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct virt_machine *vm = opaque;
+    if (vm->cfg.console_out)
+        vm->cfg.console_out(vm->cfg.console_opaque, buf, len);
+}
+
+static int create_devices(struct virt_machine *vm)
+{
+    const struct hw_irq_sink sink = { board_set_irq, vm };
+    const struct hw_console con = { board_console, vm };
+    const struct hw_notify stop = { board_stop, vm };
+    const struct hw_line uart_irq = { plic_set_source, NULL, UART_IRQ };
+    const struct hw_line rtc_irq = { plic_set_source, NULL, RTC_IRQ };
+    struct hw_line ui = uart_irq, ri = rtc_irq;
+
+    vm->clint = clint_new(vm->ncpus, &vm->clock, &sink);
+    vm->plic = plic_new(vm->ncpus, &sink);
+    if (!vm->clint || !vm->plic)
+        return -ENOMEM;
+    ui.opaque = ri.opaque = vm->plic;
+    vm->uart = uart_new(&ui, &con);
+    vm->rtc = rtc_new(&ri, NULL, NULL);
+    vm->syscon = syscon_new(&stop);
+    if (!vm->uart || !vm->rtc || !vm->syscon)
+        return -ENOMEM;
+
+    const struct {
+        const char *name;
+        uint64_t base, size;
+        const struct mmio_ops *ops;
+        void *dev;
+    } board_map[] = {
+        { "sifive,test", SYSCON_BASE, SYSCON_SIZE, &syscon_mmio_ops, vm->syscon },
+        { "goldfish-rtc", RTC_BASE, RTC_SIZE, &rtc_mmio_ops, vm->rtc },
+        { "clint", CLINT_BASE, CLINT_SIZE, &clint_mmio_ops, vm->clint },
+        { "plic", PLIC_BASE, PLIC_SIZE, &plic_mmio_ops, vm->plic },
+        { "ns16550a", UART_BASE, UART_SIZE, &uart_mmio_ops, vm->uart },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(board_map); i++) {
+        int rc = mem_add_mmio(vm->mem, board_map[i].base, board_map[i].size,
+                              board_map[i].ops, board_map[i].dev);
+        if (rc) {
+            vlog_error("virt: cannot map %s at 0x%llx: %s", board_map[i].name,
+                       (unsigned long long)board_map[i].base, strerror(-rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- loading */
+
+static uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
+static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+static uint64_t ram_end(const struct virt_machine *vm)
+{
+    return VIRT_RAM_BASE + vm->cfg.ram_size;
+}
+
+/* Place the DTB near the top of RAM: 2 MiB aligned when that leaves it in
+ * RAM, else 8-byte aligned at the very top. */
+static uint64_t dtb_place(const struct virt_machine *vm, size_t size)
+{
+    if (size > vm->cfg.ram_size)
+        return 0;
+    uint64_t a = align_down(ram_end(vm) - size, DTB_ALIGN);
+    if (a < VIRT_RAM_BASE)
+        a = align_down(ram_end(vm) - size, 8);
+    return a;
+}
+
+static int build_dtb(struct virt_machine *vm, struct dtb_params *p)
+{
+    free(vm->dtb);
+    vm->dtb = NULL;
+    return dtb_build(p, &vm->dtb, &vm->dtb_size);
+}
+
+static int write_dtb(struct virt_machine *vm)
+{
+    if (mem_write(vm->mem, vm->dtb_addr, vm->dtb, vm->dtb_size)) {
+        vlog_error("virt: device tree (%zu bytes) does not fit at 0x%llx",
+                   vm->dtb_size, (unsigned long long)vm->dtb_addr);
+        return -EFBIG;
+    }
+    return 0;
+}
+
+static int boot_bare_metal(struct virt_machine *vm, uint64_t *entry)
+{
+    const char *path = vm->cfg.bios;
+    struct elf_file *elf = NULL;
+    uint64_t lo, hi, tohost, fromhost;
+    int rc = elf_open(path, &elf);
+    if (rc)
+        return rc;
+    rc = elf_load(elf, vm->mem, &lo, &hi);
+    if (rc)
+        goto out;
+    *entry = elf_entry(elf);
+
+    rc = elf_symbol(elf, "tohost", &tohost);
+    if (rc == 0) {
+        struct hw_console con = { board_console, vm };
+        struct hw_notify stop = { board_stop, vm };
+        vm->htif = htif_new(&con, &stop);
+        if (!vm->htif) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        rc = mem_add_mmio(vm->mem, tohost, HTIF_WORD, &htif_tohost_ops, vm->htif);
+        if (!rc && elf_symbol(elf, "fromhost", &fromhost) == 0)
+            rc = mem_add_mmio(vm->mem, fromhost, HTIF_WORD, &htif_fromhost_ops, vm->htif);
+        if (rc) {
+            vlog_error("%s: cannot place HTIF tohost/fromhost at 0x%llx: %s", path,
+                       (unsigned long long)tohost, strerror(-rc));
+            goto out;
+        }
+    } else if (rc != -ENOENT) {
+        goto out;
+    }
+
+    struct dtb_params p = {
+        .ncpus = vm->ncpus, .ram_base = VIRT_RAM_BASE, .ram_size = vm->cfg.ram_size,
+        .bootargs = vm->cfg.append,
+    };
+    rc = build_dtb(vm, &p);
+    if (rc)
+        goto out;
+    vm->dtb_addr = dtb_place(vm, vm->dtb_size);
+    if (!vm->dtb_addr || (hi && vm->dtb_addr < hi && lo < vm->dtb_addr + vm->dtb_size)) {
+        vlog_error("%s: no room for the %zu-byte device tree at the top of RAM "
+                   "(program occupies 0x%llx-0x%llx, RAM ends at 0x%llx); "
+                   "use a larger --memory", path, vm->dtb_size,
+                   (unsigned long long)lo, (unsigned long long)hi,
+                   (unsigned long long)ram_end(vm));
+        rc = -EFBIG;
+        goto out;
+    }
+    rc = write_dtb(vm);
+out:
+    elf_close(elf);
+    return rc;
+}
+
+/* Find OpenSBI fw_dynamic.bin: cfg->firmware, else the guest cache, else
+ * Debian's opensbi package. */
+static int find_firmware(const char *given, char *buf, size_t len)
+{
+    uint64_t size;
+    if (given) {
+        snprintf(buf, len, "%s", given);
+        return 0;
+    }
+    const char *dir = getenv("VESSEL_GUEST_DIR");
+    const char *home = getenv("HOME");
+    char cache[4096];
+    if (dir && *dir)
+        snprintf(cache, sizeof(cache), "%s/opensbi/fw_dynamic.bin", dir);
+    else
+        snprintf(cache, sizeof(cache), "%s/.cache/vessel/guest/opensbi/fw_dynamic.bin",
+                 home ? home : "");
+    const char *tries[] = { cache, FW_DEBIAN_PATH };
+    for (size_t i = 0; i < ARRAY_SIZE(tries); i++) {
+        if (access(tries[i], R_OK) == 0 && file_size(tries[i], &size) == 0) {
+            snprintf(buf, len, "%s", tries[i]);
+            return 0;
+        }
+    }
+    vlog_error("no OpenSBI firmware: tried %s and %s (fetch it with "
+               "scripts/fetch-guest.sh, or pass --firmware)", cache, FW_DEBIAN_PATH);
+    return -ENOENT;
+}
+
+static int put_u64s(struct mem *m, uint64_t gpa, const uint64_t *v, size_t n)
+{
+    uint8_t buf[64];
+    for (size_t i = 0; i < n && i < 8; i++)
+        for (int b = 0; b < 8; b++)
+            buf[i * 8 + b] = (uint8_t)(v[i] >> (8 * b));
+    return mem_write(m, gpa, buf, n * 8);
+}
+
+static int boot_linux(struct virt_machine *vm, uint64_t *entry, uint64_t *info_out)
+{
+    const struct virt_config *cfg = &vm->cfg;
+    char fw[4096];
+    struct linux_image_info img;
+    uint64_t fw_size, initrd_size = 0;
+    int rc = find_firmware(cfg->firmware, fw, sizeof(fw));
+    if (rc)
+        return rc;
+    if ((rc = file_size(fw, &fw_size)) || (rc = image_probe(cfg->kernel, &img)))
+        return rc;
+    if (cfg->initrd && (rc = file_size(cfg->initrd, &initrd_size)))
+        return rc;
+
+    /* Kernel: RAM base + text_offset, but never over the firmware. */
+    uint64_t kaddr = VIRT_RAM_BASE + img.text_offset;
+    uint64_t kmin = align_up(VIRT_RAM_BASE + fw_size, KERNEL_ALIGN);
+    if (kaddr < kmin)
+        kaddr = kmin;
+    uint64_t kend = kaddr + MAX(img.image_size, img.file_size);
+
+    /* Device tree at the top; its size does not depend on the values. */
+    uint8_t seed[32];
+    struct dtb_params p = {
+        .ncpus = vm->ncpus, .ram_base = VIRT_RAM_BASE, .ram_size = cfg->ram_size,
+        .bootargs = cfg->append, .has_initrd = cfg->initrd != NULL,
+    };
+    if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
+        p.rng_seed = seed;
+        p.rng_seed_len = sizeof(seed);
+    }
+    if ((rc = build_dtb(vm, &p)))
+        return rc;
+    vm->dtb_addr = dtb_place(vm, vm->dtb_size);
+    uint64_t info = vm->dtb_addr - MEM_PAGE_SIZE;   /* fw_dynamic_info page */
+    uint64_t istart = align_down(info - initrd_size, MEM_PAGE_SIZE);
+    if (!vm->dtb_addr || info < kend || istart < kend || initrd_size > info) {
+        vlog_error("--memory %llu MiB is too small: OpenSBI %s (%llu bytes) + kernel "
+                   "%s (%llu bytes at 0x%llx) + initrd %s (%llu bytes) + device tree "
+                   "(%zu bytes) do not fit below 0x%llx",
+                   (unsigned long long)(cfg->ram_size / MiB), fw,
+                   (unsigned long long)fw_size, cfg->kernel,
+                   (unsigned long long)MAX(img.image_size, img.file_size),
+                   (unsigned long long)kaddr, cfg->initrd ? cfg->initrd : "(none)",
+                   (unsigned long long)initrd_size, vm->dtb_size,
+                   (unsigned long long)ram_end(vm));
+        return -EFBIG;
+    }
+    if (cfg->initrd) {
+        p.initrd_start = istart;
+        p.initrd_end = istart + initrd_size;
+        size_t old = vm->dtb_size;
+        if ((rc = build_dtb(vm, &p)))
+            return rc;
+        if (vm->dtb_size != old)
+            return -EINVAL;     /* cannot happen: same properties, same sizes */
+    }
+
+    if ((rc = file_load(fw, vm->mem, VIRT_RAM_BASE, kaddr - VIRT_RAM_BASE)) ||
+        (rc = file_load(cfg->kernel, vm->mem, kaddr, info - kaddr)) ||
+        (cfg->initrd && (rc = file_load(cfg->initrd, vm->mem, istart, info - istart))) ||
+        (rc = write_dtb(vm)))
+        return rc;
+    const uint64_t fdi[6] = {
+        FW_DYNAMIC_INFO_MAGIC, FW_DYNAMIC_INFO_VERSION, kaddr,
+        FW_DYNAMIC_NEXT_MODE_S, 0, UINT64_MAX /* boot_hart: any (lottery) */,
+    };
+    if (put_u64s(vm->mem, info, fdi, ARRAY_SIZE(fdi)))
+        return -EFBIG;
+    *entry = VIRT_RAM_BASE;
+    *info_out = info;
+    return 0;
+}
+
+/* ------------------------------------------------------------ public API */
+
+static int check_config(const struct virt_config *cfg)
+{
+    if (!cfg->ncpus || cfg->ncpus > VIRT_MAX_CPUS) {
+        vlog_error("--cpus %u: expected 1..%d", cfg->ncpus, VIRT_MAX_CPUS);
+        return -EINVAL;
+    }
+    if (!cfg->ram_size || cfg->ram_size % MEM_PAGE_SIZE || cfg->ram_size > VIRT_MAX_RAM) {
+        vlog_error("--memory %llu bytes: expected a multiple of 4 KiB, at most 1 TiB",
+                   (unsigned long long)cfg->ram_size);
+        return -EINVAL;
+    }
+    if (!cfg->bios == !cfg->kernel) {
+        vlog_error("give either a bare-metal program (--bios) or a kernel (--kernel)");
+        return -EINVAL;
+    }
+    if (cfg->bios && cfg->initrd) {
+        vlog_error("--initrd needs --kernel, not --bios");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int virt_create(const struct virt_config *cfg, struct virt_machine **out)
+{
+    int rc = check_config(cfg);
+    if (rc)
+        return rc;
+    struct virt_machine *vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return -ENOMEM;
+    vm->cfg = *cfg;
+    vm->ncpus = cfg->ncpus;
+    vclock_init(&vm->clock, VCLOCK_DEFAULT_HZ);
+    vm->mem = mem_new();
+    if (!vm->mem) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = mem_add_ram(vm->mem, VIRT_RAM_BASE, cfg->ram_size);
+    if (rc) {
+        vlog_error("--memory %llu MiB: cannot reserve guest RAM: %s",
+                   (unsigned long long)(cfg->ram_size / MiB), strerror(-rc));
+        goto fail;
+    }
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        vm->wake[i] = (struct virt_wake){ vm, i };
+    if ((rc = create_devices(vm)))
+        goto fail;
+
+    uint64_t entry = 0, info = 0;
+    rc = cfg->bios ? boot_bare_metal(vm, &entry) : boot_linux(vm, &entry, &info);
+    if (rc)
+        goto fail;
+
+    /* Harts last, so reset_pc is the entry point.  Until they exist the
+     * interrupt sink drops levels; no device raises one while loading. */
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        struct hart_config hc = {
+            .hartid = i, .mem = vm->mem, .clock = &vm->clock,
+            .reset_pc = entry, .wake = hart_wake, .wake_opaque = &vm->wake[i],
+        };
+        vm->harts[i] = hart_new(&hc);
+        if (!vm->harts[i]) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+    }
+    /* The path strings belong to the caller and are not needed any more. */
+    vm->cfg.bios = vm->cfg.firmware = vm->cfg.kernel = vm->cfg.initrd = NULL;
+    vm->cfg.append = NULL;
+
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        hart_set_x(vm->harts[i], 10, i);            /* a0 = hartid */
+        hart_set_x(vm->harts[i], 11, vm->dtb_addr); /* a1 = DTB */
+        if (info)
+            hart_set_x(vm->harts[i], 12, info);     /* a2 = fw_dynamic_info */
+    }
+    *out = vm;
+    return 0;
+fail:
+    if (rc == -ENOMEM)
+        vlog_error("virt: out of memory building the machine");
+    virt_destroy(vm);
+    return rc;
+}
+
+void virt_destroy(struct virt_machine *vm)
+{
+    if (!vm)
+        return;
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if (vm->harts[i])
+            hart_free(vm->harts[i]);
+    htif_free(vm->htif);
+    syscon_free(vm->syscon);
+    rtc_free(vm->rtc);
+    uart_free(vm->uart);
+    plic_free(vm->plic);
+    clint_free(vm->clint);
+    mem_free(vm->mem);
+    free(vm->dtb);
+    free(vm);
+}
+
+unsigned virt_ncpus(const struct virt_machine *vm)
+{
+    return vm->ncpus;
+}
+
+struct hart *virt_hart(struct virt_machine *vm, unsigned cpu)
+{
+    return cpu < vm->ncpus ? vm->harts[cpu] : NULL;
+}
+
+struct mem *virt_mem(struct virt_machine *vm)
+{
+    return vm->mem;
+}
+
+struct vclock *virt_clock(struct virt_machine *vm)
+{
+    return &vm->clock;
+}
+
+uint64_t virt_dtb_addr(const struct virt_machine *vm)
+{
+    return vm->dtb_addr;
+}
+
+void virt_update_timers(struct virt_machine *vm)
+{
+    clint_update(vm->clint);
+    rtc_update(vm->rtc);
+}
+
+uint64_t virt_next_timer_ns(struct virt_machine *vm, unsigned cpu)
+{
+    if (cpu >= vm->ncpus)
+        return UINT64_MAX;
+    uint64_t t = MIN(clint_next_deadline(vm->clint, cpu),
+                     hart_timer_deadline(vm->harts[cpu]));
+    return t == UINT64_MAX ? UINT64_MAX : vclock_ns_until(&vm->clock, t);
+}
+
+void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len)
+{
+    uart_input(vm->uart, buf, len);
+}
+
+int virt_shutdown_state(struct virt_machine *vm, int *code)
+{
+    int c = 0;
+    enum hw_shutdown st = syscon_state(vm->syscon, &c);
+    if (st == HW_RUNNING && vm->htif)
+        st = htif_state(vm->htif, &c);
+    if (code)
+        *code = st == HW_RUNNING ? 0 : c;
+    return (int)st;
+}
+
+int virt_dump_dtb(struct virt_machine *vm, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        int err = errno;
+        vlog_error("%s: %s", path, strerror(err));
+        return -err;
+    }
+    size_t n = fwrite(vm->dtb, 1, vm->dtb_size, f);
+    int err = ferror(f) ? errno : 0;
+    if (fclose(f) && !err)
+        err = errno;
+    if (n != vm->dtb_size || err) {
+        err = err ? err : EIO;
+        vlog_error("%s: write failed: %s", path, strerror(err));
+        return -err;
+    }
+    return 0;
+}
