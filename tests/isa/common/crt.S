@@ -242,8 +242,11 @@ m_exception:
         li t4, 3
         sd t4, TR_HANDLER(t3)
         sd zero, TE_FLAGS(t1)           /* disarm */
+        andi t4, t2, 8                  /* flag 8: any cause */
+        bnez t4, 1f
         ld t4, TE_CAUSE(t1)
         bne a5, t4, trap_mismatch
+1:
         andi t4, t2, 2
         beqz t4, 1f
         ld t4, TE_TVAL(t1)
@@ -674,8 +677,11 @@ s_exception:
         li t4, 1
         sd t4, TR_HANDLER(t3)
         sd zero, TE_FLAGS(t1)
+        andi t4, t2, 8
+        bnez t4, 1f
         ld t4, TE_CAUSE(t1)
         bne a5, t4, s_mismatch
+1:
         andi t4, t2, 2
         beqz t4, 1f
         ld t4, TE_TVAL(t1)

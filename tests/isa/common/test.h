@@ -112,7 +112,8 @@
 #define MAGIC_PASS   0x565041   /* ecall: report success */
 
 /* Layout of trap_exp (expected trap, armed by EXPECT_TRAP*). */
-#define TE_FLAGS  0   /* bit0 armed, bit1 check tval, bit2 check epc */
+#define TE_FLAGS  0   /* bit0 armed, bit1 check tval, bit2 check epc,
+                         bit3 accept any cause (test checks t6 itself) */
 #define TE_CAUSE  8
 #define TE_TVAL   16
 #define TE_EPC    24

@@ -178,7 +178,8 @@ class File:
         self.lines.append('TEST_R_OP(%d, %s, 0x%x, 0x%x)' % (self.num(), op, UN[op](a), a))
     def raw(self, *ls): self.lines += ls
     def write(self, outdir):
-        self.lines += ['', 'TEST_END', '']
+        if 'TEST_END' not in self.lines: self.lines += ['', 'TEST_END']
+        self.lines.append('')
         with open(os.path.join(outdir, self.name + '.S'), 'w') as f:
             f.write('\n'.join(self.lines))
         print('%s: %d checks' % (self.name, self.n))
@@ -280,6 +281,47 @@ def main():
         for _ in range(6):
             f.rr(op, val(), rng.choice([0, val()]))
         f.rr(op, val(), 0, 'SRC1'); f.rr(op, val(), 7, 'SRC2'); f.rr(op, 9, 0, 'ZERO2')
+    f.write(out)
+
+    # ---- A: AMOs
+    f = File('rv64a_amo', 'RV64A AMOs (.w/.d, all aq/rl forms): old value in rd (sign-extended for .w), new memory value, neighbours untouched; misaligned AMOs are in qemu_xfail.S')
+    f.raw('/* TEST_AMO(n, inst, width, init, operand, rd, new): memory at amo_d', ' * (.d) or its low word (.w) holds init. */',
+          '#define TEST_AMO_D(n, inst, init, opnd, rd, new) \\',
+          '  TEST_CASE(n, a4, rd, la a1, amo_d; li a2, init; sd a2, 0(a1); li a3, opnd; inst a4, a3, (a1)) \\',
+          '  li t2, new; ld a5, 0(a1); bne a5, t2, fail;',
+          '#define TEST_AMO_W(n, inst, init, opnd, rd, new) \\',
+          '  TEST_CASE(n, a4, rd, la a1, amo_d; li a2, 0x5a5a5a5a5a5a5a5a; sd a2, 0(a1); li a2, init; sw a2, 0(a1); li a3, opnd; inst a4, a3, (a1)) \\',
+          '  li t2, new; lw a5, 0(a1); bne a5, t2, fail; li t2, 0x5a5a5a5a; lw a5, 4(a1); bne a5, t2, fail;')
+    AMO = {'swap': lambda a, b: b, 'add': lambda a, b: a + b, 'xor': lambda a, b: a ^ b,
+           'and': lambda a, b: a & b, 'or': lambda a, b: a | b,
+           'min': 'smin', 'max': 'smax', 'minu': min, 'maxu': max}
+    for w in ['w', 'd']:
+        bits = 32 if w == 'w' else 64
+        mask = (1 << bits) - 1
+        def sg(x): x &= mask; return x - (1 << bits) if x >> (bits - 1) else x
+        for op, fn in AMO.items():
+            f.raw('/* amo%s.%s */' % (op, w))
+            cases = [(0x80000000, 0x7fffffff), (0xffffffff, 1), (0x7fffffff, 0xffffffff80000000),
+                     (0x8000000000000000, 1), (1, M), (0, 0x8000000000000001)]
+            cases += [(val(), val()) for _ in range(2)]
+            for i, (a, b) in enumerate(cases):
+                a &= mask
+                if fn == 'smin': new = min(sg(a), sg(b)) & mask
+                elif fn == 'smax': new = max(sg(a), sg(b)) & mask
+                elif fn in (min, max): new = fn(a, b & mask)
+                else: new = fn(a, b) & mask
+                ins = 'amo%s.%s%s' % (op, w, ['', '.aq', '.rl', '.aqrl'][i % 4])
+                if w == 'w':
+                    f.raw('TEST_AMO_W(%d, %s, 0x%x, 0x%x, 0x%x, 0x%x)' % (f.num(), ins, a, b, u(sg(a)), u(sg(new))))
+                else:
+                    f.raw('TEST_AMO_D(%d, %s, 0x%x, 0x%x, 0x%x, 0x%x)' % (f.num(), ins, a, b, a, new))
+    f.raw('/* rd == x0: memory still updated */',
+          'TEST_CASE(%d, a5, 0x15, la a1, amo_d; li a2, 0x10; sd a2, 0(a1); li a3, 5; amoadd.d x0, a3, (a1); ld a5, 0(a1))' % f.num(),
+          '/* rd == rs2 */',
+          'TEST_CASE(%d, a3, 0x10, la a1, amo_d; li a2, 0x10; sd a2, 0(a1); li a3, 5; amoadd.d a3, a3, (a1))' % f.num(),
+          'TEST_CASE(%d, a5, 0x15, ld a5, 0(a1))' % f.num(),
+          '/* misaligned AMOs: see qemu_xfail.S (QEMU 7.2 raises cause 4) */')
+    f.raw('TEST_END', '', '.data', '.align 4', 'amo_d: .dword 0, 0')
     f.write(out)
 
 main()

@@ -1,0 +1,38 @@
+/* qemu_xfail: checks where QEMU 7.2 (the reference we validate against)
+ * disagrees with the RISC-V specification.  The spec wins: Vessel must pass
+ * this file; on QEMU 7.2 it is expected to fail (listed in
+ * qemu-xfail.txt).  Each block says what QEMU does instead. */
+#include "test.h"
+TEST_BEGIN
+        /* 1. Zbb ctzw counts trailing zeros of the low 32 bits; when those
+         * are all zero the result is 32 whatever the upper bits hold.
+         * QEMU 7.2 returns 0 for 0x8000000000000000. */
+        TEST_R_OP(1, ctzw, 32, 0x8000000000000000)
+        TEST_R_OP(2, ctzw, 32, 0xffffffff00000000)
+        TEST_R_OP(3, ctzw, 32, 0x100000000)
+
+        /* 2. A misaligned AMO raises store/AMO address misaligned (6) or a
+         * store/AMO access fault (7) (Unpriv. A chapter, Priv. table of
+         * exception codes).  QEMU 7.2 raises load address misaligned (4). */
+        la a1, xdat
+        li a3, 1
+#define MISALIGNED_AMO(n, off, insn) \
+        li TESTNUM, n; addi a6, a1, off; EXPECT_TRAP_FULL(9, 6, x0, 10f, 11f) \
+10:     insn a4, a3, (a6); \
+11:     li t5, 6; beq t6, t5, 12f; li t5, 7; bne t6, t5, fail; 12:
+        MISALIGNED_AMO(10, 2, amoadd.w)
+        MISALIGNED_AMO(11, 4, amoswap.d)
+        MISALIGNED_AMO(12, 1, amoor.d)
+        MISALIGNED_AMO(13, 1, amomaxu.w)
+        MISALIGNED_AMO(14, 3, amominu.d)
+
+        /* 3. A misaligned SC raises 6 or 7 even without a reservation: the
+         * alignment check comes first.  QEMU 7.2 just fails the SC
+         * (rd = 1) without trapping. */
+        MISALIGNED_AMO(20, 1, sc.w)
+        MISALIGNED_AMO(21, 4, sc.d)
+        TEST_END
+
+        .data
+        .align 4
+xdat:   .zero 64
