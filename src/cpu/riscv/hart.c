@@ -1,0 +1,172 @@
+/* cpu/riscv: hart life cycle and the bounded run loop (design rule 3). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/riscv/hart_internal.h"
+
+uint64_t hart_interp(struct hart *h, int64_t n);
+void hart_update_stip(struct hart *h);
+
+/* Instructions per inner-loop call: bounds how stale the Sstc timer and
+ * the caller's view can get (about 50 us at 300 MIPS). */
+#define SLICE_CHUNK 16384
+
+/* misa: MXL = 2 (RV64) and extensions A, C, D, F, I, M, S, U. */
+#define MISA_VALUE ((2ULL << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | \
+                    (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20))
+
+struct hart *hart_new(const struct hart_config *cfg)
+{
+    if (!cfg || !cfg->mem || !cfg->clock)
+        return NULL;
+    struct hart *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->cfg = *cfg;
+    h->mem = cfg->mem;
+    if (dcache_init(h)) {
+        free(h);
+        return NULL;
+    }
+    hart_reset(h);
+    return h;
+}
+
+void hart_free(struct hart *h)
+{
+    if (!h)
+        return;
+    dcache_destroy(h);
+    free(h);
+}
+
+void hart_reset(struct hart *h)
+{
+    memset(h->x, 0, sizeof(h->x));
+    memset(h->f, 0, sizeof(h->f));
+    h->pc = h->cfg.reset_pc;
+    h->priv = PRV_M;
+    h->instret = 0;
+    h->wfi = false;
+    atomic_store(&h->events, 0);
+    atomic_store(&h->kicked, false);
+    atomic_store(&h->irq_wires, 0);
+    /* mstatus: MPP = M is QEMU's and most cores' reset choice; UXL = SXL =
+     * 2 (64-bit); FS = Initial so bare-metal code may use FP at once. */
+    h->mstatus = (2ULL << 32) | (2ULL << 34) | MSTATUS_MPP | (1ULL << MSTATUS_FS_SHIFT);
+    h->misa = MISA_VALUE;
+    h->medeleg = h->mideleg = 0;
+    h->mie = h->mip = 0;
+    h->mtvec = h->stvec = 0;
+    h->mscratch = h->sscratch = 0;
+    h->mepc = h->sepc = 0;
+    h->mcause = h->scause = 0;
+    h->mtval = h->stval = 0;
+    h->mcounteren = h->scounteren = 0;
+    h->menvcfg = h->senvcfg = 0;
+    h->satp = 0;
+    h->stimecmp = ~0ULL;
+    h->fflags = h->frm = 0;
+    h->mcycle_offset = h->minstret_offset = 0;
+    memset(h->pmpcfg, 0, sizeof(h->pmpcfg));
+    memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
+    h->pmp_active = false;
+    h->resv_valid = false;
+    tlb_flush_all(h);
+    dcache_flush(h);
+    hart_update_mode(h);
+}
+
+enum hart_exit hart_run(struct hart *h, uint64_t budget)
+{
+    uint64_t done = 0;
+    while (done < budget) {
+        if (atomic_exchange(&h->kicked, false))
+            return HART_EXIT_KICK;
+        atomic_store_explicit(&h->events, 0, memory_order_release);
+        hart_update_stip(h);
+        hart_check_interrupts(h);
+        if (h->wfi) {
+            /* WFI resumes on any pending enabled-in-mie interrupt, even
+             * when global enables would not let it trap. */
+            if (hart_mip(h) & h->mie)
+                h->wfi = false;
+            else
+                return HART_EXIT_WFI;
+        }
+        uint64_t chunk = budget - done;
+        if (chunk > SLICE_CHUNK)
+            chunk = SLICE_CHUNK;
+        uint64_t ran = hart_interp(h, (int64_t)chunk);
+        done += ran;
+    }
+    return HART_EXIT_BUDGET;
+}
+
+void hart_set_irq(struct hart *h, unsigned irq, bool level)
+{
+    uint64_t bit = 1ULL << irq;
+    if (level)
+        atomic_fetch_or(&h->irq_wires, bit);
+    else
+        atomic_fetch_and(&h->irq_wires, ~bit);
+    hart_set_event(h);
+    if (level && h->cfg.wake)
+        h->cfg.wake(h->cfg.wake_opaque);
+}
+
+void hart_kick(struct hart *h)
+{
+    atomic_store(&h->kicked, true);
+    hart_set_event(h);
+    if (h->cfg.wake)
+        h->cfg.wake(h->cfg.wake_opaque);
+}
+
+bool hart_irq_pending(struct hart *h)
+{
+    hart_update_stip(h);
+    return (hart_mip(h) & h->mie) != 0;
+}
+
+uint64_t hart_timer_deadline(struct hart *h)
+{
+    return (h->menvcfg & MENVCFG_STCE) ? h->stimecmp : UINT64_MAX;
+}
+
+uint64_t hart_get_x(const struct hart *h, unsigned reg)
+{
+    return reg && reg < 32 ? h->x[reg] : 0;
+}
+
+void hart_set_x(struct hart *h, unsigned reg, uint64_t val)
+{
+    if (reg && reg < 32)
+        h->x[reg] = val;
+}
+
+uint64_t hart_get_pc(const struct hart *h)
+{
+    return h->pc;
+}
+
+void hart_set_pc(struct hart *h, uint64_t pc)
+{
+    h->pc = pc & ~1ULL;
+}
+
+uint64_t hart_get_f(const struct hart *h, unsigned reg)
+{
+    return reg < 32 ? h->f[reg] : 0;
+}
+
+uint64_t hart_instret(const struct hart *h)
+{
+    return h->instret + h->minstret_offset;
+}
+
+unsigned hart_priv(const struct hart *h)
+{
+    return h->priv;
+}

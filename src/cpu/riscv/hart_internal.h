@@ -1,0 +1,252 @@
+/* cpu/riscv internal: hart state shared by the decoder, interpreter, CSR,
+ * trap and MMU files.  Not part of the module's public API (hart.h). */
+#ifndef VESSEL_RISCV_HART_INTERNAL_H
+#define VESSEL_RISCV_HART_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/riscv/hart.h"
+#include "cpu/riscv/ops.h"
+#include "util/util.h"
+
+/* ---- privilege modes ---- */
+enum { PRV_U = 0, PRV_S = 1, PRV_M = 3 };
+
+/* ---- exception causes (Privileged spec table 3.6) ---- */
+enum {
+    EXC_INSN_MISALIGNED = 0, EXC_INSN_ACCESS = 1, EXC_ILLEGAL = 2,
+    EXC_BREAKPOINT = 3, EXC_LOAD_MISALIGNED = 4, EXC_LOAD_ACCESS = 5,
+    EXC_STORE_MISALIGNED = 6, EXC_STORE_ACCESS = 7, EXC_ECALL_U = 8,
+    EXC_ECALL_S = 9, EXC_ECALL_M = 11, EXC_INSN_PAGE = 12,
+    EXC_LOAD_PAGE = 13, EXC_STORE_PAGE = 15,
+};
+
+/* ---- mstatus fields ---- */
+#define MSTATUS_SIE  (1ULL << 1)
+#define MSTATUS_MIE  (1ULL << 3)
+#define MSTATUS_SPIE (1ULL << 5)
+#define MSTATUS_UBE  (1ULL << 6)
+#define MSTATUS_MPIE (1ULL << 7)
+#define MSTATUS_SPP  (1ULL << 8)
+#define MSTATUS_VS   (3ULL << 9)
+#define MSTATUS_MPP  (3ULL << 11)
+#define MSTATUS_FS   (3ULL << 13)
+#define MSTATUS_XS   (3ULL << 15)
+#define MSTATUS_MPRV (1ULL << 17)
+#define MSTATUS_SUM  (1ULL << 18)
+#define MSTATUS_MXR  (1ULL << 19)
+#define MSTATUS_TVM  (1ULL << 20)
+#define MSTATUS_TW   (1ULL << 21)
+#define MSTATUS_TSR  (1ULL << 22)
+#define MSTATUS_UXL  (3ULL << 32)
+#define MSTATUS_SXL  (3ULL << 34)
+#define MSTATUS_SD   (1ULL << 63)
+#define MSTATUS_FS_SHIFT 13
+#define MSTATUS_MPP_SHIFT 11
+
+#define MENVCFG_FIOM (1ULL << 0)
+#define MENVCFG_STCE (1ULL << 63)
+
+#define SATP_MODE_BARE 0
+#define SATP_MODE_SV39 8
+#define SATP_MODE_SV48 9
+
+#define PMP_ENTRIES 16
+
+/* ---- decoded instruction: 16 bytes ---- */
+struct insn {
+    uint16_t op;        /* enum rv_op */
+    uint8_t rd;         /* 0..31, or 32 (the sink) when the ISA's rd is x0 */
+    uint8_t rs1, rs2, rs3;
+    uint8_t len;        /* length in halfwords: 1 (compressed) or 2 */
+    uint8_t aux;        /* rounding mode, aq/rl, CSR-immediate, ... */
+    int32_t imm;        /* immediate, or CSR number */
+    uint32_t raw;       /* the instruction bits (for mtval on illegal) */
+};
+
+/* A physical page's decoded instructions: one slot per halfword, plus a
+ * sentinel slot (index 2048) that decodes as "fell off the page". */
+#define DPAGE_SLOTS 2049
+struct dpage {
+    struct insn insn[DPAGE_SLOTS];
+    uint64_t paddr;             /* physical page address; ~0 when free */
+    struct dpage *hash_next;
+};
+
+/* ---- software TLB ----
+ * Direct-mapped, per privilege mode (U, S, M) and access type.  A hit is a
+ * tag compare and an add: host = vaddr + addend.  Tags are the virtual
+ * page number; ~0 means empty. */
+#define TLB_SIZE 256
+enum { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
+
+struct tlb_entry {
+    uint64_t vtag;      /* vaddr >> 12, or ~0 */
+    uintptr_t addend;   /* host - vaddr (data) ; unused for fetch */
+    uint64_t ppage;     /* physical page address */
+    struct dpage *dp;   /* fetch TLB: the decoded page */
+};
+
+struct tlb_set {
+    struct tlb_entry e[3][TLB_SIZE];   /* [access type][index] */
+    bool has_user;                      /* S set holds U pages (SUM=1) */
+};
+
+/* ---- the hart ---- */
+struct hart {
+    uint64_t x[33];             /* x[32] is the sink for writes to x0 */
+    uint64_t f[32];
+    uint64_t pc;
+    unsigned priv;
+
+    /* Instruction accounting: instret counts retired instructions. */
+    uint64_t instret;
+
+    /* Pending-event flag polled on taken branches: non-zero when an
+     * interrupt wire changed or hart_kick() was called. */
+    atomic_uint events;
+    atomic_bool kicked;
+    /* Interrupt wires driven by the platform (MSIP, MTIP, MEIP, SEIP). */
+    atomic_uint_fast64_t irq_wires;
+    bool wfi;
+
+    /* CSRs */
+    uint64_t mstatus;
+    uint64_t misa;
+    uint64_t medeleg, mideleg;
+    uint64_t mie, mip;          /* mip: software-writable bits only */
+    uint64_t mtvec, stvec;
+    uint64_t mscratch, sscratch;
+    uint64_t mepc, sepc;
+    uint64_t mcause, scause;
+    uint64_t mtval, stval;
+    uint32_t mcounteren, scounteren;
+    uint64_t menvcfg, senvcfg;
+    uint64_t satp;
+    uint64_t stimecmp;
+    uint32_t fflags, frm;
+    uint64_t mcycle_offset;     /* mcycle = instret + offset (writes) */
+    uint64_t minstret_offset;
+    uint8_t pmpcfg[PMP_ENTRIES];
+    uint64_t pmpaddr[PMP_ENTRIES];
+    bool pmp_active;            /* any entry not OFF */
+
+    /* LR/SC reservation: physical address and the value LR loaded. */
+    uint64_t resv_addr;
+    uint64_t resv_val;
+    bool resv_valid;
+
+    /* Current trap being raised by a helper (cause, tval). */
+    uint64_t exc_cause, exc_tval;
+
+    /* MMU/TLB */
+    struct tlb_set tlb[3];      /* by privilege: 0 = U, 1 = S, 2 = M */
+    struct tlb_set *itlb;       /* set for fetch at the current priv */
+    struct tlb_set *dtlb;       /* set for loads/stores (MPRV applied) */
+    unsigned data_priv;         /* effective privilege for loads/stores */
+
+    /* Decoded-instruction cache: an arena of dpages (mmap, lazily backed),
+     * a hash from physical page to dpage. */
+    struct dpage *arena;
+    unsigned arena_pages, arena_used;
+    struct dpage **dhash;       /* DHASH_SIZE buckets */
+    /* Scratch page for an instruction that straddles two pages. */
+    struct insn cross[3];
+
+    struct hart_config cfg;
+    struct mem *mem;
+};
+
+#define DHASH_SIZE 4096
+#define DARENA_PAGES 2048
+
+/* ---- helpers shared across files ---- */
+
+/* Effective interrupt-pending bits (mip as software sees it). */
+uint64_t hart_mip(struct hart *h);
+
+/* Raise an exception: sets h->pc to the trap vector and switches mode.
+ * `pc` is the address of the faulting instruction. (trap.c) */
+void hart_take_trap(struct hart *h, uint64_t pc, uint64_t cause, uint64_t tval);
+
+/* Take the highest-priority enabled interrupt if any; returns true if one
+ * was taken (h->pc updated). (trap.c) */
+bool hart_check_interrupts(struct hart *h);
+
+/* Privilege/MPRV changed: re-select TLB sets. (mmu.c) */
+void hart_update_mode(struct hart *h);
+
+/* Flush every TLB (satp write, SFENCE.VMA, SUM/MXR change). (mmu.c) */
+void tlb_flush_all(struct hart *h);
+
+/* Slow-path data access: translate, check PMP, access memory, refill the
+ * TLB when the page allows it.  size 1/2/4/8, any alignment.  Returns 0
+ * or an exception cause (with h->exc_tval set); never 0 for a fault.
+ * (mmu.c) */
+int mmu_load(struct hart *h, uint64_t vaddr, unsigned size, uint64_t *val);
+int mmu_store(struct hart *h, uint64_t vaddr, unsigned size, uint64_t val);
+
+/* Translate vaddr for an access type at the data (or fetch) privilege.
+ * Returns 0 and the physical address, or an exception cause with
+ * h->exc_tval = vaddr. (mmu.c) */
+int mmu_translate(struct hart *h, uint64_t vaddr, int acc, uint64_t *paddr);
+
+/* Host pointer for an aligned atomic access of `size` bytes at vaddr, for
+ * AMOs and LR/SC (store permission required when `write`).  Returns 0 or
+ * an exception cause. (mmu.c) */
+int mmu_atomic_ptr(struct hart *h, uint64_t vaddr, unsigned size, bool write,
+                   void **host, uint64_t *paddr);
+
+/* Fetch-side: find (or create) the decoded page for the instruction at
+ * h->pc's page.  Returns 0 and sets *dp, or an exception cause. (dcache.c) */
+int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **dp);
+/* Decode the slot of `dp` at page offset `off` (in bytes). (dcache.c) */
+void dcache_decode_slot(struct hart *h, struct dpage *dp, unsigned off);
+/* Drop every decoded page (FENCE.I). (dcache.c) */
+void dcache_flush(struct hart *h);
+/* Is physical page `ppage` decoded in this hart's cache? (dcache.c) */
+bool dcache_is_code(struct hart *h, uint64_t ppage);
+/* This hart stored `size` bytes at physical `pa` in a decoded page: clear
+ * the slots the store overlaps. (dcache.c) */
+void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size);
+/* Arena set-up and tear-down; init returns 0 or -1. (dcache.c) */
+int dcache_init(struct hart *h);
+void dcache_destroy(struct hart *h);
+
+/* Decode one instruction. raw16 is the first halfword; for 32-bit
+ * instructions raw holds all 32 bits. (decode.c) */
+void rv_decode(uint32_t raw, struct insn *out);
+
+/* PMP check of [paddr, paddr+len) for access type `acc` at privilege
+ * `priv`. (pmp.c) */
+bool pmp_allows(struct hart *h, uint64_t paddr, uint64_t len, int acc, unsigned priv);
+
+/* CSR access with privilege checks.  Return 0, or -1 for an illegal
+ * instruction. (csr.c) */
+int csr_read(struct hart *h, unsigned csr, uint64_t *val);
+int csr_write(struct hart *h, unsigned csr, uint64_t val);
+
+/* Out-of-line executors.  Return 0 to continue at the next instruction,
+ * 1 when h->pc was set (jump/trap/xRET; resume from h->pc), or an
+ * exception cause + 16 (see EXEC_EXC) with h->exc_tval set. */
+#define EXEC_NEXT 0
+#define EXEC_JUMP 1
+#define EXEC_EXC(c) (16 + (c))
+int sys_exec(struct hart *h, const struct insn *ip, uint64_t pc);
+int amo_exec(struct hart *h, const struct insn *ip);
+int fp_exec(struct hart *h, const struct insn *ip);
+
+/* Current guest time in ticks. */
+static inline uint64_t hart_time(const struct hart *h)
+{
+    return vclock_now(h->cfg.clock);
+}
+
+static inline void hart_set_event(struct hart *h)
+{
+    atomic_store_explicit(&h->events, 1, memory_order_release);
+}
+
+#endif

@@ -1,0 +1,275 @@
+/* cpu/riscv: address translation (Privileged spec 4.3 "Sv32" algorithm as
+ * extended to Sv39 (4.4) and Sv48 (4.5)), the software TLB, and the slow
+ * paths of loads, stores and atomics.
+ *
+ * A/D bits are updated by the hardware walk (atomically, with a
+ * compare-and-swap on the PTE), as the spec permits.  The TLB caches
+ * 4 KiB translations only (superpages are cached one 4 KiB page at a
+ * time), only for RAM pages whose whole extent PMP allows, so a hit never
+ * needs another check.  Store entries are never made for pages this hart
+ * has decoded code from (see dcache.c). */
+#include <string.h>
+
+#include "cpu/riscv/hart_internal.h"
+
+#define PTE_V (1ULL << 0)
+#define PTE_R (1ULL << 1)
+#define PTE_W (1ULL << 2)
+#define PTE_X (1ULL << 3)
+#define PTE_U (1ULL << 4)
+#define PTE_A (1ULL << 6)
+#define PTE_D (1ULL << 7)
+#define PTE_PPN_MASK 0x003ffffffffffc00ULL
+#define PTE_RESERVED 0xffc0000000000000ULL   /* N, PBMT, reserved: unsupported */
+
+void tlb_flush_all(struct hart *h)
+{
+    for (int m = 0; m < 3; m++) {
+        for (int t = 0; t < 3; t++)
+            for (int i = 0; i < TLB_SIZE; i++)
+                h->tlb[m].e[t][i].vtag = ~0ULL;
+        h->tlb[m].has_user = false;
+    }
+}
+
+static void tlb_flush_set(struct tlb_set *s)
+{
+    for (int t = 0; t < 3; t++)
+        for (int i = 0; i < TLB_SIZE; i++)
+            s->e[t][i].vtag = ~0ULL;
+    s->has_user = false;
+}
+
+static inline unsigned set_index(unsigned priv)
+{
+    return priv == PRV_M ? 2 : priv;
+}
+
+void hart_update_mode(struct hart *h)
+{
+    unsigned dp = h->priv;
+    if (h->priv == PRV_M && (h->mstatus & MSTATUS_MPRV))
+        dp = (unsigned)((h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+    h->data_priv = dp;
+    h->itlb = &h->tlb[set_index(h->priv)];
+    h->dtlb = &h->tlb[set_index(dp)];
+}
+
+/* Flush the S-mode TLB set when SUM goes 1 -> 0 and it holds U pages. */
+void mmu_sum_cleared(struct hart *h);
+void mmu_sum_cleared(struct hart *h)
+{
+    if (h->tlb[1].has_user)
+        tlb_flush_set(&h->tlb[1]);
+}
+
+static int page_fault(int acc)
+{
+    return acc == ACC_FETCH ? EXC_INSN_PAGE : acc == ACC_LOAD ? EXC_LOAD_PAGE : EXC_STORE_PAGE;
+}
+
+static int access_fault(int acc)
+{
+    return acc == ACC_FETCH ? EXC_INSN_ACCESS : acc == ACC_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS;
+}
+
+/* Translate at privilege `priv`.  *user reports a leaf PTE with U=1. */
+static int walk(struct hart *h, uint64_t va, int acc, unsigned priv,
+                uint64_t *pa, bool *user)
+{
+    *user = false;
+    unsigned mode = (unsigned)(h->satp >> 60);
+    if (priv == PRV_M || mode == SATP_MODE_BARE) {
+        *pa = va;
+        return 0;
+    }
+    int levels = mode == SATP_MODE_SV48 ? 4 : 3;
+    unsigned vabits = 12 + 9 * (unsigned)levels;
+    if ((uint64_t)sext(va, vabits) != va)
+        return page_fault(acc);
+
+    uint64_t base = (h->satp & ((1ULL << 44) - 1)) << 12;
+    for (int i = levels - 1; i >= 0; i--) {
+        uint64_t pte_addr = base + ((va >> (12 + 9 * i)) & 0x1ff) * 8;
+        if (!pmp_allows(h, pte_addr, 8, ACC_LOAD, PRV_S))
+            return access_fault(acc);
+        uint64_t *ptep = mem_gpa_to_hva(h->mem, pte_addr, NULL);
+        if (!ptep)
+            return access_fault(acc);
+        uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
+        if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_RESERVED))
+            return page_fault(acc);
+        uint64_t ppn = (pte & PTE_PPN_MASK) >> 10;
+        if (!(pte & (PTE_R | PTE_X))) {
+            base = ppn << 12;
+            continue;   /* pointer to the next level */
+        }
+        /* Leaf: permissions. */
+        bool mxr = (h->mstatus & MSTATUS_MXR) != 0;
+        bool sum = (h->mstatus & MSTATUS_SUM) != 0;
+        switch (acc) {
+        case ACC_FETCH:
+            if (!(pte & PTE_X)) return page_fault(acc);
+            break;
+        case ACC_LOAD:
+            if (!(pte & PTE_R) && !(mxr && (pte & PTE_X))) return page_fault(acc);
+            break;
+        default:
+            if (!(pte & PTE_W)) return page_fault(acc);
+            break;
+        }
+        if (priv == PRV_U && !(pte & PTE_U))
+            return page_fault(acc);
+        if (priv == PRV_S && (pte & PTE_U) && (acc == ACC_FETCH || !sum))
+            return page_fault(acc);
+        /* Misaligned superpage. */
+        if (i > 0 && (ppn & ((1ULL << (9 * i)) - 1)))
+            return page_fault(acc);
+        /* Hardware A/D update. */
+        uint64_t want = pte | PTE_A | (acc == ACC_STORE ? PTE_D : 0);
+        if (want != pte) {
+            if (!pmp_allows(h, pte_addr, 8, ACC_STORE, PRV_S))
+                return access_fault(acc);
+            if (!__atomic_compare_exchange_n(ptep, &pte, want, false,
+                                             __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                /* Changed under us: walk again from the top. */
+                return walk(h, va, acc, priv, pa, user);
+            }
+        }
+        uint64_t off_mask = (1ULL << (12 + 9 * i)) - 1;
+        *pa = ((ppn << 12) & ~off_mask) | (va & off_mask);
+        *user = (pte & PTE_U) != 0;
+        return 0;
+    }
+    return page_fault(acc);
+}
+
+int mmu_translate(struct hart *h, uint64_t va, int acc, uint64_t *pa)
+{
+    bool user;
+    unsigned priv = acc == ACC_FETCH ? h->priv : h->data_priv;
+    int c = walk(h, va, acc, priv, pa, &user);
+    if (c)
+        h->exc_tval = va;
+    return c;
+}
+
+/* Try to cache the translation va -> pa for `acc` in the data TLB. */
+static void tlb_fill(struct hart *h, uint64_t va, uint64_t pa, int acc, bool user)
+{
+    uint64_t ppage = pa & ~0xfffULL;
+    uint8_t *host = mem_gpa_to_hva(h->mem, ppage, NULL);
+    if (!host || !pmp_allows(h, ppage, 4096, acc, h->data_priv))
+        return;
+    if (acc == ACC_STORE && dcache_is_code(h, ppage))
+        return;
+    struct tlb_entry *e = &h->dtlb->e[acc][(va >> 12) & (TLB_SIZE - 1)];
+    e->vtag = va >> 12;
+    e->ppage = ppage;
+    e->addend = (uintptr_t)host - (va & ~0xfffULL);
+    if (user)
+        h->dtlb->has_user = true;
+}
+
+/* One access within a page. */
+static int access_one(struct hart *h, uint64_t va, unsigned size, int acc,
+                      uint64_t *val)
+{
+    uint64_t pa;
+    bool user;
+    int c = walk(h, va, acc, h->data_priv, &pa, &user);
+    if (c) {
+        h->exc_tval = va;
+        return c;
+    }
+    if (!pmp_allows(h, pa, size, acc, h->data_priv)) {
+        h->exc_tval = va;
+        return access_fault(acc);
+    }
+    int r;
+    if (acc == ACC_STORE) {
+        r = mem_store(h->mem, pa, size, *val);
+        if (!r && dcache_is_code(h, pa & ~0xfffULL))
+            dcache_store_hit(h, pa, size);
+    } else {
+        r = mem_load(h->mem, pa, size, val);
+    }
+    if (r) {
+        h->exc_tval = va;
+        return access_fault(acc);
+    }
+    tlb_fill(h, va, pa, acc, user);
+    return 0;
+}
+
+int mmu_load(struct hart *h, uint64_t va, unsigned size, uint64_t *val)
+{
+    if (likely((va & 0xfff) + size <= 4096))
+        return access_one(h, va, size, ACC_LOAD, val);
+    /* Crosses a page: byte by byte; tval names the byte that faulted. */
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t b;
+        int c = access_one(h, va + i, 1, ACC_LOAD, &b);
+        if (c)
+            return c;
+        v |= (b & 0xff) << (8 * i);
+    }
+    *val = v;
+    return 0;
+}
+
+int mmu_store(struct hart *h, uint64_t va, unsigned size, uint64_t val)
+{
+    if (likely((va & 0xfff) + size <= 4096))
+        return access_one(h, va, size, ACC_STORE, &val);
+    /* Crosses a page: check both pages before writing anything. */
+    uint64_t pa;
+    bool user;
+    for (uint64_t a = va; a < va + size; a = (a | 0xfff) + 1) {
+        int c = walk(h, a, ACC_STORE, h->data_priv, &pa, &user);
+        if (c) {
+            h->exc_tval = a;
+            return c;
+        }
+    }
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t b = (val >> (8 * i)) & 0xff;
+        int c = access_one(h, va + i, 1, ACC_STORE, &b);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+int mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, bool write,
+                   void **host, uint64_t *paddr)
+{
+    int acc = write ? ACC_STORE : ACC_LOAD;
+    if (va & (size - 1)) {
+        h->exc_tval = va;
+        return write ? EXC_STORE_MISALIGNED : EXC_LOAD_MISALIGNED;
+    }
+    uint64_t pa;
+    bool user;
+    int c = walk(h, va, acc, h->data_priv, &pa, &user);
+    if (c) {
+        h->exc_tval = va;
+        return c;
+    }
+    if (!pmp_allows(h, pa, size, acc, h->data_priv) ||
+        (write && !pmp_allows(h, pa, size, ACC_LOAD, h->data_priv))) {
+        h->exc_tval = va;
+        return access_fault(acc);
+    }
+    void *p = mem_gpa_to_hva(h->mem, pa, NULL);
+    if (!p) {
+        h->exc_tval = va;
+        return access_fault(acc);
+    }
+    if (write && dcache_is_code(h, pa & ~0xfffULL))
+        dcache_store_hit(h, pa, size);
+    *host = p;
+    *paddr = pa;
+    return 0;
+}

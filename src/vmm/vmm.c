@@ -1,0 +1,281 @@
+/* vmm: vCPU threads and the VM's life cycle.
+ *
+ * Each vCPU thread runs its hart in slices (hart_run), updates the board's
+ * timers between slices, and sleeps on its own condition variable while
+ * the hart waits for an interrupt, no longer than the next timer deadline.
+ * The main thread owns the console: it copies stdin to the UART and
+ * watches for Ctrl-A commands. */
+#include "vmm/vmm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "machine/virt.h"
+#include "util/util.h"
+
+/* Instructions per slice: bounds timer latency (well under 1 ms). */
+#define VCPU_SLICE 200000
+
+struct vcpu {
+    struct vmm *vmm;
+    unsigned index;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool woken;
+};
+
+struct vmm {
+    struct virt_machine *vm;
+    struct vcpu vcpus[VIRT_MAX_CPUS];
+    unsigned ncpus;
+    atomic_bool stop;
+    pthread_mutex_t out_lock;
+};
+
+static void console_out(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct vmm *v = opaque;
+    pthread_mutex_lock(&v->out_lock);
+    while (len) {
+        ssize_t n = write(STDOUT_FILENO, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    pthread_mutex_unlock(&v->out_lock);
+}
+
+static void vcpu_wake(void *opaque, unsigned cpu)
+{
+    struct vmm *v = opaque;
+    if (cpu >= v->ncpus)
+        return;
+    struct vcpu *c = &v->vcpus[cpu];
+    pthread_mutex_lock(&c->lock);
+    c->woken = true;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void stop_all(struct vmm *v)
+{
+    atomic_store(&v->stop, true);
+    for (unsigned i = 0; i < v->ncpus; i++) {
+        hart_kick(virt_hart(v->vm, i));
+        vcpu_wake(v, i);
+    }
+}
+
+static void vcpu_wait(struct vcpu *c, uint64_t max_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (max_ns > 1000000000ULL)
+        max_ns = 1000000000ULL;   /* re-check the world at least each second */
+    uint64_t ns = (uint64_t)ts.tv_nsec + max_ns;
+    ts.tv_sec += (time_t)(ns / 1000000000ULL);
+    ts.tv_nsec = (long)(ns % 1000000000ULL);
+    pthread_mutex_lock(&c->lock);
+    while (!c->woken && !atomic_load(&c->vmm->stop)) {
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    c->woken = false;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *c = arg;
+    struct vmm *v = c->vmm;
+    struct hart *h = virt_hart(v->vm, c->index);
+    while (!atomic_load(&v->stop)) {
+        enum hart_exit r = hart_run(h, VCPU_SLICE);
+        virt_update_timers(v->vm);
+        int code;
+        if (virt_shutdown_state(v->vm, &code) != VIRT_RUNNING) {
+            stop_all(v);
+            break;
+        }
+        if (r == HART_EXIT_WFI && !hart_irq_pending(h))
+            vcpu_wait(c, virt_next_timer_ns(v->vm, c->index));
+    }
+    return NULL;
+}
+
+/* ---- console ---- */
+
+struct console {
+    bool raw;
+    struct termios saved;
+    bool ctrl_a;
+};
+
+static void console_raw(struct console *con, bool interactive)
+{
+    con->raw = false;
+    if (!interactive || !isatty(STDIN_FILENO))
+        return;
+    if (tcgetattr(STDIN_FILENO, &con->saved))
+        return;
+    struct termios t = con->saved;
+    cfmakeraw(&t);
+    t.c_oflag |= OPOST;   /* keep \n -> \r\n on output */
+    if (!tcsetattr(STDIN_FILENO, TCSANOW, &t))
+        con->raw = true;
+}
+
+static void console_restore(struct console *con)
+{
+    if (con->raw)
+        tcsetattr(STDIN_FILENO, TCSANOW, &con->saved);
+}
+
+/* Handle input bytes; returns true when the user asked to quit. */
+static bool console_input(struct vmm *v, struct console *con, const uint8_t *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = buf[i];
+        if (con->ctrl_a) {
+            con->ctrl_a = false;
+            if (ch == 'x' || ch == 'X')
+                return true;
+            if (ch == 'h' || ch == 'H' || ch == '?') {
+                static const char help[] =
+                    "\r\nC-a h    print this help\r\n"
+                    "C-a x    exit the VM\r\n"
+                    "C-a C-a  send C-a to the guest\r\n";
+                console_out(v, (const uint8_t *)help, sizeof(help) - 1);
+                continue;
+            }
+            if (ch == 0x01) {
+                virt_console_input(v->vm, &ch, 1);
+                continue;
+            }
+            continue;
+        }
+        if (ch == 0x01 && con->raw) {
+            con->ctrl_a = true;
+            continue;
+        }
+        virt_console_input(v->vm, &ch, 1);
+    }
+    return false;
+}
+
+/* Run one boot of the VM; returns VIRT_POWEROFF/VIRT_REBOOT/-1 (quit). */
+static int run_once(const struct vmm_config *cfg, struct console *con, int *code)
+{
+    struct vmm *v = calloc(1, sizeof(*v));
+    if (!v)
+        return -2;
+    pthread_mutex_init(&v->out_lock, NULL);
+    struct virt_config vc = {
+        .ram_size = cfg->ram_size,
+        .ncpus = cfg->ncpus,
+        .bios = cfg->bios,
+        .firmware = cfg->firmware,
+        .kernel = cfg->kernel,
+        .initrd = cfg->initrd,
+        .append = cfg->append,
+        .console_out = console_out,
+        .console_opaque = v,
+        .wake = vcpu_wake,
+        .wake_opaque = v,
+    };
+    if (virt_create(&vc, &v->vm)) {
+        free(v);
+        return -2;
+    }
+    if (cfg->dump_dtb) {
+        int r = virt_dump_dtb(v->vm, cfg->dump_dtb);
+        virt_destroy(v->vm);
+        free(v);
+        *code = r ? 1 : 0;
+        return VIRT_POWEROFF;
+    }
+    v->ncpus = virt_ncpus(v->vm);
+    for (unsigned i = 0; i < v->ncpus; i++) {
+        struct vcpu *c = &v->vcpus[i];
+        c->vmm = v;
+        c->index = i;
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    for (unsigned i = 0; i < v->ncpus; i++)
+        pthread_create(&v->vcpus[i].thread, NULL, vcpu_thread, &v->vcpus[i]);
+
+    bool quit = false, stdin_open = true;
+    while (!atomic_load(&v->stop)) {
+        struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+        int r = poll(&p, stdin_open ? 1 : 0, 50);
+        if (r > 0 && (p.revents & (POLLIN | POLLHUP))) {
+            uint8_t buf[256];
+            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n <= 0) {
+                stdin_open = false;   /* EOF: keep running without input */
+            } else if (console_input(v, con, buf, (size_t)n)) {
+                quit = true;
+                stop_all(v);
+            }
+        }
+    }
+    for (unsigned i = 0; i < v->ncpus; i++)
+        pthread_join(v->vcpus[i].thread, NULL);
+    int state = quit ? -1 : virt_shutdown_state(v->vm, code);
+    for (unsigned i = 0; i < v->ncpus; i++) {
+        pthread_mutex_destroy(&v->vcpus[i].lock);
+        pthread_cond_destroy(&v->vcpus[i].cond);
+    }
+    virt_destroy(v->vm);
+    pthread_mutex_destroy(&v->out_lock);
+    free(v);
+    return state;
+}
+
+int vmm_run(const struct vmm_config *cfg)
+{
+    struct console con = { 0 };
+    console_raw(&con, cfg->interactive && !cfg->dump_dtb);
+    int status;
+    for (;;) {
+        int code = 0;
+        int state = run_once(cfg, &con, &code);
+        if (state == -2) {
+            status = 1;
+            break;
+        }
+        if (state == -1) {
+            status = VMM_EXIT_QUIT;
+            break;
+        }
+        if (state == VIRT_REBOOT) {
+            if (cfg->no_reboot) {
+                status = VMM_EXIT_REBOOT;
+                break;
+            }
+            continue;
+        }
+        status = code < 0 ? 1 : code > 255 ? 255 : code;
+        break;
+    }
+    console_restore(&con);
+    return status;
+}
