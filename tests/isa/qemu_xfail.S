@@ -31,6 +31,20 @@ TEST_BEGIN
          * (rd = 1) without trapping. */
         MISALIGNED_AMO(20, 1, sc.w)
         MISALIGNED_AMO(21, 4, sc.d)
+
+        /* 4. EBREAK / C.EBREAK: Vessel writes mtval = pc of the breakpoint
+         * (Priv. 3.1.16: the faulting virtual address for breakpoints).
+         * QEMU 7.2 writes 0. */
+        li TESTNUM, 30
+        la a5, 10f
+        EXPECT_TRAP_TVALREG(CAUSE_BREAKPOINT, a5, 10f, 11f)
+10:     ebreak
+11:     CHECK_TRAPPED(30, CAUSE_BREAKPOINT)
+        li TESTNUM, 31
+        la a5, 10f
+        EXPECT_TRAP_TVALREG(CAUSE_BREAKPOINT, a5, 10f, 11f)
+10:     c.ebreak
+11:     CHECK_TRAPPED(31, CAUSE_BREAKPOINT)
         TEST_END
 
         .data

@@ -325,8 +325,8 @@ test_ ## testnum: \
  * Clobbers t5, t6. */
 #define EXPECT_TRAP_FULL(flags, cause, tvalreg, epc_lbl, resume_lbl) \
         la t6, trap_exp; \
-        li t5, cause; sd t5, TE_CAUSE(t6); \
         sd tvalreg, TE_TVAL(t6); \
+        li t5, cause; sd t5, TE_CAUSE(t6); \
         la t5, epc_lbl; sd t5, TE_EPC(t6); \
         la t5, resume_lbl; sd t5, TE_RESUME(t6); \
         li t5, flags; sd t5, TE_FLAGS(t6); \
