@@ -45,6 +45,14 @@ TEST_BEGIN
         EXPECT_TRAP_TVALREG(CAUSE_BREAKPOINT, a5, 10f, 11f)
 10:     c.ebreak
 11:     CHECK_TRAPPED(31, CAUSE_BREAKPOINT)
+
+        /* 5. CSRRS/CSRRC with rs1 != x0 attempt a write even when the
+         * register holds 0, so on a read-only CSR they raise an illegal
+         * instruction (Zicsr chapter).  QEMU 7.2 only traps on a nonzero
+         * write mask. */
+        li a1, 0
+        TEST_ILLEGAL(40, 0xf145a673, csrrs a2, mhartid, a1)
+        TEST_ILLEGAL(41, 0xc015b673, csrrc a2, cycle, a1)
         TEST_END
 
         .data
