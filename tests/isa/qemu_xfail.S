@@ -53,6 +53,15 @@ TEST_BEGIN
         li a1, 0
         TEST_ILLEGAL(40, 0xf145a673, csrrs a2, mhartid, a1)
         TEST_ILLEGAL(41, 0xc015b673, csrrc a2, cycle, a1)
+
+        /* 6. instret counts retired instructions exactly: between two reads
+         * the first csrr itself and the two nops retire (3).  QEMU 7.2
+         * without -icount returns host ticks. */
+        TEST_CASE(50, a4, 3, .option push; .option norvc; rdinstret a1; nop; nop; rdinstret a2; .option pop; sub a4, a2, a1)
+        TEST_CASE(51, a4, 3, csrr a1, minstret; nop; nop; csrr a2, minstret; sub a4, a2, a1)
+        /* a write to minstret takes effect after the writing instruction
+         * retires, so the next read sees the written value + 0 or + 1 */
+        TEST_CASE(52, a4, 1, li a1, 0x100000000000; csrw minstret, a1; csrr a2, minstret; sub a2, a2, a1; sltiu a4, a2, 2)
         TEST_END
 
         .data
