@@ -1,0 +1,300 @@
+/* Unit tests for machine/dtb.c: every node and property read back with
+ * libfdt, phandle references resolved, and dtc decompiles it cleanly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <libfdt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hw/hw.h"
+#include "machine/boot.h"
+
+static void *build(const struct dtb_params *p, size_t *size)
+{
+    void *blob = NULL;
+    assert_int_equal(dtb_build(p, &blob, size), 0);
+    assert_int_equal(fdt_check_header(blob), 0);
+    assert_int_equal(fdt_totalsize(blob), *size);
+    return blob;
+}
+
+static int node(const void *fdt, const char *path)
+{
+    int off = fdt_path_offset(fdt, path);
+    if (off < 0)
+        fail_msg("node %s missing: %s", path, fdt_strerror(off));
+    return off;
+}
+
+static const void *prop(const void *fdt, const char *path, const char *name, int *len)
+{
+    const void *v = fdt_getprop(fdt, node(fdt, path), name, len);
+    if (!v)
+        fail_msg("%s: property %s missing", path, name);
+    return v;
+}
+
+static void check_str(const void *fdt, const char *path, const char *name, const char *want)
+{
+    int len;
+    const char *v = prop(fdt, path, name, &len);
+    assert_int_equal(len, strlen(want) + 1);
+    assert_string_equal(v, want);
+}
+
+/* A string list given as "a\0b\0c" with its total size. */
+static void check_strs(const void *fdt, const char *path, const char *name,
+                       const char *want, size_t want_len)
+{
+    int len;
+    const char *v = prop(fdt, path, name, &len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(v, want, want_len);
+}
+
+static void check_cells(const void *fdt, const char *path, const char *name,
+                        const uint32_t *want, int n)
+{
+    int len;
+    const fdt32_t *v = prop(fdt, path, name, &len);
+    assert_int_equal(len, n * 4);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(fdt32_to_cpu(v[i]), want[i]);
+}
+
+static void check_u32(const void *fdt, const char *path, const char *name, uint32_t want)
+{
+    check_cells(fdt, path, name, &want, 1);
+}
+
+static void check_u64(const void *fdt, const char *path, const char *name, uint64_t want)
+{
+    uint32_t c[2] = { (uint32_t)(want >> 32), (uint32_t)want };
+    check_cells(fdt, path, name, c, 2);
+}
+
+static void check_reg(const void *fdt, const char *path, uint64_t base, uint64_t size)
+{
+    uint32_t c[4] = { (uint32_t)(base >> 32), (uint32_t)base,
+                      (uint32_t)(size >> 32), (uint32_t)size };
+    check_cells(fdt, path, "reg", c, 4);
+}
+
+static void check_empty(const void *fdt, const char *path, const char *name)
+{
+    int len;
+    prop(fdt, path, name, &len);
+    assert_int_equal(len, 0);
+}
+
+/* The node a phandle names. */
+static int by_phandle(const void *fdt, uint32_t ph)
+{
+    int off = fdt_node_offset_by_phandle(fdt, ph);
+    if (off < 0)
+        fail_msg("phandle 0x%x dangles", ph);
+    return off;
+}
+
+static void test_full_tree(void **state)
+{
+    uint8_t seed[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    struct dtb_params p = {
+        .ncpus = 2, .ram_base = 0x80000000, .ram_size = 256ULL << 20,
+        .bootargs = "console=ttyS0 root=/dev/vda", .has_initrd = true,
+        .initrd_start = 0x88000000, .initrd_end = 0x88123456,
+        .rng_seed = seed, .rng_seed_len = sizeof(seed),
+    };
+    size_t size;
+    void *fdt = build(&p, &size);
+    assert_true(size >= DTB_SLACK);
+
+    check_u32(fdt, "/", "#address-cells", 2);
+    check_u32(fdt, "/", "#size-cells", 2);
+    check_str(fdt, "/", "compatible", "riscv-virtio");
+    check_str(fdt, "/", "model", "Vessel RISC-V virt");
+
+    check_str(fdt, "/chosen", "bootargs", "console=ttyS0 root=/dev/vda");
+    check_str(fdt, "/chosen", "stdout-path", "/soc/serial@10000000");
+    check_u64(fdt, "/chosen", "linux,initrd-start", 0x88000000);
+    check_u64(fdt, "/chosen", "linux,initrd-end", 0x88123456);
+    int len;
+    assert_memory_equal(prop(fdt, "/chosen", "rng-seed", &len), seed, sizeof(seed));
+    assert_int_equal(len, sizeof(seed));
+    check_str(fdt, "/aliases", "serial0", "/soc/serial@10000000");
+
+    check_str(fdt, "/memory@80000000", "device_type", "memory");
+    check_reg(fdt, "/memory@80000000", 0x80000000, 256ULL << 20);
+
+    check_u32(fdt, "/cpus", "#address-cells", 1);
+    check_u32(fdt, "/cpus", "#size-cells", 0);
+    check_u32(fdt, "/cpus", "timebase-frequency", 10000000);
+    static const char ext[] =
+        "i\0m\0a\0f\0d\0c\0zicntr\0zicsr\0zifencei\0zba\0zbb\0zbs\0sstc";
+    uint32_t intc[2];
+    for (unsigned n = 0; n < 2; n++) {
+        char cpu[32], ic[64];
+        snprintf(cpu, sizeof(cpu), "/cpus/cpu@%u", n);
+        snprintf(ic, sizeof(ic), "%s/interrupt-controller", cpu);
+        check_str(fdt, cpu, "device_type", "cpu");
+        check_u32(fdt, cpu, "reg", n);
+        check_str(fdt, cpu, "status", "okay");
+        check_str(fdt, cpu, "compatible", "riscv");
+        check_str(fdt, cpu, "riscv,isa", "rv64imafdc_zicntr_zicsr_zifencei_zba_zbb_zbs_sstc");
+        check_str(fdt, cpu, "riscv,isa-base", "rv64i");
+        check_strs(fdt, cpu, "riscv,isa-extensions", ext, sizeof(ext));
+        check_str(fdt, cpu, "mmu-type", "riscv,sv48");
+        check_u32(fdt, ic, "#interrupt-cells", 1);
+        check_u32(fdt, ic, "#address-cells", 0);
+        check_empty(fdt, ic, "interrupt-controller");
+        check_str(fdt, ic, "compatible", "riscv,cpu-intc");
+        intc[n] = fdt_get_phandle(fdt, node(fdt, ic));
+        assert_int_not_equal(intc[n], 0);
+        assert_int_equal(by_phandle(fdt, intc[n]), node(fdt, ic));
+    }
+    assert_int_equal(fdt_path_offset(fdt, "/cpus/cpu@2"), -FDT_ERR_NOTFOUND);
+
+    check_u32(fdt, "/soc", "#address-cells", 2);
+    check_u32(fdt, "/soc", "#size-cells", 2);
+    check_str(fdt, "/soc", "compatible", "simple-bus");
+    check_empty(fdt, "/soc", "ranges");
+
+    static const char clint_c[] = "sifive,clint0\0riscv,clint0";
+    check_strs(fdt, "/soc/clint@2000000", "compatible", clint_c, sizeof(clint_c));
+    check_reg(fdt, "/soc/clint@2000000", CLINT_BASE, CLINT_SIZE);
+    uint32_t cl[] = { intc[0], 3, intc[0], 7, intc[1], 3, intc[1], 7 };
+    check_cells(fdt, "/soc/clint@2000000", "interrupts-extended", cl, 8);
+
+    const char *plic = "/soc/plic@c000000";
+    static const char plic_c[] = "sifive,plic-1.0.0\0riscv,plic0";
+    check_strs(fdt, plic, "compatible", plic_c, sizeof(plic_c));
+    check_reg(fdt, plic, PLIC_BASE, PLIC_SIZE);
+    check_u32(fdt, plic, "#interrupt-cells", 1);
+    check_u32(fdt, plic, "#address-cells", 0);
+    check_empty(fdt, plic, "interrupt-controller");
+    check_u32(fdt, plic, "riscv,ndev", PLIC_NSOURCES - 1);
+    uint32_t pl[] = { intc[0], 11, intc[0], 9, intc[1], 11, intc[1], 9 };
+    check_cells(fdt, plic, "interrupts-extended", pl, 8);
+    uint32_t plic_ph = fdt_get_phandle(fdt, node(fdt, plic));
+    assert_int_not_equal(plic_ph, 0);
+
+    const char *uart = "/soc/serial@10000000";
+    check_str(fdt, uart, "compatible", "ns16550a");
+    check_reg(fdt, uart, UART_BASE, UART_SIZE);
+    check_u32(fdt, uart, "clock-frequency", 3686400);
+    check_u32(fdt, uart, "interrupts", 10);
+    check_u32(fdt, uart, "interrupt-parent", plic_ph);
+
+    const char *rtc = "/soc/rtc@101000";
+    check_str(fdt, rtc, "compatible", "google,goldfish-rtc");
+    check_reg(fdt, rtc, RTC_BASE, RTC_SIZE);
+    check_u32(fdt, rtc, "interrupts", 11);
+    check_u32(fdt, rtc, "interrupt-parent", plic_ph);
+
+    const char *test = "/soc/test@100000";
+    static const char test_c[] = "sifive,test1\0sifive,test0\0syscon";
+    check_strs(fdt, test, "compatible", test_c, sizeof(test_c));
+    check_reg(fdt, test, SYSCON_BASE, SYSCON_SIZE);
+    uint32_t test_ph = fdt_get_phandle(fdt, node(fdt, test));
+    assert_int_not_equal(test_ph, 0);
+
+    check_str(fdt, "/poweroff", "compatible", "syscon-poweroff");
+    check_u32(fdt, "/poweroff", "regmap", test_ph);
+    check_u32(fdt, "/poweroff", "offset", 0);
+    check_u32(fdt, "/poweroff", "value", 0x5555);
+    check_str(fdt, "/reboot", "compatible", "syscon-reboot");
+    check_u32(fdt, "/reboot", "regmap", test_ph);
+    check_u32(fdt, "/reboot", "offset", 0);
+    check_u32(fdt, "/reboot", "value", 0x7777);
+
+    assert_true(fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio") < 0);
+    free(fdt);
+}
+
+static void test_minimal_and_virtio(void **state)
+{
+    struct dtb_params p = {
+        .ncpus = 1, .ram_base = 0x80000000, .ram_size = 16ULL << 20,
+        .virtio_mask = (1u << 0) | (1u << 7),
+    };
+    size_t size;
+    void *fdt = build(&p, &size);
+    int off = node(fdt, "/chosen");
+    assert_null(fdt_getprop(fdt, off, "bootargs", NULL));
+    assert_null(fdt_getprop(fdt, off, "linux,initrd-start", NULL));
+    assert_null(fdt_getprop(fdt, off, "rng-seed", NULL));
+    check_str(fdt, "/soc/virtio_mmio@10001000", "compatible", "virtio,mmio");
+    check_reg(fdt, "/soc/virtio_mmio@10001000", 0x10001000, 0x1000);
+    check_u32(fdt, "/soc/virtio_mmio@10001000", "interrupts", 1);
+    check_reg(fdt, "/soc/virtio_mmio@10008000", 0x10008000, 0x1000);
+    check_u32(fdt, "/soc/virtio_mmio@10008000", "interrupts", 8);
+    assert_int_equal(fdt_path_offset(fdt, "/soc/virtio_mmio@10002000"), -FDT_ERR_NOTFOUND);
+    free(fdt);
+}
+
+static void test_many_cpus_and_bad(void **state)
+{
+    struct dtb_params p = { .ncpus = 16, .ram_base = 0x80000000, .ram_size = 1ULL << 30 };
+    size_t size;
+    void *fdt = build(&p, &size);
+    node(fdt, "/cpus/cpu@f/interrupt-controller");
+    int len;
+    prop(fdt, "/soc/plic@c000000", "interrupts-extended", &len);
+    assert_int_equal(len, 16 * 4 * 4);
+    free(fdt);
+    void *blob = NULL;
+    p.ncpus = 0;
+    assert_int_equal(dtb_build(&p, &blob, &size), -EINVAL);
+    p.ncpus = DTB_MAX_CPUS + 1;
+    assert_int_equal(dtb_build(&p, &blob, &size), -EINVAL);
+    assert_null(blob);
+}
+
+static void test_dtc_clean(void **state)
+{
+    if (system("command -v dtc >/dev/null 2>&1") != 0)
+        skip();
+    struct dtb_params p = {
+        .ncpus = 4, .ram_base = 0x80000000, .ram_size = 512ULL << 20,
+        .bootargs = "console=ttyS0", .has_initrd = true,
+        .initrd_start = 0x90000000, .initrd_end = 0x91000000, .virtio_mask = 0xff,
+    };
+    size_t size;
+    void *fdt = build(&p, &size);
+    char path[] = "/tmp/vessel-test-dtb-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, fdt, size), (ssize_t)size);
+    close(fd);
+    free(fdt);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "dtc -I dtb -O dts -o /dev/null %s 2>&1", path);
+    FILE *pp = popen(cmd, "r");
+    assert_non_null(pp);
+    char out[4096];
+    size_t n = fread(out, 1, sizeof(out) - 1, pp);
+    out[n] = 0;
+    int rc = pclose(pp);
+    unlink(path);
+    if (n)
+        fail_msg("dtc said: %s", out);
+    assert_int_equal(rc, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_tree),
+        cmocka_unit_test(test_minimal_and_virtio),
+        cmocka_unit_test(test_many_cpus_and_bad),
+        cmocka_unit_test(test_dtc_clean),
+    };
+    return cmocka_run_group_tests_name("dtb", tests, NULL, NULL);
+}
