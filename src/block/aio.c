@@ -1,0 +1,144 @@
+/* block: asynchronous requests on a small pool of worker threads, so that
+ * vCPU threads never wait for host I/O.  Requests are taken in submission
+ * order; a flush is a barrier: it starts only when every earlier request
+ * has completed, and nothing after it starts before it completes. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "block/block_int.h"
+
+#define AIO_THREADS 2
+
+struct block_aio {
+    struct block_dev *bd;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;      /* queue changed / request finished */
+    struct block_aio_req *head, *tail;
+    unsigned inflight;        /* taken by a worker, not yet completed */
+    unsigned queued;
+    bool barrier;             /* a flush is running */
+    bool stop;
+    unsigned nthreads;
+    pthread_t threads[AIO_THREADS];
+};
+
+static int run_req(struct block_dev *bd, struct block_aio_req *q)
+{
+    switch (q->op) {
+    case BLOCK_AIO_READ:
+        return block_pread(bd, q->off, q->buf, (size_t)q->len);
+    case BLOCK_AIO_WRITE:
+        return block_pwrite(bd, q->off, q->buf, (size_t)q->len);
+    case BLOCK_AIO_FLUSH:
+        return block_flush(bd);
+    case BLOCK_AIO_DISCARD:
+        return block_discard(bd, q->off, q->len);
+    case BLOCK_AIO_WRITE_ZEROES:
+        return block_write_zeroes(bd, q->off, q->len);
+    }
+    return -EINVAL;
+}
+
+static void *worker(void *arg)
+{
+    struct block_aio *a = arg;
+    pthread_mutex_lock(&a->lock);
+    for (;;) {
+        struct block_aio_req *q = a->head;
+        bool can = q && !a->barrier &&
+                   (q->op != BLOCK_AIO_FLUSH || a->inflight == 0);
+        if (!can) {
+            if (a->stop && !a->head)
+                break;
+            pthread_cond_wait(&a->cond, &a->lock);
+            continue;
+        }
+        a->head = q->next_;
+        if (!a->head)
+            a->tail = NULL;
+        a->inflight++;
+        if (q->op == BLOCK_AIO_FLUSH)
+            a->barrier = true;
+        pthread_mutex_unlock(&a->lock);
+        int r = run_req(a->bd, q);
+        enum block_aio_op op = q->op;
+        q->cb(q, r); /* q may be freed by the callback */
+        pthread_mutex_lock(&a->lock);
+        a->inflight--;
+        a->queued--;
+        if (op == BLOCK_AIO_FLUSH)
+            a->barrier = false;
+        pthread_cond_broadcast(&a->cond);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+static struct block_aio *aio_get(struct block_dev *bd)
+{
+    pthread_mutex_lock(&bd->lock);
+    struct block_aio *a = bd->aio;
+    if (!a && (a = calloc(1, sizeof(*a)))) {
+        a->bd = bd;
+        pthread_mutex_init(&a->lock, NULL);
+        pthread_cond_init(&a->cond, NULL);
+        for (unsigned i = 0; i < AIO_THREADS; i++)
+            if (pthread_create(&a->threads[i], NULL, worker, a) == 0)
+                a->nthreads++;
+        if (!a->nthreads) {
+            pthread_cond_destroy(&a->cond);
+            pthread_mutex_destroy(&a->lock);
+            free(a);
+            a = NULL;
+        }
+        bd->aio = a;
+    }
+    pthread_mutex_unlock(&bd->lock);
+    return a;
+}
+
+int block_aio_submit(struct block_dev *bd, struct block_aio_req *req)
+{
+    if (req->op > BLOCK_AIO_WRITE_ZEROES || !req->cb)
+        return -EINVAL;
+    struct block_aio *a = aio_get(bd);
+    if (!a)
+        return -EAGAIN;
+    req->next_ = NULL;
+    pthread_mutex_lock(&a->lock);
+    if (a->tail)
+        a->tail->next_ = req;
+    else
+        a->head = req;
+    a->tail = req;
+    a->queued++;
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+    return 0;
+}
+
+void block_aio_drain(struct block_dev *bd)
+{
+    pthread_mutex_lock(&bd->lock);
+    struct block_aio *a = bd->aio;
+    pthread_mutex_unlock(&bd->lock);
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->lock);
+    while (a->queued)
+        pthread_cond_wait(&a->cond, &a->lock);
+    pthread_mutex_unlock(&a->lock);
+}
+
+void block_aio_destroy(struct block_aio *a)
+{
+    pthread_mutex_lock(&a->lock);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+    for (unsigned i = 0; i < a->nthreads; i++)
+        pthread_join(a->threads[i], NULL);
+    pthread_cond_destroy(&a->cond);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}

@@ -1,0 +1,381 @@
+/* block: opening images, format probing, the locked public I/O entry
+ * points that dispatch to the format drivers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block/block_int.h"
+#include "block/qcow2.h"
+#include "util/util.h"
+
+int block_seterr(struct block_dev *bd, int ret, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(bd->err, sizeof(bd->err), fmt, ap);
+    va_end(ap);
+    return ret;
+}
+
+int block_errbuf(char *err, size_t len, int ret, const char *fmt, ...)
+{
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return ret;
+}
+
+int host_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eof)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t r = pread(fd, p, len, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0) {
+            if (!zero_eof)
+                return -EIO;
+            memset(p, 0, len);
+            return 0;
+        }
+        p += r; off += (uint64_t)r; len -= (size_t)r;
+    }
+    return 0;
+}
+
+int host_pwrite(int fd, uint64_t off, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t r = pwrite(fd, p, len, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -EIO;
+        p += r; off += (uint64_t)r; len -= (size_t)r;
+    }
+    return 0;
+}
+
+const char *block_format_name(enum block_format fmt)
+{
+    switch (fmt) {
+    case BLOCK_FMT_RAW: return "raw";
+    case BLOCK_FMT_QCOW2: return "qcow2";
+    default: return "probe";
+    }
+}
+
+int block_open_internal(struct block_dev **out, const char *path,
+                        unsigned flags, enum block_format fmt,
+                        struct block_open_ctx *ctx, char *err, size_t elen)
+{
+    *out = NULL;
+    bool ro = flags & BLOCK_O_RDONLY;
+    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return block_errbuf(err, elen, -e, "%s: cannot open: %s", path,
+                            strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return block_errbuf(err, elen, -e, "%s: stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        close(fd);
+        return block_errbuf(err, elen, -EINVAL,
+                            "%s: not a regular file or block device", path);
+    }
+    for (unsigned i = 0; i < ctx->depth; i++) {
+        if (ctx->dev[i] == (uint64_t)st.st_dev &&
+            ctx->ino[i] == (uint64_t)st.st_ino) {
+            close(fd);
+            return block_errbuf(err, elen, -ELOOP,
+                                "%s: backing chain loops back to this image",
+                                path);
+        }
+    }
+    if (ctx->depth >= 64) {
+        close(fd);
+        return block_errbuf(err, elen, -ELOOP,
+                            "%s: backing chain deeper than 64 images", path);
+    }
+    ctx->dev[ctx->depth] = (uint64_t)st.st_dev;
+    ctx->ino[ctx->depth] = (uint64_t)st.st_ino;
+    ctx->depth++;
+
+    if (fmt == BLOCK_FMT_PROBE) {
+        uint8_t m[4] = {0};
+        int r = host_pread(fd, 0, m, 4, true);
+        if (r < 0) {
+            close(fd);
+            ctx->depth--;
+            return block_errbuf(err, elen, r, "%s: read: %s", path,
+                                strerror(-r));
+        }
+        fmt = be32_get(m) == QCOW2_MAGIC ? BLOCK_FMT_QCOW2 : BLOCK_FMT_RAW;
+    }
+
+    struct block_dev *bd = calloc(1, sizeof(*bd));
+    if (!bd || !(bd->filename = strdup(path))) {
+        free(bd);
+        close(fd);
+        ctx->depth--;
+        return block_errbuf(err, elen, -ENOMEM, "%s: out of memory", path);
+    }
+    pthread_mutex_init(&bd->lock, NULL);
+    bd->fd = fd;
+    bd->read_only = ro;
+    int r;
+    if (fmt == BLOCK_FMT_QCOW2) {
+        bd->drv = &block_qcow2_driver;
+        r = qcow2_open(bd, flags, ctx, err, elen);
+    } else {
+        bd->drv = &block_raw_driver;
+        r = raw_open(bd, err, elen);
+    }
+    ctx->depth--;
+    if (r < 0) {
+        close(fd);
+        pthread_mutex_destroy(&bd->lock);
+        free(bd->filename);
+        free(bd);
+        return r;
+    }
+    *out = bd;
+    return 0;
+}
+
+int block_open(struct block_dev **out, const char *path, unsigned flags,
+               enum block_format fmt, char *err, size_t err_len)
+{
+    struct block_open_ctx ctx;
+    ctx.depth = 0;
+    if (err && err_len)
+        err[0] = 0;
+    return block_open_internal(out, path, flags, fmt, &ctx, err, err_len);
+}
+
+void block_close(struct block_dev *bd)
+{
+    if (!bd)
+        return;
+    if (bd->aio)
+        block_aio_destroy(bd->aio);
+    if (bd->drv->close)
+        bd->drv->close(bd);
+    block_close(bd->backing);
+    close(bd->fd);
+    pthread_mutex_destroy(&bd->lock);
+    free(bd->filename);
+    free(bd);
+}
+
+const char *block_last_error(struct block_dev *bd)
+{
+    return bd->err;
+}
+
+uint64_t block_length(struct block_dev *bd)
+{
+    pthread_mutex_lock(&bd->lock);
+    uint64_t s = bd->size;
+    pthread_mutex_unlock(&bd->lock);
+    return s;
+}
+
+enum block_format block_format(struct block_dev *bd)
+{
+    return bd->drv->fmt;
+}
+
+static int check_range(struct block_dev *bd, uint64_t off, uint64_t len,
+                       bool write)
+{
+    if (write && bd->read_only)
+        return block_seterr(bd, -EROFS, "%s: image is opened read-only",
+                            bd->filename);
+    if (off > bd->size || len > bd->size - off)
+        return block_seterr(bd, -EINVAL,
+                            "%s: request [%llu, +%llu) is outside the disk "
+                            "(virtual size %llu bytes)", bd->filename,
+                            (unsigned long long)off, (unsigned long long)len,
+                            (unsigned long long)bd->size);
+    return 0;
+}
+
+int block_pread(struct block_dev *bd, uint64_t off, void *buf, size_t len)
+{
+    pthread_mutex_lock(&bd->lock);
+    int r = check_range(bd, off, len, false);
+    if (!r && len)
+        r = bd->drv->pread(bd, off, buf, len);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_pwrite(struct block_dev *bd, uint64_t off, const void *buf,
+                 size_t len)
+{
+    pthread_mutex_lock(&bd->lock);
+    int r = check_range(bd, off, len, true);
+    if (!r && len)
+        r = bd->drv->pwrite(bd, off, buf, len);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_discard(struct block_dev *bd, uint64_t off, uint64_t len)
+{
+    pthread_mutex_lock(&bd->lock);
+    int r = check_range(bd, off, len, true);
+    if (!r && len)
+        r = bd->drv->discard(bd, off, len);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len)
+{
+    pthread_mutex_lock(&bd->lock);
+    int r = check_range(bd, off, len, true);
+    if (!r && len)
+        r = bd->drv->write_zeroes(bd, off, len);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_flush(struct block_dev *bd)
+{
+    if (bd->read_only)
+        return 0;
+    pthread_mutex_lock(&bd->lock);
+    int r = bd->drv->flush(bd);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_get_status(struct block_dev *bd, uint64_t off, uint64_t len,
+                     bool chain, uint64_t *pnum)
+{
+    pthread_mutex_lock(&bd->lock);
+    int r = check_range(bd, off, len, false);
+    if (!r && !len)
+        r = -EINVAL;
+    if (!r)
+        r = bd->drv->status(bd, off, len, pnum);
+    struct block_dev *b = bd->backing;
+    uint64_t bsize = bd->size;
+    pthread_mutex_unlock(&bd->lock);
+    if (r == BLOCK_STATUS_UNALLOCATED && chain) {
+        if (!b) {
+            return BLOCK_STATUS_ZERO;
+        }
+        uint64_t blen = block_length(b);
+        (void)bsize;
+        if (off >= blen)
+            return BLOCK_STATUS_ZERO;
+        uint64_t n = MIN(*pnum, blen - off), m;
+        r = block_get_status(b, off, n, true, &m);
+        if (r >= 0)
+            *pnum = m;
+    }
+    return r;
+}
+
+int block_truncate(struct block_dev *bd, uint64_t size)
+{
+    pthread_mutex_lock(&bd->lock);
+    int r = 0;
+    if (bd->read_only)
+        r = block_seterr(bd, -EROFS, "%s: image is opened read-only",
+                         bd->filename);
+    else if (size % 512)
+        r = block_seterr(bd, -EINVAL, "%s: size %llu is not a multiple of "
+                         "512 bytes", bd->filename, (unsigned long long)size);
+    else
+        r = bd->drv->truncate(bd, size);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_read_backing(struct block_dev *bd, uint64_t off, void *buf,
+                       size_t len)
+{
+    struct block_dev *b = bd->backing;
+    uint64_t blen = b ? block_length(b) : 0;
+    size_t n = 0;
+    if (b && off < blen) {
+        n = (size_t)MIN((uint64_t)len, blen - off);
+        int r = block_pread(b, off, buf, n);
+        if (r < 0)
+            return block_seterr(bd, r, "%s: backing file: %s", bd->filename,
+                                block_last_error(b));
+    }
+    memset((uint8_t *)buf + n, 0, len - n);
+    return 0;
+}
+
+int block_get_info(struct block_dev *bd, struct block_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->format = bd->drv->fmt;
+    info->virtual_size = block_length(bd);
+    struct stat st;
+    if (fstat(bd->fd, &st) == 0)
+        info->actual_size = (uint64_t)st.st_blocks * 512;
+    if (bd->drv->fmt == BLOCK_FMT_QCOW2) {
+        pthread_mutex_lock(&bd->lock);
+        int r = qcow2_get_info(bd, info);
+        pthread_mutex_unlock(&bd->lock);
+        return r;
+    }
+    return 0;
+}
+
+void block_info_free(struct block_info *info)
+{
+    free(info->snapshots);
+    info->snapshots = NULL;
+}
+
+int block_create(const char *path, const struct block_create_opts *opts,
+                 char *err, size_t err_len)
+{
+    if (opts->format == BLOCK_FMT_RAW) {
+        if (opts->backing_file)
+            return block_errbuf(err, err_len, -EINVAL,
+                                "%s: raw images cannot have a backing file",
+                                path);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            int e = errno;
+            return block_errbuf(err, err_len, -e, "%s: cannot create: %s",
+                                path, strerror(e));
+        }
+        int r = 0;
+        if (ftruncate(fd, (off_t)opts->size) < 0) {
+            r = -errno;
+            block_errbuf(err, err_len, r, "%s: cannot set size: %s", path,
+                         strerror(-r));
+        }
+        close(fd);
+        return r;
+    }
+    return qcow2_create(path, opts, err, err_len);
+}

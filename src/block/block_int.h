@@ -1,0 +1,83 @@
+/* block: internals shared by the format drivers (not a public API). */
+#ifndef VESSEL_BLOCK_INT_H
+#define VESSEL_BLOCK_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "block/block.h"
+
+struct block_dev;
+struct block_aio;
+
+struct block_driver {
+    enum block_format fmt;
+    /* All called with bd->lock held; ranges already checked. */
+    int (*pread)(struct block_dev *bd, uint64_t off, void *buf, size_t len);
+    int (*pwrite)(struct block_dev *bd, uint64_t off, const void *buf,
+                  size_t len);
+    int (*discard)(struct block_dev *bd, uint64_t off, uint64_t len);
+    int (*write_zeroes)(struct block_dev *bd, uint64_t off, uint64_t len);
+    int (*flush)(struct block_dev *bd);
+    int (*status)(struct block_dev *bd, uint64_t off, uint64_t len,
+                  uint64_t *pnum);
+    int (*truncate)(struct block_dev *bd, uint64_t size);
+    void (*close)(struct block_dev *bd);
+};
+
+struct block_dev {
+    pthread_mutex_t lock;
+    const struct block_driver *drv;
+    char *filename;
+    int fd;
+    bool read_only;
+    uint64_t size;               /* virtual size, bytes */
+    struct block_dev *backing;   /* owned */
+    void *opaque;                /* driver state */
+    struct block_aio *aio;       /* owned, lazily created */
+    char err[BLOCK_ERR_LEN];
+};
+
+/* Record an error message on bd and return `ret` (a negative errno). */
+int block_seterr(struct block_dev *bd, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same for an error buffer (may be NULL). */
+int block_errbuf(char *err, size_t len, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Full pread/pwrite on a host fd: -EIO on short transfer (pread past EOF
+ * zero-fills when `zero_eof`). */
+int host_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eof);
+int host_pwrite(int fd, uint64_t off, const void *buf, size_t len);
+
+/* Open-time context: the chain of (dev, ino) pairs already open, to refuse
+ * loops. */
+struct block_open_ctx {
+    unsigned depth;
+    uint64_t dev[65], ino[65];
+};
+
+int block_open_internal(struct block_dev **out, const char *path,
+                        unsigned flags, enum block_format fmt,
+                        struct block_open_ctx *ctx, char *err, size_t elen);
+
+/* Driver entry points. */
+extern const struct block_driver block_raw_driver;
+extern const struct block_driver block_qcow2_driver;
+int raw_open(struct block_dev *bd, char *err, size_t elen);
+int qcow2_open(struct block_dev *bd, unsigned flags,
+               struct block_open_ctx *ctx, char *err, size_t elen);
+int qcow2_create(const char *path, const struct block_create_opts *o,
+                 char *err, size_t elen);
+int qcow2_get_info(struct block_dev *bd, struct block_info *info);
+
+/* aio.c */
+void block_aio_destroy(struct block_aio *aio);
+
+/* Read from the backing chain for a qcow2 unallocated range: zeros past
+ * the backing file's end or without backing file. */
+int block_read_backing(struct block_dev *bd, uint64_t off, void *buf,
+                       size_t len);
+
+#endif
