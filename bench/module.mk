@@ -1,0 +1,13 @@
+# Benchmarks' guest programs (built with the riscv64 cross toolchain).
+BENCH_CFLAGS := -O2 -march=rv64gc -mabi=lp64d -mcmodel=medany -nostdlib \
+                -nostartfiles -static -ffreestanding -T bench/cpu/link.ld
+
+$(GUEST)/bench/cpu.elf: bench/cpu/crt.S bench/cpu/bench.c bench/cpu/link.ld
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(BENCH_CFLAGS) -o $@ bench/cpu/crt.S bench/cpu/bench.c
+
+$(GUEST)/bench/cpu-long.elf: bench/cpu/crt.S bench/cpu/bench.c bench/cpu/link.ld
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(BENCH_CFLAGS) -DROUNDS=600 -o $@ bench/cpu/crt.S bench/cpu/bench.c
+
+guests: $(GUEST)/bench/cpu.elf $(GUEST)/bench/cpu-long.elf
