@@ -62,6 +62,19 @@ TEST_BEGIN
         /* a write to minstret takes effect after the writing instruction
          * retires, so the next read sees the written value + 0 or + 1 */
         TEST_CASE(52, a4, 1, li a1, 0x100000000000; csrw minstret, a1; csrr a2, minstret; sub a2, a2, a1; sltiu a4, a2, 2)
+
+        /* 7. An AMO to an unmapped physical address raises a store/AMO
+         * access fault (7), tval = address.  QEMU 7.2 raises a load access
+         * fault (5). */
+        li a1, 0x20
+        li a3, 1
+        TEST_TRAP(60, CAUSE_STORE_ACCESS, 0x20, amoadd.d a4, a3, (a1))
+        TEST_TRAP(61, CAUSE_STORE_ACCESS, 0x20, amoswap.w a4, a3, (a1))
+
+        /* 8. mepc/sepc bit 0 is always zero (IALIGN = 16).  QEMU 7.2 keeps
+         * the written bit 0. */
+        TEST_CASE(70, a4, 0x80000002, li a1, 0x80000003; csrw mepc, a1; csrr a4, mepc)
+        TEST_CASE(71, a4, 0x80000002, li a1, 0x80000003; csrw sepc, a1; csrr a4, sepc)
         TEST_END
 
         .data

@@ -337,6 +337,14 @@ test_ ## testnum: \
         EXPECT_TRAP_FULL(7, cause, reg, epc_lbl, resume_lbl)
 #define EXPECT_TRAP_NOTVAL(cause, epc_lbl, resume_lbl) \
         EXPECT_TRAP_FULL(5, cause, x0, epc_lbl, resume_lbl)
+/* Same with tval and epc taken from registers (e.g. a jump target). */
+#define EXPECT_TRAP_REGS(cause, tvalreg, epcreg, resume_lbl) \
+        la t6, trap_exp; \
+        sd tvalreg, TE_TVAL(t6); sd epcreg, TE_EPC(t6); \
+        li t5, cause; sd t5, TE_CAUSE(t6); \
+        la t5, resume_lbl; sd t5, TE_RESUME(t6); \
+        li t5, 7; sd t5, TE_FLAGS(t6); \
+        li t6, -1;
 /* Fail `testnum` unless the expected trap with `cause` was taken. */
 #define CHECK_TRAPPED(testnum, cause) \
         li TESTNUM, testnum; li t5, cause; bne t6, t5, fail;
