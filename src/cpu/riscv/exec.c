@@ -21,9 +21,9 @@
 #include "cpu/riscv/fpu.h"
 #include "cpu/riscv/hart_internal.h"
 
-/* Run until the budget (`n` instructions, checked at taken branches and page
- * changes) is spent, an event is flagged or the hart enters WFI.  Returns
- * the number of instructions retired. */
+/* Run until the budget (`n` instructions or traps, checked at taken
+ * branches, traps and page changes) is spent, an event is flagged or the
+ * hart enters WFI.  Returns the budget consumed. */
 uint64_t hart_interp(struct hart *h, int64_t n);
 
 #define LBL(name) [OP_##name] = &&L_##name,
@@ -38,6 +38,9 @@ uint64_t hart_interp(struct hart *h, int64_t n)
     };
     uint64_t *const x = h->x;
     const int64_t n_start = n;
+    /* Traps consume budget (so a trap storm still ends the slice, design
+     * rule 3) but retire nothing. */
+    int64_t traps = 0;
     struct insn *ip, *ibase;
     uint64_t vbase, vpage;
     struct tlb_entry *dtlb_ld, *dtlb_st;
@@ -119,6 +122,8 @@ refetch:
             int c = dcache_fetch_page(h, pc, &dp);
             if (c) {
                 hart_take_trap(h, pc, (uint64_t)c, h->exc_tval);
+                n--;
+                traps++;
                 goto refetch;
             }
         }
@@ -425,9 +430,9 @@ L_FP: {
     }
 L_AMO: {
         uint64_t npc = PC() + 2 * ip->len;
-        h->instret += (uint64_t)(n_start - n);
+        h->instret += (uint64_t)(n_start - n - traps);
         int r = amo_exec(h, ip);
-        h->instret -= (uint64_t)(n_start - n);
+        h->instret -= (uint64_t)(n_start - n - traps);
         if (r >= 16)
             EXC(r - 16);
         n--;
@@ -437,9 +442,9 @@ L_AMO: {
 L_SYS: {
         uint64_t pc = PC();
         /* Make instret exact for CSR reads; undone after the call. */
-        h->instret += (uint64_t)(n_start - n);
+        h->instret += (uint64_t)(n_start - n - traps);
         int r = sys_exec(h, ip, pc);
-        h->instret -= (uint64_t)(n_start - n);
+        h->instret -= (uint64_t)(n_start - n - traps);
         if (r >= 16)
             EXC(r - 16);
         if (r == EXEC_NEXT)
@@ -451,9 +456,11 @@ L_SYS: {
 
 exception:
     hart_take_trap(h, PC(), (uint64_t)cause, h->exc_tval);
+    n--;
+    traps++;
     goto refetch;
 
 out:
-    h->instret += (uint64_t)(n_start - n);
+    h->instret += (uint64_t)(n_start - n - traps);
     return (uint64_t)(n_start - n);
 }

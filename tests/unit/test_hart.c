@@ -1,0 +1,326 @@
+/* Unit tests for the hart: decoder (32-bit and compressed forms), the
+ * software TLB and MMU slow paths, the decoded-page cache's coherence with
+ * stores, and small programs run through hart_run. */
+#include <setjmp.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cpu/riscv/hart_internal.h"
+#include "mem/mem.h"
+
+#define RAM 0x80000000ULL
+
+struct env {
+    struct mem *mem;
+    struct vclock clock;
+    struct hart *h;
+};
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    e->mem = mem_new();
+    assert_int_equal(mem_add_ram(e->mem, RAM, 4 << 20), 0);
+    vclock_init(&e->clock, VCLOCK_DEFAULT_HZ);
+    struct hart_config cfg = { .hartid = 0, .mem = e->mem, .clock = &e->clock,
+                               .reset_pc = RAM };
+    e->h = hart_new(&cfg);
+    assert_non_null(e->h);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    hart_free(e->h);
+    mem_free(e->mem);
+    free(e);
+    return 0;
+}
+
+static void put32(struct env *e, uint64_t gpa, uint32_t v)
+{
+    assert_int_equal(mem_write(e->mem, gpa, &v, 4), 0);
+}
+
+static void put64(struct env *e, uint64_t gpa, uint64_t v)
+{
+    assert_int_equal(mem_write(e->mem, gpa, &v, 8), 0);
+}
+
+/* ---- decoder ---- */
+
+static void expect(uint32_t raw, unsigned op, unsigned rd, unsigned rs1,
+                   unsigned rs2, int32_t imm, unsigned len)
+{
+    struct insn d;
+    rv_decode(raw, &d);
+    if (d.op != op)
+        fail_msg("0x%08x decoded as %s, expected %s", raw, rv_op_name(d.op), rv_op_name(op));
+    assert_int_equal(d.rd, rd);
+    assert_int_equal(d.rs1, rs1);
+    assert_int_equal(d.rs2, rs2);
+    assert_int_equal(d.imm, imm);
+    assert_int_equal(d.len, len);
+}
+
+static void test_decode_base(void **state)
+{
+    (void)state;
+    expect(0x00a50513, OP_ADDI, 10, 10, 0, 10, 2);          /* addi a0,a0,10 */
+    expect(0xfff00293, OP_ADDI, 5, 0, 0, -1, 2);            /* li t0,-1 */
+    expect(0x00000013, OP_ADDI, 32, 0, 0, 0, 2);            /* nop: rd x0 -> sink */
+    expect(0x123452b7, OP_LUI, 5, 0, 0, 0x12345000, 2);     /* lui t0,0x12345 */
+    expect(0x00b50633, OP_ADD, 12, 10, 11, 0, 2);           /* add a2,a0,a1 */
+    expect(0x40b50633, OP_SUB, 12, 10, 11, 0, 2);           /* sub a2,a0,a1 */
+    expect(0x02b50633, OP_MUL, 12, 10, 11, 0, 2);           /* mul a2,a0,a1 */
+    expect(0xff853583, OP_LD, 11, 10, 0, -8, 2);            /* ld a1,-8(a0) */
+    expect(0x00b53423, OP_SD, 0, 10, 11, 8, 2);             /* sd a1,8(a0) */
+    expect(0xfeb50ee3, OP_BEQ, 0, 10, 11, -4, 2);           /* beq a0,a1,-4 */
+    expect(0x008000ef, OP_JAL, 1, 0, 0, 8, 2);              /* jal ra,8 */
+    expect(0x03f51513, OP_SLLI, 10, 10, 0, 63, 2);          /* slli a0,a0,63 */
+    expect(0x43f55513, OP_SRAI, 10, 10, 0, 63, 2);          /* srai a0,a0,63 */
+    expect(0x20b54533, OP_SH2ADD, 10, 10, 11, 0, 2);        /* sh2add a0,a0,a1 */
+    expect(0x60051513, OP_CLZ, 10, 10, 0, 0x600, 2);        /* clz a0,a0 */
+    expect(0x6b855513, OP_REV8, 10, 10, 0, 0x6b8, 2);       /* rev8 a0,a0 */
+    expect(0x00b5252f, OP_AMOADD_W, 10, 10, 11, 0, 2);        /* amoadd.w a0,a1,(a0) */
+    expect(0x100525af, OP_LR_W, 11, 10, 0, 0, 2);           /* lr.w a1,(a0) */
+    expect(0x30200073, OP_MRET, 32, 0, 2, 0x302, 2);        /* mret */
+    expect(0x02b57553, OP_FADD_D, 10, 10, 11, 0, 2);        /* fadd.d fa0,fa0,fa1 */
+    expect(0xe2050553, OP_FMV_X_D, 10, 10, 0, 0, 2);        /* fmv.x.d a0,fa0 */
+}
+
+static void test_decode_illegal(void **state)
+{
+    (void)state;
+    struct insn d;
+    static const uint32_t bad[] = {
+        0x00000000,   /* all-zero halfword: c.addi4spn with imm 0 */
+        0xffffffff,   /* all ones */
+        0x0000707b,   /* custom-3 opcode */
+        0x00003067,   /* jalr with funct3 != 0 */
+        0x00007003,   /* load funct3 7 */
+        0x8000,       /* compressed quadrant 0, funct3 100: reserved */
+        0x8002,       /* c.jr x0: reserved */
+        0x6001,       /* c.lui x0 with imm 0: reserved */
+        0x2001,       /* c.addiw x0: reserved */
+        0x4002,       /* c.lwsp x0: reserved */
+        0x9c41,       /* quadrant 1 funct3 100, bit12=1, funct2 10: reserved */
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+        rv_decode(bad[i], &d);
+        if (d.op != OP_ILLEGAL)
+            fail_msg("0x%08x decoded as %s, expected ILLEGAL", bad[i], rv_op_name(d.op));
+    }
+    /* ILLEGAL keeps the raw bits for mtval. */
+    rv_decode(0x0000707b, &d);
+    assert_int_equal(d.raw, 0x0000707b);
+    rv_decode(0x8002, &d);
+    assert_int_equal(d.raw, 0x8002);
+}
+
+static void test_decode_compressed(void **state)
+{
+    (void)state;
+    expect(0x0528, OP_ADDI, 10, 2, 0, 648, 1);   /* c.addi4spn a0,sp,648 */
+    expect(0x4108, OP_LW, 10, 10, 0, 0, 1);      /* c.lw a0,0(a0) */
+    expect(0x6508, OP_LD, 10, 10, 0, 8, 1);      /* c.ld a0,8(a0) */
+    expect(0xe50c, OP_SD, 0, 10, 11, 8, 1);      /* c.sd a1,8(a0) */
+    expect(0x0505, OP_ADDI, 10, 10, 0, 1, 1);    /* c.addi a0,1 */
+    expect(0x0001, OP_ADDI, 32, 0, 0, 0, 1);     /* c.nop */
+    expect(0x2505, OP_ADDIW, 10, 10, 0, 1, 1);   /* c.addiw a0,1 */
+    expect(0x557d, OP_ADDI, 10, 0, 0, -1, 1);    /* c.li a0,-1 */
+    expect(0x7139, OP_ADDI, 2, 2, 0, -64, 1);    /* c.addi16sp sp,-64 */
+    expect(0x6505, OP_LUI, 10, 0, 0, 0x1000, 1); /* c.lui a0,1 */
+    expect(0x8105, OP_SRLI, 10, 10, 0, 1, 1);    /* c.srli a0,1 */
+    expect(0x8505, OP_SRAI, 10, 10, 0, 1, 1);    /* c.srai a0,1 */
+    expect(0x897d, OP_ANDI, 10, 10, 0, 31, 1);   /* c.andi a0,31 */
+    expect(0x8d0d, OP_SUB, 10, 10, 11, 0, 1);    /* c.sub a0,a1 */
+    expect(0x9d2d, OP_ADDW, 10, 10, 11, 0, 1);   /* c.addw a0,a1 */
+    expect(0xa001, OP_JAL, 32, 0, 0, 0, 1);      /* c.j . */
+    expect(0xc111, OP_BEQ, 0, 10, 0, 4, 1);      /* c.beqz a0,+4 */
+    expect(0x0506, OP_SLLI, 10, 10, 0, 1, 1);    /* c.slli a0,1 */
+    expect(0x6522, OP_LD, 10, 2, 0, 8, 1);       /* c.ldsp a0,8(sp) */
+    expect(0x8502, OP_JALR, 32, 10, 0, 0, 1);    /* c.jr a0 */
+    expect(0x852e, OP_ADD, 10, 0, 11, 0, 1);     /* c.mv a0,a1 */
+    expect(0x9502, OP_JALR, 1, 10, 0, 0, 1);     /* c.jalr a0 */
+    expect(0x952e, OP_ADD, 10, 10, 11, 0, 1);    /* c.add a0,a1 */
+    expect(0xe42a, OP_SD, 0, 2, 10, 8, 1);       /* c.sdsp a0,8(sp) */
+    expect(0x9002, OP_EBREAK, 0, 0, 0, 0, 1);    /* c.ebreak */
+}
+
+/* ---- running code ---- */
+
+static void run_until_ebreak(struct env *e)
+{
+    /* Programs end with ebreak; the trap handler is an ebreak too, so the
+     * hart traps until the budget is spent (which must still end the
+     * slice) and nothing more retires. */
+    put32(e, RAM + 0x3000, 0x00100073);   /* ebreak */
+    e->h->mtvec = RAM + 0x3000;
+    hart_run(e->h, 100000);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+}
+
+static void test_run_program(void **state)
+{
+    struct env *e = *state;
+    /* sum 1..100 with a loop, using compressed and 32-bit forms */
+    put32(e, RAM + 0x00, 0x00000513);   /* li a0,0 */
+    put32(e, RAM + 0x04, 0x06400593);   /* li a1,100 */
+    put32(e, RAM + 0x08, 0x00b50533);   /* loop: add a0,a0,a1 */
+    put32(e, RAM + 0x0c, 0xfff58593);   /* addi a1,a1,-1 */
+    put32(e, RAM + 0x10, 0xfe059ce3);   /* bnez a1,loop */
+    put32(e, RAM + 0x14, 0x00100073);   /* ebreak */
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(e->h, 10), 5050);
+    assert_int_equal(e->h->mepc, RAM + 0x3000);
+    assert_int_equal(e->h->mtval, RAM + 0x3000);
+    /* 2 + 3*100 instructions retired before the ebreak */
+    assert_int_equal(hart_instret(e->h), 302);
+}
+
+static void test_self_modifying_store(void **state)
+{
+    struct env *e = *state;
+    /* Execute `li a0,1` at 0x100, then overwrite it with `li a0,2` from
+     * the guest and run it again: the decoded slot must be refreshed. */
+    put32(e, RAM + 0x00, 0x00000297);   /* auipc t0,0 */
+    put32(e, RAM + 0x04, 0x10028293);   /* addi t0,t0,0x100 */
+    put32(e, RAM + 0x08, 0x000280e7);   /* jalr ra,0(t0) */
+    put32(e, RAM + 0x0c, 0x00a00633);   /* add a2,x0,a0 */
+    put32(e, RAM + 0x10, 0x00200537);   /* lui a0,0x200 */
+    put32(e, RAM + 0x14, 0x51350513);   /* addi a0,a0,0x513: a0 = `li a0,2` */
+    put32(e, RAM + 0x18, 0x00a2a023);   /* sw a0,0(t0) */
+    put32(e, RAM + 0x1c, 0x000280e7);   /* jalr ra,0(t0) */
+    put32(e, RAM + 0x20, 0x00100073);   /* ebreak */
+    put32(e, RAM + 0x100, 0x00100513);  /* li a0,1 */
+    put32(e, RAM + 0x104, 0x00008067);  /* ret */
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(e->h, 12), 1);
+    assert_int_equal(hart_get_x(e->h, 10), 2);
+}
+
+/* Sv39 with a 4 KiB page at VA 0x1000 -> PA RAM+0x10000, built by hand. */
+static void map_sv39(struct env *e, uint64_t pte_flags)
+{
+    uint64_t root = RAM + 0x100000, l1 = RAM + 0x101000, l0 = RAM + 0x102000;
+    put64(e, root + 0 * 8, ((l1 >> 12) << 10) | 1);
+    put64(e, l1 + 0 * 8, ((l0 >> 12) << 10) | 1);
+    put64(e, l0 + 1 * 8, (((RAM + 0x10000) >> 12) << 10) | pte_flags);
+    e->h->satp = (8ULL << 60) | (root >> 12);
+    e->h->priv = PRV_S;
+    tlb_flush_all(e->h);
+    hart_update_mode(e->h);
+}
+
+static void test_tlb_fill_and_flush(void **state)
+{
+    struct env *e = *state;
+    /* PMP: allow S-mode everything (NAPOT all ones, RWX). */
+    e->h->pmpaddr[0] = ~0ULL >> 10;
+    e->h->pmpcfg[0] = 0x1f;
+    e->h->pmp_active = true;
+    put64(e, RAM + 0x10008, 0x1122334455667788ULL);
+    map_sv39(e, 0x1 | 0x2 | 0x4 | 0x40 | 0x80);   /* V R W A D */
+    uint64_t v = 0;
+    assert_int_equal(mmu_load(e->h, 0x1008, 8, &v), 0);
+    assert_int_equal(v, 0x1122334455667788ULL);
+    struct tlb_entry *te = &e->h->dtlb->e[ACC_LOAD][1];
+    assert_int_equal(te->vtag, 1);
+    assert_int_equal(te->ppage, RAM + 0x10000);
+    /* A hit is host = va + addend. */
+    uint64_t hv;
+    memcpy(&hv, (void *)(uintptr_t)(0x1008 + te->addend), 8);
+    assert_int_equal(hv, v);
+    /* A store fills the store TLB (D already set). */
+    assert_int_equal(mmu_store(e->h, 0x1010, 4, 0xabcd), 0);
+    assert_int_equal(e->h->dtlb->e[ACC_STORE][1].vtag, 1);
+    /* satp write / flush empties it. */
+    tlb_flush_all(e->h);
+    assert_int_equal(e->h->dtlb->e[ACC_LOAD][1].vtag, ~0ULL);
+    /* Unmapped VA: load page fault with tval = va, nothing cached. */
+    assert_int_equal(mmu_load(e->h, 0x5000, 8, &v), EXC_LOAD_PAGE);
+    assert_int_equal(e->h->exc_tval, 0x5000);
+    assert_int_equal(e->h->dtlb->e[ACC_LOAD][5].vtag, ~0ULL);
+}
+
+static void test_mmu_ad_bits_and_perms(void **state)
+{
+    struct env *e = *state;
+    e->h->pmpaddr[0] = ~0ULL >> 10;
+    e->h->pmpcfg[0] = 0x1f;
+    e->h->pmp_active = true;
+    map_sv39(e, 0x1 | 0x2 | 0x4);   /* V R W, A=D=0 */
+    uint64_t v;
+    assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), 0);
+    uint64_t pte;
+    mem_read(e->mem, RAM + 0x102000 + 8, &pte, 8);
+    assert_true(pte & 0x40);     /* A set by the walk */
+    assert_false(pte & 0x80);    /* D not yet */
+    assert_int_equal(mmu_store(e->h, 0x1000, 8, 1), 0);
+    mem_read(e->mem, RAM + 0x102000 + 8, &pte, 8);
+    assert_true(pte & 0x80);     /* D set by the store */
+    /* Read-only page: store page fault. */
+    map_sv39(e, 0x1 | 0x2 | 0x40);
+    assert_int_equal(mmu_store(e->h, 0x1000, 8, 1), EXC_STORE_PAGE);
+    /* U page from S-mode without SUM: load page fault; with SUM: OK. */
+    map_sv39(e, 0x1 | 0x2 | 0x10 | 0x40);
+    assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), EXC_LOAD_PAGE);
+    e->h->mstatus |= MSTATUS_SUM;
+    assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), 0);
+    /* Non-canonical address: page fault. */
+    assert_int_equal(mmu_load(e->h, 0x0000008000000000ULL, 8, &v), EXC_LOAD_PAGE);
+}
+
+static void test_pmp_denies_s_mode(void **state)
+{
+    struct env *e = *state;
+    /* Entry 0: TOR up to RAM+0x1000, no permissions; entry 1: all RWX. */
+    e->h->pmpaddr[0] = (RAM + 0x1000) >> 2;
+    e->h->pmpcfg[0] = 0x08;
+    e->h->pmpaddr[1] = ~0ULL >> 10;
+    e->h->pmpcfg[1] = 0x1f;
+    e->h->pmp_active = true;
+    e->h->priv = PRV_S;
+    hart_update_mode(e->h);
+    uint64_t v;
+    assert_int_equal(mmu_load(e->h, RAM + 0x10, 8, &v), EXC_LOAD_ACCESS);
+    assert_int_equal(mmu_load(e->h, RAM + 0x2000, 8, &v), 0);
+    /* M-mode ignores unlocked entries. */
+    e->h->priv = PRV_M;
+    hart_update_mode(e->h);
+    assert_int_equal(mmu_load(e->h, RAM + 0x10, 8, &v), 0);
+}
+
+static void test_misaligned_cross_page(void **state)
+{
+    struct env *e = *state;
+    uint64_t v = 0x0807060504030201ULL, r = 0;
+    assert_int_equal(mmu_store(e->h, RAM + 0xffd, 8, v), 0);
+    assert_int_equal(mmu_load(e->h, RAM + 0xffd, 8, &r), 0);
+    assert_int_equal(r, v);
+    /* Outside RAM: access fault. */
+    assert_int_equal(mmu_load(e->h, 0x1000, 4, &r), EXC_LOAD_ACCESS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decode_base),
+        cmocka_unit_test(test_decode_illegal),
+        cmocka_unit_test(test_decode_compressed),
+        cmocka_unit_test_setup_teardown(test_run_program, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_modifying_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tlb_fill_and_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mmu_ad_bits_and_perms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pmp_denies_s_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misaligned_cross_page, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
