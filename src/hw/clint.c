@@ -5,8 +5,9 @@
  *   0x0000 + 4*h   msip[h]       32-bit, bit 0 = MSIP of hart h
  *   0x4000 + 8*h   mtimecmp[h]   64-bit
  *   0xbff8         mtime         64-bit, counts at the VM clock's rate
- * mtime = vclock_now(clock) + mtime_offset; a guest write to mtime only
- * changes mtime_offset (design rule 6: the VM clock itself is not ours). */
+ * mtime is the VM clock (vclock_now); a guest write to mtime moves the VM
+ * clock's offset, so the harts' `time` CSR (a shadow of mtime, Privileged
+ * spec 3.1.11) and Sstc follow it. */
 #include "hw/hw.h"
 
 #include <pthread.h>
@@ -20,10 +21,9 @@
 
 struct clint {
     pthread_mutex_t lock;
-    const struct vclock *clock;
+    struct vclock *clock;       /* shared with the harts; we move its offset */
     struct hw_irq_sink sink;
     unsigned nharts;
-    uint64_t mtime_offset;      /* added (mod 2^64) to vclock_now() */
     uint32_t *msip;             /* [nharts], bit 0 only */
     uint64_t *mtimecmp;         /* [nharts] */
     bool *mtip;                 /* [nharts], level last driven */
@@ -35,7 +35,7 @@ static void drive(struct clint *c, unsigned hart, unsigned bit, bool level)
         c->sink.set_irq(c->sink.opaque, hart, bit, level);
 }
 
-struct clint *clint_new(unsigned nharts, const struct vclock *clock,
+struct clint *clint_new(unsigned nharts, struct vclock *clock,
                         const struct hw_irq_sink *sink)
 {
     if (!nharts || nharts > CLINT_MAX_HARTS || !clock)
@@ -74,7 +74,7 @@ void clint_free(struct clint *c)
 
 static uint64_t mtime_locked(struct clint *c)
 {
-    return vclock_now(c->clock) + c->mtime_offset;
+    return vclock_now(c->clock);
 }
 
 /* Recompute MTIP of one hart against `now` (lock held). */
@@ -109,16 +109,11 @@ uint64_t clint_next_deadline(struct clint *c, unsigned hart)
     if (hart >= c->nharts)
         return UINT64_MAX;
     pthread_mutex_lock(&c->lock);
-    uint64_t vnow = vclock_now(c->clock);
-    uint64_t now = vnow + c->mtime_offset;
     uint64_t cmp = c->mtimecmp[hart];
-    uint64_t r;
-    if (cmp == UINT64_MAX || now >= cmp)
-        r = UINT64_MAX;     /* never, or already raised */
-    else
-        r = (cmp - now > UINT64_MAX - vnow) ? UINT64_MAX : vnow + (cmp - now);
+    if (vclock_now(c->clock) >= cmp)
+        cmp = UINT64_MAX;   /* already raised: nothing more to wait for */
     pthread_mutex_unlock(&c->lock);
-    return r;
+    return cmp;
 }
 
 static uint64_t clint_read(void *opaque, uint64_t off, unsigned size)
@@ -172,8 +167,11 @@ static void clint_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
             write_msip(c, h + 1, (uint32_t)(word >> 32));
     } else if (word_off == CLINT_MTIME) {
         uint64_t now = vclock_now(c->clock);
-        uint64_t mtime = lane_merge(now + c->mtime_offset, off, size, val);
-        c->mtime_offset = mtime - now;
+        uint64_t mtime = lane_merge(now, off, size, val);
+        /* Harts read offset_ticks without our lock: store it atomically. */
+        __atomic_store_n(&c->clock->offset_ticks,
+                         (int64_t)((uint64_t)c->clock->offset_ticks + (mtime - now)),
+                         __ATOMIC_RELAXED);
         for (unsigned h = 0; h < c->nharts; h++)
             update_hart(c, h, mtime);
     } else if (word_off < CLINT_MTIME) {

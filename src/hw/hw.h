@@ -80,9 +80,8 @@ struct hw_notify {
  * FU540 manual, ch. 9, and the RISC-V ACLINT spec's MSWI/MTIMER layout):
  *   0x0000 + 4*h   msip[h]      bit 0 drives hart h's MSIP (IRQ_MSI)
  *   0x4000 + 8*h   mtimecmp[h]  MTIP (IRQ_MTI) = mtime >= mtimecmp[h]
- *   0xbff8         mtime        64-bit, writable (per-device offset over
- *                               the VM clock; the hart `time` CSR keeps
- *                               reading the VM clock)
+ *   0xbff8         mtime        64-bit: the VM clock; a write moves the
+ *                               clock's offset, so `time` follows it
  * 32-bit and 64-bit naturally aligned accesses (and byte lanes within an
  * 8-byte word).  Reset: msip 0, mtimecmp UINT64_MAX (no timer armed). */
 #define CLINT_BASE      0x02000000ULL
@@ -91,11 +90,12 @@ struct hw_notify {
 
 struct clint;
 
-/* Create a CLINT for `nharts` harts (1..CLINT_MAX_HARTS) reading time from
- * `clock` (borrowed; must outlive the CLINT).  `sink` is copied.
+/* Create a CLINT for `nharts` harts (1..CLINT_MAX_HARTS) whose mtime is
+ * `clock` (borrowed; must outlive the CLINT; guest writes to mtime change
+ * clock->offset_ticks, with a relaxed atomic store).  `sink` is copied.
  * Returns NULL on allocation failure or a bad nharts.  Free with
  * clint_free(). */
-struct clint *clint_new(unsigned nharts, const struct vclock *clock,
+struct clint *clint_new(unsigned nharts, struct vclock *clock,
                         const struct hw_irq_sink *sink);
 void clint_free(struct clint *c);
 extern const struct mmio_ops clint_mmio_ops;
@@ -104,9 +104,8 @@ extern const struct mmio_ops clint_mmio_ops;
  * changes.  Cheap; the board calls it between vCPU slices. */
 void clint_update(struct clint *c);
 
-/* Guest time, in ticks on `clock`'s timeline (comparable with
- * vclock_now(clock), suitable for vclock_ns_until), at which hart `hart`'s
- * MTIP will rise.  UINT64_MAX when no timer is armed, MTIP is already
+/* Guest time in ticks (comparable with vclock_now(clock), suitable for
+ * vclock_ns_until) at which hart `hart`'s MTIP will rise.  UINT64_MAX when no timer is armed, MTIP is already
  * raised, or hart is out of range. */
 uint64_t clint_next_deadline(struct clint *c, unsigned hart);
 
