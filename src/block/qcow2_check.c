@@ -48,8 +48,9 @@ static bool ref_range(struct chk *c, uint64_t off, uint64_t len,
     for (uint64_t k = first; k <= last; k++)
         if (c->ref[k] != UINT32_MAX)
             c->ref[k]++;
-    if (off + len > c->end)
-        c->end = off + len;
+    uint64_t end = (last + 1) << c->s->cluster_bits;
+    if (end > c->end)
+        c->end = end;
     return true;
 }
 
@@ -219,8 +220,19 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
     int r = 0;
     if (repair)
         s->alloc_floor = c.n;
+    /* Clusters past the end of the file may still carry refcounts. */
     uint64_t n = c.n;
+    for (uint64_t i = s->rt_entries; i > 0; i--) {
+        if (s->rt[i - 1]) {
+            n = MAX(n, i * s->rb_entries);
+            break;
+        }
+    }
     for (uint64_t k = 0; k < n && r == 0; k++) {
+        if (k >= c.n && s->rt[k / s->rb_entries] == 0) {
+            k = (k / s->rb_entries + 1) * s->rb_entries - 1;
+            continue;
+        }
         uint64_t stored;
         if (qcow2_get_refcount(s, k, &stored) < 0) {
             say(&c, "ERROR cannot read the refcount of cluster %llu: %s",
@@ -228,7 +240,7 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
             res->corruptions++;
             continue;
         }
-        uint64_t want = c.ref[k];
+        uint64_t want = k < c.n ? c.ref[k] : 0;
         if (stored == want)
             continue;
         bool leak = stored > want;
