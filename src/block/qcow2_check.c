@@ -235,9 +235,10 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
         }
         uint64_t stored;
         if (qcow2_get_refcount(s, k, &stored) < 0) {
-            say(&c, "ERROR cannot read the refcount of cluster %llu: %s",
-                (unsigned long long)k, s->bd->err);
+            say(&c, "ERROR cannot read the refcount block of cluster %llu: "
+                "%s", (unsigned long long)k, s->bd->err);
             res->corruptions++;
+            k = (k / s->rb_entries + 1) * s->rb_entries - 1; /* skip block */
             continue;
         }
         uint64_t want = k < c.n ? c.ref[k] : 0;
