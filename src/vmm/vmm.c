@@ -102,7 +102,17 @@ static void *vcpu_thread(void *arg)
     struct vcpu *c = arg;
     struct vmm *v = c->vmm;
     struct hart *h = virt_hart(v->vm, c->index);
+    /* VESSEL_TRACE=1 prints each vCPU's pc, mode and instret once a second
+     * on stderr: a cheap way to see where a stuck guest is. */
+    bool trace = getenv("VESSEL_TRACE") != NULL;
+    uint64_t next_trace = host_time_ns() + 1000000000ULL;
     while (!atomic_load(&v->stop)) {
+        if (trace && host_time_ns() >= next_trace) {
+            next_trace += 1000000000ULL;
+            fprintf(stderr, "vessel: trace: cpu%u pc=%#llx priv=%u instret=%llu\n",
+                    c->index, (unsigned long long)hart_get_pc(h), hart_priv(h),
+                    (unsigned long long)hart_instret(h));
+        }
         enum hart_exit r = hart_run(h, VCPU_SLICE);
         virt_update_timers(v->vm);
         int code;

@@ -441,6 +441,8 @@ L_AMO: {
     }
 L_SYS: {
         uint64_t pc = PC();
+        /* FENCE.I may wipe the slot ip points at: take len first. */
+        uint64_t npc = pc + 2 * ip->len;
         /* Make instret exact for CSR reads; undone after the call. */
         h->instret += (uint64_t)(n_start - n - traps);
         int r = sys_exec(h, ip, pc);
@@ -448,7 +450,7 @@ L_SYS: {
         if (r >= 16)
             EXC(r - 16);
         if (r == EXEC_NEXT)
-            h->pc = pc + 2 * ip->len;
+            h->pc = npc;
         /* xRET and traps set h->pc themselves; ECALL etc. retire nothing. */
         n--;
         goto refetch;
