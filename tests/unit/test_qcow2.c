@@ -1,0 +1,270 @@
+/* Unit tests for the block layer: qcow2 allocation, refcounts, backing
+ * chains, snapshots, validation, async I/O. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "block/block.h"
+#include "block/qcow2.h"
+
+static char dir[256];
+
+static const char *tpath(const char *name)
+{
+    static char p[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof(p[k]), "%s/%s", dir, name);
+    return p[k];
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    snprintf(dir, sizeof(dir), "%s/vessel-unit-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static struct block_dev *mk(const char *name, uint64_t size, uint32_t cs,
+                            uint32_t rbits, const char *backing)
+{
+    struct block_create_opts o = { .format = BLOCK_FMT_QCOW2, .size = size,
+                                   .cluster_size = cs, .refcount_bits = rbits,
+                                   .backing_file = backing };
+    char err[BLOCK_ERR_LEN];
+    assert_int_equal(block_create(tpath(name), &o, err, sizeof(err)), 0);
+    struct block_dev *bd;
+    assert_int_equal(block_open(&bd, tpath(name), 0, BLOCK_FMT_PROBE, err,
+                                sizeof(err)), 0);
+    return bd;
+}
+
+static void assert_clean(struct block_dev *bd)
+{
+    struct block_check_result r;
+    assert_int_equal(block_check(bd, false, &r, NULL), 0);
+    assert_int_equal(r.corruptions, 0);
+    assert_int_equal(r.leaks, 0);
+}
+
+static void test_refcount_entry_widths(void **st)
+{
+    (void)st;
+    uint8_t blk[64];
+    for (unsigned order = 0; order <= 6; order++) {
+        struct qcow2 s = { .refcount_bits = 1u << order };
+        uint64_t max = order == 6 ? UINT64_MAX : (1ull << (1u << order)) - 1;
+        uint64_t n = sizeof(blk) * 8 / s.refcount_bits;
+        memset(blk, 0, sizeof(blk));
+        for (uint64_t i = 0; i < n; i++)
+            qcow2_rb_set(&s, blk, i, (i * 7 + 1) & max);
+        for (uint64_t i = 0; i < n; i++)
+            assert_int_equal(qcow2_rb_get(&s, blk, i), (i * 7 + 1) & max);
+        qcow2_rb_set(&s, blk, 1, max);
+        assert_true(qcow2_rb_get(&s, blk, 1) == max);
+        assert_int_equal(qcow2_rb_get(&s, blk, 0), 1);
+    }
+}
+
+static void test_write_read_thin(void **st)
+{
+    (void)st;
+    struct block_dev *bd = mk("a.qcow2", 1ull << 30, 0, 0, NULL);
+    uint8_t buf[10000], out[10000];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(i * 13);
+    assert_int_equal(block_pwrite(bd, 65536 - 5000, buf, sizeof(buf)), 0);
+    assert_int_equal(block_pread(bd, 65536 - 5000, out, sizeof(out)), 0);
+    assert_memory_equal(buf, out, sizeof(buf));
+    assert_int_equal(block_pread(bd, 1 << 20, out, 4096), 0);
+    for (int i = 0; i < 4096; i++)
+        assert_int_equal(out[i], 0);
+    assert_int_equal(block_pwrite(bd, (1ull << 30) - 1, buf, 2), -EINVAL);
+    assert_clean(bd);
+    uint64_t pnum;
+    assert_int_equal(block_get_status(bd, 0, 1 << 20, false, &pnum),
+                     BLOCK_STATUS_DATA);
+    assert_int_equal(pnum, 131072);
+    block_close(bd);
+}
+
+static void test_refcount_table_grows(void **st)
+{
+    (void)st;
+    /* 512-byte clusters, 64-bit refcounts: one refcount table cluster
+     * covers 64 * 64 clusters = 2 MiB of host file. */
+    struct block_dev *bd = mk("g.qcow2", 8 << 20, 512, 64, NULL);
+    static uint8_t buf[1 << 20];
+    for (int k = 0; k < 6; k++) {
+        memset(buf, k + 1, sizeof(buf));
+        assert_int_equal(block_pwrite(bd, (uint64_t)k << 20, buf,
+                                      sizeof(buf)), 0);
+    }
+    for (int k = 0; k < 6; k++) {
+        assert_int_equal(block_pread(bd, (uint64_t)k << 20, buf, 4096), 0);
+        assert_int_equal(buf[4095], k + 1);
+    }
+    assert_clean(bd);
+    block_close(bd);
+}
+
+static void test_backing_cow(void **st)
+{
+    (void)st;
+    int fd = open(tpath("base.raw"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    static uint8_t base[1 << 20];
+    for (size_t i = 0; i < sizeof(base); i++)
+        base[i] = (uint8_t)(i >> 8);
+    assert_int_equal(write(fd, base, sizeof(base)), (ssize_t)sizeof(base));
+    close(fd);
+    struct block_dev *bd = mk("ov.qcow2", 0, 4096, 0, "base.raw");
+    assert_int_equal(block_length(bd), sizeof(base));
+    uint8_t x[100], out[8192];
+    memset(x, 0xee, sizeof(x));
+    assert_int_equal(block_pwrite(bd, 4096 + 50, x, sizeof(x)), 0);
+    assert_int_equal(block_pread(bd, 4096, out, 8192), 0);
+    assert_memory_equal(out, base + 4096, 50);
+    assert_memory_equal(out + 50, x, sizeof(x));
+    assert_memory_equal(out + 150, base + 4096 + 150, 8192 - 150);
+    uint64_t pnum;
+    assert_int_equal(block_get_status(bd, 0, 4096, false, &pnum),
+                     BLOCK_STATUS_UNALLOCATED);
+    /* discard over a backing file must read zeros (v3 zero cluster) */
+    assert_int_equal(block_discard(bd, 65536, 65536), 0);
+    assert_int_equal(block_pread(bd, 65536, out, 4096), 0);
+    for (int i = 0; i < 4096; i++)
+        assert_int_equal(out[i], 0);
+    assert_clean(bd);
+    block_close(bd);
+}
+
+static void test_snapshots(void **st)
+{
+    (void)st;
+    struct block_dev *bd = mk("s.qcow2", 4 << 20, 0, 0, NULL);
+    uint8_t a[4096], b[4096], out[4096];
+    memset(a, 0xa, sizeof(a));
+    memset(b, 0xb, sizeof(b));
+    assert_int_equal(block_pwrite(bd, 0, a, sizeof(a)), 0);
+    assert_int_equal(block_snapshot_create(bd, "one"), 0);
+    assert_int_equal(block_snapshot_create(bd, "one"), -EEXIST);
+    assert_int_equal(block_pwrite(bd, 0, b, sizeof(b)), 0);
+    assert_clean(bd);
+    assert_int_equal(block_snapshot_apply(bd, "1"), 0);
+    assert_int_equal(block_pread(bd, 0, out, sizeof(out)), 0);
+    assert_memory_equal(out, a, sizeof(a));
+    struct block_snapshot_info *sn;
+    unsigned n;
+    assert_int_equal(block_snapshot_list(bd, &sn, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(sn[0].name, "one");
+    assert_string_equal(sn[0].id, "1");
+    free(sn);
+    assert_int_equal(block_snapshot_delete(bd, "one"), 0);
+    assert_int_equal(block_snapshot_delete(bd, "one"), -ENOENT);
+    assert_clean(bd);
+    block_close(bd);
+}
+
+static void test_bad_header(void **st)
+{
+    (void)st;
+    struct block_dev *bd = mk("h.qcow2", 1 << 20, 0, 0, NULL);
+    block_close(bd);
+    int fd = open(tpath("h.qcow2"), O_RDWR);
+    uint8_t v[4] = {0, 0, 0, 40}; /* cluster_bits = 40 */
+    assert_int_equal(pwrite(fd, v, 4, 20), 4);
+    close(fd);
+    char err[BLOCK_ERR_LEN];
+    assert_int_equal(block_open(&bd, tpath("h.qcow2"), BLOCK_O_RDONLY,
+                                BLOCK_FMT_QCOW2, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "h.qcow2"));
+    assert_non_null(strstr(err, "cluster_bits"));
+}
+
+static void test_backing_loop(void **st)
+{
+    (void)st;
+    block_close(mk("l1.qcow2", 1 << 20, 0, 0, NULL));
+    block_close(mk("l2.qcow2", 0, 0, 0, "l1.qcow2"));
+    struct block_dev *bd;
+    char err[BLOCK_ERR_LEN];
+    assert_int_equal(block_open(&bd, tpath("l1.qcow2"), BLOCK_O_NO_BACKING,
+                                BLOCK_FMT_PROBE, err, sizeof(err)), 0);
+    assert_int_equal(block_rebase(bd, "l2.qcow2", "qcow2", true), 0);
+    block_close(bd);
+    assert_int_equal(block_open(&bd, tpath("l2.qcow2"), BLOCK_O_RDONLY,
+                                BLOCK_FMT_PROBE, err, sizeof(err)), -ELOOP);
+    assert_non_null(strstr(err, "loop"));
+}
+
+struct aio_state {
+    int done, bad;
+};
+static void aio_cb(struct block_aio_req *req, int ret)
+{
+    struct aio_state *s = req->opaque;
+    if (ret < 0)
+        s->bad++;
+    __atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_aio(void **st)
+{
+    (void)st;
+    struct block_dev *bd = mk("aio.qcow2", 1 << 20, 0, 0, NULL);
+    struct aio_state s = {0, 0};
+    static uint8_t bufs[8][4096];
+    struct block_aio_req reqs[9];
+    for (int i = 0; i < 8; i++) {
+        memset(bufs[i], i + 1, 4096);
+        reqs[i] = (struct block_aio_req){ .op = BLOCK_AIO_WRITE,
+            .off = (uint64_t)i * 70000, .buf = bufs[i], .len = 4096,
+            .cb = aio_cb, .opaque = &s };
+        assert_int_equal(block_aio_submit(bd, &reqs[i]), 0);
+    }
+    reqs[8] = (struct block_aio_req){ .op = BLOCK_AIO_FLUSH, .cb = aio_cb,
+                                      .opaque = &s };
+    assert_int_equal(block_aio_submit(bd, &reqs[8]), 0);
+    block_aio_drain(bd);
+    assert_int_equal(s.done, 9);
+    assert_int_equal(s.bad, 0);
+    uint8_t out[4096];
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(block_pread(bd, (uint64_t)i * 70000, out, 4096), 0);
+        assert_memory_equal(out, bufs[i], 4096);
+    }
+    block_close(bd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refcount_entry_widths),
+        cmocka_unit_test(test_write_read_thin),
+        cmocka_unit_test(test_refcount_table_grows),
+        cmocka_unit_test(test_backing_cow),
+        cmocka_unit_test(test_snapshots),
+        cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_backing_loop),
+        cmocka_unit_test(test_aio),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
