@@ -115,6 +115,10 @@ int cmd_run(int argc, char **argv)
         vlog_error("unexpected argument '%s' (see vessel run --help)", argv[optind]);
         return 2;
     }
+    if (cfg.initrd && !cfg.kernel) {
+        vlog_error("--initrd needs --kernel");
+        return 2;
+    }
     if (!cfg.bios && !cfg.kernel) {
         vlog_error("nothing to run: give --kernel IMAGE or --bios ELF");
         usage(stderr);
@@ -123,10 +127,6 @@ int cmd_run(int argc, char **argv)
     if (cfg.bios && (cfg.kernel || cfg.initrd || cfg.firmware)) {
         vlog_error("--bios runs a bare-metal program and cannot be combined with "
                    "--kernel, --initrd or --firmware");
-        return 2;
-    }
-    if (cfg.initrd && !cfg.kernel) {
-        vlog_error("--initrd needs --kernel");
         return 2;
     }
     cfg.interactive = isatty(STDIN_FILENO);

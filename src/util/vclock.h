@@ -30,7 +30,10 @@ static inline void vclock_init(struct vclock *c, uint64_t freq_hz)
 static inline uint64_t vclock_now(const struct vclock *c)
 {
     uint64_t ns = host_time_ns();
-    return (uint64_t)((__uint128_t)ns * c->freq_hz / 1000000000ULL) + (uint64_t)c->offset_ticks;
+    /* offset_ticks may be moved by another thread (a guest write to the
+     * CLINT's mtime, pause/resume): read it atomically. */
+    int64_t off = __atomic_load_n(&c->offset_ticks, __ATOMIC_RELAXED);
+    return (uint64_t)((__uint128_t)ns * c->freq_hz / 1000000000ULL) + (uint64_t)off;
 }
 
 /* Host nanoseconds from now until guest time reaches `ticks` (0 if past). */

@@ -1,0 +1,31 @@
+# Helpers for system tests (sourced).  TAP output: ok/not ok lines.
+N=0
+FAILED=0
+ok()     { N=$((N + 1)); echo "ok $N - $1"; }
+not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; }
+check()  { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+finish() { echo "1..$N"; [ "$FAILED" -eq 0 ]; }
+
+# Fetch (or reuse) the guest artifacts; sets KERNEL, INITRD, FIRMWARE.
+guest_artifacts() {
+    local root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    eval "$("$root/scripts/fetch-guest.sh" --quiet)"
+}
+
+# Boot the guest and run a shell command in it (vessel.cmd protocol,
+# docs/guest.md).  usage: guest_run OUTFILE "vessel args" "command"
+# The exit status is vessel's; OUTFILE gets the console with \r removed.
+guest_run() {
+    local out=$1 args=$2 cmd=$3 b64 rc
+    b64=$(printf '%s\n' "$cmd" | base64 -w0)
+    # shellcheck disable=SC2086
+    timeout 900 "$VESSEL" run --kernel "$KERNEL" --initrd "$INITRD" $args \
+        --append "console=ttyS0 quiet vessel.cmd=$b64" < /dev/null > "$out.raw" 2>&1
+    rc=$?
+    tr -d '\r' < "$out.raw" > "$out"
+    return $rc
+}
+
+# The command's output: the lines between VESSEL-CMD-BEGIN and -EXIT.
+cmd_output() { sed -n '/^VESSEL-CMD-BEGIN/,/^VESSEL-CMD-EXIT/p' "$1" | sed '1d;$d'; }
