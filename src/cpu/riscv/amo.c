@@ -71,6 +71,8 @@ int amo_exec(struct hart *h, const struct insn *ip)
             }
         }
         h->resv_valid = false;
+        if (ok && dcache_is_code(h, pa & ~0xfffULL))
+            dcache_store_hit(h, pa, size);
         h->x[ip->rd] = ok ? 0 : 1;
         h->x[32] = 0;
         return EXEC_NEXT;
@@ -102,6 +104,8 @@ int amo_exec(struct hart *h, const struct insn *ip)
         case OP_AMOMAXU_W: AMO64(a > b64 ? a : b64); break;
         }
     }
+    if (dcache_is_code(h, pa & ~0xfffULL))
+        dcache_store_hit(h, pa, size);
     h->x[ip->rd] = old;
     h->x[32] = 0;
     return EXEC_NEXT;

@@ -6,12 +6,14 @@
  * memory only for the parts that run: the dpages live in an mmap'd arena
  * whose untouched parts are never backed.
  *
- * Coherence (Unprivileged ISA, "Zifencei"): FENCE.I drops the whole cache.
- * Stores by this hart to a page it has decoded go through the slow path
- * (the write TLB never maps such a page) and clear the slots they overlap,
- * so self-modifying code works even without FENCE.I.  Other harts' stores
- * and device DMA become visible at this hart's next FENCE.I, which is what
- * the ISA requires of software. */
+ * Coherence (Unprivileged ISA, "Zifencei"): each dpage keeps a snapshot of
+ * the page's bytes and slots decode from it.  Stores by this hart to a
+ * page it has decoded go through the slow path (the write TLB never maps
+ * such a page), update the snapshot and clear the slots they overlap, so
+ * self-modifying code works even without FENCE.I.  FENCE.I bumps a
+ * generation: each page is compared with memory on its next use and
+ * re-decoded only if it changed.  So other harts' stores and device DMA
+ * become visible at this hart's next FENCE.I, as the ISA requires. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,8 +61,9 @@ static void itlb_flush(struct hart *h)
             h->tlb[m].e[ACC_FETCH][i].vtag = ~0ULL;
 }
 
-void dcache_flush(struct hart *h)
+void dcache_reset(struct hart *h)
 {
+    itlb_flush(h);
     if (!h->arena_used)
         return;
     /* Give the used part back to the kernel: it reads as zeros again,
@@ -68,9 +71,15 @@ void dcache_flush(struct hart *h)
     madvise(h->arena, (size_t)h->arena_used * sizeof(struct dpage), MADV_DONTNEED);
     h->arena_used = 0;
     memset(h->dhash, 0, DHASH_SIZE * sizeof(*h->dhash));
+}
+
+void dcache_flush(struct hart *h)
+{
+    /* Linux issues FENCE.I often (module loads, every new executable
+     * mapping); re-decoding everything each time would dominate.  Pages
+     * are compared with memory when next entered instead. */
+    h->dgen++;
     itlb_flush(h);
-    /* The write TLB may now map pages that were code: nothing to do, they
-     * are plain data again. */
 }
 
 static struct dpage *dcache_lookup(struct hart *h, uint64_t ppage)
@@ -104,9 +113,11 @@ static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
     if (d)
         return d;
     if (h->arena_used == h->arena_pages)
-        dcache_flush(h);   /* full: start over (rare; like a TB flush) */
+        dcache_reset(h);   /* full: start over (rare; like a TB flush) */
     d = &h->arena[h->arena_used++];
     d->paddr = ppage;
+    d->gen = h->dgen;
+    mem_read(h->mem, ppage, d->code, sizeof(d->code));
     unsigned b = dhash(ppage);
     d->hash_next = h->dhash[b];
     h->dhash[b] = d;
@@ -129,6 +140,17 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
         return EXC_INSN_ACCESS;
     }
     struct dpage *d = dcache_get(h, ppage);
+    if (d->gen != h->dgen) {
+        /* First use since a FENCE.I: keep the decoded slots only if the
+         * page still holds the bytes they were decoded from. */
+        uint8_t now[4096];
+        mem_read(h->mem, ppage, now, sizeof(now));
+        if (memcmp(now, d->code, sizeof(now))) {
+            memcpy(d->code, now, sizeof(now));
+            memset(d->insn, 0, sizeof(d->insn));
+        }
+        d->gen = h->dgen;
+    }
     /* Cache the translation only when PMP allows the whole page: then
      * every fetch in it would pass. */
     if (pmp_allows(h, ppage, 4096, ACC_FETCH, h->priv)) {
@@ -151,7 +173,7 @@ void dcache_decode_slot(struct hart *h, struct dpage *d, unsigned off)
         s->op = OP_CROSS_END;
         return;
     }
-    mem_load(h->mem, d->paddr + off, 2, &lo);
+    memcpy(&lo, &d->code[off], 2);
     if ((lo & 3) != 3) {
         rv_decode((uint32_t)lo, s);
         return;
@@ -164,13 +186,13 @@ void dcache_decode_slot(struct hart *h, struct dpage *d, unsigned off)
         s->len = 2;
         return;
     }
-    mem_load(h->mem, d->paddr + off + 2, 2, &hi);
+    memcpy(&hi, &d->code[off + 2], 2);
     rv_decode((uint32_t)(lo | hi << 16), s);
 }
 
-/* A store of `size` bytes at physical `pa` by this hart: clear every slot
- * whose instruction bytes it may overlap (a 32-bit instruction starting
- * two bytes before the store overlaps it too). */
+/* A store of `size` bytes at physical `pa` by this hart, already done:
+ * refresh the snapshot and clear every slot the store may overlap (a
+ * 32-bit instruction starting two bytes before the store overlaps it). */
 void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size)
 {
     uint64_t first = (pa & ~1ULL) - 2, last = pa + size - 1;
@@ -178,5 +200,10 @@ void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size)
         struct dpage *d = dcache_lookup(h, a & ~0xfffULL);
         if (d)
             memset(&d->insn[(a & 0xfff) >> 1], 0, sizeof(struct insn));
+    }
+    for (uint64_t a = pa; a <= last; a++) {
+        struct dpage *d = dcache_lookup(h, a & ~0xfffULL);
+        if (d)
+            mem_read(h->mem, a, &d->code[a & 0xfff], 1);
     }
 }

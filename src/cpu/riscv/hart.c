@@ -74,7 +74,7 @@ void hart_reset(struct hart *h)
     h->pmp_active = false;
     h->resv_valid = false;
     tlb_flush_all(h);
-    dcache_flush(h);
+    dcache_reset(h);
     hart_update_mode(h);
 }
 

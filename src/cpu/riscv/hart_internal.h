@@ -71,8 +71,13 @@ struct insn {
 #define DPAGE_SLOTS 2049
 struct dpage {
     struct insn insn[DPAGE_SLOTS];
-    uint64_t paddr;             /* physical page address; ~0 when free */
+    uint64_t paddr;             /* physical page address */
     struct dpage *hash_next;
+    uint64_t gen;               /* h->dgen when `code` was last validated */
+    /* The page's bytes as this hart's instruction fetch sees them: slots
+     * decode from here.  Refreshed by this hart's own stores, and checked
+     * against memory after a FENCE.I (Zifencei semantics). */
+    uint8_t code[4096];
 };
 
 /* ---- software TLB ----
@@ -152,6 +157,7 @@ struct hart {
     struct dpage *arena;
     unsigned arena_pages, arena_used;
     struct dpage **dhash;       /* DHASH_SIZE buckets */
+    uint64_t dgen;              /* bumped by FENCE.I */
     /* Scratch page for an instruction that straddles two pages. */
     struct insn cross[3];
 
@@ -204,8 +210,11 @@ int mmu_atomic_ptr(struct hart *h, uint64_t vaddr, unsigned size, bool write,
 int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **dp);
 /* Decode the slot of `dp` at page offset `off` (in bytes). (dcache.c) */
 void dcache_decode_slot(struct hart *h, struct dpage *dp, unsigned off);
-/* Drop every decoded page (FENCE.I). (dcache.c) */
+/* FENCE.I: decoded pages are revalidated against memory before their next
+ * use. (dcache.c) */
 void dcache_flush(struct hart *h);
+/* Forget every decoded page (reset). (dcache.c) */
+void dcache_reset(struct hart *h);
 /* Is physical page `ppage` decoded in this hart's cache? (dcache.c) */
 bool dcache_is_code(struct hart *h, uint64_t ppage);
 /* This hart stored `size` bytes at physical `pa` in a decoded page: clear

@@ -267,8 +267,6 @@ int mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, bool write,
         h->exc_tval = va;
         return access_fault(acc);
     }
-    if (write && dcache_is_code(h, pa & ~0xfffULL))
-        dcache_store_hit(h, pa, size);
     *host = p;
     *paddr = pa;
     return 0;
