@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "util/util.h"
 
@@ -251,6 +252,24 @@ uint64_t mem_ram_size(const struct mem *m)
     for (int i = 0; i < m->nram; i++)
         s += m->ram[i].size;
     return s;
+}
+
+uint64_t mem_ram_resident(const struct mem *m)
+{
+    uint64_t total = 0;
+    long hp = sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < m->nram; i++) {
+        const struct ram_region *r = &m->ram[i];
+        size_t pages = (r->size + (uint64_t)hp - 1) / (uint64_t)hp;
+        unsigned char *vec = malloc(pages);
+        if (!vec)
+            continue;
+        if (!mincore(r->host, r->size, vec))
+            for (size_t p = 0; p < pages; p++)
+                total += (vec[p] & 1) ? (uint64_t)hp : 0;
+        free(vec);
+    }
+    return total;
 }
 
 uint64_t mem_ram_base(const struct mem *m)

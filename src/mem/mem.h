@@ -90,6 +90,10 @@ int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len,
 /* Total bytes of guest RAM, and the lowest RAM address (for boot loaders
  * that must place images; they still write through mem_write). */
 uint64_t mem_ram_size(const struct mem *m);
+
+/* Bytes of guest RAM currently resident in host memory (pages the guest
+ * has touched and the host has not reclaimed), by mincore(2). */
+uint64_t mem_ram_resident(const struct mem *m);
 uint64_t mem_ram_base(const struct mem *m);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -250,6 +251,17 @@ static int run_once(const struct vmm_config *cfg, struct console *con, int *code
     for (unsigned i = 0; i < v->ncpus; i++)
         pthread_join(v->vcpus[i].thread, NULL);
     int state = quit ? -1 : virt_shutdown_state(v->vm, code);
+    if (getenv("VESSEL_STATS")) {
+        /* For benchmarks: host memory cost beyond the guest's own RAM. */
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        uint64_t instret = 0;
+        for (unsigned i = 0; i < v->ncpus; i++)
+            instret += hart_instret(virt_hart(v->vm, i));
+        fprintf(stderr, "vessel: stats: guest-ram-resident-kib=%llu peak-rss-kib=%ld instret=%llu\n",
+                (unsigned long long)(mem_ram_resident(virt_mem(v->vm)) >> 10),
+                ru.ru_maxrss, (unsigned long long)instret);
+    }
     for (unsigned i = 0; i < v->ncpus; i++) {
         pthread_mutex_destroy(&v->vcpus[i].lock);
         pthread_cond_destroy(&v->vcpus[i].cond);
