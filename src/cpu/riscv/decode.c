@@ -28,18 +28,26 @@ static void set(struct insn *d, unsigned op, unsigned rd, unsigned rs1,
 
 /* ---- 32-bit instructions ---- */
 
-static int32_t imm_i(uint32_t r) { return (int32_t)r >> 20; }
-static int32_t imm_s(uint32_t r) { return ((int32_t)r >> 25 << 5) | ((r >> 7) & 0x1f); }
+/* Sign-extend the low `bits` bits of v (no shifts of negative values). */
+static inline int32_t sx(uint32_t v, unsigned bits)
+{
+    uint32_t m = 1u << (bits - 1);
+    v &= (m << 1) - 1;
+    return (int32_t)((v ^ m) - m);
+}
+
+static int32_t imm_i(uint32_t r) { return sx(r >> 20, 12); }
+static int32_t imm_s(uint32_t r) { return sx(((r >> 25) << 5) | ((r >> 7) & 0x1f), 12); }
 static int32_t imm_b(uint32_t r)
 {
-    return ((int32_t)r >> 31 << 12) | (((r >> 7) & 1) << 11) |
-           (((r >> 25) & 0x3f) << 5) | (((r >> 8) & 0xf) << 1);
+    return sx(((r >> 31) << 12) | (((r >> 7) & 1) << 11) |
+              (((r >> 25) & 0x3f) << 5) | (((r >> 8) & 0xf) << 1), 13);
 }
 static int32_t imm_u(uint32_t r) { return (int32_t)(r & 0xfffff000u); }
 static int32_t imm_j(uint32_t r)
 {
-    return ((int32_t)r >> 31 << 20) | (r & 0xff000) | (((r >> 20) & 1) << 11) |
-           (((r >> 21) & 0x3ff) << 1);
+    return sx(((r >> 31) << 20) | (r & 0xff000) | (((r >> 20) & 1) << 11) |
+              (((r >> 21) & 0x3ff) << 1), 21);
 }
 
 static unsigned op_imm(uint32_t r)
@@ -390,7 +398,7 @@ static void decode16(uint32_t r, struct insn *d)
     unsigned f3 = b(r, 15, 13);
     unsigned rdp = 8 + b(r, 4, 2), rs1p = 8 + b(r, 9, 7);
     unsigned rd = b(r, 11, 7), rs2 = b(r, 6, 2);
-    int32_t imm6 = (int32_t)((b(r, 12, 12) << 5) | b(r, 6, 2)) << 26 >> 26;
+    int32_t imm6 = sx((b(r, 12, 12) << 5) | b(r, 6, 2), 6);
     d->len = 1;
     set(d, OP_ILLEGAL, 0, 0, 0, 0);
 
@@ -440,13 +448,13 @@ static void decode16(uint32_t r, struct insn *d)
             return;
         case 3:
             if (rd == 2) { /* C.ADDI16SP */
-                int32_t imm = (int32_t)((b(r, 12, 12) << 9) | (b(r, 6, 6) << 4) |
-                                        (b(r, 5, 5) << 6) | (b(r, 4, 3) << 7) |
-                                        (b(r, 2, 2) << 5)) << 22 >> 22;
+                int32_t imm = sx((b(r, 12, 12) << 9) | (b(r, 6, 6) << 4) |
+                                 (b(r, 5, 5) << 6) | (b(r, 4, 3) << 7) |
+                                 (b(r, 2, 2) << 5), 10);
                 if (imm)
                     set(d, OP_ADDI, 2, 2, 0, imm);
             } else if (imm6) { /* C.LUI */
-                set(d, OP_LUI, xrd(rd), 0, 0, imm6 << 12);
+                set(d, OP_LUI, xrd(rd), 0, 0, (int32_t)((uint32_t)imm6 << 12));
             }
             return;
         case 4: {
@@ -462,17 +470,17 @@ static void decode16(uint32_t r, struct insn *d)
             return;
         }
         case 5: { /* C.J */
-            int32_t imm = (int32_t)((b(r, 12, 12) << 11) | (b(r, 11, 11) << 4) |
-                                    (b(r, 10, 9) << 8) | (b(r, 8, 8) << 10) |
-                                    (b(r, 7, 7) << 6) | (b(r, 6, 6) << 7) |
-                                    (b(r, 5, 3) << 1) | (b(r, 2, 2) << 5)) << 20 >> 20;
+            int32_t imm = sx((b(r, 12, 12) << 11) | (b(r, 11, 11) << 4) |
+                             (b(r, 10, 9) << 8) | (b(r, 8, 8) << 10) |
+                             (b(r, 7, 7) << 6) | (b(r, 6, 6) << 7) |
+                             (b(r, 5, 3) << 1) | (b(r, 2, 2) << 5), 12);
             set(d, OP_JAL, 32, 0, 0, imm);
             return;
         }
         default: { /* C.BEQZ, C.BNEZ */
-            int32_t imm = (int32_t)((b(r, 12, 12) << 8) | (b(r, 11, 10) << 3) |
-                                    (b(r, 6, 5) << 6) | (b(r, 4, 3) << 1) |
-                                    (b(r, 2, 2) << 5)) << 23 >> 23;
+            int32_t imm = sx((b(r, 12, 12) << 8) | (b(r, 11, 10) << 3) |
+                             (b(r, 6, 5) << 6) | (b(r, 4, 3) << 1) |
+                             (b(r, 2, 2) << 5), 9);
             set(d, f3 == 6 ? OP_BEQ : OP_BNE, 0, rs1p, 0, imm);
             return;
         }
