@@ -21,9 +21,9 @@
 /* The ISA the CPU implements (cpu/riscv/hart.h): RV64GC + Zicntr, Zicsr,
  * Zifencei, Zba, Zbb, Zbs, Sstc.  This is the only place it is spelled
  * out; the list below must match it. */
-const char dtb_riscv_isa[] = "rv64imafdc_zicntr_zicsr_zifencei_zba_zbb_zbs_sstc";
+const char dtb_riscv_isa[] = "rv64imafdc_zicntr_zicond_zicsr_zifencei_zba_zbb_zbs_sstc";
 static const char isa_extensions[] =
-    "i\0m\0a\0f\0d\0c\0zicntr\0zicsr\0zifencei\0zba\0zbb\0zbs\0sstc";
+    "i\0m\0a\0f\0d\0c\0zicntr\0zicond\0zicsr\0zifencei\0zba\0zbb\0zbs\0sstc";
 
 #define VIRTIO_MMIO_BASE  0x10001000ULL
 #define VIRTIO_MMIO_SIZE  0x1000ULL

@@ -137,7 +137,7 @@ static void test_full_tree(void **state)
     check_u32(fdt, "/cpus", "#size-cells", 0);
     check_u32(fdt, "/cpus", "timebase-frequency", 10000000);
     static const char ext[] =
-        "i\0m\0a\0f\0d\0c\0zicntr\0zicsr\0zifencei\0zba\0zbb\0zbs\0sstc";
+        "i\0m\0a\0f\0d\0c\0zicntr\0zicond\0zicsr\0zifencei\0zba\0zbb\0zbs\0sstc";
     uint32_t intc[2];
     for (unsigned n = 0; n < 2; n++) {
         char cpu[32], ic[64];
@@ -147,7 +147,7 @@ static void test_full_tree(void **state)
         check_u32(fdt, cpu, "reg", n);
         check_str(fdt, cpu, "status", "okay");
         check_str(fdt, cpu, "compatible", "riscv");
-        check_str(fdt, cpu, "riscv,isa", "rv64imafdc_zicntr_zicsr_zifencei_zba_zbb_zbs_sstc");
+        check_str(fdt, cpu, "riscv,isa", "rv64imafdc_zicntr_zicond_zicsr_zifencei_zba_zbb_zbs_sstc");
         check_str(fdt, cpu, "riscv,isa-base", "rv64i");
         check_strs(fdt, cpu, "riscv,isa-extensions", ext, sizeof(ext));
         check_str(fdt, cpu, "mmu-type", "riscv,sv48");
