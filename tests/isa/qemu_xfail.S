@@ -75,6 +75,12 @@ TEST_BEGIN
          * the written bit 0. */
         TEST_CASE(70, a4, 0x80000002, li a1, 0x80000003; csrw mepc, a1; csrr a4, mepc)
         TEST_CASE(71, a4, 0x80000002, li a1, 0x80000003; csrw sepc, a1; csrr a4, sepc)
+
+        /* 9. Not a QEMU bug but a difference: Vessel supports only 64-bit
+         * U-mode, so mstatus.UXL is read-only 2 (WARL with one legal value).
+         * QEMU 7.2 supports UXL = 32 and lets csrw sstatus change it. */
+        TEST_CASE(80, a4, 2, csrw sstatus, zero; csrr a4, sstatus; srli a4, a4, 32; andi a4, a4, 3)
+        TEST_CASE(81, a4, 2, li a1, -1; csrw sstatus, a1; csrr a4, sstatus; srli a4, a4, 32; andi a4, a4, 3; csrw sstatus, zero)
         TEST_END
 
         .data

@@ -657,6 +657,8 @@ s_trap_saved:
         beq t1, t2, s_fail
         li t2, MAGIC_PASS
         beq t1, t2, s_pass
+        li t2, MAGIC_TO_M
+        beq t1, t2, s_to_m
 s_exception:
         la t1, trap_exp
         ld t2, TE_FLAGS(t1)
@@ -698,6 +700,23 @@ s_return:
         addi sp, sp, FRAME
         csrrw sp, sscratch, sp
         sret
+
+/* GOTO_M from U while ecall-from-U is delegated: the S handler asks M
+ * (magic ecall from S) to continue here in M-mode, then mrets to the
+ * instruction after the original ecall with MPP = M. */
+s_to_m:
+        csrr t0, sepc
+        addi t0, t0, 4
+        li a7, MAGIC_TO_M
+        ecall                           /* comes back in M-mode */
+        csrw mepc, t0
+        li t1, MSTATUS_MPP
+        csrs mstatus, t1
+        sd zero, 17*8(sp)
+        RESTORE_REGS
+        addi sp, sp, FRAME
+        csrrw sp, sscratch, sp
+        mret
 
 /* S-mode cannot write mstatus; report through tohost directly (it is
  * identity-mapped in the MMU tests).  tp = 1 for the report. */

@@ -372,9 +372,10 @@ test_ ## testnum: \
 #define TEST_NO_TRAP(testnum, insn...) li TESTNUM, testnum; insn;
 
 /* ---- Privilege changes --------------------------------------------- */
-/* From M-mode: continue at the next instruction in S / U mode (mret). */
+/* From M-mode: continue at the next instruction in S / U mode (mret).
+ * MPIE is cleared first, so mstatus.MIE is 0 afterwards. */
 #define GOTO_MODE(mpp, tpval) \
-        li t5, MSTATUS_MPP; csrc mstatus, t5; \
+        li t5, MSTATUS_MPP | MSTATUS_MPIE; csrc mstatus, t5; \
         li t5, (mpp) << 11; csrs mstatus, t5; \
         la t5, 1f; csrw mepc, t5; li tp, tpval; mret; 1:
 #define GOTO_S GOTO_MODE(PRV_S, PRV_S)
