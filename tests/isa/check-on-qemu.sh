@@ -7,7 +7,7 @@
 # 7.2 gaps, see README.md).
 cd "$(dirname "$0")/../.."
 QEMU=${QEMU:-qemu-system-riscv64}
-QEMU_CPU=${QEMU_CPU:-rv64,sstc=true,zba=true,zbb=true,zbs=true}
+QEMU_CPU=${QEMU_CPU:-rv64,h=false,sstc=true,zba=true,zbb=true,zbs=true}
 DIR=${BUILD_GUEST:-build/guest}/isa
 TIMEOUT=${TIMEOUT:-30}
 FILTER=${1:-}

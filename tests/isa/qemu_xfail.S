@@ -81,6 +81,37 @@ TEST_BEGIN
          * QEMU 7.2 supports UXL = 32 and lets csrw sstatus change it. */
         TEST_CASE(80, a4, 2, csrw sstatus, zero; csrr a4, sstatus; srli a4, a4, 32; andi a4, a4, 3)
         TEST_CASE(81, a4, 2, li a1, -1; csrw sstatus, a1; csrr a4, sstatus; srli a4, a4, 32; andi a4, a4, 3; csrw sstatus, zero)
+        /* 10. Interrupt priority (Priv. 3.1.9): MEI > MSI > MTI > SEI > SSI
+         * > STI.  MSI (CLINT msip), MTI (mtimecmp = 0) and the software-
+         * writable SEIP/SSIP/STIP pending together are taken in that order
+         * (the crt handler masks each after logging it).  QEMU 7.2 without
+         * AIA takes the lowest pending bit first (SSI, MSI, STI, ...). */
+        li s2, CLINT_MSIP
+        li s3, CLINT_MTIMECMP
+        IRQ_LOG_RESET
+        li a1, 1
+        sw a1, 0(s2)                    /* MSI */
+        sd zero, 0(s3)                  /* MTI */
+        li a1, MIP_SSIP | MIP_STIP | MIP_SEIP
+        csrs mip, a1
+        li a1, MIP_MSIP | MIP_MTIP | MIP_SSIP | MIP_STIP | MIP_SEIP
+        csrs mie, a1
+        csrsi mstatus, MSTATUS_MIE
+        nop; nop; nop; nop; nop; nop
+        csrci mstatus, MSTATUS_MIE
+        IRQ_LOG_COUNT(a4) CHECK_EQ(90, a4, 5)
+        IRQ_LOG_ENTRY(a4, 0) CHECK_EQ(91, a4, (3 << 8) | IRQ_MSI)
+        IRQ_LOG_ENTRY(a4, 1) CHECK_EQ(92, a4, (3 << 8) | IRQ_MTI)
+        IRQ_LOG_ENTRY(a4, 2) CHECK_EQ(93, a4, (3 << 8) | IRQ_SEI)
+        IRQ_LOG_ENTRY(a4, 3) CHECK_EQ(94, a4, (3 << 8) | IRQ_SSI)
+        IRQ_LOG_ENTRY(a4, 4) CHECK_EQ(95, a4, (3 << 8) | IRQ_STI)
+        sw zero, 0(s2)
+        li a1, -1
+        sd a1, 0(s3)
+        li a1, MIP_SSIP | MIP_STIP | MIP_SEIP
+        csrc mip, a1
+
+        csrw mie, zero
         TEST_END
 
         .data
