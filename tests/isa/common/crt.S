@@ -270,9 +270,14 @@ m_ecall:
         beq t1, t2, do_fail
         li t2, MAGIC_PASS
         beq t1, t2, do_pass
-        li t2, MAGIC_TO_M
+        li t2, MAGIC_TO_M_AT
+        bne t1, t2, 1f
+        ld a6, 16*8(sp)                 /* saved a6 = where to continue */
+        addi a6, a6, -4
+        j 2f
+1:      li t2, MAGIC_TO_M
         bne t1, t2, m_exception
-        li t2, MSTATUS_MPP
+2:      li t2, MSTATUS_MPP
         csrs mstatus, t2                /* return to M-mode */
         addi a6, a6, 4
         csrw mepc, a6

@@ -110,6 +110,7 @@
 #define MAGIC_TO_M   0x564d4d   /* ecall: continue after the ecall in M-mode */
 #define MAGIC_FAIL   0x564641   /* ecall: report failure of check gp */
 #define MAGIC_PASS   0x565041   /* ecall: report success */
+#define MAGIC_TO_M_AT 0x564d41  /* ecall: continue in M-mode at address a6 */
 
 /* Layout of trap_exp (expected trap, armed by EXPECT_TRAP*). */
 #define TE_FLAGS  0   /* bit0 armed, bit1 check tval, bit2 check epc,
@@ -384,6 +385,10 @@ test_ ## testnum: \
  * the ecall must not be delegated to S). Clobbers a7 (zeroed after). */
 #define GOTO_M \
         li a7, MAGIC_TO_M; ecall; li tp, PRV_M;
+/* Same, continuing at the (physical) address of the next instruction's
+ * label: for code running at a virtual alias.  Clobbers a6, a7. */
+#define GOTO_M_AT(label) \
+        li a7, MAGIC_TO_M_AT; la a6, label; li t5, UALIAS_OFF; sub a6, a6, t5; ecall; label: li tp, PRV_M;
 /* From S-mode: continue in U-mode (sret). */
 #define S_GOTO_U \
         li t5, MSTATUS_SPP; csrc sstatus, t5; \
