@@ -112,6 +112,10 @@ TEST_BEGIN
         csrc mip, a1
 
         csrw mie, zero
+
+        /* 11. pmpaddr on RV64 holds bits 55:2 of the address: bits 63:54
+         * read 0.  QEMU 7.2 returns all 64 written bits. */
+        TEST_CASE(100, a4, 0x003fffffffffffff, li a1, -1; csrw pmpaddr1, a1; csrr a4, pmpaddr1; csrw pmpaddr1, zero)
         TEST_END
 
         .data
