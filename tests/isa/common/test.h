@@ -286,11 +286,12 @@ test_ ## testnum: \
 #define TEST_FP_CMP_D_BITS(n, inst, flags, result, v1, v2) \
         FP_INT_BODY_D(n, flags, result, inst a4, fa0, fa1) FP_DATA_DB(v1, v2, 0, 0)
 
-/* Integer -> FP conversions: result compared as bits. */
+/* Integer -> FP conversions: result compared as bits (single: the 32
+ * bits, zero-extended). */
 #define TEST_INT_FP_OP_S(n, inst, flags, result_bits, val) \
-        TEST_INT_FP_BODY(n, flags, result_bits, li a1, MASK_XLEN(val); inst fa3, a1; fmv.x.w a4, fa3)
+        TEST_INT_FP_BODY(n, flags, result_bits, li a1, MASK_XLEN(val); inst fa3, a1; fmv.x.w a4, fa3; slli a4, a4, 32; srli a4, a4, 32)
 #define TEST_INT_FP_OP_S_RM(n, inst, rm, flags, result_bits, val) \
-        TEST_INT_FP_BODY(n, flags, result_bits, li a1, MASK_XLEN(val); inst fa3, a1, rm; fmv.x.w a4, fa3)
+        TEST_INT_FP_BODY(n, flags, result_bits, li a1, MASK_XLEN(val); inst fa3, a1, rm; fmv.x.w a4, fa3; slli a4, a4, 32; srli a4, a4, 32)
 #define TEST_INT_FP_OP_D(n, inst, flags, result_bits, val) \
         TEST_INT_FP_BODY(n, flags, result_bits, li a1, MASK_XLEN(val); inst fa3, a1; fmv.x.d a4, fa3)
 #define TEST_INT_FP_OP_D_RM(n, inst, rm, flags, result_bits, val) \
