@@ -6,7 +6,8 @@ RV_CC      ?= riscv64-unknown-elf-gcc
 GUEST      := build/guest
 ISA_ARCH   := rv64gc_zba_zbb_zbs_zicsr_zifencei
 RV_CFLAGS  := -march=$(ISA_ARCH) -mabi=lp64d -nostdlib -nostartfiles -static \
-              -mcmodel=medany -mno-relax -Wl,--no-relax -Itests/isa/common \
+              -mcmodel=medany -mno-relax -Wl,--no-relax -Wl,--no-warn-rwx-segments \
+              -Itests/isa/common \
               -T tests/isa/common/link.ld
 RV_CCFLAGS := -O2 -ffreestanding -fno-builtin -Wall
 ISA_CRT    := tests/isa/common/crt.S
