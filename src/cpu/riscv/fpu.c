@@ -29,6 +29,10 @@
 
 typedef unsigned __int128 u128;
 
+/* Generic helpers are force-inlined into the per-format entry points so
+ * that every format parameter becomes a compile-time constant. */
+#define FPU_INLINE static inline __attribute__((always_inline))
+
 struct fpfmt {
     int mbits;  /* stored fraction bits: 23 / 52 */
     int ebits;  /* exponent bits: 8 / 11 */
@@ -72,7 +76,7 @@ static inline int is_snan(const struct fpfmt *f, uint64_t x)
     return is_nan(f, x) && !(x & (1ull << (f->mbits - 1)));
 }
 
-static struct unp unpack(const struct fpfmt *f, uint64_t x)
+FPU_INLINE struct unp unpack(const struct fpfmt *f, uint64_t x)
 {
     struct unp u;
     uint64_t ef = (x >> f->mbits) & emask(f);
@@ -163,7 +167,7 @@ static inline uint64_t round_shift(uint64_t sig, int s, int sign, int rm, bool *
  * sig != 0; bit 0 of sig may be a sticky bit (it must lie below the
  * rounding position after normalisation, which every caller guarantees by
  * keeping at least P+2 significant bits when it jams). */
-static uint64_t round_pack(const struct fpfmt *f, int sign, int exp, uint64_t sig,
+FPU_INLINE uint64_t round_pack(const struct fpfmt *f, int sign, int exp, uint64_t sig,
                            int rm, uint32_t *fflags)
 {
     const int P = f->mbits + 1;
@@ -218,7 +222,7 @@ static uint64_t round_pack(const struct fpfmt *f, int sign, int exp, uint64_t si
     return s | kept;
 }
 
-static uint64_t gen_add(const struct fpfmt *f, uint64_t a, uint64_t b, int negb,
+FPU_INLINE uint64_t gen_add(const struct fpfmt *f, uint64_t a, uint64_t b, int negb,
                         int rm, uint32_t *fflags)
 {
     struct unp x = unpack(f, a), y = unpack(f, b);
@@ -262,7 +266,7 @@ static uint64_t gen_add(const struct fpfmt *f, uint64_t a, uint64_t b, int negb,
     return round_pack(f, x.sign, exp, r, rm, fflags);
 }
 
-static uint64_t gen_mul(const struct fpfmt *f, uint64_t a, uint64_t b, int rm, uint32_t *fflags)
+FPU_INLINE uint64_t gen_mul(const struct fpfmt *f, uint64_t a, uint64_t b, int rm, uint32_t *fflags)
 {
     struct unp x = unpack(f, a), y = unpack(f, b);
     int sign = x.sign ^ y.sign;
@@ -285,7 +289,7 @@ static uint64_t gen_mul(const struct fpfmt *f, uint64_t a, uint64_t b, int rm, u
     return round_pack(f, sign, x.exp + y.exp + 1, hi | (lo != 0), rm, fflags);
 }
 
-static uint64_t gen_div(const struct fpfmt *f, uint64_t a, uint64_t b, int rm, uint32_t *fflags)
+FPU_INLINE uint64_t gen_div(const struct fpfmt *f, uint64_t a, uint64_t b, int rm, uint32_t *fflags)
 {
     struct unp x = unpack(f, a), y = unpack(f, b);
     int sign = x.sign ^ y.sign;
@@ -345,7 +349,7 @@ static uint64_t isqrt128(u128 m)
     return (uint64_t)r;
 }
 
-static uint64_t gen_sqrt(const struct fpfmt *f, uint64_t a, int rm, uint32_t *fflags)
+FPU_INLINE uint64_t gen_sqrt(const struct fpfmt *f, uint64_t a, int rm, uint32_t *fflags)
 {
     struct unp x = unpack(f, a);
     if (x.cls >= C_QNAN) {
@@ -375,7 +379,7 @@ static uint64_t gen_sqrt(const struct fpfmt *f, uint64_t a, int rm, uint32_t *ff
     return round_pack(f, 0, e / 2, r | sticky, rm, fflags);
 }
 
-static uint64_t gen_fma(const struct fpfmt *f, uint64_t a, uint64_t b, uint64_t c,
+FPU_INLINE uint64_t gen_fma(const struct fpfmt *f, uint64_t a, uint64_t b, uint64_t c,
                         int negprod, int negc, int rm, uint32_t *fflags)
 {
     struct unp x = unpack(f, a), y = unpack(f, b), z = unpack(f, c);
@@ -450,7 +454,7 @@ static inline int64_t order_key(const struct fpfmt *f, uint64_t x)
     return ((x >> signbit_pos(f)) & 1) ? -(int64_t)mag - 1 : (int64_t)mag;
 }
 
-static uint64_t gen_minmax(const struct fpfmt *f, uint64_t a, uint64_t b, int max,
+FPU_INLINE uint64_t gen_minmax(const struct fpfmt *f, uint64_t a, uint64_t b, int max,
                            uint32_t *fflags)
 {
     int an = is_nan(f, a), bn = is_nan(f, b);
@@ -467,7 +471,7 @@ static uint64_t gen_minmax(const struct fpfmt *f, uint64_t a, uint64_t b, int ma
 }
 
 /* cmp: 0 eq, 1 lt, 2 le. */
-static int gen_cmp(const struct fpfmt *f, uint64_t a, uint64_t b, int op, uint32_t *fflags)
+FPU_INLINE int gen_cmp(const struct fpfmt *f, uint64_t a, uint64_t b, int op, uint32_t *fflags)
 {
     int an = is_nan(f, a), bn = is_nan(f, b);
     if (an || bn) {
@@ -485,7 +489,7 @@ static int gen_cmp(const struct fpfmt *f, uint64_t a, uint64_t b, int op, uint32
     }
 }
 
-static uint32_t gen_classify(const struct fpfmt *f, uint64_t a)
+FPU_INLINE uint32_t gen_classify(const struct fpfmt *f, uint64_t a)
 {
     struct unp u = unpack(f, a);
     uint64_t ef = (a >> f->mbits) & emask(f);
@@ -503,7 +507,7 @@ static uint32_t gen_classify(const struct fpfmt *f, uint64_t a)
 
 /* Float -> integer.  width 32/64; returns the result bits (for width 32,
  * the caller sign-extends the low 32 bits). */
-static uint64_t gen_to_int(const struct fpfmt *f, uint64_t a, int rm, int is_signed,
+FPU_INLINE uint64_t gen_to_int(const struct fpfmt *f, uint64_t a, int rm, int is_signed,
                            int width, uint32_t *fflags)
 {
     uint64_t smax = is_signed ? (width == 64 ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX)
@@ -547,7 +551,7 @@ static uint64_t gen_to_int(const struct fpfmt *f, uint64_t a, int rm, int is_sig
     return u.sign ? (uint64_t)0 - mag : mag;
 }
 
-static uint64_t gen_from_int(const struct fpfmt *f, int sign, uint64_t mag, int rm,
+FPU_INLINE uint64_t gen_from_int(const struct fpfmt *f, int sign, uint64_t mag, int rm,
                              uint32_t *fflags)
 {
     if (mag == 0)
@@ -556,7 +560,7 @@ static uint64_t gen_from_int(const struct fpfmt *f, int sign, uint64_t mag, int 
 }
 
 /* Format conversion: widening is exact, narrowing rounds. */
-static uint64_t gen_convert(const struct fpfmt *to, const struct fpfmt *from, uint64_t a,
+FPU_INLINE uint64_t gen_convert(const struct fpfmt *to, const struct fpfmt *from, uint64_t a,
                             int rm, uint32_t *fflags)
 {
     struct unp u = unpack(from, a);
