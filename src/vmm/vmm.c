@@ -258,9 +258,18 @@ static int run_once(const struct vmm_config *cfg, struct console *con, int *code
         uint64_t instret = 0;
         for (unsigned i = 0; i < v->ncpus; i++)
             instret += hart_instret(virt_hart(v->vm, i));
-        fprintf(stderr, "vessel: stats: guest-ram-resident-kib=%llu peak-rss-kib=%ld instret=%llu\n",
+        uint64_t dpages = 0, jit = 0;
+        for (unsigned i = 0; i < v->ncpus; i++) {
+            uint64_t d, j;
+            hart_cache_stats(virt_hart(v->vm, i), &d, &j);
+            dpages += d;
+            jit += j;
+        }
+        fprintf(stderr, "vessel: stats: guest-ram-resident-kib=%llu peak-rss-kib=%ld "
+                "instret=%llu decoded-pages=%llu jit-kib=%llu\n",
                 (unsigned long long)(mem_ram_resident(virt_mem(v->vm)) >> 10),
-                ru.ru_maxrss, (unsigned long long)instret);
+                ru.ru_maxrss, (unsigned long long)instret,
+                (unsigned long long)dpages, (unsigned long long)(jit >> 10));
     }
     for (unsigned i = 0; i < v->ncpus; i++) {
         pthread_mutex_destroy(&v->vcpus[i].lock);

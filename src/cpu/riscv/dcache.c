@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 
 #include "cpu/riscv/hart_internal.h"
+#include "cpu/riscv/jit.h"
 
 static unsigned dhash(uint64_t paddr)
 {
@@ -64,6 +65,8 @@ static void itlb_flush(struct hart *h)
 void dcache_reset(struct hart *h)
 {
     itlb_flush(h);
+    jit_reset(h);
+    h->jit_full = false;
     if (!h->arena_used)
         return;
     /* Give the used part back to the kernel: it reads as zeros again,
@@ -205,5 +208,15 @@ void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size)
         struct dpage *d = dcache_lookup(h, a & ~0xfffULL);
         if (d)
             mem_read(h->mem, a, &d->code[a & 0xfff], 1);
+    }
+    /* A translated block may span the stored bytes: drop every
+     * translation of the touched page(s). */
+    for (uint64_t pg = pa & ~0xfffULL; pg <= (last & ~0xfffULL); pg += 4096) {
+        struct dpage *d = dcache_lookup(h, pg);
+        if (!d)
+            continue;
+        for (unsigned i = 0; i < DPAGE_SLOTS; i++)
+            if (d->insn[i].op == OP_JIT)
+                memset(&d->insn[i], 0, sizeof(struct insn));
     }
 }

@@ -20,6 +20,7 @@
 
 #include "cpu/riscv/fpu.h"
 #include "cpu/riscv/hart_internal.h"
+#include "cpu/riscv/jit.h"
 
 /* Run until the budget (`n` instructions or traps, checked at taken
  * branches, traps and page changes) is spent, an event is flagged or the
@@ -59,10 +60,21 @@ uint64_t hart_interp(struct hart *h, int64_t n)
         n--;                                                                   \
         if (likely((t_ >> 12) == vpage) && likely(n > 0) && likely(!EVENTS())) { \
             ip = ibase + ((t_ & 0xfff) >> 1);                                  \
-            DISPATCH();                                                        \
+            ENTER_BLOCK();                                                     \
         }                                                                      \
         h->pc = t_;                                                            \
         goto refetch;                                                          \
+    } while (0)
+/* At a block start (branch target, refetch): run its translation, or
+ * translate it now. */
+#define ENTER_BLOCK() do {                                                     \
+        if (likely(ip->op == OP_JIT))                                          \
+            goto L_JIT;                                                        \
+        /* aux is unused by translatable ops: it counts entries. */          \
+        if (h->jit_enabled && jit_can_translate(ip->op) && ++ip->aux >= JIT_HOT && \
+            jit_translate(h, (struct dpage *)ibase, (unsigned)(ip - ibase) << 1)) \
+            goto L_JIT;                                                        \
+        DISPATCH();                                                            \
     } while (0)
 #define BRANCH(cond) do { if (cond) JUMP(PC() + IMM); NEXT(); } while (0)
 #define EXC(c) do { cause = (c); goto exception; } while (0)
@@ -112,6 +124,8 @@ uint64_t hart_interp(struct hart *h, int64_t n)
 refetch:
     if (unlikely(n <= 0) || unlikely(EVENTS()) || unlikely(h->wfi))
         goto out;
+    if (unlikely(h->jit_full))
+        dcache_reset(h);   /* safe here: nothing points into the cache */
     {
         uint64_t pc = h->pc;
         struct tlb_entry *e = &h->itlb->e[ACC_FETCH][TLB_IDX(pc)];
@@ -134,7 +148,27 @@ refetch:
         dtlb_ld = h->dtlb->e[ACC_LOAD];
         dtlb_st = h->dtlb->e[ACC_STORE];
     }
-    DISPATCH();
+    ENTER_BLOCK();
+
+L_JIT: {
+        jit_fn fn;
+        memcpy(&fn, &ip->imm, sizeof(fn));
+        n -= (int64_t)fn(h, PC());
+        if (unlikely(h->jit_exc)) {
+            cause = (int)h->jit_exc - 1;
+            h->jit_exc = 0;
+            hart_take_trap(h, h->pc, (uint64_t)cause, h->exc_tval);
+            n--;
+            traps++;
+            goto refetch;
+        }
+        uint64_t t = h->pc;
+        if (likely((t >> 12) == vpage) && likely(n > 0) && likely(!EVENTS())) {
+            ip = ibase + ((t & 0xfff) >> 1);
+            ENTER_BLOCK();
+        }
+        goto refetch;
+    }
 
 L_DECODE:
     dcache_decode_slot(h, (struct dpage *)ibase, (unsigned)(ip - ibase) << 1);

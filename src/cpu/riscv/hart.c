@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpu/riscv/hart_internal.h"
+#include "cpu/riscv/jit.h"
 
 uint64_t hart_interp(struct hart *h, int64_t n);
 void hart_update_stip(struct hart *h);
@@ -29,6 +30,7 @@ struct hart *hart_new(const struct hart_config *cfg)
         free(h);
         return NULL;
     }
+    jit_init(h);   /* optional: without it the interpreter runs everything */
     hart_reset(h);
     return h;
 }
@@ -38,6 +40,7 @@ void hart_free(struct hart *h)
     if (!h)
         return;
     dcache_destroy(h);
+    jit_destroy(h);
     free(h);
 }
 
@@ -169,4 +172,10 @@ uint64_t hart_instret(const struct hart *h)
 unsigned hart_priv(const struct hart *h)
 {
     return h->priv;
+}
+
+void hart_cache_stats(const struct hart *h, uint64_t *dpages, uint64_t *jit_bytes)
+{
+    *dpages = h->arena_used;
+    *jit_bytes = h->jit_used;
 }

@@ -85,6 +85,11 @@ uint64_t hart_get_f(const struct hart *h, unsigned reg);
 /* Number of instructions retired (minstret). */
 uint64_t hart_instret(const struct hart *h);
 
+/* Host memory held by the hart's caches, for benchmarks: decoded pages in
+ * use (each up to sizeof(struct dpage) bytes, lazily backed) and bytes of
+ * translated host code. */
+void hart_cache_stats(const struct hart *h, uint64_t *dpages, uint64_t *jit_bytes);
+
 /* Privilege mode: 0 = U, 1 = S, 3 = M. */
 unsigned hart_priv(const struct hart *h);
 

@@ -158,6 +158,12 @@ struct hart {
     unsigned arena_pages, arena_used;
     struct dpage **dhash;       /* DHASH_SIZE buckets */
     uint64_t dgen;              /* bumped by FENCE.I */
+    /* Block translator (jit.h): host code buffer, append-only. */
+    uint8_t *jit_code;
+    size_t jit_size, jit_used;
+    bool jit_enabled;
+    bool jit_full;              /* buffer full: reset caches at refetch */
+    uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
     /* Scratch page for an instruction that straddles two pages. */
     struct insn cross[3];
 

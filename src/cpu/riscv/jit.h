@@ -1,0 +1,80 @@
+/* cpu/riscv internal: the block translator (x86-64 hosts).
+ *
+ * Straight-line runs of decoded instructions in one physical page are
+ * translated to host code.  A block starts at the slot it was entered at
+ * (a taken-branch target or a refetch), ends after a branch or jump,
+ * before an instruction the translator does not handle (those stay in the
+ * interpreter), at the end of the page, or after JIT_MAX_INSNS.
+ *
+ * Block ABI: uint64_t fn(struct hart *h, uint64_t vpc), vpc = the block's
+ * virtual start address (code is shared by every virtual alias of the
+ * page).  Returns the number of instructions retired and leaves the next
+ * pc in h->pc.  If an instruction faults, h->pc is its address,
+ * h->jit_exc = cause + 1 and h->exc_tval is set; the count excludes it.
+ *
+ * The entry is published by rewriting the block's first slot to OP_JIT with
+ * the code pointer in the slot's imm/raw bytes, so anything that clears
+ * the slot (a store to the page, FENCE.I revalidation) drops it too.  Host
+ * code memory is append-only and recycled by jit_reset() together with the
+ * decoded-page cache. */
+#ifndef VESSEL_RISCV_JIT_H
+#define VESSEL_RISCV_JIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/riscv/ops.h"
+
+struct hart;
+struct dpage;
+
+#define JIT_MAX_INSNS 64
+
+typedef uint64_t (*jit_fn)(struct hart *h, uint64_t vpc);
+
+/* Reserve the code buffer.  Returns 0, or -1 when the host has no
+ * translator (non-x86-64) or it is disabled (VESSEL_JIT=0). */
+int jit_init(struct hart *h);
+void jit_destroy(struct hart *h);
+
+/* Forget all translations (the decoded-page cache was reset). */
+void jit_reset(struct hart *h);
+
+/* Translate the block starting at byte offset `off` of `dp` and publish it
+ * in that slot.  Returns true on success; false when the first
+ * instruction is not translatable or the buffer is full (then the caller
+ * resets the cache before trying again). */
+bool jit_translate(struct hart *h, struct dpage *dp, unsigned off);
+
+/* Executions of a block start before it is translated: cold code (most
+ * of a boot runs once) stays in the interpreter, which costs less than
+ * translating it and keeps host memory down. */
+#define JIT_HOT 128
+
+/* Can the translator handle this op?  (Inline: asked on every block entry
+ * until the block is translated.) */
+static inline bool jit_can_translate(unsigned op)
+{
+    switch (op) {
+    case OP_LUI: case OP_AUIPC: case OP_JAL: case OP_JALR:
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+    case OP_ADDI: case OP_SLTI: case OP_SLTIU: case OP_XORI: case OP_ORI: case OP_ANDI:
+    case OP_SLLI: case OP_SRLI: case OP_SRAI:
+    case OP_ADD: case OP_SUB: case OP_SLL: case OP_SLT: case OP_SLTU: case OP_XOR:
+    case OP_SRL: case OP_SRA: case OP_OR: case OP_AND:
+    case OP_ADDIW: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+    case OP_ADDW: case OP_SUBW: case OP_SLLW: case OP_SRLW: case OP_SRAW:
+    case OP_MUL: case OP_MULW: case OP_MULH: case OP_MULHU: case OP_MULHSU:
+    case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+    case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: case OP_ADD_UW:
+    case OP_ANDN: case OP_ORN: case OP_XNOR:
+    case OP_NOP:
+        return true;
+    }
+    return false;
+}
+
+#endif

@@ -1,0 +1,641 @@
+/* cpu/riscv: block translator to x86-64 machine code (see jit.h).
+ *
+ * Guest registers stay in memory (h->x[]); each guest instruction becomes a
+ * few host instructions working through rax/rcx/rdx.  Registers held for
+ * the whole block (callee-saved): rbx = &h->x[0], r12 = h, r13 = block vpc,
+ * r14 = load TLB of the current data privilege, r15 = store TLB.
+ * Loads and stores look up the software TLB inline (the same entries the
+ * interpreter uses) and call the C slow path on a miss.  Division and the
+ * high multiplies call small C helpers: they are rare and full of corner
+ * cases. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "cpu/riscv/hart_internal.h"
+#include "cpu/riscv/jit.h"
+
+#if defined(__x86_64__)
+
+#define JIT_BUF_SIZE (32u << 20)
+/* Worst-case host bytes for one guest instruction (a load/store with its
+ * slow path and exception exit is ~120 bytes). */
+#define JIT_INSN_MAX 192
+
+enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
+       R8 = 8, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+
+struct jbuf {
+    uint8_t *p;
+};
+
+static void b1(struct jbuf *b, uint8_t v) { *b->p++ = v; }
+static void b4(struct jbuf *b, uint32_t v) { memcpy(b->p, &v, 4); b->p += 4; }
+static void b8(struct jbuf *b, uint64_t v) { memcpy(b->p, &v, 8); b->p += 8; }
+
+static void rex(struct jbuf *b, int w, int reg, int base)
+{
+    uint8_t r = (uint8_t)(0x40 | (w << 3) | (((reg >> 3) & 1) << 2) | ((base >> 3) & 1));
+    if (r != 0x40)
+        b1(b, r);
+}
+
+/* modrm for [base + disp32] */
+static void mem(struct jbuf *b, int reg, int base, int32_t disp)
+{
+    b1(b, (uint8_t)(0x80 | ((reg & 7) << 3) | (base & 7)));
+    if ((base & 7) == RSP)
+        b1(b, 0x24);
+    b4(b, (uint32_t)disp);
+}
+
+/* opcode reg, [base + disp] (or the reverse direction, per opcode) */
+static void op_rm(struct jbuf *b, int w, uint8_t opc, int reg, int base, int32_t disp)
+{
+    rex(b, w, reg, base);
+    b1(b, opc);
+    mem(b, reg, base, disp);
+}
+
+static void op_rm2(struct jbuf *b, int w, uint8_t opc2, int reg, int base, int32_t disp)
+{
+    rex(b, w, reg, base);
+    b1(b, 0x0f);
+    b1(b, opc2);
+    mem(b, reg, base, disp);
+}
+
+/* opcode reg, rm (register form) */
+static void op_rr(struct jbuf *b, int w, uint8_t opc, int reg, int rm)
+{
+    rex(b, w, reg, rm);
+    b1(b, opc);
+    b1(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+}
+
+static int32_t xoff(unsigned r) { return (int32_t)(r * 8); }
+
+/* rax = x[r] */
+static void load_x(struct jbuf *b, int hreg, unsigned r)
+{
+    op_rm(b, 1, 0x8b, hreg, RBX, xoff(r));
+}
+
+/* x[r] = hreg */
+static void store_x(struct jbuf *b, int hreg, unsigned r)
+{
+    op_rm(b, 1, 0x89, hreg, RBX, xoff(r));
+}
+
+/* group-1 ALU with imm32: /digit (add 0, or 1, and 4, sub 5, xor 6, cmp 7) */
+static void alu_imm(struct jbuf *b, int w, int digit, int reg, int32_t imm)
+{
+    rex(b, w, 0, reg);
+    b1(b, 0x81);
+    b1(b, (uint8_t)(0xc0 | (digit << 3) | (reg & 7)));
+    b4(b, (uint32_t)imm);
+}
+
+static void shift_imm(struct jbuf *b, int w, int digit, int reg, uint8_t n)
+{
+    rex(b, w, 0, reg);
+    b1(b, 0xc1);
+    b1(b, (uint8_t)(0xc0 | (digit << 3) | (reg & 7)));
+    b1(b, n);
+}
+
+static void shift_cl(struct jbuf *b, int w, int digit, int reg)
+{
+    rex(b, w, 0, reg);
+    b1(b, 0xd3);
+    b1(b, (uint8_t)(0xc0 | (digit << 3) | (reg & 7)));
+}
+
+static void movsxd_rax_eax(struct jbuf *b)
+{
+    b1(b, 0x48); b1(b, 0x63); b1(b, 0xc0);   /* movsxd rax, eax */
+}
+
+static void mov_imm64(struct jbuf *b, int reg, uint64_t v)
+{
+    rex(b, 1, 0, reg);
+    b1(b, (uint8_t)(0xb8 | (reg & 7)));
+    b8(b, v);
+}
+
+static void lea_r13(struct jbuf *b, int reg, int32_t disp)
+{
+    op_rm(b, 1, 0x8d, reg, R13, disp);   /* lea reg, [r13 + disp] */
+}
+
+static void setcc_store(struct jbuf *b, uint8_t cc, unsigned rd)
+{
+    b1(b, 0x0f); b1(b, (uint8_t)(0x90 | cc)); b1(b, 0xc0);   /* setcc al */
+    b1(b, 0x0f); b1(b, 0xb6); b1(b, 0xc0);                     /* movzx eax, al */
+    store_x(b, RAX, rd);
+}
+
+static void call_abs(struct jbuf *b, const void *fn)
+{
+    mov_imm64(b, R11, (uint64_t)(uintptr_t)fn);
+    b1(b, 0x41); b1(b, 0xff); b1(b, 0xd3);   /* call r11 */
+}
+
+/* Forward jumps: emit jcc/jmp rel32 and patch later. */
+static uint8_t *jcc_fwd(struct jbuf *b, uint8_t cc)
+{
+    b1(b, 0x0f); b1(b, (uint8_t)(0x80 | cc));
+    uint8_t *at = b->p;
+    b4(b, 0);
+    return at;
+}
+
+static uint8_t *jmp_fwd(struct jbuf *b)
+{
+    b1(b, 0xe9);
+    uint8_t *at = b->p;
+    b4(b, 0);
+    return at;
+}
+
+static void patch(uint8_t *at, uint8_t *target)
+{
+    int32_t rel = (int32_t)(target - (at + 4));
+    memcpy(at, &rel, 4);
+}
+
+enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_BE = 6, CC_A = 7,
+       CC_L = 0xc, CC_GE = 0xd };
+
+/* ---- C helpers called from translated code ---- */
+
+static int jit_load(struct hart *h, uint64_t va, uint32_t desc)
+{
+    unsigned rd = desc & 0xff, op = desc >> 8;
+    unsigned size = (op == OP_LB || op == OP_LBU) ? 1 : (op == OP_LH || op == OP_LHU) ? 2
+                  : (op == OP_LW || op == OP_LWU) ? 4 : 8;
+    uint64_t v;
+    int c = mmu_load(h, va, size, &v);
+    if (c)
+        return c;
+    switch (op) {
+    case OP_LB: v = (uint64_t)(int64_t)(int8_t)v; break;
+    case OP_LH: v = (uint64_t)(int64_t)(int16_t)v; break;
+    case OP_LW: v = (uint64_t)(int64_t)(int32_t)v; break;
+    }
+    h->x[rd] = v;
+    h->x[32] = 0;
+    return 0;
+}
+
+static int jit_store(struct hart *h, uint64_t va, uint32_t desc)
+{
+    unsigned rs2 = desc & 0xff, size = desc >> 8;
+    uint64_t v = h->x[rs2];
+    if (size < 8)
+        v &= (1ULL << (8 * size)) - 1;
+    return mmu_store(h, va, size, v);
+}
+
+static uint64_t jit_muldiv(uint64_t a, uint64_t b, uint32_t op)
+{
+    switch (op) {
+    case OP_MULH: return (uint64_t)(((__int128)(int64_t)a * (__int128)(int64_t)b) >> 64);
+    case OP_MULHU: return (uint64_t)(((unsigned __int128)a * b) >> 64);
+    case OP_MULHSU: return (uint64_t)(((__int128)(int64_t)a * (__int128)(unsigned __int128)b) >> 64);
+    case OP_DIV:
+        if (!b) return ~0ULL;
+        if ((int64_t)a == INT64_MIN && (int64_t)b == -1) return a;
+        return (uint64_t)((int64_t)a / (int64_t)b);
+    case OP_DIVU: return b ? a / b : ~0ULL;
+    case OP_REM:
+        if (!b) return a;
+        if ((int64_t)a == INT64_MIN && (int64_t)b == -1) return 0;
+        return (uint64_t)((int64_t)a % (int64_t)b);
+    case OP_REMU: return b ? a % b : a;
+    case OP_DIVW: {
+        int32_t x = (int32_t)a, y = (int32_t)b;
+        return (uint64_t)(int64_t)(y == 0 ? -1 : (x == INT32_MIN && y == -1) ? x : x / y);
+    }
+    case OP_DIVUW: {
+        uint32_t x = (uint32_t)a, y = (uint32_t)b;
+        return (uint64_t)(int64_t)(int32_t)(y ? x / y : ~0u);
+    }
+    case OP_REMW: {
+        int32_t x = (int32_t)a, y = (int32_t)b;
+        return (uint64_t)(int64_t)(y == 0 ? x : (x == INT32_MIN && y == -1) ? 0 : x % y);
+    }
+    case OP_REMUW: {
+        uint32_t x = (uint32_t)a, y = (uint32_t)b;
+        return (uint64_t)(int64_t)(int32_t)(y ? x % y : x);
+    }
+    }
+    return 0;
+}
+
+/* Exit the block: eax = count, jump to the shared epilogue. */
+static void emit_exit(struct jbuf *b, uint32_t count, uint8_t *epilogue)
+{
+    b1(b, 0xb8); b4(b, count);            /* mov eax, count */
+    b1(b, 0xe9);                           /* jmp epilogue */
+    b4(b, (uint32_t)(int32_t)(epilogue - (b->p + 4)));
+}
+
+/* h->pc = vpc + off (via rcx) */
+static void set_pc_rel(struct jbuf *b, int32_t off)
+{
+    lea_r13(b, RCX, off);
+    op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
+}
+
+/* After a helper call returning a cause in eax: on non-zero, record it and
+ * leave with the faulting instruction's pc and the count before it. */
+static void exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue)
+{
+    b1(b, 0x85); b1(b, 0xc0);                 /* test eax, eax */
+    uint8_t *ok = jcc_fwd(b, CC_E);
+    b1(b, 0xff); b1(b, 0xc0);                 /* inc eax (cause + 1) */
+    op_rm(b, 0, 0x89, RAX, R12, (int32_t)offsetof(struct hart, jit_exc));
+    set_pc_rel(b, off);
+    emit_exit(b, count, epilogue);
+    patch(ok, b->p);
+}
+
+/* rax = x[rs1] + imm (the effective address) */
+static void emit_ea(struct jbuf *b, const struct insn *in)
+{
+    load_x(b, RAX, in->rs1);
+    if (in->imm)
+        alu_imm(b, 1, 0, RAX, in->imm);
+}
+
+/* TLB probe for the address in rax against the table in `tlb` (r14/r15):
+ * on a hit rax = host address; jumps recorded for the miss path. */
+static void emit_tlb(struct jbuf *b, int tlb, unsigned size, uint8_t **miss1, uint8_t **miss2)
+{
+    op_rr(b, 1, 0x8b, RCX, RAX);             /* mov rcx, rax */
+    shift_imm(b, 1, 5, RCX, 12);             /* shr rcx, 12 */
+    op_rr(b, 0, 0x8b, RDX, RCX);             /* mov edx, ecx */
+    alu_imm(b, 0, 4, RDX, TLB_SIZE - 1);     /* and edx, 255 */
+    shift_imm(b, 0, 4, RDX, 5);              /* shl edx, 5 (32-byte entries) */
+    op_rr(b, 1, 0x03, RDX, tlb);             /* add rdx, tlb */
+    op_rm(b, 1, 0x3b, RCX, RDX, 0);          /* cmp rcx, [rdx] (vtag) */
+    *miss1 = jcc_fwd(b, CC_NE);
+    op_rr(b, 0, 0x8b, RCX, RAX);             /* mov ecx, eax */
+    alu_imm(b, 0, 4, RCX, 0xfff);            /* and ecx, 0xfff */
+    alu_imm(b, 0, 7, RCX, (int32_t)(4096 - size)); /* cmp ecx, 4096-size */
+    *miss2 = jcc_fwd(b, CC_A);
+    op_rm(b, 1, 0x03, RAX, RDX, 8);          /* add rax, [rdx+8] (addend) */
+}
+
+static unsigned mem_size(unsigned op)
+{
+    switch (op) {
+    case OP_LB: case OP_LBU: case OP_SB: return 1;
+    case OP_LH: case OP_LHU: case OP_SH: return 2;
+    case OP_LW: case OP_LWU: case OP_SW: return 4;
+    }
+    return 8;
+}
+
+static void emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                      uint8_t *epi)
+{
+    uint8_t *m1, *m2;
+    unsigned size = mem_size(in->op);
+    emit_ea(b, in);
+    emit_tlb(b, R14, size, &m1, &m2);
+    /* hit: load with the right extension into rcx */
+    switch (in->op) {
+    case OP_LB:  op_rm2(b, 1, 0xbe, RCX, RAX, 0); break;   /* movsx rcx, byte */
+    case OP_LBU: op_rm2(b, 0, 0xb6, RCX, RAX, 0); break;   /* movzx ecx, byte */
+    case OP_LH:  op_rm2(b, 1, 0xbf, RCX, RAX, 0); break;   /* movsx rcx, word */
+    case OP_LHU: op_rm2(b, 0, 0xb7, RCX, RAX, 0); break;   /* movzx ecx, word */
+    case OP_LW:  op_rm(b, 1, 0x63, RCX, RAX, 0); break;    /* movsxd rcx, dword */
+    case OP_LWU: op_rm(b, 0, 0x8b, RCX, RAX, 0); break;    /* mov ecx, dword */
+    default:     op_rm(b, 1, 0x8b, RCX, RAX, 0); break;    /* mov rcx, qword */
+    }
+    store_x(b, RCX, in->rd);
+    uint8_t *done = jmp_fwd(b);
+    patch(m1, b->p);
+    patch(m2, b->p);
+    /* miss: rax still holds the virtual address */
+    op_rr(b, 1, 0x8b, RDI, R12);             /* mov rdi, r12 */
+    op_rr(b, 1, 0x8b, RSI, RAX);             /* mov rsi, rax */
+    b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));  /* mov edx, desc */
+    call_abs(b, (const void *)jit_load);
+    exc_check(b, off, count, epi);
+    patch(done, b->p);
+}
+
+static void emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                       uint8_t *epi)
+{
+    uint8_t *m1, *m2;
+    unsigned size = mem_size(in->op);
+    emit_ea(b, in);
+    emit_tlb(b, R15, size, &m1, &m2);
+    load_x(b, RCX, in->rs2);
+    switch (size) {
+    case 1: op_rm(b, 0, 0x88, RCX, RAX, 0); break;         /* mov [rax], cl */
+    case 2: b1(b, 0x66); op_rm(b, 0, 0x89, RCX, RAX, 0); break;
+    case 4: op_rm(b, 0, 0x89, RCX, RAX, 0); break;
+    default: op_rm(b, 1, 0x89, RCX, RAX, 0); break;
+    }
+    uint8_t *done = jmp_fwd(b);
+    patch(m1, b->p);
+    patch(m2, b->p);
+    op_rr(b, 1, 0x8b, RDI, R12);
+    op_rr(b, 1, 0x8b, RSI, RAX);
+    b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8)));
+    call_abs(b, (const void *)jit_store);
+    exc_check(b, off, count, epi);
+    patch(done, b->p);
+}
+
+/* Two-source ALU: rax = x[rs1] op x[rs2] */
+static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc)
+{
+    load_x(b, RAX, in->rs1);
+    op_rm(b, w, opc, RAX, RBX, xoff(in->rs2));
+    if (!w)
+        movsxd_rax_eax(b);
+    store_x(b, RAX, in->rd);
+}
+
+static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int digit)
+{
+    load_x(b, RAX, in->rs1);
+    load_x(b, RCX, in->rs2);
+    shift_cl(b, w, digit, RAX);
+    if (!w)
+        movsxd_rax_eax(b);
+    store_x(b, RAX, in->rd);
+}
+
+/* Returns false when `in` ends the block (it then emitted the exit). */
+static bool emit_insn(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                      uint8_t *epi)
+{
+    int32_t next = off + 2 * in->len;
+    switch (in->op) {
+    case OP_NOP:
+        return true;
+    case OP_LUI:
+        rex(b, 1, 0, RBX); b1(b, 0xc7); mem(b, 0, RBX, xoff(in->rd)); b4(b, (uint32_t)in->imm);
+        return true;
+    case OP_AUIPC:
+        lea_r13(b, RAX, off + in->imm);
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_ADDI:
+        load_x(b, RAX, in->rs1);
+        if (in->imm)
+            alu_imm(b, 1, 0, RAX, in->imm);
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_XORI: case OP_ORI: case OP_ANDI:
+        load_x(b, RAX, in->rs1);
+        alu_imm(b, 1, in->op == OP_XORI ? 6 : in->op == OP_ORI ? 1 : 4, RAX, in->imm);
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_SLTI: case OP_SLTIU:
+        load_x(b, RAX, in->rs1);
+        alu_imm(b, 1, 7, RAX, in->imm);
+        setcc_store(b, in->op == OP_SLTI ? CC_L : CC_B, in->rd);
+        return true;
+    case OP_SLLI: case OP_SRLI: case OP_SRAI:
+        load_x(b, RAX, in->rs1);
+        shift_imm(b, 1, in->op == OP_SLLI ? 4 : in->op == OP_SRLI ? 5 : 7, RAX, (uint8_t)in->imm);
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_ADDIW:
+        load_x(b, RAX, in->rs1);
+        alu_imm(b, 0, 0, RAX, in->imm);
+        movsxd_rax_eax(b);
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+        load_x(b, RAX, in->rs1);
+        shift_imm(b, 0, in->op == OP_SLLIW ? 4 : in->op == OP_SRLIW ? 5 : 7, RAX, (uint8_t)in->imm);
+        movsxd_rax_eax(b);
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_ADD:  emit_rr(b, in, 1, 0x03); return true;
+    case OP_SUB:  emit_rr(b, in, 1, 0x2b); return true;
+    case OP_XOR:  emit_rr(b, in, 1, 0x33); return true;
+    case OP_OR:   emit_rr(b, in, 1, 0x0b); return true;
+    case OP_AND:  emit_rr(b, in, 1, 0x23); return true;
+    case OP_ADDW: emit_rr(b, in, 0, 0x03); return true;
+    case OP_SUBW: emit_rr(b, in, 0, 0x2b); return true;
+    case OP_MUL:
+        load_x(b, RAX, in->rs1);
+        op_rm2(b, 1, 0xaf, RAX, RBX, xoff(in->rs2));   /* imul rax, [rs2] */
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_MULW:
+        load_x(b, RAX, in->rs1);
+        op_rm2(b, 0, 0xaf, RAX, RBX, xoff(in->rs2));   /* imul eax, [rs2] */
+        movsxd_rax_eax(b);
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_SLL:  emit_shift_reg(b, in, 1, 4); return true;
+    case OP_SRL:  emit_shift_reg(b, in, 1, 5); return true;
+    case OP_SRA:  emit_shift_reg(b, in, 1, 7); return true;
+    case OP_SLLW: emit_shift_reg(b, in, 0, 4); return true;
+    case OP_SRLW: emit_shift_reg(b, in, 0, 5); return true;
+    case OP_SRAW: emit_shift_reg(b, in, 0, 7); return true;
+    case OP_SLT: case OP_SLTU:
+        load_x(b, RAX, in->rs1);
+        op_rm(b, 1, 0x3b, RAX, RBX, xoff(in->rs2));     /* cmp rax, [rs2] */
+        setcc_store(b, in->op == OP_SLT ? CC_L : CC_B, in->rd);
+        return true;
+    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
+        load_x(b, RAX, in->rs1);
+        shift_imm(b, 1, 4, RAX, (uint8_t)(in->op == OP_SH1ADD ? 1 : in->op == OP_SH2ADD ? 2 : 3));
+        op_rm(b, 1, 0x03, RAX, RBX, xoff(in->rs2));
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_ADD_UW:
+        op_rm(b, 0, 0x8b, RAX, RBX, xoff(in->rs1));     /* mov eax, [rs1] (zero-extends) */
+        op_rm(b, 1, 0x03, RAX, RBX, xoff(in->rs2));
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_ANDN: case OP_ORN: case OP_XNOR:
+        load_x(b, RAX, in->rs2);
+        if (in->op != OP_XNOR) {
+            rex(b, 1, 0, RAX); b1(b, 0xf7); b1(b, 0xd0);   /* not rax */
+            op_rm(b, 1, in->op == OP_ANDN ? 0x23 : 0x0b, RAX, RBX, xoff(in->rs1));
+        } else {
+            op_rm(b, 1, 0x33, RAX, RBX, xoff(in->rs1));
+            rex(b, 1, 0, RAX); b1(b, 0xf7); b1(b, 0xd0);
+        }
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_MULH: case OP_MULHU: case OP_MULHSU:
+    case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+    case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+        load_x(b, RDI, in->rs1);
+        load_x(b, RSI, in->rs2);
+        b1(b, 0xba); b4(b, in->op);                        /* mov edx, op */
+        call_abs(b, (const void *)jit_muldiv);
+        store_x(b, RAX, in->rd);
+        return true;
+    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+        emit_load(b, in, off, count, epi);
+        return true;
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+        emit_store(b, in, off, count, epi);
+        return true;
+    case OP_JAL:
+        lea_r13(b, RAX, next);
+        store_x(b, RAX, in->rd);
+        set_pc_rel(b, off + in->imm);
+        emit_exit(b, count + 1, epi);
+        return false;
+    case OP_JALR:
+        load_x(b, RCX, in->rs1);
+        if (in->imm)
+            alu_imm(b, 1, 0, RCX, in->imm);
+        alu_imm(b, 1, 4, RCX, -2);                          /* and rcx, ~1 */
+        lea_r13(b, RAX, next);
+        store_x(b, RAX, in->rd);
+        op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
+        emit_exit(b, count + 1, epi);
+        return false;
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
+        uint8_t cc = in->op == OP_BEQ ? CC_E : in->op == OP_BNE ? CC_NE
+                   : in->op == OP_BLT ? CC_L : in->op == OP_BGE ? CC_GE
+                   : in->op == OP_BLTU ? CC_B : CC_AE;
+        load_x(b, RAX, in->rs1);
+        op_rm(b, 1, 0x3b, RAX, RBX, xoff(in->rs2));       /* cmp rax, [rs2] */
+        uint8_t *taken = jcc_fwd(b, cc);
+        set_pc_rel(b, next);
+        emit_exit(b, count + 1, epi);
+        patch(taken, b->p);
+        set_pc_rel(b, off + in->imm);
+        emit_exit(b, count + 1, epi);
+        return false;
+    }
+    }
+    return false;
+}
+
+int jit_init(struct hart *h)
+{
+    const char *e = getenv("VESSEL_JIT");
+    h->jit_enabled = false;
+    if (e && !strcmp(e, "0"))
+        return -1;
+    void *p = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    h->jit_code = p;
+    h->jit_size = JIT_BUF_SIZE;
+    h->jit_used = 0;
+    h->jit_enabled = true;
+    return 0;
+}
+
+void jit_destroy(struct hart *h)
+{
+    if (h->jit_code)
+        munmap(h->jit_code, h->jit_size);
+    h->jit_code = NULL;
+    h->jit_enabled = false;
+}
+
+void jit_reset(struct hart *h)
+{
+    if (h->jit_code && h->jit_used)
+        madvise(h->jit_code, h->jit_used, MADV_DONTNEED);
+    h->jit_used = 0;
+}
+
+bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
+{
+    if (!h->jit_enabled)
+        return false;
+    struct insn *first = &dp->insn[off >> 1];
+    if (first->op == OP_DECODE)
+        dcache_decode_slot(h, dp, off);
+    if (!jit_can_translate(first->op))
+        return false;
+    if (h->jit_size - h->jit_used < (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4)) {
+        h->jit_full = true;   /* the interpreter resets the caches at refetch */
+        return false;
+    }
+
+    struct jbuf b = { h->jit_code + h->jit_used };
+    uint8_t *entry = b.p;
+    /* Prologue: save callee-saved registers (5 pushes keep rsp 16-aligned
+     * for the helper calls), load the block's fixed registers. */
+    b1(&b, 0x53);                       /* push rbx */
+    b1(&b, 0x41); b1(&b, 0x54);         /* push r12 */
+    b1(&b, 0x41); b1(&b, 0x55);         /* push r13 */
+    b1(&b, 0x41); b1(&b, 0x56);         /* push r14 */
+    b1(&b, 0x41); b1(&b, 0x57);         /* push r15 */
+    op_rr(&b, 1, 0x8b, R12, RDI);       /* mov r12, rdi */
+    op_rr(&b, 1, 0x8b, R13, RSI);       /* mov r13, rsi */
+    op_rm(&b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x));   /* lea rbx, [r12+x] */
+    op_rm(&b, 1, 0x8b, R14, R12, (int32_t)offsetof(struct hart, dtlb)); /* r14 = h->dtlb */
+    op_rr(&b, 1, 0x8b, R15, R14);
+    alu_imm(&b, 1, 0, R14, (int32_t)offsetof(struct tlb_set, e[ACC_LOAD]));
+    alu_imm(&b, 1, 0, R15, (int32_t)offsetof(struct tlb_set, e[ACC_STORE]));
+    uint8_t *skip_epi = jmp_fwd(&b);
+    /* Shared epilogue: eax = count retired. */
+    uint8_t *epi = b.p;
+    b1(&b, 0x41); b1(&b, 0x5f);         /* pop r15 */
+    b1(&b, 0x41); b1(&b, 0x5e);         /* pop r14 */
+    b1(&b, 0x41); b1(&b, 0x5d);         /* pop r13 */
+    b1(&b, 0x41); b1(&b, 0x5c);         /* pop r12 */
+    b1(&b, 0x5b);                       /* pop rbx */
+    b1(&b, 0xc3);                       /* ret */
+    patch(skip_epi, b.p);
+
+    unsigned o = off;
+    uint32_t count = 0;
+    for (;;) {
+        struct insn *in = &dp->insn[o >> 1];
+        if (in->op == OP_DECODE)
+            dcache_decode_slot(h, dp, o);
+        if (!jit_can_translate(in->op) || count == JIT_MAX_INSNS ||
+            o + 2u * in->len > 4096) {
+            /* Hand over to the interpreter at this instruction. */
+            set_pc_rel(&b, (int32_t)(o - off));
+            emit_exit(&b, count, epi);
+            break;
+        }
+        if (!emit_insn(&b, in, (int32_t)(o - off), count, epi))
+            break;
+        count++;
+        o += 2u * in->len;
+        if (o >= 4096) {
+            set_pc_rel(&b, (int32_t)(o - off));
+            emit_exit(&b, count, epi);
+            break;
+        }
+    }
+    h->jit_used += (size_t)(b.p - entry);
+    h->jit_used = (h->jit_used + 15) & ~(size_t)15;
+    /* Publish: the first slot becomes OP_JIT carrying the code pointer. */
+    uint64_t fp = (uint64_t)(uintptr_t)entry;
+    first->op = OP_JIT;
+    memcpy(&first->imm, &fp, 8);
+    return true;
+}
+
+#else /* not x86-64: no translator, the interpreter runs everything */
+
+int jit_init(struct hart *h) { h->jit_enabled = false; return -1; }
+void jit_destroy(struct hart *h) { (void)h; }
+void jit_reset(struct hart *h) { (void)h; }
+bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
+{
+    (void)h; (void)dp; (void)off;
+    return false;
+}
+
+#endif
