@@ -52,7 +52,7 @@ TEST_BEGIN
          * write mask. */
         li a1, 0
         TEST_ILLEGAL(40, 0xf145a673, csrrs a2, mhartid, a1)
-        TEST_ILLEGAL(41, 0xc015b673, csrrc a2, cycle, a1)
+        TEST_ILLEGAL(41, 0xc005b673, csrrc a2, cycle, a1)
 
         /* 6. instret counts retired instructions exactly: between two reads
          * the first csrr itself and the two nops retire (3).  QEMU 7.2

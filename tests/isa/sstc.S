@@ -8,6 +8,10 @@
 #define STIMECMP 0x14d
 #define MENVCFG 0x30a
 TEST_BEGIN
+        /* sip shows only delegated interrupts (Privileged spec 4.1.3):
+         * delegate STI so S can see STIP. */
+        li a1, MIP_STIP
+        csrs mideleg, a1
         li a1, 1
         slli a1, a1, 63
         csrs MENVCFG, a1

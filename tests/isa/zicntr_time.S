@@ -14,7 +14,7 @@ TEST_BEGIN
         TEST_CASE(4, a4, 1, li a5, CLINT_MTIME; ld a1, 0(a5); li a2, 0x10000000000; add a2, a2, a1; sd a2, 0(a5); rdtime a3; sltu a4, a3, a2; xori a4, a4, 1)
         GOTO_S
         TEST_CASE(5, a4, 1, rdtime a1; snez a4, a1)
-        GOTO_U
+        S_GOTO_U
         TEST_CASE(6, a4, 1, rdtime a1; snez a4, a1)
         GOTO_M
         /* time is read-only */

@@ -114,8 +114,10 @@ uint64_t hart_interp(struct hart *h, int64_t n)
         goto refetch;                                                          \
     } while (0)
 #define FS_CHECK() do {                                                        \
-        if (unlikely(!(h->mstatus & MSTATUS_FS)))                              \
+        if (unlikely(!(h->mstatus & MSTATUS_FS))) {                            \
+            h->exc_tval = ip->raw;                                             \
             EXC(EXC_ILLEGAL);                                                  \
+        }                                                                      \
     } while (0)
 #define FS_DIRTY() (h->mstatus |= MSTATUS_FS | MSTATUS_SD)
 #define BOX32(v) (0xffffffff00000000ULL | (uint32_t)(v))
