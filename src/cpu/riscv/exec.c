@@ -70,13 +70,22 @@ uint64_t hart_interp(struct hart *h, int64_t n)
 #define ENTER_BLOCK() do {                                                     \
         if (likely(ip->op == OP_JIT))                                          \
             goto L_JIT;                                                        \
+        if (unlikely(ip->op == OP_DECODE))                                     \
+            dcache_decode_slot(h, (struct dpage *)ibase, (unsigned)(ip - ibase) << 1); \
         /* aux is unused by translatable ops: it counts entries. */          \
-        if (h->jit_enabled && jit_can_translate(ip->op) && ++ip->aux >= JIT_HOT && \
+        if (h->jit_enabled && jit_can_translate(ip->op) && ++ip->aux >= h->jit_hot && \
             jit_translate(h, (struct dpage *)ibase, (unsigned)(ip - ibase) << 1)) \
             goto L_JIT;                                                        \
         DISPATCH();                                                            \
     } while (0)
-#define BRANCH(cond) do { if (cond) JUMP(PC() + IMM); NEXT(); } while (0)
+/* Both ways out of a conditional branch start a block. */
+#define BRANCH(cond) do {                                                      \
+        if (cond)                                                              \
+            JUMP(PC() + IMM);                                                  \
+        n--;                                                                   \
+        ip += ip->len;                                                         \
+        ENTER_BLOCK();                                                         \
+    } while (0)
 #define EXC(c) do { cause = (c); goto exception; } while (0)
 #define TLB_IDX(a) (((a) >> 12) & (TLB_SIZE - 1))
 #define LOAD(type, sz) do {                                                    \

@@ -163,6 +163,7 @@ struct hart {
     size_t jit_size, jit_used;
     bool jit_enabled;
     bool jit_full;              /* buffer full: reset caches at refetch */
+    uint8_t jit_hot;            /* entries before a block is translated */
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
     /* Scratch page for an instruction that straddles two pages. */
     struct insn cross[3];

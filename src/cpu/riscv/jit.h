@@ -49,7 +49,7 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off);
 /* Executions of a block start before it is translated: cold code (most
  * of a boot runs once) stays in the interpreter, which costs less than
  * translating it and keeps host memory down. */
-#define JIT_HOT 128
+#define JIT_HOT 128   /* default; VESSEL_JIT_HOT overrides */
 
 /* Can the translator handle this op?  (Inline: asked on every block entry
  * until the block is translated.) */

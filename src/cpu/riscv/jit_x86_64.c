@@ -534,6 +534,11 @@ int jit_init(struct hart *h)
         return -1;
     h->jit_code = p;
     h->jit_size = JIT_BUF_SIZE;
+    /* VESSEL_JIT_HOT=N (1..255) overrides the hotness threshold; tests
+     * use 1 so that code running once is translated too. */
+    const char *hot = getenv("VESSEL_JIT_HOT");
+    int hv = hot ? atoi(hot) : JIT_HOT;
+    h->jit_hot = (uint8_t)(hv < 1 ? 1 : hv > 255 ? 255 : hv);
     h->jit_used = 0;
     h->jit_enabled = true;
     return 0;
