@@ -1,5 +1,6 @@
 # Vessel build.  `make` builds the release tree, `make MODE=asan` the
-# AddressSanitizer + UndefinedBehaviorSanitizer tree, `make test` runs the
+# AddressSanitizer + UndefinedBehaviorSanitizer tree (MODE=debug: -O0,
+# MODE=dev: a second -O2 tree for experiments), `make test` runs the
 # whole suite (both trees), `make run` boots the main job.
 #
 # Sources are discovered, not listed: every src/**/*.c except src/cli/ goes
@@ -23,6 +24,8 @@ ifeq ($(MODE),asan)
   LDFLAGS_OPT := $(SAN)
 else ifeq ($(MODE),debug)
   CFLAGS_OPT := -O0
+else ifeq ($(MODE),dev)
+  CFLAGS_OPT := -O2   # a separate optimized tree for experiments
 else
   CFLAGS_OPT := -O2
 endif
