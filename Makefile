@@ -10,7 +10,7 @@
 # module.mk beside its sources.
 
 MODE    ?= release
-BUILD   := build/$(MODE)
+BUILD   ?= build/$(MODE)   # override (BUILD=build/mine) for a private tree
 CC      ?= gcc
 PKGS    := zlib libzstd liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
