@@ -10,7 +10,8 @@
 # module.mk beside its sources.
 
 MODE    ?= release
-BUILD   ?= build/$(MODE)   # override (BUILD=build/mine) for a private tree
+# BUILD=build/mine on the command line gives a private tree.
+BUILD   ?= build/$(MODE)
 CC      ?= gcc
 PKGS    := zlib libzstd liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
