@@ -36,6 +36,12 @@ check "2 harts: cpus 0-1 online" '[ "$(echo "$out" | sed -n 2p)" = 0-1 ]'
 check "2 harts: parallel jobs finish" 'echo "$out" | grep -q done1 && echo "$out" | grep -q done2'
 [ $rc -eq 0 ] || tail -30 "$T/two"
 
+# Four harts on however many host cores there are.
+guest_run "$T/four" "--cpus 4 -m 512M" 'cat /sys/devices/system/cpu/online'
+rc=$?
+check "4 harts: exit status 0 (got $rc)" '[ $rc -eq 0 ]'
+check "4 harts: cpus 0-3 online" '[ "$(cmd_output "$T/four")" = 0-3 ]'
+
 # Guest reboot with --no-reboot: distinct exit status 3.
 guest_run "$T/reboot" "--no-reboot -m 256M" 'reboot -f'
 rc=$?
