@@ -1,0 +1,445 @@
+/* net/slirp: the user-mode NAT backend, on libslirp (see net.h).
+ *
+ * libslirp is not thread-safe, so one thread owns the Slirp instance: it is
+ * created (and the host ports bound) in net_slirp_open before the thread
+ * starts, and from then on every slirp_* call happens on the backend
+ * thread.  Frames from the guest (any thread) go through a locked FIFO
+ * and an eventfd that wakes the thread; the thread feeds them to
+ * slirp_input, polls slirp's sockets with its own poll(2) loop
+ * (slirp_pollfds_fill / slirp_pollfds_poll) and runs slirp's timers.
+ * Frames slirp sends to the guest (send_packet) go to the NIC's receive
+ * callback on this thread. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <libslirp.h>
+
+#include "net/net.h"
+#include "util/util.h"
+
+/* Guest-error messages printed per backend before going quiet (the guest
+ * controls how many there are). */
+#define GUEST_ERROR_LOG_MAX 10
+
+struct tx_frame {
+    struct tx_frame *next;
+    size_t len;
+    uint8_t data[];
+};
+
+/* A slirp timer.  Only the backend thread touches these (slirp creates
+ * them in slirp_new, before the thread starts). */
+struct sl_timer {
+    struct sl_timer *next;
+    SlirpTimerCb cb;
+    void *cb_opaque;
+    int64_t expire_ms;          /* host monotonic ms; -1 when not armed */
+    bool due;                   /* selected to fire in this pass */
+};
+
+struct slirp_be {
+    struct net_backend base;    /* first: net.c casts */
+    char *spec_text;            /* for messages */
+    Slirp *slirp;
+    int wake_fd;                /* eventfd: frames queued or stop */
+    pthread_t thread;
+    bool thread_started;
+
+    pthread_mutex_t lock;       /* guards the tx queue and stop */
+    struct tx_frame *tx_head, *tx_tail;
+    unsigned tx_count;
+    bool stop;
+
+    /* Counters: atomics (read from any thread). */
+    uint64_t tx_frames, tx_dropped, rx_frames;
+
+    /* Backend thread only. */
+    struct sl_timer *timers;
+    struct pollfd *pfd;
+    unsigned npfd, cap_pfd;
+    unsigned guest_errors;
+};
+
+static inline void stat_inc(uint64_t *c)
+{
+    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- slirp callbacks (backend thread, or slirp_new in open) ---- */
+
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+    struct slirp_be *s = opaque;
+    if (len == 0 || len > NET_MAX_FRAME)
+        return (ssize_t)len;    /* cannot happen with slirp's 1500 MTU */
+    stat_inc(&s->rx_frames);
+    s->base.rx(s->base.rx_opaque, buf, len);
+    return (ssize_t)len;
+}
+
+static void cb_guest_error(const char *msg, void *opaque)
+{
+    struct slirp_be *s = opaque;
+    if (s->guest_errors++ < GUEST_ERROR_LOG_MAX)
+        vlog_warn("net user: guest error: %s", msg);
+}
+
+static int64_t cb_clock_get_ns(void *opaque)
+{
+    return (int64_t)host_time_ns();
+}
+
+static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+    struct slirp_be *s = opaque;
+    struct sl_timer *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->cb = cb;
+    t->cb_opaque = cb_opaque;
+    t->expire_ms = -1;
+    t->next = s->timers;
+    s->timers = t;
+    return t;
+}
+
+static void cb_timer_free(void *timer, void *opaque)
+{
+    struct slirp_be *s = opaque;
+    for (struct sl_timer **pp = &s->timers; *pp; pp = &(*pp)->next) {
+        if (*pp == timer) {
+            *pp = (*pp)->next;
+            free(timer);
+            return;
+        }
+    }
+}
+
+static void cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
+{
+    struct sl_timer *t = timer;
+    if (t)
+        t->expire_ms = expire_time < 0 ? 0 : expire_time;
+}
+
+static void cb_register_poll_fd(int fd, void *opaque) { }
+static void cb_unregister_poll_fd(int fd, void *opaque) { }
+
+/* Slirp calls this on our own thread when a socket may accept more data;
+ * the loop recomputes the poll set on every iteration anyway. */
+static void cb_notify(void *opaque) { }
+
+static const SlirpCb slirp_callbacks = {
+    .send_packet = cb_send_packet,
+    .guest_error = cb_guest_error,
+    .clock_get_ns = cb_clock_get_ns,
+    .timer_new = cb_timer_new,
+    .timer_free = cb_timer_free,
+    .timer_mod = cb_timer_mod,
+    .register_poll_fd = cb_register_poll_fd,
+    .unregister_poll_fd = cb_unregister_poll_fd,
+    .notify = cb_notify,
+};
+
+static int cb_add_poll(int fd, int events, void *opaque)
+{
+    struct slirp_be *s = opaque;
+    if (s->npfd == s->cap_pfd) {
+        unsigned cap = s->cap_pfd ? s->cap_pfd * 2 : 16;
+        struct pollfd *p = realloc(s->pfd, cap * sizeof(*p));
+        if (!p)
+            return -1;          /* slirp then skips this fd this round */
+        s->pfd = p;
+        s->cap_pfd = cap;
+    }
+    short ev = 0;
+    if (events & SLIRP_POLL_IN)  ev |= POLLIN;
+    if (events & SLIRP_POLL_OUT) ev |= POLLOUT;
+    if (events & SLIRP_POLL_PRI) ev |= POLLPRI;
+    s->pfd[s->npfd] = (struct pollfd){ .fd = fd, .events = ev };
+    return (int)s->npfd++;
+}
+
+static int cb_get_revents(int idx, void *opaque)
+{
+    struct slirp_be *s = opaque;
+    if (idx < 1 || (unsigned)idx >= s->npfd)
+        return 0;
+    short r = s->pfd[idx].revents;
+    int ev = 0;
+    if (r & POLLIN)  ev |= SLIRP_POLL_IN;
+    if (r & POLLOUT) ev |= SLIRP_POLL_OUT;
+    if (r & POLLPRI) ev |= SLIRP_POLL_PRI;
+    if (r & POLLERR) ev |= SLIRP_POLL_ERR;
+    if (r & POLLHUP) ev |= SLIRP_POLL_HUP;
+    return ev;
+}
+
+/* ---- the backend thread ---- */
+
+static int64_t now_ms(void)
+{
+    return (int64_t)(host_time_ns() / 1000000);
+}
+
+/* Fire the timers expired now.  A callback may re-arm or free any timer,
+ * so pick the due ones first and look each up again before firing it. */
+static void run_timers(struct slirp_be *s)
+{
+    int64_t now = now_ms();
+    for (struct sl_timer *t = s->timers; t; t = t->next)
+        t->due = t->expire_ms >= 0 && t->expire_ms <= now;
+    for (;;) {
+        struct sl_timer *t = s->timers;
+        while (t && !t->due)
+            t = t->next;
+        if (!t)
+            break;
+        t->due = false;
+        t->expire_ms = -1;
+        t->cb(t->cb_opaque);
+    }
+}
+
+/* Milliseconds until the next armed timer, capped at `cap`. */
+static uint32_t timers_timeout(struct slirp_be *s, uint32_t cap)
+{
+    int64_t now = now_ms();
+    for (struct sl_timer *t = s->timers; t; t = t->next) {
+        if (t->expire_ms < 0)
+            continue;
+        int64_t d = t->expire_ms - now;
+        if (d < 0)
+            d = 0;
+        if ((uint64_t)d < cap)
+            cap = (uint32_t)d;
+    }
+    return cap;
+}
+
+static void *slirp_thread(void *arg)
+{
+    struct slirp_be *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        bool stop = s->stop;
+        struct tx_frame *f = s->tx_head;
+        s->tx_head = s->tx_tail = NULL;
+        s->tx_count = 0;
+        pthread_mutex_unlock(&s->lock);
+        if (stop) {
+            while (f) {
+                struct tx_frame *n = f->next;
+                free(f);
+                f = n;
+            }
+            break;
+        }
+        while (f) {
+            struct tx_frame *n = f->next;
+            slirp_input(s->slirp, f->data, (int)f->len);
+            free(f);
+            f = n;
+        }
+        run_timers(s);
+
+        s->npfd = 0;
+        cb_add_poll(s->wake_fd, SLIRP_POLL_IN, s);   /* index 0 */
+        uint32_t timeout = UINT32_MAX;
+        slirp_pollfds_fill(s->slirp, &timeout, cb_add_poll, s);
+        timeout = timers_timeout(s, timeout);
+        int ms = timeout > (uint32_t)INT32_MAX ? -1 : (int)timeout;
+        int n = poll(s->pfd, s->npfd, ms);
+        if (n < 0 && errno != EINTR) {
+            vlog_error("net user: poll: %s", strerror(errno));
+            /* keep going: slirp is told, and the next round retries */
+        }
+        if (n > 0 && (s->pfd[0].revents & POLLIN)) {
+            uint64_t v;
+            if (read(s->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                vlog_error("net user: eventfd read: %s", strerror(errno));
+        }
+        slirp_pollfds_poll(s->slirp, n < 0, cb_get_revents, s);
+    }
+    return NULL;
+}
+
+static void wake(struct slirp_be *s)
+{
+    uint64_t one = 1;
+    /* EAGAIN: the counter is saturated, the thread is awake anyway. */
+    if (write(s->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        vlog_error("net user: eventfd write: %s", strerror(errno));
+}
+
+/* ---- ops ---- */
+
+static int sl_send(struct net_backend *be, const uint8_t *frame, size_t len)
+{
+    struct slirp_be *s = (struct slirp_be *)be;
+    if (len == 0 || len > NET_MAX_FRAME) {
+        stat_inc(&s->tx_dropped);
+        return -EMSGSIZE;
+    }
+    struct tx_frame *f = malloc(sizeof(*f) + len);
+    if (!f) {
+        stat_inc(&s->tx_dropped);
+        return -ENOBUFS;
+    }
+    f->next = NULL;
+    f->len = len;
+    memcpy(f->data, frame, len);
+    pthread_mutex_lock(&s->lock);
+    if (s->tx_count >= NET_TX_QUEUE_MAX || s->stop) {
+        pthread_mutex_unlock(&s->lock);
+        free(f);
+        stat_inc(&s->tx_dropped);
+        return -ENOBUFS;
+    }
+    bool was_empty = !s->tx_head;
+    if (s->tx_tail)
+        s->tx_tail->next = f;
+    else
+        s->tx_head = f;
+    s->tx_tail = f;
+    s->tx_count++;
+    pthread_mutex_unlock(&s->lock);
+    stat_inc(&s->tx_frames);
+    if (was_empty)
+        wake(s);
+    return 0;
+}
+
+static void sl_get_stats(struct net_backend *be, struct net_stats *st)
+{
+    struct slirp_be *s = (struct slirp_be *)be;
+    st->tx_frames = __atomic_load_n(&s->tx_frames, __ATOMIC_RELAXED);
+    st->tx_dropped = __atomic_load_n(&s->tx_dropped, __ATOMIC_RELAXED);
+    st->rx_frames = __atomic_load_n(&s->rx_frames, __ATOMIC_RELAXED);
+}
+
+static void sl_close(struct net_backend *be)
+{
+    struct slirp_be *s = (struct slirp_be *)be;
+    if (s->thread_started) {
+        pthread_mutex_lock(&s->lock);
+        s->stop = true;
+        pthread_mutex_unlock(&s->lock);
+        wake(s);
+        pthread_join(s->thread, NULL);
+    }
+    while (s->tx_head) {
+        struct tx_frame *n = s->tx_head->next;
+        free(s->tx_head);
+        s->tx_head = n;
+    }
+    if (s->slirp)
+        slirp_cleanup(s->slirp);      /* frees its timers through us */
+    while (s->timers) {
+        struct sl_timer *n = s->timers->next;
+        free(s->timers);
+        s->timers = n;
+    }
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    pthread_mutex_destroy(&s->lock);
+    free(s->pfd);
+    free(s->spec_text);
+    free(s);
+}
+
+static const struct net_backend_ops slirp_ops = {
+    .name = "user",
+    .send = sl_send,
+    .get_stats = sl_get_stats,
+    .close = sl_close,
+};
+
+static struct in_addr ip4(uint32_t host_order)
+{
+    return (struct in_addr){ .s_addr = htonl(host_order) };
+}
+
+int net_slirp_open(const char *spec_text, const struct net_spec *spec,
+                   net_rx_fn rx, void *opaque, struct net_backend **out)
+{
+    *out = NULL;
+    struct slirp_be *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->base.ops = &slirp_ops;
+    s->base.rx = rx;
+    s->base.rx_opaque = opaque;
+    s->wake_fd = -1;
+    pthread_mutex_init(&s->lock, NULL);
+    int rc = -ENOMEM;
+    s->spec_text = strdup(spec_text ? spec_text : "user");
+    if (!s->spec_text)
+        goto fail;
+
+    s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->wake_fd < 0) {
+        rc = -errno;
+        vlog_error("--net '%s': eventfd: %s", s->spec_text, strerror(errno));
+        goto fail;
+    }
+
+    SlirpConfig cfg = {
+        .version = 4,
+        .restricted = 0,
+        .in_enabled = true,
+        .vnetwork = ip4(0x0a000200),        /* 10.0.2.0 */
+        .vnetmask = ip4(0xffffff00),        /* /24 */
+        .vhost = ip4(0x0a000202),           /* 10.0.2.2: the host */
+        .in6_enabled = false,
+        .vdhcp_start = ip4(0x0a00020f),     /* 10.0.2.15 */
+        .vnameserver = ip4(0x0a000203),     /* 10.0.2.3 */
+        .if_mtu = 0,                        /* slirp's default, 1500 */
+        .if_mru = 0,
+        .disable_host_loopback = false,     /* 10.0.2.2 -> 127.0.0.1 */
+        .enable_emu = false,
+    };
+    s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
+    if (!s->slirp) {
+        vlog_error("--net '%s': libslirp could not start", s->spec_text);
+        rc = -ENOMEM;
+        goto fail;
+    }
+    for (unsigned i = 0; i < spec->n_hostfwd; i++) {
+        const struct net_hostfwd *fw = &spec->hostfwd[i];
+        errno = 0;
+        if (slirp_add_hostfwd(s->slirp, fw->udp, ip4(fw->host_addr),
+                              fw->host_port, ip4(fw->guest_addr),
+                              fw->guest_port) < 0) {
+            int e = errno ? errno : EADDRINUSE;
+            char a[INET_ADDRSTRLEN];
+            struct in_addr ha = ip4(fw->host_addr);
+            inet_ntop(AF_INET, &ha, a, sizeof(a));
+            vlog_error("--net '%s': cannot forward host port %s:%s:%u: %s%s",
+                       s->spec_text, fw->udp ? "udp" : "tcp", a,
+                       fw->host_port, strerror(e),
+                       e == EADDRINUSE ? " (another program or VM is using it; pick another port)" :
+                       e == EADDRNOTAVAIL ? " (not an address of this host)" : "");
+            rc = -e;
+            goto fail;
+        }
+    }
+    rc = -pthread_create(&s->thread, NULL, slirp_thread, s);
+    if (rc) {
+        vlog_error("--net '%s': cannot start the network thread: %s",
+                   s->spec_text, strerror(-rc));
+        goto fail;
+    }
+    s->thread_started = true;
+    *out = &s->base;
+    return 0;
+
+fail:
+    sl_close(&s->base);
+    return rc;
+}
