@@ -1,0 +1,340 @@
+/* Unit tests for net/slirp.c: the user-mode backend, driven with hand-built
+ * Ethernet frames (ARP, DHCP) and host sockets on 127.0.0.1 only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "net/net.h"
+
+static const uint8_t GUEST_MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+/* Frames the backend delivered, kept for the test thread. */
+#define MAX_RX 64
+struct sink {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    unsigned n;
+    size_t len[MAX_RX];
+    uint8_t buf[MAX_RX][NET_MAX_FRAME];
+};
+
+static void sink_rx(void *opaque, const uint8_t *frame, size_t len)
+{
+    struct sink *s = opaque;
+    assert_true(len > 0 && len <= NET_MAX_FRAME);
+    pthread_mutex_lock(&s->lock);
+    if (s->n < MAX_RX) {
+        memcpy(s->buf[s->n], frame, len);
+        s->len[s->n] = len;
+        s->n++;
+    }
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+typedef bool (*match_fn)(const uint8_t *f, size_t len);
+
+/* Wait (condition variable, 10 s deadline) for a frame that matches;
+ * returns its index or -1. */
+static int sink_wait(struct sink *s, match_fn match)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    unsigned seen = 0;
+    int found = -1;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        for (; seen < s->n; seen++) {
+            if (match(s->buf[seen], s->len[seen])) {
+                found = (int)seen;
+                break;
+            }
+        }
+        if (found >= 0)
+            break;
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+static int setup(void **state)
+{
+    struct sink *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    *state = s;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct sink *s = *state;
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+    return 0;
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 255; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
+
+static size_t build_arp_request(uint8_t *f, uint32_t spa, uint32_t tpa)
+{
+    memset(f, 0, 60);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, GUEST_MAC, 6);
+    put16(f + 12, 0x0806);
+    uint8_t *a = f + 14;
+    put16(a, 1);                /* Ethernet */
+    put16(a + 2, 0x0800);       /* IPv4 */
+    a[4] = 6;
+    a[5] = 4;
+    put16(a + 6, 1);            /* request */
+    memcpy(a + 8, GUEST_MAC, 6);
+    put32(a + 14, spa);
+    put32(a + 24, tpa);
+    return 60;
+}
+
+static bool is_arp_reply_from_gw(const uint8_t *f, size_t len)
+{
+    return len >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 2 &&
+           get32(f + 28) == 0x0a000202 && memcmp(f, GUEST_MAC, 6) == 0;
+}
+
+static bool is_arp_who_has_guest(const uint8_t *f, size_t len)
+{
+    return len >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 1 &&
+           get32(f + 38) == 0x0a00020f;
+}
+
+static uint16_t ip_csum(const uint8_t *p, size_t n)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += get16(p + i);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* A DHCPDISCOVER from 0.0.0.0:68 to 255.255.255.255:67. */
+static size_t build_dhcp_discover(uint8_t *f)
+{
+    const size_t bootp_len = 548, udp_len = 8 + bootp_len, ip_len = 20 + udp_len;
+    memset(f, 0, 14 + ip_len);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, GUEST_MAC, 6);
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)ip_len);
+    ip[8] = 64;
+    ip[9] = 17;
+    put32(ip + 16, 0xffffffff);
+    put16(ip + 10, ip_csum(ip, 20));
+    uint8_t *udp = ip + 20;
+    put16(udp, 68);
+    put16(udp + 2, 67);
+    put16(udp + 4, (uint16_t)udp_len);  /* checksum 0: none */
+    uint8_t *b = udp + 8;
+    b[0] = 1;                   /* BOOTREQUEST */
+    b[1] = 1;
+    b[2] = 6;
+    put32(b + 4, 0x12345678);   /* xid */
+    memcpy(b + 28, GUEST_MAC, 6);
+    put32(b + 236, 0x63825363); /* magic cookie */
+    b[240] = 53; b[241] = 1; b[242] = 1;    /* DHCPDISCOVER */
+    b[243] = 255;
+    return 14 + ip_len;
+}
+
+static bool is_dhcp_offer(const uint8_t *f, size_t len)
+{
+    if (len < 14 + 20 + 8 + 240 || get16(f + 12) != 0x0800 || f[23] != 17)
+        return false;
+    const uint8_t *udp = f + 14 + (f[14] & 15) * 4;
+    const uint8_t *b = udp + 8;
+    return get16(udp) == 67 && get16(udp + 2) == 68 && b[0] == 2 &&
+           get32(b + 4) == 0x12345678;
+}
+
+static struct net_backend *open_ok(const char *spec, struct sink *s)
+{
+    struct net_backend *be = NULL;
+    int rc = net_open(spec, sink_rx, s, &be, NULL);
+    if (rc)
+        fail_msg("net_open('%s') = %d", spec, rc);
+    assert_non_null(be);
+    return be;
+}
+
+static void test_arp_gateway(void **state)
+{
+    struct sink *s = *state;
+    struct net_backend *be = open_ok("user", s);
+    uint8_t f[60];
+    size_t n = build_arp_request(f, 0x0a00020f, 0x0a000202);
+    assert_int_equal(net_send(be, f, n), 0);
+    int i = sink_wait(s, is_arp_reply_from_gw);
+    assert_true(i >= 0);
+    /* The reply names the gateway's MAC in the sender field. */
+    assert_memory_equal(s->buf[i] + 6, s->buf[i] + 22, 6);
+    struct net_stats st;
+    net_get_stats(be, &st);
+    assert_int_equal(st.tx_frames, 1);
+    assert_true(st.rx_frames >= 1);
+    net_close(be);
+}
+
+static void test_dhcp_offer(void **state)
+{
+    struct sink *s = *state;
+    struct net_backend *be = open_ok("user", s);
+    uint8_t f[NET_MAX_FRAME];
+    size_t n = build_dhcp_discover(f);
+    assert_int_equal(net_send(be, f, n), 0);
+    int i = sink_wait(s, is_dhcp_offer);
+    assert_true(i >= 0);
+    const uint8_t *b = s->buf[i] + 14 + 20 + 8;
+    assert_int_equal(get32(b + 16), 0x0a00020f);    /* yiaddr 10.0.2.15 */
+    net_close(be);
+}
+
+static void test_bad_lengths(void **state)
+{
+    struct sink *s = *state;
+    struct net_backend *be = open_ok("user", s);
+    uint8_t f[NET_MAX_FRAME + 1] = { 0 };
+    assert_int_equal(net_send(be, f, 0), -EMSGSIZE);
+    assert_int_equal(net_send(be, f, NET_MAX_FRAME + 1), -EMSGSIZE);
+    /* Garbage of legal length: slirp drops it, nothing breaks. */
+    for (size_t len = 1; len < 80; len += 7)
+        assert_int_equal(net_send(be, f, len), 0);
+    struct net_stats st;
+    net_get_stats(be, &st);
+    assert_int_equal(st.tx_dropped, 2);
+    /* Still alive: ARP works after the garbage. */
+    size_t n = build_arp_request(f, 0x0a00020f, 0x0a000202);
+    assert_int_equal(net_send(be, f, n), 0);
+    assert_true(sink_wait(s, is_arp_reply_from_gw) >= 0);
+    net_close(be);
+}
+
+/* Close with frames still queued: nothing leaks (ASan), nothing hangs. */
+static void test_close_with_queue(void **state)
+{
+    struct sink *s = *state;
+    struct net_backend *be = open_ok("user", s);
+    uint8_t f[60];
+    size_t n = build_arp_request(f, 0x0a00020f, 0x0a000202);
+    unsigned refused = 0;
+    for (int i = 0; i < 2 * NET_TX_QUEUE_MAX; i++)
+        if (net_send(be, f, n) == -ENOBUFS)
+            refused++;
+    struct net_stats st;
+    net_get_stats(be, &st);
+    assert_int_equal(st.tx_frames + st.tx_dropped, 2 * NET_TX_QUEUE_MAX);
+    assert_int_equal(st.tx_dropped, refused);
+    net_close(be);
+    net_close(NULL);
+}
+
+/* A free TCP port on 127.0.0.1 (bound then released). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t al = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_hostfwd_port_in_use(void **state)
+{
+    struct sink *s = *state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    socklen_t al = sizeof(a);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    char spec[128];
+    snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:22", ntohs(a.sin_port));
+    struct net_backend *be = (void *)1;
+    assert_int_equal(net_open(spec, sink_rx, s, &be, NULL), -EADDRINUSE);
+    assert_null(be);
+    close(fd);
+
+    /* Not an address of this host (TEST-NET-1, never reached: bind fails). */
+    assert_int_equal(net_open("user,hostfwd=tcp:192.0.2.1:2222-:22", sink_rx, s, &be, NULL),
+                     -EADDRNOTAVAIL);
+    /* Malformed spec through net_open. */
+    assert_int_equal(net_open("user,bogus", sink_rx, s, &be, NULL), -EINVAL);
+    assert_null(be);
+}
+
+/* A connection to a forwarded host port makes slirp look for the guest:
+ * it ARPs for 10.0.2.15 (the poll loop accepted the connection). */
+static void test_hostfwd_accepts(void **state)
+{
+    struct sink *s = *state;
+    int port = free_port();
+    char spec[128];
+    snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:7777,mac=52:54:00:12:34:56", port);
+    struct net_spec ns;
+    struct net_backend *be = NULL;
+    assert_int_equal(net_open(spec, sink_rx, s, &be, &ns), 0);
+    assert_true(ns.has_mac);
+    assert_int_equal(ns.n_hostfwd, 1);
+
+    /* The port is taken now: a second backend cannot forward it. */
+    struct net_backend *be2 = NULL;
+    assert_int_equal(net_open(spec, sink_rx, s, &be2, NULL), -EADDRINUSE);
+
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c >= 0);
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int rc = connect(c, (struct sockaddr *)&a, sizeof(a));
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    assert_true(sink_wait(s, is_arp_who_has_guest) >= 0);
+    close(c);
+    net_close(be);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_arp_gateway), T(test_dhcp_offer), T(test_bad_lengths),
+        T(test_close_with_queue), T(test_hostfwd_port_in_use),
+        T(test_hostfwd_accepts),
+    };
+    return cmocka_run_group_tests_name("net_slirp", tests, NULL, NULL);
+}
