@@ -1,0 +1,53 @@
+/* virtio-internal: the transport and virtqueue structs shared by mmio.c
+ * and virtqueue.c.  Devices use only virtio.h. */
+#ifndef VESSEL_VIRTIO_INT_H
+#define VESSEL_VIRTIO_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "virtio/virtio.h"
+
+struct virtq {
+    struct virtio_dev *dev;
+    unsigned index;
+    pthread_mutex_t lock;       /* everything below */
+    /* Driver-written registers (4.2.2), ignored while ready. */
+    uint32_t num;
+    uint64_t desc, avail, used; /* guest-physical */
+    bool ready;
+    /* Features latched when the queue became ready. */
+    bool event_idx, indirect;
+    /* Device-side ring state (2.7). */
+    uint16_t last_avail;        /* next avail ring slot to consume */
+    uint16_t used_idx;          /* next used ring slot to fill */
+    bool broken;                /* malformed: stopped until reset */
+    uint32_t gen;               /* bumped by every reset */
+};
+
+struct virtio_dev {
+    const struct virtio_dev_ops *ops;
+    void *opaque;
+    struct mem *mem;
+    struct hw_line irq;
+    uint64_t dev_features;      /* offered, incl. VERSION_1 */
+    atomic_uint status;         /* device status byte (2.1) */
+    atomic_uint config_gen;
+    pthread_mutex_t lock;       /* everything below */
+    uint64_t drv_features;      /* written by the driver */
+    uint32_t dev_feat_sel, drv_feat_sel, queue_sel, shm_sel;
+    uint32_t isr;               /* InterruptStatus */
+    bool line;                  /* level driven on irq */
+    bool logged;                /* an error was logged since the last reset */
+    struct virtq vqs[VIRTIO_MAX_QUEUES];
+};
+
+/* virtqueue.c: forget all state of a queue (device reset). */
+void virtq_reset(struct virtq *vq);
+/* virtqueue.c: QueueReady written with 1: validate size and ring
+ * addresses; on failure the device needs a reset. */
+void virtq_enable(struct virtq *vq);
+void virtq_init(struct virtq *vq, struct virtio_dev *d, unsigned index);
+void virtq_destroy(struct virtq *vq);
+
+#endif
