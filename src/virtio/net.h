@@ -1,0 +1,114 @@
+/* virtio-net: the network card (Virtio 1.2 section 5.1) on the virtio core
+ * (virtio.h) and a host network backend (net/net.h).
+ *
+ * Device: ID 1, queues receiveq1 (0) and transmitq1 (1), no control queue,
+ * one queue pair.  Offered features: VIRTIO_NET_F_MAC (config `mac`),
+ * VIRTIO_NET_F_STATUS (config `status`, always VIRTIO_NET_S_LINK_UP),
+ * VIRTIO_F_VERSION_1 (required), INDIRECT_DESC and EVENT_IDX.  No
+ * checksum or segmentation offloads and no MRG_RXBUF: every frame is one
+ * virtio_net_hdr (12 bytes, section 5.1.6) plus at most NET_MAX_FRAME
+ * bytes, and every receive chain must hold both (Linux's "small buffers"
+ * do).  Config space (5.1.4, little-endian): mac[6] at 0, status at 6,
+ * max_virtqueue_pairs (1) at 8; 10 bytes, driver writes ignored.
+ *
+ * Transmit: the driver's notification (vCPU thread) pops each chain,
+ * checks it (readable part 12 < len <= 12 + NET_MAX_FRAME, else the frame
+ * is dropped and counted), hands the frame to the backend (net_send copies
+ * it, never blocks) and returns the chain with 0 bytes written.
+ *
+ * Receive: frames arrive on the backend's thread (virtio_net_rx).  Under
+ * the device's rx lock each is copied behind a zeroed header (num_buffers
+ * = 1, 5.1.6.3.1) into the next receive chain and pushed, which raises the
+ * used-buffer interrupt.  When the driver has posted no buffer, up to
+ * VIRTIO_NET_RX_PENDING frames wait in the device and go out as soon as
+ * the driver adds buffers (its receiveq notification); more are dropped
+ * and counted, as a full NIC ring would.  Frames that arrive while the
+ * driver is not running (before DRIVER_OK, after a reset) are dropped.  A
+ * receive chain too small for the frame is returned with 0 bytes written
+ * and the frame is dropped (counted).
+ *
+ * Default MAC (when the spec has no mac=): 52:54:00:XX:YY:ZZ where XX YY ZZ
+ * are the top three bytes of the 64-bit FNV-1a hash of `mac_seed`, a string
+ * the board builds from the VM's configuration (see virtio_net_new), so
+ * the same VM always gets the same address and different VMs (or NICs)
+ * almost surely different ones.
+ *
+ * Threads: transmit runs on vCPU threads (serialised by the device's tx
+ * lock), receive on the backend thread and on vCPU threads (receiveq
+ * notifications), serialised by the rx lock.  Lock order: rx/tx lock ->
+ * virtqueue -> transport (as virtio.h requires). */
+#ifndef VESSEL_VIRTIO_NET_H
+#define VESSEL_VIRTIO_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/hw.h"
+#include "mem/mem.h"
+#include "net/net.h"
+#include "virtio/virtio.h"
+
+/* Feature bits (5.1.3) and config status bits (5.1.4). */
+#define VIRTIO_NET_F_MAC       5
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS    16
+#define VIRTIO_NET_S_LINK_UP   1u
+
+/* struct virtio_net_hdr with VIRTIO_F_VERSION_1 (5.1.6). */
+#define VIRTIO_NET_HDR_SIZE 12u
+#define VIRTIO_NET_CONFIG_SIZE 10u
+
+#define VIRTIO_NET_QUEUE_SIZE 256   /* QueueNumMax of both queues */
+#define VIRTIO_NET_RX_PENDING 64    /* frames held while no rx buffer */
+
+#define VIRTIO_NET_RXQ 0
+#define VIRTIO_NET_TXQ 1
+
+struct virtio_net;
+
+/* Counters (frames).  Any thread. */
+struct virtio_net_stats {
+    uint64_t tx_frames;         /* guest frames handed to the backend */
+    uint64_t tx_bad;            /* guest chains with a bad length, dropped */
+    uint64_t tx_backend_dropped;/* refused by the backend (queue full) */
+    uint64_t rx_frames;         /* frames delivered into guest buffers */
+    uint64_t rx_pending;        /* frames waiting for a buffer now */
+    uint64_t rx_dropped_full;   /* no buffer and the pending queue full */
+    uint64_t rx_dropped_not_ready; /* driver not running */
+    uint64_t rx_dropped_small;  /* receive chain too small for the frame */
+};
+
+/* Create the NIC for a --net spec (net/net.h syntax) and start its backend.
+ * `mac_seed` (borrowed for the call; may be NULL, then "") seeds the
+ * default MAC when the spec has no mac=; the board should pass a string
+ * that identifies the VM and the NIC, e.g. "kernel=<realpath>;disk=
+ * <realpath>...;net=<slot index>".  `irq` is copied; `mem` is borrowed and
+ * must outlive the device.  A bad spec or backend failure is printed
+ * ("vessel: --net 'SPEC': ...").  Returns 0 and *out, or -EINVAL
+ * (malformed spec), -EADDRINUSE (host port taken), another negative errno
+ * from the backend, or -ENOMEM. */
+int virtio_net_new(const char *spec, const char *mac_seed,
+                   const struct hw_line *irq, struct mem *mem,
+                   struct virtio_net **out);
+
+/* The device's transport: map it with
+ *   mem_add_mmio(mem, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, transport). */
+struct virtio_dev *virtio_net_transport(struct virtio_net *n);
+
+/* Stop the backend (no more receive callbacks), then free the transport
+ * and the device.  No vCPU may be running.  NULL is a no-op. */
+void virtio_net_free(struct virtio_net *n);
+
+/* The NIC's MAC address. */
+void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6]);
+
+void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *st);
+
+/* The default-MAC rule above, for a given seed. */
+void virtio_net_default_mac(const char *seed, uint8_t mac[6]);
+
+/* The backend's receive callback (net_rx_fn; opaque is the virtio_net).
+ * Public so tests can inject frames as a backend would.  Any thread. */
+void virtio_net_rx(void *opaque, const uint8_t *frame, size_t len);
+
+#endif
