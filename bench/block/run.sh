@@ -8,8 +8,8 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 V=${VESSEL:-$ROOT/build/release/vessel}
-COUNT=${1:-20000}
-REPS=${2:-2}
+COUNT=${1:-50000}
+REPS=${2:-3}
 SIZE=128M
 RAND_STEP=$((4096 * 7919))   # prime number of clusters: visits every 4K block
 T=$(mktemp -d "${TMPDIR:-/tmp}/vessel-bench.XXXXXX")
@@ -31,6 +31,7 @@ best() { # TOOL TEMPLATE ARGS... -> best time of $REPS runs
     local tool=$1 tmpl=$2; shift 2
     local b="" t
     for _ in $(seq "$REPS"); do
+        rm -f "$T/work.qcow2"   # may be a link to a template: never write through it
         case " $* " in
             *" -w "*) cp --sparse=always "$T/$tmpl" "$T/work.qcow2" ;;
             *) ln -sf "$tmpl" "$T/work.qcow2" ;;   # reads: no copy needed

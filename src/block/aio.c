@@ -12,7 +12,10 @@
 struct block_aio {
     struct block_dev *bd;
     pthread_mutex_t lock;
-    pthread_cond_t cond;      /* queue changed / request finished */
+    pthread_cond_t work;      /* workers wait here for requests */
+    pthread_cond_t done;      /* block_aio_drain waits here */
+    unsigned idle;            /* workers waiting on `work` */
+    unsigned drainers;        /* threads waiting on `done` */
     struct block_aio_req *head, *tail;
     unsigned inflight;        /* taken by a worker, not yet completed */
     unsigned queued;
@@ -50,7 +53,9 @@ static void *worker(void *arg)
         if (!can) {
             if (a->stop && !a->head)
                 break;
-            pthread_cond_wait(&a->cond, &a->lock);
+            a->idle++;
+            pthread_cond_wait(&a->work, &a->lock);
+            a->idle--;
             continue;
         }
         a->head = q->next_;
@@ -66,9 +71,17 @@ static void *worker(void *arg)
         pthread_mutex_lock(&a->lock);
         a->inflight--;
         a->queued--;
-        if (op == BLOCK_AIO_FLUSH)
+        /* Wake only who can use it: the other worker when a barrier ends
+         * or a flush at the head may now start, drainers when they wait. */
+        if (op == BLOCK_AIO_FLUSH) {
             a->barrier = false;
-        pthread_cond_broadcast(&a->cond);
+            if (a->idle)
+                pthread_cond_broadcast(&a->work);
+        } else if (a->idle && a->head && a->head->op == BLOCK_AIO_FLUSH && !a->inflight) {
+            pthread_cond_signal(&a->work);
+        }
+        if (a->drainers)
+            pthread_cond_broadcast(&a->done);
     }
     pthread_mutex_unlock(&a->lock);
     return NULL;
@@ -81,12 +94,14 @@ static struct block_aio *aio_get(struct block_dev *bd)
     if (!a && (a = calloc(1, sizeof(*a)))) {
         a->bd = bd;
         pthread_mutex_init(&a->lock, NULL);
-        pthread_cond_init(&a->cond, NULL);
+        pthread_cond_init(&a->work, NULL);
+        pthread_cond_init(&a->done, NULL);
         for (unsigned i = 0; i < AIO_THREADS; i++)
             if (pthread_create(&a->threads[i], NULL, worker, a) == 0)
                 a->nthreads++;
         if (!a->nthreads) {
-            pthread_cond_destroy(&a->cond);
+            pthread_cond_destroy(&a->work);
+            pthread_cond_destroy(&a->done);
             pthread_mutex_destroy(&a->lock);
             free(a);
             a = NULL;
@@ -112,7 +127,8 @@ int block_aio_submit(struct block_dev *bd, struct block_aio_req *req)
         a->head = req;
     a->tail = req;
     a->queued++;
-    pthread_cond_broadcast(&a->cond);
+    if (a->idle)
+        pthread_cond_signal(&a->work);
     pthread_mutex_unlock(&a->lock);
     return 0;
 }
@@ -125,8 +141,10 @@ void block_aio_drain(struct block_dev *bd)
     if (!a)
         return;
     pthread_mutex_lock(&a->lock);
+    a->drainers++;
     while (a->queued)
-        pthread_cond_wait(&a->cond, &a->lock);
+        pthread_cond_wait(&a->done, &a->lock);
+    a->drainers--;
     pthread_mutex_unlock(&a->lock);
 }
 
@@ -134,11 +152,12 @@ void block_aio_destroy(struct block_aio *a)
 {
     pthread_mutex_lock(&a->lock);
     a->stop = true;
-    pthread_cond_broadcast(&a->cond);
+    pthread_cond_broadcast(&a->work);
     pthread_mutex_unlock(&a->lock);
     for (unsigned i = 0; i < a->nthreads; i++)
         pthread_join(a->threads[i], NULL);
-    pthread_cond_destroy(&a->cond);
+    pthread_cond_destroy(&a->work);
+    pthread_cond_destroy(&a->done);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
