@@ -38,6 +38,13 @@ enum block_format {
                                     (used by commit) */
 #define BLOCK_O_CHECK       0x8u /* open for check/repair: accept the
                                     corrupt bit, do not auto-repair */
+#define BLOCK_O_LOCK        0x10u /* lock the image (and its backing chain)
+                                    against other processes, as qemu does:
+                                    an OFD lock (fcntl F_OFD_SETLK) over the
+                                    whole file, exclusive for a read-write
+                                    open, shared for a read-only one; a
+                                    conflicting lock fails with -EBUSY.
+                                    Released by block_close (or exit). */
 
 #define BLOCK_ERR_LEN 512
 

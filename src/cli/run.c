@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #define MIN_MEMORY (1ULL << 20)    /* 1 MiB */
 #define MAX_MEMORY (64ULL << 30)   /* 64 GiB */
 #define MAX_CPUS 16
+#define MAX_VIRTIO 8               /* virtio-mmio slots of the virt board */
+#define MAX_DISK_ARGS 64           /* parsed before the slot check */
 
 static void usage(FILE *f)
 {
@@ -28,6 +31,14 @@ static void usage(FILE *f)
         "  -m, --memory SIZE  guest RAM, e.g. 512M, 2G (plain number: MiB;\n"
         "                     default 512M)\n"
         "  --cpus N           number of harts, 1..%d (default 1)\n"
+        "  --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]\n"
+        "         [,cache=writeback|none|unsafe]\n"
+        "                     virtio-blk disk (repeatable; /dev/vda, vdb, ... in\n"
+        "                     order; format probed when absent; ',,' is a comma\n"
+        "                     in FILE; snapshot=on discards writes at exit)\n"
+        "  --console uart|virtio  console input device (default uart; virtio:\n"
+        "                     stdin goes to hvc0, boot with console=hvc0)\n"
+        "  --net SPEC         virtio-net card (repeatable), e.g. user\n"
         "  --dump-dtb FILE    write the generated device tree and exit\n"
         "  --no-reboot        exit (status %d) when the guest reboots\n"
         "  -h, --help         this help\n"
@@ -52,10 +63,128 @@ static int parse_memory(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Parse on|off for --disk KEY=VALUE. */
+static int parse_onoff(const char *spec, const char *key, const char *v, bool *out)
+{
+    if (!strcmp(v, "on")) {
+        *out = true;
+        return 0;
+    }
+    if (!strcmp(v, "off")) {
+        *out = false;
+        return 0;
+    }
+    vlog_error("--disk '%s': %s='%s' is not valid, expected on or off", spec, key, v);
+    return -EINVAL;
+}
+
+/* --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]
+ *        [,cache=writeback|none|unsafe]; ",," stands for a comma in FILE.
+ * *storage receives a malloc'd copy holding the strings d points into. */
+static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
+{
+    size_t n = strlen(spec);
+    char *buf = malloc(n + 1);
+    if (!buf)
+        return -ENOMEM;
+    *storage = buf;
+    *d = (struct vmm_disk){ .format = 0, .cache = VMM_CACHE_WRITEBACK };
+    /* FILE up to the first single comma. */
+    size_t i = 0, o = 0;
+    while (i < n) {
+        if (spec[i] == ',') {
+            if (spec[i + 1] == ',') {
+                buf[o++] = ',';
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        buf[o++] = spec[i++];
+    }
+    buf[o++] = 0;
+    d->path = buf;
+    if (!*d->path) {
+        vlog_error("--disk '%s': no file name, expected FILE[,format=raw|qcow2]"
+                   "[,readonly=on|off][,snapshot=on|off][,cache=writeback|none|unsafe]", spec);
+        return -EINVAL;
+    }
+    char *opts = buf + o;
+    memcpy(opts, spec + i, n - i + 1);
+    char *save = NULL;
+    for (char *kv = strtok_r(opts, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            vlog_error("--disk '%s': option '%s' has no value, expected KEY=VALUE with "
+                       "KEY one of format, readonly, snapshot, cache", spec, kv);
+            return -EINVAL;
+        }
+        *eq = 0;
+        const char *v = eq + 1;
+        if (!strcmp(kv, "format")) {
+            if (!strcmp(v, "raw"))
+                d->format = 1;
+            else if (!strcmp(v, "qcow2"))
+                d->format = 2;
+            else {
+                vlog_error("--disk '%s': unknown format '%s', expected raw or qcow2", spec, v);
+                return -EINVAL;
+            }
+        } else if (!strcmp(kv, "readonly")) {
+            if (parse_onoff(spec, kv, v, &d->read_only))
+                return -EINVAL;
+        } else if (!strcmp(kv, "snapshot")) {
+            if (parse_onoff(spec, kv, v, &d->snapshot))
+                return -EINVAL;
+        } else if (!strcmp(kv, "cache")) {
+            if (!strcmp(v, "writeback"))
+                d->cache = VMM_CACHE_WRITEBACK;
+            else if (!strcmp(v, "none"))
+                d->cache = VMM_CACHE_NONE;
+            else if (!strcmp(v, "unsafe"))
+                d->cache = VMM_CACHE_UNSAFE;
+            else {
+                vlog_error("--disk '%s': cache='%s' is not valid, expected writeback, "
+                           "none or unsafe", spec, v);
+                return -EINVAL;
+            }
+        } else {
+            vlog_error("--disk '%s': unknown option '%s', expected format, readonly, "
+                       "snapshot or cache", spec, kv);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int run_with(struct vmm_config *cfg, const char **disk_specs, unsigned ndisks)
+{
+    struct vmm_disk disks[MAX_VIRTIO];
+    char *storage[MAX_VIRTIO] = { 0 };
+    int rc = 2;
+    unsigned need = ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1;
+    if (need > MAX_VIRTIO) {
+        vlog_error("too many virtio devices: %u --disk, %u --net%s and the entropy device "
+                   "need %u slots; the virt board has %d", ndisks, cfg->nnets,
+                   cfg->virtio_console ? ", --console virtio" : "", need, MAX_VIRTIO);
+        return 2;
+    }
+    for (unsigned i = 0; i < ndisks; i++)
+        if (parse_disk(disk_specs[i], &disks[i], &storage[i]))
+            goto out;
+    cfg->disks = disks;
+    cfg->ndisks = ndisks;
+    rc = vmm_run(cfg);
+out:
+    for (unsigned i = 0; i < ndisks; i++)
+        free(storage[i]);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_CPUS,
-           O_DUMP_DTB, O_NO_REBOOT };
+           O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -67,6 +196,9 @@ int cmd_run(int argc, char **argv)
         { "smp", required_argument, NULL, O_CPUS },
         { "dump-dtb", required_argument, NULL, O_DUMP_DTB },
         { "no-reboot", no_argument, NULL, O_NO_REBOOT },
+        { "disk", required_argument, NULL, O_DISK },
+        { "console", required_argument, NULL, O_CONSOLE },
+        { "net", required_argument, NULL, O_NET },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -74,6 +206,9 @@ int cmd_run(int argc, char **argv)
         .ram_size = 512ULL << 20,
         .ncpus = 1,
     };
+    const char *disk_specs[MAX_DISK_ARGS];
+    const char *net_specs[MAX_DISK_ARGS];
+    unsigned ndisks = 0, nnets = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
@@ -85,6 +220,36 @@ int cmd_run(int argc, char **argv)
         case O_BIOS: cfg.bios = optarg; break;
         case O_DUMP_DTB: cfg.dump_dtb = optarg; break;
         case O_NO_REBOOT: cfg.no_reboot = true; break;
+        case O_DISK:
+            if (ndisks == MAX_DISK_ARGS) {
+                vlog_error("too many --disk options: the virt board has %d virtio slots",
+                           MAX_VIRTIO);
+                return 2;
+            }
+            disk_specs[ndisks++] = optarg;
+            break;
+        case O_NET:
+            if (!vmm_net_available()) {
+                vlog_error("--net: not available yet");
+                return 2;
+            }
+            if (nnets == MAX_DISK_ARGS) {
+                vlog_error("too many --net options: the virt board has %d virtio slots",
+                           MAX_VIRTIO);
+                return 2;
+            }
+            net_specs[nnets++] = optarg;
+            break;
+        case O_CONSOLE:
+            if (!strcmp(optarg, "uart")) {
+                cfg.virtio_console = false;
+            } else if (!strcmp(optarg, "virtio")) {
+                cfg.virtio_console = true;
+            } else {
+                vlog_error("--console '%s' is not valid: expected uart or virtio", optarg);
+                return 2;
+            }
+            break;
         case 'm':
             if (parse_memory(optarg, &cfg.ram_size) || cfg.ram_size < MIN_MEMORY ||
                 cfg.ram_size > MAX_MEMORY || (cfg.ram_size & 0xfff)) {
@@ -130,5 +295,7 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     cfg.interactive = isatty(STDIN_FILENO);
-    return vmm_run(&cfg);
+    cfg.net_specs = net_specs;
+    cfg.nnets = nnets;
+    return run_with(&cfg, disk_specs, ndisks);
 }

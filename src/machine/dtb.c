@@ -8,6 +8,7 @@
  * Addresses and interrupt numbers come from the constants in hw/hw.h, the
  * same ones virt.c maps the devices with. */
 #include "machine/boot.h"
+#include "machine/virt.h"
 
 #include <errno.h>
 #include <libfdt.h>
@@ -25,10 +26,11 @@ const char dtb_riscv_isa[] = "rv64imafdc_zicntr_zicond_zicsr_zifencei_zba_zbb_zb
 static const char isa_extensions[] =
     "i\0m\0a\0f\0d\0c\0zicntr\0zicond\0zicsr\0zifencei\0zba\0zbb\0zbs\0sstc";
 
-#define VIRTIO_MMIO_BASE  0x10001000ULL
+/* virtio-mmio slots: the board's constants (machine/virt.h). */
+#define VIRTIO_MMIO_BASE  VIRT_VIRTIO_BASE
 #define VIRTIO_MMIO_SIZE  0x1000ULL
-#define VIRTIO_MMIO_SLOTS 8
-#define VIRTIO_MMIO_IRQ0  1
+#define VIRTIO_MMIO_SLOTS VIRT_VIRTIO_SLOTS
+#define VIRTIO_MMIO_IRQ0  VIRT_VIRTIO_IRQ0
 
 /* phandles */
 #define VIRT_CELLS_MAX (4 * DTB_MAX_CPUS)
@@ -155,6 +157,8 @@ static int soc(void *fdt, const struct dtb_params *p)
     CHK(device_irq(fdt, UART_IRQ));
     CHK(fdt_end_node(fdt));
 
+    /* Ascending slot order: Linux registers the platform devices in DT
+     * order, so slot 0 probes first and the first disk is /dev/vda. */
     for (unsigned n = 0; n < VIRTIO_MMIO_SLOTS; n++) {
         if (!(p->virtio_mask >> n & 1))
             continue;

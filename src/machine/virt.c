@@ -7,6 +7,8 @@
  *   0x0200_0000  CLINT           CLINT_SIZE
  *   0x0c00_0000  PLIC            PLIC_SIZE
  *   0x1000_0000  NS16550A        UART_SIZE   PLIC source 10
+ *   0x1000_1000 + n*0x1000  virtio-mmio slot n (0..7)  PLIC source 1 + n
+ *                (populated slots only: disks, nets, console, rng)
  *   0x8000_0000  RAM
  * plus, in bare-metal mode, the HTIF windows over `tohost`/`fromhost`.
  *
@@ -30,6 +32,13 @@
 #include "machine/boot.h"
 #include "util/util.h"
 #include "util/vclock.h"
+#include "virtio/virtio.h"
+#if __has_include("virtio/net.h")
+#include "virtio/net.h"
+#define VIRT_HAVE_NET 1
+#else
+#define VIRT_HAVE_NET 0
+#endif
 
 _Static_assert((int)HW_IRQ_MSI == (int)IRQ_MSI && (int)HW_IRQ_MTI == (int)IRQ_MTI &&
                (int)HW_IRQ_SEI == (int)IRQ_SEI && (int)HW_IRQ_MEI == (int)IRQ_MEI,
@@ -55,6 +64,13 @@ struct virt_wake {
     unsigned cpu;
 };
 
+enum virt_slot_kind { SLOT_EMPTY, SLOT_BLK, SLOT_NET, SLOT_CONSOLE, SLOT_RNG };
+
+struct virt_slot {
+    enum virt_slot_kind kind;
+    void *dev;                      /* struct virtio_blk / _net / ... */
+};
+
 struct virt_machine {
     struct virt_config cfg;         /* callbacks used after create */
     struct vclock clock;
@@ -68,6 +84,9 @@ struct virt_machine {
     struct syscon *syscon;
     struct rtc *rtc;
     struct htif *htif;              /* bare-metal with a `tohost` only */
+    struct virt_slot slots[VIRT_VIRTIO_SLOTS];
+    uint32_t virtio_mask;           /* bit n: slot n populated */
+    struct virtio_console *vcon;    /* also in a slot, for console input */
     void *dtb;
     size_t dtb_size;
     uint64_t dtb_addr;
@@ -152,6 +171,118 @@ static int create_devices(struct virt_machine *vm)
     return 0;
 }
 
+/* ------------------------------------------------------------- virtio */
+
+_Static_assert(VIRT_VIRTIO_SLOTS <= 32 && VIRT_VIRTIO_IRQ0 + VIRT_VIRTIO_SLOTS <= UART_IRQ,
+               "virtio slots collide with the UART's PLIC source");
+
+unsigned virt_virtio_slots_needed(const struct virt_config *cfg)
+{
+    return cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 /* rng */;
+}
+
+bool virt_net_available(void)
+{
+    return VIRT_HAVE_NET;
+}
+
+static struct virtio_dev *slot_transport(struct virt_slot *s)
+{
+    switch (s->kind) {
+    case SLOT_BLK: return virtio_blk_transport(s->dev);
+    case SLOT_CONSOLE: return virtio_console_transport(s->dev);
+    case SLOT_RNG: return virtio_rng_transport(s->dev);
+#if VIRT_HAVE_NET
+    case SLOT_NET: return virtio_net_transport(s->dev);
+#endif
+    default: return NULL;
+    }
+}
+
+static void slot_free(struct virt_slot *s)
+{
+    switch (s->kind) {
+    case SLOT_BLK: virtio_blk_free(s->dev); break;
+    case SLOT_CONSOLE: virtio_console_free(s->dev); break;
+    case SLOT_RNG: virtio_rng_free(s->dev); break;
+#if VIRT_HAVE_NET
+    case SLOT_NET: virtio_net_free(s->dev); break;
+#endif
+    default: break;
+    }
+    s->kind = SLOT_EMPTY;
+    s->dev = NULL;
+}
+
+/* Attach the virtio devices to slots 0.. in order (disks, nets, console,
+ * rng), map their transports and wire their interrupts. */
+static int create_virtio(struct virt_machine *vm)
+{
+    const struct virt_config *cfg = &vm->cfg;
+    unsigned need = virt_virtio_slots_needed(cfg);
+    if (need > VIRT_VIRTIO_SLOTS) {
+        vlog_error("too many virtio devices: %u disk(s), %u network card(s)%s and the "
+                   "entropy device need %u slots; the virt board has %d",
+                   cfg->ndisks, cfg->nnets, cfg->virtio_console ? ", a virtio console" : "",
+                   need, VIRT_VIRTIO_SLOTS);
+        return -EINVAL;
+    }
+    if (cfg->nnets && !VIRT_HAVE_NET) {
+        vlog_error("--net: not available yet");
+        return -EINVAL;
+    }
+    const struct hw_console con = { board_console, vm };
+    unsigned n = 0;
+    for (unsigned i = 0; i < cfg->ndisks; i++, n++) {
+        struct hw_line irq = { plic_set_source, vm->plic, VIRT_VIRTIO_IRQ0 + n };
+        const struct virt_disk *d = &cfg->disks[i];
+        vm->slots[n].dev = virtio_blk_new(d->bd, d->read_only, d->flush_noop, d->serial,
+                                          &irq, vm->mem);
+        if (!vm->slots[n].dev)
+            return -ENOMEM;
+        vm->slots[n].kind = SLOT_BLK;
+    }
+    for (unsigned i = 0; i < cfg->nnets; i++, n++) {
+#if VIRT_HAVE_NET
+        struct hw_line irq = { plic_set_source, vm->plic, VIRT_VIRTIO_IRQ0 + n };
+        char seed[512];
+        snprintf(seed, sizeof(seed), "%s;net=%u", cfg->id_seed ? cfg->id_seed : "", i);
+        struct virtio_net *nd = NULL;
+        int rc = virtio_net_new(cfg->net_specs[i], seed, &irq, vm->mem, &nd);
+        if (rc)
+            return rc;
+        vm->slots[n].dev = nd;
+        vm->slots[n].kind = SLOT_NET;
+#endif
+    }
+    if (cfg->virtio_console) {
+        struct hw_line irq = { plic_set_source, vm->plic, VIRT_VIRTIO_IRQ0 + n };
+        vm->vcon = virtio_console_new(&con, &irq, vm->mem);
+        if (!vm->vcon)
+            return -ENOMEM;
+        vm->slots[n].dev = vm->vcon;
+        vm->slots[n++].kind = SLOT_CONSOLE;
+    }
+    struct hw_line irq = { plic_set_source, vm->plic, VIRT_VIRTIO_IRQ0 + n };
+    vm->slots[n].dev = virtio_rng_new(&irq, vm->mem);
+    if (!vm->slots[n].dev)
+        return -ENOMEM;
+    vm->slots[n++].kind = SLOT_RNG;
+
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t base = VIRT_VIRTIO_BASE + (uint64_t)i * VIRTIO_MMIO_SIZE;
+        int rc = mem_add_mmio(vm->mem, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
+                              slot_transport(&vm->slots[i]));
+        if (rc) {
+            vlog_error("virt: cannot map virtio slot %u at 0x%llx: %s", i,
+                       (unsigned long long)base, strerror(-rc));
+            return rc;
+        }
+        vm->virtio_mask |= 1u << i;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------- loading */
 
 static uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
@@ -227,7 +358,7 @@ static int boot_bare_metal(struct virt_machine *vm, uint64_t *entry)
 
     struct dtb_params p = {
         .ncpus = vm->ncpus, .ram_base = VIRT_RAM_BASE, .ram_size = vm->cfg.ram_size,
-        .bootargs = vm->cfg.append,
+        .bootargs = vm->cfg.append, .virtio_mask = vm->virtio_mask,
     };
     rc = build_dtb(vm, &p);
     if (rc)
@@ -312,6 +443,7 @@ static int boot_linux(struct virt_machine *vm, uint64_t *entry, uint64_t *info_o
     struct dtb_params p = {
         .ncpus = vm->ncpus, .ram_base = VIRT_RAM_BASE, .ram_size = cfg->ram_size,
         .bootargs = cfg->append, .has_initrd = cfg->initrd != NULL,
+        .virtio_mask = vm->virtio_mask,
     };
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
         p.rng_seed = seed;
@@ -408,7 +540,7 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out)
     }
     for (unsigned i = 0; i < vm->ncpus; i++)
         vm->wake[i] = (struct virt_wake){ vm, i };
-    if ((rc = create_devices(vm)))
+    if ((rc = create_devices(vm)) || (rc = create_virtio(vm)))
         goto fail;
 
     uint64_t entry = 0, info = 0;
@@ -432,6 +564,9 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out)
     /* The path strings belong to the caller and are not needed any more. */
     vm->cfg.bios = vm->cfg.firmware = vm->cfg.kernel = vm->cfg.initrd = NULL;
     vm->cfg.append = NULL;
+    vm->cfg.disks = NULL;
+    vm->cfg.net_specs = NULL;
+    vm->cfg.id_seed = NULL;
 
     for (unsigned i = 0; i < vm->ncpus; i++) {
         hart_set_x(vm->harts[i], 10, i);            /* a0 = hartid */
@@ -455,6 +590,8 @@ void virt_destroy(struct virt_machine *vm)
     for (unsigned i = 0; i < vm->ncpus; i++)
         if (vm->harts[i])
             hart_free(vm->harts[i]);
+    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+        slot_free(&vm->slots[i]);
     htif_free(vm->htif);
     syscon_free(vm->syscon);
     rtc_free(vm->rtc);
@@ -508,7 +645,10 @@ uint64_t virt_next_timer_ns(struct virt_machine *vm, unsigned cpu)
 
 void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len)
 {
-    uart_input(vm->uart, buf, len);
+    if (vm->vcon)
+        virtio_console_input(vm->vcon, buf, len);
+    else
+        uart_input(vm->uart, buf, len);
 }
 
 int virt_shutdown_state(struct virt_machine *vm, int *code)

@@ -13,6 +13,7 @@
 #ifndef VESSEL_MACHINE_VIRT_H
 #define VESSEL_MACHINE_VIRT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,26 @@
 
 #define VIRT_MAX_CPUS 16
 #define VIRT_RAM_BASE 0x80000000ULL
+
+/* virtio-mmio slots: slot n at VIRT_VIRTIO_BASE + n * 0x1000, PLIC source
+ * VIRT_VIRTIO_IRQ0 + n.  Devices fill slots in this order: disks (in the
+ * order given, so the first is /dev/vda), network cards, the virtio
+ * console (when selected), the entropy device (always). */
+#define VIRT_VIRTIO_SLOTS 8
+#define VIRT_VIRTIO_BASE  0x10001000ULL
+#define VIRT_VIRTIO_IRQ0  1
+
+struct block_dev;
+
+/* One virtio-blk disk.  The block device is opened (and closed) by the
+ * caller, once per VM, so it survives the board being rebuilt on a guest
+ * reboot. */
+struct virt_disk {
+    struct block_dev *bd;       /* borrowed: must outlive the board */
+    bool read_only;             /* VIRTIO_BLK_F_RO, writes fail */
+    bool flush_noop;            /* cache=unsafe: guest flushes do nothing */
+    const char *serial;         /* GET_ID string (<= 20 bytes used), or NULL */
+};
 
 struct virt_config {
     uint64_t ram_size;          /* bytes, multiple of 4 KiB */
@@ -39,6 +60,16 @@ struct virt_config {
     /* Wake the thread running hart `cpu` (it may be waiting in WFI). */
     void (*wake)(void *opaque, unsigned cpu);
     void *wake_opaque;
+    /* virtio devices (slot order above; at most VIRT_VIRTIO_SLOTS in all,
+     * counting the always-present entropy device). */
+    const struct virt_disk *disks;
+    unsigned ndisks;
+    const char *const *net_specs;   /* --net specs, see virt_net_available */
+    unsigned nnets;
+    bool virtio_console;        /* attach virtio-console; input goes there */
+    /* Identifies the VM for stable default MAC addresses (e.g. the kernel
+     * and disk paths); may be NULL. */
+    const char *id_seed;
 };
 
 struct virt_machine;
@@ -73,7 +104,15 @@ void virt_update_timers(struct virt_machine *vm);
  * Sstc stimecmp) fires; UINT64_MAX when none is armed. */
 uint64_t virt_next_timer_ns(struct virt_machine *vm, unsigned cpu);
 
-/* Feed bytes typed on the console to the UART receive FIFO (any thread). */
+/* Number of virtio slots a configuration needs (disks + nets + console +
+ * the entropy device). */
+unsigned virt_virtio_slots_needed(const struct virt_config *cfg);
+
+/* True when this build has virtio-net (src/virtio/net.h). */
+bool virt_net_available(void);
+
+/* Feed bytes typed on the console to the console's receiver (any thread):
+ * the UART's FIFO, or virtio-console port 0 with cfg->virtio_console. */
 void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len);
 
 /* Has the guest asked to stop?  VIRT_RUNNING, VIRT_POWEROFF (exit status

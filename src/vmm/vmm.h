@@ -9,6 +9,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Host cache mode of a disk (--disk cache=). */
+enum vmm_cache {
+    VMM_CACHE_WRITEBACK = 0,    /* host page cache; guest flush = fdatasync */
+    VMM_CACHE_NONE,             /* same as writeback for now (no O_DIRECT) */
+    VMM_CACHE_UNSAFE,           /* guest flushes are ignored */
+};
+
+/* One --disk. */
+struct vmm_disk {
+    const char *path;
+    int format;                 /* enum block_format: 0 probe, raw, qcow2 */
+    bool read_only;             /* readonly=on */
+    bool snapshot;              /* snapshot=on: writes go to a temporary
+                                   overlay deleted at exit */
+    enum vmm_cache cache;
+};
+
 struct vmm_config {
     uint64_t ram_size;          /* bytes */
     unsigned ncpus;             /* 1..16 */
@@ -20,6 +37,11 @@ struct vmm_config {
     const char *dump_dtb;       /* write the DTB here and exit, or NULL */
     bool no_reboot;             /* guest reboot exits instead of restarting */
     bool interactive;           /* console on a terminal: raw mode, Ctrl-A keys */
+    const struct vmm_disk *disks;   /* virtio-blk disks, /dev/vda first */
+    unsigned ndisks;
+    const char *const *net_specs;   /* --net specs (virtio-net) */
+    unsigned nnets;
+    bool virtio_console;        /* --console virtio: stdin to hvc0 */
 };
 
 /* Exit status when the guest asked for a reboot under no_reboot. */
@@ -27,10 +49,16 @@ struct vmm_config {
 /* Exit status when the user quit with Ctrl-A x. */
 #define VMM_EXIT_QUIT 4
 
-/* Build the VM, run it until the guest powers off (or the user quits),
- * and return the process exit status: the guest's status for a poweroff
- * (0 = clean / pass), VMM_EXIT_REBOOT, VMM_EXIT_QUIT, or 1 when the VM
- * could not be built (the error has been printed). */
+/* Open the disks (once: they, and the temporary overlays of snapshot=on
+ * disks, survive guest reboots; images are locked against other
+ * processes, see block.h BLOCK_O_LOCK), build the VM, run it until the
+ * guest powers off (or the user quits), close the disks and return the
+ * process exit status: the guest's status for a poweroff (0 = clean /
+ * pass), VMM_EXIT_REBOOT, VMM_EXIT_QUIT, or 1 when the VM could not be
+ * built (the error has been printed, naming the file or option). */
 int vmm_run(const struct vmm_config *cfg);
+
+/* True when --net (virtio-net) is built in. */
+bool vmm_net_available(void);
 
 #endif
