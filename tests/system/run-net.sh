@@ -86,7 +86,7 @@ udhcpc -i eth0 -n -q -s /tmp/s
 echo MAC=$(cat /sys/class/net/eth0/address)
 wget -q -O - http://10.0.2.2:'"$HPORT"'/ && echo WGET-OK
 nc -l -p 7777 -e /bin/cat &
-until grep -q ":1E61 00000000:0000 0A" /proc/net/tcp; do sleep 0.1; done
+i=0; until grep -qs ":1E61 [0:]* 0A" /proc/net/tcp*||[ $i = 300 ]; do sleep 0.1; i=$((i+1)); done
 echo READY
 wait'
 B64=$(printf '%s\n' "$SCRIPT" | base64 -w0)
@@ -104,8 +104,11 @@ while IFS= read -r -t 150 line <&3; do
     printf '%s\n' "$line" >> "$T/boot"
     if [ "$line" = READY ]; then ready=1; break; fi
 done
+# No READY: the guest is stuck; do not wait for its timeout.
+[ $ready = 1 ] || kill $VPID 2>/dev/null
 # Keep draining the console so the VMM never blocks on it.
 cat <&3 | tr -d '\r' >> "$T/boot" &
+DRAIN=$!
 check "guest: eth0 got 10.0.2.15 by DHCP" 'grep -qx "DHCP-IP=10.0.2.15" "$T/boot"'
 check "guest: MAC has the 52:54:00 prefix" 'grep -q "^MAC=52:54:00:" "$T/boot"'
 check "guest: fetched the page from the host's 127.0.0.1:$HPORT via 10.0.2.2" \
@@ -122,7 +125,8 @@ check "hostfwd: 127.0.0.1:$FPORT reaches the guest's port 7777 (echo: '$reply')"
     '[ "$reply" = "ping-$TOKEN" ]'
 wait $VPID
 rc=$?
-wait
+wait $DRAIN     # the console's last lines (EOF once the VMM has exited)
+exec 3<&-
 check "guest powers off cleanly after the echo session (exit $rc)" '[ $rc -eq 0 ]'
 grep -qx VESSEL-CMD-EXIT=0 "$T/boot" || tail -30 "$T/boot" | sed 's/^/# /'
 
