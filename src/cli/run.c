@@ -84,7 +84,7 @@ static int parse_onoff(const char *spec, const char *key, const char *v, bool *o
 static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
 {
     size_t n = strlen(spec);
-    char *buf = malloc(n + 1);
+    char *buf = malloc(n + 2);      /* FILE + NUL, then the options + NUL */
     if (!buf)
         return -ENOMEM;
     *storage = buf;

@@ -228,7 +228,8 @@ struct virtq_chain {
     uint16_t head;              /* id of the chain for the used ring */
     unsigned out_iov, in_iov;   /* iovec counts */
     uint64_t out_len, in_len;   /* bytes readable / writable */
-    unsigned ndesc;             /* descriptors walked (incl. indirect) */
+    unsigned ndesc;             /* descriptors in the chain (those of the
+                                   indirect table when there is one) */
     uint32_t gen_;              /* internal: queue generation at pop */
     struct iovec iov[VIRTQ_IOV_MAX];
 };

@@ -177,6 +177,9 @@ static int walk(struct virtq *vq, uint16_t head, struct virtq_chain *c)
             table = dsc.addr;
             tsize = dsc.len / DESC_SIZE;
             in_indirect = true;
+            /* The table's descriptors make up the chain (2.7.5.3): they,
+             * not the one pointing at them, count against the queue size. */
+            c->ndesc = 0;
             i = 0;
             continue;
         }

@@ -216,7 +216,7 @@ static int open_snapshot(const struct vmm_disk *d, struct block_dev **out)
     int rc = block_open(&base, d->path, BLOCK_O_RDONLY | BLOCK_O_LOCK,
                         (enum block_format)d->format, err, sizeof(err));
     if (rc) {
-        vlog_error("--disk %s: %s", d->path, err);
+        vlog_error("--disk: %s", err);
         return rc;
     }
     enum block_format fmt = block_format(base);
@@ -277,7 +277,7 @@ static int disks_open(const struct vmm_config *cfg, struct vmm_disks *ds)
             rc = block_open(&bd, d->path, BLOCK_O_LOCK | (d->read_only ? BLOCK_O_RDONLY : 0),
                             (enum block_format)d->format, err, sizeof(err));
             if (rc)
-                vlog_error("--disk %s: %s", d->path, err);
+                vlog_error("--disk: %s", err);
         }
         if (rc) {
             disks_close(ds);

@@ -259,6 +259,27 @@ static void test_indirect_good(void **state)
     assert_int_equal(len, 64);
 }
 
+/* An indirect table may hold as many descriptors as the queue size (Linux
+ * fills it up to seg_max + 2 = the queue size), not one more. */
+static void test_indirect_full_table(void **state)
+{
+    struct fx *x = *state;
+    for (unsigned i = 0; i < QSIZE; i++)
+        fk_desc_at(&x->f, FAKE_IND, i, FAKE_BUF + 16 * i, 16,
+                   i + 1 < QSIZE ? VIRTQ_DESC_F_NEXT : VIRTQ_DESC_F_WRITE, (uint16_t)(i + 1));
+    fk_desc(&x->f, 0, FAKE_IND, 16 * QSIZE, VIRTQ_DESC_F_INDIRECT, 0);
+    fk_avail(&x->f, 0);
+    assert_int_equal(virtq_pop(x->vq, x->c), 1);
+    assert_int_equal(x->c->ndesc, QSIZE);
+    virtq_push(x->vq, x->c, 0);
+    for (unsigned i = 0; i <= QSIZE; i++)
+        fk_desc_at(&x->f, FAKE_IND, i, FAKE_BUF + 16 * i, 16,
+                   i < QSIZE ? VIRTQ_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+    fk_desc(&x->f, 0, FAKE_IND, 16 * (QSIZE + 1), VIRTQ_DESC_F_INDIRECT, 0);
+    fk_avail(&x->f, 0);
+    expect_malformed(x);
+}
+
 static void test_indirect_without_feature(void **state)
 {
     struct fx *x = *state;      /* setup_plain: no INDIRECT_DESC */
@@ -488,6 +509,7 @@ int main(void)
         T(test_avail_idx_jump),
         T(test_chain_longer_than_queue),
         T(test_indirect_good),
+        T(test_indirect_full_table),
         TP(test_indirect_without_feature),
         T(test_indirect_nested),
         T(test_indirect_with_next),
