@@ -2,8 +2,8 @@
 # System tests: virtio-net with user-mode networking (--net user, libslirp).
 # Boots the initramfs guest with a NIC and checks, in one boot:
 #   - DHCP gives eth0 10.0.2.15 and the MAC is 52:54:00:...;
-#   - the guest fetches a page from an HTTP server on the host's 127.0.0.1
-#     through the gateway 10.0.2.2;
+#   - the guest fetches a page and a 2 MiB file from an HTTP server on the
+#     host's 127.0.0.1 through the gateway 10.0.2.2;
 #   - hostfwd: a host TCP port on 127.0.0.1 reaches an echo service in the
 #     guest (the test waits for the guest's READY line on the console);
 # then the MAC rules (mac= is used; the default is stable across boots),
@@ -38,9 +38,11 @@ free_port() {
 TOKEN="vessel-net-$$"
 exec 5< <(exec python3 -u -c '
 import http.server, sys
-body = ("hello-from-host " + sys.argv[1] + "\n").encode()
+small = ("hello-from-host " + sys.argv[1] + "\n").encode()
+big = bytes((i * 7919 >> 3) & 255 for i in range(2 << 20))
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        body = big if self.path == "/big" else small
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -85,6 +87,7 @@ ip link set eth0 up
 udhcpc -i eth0 -n -q -s /tmp/s
 echo MAC=$(cat /sys/class/net/eth0/address)
 wget -q -O - http://10.0.2.2:'"$HPORT"'/ && echo WGET-OK
+wget -q -O - http://10.0.2.2:'"$HPORT"'/big | md5sum
 nc -l -p 7777 -e /bin/cat &
 i=0; until grep -qs ":1E61 [0:]* 0A" /proc/net/tcp*||[ $i = 300 ]; do sleep 0.1; i=$((i+1)); done
 echo READY
@@ -113,6 +116,8 @@ check "guest: eth0 got 10.0.2.15 by DHCP" 'grep -qx "DHCP-IP=10.0.2.15" "$T/boot
 check "guest: MAC has the 52:54:00 prefix" 'grep -q "^MAC=52:54:00:" "$T/boot"'
 check "guest: fetched the page from the host's 127.0.0.1:$HPORT via 10.0.2.2" \
     'grep -qx "hello-from-host $TOKEN" "$T/boot" && grep -qx WGET-OK "$T/boot"'
+BIGSUM=$(python3 -c 'import hashlib; print(hashlib.md5(bytes((i * 7919 >> 3) & 255 for i in range(2 << 20))).hexdigest())')
+check "guest: a 2 MiB download from the host arrives intact (md5 $BIGSUM)" 'grep -q "^$BIGSUM " "$T/boot"'
 check "guest: echo service listening (READY seen)" '[ $ready = 1 ]'
 
 reply=""
