@@ -8,6 +8,7 @@
 #include "vmm/vmm.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -259,8 +260,12 @@ static int disks_open(const struct vmm_config *cfg, struct vmm_disks *ds)
     size_t used = 0;
     ds->n = 0;
     ds->seed[0] = 0;
+    /* The VM's identity (it seeds the default MAC) uses canonical paths,
+     * so the same VM started from another directory keeps its address. */
+    char canon[PATH_MAX];
     if (cfg->kernel)
-        used += (size_t)snprintf(ds->seed, sizeof(ds->seed), "kernel=%s", cfg->kernel);
+        used += (size_t)snprintf(ds->seed, sizeof(ds->seed), "kernel=%s",
+                                 realpath(cfg->kernel, canon) ? canon : cfg->kernel);
     if (cfg->ndisks > VIRT_VIRTIO_SLOTS) {
         vlog_error("%u --disk options: the virt board has %d virtio slots",
                    cfg->ndisks, VIRT_VIRTIO_SLOTS);
@@ -296,7 +301,7 @@ static int disks_open(const struct vmm_config *cfg, struct vmm_disks *ds)
         };
         if (used < sizeof(ds->seed))
             used += (size_t)snprintf(ds->seed + used, sizeof(ds->seed) - used,
-                                     ";disk=%s", d->path);
+                                     ";disk=%s", realpath(d->path, canon) ? canon : d->path);
     }
     return 0;
 }
