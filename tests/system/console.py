@@ -21,7 +21,9 @@ a marker or a process:
                             escape sequences removed) goes to OUT/NAME.out,
                             its exit status to OUT/NAME.rc.  The output is
                             found between two markers the guest prints,
-                            never by timing.
+                            never by timing.  CMD runs in the login shell
+                            itself (so `exit` would log out); its stdin is
+                            /dev/null.
   host NAME SECONDS :: CMD  run CMD on the host (sh -c) while the VM runs;
                             output to OUT/NAME.out, status to OUT/NAME.rc
   exit SECONDS              wait for the VMM to exit; its status goes to
@@ -200,6 +202,12 @@ def main(argv):
     steps = [l.rstrip("\n") for l in sys.stdin]
     os.makedirs(out, exist_ok=True)
     c = Console(argv[1:], log)
+
+    def stop(signum, frame):  # killed from outside: take the VMM along
+        c.close()
+        sys.exit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
     alarm = threading.Timer(total, lambda: os.killpg(c.proc.pid, signal.SIGKILL))
     alarm.daemon = True
     alarm.start()

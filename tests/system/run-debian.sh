@@ -200,7 +200,7 @@ vm_cmd virtio "root=/dev/vda rw console=hvc0" "" "$ROOTFS_QCOW2:qcow2:snap"
 boot hvc <<EOF
 expect $BOOT_TMO vessel-debian login:
 shell 120
-run tty 30 :: readlink /proc/\$\$/fd/0; cat /sys/class/tty/console/active
+run tty 30 :: tty 0<&2; cat /sys/class/tty/console/active
 send systemctl poweroff
 exit 180
 EOF
