@@ -244,7 +244,11 @@ listing=$(chroot "$R" lsinitramfs "/boot/initrd.img-$KVER" 2>/dev/null) || die "
 for want in virtio_mmio.ko virtio_blk.ko ext4.ko sbin/fsck.ext4; do
     echo "$listing" | grep -q "$want" || die "the initramfs lacks $want"
 done
-[ -s "$R/etc/machine-id" ] || die "customize hook did not run"
+[ -s "$R/etc/hostname" ] || die "the customize hook did not run"
+# a fixed machine id: an empty one makes every boot of a snapshot a first
+# boot (mmdebstrap empties it at the end, so it is written here)
+od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$R/etc/machine-id"
+echo >>"$R/etc/machine-id"
 
 say "making the ext4 image ($SIZE)"
 cp "$img" "$WORK/debian-Image"

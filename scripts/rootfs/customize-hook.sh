@@ -29,9 +29,8 @@ install -m 0600 "$VESSEL_ROOTFS_PUBKEY" "$R/root/.ssh/authorized_keys"
 mkdir -p "$R/etc/ssh/sshd_config.d"
 printf 'UseDNS no\nPermitRootLogin prohibit-password\n' >"$R/etc/ssh/sshd_config.d/vessel.conf"
 
-# no first-boot machinery (every snapshot=on boot would be a first boot)
-od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$R/etc/machine-id"
-echo >>"$R/etc/machine-id"
+# no first-boot machinery (every snapshot=on boot would be a first boot;
+# build-rootfs.sh writes /etc/machine-id after mmdebstrap, which empties it)
 ln -sf /dev/null "$R/etc/systemd/system/systemd-firstboot.service"
 # nothing periodic that would disturb tests and benchmarks
 for t in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
