@@ -201,9 +201,12 @@ def main(argv):
         sys.exit("usage: console.py [--log FILE] [--out DIR] [--timeout S] -- VMM ARGS... < steps")
     steps = [l.rstrip("\n") for l in sys.stdin]
     os.makedirs(out, exist_ok=True)
+    current = [""]
     c = Console(argv[1:], log)
 
     def stop(signum, frame):  # killed from outside: take the VMM along
+        sys.stderr.write("console.py: killed by signal %d (from outside) at step '%s'\n"
+                         % (signum, current[0]))
         c.close()
         sys.exit(128 + signum)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -217,6 +220,7 @@ def main(argv):
     try:
         for step in steps:
             s = step.strip()
+            current[0] = s
             if not s or s.startswith("#"):
                 continue
             word, _, rest = s.partition(" ")
