@@ -112,9 +112,15 @@ static void *vcpu_thread(void *arg)
     while (!atomic_load(&v->stop)) {
         if (trace && host_time_ns() >= next_trace) {
             next_trace += 1000000000ULL;
-            fprintf(stderr, "vessel: trace: cpu%u pc=%#llx priv=%u instret=%llu\n",
+            uint64_t scause = 0, mip = 0, mie = 0;
+            hart_peek_csr(h, 0x142, &scause);
+            hart_peek_csr(h, 0x344, &mip);
+            hart_peek_csr(h, 0x304, &mie);
+            fprintf(stderr, "vessel: trace: cpu%u pc=%#llx priv=%u instret=%llu "
+                    "scause=%#llx mip=%#llx mie=%#llx\n",
                     c->index, (unsigned long long)hart_get_pc(h), hart_priv(h),
-                    (unsigned long long)hart_instret(h));
+                    (unsigned long long)hart_instret(h), (unsigned long long)scause,
+                    (unsigned long long)mip, (unsigned long long)mie);
         }
         enum hart_exit r = hart_run(h, VCPU_SLICE);
         virt_update_timers(v->vm);

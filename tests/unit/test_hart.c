@@ -93,6 +93,12 @@ static void test_decode_base(void **state)
     expect(0x30200073, OP_MRET, 32, 0, 2, 0x302, 2);        /* mret */
     expect(0x02b57553, OP_FADD_D, 10, 10, 11, 0, 2);        /* fadd.d fa0,fa0,fa1 */
     expect(0xe2050553, OP_FMV_X_D, 10, 10, 0, 0, 2);        /* fmv.x.d a0,fa0 */
+    /* Fences: only W-before-R ordering needs a host barrier (x86 TSO). */
+    expect(0x0330000f, OP_FENCE, 0, 0, 0, 0, 2);           /* fence rw,rw */
+    expect(0x0120000f, OP_FENCE, 0, 0, 0, 0, 2);           /* fence w,r */
+    expect(0x0220000f, OP_NOP, 0, 0, 0, 0, 2);             /* fence r,r */
+    expect(0x0110000f, OP_NOP, 0, 0, 0, 0, 2);             /* fence w,w */
+    expect(0x8330000f, OP_NOP, 0, 0, 0, 0, 2);             /* fence.tso */
 }
 
 static void test_decode_illegal(void **state)
@@ -309,6 +315,24 @@ static void test_misaligned_cross_page(void **state)
     assert_int_equal(mmu_load(e->h, 0x1000, 4, &r), EXC_LOAD_ACCESS);
 }
 
+/* csrs mip, SSIP while the PLIC's SEIP wire is high must not latch a
+ * software SEIP (Privileged spec 3.1.9): that was an SMP interrupt storm. */
+static void test_mip_rmw_keeps_wire_out(void **state)
+{
+    struct env *e = *state;
+    put32(e, RAM + 0x00, 0x00200293);   /* li t0,2 (SSIP) */
+    put32(e, RAM + 0x04, 0x3442a073);   /* csrs mip,t0 */
+    put32(e, RAM + 0x08, 0x00100073);   /* ebreak */
+    hart_set_irq(e->h, IRQ_SEI, true);
+    run_until_ebreak(e);
+    uint64_t mip;
+    assert_int_equal(hart_peek_csr(e->h, 0x344, &mip), 0);
+    assert_true(mip & (1u << IRQ_SEI));            /* the wire shows in reads */
+    hart_set_irq(e->h, IRQ_SEI, false);
+    assert_int_equal(hart_peek_csr(e->h, 0x344, &mip), 0);
+    assert_int_equal(mip & 0x222, 0x2);            /* SSIP set, SEIP gone */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +345,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mmu_ad_bits_and_perms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pmp_denies_s_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misaligned_cross_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mip_rmw_keeps_wire_out, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -348,7 +348,15 @@ static void decode32(uint32_t r, struct insn *d)
     case 0x33: set(d, op_reg(r), xrd(rd), rs1, rs2, 0); return;
     case 0x3b: set(d, op_reg32(r), xrd(rd), rs1, rs2, 0); return;
     case 0x0f:
-        if (f3 == 0) { set(d, OP_NOP, 0, 0, 0, 0); return; }
+        if (f3 == 0) {
+            /* The host (x86-64 TSO) keeps every order RVWMO asks for except
+             * store -> load: a FENCE whose predecessor set has W and whose
+             * successor set has R needs a full host barrier (smp_mb()). */
+            unsigned pred = (r >> 24) & 0xf, succ = (r >> 20) & 0xf, fm = r >> 28;
+            bool w_then_r = (pred & 1) && (succ & 2) && fm != 8;   /* fm 8: FENCE.TSO */
+            set(d, w_then_r ? OP_FENCE : OP_NOP, 0, 0, 0, 0);
+            return;
+        }
         if (f3 == 1) { set(d, OP_FENCE_I, 0, 0, 0, 0); return; }
         set(d, OP_ILLEGAL, 0, 0, 0, 0);
         return;

@@ -217,6 +217,9 @@ L_CROSS_END:
     goto refetch;
 L_NOP:
     NEXT();
+L_FENCE:
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    NEXT();
 
 L_LUI:   RD = (uint64_t)IMM; NEXT();
 L_AUIPC: RD = PC() + IMM; NEXT();

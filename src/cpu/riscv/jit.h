@@ -71,7 +71,7 @@ static inline bool jit_can_translate(unsigned op)
     case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
     case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: case OP_ADD_UW:
     case OP_ANDN: case OP_ORN: case OP_XNOR:
-    case OP_NOP:
+    case OP_NOP: case OP_FENCE:
         return true;
     }
     return false;

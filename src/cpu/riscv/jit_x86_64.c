@@ -382,6 +382,9 @@ static bool emit_insn(struct jbuf *b, const struct insn *in, int32_t off, uint32
     switch (in->op) {
     case OP_NOP:
         return true;
+    case OP_FENCE:
+        b1(b, 0x0f); b1(b, 0xae); b1(b, 0xf0);   /* mfence */
+        return true;
     case OP_LUI:
         rex(b, 1, 0, RBX); b1(b, 0xc7); mem(b, 0, RBX, xoff(in->rd)); b4(b, (uint32_t)in->imm);
         return true;

@@ -9,7 +9,7 @@
 
 /* Ops with their own handler in the interpreter loop. */
 #define RV_INT_OPS(X)                                                          \
-    X(DECODE) X(ILLEGAL) X(CROSS) X(CROSS_END) X(NOP) X(JIT)                   \
+    X(DECODE) X(ILLEGAL) X(CROSS) X(CROSS_END) X(NOP) X(JIT) X(FENCE)          \
     X(LUI) X(AUIPC) X(JAL) X(JALR)                                             \
     X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU)                                \
     X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU)                               \
