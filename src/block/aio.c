@@ -29,8 +29,12 @@ static int run_req(struct block_dev *bd, struct block_aio_req *q)
 {
     switch (q->op) {
     case BLOCK_AIO_READ:
+        if (q->iov)
+            return block_preadv(bd, q->off, q->iov, q->iovcnt, (size_t)q->len);
         return block_pread(bd, q->off, q->buf, (size_t)q->len);
     case BLOCK_AIO_WRITE:
+        if (q->iov)
+            return block_pwritev(bd, q->off, q->iov, q->iovcnt, (size_t)q->len);
         return block_pwrite(bd, q->off, q->buf, (size_t)q->len);
     case BLOCK_AIO_FLUSH:
         return block_flush(bd);

@@ -1,6 +1,7 @@
 /* block: opening images, format probing, the locked public I/O entry
  * points that dispatch to the format drivers. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,66 @@ int host_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eof)
         p += r; off += (uint64_t)r; len -= (size_t)r;
     }
     return 0;
+}
+
+/* Vectored transfer loop shared by host_preadv/host_pwritev: works on a
+ * private copy of the iovecs so short transfers can advance through them. */
+static int host_rwv(int fd, uint64_t off, const struct iovec *iov, int iovcnt, bool write)
+{
+    struct iovec small[64];
+    struct iovec *v = iovcnt <= 64 ? small : malloc(sizeof(*v) * (size_t)iovcnt);
+    if (!v)
+        return -ENOMEM;
+    memcpy(v, iov, sizeof(*v) * (size_t)iovcnt);
+    struct iovec *cur = v;
+    int n = iovcnt, ret = 0;
+    while (n > 0) {
+        if (cur->iov_len == 0) {
+            cur++; n--;
+            continue;
+        }
+        int cnt = n > IOV_MAX ? IOV_MAX : n;
+        ssize_t r = write ? pwritev(fd, cur, cnt, (off_t)off) : preadv(fd, cur, cnt, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            ret = -errno;
+            break;
+        }
+        if (r == 0) {
+            if (write) {
+                ret = -EIO;
+                break;
+            }
+            for (int i = 0; i < n; i++)   /* past EOF: zeros */
+                memset(cur[i].iov_base, 0, cur[i].iov_len);
+            break;
+        }
+        off += (uint64_t)r;
+        size_t left = (size_t)r;
+        while (left && n > 0) {
+            size_t k = left < cur->iov_len ? left : cur->iov_len;
+            cur->iov_base = (uint8_t *)cur->iov_base + k;
+            cur->iov_len -= k;
+            left -= k;
+            if (cur->iov_len == 0) {
+                cur++; n--;
+            }
+        }
+    }
+    if (v != small)
+        free(v);
+    return ret;
+}
+
+int host_preadv(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
+{
+    return host_rwv(fd, off, iov, iovcnt, false);
+}
+
+int host_pwritev(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
+{
+    return host_rwv(fd, off, iov, iovcnt, true);
 }
 
 int host_pwrite(int fd, uint64_t off, const void *buf, size_t len)
@@ -252,6 +313,66 @@ int block_pwrite(struct block_dev *bd, uint64_t off, const void *buf,
     int r = check_range(bd, off, len, true);
     if (!r && len)
         r = bd->drv->pwrite(bd, off, buf, len);
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+static bool iov_adds_up(const struct iovec *iov, int iovcnt, size_t len)
+{
+    size_t t = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_len > len - t)
+            return false;
+        t += iov[i].iov_len;
+    }
+    return iovcnt >= 0 && t == len;
+}
+
+int block_preadv(struct block_dev *bd, uint64_t off, const struct iovec *iov,
+                 int iovcnt, size_t len)
+{
+    if (!iov_adds_up(iov, iovcnt, len))
+        return -EINVAL;
+    pthread_mutex_lock(&bd->lock);
+    int r = check_range(bd, off, len, false);
+    if (!r && len) {
+        if (bd->drv->preadv) {
+            r = bd->drv->preadv(bd, off, iov, iovcnt, len);
+        } else {
+            uint8_t *tmp = malloc(len);
+            r = tmp ? bd->drv->pread(bd, off, tmp, len) : -ENOMEM;
+            for (int i = 0, at = 0; !r && i < iovcnt; at += (int)iov[i].iov_len, i++)
+                memcpy(iov[i].iov_base, tmp + at, iov[i].iov_len);
+            free(tmp);
+        }
+    }
+    pthread_mutex_unlock(&bd->lock);
+    return r;
+}
+
+int block_pwritev(struct block_dev *bd, uint64_t off, const struct iovec *iov,
+                  int iovcnt, size_t len)
+{
+    if (!iov_adds_up(iov, iovcnt, len))
+        return -EINVAL;
+    pthread_mutex_lock(&bd->lock);
+    int r = check_range(bd, off, len, true);
+    if (!r && len) {
+        if (bd->drv->pwritev) {
+            r = bd->drv->pwritev(bd, off, iov, iovcnt, len);
+        } else {
+            uint8_t *tmp = malloc(len);
+            if (!tmp) {
+                r = -ENOMEM;
+            } else {
+                size_t at = 0;
+                for (int i = 0; i < iovcnt; at += iov[i].iov_len, i++)
+                    memcpy(tmp + at, iov[i].iov_base, iov[i].iov_len);
+                r = bd->drv->pwrite(bd, off, tmp, len);
+                free(tmp);
+            }
+        }
+    }
     pthread_mutex_unlock(&bd->lock);
     return r;
 }

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct block_dev;
 
@@ -76,6 +77,16 @@ uint64_t block_length(struct block_dev *bd);
 /* Format of the open image. */
 enum block_format block_format(struct block_dev *bd);
 const char *block_format_name(enum block_format fmt);
+
+/* Vectored block_pread / block_pwrite: the `len` bytes at byte offset
+ * `off` go to / come from iov[0..iovcnt) (borrowed; their lengths must add
+ * up to len).  Raw images use preadv/pwritev directly; other formats go
+ * through a bounce buffer.  Same errors as block_pread / block_pwrite, plus
+ * -EINVAL when the iovec lengths do not add up to len, -ENOMEM. */
+int block_preadv(struct block_dev *bd, uint64_t off, const struct iovec *iov,
+                 int iovcnt, size_t len);
+int block_pwritev(struct block_dev *bd, uint64_t off, const struct iovec *iov,
+                  int iovcnt, size_t len);
 
 /* Read/write `len` bytes at byte offset `off` of the virtual disk.  The
  * range must lie inside block_length().  qcow2: unallocated clusters read
@@ -254,6 +265,11 @@ struct block_aio_req {
     uint64_t off;            /* bytes */
     void *buf;               /* READ/WRITE: borrowed until completion */
     uint64_t len;            /* bytes */
+    /* READ/WRITE: when iov is non-NULL the data is scattered over iov[0..
+     * iovcnt) (borrowed until completion, `len` bytes in all) instead of
+     * buf: device DMA without a bounce copy. */
+    const struct iovec *iov;
+    int iovcnt;
     /* Called once on a worker thread with the result (0 or -errno). */
     void (*cb)(struct block_aio_req *req, int ret);
     void *opaque;

@@ -17,6 +17,11 @@ struct block_driver {
     int (*pread)(struct block_dev *bd, uint64_t off, void *buf, size_t len);
     int (*pwrite)(struct block_dev *bd, uint64_t off, const void *buf,
                   size_t len);
+    /* Optional vectored forms (else block.c bounces through pread/pwrite). */
+    int (*preadv)(struct block_dev *bd, uint64_t off, const struct iovec *iov,
+                  int iovcnt, size_t len);
+    int (*pwritev)(struct block_dev *bd, uint64_t off, const struct iovec *iov,
+                   int iovcnt, size_t len);
     int (*discard)(struct block_dev *bd, uint64_t off, uint64_t len);
     int (*write_zeroes)(struct block_dev *bd, uint64_t off, uint64_t len);
     int (*flush)(struct block_dev *bd);
@@ -50,6 +55,10 @@ int block_errbuf(char *err, size_t len, int ret, const char *fmt, ...)
  * zero-fills when `zero_eof`). */
 int host_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eof);
 int host_pwrite(int fd, uint64_t off, const void *buf, size_t len);
+/* preadv/pwritev until done (retrying short transfers); reads past EOF
+ * read zeros.  Return 0 or -errno. */
+int host_preadv(int fd, uint64_t off, const struct iovec *iov, int iovcnt);
+int host_pwritev(int fd, uint64_t off, const struct iovec *iov, int iovcnt);
 
 /* Open-time context: the chain of (dev, ino) pairs already open, to refuse
  * loops. */

@@ -42,6 +42,26 @@ static int raw_pwrite(struct block_dev *bd, uint64_t off, const void *buf,
     return 0;
 }
 
+static int raw_preadv(struct block_dev *bd, uint64_t off, const struct iovec *iov,
+                      int iovcnt, size_t len)
+{
+    int r = host_preadv(bd->fd, off, iov, iovcnt);
+    if (r < 0)
+        return block_seterr(bd, r, "%s: read of %zu bytes at %llu: %s", bd->filename,
+                            len, (unsigned long long)off, strerror(-r));
+    return 0;
+}
+
+static int raw_pwritev(struct block_dev *bd, uint64_t off, const struct iovec *iov,
+                       int iovcnt, size_t len)
+{
+    int r = host_pwritev(bd->fd, off, iov, iovcnt);
+    if (r < 0)
+        return block_seterr(bd, r, "%s: write of %zu bytes at %llu: %s", bd->filename,
+                            len, (unsigned long long)off, strerror(-r));
+    return 0;
+}
+
 static int raw_zero(struct block_dev *bd, uint64_t off, uint64_t len)
 {
     if (fallocate(bd->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -104,6 +124,8 @@ const struct block_driver block_raw_driver = {
     .fmt = BLOCK_FMT_RAW,
     .pread = raw_pread,
     .pwrite = raw_pwrite,
+    .preadv = raw_preadv,
+    .pwritev = raw_pwritev,
     .discard = raw_zero,
     .write_zeroes = raw_zero,
     .flush = raw_flush,

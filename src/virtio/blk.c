@@ -46,8 +46,9 @@
 struct blk_req {
     struct virtio_blk *b;
     struct block_aio_req aio;
-    uint8_t *bounce;            /* non-NULL when the data is not one iovec */
-    struct iovec data;          /* the single data iovec when no bounce */
+    uint8_t *bounce;            /* non-NULL when the data needs a copy */
+    int iovcnt;                 /* else the data is iov[0..iovcnt) */
+    struct iovec iov[BLK_SEG_MAX + 2];
     uint64_t data_len;
     bool is_read;
     struct virtq_chain chain;   /* last: large */
@@ -126,7 +127,8 @@ static int submit(struct blk_req *r, enum block_aio_op op, uint64_t off, uint64_
     struct virtio_blk *b = r->b;
     r->aio = (struct block_aio_req){
         .op = op, .off = off, .len = len, .cb = aio_done, .opaque = r,
-        .buf = r->bounce ? (void *)r->bounce : r->data.iov_base,
+        .buf = r->bounce,
+        .iov = r->bounce ? NULL : r->iov, .iovcnt = r->iovcnt,
     };
     atomic_fetch_add(&b->inflight, 1);
     int rc = block_aio_submit(b->bd, &r->aio);
@@ -137,11 +139,15 @@ static int submit(struct blk_req *r, enum block_aio_op op, uint64_t off, uint64_
     return 0;
 }
 
-/* Set up r->data / r->bounce for `len` bytes of the chain at `off`. */
+/* Set up r->iov (the guest's buffers, no copy) or, when the range does
+ * not map to at most ARRAY_SIZE(r->iov) iovecs, r->bounce, for `len` bytes
+ * of the chain at `off`. */
 static int map_data(struct blk_req *r, bool writable, uint64_t off, uint64_t len)
 {
     r->data_len = len;
-    if (virtq_chain_slice(&r->chain, writable, off, len, &r->data, 1) == 1)
+    r->iovcnt = len ? virtq_chain_slice(&r->chain, writable, off, len, r->iov,
+                                        (int)ARRAY_SIZE(r->iov)) : 0;
+    if (r->iovcnt > 0)
         return 0;
     r->bounce = malloc(len ? len : 1);
     if (!r->bounce)
