@@ -85,8 +85,13 @@ static int rx_deliver(struct virtio_net *n, const uint8_t *frame, size_t len)
     hdr[10] = 1;
     virtq_chain_write(c, 0, hdr, sizeof(hdr));
     virtq_chain_write(c, VIRTIO_NET_HDR_SIZE, frame, len);
-    if (virtq_push(rxq, c, (uint32_t)(VIRTIO_NET_HDR_SIZE + len)) == 0)
-        stat_inc(&n->rx_frames);
+    /* Count before publishing: once the used entry is visible the driver
+     * (or a test reading the stats) may look at once. */
+    stat_inc(&n->rx_frames);
+    if (virtq_push(rxq, c, (uint32_t)(VIRTIO_NET_HDR_SIZE + len)) != 0) {
+        __atomic_fetch_sub(&n->rx_frames, 1, __ATOMIC_RELAXED);
+        stat_inc(&n->rx_dropped_not_ready);
+    }
     return 1;
 }
 
