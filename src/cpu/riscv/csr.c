@@ -44,11 +44,6 @@ enum {
 #define S_INTS    0x222ULL   /* SSIP STIP SEIP */
 #define MEDELEG_MASK 0xb3ffULL
 
-void pmp_update(struct hart *h);
-void pmp_write_cfg(struct hart *h, int i, uint8_t v);
-void pmp_write_addr(struct hart *h, int i, uint64_t v);
-void mmu_sum_cleared(struct hart *h);
-void hart_update_stip(struct hart *h);
 
 static uint64_t mstatus_read(const struct hart *h)
 {
@@ -258,6 +253,17 @@ int csr_write(struct hart *h, unsigned csr, uint64_t v)
 fs_dirty:
     h->mstatus |= MSTATUS_FS | MSTATUS_SD;
     return 0;
+}
+
+uint64_t csr_rmw_base(const struct hart *h, unsigned csr, uint64_t read)
+{
+    /* Without this, an IPI sent with `csrs mip, SSIP` while the PLIC's
+     * wire is high would latch SEIP for ever (an interrupt storm). */
+    if (csr == CSR_MIP)
+        return h->mip;
+    if (csr == CSR_SIP)
+        return h->mip & h->mideleg;
+    return read;
 }
 
 int hart_peek_csr(struct hart *h, unsigned csr, uint64_t *val)

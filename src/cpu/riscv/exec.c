@@ -22,10 +22,6 @@
 #include "cpu/riscv/hart_internal.h"
 #include "cpu/riscv/jit.h"
 
-/* Run until the budget (`n` instructions or traps, checked at taken
- * branches, traps and page changes) is spent, an event is flagged or the
- * hart enters WFI.  Returns the budget consumed. */
-uint64_t hart_interp(struct hart *h, int64_t n);
 
 #define LBL(name) [OP_##name] = &&L_##name,
 #define SYS_LBL(name) [OP_##name] = &&L_SYS,

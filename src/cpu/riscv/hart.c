@@ -6,8 +6,6 @@
 #include "cpu/riscv/hart_internal.h"
 #include "cpu/riscv/jit.h"
 
-uint64_t hart_interp(struct hart *h, int64_t n);
-void hart_update_stip(struct hart *h);
 
 /* Instructions per inner-loop call: bounds how stale the Sstc timer and
  * the caller's view can get (about 50 us at 300 MIPS). */

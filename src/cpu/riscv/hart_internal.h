@@ -191,6 +191,22 @@ void hart_take_trap(struct hart *h, uint64_t pc, uint64_t cause, uint64_t tval);
  * was taken (h->pc updated). (trap.c) */
 bool hart_check_interrupts(struct hart *h);
 
+/* Run until the budget (`n` instructions or traps, checked at taken
+ * branches, traps and page changes) is spent, an event is flagged or the
+ * hart enters WFI.  Returns the budget consumed. (exec.c) */
+uint64_t hart_interp(struct hart *h, int64_t n);
+
+/* Recompute mip.STIP from stimecmp when Sstc is on (menvcfg.STCE). (trap.c) */
+void hart_update_stip(struct hart *h);
+
+/* mstatus.SUM went 1 -> 0: drop S-mode TLB entries of U pages. (mmu.c) */
+void mmu_sum_cleared(struct hart *h);
+
+/* PMP CSR writes (WARL, locking) and the TLB flush they need. (pmp.c) */
+void pmp_write_cfg(struct hart *h, int i, uint8_t v);
+void pmp_write_addr(struct hart *h, int i, uint64_t v);
+void pmp_update(struct hart *h);
+
 /* Privilege/MPRV changed: re-select TLB sets. (mmu.c) */
 void hart_update_mode(struct hart *h);
 
@@ -246,6 +262,11 @@ bool pmp_allows(struct hart *h, uint64_t paddr, uint64_t len, int acc, unsigned 
  * instruction. (csr.c) */
 int csr_read(struct hart *h, unsigned csr, uint64_t *val);
 int csr_write(struct hart *h, unsigned csr, uint64_t val);
+/* The value a CSRRS/CSRRC modifies: `read` (what csr_read gave), except
+ * for mip/sip, whose SEIP read is the OR with the PLIC wire while the
+ * read-modify-write uses the software bit alone (Privileged spec 3.1.9).
+ * (csr.c) */
+uint64_t csr_rmw_base(const struct hart *h, unsigned csr, uint64_t read);
 
 /* Out-of-line executors.  Return 0 to continue at the next instruction,
  * 1 when h->pc was set (jump/trap/xRET; resume from h->pc), or an

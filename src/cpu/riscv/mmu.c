@@ -22,22 +22,18 @@
 #define PTE_PPN_MASK 0x003ffffffffffc00ULL
 #define PTE_RESERVED 0xffc0000000000000ULL   /* N, PBMT, reserved: unsupported */
 
-void tlb_flush_all(struct hart *h)
-{
-    for (int m = 0; m < 3; m++) {
-        for (int t = 0; t < 3; t++)
-            for (int i = 0; i < TLB_SIZE; i++)
-                h->tlb[m].e[t][i].vtag = ~0ULL;
-        h->tlb[m].has_user = false;
-    }
-}
-
 static void tlb_flush_set(struct tlb_set *s)
 {
     for (int t = 0; t < 3; t++)
         for (int i = 0; i < TLB_SIZE; i++)
             s->e[t][i].vtag = ~0ULL;
     s->has_user = false;
+}
+
+void tlb_flush_all(struct hart *h)
+{
+    for (int m = 0; m < 3; m++)
+        tlb_flush_set(&h->tlb[m]);
 }
 
 static inline unsigned set_index(unsigned priv)
@@ -56,7 +52,6 @@ void hart_update_mode(struct hart *h)
 }
 
 /* Flush the S-mode TLB set when SUM goes 1 -> 0 and it holds U pages. */
-void mmu_sum_cleared(struct hart *h);
 void mmu_sum_cleared(struct hart *h)
 {
     if (h->tlb[1].has_user)

@@ -71,21 +71,16 @@ bool pmp_allows(struct hart *h, uint64_t pa, uint64_t len, int acc, unsigned pri
 }
 
 /* Recompute pmp_active after any PMP CSR write. */
-void pmp_update(struct hart *h);
 void pmp_update(struct hart *h)
 {
     h->pmp_active = false;
     for (int i = 0; i < PMP_ENTRIES; i++)
         if (h->pmpcfg[i] & PMP_A)
             h->pmp_active = true;
-    tlb_flush_all(h);
-    for (int m = 0; m < 3; m++)
-        for (int i = 0; i < TLB_SIZE; i++)
-            h->tlb[m].e[ACC_FETCH][i].vtag = ~0ULL;
+    tlb_flush_all(h);   /* fills were checked against the old PMP */
 }
 
 /* pmpcfg byte write (WARL: R=0,W=1 is reserved and reads back W=0). */
-void pmp_write_cfg(struct hart *h, int i, uint8_t v);
 void pmp_write_cfg(struct hart *h, int i, uint8_t v)
 {
     if (i >= PMP_ENTRIES || (h->pmpcfg[i] & PMP_L))
@@ -96,7 +91,6 @@ void pmp_write_cfg(struct hart *h, int i, uint8_t v)
     h->pmpcfg[i] = v;
 }
 
-void pmp_write_addr(struct hart *h, int i, uint64_t v);
 void pmp_write_addr(struct hart *h, int i, uint64_t v)
 {
     if (i >= PMP_ENTRIES || (h->pmpcfg[i] & PMP_L))

@@ -3,7 +3,6 @@
  * instructions (Unprivileged ISA chapter 9 "Zicsr"; Privileged spec 3.3). */
 #include "cpu/riscv/hart_internal.h"
 
-void dcache_flush(struct hart *h);
 
 static int illegal(struct hart *h, const struct insn *ip)
 {
@@ -28,16 +27,7 @@ static int do_csr(struct hart *h, const struct insn *ip)
     if (do_read && csr_read(h, csr, &old))
         return illegal(h, ip);
     if (do_write) {
-        /* mip/sip: the value read is the OR of the software-writable SEIP
-         * and the PLIC's wire, but a read-modify-write must start from the
-         * software bits only (Privileged spec 3.1.9), or an IPI sent with
-         * `csrs mip, SSIP` while the wire is high would latch SEIP for ever
-         * (an external-interrupt storm). */
-        uint64_t base = old;
-        if (csr == 0x344)
-            base = h->mip;
-        else if (csr == 0x144)
-            base = h->mip & h->mideleg;
+        uint64_t base = csr_rmw_base(h, csr, old);
         uint64_t v = is_rw ? src
                    : (ip->op == OP_CSRRS || ip->op == OP_CSRRSI) ? base | src
                    : base & ~src;

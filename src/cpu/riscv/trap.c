@@ -12,7 +12,6 @@ uint64_t hart_mip(struct hart *h)
 }
 
 /* Recompute STIP from stimecmp when Sstc is enabled (menvcfg.STCE). */
-void hart_update_stip(struct hart *h);
 void hart_update_stip(struct hart *h)
 {
     if (!(h->menvcfg & MENVCFG_STCE))
