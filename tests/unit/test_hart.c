@@ -10,9 +10,11 @@
 #include <cmocka.h>
 
 #include "cpu/riscv/hart_internal.h"
+#include "cpu/riscv/jit.h"
 #include "mem/mem.h"
 
 #define RAM 0x80000000ULL
+#define CSR_SSTATUS 0x100   /* Privileged spec 2.2 (csr.c keeps its names private) */
 
 struct env {
     struct mem *mem;
@@ -225,13 +227,21 @@ static void map_sv39(struct env *e, uint64_t pte_flags)
     hart_update_mode(e->h);
 }
 
+/* PMP: allow S-mode everything (NAPOT all ones, RWX). */
+static void pmp_update_all(struct env *e)
+{
+    e->h->pmpaddr[0] = ~0ULL >> 10;
+    e->h->pmpcfg[0] = 0x1f;
+    pmp_update(e->h);
+}
+
 static void test_tlb_fill_and_flush(void **state)
 {
     struct env *e = *state;
     /* PMP: allow S-mode everything (NAPOT all ones, RWX). */
     e->h->pmpaddr[0] = ~0ULL >> 10;
     e->h->pmpcfg[0] = 0x1f;
-    e->h->pmp_active = true;
+    pmp_update(e->h);
     put64(e, RAM + 0x10008, 0x1122334455667788ULL);
     map_sv39(e, 0x1 | 0x2 | 0x4 | 0x40 | 0x80);   /* V R W A D */
     uint64_t v = 0;
@@ -261,7 +271,7 @@ static void test_mmu_ad_bits_and_perms(void **state)
     struct env *e = *state;
     e->h->pmpaddr[0] = ~0ULL >> 10;
     e->h->pmpcfg[0] = 0x1f;
-    e->h->pmp_active = true;
+    pmp_update(e->h);
     map_sv39(e, 0x1 | 0x2 | 0x4);   /* V R W, A=D=0 */
     uint64_t v;
     assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), 0);
@@ -279,6 +289,7 @@ static void test_mmu_ad_bits_and_perms(void **state)
     map_sv39(e, 0x1 | 0x2 | 0x10 | 0x40);
     assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), EXC_LOAD_PAGE);
     e->h->mstatus |= MSTATUS_SUM;
+    hart_update_mode(e->h);   /* as a CSR write of SUM does */
     assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), 0);
     /* Non-canonical address: page fault. */
     assert_int_equal(mmu_load(e->h, 0x0000008000000000ULL, 8, &v), EXC_LOAD_PAGE);
@@ -292,7 +303,7 @@ static void test_pmp_denies_s_mode(void **state)
     e->h->pmpcfg[0] = 0x08;
     e->h->pmpaddr[1] = ~0ULL >> 10;
     e->h->pmpcfg[1] = 0x1f;
-    e->h->pmp_active = true;
+    pmp_update(e->h);
     e->h->priv = PRV_S;
     hart_update_mode(e->h);
     uint64_t v;
@@ -317,6 +328,106 @@ static void test_misaligned_cross_page(void **state)
 
 /* csrs mip, SSIP while the PLIC's SEIP wire is high must not latch a
  * software SEIP (Privileged spec 3.1.9): that was an SMP interrupt storm. */
+/* A 2 MiB megapage at VA 0x200000 -> PA RAM+0x200000 in the same tables
+ * as map_sv39 (call map_sv39 first). */
+static void map_sv39_mega(struct env *e, uint64_t pte_flags)
+{
+    put64(e, RAM + 0x101000 + 1 * 8, (((RAM + 0x200000) >> 12) << 10) | pte_flags);
+}
+
+static void test_sfence_vma_one_page(void **state)
+{
+    struct env *e = *state;
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x4 | 0x40 | 0x80);
+    put64(e, RAM + 0x102000 + 2 * 8, (((RAM + 0x11000) >> 12) << 10) | 0xc7);
+    uint64_t v;
+    assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), 0);
+    assert_int_equal(mmu_load(e->h, 0x2000, 8, &v), 0);
+    struct tlb_entry *t = e->h->dtlb->e[ACC_LOAD];
+    assert_int_equal(t[1].vtag, 1);
+    assert_int_equal(t[2].vtag, 2);
+    /* SFENCE.VMA 0x1000 drops that page only. */
+    tlb_flush_page(e->h, 0x1000);
+    assert_int_equal(t[1].vtag, ~0ULL);
+    assert_int_equal(t[2].vtag, 2);
+    /* A superpage is cached in 4 KiB pieces: fencing one address in it
+     * must drop the other pieces too. */
+    map_sv39_mega(e, 0xc7);
+    assert_int_equal(mmu_load(e->h, 0x200000, 8, &v), 0);
+    assert_int_equal(mmu_load(e->h, 0x201000, 8, &v), 0);
+    assert_int_equal(t[0x200 & (TLB_SIZE - 1)].vtag, 0x200);
+    assert_int_equal(t[0x201 & (TLB_SIZE - 1)].vtag, 0x201);
+    tlb_flush_page(e->h, 0x200000);
+    assert_int_equal(t[0x201 & (TLB_SIZE - 1)].vtag, ~0ULL);
+}
+
+static void test_sum_selects_tlb_set(void **state)
+{
+    struct env *e = *state;
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x4 | 0x10 | 0x40 | 0x80);   /* a U page */
+    uint64_t v, st;
+    assert_int_equal(csr_read(e->h, CSR_SSTATUS, &st), 0);
+    assert_int_equal(csr_write(e->h, CSR_SSTATUS, st | MSTATUS_SUM), 0);
+    assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), 0);
+    /* SUM cleared by a CSR write: the U page must not hit any more. */
+    assert_int_equal(csr_write(e->h, CSR_SSTATUS, st & ~MSTATUS_SUM), 0);
+    assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), EXC_LOAD_PAGE);
+    /* Set again: the entry made under SUM=1 is still there. */
+    assert_int_equal(csr_write(e->h, CSR_SSTATUS, st | MSTATUS_SUM), 0);
+    assert_int_equal(e->h->dtlb->e[ACC_LOAD][1].vtag, 1);
+}
+
+static void test_amo_uses_tlb_permissions(void **state)
+{
+    struct env *e = *state;
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x40);   /* read-only, A set */
+    put64(e, RAM + 0x10000, 7);
+    struct insn amoadd, lr;
+    rv_decode(0x00b2a52f, &amoadd);   /* amoadd.w a0,a1,(t0) */
+    rv_decode(0x1002a52f, &lr);       /* lr.w a0,(t0) */
+    hart_set_x(e->h, 5, 0x1000);
+    hart_set_x(e->h, 11, 1);
+    uint64_t v;
+    assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), 0);   /* a load entry */
+    /* LR reads through it; an AMO needs write permission: page fault. */
+    assert_int_equal(amo_exec(e->h, &lr), EXEC_NEXT);
+    assert_int_equal(hart_get_x(e->h, 10), 7);
+    assert_int_equal(amo_exec(e->h, &amoadd), EXEC_EXC(EXC_STORE_PAGE));
+    /* Writable: the AMO fills a store entry and later ones hit it. */
+    map_sv39(e, 0x1 | 0x2 | 0x4 | 0x40 | 0x80);
+    assert_int_equal(amo_exec(e->h, &amoadd), EXEC_NEXT);
+    assert_int_equal(e->h->dtlb->e[ACC_STORE][1].vtag, 1);
+    assert_int_equal(amo_exec(e->h, &amoadd), EXEC_NEXT);
+    assert_int_equal(hart_get_x(e->h, 10), 8);
+    mem_read(e->mem, RAM + 0x10000, &v, 8);
+    assert_int_equal(v, 9);
+}
+
+/* Translated blocks chain into each other (and link within a page) but
+ * must still stop when the budget is spent. */
+static void test_chained_blocks_keep_budget(void **state)
+{
+    struct env *e = *state;
+    put32(e, RAM + 0x00, 0x00150513);   /* loop: addi a0,a0,1 */
+    put32(e, RAM + 0x04, 0x0040006f);   /* j +4 */
+    put32(e, RAM + 0x08, 0x00158593);   /* addi a1,a1,1 */
+    put32(e, RAM + 0x0c, 0xff5ff06f);   /* j loop */
+    e->h->jit_hot = 1;                  /* translate at first entry */
+    uint64_t total = 0;
+    for (int i = 0; i < 50; i++) {
+        uint64_t ran = hart_interp(e->h, 1000);
+        assert_true(ran >= 1000 && ran < 1000 + JIT_MAX_INSNS + 2);
+        total += ran;
+    }
+    assert_int_equal(hart_instret(e->h), total);
+    uint64_t a0 = hart_get_x(e->h, 10), a1 = hart_get_x(e->h, 11);
+    assert_true(a0 == a1 || a0 == a1 + 1);
+    assert_true(2 * (a0 + a1) >= total - 2 && 2 * (a0 + a1) <= total + 2);
+}
+
 static void test_mip_rmw_keeps_wire_out(void **state)
 {
     struct env *e = *state;
@@ -346,6 +457,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pmp_denies_s_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misaligned_cross_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mip_rmw_keeps_wire_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sfence_vma_one_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chained_blocks_keep_budget, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,9 +67,7 @@ static void mstatus_write(struct hart *h, uint64_t v, uint64_t mask)
     uint64_t changed = old ^ n;
     if (changed & MSTATUS_MXR)
         tlb_flush_all(h);
-    else if ((changed & MSTATUS_SUM) && !(n & MSTATUS_SUM))
-        mmu_sum_cleared(h);
-    if (changed & (MSTATUS_MPRV | MSTATUS_MPP))
+    if (changed & (MSTATUS_MPRV | MSTATUS_MPP | MSTATUS_SUM))
         hart_update_mode(h);
 }
 

@@ -57,7 +57,7 @@ void dcache_destroy(struct hart *h)
 /* Forget every fetch-TLB entry (they point into the arena). */
 static void itlb_flush(struct hart *h)
 {
-    for (int m = 0; m < 3; m++)
+    for (int m = 0; m < TLB_SETS; m++)
         for (int i = 0; i < TLB_SIZE; i++)
             h->tlb[m].e[ACC_FETCH][i].vtag = ~0ULL;
 }
@@ -102,7 +102,7 @@ bool dcache_is_code(struct hart *h, uint64_t ppage)
  * it take the slow path and invalidate decoded slots. */
 static void wtlb_evict(struct hart *h, uint64_t ppage)
 {
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < TLB_SETS; m++) {
         struct tlb_entry *e = h->tlb[m].e[ACC_STORE];
         for (int i = 0; i < TLB_SIZE; i++)
             if (e[i].vtag != ~0ULL && e[i].ppage == ppage)

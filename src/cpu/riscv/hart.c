@@ -72,9 +72,8 @@ void hart_reset(struct hart *h)
     h->mcycle_offset = h->minstret_offset = 0;
     memset(h->pmpcfg, 0, sizeof(h->pmpcfg));
     memset(h->pmpaddr, 0, sizeof(h->pmpaddr));
-    h->pmp_active = false;
     h->resv_valid = false;
-    tlb_flush_all(h);
+    pmp_update(h);   /* no regions; also flushes the TLB */
     dcache_reset(h);
     hart_update_mode(h);
 }

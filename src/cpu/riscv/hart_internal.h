@@ -85,6 +85,8 @@ struct dpage {
  * tag compare and an add: host = vaddr + addend.  Tags are the virtual
  * page number; ~0 means empty. */
 #define TLB_SIZE 256
+#define TLB_SETS 4
+#define TLB_SET_SUM 3
 enum { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
 
 struct tlb_entry {
@@ -96,7 +98,11 @@ struct tlb_entry {
 
 struct tlb_set {
     struct tlb_entry e[3][TLB_SIZE];   /* [access type][index] */
-    bool has_user;                      /* S set holds U pages (SUM=1) */
+    /* Virtual range [super_lo, super_last] covering every superpage this
+     * set's walks have translated since it was last flushed: entries are
+     * 4 KiB pieces, so an SFENCE.VMA of one address in a superpage must
+     * drop the other pieces too (the whole set, then). */
+    uint64_t super_lo, super_last;
 };
 
 /* ---- the hart ---- */
@@ -137,6 +143,14 @@ struct hart {
     uint8_t pmpcfg[PMP_ENTRIES];
     uint64_t pmpaddr[PMP_ENTRIES];
     bool pmp_active;            /* any entry not OFF */
+    /* Entries not OFF with a non-empty range, in priority order, their
+     * [lo, hi) computed once per PMP CSR write (pmp_update) so the
+     * check on every TLB fill and page-table read is a short scan. */
+    struct pmp_region {
+        uint64_t lo, hi;
+        uint8_t cfg;
+    } pmp_rgn[PMP_ENTRIES];
+    unsigned pmp_nrgn;
 
     /* LR/SC reservation: physical address and the value LR loaded. */
     uint64_t resv_addr;
@@ -147,7 +161,11 @@ struct hart {
     uint64_t exc_cause, exc_tval;
 
     /* MMU/TLB */
-    struct tlb_set tlb[3];      /* by privilege: 0 = U, 1 = S, 2 = M */
+    /* By privilege: 0 = U, 1 = S, 2 = M, and 3 = S-mode loads and stores
+     * while mstatus.SUM = 1, which may reach U pages.  Linux sets and
+     * clears SUM around every user-memory access; switching sets keeps
+     * both warm where flushing U pages out of one set would empty it. */
+    struct tlb_set tlb[TLB_SETS];
     struct tlb_set *itlb;       /* set for fetch at the current priv */
     struct tlb_set *dtlb;       /* set for loads/stores (MPRV applied) */
     unsigned data_priv;         /* effective privilege for loads/stores */
@@ -165,6 +183,10 @@ struct hart {
     bool jit_full;              /* buffer full: reset caches at refetch */
     uint8_t jit_hot;            /* entries before a block is translated */
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
+    int64_t jit_left;           /* budget a chain of blocks may retire */
+    size_t jit_base;            /* bytes of shared stubs at jit_code */
+    int32_t jit_prologue;       /* bytes of a block's prologue (chained
+                                   entries start after it) */
     /* Scratch page for an instruction that straddles two pages. */
     struct insn cross[3];
 
@@ -199,19 +221,22 @@ uint64_t hart_interp(struct hart *h, int64_t n);
 /* Recompute mip.STIP from stimecmp when Sstc is on (menvcfg.STCE). (trap.c) */
 void hart_update_stip(struct hart *h);
 
-/* mstatus.SUM went 1 -> 0: drop S-mode TLB entries of U pages. (mmu.c) */
-void mmu_sum_cleared(struct hart *h);
 
 /* PMP CSR writes (WARL, locking) and the TLB flush they need. (pmp.c) */
 void pmp_write_cfg(struct hart *h, int i, uint8_t v);
 void pmp_write_addr(struct hart *h, int i, uint64_t v);
 void pmp_update(struct hart *h);
 
-/* Privilege/MPRV changed: re-select TLB sets. (mmu.c) */
+/* Privilege, MPRV/MPP or SUM changed: re-select TLB sets. (mmu.c) */
 void hart_update_mode(struct hart *h);
 
 /* Flush every TLB (satp write, SFENCE.VMA, SUM/MXR change). (mmu.c) */
 void tlb_flush_all(struct hart *h);
+
+/* SFENCE.VMA with rs1 != x0 (Privileged spec 4.2.1): drop the cached
+ * translations of virtual address `va` in the U and S sets, for every
+ * address space (the ASID is not tracked, which over-approximates). (mmu.c) */
+void tlb_flush_page(struct hart *h, uint64_t va);
 
 /* Slow-path data access: translate, check PMP, access memory, refill the
  * TLB when the page allows it.  size 1/2/4/8, any alignment.  Returns 0

@@ -6,7 +6,8 @@
  * compare-and-swap on the PTE), as the spec permits.  The TLB caches
  * 4 KiB translations only (superpages are cached one 4 KiB page at a
  * time), only for RAM pages whose whole extent PMP allows, so a hit never
- * needs another check.  Store entries are never made for pages this hart
+ * needs another check.  SFENCE.VMA of one address drops just that page
+ * unless it lies in a superpage some walk used (then the whole set).  Store entries are never made for pages this hart
  * has decoded code from (see dcache.c). */
 #include <string.h>
 
@@ -27,18 +28,38 @@ static void tlb_flush_set(struct tlb_set *s)
     for (int t = 0; t < 3; t++)
         for (int i = 0; i < TLB_SIZE; i++)
             s->e[t][i].vtag = ~0ULL;
-    s->has_user = false;
+    s->super_lo = ~0ULL;
+    s->super_last = 0;
 }
 
 void tlb_flush_all(struct hart *h)
 {
-    for (int m = 0; m < 3; m++)
+    for (int m = 0; m < TLB_SETS; m++)
         tlb_flush_set(&h->tlb[m]);
 }
 
 static inline unsigned set_index(unsigned priv)
 {
     return priv == PRV_M ? 2 : priv;
+}
+
+void tlb_flush_page(struct hart *h, uint64_t va)
+{
+    uint64_t vpn = va >> 12;
+    for (int m = 0; m < TLB_SETS; m++) {
+        if (m == PRV_M)
+            continue;   /* M-mode entries are untranslated */
+        struct tlb_set *s = &h->tlb[m];
+        if (va >= s->super_lo && va <= s->super_last) {
+            tlb_flush_set(s);
+            continue;
+        }
+        for (int t = 0; t < 3; t++) {
+            struct tlb_entry *e = &s->e[t][vpn & (TLB_SIZE - 1)];
+            if (e->vtag == vpn)
+                e->vtag = ~0ULL;
+        }
+    }
 }
 
 void hart_update_mode(struct hart *h)
@@ -48,14 +69,7 @@ void hart_update_mode(struct hart *h)
         dp = (unsigned)((h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
     h->data_priv = dp;
     h->itlb = &h->tlb[set_index(h->priv)];
-    h->dtlb = &h->tlb[set_index(dp)];
-}
-
-/* Flush the S-mode TLB set when SUM goes 1 -> 0 and it holds U pages. */
-void mmu_sum_cleared(struct hart *h)
-{
-    if (h->tlb[1].has_user)
-        tlb_flush_set(&h->tlb[1]);
+    h->dtlb = &h->tlb[dp == PRV_S && (h->mstatus & MSTATUS_SUM) ? TLB_SET_SUM : set_index(dp)];
 }
 
 static int page_fault(int acc)
@@ -68,11 +82,9 @@ static int access_fault(int acc)
     return acc == ACC_FETCH ? EXC_INSN_ACCESS : acc == ACC_LOAD ? EXC_LOAD_ACCESS : EXC_STORE_ACCESS;
 }
 
-/* Translate at privilege `priv`.  *user reports a leaf PTE with U=1. */
-static int walk(struct hart *h, uint64_t va, int acc, unsigned priv,
-                uint64_t *pa, bool *user)
+/* Translate at privilege `priv`. */
+static int walk(struct hart *h, uint64_t va, int acc, unsigned priv, uint64_t *pa)
 {
-    *user = false;
     unsigned mode = (unsigned)(h->satp >> 60);
     if (priv == PRV_M || mode == SATP_MODE_BARE) {
         *pa = va;
@@ -128,12 +140,21 @@ static int walk(struct hart *h, uint64_t va, int acc, unsigned priv,
             if (!__atomic_compare_exchange_n(ptep, &pte, want, false,
                                              __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 /* Changed under us: walk again from the top. */
-                return walk(h, va, acc, priv, pa, user);
+                return walk(h, va, acc, priv, pa);
             }
         }
         uint64_t off_mask = (1ULL << (12 + 9 * i)) - 1;
+        if (i > 0) {   /* a superpage: remember its extent for tlb_flush_page */
+            uint64_t lo = va & ~off_mask;
+            for (int k = 0; k < 2; k++) {
+                struct tlb_set *s = &h->tlb[k ? TLB_SET_SUM : set_index(priv)];
+                if (lo < s->super_lo)
+                    s->super_lo = lo;
+                if (lo + off_mask > s->super_last)
+                    s->super_last = lo + off_mask;
+            }
+        }
         *pa = ((ppn << 12) & ~off_mask) | (va & off_mask);
-        *user = (pte & PTE_U) != 0;
         return 0;
     }
     return page_fault(acc);
@@ -141,16 +162,15 @@ static int walk(struct hart *h, uint64_t va, int acc, unsigned priv,
 
 int mmu_translate(struct hart *h, uint64_t va, int acc, uint64_t *pa)
 {
-    bool user;
     unsigned priv = acc == ACC_FETCH ? h->priv : h->data_priv;
-    int c = walk(h, va, acc, priv, pa, &user);
+    int c = walk(h, va, acc, priv, pa);
     if (c)
         h->exc_tval = va;
     return c;
 }
 
 /* Try to cache the translation va -> pa for `acc` in the data TLB. */
-static void tlb_fill(struct hart *h, uint64_t va, uint64_t pa, int acc, bool user)
+static void tlb_fill(struct hart *h, uint64_t va, uint64_t pa, int acc)
 {
     uint64_t ppage = pa & ~0xfffULL;
     uint8_t *host = mem_gpa_to_hva(h->mem, ppage, NULL);
@@ -162,8 +182,6 @@ static void tlb_fill(struct hart *h, uint64_t va, uint64_t pa, int acc, bool use
     e->vtag = va >> 12;
     e->ppage = ppage;
     e->addend = (uintptr_t)host - (va & ~0xfffULL);
-    if (user)
-        h->dtlb->has_user = true;
 }
 
 /* One access within a page. */
@@ -171,8 +189,7 @@ static int access_one(struct hart *h, uint64_t va, unsigned size, int acc,
                       uint64_t *val)
 {
     uint64_t pa;
-    bool user;
-    int c = walk(h, va, acc, h->data_priv, &pa, &user);
+    int c = walk(h, va, acc, h->data_priv, &pa);
     if (c) {
         h->exc_tval = va;
         return c;
@@ -193,7 +210,7 @@ static int access_one(struct hart *h, uint64_t va, unsigned size, int acc,
         h->exc_tval = va;
         return access_fault(acc);
     }
-    tlb_fill(h, va, pa, acc, user);
+    tlb_fill(h, va, pa, acc);
     return 0;
 }
 
@@ -220,9 +237,8 @@ int mmu_store(struct hart *h, uint64_t va, unsigned size, uint64_t val)
         return access_one(h, va, size, ACC_STORE, &val);
     /* Crosses a page: check both pages before writing anything. */
     uint64_t pa;
-    bool user;
     for (uint64_t a = va; a < va + size; a = (a | 0xfff) + 1) {
-        int c = walk(h, a, ACC_STORE, h->data_priv, &pa, &user);
+        int c = walk(h, a, ACC_STORE, h->data_priv, &pa);
         if (c) {
             h->exc_tval = a;
             return c;
@@ -245,9 +261,18 @@ int mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, bool write,
         h->exc_tval = va;
         return write ? EXC_STORE_MISALIGNED : EXC_LOAD_MISALIGNED;
     }
+    /* TLB hit: a load entry was checked for reading; a store entry for
+     * writing, which implies reading (PTE W without R and PMP W without R
+     * are reserved), and is never made for a page holding decoded code.
+     * The kernel's spinlocks and reference counts make this path hot. */
+    struct tlb_entry *e = &h->dtlb->e[acc][(va >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->vtag == va >> 12)) {
+        *host = (void *)(uintptr_t)(va + e->addend);
+        *paddr = e->ppage | (va & 0xfff);
+        return 0;
+    }
     uint64_t pa;
-    bool user;
-    int c = walk(h, va, acc, h->data_priv, &pa, &user);
+    int c = walk(h, va, acc, h->data_priv, &pa);
     if (c) {
         h->exc_tval = va;
         return c;
@@ -264,5 +289,6 @@ int mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, bool write,
     }
     *host = p;
     *paddr = pa;
+    tlb_fill(h, va, pa, acc);
     return 0;
 }

@@ -49,34 +49,37 @@ bool pmp_allows(struct hart *h, uint64_t pa, uint64_t len, int acc, unsigned pri
     if (!h->pmp_active)
         return priv == PRV_M;
     uint64_t end = pa + len;
-    for (int i = 0; i < PMP_ENTRIES; i++) {
-        uint8_t cfg = h->pmpcfg[i];
-        if (!(cfg & PMP_A))
+    for (unsigned i = 0; i < h->pmp_nrgn; i++) {
+        const struct pmp_region *r = &h->pmp_rgn[i];
+        if (pa >= r->hi || end <= r->lo)
             continue;
-        uint64_t lo, hi;
-        pmp_range(h, i, &lo, &hi);
-        if (lo >= hi)
-            continue;
-        bool any = pa < hi && end > lo;
-        if (!any)
-            continue;
-        if (pa < lo || end > hi)
+        if (pa < r->lo || end > r->hi)
             return false;   /* partial match fails */
-        if (priv == PRV_M && !(cfg & PMP_L))
+        if (priv == PRV_M && !(r->cfg & PMP_L))
             return true;
         uint8_t need = acc == ACC_FETCH ? PMP_X : acc == ACC_LOAD ? PMP_R : PMP_W;
-        return (cfg & need) != 0;
+        return (r->cfg & need) != 0;
     }
     return priv == PRV_M;
 }
 
-/* Recompute pmp_active after any PMP CSR write. */
+/* Recompute pmp_active and the region list after any PMP CSR write (and
+ * at reset).  Entries whose range is empty never match (3.7.1), so they
+ * are left out of the list but still make PMP active. */
 void pmp_update(struct hart *h)
 {
     h->pmp_active = false;
-    for (int i = 0; i < PMP_ENTRIES; i++)
-        if (h->pmpcfg[i] & PMP_A)
-            h->pmp_active = true;
+    h->pmp_nrgn = 0;
+    for (int i = 0; i < PMP_ENTRIES; i++) {
+        if (!(h->pmpcfg[i] & PMP_A))
+            continue;
+        h->pmp_active = true;
+        uint64_t lo, hi;
+        pmp_range(h, i, &lo, &hi);
+        if (lo >= hi)
+            continue;
+        h->pmp_rgn[h->pmp_nrgn++] = (struct pmp_region){ lo, hi, h->pmpcfg[i] };
+    }
     tlb_flush_all(h);   /* fills were checked against the old PMP */
 }
 

@@ -93,7 +93,12 @@ int sys_exec(struct hart *h, const struct insn *ip, uint64_t pc)
     case OP_SFENCE_VMA:
         if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM)))
             return illegal(h, ip);
-        tlb_flush_all(h);
+        /* Linux fences single pages often (every PTE it changes in a live
+         * mapping); keeping the rest of the TLB saves thousands of walks. */
+        if (ip->rs1)
+            tlb_flush_page(h, h->x[ip->rs1]);
+        else
+            tlb_flush_all(h);
         return EXEC_NEXT;
     case OP_FENCE_I:
         dcache_flush(h);
