@@ -160,6 +160,7 @@ refetch:
 L_JIT: {
         jit_fn fn;
         memcpy(&fn, &ip->imm, sizeof(fn));
+        h->jit_left = n;   /* a chain of blocks stops when it is spent */
         n -= (int64_t)fn(h, PC());
         if (unlikely(h->jit_exc)) {
             cause = (int)h->jit_exc - 1;

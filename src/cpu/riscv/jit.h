@@ -1,7 +1,7 @@
 /* cpu/riscv internal: the block translator (x86-64 hosts).
  *
  * Straight-line runs of decoded instructions in one physical page are
- * translated to host code.  A block starts at the slot it was entered at
+ * translated to host code (atomics as calls to amo_exec).  A block starts at the slot it was entered at
  * (a taken-branch target or a refetch), ends after a branch or jump,
  * before an instruction the translator does not handle (those stay in the
  * interpreter), at the end of the page, or after JIT_MAX_INSNS.
@@ -72,6 +72,12 @@ static inline bool jit_can_translate(unsigned op)
     case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: case OP_ADD_UW:
     case OP_ANDN: case OP_ORN: case OP_XNOR:
     case OP_NOP: case OP_FENCE:
+    case OP_LR_W: case OP_SC_W: case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W:
+    case OP_AMOAND_W: case OP_AMOOR_W: case OP_AMOMIN_W: case OP_AMOMAX_W:
+    case OP_AMOMINU_W: case OP_AMOMAXU_W:
+    case OP_LR_D: case OP_SC_D: case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D:
+    case OP_AMOAND_D: case OP_AMOOR_D: case OP_AMOMIN_D: case OP_AMOMAX_D:
+    case OP_AMOMINU_D: case OP_AMOMAXU_D:
         return true;
     }
     return false;

@@ -3,7 +3,30 @@
  * Guest registers stay in memory (h->x[]); each guest instruction becomes a
  * few host instructions working through rax/rcx/rdx.  Registers held for
  * the whole block (callee-saved): rbx = &h->x[0], r12 = h, r13 = block vpc,
- * r14 = load TLB of the current data privilege, r15 = store TLB.
+ * r14 = load TLB of the current data privilege, r15 = store TLB, rbp =
+ * instructions retired by the blocks before this one in the chain.
+ *
+ * Chaining: a block that ends with a branch, a jump or by running off its
+ * page does not return to the interpreter when it can help it.  It jumps
+ * to a shared stub (at the start of the code buffer, with the shared
+ * epilogue) that charges the block's count to the budget (h->jit_left),
+ * polls h->events, looks the target up in the fetch TLB of the current
+ * privilege, and, when the target's slot holds a translation, enters that
+ * block past its prologue.  Privilege, translation and interrupt enables
+ * cannot change inside translated code (nothing that changes them is
+ * translated), so the TLB hit is as good as the interpreter's refetch;
+ * every transition re-reads the slot, so a cleared slot (a store to the
+ * page, FENCE.I) is never entered.
+ *
+ * Exits to a fixed target in the same page (branches, JAL, the block-size
+ * cut) are linked directly: the first time the target is translated, the
+ * exit's jump is patched to enter it, so only the budget and event checks
+ * remain.  Every block of a page dies together (a store to the page or a
+ * changed page after FENCE.I clears all its translated slots), so a
+ * linked jump only leads from dead code to dead code, which nothing
+ * enters any more; a block still running when its own page is written
+ * may finish into stale code of that page, as hardware may before a
+ * FENCE.I (Zifencei).
  * Loads and stores look up the software TLB inline (the same entries the
  * interpreter uses) and call the C slow path on a miss.  Division and the
  * high multiplies call small C helpers: they are rare and full of corner
@@ -20,14 +43,17 @@
 
 #define JIT_BUF_SIZE (32u << 20)
 /* Worst-case host bytes for one guest instruction (a load/store with its
- * slow path and exception exit is ~120 bytes). */
-#define JIT_INSN_MAX 192
+ * slow path and exception exit is ~120 bytes, a branch with two linked
+ * exits ~240). */
+#define JIT_INSN_MAX 256
 
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
        R8 = 8, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
 struct jbuf {
     uint8_t *p;
+    struct dpage *dp;   /* the page being translated */
+    unsigned start;     /* byte offset of the block in it */
 };
 
 static void b1(struct jbuf *b, uint8_t v) { *b->p++ = v; }
@@ -234,6 +260,15 @@ static uint64_t jit_muldiv(uint64_t a, uint64_t b, uint32_t op)
     return 0;
 }
 
+/* Atomics run in amo_exec (amo.c) on a copy of their slot kept in the
+ * code buffer (the slot itself may be cleared while the block runs).
+ * Returns the exception cause, or 0 (an AMO never raises cause 0). */
+static int jit_amo(struct hart *h, const struct insn *in)
+{
+    int r = amo_exec(h, in);
+    return r >= 16 ? r - 16 : 0;
+}
+
 /* Exit the block: eax = count, jump to the shared epilogue. */
 static void emit_exit(struct jbuf *b, uint32_t count, uint8_t *epilogue)
 {
@@ -374,9 +409,163 @@ static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int dig
     store_x(b, RAX, in->rd);
 }
 
+/* Per-block prologue: save the callee-saved registers (six pushes and 8
+ * bytes keep rsp 16-aligned for the helper calls), load the fixed
+ * registers, start the chain's count at 0.  A chained entry skips all of
+ * it: it starts JIT_PROLOGUE bytes in. */
+static void emit_prologue(struct jbuf *b)
+{
+    b1(b, 0x53);                        /* push rbx */
+    b1(b, 0x55);                        /* push rbp */
+    b1(b, 0x41); b1(b, 0x54);           /* push r12 */
+    b1(b, 0x41); b1(b, 0x55);           /* push r13 */
+    b1(b, 0x41); b1(b, 0x56);           /* push r14 */
+    b1(b, 0x41); b1(b, 0x57);           /* push r15 */
+    b1(b, 0x48); b1(b, 0x83); b1(b, 0xec); b1(b, 0x08);   /* sub rsp, 8 */
+    op_rr(b, 1, 0x8b, R12, RDI);        /* mov r12, rdi */
+    op_rr(b, 1, 0x8b, R13, RSI);        /* mov r13, rsi */
+    op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x));   /* lea rbx, [r12+x] */
+    op_rm(b, 1, 0x8b, R14, R12, (int32_t)offsetof(struct hart, dtlb)); /* r14 = h->dtlb */
+    op_rr(b, 1, 0x8b, R15, R14);
+    alu_imm(b, 1, 0, R14, (int32_t)offsetof(struct tlb_set, e[ACC_LOAD]));
+    alu_imm(b, 1, 0, R15, (int32_t)offsetof(struct tlb_set, e[ACC_STORE]));
+    b1(b, 0x31); b1(b, 0xed);           /* xor ebp, ebp */
+}
+
+/* Shared epilogue: rax = eax (this block's count) + rbp. */
+static void emit_epilogue(struct jbuf *b)
+{
+    b1(b, 0x48); b1(b, 0x01); b1(b, 0xe8);                 /* add rax, rbp */
+    b1(b, 0x48); b1(b, 0x83); b1(b, 0xc4); b1(b, 0x08);   /* add rsp, 8 */
+    b1(b, 0x41); b1(b, 0x5f);           /* pop r15 */
+    b1(b, 0x41); b1(b, 0x5e);           /* pop r14 */
+    b1(b, 0x41); b1(b, 0x5d);           /* pop r13 */
+    b1(b, 0x41); b1(b, 0x5c);           /* pop r12 */
+    b1(b, 0x5d);                        /* pop rbp */
+    b1(b, 0x5b);                        /* pop rbx */
+    b1(b, 0xc3);                        /* ret */
+}
+
+_Static_assert(sizeof(struct insn) == 16, "chain stub indexes slots by off * 8");
+_Static_assert(sizeof(struct tlb_entry) == 32, "chain stub indexes the TLB by << 5");
+_Static_assert(offsetof(struct tlb_set, e) == 0 && ACC_FETCH == 0, "fetch TLB at offset 0");
+_Static_assert(offsetof(struct dpage, insn) == 0, "slots at the start of a dpage");
+_Static_assert(TLB_SIZE == 256, "chain stub takes the TLB index from one byte");
+
+/* Shared chain stub.  In: eax = instructions retired by the block ending
+ * here (including its branch), rcx = the next guest pc. */
+static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
+{
+    b1(b, 0x48); b1(b, 0x01); b1(b, 0xc5);                 /* add rbp, rax */
+    op_rm(b, 1, 0x3b, RBP, R12, (int32_t)offsetof(struct hart, jit_left)); /* cmp rbp, [left] */
+    uint8_t *s1 = jcc_fwd(b, CC_GE);
+    /* cmp dword [r12 + events], 0 */
+    b1(b, 0x41); b1(b, 0x83); b1(b, 0xbc); b1(b, 0x24);
+    b4(b, (uint32_t)offsetof(struct hart, events)); b1(b, 0);
+    uint8_t *s2 = jcc_fwd(b, CC_NE);
+    op_rm(b, 1, 0x8b, RAX, R12, (int32_t)offsetof(struct hart, itlb));  /* rax = itlb */
+    op_rr(b, 1, 0x8b, RDX, RCX);              /* mov rdx, rcx */
+    shift_imm(b, 1, 5, RDX, 12);              /* shr rdx, 12 */
+    b1(b, 0x0f); b1(b, 0xb6); b1(b, 0xf2);    /* movzx esi, dl */
+    shift_imm(b, 0, 4, RSI, 5);               /* shl esi, 5 */
+    op_rr(b, 1, 0x03, RAX, RSI);              /* add rax, rsi */
+    op_rm(b, 1, 0x3b, RDX, RAX, (int32_t)offsetof(struct tlb_entry, vtag));
+    uint8_t *s3 = jcc_fwd(b, CC_NE);
+    op_rm(b, 1, 0x8b, RAX, RAX, (int32_t)offsetof(struct tlb_entry, dp));
+    op_rr(b, 0, 0x8b, RDX, RCX);              /* mov edx, ecx */
+    alu_imm(b, 0, 4, RDX, 0xffe);             /* and edx, 0xffe */
+    shift_imm(b, 0, 4, RDX, 3);               /* shl edx, 3: slot = off/2 * 16 */
+    op_rr(b, 1, 0x03, RAX, RDX);              /* add rax, rdx */
+    b1(b, 0x66); b1(b, 0x81); b1(b, 0x38);    /* cmp word [rax], OP_JIT */
+    b1(b, (uint8_t)OP_JIT); b1(b, (uint8_t)(OP_JIT >> 8));
+    uint8_t *s4 = jcc_fwd(b, CC_NE);
+    op_rm(b, 1, 0x8b, RAX, RAX, (int32_t)offsetof(struct insn, imm));  /* code pointer */
+    alu_imm(b, 1, 0, RAX, prologue);
+    op_rr(b, 1, 0x8b, R13, RCX);              /* mov r13, rcx */
+    b1(b, 0xff); b1(b, 0xe0);                 /* jmp rax */
+    /* Back to the interpreter at rcx. */
+    patch(s1, b->p); patch(s2, b->p); patch(s3, b->p); patch(s4, b->p);
+    op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
+    b1(b, 0x31); b1(b, 0xc0);                 /* xor eax, eax */
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epi - (b->p + 4)));
+}
+
+/* The shared code at the start of the buffer: epilogue, then chain stub. */
+#define JIT_STUB_CHAIN 64
+static uint8_t *jit_epilogue(struct hart *h) { return h->jit_code; }
+static uint8_t *jit_chain(struct hart *h) { return h->jit_code + JIT_STUB_CHAIN; }
+
+static int32_t prologue_size(void)
+{
+    uint8_t tmp[128];
+    struct jbuf b = { tmp, NULL, 0 };
+    emit_prologue(&b);
+    return (int32_t)(b.p - tmp);
+}
+
+/* Leave towards the guest pc in rcx through the chain stub. */
+static void emit_chain_exit(struct jbuf *b, uint32_t count, struct hart *h)
+{
+    b1(b, 0xb8); b4(b, count);                /* mov eax, count */
+    b1(b, 0xe9);                              /* jmp chain stub */
+    b4(b, (uint32_t)(int32_t)(jit_chain(h) - (b->p + 4)));
+}
+
+/* Resolve a linked exit (see the header comment): when the target slot
+ * holds a translation, patch the jmp at `site` to its chained entry and
+ * return that entry; else NULL. */
+static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
+{
+    if (slot->op != OP_JIT)
+        return NULL;
+    uint8_t *fn;
+    memcpy(&fn, &slot->imm, sizeof(fn));
+    uint8_t *entry = fn + h->jit_prologue;
+    int32_t rel = (int32_t)(entry - (site + 5));
+    memcpy(site + 1, &rel, 4);
+    return entry;
+}
+
+/* Leave for the guest pc r13 + rel.  A target in this page is linked;
+ * any other goes through the chain stub. */
+static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t count)
+{
+    int32_t abs = (int32_t)b->start + rel;
+    lea_r13(b, RCX, rel);
+    if (abs < 0 || abs >= 4096) {
+        emit_chain_exit(b, count, h);
+        return;
+    }
+    b1(b, 0xb8); b4(b, count);                             /* mov eax, count */
+    b1(b, 0x48); b1(b, 0x01); b1(b, 0xc5);                 /* add rbp, rax */
+    op_rm(b, 1, 0x3b, RBP, R12, (int32_t)offsetof(struct hart, jit_left));
+    uint8_t *out1 = jcc_fwd(b, CC_GE);
+    b1(b, 0x41); b1(b, 0x83); b1(b, 0xbc); b1(b, 0x24);    /* cmp dword [r12+events], 0 */
+    b4(b, (uint32_t)offsetof(struct hart, events)); b1(b, 0);
+    uint8_t *out2 = jcc_fwd(b, CC_NE);
+    op_rr(b, 1, 0x8b, R13, RCX);                           /* mov r13, rcx */
+    uint8_t *site = b->p;
+    b1(b, 0xe9); b4(b, 0);                                 /* jmp resolve (patched) */
+    mov_imm64(b, RDI, (uint64_t)(uintptr_t)&b->dp->insn[abs >> 1]);
+    mov_imm64(b, RSI, (uint64_t)(uintptr_t)site);
+    op_rr(b, 1, 0x8b, RDX, R12);                           /* mov rdx, r12 */
+    call_abs(b, (const void *)jit_link);
+    b1(b, 0x48); b1(b, 0x85); b1(b, 0xc0);                 /* test rax, rax */
+    uint8_t *none = jcc_fwd(b, CC_E);
+    b1(b, 0xff); b1(b, 0xe0);                              /* jmp rax */
+    patch(none, b->p);
+    op_rr(b, 1, 0x8b, RCX, R13);                           /* mov rcx, r13 */
+    patch(out1, b->p);
+    patch(out2, b->p);
+    /* Back to the interpreter at rcx; the count is already in rbp. */
+    op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
+    b1(b, 0x31); b1(b, 0xc0);                              /* xor eax, eax */
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(jit_epilogue(h) - (b->p + 4)));
+}
+
 /* Returns false when `in` ends the block (it then emitted the exit). */
-static bool emit_insn(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
-                      uint8_t *epi)
+static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int32_t off,
+                      uint32_t count, uint8_t *epi)
 {
     int32_t next = off + 2 * in->len;
     switch (in->op) {
@@ -491,11 +680,27 @@ static bool emit_insn(struct jbuf *b, const struct insn *in, int32_t off, uint32
     case OP_SB: case OP_SH: case OP_SW: case OP_SD:
         emit_store(b, in, off, count, epi);
         return true;
+    case OP_LR_W: case OP_SC_W: case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W:
+    case OP_AMOAND_W: case OP_AMOOR_W: case OP_AMOMIN_W: case OP_AMOMAX_W:
+    case OP_AMOMINU_W: case OP_AMOMAXU_W:
+    case OP_LR_D: case OP_SC_D: case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D:
+    case OP_AMOAND_D: case OP_AMOOR_D: case OP_AMOMIN_D: case OP_AMOMAX_D:
+    case OP_AMOMINU_D: case OP_AMOMAXU_D: {
+        uint8_t *over = jmp_fwd(b);
+        uint8_t *copy = b->p;
+        memcpy(b->p, in, sizeof(*in));
+        b->p += sizeof(*in);
+        patch(over, b->p);
+        op_rr(b, 1, 0x8b, RDI, R12);                        /* mov rdi, r12 */
+        mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
+        call_abs(b, (const void *)jit_amo);
+        exc_check(b, off, count, epi);
+        return true;
+    }
     case OP_JAL:
         lea_r13(b, RAX, next);
         store_x(b, RAX, in->rd);
-        set_pc_rel(b, off + in->imm);
-        emit_exit(b, count + 1, epi);
+        emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
     case OP_JALR:
         load_x(b, RCX, in->rs1);
@@ -504,8 +709,7 @@ static bool emit_insn(struct jbuf *b, const struct insn *in, int32_t off, uint32
         alu_imm(b, 1, 4, RCX, -2);                          /* and rcx, ~1 */
         lea_r13(b, RAX, next);
         store_x(b, RAX, in->rd);
-        op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
-        emit_exit(b, count + 1, epi);
+        emit_chain_exit(b, count + 1, h);
         return false;
     case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
         uint8_t cc = in->op == OP_BEQ ? CC_E : in->op == OP_BNE ? CC_NE
@@ -514,11 +718,9 @@ static bool emit_insn(struct jbuf *b, const struct insn *in, int32_t off, uint32
         load_x(b, RAX, in->rs1);
         op_rm(b, 1, 0x3b, RAX, RBX, xoff(in->rs2));       /* cmp rax, [rs2] */
         uint8_t *taken = jcc_fwd(b, cc);
-        set_pc_rel(b, next);
-        emit_exit(b, count + 1, epi);
+        emit_link_exit(b, h, next, count + 1);
         patch(taken, b->p);
-        set_pc_rel(b, off + in->imm);
-        emit_exit(b, count + 1, epi);
+        emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
     }
     }
@@ -537,12 +739,18 @@ int jit_init(struct hart *h)
         return -1;
     h->jit_code = p;
     h->jit_size = JIT_BUF_SIZE;
+    struct jbuf b = { h->jit_code, NULL, 0 };
+    emit_epilogue(&b);
+    b.p = jit_chain(h);
+    h->jit_prologue = prologue_size();
+    emit_chain_stub(&b, h->jit_prologue, jit_epilogue(h));
+    h->jit_base = 4096;   /* the stubs' page; jit_reset keeps it */
     /* VESSEL_JIT_HOT=N (1..255) overrides the hotness threshold; tests
      * use 1 so that code running once is translated too. */
     const char *hot = getenv("VESSEL_JIT_HOT");
     int hv = hot ? atoi(hot) : JIT_HOT;
     h->jit_hot = (uint8_t)(hv < 1 ? 1 : hv > 255 ? 255 : hv);
-    h->jit_used = 0;
+    h->jit_used = h->jit_base;
     h->jit_enabled = true;
     return 0;
 }
@@ -557,9 +765,10 @@ void jit_destroy(struct hart *h)
 
 void jit_reset(struct hart *h)
 {
-    if (h->jit_code && h->jit_used)
-        madvise(h->jit_code, h->jit_used, MADV_DONTNEED);
-    h->jit_used = 0;
+    if (h->jit_code && h->jit_used > h->jit_base)
+        madvise(h->jit_code + h->jit_base, h->jit_used - h->jit_base, MADV_DONTNEED);
+    if (h->jit_code)
+        h->jit_used = h->jit_base;
 }
 
 bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
@@ -576,32 +785,10 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
         return false;
     }
 
-    struct jbuf b = { h->jit_code + h->jit_used };
+    struct jbuf b = { h->jit_code + h->jit_used, dp, off };
     uint8_t *entry = b.p;
-    /* Prologue: save callee-saved registers (5 pushes keep rsp 16-aligned
-     * for the helper calls), load the block's fixed registers. */
-    b1(&b, 0x53);                       /* push rbx */
-    b1(&b, 0x41); b1(&b, 0x54);         /* push r12 */
-    b1(&b, 0x41); b1(&b, 0x55);         /* push r13 */
-    b1(&b, 0x41); b1(&b, 0x56);         /* push r14 */
-    b1(&b, 0x41); b1(&b, 0x57);         /* push r15 */
-    op_rr(&b, 1, 0x8b, R12, RDI);       /* mov r12, rdi */
-    op_rr(&b, 1, 0x8b, R13, RSI);       /* mov r13, rsi */
-    op_rm(&b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x));   /* lea rbx, [r12+x] */
-    op_rm(&b, 1, 0x8b, R14, R12, (int32_t)offsetof(struct hart, dtlb)); /* r14 = h->dtlb */
-    op_rr(&b, 1, 0x8b, R15, R14);
-    alu_imm(&b, 1, 0, R14, (int32_t)offsetof(struct tlb_set, e[ACC_LOAD]));
-    alu_imm(&b, 1, 0, R15, (int32_t)offsetof(struct tlb_set, e[ACC_STORE]));
-    uint8_t *skip_epi = jmp_fwd(&b);
-    /* Shared epilogue: eax = count retired. */
-    uint8_t *epi = b.p;
-    b1(&b, 0x41); b1(&b, 0x5f);         /* pop r15 */
-    b1(&b, 0x41); b1(&b, 0x5e);         /* pop r14 */
-    b1(&b, 0x41); b1(&b, 0x5d);         /* pop r13 */
-    b1(&b, 0x41); b1(&b, 0x5c);         /* pop r12 */
-    b1(&b, 0x5b);                       /* pop rbx */
-    b1(&b, 0xc3);                       /* ret */
-    patch(skip_epi, b.p);
+    emit_prologue(&b);
+    uint8_t *epi = jit_epilogue(h);
 
     unsigned o = off;
     uint32_t count = 0;
@@ -609,20 +796,23 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
         struct insn *in = &dp->insn[o >> 1];
         if (in->op == OP_DECODE)
             dcache_decode_slot(h, dp, o);
-        if (!jit_can_translate(in->op) || count == JIT_MAX_INSNS ||
-            o + 2u * in->len > 4096) {
+        if (!jit_can_translate(in->op) || o + 2u * in->len > 4096) {
             /* Hand over to the interpreter at this instruction. */
             set_pc_rel(&b, (int32_t)(o - off));
             emit_exit(&b, count, epi);
             break;
         }
-        if (!emit_insn(&b, in, (int32_t)(o - off), count, epi))
+        if (count == JIT_MAX_INSNS) {
+            emit_link_exit(&b, h, (int32_t)(o - off), count);
+            break;
+        }
+        if (!emit_insn(h, &b, in, (int32_t)(o - off), count, epi))
             break;
         count++;
         o += 2u * in->len;
         if (o >= 4096) {
-            set_pc_rel(&b, (int32_t)(o - off));
-            emit_exit(&b, count, epi);
+            lea_r13(&b, RCX, (int32_t)(o - off));   /* on into the next page */
+            emit_chain_exit(&b, count, h);
             break;
         }
     }
