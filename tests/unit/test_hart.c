@@ -374,9 +374,12 @@ static void test_sum_selects_tlb_set(void **state)
     /* SUM cleared by a CSR write: the U page must not hit any more. */
     assert_int_equal(csr_write(e->h, CSR_SSTATUS, st & ~MSTATUS_SUM), 0);
     assert_int_equal(mmu_load(e->h, 0x1000, 8, &v), EXC_LOAD_PAGE);
-    /* Set again: the entry made under SUM=1 is still there. */
+    /* Set again: the entry made under SUM=1 is still there, and a
+     * one-page SFENCE.VMA reaches this set too. */
     assert_int_equal(csr_write(e->h, CSR_SSTATUS, st | MSTATUS_SUM), 0);
     assert_int_equal(e->h->dtlb->e[ACC_LOAD][1].vtag, 1);
+    tlb_flush_page(e->h, 0x1000);
+    assert_int_equal(e->h->dtlb->e[ACC_LOAD][1].vtag, ~0ULL);
 }
 
 static void test_amo_uses_tlb_permissions(void **state)

@@ -47,7 +47,7 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 {
     uint64_t vpn = va >> 12;
     for (int m = 0; m < TLB_SETS; m++) {
-        if (m == PRV_M)
+        if ((unsigned)m == set_index(PRV_M))
             continue;   /* M-mode entries are untranslated */
         struct tlb_set *s = &h->tlb[m];
         if (va >= s->super_lo && va <= s->super_last) {
