@@ -452,17 +452,34 @@ _Static_assert(offsetof(struct tlb_set, e) == 0 && ACC_FETCH == 0, "fetch TLB at
 _Static_assert(offsetof(struct dpage, insn) == 0, "slots at the start of a dpage");
 _Static_assert(TLB_SIZE == 256, "chain stub takes the TLB index from one byte");
 
+/* Charge eax instructions to the chain (rbp += rax) and poll: jumps
+ * recorded in *spent (budget h->jit_left used up) and *event (h->events
+ * set) leave the chain. */
+static void emit_charge_and_poll(struct jbuf *b, uint8_t **spent, uint8_t **event)
+{
+    b1(b, 0x48); b1(b, 0x01); b1(b, 0xc5);                 /* add rbp, rax */
+    op_rm(b, 1, 0x3b, RBP, R12, (int32_t)offsetof(struct hart, jit_left)); /* cmp rbp, [left] */
+    *spent = jcc_fwd(b, CC_GE);
+    b1(b, 0x41); b1(b, 0x83); b1(b, 0xbc); b1(b, 0x24);    /* cmp dword [r12+events], 0 */
+    b4(b, (uint32_t)offsetof(struct hart, events)); b1(b, 0);
+    *event = jcc_fwd(b, CC_NE);
+}
+
+/* Back to the interpreter at the guest pc in rcx; the chain's count is
+ * already in rbp. */
+static void emit_leave_at_rcx(struct jbuf *b, uint8_t *epi)
+{
+    op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
+    b1(b, 0x31); b1(b, 0xc0);                              /* xor eax, eax */
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epi - (b->p + 4)));
+}
+
 /* Shared chain stub.  In: eax = instructions retired by the block ending
  * here (including its branch), rcx = the next guest pc. */
 static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
 {
-    b1(b, 0x48); b1(b, 0x01); b1(b, 0xc5);                 /* add rbp, rax */
-    op_rm(b, 1, 0x3b, RBP, R12, (int32_t)offsetof(struct hart, jit_left)); /* cmp rbp, [left] */
-    uint8_t *s1 = jcc_fwd(b, CC_GE);
-    /* cmp dword [r12 + events], 0 */
-    b1(b, 0x41); b1(b, 0x83); b1(b, 0xbc); b1(b, 0x24);
-    b4(b, (uint32_t)offsetof(struct hart, events)); b1(b, 0);
-    uint8_t *s2 = jcc_fwd(b, CC_NE);
+    uint8_t *s1, *s2;
+    emit_charge_and_poll(b, &s1, &s2);
     op_rm(b, 1, 0x8b, RAX, R12, (int32_t)offsetof(struct hart, itlb));  /* rax = itlb */
     op_rr(b, 1, 0x8b, RDX, RCX);              /* mov rdx, rcx */
     shift_imm(b, 1, 5, RDX, 12);              /* shr rdx, 12 */
@@ -483,11 +500,8 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     alu_imm(b, 1, 0, RAX, prologue);
     op_rr(b, 1, 0x8b, R13, RCX);              /* mov r13, rcx */
     b1(b, 0xff); b1(b, 0xe0);                 /* jmp rax */
-    /* Back to the interpreter at rcx. */
     patch(s1, b->p); patch(s2, b->p); patch(s3, b->p); patch(s4, b->p);
-    op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
-    b1(b, 0x31); b1(b, 0xc0);                 /* xor eax, eax */
-    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epi - (b->p + 4)));
+    emit_leave_at_rcx(b, epi);
 }
 
 /* The shared code at the start of the buffer: epilogue, then chain stub. */
@@ -537,12 +551,8 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
         return;
     }
     b1(b, 0xb8); b4(b, count);                             /* mov eax, count */
-    b1(b, 0x48); b1(b, 0x01); b1(b, 0xc5);                 /* add rbp, rax */
-    op_rm(b, 1, 0x3b, RBP, R12, (int32_t)offsetof(struct hart, jit_left));
-    uint8_t *out1 = jcc_fwd(b, CC_GE);
-    b1(b, 0x41); b1(b, 0x83); b1(b, 0xbc); b1(b, 0x24);    /* cmp dword [r12+events], 0 */
-    b4(b, (uint32_t)offsetof(struct hart, events)); b1(b, 0);
-    uint8_t *out2 = jcc_fwd(b, CC_NE);
+    uint8_t *out1, *out2;
+    emit_charge_and_poll(b, &out1, &out2);
     op_rr(b, 1, 0x8b, R13, RCX);                           /* mov r13, rcx */
     uint8_t *site = b->p;
     b1(b, 0xe9); b4(b, 0);                                 /* jmp resolve (patched) */
@@ -557,10 +567,7 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     op_rr(b, 1, 0x8b, RCX, R13);                           /* mov rcx, r13 */
     patch(out1, b->p);
     patch(out2, b->p);
-    /* Back to the interpreter at rcx; the count is already in rbp. */
-    op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
-    b1(b, 0x31); b1(b, 0xc0);                              /* xor eax, eax */
-    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(jit_epilogue(h) - (b->p + 4)));
+    emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
 /* Returns false when `in` ends the block (it then emitted the exit). */
