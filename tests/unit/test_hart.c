@@ -26,7 +26,7 @@ static int setup(void **state)
 {
     struct env *e = calloc(1, sizeof(*e));
     e->mem = mem_new();
-    assert_int_equal(mem_add_ram(e->mem, RAM, 4 << 20), 0);
+    assert_int_equal(mem_add_ram(e->mem, RAM, 16 << 20), 0);
     vclock_init(&e->clock, VCLOCK_DEFAULT_HZ);
     struct hart_config cfg = { .hartid = 0, .mem = e->mem, .clock = &e->clock,
                                .reset_pc = RAM };
@@ -431,6 +431,195 @@ static void test_chained_blocks_keep_budget(void **state)
     assert_true(2 * (a0 + a1) >= total - 2 && 2 * (a0 + a1) <= total + 2);
 }
 
+/* ---- decoded-page cache replacement and code-buffer recycling ---- */
+
+static void test_dcache_clock_eviction(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    struct dpage *d;
+    unsigned n = h->arena_pages;
+    assert_true(n + 7 <= (16u << 20) / 4096);
+    /* Page 0 holds `li a0,1; ebreak`, run (and translated) first. */
+    put32(e, RAM + 0x0, 0x00100513);
+    put32(e, RAM + 0x4, 0x00100073);
+    put32(e, RAM + 0x3000, 0x00100073);
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    hart_run(h, 1000);
+    assert_int_equal(hart_get_x(h, 10), 1);
+    for (unsigned i = 1; i < n; i++)
+        assert_int_equal(dcache_fetch_page(h, RAM + i * 4096ULL, &d), 0);
+    assert_int_equal(h->arena_used, n);
+    /* Full: the hand's first lap clears every reference bit and page 0,
+     * the oldest, makes room; its arena slot now holds page pn (at another
+     * fetch-TLB index than page 0, whose entry must go). */
+    uint64_t pn = RAM + (uint64_t)(n + 5) * 4096;
+    put32(e, pn + 0x0, 0x00200513);   /* li a0,2 */
+    put32(e, pn + 0x4, 0x00100073);   /* ebreak */
+    h->pc = pn;
+    hart_run(h, 1000);
+    assert_int_equal(hart_get_x(h, 10), 2);
+    assert_false(dcache_is_code(h, RAM));
+    assert_true(dcache_is_code(h, pn));
+    assert_false(h->itlb->e[ACC_FETCH][(RAM >> 12) & (TLB_SIZE - 1)].vtag == RAM >> 12);
+    /* Page 0 runs its own code again, not page n's from the reused slot. */
+    h->pc = RAM;
+    hart_run(h, 1000);
+    assert_int_equal(hart_get_x(h, 10), 1);
+    /* Second chance: of the next two pages at the hand, A is used again
+     * and B is not; the next miss evicts B and keeps A, clearing A's bit
+     * and its fetch-TLB entry so that A's next use misses and sets it. */
+    unsigned a = h->arena_hand, b = (a + 1) % n;
+    uint64_t pa = h->arena[a].paddr, pb = h->arena[b].paddr;
+    h->arena[b].ref = false;
+    assert_int_equal(dcache_fetch_page(h, pa, &d), 0);
+    assert_true(d->ref);
+    assert_int_equal(dcache_fetch_page(h, pn + 4096, &d), 0);
+    assert_true(dcache_is_code(h, pa));
+    assert_false(dcache_is_code(h, pb));
+    assert_ptr_equal(d, &h->arena[b]);
+    assert_false(h->arena[a].ref);
+    assert_false(h->itlb->e[ACC_FETCH][(pa >> 12) & (TLB_SIZE - 1)].vtag == pa >> 12);
+}
+
+/* Translate a block at every word of pages first.. (of `base`) until the
+ * code buffer's ring has moved on into region `stop`; returns the next
+ * unused page. */
+static unsigned translate_pages(struct env *e, uint64_t base, unsigned first,
+                                unsigned pages, unsigned stop,
+                                uint8_t region[][1024])
+{
+    struct hart *h = e->h;
+    unsigned p, start = h->jit_region;
+    bool moved = false, wrapped = false;
+    for (p = first; p < pages && !(moved && h->jit_region == stop); p++) {
+        struct dpage *d;
+        assert_int_equal(dcache_fetch_page(h, base + p * 4096ULL, &d), 0);
+        for (unsigned w = 0; w < 1023; w++) {
+            unsigned before = h->jit_region;
+            assert_true(jit_translate(h, d, w * 4));
+            moved |= h->jit_region != start;
+            wrapped |= h->jit_region < before;
+            if (region)
+                region[p][w] = (uint8_t)(wrapped ? 0xff : h->jit_region);
+        }
+    }
+    return p;
+}
+
+/* Run each page's code from its start: 1023 x `addi a0,a0,p+1`, ebreak. */
+static void run_pages(struct env *e, uint64_t base, unsigned pages)
+{
+    struct hart *h = e->h;
+    for (unsigned p = 0; p < pages; p++) {
+        hart_set_x(h, 10, 0);
+        h->pc = base + p * 4096ULL;
+        hart_run(h, 5000);
+        assert_int_equal(h->mcause, EXC_BREAKPOINT);
+        assert_int_equal(hart_get_x(h, 10), 1023 * (p + 1));
+    }
+}
+
+static void test_jit_region_recycling(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    if (!h->jit_enabled)
+        skip();
+    /* 64 pages, page p holding 1023 x `addi a0,a0,p+1` then ebreak (a
+     * jump into another page's code shows in a0); translating a block at
+     * every word fills the code buffer's ring more than once. */
+    enum { PAGES = 64 };
+    uint64_t base = RAM + 0x100000;
+    for (unsigned p = 0; p < PAGES; p++) {
+        for (unsigned w = 0; w < 1023; w++)
+            put32(e, base + p * 4096ULL + w * 4, (p + 1) << 20 | 0x50513);
+        put32(e, base + p * 4096ULL + 4092, 0x00100073);
+    }
+    put32(e, RAM + 0x3000, 0x00100073);
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    /* Fill the ring until it wraps into region 0 (region[][] records where
+     * each block went; 0xff from the wrap on). */
+    static uint8_t region[PAGES][1024];
+    assert_int_equal(h->jit_region, 0);
+    memset(region, 0, sizeof(region));
+    unsigned lap1 = translate_pages(e, base, 0, PAGES, 0, region);
+    assert_true(lap1 < PAGES);
+    unsigned gone = 0, kept = 0;
+    for (unsigned p = 0; p < lap1; p++) {
+        struct dpage *d;
+        assert_int_equal(dcache_fetch_page(h, base + p * 4096ULL, &d), 0);
+        for (unsigned w = 0; w < 1023; w++) {
+            if (region[p][w] == 0xff)
+                continue;
+            bool jit = d->insn[w * 2].op == OP_JIT;
+            if (region[p][w] == 0) {   /* region 0's first-lap blocks are gone */
+                assert_false(jit);
+                gone++;
+            } else {                   /* every other block remains */
+                assert_true(jit);
+                kept++;
+            }
+        }
+    }
+    assert_true(gone > 0 && kept > 0);
+    /* Running patches links between old and new blocks; recycling more
+     * regions afterwards must not leave a patched jump into one. */
+    run_pages(e, base, lap1);
+    unsigned used = translate_pages(e, base, lap1, PAGES, 5, NULL);
+    assert_int_equal(h->jit_region, 5);
+    assert_true(used < PAGES);
+    run_pages(e, base, lap1);
+}
+
+static void test_jit_no_link_into_older_region(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    if (!h->jit_enabled)
+        skip();
+    enum { PAGES = 64 };
+    uint64_t base = RAM + 0x100000;
+    for (unsigned p = 0; p < PAGES; p++) {
+        for (unsigned w = 0; w < 1023; w++)
+            put32(e, base + p * 4096ULL + w * 4, (p + 1) << 20 | 0x50513);
+        put32(e, base + p * 4096ULL + 4092, 0x00100073);
+    }
+    /* Page 0: addi; j +256 (to word 65); ...; words 65.. addi; ebreak. */
+    put32(e, base + 4, 0x1000006f);
+    put32(e, RAM + 0x3000, 0x00100073);
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    /* Y, the block at word 65, goes into region 0; X, the block at word 0
+     * (its jump is a linked exit to Y), into region 1. */
+    struct dpage *d;
+    assert_int_equal(dcache_fetch_page(h, base, &d), 0);
+    assert_true(jit_translate(h, d, 65 * 4));
+    unsigned next = translate_pages(e, base, 1, PAGES, 1, NULL);
+    assert_int_equal(h->jit_region, 1);
+    assert_int_equal(dcache_fetch_page(h, base, &d), 0);
+    assert_true(jit_translate(h, d, 0));
+    /* Running X resolves its exit to Y, older: taken, not patched. */
+    for (int pass = 0; pass < 2; pass++) {
+        hart_set_x(h, 10, 0);
+        h->pc = base;
+        hart_run(h, 5000);
+        assert_int_equal(h->mcause, EXC_BREAKPOINT);
+        assert_int_equal(hart_get_x(h, 10), 1 + 1023 - 65);
+        if (pass)
+            break;
+        /* Recycle region 0 (Y) while region 1 (X) lives on: X must not
+         * jump into the recycled memory. */
+        next = translate_pages(e, base, next, PAGES, 0, NULL);
+        assert_true(next < PAGES);
+        assert_int_equal(h->jit_region, 0);
+        assert_int_equal(d->insn[0].op, OP_JIT);
+        assert_int_not_equal(d->insn[130].op, OP_JIT);
+    }
+}
+
 static void test_mip_rmw_keeps_wire_out(void **state)
 {
     struct env *e = *state;
@@ -464,6 +653,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained_blocks_keep_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_no_link_into_older_region, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,14 @@
  * self-modifying code works even without FENCE.I.  FENCE.I bumps a
  * generation: each page is compared with memory on its next use and
  * re-decoded only if it changed.  So other harts' stores and device DMA
- * become visible at this hart's next FENCE.I, as the ISA requires. */
+ * become visible at this hart's next FENCE.I, as the ISA requires.
+ *
+ * Replacement: when the arena is full a page is evicted by CLOCK (second
+ * chance).  A page's ref bit is set whenever a fetch-TLB miss lands on it;
+ * the hand clears it and also drops the page's fetch-TLB entries, so a page
+ * still in use misses once more and sets it again before the hand is back.
+ * Evicting one cold page keeps the hot set decoded and translated, where a
+ * whole-cache reset made every hot block count up to JIT_HOT again. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -66,13 +73,13 @@ void dcache_reset(struct hart *h)
 {
     itlb_flush(h);
     jit_reset(h);
-    h->jit_full = false;
     if (!h->arena_used)
         return;
     /* Give the used part back to the kernel: it reads as zeros again,
      * i.e. every slot becomes OP_DECODE. */
     madvise(h->arena, (size_t)h->arena_used * sizeof(struct dpage), MADV_DONTNEED);
     h->arena_used = 0;
+    h->arena_hand = 0;
     memset(h->dhash, 0, DHASH_SIZE * sizeof(*h->dhash));
 }
 
@@ -110,14 +117,51 @@ static void wtlb_evict(struct hart *h, uint64_t ppage)
     }
 }
 
+/* Forget the fetch-TLB entries (every set, any virtual alias) that lead
+ * to `d`. */
+static void itlb_evict(struct hart *h, const struct dpage *d)
+{
+    for (int m = 0; m < TLB_SETS; m++) {
+        struct tlb_entry *e = h->tlb[m].e[ACC_FETCH];
+        for (int i = 0; i < TLB_SIZE; i++)
+            if (e[i].dp == d)
+                e[i].vtag = ~0ULL;
+    }
+}
+
+/* Pick a victim with the CLOCK hand, unlink it and give its memory back
+ * (it reads as zeros: every slot OP_DECODE).  Its translations stay in the
+ * code buffer unreachable: only its own slots and its own blocks' linked
+ * exits (same page) led to them.  Called only from the interpreter's
+ * refetch, when nothing points into the arena. */
+static struct dpage *dcache_evict(struct hart *h)
+{
+    struct dpage *d;
+    for (;;) {
+        d = &h->arena[h->arena_hand];
+        h->arena_hand = (h->arena_hand + 1) % h->arena_pages;
+        itlb_evict(h, d);
+        if (!d->ref)
+            break;
+        d->ref = false;
+    }
+    struct dpage **pp = &h->dhash[dhash(d->paddr)];
+    while (*pp != d)
+        pp = &(*pp)->hash_next;
+    *pp = d->hash_next;
+    madvise(d, sizeof(*d), MADV_DONTNEED);
+    return d;
+}
+
 static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
 {
     struct dpage *d = dcache_lookup(h, ppage);
     if (d)
         return d;
     if (h->arena_used == h->arena_pages)
-        dcache_reset(h);   /* full: start over (rare; like a TB flush) */
-    d = &h->arena[h->arena_used++];
+        d = dcache_evict(h);
+    else
+        d = &h->arena[h->arena_used++];
     d->paddr = ppage;
     d->gen = h->dgen;
     mem_read(h->mem, ppage, d->code, sizeof(d->code));
@@ -143,6 +187,7 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
         return EXC_INSN_ACCESS;
     }
     struct dpage *d = dcache_get(h, ppage);
+    d->ref = true;
     if (d->gen != h->dgen) {
         /* First use since a FENCE.I: keep the decoded slots only if the
          * page still holds the bytes they were decoded from. */
@@ -191,6 +236,25 @@ void dcache_decode_slot(struct hart *h, struct dpage *d, unsigned off)
     }
     memcpy(&hi, &d->code[off + 2], 2);
     rv_decode((uint32_t)(lo | hi << 16), s);
+}
+
+void dcache_drop_translations(struct hart *h, unsigned region,
+                              const uint8_t *lo, const uint8_t *hi)
+{
+    for (unsigned i = 0; i < h->arena_used; i++) {
+        struct dpage *d = &h->arena[i];
+        if (!(d->jit_regions & (1u << region)))
+            continue;
+        for (unsigned j = 0; j < DPAGE_SLOTS; j++) {
+            const uint8_t *fn;
+            if (d->insn[j].op != OP_JIT)
+                continue;
+            memcpy(&fn, &d->insn[j].imm, sizeof(fn));   /* jit.h: the code pointer */
+            if (fn >= lo && fn < hi)
+                memset(&d->insn[j], 0, sizeof(struct insn));
+        }
+        d->jit_regions &= (uint8_t)~(1u << region);
+    }
 }
 
 /* A store of `size` bytes at physical `pa` by this hart, already done:

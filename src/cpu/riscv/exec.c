@@ -131,8 +131,6 @@ uint64_t hart_interp(struct hart *h, int64_t n)
 refetch:
     if (unlikely(n <= 0) || unlikely(EVENTS()) || unlikely(h->wfi))
         goto out;
-    if (unlikely(h->jit_full))
-        dcache_reset(h);   /* safe here: nothing points into the cache */
     {
         uint64_t pc = h->pc;
         struct tlb_entry *e = &h->itlb->e[ACC_FETCH][TLB_IDX(pc)];

@@ -69,11 +69,15 @@ struct insn {
 /* A physical page's decoded instructions: one slot per halfword, plus a
  * sentinel slot (index 2048) that decodes as "fell off the page". */
 #define DPAGE_SLOTS 2049
-struct dpage {
+/* Page-aligned (40 KiB) so that evicting one can hand its memory back to
+ * the kernel with a single madvise. */
+struct __attribute__((aligned(4096))) dpage {
     struct insn insn[DPAGE_SLOTS];
     uint64_t paddr;             /* physical page address */
     struct dpage *hash_next;
     uint64_t gen;               /* h->dgen when `code` was last validated */
+    bool ref;                   /* fetched since the clock hand last passed */
+    uint8_t jit_regions;        /* code-buffer regions holding its blocks */
     /* The page's bytes as this hart's instruction fetch sees them: slots
      * decode from here.  Refreshed by this hart's own stores, and checked
      * against memory after a FENCE.I (Zifencei semantics). */
@@ -174,13 +178,14 @@ struct hart {
      * a hash from physical page to dpage. */
     struct dpage *arena;
     unsigned arena_pages, arena_used;
+    unsigned arena_hand;        /* CLOCK hand: next eviction candidate */
     struct dpage **dhash;       /* DHASH_SIZE buckets */
     uint64_t dgen;              /* bumped by FENCE.I */
     /* Block translator (jit.h): host code buffer, append-only. */
     uint8_t *jit_code;
     size_t jit_size, jit_used;
     bool jit_enabled;
-    bool jit_full;              /* buffer full: reset caches at refetch */
+    unsigned jit_region;        /* region of the ring being filled */
     uint8_t jit_hot;            /* entries before a block is translated */
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
     int64_t jit_left;           /* budget a chain of blocks may retire */
@@ -195,10 +200,11 @@ struct hart {
 };
 
 #define DHASH_SIZE 4096
-/* At most this many decoded pages (4 MiB of guest code) per hart; when the
- * arena is full it is reset, like a translation-cache flush.  Boot code that
- * runs once then stops costing host memory (bench/boot: peak RSS). */
-#define DARENA_PAGES 1024
+/* At most this many decoded pages (3 MiB of guest code) per hart; when the
+ * arena is full, pages not fetched lately are evicted one at a time
+ * (CLOCK), so code that ran once during boot stops costing host memory
+ * (bench/boot: peak RSS) while the hot set stays decoded and translated. */
+#define DARENA_PAGES 768
 
 /* ---- helpers shared across files ---- */
 
@@ -271,6 +277,11 @@ bool dcache_is_code(struct hart *h, uint64_t ppage);
 /* This hart stored `size` bytes at physical `pa` in a decoded page: clear
  * the slots the store overlaps. (dcache.c) */
 void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size);
+/* Forget the translations whose code lies in [lo, hi), code-buffer region
+ * number `region` (their slots decode afresh).  Only while no translated
+ * code runs. (dcache.c) */
+void dcache_drop_translations(struct hart *h, unsigned region,
+                              const uint8_t *lo, const uint8_t *hi);
 /* Arena set-up and tear-down; init returns 0 or -1. (dcache.c) */
 int dcache_init(struct hart *h);
 void dcache_destroy(struct hart *h);

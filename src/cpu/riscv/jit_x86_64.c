@@ -21,10 +21,13 @@
  * Exits to a fixed target in the same page (branches, JAL, the block-size
  * cut) are linked directly: the first time the target is translated, the
  * exit's jump is patched to enter it, so only the budget and event checks
- * remain.  Every block of a page dies together (a store to the page or a
- * changed page after FENCE.I clears all its translated slots), so a
- * linked jump only leads from dead code to dead code, which nothing
- * enters any more; a block still running when its own page is written
+ * remain.  Blocks die together: every block of a page (a store to the
+ * page or a changed page after FENCE.I clears all its translated slots)
+ * or every block of a code-buffer region (recycling, below), and a link
+ * stays within one page and leads into the same or a newer region
+ * (recycled no sooner), so a linked jump only leads from
+ * dead code to dead code, which nothing enters any more; a block still
+ * running when its own page is written
  * may finish into stale code of that page, as hardware may before a
  * FENCE.I (Zifencei).
  * Loads and stores look up the software TLB inline (the same entries the
@@ -41,7 +44,16 @@
 
 #if defined(__x86_64__)
 
-#define JIT_BUF_SIZE (32u << 20)
+/* The code buffer is a ring of JIT_REGIONS regions filled in turn (FIFO).
+ * When the current one is full the next, the oldest, is recycled: the slots
+ * publishing its blocks are cleared (dcache_drop_translations), and since
+ * exits are linked only within one page and only into the same or a newer
+ * region, nothing else leads into it.
+ * Hot blocks are translated again after JIT_HOT entries; code of pages the
+ * decoded-page cache evicted is reclaimed the same way.  The size bounds
+ * the host memory translations cost (bench/boot: peak RSS). */
+#define JIT_BUF_SIZE (16u << 20)
+#define JIT_REGIONS 8
 /* Worst-case host bytes for one guest instruction (a load/store with its
  * slow path and exception exit is ~120 bytes, a branch with two linked
  * exits ~240). */
@@ -504,6 +516,18 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     emit_leave_at_rcx(b, epi);
 }
 
+static size_t region_size(const struct hart *h)
+{
+    return ((h->jit_size - h->jit_base) / JIT_REGIONS) & ~(size_t)4095;
+}
+
+/* How many regions ago the one holding `p` was filled (0: the current). */
+static unsigned region_age(const struct hart *h, const uint8_t *p)
+{
+    unsigned r = (unsigned)((size_t)(p - h->jit_code - h->jit_base) / region_size(h));
+    return (h->jit_region + JIT_REGIONS - r) % JIT_REGIONS;
+}
+
 /* The shared code at the start of the buffer: epilogue, then chain stub. */
 #define JIT_STUB_CHAIN 64
 static uint8_t *jit_epilogue(struct hart *h) { return h->jit_code; }
@@ -535,6 +559,11 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     uint8_t *fn;
     memcpy(&fn, &slot->imm, sizeof(fn));
     uint8_t *entry = fn + h->jit_prologue;
+    /* Regions are recycled oldest first, so a patched jump may lead into
+     * its own region or a newer one (recycled after it); into an older
+     * one the jump is taken but not patched. */
+    if (region_age(h, entry) > region_age(h, site))
+        return entry;
     int32_t rel = (int32_t)(entry - (site + 5));
     memcpy(site + 1, &rel, 4);
     return entry;
@@ -758,6 +787,7 @@ int jit_init(struct hart *h)
     int hv = hot ? atoi(hot) : JIT_HOT;
     h->jit_hot = (uint8_t)(hv < 1 ? 1 : hv > 255 ? 255 : hv);
     h->jit_used = h->jit_base;
+    h->jit_region = 0;
     h->jit_enabled = true;
     return 0;
 }
@@ -772,10 +802,23 @@ void jit_destroy(struct hart *h)
 
 void jit_reset(struct hart *h)
 {
-    if (h->jit_code && h->jit_used > h->jit_base)
-        madvise(h->jit_code + h->jit_base, h->jit_used - h->jit_base, MADV_DONTNEED);
-    if (h->jit_code)
-        h->jit_used = h->jit_base;
+    if (!h->jit_code)
+        return;
+    madvise(h->jit_code + h->jit_base, h->jit_size - h->jit_base, MADV_DONTNEED);
+    h->jit_used = h->jit_base;
+    h->jit_region = 0;
+}
+
+/* Move on to the next region of the ring, dropping what it held. */
+static void next_region(struct hart *h)
+{
+    unsigned r = (h->jit_region + 1) % JIT_REGIONS;
+    size_t start = h->jit_base + (size_t)r * region_size(h);
+    dcache_drop_translations(h, r, h->jit_code + start,
+                             h->jit_code + start + region_size(h));
+    madvise(h->jit_code + start, region_size(h), MADV_DONTNEED);
+    h->jit_region = r;
+    h->jit_used = start;
 }
 
 bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
@@ -787,10 +830,10 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
         dcache_decode_slot(h, dp, off);
     if (!jit_can_translate(first->op))
         return false;
-    if (h->jit_size - h->jit_used < (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4)) {
-        h->jit_full = true;   /* the interpreter resets the caches at refetch */
-        return false;
-    }
+    size_t end = h->jit_base + (size_t)(h->jit_region + 1) * region_size(h);
+    if (end - h->jit_used < (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4))
+        next_region(h);   /* may drop translations of `dp`: none is running */
+    dp->jit_regions |= (uint8_t)(1u << h->jit_region);
 
     struct jbuf b = { h->jit_code + h->jit_used, dp, off };
     uint8_t *entry = b.p;
