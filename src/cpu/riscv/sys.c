@@ -10,6 +10,21 @@ static int illegal(struct hart *h, const struct insn *ip)
     return EXEC_EXC(EXC_ILLEGAL);
 }
 
+/* Let hart_run check interrupts before the next instruction, after a
+ * change of enables, privilege or delegation, but only when an interrupt
+ * is pending and enabled in mie: otherwise none can be taken whatever
+ * changed.  Linux writes sstatus (SUM, SIE) and sscratch around every trap
+ * and user access, and leaving the interpreter for each of them cost
+ * more than the writes.  A bit that becomes pending later raises the
+ * event itself (hart_set_irq), or, for the Sstc timer, is seen when
+ * hart_run next samples the time (at the latest after SLICE_CHUNK
+ * instructions). */
+static void recheck_interrupts(struct hart *h)
+{
+    if (hart_mip(h) & h->mie)
+        hart_set_event(h);
+}
+
 static int do_csr(struct hart *h, const struct insn *ip)
 {
     unsigned csr = (unsigned)ip->imm & 0xfff;
@@ -33,9 +48,7 @@ static int do_csr(struct hart *h, const struct insn *ip)
                    : base & ~src;
         if (csr_write(h, csr, v))
             return illegal(h, ip);
-        /* Enables, modes or translation may have changed: let hart_run
-         * re-check interrupts before the next instruction. */
-        hart_set_event(h);
+        recheck_interrupts(h);   /* enables or delegation may have changed */
     }
     h->x[ip->rd] = old;
     h->x[32] = 0;
@@ -65,7 +78,7 @@ int sys_exec(struct hart *h, const struct insn *ip, uint64_t pc)
         h->priv = mpp;
         h->pc = h->mepc;
         hart_update_mode(h);
-        hart_set_event(h);
+        recheck_interrupts(h);
         return EXEC_JUMP;
     }
     case OP_SRET: {
@@ -81,7 +94,7 @@ int sys_exec(struct hart *h, const struct insn *ip, uint64_t pc)
         h->priv = spp;
         h->pc = h->sepc;
         hart_update_mode(h);
-        hart_set_event(h);
+        recheck_interrupts(h);
         return EXEC_JUMP;
     }
     case OP_WFI:
