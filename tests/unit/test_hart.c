@@ -356,10 +356,10 @@ static void test_sfence_vma_one_page(void **state)
     map_sv39_mega(e, 0xc7);
     assert_int_equal(mmu_load(e->h, 0x200000, 8, &v), 0);
     assert_int_equal(mmu_load(e->h, 0x201000, 8, &v), 0);
-    assert_int_equal(t[0x200 & (TLB_SIZE - 1)].vtag, 0x200);
-    assert_int_equal(t[0x201 & (TLB_SIZE - 1)].vtag, 0x201);
+    assert_int_equal(t[tlb_index(0x200)].vtag, 0x200);
+    assert_int_equal(t[tlb_index(0x201)].vtag, 0x201);
     tlb_flush_page(e->h, 0x200000);
-    assert_int_equal(t[0x201 & (TLB_SIZE - 1)].vtag, ~0ULL);
+    assert_int_equal(t[tlb_index(0x201)].vtag, ~0ULL);
 }
 
 static void test_sum_selects_tlb_set(void **state)
@@ -462,7 +462,7 @@ static void test_dcache_clock_eviction(void **state)
     assert_int_equal(hart_get_x(h, 10), 2);
     assert_false(dcache_is_code(h, RAM));
     assert_true(dcache_is_code(h, pn));
-    assert_false(h->itlb->e[ACC_FETCH][(RAM >> 12) & (TLB_SIZE - 1)].vtag == RAM >> 12);
+    assert_false(h->itlb->e[ACC_FETCH][tlb_index(RAM >> 12)].vtag == RAM >> 12);
     /* Page 0 runs its own code again, not page n's from the reused slot. */
     h->pc = RAM;
     hart_run(h, 1000);
@@ -480,7 +480,7 @@ static void test_dcache_clock_eviction(void **state)
     assert_false(dcache_is_code(h, pb));
     assert_ptr_equal(d, &h->arena[b]);
     assert_false(h->arena[a].ref);
-    assert_false(h->itlb->e[ACC_FETCH][(pa >> 12) & (TLB_SIZE - 1)].vtag == pa >> 12);
+    assert_false(h->itlb->e[ACC_FETCH][tlb_index(pa >> 12)].vtag == pa >> 12);
 }
 
 /* Translate a block at every word of pages first.. (of `base`) until the

@@ -202,8 +202,9 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
     /* Cache the translation only when PMP allows the whole page: then
      * every fetch in it would pass. */
     if (pmp_allows(h, ppage, 4096, ACC_FETCH, h->priv)) {
-        struct tlb_entry *e = &h->itlb->e[ACC_FETCH][(vaddr >> 12) & (TLB_SIZE - 1)];
+        struct tlb_entry *e = &h->itlb->e[ACC_FETCH][tlb_index(vaddr >> 12)];
         e->vtag = vaddr >> 12;
+        h->itlb->used = true;
         e->ppage = ppage;
         e->dp = d;
     }

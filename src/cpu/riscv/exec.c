@@ -83,7 +83,7 @@ uint64_t hart_interp(struct hart *h, int64_t n)
         ENTER_BLOCK();                                                         \
     } while (0)
 #define EXC(c) do { cause = (c); goto exception; } while (0)
-#define TLB_IDX(a) (((a) >> 12) & (TLB_SIZE - 1))
+#define TLB_IDX(a) tlb_index((a) >> 12)
 #define LOAD(type, sz) do {                                                    \
         uint64_t a_ = RS1 + IMM;                                               \
         struct tlb_entry *e_ = &dtlb_ld[TLB_IDX(a_)];                          \

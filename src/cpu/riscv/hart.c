@@ -29,6 +29,8 @@ struct hart *hart_new(const struct hart_config *cfg)
         return NULL;
     }
     jit_init(h);   /* optional: without it the interpreter runs everything */
+    for (int m = 0; m < TLB_SETS; m++)
+        h->tlb[m].used = true;   /* calloc's zero tags: the reset flushes them */
     hart_reset(h);
     return h;
 }

@@ -88,10 +88,21 @@ struct __attribute__((aligned(4096))) dpage {
  * Direct-mapped, per privilege mode (U, S, M) and access type.  A hit is a
  * tag compare and an add: host = vaddr + addend.  Tags are the virtual
  * page number; ~0 means empty. */
-#define TLB_SIZE 256
+#define TLB_BITS 10
+#define TLB_SIZE (1 << TLB_BITS)
 #define TLB_SETS 4
 #define TLB_SET_SUM 3
 enum { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
+
+/* The entry for virtual page number `vpn`: its low bits folded with the
+ * next TLB_BITS.  Plain low bits made pages 1 MiB apart share an entry, and
+ * Linux keeps hot data at such strides (vmemmap, the linear map, kernel
+ * stacks and .data): pairs of them missed on every access, over a million
+ * page walks a second in a guest dd loop. */
+static inline unsigned tlb_index(uint64_t vpn)
+{
+    return (unsigned)((vpn ^ (vpn >> TLB_BITS)) & (TLB_SIZE - 1));
+}
 
 struct tlb_entry {
     uint64_t vtag;      /* vaddr >> 12, or ~0 */
@@ -107,6 +118,9 @@ struct tlb_set {
      * 4 KiB pieces, so an SFENCE.VMA of one address in a superpage must
      * drop the other pieces too (the whole set, then). */
     uint64_t super_lo, super_last;
+    /* Filled since the last flush: Linux often flushes twice in a row
+     * (satp write, SFENCE.VMA), and a set untouched since needs nothing. */
+    bool used;
 };
 
 /* ---- the hart ---- */

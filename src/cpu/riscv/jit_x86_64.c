@@ -324,7 +324,9 @@ static void emit_tlb(struct jbuf *b, int tlb, unsigned size, uint8_t **miss1, ui
     op_rr(b, 1, 0x8b, RCX, RAX);             /* mov rcx, rax */
     shift_imm(b, 1, 5, RCX, 12);             /* shr rcx, 12 */
     op_rr(b, 0, 0x8b, RDX, RCX);             /* mov edx, ecx */
-    alu_imm(b, 0, 4, RDX, TLB_SIZE - 1);     /* and edx, 255 */
+    shift_imm(b, 0, 5, RDX, TLB_BITS);       /* shr edx, TLB_BITS */
+    op_rr(b, 0, 0x33, RDX, RCX);             /* xor edx, ecx: tlb_index() */
+    alu_imm(b, 0, 4, RDX, TLB_SIZE - 1);     /* and edx, TLB_SIZE - 1 */
     shift_imm(b, 0, 4, RDX, 5);              /* shl edx, 5 (32-byte entries) */
     op_rr(b, 1, 0x03, RDX, tlb);             /* add rdx, tlb */
     op_rm(b, 1, 0x3b, RCX, RDX, 0);          /* cmp rcx, [rdx] (vtag) */
@@ -462,7 +464,6 @@ _Static_assert(sizeof(struct insn) == 16, "chain stub indexes slots by off * 8")
 _Static_assert(sizeof(struct tlb_entry) == 32, "chain stub indexes the TLB by << 5");
 _Static_assert(offsetof(struct tlb_set, e) == 0 && ACC_FETCH == 0, "fetch TLB at offset 0");
 _Static_assert(offsetof(struct dpage, insn) == 0, "slots at the start of a dpage");
-_Static_assert(TLB_SIZE == 256, "chain stub takes the TLB index from one byte");
 
 /* Charge eax instructions to the chain (rbp += rax) and poll: jumps
  * recorded in *spent (budget h->jit_left used up) and *event (h->events
@@ -495,7 +496,10 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     op_rm(b, 1, 0x8b, RAX, R12, (int32_t)offsetof(struct hart, itlb));  /* rax = itlb */
     op_rr(b, 1, 0x8b, RDX, RCX);              /* mov rdx, rcx */
     shift_imm(b, 1, 5, RDX, 12);              /* shr rdx, 12 */
-    b1(b, 0x0f); b1(b, 0xb6); b1(b, 0xf2);    /* movzx esi, dl */
+    op_rr(b, 0, 0x8b, RSI, RDX);              /* mov esi, edx */
+    shift_imm(b, 0, 5, RSI, TLB_BITS);        /* shr esi, TLB_BITS */
+    op_rr(b, 0, 0x33, RSI, RDX);              /* xor esi, edx: tlb_index() */
+    alu_imm(b, 0, 4, RSI, TLB_SIZE - 1);      /* and esi, TLB_SIZE - 1 */
     shift_imm(b, 0, 4, RSI, 5);               /* shl esi, 5 */
     op_rr(b, 1, 0x03, RAX, RSI);              /* add rax, rsi */
     op_rm(b, 1, 0x3b, RDX, RAX, (int32_t)offsetof(struct tlb_entry, vtag));

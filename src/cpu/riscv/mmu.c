@@ -25,11 +25,14 @@
 
 static void tlb_flush_set(struct tlb_set *s)
 {
+    s->super_lo = ~0ULL;
+    s->super_last = 0;
+    if (!s->used)
+        return;
     for (int t = 0; t < 3; t++)
         for (int i = 0; i < TLB_SIZE; i++)
             s->e[t][i].vtag = ~0ULL;
-    s->super_lo = ~0ULL;
-    s->super_last = 0;
+    s->used = false;
 }
 
 void tlb_flush_all(struct hart *h)
@@ -55,7 +58,7 @@ void tlb_flush_page(struct hart *h, uint64_t va)
             continue;
         }
         for (int t = 0; t < 3; t++) {
-            struct tlb_entry *e = &s->e[t][vpn & (TLB_SIZE - 1)];
+            struct tlb_entry *e = &s->e[t][tlb_index(vpn)];
             if (e->vtag == vpn)
                 e->vtag = ~0ULL;
         }
@@ -178,8 +181,9 @@ static void tlb_fill(struct hart *h, uint64_t va, uint64_t pa, int acc)
         return;
     if (acc == ACC_STORE && dcache_is_code(h, ppage))
         return;
-    struct tlb_entry *e = &h->dtlb->e[acc][(va >> 12) & (TLB_SIZE - 1)];
+    struct tlb_entry *e = &h->dtlb->e[acc][tlb_index(va >> 12)];
     e->vtag = va >> 12;
+    h->dtlb->used = true;
     e->ppage = ppage;
     e->addend = (uintptr_t)host - (va & ~0xfffULL);
 }
@@ -265,7 +269,7 @@ int mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, bool write,
      * writing, which implies reading (PTE W without R and PMP W without R
      * are reserved), and is never made for a page holding decoded code.
      * The kernel's spinlocks and reference counts make this path hot. */
-    struct tlb_entry *e = &h->dtlb->e[acc][(va >> 12) & (TLB_SIZE - 1)];
+    struct tlb_entry *e = &h->dtlb->e[acc][tlb_index(va >> 12)];
     if (likely(e->vtag == va >> 12)) {
         *host = (void *)(uintptr_t)(va + e->addend);
         *paddr = e->ppage | (va & 0xfff);
