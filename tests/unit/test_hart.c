@@ -620,6 +620,30 @@ static void test_jit_no_link_into_older_region(void **state)
     }
 }
 
+static void test_tlb_index_folds_strides(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    /* Pages TLB_SIZE pages apart share their low index bits; the folded
+     * index keeps both cached (M-mode, bare: the M set). */
+    uint64_t a = RAM + 0x10, b = a + (uint64_t)TLB_SIZE * 4096, v;
+    assert_true(b < RAM + (16 << 20));
+    assert_int_equal(mmu_load(h, a, 8, &v), 0);
+    assert_int_equal(mmu_load(h, b, 8, &v), 0);
+    assert_int_not_equal(tlb_index(a >> 12), tlb_index(b >> 12));
+    assert_int_equal(h->dtlb->e[ACC_LOAD][tlb_index(a >> 12)].vtag, a >> 12);
+    assert_int_equal(h->dtlb->e[ACC_LOAD][tlb_index(b >> 12)].vtag, b >> 12);
+    /* A flush empties the set; a second one finds nothing filled since;
+     * a fill after them is flushed again. */
+    tlb_flush_all(h);
+    assert_int_equal(h->dtlb->e[ACC_LOAD][tlb_index(a >> 12)].vtag, ~0ULL);
+    tlb_flush_all(h);
+    assert_int_equal(mmu_load(h, a, 8, &v), 0);
+    assert_int_equal(h->dtlb->e[ACC_LOAD][tlb_index(a >> 12)].vtag, a >> 12);
+    tlb_flush_all(h);
+    assert_int_equal(h->dtlb->e[ACC_LOAD][tlb_index(a >> 12)].vtag, ~0ULL);
+}
+
 static void test_mip_rmw_keeps_wire_out(void **state)
 {
     struct env *e = *state;
@@ -653,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained_blocks_keep_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tlb_index_folds_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_no_link_into_older_region, setup, teardown),
