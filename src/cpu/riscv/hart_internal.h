@@ -94,14 +94,15 @@ struct __attribute__((aligned(4096))) dpage {
 #define TLB_SET_SUM 3
 enum { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
 
-/* The entry for virtual page number `vpn`: its low bits folded with the
- * next TLB_BITS.  Plain low bits made pages 1 MiB apart share an entry, and
- * Linux keeps hot data at such strides (vmemmap, the linear map, kernel
- * stacks and .data): pairs of them missed on every access, over a million
- * page walks a second in a guest dd loop. */
+/* The entry for virtual page number `vpn`.  1024 entries: with 256, a
+ * guest dd loop did over a million page walks a second (a 1 MiB O_DIRECT
+ * request alone touches a struct page for each of 256 scattered user
+ * pages, and pages 1 MiB apart shared an entry).  Folding higher bits into
+ * the index cured nothing more and cost 6% of bench/cpu (two instructions
+ * on every translated load and store). */
 static inline unsigned tlb_index(uint64_t vpn)
 {
-    return (unsigned)((vpn ^ (vpn >> TLB_BITS)) & (TLB_SIZE - 1));
+    return (unsigned)(vpn & (TLB_SIZE - 1));
 }
 
 struct tlb_entry {

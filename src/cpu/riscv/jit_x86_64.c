@@ -324,9 +324,7 @@ static void emit_tlb(struct jbuf *b, int tlb, unsigned size, uint8_t **miss1, ui
     op_rr(b, 1, 0x8b, RCX, RAX);             /* mov rcx, rax */
     shift_imm(b, 1, 5, RCX, 12);             /* shr rcx, 12 */
     op_rr(b, 0, 0x8b, RDX, RCX);             /* mov edx, ecx */
-    shift_imm(b, 0, 5, RDX, TLB_BITS);       /* shr edx, TLB_BITS */
-    op_rr(b, 0, 0x33, RDX, RCX);             /* xor edx, ecx: tlb_index() */
-    alu_imm(b, 0, 4, RDX, TLB_SIZE - 1);     /* and edx, TLB_SIZE - 1 */
+    alu_imm(b, 0, 4, RDX, TLB_SIZE - 1);     /* and edx, TLB_SIZE - 1: tlb_index() */
     shift_imm(b, 0, 4, RDX, 5);              /* shl edx, 5 (32-byte entries) */
     op_rr(b, 1, 0x03, RDX, tlb);             /* add rdx, tlb */
     op_rm(b, 1, 0x3b, RCX, RDX, 0);          /* cmp rcx, [rdx] (vtag) */
@@ -497,9 +495,7 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     op_rr(b, 1, 0x8b, RDX, RCX);              /* mov rdx, rcx */
     shift_imm(b, 1, 5, RDX, 12);              /* shr rdx, 12 */
     op_rr(b, 0, 0x8b, RSI, RDX);              /* mov esi, edx */
-    shift_imm(b, 0, 5, RSI, TLB_BITS);        /* shr esi, TLB_BITS */
-    op_rr(b, 0, 0x33, RSI, RDX);              /* xor esi, edx: tlb_index() */
-    alu_imm(b, 0, 4, RSI, TLB_SIZE - 1);      /* and esi, TLB_SIZE - 1 */
+    alu_imm(b, 0, 4, RSI, TLB_SIZE - 1);      /* and esi, TLB_SIZE - 1: tlb_index() */
     shift_imm(b, 0, 4, RSI, 5);               /* shl esi, 5 */
     op_rr(b, 1, 0x03, RAX, RSI);              /* add rax, rsi */
     op_rm(b, 1, 0x3b, RDX, RAX, (int32_t)offsetof(struct tlb_entry, vtag));
