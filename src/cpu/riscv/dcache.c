@@ -239,6 +239,20 @@ void dcache_decode_slot(struct hart *h, struct dpage *d, unsigned off)
     rv_decode((uint32_t)(lo | hi << 16), s);
 }
 
+/* Clear the slots of `d` that publish a translation whose code address
+ * lies in [lo, hi): they decode afresh. */
+static void drop_jit_slots(struct dpage *d, uintptr_t lo, uintptr_t hi)
+{
+    for (unsigned j = 0; j < DPAGE_SLOTS; j++) {
+        uintptr_t fn;
+        if (d->insn[j].op != OP_JIT)
+            continue;
+        memcpy(&fn, &d->insn[j].imm, sizeof(fn));   /* jit.h: the code pointer */
+        if (fn >= lo && fn < hi)
+            memset(&d->insn[j], 0, sizeof(struct insn));
+    }
+}
+
 void dcache_drop_translations(struct hart *h, unsigned region,
                               const uint8_t *lo, const uint8_t *hi)
 {
@@ -246,14 +260,7 @@ void dcache_drop_translations(struct hart *h, unsigned region,
         struct dpage *d = &h->arena[i];
         if (!(d->jit_regions & (1u << region)))
             continue;
-        for (unsigned j = 0; j < DPAGE_SLOTS; j++) {
-            const uint8_t *fn;
-            if (d->insn[j].op != OP_JIT)
-                continue;
-            memcpy(&fn, &d->insn[j].imm, sizeof(fn));   /* jit.h: the code pointer */
-            if (fn >= lo && fn < hi)
-                memset(&d->insn[j], 0, sizeof(struct insn));
-        }
+        drop_jit_slots(d, (uintptr_t)lo, (uintptr_t)hi);
         d->jit_regions &= (uint8_t)~(1u << region);
     }
 }
@@ -280,8 +287,7 @@ void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size)
         struct dpage *d = dcache_lookup(h, pg);
         if (!d)
             continue;
-        for (unsigned i = 0; i < DPAGE_SLOTS; i++)
-            if (d->insn[i].op == OP_JIT)
-                memset(&d->insn[i], 0, sizeof(struct insn));
+        drop_jit_slots(d, 0, UINTPTR_MAX);
+        d->jit_regions = 0;
     }
 }

@@ -196,7 +196,7 @@ struct hart {
     unsigned arena_hand;        /* CLOCK hand: next eviction candidate */
     struct dpage **dhash;       /* DHASH_SIZE buckets */
     uint64_t dgen;              /* bumped by FENCE.I */
-    /* Block translator (jit.h): host code buffer, append-only. */
+    /* Block translator (jit.h): host code buffer, a ring of regions. */
     uint8_t *jit_code;
     size_t jit_size, jit_used;
     bool jit_enabled;
@@ -204,7 +204,6 @@ struct hart {
     uint8_t jit_hot;            /* entries before a block is translated */
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
     int64_t jit_left;           /* budget a chain of blocks may retire */
-    size_t jit_base;            /* bytes of shared stubs at jit_code */
     int32_t jit_prologue;       /* bytes of a block's prologue (chained
                                    entries start after it) */
     /* Scratch page for an instruction that straddles two pages. */

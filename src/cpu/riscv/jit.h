@@ -15,8 +15,9 @@
  * The entry is published by rewriting the block's first slot to OP_JIT with
  * the code pointer in the slot's imm/raw bytes, so anything that clears
  * the slot (a store to the page, FENCE.I revalidation) drops it too.  Host
- * code memory is append-only and recycled by jit_reset() together with the
- * decoded-page cache. */
+ * code memory is a ring of regions filled in turn; the oldest is recycled
+ * when the current one is full (its blocks' slots cleared), and
+ * jit_reset() empties it together with the decoded-page cache. */
 #ifndef VESSEL_RISCV_JIT_H
 #define VESSEL_RISCV_JIT_H
 
@@ -42,8 +43,9 @@ void jit_reset(struct hart *h);
 
 /* Translate the block starting at byte offset `off` of `dp` and publish it
  * in that slot.  Returns true on success; false when the first
- * instruction is not translatable or the buffer is full (then the caller
- * resets the cache before trying again). */
+ * instruction is not translatable.  May recycle the oldest region first,
+ * dropping translations (of `dp` too): call only while no translated code
+ * runs. */
 bool jit_translate(struct hart *h, struct dpage *dp, unsigned off);
 
 /* Executions of a block start before it is translated: cold code (most

@@ -54,6 +54,8 @@
  * the host memory translations cost (bench/boot: peak RSS). */
 #define JIT_BUF_SIZE (16u << 20)
 #define JIT_REGIONS 8
+#define JIT_STUBS 4096   /* the shared stubs' page at the start; kept by resets */
+#define JIT_REGION_SIZE (((JIT_BUF_SIZE - JIT_STUBS) / JIT_REGIONS) & ~4095u)
 /* Worst-case host bytes for one guest instruction (a load/store with its
  * slow path and exception exit is ~120 bytes, a branch with two linked
  * exits ~240). */
@@ -516,15 +518,16 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     emit_leave_at_rcx(b, epi);
 }
 
-static size_t region_size(const struct hart *h)
+/* Byte offset of region r in the code buffer. */
+static size_t region_start(unsigned r)
 {
-    return ((h->jit_size - h->jit_base) / JIT_REGIONS) & ~(size_t)4095;
+    return JIT_STUBS + (size_t)r * JIT_REGION_SIZE;
 }
 
 /* How many regions ago the one holding `p` was filled (0: the current). */
 static unsigned region_age(const struct hart *h, const uint8_t *p)
 {
-    unsigned r = (unsigned)((size_t)(p - h->jit_code - h->jit_base) / region_size(h));
+    unsigned r = (unsigned)((size_t)(p - h->jit_code - JIT_STUBS) / JIT_REGION_SIZE);
     return (h->jit_region + JIT_REGIONS - r) % JIT_REGIONS;
 }
 
@@ -780,13 +783,12 @@ int jit_init(struct hart *h)
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
     emit_chain_stub(&b, h->jit_prologue, jit_epilogue(h));
-    h->jit_base = 4096;   /* the stubs' page; jit_reset keeps it */
     /* VESSEL_JIT_HOT=N (1..255) overrides the hotness threshold; tests
      * use 1 so that code running once is translated too. */
     const char *hot = getenv("VESSEL_JIT_HOT");
     int hv = hot ? atoi(hot) : JIT_HOT;
     h->jit_hot = (uint8_t)(hv < 1 ? 1 : hv > 255 ? 255 : hv);
-    h->jit_used = h->jit_base;
+    h->jit_used = JIT_STUBS;
     h->jit_region = 0;
     h->jit_enabled = true;
     return 0;
@@ -804,8 +806,8 @@ void jit_reset(struct hart *h)
 {
     if (!h->jit_code)
         return;
-    madvise(h->jit_code + h->jit_base, h->jit_size - h->jit_base, MADV_DONTNEED);
-    h->jit_used = h->jit_base;
+    madvise(h->jit_code + JIT_STUBS, h->jit_size - JIT_STUBS, MADV_DONTNEED);
+    h->jit_used = JIT_STUBS;
     h->jit_region = 0;
 }
 
@@ -813,10 +815,10 @@ void jit_reset(struct hart *h)
 static void next_region(struct hart *h)
 {
     unsigned r = (h->jit_region + 1) % JIT_REGIONS;
-    size_t start = h->jit_base + (size_t)r * region_size(h);
+    size_t start = region_start(r);
     dcache_drop_translations(h, r, h->jit_code + start,
-                             h->jit_code + start + region_size(h));
-    madvise(h->jit_code + start, region_size(h), MADV_DONTNEED);
+                             h->jit_code + start + JIT_REGION_SIZE);
+    madvise(h->jit_code + start, JIT_REGION_SIZE, MADV_DONTNEED);
     h->jit_region = r;
     h->jit_used = start;
 }
@@ -830,7 +832,7 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
         dcache_decode_slot(h, dp, off);
     if (!jit_can_translate(first->op))
         return false;
-    size_t end = h->jit_base + (size_t)(h->jit_region + 1) * region_size(h);
+    size_t end = region_start(h->jit_region) + JIT_REGION_SIZE;
     if (end - h->jit_used < (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4))
         next_region(h);   /* may drop translations of `dp`: none is running */
     dp->jit_regions |= (uint8_t)(1u << h->jit_region);
