@@ -508,6 +508,21 @@ static unsigned translate_pages(struct env *e, uint64_t base, unsigned first,
     return p;
 }
 
+/* Pages at `base`: page p holds 1023 x `addi a0,a0,p+1` then ebreak (a
+ * jump into another page's code shows in a0).  The trap handler is an
+ * ebreak too, and blocks are translated at their first entry. */
+static void put_addi_pages(struct env *e, uint64_t base, unsigned pages)
+{
+    for (unsigned p = 0; p < pages; p++) {
+        for (unsigned w = 0; w < 1023; w++)
+            put32(e, base + p * 4096ULL + w * 4, (p + 1) << 20 | 0x50513);
+        put32(e, base + p * 4096ULL + 4092, 0x00100073);
+    }
+    put32(e, RAM + 0x3000, 0x00100073);
+    e->h->mtvec = RAM + 0x3000;
+    e->h->jit_hot = 1;
+}
+
 /* Run each page's code from its start: 1023 x `addi a0,a0,p+1`, ebreak. */
 static void run_pages(struct env *e, uint64_t base, unsigned pages)
 {
@@ -527,19 +542,11 @@ static void test_jit_region_recycling(void **state)
     struct hart *h = e->h;
     if (!h->jit_enabled)
         skip();
-    /* 64 pages, page p holding 1023 x `addi a0,a0,p+1` then ebreak (a
-     * jump into another page's code shows in a0); translating a block at
-     * every word fills the code buffer's ring more than once. */
+    /* Translating a block at every word of 64 pages fills the code
+     * buffer's ring more than once. */
     enum { PAGES = 64 };
     uint64_t base = RAM + 0x100000;
-    for (unsigned p = 0; p < PAGES; p++) {
-        for (unsigned w = 0; w < 1023; w++)
-            put32(e, base + p * 4096ULL + w * 4, (p + 1) << 20 | 0x50513);
-        put32(e, base + p * 4096ULL + 4092, 0x00100073);
-    }
-    put32(e, RAM + 0x3000, 0x00100073);
-    h->mtvec = RAM + 0x3000;
-    h->jit_hot = 1;
+    put_addi_pages(e, base, PAGES);
     /* Fill the ring until it wraps into region 0 (region[][] records where
      * each block went; 0xff from the wrap on). */
     static uint8_t region[PAGES][1024];
@@ -582,16 +589,9 @@ static void test_jit_no_link_into_older_region(void **state)
         skip();
     enum { PAGES = 64 };
     uint64_t base = RAM + 0x100000;
-    for (unsigned p = 0; p < PAGES; p++) {
-        for (unsigned w = 0; w < 1023; w++)
-            put32(e, base + p * 4096ULL + w * 4, (p + 1) << 20 | 0x50513);
-        put32(e, base + p * 4096ULL + 4092, 0x00100073);
-    }
+    put_addi_pages(e, base, PAGES);
     /* Page 0: addi; j +256 (to word 65); ...; words 65.. addi; ebreak. */
     put32(e, base + 4, 0x1000006f);
-    put32(e, RAM + 0x3000, 0x00100073);
-    h->mtvec = RAM + 0x3000;
-    h->jit_hot = 1;
     /* Y, the block at word 65, goes into region 0; X, the block at word 0
      * (its jump is a linked exit to Y), into region 1. */
     struct dpage *d;
