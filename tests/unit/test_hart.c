@@ -431,6 +431,87 @@ static void test_chained_blocks_keep_budget(void **state)
     assert_true(2 * (a0 + a1) >= total - 2 && 2 * (a0 + a1) <= total + 2);
 }
 
+/* The slot of the translated block that starts at physical `pa`. */
+static bool translated_at(struct env *e, uint64_t pa)
+{
+    struct hart *h = e->h;
+    for (unsigned i = 0; i < h->arena_used; i++)
+        if (h->arena[i].paddr == (pa & ~0xfffULL))
+            return h->arena[i].insn[(pa & 0xfff) >> 1].op == OP_JIT;
+    return false;
+}
+
+/* sstatus writes run inside a translated block, and clearing SUM there
+ * must stop later loads of the block from using the data-TLB set that
+ * SUM=1 filled (the block reloads the set after the write). */
+static void test_jit_csr_sum_in_block(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x4 | 0x10 | 0x40 | 0x80);   /* U data page at VA 0x1000 */
+    put64(e, RAM + 0x102000 + 2 * 8,                     /* code: VA 0x2000 -> RAM */
+          ((RAM >> 12) << 10) | 0x1 | 0x2 | 0x8 | 0x40);
+    put64(e, RAM + 0x10000, 7);
+    /* The block starts with SUM=1, so its loads begin on the SUM set. */
+    uint64_t st;
+    assert_int_equal(csr_read(h, CSR_SSTATUS, &st), 0);
+    assert_int_equal(csr_write(h, CSR_SSTATUS, st | MSTATUS_SUM), 0);
+    put32(e, RAM + 0x00, 0x000012b7);   /* lui t0,0x1 */
+    put32(e, RAM + 0x04, 0x00040337);   /* lui t1,0x40 (SUM) */
+    put32(e, RAM + 0x08, 0x0002b503);   /* ld a0,0(t0): fills the SUM set */
+    put32(e, RAM + 0x0c, 0x10033073);   /* csrc sstatus,t1 */
+    put32(e, RAM + 0x10, 0x0002b583);   /* ld a1,0(t0): page fault */
+    put32(e, RAM + 0x14, 0x10032073);   /* csrs sstatus,t1 */
+    put32(e, RAM + 0x18, 0x00100073);   /* ebreak */
+    put32(e, RAM + 0x3000, 0x0000006f); /* M-mode handler: j . */
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    h->pc = 0x2000;
+    hart_run(h, 1000);
+    assert_true(translated_at(e, RAM));
+    assert_int_equal(hart_get_x(h, 10), 7);
+    assert_int_equal(hart_get_x(h, 11), 0);
+    assert_int_equal(h->mcause, EXC_LOAD_PAGE);
+    assert_int_equal(h->mepc, 0x2010);
+    /* Run again from the csrs: sets SUM inside a (new) block. */
+    h->priv = PRV_S;
+    hart_update_mode(h);
+    h->pc = 0x2014;
+    hart_run(h, 1000);
+    assert_int_equal(h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(h->mepc, 0x2018);
+    assert_int_equal(csr_read(h, CSR_SSTATUS, &st), 0);
+    assert_true(st & MSTATUS_SUM);
+}
+
+/* A CSR write inside a translated block that enables a pending interrupt
+ * traps before the next instruction (Privileged spec 3.1.9). */
+static void test_jit_csr_write_takes_interrupt_at_once(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    pmp_update_all(e);
+    assert_int_equal(csr_write(h, 0x303, 2), 0);   /* mideleg: SSIP to S */
+    assert_int_equal(csr_write(h, 0x344, 2), 0);   /* mip.SSIP pending */
+    assert_int_equal(csr_write(h, 0x104, 2), 0);   /* sie.SSIE */
+    h->stvec = RAM + 0x400;
+    put32(e, RAM + 0x00, 0x00200513);   /* li a0,2 (SIE) */
+    put32(e, RAM + 0x04, 0x10052073);   /* csrs sstatus,a0 */
+    put32(e, RAM + 0x08, 0x00100593);   /* li a1,1: must not run */
+    put32(e, RAM + 0x0c, 0x0000006f);   /* j . */
+    put32(e, RAM + 0x400, 0x0000006f);  /* S handler: j . */
+    h->priv = PRV_S;
+    hart_update_mode(h);
+    h->jit_hot = 1;
+    h->pc = RAM;
+    hart_run(h, 1000);
+    assert_true(translated_at(e, RAM));
+    assert_int_equal(h->scause, (1ULL << 63) | 1);
+    assert_int_equal(h->sepc, RAM + 0x08);
+    assert_int_equal(hart_get_x(h, 11), 0);
+}
+
 /* ---- decoded-page cache replacement and code-buffer recycling ---- */
 
 static void test_dcache_clock_eviction(void **state)
@@ -677,6 +758,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained_blocks_keep_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_csr_sum_in_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_csr_write_takes_interrupt_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),

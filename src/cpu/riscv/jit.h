@@ -1,7 +1,9 @@
 /* cpu/riscv internal: the block translator (x86-64 hosts).
  *
  * Straight-line runs of decoded instructions in one physical page are
- * translated to host code (atomics as calls to amo_exec).  A block starts at the slot it was entered at
+ * translated to host code (atomics as calls to amo_exec, the CSR
+ * instructions of jit_csr_in_block as calls to sys_exec).  A block starts
+ * at the slot it was entered at
  * (a taken-branch target or a refetch), ends after a branch or jump,
  * before an instruction the translator does not handle (those stay in the
  * interpreter), at the end of the page, or after JIT_MAX_INSNS.
@@ -80,6 +82,29 @@ static inline bool jit_can_translate(unsigned op)
     case OP_LR_D: case OP_SC_D: case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D:
     case OP_AMOAND_D: case OP_AMOOR_D: case OP_AMOMIN_D: case OP_AMOMAX_D:
     case OP_AMOMINU_D: case OP_AMOMAXU_D:
+        return true;
+    }
+    return false;
+}
+
+/* Can this CSR instruction run inside a translated block (Zicsr,
+ * Unprivileged ISA chapter 9)?  Only CSRs whose accesses change nothing a
+ * block depends on beyond the data-TLB set (reloaded after the call): the
+ * supervisor trap CSRs Linux touches around every interrupt-disable and
+ * user access (sstatus SIE/SUM, sscratch, sepc, ...), time and the FP
+ * status.  Never satp (translation), the counters (instret is exact only
+ * outside a block) or M-mode CSRs.  A block never starts with one: such a
+ * slot's aux holds the CSR source field, not the entry count. */
+static inline bool jit_csr_in_block(unsigned op, int32_t imm)
+{
+    if (op < OP_CSRRW || op > OP_CSRRCI)
+        return false;
+    switch ((unsigned)imm & 0xfff) {
+    case 0x001: case 0x002: case 0x003:            /* fflags, frm, fcsr */
+    case 0x100: case 0x104:                        /* sstatus, sie */
+    case 0x140: case 0x141: case 0x142: case 0x143: case 0x144:
+                                                   /* sscratch sepc scause stval sip */
+    case 0xc01:                                    /* time */
         return true;
     }
     return false;

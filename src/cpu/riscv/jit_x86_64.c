@@ -275,11 +275,18 @@ static uint64_t jit_muldiv(uint64_t a, uint64_t b, uint32_t op)
 }
 
 /* Atomics run in amo_exec (amo.c) on a copy of their slot kept in the
- * code buffer (the slot itself may be cleared while the block runs).
- * Returns the exception cause, or 0 (an AMO never raises cause 0). */
+ * code buffer (emit_slot_call).  Returns the exception cause, or 0 (an AMO never raises cause 0). */
 static int jit_amo(struct hart *h, const struct insn *in)
 {
     int r = amo_exec(h, in);
+    return r >= 16 ? r - 16 : 0;
+}
+
+/* The CSR instructions jit_csr_in_block accepts run in sys_exec on a copy
+ * of their slot, like atomics.  Returns the exception cause, or 0. */
+static int jit_csr(struct hart *h, const struct insn *in)
+{
+    int r = sys_exec(h, in, 0);   /* pc is used by EBREAK only */
     return r >= 16 ? r - 16 : 0;
 }
 
@@ -296,6 +303,26 @@ static void set_pc_rel(struct jbuf *b, int32_t off)
 {
     lea_r13(b, RCX, off);
     op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
+}
+
+/* cmp dword [r12+events], 0 (h->events: any event raised) */
+static void cmp_events(struct jbuf *b)
+{
+    b1(b, 0x41); b1(b, 0x83); b1(b, 0xbc); b1(b, 0x24);
+    b4(b, (uint32_t)offsetof(struct hart, events)); b1(b, 0);
+}
+
+/* Leave the block before the instruction at `next` if an event is up.
+ * After a write of sstatus, sie or sip that lets a pending interrupt in,
+ * the trap must come before the next instruction (Privileged spec 3.1.9:
+ * the conditions are evaluated "immediately following" such a write). */
+static void emit_event_check(struct jbuf *b, int32_t next, uint32_t count, uint8_t *epilogue)
+{
+    cmp_events(b);
+    uint8_t *none = jcc_fwd(b, CC_E);
+    set_pc_rel(b, next);
+    emit_exit(b, count, epilogue);
+    patch(none, b->p);
 }
 
 /* After a helper call returning a cause in eax: on non-zero, record it and
@@ -427,6 +454,15 @@ static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int dig
  * bytes keep rsp 16-aligned for the helper calls), load the fixed
  * registers, start the chain's count at 0.  A chained entry skips all of
  * it: it starts JIT_PROLOGUE bytes in. */
+/* r14 = the load entries, r15 = the store entries of h->dtlb. */
+static void emit_load_dtlb(struct jbuf *b)
+{
+    op_rm(b, 1, 0x8b, R14, R12, (int32_t)offsetof(struct hart, dtlb));
+    op_rr(b, 1, 0x8b, R15, R14);
+    alu_imm(b, 1, 0, R14, (int32_t)offsetof(struct tlb_set, e[ACC_LOAD]));
+    alu_imm(b, 1, 0, R15, (int32_t)offsetof(struct tlb_set, e[ACC_STORE]));
+}
+
 static void emit_prologue(struct jbuf *b)
 {
     b1(b, 0x53);                        /* push rbx */
@@ -439,10 +475,7 @@ static void emit_prologue(struct jbuf *b)
     op_rr(b, 1, 0x8b, R12, RDI);        /* mov r12, rdi */
     op_rr(b, 1, 0x8b, R13, RSI);        /* mov r13, rsi */
     op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x));   /* lea rbx, [r12+x] */
-    op_rm(b, 1, 0x8b, R14, R12, (int32_t)offsetof(struct hart, dtlb)); /* r14 = h->dtlb */
-    op_rr(b, 1, 0x8b, R15, R14);
-    alu_imm(b, 1, 0, R14, (int32_t)offsetof(struct tlb_set, e[ACC_LOAD]));
-    alu_imm(b, 1, 0, R15, (int32_t)offsetof(struct tlb_set, e[ACC_STORE]));
+    emit_load_dtlb(b);
     b1(b, 0x31); b1(b, 0xed);           /* xor ebp, ebp */
 }
 
@@ -473,8 +506,7 @@ static void emit_charge_and_poll(struct jbuf *b, uint8_t **spent, uint8_t **even
     b1(b, 0x48); b1(b, 0x01); b1(b, 0xc5);                 /* add rbp, rax */
     op_rm(b, 1, 0x3b, RBP, R12, (int32_t)offsetof(struct hart, jit_left)); /* cmp rbp, [left] */
     *spent = jcc_fwd(b, CC_GE);
-    b1(b, 0x41); b1(b, 0x83); b1(b, 0xbc); b1(b, 0x24);    /* cmp dword [r12+events], 0 */
-    b4(b, (uint32_t)offsetof(struct hart, events)); b1(b, 0);
+    cmp_events(b);
     *event = jcc_fwd(b, CC_NE);
 }
 
@@ -602,6 +634,20 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
+/* Call fn(h, copy of `in`) with the copy kept in the code buffer: the slot
+ * itself may be cleared while the block runs.  eax = fn's result. */
+static void emit_slot_call(struct jbuf *b, const struct insn *in, const void *fn)
+{
+    uint8_t *over = jmp_fwd(b);
+    uint8_t *copy = b->p;
+    memcpy(b->p, in, sizeof(*in));
+    b->p += sizeof(*in);
+    patch(over, b->p);
+    op_rr(b, 1, 0x8b, RDI, R12);                            /* mov rdi, r12 */
+    mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
+    call_abs(b, fn);
+}
+
 /* Returns false when `in` ends the block (it then emitted the exit). */
 static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int32_t off,
                       uint32_t count, uint8_t *epi)
@@ -724,18 +770,17 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_AMOMINU_W: case OP_AMOMAXU_W:
     case OP_LR_D: case OP_SC_D: case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D:
     case OP_AMOAND_D: case OP_AMOOR_D: case OP_AMOMIN_D: case OP_AMOMAX_D:
-    case OP_AMOMINU_D: case OP_AMOMAXU_D: {
-        uint8_t *over = jmp_fwd(b);
-        uint8_t *copy = b->p;
-        memcpy(b->p, in, sizeof(*in));
-        b->p += sizeof(*in);
-        patch(over, b->p);
-        op_rr(b, 1, 0x8b, RDI, R12);                        /* mov rdi, r12 */
-        mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
-        call_abs(b, (const void *)jit_amo);
+    case OP_AMOMINU_D: case OP_AMOMAXU_D:
+        emit_slot_call(b, in, (const void *)jit_amo);
         exc_check(b, off, count, epi);
         return true;
-    }
+    case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
+    case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
+        emit_slot_call(b, in, (const void *)jit_csr);
+        exc_check(b, off, count, epi);
+        emit_event_check(b, next, count + 1, epi);
+        emit_load_dtlb(b);   /* a write of sstatus.SUM selects another set */
+        return true;
     case OP_JAL:
         lea_r13(b, RAX, next);
         store_x(b, RAX, in->rd);
@@ -848,7 +893,8 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
         struct insn *in = &dp->insn[o >> 1];
         if (in->op == OP_DECODE)
             dcache_decode_slot(h, dp, o);
-        if (!jit_can_translate(in->op) || o + 2u * in->len > 4096) {
+        bool ok = jit_can_translate(in->op) || jit_csr_in_block(in->op, in->imm);
+        if (!ok || o + 2u * in->len > 4096) {
             /* Hand over to the interpreter at this instruction. */
             set_pc_rel(&b, (int32_t)(o - off));
             emit_exit(&b, count, epi);
