@@ -634,11 +634,14 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
-/* Call fn(h, copy of `in`) with the copy kept in the code buffer: the slot
- * itself may be cleared while the block runs.  eax = fn's result. */
+/* Call fn(h, copy of `in`) with the copy kept (aligned) in the code
+ * buffer: the slot itself may be cleared while the block runs.  eax =
+ * fn's result. */
 static void emit_slot_call(struct jbuf *b, const struct insn *in, const void *fn)
 {
     uint8_t *over = jmp_fwd(b);
+    while ((uintptr_t)b->p % _Alignof(struct insn))
+        b1(b, 0xcc);                                        /* int3: jumped over */
     uint8_t *copy = b->p;
     memcpy(b->p, in, sizeof(*in));
     b->p += sizeof(*in);
