@@ -604,6 +604,17 @@ static void put_addi_pages(struct env *e, uint64_t base, unsigned pages)
     e->h->jit_hot = 1;
 }
 
+/* The code-buffer tests: PAGES addi pages at RAM + 1 MiB (returned);
+ * skipped when the host has no translator. */
+enum { PAGES = 64 };
+static uint64_t put_addi_pages_or_skip(struct env *e)
+{
+    if (!e->h->jit_enabled)
+        skip();
+    put_addi_pages(e, RAM + 0x100000, PAGES);
+    return RAM + 0x100000;
+}
+
 /* Run each page's code from its start: 1023 x `addi a0,a0,p+1`, ebreak. */
 static void run_pages(struct env *e, uint64_t base, unsigned pages)
 {
@@ -621,13 +632,9 @@ static void test_jit_region_recycling(void **state)
 {
     struct env *e = *state;
     struct hart *h = e->h;
-    if (!h->jit_enabled)
-        skip();
     /* Translating a block at every word of 64 pages fills the code
      * buffer's ring more than once. */
-    enum { PAGES = 64 };
-    uint64_t base = RAM + 0x100000;
-    put_addi_pages(e, base, PAGES);
+    uint64_t base = put_addi_pages_or_skip(e);
     /* Fill the ring until it wraps into region 0 (region[][] records where
      * each block went; 0xff from the wrap on). */
     static uint8_t region[PAGES][1024];
@@ -666,11 +673,7 @@ static void test_jit_no_link_into_older_region(void **state)
 {
     struct env *e = *state;
     struct hart *h = e->h;
-    if (!h->jit_enabled)
-        skip();
-    enum { PAGES = 64 };
-    uint64_t base = RAM + 0x100000;
-    put_addi_pages(e, base, PAGES);
+    uint64_t base = put_addi_pages_or_skip(e);
     /* Page 0: addi; j +256 (to word 65); ...; words 65.. addi; ebreak. */
     put32(e, base + 4, 0x1000006f);
     /* Y, the block at word 65, goes into region 0; X, the block at word 0

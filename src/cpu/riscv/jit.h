@@ -76,15 +76,9 @@ static inline bool jit_can_translate(unsigned op)
     case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: case OP_ADD_UW:
     case OP_ANDN: case OP_ORN: case OP_XNOR:
     case OP_NOP: case OP_FENCE:
-    case OP_LR_W: case OP_SC_W: case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W:
-    case OP_AMOAND_W: case OP_AMOOR_W: case OP_AMOMIN_W: case OP_AMOMAX_W:
-    case OP_AMOMINU_W: case OP_AMOMAXU_W:
-    case OP_LR_D: case OP_SC_D: case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D:
-    case OP_AMOAND_D: case OP_AMOOR_D: case OP_AMOMIN_D: case OP_AMOMAX_D:
-    case OP_AMOMINU_D: case OP_AMOMAXU_D:
         return true;
     }
-    return false;
+    return op_is_amo(op);
 }
 
 /* Can this CSR instruction run inside a translated block (Zicsr,
@@ -97,7 +91,7 @@ static inline bool jit_can_translate(unsigned op)
  * slot's aux holds the CSR source field, not the entry count. */
 static inline bool jit_csr_in_block(unsigned op, int32_t imm)
 {
-    if (op < OP_CSRRW || op > OP_CSRRCI)
+    if (!op_is_csr(op))
         return false;
     switch ((unsigned)imm & 0xfff) {
     case 0x001: case 0x002: case 0x003:            /* fflags, frm, fcsr */

@@ -274,20 +274,15 @@ static uint64_t jit_muldiv(uint64_t a, uint64_t b, uint32_t op)
     return 0;
 }
 
-/* Atomics run in amo_exec (amo.c) on a copy of their slot kept in the
- * code buffer (emit_slot_call).  Returns the exception cause, or 0 (an AMO never raises cause 0). */
-static int jit_amo(struct hart *h, const struct insn *in)
+/* Atomics (amo_exec, amo.c) and the CSR instructions jit_csr_in_block
+ * accepts (sys_exec) run out of line on a copy of their slot kept in the
+ * code buffer (emit_slot_call).  Returns the exception cause, or 0
+ * (neither raises cause 0, instruction address misaligned). */
+static int jit_exec_slot(struct hart *h, const struct insn *in)
 {
-    int r = amo_exec(h, in);
-    return r >= 16 ? r - 16 : 0;
-}
-
-/* The CSR instructions jit_csr_in_block accepts run in sys_exec on a copy
- * of their slot, like atomics.  Returns the exception cause, or 0. */
-static int jit_csr(struct hart *h, const struct insn *in)
-{
-    int r = sys_exec(h, in, 0);   /* pc is used by EBREAK only */
-    return r >= 16 ? r - 16 : 0;
+    int r = op_is_amo(in->op) ? amo_exec(h, in)
+                              : sys_exec(h, in, 0);   /* pc: EBREAK only */
+    return r >= EXEC_EXC(0) ? r - EXEC_EXC(0) : 0;
 }
 
 /* Exit the block: eax = count, jump to the shared epilogue. */
@@ -634,10 +629,10 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
-/* Call fn(h, copy of `in`) with the copy kept (aligned) in the code
- * buffer: the slot itself may be cleared while the block runs.  eax =
- * fn's result. */
-static void emit_slot_call(struct jbuf *b, const struct insn *in, const void *fn)
+/* Call jit_exec_slot(h, copy of `in`) with the copy kept (aligned) in
+ * the code buffer: the slot itself may be cleared while the block runs.
+ * eax = the exception cause or 0. */
+static void emit_slot_call(struct jbuf *b, const struct insn *in)
 {
     uint8_t *over = jmp_fwd(b);
     while ((uintptr_t)b->p % _Alignof(struct insn))
@@ -648,7 +643,7 @@ static void emit_slot_call(struct jbuf *b, const struct insn *in, const void *fn
     patch(over, b->p);
     op_rr(b, 1, 0x8b, RDI, R12);                            /* mov rdi, r12 */
     mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
-    call_abs(b, fn);
+    call_abs(b, (const void *)jit_exec_slot);
 }
 
 /* Returns false when `in` ends the block (it then emitted the exit). */
@@ -656,6 +651,15 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
                       uint32_t count, uint8_t *epi)
 {
     int32_t next = off + 2 * in->len;
+    if (op_is_amo(in->op) || op_is_csr(in->op)) {
+        emit_slot_call(b, in);
+        exc_check(b, off, count, epi);
+        if (op_is_csr(in->op)) {
+            emit_event_check(b, next, count + 1, epi);
+            emit_load_dtlb(b);   /* a write of sstatus.SUM selects another set */
+        }
+        return true;
+    }
     switch (in->op) {
     case OP_NOP:
         return true;
@@ -767,22 +771,6 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         return true;
     case OP_SB: case OP_SH: case OP_SW: case OP_SD:
         emit_store(b, in, off, count, epi);
-        return true;
-    case OP_LR_W: case OP_SC_W: case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W:
-    case OP_AMOAND_W: case OP_AMOOR_W: case OP_AMOMIN_W: case OP_AMOMAX_W:
-    case OP_AMOMINU_W: case OP_AMOMAXU_W:
-    case OP_LR_D: case OP_SC_D: case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D:
-    case OP_AMOAND_D: case OP_AMOOR_D: case OP_AMOMIN_D: case OP_AMOMAX_D:
-    case OP_AMOMINU_D: case OP_AMOMAXU_D:
-        emit_slot_call(b, in, (const void *)jit_amo);
-        exc_check(b, off, count, epi);
-        return true;
-    case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
-    case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
-        emit_slot_call(b, in, (const void *)jit_csr);
-        exc_check(b, off, count, epi);
-        emit_event_check(b, next, count + 1, epi);
-        emit_load_dtlb(b);   /* a write of sstatus.SUM selects another set */
         return true;
     case OP_JAL:
         lea_r13(b, RAX, next);

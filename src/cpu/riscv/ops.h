@@ -7,6 +7,8 @@
 #ifndef VESSEL_RISCV_OPS_H
 #define VESSEL_RISCV_OPS_H
 
+#include <stdbool.h>
+
 /* Ops with their own handler in the interpreter loop. */
 #define RV_INT_OPS(X)                                                          \
     X(DECODE) X(ILLEGAL) X(CROSS) X(CROSS_END) X(NOP) X(JIT) X(FENCE)          \
@@ -67,6 +69,11 @@ enum rv_op {
     OP_COUNT
 };
 #undef RV_OP_ENUM
+
+/* The "A" ops (RV_AMO_OPS, contiguous) and the Zicsr ops (CSRRW..CSRRCI,
+ * contiguous in RV_SYS_OPS). */
+static inline bool op_is_amo(unsigned op) { return op >= OP_LR_W && op <= OP_AMOMAXU_D; }
+static inline bool op_is_csr(unsigned op) { return op >= OP_CSRRW && op <= OP_CSRRCI; }
 
 /* Name of an op, for tests and debugging. */
 const char *rv_op_name(unsigned op);
