@@ -3,10 +3,10 @@
  * Straight-line runs of decoded instructions in one physical page are
  * translated to host code (atomics as calls to amo_exec, the CSR
  * instructions of jit_csr_in_block as calls to sys_exec).  A block starts
- * at the slot it was entered at
- * (a taken-branch target or a refetch), ends after a branch or jump,
- * before an instruction the translator does not handle (those stay in the
- * interpreter), at the end of the page, or after JIT_MAX_INSNS.
+ * at the slot it was entered at (a taken-branch target or a refetch),
+ * ends after a branch or jump, before an instruction the translator does
+ * not handle (those stay in the interpreter), at the end of the page, or
+ * after JIT_MAX_INSNS.
  *
  * Block ABI: uint64_t fn(struct hart *h, uint64_t vpc), vpc = the block's
  * virtual start address (code is shared by every virtual alias of the

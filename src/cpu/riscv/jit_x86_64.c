@@ -445,10 +445,6 @@ static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int dig
     store_x(b, RAX, in->rd);
 }
 
-/* Per-block prologue: save the callee-saved registers (six pushes and 8
- * bytes keep rsp 16-aligned for the helper calls), load the fixed
- * registers, start the chain's count at 0.  A chained entry skips all of
- * it: it starts JIT_PROLOGUE bytes in. */
 /* r14 = the load entries, r15 = the store entries of h->dtlb. */
 static void emit_load_dtlb(struct jbuf *b)
 {
@@ -458,6 +454,10 @@ static void emit_load_dtlb(struct jbuf *b)
     alu_imm(b, 1, 0, R15, (int32_t)offsetof(struct tlb_set, e[ACC_STORE]));
 }
 
+/* Per-block prologue: save the callee-saved registers (six pushes and 8
+ * bytes keep rsp 16-aligned for the helper calls), load the fixed
+ * registers, start the chain's count at 0.  A chained entry skips all of
+ * it: it starts JIT_PROLOGUE bytes in. */
 static void emit_prologue(struct jbuf *b)
 {
     b1(b, 0x53);                        /* push rbx */
