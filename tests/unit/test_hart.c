@@ -512,6 +512,84 @@ static void test_jit_csr_write_takes_interrupt_at_once(void **state)
     assert_int_equal(hart_get_x(h, 11), 0);
 }
 
+/* Atomics inside translated blocks: the AMOs (with and without a result,
+ * word results sign-extended), an LR/SC increment loop, a second SC after
+ * a successful one (it fails although the memory still holds the value LR
+ * read), and a misaligned AMO, which must trap at its own pc. */
+static void test_jit_atomics_in_block(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    static const uint32_t prog[] = {
+        0x00828913, 0x01028993, 0x01828a13, 0x02028a93, 0x02828b13, /* s2..s6 = t0+8..t0+40 */
+        0x00b2a52f,   /* loop: amoadd.w a0,a1,(t0) */
+        0x40c9302f,   /* amoor.d zero,a2,(s2) */
+        0x0909b6af,   /* amoswap.d a3,a6,(s3) */
+        0x20ba372f,   /* amoxor.d a4,a1,(s4) */
+        0x60caa7af,   /* amoand.w a5,a2,(s5) */
+        0x100b332f,   /* retry: lr.d t1,(s6) */
+        0x00130313,   /* addi t1,t1,1 */
+        0x186b33af,   /* sc.d t2,t1,(s6) */
+        0xfe039ae3,   /* bnez t2,retry */
+        0xfff80813,   /* addi a6,a6,-1 */
+        0xfc081ce3,   /* bnez a6,loop */
+        0x100b332f,   /* lr.d t1,(s6) */
+        0x186b33af,   /* sc.d t2,t1,(s6): stores the value read */
+        0x18bb3e2f,   /* sc.d t3,a1,(s6): the reservation is gone */
+        0x00b938af,   /* amoadd.d a7,a1,(s2) */
+        0x00100073,   /* ebreak */
+        0x00228b93,   /* addi s7,t0,2 */
+        0x00bba52f,   /* amoadd.w a0,a1,(s7): misaligned */
+    };
+    for (unsigned i = 0; i < sizeof(prog) / 4; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    put32(e, RAM + 0x3000, 0x0000006f);   /* M-mode handler: j . */
+    h->mtvec = RAM + 0x3000;
+    const uint64_t d = RAM + 0x10000;
+    put64(e, d + 0, 0x7ffffff0);
+    put64(e, d + 8, 1);
+    put64(e, d + 16, 0x55);
+    put64(e, d + 24, 0x10);
+    put64(e, d + 32, 0xfffffff3);
+    put64(e, d + 40, 1000);
+    hart_set_x(h, 5, d);
+    hart_set_x(h, 11, 1);
+    hart_set_x(h, 12, 0x800000f0);
+    hart_set_x(h, 16, 100);
+    h->jit_hot = 1;
+    hart_run(h, 100000);
+    assert_int_equal(h->mcause, EXC_BREAKPOINT);
+    assert_true(translated_at(e, RAM + 0x14));
+    assert_true(translated_at(e, RAM + 0x40));
+    uint64_t v;
+    mem_read(e->mem, d + 0, &v, 8);
+    assert_int_equal(v, 0x80000054);                          /* wrapped as a word */
+    assert_int_equal(hart_get_x(h, 10), 0xffffffff80000053);  /* sign-extended */
+    mem_read(e->mem, d + 8, &v, 8);
+    assert_int_equal(v, 0x800000f2);
+    assert_int_equal(hart_get_x(h, 17), 0x800000f1);
+    mem_read(e->mem, d + 16, &v, 8);
+    assert_int_equal(v, 1);
+    assert_int_equal(hart_get_x(h, 13), 2);
+    mem_read(e->mem, d + 24, &v, 8);
+    assert_int_equal(v, 0x10);
+    assert_int_equal(hart_get_x(h, 14), 0x11);
+    mem_read(e->mem, d + 32, &v, 8);
+    assert_int_equal(v, 0x800000f0);
+    assert_int_equal(hart_get_x(h, 15), 0xffffffff800000f0);
+    mem_read(e->mem, d + 40, &v, 8);
+    assert_int_equal(v, 1100);
+    assert_int_equal(hart_get_x(h, 7), 0);
+    assert_int_equal(hart_get_x(h, 28), 1);                   /* second SC failed */
+    /* The misaligned AMO, in a block of its own. */
+    h->pc = RAM + 0x54;
+    hart_run(h, 1000);
+    assert_true(translated_at(e, RAM + 0x54));
+    assert_int_equal(h->mcause, EXC_STORE_MISALIGNED);
+    assert_int_equal(h->mepc, RAM + 0x58);
+    assert_int_equal(h->mtval, d + 2);
+}
+
 /* ---- decoded-page cache replacement and code-buffer recycling ---- */
 
 static void test_dcache_clock_eviction(void **state)
@@ -763,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chained_blocks_keep_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_csr_sum_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_csr_write_takes_interrupt_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_atomics_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),

@@ -48,7 +48,7 @@ int amo_exec(struct hart *h, const struct insn *ip)
         else
             old = (uint64_t)(int64_t)(int32_t)__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST);
         h->resv_valid = true;
-        h->resv_addr = pa;
+        h->resv_host = (uintptr_t)p;
         h->resv_val = old;
         h->x[ip->rd] = old;
         h->x[32] = 0;
@@ -59,7 +59,7 @@ int amo_exec(struct hart *h, const struct insn *ip)
         return EXEC_EXC(c);
     if (op == OP_SC_W) {
         bool ok = false;
-        if (h->resv_valid && h->resv_addr == pa) {
+        if (h->resv_valid && h->resv_host == (uintptr_t)p) {
             if (dbl) {
                 uint64_t expect = h->resv_val;
                 ok = __atomic_compare_exchange_n((uint64_t *)p, &expect, b64, false,

@@ -375,14 +375,7 @@ L_RORIW: {
         RD = (uint64_t)(int64_t)(int32_t)(s ? (v >> s) | (v << (32 - s)) : v);
         NEXT();
     }
-L_ORC_B: {
-        uint64_t v = RS1, r = 0;
-        for (int i = 0; i < 64; i += 8)
-            if ((v >> i) & 0xff)
-                r |= 0xffULL << i;
-        RD = r;
-        NEXT();
-    }
+L_ORC_B: RD = rv_orc_b(RS1); NEXT();
 L_REV8:  RD = __builtin_bswap64(RS1); NEXT();
     /* Zbs */
 L_BCLR:  RD = RS1 & ~(1ULL << (RS2 & 63)); NEXT();

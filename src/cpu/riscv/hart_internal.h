@@ -171,8 +171,10 @@ struct hart {
     } pmp_rgn[PMP_ENTRIES];
     unsigned pmp_nrgn;
 
-    /* LR/SC reservation: physical address and the value LR loaded. */
-    uint64_t resv_addr;
+    /* LR/SC reservation: the host address of the reserved word (one per
+     * guest-physical address: RAM is one mapping) and the value LR
+     * loaded.  Translated code reads and writes these too (jit_x86_64.c). */
+    uintptr_t resv_host;
     uint64_t resv_val;
     bool resv_valid;
 
@@ -327,6 +329,16 @@ uint64_t csr_rmw_base(const struct hart *h, unsigned csr, uint64_t read);
 int sys_exec(struct hart *h, const struct insn *ip, uint64_t pc);
 int amo_exec(struct hart *h, const struct insn *ip);
 int fp_exec(struct hart *h, const struct insn *ip);
+
+/* ORC.B (Zbb): each byte of v becomes 0xff if non-zero, else 0x00. */
+static inline uint64_t rv_orc_b(uint64_t v)
+{
+    uint64_t r = 0;
+    for (int i = 0; i < 64; i += 8)
+        if ((v >> i) & 0xff)
+            r |= 0xffULL << i;
+    return r;
+}
 
 /* Current guest time in ticks. */
 static inline uint64_t hart_time(const struct hart *h)

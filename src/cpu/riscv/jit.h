@@ -1,8 +1,9 @@
 /* cpu/riscv internal: the block translator (x86-64 hosts).
  *
  * Straight-line runs of decoded instructions in one physical page are
- * translated to host code (atomics as calls to amo_exec, the CSR
- * instructions of jit_csr_in_block as calls to sys_exec).  A block starts
+ * translated to host code (atomics inline on a data-TLB hit, else calls
+ * to amo_exec; the CSR instructions of jit_csr_in_block as calls to
+ * sys_exec).  A block starts
  * at the slot it was entered at (a taken-branch target or a refetch),
  * ends after a branch or jump, before an instruction the translator does
  * not handle (those stay in the interpreter), at the end of the page, or
@@ -74,7 +75,16 @@ static inline bool jit_can_translate(unsigned op)
     case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
     case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
     case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: case OP_ADD_UW:
+    case OP_SH1ADD_UW: case OP_SH2ADD_UW: case OP_SH3ADD_UW: case OP_SLLI_UW:
     case OP_ANDN: case OP_ORN: case OP_XNOR:
+    case OP_CLZ: case OP_CLZW: case OP_CTZ: case OP_CTZW: case OP_CPOP: case OP_CPOPW:
+    case OP_MAX: case OP_MAXU: case OP_MIN: case OP_MINU:
+    case OP_SEXT_B: case OP_SEXT_H: case OP_ZEXT_H:
+    case OP_ROL: case OP_ROLW: case OP_ROR: case OP_RORI: case OP_RORIW: case OP_RORW:
+    case OP_ORC_B: case OP_REV8:
+    case OP_BCLR: case OP_BCLRI: case OP_BEXT: case OP_BEXTI:
+    case OP_BINV: case OP_BINVI: case OP_BSET: case OP_BSETI:
+    case OP_CZERO_EQZ: case OP_CZERO_NEZ:
     case OP_NOP: case OP_FENCE:
         return true;
     }

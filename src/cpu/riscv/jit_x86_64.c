@@ -30,10 +30,10 @@
  * running when its own page is written
  * may finish into stale code of that page, as hardware may before a
  * FENCE.I (Zifencei).
- * Loads and stores look up the software TLB inline (the same entries the
- * interpreter uses) and call the C slow path on a miss.  Division and the
- * high multiplies call small C helpers: they are rare and full of corner
- * cases. */
+ * Loads, stores and atomics look up the software TLB inline (the same
+ * entries the interpreter uses) and call the C slow path on a miss.
+ * Division, the high multiplies, CPOP and ORC.B call small C helpers:
+ * they are rare and full of corner cases. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +206,7 @@ static void patch(uint8_t *at, uint8_t *target)
 }
 
 enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_BE = 6, CC_A = 7,
-       CC_L = 0xc, CC_GE = 0xd };
+       CC_L = 0xc, CC_GE = 0xd, CC_G = 0xf };
 
 /* ---- C helpers called from translated code ---- */
 
@@ -646,20 +646,261 @@ static void emit_slot_call(struct jbuf *b, const struct insn *in)
     call_abs(b, (const void *)jit_exec_slot);
 }
 
+/* Atomics (Unprivileged ISA chapter 8) with their page in the data TLB:
+ * inline, on the host pointer, with x86 locked instructions (every one
+ * of them a full barrier, which covers any aq/rl).  LR takes the load
+ * TLB, SC and the AMOs the store TLB: a store entry implies reading and
+ * never maps a page holding decoded code (mmu_atomic_ptr), so no
+ * translation can go stale.  The reservation records the host address
+ * (amo.c).  A misaligned address or a TLB miss runs amo_exec out of line,
+ * which raises the fault.  AMOMIN/MAX stay out of line: rare in practice. */
+static bool amo_inline(unsigned op)
+{
+    switch (op) {
+    case OP_LR_W: case OP_SC_W: case OP_LR_D: case OP_SC_D:
+    case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W: case OP_AMOAND_W: case OP_AMOOR_W:
+    case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D: case OP_AMOAND_D: case OP_AMOOR_D:
+        return true;
+    }
+    return false;
+}
+
+static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                     uint8_t *epi)
+{
+    if (!amo_inline(in->op)) {
+        emit_slot_call(b, in);
+        exc_check(b, off, count, epi);
+        return;
+    }
+    int w = in->op >= OP_LR_D;
+    unsigned op = w ? in->op - (OP_LR_D - OP_LR_W) : in->op;
+    unsigned size = w ? 8 : 4;
+    uint8_t *m1, *m2;
+    load_x(b, RAX, in->rs1);
+    b1(b, 0xa8); b1(b, (uint8_t)(size - 1));            /* test al, size-1 */
+    uint8_t *mis = jcc_fwd(b, CC_NE);
+    emit_tlb(b, op == OP_LR_W ? R14 : R15, size, &m1, &m2);
+    const int32_t valid = (int32_t)offsetof(struct hart, resv_valid);
+    const int32_t rhost = (int32_t)offsetof(struct hart, resv_host);
+    const int32_t rval = (int32_t)offsetof(struct hart, resv_val);
+    switch (op) {
+    case OP_LR_W:
+        if (w)
+            op_rm(b, 1, 0x8b, RCX, RAX, 0);             /* mov rcx, [rax] */
+        else
+            op_rm(b, 1, 0x63, RCX, RAX, 0);             /* movsxd rcx, [rax] */
+        op_rm(b, 1, 0x89, RAX, R12, rhost);
+        op_rm(b, 1, 0x89, RCX, R12, rval);
+        rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 1);  /* mov byte, 1 */
+        store_x(b, RCX, in->rd);
+        break;
+    case OP_SC_W: {
+        op_rr(b, 1, 0x8b, RDX, RAX);                    /* mov rdx, rax */
+        b1(b, 0xb9); b4(b, 1);                          /* mov ecx, 1 (failed) */
+        rex(b, 0, 0, R12); b1(b, 0x80); mem(b, 7, R12, valid); b1(b, 0);  /* cmp byte, 0 */
+        uint8_t *f1 = jcc_fwd(b, CC_E);
+        op_rm(b, 1, 0x3b, RDX, R12, rhost);             /* cmp rdx, [resv_host] */
+        uint8_t *f2 = jcc_fwd(b, CC_NE);
+        op_rm(b, 1, 0x8b, RAX, R12, rval);              /* rax = value LR read */
+        load_x(b, RSI, in->rs2);
+        b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rsi */
+        op_rm2(b, w, 0xb1, RSI, RDX, 0);
+        b1(b, 0x0f); b1(b, 0x95); b1(b, 0xc1);          /* setne cl */
+        patch(f1, b->p);
+        patch(f2, b->p);
+        rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 0);  /* mov byte, 0 */
+        store_x(b, RCX, in->rd);
+        break;
+    }
+    case OP_AMOSWAP_W: case OP_AMOADD_W:
+        load_x(b, RCX, in->rs2);
+        if (op == OP_AMOADD_W)
+            b1(b, 0xf0);                                /* lock xadd [rax], rcx */
+        if (op == OP_AMOADD_W)
+            op_rm2(b, w, 0xc1, RCX, RAX, 0);
+        else
+            op_rm(b, w, 0x87, RCX, RAX, 0);             /* xchg [rax], rcx (locked) */
+        if (in->rd != 32) {
+            if (!w)
+                op_rr(b, 1, 0x63, RCX, RCX);            /* movsxd rcx, ecx */
+            store_x(b, RCX, in->rd);
+        }
+        break;
+    default: {                                          /* AMOXOR, AMOAND, AMOOR */
+        uint8_t alu = op == OP_AMOXOR_W ? 0x31 : op == OP_AMOAND_W ? 0x21 : 0x09;
+        if (in->rd == 32) {                             /* no old value: lock op [rax], rcx */
+            load_x(b, RCX, in->rs2);
+            b1(b, 0xf0);
+            op_rm(b, w, alu, RCX, RAX, 0);
+            break;
+        }
+        op_rr(b, 1, 0x8b, RDX, RAX);                    /* mov rdx, rax */
+        op_rm(b, w, 0x8b, RAX, RDX, 0);                 /* rax = old */
+        uint8_t *again = b->p;
+        op_rr(b, 1, 0x8b, RCX, RAX);                    /* rcx = old op x[rs2] */
+        op_rm(b, w, (uint8_t)(alu + 2), RCX, RBX, xoff(in->rs2));
+        b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rcx */
+        op_rm2(b, w, 0xb1, RCX, RDX, 0);
+        b1(b, 0x75); b1(b, (uint8_t)(again - (b->p + 1)));   /* jne again (rax = current) */
+        if (!w)
+            movsxd_rax_eax(b);
+        store_x(b, RAX, in->rd);
+        break;
+    }
+    }
+    uint8_t *done = jmp_fwd(b);
+    patch(mis, b->p);
+    patch(m1, b->p);
+    patch(m2, b->p);
+    emit_slot_call(b, in);
+    exc_check(b, off, count, epi);
+    patch(done, b->p);
+}
+
+/* opcode 0f opc2 with a register operand: reg, rm */
+static void op_rr2(struct jbuf *b, int w, uint8_t opc2, int reg, int rm)
+{
+    rex(b, w, reg, rm);
+    b1(b, 0x0f);
+    b1(b, opc2);
+    b1(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+}
+
+static void cmov(struct jbuf *b, int w, uint8_t cc, int dst, int src)
+{
+    op_rr2(b, w, (uint8_t)(0x40 | cc), dst, src);
+}
+
+/* CPOP, CPOPW and ORC.B: rare enough for a call (POPCNT is not in the
+ * x86-64 baseline). */
+static uint64_t jit_bitcount(uint64_t a, uint32_t op)
+{
+    switch (op) {
+    case OP_CPOP:  return (uint64_t)__builtin_popcountll(a);
+    case OP_CPOPW: return (uint64_t)__builtin_popcount((uint32_t)a);
+    }
+    return rv_orc_b(a);
+}
+
+/* The bit-manipulation ops beyond sh[123]add/add.uw/andn/orn/xnor
+ * (Unprivileged ISA chapter 28: Zba, Zbb, Zbs) and Zicond (chapter 12).
+ * x86 masks rotate counts and register bit offsets the way RISC-V does
+ * (mod 64, or mod 32 for the W forms), so those map one to one; BSF/BSR
+ * leave the destination undefined on 0, so a CMOV supplies that case.
+ * Returns false if `in` is none of them. */
+static bool emit_bitmanip(struct jbuf *b, const struct insn *in)
+{
+    switch (in->op) {
+    case OP_SH1ADD_UW: case OP_SH2ADD_UW: case OP_SH3ADD_UW:
+        op_rm(b, 0, 0x8b, RAX, RBX, xoff(in->rs1));     /* mov eax, [rs1] (zero-extends) */
+        shift_imm(b, 1, 4, RAX, (uint8_t)(in->op == OP_SH1ADD_UW ? 1
+                                          : in->op == OP_SH2ADD_UW ? 2 : 3));
+        op_rm(b, 1, 0x03, RAX, RBX, xoff(in->rs2));
+        break;
+    case OP_SLLI_UW:
+        op_rm(b, 0, 0x8b, RAX, RBX, xoff(in->rs1));
+        shift_imm(b, 1, 4, RAX, (uint8_t)in->imm);
+        break;
+    case OP_CLZ: case OP_CLZW:                          /* width-1 - bsr, or width */
+        rex(b, 1, 0, RCX); b1(b, 0xc7); b1(b, 0xc1); b4(b, 0xffffffffu); /* mov rcx, -1 */
+        op_rm2(b, in->op == OP_CLZ, 0xbd, RAX, RBX, xoff(in->rs1));       /* bsr */
+        cmov(b, 1, CC_E, RAX, RCX);
+        rex(b, 1, 0, RAX); b1(b, 0xf7); b1(b, 0xd8);                      /* neg rax */
+        alu_imm(b, 1, 0, RAX, in->op == OP_CLZ ? 63 : 31);
+        break;
+    case OP_CTZ: case OP_CTZW:
+        b1(b, 0xb9); b4(b, in->op == OP_CTZ ? 64 : 32);                   /* mov ecx, width */
+        op_rm2(b, in->op == OP_CTZ, 0xbc, RAX, RBX, xoff(in->rs1));       /* bsf */
+        cmov(b, 1, CC_E, RAX, RCX);
+        break;
+    case OP_CPOP: case OP_CPOPW: case OP_ORC_B:
+        load_x(b, RDI, in->rs1);
+        b1(b, 0xbe); b4(b, in->op);                                       /* mov esi, op */
+        call_abs(b, (const void *)jit_bitcount);
+        break;
+    case OP_MAX: case OP_MAXU: case OP_MIN: case OP_MINU:
+        load_x(b, RAX, in->rs1);
+        load_x(b, RCX, in->rs2);
+        op_rr(b, 1, 0x3b, RAX, RCX);                                      /* cmp rax, rcx */
+        cmov(b, 1, in->op == OP_MAX ? CC_L : in->op == OP_MAXU ? CC_B
+                 : in->op == OP_MIN ? CC_G : CC_A, RAX, RCX);
+        break;
+    case OP_SEXT_B: op_rm2(b, 1, 0xbe, RAX, RBX, xoff(in->rs1)); break;  /* movsx rax, byte */
+    case OP_SEXT_H: op_rm2(b, 1, 0xbf, RAX, RBX, xoff(in->rs1)); break;  /* movsx rax, word */
+    case OP_ZEXT_H: op_rm2(b, 0, 0xb7, RAX, RBX, xoff(in->rs1)); break;  /* movzx eax, word */
+    case OP_REV8:
+        load_x(b, RAX, in->rs1);
+        b1(b, 0x48); b1(b, 0x0f); b1(b, 0xc8);                            /* bswap rax */
+        break;
+    case OP_ROL: case OP_ROR: case OP_ROLW: case OP_RORW: {
+        int w = in->op == OP_ROL || in->op == OP_ROR;
+        load_x(b, RAX, in->rs1);
+        load_x(b, RCX, in->rs2);
+        shift_cl(b, w, in->op == OP_ROL || in->op == OP_ROLW ? 0 : 1, RAX);
+        if (!w)
+            movsxd_rax_eax(b);
+        break;
+    }
+    case OP_RORI: case OP_RORIW:
+        load_x(b, RAX, in->rs1);
+        shift_imm(b, in->op == OP_RORI, 1, RAX, (uint8_t)in->imm);
+        if (in->op == OP_RORIW)
+            movsxd_rax_eax(b);
+        break;
+    case OP_BSET: case OP_BCLR: case OP_BINV: case OP_BEXT:
+        load_x(b, RAX, in->rs1);
+        load_x(b, RCX, in->rs2);
+        if (in->op == OP_BEXT) {
+            op_rr2(b, 1, 0xa3, RCX, RAX);                                 /* bt rax, rcx */
+            setcc_store(b, CC_B, in->rd);
+            return true;
+        }
+        op_rr2(b, 1, in->op == OP_BSET ? 0xab : in->op == OP_BCLR ? 0xb3 : 0xbb, RCX, RAX);
+        break;
+    case OP_BSETI: case OP_BCLRI: case OP_BINVI: case OP_BEXTI: {
+        int digit = in->op == OP_BSETI ? 5 : in->op == OP_BCLRI ? 6 : in->op == OP_BINVI ? 7 : 4;
+        load_x(b, RAX, in->rs1);
+        rex(b, 1, 0, RAX); b1(b, 0x0f); b1(b, 0xba);                      /* bt* rax, imm8 */
+        b1(b, (uint8_t)(0xc0 | (digit << 3))); b1(b, (uint8_t)in->imm);
+        if (in->op == OP_BEXTI) {
+            setcc_store(b, CC_B, in->rd);
+            return true;
+        }
+        break;
+    }
+    case OP_CZERO_EQZ: case OP_CZERO_NEZ:
+        b1(b, 0x31); b1(b, 0xc9);                                         /* xor ecx, ecx */
+        load_x(b, RAX, in->rs1);
+        load_x(b, RDX, in->rs2);
+        op_rr(b, 1, 0x85, RDX, RDX);                                      /* test rdx, rdx */
+        cmov(b, 1, in->op == OP_CZERO_EQZ ? CC_E : CC_NE, RAX, RCX);
+        break;
+    default:
+        return false;
+    }
+    store_x(b, RAX, in->rd);
+    return true;
+}
+
 /* Returns false when `in` ends the block (it then emitted the exit). */
 static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int32_t off,
                       uint32_t count, uint8_t *epi)
 {
     int32_t next = off + 2 * in->len;
-    if (op_is_amo(in->op) || op_is_csr(in->op)) {
-        emit_slot_call(b, in);
-        exc_check(b, off, count, epi);
-        if (op_is_csr(in->op)) {
-            emit_event_check(b, next, count + 1, epi);
-            emit_load_dtlb(b);   /* a write of sstatus.SUM selects another set */
-        }
+    if (op_is_amo(in->op)) {
+        emit_amo(b, in, off, count, epi);
         return true;
     }
+    if (op_is_csr(in->op)) {
+        emit_slot_call(b, in);
+        exc_check(b, off, count, epi);
+        emit_event_check(b, next, count + 1, epi);
+        emit_load_dtlb(b);   /* a write of sstatus.SUM selects another set */
+        return true;
+    }
+    if (emit_bitmanip(b, in))
+        return true;
     switch (in->op) {
     case OP_NOP:
         return true;
