@@ -590,6 +590,34 @@ static void test_jit_atomics_in_block(void **state)
     assert_int_equal(h->mtval, d + 2);
 }
 
+/* A block made of nothing but the most expensive instruction to
+ * translate still fits what jit_translate reserves for a block. */
+static void test_jit_block_size_bound(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    if (!h->jit_enabled)
+        skip();
+    static const uint32_t worst[] = {
+        0x18bb3e2f,   /* sc.d t3,a1,(s6) */
+        0x100b332f,   /* lr.d t1,(s6) */
+        0x20ba372f,   /* amoxor.d a4,a1,(s4) */
+        0x10032073,   /* csrs sstatus,t1 (after a first nop: not a block start) */
+        0x0002b503,   /* ld a0,0(t0) */
+    };
+    for (unsigned k = 0; k < sizeof(worst) / 4; k++) {
+        uint64_t page = RAM + 0x200000 + k * 4096ULL;
+        for (unsigned w = 0; w < 1024; w++)
+            put32(e, page + 4 * w, w ? worst[k] : 0x00000013);   /* nop first */
+        struct dpage *d;
+        assert_int_equal(dcache_fetch_page(h, page, &d), 0);
+        size_t before = h->jit_used;
+        assert_true(jit_translate(h, d, 0));
+        assert_true(h->jit_used > before);
+        assert_true(h->jit_used - before <= (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4));
+    }
+}
+
 /* ---- decoded-page cache replacement and code-buffer recycling ---- */
 
 static void test_dcache_clock_eviction(void **state)
@@ -842,6 +870,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_csr_sum_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_csr_write_takes_interrupt_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_atomics_in_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_block_size_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),

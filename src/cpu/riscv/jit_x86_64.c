@@ -56,10 +56,6 @@
 #define JIT_REGIONS 8
 #define JIT_STUBS 4096   /* the shared stubs' page at the start; kept by resets */
 #define JIT_REGION_SIZE (((JIT_BUF_SIZE - JIT_STUBS) / JIT_REGIONS) & ~4095u)
-/* Worst-case host bytes for one guest instruction (a load/store with its
- * slow path and exception exit is ~120 bytes, a branch with two linked
- * exits ~240). */
-#define JIT_INSN_MAX 256
 
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
        R8 = 8, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
