@@ -32,104 +32,6 @@ int block_errbuf(char *err, size_t len, int ret, const char *fmt, ...)
     return ret;
 }
 
-int host_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eof)
-{
-    uint8_t *p = buf;
-    while (len) {
-        ssize_t r = pread(fd, p, len, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0) {
-            if (!zero_eof)
-                return -EIO;
-            memset(p, 0, len);
-            return 0;
-        }
-        p += r; off += (uint64_t)r; len -= (size_t)r;
-    }
-    return 0;
-}
-
-/* Vectored transfer loop shared by host_preadv/host_pwritev: works on a
- * private copy of the iovecs so short transfers can advance through them. */
-static int host_rwv(int fd, uint64_t off, const struct iovec *iov, int iovcnt, bool write)
-{
-    struct iovec small[64];
-    struct iovec *v = iovcnt <= 64 ? small : malloc(sizeof(*v) * (size_t)iovcnt);
-    if (!v)
-        return -ENOMEM;
-    memcpy(v, iov, sizeof(*v) * (size_t)iovcnt);
-    struct iovec *cur = v;
-    int n = iovcnt, ret = 0;
-    while (n > 0) {
-        if (cur->iov_len == 0) {
-            cur++; n--;
-            continue;
-        }
-        int cnt = n > IOV_MAX ? IOV_MAX : n;
-        ssize_t r = write ? pwritev(fd, cur, cnt, (off_t)off) : preadv(fd, cur, cnt, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            ret = -errno;
-            break;
-        }
-        if (r == 0) {
-            if (write) {
-                ret = -EIO;
-                break;
-            }
-            for (int i = 0; i < n; i++)   /* past EOF: zeros */
-                memset(cur[i].iov_base, 0, cur[i].iov_len);
-            break;
-        }
-        off += (uint64_t)r;
-        size_t left = (size_t)r;
-        while (left && n > 0) {
-            size_t k = left < cur->iov_len ? left : cur->iov_len;
-            cur->iov_base = (uint8_t *)cur->iov_base + k;
-            cur->iov_len -= k;
-            left -= k;
-            if (cur->iov_len == 0) {
-                cur++; n--;
-            }
-        }
-    }
-    if (v != small)
-        free(v);
-    return ret;
-}
-
-int host_preadv(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
-{
-    return host_rwv(fd, off, iov, iovcnt, false);
-}
-
-int host_pwritev(int fd, uint64_t off, const struct iovec *iov, int iovcnt)
-{
-    return host_rwv(fd, off, iov, iovcnt, true);
-}
-
-int host_pwrite(int fd, uint64_t off, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t r = pwrite(fd, p, len, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            return -EIO;
-        p += r; off += (uint64_t)r; len -= (size_t)r;
-    }
-    return 0;
-}
-
 const char *block_format_name(enum block_format fmt)
 {
     switch (fmt) {
@@ -145,11 +47,23 @@ int block_open_internal(struct block_dev **out, const char *path,
 {
     *out = NULL;
     bool ro = flags & BLOCK_O_RDONLY;
-    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    bool direct = flags & BLOCK_O_DIRECT;
+    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0));
+    if (fd < 0 && direct && errno == EINVAL)
+        return block_errbuf(err, elen, -EINVAL, "%s: cannot open with O_DIRECT "
+                            "(cache=none): the host filesystem does not support "
+                            "direct I/O; use cache=writeback", path);
     if (fd < 0) {
         int e = errno;
         return block_errbuf(err, elen, -e, "%s: cannot open: %s", path,
                             strerror(e));
+    }
+    struct host_file hf = { .fd = fd };
+    if (direct && host_file_direct_align(fd, &hf.align) < 0) {
+        close(fd);
+        return block_errbuf(err, elen, -EINVAL, "%s: the host filesystem cannot do "
+                            "direct I/O on this file (cache=none); use "
+                            "cache=writeback", path);
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
@@ -198,7 +112,7 @@ int block_open_internal(struct block_dev **out, const char *path,
 
     if (fmt == BLOCK_FMT_PROBE) {
         uint8_t m[4] = {0};
-        int r = host_pread(fd, 0, m, 4, true);
+        int r = host_pread(&hf, 0, m, 4, true);
         if (r < 0) {
             close(fd);
             ctx->depth--;
@@ -216,7 +130,7 @@ int block_open_internal(struct block_dev **out, const char *path,
         return block_errbuf(err, elen, -ENOMEM, "%s: out of memory", path);
     }
     pthread_mutex_init(&bd->lock, NULL);
-    bd->fd = fd;
+    bd->file = hf;
     bd->read_only = ro;
     int r;
     if (fmt == BLOCK_FMT_QCOW2) {
@@ -257,7 +171,7 @@ void block_close(struct block_dev *bd)
     if (bd->drv->close)
         bd->drv->close(bd);
     block_close(bd->backing);
-    close(bd->fd);
+    close(bd->file.fd);
     pthread_mutex_destroy(&bd->lock);
     free(bd->filename);
     free(bd);
@@ -474,7 +388,7 @@ int block_get_info(struct block_dev *bd, struct block_info *info)
     info->format = bd->drv->fmt;
     info->virtual_size = block_length(bd);
     struct stat st;
-    if (fstat(bd->fd, &st) == 0)
+    if (fstat(bd->file.fd, &st) == 0)
         info->actual_size = (uint64_t)st.st_blocks * 512;
     if (bd->drv->fmt == BLOCK_FMT_QCOW2) {
         pthread_mutex_lock(&bd->lock);

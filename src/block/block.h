@@ -46,6 +46,11 @@ enum block_format {
                                     open, shared for a read-only one; a
                                     conflicting lock fails with -EBUSY.
                                     Released by block_close (or exit). */
+#define BLOCK_O_DIRECT      0x20u /* cache=none: O_DIRECT on the image and
+                                    its backing chain, bypassing the host
+                                    page cache (unaligned transfers are
+                                    bounced); -EINVAL with a message if the
+                                    host filesystem cannot do direct I/O */
 
 #define BLOCK_ERR_LEN 512
 

@@ -11,6 +11,17 @@
 struct block_dev;
 struct block_aio;
 
+/* The host file behind an image (hostio.c).  align = 0: buffered I/O.
+ * Else the fd is O_DIRECT (cache=none) and the kernel takes only transfers
+ * whose offset, length and memory are multiples of `align` bytes; the
+ * host_* helpers bounce the others through an aligned buffer (a write
+ * reads the partial blocks at its ends first, so callers must keep other
+ * writers of the same blocks out: bd->lock does). */
+struct host_file {
+    int fd;
+    unsigned align;   /* bytes, a power of two >= 512, or 0 */
+};
+
 struct block_driver {
     enum block_format fmt;
     /* All called with bd->lock held; ranges already checked. */
@@ -35,7 +46,7 @@ struct block_dev {
     pthread_mutex_t lock;
     const struct block_driver *drv;
     char *filename;
-    int fd;
+    struct host_file file;
     bool read_only;
     uint64_t size;               /* virtual size, bytes */
     struct block_dev *backing;   /* owned */
@@ -51,14 +62,18 @@ int block_seterr(struct block_dev *bd, int ret, const char *fmt, ...)
 int block_errbuf(char *err, size_t len, int ret, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Full pread/pwrite on a host fd: -EIO on short transfer (pread past EOF
- * zero-fills when `zero_eof`). */
-int host_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eof);
-int host_pwrite(int fd, uint64_t off, const void *buf, size_t len);
+/* The direct-I/O alignment (bytes) of O_DIRECT file `fd` (statx
+ * STATX_DIOALIGN, else 4096).  Returns 0, or -EOPNOTSUPP if the file
+ * cannot do direct I/O. */
+int host_file_direct_align(int fd, unsigned *align);
+/* Full pread/pwrite at byte offset `off`: -EIO on a short transfer (pread
+ * past EOF zero-fills when `zero_eof`), else 0 or -errno. */
+int host_pread(const struct host_file *f, uint64_t off, void *buf, size_t len, bool zero_eof);
+int host_pwrite(const struct host_file *f, uint64_t off, const void *buf, size_t len);
 /* preadv/pwritev until done (retrying short transfers); reads past EOF
  * read zeros.  Return 0 or -errno. */
-int host_preadv(int fd, uint64_t off, const struct iovec *iov, int iovcnt);
-int host_pwritev(int fd, uint64_t off, const struct iovec *iov, int iovcnt);
+int host_preadv(const struct host_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
+int host_pwritev(const struct host_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
 
 /* Open-time context: the chain of (dev, ino) pairs already open, to refuse
  * loops. */

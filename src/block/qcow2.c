@@ -66,7 +66,7 @@ static int load_table(struct qcow2 *s, uint64_t off, uint64_t n,
     uint8_t *raw = malloc(n * 8);
     if (!raw)
         return -ENOMEM;
-    int r = host_pread(s->fd, off, raw, n * 8, false);
+    int r = host_pread(s->hf, off, raw, n * 8, false);
     if (r < 0) {
         free(raw);
         return block_errbuf(err, elen, r, "%s: reading the %s at 0x%llx: %s",
@@ -83,7 +83,7 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
                struct block_open_ctx *ctx, char *err, size_t elen)
 {
     struct stat st;
-    if (fstat(bd->fd, &st) < 0)
+    if (fstat(bd->file.fd, &st) < 0)
         return block_errbuf(err, elen, -errno, "%s: stat failed",
                             bd->filename);
     uint64_t fsize = (uint64_t)st.st_size;
@@ -91,12 +91,12 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
     if (!s)
         return -ENOMEM;
     s->bd = bd;
-    s->fd = bd->fd;
+    s->hf = &bd->file;
     s->file = bd->filename;
     s->host_size = fsize;
     size_t hlen = (size_t)MIN(fsize, 2ull << 20);
     uint8_t *h = malloc(hlen ? hlen : 1);
-    int r = h ? host_pread(s->fd, 0, h, hlen, false) : -ENOMEM;
+    int r = h ? host_pread(s->hf, 0, h, hlen, false) : -ENOMEM;
     if (r < 0) {
         free(h);
         qcow2_free_state(s);
@@ -158,7 +158,7 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
         }
         char sub[BLOCK_ERR_LEN];
         unsigned bflags = (flags & BLOCK_O_BACKING_RW) ? 0 : BLOCK_O_RDONLY;
-        bflags |= flags & BLOCK_O_LOCK;     /* lock the whole chain */
+        bflags |= flags & (BLOCK_O_LOCK | BLOCK_O_DIRECT);   /* the whole chain */
         r = block_open_internal(&bd->backing, path, bflags, bf, ctx, sub,
                                 sizeof(sub));
         if (r < 0) {
@@ -218,7 +218,7 @@ fail:
 
 static int qcow2_flush(struct block_dev *bd)
 {
-    if (fdatasync(bd->fd) < 0)
+    if (fdatasync(bd->file.fd) < 0)
         return block_seterr(bd, -errno, "%s: flush: %s", bd->filename,
                             strerror(errno));
     return 0;
@@ -377,8 +377,8 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
                              path, strerror(errno));
     }
     if (!r) {
-        s->fd = fd;
-        bd->fd = fd;
+        bd->file = (struct host_file){ .fd = fd };
+        s->hf = &bd->file;
         buf = calloc(total - 1, cs);
         if (!buf)
             r = -ENOMEM;
@@ -392,7 +392,7 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
             s->refcount_bits = rbits;
             qcow2_rb_set(s, blk, c % rbe, 1);
         }
-        r = host_pwrite(fd, cs, buf, (total - 1) * cs);
+        r = host_pwrite(s->hf, cs, buf, (total - 1) * cs);
         if (r < 0)
             block_errbuf(err, elen, r, "%s: write: %s", path, strerror(-r));
     }

@@ -66,7 +66,7 @@ struct qcow2_ext {           /* an unknown header extension, preserved */
 
 struct qcow2 {
     struct block_dev *bd;
-    int fd;
+    struct host_file *hf;    /* &bd->file */
     const char *file;        /* bd->filename, for messages */
 
     /* Header fields ("Header") */

@@ -50,7 +50,7 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off,
     if (zero_new) {
         memset(e->data, 0, s->cluster_size);
     } else {
-        int r = host_pread(s->fd, off, e->data, s->cluster_size, false);
+        int r = host_pread(s->hf, off, e->data, s->cluster_size, false);
         if (r < 0)
             return block_seterr(s->bd, r, "%s: reading metadata cluster at "
                                 "0x%llx: %s", s->file,

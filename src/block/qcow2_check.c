@@ -69,7 +69,7 @@ static void walk_l1(struct chk *c, const uint64_t *l1, uint32_t l1_size,
         if (l2off < s->cluster_size || !ref_range(c, l2off, s->cluster_size,
                                                   "L2 table"))
             continue;
-        if (host_pread(s->fd, l2off, tbl, s->cluster_size, false) < 0) {
+        if (host_pread(s->hf, l2off, tbl, s->cluster_size, false) < 0) {
             say(c, "ERROR cannot read L2 table at 0x%llx",
                 (unsigned long long)l2off);
             c->res->corruptions++;
@@ -131,7 +131,7 @@ static int check_flags(struct chk *c, bool repair, uint8_t *tbl)
                 c->res->corruptions_fixed++;
             }
         }
-        if (host_pread(s->fd, l2off, tbl, s->cluster_size, false) < 0)
+        if (host_pread(s->hf, l2off, tbl, s->cluster_size, false) < 0)
             continue;
         bool changed = false;
         for (uint64_t j = 0; j < s->l2_entries; j++) {
@@ -156,7 +156,7 @@ static int check_flags(struct chk *c, bool repair, uint8_t *tbl)
         }
         if (changed) {
             qcow2_cache_drop(&s->l2c, l2off);
-            int r = host_pwrite(s->fd, l2off, tbl, s->cluster_size);
+            int r = host_pwrite(s->hf, l2off, tbl, s->cluster_size);
             if (r < 0)
                 return r;
         }
@@ -191,7 +191,7 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
             continue;
         uint8_t *raw = malloc(bytes + 1);
         uint64_t *l1 = calloc(sn->l1_size + 1, 8);
-        if (raw && l1 && host_pread(s->fd, sn->l1_offset, raw, bytes,
+        if (raw && l1 && host_pread(s->hf, sn->l1_offset, raw, bytes,
                                     false) == 0) {
             for (uint32_t k = 0; k < sn->l1_size; k++)
                 l1[k] = be64_get(raw + k * 8);

@@ -103,7 +103,7 @@ int qcow2_write_l1_entry(struct qcow2 *s, uint32_t i)
 {
     uint8_t b[8];
     be64_put(b, s->l1[i]);
-    int r = host_pwrite(s->fd, s->l1_offset + (uint64_t)i * 8, b, 8);
+    int r = host_pwrite(s->hf, s->l1_offset + (uint64_t)i * 8, b, 8);
     if (r < 0)
         return block_seterr(s->bd, r, "%s: writing L1 entry %u: %s",
                             s->file, i, strerror(-r));
@@ -118,7 +118,7 @@ static int decompress(struct qcow2 *s, uint64_t entry)
     uint64_t o = entry & s->coffset_mask;
     uint64_t nsec = ((entry >> s->csize_shift) & s->csize_mask) + 1;
     uint64_t len = nsec * 512 - (o & 511);
-    int r = host_pread(s->fd, o, s->cin, len, true);
+    int r = host_pread(s->hf, o, s->cin, len, true);
     if (r < 0)
         return block_seterr(s->bd, r, "%s: reading compressed cluster at "
                             "0x%llx: %s", s->file, (unsigned long long)o,
@@ -181,7 +181,7 @@ static int read_entry(struct qcow2 *s, uint64_t cvoff, uint64_t entry,
     uint64_t off = entry & QCOW2_OFFSET_MASK;
     if (!off)
         return block_read_backing(s->bd, cvoff + inoff, dst, n);
-    int r = host_pread(s->fd, off + inoff, dst, n, true);
+    int r = host_pread(s->hf, off + inoff, dst, n, true);
     if (r < 0)
         return block_seterr(s->bd, r, "%s: reading data cluster at 0x%llx: "
                             "%s", s->file, (unsigned long long)off,
@@ -254,7 +254,7 @@ static int get_l2_writable(struct qcow2 *s, uint32_t l1i, uint8_t **tbl,
         free(copy);
         return (int)n;
     }
-    r = host_pwrite(s->fd, (uint64_t)n, copy, s->cluster_size);
+    r = host_pwrite(s->hf, (uint64_t)n, copy, s->cluster_size);
     if (r < 0) {
         free(copy);
         return block_seterr(s->bd, r, "%s: writing L2 table: %s", s->file,
@@ -283,7 +283,7 @@ static int set_l2_entry(struct qcow2 *s, uint64_t l2off, uint8_t *tbl,
                         uint64_t l2i, uint64_t e)
 {
     be64_put(tbl + l2i * 8, e);
-    int r = host_pwrite(s->fd, l2off + l2i * 8, tbl + l2i * 8, 8);
+    int r = host_pwrite(s->hf, l2off + l2i * 8, tbl + l2i * 8, 8);
     if (r < 0) {
         qcow2_cache_drop(&s->l2c, l2off);
         return block_seterr(s->bd, r, "%s: writing L2 entry: %s", s->file,
@@ -314,7 +314,7 @@ static int write_piece(struct qcow2 *s, uint64_t voff, const uint8_t *buf,
         return r;
     uint64_t hoff = e & QCOW2_OFFSET_MASK;
     if (!(e & (QCOW2_COMPRESSED | QCOW2_ZERO)) && (e & QCOW2_COPIED) && hoff) {
-        r = host_pwrite(s->fd, hoff + inoff, buf, n);
+        r = host_pwrite(s->hf, hoff + inoff, buf, n);
         if (r < 0)
             return block_seterr(s->bd, r, "%s: writing data at 0x%llx: %s",
                                 s->file, (unsigned long long)hoff,
@@ -332,7 +332,7 @@ static int write_piece(struct qcow2 *s, uint64_t voff, const uint8_t *buf,
     int64_t nc = qcow2_alloc_clusters(s, 1);
     if (nc < 0)
         return (int)nc;
-    r = host_pwrite(s->fd, (uint64_t)nc, data, cs);
+    r = host_pwrite(s->hf, (uint64_t)nc, data, cs);
     if (r < 0)
         return block_seterr(s->bd, r, "%s: writing data cluster: %s",
                             s->file, strerror(-r));
@@ -518,7 +518,7 @@ int qcow2_resize(struct block_dev *bd, uint64_t size)
         memcpy(nl1, s->l1, (uint64_t)s->l1_size * 8);
         for (uint64_t i = 0; i < need; i++)
             be64_put(buf + i * 8, nl1[i]);
-        r = host_pwrite(s->fd, (uint64_t)no, buf, nclus * s->cluster_size);
+        r = host_pwrite(s->hf, (uint64_t)no, buf, nclus * s->cluster_size);
         free(buf);
         if (r < 0) {
             free(nl1);
@@ -527,7 +527,7 @@ int qcow2_resize(struct block_dev *bd, uint64_t size)
         }
         if ((uint64_t)no + nclus * s->cluster_size > s->host_size)
             s->host_size = (uint64_t)no + nclus * s->cluster_size;
-        fdatasync(s->fd);
+        fdatasync(s->hf->fd);
         uint64_t old_off = s->l1_offset, old_bytes = (uint64_t)s->l1_size * 8;
         free(s->l1);
         s->l1 = nl1;

@@ -363,7 +363,7 @@ int qcow2_write_header(struct qcow2 *s)
                          "backing file name do not fit in one cluster",
                          s->file);
     if (!r) {
-        r = host_pwrite(s->fd, 0, h, s->cluster_size);
+        r = host_pwrite(s->hf, 0, h, s->cluster_size);
         if (r < 0)
             block_seterr(s->bd, r, "%s: writing the header: %s", s->file,
                          strerror(-r));
@@ -383,7 +383,7 @@ int qcow2_write_header_fields(struct qcow2 *s, unsigned off, unsigned len)
     int r = build_header(s, full);
     if (!r) {
         memcpy(h, full, sizeof(h));
-        r = host_pwrite(s->fd, off, h + off, len);
+        r = host_pwrite(s->hf, off, h + off, len);
         if (r < 0)
             block_seterr(s->bd, r, "%s: writing header fields: %s", s->file,
                          strerror(-r));

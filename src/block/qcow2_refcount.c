@@ -107,7 +107,7 @@ static int write_rt_entry(struct qcow2 *s, uint64_t rti)
 {
     uint8_t b[8];
     be64_put(b, s->rt[rti]);
-    int r = host_pwrite(s->fd, s->rt_offset + rti * 8, b, 8);
+    int r = host_pwrite(s->hf, s->rt_offset + rti * 8, b, 8);
     if (r < 0)
         return block_seterr(s->bd, r, "%s: writing refcount table: %s",
                             s->file, strerror(-r));
@@ -197,14 +197,14 @@ static int grow_refcount_table(struct qcow2 *s, uint64_t min_entries)
             if (c / rbe == rti)
                 qcow2_rb_set(s, buf, c % rbe, 1);
         uint64_t off = (E + tc + b) * cs;
-        r = host_pwrite(s->fd, off, buf, cs);
+        r = host_pwrite(s->hf, off, buf, cs);
         nrt[rti] = off;
     }
     if (!r) {
         memset(buf, 0, tc * cs);
         for (uint64_t i = 0; i < new_entries; i++)
             be64_put(buf + i * 8, nrt[i]);
-        r = host_pwrite(s->fd, E * cs, buf, tc * cs);
+        r = host_pwrite(s->hf, E * cs, buf, tc * cs);
     }
     free(buf);
     if (r < 0) {
@@ -213,7 +213,7 @@ static int grow_refcount_table(struct qcow2 *s, uint64_t min_entries)
                             s->file, strerror(-r));
     }
     note_host_end(s, (E + tc + nb) * cs);
-    fdatasync(s->fd);
+    fdatasync(s->hf->fd);
     uint64_t old_off = s->rt_offset, old_clusters = s->rt_clusters;
     free(s->rt);
     s->rt = nrt;
@@ -268,7 +268,7 @@ static int ensure_block(struct qcow2 *s, uint64_t rti)
             if (r < 0)
                 return r;
         }
-        r = host_pwrite(s->fd, f * s->cluster_size, blk, s->cluster_size);
+        r = host_pwrite(s->hf, f * s->cluster_size, blk, s->cluster_size);
         if (r < 0) {
             qcow2_cache_drop(&s->rbc, f * s->cluster_size);
             return block_seterr(s->bd, r, "%s: writing refcount block: %s",
@@ -296,7 +296,7 @@ static int set_rc(struct qcow2 *s, uint64_t cluster, uint64_t v)
     uint64_t i = cluster % s->rb_entries, boff, blen;
     qcow2_rb_set(s, blk, i, v);
     qcow2_rb_span(s, i, &boff, &blen);
-    r = host_pwrite(s->fd, s->rt[rti] + boff, blk + boff, blen);
+    r = host_pwrite(s->hf, s->rt[rti] + boff, blk + boff, blen);
     if (r < 0) {
         qcow2_cache_drop(&s->rbc, s->rt[rti]);
         return block_seterr(s->bd, r, "%s: writing refcount: %s", s->file,
@@ -306,7 +306,7 @@ static int set_rc(struct qcow2 *s, uint64_t cluster, uint64_t v)
         if (cluster < s->free_hint)
             s->free_hint = cluster;
         if ((cluster + 1) * s->cluster_size <= s->host_size)
-            fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+            fallocate(s->hf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                       (off_t)(cluster * s->cluster_size),
                       (off_t)s->cluster_size);
     }

@@ -36,7 +36,7 @@ int qcow2_load_snapshots(struct qcow2 *s, char *err, size_t elen)
     for (uint32_t i = 0; i < s->nb_snapshots; i++) {
         struct qcow2_snapshot *sn = &s->snaps[i];
         uint8_t h[40];
-        int r = host_pread(s->fd, off, h, sizeof(h), false);
+        int r = host_pread(s->hf, off, h, sizeof(h), false);
         if (r < 0)
             return block_errbuf(err, elen, -EINVAL, "%s: snapshot table "
                                 "entry %u at 0x%llx lies outside the file",
@@ -70,7 +70,7 @@ int qcow2_load_snapshots(struct qcow2 *s, char *err, size_t elen)
         uint8_t *v = malloc(var + 1);
         if (!v)
             return -ENOMEM;
-        r = host_pread(s->fd, off + 40, v, var, false);
+        r = host_pread(s->hf, off + 40, v, var, false);
         if (r < 0) {
             free(v);
             return block_errbuf(err, elen, -EINVAL, "%s: snapshot table "
@@ -151,7 +151,7 @@ int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
             free(buf);
             return (int)off;
         }
-        int r = host_pwrite(s->fd, (uint64_t)off, buf, size);
+        int r = host_pwrite(s->hf, (uint64_t)off, buf, size);
         free(buf);
         if (r < 0)
             return block_seterr(s->bd, r, "%s: writing snapshot table: %s",
@@ -160,10 +160,10 @@ int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
                                        s->cluster_size;
         if (end > s->host_size) {
             s->host_size = end;
-            if (ftruncate(s->fd, (off_t)end) < 0)
+            if (ftruncate(s->hf->fd, (off_t)end) < 0)
                 return -errno;
         }
-        fdatasync(s->fd);
+        fdatasync(s->hf->fd);
     }
     uint64_t old_off = s->snapshots_offset, old_size = s->snapshots_size;
     struct qcow2_snapshot *old = s->snaps;
@@ -201,7 +201,7 @@ static int update_tree_mem(struct qcow2 *s, uint64_t *l1, uint32_t l1_size,
             continue;
         r = qcow2_validate_meta(s, l2off, "L2 table");
         if (r == 0)
-            r = host_pread(s->fd, l2off, tbl, cs, false);
+            r = host_pread(s->hf, l2off, tbl, cs, false);
         if (r < 0)
             break;
         bool changed = false;
@@ -242,7 +242,7 @@ static int update_tree_mem(struct qcow2 *s, uint64_t *l1, uint32_t l1_size,
             break;
         if (changed) {
             qcow2_cache_drop(&s->l2c, l2off);
-            r = host_pwrite(s->fd, l2off, tbl, cs);
+            r = host_pwrite(s->hf, l2off, tbl, cs);
             if (r < 0)
                 break;
         }
@@ -271,7 +271,7 @@ static int load_l1(struct qcow2 *s, uint64_t off, uint32_t n, uint64_t **out)
         free(raw);
         return -ENOMEM;
     }
-    int r = host_pread(s->fd, off, raw, (uint64_t)n * 8, false);
+    int r = host_pread(s->hf, off, raw, (uint64_t)n * 8, false);
     if (r < 0) {
         free(raw);
         return block_seterr(s->bd, -EIO, "%s: snapshot L1 table at 0x%llx "
@@ -363,7 +363,7 @@ static int snapshot_create(struct block_dev *bd, const char *name)
             return -ENOMEM;
         for (uint32_t i = 0; i < s->l1_size; i++)
             be64_put(raw + i * 8, s->l1[i]);
-        r = host_pwrite(s->fd, (uint64_t)l1off, raw, bytes);
+        r = host_pwrite(s->hf, (uint64_t)l1off, raw, bytes);
         free(raw);
         if (r < 0)
             return block_seterr(bd, r, "%s: writing snapshot L1: %s",
@@ -372,7 +372,7 @@ static int snapshot_create(struct block_dev *bd, const char *name)
                                          s->cluster_size;
         if (end > s->host_size) {
             s->host_size = end;
-            if (ftruncate(s->fd, (off_t)end) < 0)
+            if (ftruncate(s->hf->fd, (off_t)end) < 0)
                 return -errno;
         }
     }
@@ -458,7 +458,7 @@ static int snapshot_apply(struct block_dev *bd, const char *name)
             return (int)noff;
         }
     }
-    r = host_pwrite(s->fd, (uint64_t)noff, raw, (uint64_t)nsize * 8);
+    r = host_pwrite(s->hf, (uint64_t)noff, raw, (uint64_t)nsize * 8);
     free(raw);
     if (r < 0) {
         free(nl1);

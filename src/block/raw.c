@@ -12,7 +12,7 @@
 
 int raw_open(struct block_dev *bd, char *err, size_t elen)
 {
-    off_t end = lseek(bd->fd, 0, SEEK_END);
+    off_t end = lseek(bd->file.fd, 0, SEEK_END);
     if (end < 0) {
         int e = errno;
         return block_errbuf(err, elen, -e, "%s: cannot find size: %s",
@@ -25,7 +25,7 @@ int raw_open(struct block_dev *bd, char *err, size_t elen)
 static int raw_pread(struct block_dev *bd, uint64_t off, void *buf,
                      size_t len)
 {
-    int r = host_pread(bd->fd, off, buf, len, true);
+    int r = host_pread(&bd->file, off, buf, len, true);
     if (r < 0)
         return block_seterr(bd, r, "%s: read at %llu: %s", bd->filename,
                             (unsigned long long)off, strerror(-r));
@@ -35,7 +35,7 @@ static int raw_pread(struct block_dev *bd, uint64_t off, void *buf,
 static int raw_pwrite(struct block_dev *bd, uint64_t off, const void *buf,
                       size_t len)
 {
-    int r = host_pwrite(bd->fd, off, buf, len);
+    int r = host_pwrite(&bd->file, off, buf, len);
     if (r < 0)
         return block_seterr(bd, r, "%s: write at %llu: %s", bd->filename,
                             (unsigned long long)off, strerror(-r));
@@ -45,7 +45,7 @@ static int raw_pwrite(struct block_dev *bd, uint64_t off, const void *buf,
 static int raw_preadv(struct block_dev *bd, uint64_t off, const struct iovec *iov,
                       int iovcnt, size_t len)
 {
-    int r = host_preadv(bd->fd, off, iov, iovcnt);
+    int r = host_preadv(&bd->file, off, iov, iovcnt);
     if (r < 0)
         return block_seterr(bd, r, "%s: read of %zu bytes at %llu: %s", bd->filename,
                             len, (unsigned long long)off, strerror(-r));
@@ -55,7 +55,7 @@ static int raw_preadv(struct block_dev *bd, uint64_t off, const struct iovec *io
 static int raw_pwritev(struct block_dev *bd, uint64_t off, const struct iovec *iov,
                        int iovcnt, size_t len)
 {
-    int r = host_pwritev(bd->fd, off, iov, iovcnt);
+    int r = host_pwritev(&bd->file, off, iov, iovcnt);
     if (r < 0)
         return block_seterr(bd, r, "%s: write of %zu bytes at %llu: %s", bd->filename,
                             len, (unsigned long long)off, strerror(-r));
@@ -64,7 +64,7 @@ static int raw_pwritev(struct block_dev *bd, uint64_t off, const struct iovec *i
 
 static int raw_zero(struct block_dev *bd, uint64_t off, uint64_t len)
 {
-    if (fallocate(bd->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+    if (fallocate(bd->file.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)off, (off_t)len) == 0)
         return 0;
     /* No hole punching here: write zeros. */
@@ -81,7 +81,7 @@ static int raw_zero(struct block_dev *bd, uint64_t off, uint64_t len)
 
 static int raw_flush(struct block_dev *bd)
 {
-    if (fdatasync(bd->fd) < 0)
+    if (fdatasync(bd->file.fd) < 0)
         return block_seterr(bd, -errno, "%s: flush: %s", bd->filename,
                             strerror(errno));
     return 0;
@@ -90,7 +90,7 @@ static int raw_flush(struct block_dev *bd)
 static int raw_status(struct block_dev *bd, uint64_t off, uint64_t len,
                       uint64_t *pnum)
 {
-    off_t d = lseek(bd->fd, (off_t)off, SEEK_DATA);
+    off_t d = lseek(bd->file.fd, (off_t)off, SEEK_DATA);
     if (d < 0) {
         if (errno == ENXIO) { /* hole up to the end */
             *pnum = len;
@@ -103,7 +103,7 @@ static int raw_status(struct block_dev *bd, uint64_t off, uint64_t len,
         *pnum = MIN(len, (uint64_t)d - off);
         return BLOCK_STATUS_ZERO;
     }
-    off_t h = lseek(bd->fd, (off_t)off, SEEK_HOLE);
+    off_t h = lseek(bd->file.fd, (off_t)off, SEEK_HOLE);
     if (h < 0 || (uint64_t)h <= off)
         *pnum = len;
     else
@@ -113,7 +113,7 @@ static int raw_status(struct block_dev *bd, uint64_t off, uint64_t len,
 
 static int raw_truncate(struct block_dev *bd, uint64_t size)
 {
-    if (ftruncate(bd->fd, (off_t)size) < 0)
+    if (ftruncate(bd->file.fd, (off_t)size) < 0)
         return block_seterr(bd, -errno, "%s: resize: %s", bd->filename,
                             strerror(errno));
     bd->size = size;

@@ -213,6 +213,14 @@ static void disks_close(struct vmm_disks *ds)
     ds->n = 0;
 }
 
+/* block_open flags of a --disk: cache=none is O_DIRECT on the image and
+ * its backing chain (with snapshot=on, the overlay and the image under it). */
+static unsigned disk_flags(const struct vmm_disk *d)
+{
+    return BLOCK_O_LOCK | (d->read_only ? BLOCK_O_RDONLY : 0) |
+           (d->cache == VMM_CACHE_NONE ? BLOCK_O_DIRECT : 0);
+}
+
 /* snapshot=on: a temporary qcow2 overlay over the image (opened read-only
  * through the overlay's backing chain), unlinked at once so that nothing
  * is left behind whatever way the process ends. */
@@ -252,8 +260,7 @@ static int open_snapshot(const struct vmm_disk *d, struct block_dev **out)
     };
     rc = block_create(path, &o, err, sizeof(err));
     if (!rc)
-        rc = block_open(out, path, BLOCK_O_LOCK | (d->read_only ? BLOCK_O_RDONLY : 0),
-                        BLOCK_FMT_QCOW2, err, sizeof(err));
+        rc = block_open(out, path, disk_flags(d), BLOCK_FMT_QCOW2, err, sizeof(err));
     unlink(path);
     free(real);
     if (rc)
@@ -285,8 +292,8 @@ static int disks_open(const struct vmm_config *cfg, struct vmm_disks *ds)
         if (d->snapshot) {
             rc = open_snapshot(d, &bd);
         } else {
-            rc = block_open(&bd, d->path, BLOCK_O_LOCK | (d->read_only ? BLOCK_O_RDONLY : 0),
-                            (enum block_format)d->format, err, sizeof(err));
+            rc = block_open(&bd, d->path, disk_flags(d), (enum block_format)d->format,
+                            err, sizeof(err));
             if (rc)
                 vlog_error("--disk: %s", err);
         }

@@ -12,7 +12,7 @@
 /* Host cache mode of a disk (--disk cache=). */
 enum vmm_cache {
     VMM_CACHE_WRITEBACK = 0,    /* host page cache; guest flush = fdatasync */
-    VMM_CACHE_NONE,             /* same as writeback for now (no O_DIRECT) */
+    VMM_CACHE_NONE,             /* O_DIRECT: no host page cache; flush = fdatasync */
     VMM_CACHE_UNSAFE,           /* guest flushes are ignored */
 };
 

@@ -1,9 +1,10 @@
 #!/bin/bash
 # System tests of the virtio devices (docs/virtio.md): boot Debian's kernel
 # with the project's initramfs and
-#  - two disks: data dd'd through virtio-blk matches the host's sha256,
-#    readonly=on refuses writes, /dev/vda is the first --disk;
-#  - a qcow2 disk written by the guest passes `vessel img check`;
+#  - two disks: data dd'd through virtio-blk (onto a cache=none disk,
+#    O_DIRECT on the host) matches the host's sha256, readonly=on refuses
+#    writes, /dev/vda is the first --disk;
+#  - a qcow2 disk (cache=none) written by the guest passes `vessel img check`;
 #    an ext4 disk mounted, written and unmounted passes e2fsck;
 #  - snapshot=on leaves the image byte-identical and no temporary file;
 #    disks (and the snapshot overlay) survive a guest reboot;
@@ -27,7 +28,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 head -c 4M /dev/urandom > "$T/src.img"
 truncate -s 4M "$T/dst.img"
 src_sha=$(sha "$T/src.img")
-guest_run "$T/b1" "--disk $T/src.img,readonly=on --disk $T/dst.img,format=raw,cache=writeback" '
+guest_run "$T/b1" "--disk $T/src.img,readonly=on --disk $T/dst.img,format=raw,cache=none" '
 cat /sys/block/vda/ro /sys/block/vdb/ro
 cat /sys/block/vda/serial; echo
 echo vda=$(sha256sum /dev/vda | cut -d" " -f1)
@@ -42,7 +43,7 @@ check "two disks: guest exits 0 (got $rc)" '[ $rc -eq 0 ]'
 check "vda is the first --disk (readonly), vdb the second" '[ "$(echo "$out" | sed -n 1p)" = 1 ] && [ "$(echo "$out" | sed -n 2p)" = 0 ]'
 check "GET_ID serial is the file name" 'echo "$out" | grep -qx "src.img"'
 check "guest reads the host data (sha256 equal)" 'echo "$out" | grep -qx "vda=$src_sha"'
-check "dd through virtio-blk: guest copy equals the source" 'echo "$out" | grep -qx dd-ok && echo "$out" | grep -qx "vdb=$src_sha"'
+check "dd through virtio-blk (cache=none): guest copy equals the source" 'echo "$out" | grep -qx dd-ok && echo "$out" | grep -qx "vdb=$src_sha"'
 check "host sees the guest-written disk (sha256 equal)" '[ "$(sha "$T/dst.img")" = "$src_sha" ]'
 check "readonly=on: guest writes refused" 'echo "$out" | grep -qx ro-write-refused'
 check "readonly=on: image unmodified" '[ "$(sha "$T/src.img")" = "$src_sha" ]'
@@ -70,7 +71,7 @@ echo q2=$(dd if=/dev/vda bs=64k skip=16 count=16 2>/dev/null | sha256sum | cut -
 mount /dev/vdc /mnt && cat /mnt/x && umount /mnt
 echo second-boot' | base64 -w0)
 TMPDIR="$T/tmp" timeout 180 "$VESSEL" run --kernel "$KERNEL" --initrd "$INITRD" \
-    --disk "$T/q.qcow2" --disk "$T/snap.img,snapshot=on" --disk "$T/fs.img,format=raw" \
+    --disk "$T/q.qcow2,cache=none" --disk "$T/snap.img,snapshot=on" --disk "$T/fs.img,format=raw" \
     --append "console=ttyS0 quiet vessel.cmd=$b64" < /dev/null > "$T/b2.raw" 2>&1
 rc=$?
 tr -d '\r' < "$T/b2.raw" > "$T/b2"
@@ -78,7 +79,7 @@ q1=$(sed -n 's/^q1=//p' "$T/b2"); q2=$(sed -n 's/^q2=//p' "$T/b2")
 check "reboot: guest rebooted once and powered off (exit $rc)" '[ $rc -eq 0 ] && grep -qx first-boot "$T/b2" && grep -qx second-boot "$T/b2"'
 check "reboot: disks and the snapshot overlay survive it" '[ -n "$q1" ] && [ "$q1" = "$q2" ] && grep -qx hello-ext4 "$T/b2"'
 "$VESSEL" img convert -f qcow2 -O raw "$T/q.qcow2" "$T/q.raw" > /dev/null 2>&1
-check "qcow2: host reads what the guest wrote" '[ "$(dd if="$T/q.raw" bs=64k skip=16 count=16 2>/dev/null | sha256sum | cut -d" " -f1)" = "$q1" ]'
+check "qcow2 (cache=none): host reads what the guest wrote" '[ "$(dd if="$T/q.raw" bs=64k skip=16 count=16 2>/dev/null | sha256sum | cut -d" " -f1)" = "$q1" ]'
 check "qcow2: vessel img check clean" '"$VESSEL" img check "$T/q.qcow2" > "$T/check.log" 2>&1'
 check "snapshot=on: image byte-identical after the guest wrote to it" '[ "$(sha "$T/snap.img")" = "$snap_sha" ]'
 check "snapshot=on: no temporary overlay left behind" '[ -z "$(ls -A "$T/tmp")" ]'
