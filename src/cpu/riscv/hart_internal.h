@@ -171,9 +171,11 @@ struct hart {
     } pmp_rgn[PMP_ENTRIES];
     unsigned pmp_nrgn;
 
-    /* LR/SC reservation: the host address of the reserved word (one per
-     * guest-physical address: RAM is one mapping) and the value LR
-     * loaded.  Translated code reads and writes these too (jit_x86_64.c). */
+    /* LR/SC reservation: the host address of the reserved word (RAM is
+     * one mapping, so one per guest-physical address; anything that ever
+     * moves a guest page to other host memory must clear resv_valid, or
+     * a reused host address could match) and the value LR loaded.
+     * Translated code reads and writes these too (jit_x86_64.c). */
     uintptr_t resv_host;
     uint64_t resv_val;
     bool resv_valid;

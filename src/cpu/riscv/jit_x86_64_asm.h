@@ -1,0 +1,181 @@
+/* cpu/riscv internal: x86-64 instruction encoding for the block
+ * translator (jit_x86_64.c, jit_x86_64_bits.c): the code buffer cursor,
+ * register numbers, ModRM forms, guest-register moves through rbx =
+ * &h->x[0], forward jumps.  Only what those two files share. */
+#ifndef VESSEL_RISCV_JIT_X86_64_ASM_H
+#define VESSEL_RISCV_JIT_X86_64_ASM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+struct dpage;
+struct insn;
+
+enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
+       R8 = 8, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+
+struct jbuf {
+    uint8_t *p;
+    struct dpage *dp;   /* the page being translated */
+    unsigned start;     /* byte offset of the block in it */
+};
+
+static inline void b1(struct jbuf *b, uint8_t v) { *b->p++ = v; }
+static inline void b4(struct jbuf *b, uint32_t v) { memcpy(b->p, &v, 4); b->p += 4; }
+static inline void b8(struct jbuf *b, uint64_t v) { memcpy(b->p, &v, 8); b->p += 8; }
+
+static inline void rex(struct jbuf *b, int w, int reg, int base)
+{
+    uint8_t r = (uint8_t)(0x40 | (w << 3) | (((reg >> 3) & 1) << 2) | ((base >> 3) & 1));
+    if (r != 0x40)
+        b1(b, r);
+}
+
+/* modrm for [base + disp32] */
+static inline void mem(struct jbuf *b, int reg, int base, int32_t disp)
+{
+    b1(b, (uint8_t)(0x80 | ((reg & 7) << 3) | (base & 7)));
+    if ((base & 7) == RSP)
+        b1(b, 0x24);
+    b4(b, (uint32_t)disp);
+}
+
+/* opcode reg, [base + disp] (or the reverse direction, per opcode) */
+static inline void op_rm(struct jbuf *b, int w, uint8_t opc, int reg, int base, int32_t disp)
+{
+    rex(b, w, reg, base);
+    b1(b, opc);
+    mem(b, reg, base, disp);
+}
+
+static inline void op_rm2(struct jbuf *b, int w, uint8_t opc2, int reg, int base, int32_t disp)
+{
+    rex(b, w, reg, base);
+    b1(b, 0x0f);
+    b1(b, opc2);
+    mem(b, reg, base, disp);
+}
+
+/* opcode reg, rm (register form) */
+static inline void op_rr(struct jbuf *b, int w, uint8_t opc, int reg, int rm)
+{
+    rex(b, w, reg, rm);
+    b1(b, opc);
+    b1(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+}
+
+static inline int32_t xoff(unsigned r) { return (int32_t)(r * 8); }
+
+/* rax = x[r] */
+static inline void load_x(struct jbuf *b, int hreg, unsigned r)
+{
+    op_rm(b, 1, 0x8b, hreg, RBX, xoff(r));
+}
+
+/* x[r] = hreg */
+static inline void store_x(struct jbuf *b, int hreg, unsigned r)
+{
+    op_rm(b, 1, 0x89, hreg, RBX, xoff(r));
+}
+
+/* group-1 ALU with imm32: /digit (add 0, or 1, and 4, sub 5, xor 6, cmp 7) */
+static inline void alu_imm(struct jbuf *b, int w, int digit, int reg, int32_t imm)
+{
+    rex(b, w, 0, reg);
+    b1(b, 0x81);
+    b1(b, (uint8_t)(0xc0 | (digit << 3) | (reg & 7)));
+    b4(b, (uint32_t)imm);
+}
+
+static inline void shift_imm(struct jbuf *b, int w, int digit, int reg, uint8_t n)
+{
+    rex(b, w, 0, reg);
+    b1(b, 0xc1);
+    b1(b, (uint8_t)(0xc0 | (digit << 3) | (reg & 7)));
+    b1(b, n);
+}
+
+static inline void shift_cl(struct jbuf *b, int w, int digit, int reg)
+{
+    rex(b, w, 0, reg);
+    b1(b, 0xd3);
+    b1(b, (uint8_t)(0xc0 | (digit << 3) | (reg & 7)));
+}
+
+static inline void movsxd_rax_eax(struct jbuf *b)
+{
+    b1(b, 0x48); b1(b, 0x63); b1(b, 0xc0);   /* movsxd rax, eax */
+}
+
+static inline void mov_imm64(struct jbuf *b, int reg, uint64_t v)
+{
+    rex(b, 1, 0, reg);
+    b1(b, (uint8_t)(0xb8 | (reg & 7)));
+    b8(b, v);
+}
+
+static inline void lea_r13(struct jbuf *b, int reg, int32_t disp)
+{
+    op_rm(b, 1, 0x8d, reg, R13, disp);   /* lea reg, [r13 + disp] */
+}
+
+static inline void setcc_store(struct jbuf *b, uint8_t cc, unsigned rd)
+{
+    b1(b, 0x0f); b1(b, (uint8_t)(0x90 | cc)); b1(b, 0xc0);   /* setcc al */
+    b1(b, 0x0f); b1(b, 0xb6); b1(b, 0xc0);                     /* movzx eax, al */
+    store_x(b, RAX, rd);
+}
+
+static inline void call_abs(struct jbuf *b, const void *fn)
+{
+    mov_imm64(b, R11, (uint64_t)(uintptr_t)fn);
+    b1(b, 0x41); b1(b, 0xff); b1(b, 0xd3);   /* call r11 */
+}
+
+/* Forward jumps: emit jcc/jmp rel32 and patch later. */
+static inline uint8_t *jcc_fwd(struct jbuf *b, uint8_t cc)
+{
+    b1(b, 0x0f); b1(b, (uint8_t)(0x80 | cc));
+    uint8_t *at = b->p;
+    b4(b, 0);
+    return at;
+}
+
+static inline uint8_t *jmp_fwd(struct jbuf *b)
+{
+    b1(b, 0xe9);
+    uint8_t *at = b->p;
+    b4(b, 0);
+    return at;
+}
+
+static inline void patch(uint8_t *at, uint8_t *target)
+{
+    int32_t rel = (int32_t)(target - (at + 4));
+    memcpy(at, &rel, 4);
+}
+
+enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_BE = 6, CC_A = 7,
+       CC_L = 0xc, CC_GE = 0xd, CC_G = 0xf };
+
+/* opcode 0f opc2 with a register operand: reg, rm */
+static inline void op_rr2(struct jbuf *b, int w, uint8_t opc2, int reg, int rm)
+{
+    rex(b, w, reg, rm);
+    b1(b, 0x0f);
+    b1(b, opc2);
+    b1(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+}
+
+static inline void cmov(struct jbuf *b, int w, uint8_t cc, int dst, int src)
+{
+    op_rr2(b, w, (uint8_t)(0x40 | cc), dst, src);
+}
+
+/* The Zba/Zbb/Zbs/Zicond ops beyond those jit_x86_64.c emits itself:
+ * emits `in` and returns true, or returns false if it is none of them
+ * (jit_x86_64_bits.c). */
+bool jit_emit_bitmanip(struct jbuf *b, const struct insn *in);
+
+#endif
