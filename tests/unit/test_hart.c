@@ -670,6 +670,49 @@ static void test_dcache_clock_eviction(void **state)
     assert_false(h->itlb->e[ACC_FETCH][tlb_index(pa >> 12)].vtag == pa >> 12);
 }
 
+/* The CLOCK hand clears a page's fetch-TLB entries through its reverse
+ * map: the entries filled for it in every set (here M, S and U), and all
+ * of them by a scan once the map overflowed. */
+static void test_dcache_itlb_reverse_map(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    struct dpage *d;
+    unsigned n = h->arena_pages;
+    pmp_update_all(e);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(dcache_fetch_page(h, RAM + i * 4096ULL, &d), 0);
+    assert_int_equal(h->arena_hand, 0);
+    struct dpage *d0 = &h->arena[0], *d1 = &h->arena[1];
+    /* Page 1 is fetched in all three privilege modes' sets. */
+    struct tlb_set *sets[3];
+    const unsigned privs[3] = { PRV_M, PRV_S, PRV_U };
+    for (unsigned k = 0; k < 3; k++) {
+        h->priv = privs[k];
+        hart_update_mode(h);
+        assert_int_equal(dcache_fetch_page(h, RAM + 4096, &d), 0);
+        assert_ptr_equal(d, d1);
+        sets[k] = h->itlb;
+    }
+    assert_true(sets[0] != sets[1] && sets[1] != sets[2]);
+    assert_int_equal(d1->itlb_n, 3);
+    /* Page 0: entries the map missed (it overflowed). */
+    struct tlb_entry *fe = h->tlb[0].e[ACC_FETCH];
+    for (unsigned i = 100; i < 110; i++)
+        fe[i] = (struct tlb_entry){ .vtag = 0x5000 + i, .ppage = RAM, .dp = d0 };
+    d0->itlb_n = DPAGE_ITLB_SLOTS + 1;
+    d0->ref = d1->ref = false;
+    assert_int_equal(dcache_fetch_page(h, RAM + (uint64_t)n * 4096, &d), 0);
+    assert_ptr_equal(d, d0);
+    for (unsigned i = 100; i < 110; i++)
+        assert_int_equal(fe[i].vtag, ~0ULL);
+    assert_int_equal(dcache_fetch_page(h, RAM + (uint64_t)(n + 1) * 4096, &d), 0);
+    assert_ptr_equal(d, d1);
+    uint64_t vpn = (RAM + 4096) >> 12;
+    for (unsigned k = 0; k < 3; k++)
+        assert_int_equal(sets[k]->e[ACC_FETCH][tlb_index(vpn)].vtag, ~0ULL);
+}
+
 /* Translate a block at every word of pages first.. (of `base`) until the
  * code buffer's ring has moved on into region `stop`; returns the next
  * unused page. */
@@ -873,6 +916,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_block_size_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dcache_itlb_reverse_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_no_link_into_older_region, setup, teardown),
     };

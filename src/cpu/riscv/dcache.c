@@ -118,15 +118,42 @@ static void wtlb_evict(struct hart *h, uint64_t ppage)
 }
 
 /* Forget the fetch-TLB entries (every set, any virtual alias) that lead
- * to `d`. */
-static void itlb_evict(struct hart *h, const struct dpage *d)
+ * to `d`: those its reverse map recorded, or all of them by a scan when
+ * it overflowed.  The CLOCK hand does this at every page it passes, so
+ * the scan (4 x 1024 entries) used to cost a few percent of the vCPU in
+ * code-heavy work (udev, process start-up). */
+static void itlb_evict(struct hart *h, struct dpage *d)
 {
-    for (int m = 0; m < TLB_SETS; m++) {
-        struct tlb_entry *e = h->tlb[m].e[ACC_FETCH];
-        for (int i = 0; i < TLB_SIZE; i++)
-            if (e[i].dp == d)
-                e[i].vtag = ~0ULL;
+    if (d->itlb_n <= DPAGE_ITLB_SLOTS) {
+        for (unsigned k = 0; k < d->itlb_n; k++) {
+            unsigned s = d->itlb_slot[k];
+            struct tlb_entry *e = &h->tlb[s >> TLB_BITS].e[ACC_FETCH][s & (TLB_SIZE - 1)];
+            if (e->dp == d)
+                e->vtag = ~0ULL;
+        }
+    } else {
+        for (int m = 0; m < TLB_SETS; m++) {
+            struct tlb_entry *e = h->tlb[m].e[ACC_FETCH];
+            for (int i = 0; i < TLB_SIZE; i++)
+                if (e[i].dp == d)
+                    e[i].vtag = ~0ULL;
+        }
     }
+    d->itlb_n = 0;
+}
+
+/* Record the fetch-TLB entry `e` of the current set as leading to `d`. */
+static void itlb_record(struct hart *h, struct dpage *d, const struct tlb_entry *e)
+{
+    unsigned s = (unsigned)(h->itlb - h->tlb) << TLB_BITS |
+                 (unsigned)(e - h->itlb->e[ACC_FETCH]);
+    for (unsigned k = 0; k < d->itlb_n && k < DPAGE_ITLB_SLOTS; k++)
+        if (d->itlb_slot[k] == s)
+            return;
+    if (d->itlb_n < DPAGE_ITLB_SLOTS)
+        d->itlb_slot[d->itlb_n] = (uint16_t)s;
+    if (d->itlb_n <= DPAGE_ITLB_SLOTS)
+        d->itlb_n++;
 }
 
 /* Pick a victim with the CLOCK hand, unlink it and give its memory back
@@ -207,6 +234,7 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
         h->itlb->used = true;
         e->ppage = ppage;
         e->dp = d;
+        itlb_record(h, d, e);
     }
     *out = d;
     return 0;

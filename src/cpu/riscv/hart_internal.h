@@ -69,6 +69,7 @@ struct insn {
 /* A physical page's decoded instructions: one slot per halfword, plus a
  * sentinel slot (index 2048) that decodes as "fell off the page". */
 #define DPAGE_SLOTS 2049
+#define DPAGE_ITLB_SLOTS 8
 /* Page-aligned (40 KiB) so that evicting one can hand its memory back to
  * the kernel with a single madvise. */
 struct __attribute__((aligned(4096))) dpage {
@@ -78,6 +79,12 @@ struct __attribute__((aligned(4096))) dpage {
     uint64_t gen;               /* h->dgen when `code` was last validated */
     bool ref;                   /* fetched since the clock hand last passed */
     uint8_t jit_regions;        /* code-buffer regions holding its blocks */
+    /* The fetch-TLB entries filled for this page (set << TLB_BITS | index,
+     * possibly since overwritten), so that the CLOCK hand can clear them
+     * without scanning every set; itlb_n > DPAGE_ITLB_SLOTS: some went
+     * unrecorded, scan. */
+    uint8_t itlb_n;
+    uint16_t itlb_slot[DPAGE_ITLB_SLOTS];
     /* The page's bytes as this hart's instruction fetch sees them: slots
      * decode from here.  Refreshed by this hart's own stores, and checked
      * against memory after a FENCE.I (Zifencei semantics). */
