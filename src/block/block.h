@@ -51,6 +51,10 @@ enum block_format {
                                     page cache (unaligned transfers are
                                     bounced); -EINVAL with a message if the
                                     host filesystem cannot do direct I/O */
+#define BLOCK_O_BACKING_DIRECT 0x40u /* BLOCK_O_DIRECT for the backing
+                                    chain only: a throwaway overlay (in a
+                                    tmpfs that may lack O_DIRECT) stays
+                                    buffered over a direct image */
 
 #define BLOCK_ERR_LEN 512
 

@@ -44,10 +44,10 @@ int host_file_direct_align(int fd, unsigned *align)
 
 /* ---- buffered (or aligned direct) transfers ---- */
 
-/* With O_DIRECT (`direct`) a short read is the end of the file: the next
- * offset would not be aligned. */
+/* With O_DIRECT (align != 0) a short read is the end of the file: the
+ * next offset would not be aligned. */
 static int plain_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eof,
-                       bool direct)
+                       unsigned align)
 {
     uint8_t *p = buf;
     while (len) {
@@ -57,7 +57,7 @@ static int plain_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eo
                 continue;
             return -errno;
         }
-        if (direct && r > 0 && (size_t)r < len) {
+        if (align && r > 0 && (size_t)r < len) {
             p += r; len -= (size_t)r;
             r = 0;
         }
@@ -72,9 +72,24 @@ static int plain_pread(int fd, uint64_t off, void *buf, size_t len, bool zero_eo
     return 0;
 }
 
-static int plain_pwrite(int fd, uint64_t off, const void *buf, size_t len)
+/* A short O_DIRECT write (a filling disk) may end off the alignment: go on
+ * from its last aligned byte, so that the retry is a valid transfer and
+ * meets the real error (ENOSPC), not EINVAL.  Returns the bytes to count
+ * as done; -EIO after a second round without aligned progress. */
+static ssize_t direct_written(ssize_t r, unsigned align, unsigned *stalls)
+{
+    if (!align || (size_t)r % align == 0)
+        return r;
+    r -= (ssize_t)((size_t)r % align);
+    if (r == 0 && ++*stalls > 1)
+        return -EIO;
+    return r;
+}
+
+static int plain_pwrite(int fd, uint64_t off, const void *buf, size_t len, unsigned align)
 {
     const uint8_t *p = buf;
+    unsigned stalls = 0;
     while (len) {
         ssize_t r = pwrite(fd, p, len, (off_t)off);
         if (r < 0) {
@@ -84,15 +99,18 @@ static int plain_pwrite(int fd, uint64_t off, const void *buf, size_t len)
         }
         if (r == 0)
             return -EIO;
+        if ((r = direct_written(r, align, &stalls)) < 0)
+            return (int)r;
         p += r; off += (uint64_t)r; len -= (size_t)r;
     }
     return 0;
 }
 
 /* Vectored transfer loop: works on a private copy of the iovecs so short
- * transfers can advance through them (a short direct read: end of file). */
+ * transfers can advance through them (a short direct read: end of file;
+ * a short direct write: see direct_written). */
 static int plain_rwv(int fd, uint64_t off, const struct iovec *iov, int iovcnt, bool write,
-                     bool direct)
+                     unsigned align)
 {
     struct iovec small[64];
     struct iovec *v = iovcnt <= 64 ? small : malloc(sizeof(*v) * (size_t)iovcnt);
@@ -101,6 +119,7 @@ static int plain_rwv(int fd, uint64_t off, const struct iovec *iov, int iovcnt, 
     memcpy(v, iov, sizeof(*v) * (size_t)iovcnt);
     struct iovec *cur = v;
     int n = iovcnt, ret = 0;
+    unsigned stalls = 0;
     while (n > 0) {
         if (cur->iov_len == 0) {
             cur++; n--;
@@ -123,6 +142,10 @@ static int plain_rwv(int fd, uint64_t off, const struct iovec *iov, int iovcnt, 
                 memset(cur[i].iov_base, 0, cur[i].iov_len);
             break;
         }
+        if (write && (r = direct_written(r, align, &stalls)) < 0) {
+            ret = (int)r;
+            break;
+        }
         off += (uint64_t)r;
         size_t left = (size_t)r, asked = 0;
         for (int i = 0; i < cnt; i++)
@@ -136,7 +159,7 @@ static int plain_rwv(int fd, uint64_t off, const struct iovec *iov, int iovcnt, 
                 cur++; n--;
             }
         }
-        if (!write && direct && (size_t)r < asked) {
+        if (!write && align && (size_t)r < asked) {
             for (int i = 0; i < n; i++)
                 memset(cur[i].iov_base, 0, cur[i].iov_len);
             break;
@@ -207,8 +230,10 @@ static int direct_rw(const struct host_file *f, uint64_t off, const struct iovec
     if (posix_memalign(&mem, a, (size_t)MIN(hi - lo, (uint64_t)BOUNCE_CHUNK)))
         return -ENOMEM;
     uint8_t *b = mem;
-    /* A write whose padded tail passes the end of the file would grow it;
-     * the file's size is put back afterwards. */
+    /* A write whose padded tail passes the end of a regular file would
+     * grow it: the file's size is put back afterwards (to the write's end,
+     * or to the old size if the write failed).  A block device has no
+     * size to put back (st_size is 0). */
     struct stat st;
     bool trim = false;
     if (write && hi != end) {
@@ -216,7 +241,7 @@ static int direct_rw(const struct host_file *f, uint64_t off, const struct iovec
             free(mem);
             return -errno;
         }
-        trim = (uint64_t)st.st_size < hi;
+        trim = S_ISREG(st.st_mode) && (uint64_t)st.st_size < hi;
     }
     int r = 0;
     for (uint64_t c = lo; c < hi && !r; ) {
@@ -238,12 +263,13 @@ static int direct_rw(const struct host_file *f, uint64_t off, const struct iovec
             }
             if (!r) {
                 iov_xfer(iov, iovcnt, (size_t)(ua - off), b + (ua - c), (size_t)(ub - ua), false);
-                r = plain_pwrite(f->fd, c, b, n);
+                r = plain_pwrite(f->fd, c, b, n, f->align);
             }
         }
         c += n;
     }
-    if (trim && ftruncate(f->fd, (off_t)MAX((uint64_t)st.st_size, end)) < 0 && !r)
+    if (trim && ftruncate(f->fd, r ? st.st_size : (off_t)MAX((uint64_t)st.st_size, end)) < 0 &&
+        !r)
         r = -errno;
     free(mem);
     return r;
@@ -256,7 +282,7 @@ int host_pread(const struct host_file *f, uint64_t off, void *buf, size_t len, b
     struct iovec v = { buf, len };
     if (f->align && !is_aligned(f, off, &v, 1))
         return direct_rw(f, off, &v, 1, len, false, zero_eof);
-    return plain_pread(f->fd, off, buf, len, zero_eof, f->align != 0);
+    return plain_pread(f->fd, off, buf, len, zero_eof, f->align);
 }
 
 int host_pwrite(const struct host_file *f, uint64_t off, const void *buf, size_t len)
@@ -264,7 +290,7 @@ int host_pwrite(const struct host_file *f, uint64_t off, const void *buf, size_t
     struct iovec v = { (void *)buf, len };
     if (f->align && !is_aligned(f, off, &v, 1))
         return direct_rw(f, off, &v, 1, len, true, false);
-    return plain_pwrite(f->fd, off, buf, len);
+    return plain_pwrite(f->fd, off, buf, len, f->align);
 }
 
 static size_t iov_total(const struct iovec *iov, int iovcnt)
@@ -279,12 +305,12 @@ int host_preadv(const struct host_file *f, uint64_t off, const struct iovec *iov
 {
     if (f->align && !is_aligned(f, off, iov, iovcnt))
         return direct_rw(f, off, iov, iovcnt, iov_total(iov, iovcnt), false, true);
-    return plain_rwv(f->fd, off, iov, iovcnt, false, f->align != 0);
+    return plain_rwv(f->fd, off, iov, iovcnt, false, f->align);
 }
 
 int host_pwritev(const struct host_file *f, uint64_t off, const struct iovec *iov, int iovcnt)
 {
     if (f->align && !is_aligned(f, off, iov, iovcnt))
         return direct_rw(f, off, iov, iovcnt, iov_total(iov, iovcnt), true, false);
-    return plain_rwv(f->fd, off, iov, iovcnt, true, f->align != 0);
+    return plain_rwv(f->fd, off, iov, iovcnt, true, f->align);
 }

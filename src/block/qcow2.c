@@ -158,7 +158,9 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
         }
         char sub[BLOCK_ERR_LEN];
         unsigned bflags = (flags & BLOCK_O_BACKING_RW) ? 0 : BLOCK_O_RDONLY;
-        bflags |= flags & (BLOCK_O_LOCK | BLOCK_O_DIRECT);   /* the whole chain */
+        bflags |= flags & BLOCK_O_LOCK;     /* lock the whole chain */
+        if (flags & (BLOCK_O_DIRECT | BLOCK_O_BACKING_DIRECT))
+            bflags |= BLOCK_O_DIRECT;
         r = block_open_internal(&bd->backing, path, bflags, bf, ctx, sub,
                                 sizeof(sub));
         if (r < 0) {

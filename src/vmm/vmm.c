@@ -214,11 +214,13 @@ static void disks_close(struct vmm_disks *ds)
 }
 
 /* block_open flags of a --disk: cache=none is O_DIRECT on the image and
- * its backing chain (with snapshot=on, the overlay and the image under it). */
+ * its backing chain; with snapshot=on, on the image under the overlay
+ * (the overlay is a throwaway file in $TMPDIR, often a tmpfs). */
 static unsigned disk_flags(const struct vmm_disk *d)
 {
+    bool direct = d->cache == VMM_CACHE_NONE;
     return BLOCK_O_LOCK | (d->read_only ? BLOCK_O_RDONLY : 0) |
-           (d->cache == VMM_CACHE_NONE ? BLOCK_O_DIRECT : 0);
+           (direct ? (d->snapshot ? BLOCK_O_BACKING_DIRECT : BLOCK_O_DIRECT) : 0);
 }
 
 /* snapshot=on: a temporary qcow2 overlay over the image (opened read-only
