@@ -441,6 +441,40 @@ static bool translated_at(struct env *e, uint64_t pa)
     return false;
 }
 
+/* Translated loads and stores that cross into a page mapped elsewhere
+ * take the slow path even when the first page is in the data TLB (the
+ * probe compares the tag with the last byte's page). */
+static void test_jit_cross_page_access(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x4 | 0x40 | 0x80);   /* VA 0x1000 -> RAM + 0x10000 */
+    uint64_t l0 = RAM + 0x102000;
+    put64(e, l0 + 2 * 8, (((RAM + 0x20000) >> 12) << 10) | 0x1 | 0x2 | 0x4 | 0x40 | 0x80);
+    put64(e, l0 + 3 * 8, ((RAM >> 12) << 10) | 0x1 | 0x8 | 0x40);   /* code: VA 0x3000 */
+    put64(e, RAM + 0x10ff8, 0x1817161514131211ULL);
+    put64(e, RAM + 0x20000, 0x2827262524232221ULL);
+    put32(e, RAM + 0x00, 0x000022b7);   /* lui t0,0x2 */
+    put32(e, RAM + 0x04, 0xff82b583);   /* ld a1,-8(t0): page 0x1000 into the TLB */
+    put32(e, RAM + 0x08, 0xffd2b503);   /* ld a0,-3(t0): 0x1ffd..0x2004 */
+    put32(e, RAM + 0x0c, 0xfeb2bf23);   /* sd a1,-2(t0): 0x1ffe..0x2005 */
+    put32(e, RAM + 0x10, 0x00100073);   /* ebreak */
+    put32(e, RAM + 0x3000, 0x0000006f); /* M-mode handler: j . */
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    h->pc = 0x3000;
+    hart_run(h, 1000);
+    assert_true(translated_at(e, RAM));
+    assert_int_equal(h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(hart_get_x(h, 10), 0x2524232221181716ULL);
+    uint64_t lo, hi;
+    mem_read(e->mem, RAM + 0x10ff8, &lo, 8);
+    mem_read(e->mem, RAM + 0x20000, &hi, 8);
+    assert_int_equal(lo, 0x1211161514131211ULL);
+    assert_int_equal(hi, 0x2827181716151413ULL);
+}
+
 /* sstatus writes run inside a translated block, and clearing SUM there
  * must stop later loads of the block from using the data-TLB set that
  * SUM=1 filled (the block reloads the set after the write). */
@@ -910,6 +944,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained_blocks_keep_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_cross_page_access, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_csr_sum_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_csr_write_takes_interrupt_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_atomics_in_block, setup, teardown),

@@ -192,22 +192,27 @@ static void emit_ea(struct jbuf *b, const struct insn *in)
 }
 
 /* TLB probe for the address in rax against the table in `tlb` (r14/r15):
- * on a hit rax = host address; jumps recorded for the miss path. */
-static void emit_tlb(struct jbuf *b, int tlb, unsigned size, uint8_t **miss1, uint8_t **miss2)
+ * on a hit rax = host address; returns the jump to patch to the miss path.
+ * The entry is picked by the first byte's page and its tag compared with
+ * the last byte's page: they match only if the access stays in the
+ * tagged page (an entry's tag and index agree in their low bits, and the
+ * last byte's page is the first's or the next), so one compare covers
+ * both the tag and the page-crossing check. */
+static uint8_t *emit_tlb(struct jbuf *b, int tlb, unsigned size)
 {
-    op_rr(b, 1, 0x8b, RCX, RAX);             /* mov rcx, rax */
-    shift_imm(b, 1, 5, RCX, 12);             /* shr rcx, 12 */
-    op_rr(b, 0, 0x8b, RDX, RCX);             /* mov edx, ecx */
-    alu_imm(b, 0, 4, RDX, TLB_SIZE - 1);     /* and edx, TLB_SIZE - 1: tlb_index() */
-    shift_imm(b, 0, 4, RDX, 5);              /* shl edx, 5 (32-byte entries) */
+    if (size > 1)
+        op_rm(b, 1, 0x8d, RCX, RAX, (int32_t)size - 1);   /* lea rcx, [rax+size-1] */
+    else
+        op_rr(b, 1, 0x8b, RCX, RAX);                      /* mov rcx, rax */
+    shift_imm(b, 1, 5, RCX, 12);             /* shr rcx, 12: last byte's page */
+    op_rr(b, 0, 0x8b, RDX, RAX);             /* mov edx, eax */
+    shift_imm(b, 0, 5, RDX, 7);              /* shr edx, 7 */
+    alu_imm(b, 0, 4, RDX, (TLB_SIZE - 1) << 5);  /* and: tlb_index() * 32 */
     op_rr(b, 1, 0x03, RDX, tlb);             /* add rdx, tlb */
     op_rm(b, 1, 0x3b, RCX, RDX, 0);          /* cmp rcx, [rdx] (vtag) */
-    *miss1 = jcc_fwd(b, CC_NE);
-    op_rr(b, 0, 0x8b, RCX, RAX);             /* mov ecx, eax */
-    alu_imm(b, 0, 4, RCX, 0xfff);            /* and ecx, 0xfff */
-    alu_imm(b, 0, 7, RCX, (int32_t)(4096 - size)); /* cmp ecx, 4096-size */
-    *miss2 = jcc_fwd(b, CC_A);
+    uint8_t *miss = jcc_fwd(b, CC_NE);
     op_rm(b, 1, 0x03, RAX, RDX, 8);          /* add rax, [rdx+8] (addend) */
+    return miss;
 }
 
 static unsigned mem_size(unsigned op)
@@ -223,10 +228,9 @@ static unsigned mem_size(unsigned op)
 static void emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                       uint8_t *epi)
 {
-    uint8_t *m1, *m2;
     unsigned size = mem_size(in->op);
     emit_ea(b, in);
-    emit_tlb(b, R14, size, &m1, &m2);
+    uint8_t *miss = emit_tlb(b, R14, size);
     /* hit: load with the right extension into rcx */
     switch (in->op) {
     case OP_LB:  op_rm2(b, 1, 0xbe, RCX, RAX, 0); break;   /* movsx rcx, byte */
@@ -239,8 +243,7 @@ static void emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32
     }
     store_x(b, RCX, in->rd);
     uint8_t *done = jmp_fwd(b);
-    patch(m1, b->p);
-    patch(m2, b->p);
+    patch(miss, b->p);
     /* miss: rax still holds the virtual address */
     op_rr(b, 1, 0x8b, RDI, R12);             /* mov rdi, r12 */
     op_rr(b, 1, 0x8b, RSI, RAX);             /* mov rsi, rax */
@@ -253,10 +256,9 @@ static void emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32
 static void emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                        uint8_t *epi)
 {
-    uint8_t *m1, *m2;
     unsigned size = mem_size(in->op);
     emit_ea(b, in);
-    emit_tlb(b, R15, size, &m1, &m2);
+    uint8_t *miss = emit_tlb(b, R15, size);
     load_x(b, RCX, in->rs2);
     switch (size) {
     case 1: op_rm(b, 0, 0x88, RCX, RAX, 0); break;         /* mov [rax], cl */
@@ -265,8 +267,7 @@ static void emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint3
     default: op_rm(b, 1, 0x89, RCX, RAX, 0); break;
     }
     uint8_t *done = jmp_fwd(b);
-    patch(m1, b->p);
-    patch(m2, b->p);
+    patch(miss, b->p);
     op_rr(b, 1, 0x8b, RDI, R12);
     op_rr(b, 1, 0x8b, RSI, RAX);
     b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8)));
@@ -526,11 +527,10 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
     int w = in->op >= OP_LR_D;
     unsigned op = w ? in->op - (OP_LR_D - OP_LR_W) : in->op;
     unsigned size = w ? 8 : 4;
-    uint8_t *m1, *m2;
     load_x(b, RAX, in->rs1);
     b1(b, 0xa8); b1(b, (uint8_t)(size - 1));            /* test al, size-1 */
     uint8_t *mis = jcc_fwd(b, CC_NE);
-    emit_tlb(b, op == OP_LR_W ? R14 : R15, size, &m1, &m2);
+    uint8_t *miss = emit_tlb(b, op == OP_LR_W ? R14 : R15, size);
     const int32_t valid = (int32_t)offsetof(struct hart, resv_valid);
     const int32_t rhost = (int32_t)offsetof(struct hart, resv_host);
     const int32_t rval = (int32_t)offsetof(struct hart, resv_val);
@@ -601,8 +601,7 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
     }
     uint8_t *done = jmp_fwd(b);
     patch(mis, b->p);
-    patch(m1, b->p);
-    patch(m2, b->p);
+    patch(miss, b->p);
     emit_slot_call(b, in);
     exc_check(b, off, count, epi);
     patch(done, b->p);
