@@ -147,9 +147,14 @@ static int plain_rwv(int fd, uint64_t off, const struct iovec *iov, int iovcnt, 
             break;
         }
         off += (uint64_t)r;
-        size_t left = (size_t)r, asked = 0;
-        for (int i = 0; i < cnt; i++)
-            asked += cur[i].iov_len;
+        bool eof = false;          /* a short direct read */
+        if (!write && align) {
+            size_t asked = 0;
+            for (int i = 0; i < cnt; i++)
+                asked += cur[i].iov_len;
+            eof = (size_t)r < asked;
+        }
+        size_t left = (size_t)r;
         while (left && n > 0) {
             size_t k = left < cur->iov_len ? left : cur->iov_len;
             cur->iov_base = (uint8_t *)cur->iov_base + k;
@@ -159,7 +164,7 @@ static int plain_rwv(int fd, uint64_t off, const struct iovec *iov, int iovcnt, 
                 cur++; n--;
             }
         }
-        if (!write && align && (size_t)r < asked) {
+        if (eof) {
             for (int i = 0; i < n; i++)
                 memset(cur[i].iov_base, 0, cur[i].iov_len);
             break;

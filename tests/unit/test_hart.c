@@ -595,25 +595,22 @@ static void test_jit_atomics_in_block(void **state)
     assert_int_equal(h->mcause, EXC_BREAKPOINT);
     assert_true(translated_at(e, RAM + 0x14));
     assert_true(translated_at(e, RAM + 0x40));
-    uint64_t v;
-    mem_read(e->mem, d + 0, &v, 8);
-    assert_int_equal(v, 0x80000054);                          /* wrapped as a word */
-    assert_int_equal(hart_get_x(h, 10), 0xffffffff80000053);  /* sign-extended */
-    mem_read(e->mem, d + 8, &v, 8);
-    assert_int_equal(v, 0x800000f2);
-    assert_int_equal(hart_get_x(h, 17), 0x800000f1);
-    mem_read(e->mem, d + 16, &v, 8);
-    assert_int_equal(v, 1);
-    assert_int_equal(hart_get_x(h, 13), 2);
-    mem_read(e->mem, d + 24, &v, 8);
-    assert_int_equal(v, 0x10);
-    assert_int_equal(hart_get_x(h, 14), 0x11);
-    mem_read(e->mem, d + 32, &v, 8);
-    assert_int_equal(v, 0x800000f0);
-    assert_int_equal(hart_get_x(h, 15), 0xffffffff800000f0);
-    mem_read(e->mem, d + 40, &v, 8);
-    assert_int_equal(v, 1100);
-    assert_int_equal(hart_get_x(h, 7), 0);
+    /* Each word at d + 8 * i ends as mem, with the old value last read
+     * into register reg. */
+    static const struct { uint64_t mem; unsigned reg; uint64_t old; } want[] = {
+        { 0x80000054, 10, 0xffffffff80000053 },   /* amoadd.w: wrapped, sign-extended */
+        { 0x800000f2, 17, 0x800000f1 },           /* amoor.d, then amoadd.d */
+        { 1, 13, 2 },                             /* amoswap.d */
+        { 0x10, 14, 0x11 },                       /* amoxor.d */
+        { 0x800000f0, 15, 0xffffffff800000f0 },   /* amoand.w */
+        { 1100, 7, 0 },                           /* lr/sc loop: sc's result */
+    };
+    for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        uint64_t v;
+        mem_read(e->mem, d + 8 * i, &v, 8);
+        assert_int_equal(v, want[i].mem);
+        assert_int_equal(hart_get_x(h, want[i].reg), want[i].old);
+    }
     assert_int_equal(hart_get_x(h, 28), 1);                   /* second SC failed */
     /* The misaligned AMO, in a block of its own. */
     h->pc = RAM + 0x54;

@@ -565,12 +565,12 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
     }
     case OP_AMOSWAP_W: case OP_AMOADD_W:
         load_x(b, RCX, in->rs2);
-        if (op == OP_AMOADD_W)
+        if (op == OP_AMOADD_W) {
             b1(b, 0xf0);                                /* lock xadd [rax], rcx */
-        if (op == OP_AMOADD_W)
             op_rm2(b, w, 0xc1, RCX, RAX, 0);
-        else
+        } else {
             op_rm(b, w, 0x87, RCX, RAX, 0);             /* xchg [rax], rcx (locked) */
+        }
         if (in->rd != 32) {
             if (!w)
                 op_rr(b, 1, 0x63, RCX, RCX);            /* movsxd rcx, ecx */
