@@ -12,6 +12,7 @@
 #define VESSEL_HART_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mem/mem.h"
@@ -94,8 +95,15 @@ void hart_cache_stats(const struct hart *h, uint64_t *dpages, uint64_t *jit_byte
 unsigned hart_priv(const struct hart *h);
 
 /* Read a CSR by number without side effects or privilege checks (for
- * tests and debugging).  Returns 0 and the value in *val, or -ENOENT when
- * the CSR does not exist. */
-int hart_peek_csr(struct hart *h, unsigned csr, uint64_t *val);
+ * tests, dumps and debugging): the value an M-mode read would give now
+ * (mip/sip include STIP as Sstc computes it), changing nothing in the
+ * hart.  Returns 0 and the value in *val, or -ENOENT when the CSR does not
+ * exist.  Privileged spec 2.2 lists the CSR numbers. */
+int hart_peek_csr(const struct hart *h, unsigned csr, uint64_t *val);
+
+/* The spec's name of CSR `csr` ("sstatus", "pmpaddr12"), written with its
+ * NUL into buf (at most len bytes).  Returns 0, -ENOENT when the CSR is not
+ * implemented, -ENOSPC when buf is too short. */
+int hart_csr_name(unsigned csr, char *buf, size_t len);
 
 #endif

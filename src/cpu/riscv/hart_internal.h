@@ -234,7 +234,7 @@ struct hart {
 /* ---- helpers shared across files ---- */
 
 /* Effective interrupt-pending bits (mip as software sees it). */
-uint64_t hart_mip(struct hart *h);
+uint64_t hart_mip(const struct hart *h);
 
 /* Raise an exception: sets h->pc to the trap vector and switches mode.
  * `pc` is the address of the faulting instruction. (trap.c) */
@@ -328,6 +328,9 @@ int csr_write(struct hart *h, unsigned csr, uint64_t val);
  * read-modify-write uses the software bit alone (Privileged spec 3.1.9).
  * (csr.c) */
 uint64_t csr_rmw_base(const struct hart *h, unsigned csr, uint64_t read);
+/* Whether translated code may run an access to `csr` inside a block (its
+ * table entry's in-block flag; jit.h jit_csr_in_block). (csr.c) */
+bool csr_in_block(unsigned csr);
 
 /* Out-of-line executors.  Return 0 to continue at the next instruction,
  * 1 when h->pc was set (jump/trap/xRET; resume from h->pc), or an

@@ -103,22 +103,14 @@ static inline bool jit_can_translate(unsigned op)
  * block depends on beyond the data-TLB set (reloaded after the call): the
  * supervisor trap CSRs Linux touches around every interrupt-disable and
  * user access (sstatus SIE/SUM, sscratch, sepc, ...), time and the FP
- * status.  Never satp (translation), the counters (instret is exact only
- * outside a block) or M-mode CSRs.  A block never starts with one: such a
- * slot's aux holds the CSR source field, not the entry count. */
+ * status, as marked in csr.c's table.  Never satp (translation), the
+ * counters (instret is exact only outside a block) or M-mode CSRs.  A
+ * block never starts with one: such a slot's aux holds the CSR source
+ * field, not the entry count. */
+bool csr_in_block(unsigned csr);   /* csr.c: the CSR table's flag */
 static inline bool jit_csr_in_block(unsigned op, int32_t imm)
 {
-    if (!op_is_csr(op))
-        return false;
-    switch ((unsigned)imm & 0xfff) {
-    case 0x001: case 0x002: case 0x003:            /* fflags, frm, fcsr */
-    case 0x100: case 0x104:                        /* sstatus, sie */
-    case 0x140: case 0x141: case 0x142: case 0x143: case 0x144:
-                                                   /* sscratch sepc scause stval sip */
-    case 0xc01:                                    /* time */
-        return true;
-    }
-    return false;
+    return op_is_csr(op) && csr_in_block((unsigned)imm & 0xfff);
 }
 
 #endif

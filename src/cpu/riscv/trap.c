@@ -6,7 +6,7 @@
  * Vectored mode (xtvec.MODE = 1) offsets interrupts by 4 * cause. */
 #include "cpu/riscv/hart_internal.h"
 
-uint64_t hart_mip(struct hart *h)
+uint64_t hart_mip(const struct hart *h)
 {
     return h->mip | atomic_load_explicit(&h->irq_wires, memory_order_acquire);
 }
