@@ -41,18 +41,6 @@ enum {
     CSR_COUNT = 0x1000,
 };
 
-#define MSTATUS_WMASK (MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | \
-                       MSTATUS_SPP | MSTATUS_MPP | MSTATUS_FS | MSTATUS_MPRV |   \
-                       MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW |    \
-                       MSTATUS_TSR)
-#define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS |     \
-                      MSTATUS_XS | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL |      \
-                      MSTATUS_SD)
-#define SSTATUS_WMASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS |    \
-                       MSTATUS_SUM | MSTATUS_MXR)
-#define MIP_MASK  0xaaaULL   /* SSIP MSIP STIP MTIP SEIP MEIP */
-#define S_INTS    0x222ULL   /* SSIP STIP SEIP */
-#define MEDELEG_MASK 0xb3ffULL
 
 /* Access gates beyond the address's privilege bits. */
 enum csr_gate {

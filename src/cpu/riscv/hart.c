@@ -11,9 +11,6 @@
  * the caller's view can get (about 50 us at 300 MIPS). */
 #define SLICE_CHUNK 16384
 
-/* misa: MXL = 2 (RV64) and extensions A, C, D, F, I, M, S, U. */
-#define MISA_VALUE ((2ULL << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | \
-                    (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20))
 
 struct hart *hart_new(const struct hart_config *cfg)
 {

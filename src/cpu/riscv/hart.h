@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "mem/mem.h"
+#include "util/sstate.h"
 #include "util/vclock.h"
 
 struct hart;
@@ -105,5 +106,22 @@ int hart_peek_csr(const struct hart *h, unsigned csr, uint64_t *val);
  * NUL into buf (at most len bytes).  Returns 0, -ENOENT when the CSR is not
  * implemented, -ENOSPC when buf is too short. */
 int hart_csr_name(unsigned csr, char *buf, size_t len);
+
+/* Save the hart's architectural state (registers, pc, privilege, WFI,
+ * instret, every CSR's backing state; no caches) as one "hart" section,
+ * version 1, appended to w (layout in state.c).  Call only while the hart
+ * is not running (the vCPU thread between slices, or a paused VM).
+ * Returns 0 or the writer's error (-ENOMEM). */
+int hart_save(const struct hart *h, struct sstate_writer *w);
+
+/* Restore what hart_save wrote, from the next section of r, into a hart
+ * of the same mhartid.  Every field is validated against what the hart
+ * could have reached itself; on any error nothing changes.  TLBs, decoded
+ * pages and translated code are dropped; the LR/SC reservation is lost;
+ * interrupt wires are left for the platform devices to re-drive.  Only
+ * while the hart is not running.  Returns 0, -EINVAL (malformed, truncated
+ * or out-of-range state, another hart's state), -ENOTSUP (a newer
+ * version). */
+int hart_restore(struct hart *h, struct sstate_reader *r);
 
 #endif

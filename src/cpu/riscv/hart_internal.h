@@ -45,6 +45,22 @@ enum {
 #define MSTATUS_SD   (1ULL << 63)
 #define MSTATUS_FS_SHIFT 13
 #define MSTATUS_MPP_SHIFT 11
+/* Writable fields: what csr.c accepts and a restored state may hold. */
+#define MSTATUS_WMASK (MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | \
+                       MSTATUS_SPP | MSTATUS_MPP | MSTATUS_FS | MSTATUS_MPRV |   \
+                       MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW |    \
+                       MSTATUS_TSR)
+#define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS |     \
+                      MSTATUS_XS | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL |      \
+                      MSTATUS_SD)
+#define SSTATUS_WMASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS |    \
+                       MSTATUS_SUM | MSTATUS_MXR)
+#define MIP_MASK  0xaaaULL   /* SSIP MSIP STIP MTIP SEIP MEIP */
+#define S_INTS    0x222ULL   /* SSIP STIP SEIP */
+#define MEDELEG_MASK 0xb3ffULL
+/* misa: MXL = 2 (RV64) and extensions A, C, D, F, I, M, S, U. */
+#define MISA_VALUE ((2ULL << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | \
+                    (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20))
 
 #define MENVCFG_FIOM (1ULL << 0)
 #define MENVCFG_STCE (1ULL << 63)
@@ -257,6 +273,9 @@ void hart_update_stip(struct hart *h);
 void pmp_write_cfg(struct hart *h, int i, uint8_t v);
 void pmp_write_addr(struct hart *h, int i, uint64_t v);
 void pmp_update(struct hart *h);
+/* Whether a pmpcfg byte is one a write could have left (no reserved bits,
+ * not the reserved R=0 W=1 combination), for restored state. (pmp.c) */
+bool pmp_cfg_valid(uint8_t v);
 
 /* Privilege, MPRV/MPP or SUM changed: re-select TLB sets. (mmu.c) */
 void hart_update_mode(struct hart *h);

@@ -84,6 +84,12 @@ void pmp_update(struct hart *h)
 }
 
 /* pmpcfg byte write (WARL: R=0,W=1 is reserved and reads back W=0). */
+bool pmp_cfg_valid(uint8_t v)
+{
+    return !(v & (uint8_t)~(PMP_R | PMP_W | PMP_X | PMP_A | PMP_L)) &&
+           (v & (PMP_R | PMP_W)) != PMP_W;
+}
+
 void pmp_write_cfg(struct hart *h, int i, uint8_t v)
 {
     if (i >= PMP_ENTRIES || (h->pmpcfg[i] & PMP_L))
