@@ -2,6 +2,7 @@
 #include "mem/mem.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,6 +17,10 @@ struct ram_region {
     uint64_t gpa, size;
     uint8_t *host;          /* mmap'd, owned */
     uint8_t *overlaid;      /* one byte per page: 1 = a window lies over it */
+    /* Dirty log: one bit per page, set by every write lookup and write
+     * copy, fetched and cleared by mem_dirty_fetch.  Atomic because vCPU
+     * threads, device threads and the fetcher touch it at once. */
+    _Atomic uint64_t *dirty;
 };
 
 struct mmio_region {
@@ -29,6 +34,11 @@ struct mem {
     int nram;
     struct mmio_region mmio[MEM_MAX_MMIO];
     int nmmio;
+    /* Bumped before write mappings are revoked (mem_dirty_fetch with
+     * clear); harts compare it at slice boundaries (mem_map_gen). */
+    _Atomic uint64_t map_gen;
+    void (*shootdown)(void *opaque);
+    void *shootdown_opaque;
 };
 
 struct mem *mem_new(void)
@@ -43,6 +53,7 @@ void mem_free(struct mem *m)
     for (int i = 0; i < m->nram; i++) {
         munmap(m->ram[i].host, m->ram[i].size);
         free(m->ram[i].overlaid);
+        free(m->ram[i].dirty);
     }
     free(m);
 }
@@ -78,13 +89,17 @@ int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size)
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (host == MAP_FAILED)
         return -ENOMEM;
-    uint8_t *ov = calloc(size >> MEM_PAGE_SHIFT, 1);
-    if (!ov) {
+    uint64_t pages = size >> MEM_PAGE_SHIFT;
+    uint8_t *ov = calloc(pages, 1);
+    _Atomic uint64_t *dirty = calloc((pages + 63) / 64, sizeof(*dirty));
+    if (!ov || !dirty) {
+        free(ov);
+        free(dirty);
         munmap(host, size);
         return -ENOMEM;
     }
     struct ram_region *r = &m->ram[m->nram++];
-    *r = (struct ram_region){ gpa, size, host, ov };
+    *r = (struct ram_region){ gpa, size, host, ov, dirty };
     for (int i = 0; i < m->nmmio; i++)
         mark_overlay(m, m->mmio[i].gpa, m->mmio[i].size);
     return 0;
@@ -125,32 +140,62 @@ static struct mmio_region *find_mmio(struct mem *m, uint64_t gpa)
     return NULL;
 }
 
-/* RAM pointer regardless of overlays (internal). */
-static uint8_t *ram_ptr(struct mem *m, uint64_t gpa, uint64_t *avail)
+/* Set the dirty bit of the page holding gpa (inside region r).  A load
+ * first, so a page written again and again does not bounce the bitmap's
+ * cache line between threads. */
+static void mark_dirty(struct ram_region *r, uint64_t gpa)
+{
+    uint64_t page = (gpa - r->gpa) >> MEM_PAGE_SHIFT;
+    _Atomic uint64_t *w = &r->dirty[page / 64];
+    uint64_t bit = 1ULL << (page % 64);
+    if (!(atomic_load_explicit(w, memory_order_relaxed) & bit))
+        atomic_fetch_or_explicit(w, bit, memory_order_relaxed);
+}
+
+/* RAM pointer regardless of overlays (internal); a write lookup marks the
+ * page dirty. */
+static uint8_t *ram_ptr(struct mem *m, uint64_t gpa, uint64_t *avail,
+                        bool write)
 {
     struct ram_region *r = find_ram(m, gpa);
     if (!r)
         return NULL;
     if (avail)
         *avail = MEM_PAGE_SIZE - (gpa & (MEM_PAGE_SIZE - 1));
+    if (write)
+        mark_dirty(r, gpa);
     return r->host + (gpa - r->gpa);
 }
 
-void *mem_gpa_to_hva(struct mem *m, uint64_t gpa, uint64_t *avail)
+void *mem_gpa_to_hva(struct mem *m, uint64_t gpa, uint64_t *avail, bool write)
 {
     struct ram_region *r = find_ram(m, gpa);
     if (!r || r->overlaid[(gpa - r->gpa) >> MEM_PAGE_SHIFT])
         return NULL;
     if (avail)
         *avail = MEM_PAGE_SIZE - (gpa & (MEM_PAGE_SIZE - 1));
+    if (write)
+        mark_dirty(r, gpa);
     return r->host + (gpa - r->gpa);
+}
+
+void mem_mark_dirty(struct mem *m, uint64_t gpa, uint64_t len)
+{
+    while (len) {
+        uint64_t avail;
+        if (!ram_ptr(m, gpa, &avail, true))
+            return;
+        uint64_t n = MIN(avail, len);
+        gpa += n;
+        len -= n;
+    }
 }
 
 bool mem_is_ram(struct mem *m, uint64_t gpa, uint64_t len)
 {
     while (len) {
         uint64_t avail;
-        if (!ram_ptr(m, gpa, &avail))
+        if (!ram_ptr(m, gpa, &avail, false))
             return false;
         uint64_t n = MIN(avail, len);
         gpa += n;
@@ -166,7 +211,7 @@ static int ram_copy(struct mem *m, uint64_t gpa, void *buf, size_t len, bool wri
     uint8_t *b = buf;
     while (len) {
         uint64_t avail = 0;
-        uint8_t *p = ram_ptr(m, gpa, &avail);
+        uint8_t *p = ram_ptr(m, gpa, &avail, write);
         size_t n = MIN(avail, len);
         if (write)
             memcpy(p, b, n);
@@ -218,7 +263,7 @@ int mem_store(struct mem *m, uint64_t gpa, unsigned size, uint64_t val)
     return ram_copy(m, gpa, &val, size, true);
 }
 
-int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len,
+int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len, bool write,
                   struct iovec *iov, int iov_max, int *iov_cnt)
 {
     int n = 0;
@@ -226,7 +271,7 @@ int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len,
         return -EFAULT;
     while (len) {
         uint64_t avail;
-        uint8_t *p = ram_ptr(m, gpa, &avail);
+        uint8_t *p = ram_ptr(m, gpa, &avail, write);
         if (!p)
             return -EFAULT;
         uint64_t chunk = MIN(avail, len);
@@ -278,4 +323,52 @@ uint64_t mem_ram_base(const struct mem *m)
     for (int i = 0; i < m->nram; i++)
         b = MIN(b, m->ram[i].gpa);
     return m->nram ? b : 0;
+}
+
+void mem_set_shootdown(struct mem *m, void (*fn)(void *opaque), void *opaque)
+{
+    m->shootdown = fn;
+    m->shootdown_opaque = opaque;
+}
+
+uint64_t mem_map_gen(const struct mem *m)
+{
+    return atomic_load_explicit(&m->map_gen, memory_order_acquire);
+}
+
+int mem_dirty_fetch(struct mem *m, uint64_t gpa, uint64_t size,
+                    uint64_t *bitmap, bool clear)
+{
+    if (!size || (gpa | size) & (MEM_PAGE_SIZE - 1) || gpa + size < gpa)
+        return -EINVAL;
+    struct ram_region *r = find_ram(m, gpa);
+    if (!r || gpa + size - r->gpa > r->size)
+        return -EINVAL;
+    if (clear) {
+        /* Revoke every write mapping first: a store through a mapping
+         * made before this point lands on a page whose bit is still set
+         * and so is reported now; a later store needs a new write lookup,
+         * which sets the bit again. */
+        atomic_fetch_add_explicit(&m->map_gen, 1, memory_order_acq_rel);
+        if (m->shootdown)
+            m->shootdown(m->shootdown_opaque);
+    }
+    uint64_t first = (gpa - r->gpa) >> MEM_PAGE_SHIFT;
+    uint64_t pages = size >> MEM_PAGE_SHIFT;
+    memset(bitmap, 0, (size_t)((pages + 63) / 64) * sizeof(uint64_t));
+    for (uint64_t i = 0; i < pages;) {
+        uint64_t p = first + i;
+        _Atomic uint64_t *w = &r->dirty[p / 64];
+        unsigned sh = (unsigned)(p % 64);
+        uint64_t n = MIN(64 - sh, pages - i);
+        uint64_t mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << sh;
+        uint64_t v = clear ? atomic_fetch_and_explicit(w, ~mask, memory_order_acq_rel)
+                           : atomic_load_explicit(w, memory_order_acquire);
+        uint64_t bits = (v & mask) >> sh;
+        for (uint64_t k = 0; k < n; k++)
+            if ((bits >> k) & 1)
+                bitmap[(i + k) / 64] |= 1ULL << ((i + k) % 64);
+        i += n;
+    }
+    return 0;
 }

@@ -9,7 +9,7 @@
  *
  * Thread safety: regions are added while the VM is being built; after that
  * the map is read-only and every function here may be called from any
- * thread.  Concurrent accesses to the same guest bytes are the guest's
+ * thread (the dirty log is atomic).  Concurrent accesses to the same guest bytes are the guest's
  * business (it is a shared-memory multiprocessor). */
 #ifndef VESSEL_MEM_H
 #define VESSEL_MEM_H
@@ -61,8 +61,17 @@ int mem_add_mmio(struct mem *m, uint64_t gpa, uint64_t size,
 /* Host pointer for guest-physical `gpa`, valid for the bytes up to the end
  * of its 4 KiB page; *avail (if non-NULL) receives that count.  Returns NULL
  * when gpa is not RAM, or is RAM overlaid by a device window (then use
- * mem_load/mem_store).  The pointer stays valid until mem_free(). */
-void *mem_gpa_to_hva(struct mem *m, uint64_t gpa, uint64_t *avail);
+ * mem_load/mem_store).  The pointer stays valid until mem_free().
+ * `write`: the caller may write through the pointer, so the page is marked
+ * in the dirty log (mem_dirty_fetch); a caller that keeps the pointer for
+ * later writes (a CPU's store TLB) must drop it when mem_map_gen() changes,
+ * and look it up again with write = true. */
+void *mem_gpa_to_hva(struct mem *m, uint64_t gpa, uint64_t *avail, bool write);
+
+/* Mark the pages of [gpa, gpa+len) dirty, for a write made through a
+ * pointer looked up for reading (a page-table A/D update).  Non-RAM bytes
+ * are ignored. */
+void mem_mark_dirty(struct mem *m, uint64_t gpa, uint64_t len);
 
 /* True when [gpa, gpa+len) is entirely guest RAM. */
 bool mem_is_ram(struct mem *m, uint64_t gpa, uint64_t len);
@@ -82,10 +91,43 @@ int mem_write(struct mem *m, uint64_t gpa, const void *buf, size_t len);
 
 /* Describe the guest buffer [gpa, gpa+len) as host iovecs for DMA, merging
  * host-contiguous pages.  At most iov_max entries are written; *iov_cnt gets
- * the number used.  Errors: -EFAULT part of the range is not RAM (or wraps),
- * -E2BIG it needs more than iov_max entries. */
-int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len,
+ * the number used.  `write`: the device will write the buffer (a
+ * device-writable descriptor, Virtio 1.2 2.7.5), so its pages are marked
+ * dirty now; the state of a VM is saved only after its devices have
+ * completed such requests (quiesce).  Errors: -EFAULT part of the range is
+ * not RAM (or wraps), -E2BIG it needs more than iov_max entries. */
+int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len, bool write,
                   struct iovec *iov, int iov_max, int *iov_cnt);
+
+/* ---- dirty log (snapshots, live migration) ----
+ * Every write lookup (mem_gpa_to_hva with write, mem_map_iovec with
+ * write), every mem_write/mem_store to RAM and mem_mark_dirty sets a bit
+ * per 4 KiB page.  Always on: the cost is one bit test per write lookup,
+ * not per store (CPU stores hit a TLB filled by a write lookup). */
+
+/* Copy the dirty bits of the RAM range [gpa, gpa+size) (page aligned,
+ * inside one RAM region) into bitmap: bit i (of 64-bit word i/64) is page
+ * gpa + i * 4 KiB; the caller provides ceil(pages/64) words.  With
+ * `clear`, the bits are cleared and every write mapping is revoked first:
+ * map_gen is bumped and the shootdown callback (mem_set_shootdown) runs,
+ * which must return only when no hart can still store through a mapping
+ * made before; with no callback, the caller guarantees that no hart is
+ * running (a paused VM) and harts drop their mappings when they next see
+ * the new map_gen.  Errors: -EINVAL misaligned, empty or not one region's
+ * RAM. */
+int mem_dirty_fetch(struct mem *m, uint64_t gpa, uint64_t size,
+                    uint64_t *bitmap, bool clear);
+
+/* Generation of the address space's mappings: harts compare it before each
+ * run slice and flush their TLBs when it changed. */
+uint64_t mem_map_gen(const struct mem *m);
+
+/* Register the VMM's shootdown: called (from the thread that revokes
+ * mappings) to make every hart drop its write mappings before it stores
+ * again; kick the harts and wait until each has seen mem_map_gen().  The
+ * function and opaque are borrowed and must outlive m (or be unset with
+ * NULL). */
+void mem_set_shootdown(struct mem *m, void (*fn)(void *opaque), void *opaque);
 
 /* Total bytes of guest RAM, and the lowest RAM address (for boot loaders
  * that must place images; they still write through mem_write). */

@@ -80,10 +80,11 @@ static int vq_fail(struct virtq *vq, const char *what, unsigned long long a,
     return -EIO;
 }
 
-/* Naturally aligned 16-bit ring fields (never cross a page). */
-static uint16_t *ring16(struct virtq *vq, uint64_t gpa)
+/* Naturally aligned 16-bit ring fields (never cross a page); `write` for
+ * the device's own fields (used ring), which marks them dirty. */
+static uint16_t *ring16(struct virtq *vq, uint64_t gpa, bool write)
 {
-    return mem_gpa_to_hva(vq->dev->mem, gpa, NULL);
+    return mem_gpa_to_hva(vq->dev->mem, gpa, NULL, write);
 }
 
 void virtq_enable(struct virtq *vq)
@@ -185,7 +186,8 @@ static int walk(struct virtq *vq, uint16_t head, struct virtq_chain *c)
         }
         if (dsc.len) {
             int cnt = 0;
-            int r = mem_map_iovec(m, dsc.addr, dsc.len, &c->iov[niov],
+            int r = mem_map_iovec(m, dsc.addr, dsc.len,
+                                  (dsc.flags & VIRTQ_DESC_F_WRITE) != 0, &c->iov[niov],
                                   (int)(VIRTQ_IOV_MAX - niov), &cnt);
             if (r == -E2BIG)
                 return vq_fail(vq, "chain maps to too many host pieces", head, VIRTQ_IOV_MAX);
@@ -221,7 +223,7 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
     pthread_mutex_lock(&vq->lock);
     if (!vq->ready || vq->broken || !virtio_dev_running(vq->dev))
         goto out;
-    uint16_t *aidx = ring16(vq, AVAIL_IDX(vq));
+    uint16_t *aidx = ring16(vq, AVAIL_IDX(vq), false);
     if (!aidx) {
         ret = vq_fail(vq, "driver ring not in RAM", vq->avail, 0);
         goto out;
@@ -230,7 +232,7 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
     if (avail == vq->last_avail && vq->event_idx) {
         /* Empty: ask for a notification at the next buffer (2.7.10),
          * then look again so a buffer added meanwhile is not missed. */
-        uint16_t *ae = ring16(vq, USED_AVAIL_EVENT(vq));
+        uint16_t *ae = ring16(vq, USED_AVAIL_EVENT(vq), true);
         if (ae)
             __atomic_store_n(ae, vq->last_avail, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -243,7 +245,7 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
                       avail, vq->last_avail);
         goto out;
     }
-    uint16_t *slot = ring16(vq, AVAIL_RING(vq, vq->last_avail % vq->num));
+    uint16_t *slot = ring16(vq, AVAIL_RING(vq, vq->last_avail % vq->num), false);
     if (!slot) {
         ret = vq_fail(vq, "driver ring not in RAM", vq->avail, 0);
         goto out;
@@ -251,7 +253,7 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
     uint16_t head = __atomic_load_n(slot, __ATOMIC_RELAXED);
     vq->last_avail++;
     if (vq->event_idx) {
-        uint16_t *ae = ring16(vq, USED_AVAIL_EVENT(vq));
+        uint16_t *ae = ring16(vq, USED_AVAIL_EVENT(vq), true);
         if (ae)
             __atomic_store_n(ae, vq->last_avail, __ATOMIC_RELAXED);
     }
@@ -284,7 +286,7 @@ int virtq_push(struct virtq *vq, const struct virtq_chain *c, uint32_t written)
     uint32_t id = c->head;
     memcpy(elem, &id, 4);
     memcpy(elem + 4, &written, 4);
-    uint16_t *uidx = ring16(vq, USED_IDX(vq));
+    uint16_t *uidx = ring16(vq, USED_IDX(vq), true);
     if (!uidx || mem_write(m, USED_RING(vq, vq->used_idx % vq->num), elem, sizeof(elem))) {
         ret = vq_fail(vq, "device ring not in RAM", vq->used, 0);
         goto out;
@@ -295,10 +297,10 @@ int virtq_push(struct virtq *vq, const struct virtq_chain *c, uint32_t written)
     __atomic_store_n(uidx, vq->used_idx, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (vq->event_idx) {
-        uint16_t *ue = ring16(vq, AVAIL_USED_EVENT(vq));
+        uint16_t *ue = ring16(vq, AVAIL_USED_EVENT(vq), false);
         notify = !ue || need_event(__atomic_load_n(ue, __ATOMIC_RELAXED), vq->used_idx, old);
     } else {
-        uint16_t *fl = ring16(vq, vq->avail);
+        uint16_t *fl = ring16(vq, vq->avail, false);
         notify = !fl || !(__atomic_load_n(fl, __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT);
     }
 out:

@@ -908,6 +908,47 @@ static void test_tlb_holds_1mib_strides(void **state)
     assert_int_equal(h->dtlb->e[ACC_LOAD][tlb_index(a >> 12)].vtag, ~0ULL);
 }
 
+/* Stores to 32 pages: every page is in the dirty log, then again after a
+ * fetch-and-clear (the store TLB entries of the first run must not let
+ * the second run's stores bypass the log), translated or interpreted. */
+static void dirty_round(struct env *e, uint64_t *bm)
+{
+    static const uint8_t prog[] = {
+        0x13, 0x03, 0x00, 0x02,     /* 0:  addi t1,zero,32 */
+        0x85, 0x63,                 /* 4:  c.lui t2,1 */
+        0x23, 0xb0, 0x62, 0x00,     /* 6:  loop: sd t1,0(t0) */
+        0x9e, 0x92,                 /* a:  c.add t0,t2 */
+        0x7d, 0x13,                 /* c:  c.addi t1,-1 */
+        0xe3, 0x1c, 0x03, 0xfe,     /* e:  bnez t1,loop */
+        0x02, 0x90,                 /* 12: c.ebreak */
+    };
+    assert_int_equal(mem_write(e->mem, RAM, prog, sizeof(prog)), 0);
+    put32(e, RAM + 0x100, 0x0000006f);  /* mtvec: j . */
+    e->h->mtvec = RAM + 0x100;
+    hart_set_pc(e->h, RAM);
+    hart_set_x(e->h, 5, RAM + 0x100000);
+    hart_run(e->h, 1000);
+    assert_int_equal(hart_get_pc(e->h), RAM + 0x100);
+    assert_int_equal(mem_dirty_fetch(e->mem, RAM, 16 << 20, bm, true), 0);
+}
+
+static void test_dirty_log_catches_stores(void **state)
+{
+    struct env *e = *state;
+    uint64_t bm[(16 << 20) / 4096 / 64];
+    for (int round = 0; round < 4; round++) {
+        dirty_round(e, bm);
+        for (unsigned p = 0; p < 32; p++) {
+            unsigned page = 0x100 + p;             /* RAM + 1 MiB + p pages */
+            if (!((bm[page / 64] >> (page % 64)) & 1))
+                fail_msg("round %d: store to page %u not in the dirty log",
+                         round, page);
+        }
+        unsigned after = 0x100 + 32;
+        assert_false((bm[after / 64] >> (after % 64)) & 1);
+    }
+}
+
 static void test_mip_rmw_keeps_wire_out(void **state)
 {
     struct env *e = *state;
@@ -937,6 +978,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pmp_denies_s_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misaligned_cross_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mip_rmw_keeps_wire_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dirty_log_catches_stores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sfence_vma_one_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),

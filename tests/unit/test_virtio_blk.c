@@ -162,6 +162,42 @@ static void test_read(void **state)
     assert_memory_equal(got, want, sizeof(got));
 }
 
+static bool page_dirty(const uint64_t *bm, uint64_t gpa)
+{
+    uint64_t p = (gpa - FAKE_RAM) >> 12;
+    return (bm[p / 64] >> (p % 64)) & 1;
+}
+
+/* The dirty log sees what the device wrote by DMA (a read request's data
+ * pages, the status byte, the used ring) and nothing it only read (a write
+ * request's data pages).  The fake driver's own ring writes are logged
+ * too, as the guest's would be. */
+static void test_dma_marks_dirty(void **state)
+{
+    struct fx *x = *state;
+    uint64_t bm[FAKE_RAM_SIZE / 4096 / 64];
+    uint8_t junk[8192];
+    memset(junk, 0x5a, sizeof(junk));
+    mem_write(x->f.mem, DATA, junk, sizeof(junk));
+    assert_int_equal(mem_dirty_fetch(x->f.mem, FAKE_RAM, FAKE_RAM_SIZE, bm, true), 0);
+    assert_int_equal(request(x, T_OUT, 0, 8192, false), S_OK);
+    assert_int_equal(mem_dirty_fetch(x->f.mem, FAKE_RAM, FAKE_RAM_SIZE, bm, true), 0);
+    assert_false(page_dirty(bm, DATA));
+    assert_false(page_dirty(bm, DATA + 4096));
+    assert_true(page_dirty(bm, FAKE_USED));
+    assert_true(page_dirty(bm, STATUS));     /* also the header's page */
+
+    mem_write(x->f.mem, HDR, junk, 16);
+    assert_int_equal(mem_dirty_fetch(x->f.mem, FAKE_RAM, FAKE_RAM_SIZE, bm, true), 0);
+    assert_int_equal(request(x, T_IN, 0, 8192, true), S_OK);
+    assert_int_equal(mem_dirty_fetch(x->f.mem, FAKE_RAM, FAKE_RAM_SIZE, bm, false), 0);
+    assert_true(page_dirty(bm, DATA));
+    assert_true(page_dirty(bm, DATA + 4096));
+    assert_false(page_dirty(bm, DATA + 8192));
+    assert_true(page_dirty(bm, FAKE_USED));
+    assert_false(page_dirty(bm, FAKE_RAM + 0x20000));   /* untouched */
+}
+
 static void test_write_then_read(void **state)
 {
     struct fx *x = *state;
@@ -345,6 +381,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_config),
         T(test_read),
+        T(test_dma_marks_dirty),
         T(test_write_then_read),
         T(test_scattered_write),
         T(test_discard_and_write_zeroes),

@@ -84,6 +84,14 @@ enum hart_exit hart_run(struct hart *h, uint64_t budget)
         if (atomic_exchange(&h->kicked, false))
             return HART_EXIT_KICK;
         atomic_store_explicit(&h->events, 0, memory_order_release);
+        uint64_t gen = mem_map_gen(h->mem);
+        if (unlikely(gen != h->map_gen)) {
+            /* Write mappings were revoked: store TLB entries (and the
+             * reservation's host address) must be looked up again. */
+            h->map_gen = gen;
+            tlb_flush_all(h);
+            h->resv_valid = false;
+        }
         hart_update_stip(h);
         hart_check_interrupts(h);
         if (h->wfi) {

@@ -238,6 +238,10 @@ struct hart {
 
     struct hart_config cfg;
     struct mem *mem;
+    /* mem_map_gen() when the TLBs were last flushed for it: a change means
+     * mappings were revoked (dirty-log clear), so cached host pointers go
+     * before the next slice. */
+    uint64_t map_gen;
 };
 
 #define DHASH_SIZE 4096

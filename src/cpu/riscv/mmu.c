@@ -103,7 +103,7 @@ static int walk(struct hart *h, uint64_t va, int acc, unsigned priv, uint64_t *p
         uint64_t pte_addr = base + ((va >> (12 + 9 * i)) & 0x1ff) * 8;
         if (!pmp_allows(h, pte_addr, 8, ACC_LOAD, PRV_S))
             return access_fault(acc);
-        uint64_t *ptep = mem_gpa_to_hva(h->mem, pte_addr, NULL);
+        uint64_t *ptep = mem_gpa_to_hva(h->mem, pte_addr, NULL, false);
         if (!ptep)
             return access_fault(acc);
         uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
@@ -145,6 +145,7 @@ static int walk(struct hart *h, uint64_t va, int acc, unsigned priv, uint64_t *p
                 /* Changed under us: walk again from the top. */
                 return walk(h, va, acc, priv, pa);
             }
+            mem_mark_dirty(h->mem, pte_addr, 8);
         }
         uint64_t off_mask = (1ULL << (12 + 9 * i)) - 1;
         if (i > 0) {   /* a superpage: remember its extent for tlb_flush_page */
@@ -176,7 +177,7 @@ int mmu_translate(struct hart *h, uint64_t va, int acc, uint64_t *pa)
 static void tlb_fill(struct hart *h, uint64_t va, uint64_t pa, int acc)
 {
     uint64_t ppage = pa & ~0xfffULL;
-    uint8_t *host = mem_gpa_to_hva(h->mem, ppage, NULL);
+    uint8_t *host = mem_gpa_to_hva(h->mem, ppage, NULL, acc == ACC_STORE);
     if (!host || !pmp_allows(h, ppage, 4096, acc, h->data_priv))
         return;
     if (acc == ACC_STORE && dcache_is_code(h, ppage))
@@ -286,7 +287,7 @@ int mmu_atomic_ptr(struct hart *h, uint64_t va, unsigned size, bool write,
         h->exc_tval = va;
         return access_fault(acc);
     }
-    void *p = mem_gpa_to_hva(h->mem, pa, NULL);
+    void *p = mem_gpa_to_hva(h->mem, pa, NULL, write);
     if (!p) {
         h->exc_tval = va;
         return access_fault(acc);
