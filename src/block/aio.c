@@ -25,6 +25,10 @@ struct block_aio {
     pthread_t threads[AIO_THREADS];
 };
 
+/* Every request goes through the public entry points, never straight to
+ * a driver or the host file: they take bd->lock, check the range and
+ * read-only, and guard the first sector of a disk probed as raw
+ * (block_probed_raw).  A faster submission path must keep those checks. */
 static int run_req(struct block_dev *bd, struct block_aio_req *q)
 {
     switch (q->op) {

@@ -48,33 +48,16 @@ int block_open_internal(struct block_dev **out, const char *path,
     *out = NULL;
     bool ro = flags & BLOCK_O_RDONLY;
     bool direct = flags & BLOCK_O_DIRECT;
-    int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0));
-    if (fd < 0 && direct && errno == EINVAL)
-        return block_errbuf(err, elen, -EINVAL, "%s: cannot open with O_DIRECT "
-                            "(cache=none): the host filesystem does not support "
-                            "direct I/O; use cache=writeback", path);
-    if (fd < 0) {
-        int e = errno;
-        return block_errbuf(err, elen, -e, "%s: cannot open: %s", path,
-                            strerror(e));
-    }
+    struct stat st;
+    int fd = block_open_file(path, flags, ctx, &st, err, elen);
+    if (fd < 0)
+        return fd;
     struct host_file hf = { .fd = fd };
     if (direct && host_file_direct_align(fd, &hf.align) < 0) {
         close(fd);
         return block_errbuf(err, elen, -EINVAL, "%s: the host filesystem cannot do "
                             "direct I/O on this file (cache=none); use "
                             "cache=writeback", path);
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
-        close(fd);
-        return block_errbuf(err, elen, -e, "%s: stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-        close(fd);
-        return block_errbuf(err, elen, -EINVAL,
-                            "%s: not a regular file or block device", path);
     }
     if (flags & BLOCK_O_LOCK) {
         struct flock fl = { .l_type = ro ? F_RDLCK : F_WRLCK,
@@ -110,16 +93,26 @@ int block_open_internal(struct block_dev **out, const char *path,
     ctx->ino[ctx->depth] = (uint64_t)st.st_ino;
     ctx->depth++;
 
-    if (fmt == BLOCK_FMT_PROBE) {
-        uint8_t m[4] = {0};
-        int r = host_pread(&hf, 0, m, 4, true);
+    bool probed = fmt == BLOCK_FMT_PROBE;
+    if (probed) {
+        uint8_t sec[BLOCK_PROBE_LEN];
+        int r = host_pread(&hf, 0, sec, sizeof(sec), true);
         if (r < 0) {
             close(fd);
             ctx->depth--;
             return block_errbuf(err, elen, r, "%s: read: %s", path,
                                 strerror(-r));
         }
-        fmt = be32_get(m) == QCOW2_MAGIC ? BLOCK_FMT_QCOW2 : BLOCK_FMT_RAW;
+        const struct block_magic *m = block_probe_header(sec);
+        if (m && m->fmt == BLOCK_FMT_PROBE) {
+            close(fd);
+            ctx->depth--;
+            return block_errbuf(err, elen, -ENOTSUP, "%s: a %s image, a format "
+                                "Vessel cannot open yet (accepted: raw, qcow2); give "
+                                "format=raw to use the file itself as a raw disk",
+                                path, m->name);
+        }
+        fmt = m ? m->fmt : BLOCK_FMT_RAW;
     }
 
     struct block_dev *bd = calloc(1, sizeof(*bd));
@@ -132,6 +125,7 @@ int block_open_internal(struct block_dev **out, const char *path,
     pthread_mutex_init(&bd->lock, NULL);
     bd->file = hf;
     bd->read_only = ro;
+    bd->probed_raw = probed && fmt == BLOCK_FMT_RAW;
     int r;
     if (fmt == BLOCK_FMT_QCOW2) {
         bd->drv = &block_qcow2_driver;
@@ -152,14 +146,26 @@ int block_open_internal(struct block_dev **out, const char *path,
     return 0;
 }
 
+int block_open_with(struct block_dev **out, const char *path, unsigned flags,
+                    enum block_format fmt, const struct block_open_opts *opts,
+                    char *err, size_t err_len)
+{
+    struct block_open_ctx ctx;
+    *out = NULL;
+    if (err && err_len)
+        err[0] = 0;
+    int r = block_ctx_init(&ctx, path, opts, err, err_len);
+    if (r < 0)
+        return r;
+    r = block_open_internal(out, path, flags, fmt, &ctx, err, err_len);
+    block_ctx_free(&ctx);
+    return r;
+}
+
 int block_open(struct block_dev **out, const char *path, unsigned flags,
                enum block_format fmt, char *err, size_t err_len)
 {
-    struct block_open_ctx ctx;
-    ctx.depth = 0;
-    if (err && err_len)
-        err[0] = 0;
-    return block_open_internal(out, path, flags, fmt, &ctx, err, err_len);
+    return block_open_with(out, path, flags, fmt, NULL, err, err_len);
 }
 
 void block_close(struct block_dev *bd)
@@ -225,6 +231,10 @@ int block_pwrite(struct block_dev *bd, uint64_t off, const void *buf,
 {
     pthread_mutex_lock(&bd->lock);
     int r = check_range(bd, off, len, true);
+    if (!r && len) {
+        struct iovec v = { (void *)buf, len };
+        r = block_guard_header(bd, off, &v, 1, len);
+    }
     if (!r && len)
         r = bd->drv->pwrite(bd, off, buf, len);
     pthread_mutex_unlock(&bd->lock);
@@ -271,6 +281,8 @@ int block_pwritev(struct block_dev *bd, uint64_t off, const struct iovec *iov,
         return -EINVAL;
     pthread_mutex_lock(&bd->lock);
     int r = check_range(bd, off, len, true);
+    if (!r && len)
+        r = block_guard_header(bd, off, iov, iovcnt, len);
     if (!r && len) {
         if (bd->drv->pwritev) {
             r = bd->drv->pwritev(bd, off, iov, iovcnt, len);
@@ -295,6 +307,8 @@ int block_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 {
     pthread_mutex_lock(&bd->lock);
     int r = check_range(bd, off, len, true);
+    if (!r && len)   /* zeros may complete a magic too */
+        r = block_guard_header(bd, off, NULL, 0, (size_t)MIN(len, (uint64_t)BLOCK_PROBE_LEN));
     if (!r && len)
         r = bd->drv->discard(bd, off, len);
     pthread_mutex_unlock(&bd->lock);
@@ -305,6 +319,8 @@ int block_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len)
 {
     pthread_mutex_lock(&bd->lock);
     int r = check_range(bd, off, len, true);
+    if (!r && len)   /* zeros may complete a magic too */
+        r = block_guard_header(bd, off, NULL, 0, (size_t)MIN(len, (uint64_t)BLOCK_PROBE_LEN));
     if (!r && len)
         r = bd->drv->write_zeroes(bd, off, len);
     pthread_mutex_unlock(&bd->lock);

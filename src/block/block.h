@@ -58,20 +58,111 @@ enum block_format {
 
 #define BLOCK_ERR_LEN 512
 
-/* Open the image at `path`.  `fmt` BLOCK_FMT_PROBE recognises qcow2 by its
- * magic and treats anything else as raw.  A qcow2 image's backing chain is
- * opened too (read-only), relative backing paths resolved against the
- * directory of the image that names them; chains that loop or are deeper
+/* ---------------------------------------------------------------------
+ * Format probing (docs/block.md "Format probing").
+ *
+ * An image format is recognised by magic bytes in its first sector.  All
+ * the magics Vessel knows live in ONE table (block/probe.c), used both by
+ * probing at open and by the guard on disks probed as raw: a writable
+ * disk whose format was probed as raw refuses any write that would leave
+ * a recognised header in its first sector, so a guest can never turn its
+ * raw disk into, say, a qcow2 image naming a host file as its backing
+ * file (the class of CVE-2008-2004).  The table also holds formats that
+ * have no driver yet (VMDK, VHD, VHDX, VDI): such a file is refused at
+ * open instead of being taken for raw, and a guest cannot plant their
+ * headers either.  A new format driver must be recognised through this
+ * table and nowhere else, so that the guard covers it.
+ */
+#define BLOCK_PROBE_LEN 512 /* bytes probed and guarded: the first sector */
+
+struct block_magic {
+    const char *name;      /* format name as the user writes it: "qcow2" */
+    enum block_format fmt; /* driver that opens it; BLOCK_FMT_PROBE: none
+                              yet (the file is refused, not taken for raw) */
+    uint16_t off;          /* byte offset of the magic; off + len <=
+                              BLOCK_PROBE_LEN */
+    uint16_t len;          /* bytes */
+    const char *magic;
+};
+
+/* The table entry whose magic the first sector `buf` holds, or NULL (not
+ * a recognised image: raw).  `buf` is BLOCK_PROBE_LEN bytes, the image's
+ * first bytes zero-filled past its end.  The returned entry is static. */
+const struct block_magic *block_probe_header(const uint8_t *buf);
+
+/* The whole table: *n receives the number of entries (static storage). */
+const struct block_magic *block_probe_table(size_t *n);
+
+/* ---------------------------------------------------------------------
+ * Opening images.
+ */
+
+/* Open the image at `path`.  `fmt` BLOCK_FMT_PROBE looks the first sector
+ * up in the magic table above (qcow2 opens as qcow2, a recognised format
+ * without a driver is refused with -ENOTSUP, anything else is raw: see
+ * block_probed_raw for what that restricts).  The image must be a regular
+ * file or a block device; its type is checked before anything is read
+ * (the file is opened O_NONBLOCK, so a FIFO cannot hang the open).
+ * A qcow2 image's backing chain is opened too (read-only), relative
+ * backing paths resolved against the directory of the image that names
+ * them; every backing file must be a regular file and must lie, after
+ * resolving symlinks, inside the directory of `path` (see block_open_with
+ * for the exact rule) or one of its subdirectories, else the open fails
+ * with -EPERM and a message naming the image, the name in its header, the
+ * resolved path and how to allow it.  Chains that loop or are deeper
  * than 64 are refused.  A read-write open of a qcow2 v3 image whose dirty
  * bit is set rebuilds its refcounts first (qcow2.txt "Header",
  * incompatible feature bit 0).
  * On success *out owns the device (free with block_close).  On failure a
  * message is written to err (err_len bytes, may be NULL) and one of:
  * -ENOENT/-EACCES/... (open(2) errors), -EINVAL malformed header or
- * metadata, -ENOTSUP unsupported feature, -ELOOP backing chain loops or is
- * too deep, -ENOMEM. */
+ * metadata, not a regular file or block device, -ENOTSUP unsupported
+ * feature or format, -EPERM backing file refused by the rule above,
+ * -ELOOP backing chain loops or is too deep, -ENOMEM. */
 int block_open(struct block_dev **out, const char *path, unsigned flags,
                enum block_format fmt, char *err, size_t err_len);
+
+/* Where the backing files of an image may come from (docs/block.md
+ * "Backing files").  A backing file named by an image header must be a
+ * regular file (never a device, FIFO, socket or directory) whose real
+ * path (symlinks resolved) lies inside one of:
+ *  - the directory of the home image, as named (its symlinks resolved);
+ *  - the directory the home image file really is in (if it is a symlink);
+ *  - backing_dirs[0..nbacking_dirs), each with symlinks resolved;
+ * or a subdirectory of one.  The rule holds for every level of the chain,
+ * all measured from the home image.  A file the user names himself (the
+ * image opened, the backing file of `vessel img create -b` or
+ * `rebase -b`) is opened as a top image and is allowed by being named. */
+struct block_open_opts {
+    const char *const *backing_dirs; /* borrowed for the call; may be NULL */
+    unsigned nbacking_dirs;
+    /* The image whose directory bounds the chain: NULL means `path`
+     * itself.  A throwaway overlay (snapshot=on) names the user's disk
+     * here, so that the overlay's own directory ($TMPDIR) allows
+     * nothing. */
+    const char *home_image;
+    /* How the user allows a directory, quoted in the refusal, e.g.
+     * "--disk FILE,backing-dir=DIR"; NULL: a generic hint. */
+    const char *allow_hint;
+};
+
+/* block_open with `opts` (NULL: block_open's defaults).  Extra error:
+ * -ENOENT (or another realpath errno) when a backing_dirs entry cannot be
+ * resolved, with a message naming it. */
+int block_open_with(struct block_dev **out, const char *path, unsigned flags,
+                    enum block_format fmt, const struct block_open_opts *opts,
+                    char *err, size_t err_len);
+
+/* True when the format of bd was probed (BLOCK_FMT_PROBE) and found raw.
+ * Such a device, when writable, refuses (-EPERM, from block_pwrite,
+ * block_pwritev, block_discard, block_write_zeroes and the asynchronous
+ * requests that use them) any write after which its first
+ * BLOCK_PROBE_LEN bytes would hold a magic of the probe table, as QEMU
+ * does; a write that covers the first sector only in part is judged on
+ * the sector as it would be after the write.  The caller should tell the
+ * user to give the format explicitly (format=raw), which lifts the
+ * restriction. */
+bool block_probed_raw(struct block_dev *bd);
 
 /* Close the device and its backing chain; flushes pending metadata first.
  * NULL is a no-op. */

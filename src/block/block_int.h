@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "block/block.h"
 
@@ -48,6 +49,8 @@ struct block_dev {
     char *filename;
     struct host_file file;
     bool read_only;
+    bool probed_raw;             /* format probed and found raw: the first
+                                    sector is guarded (block_probed_raw) */
     uint64_t size;               /* virtual size, bytes */
     struct block_dev *backing;   /* owned */
     void *opaque;                /* driver state */
@@ -76,11 +79,36 @@ int host_preadv(const struct host_file *f, uint64_t off, const struct iovec *iov
 int host_pwritev(const struct host_file *f, uint64_t off, const struct iovec *iov, int iovcnt);
 
 /* Open-time context: the chain of (dev, ino) pairs already open, to refuse
- * loops. */
+ * loops; and the directories backing files may come from (openfile.c). */
 struct block_open_ctx {
     unsigned depth;
     uint64_t dev[65], ino[65];
+    char **dirs;               /* owned, real paths; NULL before the first */
+    unsigned ndirs;
+    const char *allow_hint;    /* borrowed from block_open_opts */
 };
+
+/* openfile.c.  Fill ctx's directories for opening `path` with opts (may
+ * be NULL); free them with block_ctx_free.  0, or -errno with a message
+ * when a backing directory cannot be resolved. */
+int block_ctx_init(struct block_open_ctx *ctx, const char *path,
+                   const struct block_open_opts *opts, char *err, size_t elen);
+void block_ctx_free(struct block_open_ctx *ctx);
+/* Open the host file of an image: at depth 0 a regular file or block
+ * device, deeper (a backing file) a regular file inside ctx's directories.
+ * The type is checked with stat before the open and again on the open fd,
+ * which is opened O_NONBLOCK (a FIFO cannot block) and switched back to
+ * blocking.  Returns the fd (*st filled), or -errno with a message. */
+int block_open_file(const char *path, unsigned flags,
+                    const struct block_open_ctx *ctx, struct stat *st,
+                    char *err, size_t elen);
+
+/* probe.c.  Under bd->lock, for a write of `len` bytes at `off` whose data
+ * is iov[0..iovcnt) (iov NULL: zeros): -EPERM with a message if bd is
+ * probed raw and the first sector would hold a recognised header after
+ * the write, else 0 (or a read error). */
+int block_guard_header(struct block_dev *bd, uint64_t off,
+                       const struct iovec *iov, int iovcnt, size_t len);
 
 int block_open_internal(struct block_dev **out, const char *path,
                         unsigned flags, enum block_format fmt,

@@ -164,8 +164,9 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
         r = block_open_internal(&bd->backing, path, bflags, bf, ctx, sub,
                                 sizeof(sub));
         if (r < 0) {
-            block_errbuf(err, elen, r, "%s: cannot open backing file '%s': "
-                         "%s", bd->filename, path, sub);
+            block_errbuf(err, elen, r, "%s: cannot open backing file '%s' "
+                         "named in its header (%s): %s", bd->filename,
+                         s->backing_file, path, sub);
             free(path);
             goto fail_open;
         }
@@ -317,7 +318,10 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
         if (o->backing_format)
             bf = strcmp(o->backing_format, "raw") ? BLOCK_FMT_QCOW2
                                                   : BLOCK_FMT_RAW;
-        int r = block_open(&b, full, BLOCK_O_RDONLY, bf, sub, sizeof(sub));
+        /* The file the user names is allowed by being named; its own
+         * chain is judged when the new image is opened. */
+        int r = block_open(&b, full, BLOCK_O_RDONLY | BLOCK_O_NO_BACKING, bf,
+                           sub, sizeof(sub));
         free(full);
         if (r < 0)
             return block_errbuf(err, elen, r, "%s: backing file: %s", path,

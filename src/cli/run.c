@@ -32,10 +32,12 @@ static void usage(FILE *f)
         "                     default 512M)\n"
         "  --cpus N           number of harts, 1..%d (default 1)\n"
         "  --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]\n"
-        "         [,cache=writeback|none|unsafe]\n"
+        "         [,cache=writeback|none|unsafe][,backing-dir=DIR]...\n"
         "                     virtio-blk disk (repeatable; /dev/vda, vdb, ... in\n"
         "                     order; format probed when absent; ',,' is a comma\n"
-        "                     in FILE; snapshot=on discards writes at exit)\n"
+        "                     in FILE; snapshot=on discards writes at exit;\n"
+        "                     backing-dir (repeatable) lets the image's backing\n"
+        "                     files come from DIR, not only FILE's directory)\n"
         "  --console uart|virtio  console input device (default uart; virtio:\n"
         "                     stdin goes to hvc0, boot with console=hvc0)\n"
         "  --net SPEC         virtio-net card (repeatable), e.g. user\n"
@@ -79,7 +81,8 @@ static int parse_onoff(const char *spec, const char *key, const char *v, bool *o
 }
 
 /* --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]
- *        [,cache=writeback|none|unsafe]; ",," stands for a comma in FILE.
+ *        [,cache=writeback|none|unsafe][,backing-dir=DIR]...; ",," stands
+ *        for a comma in FILE.
  * *storage receives a malloc'd copy holding the strings d points into. */
 static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
 {
@@ -106,7 +109,8 @@ static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
     d->path = buf;
     if (!*d->path) {
         vlog_error("--disk '%s': no file name, expected FILE[,format=raw|qcow2]"
-                   "[,readonly=on|off][,snapshot=on|off][,cache=writeback|none|unsafe]", spec);
+                   "[,readonly=on|off][,snapshot=on|off][,cache=writeback|none|unsafe]"
+                   "[,backing-dir=DIR]...", spec);
         return -EINVAL;
     }
     char *opts = buf + o;
@@ -116,7 +120,7 @@ static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
         char *eq = strchr(kv, '=');
         if (!eq) {
             vlog_error("--disk '%s': option '%s' has no value, expected KEY=VALUE with "
-                       "KEY one of format, readonly, snapshot, cache", spec, kv);
+                       "KEY one of format, readonly, snapshot, cache, backing-dir", spec, kv);
             return -EINVAL;
         }
         *eq = 0;
@@ -148,9 +152,16 @@ static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
                            "none or unsafe", spec, v);
                 return -EINVAL;
             }
+        } else if (!strcmp(kv, "backing-dir")) {
+            if (!*v || d->nbacking_dirs == VMM_MAX_BACKING_DIRS) {
+                vlog_error("--disk '%s': backing-dir='%s': expected a directory, at most "
+                           "%d times", spec, v, VMM_MAX_BACKING_DIRS);
+                return -EINVAL;
+            }
+            d->backing_dirs[d->nbacking_dirs++] = v;
         } else {
             vlog_error("--disk '%s': unknown option '%s', expected format, readonly, "
-                       "snapshot or cache", spec, kv);
+                       "snapshot, cache or backing-dir", spec, kv);
             return -EINVAL;
         }
     }

@@ -223,6 +223,17 @@ static unsigned disk_flags(const struct vmm_disk *d)
            (direct ? (d->snapshot ? BLOCK_O_BACKING_DIRECT : BLOCK_O_DIRECT) : 0);
 }
 
+/* Where the backing files of a --disk may come from: its directory and
+ * its backing-dir= options (block.h struct block_open_opts).  home: the
+ * image the user named (the snapshot=on overlay is not). */
+static struct block_open_opts disk_open_opts(const struct vmm_disk *d)
+{
+    return (struct block_open_opts){
+        .backing_dirs = d->backing_dirs, .nbacking_dirs = d->nbacking_dirs,
+        .home_image = d->path, .allow_hint = "--disk FILE,backing-dir=DIR",
+    };
+}
+
 /* snapshot=on: a temporary qcow2 overlay over the image (opened read-only
  * through the overlay's backing chain), unlinked at once so that nothing
  * is left behind whatever way the process ends. */
@@ -230,8 +241,9 @@ static int open_snapshot(const struct vmm_disk *d, struct block_dev **out)
 {
     char err[BLOCK_ERR_LEN], path[4096];
     struct block_dev *base;
-    int rc = block_open(&base, d->path, BLOCK_O_RDONLY | BLOCK_O_LOCK,
-                        (enum block_format)d->format, err, sizeof(err));
+    struct block_open_opts oo = disk_open_opts(d);
+    int rc = block_open_with(&base, d->path, BLOCK_O_RDONLY | BLOCK_O_LOCK,
+                             (enum block_format)d->format, &oo, err, sizeof(err));
     if (rc) {
         vlog_error("--disk: %s", err);
         return rc;
@@ -262,7 +274,8 @@ static int open_snapshot(const struct vmm_disk *d, struct block_dev **out)
     };
     rc = block_create(path, &o, err, sizeof(err));
     if (!rc)
-        rc = block_open(out, path, disk_flags(d), BLOCK_FMT_QCOW2, err, sizeof(err));
+        rc = block_open_with(out, path, disk_flags(d), BLOCK_FMT_QCOW2, &oo, err,
+                             sizeof(err));
     unlink(path);
     free(real);
     if (rc)
@@ -294,10 +307,16 @@ static int disks_open(const struct vmm_config *cfg, struct vmm_disks *ds)
         if (d->snapshot) {
             rc = open_snapshot(d, &bd);
         } else {
-            rc = block_open(&bd, d->path, disk_flags(d), (enum block_format)d->format,
-                            err, sizeof(err));
+            struct block_open_opts oo = disk_open_opts(d);
+            rc = block_open_with(&bd, d->path, disk_flags(d), (enum block_format)d->format,
+                                 &oo, err, sizeof(err));
             if (rc)
                 vlog_error("--disk: %s", err);
+            else if (!d->read_only && block_probed_raw(bd))
+                vlog_warn("--disk %s: the format was probed as raw; writes that would put "
+                          "an image header into its first sector are refused; give "
+                          "format=raw (--disk %s,format=raw) to lift this and to stop "
+                          "probing", d->path, d->path);
         }
         if (rc) {
             disks_close(ds);

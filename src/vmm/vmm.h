@@ -16,6 +16,9 @@ enum vmm_cache {
     VMM_CACHE_UNSAFE,           /* guest flushes are ignored */
 };
 
+/* At most this many backing-dir= options on one --disk. */
+#define VMM_MAX_BACKING_DIRS 8
+
 /* One --disk. */
 struct vmm_disk {
     const char *path;
@@ -24,6 +27,11 @@ struct vmm_disk {
     bool snapshot;              /* snapshot=on: writes go to a temporary
                                    overlay deleted at exit */
     enum vmm_cache cache;
+    /* backing-dir=DIR options: directories the backing files named in the
+     * image's chain may lie in, besides the image's own directory
+     * (block.h struct block_open_opts); point into the caller's storage. */
+    const char *backing_dirs[VMM_MAX_BACKING_DIRS];
+    unsigned nbacking_dirs;
 };
 
 struct vmm_config {

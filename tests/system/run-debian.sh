@@ -57,9 +57,11 @@ free_port() {
 
 # vm_cmd CONSOLE APPEND NETPORT DISK... -> the array VM
 #   CONSOLE uart|virtio; NETPORT a host port forwarded to the guest's 22, or
-#   "" for no NIC; DISK file:format[:snapshot] (the first is /dev/vda)
+#   "" for no NIC; DISK file:format[:snapshot[:backing-dir]] (the first is
+#   /dev/vda; backing-dir: a directory its backing files may come from,
+#   docs/block.md "Backing files"; QEMU has no such rule)
 vm_cmd() {
-    local console=$1 append=$2 port=$3 d f fmt snap i=0
+    local console=$1 append=$2 port=$3 d f fmt snap bdir i=0
     shift 3
     if [ "$VMM" = qemu ]; then
         VM=(qemu-system-riscv64 -machine virt -m 1G -smp "$CPUS" -bios "$FIRMWARE"
@@ -71,7 +73,7 @@ vm_cmd() {
             VM+=(-nographic)
         fi
         for d in "$@"; do
-            IFS=: read -r f fmt snap <<< "$d"
+            IFS=: read -r f fmt snap bdir <<< "$d"
             VM+=(-drive "file=$f,format=$fmt,if=none,id=d$i${snap:+,snapshot=on}"
                  -device "virtio-blk-device,drive=d$i")
             i=$((i + 1))
@@ -84,8 +86,8 @@ vm_cmd() {
             --kernel "$ROOTFS_KERNEL" --initrd "$ROOTFS_INITRD" --append "$append"
             --console "$console")
         for d in "$@"; do
-            IFS=: read -r f fmt snap <<< "$d"
-            VM+=(--disk "$f,format=$fmt${snap:+,snapshot=on}")
+            IFS=: read -r f fmt snap bdir <<< "$d"
+            VM+=(--disk "$f,format=$fmt${snap:+,snapshot=on}${bdir:+,backing-dir=$bdir}")
         done
         [ -n "$port" ] && VM+=(--net "user,hostfwd=tcp:127.0.0.1:$port-:22")
     fi
@@ -173,7 +175,8 @@ else
     "$VESSEL" img create -f qcow2 -b "$ROOTFS_QCOW2" -F qcow2 "$T/overlay.qcow2" > /dev/null
 fi
 token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-vm_cmd uart "$APPEND" "" "$T/overlay.qcow2:qcow2"
+# The overlay is in $T, its backing file elsewhere: allow that directory.
+vm_cmd uart "$APPEND" "" "$T/overlay.qcow2:qcow2::$(dirname "$ROOTFS_QCOW2")"
 boot persist <<EOF
 expect $BOOT_TMO vessel-debian login:
 shell 120
