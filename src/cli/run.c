@@ -28,8 +28,8 @@ static void usage(FILE *f)
         "                     from the guest cache)\n"
         "  --bios ELF         run a bare-metal ELF in M-mode, no firmware\n"
         "                     (HTIF tohost/fromhost honoured)\n"
-        "  -m, --memory SIZE  guest RAM, e.g. 512M, 2G (plain number: MiB;\n"
-        "                     default 512M)\n"
+        "  -m, --memory SIZE  guest RAM, decimal with a K, M, G or T suffix, e.g.\n"
+        "                     512M, 2G (plain number: MiB; default 512M)\n"
         "  --cpus N           number of harts, 1..%d (default 1)\n"
         "  --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]\n"
         "         [,cache=writeback|none|unsafe]\n"
@@ -47,7 +47,8 @@ static void usage(FILE *f)
         MAX_CPUS, VMM_EXIT_REBOOT);
 }
 
-/* Memory size: a plain number means MiB (as QEMU's -m). */
+/* Memory size: a plain number means MiB (as QEMU's -m); decimal only, see
+ * parse_size. */
 static int parse_memory(const char *s, uint64_t *out)
 {
     uint64_t v;
@@ -253,16 +254,17 @@ int cmd_run(int argc, char **argv)
         case 'm':
             if (parse_memory(optarg, &cfg.ram_size) || cfg.ram_size < MIN_MEMORY ||
                 cfg.ram_size > MAX_MEMORY || (cfg.ram_size & 0xfff)) {
-                vlog_error("--memory '%s' is not a valid size: expected a multiple "
-                           "of 4 KiB from 1M to 64G, e.g. 512M or 2G", optarg);
+                vlog_error("--memory '%s' is not a valid size: expected decimal digits "
+                           "with an optional K, M, G or T suffix (a plain number is MiB), "
+                           "a multiple of 4 KiB from 1M to 64G, e.g. 512M or 2G", optarg);
                 return 2;
             }
             break;
         case O_CPUS: {
             uint64_t n;
             if (parse_u64(optarg, &n) || n < 1 || n > MAX_CPUS) {
-                vlog_error("--cpus '%s' is not valid: expected a number from 1 to %d",
-                           optarg, MAX_CPUS);
+                vlog_error("--cpus '%s' is not valid: expected a decimal number from "
+                           "1 to %d", optarg, MAX_CPUS);
                 return 2;
             }
             cfg.ncpus = (unsigned)n;
