@@ -256,6 +256,7 @@ static int create_virtio(struct virt_machine *vm)
         int rc = virtio_net_new(cfg->net_specs[i], seed, &irq, vm->mem, &nd);
         if (rc)
             return rc;
+        virtio_net_set_log_limit(nd, cfg->log_limit);
         vm->slots[n].dev = nd;
         vm->slots[n].kind = SLOT_NET;
 #endif
@@ -276,6 +277,7 @@ static int create_virtio(struct virt_machine *vm)
 
     for (unsigned i = 0; i < n; i++) {
         uint64_t base = VIRT_VIRTIO_BASE + (uint64_t)i * VIRTIO_MMIO_SIZE;
+        virtio_dev_set_log_limit(slot_transport(&vm->slots[i]), cfg->log_limit);
         int rc = mem_add_mmio(vm->mem, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
                               slot_transport(&vm->slots[i]));
         if (rc) {
