@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -158,6 +160,38 @@ static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
     return 0;
 }
 
+/* The process-wide part of running a VM, set up here once and handed to
+ * the VMM (vmm.h, signal_fd): SIGTERM, SIGINT and SIGHUP are blocked in
+ * every thread (the VMM's threads inherit the mask) and read from a
+ * signalfd by the VMM's main loop, which ends the run cleanly (exit status
+ * 128 + signo).  SIGINT comes from the terminal only when stdin is not a
+ * terminal in raw mode (there C-c goes to the guest); a SIGINT sent with
+ * kill(1) ends the run either way.  SIGPIPE is ignored: a console output
+ * that goes away gives EPIPE and its bytes are discarded, the VM keeps
+ * running.  Returns the descriptor, or -1 (printed) when signalfd failed:
+ * then the signals keep their default action. */
+static int run_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    signal(SIGPIPE, SIG_IGN);
+    if (sigprocmask(SIG_BLOCK, &set, NULL)) {
+        vlog_warn("cannot block SIGTERM/SIGINT/SIGHUP: %s; they will end the VM "
+                  "without closing its disks", strerror(errno));
+        return -1;
+    }
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) {
+        vlog_warn("signalfd: %s; SIGTERM/SIGINT/SIGHUP will end the VM without "
+                  "closing its disks", strerror(errno));
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+    }
+    return fd;
+}
+
 static int run_with(struct vmm_config *cfg, const char **disk_specs, unsigned ndisks)
 {
     struct vmm_disk disks[MAX_VIRTIO];
@@ -206,6 +240,7 @@ int cmd_run(int argc, char **argv)
     struct vmm_config cfg = {
         .ram_size = 512ULL << 20,
         .ncpus = 1,
+        .signal_fd = -1,
     };
     const char *disk_specs[MAX_DISK_ARGS];
     const char *net_specs[MAX_DISK_ARGS];
@@ -299,5 +334,9 @@ int cmd_run(int argc, char **argv)
     cfg.interactive = isatty(STDIN_FILENO);
     cfg.net_specs = net_specs;
     cfg.nnets = nnets;
-    return run_with(&cfg, disk_specs, ndisks);
+    cfg.signal_fd = run_signals();
+    int rc = run_with(&cfg, disk_specs, ndisks);
+    if (cfg.signal_fd >= 0)
+        close(cfg.signal_fd);
+    return rc;
 }
