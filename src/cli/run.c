@@ -45,8 +45,9 @@ static void usage(FILE *f)
         "  --no-reboot        exit (status %d) when the guest reboots\n"
         "  -h, --help         this help\n"
         "\n"
-        "Console: C-a x quits, C-a h lists the keys.\n",
-        MAX_CPUS, VMM_EXIT_REBOOT);
+        "Console: C-a x quits (exit status %d), C-a h lists the keys.\n"
+        "SIGTERM, SIGINT and SIGHUP stop the VM cleanly (exit status 128 + signo).\n",
+        MAX_CPUS, VMM_EXIT_REBOOT, VMM_EXIT_QUIT);
 }
 
 /* Memory size: a plain number means MiB (as QEMU's -m); decimal only, see
