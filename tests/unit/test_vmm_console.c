@@ -180,6 +180,8 @@ static void test_keys_raw_terminal(void **state)
     int m, s;
     assert_int_equal(openpty(&m, &s, NULL, NULL, NULL), 0);
     struct termios before, during, after;
+    memset(&before, 0, sizeof(before));     /* padding: compared below */
+    memset(&after, 0, sizeof(after));
     assert_int_equal(tcgetattr(s, &before), 0);
     int p[2];
     small_pipe(p);
