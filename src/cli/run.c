@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -28,8 +30,8 @@ static void usage(FILE *f)
         "                     from the guest cache)\n"
         "  --bios ELF         run a bare-metal ELF in M-mode, no firmware\n"
         "                     (HTIF tohost/fromhost honoured)\n"
-        "  -m, --memory SIZE  guest RAM, e.g. 512M, 2G (plain number: MiB;\n"
-        "                     default 512M)\n"
+        "  -m, --memory SIZE  guest RAM, decimal with a K, M, G or T suffix, e.g.\n"
+        "                     512M, 2G (plain number: MiB; default 512M)\n"
         "  --cpus N           number of harts, 1..%d (default 1)\n"
         "  --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]\n"
         "         [,cache=writeback|none|unsafe][,backing-dir=DIR]...\n"
@@ -45,11 +47,13 @@ static void usage(FILE *f)
         "  --no-reboot        exit (status %d) when the guest reboots\n"
         "  -h, --help         this help\n"
         "\n"
-        "Console: C-a x quits, C-a h lists the keys.\n",
-        MAX_CPUS, VMM_EXIT_REBOOT);
+        "Console: C-a x quits (exit status %d), C-a h lists the keys.\n"
+        "SIGTERM, SIGINT and SIGHUP stop the VM cleanly (exit status 128 + signo).\n",
+        MAX_CPUS, VMM_EXIT_REBOOT, VMM_EXIT_QUIT);
 }
 
-/* Memory size: a plain number means MiB (as QEMU's -m). */
+/* Memory size: a plain number means MiB (as QEMU's -m); decimal only, see
+ * parse_size. */
 static int parse_memory(const char *s, uint64_t *out)
 {
     uint64_t v;
@@ -168,6 +172,38 @@ static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
     return 0;
 }
 
+/* The process-wide part of running a VM, set up here once and handed to
+ * the VMM (vmm.h, signal_fd): SIGTERM, SIGINT and SIGHUP are blocked in
+ * every thread (the VMM's threads inherit the mask) and read from a
+ * signalfd by the VMM's main loop, which ends the run cleanly (exit status
+ * 128 + signo).  SIGINT comes from the terminal only when stdin is not a
+ * terminal in raw mode (there C-c goes to the guest); a SIGINT sent with
+ * kill(1) ends the run either way.  SIGPIPE is ignored: a console output
+ * that goes away gives EPIPE and its bytes are discarded, the VM keeps
+ * running.  Returns the descriptor, or -1 (printed) when signalfd failed:
+ * then the signals keep their default action. */
+static int run_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    signal(SIGPIPE, SIG_IGN);
+    if (sigprocmask(SIG_BLOCK, &set, NULL)) {
+        vlog_warn("cannot block SIGTERM/SIGINT/SIGHUP: %s; they will end the VM "
+                  "without closing its disks", strerror(errno));
+        return -1;
+    }
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) {
+        vlog_warn("signalfd: %s; SIGTERM/SIGINT/SIGHUP will end the VM without "
+                  "closing its disks", strerror(errno));
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+    }
+    return fd;
+}
+
 static int run_with(struct vmm_config *cfg, const char **disk_specs, unsigned ndisks)
 {
     struct vmm_disk disks[MAX_VIRTIO];
@@ -216,6 +252,7 @@ int cmd_run(int argc, char **argv)
     struct vmm_config cfg = {
         .ram_size = 512ULL << 20,
         .ncpus = 1,
+        .signal_fd = -1,
     };
     const char *disk_specs[MAX_DISK_ARGS];
     const char *net_specs[MAX_DISK_ARGS];
@@ -264,16 +301,17 @@ int cmd_run(int argc, char **argv)
         case 'm':
             if (parse_memory(optarg, &cfg.ram_size) || cfg.ram_size < MIN_MEMORY ||
                 cfg.ram_size > MAX_MEMORY || (cfg.ram_size & 0xfff)) {
-                vlog_error("--memory '%s' is not a valid size: expected a multiple "
-                           "of 4 KiB from 1M to 64G, e.g. 512M or 2G", optarg);
+                vlog_error("--memory '%s' is not a valid size: expected decimal digits "
+                           "with an optional K, M, G or T suffix (a plain number is MiB), "
+                           "a multiple of 4 KiB from 1M to 64G, e.g. 512M or 2G", optarg);
                 return 2;
             }
             break;
         case O_CPUS: {
             uint64_t n;
             if (parse_u64(optarg, &n) || n < 1 || n > MAX_CPUS) {
-                vlog_error("--cpus '%s' is not valid: expected a number from 1 to %d",
-                           optarg, MAX_CPUS);
+                vlog_error("--cpus '%s' is not valid: expected a decimal number from "
+                           "1 to %d", optarg, MAX_CPUS);
                 return 2;
             }
             cfg.ncpus = (unsigned)n;
@@ -308,5 +346,9 @@ int cmd_run(int argc, char **argv)
     cfg.interactive = isatty(STDIN_FILENO);
     cfg.net_specs = net_specs;
     cfg.nnets = nnets;
-    return run_with(&cfg, disk_specs, ndisks);
+    cfg.signal_fd = run_signals();
+    int rc = run_with(&cfg, disk_specs, ndisks);
+    if (cfg.signal_fd >= 0)
+        close(cfg.signal_fd);
+    return rc;
 }

@@ -67,8 +67,18 @@ struct linux_image_info {
  * Errors: -ENOENT/-EACCES/-EIO; -ENOEXEC not a RISC-V Image. */
 int image_probe(const char *path, struct linux_image_info *info);
 
-/* Size of the regular file `path` in bytes.  Errors as open/fstat (printed);
- * -EINVAL not a regular file. */
+/* Open `path` for reading without ever blocking (a FIFO or device given
+ * where a file is expected must not hang the open) and check that it is a
+ * regular file.  Returns the descriptor (O_CLOEXEC; the caller closes it)
+ * with the size in bytes in *size, or a negative errno, printed: as
+ * open/fstat, -EINVAL when it is not a regular file (the message says
+ * what it is instead). */
+int file_open_regular(const char *path, uint64_t *size);
+
+/* "a FIFO (named pipe)", "a directory", ... for a st_mode. */
+const char *file_type_name(unsigned mode);
+
+/* Size of the regular file `path` in bytes.  Errors as file_open_regular. */
 int file_size(const char *path, uint64_t *size);
 
 /* Copy the whole file `path` into guest RAM at `gpa`.  `max` bounds its

@@ -24,41 +24,32 @@ struct elf_file {
 /* Read a whole regular file into a malloc'd buffer (at most `max` bytes). */
 static int read_whole(const char *path, uint64_t max, uint8_t **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        vlog_error("%s: %s", path, strerror(err));
-        return -err;
-    }
-    struct stat st;
+    uint64_t size;
+    int fd = file_open_regular(path, &size);
+    if (fd < 0)
+        return fd;
     int rc = 0;
     uint8_t *buf = NULL;
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        vlog_error("%s: %s", path, strerror(-rc));
+    if (!size) {
+        rc = -ENOEXEC;
+        vlog_error("%s: is empty (0 bytes); expected a RISC-V ELF64 executable", path);
         goto out;
     }
-    if (!S_ISREG(st.st_mode)) {
-        rc = -EINVAL;
-        vlog_error("%s: not a regular file", path);
-        goto out;
-    }
-    if ((uint64_t)st.st_size > max) {
+    if (size > max) {
         rc = -EFBIG;
         vlog_error("%s: file is %llu bytes, more than the %llu allowed", path,
-                   (unsigned long long)st.st_size, (unsigned long long)max);
+                   (unsigned long long)size, (unsigned long long)max);
         goto out;
     }
-    buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+    buf = malloc((size_t)size);
     if (!buf) {
         rc = -ENOMEM;
-        vlog_error("%s: out of memory reading %llu bytes", path,
-                   (unsigned long long)st.st_size);
+        vlog_error("%s: out of memory reading %llu bytes", path, (unsigned long long)size);
         goto out;
     }
     size_t done = 0;
-    while (done < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+    while (done < (size_t)size) {
+        ssize_t n = read(fd, buf + done, (size_t)size - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {

@@ -35,9 +35,26 @@ static uint32_t le32(const uint8_t *p)
            (uint32_t)p[3] << 24;
 }
 
-static int open_regular(const char *path, uint64_t *size)
+/* What a file that is not a regular one is, for error messages. */
+const char *file_type_name(unsigned mode)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO (named pipe)";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    default: return "not a regular file";
+    }
+}
+
+int file_open_regular(const char *path, uint64_t *size)
+{
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer, forever; a device could block too.  It changes nothing for
+     * the regular files accepted below. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int err = errno;
         vlog_error("%s: %s", path, strerror(err));
@@ -51,7 +68,7 @@ static int open_regular(const char *path, uint64_t *size)
         return -err;
     }
     if (!S_ISREG(st.st_mode)) {
-        vlog_error("%s: not a regular file", path);
+        vlog_error("%s: is %s; expected a regular file", path, file_type_name(st.st_mode));
         close(fd);
         return -EINVAL;
     }
@@ -61,7 +78,7 @@ static int open_regular(const char *path, uint64_t *size)
 
 int file_size(const char *path, uint64_t *size)
 {
-    int fd = open_regular(path, size);
+    int fd = file_open_regular(path, size);
     if (fd < 0)
         return fd;
     close(fd);
@@ -71,7 +88,7 @@ int file_size(const char *path, uint64_t *size)
 int image_probe(const char *path, struct linux_image_info *info)
 {
     uint64_t size;
-    int fd = open_regular(path, &size);
+    int fd = file_open_regular(path, &size);
     if (fd < 0)
         return fd;
     uint8_t h[IMAGE_HEADER_SIZE];
@@ -81,6 +98,10 @@ int image_probe(const char *path, struct linux_image_info *info)
         int err = errno;
         vlog_error("%s: read failed: %s", path, strerror(err));
         return -err;
+    }
+    if (n == 0) {
+        vlog_error("%s: is empty (0 bytes); expected a RISC-V Linux Image", path);
+        return -ENOEXEC;
     }
     if ((size_t)n < sizeof(h)) {
         vlog_error("%s: not a RISC-V Linux Image (only %zd bytes, the header "
@@ -114,7 +135,7 @@ int image_probe(const char *path, struct linux_image_info *info)
 int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max)
 {
     uint64_t size;
-    int fd = open_regular(path, &size);
+    int fd = file_open_regular(path, &size);
     if (fd < 0)
         return fd;
     int rc = 0;

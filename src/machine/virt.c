@@ -22,6 +22,7 @@
 #include "machine/virt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,10 @@ _Static_assert(VIRT_MAX_CPUS <= DTB_MAX_CPUS && VIRT_MAX_CPUS <= PLIC_MAX_HARTS,
 #define MiB (1ULL << 20)
 #define VIRT_MAX_RAM (1ULL << 40)
 #define DTB_ALIGN (2 * MiB)         /* as QEMU's virt, leaves room above it */
+/* The Devicetree Specification (5.1) and Linux's RISC-V boot protocol ask
+ * for an 8-byte aligned blob; a page keeps fw_dynamic_info (the page below
+ * the DTB in Linux mode) simple. */
+#define DTB_MIN_ALIGN MEM_PAGE_SIZE
 #define KERNEL_ALIGN (2 * MiB)      /* RV64 kernels run from a 2 MiB boundary */
 
 /* OpenSBI fw_dynamic (docs/firmware/fw_dynamic.md, include/sbi/fw_dynamic.h) */
@@ -251,6 +256,7 @@ static int create_virtio(struct virt_machine *vm)
         int rc = virtio_net_new(cfg->net_specs[i], seed, &irq, vm->mem, &nd);
         if (rc)
             return rc;
+        virtio_net_set_log_limit(nd, cfg->log_limit);
         vm->slots[n].dev = nd;
         vm->slots[n].kind = SLOT_NET;
 #endif
@@ -271,6 +277,7 @@ static int create_virtio(struct virt_machine *vm)
 
     for (unsigned i = 0; i < n; i++) {
         uint64_t base = VIRT_VIRTIO_BASE + (uint64_t)i * VIRTIO_MMIO_SIZE;
+        virtio_dev_set_log_limit(slot_transport(&vm->slots[i]), cfg->log_limit);
         int rc = mem_add_mmio(vm->mem, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
                               slot_transport(&vm->slots[i]));
         if (rc) {
@@ -293,16 +300,23 @@ static uint64_t ram_end(const struct virt_machine *vm)
     return VIRT_RAM_BASE + vm->cfg.ram_size;
 }
 
-/* Place the DTB near the top of RAM: 2 MiB aligned when that leaves it in
- * RAM, else 8-byte aligned at the very top. */
-static uint64_t dtb_place(const struct virt_machine *vm, size_t size)
+/* The highest address in [lo, hi) where `size` bytes aligned to `align`
+ * fit, or 0 when they do not. */
+static uint64_t fit_top(uint64_t lo, uint64_t hi, uint64_t size, uint64_t align)
 {
-    if (size > vm->cfg.ram_size)
+    if (hi <= lo || hi - lo < size)
         return 0;
-    uint64_t a = align_down(ram_end(vm) - size, DTB_ALIGN);
-    if (a < VIRT_RAM_BASE)
-        a = align_down(ram_end(vm) - size, 8);
-    return a;
+    uint64_t a = align_down(hi - size, align);
+    return a >= lo ? a : 0;
+}
+
+/* Where the DTB goes in a free range of RAM [lo, hi): as high as possible,
+ * 2 MiB aligned when that fits (as QEMU's virt board does), else at the
+ * DTB_MIN_ALIGN the boot protocols require.  0 when it does not fit. */
+static uint64_t dtb_fit(uint64_t lo, uint64_t hi, size_t size)
+{
+    uint64_t a = fit_top(lo, hi, size, DTB_ALIGN);
+    return a ? a : fit_top(lo, hi, size, DTB_MIN_ALIGN);
 }
 
 static int build_dtb(struct virt_machine *vm, struct dtb_params *p)
@@ -363,13 +377,22 @@ static int boot_bare_metal(struct virt_machine *vm, uint64_t *entry)
     rc = build_dtb(vm, &p);
     if (rc)
         goto out;
-    vm->dtb_addr = dtb_place(vm, vm->dtb_size);
-    if (!vm->dtb_addr || (hi && vm->dtb_addr < hi && lo < vm->dtb_addr + vm->dtb_size)) {
-        vlog_error("%s: no room for the %zu-byte device tree at the top of RAM "
-                   "(program occupies 0x%llx-0x%llx, RAM ends at 0x%llx); "
-                   "use a larger --memory", path, vm->dtb_size,
+    /* Above the program when it fits there (the usual case: programs are
+     * linked at the RAM base), else below it. */
+    if (!hi)
+        lo = hi = VIRT_RAM_BASE;
+    vm->dtb_addr = dtb_fit(hi, ram_end(vm), vm->dtb_size);
+    if (!vm->dtb_addr)
+        vm->dtb_addr = dtb_fit(VIRT_RAM_BASE, lo, vm->dtb_size);
+    if (!vm->dtb_addr) {
+        vlog_error("%s: no room for the %zu-byte device tree: the program occupies "
+                   "0x%llx-0x%llx of RAM 0x%llx-0x%llx (%llu KiB), leaving %llu bytes "
+                   "above it and %llu below; use a larger --memory", path, vm->dtb_size,
                    (unsigned long long)lo, (unsigned long long)hi,
-                   (unsigned long long)ram_end(vm));
+                   (unsigned long long)VIRT_RAM_BASE, (unsigned long long)ram_end(vm),
+                   (unsigned long long)(vm->cfg.ram_size >> 10),
+                   (unsigned long long)(hi < ram_end(vm) ? ram_end(vm) - hi : 0),
+                   (unsigned long long)(lo > VIRT_RAM_BASE ? lo - VIRT_RAM_BASE : 0));
         rc = -EFBIG;
         goto out;
     }
@@ -430,6 +453,19 @@ static int boot_linux(struct virt_machine *vm, uint64_t *entry, uint64_t *info_o
         return rc;
     if (cfg->initrd && (rc = file_size(cfg->initrd, &initrd_size)))
         return rc;
+    /* An empty firmware runs zeros (illegal instructions in a trap loop):
+     * the VM would spin silently.  An empty initrd is a mistake too (the
+     * kernel would find no init and say so only deep in its boot). */
+    if (!fw_size) {
+        vlog_error("--firmware %s: is empty (0 bytes); expected an OpenSBI "
+                   "fw_dynamic image", fw);
+        return -ENOEXEC;
+    }
+    if (cfg->initrd && !initrd_size) {
+        vlog_error("--initrd %s: is empty (0 bytes); expected a (compressed) cpio "
+                   "archive", cfg->initrd);
+        return -EINVAL;
+    }
 
     /* Kernel: RAM base + text_offset, but never over the firmware. */
     uint64_t kaddr = VIRT_RAM_BASE + img.text_offset;
@@ -451,10 +487,15 @@ static int boot_linux(struct virt_machine *vm, uint64_t *entry, uint64_t *info_o
     }
     if ((rc = build_dtb(vm, &p)))
         return rc;
-    vm->dtb_addr = dtb_place(vm, vm->dtb_size);
+    /* Below the DTB: the fw_dynamic_info page, then the initrd; all of it
+     * above the kernel. */
+    uint64_t below = MEM_PAGE_SIZE + align_up(initrd_size, MEM_PAGE_SIZE);
+    vm->dtb_addr = 0;
+    if (initrd_size <= cfg->ram_size && kend <= ram_end(vm) && below <= ram_end(vm) - kend)
+        vm->dtb_addr = dtb_fit(kend + below, ram_end(vm), vm->dtb_size);
     uint64_t info = vm->dtb_addr - MEM_PAGE_SIZE;   /* fw_dynamic_info page */
-    uint64_t istart = align_down(info - initrd_size, MEM_PAGE_SIZE);
-    if (!vm->dtb_addr || info < kend || istart < kend || initrd_size > info) {
+    uint64_t istart = info - align_up(initrd_size, MEM_PAGE_SIZE);
+    if (!vm->dtb_addr) {
         vlog_error("--memory %llu MiB is too small: OpenSBI %s (%llu bytes) + kernel "
                    "%s (%llu bytes at 0x%llx) + initrd %s (%llu bytes) + device tree "
                    "(%zu bytes) do not fit below 0x%llx",
@@ -664,19 +705,37 @@ int virt_shutdown_state(struct virt_machine *vm, int *code)
 
 int virt_dump_dtb(struct virt_machine *vm, const char *path)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) {
+    /* O_NONBLOCK for the open only: a FIFO nobody reads would block it
+     * forever (ENXIO instead); a pipe or FIFO with a reader is fine
+     * (--dump-dtb /dev/stdout | dtc), so writes block as usual. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+                  0666);
+    if (fd < 0) {
         int err = errno;
-        vlog_error("%s: %s", path, strerror(err));
+        if (err == ENXIO)
+            vlog_error("--dump-dtb %s: is a FIFO that nobody reads; expected a file, "
+                       "or a pipe or FIFO with a reader", path);
+        else
+            vlog_error("--dump-dtb %s: %s", path, strerror(err));
         return -err;
     }
-    size_t n = fwrite(vm->dtb, 1, vm->dtb_size, f);
-    int err = ferror(f) ? errno : 0;
-    if (fclose(f) && !err)
+    int err = 0;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
         err = errno;
-    if (n != vm->dtb_size || err) {
-        err = err ? err : EIO;
-        vlog_error("%s: write failed: %s", path, strerror(err));
+    for (size_t done = 0; !err && done < vm->dtb_size;) {
+        ssize_t n = write(fd, (const uint8_t *)vm->dtb + done, vm->dtb_size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            err = n < 0 ? errno : EIO;
+        else
+            done += (size_t)n;
+    }
+    if (close(fd) && !err)
+        err = errno;
+    if (err) {
+        vlog_error("--dump-dtb %s: write failed: %s", path, strerror(err));
         return -err;
     }
     return 0;

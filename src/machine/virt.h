@@ -31,6 +31,7 @@
 #define VIRT_VIRTIO_IRQ0  1
 
 struct block_dev;
+struct ratelimit;
 
 /* One virtio-blk disk.  The block device is opened (and closed) by the
  * caller, once per VM, so it survives the board being rebuilt on a guest
@@ -70,6 +71,11 @@ struct virt_config {
     /* Identifies the VM for stable default MAC addresses (e.g. the kernel
      * and disk paths); may be NULL. */
     const char *id_seed;
+    /* The VM's limiter for warnings the guest can trigger (util/ratelimit.h;
+     * borrowed, must outlive the board).  The VMM keeps it across guest
+     * reboots so that rebooting does not refill it.  NULL: each device
+     * limits its own. */
+    struct ratelimit *log_limit;
 };
 
 struct virt_machine;

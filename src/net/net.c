@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,4 +292,10 @@ void net_close(struct net_backend *be)
 {
     if (be)
         be->ops->close(be);
+}
+
+void net_set_log_limit(struct net_backend *be, struct ratelimit *rl)
+{
+    if (be)
+        atomic_store(&be->log_limit, rl);
 }

@@ -108,6 +108,12 @@ int net_send(struct net_backend *be, const uint8_t *frame, size_t len);
 /* Snapshot of the counters (any thread). */
 void net_get_stats(struct net_backend *be, struct net_stats *st);
 
+struct ratelimit;
+/* Log the warnings the guest's traffic causes through `rl` (borrowed:
+ * the VM's limiter, util/ratelimit.h, kept across guest reboots; it must
+ * outlive the backend). */
+void net_set_log_limit(struct net_backend *be, struct ratelimit *rl);
+
 /* Stop the thread, drop queued frames, close every socket and free the
  * backend.  After it returns the receive callback is not called again.
  * NULL is a no-op. */
@@ -127,6 +133,9 @@ struct net_backend {
     const struct net_backend_ops *ops;
     net_rx_fn rx;
     void *rx_opaque;
+    /* The VM's limiter for guest-triggered warnings (util/ratelimit.h),
+     * or NULL: then a backend logs at most a few per its lifetime. */
+    struct ratelimit *_Atomic log_limit;
 };
 
 /* The user-mode backend (net/slirp.c); same contract as net_open_spec. */

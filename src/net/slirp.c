@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -21,6 +22,7 @@
 #include <libslirp.h>
 
 #include "net/net.h"
+#include "util/ratelimit.h"
 #include "util/util.h"
 
 /* Guest-error messages printed per backend before going quiet (the guest
@@ -86,7 +88,10 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 static void cb_guest_error(const char *msg, void *opaque)
 {
     struct slirp_be *s = opaque;
-    if (s->guest_errors++ < GUEST_ERROR_LOG_MAX)
+    struct ratelimit *rl = atomic_load(&s->base.log_limit);
+    if (rl)
+        vlog_guest(rl, "net user: guest error: %s", msg);
+    else if (s->guest_errors++ < GUEST_ERROR_LOG_MAX)
         vlog_warn("net user: guest error: %s", msg);
 }
 

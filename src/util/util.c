@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -32,16 +31,35 @@ void vlog_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Decimal digits at *s (at least one); *s is advanced past them.  strtoull
+ * is not used: it skips blanks, takes a sign (and negates), and with base
+ * 0 reads 0x as hex and a leading 0 as octal. */
+static int parse_digits(const char **s, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    if (*p < '0' || *p > '9')
+        return -EINVAL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -ERANGE;
+        v = v * 10 + d;
+    }
+    *s = p;
+    *out = v;
+    return 0;
+}
+
 int parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
+    uint64_t v;
+    if (!s)
         return -EINVAL;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno == ERANGE)
-        return -ERANGE;
-    if (end == s || *end)
+    int rc = parse_digits(&s, &v);
+    if (rc)
+        return rc;
+    if (*s)
         return -EINVAL;
     *out = v;
     return 0;
@@ -49,18 +67,15 @@ int parse_u64(const char *s, uint64_t *out)
 
 int parse_size(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+    uint64_t v;
+    if (!s)
         return -EINVAL;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno == ERANGE)
-        return -ERANGE;
-    if (end == s)
-        return -EINVAL;
+    int rc = parse_digits(&s, &v);
+    if (rc)
+        return rc;
     unsigned shift = 0;
-    if (*end) {
-        switch (*end) {
+    if (*s) {
+        switch (*s) {
         case 'k': case 'K': shift = 10; break;
         case 'm': case 'M': shift = 20; break;
         case 'g': case 'G': shift = 30; break;
@@ -68,15 +83,15 @@ int parse_size(const char *s, uint64_t *out)
         case 'b': case 'B': shift = 0; break;
         default: return -EINVAL;
         }
-        end++;
-        if (shift && *end && strcasecmp(end, "b") && strcasecmp(end, "ib"))
+        s++;
+        if (shift && *s && strcasecmp(s, "b") && strcasecmp(s, "ib"))
             return -EINVAL;
-        if (!shift && *end)
+        if (!shift && *s)
             return -EINVAL;
     }
     if (shift && v > (UINT64_MAX >> shift))
         return -ERANGE;
-    *out = (uint64_t)v << shift;
+    *out = v << shift;
     return 0;
 }
 

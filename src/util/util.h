@@ -17,14 +17,16 @@
 void vlog_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vlog_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Parse a size in bytes with an optional K/M/G/T suffix (powers of 1024,
- * case-insensitive, optional trailing "B" or "iB").
- * Returns 0 and stores the size in *out; -EINVAL when s is not a number
- * with a known suffix; -ERANGE when it overflows 64 bits. */
+/* Parse a size in bytes: decimal digits (no sign, blank, "0x" or octal
+ * reading: "010" is ten), then an optional K, M, G or T suffix (powers of
+ * 1024, case-insensitive) which may be followed by "B" or "iB", or a lone
+ * "B".  Returns 0 and stores the size in *out; -EINVAL when s is anything
+ * else; -ERANGE when the value overflows 64 bits.  Callers' messages say
+ * what is accepted: decimal digits with an optional K, M, G or T suffix. */
 int parse_size(const char *s, uint64_t *out);
 
-/* Parse an unsigned decimal or 0x-prefixed integer.  Same errors as
- * parse_size. */
+/* Parse an unsigned decimal integer: digits only (no sign, blank, "0x" or
+ * octal reading).  Same errors as parse_size. */
 int parse_u64(const char *s, uint64_t *out);
 
 /* Sign-extend the low `bits` bits of v. */

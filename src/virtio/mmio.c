@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/ratelimit.h"
 #include "util/util.h"
 #include "virtio/virtio_int.h"
 
@@ -50,7 +51,9 @@ void virtio_dev_needs_reset(struct virtio_dev *d, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        vlog_warn("%s: %s; device needs reset", d->ops->name, msg);
+        /* Once per device until reset is not a bound: the guest resets the
+         * device at will.  The VM-wide limiter is. */
+        vlog_guest(d->log_limit, "%s: %s; device needs reset", d->ops->name, msg);
     }
     unsigned old = atomic_fetch_or(&d->status, VIRTIO_STATUS_DEVICE_NEEDS_RESET);
     /* 2.1.2: with DRIVER_OK set, tell the driver by a config change
@@ -383,9 +386,16 @@ struct virtio_dev *virtio_dev_new(const struct virtio_dev_ops *ops, void *opaque
         d->irq = *irq;
     d->dev_features = ops->features | features | (1ULL << VIRTIO_F_VERSION_1);
     pthread_mutex_init(&d->lock, NULL);
+    ratelimit_init(&d->own_limit, RATELIMIT_GUEST_BURST, RATELIMIT_GUEST_PER_SEC);
+    d->log_limit = &d->own_limit;
     for (unsigned i = 0; i < ops->num_queues; i++)
         virtq_init(&d->vqs[i], d, i);
     return d;
+}
+
+void virtio_dev_set_log_limit(struct virtio_dev *d, struct ratelimit *rl)
+{
+    d->log_limit = rl ? rl : &d->own_limit;
 }
 
 void virtio_dev_free(struct virtio_dev *d)
@@ -395,5 +405,6 @@ void virtio_dev_free(struct virtio_dev *d)
     for (unsigned i = 0; i < d->ops->num_queues; i++)
         virtq_destroy(&d->vqs[i]);
     pthread_mutex_destroy(&d->lock);
+    ratelimit_destroy(&d->own_limit);
     free(d);
 }

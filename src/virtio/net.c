@@ -284,6 +284,12 @@ void virtio_net_free(struct virtio_net *n)
     free(n);
 }
 
+void virtio_net_set_log_limit(struct virtio_net *n, struct ratelimit *rl)
+{
+    virtio_dev_set_log_limit(n->vdev, rl);
+    net_set_log_limit(n->be, rl);
+}
+
 void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6])
 {
     memcpy(mac, n->mac, 6);

@@ -99,6 +99,12 @@ struct virtio_dev *virtio_net_transport(struct virtio_net *n);
  * and the device.  No vCPU may be running.  NULL is a no-op. */
 void virtio_net_free(struct virtio_net *n);
 
+/* Route the warnings the guest causes (malformed queues, and the
+ * backend's "guest error"s) through the VM's limiter `rl` (borrowed,
+ * util/ratelimit.h; must outlive the device).  Call before the guest runs. */
+struct ratelimit;
+void virtio_net_set_log_limit(struct virtio_net *n, struct ratelimit *rl);
+
 /* The NIC's MAC address. */
 void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6]);
 

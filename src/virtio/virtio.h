@@ -19,7 +19,9 @@
  * descriptor index out of range, a loop, a buffer outside RAM, a readable
  * buffer after a writable one, ...) puts the device into DEVICE_NEEDS_RESET
  * (section 2.1.2): the queue stops, the status bit is set, a configuration
- * change interrupt is sent, and one line is logged per device until reset.
+ * change interrupt is sent, and one line is logged per device until reset,
+ * through the VM's rate limiter (virtio_dev_set_log_limit) so that a guest
+ * resetting its devices in a loop cannot flood the host's stderr.
  * Nothing the guest does can crash the host or make it touch memory
  * outside guest RAM.
  *
@@ -203,8 +205,18 @@ uint8_t virtio_dev_status(struct virtio_dev *d);
  * driver is running.  Any thread. */
 void virtio_dev_config_changed(struct virtio_dev *d);
 
+/* Route the device's guest-triggered warnings through `rl` (borrowed:
+ * the VM's limiter, util/ratelimit.h, shared by all its devices and kept
+ * across device and guest resets; it must outlive the device).  NULL goes
+ * back to the device's own limiter (RATELIMIT_GUEST_BURST, then
+ * RATELIMIT_GUEST_PER_SEC a second), which is also the default.  Call
+ * before the guest runs. */
+struct ratelimit;
+void virtio_dev_set_log_limit(struct virtio_dev *d, struct ratelimit *rl);
+
 /* The device hit an error it cannot recover from without a reset (2.1.2):
- * log `why` (printf-style) once per device until the next reset, set
+ * log `why` (printf-style) once per device until the next reset and
+ * within the rate limit (above), set
  * DEVICE_NEEDS_RESET, and notify the driver with a configuration change
  * interrupt.  Any thread, no lock held.  Queues stop delivering chains. */
 void virtio_dev_needs_reset(struct virtio_dev *d, const char *fmt, ...)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "util/ratelimit.h"
 #include "virtio/virtio.h"
 
 struct virtq {
@@ -39,6 +40,8 @@ struct virtio_dev {
     uint32_t isr;               /* InterruptStatus */
     bool line;                  /* level driven on irq */
     bool logged;                /* an error was logged since the last reset */
+    struct ratelimit *log_limit;    /* the VM's, or own_limit */
+    struct ratelimit own_limit;     /* until the board gives the VM's */
     struct virtq vqs[VIRTIO_MAX_QUEUES];
 };
 

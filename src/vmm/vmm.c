@@ -3,8 +3,10 @@
  * Each vCPU thread runs its hart in slices (hart_run), updates the board's
  * timers between slices, and sleeps on its own condition variable while
  * the hart waits for an interrupt, no longer than the next timer deadline.
- * The main thread owns the console: it copies stdin to the UART and
- * watches for Ctrl-A commands. */
+ * The main thread runs one poll loop: it copies stdin to the UART (watching
+ * for the C-a keys), writes pending console output when the reader takes
+ * it (console.c: a vCPU never waits for the console), and ends the run on
+ * a signal from the caller's signal descriptor. */
 #include "vmm/vmm.h"
 
 #include <errno.h>
@@ -12,17 +14,21 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
-#include <termios.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "block/block.h"
 #include "machine/virt.h"
+#include "util/ratelimit.h"
 #include "util/util.h"
+#include "vmm/console.h"
 
 /* Instructions per slice: bounds timer latency (well under 1 ms). */
 #define VCPU_SLICE 200000
@@ -36,29 +42,37 @@ struct vcpu {
     bool woken;
 };
 
+/* What lives as long as the run, across guest reboots. */
+struct vmm_session {
+    struct vmm_disks *disks;
+    struct vmm_console *con;
+    struct ratelimit log_limit;     /* guest-triggered warnings, all boots */
+    int wake_fd;                    /* eventfd: wakes the main loop */
+    int signal_fd;                  /* the caller's signalfd, or -1 */
+};
+
+/* One boot of the VM. */
 struct vmm {
+    struct vmm_session *s;
     struct virt_machine *vm;
     struct vcpu vcpus[VIRT_MAX_CPUS];
     unsigned ncpus;
     atomic_bool stop;
-    pthread_mutex_t out_lock;
 };
+
+static void session_wake(void *opaque)
+{
+    struct vmm_session *s = opaque;
+    uint64_t one = 1;
+    /* Can only fail when the counter is about to overflow: already awake. */
+    if (write(s->wake_fd, &one, sizeof(one)) < 0)
+        return;
+}
 
 static void console_out(void *opaque, const uint8_t *buf, size_t len)
 {
     struct vmm *v = opaque;
-    pthread_mutex_lock(&v->out_lock);
-    while (len) {
-        ssize_t n = write(STDOUT_FILENO, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    pthread_mutex_unlock(&v->out_lock);
+    vmm_console_write(v->s->con, buf, len);
 }
 
 static void vcpu_wake(void *opaque, unsigned cpu)
@@ -80,6 +94,7 @@ static void stop_all(struct vmm *v)
         hart_kick(virt_hart(v->vm, i));
         vcpu_wake(v, i);
     }
+    session_wake(v->s);
 }
 
 static void vcpu_wait(struct vcpu *c, uint64_t max_ns)
@@ -133,66 +148,6 @@ static void *vcpu_thread(void *arg)
             vcpu_wait(c, virt_next_timer_ns(v->vm, c->index));
     }
     return NULL;
-}
-
-/* ---- console ---- */
-
-struct console {
-    bool raw;
-    struct termios saved;
-    bool ctrl_a;
-};
-
-static void console_raw(struct console *con, bool interactive)
-{
-    con->raw = false;
-    if (!interactive || !isatty(STDIN_FILENO))
-        return;
-    if (tcgetattr(STDIN_FILENO, &con->saved))
-        return;
-    struct termios t = con->saved;
-    cfmakeraw(&t);
-    t.c_oflag |= OPOST;   /* keep \n -> \r\n on output */
-    if (!tcsetattr(STDIN_FILENO, TCSANOW, &t))
-        con->raw = true;
-}
-
-static void console_restore(struct console *con)
-{
-    if (con->raw)
-        tcsetattr(STDIN_FILENO, TCSANOW, &con->saved);
-}
-
-/* Handle input bytes; returns true when the user asked to quit. */
-static bool console_input(struct vmm *v, struct console *con, const uint8_t *buf, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint8_t ch = buf[i];
-        if (con->ctrl_a) {
-            con->ctrl_a = false;
-            if (ch == 'x' || ch == 'X')
-                return true;
-            if (ch == 'h' || ch == 'H' || ch == '?') {
-                static const char help[] =
-                    "\r\nC-a h    print this help\r\n"
-                    "C-a x    exit the VM\r\n"
-                    "C-a C-a  send C-a to the guest\r\n";
-                console_out(v, (const uint8_t *)help, sizeof(help) - 1);
-                continue;
-            }
-            if (ch == 0x01) {
-                virt_console_input(v->vm, &ch, 1);
-                continue;
-            }
-            continue;
-        }
-        if (ch == 0x01 && con->raw) {
-            con->ctrl_a = true;
-            continue;
-        }
-        virt_console_input(v->vm, &ch, 1);
-    }
-    return false;
 }
 
 /* ---- disks ---- */
@@ -340,14 +295,137 @@ static int disks_open(const struct vmm_config *cfg, struct vmm_disks *ds)
     return 0;
 }
 
-/* Run one boot of the VM; returns VIRT_POWEROFF/VIRT_REBOOT/-1 (quit). */
-static int run_once(const struct vmm_config *cfg, struct vmm_disks *ds,
-                    struct console *con, int *code)
+/* How one boot ended. */
+enum run_end {
+    RUN_FAILED = -2,        /* the VM could not be built (printed) */
+    RUN_QUIT = -1,          /* C-a x */
+    RUN_POWEROFF = VIRT_POWEROFF,
+    RUN_REBOOT = VIRT_REBOOT,
+    RUN_SIGNAL = 3,         /* a signal from signal_fd; number in *code */
+};
+
+static const char *signal_name(int signo)
+{
+    switch (signo) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    default: return "a signal";
+    }
+}
+
+/* A signal arrived: its number, or 0 when the read found none. */
+static int read_signal(int fd)
+{
+    struct signalfd_siginfo si;
+    ssize_t n = read(fd, &si, sizeof(si));
+    return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+/* The main thread's loop while the vCPUs run: console input and output,
+ * signals, and the wake-ups of stop_all.  Returns when the VM stopped. */
+static enum run_end main_loop(struct vmm *v, int *signo)
+{
+    struct vmm_session *s = v->s;
+    struct vmm_console *con = s->con;
+    bool stdin_open = true;
+    enum run_end end = RUN_POWEROFF;
+    while (!atomic_load(&v->stop)) {
+        struct pollfd p[4];
+        int np = 0, in = -1, sig = -1, out = -1;
+        p[np++] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
+        if (s->signal_fd >= 0) {
+            sig = np;
+            p[np++] = (struct pollfd){ .fd = s->signal_fd, .events = POLLIN };
+        }
+        short oev = vmm_console_out_events(con);
+        if (oev) {
+            out = np;
+            p[np++] = (struct pollfd){ .fd = vmm_console_out_fd(con), .events = oev };
+        }
+        if (stdin_open) {
+            in = np;
+            p[np++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+        }
+        /* No timeout: everything that can end the loop writes wake_fd. */
+        if (poll(p, (nfds_t)np, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            vlog_error("console: poll: %s; stopping the VM", strerror(errno));
+            end = RUN_FAILED;
+            stop_all(v);
+            break;
+        }
+        if (p[0].revents) {
+            uint64_t n;
+            if (read(s->wake_fd, &n, sizeof(n)) < 0)
+                n = 0;  /* EAGAIN: another read took it */
+        }
+        if (sig >= 0 && p[sig].revents) {
+            int n = read_signal(s->signal_fd);
+            if (n) {
+                *signo = n;
+                end = RUN_SIGNAL;
+                stop_all(v);
+                break;
+            }
+        }
+        if (out >= 0 && p[out].revents)
+            vmm_console_drain(con);
+        if (in >= 0 && (p[in].revents & POLLNVAL)) {
+            stdin_open = false;       /* stdin is closed: no input */
+            continue;
+        }
+        if (in >= 0 && (p[in].revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint8_t buf[256], guest[256];
+            size_t ng;
+            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n <= 0) {
+                stdin_open = false;   /* EOF: keep running without input */
+                continue;
+            }
+            bool quit = vmm_console_keys(con, buf, (size_t)n, guest, &ng);
+            if (ng)
+                virt_console_input(v->vm, guest, ng);
+            if (quit) {
+                end = RUN_QUIT;
+                stop_all(v);
+            }
+        }
+    }
+    return end;
+}
+
+static void print_stats(struct vmm *v)
+{
+    /* For benchmarks: host memory cost beyond the guest's own RAM. */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    uint64_t instret = 0, dpages = 0, jit = 0;
+    for (unsigned i = 0; i < v->ncpus; i++) {
+        uint64_t d, j;
+        instret += hart_instret(virt_hart(v->vm, i));
+        hart_cache_stats(virt_hart(v->vm, i), &d, &j);
+        dpages += d;
+        jit += j;
+    }
+    fprintf(stderr, "vessel: stats: guest-ram-resident-kib=%llu peak-rss-kib=%ld "
+            "instret=%llu decoded-pages=%llu jit-kib=%llu\n",
+            (unsigned long long)(mem_ram_resident(virt_mem(v->vm)) >> 10),
+            ru.ru_maxrss, (unsigned long long)instret,
+            (unsigned long long)dpages, (unsigned long long)(jit >> 10));
+}
+
+/* Run one boot of the VM.  *code gets the guest's exit code after a
+ * poweroff, the signal number after RUN_SIGNAL. */
+static enum run_end run_once(const struct vmm_config *cfg, struct vmm_session *s, int *code)
 {
     struct vmm *v = calloc(1, sizeof(*v));
     if (!v)
-        return -2;
-    pthread_mutex_init(&v->out_lock, NULL);
+        return RUN_FAILED;
+    v->s = s;
     struct virt_config vc = {
         .ram_size = cfg->ram_size,
         .ncpus = cfg->ncpus,
@@ -360,23 +438,24 @@ static int run_once(const struct vmm_config *cfg, struct vmm_disks *ds,
         .console_opaque = v,
         .wake = vcpu_wake,
         .wake_opaque = v,
-        .disks = ds->vd,
-        .ndisks = ds->n,
+        .disks = s->disks->vd,
+        .ndisks = s->disks->n,
         .net_specs = cfg->net_specs,
         .nnets = cfg->nnets,
         .virtio_console = cfg->virtio_console,
-        .id_seed = ds->seed,
+        .id_seed = s->disks->seed,
+        .log_limit = &s->log_limit,
     };
     if (virt_create(&vc, &v->vm)) {
         free(v);
-        return -2;
+        return RUN_FAILED;
     }
     if (cfg->dump_dtb) {
         int r = virt_dump_dtb(v->vm, cfg->dump_dtb);
         virt_destroy(v->vm);
         free(v);
         *code = r ? 1 : 0;
-        return VIRT_POWEROFF;
+        return RUN_POWEROFF;
     }
     v->ncpus = virt_ncpus(v->vm);
     for (unsigned i = 0; i < v->ncpus; i++) {
@@ -393,90 +472,104 @@ static int run_once(const struct vmm_config *cfg, struct vmm_disks *ds,
     for (unsigned i = 0; i < v->ncpus; i++)
         pthread_create(&v->vcpus[i].thread, NULL, vcpu_thread, &v->vcpus[i]);
 
-    bool quit = false, stdin_open = true;
-    while (!atomic_load(&v->stop)) {
-        struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-        int r = poll(&p, stdin_open ? 1 : 0, 50);
-        if (r > 0 && (p.revents & (POLLIN | POLLHUP))) {
-            uint8_t buf[256];
-            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-            if (n <= 0) {
-                stdin_open = false;   /* EOF: keep running without input */
-            } else if (console_input(v, con, buf, (size_t)n)) {
-                quit = true;
-                stop_all(v);
-            }
-        }
-    }
+    int signo = 0;
+    enum run_end end = main_loop(v, &signo);
     for (unsigned i = 0; i < v->ncpus; i++)
         pthread_join(v->vcpus[i].thread, NULL);
-    int state = quit ? -1 : virt_shutdown_state(v->vm, code);
-    if (getenv("VESSEL_STATS")) {
-        /* For benchmarks: host memory cost beyond the guest's own RAM. */
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        uint64_t instret = 0;
-        for (unsigned i = 0; i < v->ncpus; i++)
-            instret += hart_instret(virt_hart(v->vm, i));
-        uint64_t dpages = 0, jit = 0;
-        for (unsigned i = 0; i < v->ncpus; i++) {
-            uint64_t d, j;
-            hart_cache_stats(virt_hart(v->vm, i), &d, &j);
-            dpages += d;
-            jit += j;
-        }
-        fprintf(stderr, "vessel: stats: guest-ram-resident-kib=%llu peak-rss-kib=%ld "
-                "instret=%llu decoded-pages=%llu jit-kib=%llu\n",
-                (unsigned long long)(mem_ram_resident(virt_mem(v->vm)) >> 10),
-                ru.ru_maxrss, (unsigned long long)instret,
-                (unsigned long long)dpages, (unsigned long long)(jit >> 10));
-    }
+    if (end == RUN_SIGNAL)
+        *code = signo;
+    else if (end != RUN_QUIT && end != RUN_FAILED)
+        end = (enum run_end)virt_shutdown_state(v->vm, code);
+    if (getenv("VESSEL_STATS"))
+        print_stats(v);
     for (unsigned i = 0; i < v->ncpus; i++) {
         pthread_mutex_destroy(&v->vcpus[i].lock);
         pthread_cond_destroy(&v->vcpus[i].cond);
     }
-    virt_destroy(v->vm);
-    pthread_mutex_destroy(&v->out_lock);
+    virt_destroy(v->vm);    /* waits for in-flight disk requests */
     free(v);
-    return state;
+    return end;
 }
+
+/* stderr takes a line now without blocking (a terminal or pipe that is
+ * not being read would not): for the summary lines at the end of a run,
+ * which must not keep a stalled terminal from getting its process back. */
+static bool stderr_writable(void)
+{
+    struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+/* Console output still pending at the end gets this long to go out while
+ * the reader keeps taking it: after a poweroff the last lines matter;
+ * after C-a x or a signal the user wants the prompt back. */
+#define FLUSH_IDLE_MS_POWEROFF 2000
+#define FLUSH_IDLE_MS_STOP 200
 
 int vmm_run(const struct vmm_config *cfg)
 {
-    struct vmm_disks *ds = calloc(1, sizeof(*ds));
-    if (!ds)
-        return 1;
-    if (disks_open(cfg, ds)) {
-        free(ds);
-        return 1;
+    struct vmm_session s = { .wake_fd = -1, .signal_fd = -1 };
+    int status = 1, code = 0;
+    enum run_end end = RUN_FAILED;
+    uint64_t dropped = 0;
+    if (cfg->signal_fd > STDERR_FILENO)
+        s.signal_fd = cfg->signal_fd;
+    ratelimit_init(&s.log_limit, RATELIMIT_GUEST_BURST, RATELIMIT_GUEST_PER_SEC);
+    s.disks = calloc(1, sizeof(*s.disks));
+    if (!s.disks)
+        goto out;
+    if (disks_open(cfg, s.disks)) {
+        free(s.disks);
+        s.disks = NULL;
+        goto out;
     }
-    struct console con = { 0 };
-    console_raw(&con, cfg->interactive && !cfg->dump_dtb);
-    int status;
+    s.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int rc = s.wake_fd < 0 ? -errno
+             : vmm_console_open(&s.con, STDIN_FILENO, STDOUT_FILENO,
+                                cfg->interactive && !cfg->dump_dtb, VMM_CONSOLE_RING,
+                                session_wake, &s);
+    if (rc) {
+        vlog_error("cannot set up the console: %s", strerror(-rc));
+        goto out;
+    }
     for (;;) {
-        int code = 0;
-        int state = run_once(cfg, ds, &con, &code);
-        if (state == -2) {
-            status = 1;
+        code = 0;
+        end = run_once(cfg, &s, &code);
+        if (end != RUN_REBOOT || cfg->no_reboot)
             break;
-        }
-        if (state == -1) {
-            status = VMM_EXIT_QUIT;
-            break;
-        }
-        if (state == VIRT_REBOOT) {
-            if (cfg->no_reboot) {
-                status = VMM_EXIT_REBOOT;
-                break;
-            }
-            continue;
-        }
-        status = code < 0 ? 1 : code > 255 ? 255 : code;
-        break;
     }
-    console_restore(&con);
-    disks_close(ds);        /* flushes; snapshot overlays vanish here */
-    free(ds);
+    switch (end) {
+    case RUN_FAILED: status = 1; break;
+    case RUN_QUIT: status = VMM_EXIT_QUIT; break;
+    case RUN_REBOOT: status = VMM_EXIT_REBOOT; break;
+    case RUN_SIGNAL: status = VMM_EXIT_SIGNAL(code); break;
+    case RUN_POWEROFF: status = code < 0 ? 1 : code > 255 ? 255 : code; break;
+    }
+    bool stopped = end == RUN_QUIT || end == RUN_SIGNAL;
+    vmm_console_flush(s.con, stopped ? FLUSH_IDLE_MS_STOP : FLUSH_IDLE_MS_POWEROFF,
+                      s.signal_fd);
+    dropped = vmm_console_dropped(s.con);
+out:
+    vmm_console_close(s.con);       /* restores the terminal */
+    if (s.disks) {
+        disks_close(s.disks);       /* flushes; snapshot overlays vanish here */
+        free(s.disks);
+    }
+    if (s.wake_fd >= 0)
+        close(s.wake_fd);
+    uint64_t warns = ratelimit_flush(&s.log_limit);
+    if ((end == RUN_SIGNAL || dropped || warns) && stderr_writable()) {
+        if (end == RUN_SIGNAL)
+            vlog_error("%s received: the VM was stopped and its disks closed",
+                       signal_name(code));
+        if (dropped)
+            vlog_warn("%llu bytes of console output were dropped: the output was not "
+                      "being read, or was closed", (unsigned long long)dropped);
+        if (warns)
+            vlog_warn("%llu more guest-triggered warnings were suppressed",
+                      (unsigned long long)warns);
+    }
+    ratelimit_destroy(&s.log_limit);
     return status;
 }
 

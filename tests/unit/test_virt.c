@@ -315,6 +315,27 @@ static void test_dump_dtb(void **state)
     virt_destroy(vm);
 }
 
+/* A small program in little RAM: the 2 MiB boundary below the top is the
+ * RAM base, under the program, so the device tree goes page aligned as
+ * high as it fits above the program (it used to be refused). */
+static void test_bare_metal_small_ram(void **state)
+{
+    struct fixture *f = *state;
+    struct virt_config cfg = bare_config(f, 1);
+    struct virt_machine *vm = NULL;
+    cfg.ram_size = 64 << 10;                /* the ELF takes the first 8 KiB */
+    assert_int_equal(virt_create(&cfg, &vm), 0);
+    uint64_t dtb = virt_dtb_addr(vm);
+    void *fdt = guest_dtb(vm);
+    assert_int_equal(dtb % 4096, 0);
+    assert_true(dtb >= RAM_BASE + 0x2000);
+    assert_true(dtb + fdt_totalsize(fdt) <= RAM_BASE + cfg.ram_size);
+    assert_true(dtb + fdt_totalsize(fdt) > RAM_BASE + cfg.ram_size - 4096);
+    assert_int_equal(hart_get_x(virt_hart(vm, 0), 11), dtb);
+    free(fdt);
+    virt_destroy(vm);
+}
+
 static void test_config_errors(void **state)
 {
     struct fixture *f = *state;
@@ -404,12 +425,43 @@ static void test_linux_layout(void **state)
     virt_destroy(vm);
 }
 
+/* Little RAM above the kernel: no 2 MiB boundary is free, so the device
+ * tree goes page aligned as high as it fits, with fw_dynamic_info and the
+ * initrd below it, all above the kernel. */
+static void test_linux_small_ram(void **state)
+{
+    struct fixture *f = *state;
+    struct virt_config cfg = linux_config(f);
+    struct virt_machine *vm = NULL;
+    cfg.ram_size = 4ULL << 20;              /* the kernel ends at 3 MiB */
+    assert_int_equal(virt_create(&cfg, &vm), 0);
+    uint64_t dtb = virt_dtb_addr(vm);
+    uint64_t info = hart_get_x(virt_hart(vm, 0), 12);
+    assert_int_equal(dtb % 4096, 0);
+    assert_true(dtb >= RAM_BASE + 0x300000 && dtb < RAM_BASE + (4 << 20));
+    void *fdt = guest_dtb(vm);
+    assert_true(dtb + fdt_totalsize(fdt) <= RAM_BASE + (4 << 20));
+    assert_true(dtb + fdt_totalsize(fdt) > RAM_BASE + (4 << 20) - 4096);    /* at the top */
+    assert_int_equal(info, dtb - 4096);
+    assert_int_equal(load(vm, info, 8), 0x4942534f);
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    fdt64_t raw;
+    memcpy(&raw, fdt_getprop(fdt, chosen, "linux,initrd-start", NULL), 8);
+    uint64_t is = fdt64_to_cpu(raw);
+    assert_true(is >= RAM_BASE + 0x300000);
+    assert_int_equal(load(vm, is, 8), 0xcdcdcdcdcdcdcdcdULL);
+    free(fdt);
+    virt_destroy(vm);
+}
+
 static void test_linux_errors(void **state)
 {
     struct fixture *f = *state;
     struct virt_machine *vm = NULL;
     struct virt_config cfg = linux_config(f);
-    cfg.ram_size = 4ULL << 20;              /* kernel ends at 3 MiB: no room */
+    /* The kernel ends at 3 MiB; 16 KiB above it cannot hold the device
+     * tree, the fw_dynamic_info page and the initrd. */
+    cfg.ram_size = (3ULL << 20) + (16 << 10);
     assert_int_equal(virt_create(&cfg, &vm), -EFBIG);
     cfg = linux_config(f);
     cfg.firmware = "/nonexistent/fw_dynamic.bin";
@@ -458,8 +510,10 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_bare_metal_boot_state), T(test_htif_and_poweroff),
-        T(test_interrupt_wiring), T(test_dump_dtb), T(test_config_errors),
-        T(test_linux_layout), T(test_linux_errors), T(test_firmware_search),
+        T(test_interrupt_wiring), T(test_dump_dtb), T(test_bare_metal_small_ram),
+        T(test_config_errors),
+        T(test_linux_layout), T(test_linux_small_ram), T(test_linux_errors),
+        T(test_firmware_search),
     };
     return cmocka_run_group_tests_name("virt", tests, NULL, NULL);
 }

@@ -11,7 +11,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdio.h>
+#include <unistd.h>
 
+#include "util/ratelimit.h"
+#include "util/util.h"
 #include "virtio_fake.h"
 
 struct tdev {
@@ -272,6 +276,83 @@ static void test_random_writes(void **state)
     }
 }
 
+/* Make the device fail (QueueReady with a queue size of 0) and reset it,
+ * `rounds` times, with stderr going to a file; returns the number of
+ * "needs reset" lines printed. */
+static unsigned fail_and_reset(struct fake_driver *const *devs, unsigned ndevs,
+                               unsigned rounds, uint64_t *elapsed_ns)
+{
+    FILE *cap = tmpfile();
+    assert_non_null(cap);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(cap), STDERR_FILENO) >= 0);
+    uint64_t t0 = host_time_ns();
+    for (unsigned i = 0; i < rounds; i++) {
+        struct fake_driver *f = devs[i % ndevs];
+        fk_wr(f, VIRTIO_MMIO_STATUS, 0);        /* reset */
+        fk_wr(f, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+        fk_wr(f, VIRTIO_MMIO_QUEUE_SEL, 0);
+        fk_wr(f, VIRTIO_MMIO_QUEUE_NUM, 0);
+        fk_wr(f, VIRTIO_MMIO_QUEUE_READY, 1);   /* invalid size: needs reset */
+        assert_true(fk_needs_reset(f));
+    }
+    *elapsed_ns = host_time_ns() - t0;
+    fflush(stderr);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    rewind(cap);
+    char line[512];
+    unsigned n = 0;
+    while (fgets(line, sizeof(line), cap))
+        if (strstr(line, "device needs reset"))
+            n++;
+    fclose(cap);
+    return n;
+}
+
+/* Most lines a limiter lets through in `ns`: the burst, then the rate. */
+static unsigned limit_bound(uint64_t ns)
+{
+    return RATELIMIT_GUEST_BURST + (unsigned)(ns / 1000000000ULL + 1) * RATELIMIT_GUEST_PER_SEC;
+}
+
+/* The once-per-device-until-reset rule alone let a guest that resets its
+ * device in a loop print one line per round (2 million lines in 13 s). */
+static void test_reset_loop_log_bounded(void **state)
+{
+    struct fx *x = *state;
+    struct fake_driver *f = &x->f;
+    uint64_t ns;
+    unsigned n = fail_and_reset(&f, 1, 5000, &ns);
+    assert_true(n >= 1);
+    assert_in_range(n, 1, limit_bound(ns));
+}
+
+/* Devices of one VM share its limiter: two devices get one budget. */
+static void test_shared_log_limit(void **state)
+{
+    struct fx *x = *state;
+    struct fake_driver f2 = { .mem = x->f.mem };
+    struct tdev t2 = { 0 };
+    struct hw_line irq = { fake_irq_set, &f2.irq, 4 };
+    f2.dev = virtio_dev_new(&tops, &t2, 0, &irq, x->f.mem);
+    assert_non_null(f2.dev);
+    struct ratelimit rl;
+    ratelimit_init(&rl, RATELIMIT_GUEST_BURST, RATELIMIT_GUEST_PER_SEC);
+    virtio_dev_set_log_limit(x->f.dev, &rl);
+    virtio_dev_set_log_limit(f2.dev, &rl);
+    struct fake_driver *devs[2] = { &x->f, &f2 };
+    uint64_t ns;
+    unsigned n = fail_and_reset(devs, 2, 4000, &ns);
+    assert_in_range(n, RATELIMIT_GUEST_BURST, limit_bound(ns));
+    assert_true(ratelimit_total_suppressed(&rl) >= 4000 - limit_bound(ns));
+    virtio_dev_free(f2.dev);
+    virtio_dev_set_log_limit(x->f.dev, NULL);
+    ratelimit_destroy(&rl);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -286,6 +367,8 @@ int main(void)
         T(test_config_space),
         T(test_reset),
         T(test_random_writes),
+        T(test_reset_loop_log_bounded),
+        T(test_shared_log_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
