@@ -446,12 +446,15 @@ static int boot_linux(struct virt_machine *vm, uint64_t *entry, uint64_t *info_o
     char fw[4096];
     struct linux_image_info img;
     uint64_t fw_size, initrd_size = 0;
-    int rc = find_firmware(cfg->firmware, fw, sizeof(fw));
+    /* The files the user named first: a missing kernel is the error to
+     * report, even where no default firmware is installed yet. */
+    int rc = image_probe(cfg->kernel, &img);
     if (rc)
         return rc;
-    if ((rc = file_size(fw, &fw_size)) || (rc = image_probe(cfg->kernel, &img)))
-        return rc;
     if (cfg->initrd && (rc = file_size(cfg->initrd, &initrd_size)))
+        return rc;
+    if ((rc = find_firmware(cfg->firmware, fw, sizeof(fw))) ||
+        (rc = file_size(fw, &fw_size)))
         return rc;
     /* An empty firmware runs zeros (illegal instructions in a trap loop):
      * the VM would spin silently.  An empty initrd is a mistake too (the
