@@ -2,6 +2,7 @@
  * software TLB and MMU slow paths, the decoded-page cache's coherence with
  * stores, and small programs run through hart_run. */
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -949,6 +950,33 @@ static void test_dirty_log_catches_stores(void **state)
     }
 }
 
+/* W^X: after the translator has emitted code, no mapping of the process
+ * is writable and executable at once. */
+static void test_jit_buffer_never_wx(void **state)
+{
+    struct env *e = *state;
+    assert_true(e->h->jit_enabled);
+    put32(e, RAM + 0x00, 0x00000513);   /* li a0,0 */
+    put32(e, RAM + 0x04, 0x06400593);   /* li a1,100 */
+    put32(e, RAM + 0x08, 0x00b50533);   /* loop: add a0,a0,a1 */
+    put32(e, RAM + 0x0c, 0xfff58593);   /* addi a1,a1,-1 */
+    put32(e, RAM + 0x10, 0xfe059ce3);   /* bnez a1,loop */
+    put32(e, RAM + 0x14, 0x00100073);   /* ebreak */
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(e->h, 10), 5050);
+    assert_true(e->h->jit_used > 0);
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        char perms[8] = "";
+        if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' &&
+            perms[2] == 'x')
+            fail_msg("writable and executable mapping: %s", line);
+    }
+    fclose(f);
+}
+
 static void test_mip_rmw_keeps_wire_out(void **state)
 {
     struct env *e = *state;
@@ -979,6 +1007,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_misaligned_cross_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mip_rmw_keeps_wire_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_log_catches_stores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_buffer_never_wx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sfence_vma_one_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),

@@ -223,8 +223,12 @@ struct hart {
     unsigned arena_hand;        /* CLOCK hand: next eviction candidate */
     struct dpage **dhash;       /* DHASH_SIZE buckets */
     uint64_t dgen;              /* bumped by FENCE.I */
-    /* Block translator (jit.h): host code buffer, a ring of regions. */
+    /* Block translator (jit.h): host code buffer, a ring of regions.
+     * jit_code is its read-execute view; the translator writes through
+     * the read-write view at jit_code + jit_wdelta (one memfd, jit_fd). */
     uint8_t *jit_code;
+    ptrdiff_t jit_wdelta;
+    int jit_fd;
     size_t jit_size, jit_used;
     bool jit_enabled;
     unsigned jit_region;        /* region of the ring being filled */

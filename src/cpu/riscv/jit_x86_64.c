@@ -37,7 +37,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "cpu/riscv/hart_internal.h"
 #include "cpu/riscv/jit.h"
@@ -167,7 +169,7 @@ static void emit_event_check(struct jbuf *b, int32_t next, uint32_t count, uint8
     uint8_t *none = jcc_fwd(b, CC_E);
     set_pc_rel(b, next);
     emit_exit(b, count, epilogue);
-    patch(none, b->p);
+    patch(b, none, b->p);
 }
 
 /* After a helper call returning a cause in eax: on non-zero, record it and
@@ -180,7 +182,7 @@ static void exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epil
     op_rm(b, 0, 0x89, RAX, R12, (int32_t)offsetof(struct hart, jit_exc));
     set_pc_rel(b, off);
     emit_exit(b, count, epilogue);
-    patch(ok, b->p);
+    patch(b, ok, b->p);
 }
 
 /* rax = x[rs1] + imm (the effective address) */
@@ -243,14 +245,14 @@ static void emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32
     }
     store_x(b, RCX, in->rd);
     uint8_t *done = jmp_fwd(b);
-    patch(miss, b->p);
+    patch(b, miss, b->p);
     /* miss: rax still holds the virtual address */
     op_rr(b, 1, 0x8b, RDI, R12);             /* mov rdi, r12 */
     op_rr(b, 1, 0x8b, RSI, RAX);             /* mov rsi, rax */
     b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));  /* mov edx, desc */
     call_abs(b, (const void *)jit_load);
     exc_check(b, off, count, epi);
-    patch(done, b->p);
+    patch(b, done, b->p);
 }
 
 static void emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
@@ -267,13 +269,13 @@ static void emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint3
     default: op_rm(b, 1, 0x89, RCX, RAX, 0); break;
     }
     uint8_t *done = jmp_fwd(b);
-    patch(miss, b->p);
+    patch(b, miss, b->p);
     op_rr(b, 1, 0x8b, RDI, R12);
     op_rr(b, 1, 0x8b, RSI, RAX);
     b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8)));
     call_abs(b, (const void *)jit_store);
     exc_check(b, off, count, epi);
-    patch(done, b->p);
+    patch(b, done, b->p);
 }
 
 /* Two-source ALU: rax = x[rs1] op x[rs2] */
@@ -392,7 +394,7 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     alu_imm(b, 1, 0, RAX, prologue);
     op_rr(b, 1, 0x8b, R13, RCX);              /* mov r13, rcx */
     b1(b, 0xff); b1(b, 0xe0);                 /* jmp rax */
-    patch(s1, b->p); patch(s2, b->p); patch(s3, b->p); patch(s4, b->p);
+    patch(b, s1, b->p); patch(b, s2, b->p); patch(b, s3, b->p); patch(b, s4, b->p);
     emit_leave_at_rcx(b, epi);
 }
 
@@ -417,7 +419,7 @@ static uint8_t *jit_chain(struct hart *h) { return h->jit_code + JIT_STUB_CHAIN;
 static int32_t prologue_size(void)
 {
     uint8_t tmp[128];
-    struct jbuf b = { tmp, NULL, 0 };
+    struct jbuf b = { tmp, NULL, 0, 0 };
     emit_prologue(&b);
     return (int32_t)(b.p - tmp);
 }
@@ -446,7 +448,7 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     if (region_age(h, entry) > region_age(h, site))
         return entry;
     int32_t rel = (int32_t)(entry - (site + 5));
-    memcpy(site + 1, &rel, 4);
+    memcpy(site + 1 + h->jit_wdelta, &rel, 4);
     return entry;
 }
 
@@ -473,10 +475,10 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     b1(b, 0x48); b1(b, 0x85); b1(b, 0xc0);                 /* test rax, rax */
     uint8_t *none = jcc_fwd(b, CC_E);
     b1(b, 0xff); b1(b, 0xe0);                              /* jmp rax */
-    patch(none, b->p);
+    patch(b, none, b->p);
     op_rr(b, 1, 0x8b, RCX, R13);                           /* mov rcx, r13 */
-    patch(out1, b->p);
-    patch(out2, b->p);
+    patch(b, out1, b->p);
+    patch(b, out2, b->p);
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
@@ -489,9 +491,9 @@ static void emit_slot_call(struct jbuf *b, const struct insn *in)
     while ((uintptr_t)b->p % _Alignof(struct insn))
         b1(b, 0xcc);                                        /* int3: jumped over */
     uint8_t *copy = b->p;
-    memcpy(b->p, in, sizeof(*in));
+    memcpy(b->p + b->w, in, sizeof(*in));
     b->p += sizeof(*in);
-    patch(over, b->p);
+    patch(b, over, b->p);
     op_rr(b, 1, 0x8b, RDI, R12);                            /* mov rdi, r12 */
     mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
     call_abs(b, (const void *)jit_exec_slot);
@@ -557,8 +559,8 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
         b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rsi */
         op_rm2(b, w, 0xb1, RSI, RDX, 0);
         b1(b, 0x0f); b1(b, 0x95); b1(b, 0xc1);          /* setne cl */
-        patch(f1, b->p);
-        patch(f2, b->p);
+        patch(b, f1, b->p);
+        patch(b, f2, b->p);
         rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 0);  /* mov byte, 0 */
         store_x(b, RCX, in->rd);
         break;
@@ -600,11 +602,11 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
     }
     }
     uint8_t *done = jmp_fwd(b);
-    patch(mis, b->p);
-    patch(miss, b->p);
+    patch(b, mis, b->p);
+    patch(b, miss, b->p);
     emit_slot_call(b, in);
     exc_check(b, off, count, epi);
-    patch(done, b->p);
+    patch(b, done, b->p);
 }
 
 /* Returns false when `in` ends the block (it then emitted the exit). */
@@ -759,7 +761,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         op_rm(b, 1, 0x3b, RAX, RBX, xoff(in->rs2));       /* cmp rax, [rs2] */
         uint8_t *taken = jcc_fwd(b, cc);
         emit_link_exit(b, h, next, count + 1);
-        patch(taken, b->p);
+        patch(b, taken, b->p);
         emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
     }
@@ -773,13 +775,32 @@ int jit_init(struct hart *h)
     h->jit_enabled = false;
     if (e && !strcmp(e, "0"))
         return -1;
-    void *p = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
+    /* W^X: one memfd mapped twice, read-write for the translator and
+     * read-execute for running, so no page a guest could steer the
+     * translator into writing is ever executable at the same address. */
+    int fd = memfd_create("vessel-jit", MFD_CLOEXEC);
+    if (fd < 0)
         return -1;
-    h->jit_code = p;
+    void *rx = MAP_FAILED, *rw = MAP_FAILED;
+    if (ftruncate(fd, JIT_BUF_SIZE) == 0) {
+        rw = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_NORESERVE, fd, 0);
+        rx = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_EXEC,
+                  MAP_SHARED | MAP_NORESERVE, fd, 0);
+    }
+    if (rx == MAP_FAILED || rw == MAP_FAILED) {
+        if (rx != MAP_FAILED)
+            munmap(rx, JIT_BUF_SIZE);
+        if (rw != MAP_FAILED)
+            munmap(rw, JIT_BUF_SIZE);
+        close(fd);
+        return -1;
+    }
+    h->jit_code = rx;
+    h->jit_fd = fd;
+    h->jit_wdelta = (uint8_t *)rw - (uint8_t *)rx;
     h->jit_size = JIT_BUF_SIZE;
-    struct jbuf b = { h->jit_code, NULL, 0 };
+    struct jbuf b = { h->jit_code, NULL, 0, h->jit_wdelta };
     emit_epilogue(&b);
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
@@ -797,17 +818,28 @@ int jit_init(struct hart *h)
 
 void jit_destroy(struct hart *h)
 {
-    if (h->jit_code)
+    if (h->jit_code) {
+        munmap(h->jit_code + h->jit_wdelta, h->jit_size);
         munmap(h->jit_code, h->jit_size);
+        close(h->jit_fd);
+    }
     h->jit_code = NULL;
     h->jit_enabled = false;
+}
+
+/* Give the host memory of [off, off+len) of the code buffer back (both
+ * views read zeros afterwards). */
+static void jit_discard(struct hart *h, size_t off, size_t len)
+{
+    fallocate(h->jit_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+              (off_t)off, (off_t)len);
 }
 
 void jit_reset(struct hart *h)
 {
     if (!h->jit_code)
         return;
-    madvise(h->jit_code + JIT_STUBS, h->jit_size - JIT_STUBS, MADV_DONTNEED);
+    jit_discard(h, JIT_STUBS, h->jit_size - JIT_STUBS);
     h->jit_used = JIT_STUBS;
     h->jit_region = 0;
 }
@@ -815,11 +847,16 @@ void jit_reset(struct hart *h)
 /* Move on to the next region of the ring, dropping what it held. */
 static void next_region(struct hart *h)
 {
+    /* The finished region is written only by link patches from now on:
+     * unmap its pages from the writable view (the memfd keeps them), so
+     * host RSS counts translated code once, not once per view. */
+    madvise(h->jit_code + h->jit_wdelta + region_start(h->jit_region),
+            JIT_REGION_SIZE, MADV_DONTNEED);
     unsigned r = (h->jit_region + 1) % JIT_REGIONS;
     size_t start = region_start(r);
     dcache_drop_translations(h, r, h->jit_code + start,
                              h->jit_code + start + JIT_REGION_SIZE);
-    madvise(h->jit_code + start, JIT_REGION_SIZE, MADV_DONTNEED);
+    jit_discard(h, start, JIT_REGION_SIZE);
     h->jit_region = r;
     h->jit_used = start;
 }
@@ -838,7 +875,7 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
         next_region(h);   /* may drop translations of `dp`: none is running */
     dp->jit_regions |= (uint8_t)(1u << h->jit_region);
 
-    struct jbuf b = { h->jit_code + h->jit_used, dp, off };
+    struct jbuf b = { h->jit_code + h->jit_used, dp, off, h->jit_wdelta };
     uint8_t *entry = b.p;
     emit_prologue(&b);
     uint8_t *epi = jit_epilogue(h);

@@ -15,15 +15,19 @@ struct insn;
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
        R8 = 8, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
+/* The cursor `p` is an address in the executable view of the code buffer
+ * (what jumps and calls are relative to); bytes are stored at p + w, the
+ * writable view of the same memory (W^X: no mapping is both). */
 struct jbuf {
     uint8_t *p;
     struct dpage *dp;   /* the page being translated */
     unsigned start;     /* byte offset of the block in it */
+    ptrdiff_t w;        /* writable view minus executable view */
 };
 
-static inline void b1(struct jbuf *b, uint8_t v) { *b->p++ = v; }
-static inline void b4(struct jbuf *b, uint32_t v) { memcpy(b->p, &v, 4); b->p += 4; }
-static inline void b8(struct jbuf *b, uint64_t v) { memcpy(b->p, &v, 8); b->p += 8; }
+static inline void b1(struct jbuf *b, uint8_t v) { b->p[b->w] = v; b->p++; }
+static inline void b4(struct jbuf *b, uint32_t v) { memcpy(b->p + b->w, &v, 4); b->p += 4; }
+static inline void b8(struct jbuf *b, uint64_t v) { memcpy(b->p + b->w, &v, 8); b->p += 8; }
 
 static inline void rex(struct jbuf *b, int w, int reg, int base)
 {
@@ -150,10 +154,11 @@ static inline uint8_t *jmp_fwd(struct jbuf *b)
     return at;
 }
 
-static inline void patch(uint8_t *at, uint8_t *target)
+/* Point the rel32 at `at` (executable view) to `target`. */
+static inline void patch(struct jbuf *b, uint8_t *at, uint8_t *target)
 {
     int32_t rel = (int32_t)(target - (at + 4));
-    memcpy(at, &rel, 4);
+    memcpy(at + b->w, &rel, 4);
 }
 
 enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_BE = 6, CC_A = 7,
