@@ -151,11 +151,14 @@ static int img_create(int argc, char **argv)
     int guard;
     if (img_lock_output(file, &guard) < 0)
         return 1;
-    char err[BLOCK_ERR_LEN];
+    char err[BLOCK_ERR_LEN] = "";
     int r = block_create(file, &c, err, sizeof(err));
     block_unlock_file(guard);
     if (r < 0) {
-        fprintf(stderr, "vessel img: %s\n", err);
+        if (*err)
+            fprintf(stderr, "vessel img: %s\n", err);
+        else
+            fprintf(stderr, "vessel img: %s: %s\n", file, strerror(-r));
         return 1;
     }
     printf("Formatting '%s', fmt=%s size=%llu%s%s\n", file,

@@ -37,7 +37,10 @@ int img_open(struct block_dev **bd, const char *file, unsigned flags,
         r = block_open(bd, file, flags, f, err, sizeof(err));
     }
     if (r < 0) {
-        fprintf(stderr, "vessel img: %s\n", err);
+        if (*err)
+            fprintf(stderr, "vessel img: %s\n", err);
+        else
+            fprintf(stderr, "vessel img: %s: %s\n", file, strerror(-r));
         return -1;
     }
     return 0;

@@ -100,9 +100,13 @@ int img_convert(int argc, char **argv)
         return 1;
     }
     c.size = block_length(in);
-    char err[BLOCK_ERR_LEN];
-    if (block_create(dst, &c, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vessel img: %s\n", err);
+    char err[BLOCK_ERR_LEN] = "";
+    int cr = block_create(dst, &c, err, sizeof(err));
+    if (cr < 0) {
+        if (*err)
+            fprintf(stderr, "vessel img: %s\n", err);
+        else
+            fprintf(stderr, "vessel img: %s: %s\n", dst, strerror(-cr));
         block_unlock_file(guard);
         block_close(in);
         return 1;
