@@ -55,7 +55,7 @@ hold_qemu() { # FILE QEMU-IO-ARGS...: qemu-io keeps FILE open until release_qemu
     rm -f "$T/q.fifo"; mkfifo "$T/q.fifo"
     qemu-io "$@" "$f" < "$T/q.fifo" > "$T/q.log" 2>&1 &
     QPID=$!
-    exec 7> "$T/q.fifo"
+    exec 7<> "$T/q.fifo"    # read-write: never blocks, even if qemu-io died
     wait_locked "$QPID" "$f" || { echo "# qemu-io did not lock $f"; cat "$T/q.log"; }
 }
 release_qemu() { exec 7>&-; wait "$QPID"; QPID=""; }
