@@ -60,19 +60,10 @@ int block_open_internal(struct block_dev **out, const char *path,
                             "cache=writeback", path);
     }
     if (flags & BLOCK_O_LOCK) {
-        struct flock fl = { .l_type = ro ? F_RDLCK : F_WRLCK,
-                            .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
-        if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
-            int e = errno;
+        int r = block_lock_fd(fd, path, !ro, err, elen);
+        if (r < 0) {
             close(fd);
-            if (e == EAGAIN || e == EACCES)
-                return block_errbuf(err, elen, -EBUSY,
-                                    "%s: image is locked by another process "
-                                    "(in use by another VM?); %s access "
-                                    "refused", path,
-                                    ro ? "shared read" : "exclusive write");
-            return block_errbuf(err, elen, -e, "%s: cannot lock: %s", path,
-                                strerror(e));
+            return r;
         }
     }
     for (unsigned i = 0; i < ctx->depth; i++) {

@@ -40,12 +40,17 @@ enum block_format {
 #define BLOCK_O_CHECK       0x8u /* open for check/repair: accept the
                                     corrupt bit, do not auto-repair */
 #define BLOCK_O_LOCK        0x10u /* lock the image (and its backing chain)
-                                    against other processes, as qemu does:
-                                    an OFD lock (fcntl F_OFD_SETLK) over the
-                                    whole file, exclusive for a read-write
-                                    open, shared for a read-only one; a
-                                    conflicting lock fails with -EBUSY.
-                                    Released by block_close (or exit). */
+                                    against other processes with QEMU's
+                                    byte-range protocol, so that Vessel,
+                                    qemu-system, qemu-img and qemu-io
+                                    exclude each other (docs/block.md
+                                    "Image locking"): a read-write open
+                                    refuses other writers and readers
+                                    that refuse writers; a read-only open
+                                    refuses writers.  A conflict fails
+                                    with -EBUSY and a message naming the
+                                    permission and the holder.  Released
+                                    by block_close (or exit). */
 #define BLOCK_O_DIRECT      0x20u /* cache=none: O_DIRECT on the image and
                                     its backing chain, bypassing the host
                                     page cache (unaligned transfers are
@@ -284,6 +289,34 @@ struct block_create_opts {
  * backing file not found, host errno. */
 int block_create(const char *path, const struct block_create_opts *opts,
                  char *err, size_t err_len);
+
+/* ---------------------------------------------------------------------
+ * Image locks and file identity, for commands that write files they do
+ * not open as images (docs/block.md "Image locking").
+ */
+
+/* Take the image locks of a writer (`write`) or of a reader on the
+ * existing file at `path` without opening it as an image, e.g. before
+ * `vessel img create` or `convert` overwrite it.  On success *fd is a
+ * descriptor holding the locks (free with block_unlock_file).  Errors
+ * (message in err): -ENOENT and other open(2) errors, -EINVAL not a
+ * regular file or block device (a FIFO is never waited on), -EBUSY the
+ * file is in use by a conflicting opener (as BLOCK_O_LOCK). */
+int block_lock_file(const char *path, bool write, int *fd, char *err,
+                    size_t err_len);
+
+/* Drop the locks taken by block_lock_file (closes fd; -1 is a no-op). */
+void block_unlock_file(int fd);
+
+/* Whether the file at `path` (following symlinks; hard links count) is
+ * the open image bd or one of the images of its open backing chain, by
+ * device and inode number.  Returns n >= 1 when it is the n-th image of
+ * the chain (1: bd itself, 2: its backing file, ...) and sets *member (may
+ * be NULL; borrowed from bd) to that image's file name; 0 when not (or
+ * when path does not exist); -errno when path cannot be looked at.  Not
+ * while a rebase of bd is running. */
+int block_chain_find(struct block_dev *bd, const char *path,
+                     const char **member);
 
 /* ---------------------------------------------------------------------
  * qcow2 internal snapshots (qcow2.txt "Snapshots").  All need a qcow2

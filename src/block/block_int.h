@@ -110,6 +110,16 @@ int block_open_file(const char *path, unsigned flags,
 int block_guard_header(struct block_dev *bd, uint64_t off,
                        const struct iovec *iov, int iovcnt, size_t len);
 
+/* lock.c: take QEMU's image locks on the open image file `fd` (path for
+ * messages): with `write`, those of a writer that lets others only read
+ * (consistent read, write and resize taken; write and resize not
+ * shared); else those of a reader that lets others only read (consistent
+ * read taken; write and resize not shared).  The locks live as long as
+ * the open file description.  Errors (message in err): -EBUSY another
+ * opener conflicts (the message names the permission, the lock byte and
+ * the holding process when /proc shows it), other -errno from fcntl. */
+int block_lock_fd(int fd, const char *path, bool write, char *err, size_t elen);
+
 int block_open_internal(struct block_dev **out, const char *path,
                         unsigned flags, enum block_format fmt,
                         struct block_open_ctx *ctx, char *err, size_t elen);

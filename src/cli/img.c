@@ -26,19 +26,10 @@ int img_parse_fmt(const char *s, enum block_format *out)
     return -1;
 }
 
-int img_open(struct block_dev **bd, const char *file, unsigned flags,
-             const char *fmt)
+const char *img_errstr(struct block_dev *bd, int r)
 {
-    enum block_format f;
-    if (img_parse_fmt(fmt, &f) < 0)
-        return -1;
-    char err[BLOCK_ERR_LEN];
-    int r = block_open(bd, file, flags, f, err, sizeof(err));
-    if (r < 0) {
-        fprintf(stderr, "vessel img: %s\n", err);
-        return -1;
-    }
-    return 0;
+    const char *m = block_last_error(bd);
+    return *m ? m : strerror(-r);
 }
 
 void img_human_size(uint64_t v, char *buf, size_t n)
@@ -153,9 +144,21 @@ static int img_create(int argc, char **argv)
         return 1;
     if (c.format == BLOCK_FMT_PROBE)
         c.format = BLOCK_FMT_QCOW2;
-    char err[BLOCK_ERR_LEN];
-    if (block_create(file, &c, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vessel img: %s\n", err);
+    if (img_check_backing(file, c.backing_file, c.backing_format,
+                          "create") < 0)
+        return 1;
+    /* an existing file is overwritten: not while anyone uses it */
+    int guard;
+    if (img_lock_output(file, &guard) < 0)
+        return 1;
+    char err[BLOCK_ERR_LEN] = "";
+    int r = block_create(file, &c, err, sizeof(err));
+    block_unlock_file(guard);
+    if (r < 0) {
+        if (*err)
+            fprintf(stderr, "vessel img: %s\n", err);
+        else
+            fprintf(stderr, "vessel img: %s: %s\n", file, strerror(-r));
         return 1;
     }
     printf("Formatting '%s', fmt=%s size=%llu%s%s\n", file,
@@ -207,6 +210,7 @@ static int img_info(int argc, char **argv)
 {
     const char *fmt = NULL;
     bool json = false;
+    enum img_lock lock = IMG_LOCK;
     static const struct option lo[] = {{"output", required_argument, 0, 'O'},
                                        {"json", no_argument, 0, 'j'},
                                        {"force-share", no_argument, 0, 'U'},
@@ -217,9 +221,10 @@ static int img_info(int argc, char **argv)
         case 'f': fmt = optarg; break;
         case 'j': json = true; break;
         case 'O': json = !strcmp(optarg, "json"); break;
-        case 'U': break;
+        case 'U': lock = IMG_FORCE_SHARE; break;
         default:
-            fprintf(stderr, "usage: vessel img info [-f FMT] [--json] FILE\n");
+            fprintf(stderr, "usage: vessel img info [-f FMT] [-U] [--json] "
+                    "FILE\n");
             return 1;
         }
     }
@@ -229,7 +234,8 @@ static int img_info(int argc, char **argv)
     }
     const char *file = argv[optind];
     struct block_dev *bd;
-    if (img_open(&bd, file, BLOCK_O_RDONLY | BLOCK_O_NO_BACKING, fmt) < 0)
+    if (img_open(&bd, file, BLOCK_O_RDONLY | BLOCK_O_NO_BACKING, fmt,
+                 lock) < 0)
         return 1;
     struct block_info in;
     if (block_get_info(bd, &in) < 0) {
@@ -353,16 +359,19 @@ static int img_check(int argc, char **argv)
 {
     const char *fmt = NULL;
     bool repair = false;
+    enum img_lock lock = IMG_LOCK;
     static const struct option lo[] = {{"repair", optional_argument, 0, 'r'},
+                                       {"force-share", no_argument, 0, 'U'},
                                        {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "f:r:qU", lo, NULL)) != -1) {
         switch (ch) {
         case 'f': fmt = optarg; break;
         case 'r': repair = true; break;
-        case 'q': case 'U': break;
+        case 'U': lock = IMG_FORCE_SHARE; break;
+        case 'q': break;
         default:
-            fprintf(stderr, "usage: vessel img check [-f FMT] [--repair] "
+            fprintf(stderr, "usage: vessel img check [-f FMT] [-U | --repair] "
                     "FILE\n");
             return 1;
         }
@@ -375,13 +384,13 @@ static int img_check(int argc, char **argv)
     struct block_dev *bd;
     unsigned fl = BLOCK_O_NO_BACKING | BLOCK_O_CHECK |
                   (repair ? 0 : BLOCK_O_RDONLY);
-    if (img_open(&bd, file, fl, fmt) < 0)
+    if (img_open(&bd, file, fl, fmt, lock) < 0)
         return 1;
     struct block_check_result res;
     int r = block_check(bd, repair, &res, stdout);
     if (r < 0) {
         fprintf(stderr, "vessel img: %s: check failed: %s\n", file,
-                block_last_error(bd));
+                img_errstr(bd, r));
         block_close(bd);
         return 1;
     }
@@ -394,7 +403,7 @@ static int img_check(int argc, char **argv)
         r = block_check(bd, false, &res, stdout);
         if (r < 0) {
             fprintf(stderr, "vessel img: %s: check failed: %s\n", file,
-                    block_last_error(bd));
+                    img_errstr(bd, r));
             block_close(bd);
             return 1;
         }
@@ -431,12 +440,19 @@ static int img_resize(int argc, char **argv)
         return 1;
     }
     struct block_dev *bd;
-    if (img_open(&bd, file, BLOCK_O_NO_BACKING, fmt) < 0)
+    if (img_open(&bd, file, BLOCK_O_NO_BACKING, fmt, IMG_LOCK) < 0)
         return 1;
     uint64_t cur = block_length(bd), ns = v;
-    if (sign > 0)
+    if (sign > 0) {
+        if (v > UINT64_MAX - cur) {
+            fprintf(stderr, "vessel img resize: %s: %llu + %llu bytes "
+                    "overflows 64 bits\n", file, (unsigned long long)cur,
+                    (unsigned long long)v);
+            block_close(bd);
+            return 1;
+        }
         ns = cur + v;
-    else if (sign < 0) {
+    } else if (sign < 0) {
         if (v > cur) {
             fprintf(stderr, "vessel img resize: %s: cannot shrink below 0\n",
                     file);
@@ -445,8 +461,9 @@ static int img_resize(int argc, char **argv)
         }
         ns = cur - v;
     }
-    if (block_truncate(bd, ns) < 0) {
-        fprintf(stderr, "vessel img: %s\n", block_last_error(bd));
+    int r = block_truncate(bd, ns);
+    if (r < 0) {
+        fprintf(stderr, "vessel img: %s\n", img_errstr(bd, r));
         block_close(bd);
         return 1;
     }
@@ -459,25 +476,27 @@ static int img_snapshot(int argc, char **argv)
 {
     int op = 0;
     const char *name = NULL, *fmt = NULL;
+    enum img_lock lock = IMG_LOCK;
     int ch;
     while ((ch = getopt(argc, argv, "c:a:d:lf:qU")) != -1) {
         switch (ch) {
         case 'c': case 'a': case 'd': op = ch; name = optarg; break;
         case 'l': op = 'l'; break;
         case 'f': fmt = optarg; break;
-        case 'q': case 'U': break;
+        case 'U': lock = IMG_FORCE_SHARE; break;
+        case 'q': break;
         default: op = -1;
         }
     }
     if (op <= 0 || optind >= argc) {
-        fprintf(stderr, "usage: vessel img snapshot [-l | -c NAME | -a NAME "
-                "| -d NAME] FILE\n");
+        fprintf(stderr, "usage: vessel img snapshot [-l [-U] | -c NAME | -a "
+                "NAME | -d NAME] FILE\n");
         return 1;
     }
     const char *file = argv[optind];
     struct block_dev *bd;
     unsigned fl = BLOCK_O_NO_BACKING | (op == 'l' ? BLOCK_O_RDONLY : 0);
-    if (img_open(&bd, file, fl, fmt) < 0)
+    if (img_open(&bd, file, fl, fmt, lock) < 0)
         return 1;
     int r = 0;
     if (op == 'l') {
@@ -499,7 +518,7 @@ static int img_snapshot(int argc, char **argv)
     if (r == 0 && op != 'l')
         r = block_flush(bd);
     if (r < 0)
-        fprintf(stderr, "vessel img: %s\n", block_last_error(bd));
+        fprintf(stderr, "vessel img: %s\n", img_errstr(bd, r));
     block_close(bd);
     return r < 0 ? 1 : 0;
 }
@@ -509,15 +528,19 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: vessel img <command> [options]\n\n"
             "  create [-f qcow2|raw] [-b BACKING [-F FMT]] [-o OPTS] FILE SIZE\n"
-            "  info [--json] FILE\n"
-            "  check [--repair] FILE\n"
-            "  convert [-f FMT] [-O qcow2|raw] [-o OPTS] [-p] SRC DST\n"
+            "  info [-U] [--json] FILE\n"
+            "  check [-U | --repair] FILE\n"
+            "  convert [-U] [-f FMT] [-O qcow2|raw] [-o OPTS] [-p] SRC DST\n"
             "  resize FILE [+|-]SIZE\n"
-            "  snapshot -l | -c NAME | -a NAME | -d NAME FILE\n"
+            "  snapshot -l [-U] | -c NAME | -a NAME | -d NAME FILE\n"
             "  commit [-p] FILE\n"
-            "  rebase [-u] -b BACKING [-F FMT] FILE\n"
-            "  bench [-w] [-c COUNT] [-s SIZE] [-S STEP] [--random] FILE\n"
-            "SIZE accepts K, M, G, T suffixes (powers of 1024).\n");
+            "  rebase [-u] [-U] -b BACKING [-F FMT] FILE\n"
+            "  bench [-U | -w] [-c COUNT] [-d DEPTH] [-s SIZE] [-S STEP] FILE\n"
+            "SIZE accepts K, M, G, T suffixes (powers of 1024).\n"
+            "Commands that write lock the image and refuse one in use (by a VM,\n"
+            "qemu or another vessel); commands that only read share it, and\n"
+            "warn when they read an image being written.  -U (--force-share)\n"
+            "reads without a lock.\n");
 }
 
 int cmd_img(int argc, char **argv)

@@ -12,6 +12,11 @@
 #include "cli/img_int.h"
 #include "util/util.h"
 
+/* Bytes of request buffers (SIZE x DEPTH) bench allocates at most: far
+ * above any useful measurement, far below what would push the host into
+ * swap or OOM. */
+#define BENCH_MAX_BUFFERS (1ull << 30)
+
 struct bench {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -41,6 +46,7 @@ int img_bench(int argc, char **argv)
     const char *fmt = NULL;
     uint64_t count = 75000, size = 4096, step = 0, offset = 0, depth = 64;
     bool write = false;
+    enum img_lock lock = IMG_LOCK;
     int ch;
     while ((ch = getopt(argc, argv, "c:d:f:o:s:S:wt:i:nqU")) != -1) {
         uint64_t *dst = NULL;
@@ -52,10 +58,11 @@ int img_bench(int argc, char **argv)
         case 'S': dst = &step; break;
         case 'f': fmt = optarg; break;
         case 'w': write = true; break;
-        case 't': case 'i': case 'n': case 'q': case 'U': break;
+        case 'U': lock = IMG_FORCE_SHARE; break;
+        case 't': case 'i': case 'n': case 'q': break;
         default:
             fprintf(stderr, "usage: vessel img bench [-c COUNT] [-d DEPTH] "
-                    "[-s SIZE] [-S STEP] [-o OFFSET] [-w] FILE\n");
+                    "[-s SIZE] [-S STEP] [-o OFFSET] [-U | -w] FILE\n");
             return 1;
         }
         if (dst && parse_size(optarg, dst) < 0) {
@@ -70,24 +77,47 @@ int img_bench(int argc, char **argv)
     }
     if (!step)
         step = size;
+    /* One buffer per request in flight; refuse what cannot be meant
+     * before the product overflows or the allocation fails. */
+    char hs[32], hl[32];
+    if (size > BENCH_MAX_BUFFERS / depth) {
+        img_human_size(size, hs, sizeof(hs));
+        img_human_size(BENCH_MAX_BUFFERS, hl, sizeof(hl));
+        fprintf(stderr, "vessel img bench: -s %llu (%s) with -d %llu needs "
+                "a buffer per request in flight, more than the limit of %s "
+                "(SIZE x DEPTH <= %llu bytes); lower -s or -d\n",
+                (unsigned long long)size, hs, (unsigned long long)depth, hl,
+                (unsigned long long)BENCH_MAX_BUFFERS);
+        return 1;
+    }
     struct block_dev *bd;
-    if (img_open(&bd, argv[optind], write ? 0 : BLOCK_O_RDONLY, fmt) < 0)
+    if (img_open(&bd, argv[optind], write ? 0 : BLOCK_O_RDONLY, fmt,
+                 lock) < 0)
         return 1;
     uint64_t disk = block_length(bd);
     if (size > disk) {
-        fprintf(stderr, "vessel img bench: request larger than the disk\n");
+        fprintf(stderr, "vessel img bench: %s: request size %llu is larger "
+                "than the disk (%llu bytes)\n", argv[optind],
+                (unsigned long long)size, (unsigned long long)disk);
+        block_close(bd);
+        return 1;
+    }
+    struct bench_req *reqs = calloc(depth, sizeof(*reqs));
+    uint8_t *bufs = malloc(depth * size);
+    if (!reqs || !bufs) {
+        img_human_size(depth * size, hs, sizeof(hs));
+        fprintf(stderr, "vessel img bench: cannot allocate %s of request "
+                "buffers (%llu x %llu bytes): out of memory; lower -s or "
+                "-d\n", hs, (unsigned long long)depth,
+                (unsigned long long)size);
+        free(reqs);
+        free(bufs);
         block_close(bd);
         return 1;
     }
     struct bench b = { .err = 0 };
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.cond, NULL);
-    struct bench_req *reqs = calloc(depth, sizeof(*reqs));
-    uint8_t *bufs = malloc(depth * size);
-    if (!reqs || !bufs) {
-        block_close(bd);
-        return 1;
-    }
     memset(bufs, write ? 0xa5 : 0, depth * size);
     printf("Sending %llu %s requests, %llu bytes each, %llu in parallel "
            "(starting at offset %llu, step size %llu)\n",
@@ -121,11 +151,15 @@ int img_bench(int argc, char **argv)
         if (r < 0) {
             fprintf(stderr, "vessel img bench: submit failed: %s\n",
                     strerror(-r));
+            pthread_mutex_lock(&b.lock);
+            b.inflight--;
+            if (!b.err)
+                b.err = r;
+            pthread_mutex_unlock(&b.lock);
             break;
         }
         submitted++;
         off = (off + step) % disk;
-        (void)0;
     }
     block_aio_drain(bd); /* like qemu-img bench without --flush-interval */
     uint64_t t1 = host_time_ns();
@@ -134,6 +168,8 @@ int img_bench(int argc, char **argv)
     block_close(bd);
     free(reqs);
     free(bufs);
+    pthread_cond_destroy(&b.cond);
+    pthread_mutex_destroy(&b.lock);
     if (err < 0) {
         fprintf(stderr, "vessel img bench: I/O error: %s\n", strerror(-err));
         return 1;

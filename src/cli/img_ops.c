@@ -42,6 +42,7 @@ int img_convert(int argc, char **argv)
     const char *ifmt = NULL, *ofmt = "raw";
     struct block_create_opts c = {0};
     struct progress pr = { isatty(1), -1 };
+    enum img_lock lock = IMG_LOCK;
     char *opts = NULL;
     int ch;
     while ((ch = getopt(argc, argv, "f:O:o:pqcU")) != -1) {
@@ -51,10 +52,11 @@ int img_convert(int argc, char **argv)
         case 'o': opts = optarg; break;
         case 'p': pr.on = true; break;
         case 'q': pr.on = false; break;
-        case 'c': case 'U': break;
+        case 'U': lock = IMG_FORCE_SHARE; break;
+        case 'c': break;
         default:
-            fprintf(stderr, "usage: vessel img convert [-f FMT] [-O qcow2|raw]"
-                    " [-o cluster_size=N,compat=..] [-p] SRC DST\n");
+            fprintf(stderr, "usage: vessel img convert [-U] [-f FMT] [-O "
+                    "qcow2|raw] [-o cluster_size=N,compat=..] [-p] SRC DST\n");
             return 1;
         }
     }
@@ -87,35 +89,53 @@ int img_convert(int argc, char **argv)
         }
     }
     struct block_dev *in, *out;
-    if (img_open(&in, src, BLOCK_O_RDONLY, ifmt) < 0)
+    if (img_open(&in, src, BLOCK_O_RDONLY, ifmt, lock) < 0)
         return 1;
-    c.size = block_length(in);
-    char err[BLOCK_ERR_LEN];
-    if (block_create(dst, &c, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vessel img: %s\n", err);
+    /* The output is truncated first: it must be no file the input reads.
+     * Then it stays write-locked from before the truncation to the end. */
+    int guard = -1;
+    if (img_check_output(in, src, dst, "convert") < 0 ||
+        img_lock_output(dst, &guard) < 0) {
         block_close(in);
         return 1;
     }
-    if (img_open(&out, dst, 0, block_format_name(c.format)) < 0) {
+    c.size = block_length(in);
+    char err[BLOCK_ERR_LEN] = "";
+    int cr = block_create(dst, &c, err, sizeof(err));
+    if (cr < 0) {
+        if (*err)
+            fprintf(stderr, "vessel img: %s\n", err);
+        else
+            fprintf(stderr, "vessel img: %s: %s\n", dst, strerror(-cr));
+        block_unlock_file(guard);
+        block_close(in);
+        return 1;
+    }
+    if ((guard < 0 && img_lock_output(dst, &guard) < 0) ||
+        img_open(&out, dst, 0, block_format_name(c.format), IMG_NO_LOCK) < 0) {
+        block_unlock_file(guard);
         block_close(in);
         return 1;
     }
     const size_t chunk = 1 << 20;
     uint8_t *buf = malloc(chunk);
     int r = buf ? 0 : -ENOMEM;
+    if (!buf)
+        fprintf(stderr, "vessel img convert: cannot allocate a %zu-byte "
+                "buffer: out of memory\n", chunk);
     uint64_t size = c.size;
     for (uint64_t off = 0; off < size && r == 0;) {
         uint64_t n = MIN((uint64_t)chunk, size - off), pnum;
         int st = block_get_status(in, off, n, true, &pnum);
         if (st < 0) {
             r = st;
-            fprintf(stderr, "vessel img: %s\n", block_last_error(in));
+            fprintf(stderr, "vessel img: %s\n", img_errstr(in, r));
             break;
         }
         if (st != BLOCK_STATUS_ZERO) {
             r = block_pread(in, off, buf, (size_t)pnum);
             if (r < 0) {
-                fprintf(stderr, "vessel img: %s\n", block_last_error(in));
+                fprintf(stderr, "vessel img: %s\n", img_errstr(in, r));
                 break;
             }
             /* keep the output thin: skip all-zero 64 KiB pieces */
@@ -125,7 +145,7 @@ int img_convert(int argc, char **argv)
                     r = block_pwrite(out, off + p, buf + p, k);
                     if (r < 0)
                         fprintf(stderr, "vessel img: %s\n",
-                                block_last_error(out));
+                                img_errstr(out, r));
                 }
             }
         }
@@ -133,10 +153,11 @@ int img_convert(int argc, char **argv)
         show_progress(&pr, off, size);
     }
     if (r == 0 && (r = block_flush(out)) < 0)
-        fprintf(stderr, "vessel img: %s\n", block_last_error(out));
+        fprintf(stderr, "vessel img: %s\n", img_errstr(out, r));
     free(buf);
     block_close(in);
     block_close(out);
+    block_unlock_file(guard);
     return r < 0 ? 1 : 0;
 }
 
@@ -161,13 +182,13 @@ int img_commit(int argc, char **argv)
         return 1;
     }
     struct block_dev *bd;
-    if (img_open(&bd, argv[optind], BLOCK_O_BACKING_RW, fmt) < 0)
+    if (img_open(&bd, argv[optind], BLOCK_O_BACKING_RW, fmt, IMG_LOCK) < 0)
         return 1;
     int r = block_commit(bd, show_progress, &pr);
     if (r == 0)
         r = block_flush(bd);
     if (r < 0)
-        fprintf(stderr, "vessel img: %s\n", block_last_error(bd));
+        fprintf(stderr, "vessel img: %s\n", img_errstr(bd, r));
     else
         printf("Image committed.\n");
     block_close(bd);
@@ -178,6 +199,7 @@ int img_rebase(int argc, char **argv)
 {
     const char *fmt = NULL, *bfmt = NULL, *backing = NULL;
     bool unsafe = false;
+    enum img_lock lock = IMG_LOCK;
     int ch;
     while ((ch = getopt(argc, argv, "f:F:b:upqt:T:U")) != -1) {
         switch (ch) {
@@ -185,10 +207,11 @@ int img_rebase(int argc, char **argv)
         case 'F': bfmt = optarg; break;
         case 'b': backing = optarg; break;
         case 'u': unsafe = true; break;
-        case 'p': case 'q': case 't': case 'T': case 'U': break;
+        case 'U': lock = IMG_FORCE_SHARE; break;
+        case 'p': case 'q': case 't': case 'T': break;
         default:
-            fprintf(stderr, "usage: vessel img rebase [-u] -b BACKING [-F FMT]"
-                    " FILE\n");
+            fprintf(stderr, "usage: vessel img rebase [-u] [-U] -b BACKING "
+                    "[-F FMT] FILE\n");
             return 1;
         }
     }
@@ -197,15 +220,43 @@ int img_rebase(int argc, char **argv)
                 "and FILE\n");
         return 1;
     }
-    struct block_dev *bd;
-    unsigned fl = unsafe ? BLOCK_O_NO_BACKING : 0;
-    if (img_open(&bd, argv[optind], fl, fmt) < 0)
+    const char *file = argv[optind];
+    if (img_check_backing(file, backing, bfmt, "rebase") < 0)
         return 1;
+    struct block_dev *bd, *nb = NULL;
+    unsigned fl = unsafe ? BLOCK_O_NO_BACKING : 0;
+    if (img_open(&bd, file, fl, fmt, IMG_LOCK) < 0)
+        return 1;
+    /* A safe rebase reads the new backing chain: hold its read lock for
+     * the whole copy, refusing a chain that is being written (its data
+     * would end up half old, half new); -U reads it without a lock. */
+    if (!unsafe && *backing) {
+        char *full = img_backing_path(file, backing);
+        enum block_format bf;
+        char err[BLOCK_ERR_LEN] = "out of memory";
+        int o = -ENOMEM;
+        if (img_parse_fmt(bfmt, &bf) < 0) {
+            free(full);
+            block_close(bd);
+            return 1;
+        }
+        if (full)
+            o = block_open(&nb, full, BLOCK_O_RDONLY |
+                           (lock == IMG_LOCK ? BLOCK_O_LOCK : 0), bf, err,
+                           sizeof(err));
+        free(full);
+        if (o < 0) {
+            fprintf(stderr, "vessel img rebase: new backing file: %s\n", err);
+            block_close(bd);
+            return 1;
+        }
+    }
     int r = block_rebase(bd, backing, bfmt, unsafe);
     if (r == 0)
         r = block_flush(bd);
     if (r < 0)
-        fprintf(stderr, "vessel img: %s\n", block_last_error(bd));
+        fprintf(stderr, "vessel img: %s\n", img_errstr(bd, r));
+    block_close(nb);
     block_close(bd);
     return r < 0 ? 1 : 0;
 }
