@@ -537,6 +537,8 @@ static void usage(FILE *f)
             "  rebase [-u] [-U] -b BACKING [-F FMT] FILE\n"
             "  bench [-U | -w] [-c COUNT] [-d DEPTH] [-s SIZE] [-S STEP] FILE\n"
             "SIZE accepts K, M, G, T suffixes (powers of 1024).\n"
+            "--backing-dir DIR (repeatable, any command) allows backing files in DIR\n"
+            "besides the image's own directory.\n"
             "Commands that write lock the image and refuse one in use (by a VM,\n"
             "qemu or another vessel); commands that only read share it, and\n"
             "warn when they read an image being written.  -U (--force-share)\n"
@@ -551,6 +553,34 @@ int cmd_img(int argc, char **argv)
     }
     const char *sub = argv[1];
     argc--; argv++;
+    /* --backing-dir DIR (any command, repeatable) allows backing files
+     * outside the image's directory (docs/block.md "Backing files"); it is
+     * taken out before the command parses its own options. */
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *dir = NULL;
+        if (!strcmp(argv[i], "--backing-dir")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "vessel img: --backing-dir needs a directory\n");
+                return 1;
+            }
+            dir = argv[++i];
+        } else if (!strncmp(argv[i], "--backing-dir=", 14)) {
+            dir = argv[i] + 14;
+        } else if (!strcmp(argv[i], "--")) {
+            while (i < argc)
+                argv[kept++] = argv[i++];
+            break;
+        }
+        if (!dir) {
+            argv[kept++] = argv[i];
+            continue;
+        }
+        if (img_add_backing_dir(dir) < 0)
+            return 1;
+    }
+    argc = kept;
+    argv[argc] = NULL;
     optind = 1;
     if (!strcmp(sub, "create")) return img_create(argc, argv);
     if (!strcmp(sub, "info")) return img_info(argc, argv);

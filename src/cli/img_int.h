@@ -23,6 +23,11 @@ enum img_lock {
 };
 
 int img_parse_fmt(const char *s, enum block_format *out);
+/* Allow backing files under `dir` for every image this command opens
+ * (--backing-dir).  At most IMG_MAX_BACKING_DIRS; 0, or -1 with a
+ * message. */
+#define IMG_MAX_BACKING_DIRS 16
+int img_add_backing_dir(const char *dir);
 /* Open with an error message on stderr; 0 or -1. */
 int img_open(struct block_dev **bd, const char *file, unsigned flags,
              const char *fmt, enum img_lock lock);

@@ -9,6 +9,38 @@
 
 #include "cli/img_int.h"
 
+/* The --backing-dir directories of this command.  The one piece of
+ * process state in `vessel img`: a command is one process, and the
+ * directories apply to every image it opens. */
+static struct {
+    const char *dirs[IMG_MAX_BACKING_DIRS];
+    unsigned n;
+} backing_allow;
+
+int img_add_backing_dir(const char *dir)
+{
+    if (backing_allow.n == IMG_MAX_BACKING_DIRS) {
+        fprintf(stderr, "vessel img: --backing-dir %s: at most %d directories "
+                "may be given\n", dir, IMG_MAX_BACKING_DIRS);
+        return -1;
+    }
+    backing_allow.dirs[backing_allow.n++] = dir;
+    return 0;
+}
+
+/* block_open with the command's backing directories. */
+static int open_allowed(struct block_dev **bd, const char *file,
+                        unsigned flags, enum block_format f, char *err,
+                        size_t elen)
+{
+    const struct block_open_opts opts = {
+        .backing_dirs = backing_allow.dirs,
+        .nbacking_dirs = backing_allow.n,
+        .allow_hint = "vessel img --backing-dir DIR ...",
+    };
+    return block_open_with(bd, file, flags, f, &opts, err, elen);
+}
+
 int img_open(struct block_dev **bd, const char *file, unsigned flags,
              const char *fmt, enum img_lock lock)
 {
@@ -23,7 +55,7 @@ int img_open(struct block_dev **bd, const char *file, unsigned flags,
     }
     char err[BLOCK_ERR_LEN];
     unsigned lf = lock == IMG_LOCK ? BLOCK_O_LOCK : 0;
-    int r = block_open(bd, file, flags | lf, f, err, sizeof(err));
+    int r = open_allowed(bd, file, flags | lf, f, err, sizeof(err));
     if (r == -EBUSY && ro && lf) {
         /* A reader of an image a VM is using still works, as qemu-img -U
          * does, but must not pass for a consistent view. */
@@ -34,7 +66,7 @@ int img_open(struct block_dev **bd, const char *file, unsigned flags,
                 "reading it without a lock: the data may be changing while "
                 "it is read (-U reads without a lock and without this "
                 "warning)\n", err);
-        r = block_open(bd, file, flags, f, err, sizeof(err));
+        r = open_allowed(bd, file, flags, f, err, sizeof(err));
     }
     if (r < 0) {
         if (*err)

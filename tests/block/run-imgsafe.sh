@@ -86,4 +86,14 @@ check "bench -s 1M -d 4 runs" $V img bench -c 4 -s 1M -d 4 big.img
 refused "resize +SIZE that wraps around 64 bits is refused" "overflows 64 bits" s.qcow2 -- \
     $V img resize s.qcow2 +18446744073709551104
 check "the image is still clean" $V img check s.qcow2
+
+# ---- backing files outside the image's directory (docs/block.md) ----
+mkdir -p base vm
+qemu-img convert -f raw -O qcow2 s.raw base/b.qcow2
+qemu-img create -q -f qcow2 -b "$T/base/b.qcow2" -F qcow2 vm/o.qcow2
+refused "convert refuses a backing file outside the image's directory" "allow its directory" \
+    vm/o.qcow2 -- $V img convert -O raw vm/o.qcow2 out.raw
+check "--backing-dir allows it" $V img convert --backing-dir "$T/base" -O raw vm/o.qcow2 out.raw
+check "the data came through the allowed backing file" cmp -n 4194304 out.raw s.raw
+check "--backing-dir=DIR works for bench too" $V img bench -c 4 --backing-dir="$T/base" vm/o.qcow2
 finish
