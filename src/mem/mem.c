@@ -2,6 +2,7 @@
 #include "mem/mem.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,6 @@
 
 #include "util/util.h"
 
-#define MEM_MAX_RAM  8
 #define MEM_MAX_MMIO 64
 
 struct ram_region {
@@ -30,8 +30,10 @@ struct mmio_region {
 };
 
 struct mem {
-    struct ram_region ram[MEM_MAX_RAM];
-    int nram;
+    /* Sorted by gpa; grown while the VM is built (MEM_MAX_RAM_REGIONS),
+     * read-only afterwards. */
+    struct ram_region *ram;
+    int nram, ram_cap;
     struct mmio_region mmio[MEM_MAX_MMIO];
     int nmmio;
     /* Bumped before write mappings are revoked (mem_dirty_fetch with
@@ -55,6 +57,7 @@ void mem_free(struct mem *m)
         free(m->ram[i].overlaid);
         free(m->ram[i].dirty);
     }
+    free(m->ram);
     free(m);
 }
 
@@ -76,33 +79,77 @@ static void mark_overlay(struct mem *m, uint64_t gpa, uint64_t size)
     }
 }
 
-int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size)
+/* Insert a region mapped at `host` (owned from now on, even on error). */
+static int add_region(struct mem *m, uint64_t gpa, uint64_t size, void *host)
+{
+    uint64_t pages = size >> MEM_PAGE_SHIFT;
+    uint8_t *ov = calloc(pages, 1);
+    _Atomic uint64_t *dirty = calloc((pages + 63) / 64, sizeof(*dirty));
+    if (m->nram == m->ram_cap && ov && dirty) {
+        int cap = m->ram_cap ? m->ram_cap * 2 : 4;
+        struct ram_region *nr = realloc(m->ram, (size_t)cap * sizeof(*nr));
+        if (nr) {
+            m->ram = nr;
+            m->ram_cap = cap;
+        }
+    }
+    if (!ov || !dirty || m->nram == m->ram_cap) {
+        free(ov);
+        free(dirty);
+        munmap(host, size);
+        return -ENOMEM;
+    }
+    int at = m->nram;
+    while (at > 0 && m->ram[at - 1].gpa > gpa)
+        at--;
+    memmove(&m->ram[at + 1], &m->ram[at], (size_t)(m->nram - at) * sizeof(m->ram[0]));
+    m->ram[at] = (struct ram_region){ gpa, size, host, ov, dirty };
+    m->nram++;
+    for (int i = 0; i < m->nmmio; i++)
+        mark_overlay(m, m->mmio[i].gpa, m->mmio[i].size);
+    return 0;
+}
+
+static int check_new_ram(struct mem *m, uint64_t gpa, uint64_t size)
 {
     if (!size || (gpa | size) & (MEM_PAGE_SIZE - 1) || gpa + size < gpa)
         return -EINVAL;
     for (int i = 0; i < m->nram; i++)
         if (ranges_overlap(gpa, size, m->ram[i].gpa, m->ram[i].size))
             return -EEXIST;
-    if (m->nram == MEM_MAX_RAM)
+    if (m->nram == MEM_MAX_RAM_REGIONS)
         return -ENOSPC;
+    return 0;
+}
+
+int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size)
+{
+    int r = check_new_ram(m, gpa, size);
+    if (r)
+        return r;
     void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (host == MAP_FAILED)
         return -ENOMEM;
-    uint64_t pages = size >> MEM_PAGE_SHIFT;
-    uint8_t *ov = calloc(pages, 1);
-    _Atomic uint64_t *dirty = calloc((pages + 63) / 64, sizeof(*dirty));
-    if (!ov || !dirty) {
-        free(ov);
-        free(dirty);
-        munmap(host, size);
-        return -ENOMEM;
-    }
-    struct ram_region *r = &m->ram[m->nram++];
-    *r = (struct ram_region){ gpa, size, host, ov, dirty };
-    for (int i = 0; i < m->nmmio; i++)
-        mark_overlay(m, m->mmio[i].gpa, m->mmio[i].size);
-    return 0;
+    return add_region(m, gpa, size, host);
+}
+
+int mem_add_ram_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
+                     uint64_t offset)
+{
+    int r = check_new_ram(m, gpa, size);
+    if (r)
+        return r;
+    if (offset & (MEM_PAGE_SIZE - 1) || offset + size < offset ||
+        offset + size > (uint64_t)INT64_MAX)
+        return -EINVAL;
+    /* Copy-on-write: pages come from the file's page cache on first
+     * access; the guest's writes stay in this mapping, never the file. */
+    void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_NORESERVE, fd, (off_t)offset);
+    if (host == MAP_FAILED)
+        return -errno;
+    return add_region(m, gpa, size, host);
 }
 
 int mem_add_mmio(struct mem *m, uint64_t gpa, uint64_t size,
@@ -122,12 +169,26 @@ int mem_add_mmio(struct mem *m, uint64_t gpa, uint64_t size,
 
 static struct ram_region *find_ram(struct mem *m, uint64_t gpa)
 {
-    for (int i = 0; i < m->nram; i++) {
-        struct ram_region *r = &m->ram[i];
-        if (gpa - r->gpa < r->size)
-            return r;
+    if (m->nram <= 4) {   /* the usual board: one region */
+        for (int i = 0; i < m->nram; i++) {
+            struct ram_region *r = &m->ram[i];
+            if (gpa - r->gpa < r->size)
+                return r;
+        }
+        return NULL;
     }
-    return NULL;
+    int lo = 0, hi = m->nram;   /* first region with gpa > the address */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (m->ram[mid].gpa <= gpa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo)
+        return NULL;
+    struct ram_region *r = &m->ram[lo - 1];
+    return gpa - r->gpa < r->size ? r : NULL;
 }
 
 static struct mmio_region *find_mmio(struct mem *m, uint64_t gpa)
@@ -319,10 +380,14 @@ uint64_t mem_ram_resident(const struct mem *m)
 
 uint64_t mem_ram_base(const struct mem *m)
 {
-    uint64_t b = UINT64_MAX;
-    for (int i = 0; i < m->nram; i++)
-        b = MIN(b, m->ram[i].gpa);
-    return m->nram ? b : 0;
+    return m->nram ? m->ram[0].gpa : 0;
+}
+
+int mem_ram_regions(const struct mem *m, struct mem_ram_info *out, int max)
+{
+    for (int i = 0; i < m->nram && i < max; i++)
+        out[i] = (struct mem_ram_info){ m->ram[i].gpa, m->ram[i].size };
+    return m->nram;
 }
 
 void mem_set_shootdown(struct mem *m, void (*fn)(void *opaque), void *opaque)

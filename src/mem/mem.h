@@ -41,12 +41,37 @@ struct mem *mem_new(void);
 /* Free the address space and all guest RAM it owns.  NULL is a no-op. */
 void mem_free(struct mem *m);
 
+/* At most this many RAM regions per address space. */
+#define MEM_MAX_RAM_REGIONS 256
+
 /* Add `size` bytes of zero-filled guest RAM at guest-physical address `gpa`.
  * Both must be multiples of MEM_PAGE_SIZE.  Host memory is reserved lazily
- * (anonymous mmap): untouched guest pages cost no host RAM.
+ * (anonymous private mmap): untouched guest pages cost no host RAM, and
+ * the host may back it with transparent huge pages.  Only while the VM is
+ * being built (not while harts run).
  * Errors: -EINVAL misaligned/zero size/wraps, -EEXIST overlaps an existing
- * RAM region, -ENOSPC too many regions, -ENOMEM host mmap failed. */
+ * RAM region, -ENOSPC more than MEM_MAX_RAM_REGIONS, -ENOMEM host mmap
+ * failed. */
 int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size);
+
+/* Add guest RAM whose contents are `size` bytes of file `fd` from byte
+ * `offset` (page aligned), mapped copy-on-write: pages are read from the
+ * file (its page cache) on first access, and guest writes stay private to
+ * this address space; the file is never written.  This is how a
+ * snapshot's memory file is restored without copying it (holes read as
+ * zeros).  fd is borrowed: it may be closed after the call.  Errors as
+ * mem_add_ram, plus -EINVAL a misaligned or overflowing offset, and
+ * mmap's errno (-EACCES, -ENODEV: a file that cannot be mapped). */
+int mem_add_ram_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
+                     uint64_t offset);
+
+/* One RAM region: guest-physical base and size, bytes. */
+struct mem_ram_info {
+    uint64_t gpa, size;
+};
+/* Copy up to `max` regions, in ascending gpa order, into out; returns the
+ * number of regions there are (which may exceed max). */
+int mem_ram_regions(const struct mem *m, struct mem_ram_info *out, int max);
 
 /* Register a device window of `size` bytes at `gpa` (any alignment).
  * A window may lie over RAM (used for the HTIF tohost/fromhost words):
