@@ -2,6 +2,7 @@
 #include "mem/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ struct ram_region {
      * copy, fetched and cleared by mem_dirty_fetch.  Atomic because vCPU
      * threads, device threads and the fetcher touch it at once. */
     _Atomic uint64_t *dirty;
+    bool file_backed;       /* mem_add_ram_file: contents may live in the file */
 };
 
 struct mmio_region {
@@ -80,7 +82,8 @@ static void mark_overlay(struct mem *m, uint64_t gpa, uint64_t size)
 }
 
 /* Insert a region mapped at `host` (owned from now on, even on error). */
-static int add_region(struct mem *m, uint64_t gpa, uint64_t size, void *host)
+static int add_region(struct mem *m, uint64_t gpa, uint64_t size, void *host,
+                      bool file_backed)
 {
     uint64_t pages = size >> MEM_PAGE_SHIFT;
     uint8_t *ov = calloc(pages, 1);
@@ -103,7 +106,7 @@ static int add_region(struct mem *m, uint64_t gpa, uint64_t size, void *host)
     while (at > 0 && m->ram[at - 1].gpa > gpa)
         at--;
     memmove(&m->ram[at + 1], &m->ram[at], (size_t)(m->nram - at) * sizeof(m->ram[0]));
-    m->ram[at] = (struct ram_region){ gpa, size, host, ov, dirty };
+    m->ram[at] = (struct ram_region){ gpa, size, host, ov, dirty, file_backed };
     m->nram++;
     for (int i = 0; i < m->nmmio; i++)
         mark_overlay(m, m->mmio[i].gpa, m->mmio[i].size);
@@ -131,7 +134,7 @@ int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size)
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (host == MAP_FAILED)
         return -ENOMEM;
-    return add_region(m, gpa, size, host);
+    return add_region(m, gpa, size, host, false);
 }
 
 int mem_add_ram_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
@@ -149,7 +152,7 @@ int mem_add_ram_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
                       MAP_PRIVATE | MAP_NORESERVE, fd, (off_t)offset);
     if (host == MAP_FAILED)
         return -errno;
-    return add_region(m, gpa, size, host);
+    return add_region(m, gpa, size, host, true);
 }
 
 int mem_add_mmio(struct mem *m, uint64_t gpa, uint64_t size,
@@ -435,5 +438,47 @@ int mem_dirty_fetch(struct mem *m, uint64_t gpa, uint64_t size,
                 bitmap[(i + k) / 64] |= 1ULL << ((i + k) % 64);
         i += n;
     }
+    return 0;
+}
+
+int mem_ram_populated(struct mem *m, uint64_t gpa, uint64_t size,
+                      uint64_t *bitmap)
+{
+    if (!size || (gpa | size) & (MEM_PAGE_SIZE - 1) || gpa + size < gpa)
+        return -EINVAL;
+    struct ram_region *r = find_ram(m, gpa);
+    if (!r || gpa + size - r->gpa > r->size)
+        return -EINVAL;
+    uint64_t pages = size >> MEM_PAGE_SHIFT;
+    size_t words = (size_t)((pages + 63) / 64);
+    if (r->file_backed || sysconf(_SC_PAGESIZE) != (long)MEM_PAGE_SIZE) {
+        memset(bitmap, 0xff, words * sizeof(uint64_t));   /* conservative */
+        return 0;
+    }
+    memset(bitmap, 0, words * sizeof(uint64_t));
+    /* /proc/self/pagemap: one u64 per host page, bit 63 present, bit 62
+     * swapped (Documentation/admin-guide/mm/pagemap.rst).  A page neither
+     * present nor swapped was never written: it reads as zeros. */
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        memset(bitmap, 0xff, words * sizeof(uint64_t));
+        return 0;
+    }
+    uintptr_t va = (uintptr_t)(r->host + (gpa - r->gpa));
+    uint64_t buf[512];
+    for (uint64_t done = 0; done < pages;) {
+        uint64_t n = MIN(pages - done, 512);
+        off_t off = (off_t)((va >> MEM_PAGE_SHIFT) + done) * 8;
+        ssize_t got = pread(fd, buf, (size_t)n * 8, off);
+        if (got != (ssize_t)(n * 8)) {
+            memset(bitmap, 0xff, words * sizeof(uint64_t));
+            break;
+        }
+        for (uint64_t k = 0; k < n; k++)
+            if (buf[k] & (3ULL << 62))
+                bitmap[(done + k) / 64] |= 1ULL << ((done + k) % 64);
+        done += n;
+    }
+    close(fd);
     return 0;
 }

@@ -143,6 +143,16 @@ int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len, bool write,
 int mem_dirty_fetch(struct mem *m, uint64_t gpa, uint64_t size,
                     uint64_t *bitmap, bool clear);
 
+/* Which pages of the RAM range [gpa, gpa+size) (page aligned, one region)
+ * may hold data: bit i set unless page gpa + i * 4 KiB was never written
+ * (it is neither resident nor swapped out, so it reads as zeros).  For
+ * writers of sparse memory files, which still check set pages for zeros.
+ * Conservative: a file-backed region, or a host where this cannot be
+ * known, reports every page.  The caller provides ceil(pages/64) words.
+ * Errors: -EINVAL misaligned, empty or not one region's RAM. */
+int mem_ram_populated(struct mem *m, uint64_t gpa, uint64_t size,
+                      uint64_t *bitmap);
+
 /* Generation of the address space's mappings: harts compare it before each
  * run slice and flush their TLBs when it changed. */
 uint64_t mem_map_gen(const struct mem *m);

@@ -42,6 +42,12 @@ static inline uint64_t bits(uint64_t v, unsigned hi, unsigned lo)
     return (v >> lo) & ((hi - lo == 63) ? ~0ULL : ((1ULL << (hi - lo + 1)) - 1));
 }
 
+/* CRC-32C (Castagnoli) of buf[0, len), continuing from `crc` (0 to
+ * start): crc32c(crc32c(0, a, n), b, m) == crc32c(0, a || b, n + m).
+ * RFC 3720 appendix B.4 gives the polynomial; crc32c(0, "123456789", 9)
+ * is 0xE3069283. */
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+
 /* Monotonic host time in nanoseconds. */
 uint64_t host_time_ns(void);
 
