@@ -1,0 +1,257 @@
+/* vmm: the control API's HTTP server (api.h) on libmicrohttpd + jansson. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "vmm/api.h"
+
+struct api_server {
+    struct MHD_Daemon *mhd;
+    int fd;
+    char *path;
+    const struct api_route *routes;
+    size_t nroutes;
+    void *opaque;
+};
+
+/* Per-request state: the body read so far. */
+struct api_conn {
+    char *body;
+    size_t len;
+    bool too_big;
+};
+
+static int fail(char *err, size_t elen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, elen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status,
+                                 json_t *j, const char *allow)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    size_t len = text ? strlen(text) : 0;
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    if (text)
+        MHD_add_response_header(r, "Content-Type", "application/json");
+    if (allow)
+        MHD_add_response_header(r, "Allow", allow);
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
+                                  const char *msg, const char *allow)
+{
+    json_t *j = json_pack("{s:s}", "error", msg);
+    enum MHD_Result ok = send_json(c, status, j, allow);
+    json_decref(j);
+    return ok;
+}
+
+static enum MHD_Result handle(struct api_server *s, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              struct api_conn *ac)
+{
+    const struct api_route *route = NULL;
+    char allow[64] = "";
+    for (size_t i = 0; i < s->nroutes; i++) {
+        if (strcmp(s->routes[i].path, url))
+            continue;
+        if (!strcmp(s->routes[i].method, method))
+            route = &s->routes[i];
+        else if (strlen(allow) + strlen(s->routes[i].method) + 3 < sizeof(allow))
+            snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
+                     "%s%s", *allow ? ", " : "", s->routes[i].method);
+    }
+    char msg[API_ERR_LEN];
+    if (!route && *allow) {
+        snprintf(msg, sizeof(msg), "%s %s: method not allowed; accepted: %s",
+                 method, url, allow);
+        return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, msg, allow);
+    }
+    if (!route) {
+        snprintf(msg, sizeof(msg), "%s: no such resource", url);
+        return send_error(c, MHD_HTTP_NOT_FOUND, msg, NULL);
+    }
+    if (ac->too_big) {
+        snprintf(msg, sizeof(msg), "request body larger than %u bytes",
+                 API_MAX_BODY);
+        return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, msg, NULL);
+    }
+    json_t *body = NULL;
+    if (ac->len) {
+        json_error_t je;
+        body = json_loadb(ac->body, ac->len, JSON_REJECT_DUPLICATES, &je);
+        if (!body) {
+            snprintf(msg, sizeof(msg), "request body is not valid JSON: %s "
+                     "(line %d, column %d)", je.text, je.line, je.column);
+            return send_error(c, MHD_HTTP_BAD_REQUEST, msg, NULL);
+        }
+        if (!json_is_object(body)) {
+            json_decref(body);
+            return send_error(c, MHD_HTTP_BAD_REQUEST,
+                              "request body must be a JSON object", NULL);
+        }
+    }
+    json_t *resp = NULL;
+    msg[0] = 0;
+    int status = route->fn(s->opaque, body, &resp, msg, sizeof(msg));
+    json_decref(body);
+    enum MHD_Result ok;
+    if (status >= 200 && status < 300)
+        ok = resp ? send_json(c, (unsigned)status, resp, NULL)
+                  : send_json(c, MHD_HTTP_NO_CONTENT, NULL, NULL);
+    else
+        ok = send_error(c, status >= 400 && status < 600 ? (unsigned)status : 500,
+                        *msg ? msg : "internal error", NULL);
+    json_decref(resp);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *data,
+                                  size_t *data_size, void **con_cls)
+{
+    (void)version;
+    struct api_server *s = cls;
+    struct api_conn *ac = *con_cls;
+    if (!ac) {
+        ac = calloc(1, sizeof(*ac));
+        if (!ac)
+            return MHD_NO;
+        *con_cls = ac;
+        return MHD_YES;
+    }
+    if (*data_size) {
+        if (!ac->too_big && *data_size <= API_MAX_BODY - ac->len) {
+            char *nb = realloc(ac->body, ac->len + *data_size);
+            if (!nb)
+                return MHD_NO;
+            memcpy(nb + ac->len, data, *data_size);
+            ac->body = nb;
+            ac->len += *data_size;
+        } else {
+            ac->too_big = true;   /* keep reading, answer 413 at the end */
+        }
+        *data_size = 0;
+        return MHD_YES;
+    }
+    return handle(s, c, url, method, ac);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls; (void)c; (void)toe;
+    struct api_conn *ac = *con_cls;
+    if (ac) {
+        free(ac->body);
+        free(ac);
+    }
+    *con_cls = NULL;
+}
+
+/* Is someone listening on the unix socket at `path`? */
+static bool socket_live(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    close(fd);
+    return live;
+}
+
+int api_server_start(const char *path, const struct api_route *routes,
+                     size_t nroutes, void *opaque, struct api_server **out,
+                     char *err, size_t elen)
+{
+    *out = NULL;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return fail(err, elen, -ENAMETOOLONG, "--api-sock %s: path longer "
+                    "than %zu bytes", path, sizeof(sa.sun_path) - 1);
+    strcpy(sa.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return fail(err, elen, -EEXIST, "--api-sock %s: exists and is not "
+                        "a socket; not replacing it", path);
+        if (socket_live(&sa))
+            return fail(err, elen, -EADDRINUSE, "--api-sock %s: another "
+                        "process is serving this socket", path);
+        unlink(path);   /* stale: its server is gone */
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail(err, elen, -errno, "--api-sock %s: socket: %s", path,
+                    strerror(errno));
+    /* 0600 from the start: no window in which others may connect. */
+    if (fchmod(fd, 0600) < 0 ||
+        bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+        int e = errno;
+        close(fd);
+        return fail(err, elen, -e, "--api-sock %s: %s", path, strerror(e));
+    }
+    struct api_server *s = calloc(1, sizeof(*s));
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        close(fd);
+        unlink(path);
+        return fail(err, elen, -ENOMEM, "out of memory");
+    }
+    s->fd = fd;
+    s->routes = routes;
+    s->nroutes = nroutes;
+    s->opaque = opaque;
+    s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+                              on_request, s,
+                              MHD_OPTION_LISTEN_SOCKET, fd,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                              MHD_OPTION_CONNECTION_LIMIT, 32u,
+                              MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                              MHD_OPTION_END);
+    if (!s->mhd) {
+        close(fd);
+        unlink(path);
+        free(s->path);
+        free(s);
+        return fail(err, elen, -EIO, "--api-sock %s: cannot start the HTTP "
+                    "server", path);
+    }
+    *out = s;
+    return 0;
+}
+
+void api_server_stop(struct api_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->mhd);
+    close(s->fd);
+    unlink(s->path);
+    free(s->path);
+    free(s);
+}

@@ -1,0 +1,199 @@
+/* Unit tests for the control API's HTTP server (src/vmm/api.c): routing,
+ * JSON bodies, the errors a malformed request gets before any handler
+ * runs, and the unix socket's rules (mode 0600, stale socket replaced,
+ * live one refused). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "vmm/api.h"
+
+struct fake_vm {
+    const char *state;
+    int calls;
+};
+
+static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
+{
+    struct fake_vm *v = opaque;
+    (void)body; (void)err; (void)elen;
+    v->calls++;
+    *resp = json_pack("{s:s}", "state", v->state);
+    return 200;
+}
+
+static int patch_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
+{
+    struct fake_vm *v = opaque;
+    (void)resp;
+    v->calls++;
+    const char *st = body ? json_string_value(json_object_get(body, "state")) : NULL;
+    if (!st || (strcmp(st, "paused") && strcmp(st, "running"))) {
+        snprintf(err, elen, "field \"state\": expected \"paused\" or \"running\"");
+        return 400;
+    }
+    v->state = !strcmp(st, "paused") ? "paused" : "running";
+    return 204;
+}
+
+static const struct api_route routes[] = {
+    { "GET", "/vm", get_vm },
+    { "PATCH", "/vm", patch_vm },
+};
+
+struct fx {
+    char dir[64], sock[96];
+    struct fake_vm vm;
+    struct api_server *srv;
+};
+
+static int setup(void **state)
+{
+    struct fx *x = calloc(1, sizeof(*x));
+    strcpy(x->dir, "/tmp/vessel-api-XXXXXX");
+    if (!mkdtemp(x->dir))
+        return -1;
+    snprintf(x->sock, sizeof(x->sock), "%s/api.sock", x->dir);
+    x->vm.state = "running";
+    char err[API_ERR_LEN];
+    if (api_server_start(x->sock, routes, 2, &x->vm, &x->srv, err, sizeof(err)))
+        return -1;
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *x = *state;
+    api_server_stop(x->srv);
+    unlink(x->sock);
+    rmdir(x->dir);
+    free(x);
+    return 0;
+}
+
+/* One request on a fresh connection; returns the status, body in out. */
+static int http(const char *sock, const char *method, const char *path,
+                const char *body, char *out, size_t outlen)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    strcpy(sa.sun_path, sock);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char req[API_MAX_BODY * 2 + 512];
+    int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+                     "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                     method, path, body ? strlen(body) : 0, body ? body : "");
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t got = 0;
+    char resp[8192];
+    ssize_t r;
+    while ((r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fd);
+    resp[got] = 0;
+    int status = 0;
+    sscanf(resp, "HTTP/1.1 %d", &status);
+    const char *b = strstr(resp, "\r\n\r\n");
+    snprintf(out, outlen, "%s", b ? b + 4 : "");
+    return status;
+}
+
+static void test_routes(void **state)
+{
+    struct fx *x = *state;
+    char out[4096];
+    assert_int_equal(http(x->sock, "GET", "/vm", NULL, out, sizeof(out)), 200);
+    assert_string_equal(out, "{\"state\":\"running\"}");
+    assert_int_equal(http(x->sock, "PATCH", "/vm", "{\"state\":\"paused\"}", out,
+                          sizeof(out)), 204);
+    assert_string_equal(x->vm.state, "paused");
+    assert_int_equal(http(x->sock, "GET", "/vm", NULL, out, sizeof(out)), 200);
+    assert_string_equal(out, "{\"state\":\"paused\"}");
+}
+
+/* Malformed requests are answered by the server and never reach a
+ * handler; a handler's own refusal names the field. */
+static void test_errors(void **state)
+{
+    struct fx *x = *state;
+    char out[4096];
+    int calls = x->vm.calls;
+    assert_int_equal(http(x->sock, "GET", "/nope", NULL, out, sizeof(out)), 404);
+    assert_non_null(strstr(out, "/nope"));
+    assert_int_equal(http(x->sock, "DELETE", "/vm", NULL, out, sizeof(out)), 405);
+    assert_non_null(strstr(out, "GET, PATCH"));
+    assert_int_equal(http(x->sock, "PATCH", "/vm", "{\"state\":", out, sizeof(out)), 400);
+    assert_non_null(strstr(out, "not valid JSON"));
+    assert_int_equal(http(x->sock, "PATCH", "/vm", "[1,2]", out, sizeof(out)), 400);
+    assert_non_null(strstr(out, "JSON object"));
+    assert_int_equal(http(x->sock, "PATCH", "/vm", "{\"state\":\"paused\",\"state\":\"running\"}",
+                          out, sizeof(out)), 400);
+    char *big = malloc(API_MAX_BODY + 100);
+    memset(big, ' ', API_MAX_BODY + 99);
+    big[0] = '{';
+    big[API_MAX_BODY + 98] = '}';
+    big[API_MAX_BODY + 99] = 0;
+    assert_int_equal(http(x->sock, "PATCH", "/vm", big, out, sizeof(out)), 413);
+    free(big);
+    assert_int_equal(x->vm.calls, calls);             /* no handler ran */
+    assert_string_equal(x->vm.state, "running");
+    assert_int_equal(http(x->sock, "PATCH", "/vm", "{\"state\":\"sleeping\"}", out,
+                          sizeof(out)), 400);
+    assert_non_null(strstr(out, "expected \\\"paused\\\""));
+    assert_string_equal(x->vm.state, "running");
+}
+
+static void test_socket_rules(void **state)
+{
+    struct fx *x = *state;
+    struct stat st;
+    assert_int_equal(stat(x->sock, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* A second server on a live socket is refused... */
+    struct api_server *s2;
+    char err[API_ERR_LEN];
+    assert_int_equal(api_server_start(x->sock, routes, 2, &x->vm, &s2, err,
+                                      sizeof(err)), -EADDRINUSE);
+    /* ...a stale one (its server gone, the file left) is replaced... */
+    char stale[128];
+    snprintf(stale, sizeof(stale), "%s/stale.sock", x->dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    strcpy(sa.sun_path, stale);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    assert_int_equal(api_server_start(stale, routes, 2, &x->vm, &s2, err,
+                                      sizeof(err)), 0);
+    char out[256];
+    assert_int_equal(http(stale, "GET", "/vm", NULL, out, sizeof(out)), 200);
+    api_server_stop(s2);
+    assert_int_equal(access(stale, F_OK), -1);        /* removed on stop */
+    /* ...and a regular file is never replaced. */
+    FILE *f = fopen(stale, "w");
+    fclose(f);
+    assert_int_equal(api_server_start(stale, routes, 2, &x->vm, &s2, err,
+                                      sizeof(err)), -EEXIST);
+    assert_non_null(strstr(err, "not a socket"));
+    unlink(stale);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_socket_rules, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
