@@ -21,6 +21,13 @@
 #include "machine/virt.h"
 
 #define RAM_BASE VIRT_RAM_BASE
+/* The board's memory map and PLIC sources, stated independently of
+ * machine/board.c. */
+#define SYSCON_BASE 0x00100000ULL
+#define CLINT_BASE  0x02000000ULL
+#define PLIC_BASE   0x0c000000ULL
+#define UART_BASE   0x10000000ULL
+#define UART_IRQ    10
 #define MIP 0x344
 #define TOHOST   (RAM_BASE + 0x1000)
 #define FROMHOST (RAM_BASE + 0x1040)
