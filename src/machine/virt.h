@@ -94,8 +94,10 @@ struct hart *virt_hart(struct virt_machine *vm, unsigned cpu);
  * virt_destroy).  For attaching further devices (virtio) and debuggers. */
 struct mem *virt_mem(struct virt_machine *vm);
 
-/* The VM's clock (guest `time`, CLINT mtime base).  The VMM may adjust its
- * offset_ticks while every hart is stopped (pause/resume, snapshots). */
+/* The VM's clock (guest `time`, CLINT mtime base).  virt_quiesce and
+ * virt_resume already keep guest time still across a pause, and
+ * virt_restore sets it; a caller using them must not move offset_ticks
+ * itself for the same pause. */
 struct vclock *virt_clock(struct virt_machine *vm);
 
 /* Guest-physical address of the device tree the harts got in a1. */
