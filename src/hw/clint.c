@@ -7,13 +7,25 @@
  *   0xbff8         mtime         64-bit, counts at the VM clock's rate
  * mtime is the VM clock (vclock_now); a guest write to mtime moves the VM
  * clock's offset, so the harts' `time` CSR (a shadow of mtime, Privileged
- * spec 3.1.11) and Sstc follow it. */
+ * spec 3.1.11) and Sstc follow it.
+ *
+ * Saved state, section "clint" version 1:
+ *   u32 nharts (must equal this CLINT's), then per hart:
+ *   u8 msip (0 or 1), u64 mtimecmp (any value)
+ * mtime is not CLINT state: it is the VM clock, which the board saves as
+ * its own section (design rule 6) and restores before the devices, so
+ * MTIP is recomputed here against the restored time. */
 #include "hw/hw.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "hw/dt.h"
 #include "hw/lanes.h"
+
+#define CLINT_STATE_VERSION 1
 
 #define CLINT_MSIP      0x0000
 #define CLINT_MTIMECMP  0x4000
@@ -185,3 +197,104 @@ static void clint_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 }
 
 const struct mmio_ops clint_mmio_ops = { .read = clint_read, .write = clint_write };
+
+/* ------------------------------------------------------ device interface */
+
+/* Drive every hart's MSIP and MTIP from the state, whatever was driven
+ * before (lock held): after a reset or restore the harts' wires must
+ * follow the device, not its memory of what it drove. */
+static void redrive(struct clint *c)
+{
+    uint64_t now = mtime_locked(c);
+    for (unsigned h = 0; h < c->nharts; h++) {
+        c->mtip[h] = now >= c->mtimecmp[h];
+        drive(c, h, HW_IRQ_MSI, c->msip[h]);
+        drive(c, h, HW_IRQ_MTI, c->mtip[h]);
+    }
+}
+
+static void clint_reset(void *opaque)
+{
+    struct clint *c = opaque;
+    pthread_mutex_lock(&c->lock);
+    for (unsigned h = 0; h < c->nharts; h++) {
+        c->msip[h] = 0;
+        c->mtimecmp[h] = UINT64_MAX;
+    }
+    redrive(c);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int clint_save(const void *opaque, struct sstate_writer *w)
+{
+    /* Not const: the lock.  The state itself is only read. */
+    struct clint *c = (struct clint *)opaque;
+    pthread_mutex_lock(&c->lock);
+    sstate_begin(w, "clint", CLINT_STATE_VERSION);
+    sstate_put_u32(w, c->nharts);
+    for (unsigned h = 0; h < c->nharts; h++) {
+        sstate_put_u8(w, (uint8_t)c->msip[h]);
+        sstate_put_u64(w, c->mtimecmp[h]);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return sstate_end(w);
+}
+
+static int clint_restore(void *opaque, struct sstate_reader *r)
+{
+    struct clint *c = opaque;
+    uint32_t version;
+    int rc = sstate_open(r, "clint", CLINT_STATE_VERSION, &version);
+    if (rc)
+        return rc;
+    if (sstate_get_u32(r) != c->nharts)
+        return sstate_fail(r, -EINVAL);
+    uint32_t *msip = calloc(c->nharts, sizeof(*msip));
+    uint64_t *cmp = calloc(c->nharts, sizeof(*cmp));
+    if (!msip || !cmp) {
+        rc = sstate_fail(r, -ENOMEM);
+        goto out;
+    }
+    for (unsigned h = 0; h < c->nharts; h++) {
+        msip[h] = sstate_get_u8(r);
+        cmp[h] = sstate_get_u64(r);
+        if (msip[h] > 1)
+            sstate_fail(r, -EINVAL);
+    }
+    if ((rc = sstate_close(r)))
+        goto out;
+    pthread_mutex_lock(&c->lock);
+    memcpy(c->msip, msip, c->nharts * sizeof(*msip));
+    memcpy(c->mtimecmp, cmp, c->nharts * sizeof(*cmp));
+    redrive(c);
+    pthread_mutex_unlock(&c->lock);
+out:
+    free(msip);
+    free(cmp);
+    return rc;
+}
+
+/* Linux Documentation/devicetree/bindings/timer/sifive,clint.yaml */
+static int clint_fdt_node(void *opaque, const struct device_fdt_ctx *ctx)
+{
+    static const char compat[] = "sifive,clint0\0riscv,clint0";
+    HW_DT_CHK(hw_dt_begin(ctx, "clint"));
+    HW_DT_CHK(fdt_property(ctx->fdt, "compatible", compat, sizeof(compat)));
+    HW_DT_CHK(hw_dt_reg(ctx));
+    HW_DT_CHK(hw_dt_irqs_ext(ctx, HW_IRQ_MSI, HW_IRQ_MTI));
+    return fdt_end_node(ctx->fdt);
+}
+
+static void clint_destroy(void *opaque)
+{
+    clint_free(opaque);
+}
+
+const struct device_ops clint_device_ops = {
+    .tag = "clint",
+    .reset = clint_reset,
+    .save = clint_save,
+    .restore = clint_restore,
+    .fdt_node = clint_fdt_node,
+    .destroy = clint_destroy,
+};

@@ -12,6 +12,18 @@
  * Design rule 4: every bit of device state is in the device's struct; there
  * is no global state, so any number of VMs may live in one process.
  *
+ * Each device also implements struct device_ops (util/device.h), exported
+ * as <device>_device_ops with the device's struct as opaque: reset to the
+ * power-on state, save/restore of all its guest-visible state as one
+ * versioned section (tag = the device's name; layouts in each .c file and
+ * docs/machine.md), its device-tree node, destroy (= <device>_free).
+ * quiesce/resume are NULL: these devices never have work in flight.
+ * After a restore or reset a device re-drives every interrupt output it
+ * has, whatever level it drove before, so the harts' wires and PLIC inputs
+ * follow the restored state.  Where a device sits (base address, PLIC
+ * source) is the board's business (machine/), not the device's: only the
+ * size of each register window is defined here.
+ *
  * Threads: every function here may be called from any thread.  Each device
  * has one mutex.  Interrupt callbacks are called with the device's mutex held
  * (so level changes reach the sink in order); lock order is
@@ -28,6 +40,7 @@
 #include <stdint.h>
 
 #include "mem/mem.h"
+#include "util/device.h"
 #include "util/vclock.h"
 
 /* Interrupt wires of a hart: bit numbers in mip (Privileged spec 3.1.9).
@@ -84,7 +97,6 @@ struct hw_notify {
  *                               clock's offset, so `time` follows it
  * 32-bit and 64-bit naturally aligned accesses (and byte lanes within an
  * 8-byte word).  Reset: msip 0, mtimecmp UINT64_MAX (no timer armed). */
-#define CLINT_BASE      0x02000000ULL
 #define CLINT_SIZE      0x10000ULL
 #define CLINT_MAX_HARTS 4095
 
@@ -112,6 +124,10 @@ uint64_t clint_next_deadline(struct clint *c, unsigned hart);
 /* mtime as the guest reads it at 0xbff8 (ticks). */
 uint64_t clint_mtime(struct clint *c);
 
+/* Section "clint": msip and mtimecmp of every hart.  Not mtime: that is
+ * the VM clock, saved by the board as its own section. */
+extern const struct device_ops clint_device_ops;
+
 /* ----------------------------------------------------------------- PLIC */
 
 /* RISC-V Platform-Level Interrupt Controller (RISC-V PLIC Specification
@@ -127,7 +143,6 @@ uint64_t clint_mtime(struct clint *c);
  * of that source is in service; a claim clears the pending bit, the
  * completion reopens the gateway.  Accesses are 32-bit; others read 0 and
  * writes are ignored, as are offsets outside the map. */
-#define PLIC_BASE      0x0c000000ULL
 #define PLIC_SIZE      0x600000ULL
 #define PLIC_NSOURCES  96           /* source ids 0..95; 0 means "none" */
 #define PLIC_MAX_PRIO  7
@@ -147,6 +162,11 @@ extern const struct mmio_ops plic_mmio_ops;
  * straight at it with the plic as opaque. */
 void plic_set_source(void *plic, unsigned src, bool level);
 
+/* Section "plic": priorities, input levels, pending and in-service bits,
+ * each context's enables and threshold.  Reset keeps the input levels
+ * (the wires are the sources' business) and clears everything else. */
+extern const struct device_ops plic_device_ops;
+
 /* ----------------------------------------------------------------- UART */
 
 /* NS16550A UART (TI PC16550D datasheet, register names as there):
@@ -159,9 +179,7 @@ void plic_set_source(void *plic, unsigned src, bool level);
  * (MCR bit 4) returns written bytes to the receiver and mirrors the modem
  * control bits into MSR.  Byte accesses; wider accesses use the low byte.
  * The interrupt output is level: high while IIR reports an interrupt. */
-#define UART_BASE      0x10000000ULL
 #define UART_SIZE      0x100ULL
-#define UART_IRQ       10
 #define UART_CLOCK_HZ  3686400
 #define UART_FIFO_SIZE 16
 #define UART_RX_BUFFER 4096
@@ -179,6 +197,10 @@ extern const struct mmio_ops uart_mmio_ops;
  * is dropped by the caller's choice). */
 size_t uart_input(struct uart *u, const uint8_t *buf, size_t len);
 
+/* Section "uart": the registers and the receive buffer (FIFO plus host
+ * input not yet read).  Reset empties the buffer. */
+extern const struct device_ops uart_device_ops;
+
 /* ------------------------------------------------------ sifive,test */
 
 /* SiFive test finisher (QEMU's "sifive,test0"/"sifive,test1" device, as
@@ -186,7 +208,6 @@ size_t uart_input(struct uart *u, const uint8_t *buf, size_t len);
  *   0x0  FINISHER (write, 32-bit): low 16 bits 0x5555 = pass (poweroff,
  *        exit 0), 0x3333 = fail with exit code value >> 16 (0 becomes 1),
  *        0x7777 = reset.  Other values are ignored.  Reads return 0. */
-#define SYSCON_BASE       0x00100000ULL
 #define SYSCON_SIZE       0x1000ULL
 #define SYSCON_FAIL       0x3333
 #define SYSCON_PASS       0x5555
@@ -201,6 +222,10 @@ extern const struct mmio_ops syscon_mmio_ops;
 
 /* HW_RUNNING, HW_POWEROFF (exit code in *code) or HW_REBOOT. */
 enum hw_shutdown syscon_state(struct syscon *s, int *code);
+
+/* Section "syscon": the request recorded (state and exit code).  Reset
+ * forgets it (a guest reboot starts running again). */
+extern const struct device_ops syscon_device_ops;
 
 /* ---------------------------------------------------------- goldfish RTC */
 
@@ -219,9 +244,7 @@ enum hw_shutdown syscon_state(struct syscon *s, int *code);
  * Time is nanoseconds since the Unix epoch: the host's realtime clock plus
  * a per-device offset changed by guest writes.  The alarm is checked on
  * every access and by rtc_update(). */
-#define RTC_BASE 0x00101000ULL
 #define RTC_SIZE 0x1000ULL
-#define RTC_IRQ  11
 
 struct rtc;
 
@@ -234,6 +257,12 @@ extern const struct mmio_ops rtc_mmio_ops;
 
 /* Fire the alarm if it is due (cheap; called between vCPU slices). */
 void rtc_update(struct rtc *r);
+
+/* Section "rtc": the guest's offset from host wall time (so a restored
+ * RTC keeps following real time, as a battery-backed clock would), the
+ * latches, the alarm and the interrupt state.  Reset goes back to host
+ * wall time, as QEMU's goldfish RTC does. */
+extern const struct device_ops rtc_device_ops;
 
 /* ---------------------------------------------------------------- HTIF */
 
@@ -261,5 +290,9 @@ extern const struct mmio_ops htif_fromhost_ops;
 
 /* HW_RUNNING or HW_POWEROFF with the exit code in *code. */
 enum hw_shutdown htif_state(struct htif *h, int *code);
+
+/* Section "htif": tohost, fromhost, the halves of tohost written so far
+ * and the halt request.  No device-tree node (fdt_node NULL). */
+extern const struct device_ops htif_device_ops;
 
 #endif

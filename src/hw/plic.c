@@ -15,11 +15,25 @@
  * A line dropping before the claim withdraws the request.
  *
  * Target notification (ch. "Interrupt Notifications"): a context's EIP is
- * high when some pending source enabled for it has priority > threshold. */
+ * high when some pending source enabled for it has priority > threshold.
+ *
+ * Saved state, section "plic" version 1 (bitmaps as PLIC_WORDS u32 words,
+ * bit s = source s):
+ *   u32 nsources (PLIC_NSOURCES), u32 nctx (2 per hart, must match)
+ *   u32 priority[s] for s = 1..nsources-1, each 0..PLIC_MAX_PRIO
+ *   level[], pending[], active[] bitmaps
+ *   per context: enable[] bitmap, u32 threshold (0..PLIC_MAX_PRIO)
+ * A restore refuses bits for source 0 or past the last source, and
+ * pending bits that disagree with the gateways: a source is pending
+ * exactly when its line is high and it is not in service. */
 #include "hw/hw.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "hw/dt.h"
 
 #define PLIC_PRIORITY   0x000000
 #define PLIC_PENDING    0x001000
@@ -31,6 +45,7 @@
 #define PLIC_CLAIM      0x4
 
 #define PLIC_WORDS ((PLIC_NSOURCES + 31) / 32)
+#define PLIC_STATE_VERSION 1
 
 struct plic_ctx {
     uint32_t enable[PLIC_WORDS];
@@ -112,18 +127,25 @@ static unsigned best_source(const struct plic *p, unsigned c)
     return best;
 }
 
-/* Recompute every context's output and drive changes (lock held). */
-static void update(struct plic *p)
+/* Recompute every context's output and drive changes, or with `all`
+ * every output whatever was driven before (after a reset or restore).
+ * Lock held. */
+static void update_outputs(struct plic *p, bool all)
 {
     for (unsigned c = 0; c < p->nctx; c++) {
         bool eip = best_source(p, c) != 0;
-        if (eip != p->ctx[c].eip) {
+        if (all || eip != p->ctx[c].eip) {
             p->ctx[c].eip = eip;
             if (p->sink.set_irq)
                 p->sink.set_irq(p->sink.opaque, c / 2,
                                 c & 1 ? HW_IRQ_SEI : HW_IRQ_MEI, eip);
         }
     }
+}
+
+static void update(struct plic *p)
+{
+    update_outputs(p, false);
 }
 
 void plic_set_source(void *opaque, unsigned src, bool level)
@@ -235,3 +257,146 @@ static void plic_write(void *opaque, uint64_t off, uint64_t val64, unsigned size
 }
 
 const struct mmio_ops plic_mmio_ops = { .read = plic_read, .write = plic_write };
+
+/* ------------------------------------------------------ device interface */
+
+/* Bits of a source bitmap word that name real sources (not source 0, not
+ * past the last one). */
+static uint32_t word_valid_mask(unsigned w)
+{
+    uint32_t m = ~0u;
+    if (w == 0)
+        m &= ~1u;
+    if (w == PLIC_WORDS - 1 && PLIC_NSOURCES % 32)
+        m &= (1u << (PLIC_NSOURCES % 32)) - 1;
+    return m;
+}
+
+static void plic_reset(void *opaque)
+{
+    struct plic *p = opaque;
+    pthread_mutex_lock(&p->lock);
+    memset(p->priority, 0, sizeof(p->priority));
+    memset(p->active, 0, sizeof(p->active));
+    /* The input lines keep their levels: the gateways see them again. */
+    memcpy(p->pending, p->level, sizeof(p->pending));
+    for (unsigned c = 0; c < p->nctx; c++) {
+        memset(p->ctx[c].enable, 0, sizeof(p->ctx[c].enable));
+        p->ctx[c].threshold = 0;
+    }
+    update_outputs(p, true);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void put_words(struct sstate_writer *w, const uint32_t *v)
+{
+    for (unsigned i = 0; i < PLIC_WORDS; i++)
+        sstate_put_u32(w, v[i]);
+}
+
+static int plic_save(const void *opaque, struct sstate_writer *w)
+{
+    struct plic *p = (struct plic *)opaque;     /* for the lock */
+    pthread_mutex_lock(&p->lock);
+    sstate_begin(w, "plic", PLIC_STATE_VERSION);
+    sstate_put_u32(w, PLIC_NSOURCES);
+    sstate_put_u32(w, p->nctx);
+    for (unsigned s = 1; s < PLIC_NSOURCES; s++)
+        sstate_put_u32(w, p->priority[s]);
+    put_words(w, p->level);
+    put_words(w, p->pending);
+    put_words(w, p->active);
+    for (unsigned c = 0; c < p->nctx; c++) {
+        put_words(w, p->ctx[c].enable);
+        sstate_put_u32(w, p->ctx[c].threshold);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return sstate_end(w);
+}
+
+/* Read PLIC_WORDS bitmap words, refusing bits of non-existent sources. */
+static void get_words(struct sstate_reader *r, uint32_t *v)
+{
+    for (unsigned i = 0; i < PLIC_WORDS; i++) {
+        v[i] = sstate_get_u32(r);
+        if (v[i] & ~word_valid_mask(i))
+            sstate_fail(r, -EINVAL);
+    }
+}
+
+static int plic_restore(void *opaque, struct sstate_reader *r)
+{
+    struct plic *p = opaque;
+    uint32_t version;
+    int rc = sstate_open(r, "plic", PLIC_STATE_VERSION, &version);
+    if (rc)
+        return rc;
+    if (sstate_get_u32(r) != PLIC_NSOURCES || sstate_get_u32(r) != p->nctx)
+        return sstate_fail(r, -EINVAL);
+    uint32_t prio[PLIC_NSOURCES] = { 0 };
+    uint32_t level[PLIC_WORDS], pending[PLIC_WORDS], active[PLIC_WORDS];
+    struct plic_ctx *ctx = calloc(p->nctx, sizeof(*ctx));
+    if (!ctx)
+        return sstate_fail(r, -ENOMEM);
+    for (unsigned s = 1; s < PLIC_NSOURCES; s++)
+        if ((prio[s] = sstate_get_u32(r)) > PLIC_MAX_PRIO)
+            sstate_fail(r, -EINVAL);
+    get_words(r, level);
+    get_words(r, pending);
+    get_words(r, active);
+    for (unsigned i = 0; i < PLIC_WORDS; i++)
+        if (pending[i] != (level[i] & ~active[i]))
+            sstate_fail(r, -EINVAL);
+    for (unsigned c = 0; c < p->nctx; c++) {
+        get_words(r, ctx[c].enable);
+        if ((ctx[c].threshold = sstate_get_u32(r)) > PLIC_MAX_PRIO)
+            sstate_fail(r, -EINVAL);
+    }
+    if ((rc = sstate_close(r))) {
+        free(ctx);
+        return rc;
+    }
+    pthread_mutex_lock(&p->lock);
+    memcpy(p->priority, prio, sizeof(prio));
+    memcpy(p->level, level, sizeof(level));
+    memcpy(p->pending, pending, sizeof(pending));
+    memcpy(p->active, active, sizeof(active));
+    memcpy(p->ctx, ctx, p->nctx * sizeof(*ctx));
+    update_outputs(p, true);
+    pthread_mutex_unlock(&p->lock);
+    free(ctx);
+    return 0;
+}
+
+/* Linux Documentation/devicetree/bindings/interrupt-controller/
+ * sifive,plic-1.0.0.yaml; ctx->phandle is what the sources' interrupt-parent
+ * names. */
+static int plic_fdt_node(void *opaque, const struct device_fdt_ctx *ctx)
+{
+    static const char compat[] = "sifive,plic-1.0.0\0riscv,plic0";
+    void *fdt = ctx->fdt;
+    HW_DT_CHK(hw_dt_begin(ctx, "plic"));
+    HW_DT_CHK(fdt_property(fdt, "compatible", compat, sizeof(compat)));
+    HW_DT_CHK(hw_dt_reg(ctx));
+    HW_DT_CHK(fdt_property_u32(fdt, "#address-cells", 0));
+    HW_DT_CHK(fdt_property_u32(fdt, "#interrupt-cells", 1));
+    HW_DT_CHK(fdt_property(fdt, "interrupt-controller", NULL, 0));
+    HW_DT_CHK(fdt_property_u32(fdt, "riscv,ndev", PLIC_NSOURCES - 1));
+    HW_DT_CHK(hw_dt_irqs_ext(ctx, HW_IRQ_MEI, HW_IRQ_SEI));
+    HW_DT_CHK(fdt_property_u32(fdt, "phandle", ctx->phandle));
+    return fdt_end_node(fdt);
+}
+
+static void plic_destroy(void *opaque)
+{
+    plic_free(opaque);
+}
+
+const struct device_ops plic_device_ops = {
+    .tag = "plic",
+    .reset = plic_reset,
+    .save = plic_save,
+    .restore = plic_restore,
+    .fdt_node = plic_fdt_node,
+    .destroy = plic_destroy,
+};

@@ -8,12 +8,25 @@
  *   0x14 CLEAR_ALARM      w: disarm
  *   0x18 ALARM_STATUS     r: 1 while armed
  *   0x1c CLEAR_INTERRUPT  w: lower the interrupt
- * Time: ns since the Unix epoch = host wall clock + offset. */
+ * Time: ns since the Unix epoch = host wall clock + offset.
+ *
+ * Saved state, section "rtc" version 1:
+ *   u64 offset_ns (two's complement), u32 TIME_HIGH latched by the last
+ *   TIME_LOW read, u32 TIME_HIGH last written, u32 ALARM_HIGH last
+ *   written, u64 alarm time, u8 alarm armed, u8 IRQ_ENABLED, u8 interrupt
+ *   pending (each 0 or 1).
+ * The offset, not the time, is saved: a restored RTC goes on following
+ * the host's wall clock (a battery-backed clock keeps counting while the
+ * machine is off), with whatever offset the guest set.  A due alarm fires
+ * at the next access or rtc_update(), not during the restore. */
 #include "hw/hw.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "hw/dt.h"
 
 #define RTC_TIME_LOW        0x00
 #define RTC_TIME_HIGH       0x04
@@ -23,6 +36,8 @@
 #define RTC_CLEAR_ALARM     0x14
 #define RTC_ALARM_STATUS    0x18
 #define RTC_CLEAR_INTERRUPT 0x1c
+
+#define RTC_STATE_VERSION 1
 
 struct rtc {
     pthread_mutex_t lock;
@@ -71,6 +86,18 @@ static uint64_t guest_now(struct rtc *r)
     return r->now_ns(r->now_opaque) + (uint64_t)r->offset_ns;
 }
 
+/* Drive the line from the state: on a change, or with `all` whatever was
+ * driven before (after a reset or restore).  Lock held. */
+static void drive_irq(struct rtc *r, bool all)
+{
+    bool level = r->irq_pending && r->irq_enabled;
+    if (all || level != r->irq_level) {
+        r->irq_level = level;
+        if (r->irq.set)
+            r->irq.set(r->irq.opaque, r->irq.line, level);
+    }
+}
+
 /* Fire a due alarm and drive the line (lock held). */
 static void check(struct rtc *r)
 {
@@ -78,12 +105,7 @@ static void check(struct rtc *r)
         r->alarm_armed = false;
         r->irq_pending = true;
     }
-    bool level = r->irq_pending && r->irq_enabled;
-    if (level != r->irq_level) {
-        r->irq_level = level;
-        if (r->irq.set)
-            r->irq.set(r->irq.opaque, r->irq.line, level);
-    }
+    drive_irq(r, false);
 }
 
 void rtc_update(struct rtc *r)
@@ -166,3 +188,89 @@ static void rtc_write(void *opaque, uint64_t off, uint64_t val64, unsigned size)
 }
 
 const struct mmio_ops rtc_mmio_ops = { .read = rtc_read, .write = rtc_write };
+
+/* ------------------------------------------------------ device interface */
+
+static void rtc_reset(void *opaque)
+{
+    struct rtc *r = opaque;
+    pthread_mutex_lock(&r->lock);
+    r->offset_ns = 0;
+    r->time_high_latch = r->time_high_set = r->alarm_high = 0;
+    r->alarm = 0;
+    r->alarm_armed = r->irq_enabled = r->irq_pending = false;
+    drive_irq(r, true);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int rtc_save(const void *opaque, struct sstate_writer *w)
+{
+    struct rtc *r = (struct rtc *)opaque;       /* for the lock */
+    pthread_mutex_lock(&r->lock);
+    sstate_begin(w, "rtc", RTC_STATE_VERSION);
+    sstate_put_u64(w, (uint64_t)r->offset_ns);
+    sstate_put_u32(w, r->time_high_latch);
+    sstate_put_u32(w, r->time_high_set);
+    sstate_put_u32(w, r->alarm_high);
+    sstate_put_u64(w, r->alarm);
+    sstate_put_u8(w, r->alarm_armed);
+    sstate_put_u8(w, r->irq_enabled);
+    sstate_put_u8(w, r->irq_pending);
+    pthread_mutex_unlock(&r->lock);
+    return sstate_end(w);
+}
+
+static int rtc_restore(void *opaque, struct sstate_reader *r)
+{
+    struct rtc *t = opaque;
+    uint32_t version;
+    int rc = sstate_open(r, "rtc", RTC_STATE_VERSION, &version);
+    if (rc)
+        return rc;
+    int64_t offset = (int64_t)sstate_get_u64(r);
+    uint32_t latch = sstate_get_u32(r), high_set = sstate_get_u32(r);
+    uint32_t alarm_high = sstate_get_u32(r);
+    uint64_t alarm = sstate_get_u64(r);
+    uint8_t armed = sstate_get_u8(r), enabled = sstate_get_u8(r);
+    uint8_t pending = sstate_get_u8(r);
+    if (armed > 1 || enabled > 1 || pending > 1)
+        sstate_fail(r, -EINVAL);
+    if ((rc = sstate_close(r)))
+        return rc;
+    pthread_mutex_lock(&t->lock);
+    t->offset_ns = offset;
+    t->time_high_latch = latch;
+    t->time_high_set = high_set;
+    t->alarm_high = alarm_high;
+    t->alarm = alarm;
+    t->alarm_armed = armed;
+    t->irq_enabled = enabled;
+    t->irq_pending = pending;
+    drive_irq(t, true);
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
+/* Linux Documentation/devicetree/bindings/rtc/trivial-rtc.yaml */
+static int rtc_fdt_node(void *opaque, const struct device_fdt_ctx *ctx)
+{
+    HW_DT_CHK(hw_dt_begin(ctx, "rtc"));
+    HW_DT_CHK(fdt_property_string(ctx->fdt, "compatible", "google,goldfish-rtc"));
+    HW_DT_CHK(hw_dt_reg(ctx));
+    HW_DT_CHK(hw_dt_irq(ctx));
+    return fdt_end_node(ctx->fdt);
+}
+
+static void rtc_destroy(void *opaque)
+{
+    rtc_free(opaque);
+}
+
+const struct device_ops rtc_device_ops = {
+    .tag = "rtc",
+    .reset = rtc_reset,
+    .save = rtc_save,
+    .restore = rtc_restore,
+    .fdt_node = rtc_fdt_node,
+    .destroy = rtc_destroy,
+};

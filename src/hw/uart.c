@@ -15,11 +15,25 @@
  *   0001 none
  * Our receiver never sees line errors and data never waits for a timeout:
  * any byte in the FIFO below the trigger level reports "character timeout"
- * at once, which is what drivers expect when input trickles in. */
+ * at once, which is what drivers expect when input trickles in.
+ *
+ * Saved state, section "uart" version 1:
+ *   u8 IER, LCR, MCR, SCR, FCR (as stored: the reset bits 1-2 clear),
+ *   DLL, DLM, MSR, the latched LSR error bits, THRE interrupt armed (0/1);
+ *   u32 n, then the n received bytes not yet read (FIFO first, then host
+ *   buffering), n <= UART_RX_BUFFER.
+ * A restore refuses bits no register write can set (IER 7:4, MCR 7:5,
+ * FCR 2:1, LSR bits other than the error ones) and an MSR whose status
+ * half does not follow MCR (loopback mirrors MCR, otherwise the line
+ * reads connected).  The interrupt output is derived, not saved. */
 #include "hw/hw.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "hw/dt.h"
 
 #define UART_RBR 0      /* receiver buffer (read, DLAB=0) */
 #define UART_THR 0      /* transmitter holding (write, DLAB=0) */
@@ -38,6 +52,7 @@
 #define IER_ETBEI 0x02
 #define IER_ELSI  0x04
 #define IER_EDSSI 0x08
+#define IER_MASK  0x0f
 
 #define IIR_NONE     0x01
 #define IIR_RLS      0x06
@@ -51,6 +66,8 @@
 #define FCR_RFIFOR   0x02
 #define FCR_XFIFOR   0x04
 #define FCR_RTRIG(v) (((v) >> 6) & 3)
+
+#define FCR_STORED_MASK ((uint8_t)~(FCR_RFIFOR | FCR_XFIFOR))
 
 #define LCR_DLAB 0x80
 
@@ -80,6 +97,9 @@
 
 /* Modem status seen with no loopback: the line is "connected". */
 #define MSR_IDLE (MSR_DCD | MSR_DSR | MSR_CTS)
+#define MSR_STATUS 0xf0
+
+#define UART_STATE_VERSION 1
 
 struct uart {
     pthread_mutex_t lock;
@@ -118,14 +138,31 @@ static uint8_t ident(const struct uart *u)
     return IIR_NONE;
 }
 
-static void update_irq(struct uart *u)
+/* Drive the interrupt output from the state: on a change, or with `all`
+ * whatever was driven before (after a reset or restore).  Lock held. */
+static void drive_irq(struct uart *u, bool all)
 {
     bool level = ident(u) != IIR_NONE;
-    if (level != u->irq_level) {
+    if (all || level != u->irq_level) {
         u->irq_level = level;
         if (u->irq.set)
             u->irq.set(u->irq.opaque, u->irq.line, level);
     }
+}
+
+static void update_irq(struct uart *u)
+{
+    drive_irq(u, false);
+}
+
+/* The power-on state (lock held; outputs not driven). */
+static void power_on(struct uart *u)
+{
+    u->ier = u->lcr = u->mcr = u->lsr_err = u->scr = u->fcr = 0;
+    u->dll = u->dlm = 0;
+    u->msr = MSR_IDLE;
+    u->thre_pending = false;
+    u->rx_head = u->rx_count = 0;
 }
 
 struct uart *uart_new(const struct hw_line *irq, const struct hw_console *console)
@@ -138,8 +175,7 @@ struct uart *uart_new(const struct hw_line *irq, const struct hw_console *consol
         u->irq = *irq;
     if (console)
         u->console = *console;
-    u->msr = MSR_IDLE;
-    u->thre_pending = false;
+    power_on(u);
     return u;
 }
 
@@ -170,6 +206,7 @@ size_t uart_input(struct uart *u, const uint8_t *buf, size_t len)
     return n;
 }
 
+/* MSR's status half as MCR leaves it (loopback mirrors MCR). */
 static uint8_t loop_msr(uint8_t mcr)
 {
     uint8_t m = 0;
@@ -272,7 +309,7 @@ static void uart_write(void *opaque, uint64_t off, uint64_t val64, unsigned size
             u->dlm = val;
         } else {
             uint8_t old = u->ier;
-            u->ier = val & 0x0f;
+            u->ier = val & IER_MASK;
             /* THR is always empty: enabling ETBEI raises THRE at once. */
             if ((u->ier & IER_ETBEI) && !(old & IER_ETBEI))
                 u->thre_pending = true;
@@ -291,7 +328,7 @@ static void uart_write(void *opaque, uint64_t off, uint64_t val64, unsigned size
         }
         if (val & FCR_XFIFOR)
             u->thre_pending = true;
-        u->fcr = val & (uint8_t)~(FCR_RFIFOR | FCR_XFIFOR);
+        u->fcr = val & FCR_STORED_MASK;
         break;
     case UART_LCR:
         u->lcr = val;
@@ -312,3 +349,104 @@ static void uart_write(void *opaque, uint64_t off, uint64_t val64, unsigned size
 }
 
 const struct mmio_ops uart_mmio_ops = { .read = uart_read, .write = uart_write };
+
+/* ------------------------------------------------------ device interface */
+
+static void uart_reset(void *opaque)
+{
+    struct uart *u = opaque;
+    pthread_mutex_lock(&u->lock);
+    power_on(u);
+    drive_irq(u, true);
+    pthread_mutex_unlock(&u->lock);
+}
+
+static int uart_save(const void *opaque, struct sstate_writer *w)
+{
+    struct uart *u = (struct uart *)opaque;     /* for the lock */
+    pthread_mutex_lock(&u->lock);
+    sstate_begin(w, "uart", UART_STATE_VERSION);
+    const uint8_t regs[] = {
+        u->ier, u->lcr, u->mcr, u->scr, u->fcr, u->dll, u->dlm, u->msr,
+        u->lsr_err, u->thre_pending,
+    };
+    sstate_put_bytes(w, regs, sizeof(regs));
+    sstate_put_u32(w, (uint32_t)u->rx_count);
+    /* The ring from its head, in at most two runs. */
+    size_t first = MIN(u->rx_count, UART_RX_BUFFER - u->rx_head);
+    sstate_put_bytes(w, u->rx + u->rx_head, first);
+    sstate_put_bytes(w, u->rx, u->rx_count - first);
+    pthread_mutex_unlock(&u->lock);
+    return sstate_end(w);
+}
+
+static int uart_restore(void *opaque, struct sstate_reader *r)
+{
+    struct uart *u = opaque;
+    uint32_t version;
+    int rc = sstate_open(r, "uart", UART_STATE_VERSION, &version);
+    if (rc)
+        return rc;
+    uint8_t regs[10];
+    sstate_get_bytes(r, regs, sizeof(regs));
+    uint8_t ier = regs[0], lcr = regs[1], mcr = regs[2], scr = regs[3], fcr = regs[4];
+    uint8_t dll = regs[5], dlm = regs[6], msr = regs[7], lsr_err = regs[8], thre = regs[9];
+    uint32_t n = sstate_get_u32(r);
+    if (n > UART_RX_BUFFER)
+        return sstate_fail(r, -EINVAL);
+    uint8_t *rx = malloc(UART_RX_BUFFER);
+    if (!rx)
+        return sstate_fail(r, -ENOMEM);
+    sstate_get_bytes(r, rx, n);
+    uint8_t status = (mcr & MCR_LOOP) ? loop_msr(mcr) : MSR_IDLE;
+    if ((ier & ~IER_MASK) || (mcr & ~MCR_MASK) || (fcr & ~FCR_STORED_MASK) ||
+        (lsr_err & ~LSR_ERR) || thre > 1 || (msr & MSR_STATUS) != status)
+        sstate_fail(r, -EINVAL);
+    if ((rc = sstate_close(r))) {
+        free(rx);
+        return rc;
+    }
+    pthread_mutex_lock(&u->lock);
+    u->ier = ier;
+    u->lcr = lcr;
+    u->mcr = mcr;
+    u->scr = scr;
+    u->fcr = fcr;
+    u->dll = dll;
+    u->dlm = dlm;
+    u->msr = msr;
+    u->lsr_err = lsr_err;
+    u->thre_pending = thre;
+    memcpy(u->rx, rx, n);
+    u->rx_head = 0;
+    u->rx_count = n;
+    drive_irq(u, true);
+    pthread_mutex_unlock(&u->lock);
+    free(rx);
+    return 0;
+}
+
+/* Linux Documentation/devicetree/bindings/serial/8250.yaml */
+static int uart_fdt_node(void *opaque, const struct device_fdt_ctx *ctx)
+{
+    HW_DT_CHK(hw_dt_begin(ctx, "serial"));
+    HW_DT_CHK(fdt_property_string(ctx->fdt, "compatible", "ns16550a"));
+    HW_DT_CHK(hw_dt_reg(ctx));
+    HW_DT_CHK(fdt_property_u32(ctx->fdt, "clock-frequency", UART_CLOCK_HZ));
+    HW_DT_CHK(hw_dt_irq(ctx));
+    return fdt_end_node(ctx->fdt);
+}
+
+static void uart_destroy(void *opaque)
+{
+    uart_free(opaque);
+}
+
+const struct device_ops uart_device_ops = {
+    .tag = "uart",
+    .reset = uart_reset,
+    .save = uart_save,
+    .restore = uart_restore,
+    .fdt_node = uart_fdt_node,
+    .destroy = uart_destroy,
+};

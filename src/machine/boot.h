@@ -92,6 +92,19 @@ int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max);
  * CPU (cpu/riscv) implements this set; keep the two in step. */
 extern const char dtb_riscv_isa[];
 
+struct device;
+
+/* One child of /soc, in the order given (the board's table order). */
+struct dtb_soc_node {
+    /* The device writes its own node (its ops->fdt_node; none when that is
+     * NULL).  NULL: a virtio-mmio slot, whose node dtb.c writes
+     * (virtio/mmio.yaml) until the virtio devices write their own. */
+    const struct device *dev;
+    uint64_t base, size;            /* MMIO window, bytes */
+    unsigned irq;                   /* PLIC source, 0: none */
+    uint32_t phandle;               /* the node's phandle, 0: none */
+};
+
 struct dtb_params {
     unsigned ncpus;
     uint64_t ram_base, ram_size;
@@ -100,16 +113,28 @@ struct dtb_params {
     uint64_t initrd_start, initrd_end;
     const uint8_t *rng_seed;        /* NULL: none */
     size_t rng_seed_len;
-    uint32_t virtio_mask;           /* bit n: virtio_mmio slot n populated */
+    const struct dtb_soc_node *soc; /* [nsoc] children of /soc */
+    unsigned nsoc;
+    /* /chosen stdout-path and /aliases serial0 (the console UART's node,
+     * "/soc/serial@10000000"); NULL: neither. */
+    const char *stdout_path;
+    uint32_t plic_phandle;          /* interrupt-parent of every irq */
+    /* regmap of the /poweroff and /reboot syscon nodes (the sifive,test
+     * device's phandle); 0: no such nodes. */
+    uint32_t syscon_phandle;
 };
 
+/* Phandles below this are the harts' interrupt controllers (1 + hart);
+ * the board's nodes take theirs from here up. */
+#define DTB_PHANDLE_BOARD 0x100
+
 /* Build the board's flattened device tree (Devicetree Specification 0.4;
- * bindings: riscv/cpus.yaml, sifive,plic-1.0.0, sifive,clint0,
- * ns16550a, syscon-poweroff/reboot, google,goldfish-rtc, virtio,mmio).
- * The blob is padded with DTB_SLACK bytes of free space so firmware
- * (OpenSBI) can add nodes in place.  On success *blob is malloc'd (caller
- * frees) and *size is fdt_totalsize.  Errors: -ENOMEM, -EINVAL (libfdt
- * failure, printed). */
+ * bindings: riscv/cpus.yaml for the harts, each device's own for the /soc
+ * nodes, syscon-poweroff/reboot, virtio,mmio).  The blob is padded with
+ * DTB_SLACK bytes of free space so firmware (OpenSBI) can add nodes in
+ * place.  On success *blob is malloc'd (caller frees) and *size is
+ * fdt_totalsize.  Errors: -ENOMEM, -EINVAL (bad ncpus, a /soc phandle
+ * below DTB_PHANDLE_BOARD, libfdt failure; printed). */
 #define DTB_SLACK 0x4000
 #define DTB_MAX_CPUS 64
 int dtb_build(const struct dtb_params *p, void **blob, size_t *size);

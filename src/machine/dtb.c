@@ -2,13 +2,12 @@
  *
  * Follows the Devicetree Specification 0.4 and the Linux bindings:
  * riscv/cpus.yaml + riscv/extensions.yaml (cpu nodes, riscv,cpu-intc),
- * interrupt-controller/sifive,plic-1.0.0.yaml, timer/sifive,clint.yaml,
- * serial/8250.yaml (ns16550a), power/reset/syscon-{poweroff,reboot}.yaml,
- * rtc/trivial-rtc (google,goldfish-rtc), virtio/mmio.yaml.
- * Addresses and interrupt numbers come from the constants in hw/hw.h, the
- * same ones virt.c maps the devices with. */
+ * power/reset/syscon-{poweroff,reboot}.yaml, virtio/mmio.yaml.  The /soc
+ * nodes of the platform devices are written by the devices themselves
+ * (their fdt_node op, following their own bindings), at the addresses and
+ * interrupts the caller passes: the board's table (board.c), the same one
+ * the MMIO bus is built from.  Nothing here knows an address. */
 #include "machine/boot.h"
-#include "machine/virt.h"
 
 #include <errno.h>
 #include <libfdt.h>
@@ -16,6 +15,7 @@
 #include <stdlib.h>
 
 #include "hw/hw.h"
+#include "util/device.h"
 #include "util/util.h"
 #include "util/vclock.h"
 
@@ -26,18 +26,11 @@ const char dtb_riscv_isa[] = "rv64imafdc_zicntr_zicond_zicsr_zifencei_zba_zbb_zb
 static const char isa_extensions[] =
     "i\0m\0a\0f\0d\0c\0zicntr\0zicond\0zicsr\0zifencei\0zba\0zbb\0zbs\0sstc";
 
-/* virtio-mmio slots: the board's constants (machine/virt.h). */
-#define VIRTIO_MMIO_BASE  VIRT_VIRTIO_BASE
-#define VIRTIO_MMIO_SIZE  0x1000ULL
-#define VIRTIO_MMIO_SLOTS VIRT_VIRTIO_SLOTS
-#define VIRTIO_MMIO_IRQ0  VIRT_VIRTIO_IRQ0
-
-/* phandles */
-#define VIRT_CELLS_MAX (4 * DTB_MAX_CPUS)
-
+/* phandles of the harts' interrupt controllers; the board's nodes bring
+ * their own, from DTB_PHANDLE_BOARD up. */
 #define PH_CPU_INTC(n) (1u + (n))
-#define PH_PLIC        0x100u
-#define PH_TEST        0x101u
+_Static_assert(PH_CPU_INTC(DTB_MAX_CPUS - 1) < DTB_PHANDLE_BOARD,
+               "hart phandles run into the board's");
 
 #define CHK(x)                                  \
     do {                                        \
@@ -90,85 +83,60 @@ static int cpus(void *fdt, const struct dtb_params *p)
     return fdt_end_node(fdt);
 }
 
-/* interrupts-extended = <&intc(n) a &intc(n) b> for every cpu n. */
-static int prop_irqs_ext(void *fdt, unsigned ncpus, uint32_t a, uint32_t b)
+/* A virtio-mmio slot (Linux Documentation/devicetree/bindings/virtio/
+ * mmio.yaml). */
+static int virtio_mmio_node(void *fdt, const struct dtb_params *p,
+                            const struct dtb_soc_node *n)
 {
-    fdt32_t cells[VIRT_CELLS_MAX];
-    unsigned k = 0;
-    for (unsigned n = 0; n < ncpus; n++) {
-        cells[k++] = cpu_to_fdt32(PH_CPU_INTC(n));
-        cells[k++] = cpu_to_fdt32(a);
-        cells[k++] = cpu_to_fdt32(PH_CPU_INTC(n));
-        cells[k++] = cpu_to_fdt32(b);
-    }
-    return fdt_property(fdt, "interrupts-extended", cells, k * sizeof(cells[0]));
-}
-
-static int device_irq(void *fdt, uint32_t irq)
-{
-    CHK(fdt_property_u32(fdt, "interrupts", irq));
-    return fdt_property_u32(fdt, "interrupt-parent", PH_PLIC);
+    CHK(begin_node_at(fdt, "virtio_mmio", n->base));
+    CHK(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+    CHK(prop_reg(fdt, n->base, n->size));
+    CHK(fdt_property_u32(fdt, "interrupts", n->irq));
+    CHK(fdt_property_u32(fdt, "interrupt-parent", p->plic_phandle));
+    return fdt_end_node(fdt);
 }
 
 static int soc(void *fdt, const struct dtb_params *p)
 {
+    uint32_t intc[DTB_MAX_CPUS];
+    for (unsigned n = 0; n < p->ncpus; n++)
+        intc[n] = PH_CPU_INTC(n);
+
     CHK(fdt_begin_node(fdt, "soc"));
     CHK(fdt_property_u32(fdt, "#address-cells", 2));
     CHK(fdt_property_u32(fdt, "#size-cells", 2));
     CHK(fdt_property_string(fdt, "compatible", "simple-bus"));
     CHK(fdt_property(fdt, "ranges", NULL, 0));
-
-    CHK(begin_node_at(fdt, "test", SYSCON_BASE));
-    static const char test_compat[] = "sifive,test1\0sifive,test0\0syscon";
-    CHK(fdt_property(fdt, "compatible", test_compat, sizeof(test_compat)));
-    CHK(prop_reg(fdt, SYSCON_BASE, SYSCON_SIZE));
-    CHK(fdt_property_u32(fdt, "phandle", PH_TEST));
-    CHK(fdt_end_node(fdt));
-
-    CHK(begin_node_at(fdt, "rtc", RTC_BASE));
-    CHK(fdt_property_string(fdt, "compatible", "google,goldfish-rtc"));
-    CHK(prop_reg(fdt, RTC_BASE, RTC_SIZE));
-    CHK(device_irq(fdt, RTC_IRQ));
-    CHK(fdt_end_node(fdt));
-
-    CHK(begin_node_at(fdt, "clint", CLINT_BASE));
-    static const char clint_compat[] = "sifive,clint0\0riscv,clint0";
-    CHK(fdt_property(fdt, "compatible", clint_compat, sizeof(clint_compat)));
-    CHK(prop_reg(fdt, CLINT_BASE, CLINT_SIZE));
-    CHK(prop_irqs_ext(fdt, p->ncpus, HW_IRQ_MSI, HW_IRQ_MTI));
-    CHK(fdt_end_node(fdt));
-
-    CHK(begin_node_at(fdt, "plic", PLIC_BASE));
-    static const char plic_compat[] = "sifive,plic-1.0.0\0riscv,plic0";
-    CHK(fdt_property(fdt, "compatible", plic_compat, sizeof(plic_compat)));
-    CHK(prop_reg(fdt, PLIC_BASE, PLIC_SIZE));
-    CHK(fdt_property_u32(fdt, "#address-cells", 0));
-    CHK(fdt_property_u32(fdt, "#interrupt-cells", 1));
-    CHK(fdt_property(fdt, "interrupt-controller", NULL, 0));
-    CHK(fdt_property_u32(fdt, "riscv,ndev", PLIC_NSOURCES - 1));
-    CHK(prop_irqs_ext(fdt, p->ncpus, HW_IRQ_MEI, HW_IRQ_SEI));
-    CHK(fdt_property_u32(fdt, "phandle", PH_PLIC));
-    CHK(fdt_end_node(fdt));
-
-    CHK(begin_node_at(fdt, "serial", UART_BASE));
-    CHK(fdt_property_string(fdt, "compatible", "ns16550a"));
-    CHK(prop_reg(fdt, UART_BASE, UART_SIZE));
-    CHK(fdt_property_u32(fdt, "clock-frequency", UART_CLOCK_HZ));
-    CHK(device_irq(fdt, UART_IRQ));
-    CHK(fdt_end_node(fdt));
-
-    /* Ascending slot order: Linux registers the platform devices in DT
-     * order, so slot 0 probes first and the first disk is /dev/vda. */
-    for (unsigned n = 0; n < VIRTIO_MMIO_SLOTS; n++) {
-        if (!(p->virtio_mask >> n & 1))
+    /* In the order given: Linux registers platform devices in DT order, so
+     * virtio slot 0 probes first and the first disk is /dev/vda. */
+    for (unsigned i = 0; i < p->nsoc; i++) {
+        const struct dtb_soc_node *n = &p->soc[i];
+        if (!n->dev) {
+            CHK(virtio_mmio_node(fdt, p, n));
             continue;
-        uint64_t base = VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_SIZE;
-        CHK(begin_node_at(fdt, "virtio_mmio", base));
-        CHK(fdt_property_string(fdt, "compatible", "virtio,mmio"));
-        CHK(prop_reg(fdt, base, VIRTIO_MMIO_SIZE));
-        CHK(device_irq(fdt, VIRTIO_MMIO_IRQ0 + n));
-        CHK(fdt_end_node(fdt));
+        }
+        if (!n->dev->ops->fdt_node)
+            continue;
+        const struct device_fdt_ctx ctx = {
+            .fdt = fdt, .base = n->base, .size = n->size, .irq = n->irq,
+            .plic_phandle = p->plic_phandle, .ncpus = p->ncpus,
+            .cpu_intc_phandles = intc, .phandle = n->phandle,
+        };
+        CHK(n->dev->ops->fdt_node(n->dev->opaque, &ctx));
     }
+    return fdt_end_node(fdt);
+}
+
+/* Linux Documentation/devicetree/bindings/power/reset/syscon-{poweroff,
+ * reboot}.yaml: the sifive,test finisher's values. */
+static int syscon_action(void *fdt, const char *name, const char *compat,
+                         uint32_t regmap, uint32_t value)
+{
+    CHK(fdt_begin_node(fdt, name));
+    CHK(fdt_property_string(fdt, "compatible", compat));
+    CHK(fdt_property_u32(fdt, "regmap", regmap));
+    CHK(fdt_property_u32(fdt, "offset", 0));
+    CHK(fdt_property_u32(fdt, "value", value));
     return fdt_end_node(fdt);
 }
 
@@ -185,7 +153,8 @@ static int build(void *fdt, size_t bufsize, const struct dtb_params *p)
     CHK(fdt_begin_node(fdt, "chosen"));
     if (p->bootargs)
         CHK(fdt_property_string(fdt, "bootargs", p->bootargs));
-    CHK(fdt_property_string(fdt, "stdout-path", "/soc/serial@10000000"));
+    if (p->stdout_path)
+        CHK(fdt_property_string(fdt, "stdout-path", p->stdout_path));
     if (p->has_initrd) {
         CHK(fdt_property_u64(fdt, "linux,initrd-start", p->initrd_start));
         CHK(fdt_property_u64(fdt, "linux,initrd-end", p->initrd_end));
@@ -194,9 +163,11 @@ static int build(void *fdt, size_t bufsize, const struct dtb_params *p)
         CHK(fdt_property(fdt, "rng-seed", p->rng_seed, (int)p->rng_seed_len));
     CHK(fdt_end_node(fdt));
 
-    CHK(fdt_begin_node(fdt, "aliases"));
-    CHK(fdt_property_string(fdt, "serial0", "/soc/serial@10000000"));
-    CHK(fdt_end_node(fdt));
+    if (p->stdout_path) {
+        CHK(fdt_begin_node(fdt, "aliases"));
+        CHK(fdt_property_string(fdt, "serial0", p->stdout_path));
+        CHK(fdt_end_node(fdt));
+    }
 
     CHK(begin_node_at(fdt, "memory", p->ram_base));
     CHK(fdt_property_string(fdt, "device_type", "memory"));
@@ -206,19 +177,12 @@ static int build(void *fdt, size_t bufsize, const struct dtb_params *p)
     CHK(cpus(fdt, p));
     CHK(soc(fdt, p));
 
-    CHK(fdt_begin_node(fdt, "poweroff"));
-    CHK(fdt_property_string(fdt, "compatible", "syscon-poweroff"));
-    CHK(fdt_property_u32(fdt, "regmap", PH_TEST));
-    CHK(fdt_property_u32(fdt, "offset", 0));
-    CHK(fdt_property_u32(fdt, "value", SYSCON_PASS));
-    CHK(fdt_end_node(fdt));
-
-    CHK(fdt_begin_node(fdt, "reboot"));
-    CHK(fdt_property_string(fdt, "compatible", "syscon-reboot"));
-    CHK(fdt_property_u32(fdt, "regmap", PH_TEST));
-    CHK(fdt_property_u32(fdt, "offset", 0));
-    CHK(fdt_property_u32(fdt, "value", SYSCON_RESET));
-    CHK(fdt_end_node(fdt));
+    if (p->syscon_phandle) {
+        CHK(syscon_action(fdt, "poweroff", "syscon-poweroff", p->syscon_phandle,
+                          SYSCON_PASS));
+        CHK(syscon_action(fdt, "reboot", "syscon-reboot", p->syscon_phandle,
+                          SYSCON_RESET));
+    }
 
     CHK(fdt_end_node(fdt));
     return fdt_finish(fdt);
@@ -229,6 +193,15 @@ int dtb_build(const struct dtb_params *p, void **blob, size_t *size)
     if (!p->ncpus || p->ncpus > DTB_MAX_CPUS) {
         vlog_error("device tree: %u cpus, expected 1..%d", p->ncpus, DTB_MAX_CPUS);
         return -EINVAL;
+    }
+    for (unsigned i = 0; i < p->nsoc; i++) {
+        if (p->soc[i].phandle && p->soc[i].phandle < DTB_PHANDLE_BOARD) {
+            vlog_error("device tree: /soc node at 0x%llx has phandle 0x%x, which a "
+                       "hart's interrupt controller may use; expected 0x%x or above",
+                       (unsigned long long)p->soc[i].base, p->soc[i].phandle,
+                       DTB_PHANDLE_BOARD);
+            return -EINVAL;
+        }
     }
     for (size_t bufsize = 16384; bufsize <= (1u << 24); bufsize *= 2) {
         void *fdt = calloc(1, bufsize);

@@ -1,16 +1,8 @@
-/* The "virt" board: memory map, device wiring, boot loading.
+/* The "virt" board: building it, device wiring, boot loading.
  *
- * Memory map (one table, `board_map` below, drives both mem_add_mmio and,
- * through the same hw/ constants, the device tree):
- *   0x0010_0000  sifive,test     SYSCON_SIZE
- *   0x0010_1000  goldfish RTC    RTC_SIZE    PLIC source 11
- *   0x0200_0000  CLINT           CLINT_SIZE
- *   0x0c00_0000  PLIC            PLIC_SIZE
- *   0x1000_0000  NS16550A        UART_SIZE   PLIC source 10
- *   0x1000_1000 + n*0x1000  virtio-mmio slot n (0..7)  PLIC source 1 + n
- *                (populated slots only: disks, nets, console, rng)
- *   0x8000_0000  RAM
- * plus, in bare-metal mode, the HTIF windows over `tohost`/`fromhost`.
+ * The memory map is one table (board.c) from which both the MMIO bus and
+ * the device tree are built; see docs/machine.md.  In bare-metal mode the
+ * HTIF windows over the program's `tohost`/`fromhost` come on top.
  *
  * Boot (docs/machine.md):
  *   bare-metal: ELF segments at p_paddr; every hart at e_entry in M-mode,
@@ -18,7 +10,8 @@
  *   Linux:      OpenSBI fw_dynamic at RAM base, Image at RAM base +
  *               text_offset, initrd and fw_dynamic_info below the DTB at
  *               the top of RAM; every hart at RAM base, a0 = hartid,
- *               a1 = DTB, a2 = &fw_dynamic_info. */
+ *               a1 = DTB, a2 = &fw_dynamic_info.
+ * Reset, quiesce, save and restore are in state.c. */
 #include "machine/virt.h"
 
 #include <errno.h>
@@ -30,7 +23,9 @@
 #include <unistd.h>
 
 #include "hw/hw.h"
+#include "machine/board.h"
 #include "machine/boot.h"
+#include "machine/virt_int.h"
 #include "util/util.h"
 #include "util/vclock.h"
 #include "virtio/virtio.h"
@@ -63,39 +58,6 @@ _Static_assert(VIRT_MAX_CPUS <= DTB_MAX_CPUS && VIRT_MAX_CPUS <= PLIC_MAX_HARTS,
 #define FW_DYNAMIC_INFO_VERSION 2
 #define FW_DYNAMIC_NEXT_MODE_S  1
 #define FW_DEBIAN_PATH "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
-
-struct virt_wake {
-    struct virt_machine *vm;
-    unsigned cpu;
-};
-
-enum virt_slot_kind { SLOT_EMPTY, SLOT_BLK, SLOT_NET, SLOT_CONSOLE, SLOT_RNG };
-
-struct virt_slot {
-    enum virt_slot_kind kind;
-    void *dev;                      /* struct virtio_blk / _net / ... */
-};
-
-struct virt_machine {
-    struct virt_config cfg;         /* callbacks used after create */
-    struct vclock clock;
-    struct mem *mem;
-    unsigned ncpus;
-    struct hart *harts[VIRT_MAX_CPUS];
-    struct virt_wake wake[VIRT_MAX_CPUS];
-    struct clint *clint;
-    struct plic *plic;
-    struct uart *uart;
-    struct syscon *syscon;
-    struct rtc *rtc;
-    struct htif *htif;              /* bare-metal with a `tohost` only */
-    struct virt_slot slots[VIRT_VIRTIO_SLOTS];
-    uint32_t virtio_mask;           /* bit n: slot n populated */
-    struct virtio_console *vcon;    /* also in a slot, for console input */
-    void *dtb;
-    size_t dtb_size;
-    uint64_t dtb_addr;
-};
 
 /* ------------------------------------------------------------- wiring */
 
@@ -134,52 +96,17 @@ static void board_console(void *opaque, const uint8_t *buf, size_t len)
 
 static int create_devices(struct virt_machine *vm)
 {
-    const struct hw_irq_sink sink = { board_set_irq, vm };
-    const struct hw_console con = { board_console, vm };
-    const struct hw_notify stop = { board_stop, vm };
-    const struct hw_line uart_irq = { plic_set_source, NULL, UART_IRQ };
-    const struct hw_line rtc_irq = { plic_set_source, NULL, RTC_IRQ };
-    struct hw_line ui = uart_irq, ri = rtc_irq;
-
-    vm->clint = clint_new(vm->ncpus, &vm->clock, &sink);
-    vm->plic = plic_new(vm->ncpus, &sink);
-    if (!vm->clint || !vm->plic)
-        return -ENOMEM;
-    ui.opaque = ri.opaque = vm->plic;
-    vm->uart = uart_new(&ui, &con);
-    vm->rtc = rtc_new(&ri, NULL, NULL);
-    vm->syscon = syscon_new(&stop);
-    if (!vm->uart || !vm->rtc || !vm->syscon)
-        return -ENOMEM;
-
-    const struct {
-        const char *name;
-        uint64_t base, size;
-        const struct mmio_ops *ops;
-        void *dev;
-    } board_map[] = {
-        { "sifive,test", SYSCON_BASE, SYSCON_SIZE, &syscon_mmio_ops, vm->syscon },
-        { "goldfish-rtc", RTC_BASE, RTC_SIZE, &rtc_mmio_ops, vm->rtc },
-        { "clint", CLINT_BASE, CLINT_SIZE, &clint_mmio_ops, vm->clint },
-        { "plic", PLIC_BASE, PLIC_SIZE, &plic_mmio_ops, vm->plic },
-        { "ns16550a", UART_BASE, UART_SIZE, &uart_mmio_ops, vm->uart },
+    vm->wiring = (struct board_wiring){
+        .harts = { board_set_irq, vm },
+        .console = { board_console, vm },
+        .stop = { board_stop, vm },
     };
-    for (size_t i = 0; i < ARRAY_SIZE(board_map); i++) {
-        int rc = mem_add_mmio(vm->mem, board_map[i].base, board_map[i].size,
-                              board_map[i].ops, board_map[i].dev);
-        if (rc) {
-            vlog_error("virt: cannot map %s at 0x%llx: %s", board_map[i].name,
-                       (unsigned long long)board_map[i].base, strerror(-rc));
-            return rc;
-        }
-    }
-    return 0;
+    return board_create(&vm->board, vm->ncpus, &vm->clock, &vm->wiring, vm->mem);
 }
 
 /* ------------------------------------------------------------- virtio */
 
-_Static_assert(VIRT_VIRTIO_SLOTS <= 32 && VIRT_VIRTIO_IRQ0 + VIRT_VIRTIO_SLOTS <= UART_IRQ,
-               "virtio slots collide with the UART's PLIC source");
+_Static_assert(VIRT_VIRTIO_SLOTS <= 32, "virtio_mask has a bit per slot");
 
 unsigned virt_virtio_slots_needed(const struct virt_config *cfg)
 {
@@ -219,6 +146,19 @@ static void slot_free(struct virt_slot *s)
     s->dev = NULL;
 }
 
+void virt_virtio_reset(struct virt_machine *vm)
+{
+    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+        if (vm->slots[i].kind != SLOT_EMPTY)
+            virtio_mmio_ops.write(slot_transport(&vm->slots[i]), VIRTIO_MMIO_STATUS, 0, 4);
+}
+
+/* The interrupt line of virtio slot n: its PLIC source. */
+static struct hw_line slot_irq(struct virt_machine *vm, unsigned n)
+{
+    return (struct hw_line){ plic_set_source, vm->board.plic, board_row(BOARD_VIRTIO, n)->irq };
+}
+
 /* Attach the virtio devices to slots 0.. in order (disks, nets, console,
  * rng), map their transports and wire their interrupts. */
 static int create_virtio(struct virt_machine *vm)
@@ -239,7 +179,7 @@ static int create_virtio(struct virt_machine *vm)
     const struct hw_console con = { board_console, vm };
     unsigned n = 0;
     for (unsigned i = 0; i < cfg->ndisks; i++, n++) {
-        struct hw_line irq = { plic_set_source, vm->plic, VIRT_VIRTIO_IRQ0 + n };
+        struct hw_line irq = slot_irq(vm, n);
         const struct virt_disk *d = &cfg->disks[i];
         vm->slots[n].dev = virtio_blk_new(d->bd, d->read_only, d->flush_noop, d->serial,
                                           &irq, vm->mem);
@@ -249,7 +189,7 @@ static int create_virtio(struct virt_machine *vm)
     }
     for (unsigned i = 0; i < cfg->nnets; i++, n++) {
 #if VIRT_HAVE_NET
-        struct hw_line irq = { plic_set_source, vm->plic, VIRT_VIRTIO_IRQ0 + n };
+        struct hw_line irq = slot_irq(vm, n);
         char seed[512];
         snprintf(seed, sizeof(seed), "%s;net=%u", cfg->id_seed ? cfg->id_seed : "", i);
         struct virtio_net *nd = NULL;
@@ -262,23 +202,26 @@ static int create_virtio(struct virt_machine *vm)
 #endif
     }
     if (cfg->virtio_console) {
-        struct hw_line irq = { plic_set_source, vm->plic, VIRT_VIRTIO_IRQ0 + n };
+        struct hw_line irq = slot_irq(vm, n);
         vm->vcon = virtio_console_new(&con, &irq, vm->mem);
         if (!vm->vcon)
             return -ENOMEM;
         vm->slots[n].dev = vm->vcon;
         vm->slots[n++].kind = SLOT_CONSOLE;
     }
-    struct hw_line irq = { plic_set_source, vm->plic, VIRT_VIRTIO_IRQ0 + n };
+    struct hw_line irq = slot_irq(vm, n);
     vm->slots[n].dev = virtio_rng_new(&irq, vm->mem);
     if (!vm->slots[n].dev)
         return -ENOMEM;
     vm->slots[n++].kind = SLOT_RNG;
 
+    /* The transports are mapped here; the devices join the board's list
+     * (board_attach with their row) when they implement device_ops. */
     for (unsigned i = 0; i < n; i++) {
-        uint64_t base = VIRT_VIRTIO_BASE + (uint64_t)i * VIRTIO_MMIO_SIZE;
+        const struct board_row *row = board_row(BOARD_VIRTIO, i);
+        uint64_t base = row->base;
         virtio_dev_set_log_limit(slot_transport(&vm->slots[i]), cfg->log_limit);
-        int rc = mem_add_mmio(vm->mem, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops,
+        int rc = mem_add_mmio(vm->mem, base, row->size, &virtio_mmio_ops,
                               slot_transport(&vm->slots[i]));
         if (rc) {
             vlog_error("virt: cannot map virtio slot %u at 0x%llx: %s", i,
@@ -323,7 +266,7 @@ static int build_dtb(struct virt_machine *vm, struct dtb_params *p)
 {
     free(vm->dtb);
     vm->dtb = NULL;
-    return dtb_build(p, &vm->dtb, &vm->dtb_size);
+    return board_build_dtb(&vm->board, vm->virtio_mask, p, &vm->dtb, &vm->dtb_size);
 }
 
 static int write_dtb(struct virt_machine *vm)
@@ -336,43 +279,56 @@ static int write_dtb(struct virt_machine *vm)
     return 0;
 }
 
-static int boot_bare_metal(struct virt_machine *vm, uint64_t *entry)
+/* The HTIF words of the program: mapped the first time; on a reload they
+ * must not have moved (the windows stay where they are). */
+static int place_htif(struct virt_machine *vm, const struct elf_file *elf, bool reload)
+{
+    const char *path = vm->cfg.bios;
+    uint64_t tohost = 0, fromhost = 0;
+    int rc = elf_symbol(elf, "tohost", &tohost);
+    if (rc == -ENOENT)
+        tohost = 0;
+    else if (rc)
+        return rc;
+    if (tohost && (rc = elf_symbol(elf, "fromhost", &fromhost)) && rc != -ENOENT)
+        return rc;
+    if (reload) {
+        if (tohost == vm->tohost && fromhost == vm->fromhost)
+            return 0;
+        vlog_error("%s: changed since the VM started: tohost/fromhost at 0x%llx/0x%llx, "
+                   "were at 0x%llx/0x%llx", path, (unsigned long long)tohost,
+                   (unsigned long long)fromhost, (unsigned long long)vm->tohost,
+                   (unsigned long long)vm->fromhost);
+        return -ESTALE;
+    }
+    if (!tohost)
+        return 0;
+    rc = board_add_htif(&vm->board, vm->mem, tohost, fromhost, &vm->wiring);
+    if (rc && rc != -ENOMEM)
+        vlog_error("%s: cannot place HTIF tohost/fromhost at 0x%llx: %s", path,
+                   (unsigned long long)tohost, strerror(-rc));
+    vm->tohost = tohost;
+    vm->fromhost = fromhost;
+    return rc;
+}
+
+static int boot_bare_metal(struct virt_machine *vm, bool reload)
 {
     const char *path = vm->cfg.bios;
     struct elf_file *elf = NULL;
-    uint64_t lo, hi, tohost, fromhost;
+    uint64_t lo, hi;
     int rc = elf_open(path, &elf);
     if (rc)
         return rc;
     rc = elf_load(elf, vm->mem, &lo, &hi);
-    if (rc)
+    if (rc || (rc = place_htif(vm, elf, reload)))
         goto out;
-    *entry = elf_entry(elf);
-
-    rc = elf_symbol(elf, "tohost", &tohost);
-    if (rc == 0) {
-        struct hw_console con = { board_console, vm };
-        struct hw_notify stop = { board_stop, vm };
-        vm->htif = htif_new(&con, &stop);
-        if (!vm->htif) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        rc = mem_add_mmio(vm->mem, tohost, HTIF_WORD, &htif_tohost_ops, vm->htif);
-        if (!rc && elf_symbol(elf, "fromhost", &fromhost) == 0)
-            rc = mem_add_mmio(vm->mem, fromhost, HTIF_WORD, &htif_fromhost_ops, vm->htif);
-        if (rc) {
-            vlog_error("%s: cannot place HTIF tohost/fromhost at 0x%llx: %s", path,
-                       (unsigned long long)tohost, strerror(-rc));
-            goto out;
-        }
-    } else if (rc != -ENOENT) {
-        goto out;
-    }
+    vm->entry = elf_entry(elf);
+    vm->info = 0;
 
     struct dtb_params p = {
         .ncpus = vm->ncpus, .ram_base = VIRT_RAM_BASE, .ram_size = vm->cfg.ram_size,
-        .bootargs = vm->cfg.append, .virtio_mask = vm->virtio_mask,
+        .bootargs = vm->cfg.append,
     };
     rc = build_dtb(vm, &p);
     if (rc)
@@ -440,7 +396,7 @@ static int put_u64s(struct mem *m, uint64_t gpa, const uint64_t *v, size_t n)
     return mem_write(m, gpa, buf, n * 8);
 }
 
-static int boot_linux(struct virt_machine *vm, uint64_t *entry, uint64_t *info_out)
+static int boot_linux(struct virt_machine *vm)
 {
     const struct virt_config *cfg = &vm->cfg;
     char fw[4096];
@@ -482,7 +438,6 @@ static int boot_linux(struct virt_machine *vm, uint64_t *entry, uint64_t *info_o
     struct dtb_params p = {
         .ncpus = vm->ncpus, .ram_base = VIRT_RAM_BASE, .ram_size = cfg->ram_size,
         .bootargs = cfg->append, .has_initrd = cfg->initrd != NULL,
-        .virtio_mask = vm->virtio_mask,
     };
     if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
         p.rng_seed = seed;
@@ -531,9 +486,25 @@ static int boot_linux(struct virt_machine *vm, uint64_t *entry, uint64_t *info_o
     };
     if (put_u64s(vm->mem, info, fdi, ARRAY_SIZE(fdi)))
         return -EFBIG;
-    *entry = VIRT_RAM_BASE;
-    *info_out = info;
+    vm->entry = VIRT_RAM_BASE;
+    vm->info = info;
     return 0;
+}
+
+int virt_load(struct virt_machine *vm, bool reload)
+{
+    return vm->cfg.bios ? boot_bare_metal(vm, reload) : boot_linux(vm);
+}
+
+void virt_boot_regs(struct virt_machine *vm)
+{
+    for (unsigned i = 0; i < vm->ncpus; i++) {
+        hart_set_pc(vm->harts[i], vm->entry);
+        hart_set_x(vm->harts[i], 10, i);                /* a0 = hartid */
+        hart_set_x(vm->harts[i], 11, vm->dtb_addr);     /* a1 = DTB */
+        if (vm->info)
+            hart_set_x(vm->harts[i], 12, vm->info);     /* a2 = fw_dynamic_info */
+    }
 }
 
 /* ------------------------------------------------------------ public API */
@@ -560,6 +531,25 @@ static int check_config(const struct virt_config *cfg)
     return 0;
 }
 
+/* Keep copies of the image paths and command line: virt_reset loads the
+ * images again, after the caller's strings are gone. */
+static int copy_paths(struct virt_machine *vm)
+{
+    const char **fields[] = {
+        &vm->cfg.bios, &vm->cfg.firmware, &vm->cfg.kernel, &vm->cfg.initrd,
+        &vm->cfg.append,
+    };
+    _Static_assert(ARRAY_SIZE(fields) == ARRAY_SIZE(vm->paths), "one copy per path");
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+        if (!*fields[i])
+            continue;
+        if (!(vm->paths[i] = strdup(*fields[i])))
+            return -ENOMEM;
+        *fields[i] = vm->paths[i];
+    }
+    return 0;
+}
+
 int virt_create(const struct virt_config *cfg, struct virt_machine **out)
 {
     int rc = check_config(cfg);
@@ -571,6 +561,8 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out)
     vm->cfg = *cfg;
     vm->ncpus = cfg->ncpus;
     vclock_init(&vm->clock, VCLOCK_DEFAULT_HZ);
+    if ((rc = copy_paths(vm)))
+        goto fail;
     vm->mem = mem_new();
     if (!vm->mem) {
         rc = -ENOMEM;
@@ -584,12 +576,8 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out)
     }
     for (unsigned i = 0; i < vm->ncpus; i++)
         vm->wake[i] = (struct virt_wake){ vm, i };
-    if ((rc = create_devices(vm)) || (rc = create_virtio(vm)))
-        goto fail;
-
-    uint64_t entry = 0, info = 0;
-    rc = cfg->bios ? boot_bare_metal(vm, &entry) : boot_linux(vm, &entry, &info);
-    if (rc)
+    if ((rc = create_devices(vm)) || (rc = create_virtio(vm)) ||
+        (rc = virt_load(vm, false)))
         goto fail;
 
     /* Harts last, so reset_pc is the entry point.  Until they exist the
@@ -597,7 +585,7 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out)
     for (unsigned i = 0; i < vm->ncpus; i++) {
         struct hart_config hc = {
             .hartid = i, .mem = vm->mem, .clock = &vm->clock,
-            .reset_pc = entry, .wake = hart_wake, .wake_opaque = &vm->wake[i],
+            .reset_pc = vm->entry, .wake = hart_wake, .wake_opaque = &vm->wake[i],
         };
         vm->harts[i] = hart_new(&hc);
         if (!vm->harts[i]) {
@@ -605,19 +593,11 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out)
             goto fail;
         }
     }
-    /* The path strings belong to the caller and are not needed any more. */
-    vm->cfg.bios = vm->cfg.firmware = vm->cfg.kernel = vm->cfg.initrd = NULL;
-    vm->cfg.append = NULL;
+    /* Used only while building; they belong to the caller. */
     vm->cfg.disks = NULL;
     vm->cfg.net_specs = NULL;
     vm->cfg.id_seed = NULL;
-
-    for (unsigned i = 0; i < vm->ncpus; i++) {
-        hart_set_x(vm->harts[i], 10, i);            /* a0 = hartid */
-        hart_set_x(vm->harts[i], 11, vm->dtb_addr); /* a1 = DTB */
-        if (info)
-            hart_set_x(vm->harts[i], 12, info);     /* a2 = fw_dynamic_info */
-    }
+    virt_boot_regs(vm);
     *out = vm;
     return 0;
 fail:
@@ -634,16 +614,14 @@ void virt_destroy(struct virt_machine *vm)
     for (unsigned i = 0; i < vm->ncpus; i++)
         if (vm->harts[i])
             hart_free(vm->harts[i]);
+    /* Virtio devices first: they may raise PLIC lines while draining. */
     for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++)
         slot_free(&vm->slots[i]);
-    htif_free(vm->htif);
-    syscon_free(vm->syscon);
-    rtc_free(vm->rtc);
-    uart_free(vm->uart);
-    plic_free(vm->plic);
-    clint_free(vm->clint);
+    board_destroy(&vm->board);
     mem_free(vm->mem);
     free(vm->dtb);
+    for (size_t i = 0; i < ARRAY_SIZE(vm->paths); i++)
+        free(vm->paths[i]);
     free(vm);
 }
 
@@ -674,15 +652,15 @@ uint64_t virt_dtb_addr(const struct virt_machine *vm)
 
 void virt_update_timers(struct virt_machine *vm)
 {
-    clint_update(vm->clint);
-    rtc_update(vm->rtc);
+    clint_update(vm->board.clint);
+    rtc_update(vm->board.rtc);
 }
 
 uint64_t virt_next_timer_ns(struct virt_machine *vm, unsigned cpu)
 {
     if (cpu >= vm->ncpus)
         return UINT64_MAX;
-    uint64_t t = MIN(clint_next_deadline(vm->clint, cpu),
+    uint64_t t = MIN(clint_next_deadline(vm->board.clint, cpu),
                      hart_timer_deadline(vm->harts[cpu]));
     return t == UINT64_MAX ? UINT64_MAX : vclock_ns_until(&vm->clock, t);
 }
@@ -692,15 +670,15 @@ void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len)
     if (vm->vcon)
         virtio_console_input(vm->vcon, buf, len);
     else
-        uart_input(vm->uart, buf, len);
+        uart_input(vm->board.uart, buf, len);
 }
 
 int virt_shutdown_state(struct virt_machine *vm, int *code)
 {
     int c = 0;
-    enum hw_shutdown st = syscon_state(vm->syscon, &c);
-    if (st == HW_RUNNING && vm->htif)
-        st = htif_state(vm->htif, &c);
+    enum hw_shutdown st = syscon_state(vm->board.syscon, &c);
+    if (st == HW_RUNNING && vm->board.htif)
+        st = htif_state(vm->board.htif, &c);
     if (code)
         *code = st == HW_RUNNING ? 0 : c;
     return (int)st;

@@ -3,13 +3,13 @@
  * memory (mem/).  It also loads what runs first: a bare-metal ELF, or
  * OpenSBI firmware + a Linux Image + initrd + a generated device tree.
  *
- * Memory map: 0x0010_0000 sifive,test (poweroff/reboot), 0x0010_1000
- * goldfish RTC, 0x0200_0000 CLINT, 0x0c00_0000 PLIC, 0x1000_0000 NS16550A
- * (PLIC source 10), 0x1000_1000 + n*0x1000 virtio-mmio slots (sources
- * 1..8), 0x8000_0000 RAM.
+ * The memory map is one table (machine/board.c, docs/machine.md): the
+ * platform devices and virtio-mmio slots below 0x8000_0000, RAM from
+ * there.
  *
  * The VMM (vmm/) owns the threads: it runs each hart with hart_run() and
- * calls the functions below between slices. */
+ * calls the functions below between slices.  Unless said otherwise they
+ * are called by one thread at a time. */
 #ifndef VESSEL_MACHINE_VIRT_H
 #define VESSEL_MACHINE_VIRT_H
 
@@ -18,17 +18,16 @@
 #include <stdint.h>
 
 #include "cpu/riscv/hart.h"
+#include "util/sstate.h"
 
 #define VIRT_MAX_CPUS 16
 #define VIRT_RAM_BASE 0x80000000ULL
 
-/* virtio-mmio slots: slot n at VIRT_VIRTIO_BASE + n * 0x1000, PLIC source
- * VIRT_VIRTIO_IRQ0 + n.  Devices fill slots in this order: disks (in the
- * order given, so the first is /dev/vda), network cards, the virtio
- * console (when selected), the entropy device (always). */
+/* virtio-mmio slots (addresses and PLIC sources in the board's table).
+ * Devices fill slots in this order: disks (in the order given, so the
+ * first is /dev/vda), network cards, the virtio console (when selected),
+ * the entropy device (always). */
 #define VIRT_VIRTIO_SLOTS 8
-#define VIRT_VIRTIO_BASE  0x10001000ULL
-#define VIRT_VIRTIO_IRQ0  1
 
 struct block_dev;
 struct ratelimit;
@@ -95,8 +94,10 @@ struct hart *virt_hart(struct virt_machine *vm, unsigned cpu);
  * virt_destroy).  For attaching further devices (virtio) and debuggers. */
 struct mem *virt_mem(struct virt_machine *vm);
 
-/* The VM's clock (guest `time`, CLINT mtime base).  The VMM may adjust its
- * offset_ticks while every hart is stopped (pause/resume, snapshots). */
+/* The VM's clock (guest `time`, CLINT mtime base).  virt_quiesce and
+ * virt_resume already keep guest time still across a pause, and
+ * virt_restore sets it; a caller using them must not move offset_ticks
+ * itself for the same pause. */
 struct vclock *virt_clock(struct virt_machine *vm);
 
 /* Guest-physical address of the device tree the harts got in a1. */
@@ -130,5 +131,49 @@ int virt_shutdown_state(struct virt_machine *vm, int *code);
 /* Write the generated device tree blob to `path` (for --dump-dtb).
  * Returns 0 or -errno (printed). */
 int virt_dump_dtb(struct virt_machine *vm, const char *path);
+
+/* ---- life cycle: reset, quiesce, saved state ----
+ * Called by the thread that controls the VM while no hart is inside
+ * hart_run (the caller stops and holds every vCPU thread); other threads
+ * may still feed console input. */
+
+/* Guest reboot: reset every hart and device in place to its power-on
+ * state, restart guest time at 0 and load the boot images (the files
+ * named at create, read again) and a new device tree into RAM; every
+ * hart is left at the entry point with its boot registers, as after
+ * virt_create.  The board is not rebuilt: RAM stays mapped (its other
+ * contents are kept, as on real hardware), disk and network backends stay
+ * open (host port forwards stay bound).  Returns 0, or the loader's error
+ * (printed; -ENOENT a file is gone, -ESTALE a bare-metal program's HTIF
+ * words moved, -EFBIG it no longer fits): then the VM cannot run on. */
+int virt_reset(struct virt_machine *vm);
+
+/* Quiesce the devices (struct device_ops.quiesce: in-flight work
+ * finished, no new work taken) and stop guest time: from here until
+ * virt_resume the VM's clock reads as frozen for virt_save, and resume
+ * continues guest time from where it stopped (design rule 6), so a pause
+ * is invisible to the guest's clocks.  Returns 0, -EBUSY already
+ * quiesced, or a device's error (the others are resumed again). */
+int virt_quiesce(struct virt_machine *vm);
+/* Undo virt_quiesce.  No-op when not quiesced. */
+void virt_resume(struct virt_machine *vm);
+
+/* Append the VM's state (no RAM: that is mem/'s) to w as sections, in
+ * this order (docs/machine.md "Saved state"): "virt" (the board's shape),
+ * "vclock" (guest time when quiesced), one "hart" per hart, then one
+ * section per device in the board's table order ("syscon", "rtc",
+ * "clint", "plic", "uart", and "htif" for a bare-metal program with
+ * HTIF).  Only while quiesced.  Returns 0, -EBUSY not quiesced, or the
+ * writer's error (-ENOMEM). */
+int virt_save(struct virt_machine *vm, struct sstate_writer *w);
+
+/* Restore what virt_save wrote, from r, into a board created with the
+ * same configuration.  Every section is validated; on any error the VM is
+ * left exactly as it was.  Guest time continues from the saved time at
+ * virt_resume; interrupt wires are re-driven from the restored devices.
+ * Only while quiesced.  Returns 0, -EBUSY not quiesced, -EINVAL
+ * malformed, truncated, out-of-range state or another board's shape,
+ * -ENOTSUP a section newer than this build, -ENOMEM. */
+int virt_restore(struct virt_machine *vm, struct sstate_reader *r);
 
 #endif

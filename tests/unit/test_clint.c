@@ -1,4 +1,5 @@
-/* Unit tests for hw/clint.c: msip, mtimecmp, mtime, deadlines. */
+/* Unit tests for hw/clint.c: msip, mtimecmp, mtime, deadlines, reset and
+ * saved state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "devstate.h"
 #include "hw/hw.h"
 
 #define NHARTS 3
@@ -181,6 +183,121 @@ static void test_bad_accesses(void **state)
     assert_int_equal(f->calls, 0);
 }
 
+/* A second CLINT on the same clock, its wires recorded in `g`. */
+static struct clint *second(struct fixture *f, struct fixture *g, unsigned nharts)
+{
+    memset(g, 0, sizeof(*g));
+    struct hw_irq_sink sink = { set_irq, g };
+    struct clint *c = clint_new(nharts, &f->clock, &sink);
+    assert_non_null(c);
+    return c;
+}
+
+/* Drive f's CLINT into a state with every kind of value in it. */
+static void busy_state(struct fixture *f)
+{
+    wr(f, MSIP(1), 1, 4);
+    wr(f, MTIMECMP(0), 5000, 8);                /* ahead of mtime (~1000) */
+    wr(f, MTIMECMP(2), 10, 8);                  /* behind: MTIP */
+    wr(f, MTIMECMP(1) + 4, 0x12345678, 4);      /* high half only */
+}
+
+static void test_save_restore(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    struct devstate s = devstate_save(&clint_device_ops, f->c);
+    assert_int_equal(s.len, SSTATE_HDR_LEN + 4 + NHARTS * 9);
+    struct clint *c2 = second(f, &g, NHARTS);
+    assert_int_equal(devstate_restore(&clint_device_ops, c2, s.buf, s.len), 0);
+    devstate_expect(&clint_device_ops, c2, &s);
+    /* Every register reads the same; every wire was driven to match. */
+    for (unsigned h = 0; h < NHARTS; h++) {
+        assert_int_equal(clint_mmio_ops.read(c2, MSIP(h), 4), rd(f, MSIP(h), 4));
+        assert_int_equal(clint_mmio_ops.read(c2, MTIMECMP(h), 8), rd(f, MTIMECMP(h), 8));
+        assert_int_equal(g.level[h][HW_IRQ_MSI], f->level[h][HW_IRQ_MSI]);
+        assert_int_equal(g.level[h][HW_IRQ_MTI], f->level[h][HW_IRQ_MTI]);
+    }
+    assert_true(g.level[1][HW_IRQ_MSI] && g.level[2][HW_IRQ_MTI]);
+    assert_int_equal(g.calls, 2 * NHARTS);
+    assert_int_equal(clint_next_deadline(c2, 0), 5000);
+    /* And it goes on alike: lowering MSIP and MTIP. */
+    clint_mmio_ops.write(c2, MSIP(1), 0, 4);
+    clint_mmio_ops.write(c2, MTIMECMP(2), UINT64_MAX, 8);
+    assert_false(g.level[1][HW_IRQ_MSI] || g.level[2][HW_IRQ_MTI]);
+    clint_free(c2);
+    free(s.buf);
+}
+
+/* A restore drives the wires even where the new device thinks they are
+ * already at that level: the harts' wires may say otherwise. */
+static void test_restore_redrives_all(void **state)
+{
+    struct fixture *f = *state, g;
+    struct devstate s = devstate_save(&clint_device_ops, f->c);   /* all low */
+    struct clint *c2 = second(f, &g, NHARTS);
+    g.level[0][HW_IRQ_MSI] = g.level[1][HW_IRQ_MTI] = true;       /* stale wires */
+    assert_int_equal(devstate_restore(&clint_device_ops, c2, s.buf, s.len), 0);
+    assert_int_equal(g.calls, 2 * NHARTS);
+    assert_false(g.level[0][HW_IRQ_MSI] || g.level[1][HW_IRQ_MTI]);
+    clint_free(c2);
+    free(s.buf);
+}
+
+static void test_restore_refuses(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    struct devstate s = devstate_save(&clint_device_ops, f->c);
+    /* Another CLINT, in another state, must come through unchanged. */
+    struct clint *c2 = second(f, &g, NHARTS);
+    clint_mmio_ops.write(c2, MSIP(0), 1, 4);
+    clint_mmio_ops.write(c2, MTIMECMP(1), 777, 8);
+    devstate_check_damage(&clint_device_ops, c2, &s);
+    devstate_check_field(&clint_device_ops, c2, &s, 0, 4, NHARTS + 1);  /* nharts */
+    devstate_check_field(&clint_device_ops, c2, &s, 4 + 9 * 1, 1, 2);   /* msip[1] */
+    devstate_check_field(&clint_device_ops, c2, &s, 4 + 9 * 2, 1, 0x80);
+    assert_int_equal(clint_mmio_ops.read(c2, MSIP(0), 4), 1);
+    assert_int_equal(clint_mmio_ops.read(c2, MTIMECMP(1), 8), 777);
+    clint_free(c2);
+    /* A CLINT of another size refuses it. */
+    c2 = second(f, &g, NHARTS - 1);
+    struct devstate before = devstate_save(&clint_device_ops, c2);
+    assert_int_equal(devstate_restore(&clint_device_ops, c2, s.buf, s.len), -EINVAL);
+    devstate_expect(&clint_device_ops, c2, &before);
+    clint_free(c2);
+    free(before.buf);
+    free(s.buf);
+}
+
+static void test_reset(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    clint_device_ops.reset(f->c);
+    for (unsigned h = 0; h < NHARTS; h++) {
+        assert_int_equal(rd(f, MSIP(h), 4), 0);
+        assert_int_equal(rd(f, MTIMECMP(h), 8), UINT64_MAX);
+        assert_false(f->level[h][HW_IRQ_MSI] || f->level[h][HW_IRQ_MTI]);
+    }
+    struct clint *c2 = second(f, &g, NHARTS);
+    struct devstate fresh = devstate_save(&clint_device_ops, c2);
+    devstate_expect(&clint_device_ops, f->c, &fresh);
+    clint_free(c2);
+    free(fresh.buf);
+}
+
+static void test_ops_table(void **state)
+{
+    assert_string_equal(clint_device_ops.tag, "clint");
+    assert_non_null(clint_device_ops.fdt_node);
+    assert_null(clint_device_ops.quiesce);
+    assert_null(clint_device_ops.resume);
+    /* destroy frees (checked by the sanitizers' leak check). */
+    struct fixture *f = *state;
+    clint_device_ops.destroy(clint_new(1, &f->clock, NULL));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -188,6 +305,8 @@ int main(void)
         T(test_new_rejects), T(test_msip), T(test_mtimecmp_reset_and_rw),
         T(test_mtip_immediate), T(test_update_when_time_passes),
         T(test_mtime_write), T(test_next_deadline), T(test_bad_accesses),
+        T(test_save_restore), T(test_restore_redrives_all), T(test_restore_refuses),
+        T(test_reset), T(test_ops_table),
     };
     return cmocka_run_group_tests_name("clint", tests, NULL, NULL);
 }

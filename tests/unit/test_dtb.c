@@ -1,5 +1,8 @@
-/* Unit tests for machine/dtb.c: every node and property read back with
- * libfdt, phandle references resolved, and dtc decompiles it cleanly. */
+/* Unit tests for machine/dtb.c and the devices' fdt_node ops, through the
+ * board's table (machine/board.c): every node and property read back with
+ * libfdt, phandle references resolved, dtc decompiles it cleanly, and the
+ * blobs are byte for byte those the board built before the devices wrote
+ * their own nodes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,18 +14,46 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <cmocka.h>
 
 #include "hw/hw.h"
+#include "machine/board.h"
 #include "machine/boot.h"
 
-static void *build(const struct dtb_params *p, size_t *size)
+/* The board's memory map, stated independently of board.c. */
+#define SYSCON_BASE 0x00100000ULL
+#define RTC_BASE    0x00101000ULL
+#define CLINT_BASE  0x02000000ULL
+#define PLIC_BASE   0x0c000000ULL
+#define UART_BASE   0x10000000ULL
+
+/* The device tree of a real board (its devices, unwired) for `p`, with
+ * the virtio slots of virtio_mask populated. */
+static void *build_mask(const struct dtb_params *p, uint32_t virtio_mask, size_t *size)
 {
+    struct mem *mem = mem_new();
+    assert_non_null(mem);
+    struct vclock clock;
+    vclock_init(&clock, VCLOCK_DEFAULT_HZ);
+    const struct board_wiring w = { { NULL, NULL }, { NULL, NULL }, { NULL, NULL } };
+    struct board b;
+    assert_int_equal(board_create(&b, p->ncpus, &clock, &w, mem), 0);
+    struct dtb_params q = *p;
     void *blob = NULL;
-    assert_int_equal(dtb_build(p, &blob, size), 0);
+    assert_int_equal(board_build_dtb(&b, virtio_mask, &q, &blob, size), 0);
+    assert_null(q.soc);
+    board_destroy(&b);
+    mem_free(mem);
     assert_int_equal(fdt_check_header(blob), 0);
     assert_int_equal(fdt_totalsize(blob), *size);
     return blob;
+}
+
+static void *build(const struct dtb_params *p, size_t *size)
+{
+    return build_mask(p, 0, size);
 }
 
 static int node(const void *fdt, const char *path)
@@ -222,10 +253,9 @@ static void test_minimal_and_virtio(void **state)
 {
     struct dtb_params p = {
         .ncpus = 1, .ram_base = 0x80000000, .ram_size = 16ULL << 20,
-        .virtio_mask = (1u << 0) | (1u << 7),
     };
     size_t size;
-    void *fdt = build(&p, &size);
+    void *fdt = build_mask(&p, (1u << 0) | (1u << 7), &size);
     int off = node(fdt, "/chosen");
     assert_null(fdt_getprop(fdt, off, "bootargs", NULL));
     assert_null(fdt_getprop(fdt, off, "linux,initrd-start", NULL));
@@ -233,6 +263,8 @@ static void test_minimal_and_virtio(void **state)
     check_str(fdt, "/soc/virtio_mmio@10001000", "compatible", "virtio,mmio");
     check_reg(fdt, "/soc/virtio_mmio@10001000", 0x10001000, 0x1000);
     check_u32(fdt, "/soc/virtio_mmio@10001000", "interrupts", 1);
+    uint32_t plic_ph = fdt_get_phandle(fdt, node(fdt, "/soc/plic@c000000"));
+    check_u32(fdt, "/soc/virtio_mmio@10001000", "interrupt-parent", plic_ph);
     check_reg(fdt, "/soc/virtio_mmio@10008000", 0x10008000, 0x1000);
     check_u32(fdt, "/soc/virtio_mmio@10008000", "interrupts", 8);
     assert_int_equal(fdt_path_offset(fdt, "/soc/virtio_mmio@10002000"), -FDT_ERR_NOTFOUND);
@@ -254,7 +286,60 @@ static void test_many_cpus_and_bad(void **state)
     assert_int_equal(dtb_build(&p, &blob, &size), -EINVAL);
     p.ncpus = DTB_MAX_CPUS + 1;
     assert_int_equal(dtb_build(&p, &blob, &size), -EINVAL);
+    /* A board node must not take a phandle the harts' controllers use. */
+    struct dtb_soc_node bad = { NULL, 0x10001000, 0x1000, 1, 2 };
+    p.ncpus = 1;
+    p.soc = &bad;
+    p.nsoc = 1;
+    assert_int_equal(dtb_build(&p, &blob, &size), -EINVAL);
     assert_null(blob);
+}
+
+/* Size and CRC-32 of the blobs the board built for these parameters
+ * before its devices wrote their own nodes (when dtb.c wrote them all
+ * from hw.h's constants): moving the nodes changed no byte. */
+static void check_golden(const struct dtb_params *p, uint32_t virtio_mask,
+                         size_t want_size, uint32_t want_crc)
+{
+    size_t size;
+    void *fdt = build_mask(p, virtio_mask, &size);
+    uint32_t crc = (uint32_t)crc32(0, fdt, (uInt)size);
+    if (size != want_size || crc != want_crc) {
+        char path[] = "/tmp/vessel-test-dtb-golden-XXXXXX";
+        int fd = mkstemp(path);
+        if (fd >= 0) {
+            if (write(fd, fdt, size) != (ssize_t)size)
+                path[0] = 0;
+            close(fd);
+        }
+        fail_msg("%u cpus: blob of %zu bytes, crc 0x%08x; expected %zu bytes, crc 0x%08x "
+                 "(written to %s for dtc -I dtb)", p->ncpus, size, crc, want_size,
+                 want_crc, path);
+    }
+    free(fdt);
+}
+
+static void test_golden_blobs(void **state)
+{
+    uint8_t seed[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    struct dtb_params linux_mode = {
+        .ncpus = 2, .ram_base = 0x80000000, .ram_size = 256ULL << 20,
+        .bootargs = "console=ttyS0 root=/dev/vda", .has_initrd = true,
+        .initrd_start = 0x88000000, .initrd_end = 0x88123456,
+        .rng_seed = seed, .rng_seed_len = sizeof(seed),
+    };
+    check_golden(&linux_mode, 0, 19019, 0x7c48db94);
+    struct dtb_params small = { .ncpus = 1, .ram_base = 0x80000000, .ram_size = 16ULL << 20 };
+    check_golden(&small, (1u << 0) | (1u << 7), 18669, 0x0ad49b14);
+    check_golden(&small, 1u << 0, 18553, 0x508ce19b);   /* bare metal, the rng */
+    struct dtb_params many = { .ncpus = 16, .ram_base = 0x80000000, .ram_size = 1ULL << 30 };
+    check_golden(&many, 0, 24857, 0x23dd7cb9);
+    struct dtb_params all = {
+        .ncpus = 4, .ram_base = 0x80000000, .ram_size = 512ULL << 20,
+        .bootargs = "console=ttyS0", .has_initrd = true,
+        .initrd_start = 0x90000000, .initrd_end = 0x91000000,
+    };
+    check_golden(&all, 0xff, 20762, 0xc6e897c3);
 }
 
 static void test_dtc_clean(void **state)
@@ -264,10 +349,10 @@ static void test_dtc_clean(void **state)
     struct dtb_params p = {
         .ncpus = 4, .ram_base = 0x80000000, .ram_size = 512ULL << 20,
         .bootargs = "console=ttyS0", .has_initrd = true,
-        .initrd_start = 0x90000000, .initrd_end = 0x91000000, .virtio_mask = 0xff,
+        .initrd_start = 0x90000000, .initrd_end = 0x91000000,
     };
     size_t size;
-    void *fdt = build(&p, &size);
+    void *fdt = build_mask(&p, 0xff, &size);
     char path[] = "/tmp/vessel-test-dtb-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -295,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_minimal_and_virtio),
         cmocka_unit_test(test_many_cpus_and_bad),
         cmocka_unit_test(test_dtc_clean),
+        cmocka_unit_test(test_golden_blobs),
     };
     return cmocka_run_group_tests_name("dtb", tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* Unit tests for hw/htif.c: the tohost/fromhost protocol. */
+/* Unit tests for hw/htif.c: the tohost/fromhost protocol, reset and saved
+ * state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "devstate.h"
 #include "hw/hw.h"
 
 struct fixture {
@@ -143,6 +145,106 @@ static void test_low_only_waits(void **state)
     assert_int_equal(htif_state(f->h, &code), HW_POWEROFF);
 }
 
+/* Payload offsets of the "htif" section (hw/htif.c). */
+#define ST_TOHOST 0
+#define ST_HALVES 16
+#define ST_STATE  17
+#define ST_CODE   18
+
+static struct htif *second(struct fixture *g)
+{
+    memset(g, 0, sizeof(*g));
+    struct hw_console con = { con_out, g };
+    struct hw_notify n = { notify, g };
+    struct htif *h = htif_new(&con, &n);
+    assert_non_null(h);
+    return h;
+}
+
+/* A console answer in fromhost and half a putchar command in tohost. */
+static void busy_state(struct fixture *f)
+{
+    to(f, 0, 0x0101000000000000ULL | 'A', 8);
+    to(f, 0, 'B', 4);                               /* low half only */
+}
+
+static void test_save_restore(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    struct devstate s = devstate_save(&htif_device_ops, f->h);
+    struct htif *h2 = second(&g);
+    assert_int_equal(devstate_restore(&htif_device_ops, h2, s.buf, s.len), 0);
+    devstate_expect(&htif_device_ops, h2, &s);
+    assert_int_equal(htif_tohost_ops.read(h2, 0, 8), htif_tohost_ops.read(f->h, 0, 8));
+    assert_int_equal(htif_fromhost_ops.read(h2, 0, 8), htif_fromhost_ops.read(f->h, 0, 8));
+    /* The high half completes the same command on both. */
+    to(f, 4, 0x01010000, 4);
+    htif_tohost_ops.write(h2, 4, 0x01010000, 4);
+    assert_int_equal(g.nout, 1);
+    assert_int_equal(g.out[0], 'B');
+    assert_int_equal(f->out[f->nout - 1], 'B');
+    /* A halt, saved and restored, is still a halt. */
+    to(f, 0, (5 << 1) | 1, 8);
+    free(s.buf);
+    s = devstate_save(&htif_device_ops, f->h);
+    assert_int_equal(devstate_restore(&htif_device_ops, h2, s.buf, s.len), 0);
+    int code = 0;
+    assert_int_equal(htif_state(h2, &code), HW_POWEROFF);
+    assert_int_equal(code, 5);
+    htif_free(h2);
+    free(s.buf);
+}
+
+static void test_restore_refuses(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    struct devstate s = devstate_save(&htif_device_ops, f->h);
+    struct htif *h2 = second(&g);
+    htif_fromhost_ops.write(h2, 0, 0x77, 8);
+    devstate_check_damage(&htif_device_ops, h2, &s);
+    devstate_check_field(&htif_device_ops, h2, &s, ST_HALVES, 1, 3);    /* would run */
+    devstate_check_field(&htif_device_ops, h2, &s, ST_HALVES, 1, 0);    /* tohost set */
+    devstate_check_field(&htif_device_ops, h2, &s, ST_HALVES, 1, 2);    /* low set */
+    devstate_check_field(&htif_device_ops, h2, &s, ST_TOHOST + 4, 4, 1); /* high unwritten */
+    devstate_check_field(&htif_device_ops, h2, &s, ST_STATE, 1, HW_REBOOT);
+    devstate_check_field(&htif_device_ops, h2, &s, ST_CODE, 4, 5);      /* running */
+    to(f, 4, 0, 4);
+    to(f, 0, (5 << 1) | 1, 8);
+    free(s.buf);
+    s = devstate_save(&htif_device_ops, f->h);
+    devstate_check_field(&htif_device_ops, h2, &s, ST_CODE, 4, 0x80000000u);
+    assert_int_equal(htif_fromhost_ops.read(h2, 0, 8), 0x77);
+    assert_int_equal(htif_state(h2, NULL), HW_RUNNING);
+    htif_free(h2);
+    free(s.buf);
+}
+
+static void test_reset(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    to(f, 4, 0, 4);                                 /* 'B' printed */
+    to(f, 0, 1, 8);                                 /* halt */
+    htif_device_ops.reset(f->h);
+    assert_int_equal(htif_state(f->h, NULL), HW_RUNNING);
+    struct htif *h2 = second(&g);
+    struct devstate fresh = devstate_save(&htif_device_ops, h2);
+    devstate_expect(&htif_device_ops, f->h, &fresh);
+    htif_free(h2);
+    free(fresh.buf);
+}
+
+static void test_ops_table(void **state)
+{
+    assert_string_equal(htif_device_ops.tag, "htif");
+    assert_null(htif_device_ops.fdt_node);          /* lives in the program's RAM */
+    assert_null(htif_device_ops.quiesce);
+    assert_null(htif_device_ops.resume);
+    htif_device_ops.destroy(htif_new(NULL, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +255,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_putchar_64_and_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_low_only_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops_table, setup, teardown),
     };
     return cmocka_run_group_tests_name("htif", tests, NULL, NULL);
 }

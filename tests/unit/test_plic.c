@@ -1,4 +1,5 @@
-/* Unit tests for hw/plic.c: gateways, priorities, claim/complete. */
+/* Unit tests for hw/plic.c: gateways, priorities, claim/complete, reset
+ * and saved state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "devstate.h"
 #include "hw/hw.h"
 
 #define NHARTS 2
@@ -229,6 +231,152 @@ static void test_shared_source_two_contexts(void **state)
     assert_int_equal(rd(f, CLAIM(1)), 0);
 }
 
+/* Payload offsets of the "plic" section's fields (hw/plic.c). */
+#define ST_NSOURCES  0
+#define ST_NCTX      4
+#define ST_PRIO(s)   (8 + 4 * ((s) - 1))
+#define ST_LEVEL(w)  (ST_PRIO(PLIC_NSOURCES) + 4 * (w))
+#define ST_PENDING(w) (ST_LEVEL(3) + 4 * (w))
+#define ST_ACTIVE(w) (ST_PENDING(3) + 4 * (w))
+#define ST_THRESH(c) (ST_ACTIVE(3) + 16 * (c) + 12)
+
+static struct plic *second(struct fixture *g)
+{
+    memset(g, 0, sizeof(*g));
+    struct hw_irq_sink sink = { set_irq, g };
+    struct plic *p = plic_new(NHARTS, &sink);
+    assert_non_null(p);
+    return p;
+}
+
+/* Sources in every state: pending (3, 95), in service with the line high
+ * (5) and low (40), idle; enables, thresholds and priorities set. */
+static void busy_state(struct fixture *f)
+{
+    wr(f, PRIO(3), 2);
+    wr(f, PRIO(5), 7);
+    wr(f, PRIO(40), 4);
+    wr(f, PRIO(95), 1);
+    wr(f, ENABLE(0, 0), 1u << 3);
+    wr(f, ENABLE(0, 1), 1u << (40 - 32));
+    wr(f, ENABLE(3, 0), 1u << 5);
+    wr(f, ENABLE(3, 2), 1u << (95 - 64));
+    wr(f, THRESH(0), 1);
+    wr(f, THRESH(1), 6);
+    plic_set_source(f->p, 3, true);
+    plic_set_source(f->p, 5, true);
+    plic_set_source(f->p, 40, true);
+    plic_set_source(f->p, 95, true);
+    assert_int_equal(rd(f, CLAIM(0)), 40);
+    plic_set_source(f->p, 40, false);
+    assert_int_equal(rd(f, CLAIM(3)), 5);
+    assert_true(eip(f, 0) && eip(f, 3) && !eip(f, 1) && !eip(f, 2));
+}
+
+/* Every register without side effects reads the same on both. */
+static void same_regs(struct fixture *f, struct plic *p2)
+{
+    for (unsigned s = 0; s < PLIC_NSOURCES; s++)
+        assert_int_equal(plic_mmio_ops.read(p2, PRIO(s), 4), rd(f, PRIO(s)));
+    for (unsigned w = 0; w < 3; w++)
+        assert_int_equal(plic_mmio_ops.read(p2, PENDING(w), 4), rd(f, PENDING(w)));
+    for (unsigned c = 0; c < 2 * NHARTS; c++) {
+        for (unsigned w = 0; w < 3; w++)
+            assert_int_equal(plic_mmio_ops.read(p2, ENABLE(c, w), 4), rd(f, ENABLE(c, w)));
+        assert_int_equal(plic_mmio_ops.read(p2, THRESH(c), 4), rd(f, THRESH(c)));
+    }
+}
+
+static void test_save_restore(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    struct devstate s = devstate_save(&plic_device_ops, f->p);
+    struct plic *p2 = second(&g);
+    assert_int_equal(devstate_restore(&plic_device_ops, p2, s.buf, s.len), 0);
+    devstate_expect(&plic_device_ops, p2, &s);
+    same_regs(f, p2);
+    assert_int_equal(g.calls, 2 * NHARTS);      /* every context driven */
+    for (unsigned c = 0; c < 2 * NHARTS; c++)
+        assert_int_equal(eip(&g, c), eip(f, c));
+    /* Claims and completions go on alike. */
+    assert_int_equal(plic_mmio_ops.read(p2, CLAIM(0), 4), rd(f, CLAIM(0)));    /* 3 */
+    plic_mmio_ops.write(p2, CLAIM(0), 40, 4);
+    wr(f, CLAIM(0), 40);
+    plic_mmio_ops.write(p2, CLAIM(3), 5, 4);
+    wr(f, CLAIM(3), 5);
+    assert_int_equal(plic_mmio_ops.read(p2, CLAIM(3), 4), rd(f, CLAIM(3)));    /* 5 again */
+    same_regs(f, p2);
+    for (unsigned c = 0; c < 2 * NHARTS; c++)
+        assert_int_equal(eip(&g, c), eip(f, c));
+    struct devstate a = devstate_save(&plic_device_ops, f->p);
+    devstate_expect(&plic_device_ops, p2, &a);
+    plic_free(p2);
+    free(a.buf);
+    free(s.buf);
+}
+
+static void test_restore_refuses(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    struct devstate s = devstate_save(&plic_device_ops, f->p);
+    struct plic *p2 = second(&g);
+    plic_mmio_ops.write(p2, PRIO(7), 3, 4);
+    plic_mmio_ops.write(p2, ENABLE(1, 0), 1u << 7, 4);
+    plic_set_source(p2, 7, true);
+    assert_true(eip(&g, 1));
+    int calls = g.calls;
+    devstate_check_damage(&plic_device_ops, p2, &s);
+    devstate_check_field(&plic_device_ops, p2, &s, ST_NSOURCES, 4, PLIC_NSOURCES + 32);
+    devstate_check_field(&plic_device_ops, p2, &s, ST_NCTX, 4, 2 * NHARTS + 2);
+    devstate_check_field(&plic_device_ops, p2, &s, ST_PRIO(3), 4, PLIC_MAX_PRIO + 1);
+    devstate_check_field(&plic_device_ops, p2, &s, ST_PRIO(95), 4, 0x80000000u);
+    devstate_check_field(&plic_device_ops, p2, &s, ST_THRESH(1), 4, PLIC_MAX_PRIO + 1);
+    /* source 0 does not exist */
+    devstate_check_field(&plic_device_ops, p2, &s, ST_LEVEL(0), 4, 1u << 0);
+    devstate_check_field(&plic_device_ops, p2, &s, ST_THRESH(2) - 12, 4, 1u);
+    /* pending must be "line high and not in service": 5 is in service,
+     * 40's line is low, 3 is pending and its line high */
+    devstate_check_field(&plic_device_ops, p2, &s, ST_PENDING(0), 4, (1u << 3) | (1u << 5));
+    devstate_check_field(&plic_device_ops, p2, &s, ST_PENDING(1), 4, 1u << (40 - 32));
+    devstate_check_field(&plic_device_ops, p2, &s, ST_PENDING(0), 4, 0);
+    assert_int_equal(g.calls, calls);           /* no wire touched */
+    assert_int_equal(plic_mmio_ops.read(p2, CLAIM(1), 4), 7);
+    plic_free(p2);
+    free(s.buf);
+}
+
+static void test_reset(void **state)
+{
+    struct fixture *f = *state, g;
+    busy_state(f);
+    plic_device_ops.reset(f->p);
+    assert_false(eip(f, 0) || eip(f, 3));
+    /* As a fresh PLIC whose input lines are at the same levels (3, 5 and
+     * 95 high): the wires belong to the sources, not to the PLIC. */
+    struct plic *p2 = second(&g);
+    plic_set_source(p2, 3, true);
+    plic_set_source(p2, 5, true);
+    plic_set_source(p2, 95, true);
+    struct devstate fresh = devstate_save(&plic_device_ops, p2);
+    devstate_expect(&plic_device_ops, f->p, &fresh);
+    assert_int_equal(rd(f, PENDING(0)), (1u << 3) | (1u << 5));
+    assert_int_equal(rd(f, PRIO(5)), 0);
+    assert_int_equal(rd(f, ENABLE(0, 0)), 0);
+    plic_free(p2);
+    free(fresh.buf);
+}
+
+static void test_ops_table(void **state)
+{
+    assert_string_equal(plic_device_ops.tag, "plic");
+    assert_non_null(plic_device_ops.fdt_node);
+    assert_null(plic_device_ops.quiesce);
+    assert_null(plic_device_ops.resume);
+    plic_device_ops.destroy(plic_new(1, NULL));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -237,6 +385,7 @@ int main(void)
         T(test_claim_complete_cycle), T(test_withdrawn_before_claim),
         T(test_priorities_and_threshold), T(test_completion_rules),
         T(test_pending_readonly_and_bad_sources), T(test_shared_source_two_contexts),
+        T(test_save_restore), T(test_restore_refuses), T(test_reset), T(test_ops_table),
     };
     return cmocka_run_group_tests_name("plic", tests, NULL, NULL);
 }

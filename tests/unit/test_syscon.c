@@ -1,12 +1,15 @@
-/* Unit tests for hw/syscon.c: the sifive,test finisher. */
+/* Unit tests for hw/syscon.c: the sifive,test finisher, its reset and
+ * saved state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
+#include "devstate.h"
 #include "hw/hw.h"
 
 struct fixture {
@@ -94,11 +97,92 @@ static void test_ignored(void **state)
     assert_int_equal(syscon_mmio_ops.read(f->s, 0, 4), 0);
 }
 
+static struct syscon *second(struct fixture *g)
+{
+    memset(g, 0, sizeof(*g));
+    struct hw_notify n = { notify, g };
+    struct syscon *s = syscon_new(&n);
+    assert_non_null(s);
+    return s;
+}
+
+static void round_trip(struct fixture *f, enum hw_shutdown want, int want_code)
+{
+    struct fixture g;
+    struct devstate s = devstate_save(&syscon_device_ops, f->s);
+    struct syscon *s2 = second(&g);
+    assert_int_equal(devstate_restore(&syscon_device_ops, s2, s.buf, s.len), 0);
+    devstate_expect(&syscon_device_ops, s2, &s);
+    int code = -1;
+    assert_int_equal(syscon_state(s2, &code), want);
+    assert_int_equal(code, want_code);
+    syscon_mmio_ops.write(s2, 0, SYSCON_PASS, 4);   /* the first request stays */
+    assert_int_equal(syscon_state(s2, &code), want == HW_RUNNING ? HW_POWEROFF : want);
+    syscon_free(s2);
+    free(s.buf);
+}
+
+static void test_save_restore(void **state)
+{
+    struct fixture *f = *state;
+    round_trip(f, HW_RUNNING, 0);
+    wr(f, 0, SYSCON_FAIL | (0x1234 << 16), 4);
+    round_trip(f, HW_POWEROFF, 0x1234);
+    syscon_device_ops.reset(f->s);
+    wr(f, 0, SYSCON_RESET, 4);
+    round_trip(f, HW_REBOOT, 0);
+}
+
+static void test_restore_refuses(void **state)
+{
+    struct fixture *f = *state, g;
+    wr(f, 0, SYSCON_FAIL | (7 << 16), 4);
+    struct devstate s = devstate_save(&syscon_device_ops, f->s);
+    struct syscon *s2 = second(&g);
+    devstate_check_damage(&syscon_device_ops, s2, &s);
+    devstate_check_field(&syscon_device_ops, s2, &s, 0, 1, 3);            /* state */
+    devstate_check_field(&syscon_device_ops, s2, &s, 1, 4, 0x10000);      /* code */
+    devstate_check_field(&syscon_device_ops, s2, &s, 0, 1, HW_RUNNING);   /* code 7 */
+    devstate_check_field(&syscon_device_ops, s2, &s, 0, 1, HW_REBOOT);
+    assert_int_equal(syscon_state(s2, NULL), HW_RUNNING);
+    syscon_free(s2);
+    free(s.buf);
+}
+
+static void test_device_reset(void **state)
+{
+    struct fixture *f = *state, g;
+    wr(f, 0, SYSCON_RESET, 4);
+    syscon_device_ops.reset(f->s);
+    int code = -1;
+    assert_int_equal(syscon_state(f->s, &code), HW_RUNNING);
+    assert_int_equal(code, 0);
+    struct syscon *s2 = second(&g);
+    struct devstate fresh = devstate_save(&syscon_device_ops, s2);
+    devstate_expect(&syscon_device_ops, f->s, &fresh);
+    wr(f, 0, SYSCON_PASS, 4);                       /* a new request counts */
+    assert_int_equal(syscon_state(f->s, NULL), HW_POWEROFF);
+    assert_int_equal(f->notified, 2);
+    syscon_free(s2);
+    free(fresh.buf);
+}
+
+static void test_ops_table(void **state)
+{
+    assert_string_equal(syscon_device_ops.tag, "syscon");
+    assert_non_null(syscon_device_ops.fdt_node);
+    assert_null(syscon_device_ops.quiesce);
+    assert_null(syscon_device_ops.resume);
+    syscon_device_ops.destroy(syscon_new(NULL));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_pass), T(test_fail_codes), T(test_reset), T(test_ignored),
+        T(test_save_restore), T(test_restore_refuses), T(test_device_reset),
+        T(test_ops_table),
     };
     return cmocka_run_group_tests_name("syscon", tests, NULL, NULL);
 }

@@ -21,6 +21,13 @@
 #include "machine/virt.h"
 
 #define RAM_BASE VIRT_RAM_BASE
+/* The board's memory map and PLIC sources, stated independently of
+ * machine/board.c. */
+#define SYSCON_BASE 0x00100000ULL
+#define CLINT_BASE  0x02000000ULL
+#define PLIC_BASE   0x0c000000ULL
+#define UART_BASE   0x10000000ULL
+#define UART_IRQ    10
 #define MIP 0x344
 #define TOHOST   (RAM_BASE + 0x1000)
 #define FROMHOST (RAM_BASE + 0x1040)
@@ -480,6 +487,54 @@ static void test_linux_errors(void **state)
     assert_null(vm);
 }
 
+/* A guest reboot loads firmware, kernel, initrd, fw_dynamic_info and a
+ * device tree (with a new rng-seed) again, at the same places, and puts
+ * the harts back at the firmware's entry. */
+static void test_linux_reset(void **state)
+{
+    struct fixture *f = *state;
+    struct virt_config cfg = linux_config(f);
+    struct virt_machine *vm = NULL;
+    assert_int_equal(virt_create(&cfg, &vm), 0);
+    uint64_t dtb = virt_dtb_addr(vm), info = hart_get_x(virt_hart(vm, 1), 12);
+    void *fdt = guest_dtb(vm);
+    int len;
+    uint8_t seed[64];
+    const void *p = fdt_getprop(fdt, fdt_path_offset(fdt, "/chosen"), "rng-seed", &len);
+    assert_non_null(p);
+    assert_true(len > 0 && len <= (int)sizeof(seed));
+    memcpy(seed, p, (size_t)len);
+    free(fdt);
+    store(vm, RAM_BASE, 8, 0);
+    store(vm, RAM_BASE + 0x200000 + 56, 4, 0);
+    store(vm, info, 8, 0);
+    store(vm, dtb, 8, 0);
+    hart_set_pc(virt_hart(vm, 1), RAM_BASE + 0x1234);
+    hart_set_x(virt_hart(vm, 1), 12, 0);
+    store(vm, SYSCON_BASE, 4, 0x7777);
+    assert_int_equal(virt_reset(vm), 0);
+    assert_int_equal(virt_shutdown_state(vm, NULL), VIRT_RUNNING);
+    assert_int_equal(load(vm, RAM_BASE, 8), 0x5f5f5f5f5f5f5f5fULL);
+    assert_int_equal(load(vm, RAM_BASE + 0x200000 + 56, 4), 0x05435352);
+    assert_int_equal(load(vm, info, 8), 0x4942534f);
+    assert_int_equal(virt_dtb_addr(vm), dtb);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(hart_get_pc(virt_hart(vm, i)), RAM_BASE);
+        assert_int_equal(hart_get_x(virt_hart(vm, i), 10), i);
+        assert_int_equal(hart_get_x(virt_hart(vm, i), 11), dtb);
+        assert_int_equal(hart_get_x(virt_hart(vm, i), 12), info);
+        assert_int_equal(hart_priv(virt_hart(vm, i)), 3);
+    }
+    fdt = guest_dtb(vm);
+    p = fdt_getprop(fdt, fdt_path_offset(fdt, "/chosen"), "rng-seed", &len);
+    assert_non_null(p);
+    assert_memory_not_equal(p, seed, (size_t)len);
+    assert_string_equal(fdt_getprop(fdt, fdt_path_offset(fdt, "/chosen"), "bootargs", NULL),
+                        "console=ttyS0");
+    free(fdt);
+    virt_destroy(vm);
+}
+
 static void test_firmware_search(void **state)
 {
     struct fixture *f = *state;
@@ -513,7 +568,7 @@ int main(void)
         T(test_interrupt_wiring), T(test_dump_dtb), T(test_bare_metal_small_ram),
         T(test_config_errors),
         T(test_linux_layout), T(test_linux_small_ram), T(test_linux_errors),
-        T(test_firmware_search),
+        T(test_linux_reset), T(test_firmware_search),
     };
     return cmocka_run_group_tests_name("virt", tests, NULL, NULL);
 }

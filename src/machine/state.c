@@ -1,0 +1,149 @@
+/* The virt board's life cycle: reset in place, quiesce/resume, saved
+ * state.
+ *
+ * Saved state (util/sstate.h sections, docs/machine.md "Saved state"):
+ *   "virt"   v1  u32 ncpus, u64 RAM bytes, u32 populated virtio slots
+ *                (bit n = slot n), u32 device sections that follow the
+ *                harts: the board's shape, which a restore must match
+ *   "vclock" v1  u64 ticks per second, u64 guest time in ticks
+ *   "hart"       one per hart, in hartid order (cpu/riscv/state.c)
+ *   then each device of the board's list, in table order (their layouts
+ *                are in the hw/ device files)
+ * The clock is saved as guest time, not as its offset: the offset is
+ * relative to this host's monotonic clock, which means nothing to another
+ * process or host.  A restore sets the offset so that guest time goes on
+ * from the saved value (design rule 6). */
+#include "machine/virt_int.h"
+
+#include <errno.h>
+
+#include "util/util.h"
+
+#define VIRT_STATE_VERSION   1
+#define VCLOCK_STATE_VERSION 1
+
+/* Make the VM clock read `ticks` now.  Harts read the offset without a
+ * lock, hence the atomic store (they are stopped, but the CLINT's guest
+ * writes use the same discipline). */
+static void clock_set(struct virt_machine *vm, uint64_t ticks)
+{
+    uint64_t now = vclock_now(&vm->clock);
+    int64_t off = __atomic_load_n(&vm->clock.offset_ticks, __ATOMIC_RELAXED);
+    __atomic_store_n(&vm->clock.offset_ticks, (int64_t)((uint64_t)off + (ticks - now)),
+                     __ATOMIC_RELAXED);
+}
+
+int virt_reset(struct virt_machine *vm)
+{
+    /* Harts first: the devices' resets then drive every wire of the fresh
+     * harts from their own power-on state. */
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        hart_reset(vm->harts[i]);
+    virt_virtio_reset(vm);
+    /* Guest time restarts at 0, as at power-on, before the CLINT's reset
+     * compares it with mtimecmp. */
+    clock_set(vm, 0);
+    if (vm->quiesced)
+        vm->frozen_ticks = 0;
+    board_reset(&vm->board);
+    int rc = virt_load(vm, true);
+    if (rc)
+        return rc;
+    virt_boot_regs(vm);
+    return 0;
+}
+
+int virt_quiesce(struct virt_machine *vm)
+{
+    if (vm->quiesced)
+        return -EBUSY;
+    int rc = board_quiesce(&vm->board);
+    if (rc)
+        return rc;
+    vm->frozen_ticks = vclock_now(&vm->clock);
+    vm->quiesced = true;
+    return 0;
+}
+
+void virt_resume(struct virt_machine *vm)
+{
+    if (!vm->quiesced)
+        return;
+    /* Time first: a device resuming may look at it. */
+    clock_set(vm, vm->frozen_ticks);
+    vm->quiesced = false;
+    board_resume(&vm->board);
+}
+
+int virt_save(struct virt_machine *vm, struct sstate_writer *w)
+{
+    if (!vm->quiesced)
+        return -EBUSY;
+    sstate_begin(w, "virt", VIRT_STATE_VERSION);
+    sstate_put_u32(w, vm->ncpus);
+    sstate_put_u64(w, vm->cfg.ram_size);
+    sstate_put_u32(w, vm->virtio_mask);
+    sstate_put_u32(w, vm->board.ndevs);
+    int rc = sstate_end(w);
+    if (rc)
+        return rc;
+    sstate_begin(w, "vclock", VCLOCK_STATE_VERSION);
+    sstate_put_u64(w, vm->clock.freq_hz);
+    sstate_put_u64(w, vm->frozen_ticks);
+    if ((rc = sstate_end(w)))
+        return rc;
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if ((rc = hart_save(vm->harts[i], w)))
+            return rc;
+    return board_save(&vm->board, w);
+}
+
+/* Read and apply every section; stops at the first error with what came
+ * before it applied. */
+static int restore_all(struct virt_machine *vm, struct sstate_reader *r)
+{
+    uint32_t version;
+    int rc = sstate_open(r, "virt", VIRT_STATE_VERSION, &version);
+    if (rc)
+        return rc;
+    if (sstate_get_u32(r) != vm->ncpus || sstate_get_u64(r) != vm->cfg.ram_size ||
+        sstate_get_u32(r) != vm->virtio_mask || sstate_get_u32(r) != vm->board.ndevs)
+        sstate_fail(r, -EINVAL);
+    if ((rc = sstate_close(r)))
+        return rc;
+
+    if ((rc = sstate_open(r, "vclock", VCLOCK_STATE_VERSION, &version)))
+        return rc;
+    if (sstate_get_u64(r) != vm->clock.freq_hz)
+        sstate_fail(r, -EINVAL);
+    uint64_t ticks = sstate_get_u64(r);   /* any value: the guest sets mtime */
+    if ((rc = sstate_close(r)))
+        return rc;
+    /* Before the devices: the CLINT recomputes MTIP against it. */
+    clock_set(vm, ticks);
+    vm->frozen_ticks = ticks;
+
+    for (unsigned i = 0; i < vm->ncpus; i++)
+        if ((rc = hart_restore(vm->harts[i], r)))
+            return rc;
+    return board_restore(&vm->board, r);
+}
+
+int virt_restore(struct virt_machine *vm, struct sstate_reader *r)
+{
+    if (!vm->quiesced)
+        return -EBUSY;
+    /* The sections are applied one by one, so keep the current state to
+     * put back when a later one is refused: all or nothing. */
+    struct sstate_writer backup;
+    sstate_writer_init(&backup);
+    int rc = virt_save(vm, &backup);
+    if (!rc && (rc = restore_all(vm, r))) {
+        struct sstate_reader undo;
+        sstate_reader_init(&undo, backup.buf, backup.len);
+        if (restore_all(vm, &undo))
+            vlog_error("virt: restoring the state from before a failed restore failed");
+    }
+    sstate_writer_free(&backup);
+    return rc;
+}
