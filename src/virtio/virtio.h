@@ -35,7 +35,10 @@
  * device may pop/push from inside its callbacks.
  *
  * Design rule 4: all state is in struct virtio_dev / struct virtq and the
- * device's own struct; nothing is global. */
+ * device's own struct; nothing is global.  Each device also implements
+ * util/device.h (reset, quiesce, resume, save/restore, device-tree node)
+ * on the shared part declared under "device model" below; the saved
+ * layout and its validation are in docs/virtio.md "Device model". */
 #ifndef VESSEL_VIRTIO_H
 #define VESSEL_VIRTIO_H
 
@@ -158,9 +161,10 @@ struct virtio_dev_ops {
     /* Driver write to config space (same bounds).  NULL: ignored. */
     void (*config_write)(void *opaque, uint32_t off, const void *buf, uint32_t len);
     /* Available buffer notification for queue `q` (QueueNotify, 4.2.3.3),
-     * on a vCPU thread; only called while the queue is ready and the
-     * driver has set DRIVER_OK.  Must not block on I/O: start it and
-     * return. */
+     * on a vCPU thread (or the control thread, from virtio_dev_resume);
+     * only called while the queue is ready and the driver has set
+     * DRIVER_OK.  Must not block on I/O: start it and return.  Pops
+     * whatever is available, so an extra call is harmless. */
     void (*notify)(void *opaque, unsigned q);
     /* Device reset (status 0 written, 2.4): on return the device holds no
      * chain it will push later and has forgotten all guest state.  It may
