@@ -8,11 +8,11 @@ trap 'rm -rf "$T"' EXIT
 if ! command -v clang >/dev/null; then
     echo "ok 1 - # SKIP clang not installed"; exit 0
 fi
-SRCS="$ROOT/tests/fuzz/fuzz_virtq.c $ROOT/src/virtio/mmio.c $ROOT/src/virtio/virtqueue.c $ROOT/src/mem/mem.c $ROOT/src/util/util.c"
+SRCS="$ROOT/tests/fuzz/fuzz_virtq.c $ROOT/src/virtio/mmio.c $ROOT/src/virtio/virtqueue.c $ROOT/src/mem/mem.c $(ls "$ROOT"/src/util/*.c)"
 # shellcheck disable=SC2086
 if clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I"$ROOT/src" \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-      -o "$T/fuzz_virtq" $SRCS -lpthread > "$T/build.log" 2>&1; then
+      -o "$T/fuzz_virtq" $SRCS -lpthread -lm > "$T/build.log" 2>&1; then
     echo "ok 1 - build fuzz_virtq (clang libFuzzer)"
 else
     echo "not ok 1 - build fuzz_virtq (clang libFuzzer)"; sed 's/^/# /' "$T/build.log" | tail -20
