@@ -328,3 +328,96 @@ void virtio_blk_free(struct virtio_blk *b)
     virtio_dev_free(b->vdev);
     free(b);
 }
+
+/* ------------------------------------------------------------ device model */
+
+/* Section "vblk", version 1: the transport (virtio_dev_save_state), then
+ * u64 capacity in sectors and u8 read-only, which must match the disk the
+ * device was created with (the guest sized its disk from them).  No
+ * request is saved: quiesce completed them all. */
+#define VBLK_TAG "vblk"
+#define VBLK_VERSION 1
+
+static void blk_dev_reset(void *opaque)
+{
+    struct virtio_blk *b = opaque;
+    virtio_dev_reset(b->vdev);
+}
+
+/* Requests are popped on vCPU threads only (notify) and resume, so with
+ * every vCPU stopped each popped request has been submitted: draining the
+ * block layer completes (and pushes) them all. */
+static int blk_dev_quiesce(void *opaque)
+{
+    struct virtio_blk *b = opaque;
+    virtio_dev_quiesce(b->vdev);
+    block_aio_drain(b->bd);
+    return 0;
+}
+
+static void blk_dev_resume(void *opaque)
+{
+    struct virtio_blk *b = opaque;
+    virtio_dev_resume(b->vdev);
+}
+
+static int blk_dev_save(const void *opaque, struct sstate_writer *w)
+{
+    const struct virtio_blk *b = opaque;
+    if (!virtio_dev_quiesced(b->vdev))
+        return -EBUSY;
+    sstate_begin(w, VBLK_TAG, VBLK_VERSION);
+    int rc = virtio_dev_save_state(b->vdev, w);
+    sstate_put_u64(w, b->sectors);
+    sstate_put_u8(w, b->read_only);
+    int rc2 = sstate_end(w);
+    return rc ? rc : rc2;
+}
+
+static int blk_dev_restore(void *opaque, struct sstate_reader *r)
+{
+    struct virtio_blk *b = opaque;
+    if (!virtio_dev_quiesced(b->vdev))
+        return -EBUSY;
+    uint32_t version;
+    int rc = sstate_open(r, VBLK_TAG, VBLK_VERSION, &version);
+    if (rc)
+        return rc;
+    struct virtio_dev_state st;
+    virtio_dev_load_state(b->vdev, r, &st);    /* an error sticks in r */
+    uint64_t sectors = sstate_get_u64(r);
+    uint8_t ro = sstate_get_u8(r);
+    if (sectors != b->sectors || ro != b->read_only)
+        sstate_fail(r, -EINVAL);
+    rc = sstate_close(r);
+    if (rc)
+        return rc;
+    virtio_dev_apply_state(b->vdev, &st);
+    return 0;
+}
+
+static int blk_dev_fdt(void *opaque, const struct device_fdt_ctx *ctx)
+{
+    return virtio_mmio_fdt_node(ctx);
+}
+
+static void blk_dev_destroy(void *opaque)
+{
+    virtio_blk_free(opaque);
+}
+
+static const struct device_ops blk_device_ops = {
+    .tag = VBLK_TAG,
+    .reset = blk_dev_reset,
+    .quiesce = blk_dev_quiesce,
+    .resume = blk_dev_resume,
+    .save = blk_dev_save,
+    .restore = blk_dev_restore,
+    .fdt_node = blk_dev_fdt,
+    .destroy = blk_dev_destroy,
+};
+
+struct device virtio_blk_device(struct virtio_blk *b)
+{
+    return (struct device){ &blk_device_ops, b };
+}

@@ -142,3 +142,110 @@ void virtio_console_free(struct virtio_console *c)
     pthread_mutex_destroy(&c->tx_lock);
     free(c);
 }
+
+/* ------------------------------------------------------------ device model */
+
+/* Section "vcons", version 1: the transport (virtio_dev_save_state), then
+ * the host input not yet delivered to the guest: u32 length (at most
+ * VIRTIO_CONSOLE_RX_BUFFER) and the bytes, oldest first.  The single port
+ * has no other state (no MULTIPORT: no open/close or size events). */
+#define VCONS_TAG "vcons"
+#define VCONS_VERSION 1
+
+static void con_dev_reset(void *opaque)
+{
+    struct virtio_console *c = opaque;
+    virtio_dev_reset(c->vdev);
+}
+
+/* Once the transport hands out no chain, a delivery or transmission still
+ * running holds its lock: taking each lock waits for it.  Input arriving
+ * while quiesced waits in the host buffer (and is saved). */
+static int con_dev_quiesce(void *opaque)
+{
+    struct virtio_console *c = opaque;
+    virtio_dev_quiesce(c->vdev);
+    pthread_mutex_lock(&c->rx_lock);
+    pthread_mutex_unlock(&c->rx_lock);
+    pthread_mutex_lock(&c->tx_lock);
+    pthread_mutex_unlock(&c->tx_lock);
+    return 0;
+}
+
+static void con_dev_resume(void *opaque)
+{
+    struct virtio_console *c = opaque;
+    virtio_dev_resume(c->vdev);     /* delivers waiting input */
+}
+
+static int con_dev_save(const void *opaque, struct sstate_writer *w)
+{
+    struct virtio_console *c = (struct virtio_console *)opaque;    /* for the lock */
+    if (!virtio_dev_quiesced(c->vdev))
+        return -EBUSY;
+    sstate_begin(w, VCONS_TAG, VCONS_VERSION);
+    int rc = virtio_dev_save_state(c->vdev, w);
+    pthread_mutex_lock(&c->rx_lock);
+    size_t first = MIN(c->rx_len, sizeof(c->rx) - c->rx_head);
+    sstate_put_u32(w, (uint32_t)c->rx_len);
+    sstate_put_bytes(w, c->rx + c->rx_head, first);
+    sstate_put_bytes(w, c->rx, c->rx_len - first);
+    pthread_mutex_unlock(&c->rx_lock);
+    int rc2 = sstate_end(w);
+    return rc ? rc : rc2;
+}
+
+static int con_dev_restore(void *opaque, struct sstate_reader *r)
+{
+    struct virtio_console *c = opaque;
+    if (!virtio_dev_quiesced(c->vdev))
+        return -EBUSY;
+    uint32_t version;
+    int rc = sstate_open(r, VCONS_TAG, VCONS_VERSION, &version);
+    if (rc)
+        return rc;
+    struct virtio_dev_state st;
+    uint8_t rx[VIRTIO_CONSOLE_RX_BUFFER];
+    virtio_dev_load_state(c->vdev, r, &st);    /* an error sticks in r */
+    uint32_t len = sstate_get_u32(r);
+    if (len > sizeof(rx))
+        sstate_fail(r, -EINVAL);
+    else
+        sstate_get_bytes(r, rx, len);
+    rc = sstate_close(r);
+    if (rc)
+        return rc;
+    virtio_dev_apply_state(c->vdev, &st);
+    pthread_mutex_lock(&c->rx_lock);
+    memcpy(c->rx, rx, len);
+    c->rx_head = 0;
+    c->rx_len = len;
+    pthread_mutex_unlock(&c->rx_lock);
+    return 0;
+}
+
+static int con_dev_fdt(void *opaque, const struct device_fdt_ctx *ctx)
+{
+    return virtio_mmio_fdt_node(ctx);
+}
+
+static void con_dev_destroy(void *opaque)
+{
+    virtio_console_free(opaque);
+}
+
+static const struct device_ops con_device_ops = {
+    .tag = VCONS_TAG,
+    .reset = con_dev_reset,
+    .quiesce = con_dev_quiesce,
+    .resume = con_dev_resume,
+    .save = con_dev_save,
+    .restore = con_dev_restore,
+    .fdt_node = con_dev_fdt,
+    .destroy = con_dev_destroy,
+};
+
+struct device virtio_console_device(struct virtio_console *c)
+{
+    return (struct device){ &con_device_ops, c };
+}

@@ -89,11 +89,13 @@ struct virtq *virtio_dev_queue(struct virtio_dev *d, unsigned i)
 
 /* ------------------------------------------------------------ reset */
 
-/* 2.4 / 4.2.3.1: status 0 resets the device.  Called with no lock held. */
-static void device_reset(struct virtio_dev *d)
+/* 2.4 / 4.2.3.1: status 0 resets the device.  Called with no lock held.
+ * A quiesced device stays quiesced: that is the host's state, not the
+ * guest's. */
+void virtio_dev_reset(struct virtio_dev *d)
 {
     pthread_mutex_lock(&d->lock);
-    atomic_store(&d->status, 0);    /* stops pops at once */
+    atomic_fetch_and(&d->status, VIRTIO_STATUS_QUIESCED_);  /* stops pops at once */
     pthread_mutex_unlock(&d->lock);
     if (d->ops->reset)
         d->ops->reset(d->opaque);   /* drains in-flight requests */
@@ -111,11 +113,12 @@ static void device_reset(struct virtio_dev *d)
 /* Status write (2.1, 3.1.1).  Returns true when DRIVER_OK was just set. */
 static bool write_status(struct virtio_dev *d, uint32_t val)
 {
-    val &= 0xff;
+    val &= VIRTIO_STATUS_DRIVER_MASK;
     pthread_mutex_lock(&d->lock);
     unsigned old = atomic_load(&d->status);
-    unsigned keep = old & VIRTIO_STATUS_DEVICE_NEEDS_RESET;  /* device-owned */
-    unsigned s = (val & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET) | keep;
+    /* Device-owned: DEVICE_NEEDS_RESET, and the host's quiesce bit. */
+    unsigned keep = old & (VIRTIO_STATUS_DEVICE_NEEDS_RESET | VIRTIO_STATUS_QUIESCED_);
+    unsigned s = val | keep;
     if ((s & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
         /* 3.1.1: accept only a subset of what we offer, with VERSION_1
          * (a modern-only device, 4.2.2: legacy drivers use version 1). */
@@ -346,7 +349,7 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val64, unsigned size
         break;
     case VIRTIO_MMIO_STATUS:
         if ((val & 0xff) == 0) {
-            device_reset(d);
+            virtio_dev_reset(d);
         } else if (write_status(d, val) && d->ops->driver_ok) {
             d->ops->driver_ok(d->opaque);
             /* Buffers made available before DRIVER_OK (allowed by

@@ -295,6 +295,148 @@ void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6])
     memcpy(mac, n->mac, 6);
 }
 
+/* ---------------------------------------------------------------- device model */
+
+/* Section "vnet", version 1: the transport (virtio_dev_save_state), then
+ * the guest-visible config: mac[6] (the address the driver read; adopted
+ * by the device restored into) and u8 link status (VIRTIO_NET_S_LINK_UP,
+ * the only one this device reports); then the received frames waiting
+ * for a receive buffer: u32 count (at most VIRTIO_NET_RX_PENDING), each a
+ * u32 length (1..NET_MAX_FRAME) and its bytes, oldest first.  The
+ * counters are host diagnostics, not state. */
+#define VNET_TAG "vnet"
+#define VNET_VERSION 1
+
+static void net_dev_reset(void *opaque)
+{
+    struct virtio_net *n = opaque;
+    virtio_dev_reset(n->vdev);
+}
+
+/* Once the transport hands out no chain, a delivery or transmission in
+ * progress holds its lock; taking each lock waits for it.  Frames the
+ * backend receives while quiesced find no receive buffer, so they wait in
+ * the pending ring (and are saved) or are dropped when it is full, as on
+ * a NIC whose driver posts no buffers. */
+static int net_dev_quiesce(void *opaque)
+{
+    struct virtio_net *n = opaque;
+    virtio_dev_quiesce(n->vdev);
+    pthread_mutex_lock(&n->rx_lock);
+    pthread_mutex_unlock(&n->rx_lock);
+    pthread_mutex_lock(&n->tx_lock);
+    pthread_mutex_unlock(&n->tx_lock);
+    return 0;
+}
+
+static void net_dev_resume(void *opaque)
+{
+    struct virtio_net *n = opaque;
+    virtio_dev_resume(n->vdev);     /* delivers pending frames, sends queued ones */
+}
+
+static int net_dev_save(const void *opaque, struct sstate_writer *w)
+{
+    struct virtio_net *n = (struct virtio_net *)opaque;    /* for the lock */
+    if (!virtio_dev_quiesced(n->vdev))
+        return -EBUSY;
+    sstate_begin(w, VNET_TAG, VNET_VERSION);
+    int rc = virtio_dev_save_state(n->vdev, w);
+    pthread_mutex_lock(&n->rx_lock);
+    sstate_put_bytes(w, n->mac, 6);
+    sstate_put_u8(w, VIRTIO_NET_S_LINK_UP);
+    sstate_put_u32(w, n->rx_count);
+    for (unsigned i = 0; i < n->rx_count; i++) {
+        const struct rx_slot *sl = &n->rx_pending[(n->rx_head + i) % VIRTIO_NET_RX_PENDING];
+        sstate_put_u32(w, (uint32_t)sl->len);
+        sstate_put_bytes(w, sl->data, sl->len);
+    }
+    pthread_mutex_unlock(&n->rx_lock);
+    int rc2 = sstate_end(w);
+    return rc ? rc : rc2;
+}
+
+static int net_dev_restore(void *opaque, struct sstate_reader *r)
+{
+    struct virtio_net *n = opaque;
+    if (!virtio_dev_quiesced(n->vdev))
+        return -EBUSY;
+    uint32_t version;
+    int rc = sstate_open(r, VNET_TAG, VNET_VERSION, &version);
+    if (rc)
+        return rc;
+    struct virtio_dev_state st;
+    uint8_t mac[6];
+    struct rx_slot *slots = NULL;
+    virtio_dev_load_state(n->vdev, r, &st);    /* an error sticks in r */
+    sstate_get_bytes(r, mac, sizeof(mac));
+    uint8_t link = sstate_get_u8(r);
+    uint32_t count = sstate_get_u32(r);
+    if (r->err)
+        goto out;
+    if ((mac[0] & 1) || link != VIRTIO_NET_S_LINK_UP || count > VIRTIO_NET_RX_PENDING) {
+        sstate_fail(r, -EINVAL);
+        goto out;
+    }
+    if (count && !(slots = malloc(count * sizeof(*slots)))) {
+        sstate_fail(r, -ENOMEM);
+        goto out;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t len = sstate_get_u32(r);
+        if (r->err)
+            break;
+        if (len == 0 || len > NET_MAX_FRAME) {
+            sstate_fail(r, -EINVAL);
+            break;
+        }
+        sstate_get_bytes(r, slots[i].data, len);
+        slots[i].len = len;
+    }
+out:
+    rc = sstate_close(r);
+    if (!rc) {
+        virtio_dev_apply_state(n->vdev, &st);
+        pthread_mutex_lock(&n->rx_lock);
+        memcpy(n->mac, mac, sizeof(mac));
+        for (uint32_t i = 0; i < count; i++) {
+            n->rx_pending[i].len = slots[i].len;
+            memcpy(n->rx_pending[i].data, slots[i].data, slots[i].len);
+        }
+        n->rx_head = 0;
+        n->rx_count = count;
+        pthread_mutex_unlock(&n->rx_lock);
+    }
+    free(slots);
+    return rc;
+}
+
+static int net_dev_fdt(void *opaque, const struct device_fdt_ctx *ctx)
+{
+    return virtio_mmio_fdt_node(ctx);
+}
+
+static void net_dev_destroy(void *opaque)
+{
+    virtio_net_free(opaque);
+}
+
+static const struct device_ops net_device_ops = {
+    .tag = VNET_TAG,
+    .reset = net_dev_reset,
+    .quiesce = net_dev_quiesce,
+    .resume = net_dev_resume,
+    .save = net_dev_save,
+    .restore = net_dev_restore,
+    .fdt_node = net_dev_fdt,
+    .destroy = net_dev_destroy,
+};
+
+struct device virtio_net_device(struct virtio_net *n)
+{
+    return (struct device){ &net_device_ops, n };
+}
+
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *st)
 {
     st->tx_frames = stat_get(&n->tx_frames);

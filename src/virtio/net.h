@@ -95,6 +95,16 @@ int virtio_net_new(const char *spec, const char *mac_seed,
  *   mem_add_mmio(mem, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, transport). */
 struct virtio_dev *virtio_net_transport(struct virtio_net *n);
 
+/* The NIC's device-model interface (util/device.h; opaque = n): reset as
+ * the driver's status-0 write, quiesce (the transport hands out no chain;
+ * delivery and transmission in progress finish; frames received
+ * meanwhile wait in the pending ring), resume (pending frames go out),
+ * save/restore of section "vnet" (transport state, MAC, link status,
+ * pending frames; docs/virtio.md "Saved state"), the virtio-mmio
+ * device-tree node, destroy (virtio_net_free).  The backend is host
+ * state: restore into a NIC created with the same configuration. */
+struct device virtio_net_device(struct virtio_net *n);
+
 /* Stop the backend (no more receive callbacks), then free the transport
  * and the device.  No vCPU may be running.  NULL is a no-op. */
 void virtio_net_free(struct virtio_net *n);

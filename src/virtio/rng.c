@@ -92,3 +92,87 @@ void virtio_rng_free(struct virtio_rng *r)
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
+
+/* ------------------------------------------------------------ device model */
+
+/* Section "vrng", version 1: the transport (virtio_dev_save_state) only;
+ * the entropy device has no state of its own. */
+#define VRNG_TAG "vrng"
+#define VRNG_VERSION 1
+
+static void rng_dev_reset(void *opaque)
+{
+    struct virtio_rng *r = opaque;
+    virtio_dev_reset(r->vdev);
+}
+
+/* A request being filled holds r->lock: taking it waits for its push. */
+static int rng_dev_quiesce(void *opaque)
+{
+    struct virtio_rng *r = opaque;
+    virtio_dev_quiesce(r->vdev);
+    pthread_mutex_lock(&r->lock);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+static void rng_dev_resume(void *opaque)
+{
+    struct virtio_rng *r = opaque;
+    virtio_dev_resume(r->vdev);
+}
+
+static int rng_dev_save(const void *opaque, struct sstate_writer *w)
+{
+    const struct virtio_rng *r = opaque;
+    if (!virtio_dev_quiesced(r->vdev))
+        return -EBUSY;
+    sstate_begin(w, VRNG_TAG, VRNG_VERSION);
+    int rc = virtio_dev_save_state(r->vdev, w);
+    int rc2 = sstate_end(w);
+    return rc ? rc : rc2;
+}
+
+static int rng_dev_restore(void *opaque, struct sstate_reader *rd)
+{
+    struct virtio_rng *r = opaque;
+    if (!virtio_dev_quiesced(r->vdev))
+        return -EBUSY;
+    uint32_t version;
+    int rc = sstate_open(rd, VRNG_TAG, VRNG_VERSION, &version);
+    if (rc)
+        return rc;
+    struct virtio_dev_state st;
+    virtio_dev_load_state(r->vdev, rd, &st);   /* an error sticks in rd */
+    rc = sstate_close(rd);
+    if (rc)
+        return rc;
+    virtio_dev_apply_state(r->vdev, &st);
+    return 0;
+}
+
+static int rng_dev_fdt(void *opaque, const struct device_fdt_ctx *ctx)
+{
+    return virtio_mmio_fdt_node(ctx);
+}
+
+static void rng_dev_destroy(void *opaque)
+{
+    virtio_rng_free(opaque);
+}
+
+static const struct device_ops rng_device_ops = {
+    .tag = VRNG_TAG,
+    .reset = rng_dev_reset,
+    .quiesce = rng_dev_quiesce,
+    .resume = rng_dev_resume,
+    .save = rng_dev_save,
+    .restore = rng_dev_restore,
+    .fdt_node = rng_dev_fdt,
+    .destroy = rng_dev_destroy,
+};
+
+struct device virtio_rng_device(struct virtio_rng *r)
+{
+    return (struct device){ &rng_device_ops, r };
+}

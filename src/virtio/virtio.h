@@ -35,7 +35,10 @@
  * device may pop/push from inside its callbacks.
  *
  * Design rule 4: all state is in struct virtio_dev / struct virtq and the
- * device's own struct; nothing is global. */
+ * device's own struct; nothing is global.  Each device also implements
+ * util/device.h (reset, quiesce, resume, save/restore, device-tree node)
+ * on the shared part declared under "device model" below; the saved
+ * layout and its validation are in docs/virtio.md "Device model". */
 #ifndef VESSEL_VIRTIO_H
 #define VESSEL_VIRTIO_H
 
@@ -46,6 +49,8 @@
 
 #include "hw/hw.h"
 #include "mem/mem.h"
+#include "util/device.h"
+#include "util/sstate.h"
 
 /* ------------------------------------------------------- constants */
 
@@ -156,9 +161,10 @@ struct virtio_dev_ops {
     /* Driver write to config space (same bounds).  NULL: ignored. */
     void (*config_write)(void *opaque, uint32_t off, const void *buf, uint32_t len);
     /* Available buffer notification for queue `q` (QueueNotify, 4.2.3.3),
-     * on a vCPU thread; only called while the queue is ready and the
-     * driver has set DRIVER_OK.  Must not block on I/O: start it and
-     * return. */
+     * on a vCPU thread (or the control thread, from virtio_dev_resume);
+     * only called while the queue is ready and the driver has set
+     * DRIVER_OK.  Must not block on I/O: start it and return.  Pops
+     * whatever is available, so an extra call is harmless. */
     void (*notify)(void *opaque, unsigned q);
     /* Device reset (status 0 written, 2.4): on return the device holds no
      * chain it will push later and has forgotten all guest state.  It may
@@ -226,6 +232,90 @@ void virtio_dev_needs_reset(struct virtio_dev *d, const char *fmt, ...)
  * thread.  virtq_push() does this for used buffers; devices rarely need
  * it directly. */
 void virtio_dev_interrupt(struct virtio_dev *d, uint32_t bits);
+
+/* ------------------------------------------------------- device model */
+
+/* The life-cycle half of util/device.h that every virtio device shares
+ * (src/virtio/device.c).  Each device's own struct device_ops (see
+ * virtio_blk_device() etc. below) calls these around its own part.  All
+ * are for the VMM's control thread while no vCPU runs (util/device.h). */
+
+/* Reset the device as the driver's write of 0 to Status does (2.4,
+ * 4.2.3.1): the device's reset op waits for its in-flight I/O, every
+ * queue is forgotten, features, selectors and InterruptStatus cleared,
+ * the line lowered.  ConfigGeneration is kept.  A quiesced device stays
+ * quiesced. */
+void virtio_dev_reset(struct virtio_dev *d);
+
+/* Stop handing out chains: from now on virtq_pop returns 0 on every queue
+ * (pushes still work, so requests in flight can complete); waits for a
+ * pop in progress on another thread.  The device itself finishes its
+ * in-flight work afterwards (blk drains its I/O).  Idempotent. */
+void virtio_dev_quiesce(struct virtio_dev *d);
+/* Undo virtio_dev_quiesce: re-drive the interrupt line at the level
+ * InterruptStatus asks for (an interrupt controller restored after the
+ * device sees it again), then, when the driver is running, call the
+ * device's notify op for every ready queue, so buffers the driver made
+ * available while the device was quiesced, or before a snapshot, are
+ * served (notify is idempotent: it pops what is there).  No-op when not
+ * quiesced. */
+void virtio_dev_resume(struct virtio_dev *d);
+bool virtio_dev_quiesced(struct virtio_dev *d);
+
+/* The transport's guest-visible state (registers and queue state), as
+ * saved in a device's section.  Plain data, for a restore that validates
+ * everything before it applies anything. */
+struct virtio_queue_state {
+    uint32_t num;                   /* QueueNum as written */
+    uint64_t desc, avail, used;     /* ring addresses as written */
+    bool ready, event_idx, indirect, broken;
+    uint16_t last_avail, used_idx;  /* device-side ring indexes (2.7) */
+};
+struct virtio_dev_state {
+    uint8_t status;                 /* 2.1, incl. DEVICE_NEEDS_RESET */
+    uint64_t drv_features;          /* DriverFeatures as written */
+    uint32_t dev_feat_sel, drv_feat_sel, queue_sel, shm_sel;
+    uint32_t isr;                   /* InterruptStatus */
+    uint32_t config_gen;
+    unsigned num_queues;
+    struct virtio_queue_state q[VIRTIO_MAX_QUEUES];
+};
+
+/* Append the transport's state to w's open section (the device's own
+ * section, util/sstate.h; layout in docs/virtio.md "Saved state"):
+ * device ID, status, DriverFeatures, the four selectors, InterruptStatus,
+ * ConfigGeneration, the queue count, then per queue QueueNum, the three
+ * ring addresses, ready/event-idx/indirect/broken flags and the two ring
+ * indexes.  Returns 0, -EBUSY when the device is not quiesced, or the
+ * writer's error. */
+int virtio_dev_save_state(const struct virtio_dev *d, struct sstate_writer *w)
+    __attribute__((warn_unused_result));
+/* Read what virtio_dev_save_state wrote from r's open section into *st
+ * and validate it against this device (Virtio 1.2): same device ID and
+ * queue count; only defined status bits; DRIVER_OK only with
+ * FEATURES_OK; with FEATURES_OK the driver's features a subset of the
+ * offer and with VERSION_1 (3.1.1); InterruptStatus bits 0-1 only; event
+ * index / indirect only if offered; for a ready queue a size that is a
+ * power of two within QueueNumMax, rings aligned (2.7: 16, 2, 4 bytes)
+ * and inside guest RAM, and no more chains outstanding than the queue
+ * holds (last_avail - used_idx <= size).  Guest RAM's contents are not
+ * read (memory may be restored after the devices).  Changes nothing in
+ * the device.  Returns 0, or the reader's error (-EINVAL truncated or
+ * out of range), which also sticks in r (sstate_fail), so a caller may
+ * read on and check once at sstate_close. */
+int virtio_dev_load_state(struct virtio_dev *d, struct sstate_reader *r,
+                          struct virtio_dev_state *st);
+/* Apply a state virtio_dev_load_state accepted.  Chains popped before
+ * become stale (virtq_push refuses them).  Drives the interrupt line from
+ * the restored InterruptStatus (a pending interrupt is raised again).
+ * The device must be quiesced (it stays so). */
+void virtio_dev_apply_state(struct virtio_dev *d, const struct virtio_dev_state *st);
+
+/* The virtio-mmio device-tree node (Linux bindings virtio/mmio.yaml):
+ * virtio_mmio@<base> with compatible "virtio,mmio", reg <base size>
+ * (two cells each), interrupts <irq>, interrupt-parent <plic_phandle>.
+ * Returns 0 or a negative libfdt error. */
+int virtio_mmio_fdt_node(const struct device_fdt_ctx *ctx);
 
 /* ------------------------------------------------------- virtqueues */
 
@@ -308,6 +398,14 @@ struct virtio_blk *virtio_blk_new(struct block_dev *bd, bool read_only, bool flu
                                   struct mem *mem);
 struct virtio_dev *virtio_blk_transport(struct virtio_blk *b);
 void virtio_blk_free(struct virtio_blk *b);
+/* The device-model interface (util/device.h; opaque = b): reset as the
+ * driver's status-0 write; quiesce stops popping requests and waits until
+ * every request given to the block layer has completed and been pushed;
+ * resume serves what the driver queued meanwhile; save/restore of section
+ * "vblk" (transport state plus the capacity and read-only flag, which a
+ * restore requires to match this disk); the virtio-mmio node; destroy
+ * (virtio_blk_free: the block_dev stays the caller's). */
+struct device virtio_blk_device(struct virtio_blk *b);
 
 /* virtio-console (5.3), one port (no MULTIPORT): receiveq 0 gets host
  * input, transmitq 1 goes to `out` (copied; called on vCPU threads).
@@ -321,6 +419,12 @@ struct virtio_dev *virtio_console_transport(struct virtio_console *c);
 /* Host input for port 0 (any thread).  Returns bytes accepted. */
 size_t virtio_console_input(struct virtio_console *c, const uint8_t *buf, size_t len);
 void virtio_console_free(struct virtio_console *c);
+/* The device-model interface (util/device.h; opaque = c).  While
+ * quiesced no receive buffer is taken: input still accepted by
+ * virtio_console_input waits in the host buffer, which is saved (section
+ * "vcons": transport state plus the waiting bytes) and delivered on
+ * resume.  destroy is virtio_console_free. */
+struct device virtio_console_device(struct virtio_console *c);
 
 /* virtio-rng (5.4): fills the driver's writable buffers from getrandom(2)
  * on the notifying vCPU thread (fast, never blocks after boot). */
@@ -328,5 +432,8 @@ struct virtio_rng;
 struct virtio_rng *virtio_rng_new(const struct hw_line *irq, struct mem *mem);
 struct virtio_dev *virtio_rng_transport(struct virtio_rng *r);
 void virtio_rng_free(struct virtio_rng *r);
+/* The device-model interface (util/device.h; opaque = r); section "vrng"
+ * holds the transport state only.  destroy is virtio_rng_free. */
+struct device virtio_rng_device(struct virtio_rng *r);
 
 #endif

@@ -26,13 +26,26 @@ struct virtq {
     uint32_t gen;               /* bumped by every reset */
 };
 
+/* Host-side bit kept above the status byte (never seen by the guest):
+ * the device is quiesced (virtio_dev_quiesce), so virtq_pop hands out no
+ * chain.  Folding it into `status` keeps the pop path's check a single
+ * load. */
+#define VIRTIO_STATUS_QUIESCED_ 0x100u
+/* Status bits a driver may set (2.1); the reserved ones (16, 32) are
+ * dropped on write so that every status a device can hold is one a
+ * restore accepts. */
+#define VIRTIO_STATUS_DRIVER_MASK \
+    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK | \
+     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_FAILED)
+
 struct virtio_dev {
     const struct virtio_dev_ops *ops;
     void *opaque;
     struct mem *mem;
     struct hw_line irq;
     uint64_t dev_features;      /* offered, incl. VERSION_1 */
-    atomic_uint status;         /* device status byte (2.1) */
+    atomic_uint status;         /* device status byte (2.1), plus
+                                   VIRTIO_STATUS_QUIESCED_ */
     atomic_uint config_gen;
     pthread_mutex_t lock;       /* everything below */
     uint64_t drv_features;      /* written by the driver */
@@ -44,6 +57,16 @@ struct virtio_dev {
     struct ratelimit own_limit;     /* until the board gives the VM's */
     struct virtq vqs[VIRTIO_MAX_QUEUES];
 };
+
+/* May queues hand out chains?  DRIVER_OK set, no DEVICE_NEEDS_RESET or
+ * FAILED, not quiesced: one load on the pop path. */
+static inline bool virtio_dev_active_(struct virtio_dev *d)
+{
+    unsigned s = atomic_load(&d->status);
+    return (s & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET |
+                 VIRTIO_STATUS_FAILED | VIRTIO_STATUS_QUIESCED_)) ==
+           VIRTIO_STATUS_DRIVER_OK;
+}
 
 /* virtqueue.c: forget all state of a queue (device reset). */
 void virtq_reset(struct virtq *vq);

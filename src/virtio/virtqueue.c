@@ -221,7 +221,7 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 {
     int ret = 0;
     pthread_mutex_lock(&vq->lock);
-    if (!vq->ready || vq->broken || !virtio_dev_running(vq->dev))
+    if (!vq->ready || vq->broken || !virtio_dev_active_(vq->dev))
         goto out;
     uint16_t *aidx = ring16(vq, AVAIL_IDX(vq), false);
     if (!aidx) {

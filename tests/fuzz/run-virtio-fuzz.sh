@@ -12,7 +12,7 @@ SRCS="$ROOT/tests/fuzz/fuzz_virtq.c $ROOT/src/virtio/mmio.c $ROOT/src/virtio/vir
 # shellcheck disable=SC2086
 if clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I"$ROOT/src" \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-      -o "$T/fuzz_virtq" $SRCS -lpthread > "$T/build.log" 2>&1; then
+      -o "$T/fuzz_virtq" $SRCS -lpthread -lm > "$T/build.log" 2>&1; then
     echo "ok 1 - build fuzz_virtq (clang libFuzzer)"
 else
     echo "not ok 1 - build fuzz_virtq (clang libFuzzer)"; sed 's/^/# /' "$T/build.log" | tail -20
