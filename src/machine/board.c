@@ -174,18 +174,17 @@ static const struct device *row_dev(const struct board *b, const struct board_ro
     return NULL;
 }
 
-int board_build_dtb(const struct board *b, uint32_t virtio_mask, struct dtb_params *p,
-                    void **blob, size_t *size)
+int board_build_dtb(const struct board *b, struct dtb_params *p, void **blob,
+                    size_t *size)
 {
     struct dtb_soc_node soc[BOARD_ROWS];
-    unsigned n = 0, slot = 0;
+    unsigned n = 0;
     for (size_t i = 0; i < BOARD_ROWS; i++) {
         const struct board_row *row = &board_map[i];
         const struct device *dev = row_dev(b, row);
-        bool populated = row->kind == BOARD_VIRTIO && (virtio_mask >> slot++ & 1);
-        if (!dev && !populated)
-            continue;
-        soc[n++] = (struct dtb_soc_node){ dev, row->base, row->size, row->irq, row->phandle };
+        if (dev)
+            soc[n++] = (struct dtb_soc_node){ dev, row->base, row->size, row->irq,
+                                              row->phandle };
     }
     p->soc = soc;
     p->nsoc = n;

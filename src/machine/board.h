@@ -11,8 +11,8 @@
  * A board keeps its devices as a per-VM list of struct device
  * (util/device.h) in table order, the HTIF of a bare-metal program last;
  * reset, quiesce, save and restore walk that list.  The virtio slots have
- * rows in the table and are mapped by virt.c; their devices join the list
- * (board_attach) once they implement struct device_ops.
+ * rows in the table; virt.c creates their devices, puts them on the list
+ * (board_attach) and maps their transports.
  *
  * Threads: everything here is called by the thread that builds or
  * controls the VM, with every hart stopped (outside hart_run). */
@@ -112,13 +112,12 @@ int board_add_htif(struct board *b, struct mem *mem, uint64_t tohost, uint64_t f
  * caller's. */
 void board_destroy(struct board *b);
 
-/* Build the device tree: the /soc nodes are the table's rows in order
- * whose device is on the list, plus the virtio slots set in virtio_mask
- * that have no device on the list (dtb.c writes those); p's soc,
- * stdout_path and phandles are filled in here, the rest is the caller's.
- * As dtb_build. */
-int board_build_dtb(const struct board *b, uint32_t virtio_mask, struct dtb_params *p,
-                    void **blob, size_t *size);
+/* Build the device tree: the /soc nodes are the table's rows, in order,
+ * whose device is on the list, each written by its device's fdt_node op;
+ * p's soc, stdout_path and phandles are filled in here, the rest is the
+ * caller's.  As dtb_build. */
+int board_build_dtb(const struct board *b, struct dtb_params *p, void **blob,
+                    size_t *size);
 
 /* Walks of the device list, in its order (struct device_ops). */
 void board_reset(struct board *b);

@@ -97,8 +97,7 @@ struct device;
 /* One child of /soc, in the order given (the board's table order). */
 struct dtb_soc_node {
     /* The device writes its own node (its ops->fdt_node; none when that is
-     * NULL).  NULL: a virtio-mmio slot, whose node dtb.c writes
-     * (virtio/mmio.yaml) until the virtio devices write their own. */
+     * NULL).  Never NULL. */
     const struct device *dev;
     uint64_t base, size;            /* MMIO window, bytes */
     unsigned irq;                   /* PLIC source, 0: none */

@@ -83,19 +83,6 @@ static int cpus(void *fdt, const struct dtb_params *p)
     return fdt_end_node(fdt);
 }
 
-/* A virtio-mmio slot (Linux Documentation/devicetree/bindings/virtio/
- * mmio.yaml). */
-static int virtio_mmio_node(void *fdt, const struct dtb_params *p,
-                            const struct dtb_soc_node *n)
-{
-    CHK(begin_node_at(fdt, "virtio_mmio", n->base));
-    CHK(fdt_property_string(fdt, "compatible", "virtio,mmio"));
-    CHK(prop_reg(fdt, n->base, n->size));
-    CHK(fdt_property_u32(fdt, "interrupts", n->irq));
-    CHK(fdt_property_u32(fdt, "interrupt-parent", p->plic_phandle));
-    return fdt_end_node(fdt);
-}
-
 static int soc(void *fdt, const struct dtb_params *p)
 {
     uint32_t intc[DTB_MAX_CPUS];
@@ -111,10 +98,6 @@ static int soc(void *fdt, const struct dtb_params *p)
      * virtio slot 0 probes first and the first disk is /dev/vda. */
     for (unsigned i = 0; i < p->nsoc; i++) {
         const struct dtb_soc_node *n = &p->soc[i];
-        if (!n->dev) {
-            CHK(virtio_mmio_node(fdt, p, n));
-            continue;
-        }
         if (!n->dev->ops->fdt_node)
             continue;
         const struct device_fdt_ctx ctx = {

@@ -39,7 +39,6 @@ int virt_reset(struct virt_machine *vm)
      * harts from their own power-on state. */
     for (unsigned i = 0; i < vm->ncpus; i++)
         hart_reset(vm->harts[i]);
-    virt_virtio_reset(vm);
     /* Guest time restarts at 0, as at power-on, before the CLINT's reset
      * compares it with mtimecmp. */
     clock_set(vm, 0);

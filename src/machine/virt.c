@@ -131,26 +131,37 @@ static struct virtio_dev *slot_transport(struct virt_slot *s)
     }
 }
 
-static void slot_free(struct virt_slot *s)
+/* The device-model view of a slot's device (util/device.h). */
+static struct device slot_device(struct virt_slot *s)
 {
     switch (s->kind) {
-    case SLOT_BLK: virtio_blk_free(s->dev); break;
-    case SLOT_CONSOLE: virtio_console_free(s->dev); break;
-    case SLOT_RNG: virtio_rng_free(s->dev); break;
+    case SLOT_BLK: return virtio_blk_device(s->dev);
+    case SLOT_CONSOLE: return virtio_console_device(s->dev);
+    case SLOT_RNG: return virtio_rng_device(s->dev);
 #if VIRT_HAVE_NET
-    case SLOT_NET: virtio_net_free(s->dev); break;
+    case SLOT_NET: return virtio_net_device(s->dev);
 #endif
-    default: break;
+    default: return (struct device){ NULL, NULL };
     }
-    s->kind = SLOT_EMPTY;
-    s->dev = NULL;
 }
 
-void virt_virtio_reset(struct virt_machine *vm)
+/* Put a new device in slot n and on the board's list, which owns it from
+ * then on (so a later failure while building frees it too).  dev NULL:
+ * its creation failed for lack of memory. */
+static int slot_attach(struct virt_machine *vm, unsigned n, enum virt_slot_kind kind,
+                       void *dev)
 {
-    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++)
-        if (vm->slots[i].kind != SLOT_EMPTY)
-            virtio_mmio_ops.write(slot_transport(&vm->slots[i]), VIRTIO_MMIO_STATUS, 0, 4);
+    if (!dev)
+        return -ENOMEM;
+    vm->slots[n] = (struct virt_slot){ kind, dev };
+    struct device d = slot_device(&vm->slots[n]);
+    int rc = board_attach(&vm->board, d.ops, d.opaque, board_row(BOARD_VIRTIO, n));
+    if (rc) {
+        d.ops->destroy(d.opaque);
+        vm->slots[n] = (struct virt_slot){ SLOT_EMPTY, NULL };
+        vlog_error("virt: no room for virtio slot %u in the device list", n);
+    }
+    return rc;
 }
 
 /* The interrupt line of virtio slot n: its PLIC source. */
@@ -181,11 +192,11 @@ static int create_virtio(struct virt_machine *vm)
     for (unsigned i = 0; i < cfg->ndisks; i++, n++) {
         struct hw_line irq = slot_irq(vm, n);
         const struct virt_disk *d = &cfg->disks[i];
-        vm->slots[n].dev = virtio_blk_new(d->bd, d->read_only, d->flush_noop, d->serial,
-                                          &irq, vm->mem);
-        if (!vm->slots[n].dev)
-            return -ENOMEM;
-        vm->slots[n].kind = SLOT_BLK;
+        int rc = slot_attach(vm, n, SLOT_BLK,
+                             virtio_blk_new(d->bd, d->read_only, d->flush_noop,
+                                            d->serial, &irq, vm->mem));
+        if (rc)
+            return rc;
     }
     for (unsigned i = 0; i < cfg->nnets; i++, n++) {
 #if VIRT_HAVE_NET
@@ -197,32 +208,30 @@ static int create_virtio(struct virt_machine *vm)
         if (rc)
             return rc;
         virtio_net_set_log_limit(nd, cfg->log_limit);
-        vm->slots[n].dev = nd;
-        vm->slots[n].kind = SLOT_NET;
+        if ((rc = slot_attach(vm, n, SLOT_NET, nd)))
+            return rc;
 #endif
     }
     if (cfg->virtio_console) {
         struct hw_line irq = slot_irq(vm, n);
         vm->vcon = virtio_console_new(&con, &irq, vm->mem);
-        if (!vm->vcon)
-            return -ENOMEM;
-        vm->slots[n].dev = vm->vcon;
-        vm->slots[n++].kind = SLOT_CONSOLE;
+        int rc = slot_attach(vm, n++, SLOT_CONSOLE, vm->vcon);
+        if (rc)
+            return rc;
     }
     struct hw_line irq = slot_irq(vm, n);
-    vm->slots[n].dev = virtio_rng_new(&irq, vm->mem);
-    if (!vm->slots[n].dev)
-        return -ENOMEM;
-    vm->slots[n++].kind = SLOT_RNG;
+    int rc = slot_attach(vm, n++, SLOT_RNG, virtio_rng_new(&irq, vm->mem));
+    if (rc)
+        return rc;
 
-    /* The transports are mapped here; the devices join the board's list
-     * (board_attach with their row) when they implement device_ops. */
+    /* The devices are on the board's list (reset, quiesce, save, the
+     * device tree and destroy walk it); map their transports. */
     for (unsigned i = 0; i < n; i++) {
         const struct board_row *row = board_row(BOARD_VIRTIO, i);
         uint64_t base = row->base;
         virtio_dev_set_log_limit(slot_transport(&vm->slots[i]), cfg->log_limit);
-        int rc = mem_add_mmio(vm->mem, base, row->size, &virtio_mmio_ops,
-                              slot_transport(&vm->slots[i]));
+        rc = mem_add_mmio(vm->mem, base, row->size, &virtio_mmio_ops,
+                          slot_transport(&vm->slots[i]));
         if (rc) {
             vlog_error("virt: cannot map virtio slot %u at 0x%llx: %s", i,
                        (unsigned long long)base, strerror(-rc));
@@ -266,7 +275,7 @@ static int build_dtb(struct virt_machine *vm, struct dtb_params *p)
 {
     free(vm->dtb);
     vm->dtb = NULL;
-    return board_build_dtb(&vm->board, vm->virtio_mask, p, &vm->dtb, &vm->dtb_size);
+    return board_build_dtb(&vm->board, p, &vm->dtb, &vm->dtb_size);
 }
 
 static int write_dtb(struct virt_machine *vm)
@@ -611,13 +620,13 @@ void virt_destroy(struct virt_machine *vm)
 {
     if (!vm)
         return;
+    /* Devices before harts, the list in reverse (virtio first): a device
+     * draining its work may still raise a line into the PLIC and from
+     * there into a hart. */
+    board_destroy(&vm->board);
     for (unsigned i = 0; i < vm->ncpus; i++)
         if (vm->harts[i])
             hart_free(vm->harts[i]);
-    /* Virtio devices first: they may raise PLIC lines while draining. */
-    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++)
-        slot_free(&vm->slots[i]);
-    board_destroy(&vm->board);
     mem_free(vm->mem);
     free(vm->dtb);
     for (size_t i = 0; i < ARRAY_SIZE(vm->paths); i++)

@@ -58,10 +58,4 @@ int virt_load(struct virt_machine *vm, bool reload);
  * a2 = fw_dynamic_info (Linux mode). */
 void virt_boot_regs(struct virt_machine *vm);
 
-/* Reset every populated virtio slot as a driver does, by writing 0 to its
- * Status register (Virtio 1.2 4.2.3.1): this waits for the device's
- * in-flight requests.  Until the virtio devices implement device_ops and
- * join the board's list, virt_reset resets them this way. */
-void virt_virtio_reset(struct virt_machine *vm);
-
 #endif
