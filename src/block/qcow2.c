@@ -18,6 +18,7 @@ static void qcow2_free_state(struct qcow2 *s)
     if (!s)
         return;
     qcow2_free_header(s);
+    qcow2_overlap_free(s);
     qcow2_free_snapshots(s->snaps, s->nb_snapshots);
     free(s->l1);
     free(s->rt);
@@ -120,6 +121,13 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
     r = qcow2_load_snapshots(s, err, elen);
     if (r < 0)
         goto fail;
+    r = qcow2_overlap_build(s);
+    if (r < 0) {
+        block_errbuf(err, elen, r, "%s", bd->err);
+        goto fail;
+    }
+    /* A corrupt image opened for repair still refuses guest writes. */
+    s->stopped = s->incompat & QCOW2_INCOMPAT_CORRUPT;
     unsigned nl2 = (unsigned)MAX(4ull, MIN(256ull, (4ull << 20) / cs));
     unsigned nrb = (unsigned)MAX(4ull, MIN(64ull, (2ull << 20) / cs));
     r = qcow2_cache_init(&s->l2c, nl2, cs);
@@ -176,9 +184,10 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
         if ((s->incompat & QCOW2_INCOMPAT_CORRUPT) &&
             !(flags & BLOCK_O_CHECK)) {
             r = block_errbuf(err, elen, -EIO, "%s: the image is marked "
-                             "corrupt (incompatible feature bit 1); open it "
-                             "read-only or run 'vessel img check --repair'",
-                             bd->filename);
+                             "corrupt (incompatible feature bit 1) and cannot "
+                             "be opened read-write; open it read-only, or "
+                             "run 'vessel img check -r all %s' to repair it",
+                             bd->filename, bd->filename);
             goto fail_open;
         }
         bool rewrite = false;

@@ -146,7 +146,8 @@ int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
             memcpy(e + 40 + extra + idl, sn[i].name, nl);
             p += (40 + extra + idl + nl + 7) & ~7ull;
         }
-        off = qcow2_alloc_clusters(s, qcow2_clusters(s, size));
+        off = qcow2_alloc_clusters(s, qcow2_clusters(s, size),
+                                   "a new snapshot table", QCOW2_NO_GUEST);
         if (off < 0) {
             free(buf);
             return (int)off;
@@ -180,11 +181,14 @@ int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
         s->snapshots_size = old_size;
         return r;
     }
+    /* the new table and snapshot L1 tables are metadata from now on, the
+     * old table no longer is (before it is freed) */
+    int ru = qcow2_overlap_update_ranges(s);
     qcow2_free_snapshots(old, 0);
     (void)old_n;
     if (old_size)
         r = qcow2_free_clusters(s, old_off, old_size);
-    return r;
+    return ru < 0 ? ru : r;
 }
 
 static int update_tree_mem(struct qcow2 *s, uint64_t *l1, uint32_t l1_size,
@@ -242,7 +246,10 @@ static int update_tree_mem(struct qcow2 *s, uint64_t *l1, uint32_t l1_size,
             break;
         if (changed) {
             qcow2_cache_drop(&s->l2c, l2off);
-            r = host_pwrite(s->hf, l2off, tbl, cs);
+            r = qcow2_overlap_check(s, l2off, cs, QCOW2_OL(QCOW2_META_L2),
+                                    QCOW2_NO_GUEST, "an L2 table");
+            if (r == 0)
+                r = host_pwrite(s->hf, l2off, tbl, cs);
             if (r < 0)
                 break;
         }
@@ -326,6 +333,8 @@ static struct qcow2 *snap_dev(struct block_dev *bd, bool write, int *err)
                             bd->filename);
         return NULL;
     }
+    if (write && (*err = qcow2_check_writable(bd->opaque)) < 0)
+        return NULL;
     return bd->opaque;
 }
 
@@ -355,7 +364,8 @@ static int snapshot_create(struct block_dev *bd, const char *name)
     uint64_t bytes = (uint64_t)s->l1_size * 8;
     int64_t l1off = 0;
     if (bytes) {
-        l1off = qcow2_alloc_clusters(s, qcow2_clusters(s, bytes));
+        l1off = qcow2_alloc_clusters(s, qcow2_clusters(s, bytes),
+                                     "a snapshot L1 table", QCOW2_NO_GUEST);
         if (l1off < 0)
             return (int)l1off;
         uint8_t *raw = calloc(1, bytes);
@@ -421,6 +431,13 @@ static int snapshot_apply(struct block_dev *bd, const char *name)
         return block_seterr(bd, -ENOENT, "%s: no snapshot with id or name "
                             "'%s'", s->file, name);
     struct qcow2_snapshot *sn = &s->snaps[idx];
+    uint64_t maxsize = qcow2_max_size(s->cluster_bits);
+    if (sn->disk_size % 512 || sn->disk_size > maxsize)
+        return block_seterr(bd, -EINVAL, "%s: snapshot '%s' records a disk "
+                            "size of %llu bytes; accepted: a multiple of 512 "
+                            "up to %llu", s->file, sn->name,
+                            (unsigned long long)sn->disk_size,
+                            (unsigned long long)maxsize);
     uint64_t *sl1;
     r = load_l1(s, sn->l1_offset, sn->l1_size, &sl1);
     if (r < 0) {
@@ -452,7 +469,8 @@ static int snapshot_apply(struct block_dev *bd, const char *name)
     uint64_t old_off = s->l1_offset;
     int64_t noff = (int64_t)s->l1_offset;
     if (nsize > old_size) {
-        noff = qcow2_alloc_clusters(s, qcow2_clusters(s, (uint64_t)nsize * 8));
+        noff = qcow2_alloc_clusters(s, qcow2_clusters(s, (uint64_t)nsize * 8),
+                                    "a new L1 table", QCOW2_NO_GUEST);
         if (noff < 0) {
             free(nl1); free(raw);
             return (int)noff;
@@ -472,6 +490,13 @@ static int snapshot_apply(struct block_dev *bd, const char *name)
     s->l1_offset = (uint64_t)noff;
     qcow2_cache_clear(&s->l2c);
     s->cdesc = 0;
+    /* The snapshot's L2 tables are the active ones now; the old ones stop
+     * being metadata before their refcounts drop below. */
+    int rm = qcow2_overlap_build(s);
+    if (rm < 0) {
+        free(old);
+        return rm;
+    }
     if (nsize > old_size || disk != s->size) {
         s->size = disk;
         r = qcow2_write_header_fields(s, 24, 48 - 24);
