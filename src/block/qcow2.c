@@ -335,9 +335,19 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
             size = block_length(b);
         block_close(b);
     }
+    /* Checked before rounding up to whole sectors, which would wrap a size
+     * near 2^64 to 0; the L1 table (at most 32 MiB) bounds the size. */
+    uint32_t cbits = (uint32_t)__builtin_ctz(cs);
+    uint64_t max = qcow2_max_size(cbits);
+    if (size > max)
+        return block_errbuf(err, elen, -EINVAL, "%s: size %llu is too large: "
+                            "with %u-byte clusters a qcow2 image holds at "
+                            "most %llu bytes (a 32 MiB L1 table)%s", path,
+                            (unsigned long long)size, cs,
+                            (unsigned long long)max,
+                            cs < (2u << 20) ? "; a larger cluster_size "
+                            "allows more (2M: 2^61 bytes)" : "");
     size = (size + 511) & ~511ull;
-    if (size > (1ull << 61))
-        return block_errbuf(err, elen, -EINVAL, "%s: size too large", path);
 
     struct qcow2 *s = calloc(1, sizeof(*s));
     struct block_dev *bd = calloc(1, sizeof(*bd));
@@ -348,7 +358,7 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
     s->bd = bd;
     s->file = path;
     s->version = version;
-    s->cluster_bits = (uint32_t)__builtin_ctz(cs);
+    s->cluster_bits = cbits;
     s->cluster_size = cs;
     s->size = size;
     s->refcount_order = (uint32_t)__builtin_ctz(rbits);
@@ -356,9 +366,6 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
     s->compat = o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0;
     s->l1_size = (uint32_t)qcow2_l1_needed(size, s->cluster_bits);
     int r = 0;
-    if ((uint64_t)s->l1_size * 8 > QCOW2_MAX_L1_BYTES)
-        r = block_errbuf(err, elen, -EINVAL, "%s: size needs an L1 table "
-                         "above 32 MiB; use a larger cluster size", path);
     uint64_t rbe = (uint64_t)cs * 8 / rbits;
     uint64_t l1c = ((uint64_t)s->l1_size * 8 + cs - 1) / cs;
     uint64_t rtc = 1, nrb = 1;

@@ -434,9 +434,16 @@ static int img_resize(int argc, char **argv)
     if (img_open(&bd, file, BLOCK_O_NO_BACKING, fmt) < 0)
         return 1;
     uint64_t cur = block_length(bd), ns = v;
-    if (sign > 0)
+    if (sign > 0) {
+        if (v > UINT64_MAX - cur) {  /* would wrap around to a small size */
+            fprintf(stderr, "vessel img resize: %s: %llu + %llu bytes is "
+                    "too large\n", file, (unsigned long long)cur,
+                    (unsigned long long)v);
+            block_close(bd);
+            return 1;
+        }
         ns = cur + v;
-    else if (sign < 0) {
+    } else if (sign < 0) {
         if (v > cur) {
             fprintf(stderr, "vessel img resize: %s: cannot shrink below 0\n",
                     file);
