@@ -258,8 +258,13 @@ void qcow2_compressed_span(const struct qcow2 *s, uint64_t entry,
 int qcow2_resize(struct block_dev *bd, uint64_t size);
 
 /* qcow2_snapshot.c */
+/* Write a new snapshot table holding sn[0..n) (qcow2.txt "Snapshots"),
+ * switch the header to it, then free the old table.  *switched is set once
+ * the header names the new table: s owns sn from then on, even when the
+ * function still fails (freeing the old table); else the caller keeps sn.
+ * Errors: -ENOMEM, -ENOSPC, -EIO, host errno. */
 int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
-                               uint32_t n);
+                               uint32_t n, bool *switched);
 void qcow2_free_snapshots(struct qcow2_snapshot *sn, uint32_t n);
 /* Add `addend` (-1, 0, +1) to the refcount of every L2 table and data
  * cluster reached from the L1 table at l1_offset; when the table is the
@@ -282,6 +287,9 @@ int qcow2_overlap_update_ranges(struct qcow2 *s);
 int qcow2_overlap_add(struct qcow2 *s, enum qcow2_meta k, uint64_t off);
 void qcow2_overlap_del(struct qcow2 *s, enum qcow2_meta k, uint64_t off);
 void qcow2_overlap_free(struct qcow2 *s);
+/* How many table entries name the cluster at host offset `off` as an
+ * active L2 table / a refcount block (0 for other kinds). */
+uint32_t qcow2_overlap_refs(struct qcow2 *s, enum qcow2_meta k, uint64_t off);
 /* The metadata kind (enum qcow2_meta) that host bytes [off, off+len)
  * overlap, at cluster granularity, skipping the kinds in the QCOW2_OL()
  * mask `ignore`; -1 if none.  *hit_off gets the first overlapping host
@@ -301,6 +309,9 @@ int qcow2_overlap_check(struct qcow2 *s, uint64_t off, uint64_t len,
  * describing the problem, then the repair command).  Returns -EIO. */
 int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Write s->incompat to the v3 header field incompatible_features (byte 72)
+ * alone.  Errors: host errno (message on s->bd). */
+int qcow2_write_incompat(struct qcow2 *s);
 /* 0, or -EIO with a message when the image is marked corrupt (guest
  * writes, discards, resize and snapshot changes are refused). */
 int qcow2_check_writable(struct qcow2 *s);

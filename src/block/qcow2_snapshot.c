@@ -108,10 +108,12 @@ int qcow2_load_snapshots(struct qcow2 *s, char *err, size_t elen)
 }
 
 /* Write a new snapshot table holding sn[0..n), switch the header to it and
- * free the old one.  On success s owns sn. */
+ * free the old one.  *switched tells whether the header switched: from
+ * then on s owns sn (even if freeing the old table then fails). */
 int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
-                               uint32_t n)
+                               uint32_t n, bool *switched)
 {
+    *switched = false;
     uint64_t size = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t extra = MAX(sn[i].extra_size, 16u);
@@ -181,6 +183,7 @@ int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
         s->snapshots_size = old_size;
         return r;
     }
+    *switched = true;
     /* the new table and snapshot L1 tables are metadata from now on, the
      * old table no longer is (before it is freed) */
     int ru = qcow2_overlap_update_ranges(s);
@@ -413,8 +416,9 @@ static int snapshot_create(struct block_dev *bd, const char *name)
         free(n->id); free(n->name); free(sn);
         return -ENOMEM;
     }
-    r = qcow2_write_snapshot_table(s, sn, s->nb_snapshots + 1);
-    if (r < 0) {
+    bool switched;
+    r = qcow2_write_snapshot_table(s, sn, s->nb_snapshots + 1, &switched);
+    if (r < 0 && !switched) {
         free(n->id); free(n->name); free(sn);
     }
     return r;
@@ -534,12 +538,16 @@ static int snapshot_delete(struct block_dev *bd, const char *name)
     for (uint32_t i = 0, k = 0; i < s->nb_snapshots; i++)
         if ((int)i != idx)
             sn[k++] = s->snaps[i];
-    r = qcow2_write_snapshot_table(s, sn, n);
-    if (r < 0) {
+    bool switched;
+    r = qcow2_write_snapshot_table(s, sn, n, &switched);
+    if (r < 0 && !switched) {
         free(sn);
         return r;
     }
-    r = qcow2_update_tree_refcounts(s, gone.l1_offset, gone.l1_size, -1);
+    /* Once the table no longer names it, the snapshot is gone: if its
+     * clusters cannot be released they merely leak. */
+    if (r == 0)
+        r = qcow2_update_tree_refcounts(s, gone.l1_offset, gone.l1_size, -1);
     if (r == 0 && gone.l1_size)
         r = qcow2_free_clusters(s, gone.l1_offset,
                                 (uint64_t)gone.l1_size * 8);
