@@ -286,7 +286,7 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
     if (r == 0 && repair && res->corruptions == res->corruptions_fixed &&
         (s->stopped || (s->incompat & QCOW2_INCOMPAT_CORRUPT))) {
         s->incompat &= ~QCOW2_INCOMPAT_CORRUPT;
-        r = s->version >= 3 ? qcow2_write_header_fields(s, 72, 8) : 0;
+        r = s->version >= 3 ? qcow2_write_incompat(s) : 0;
         if (r == 0)
             s->stopped = false;
     }

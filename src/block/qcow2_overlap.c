@@ -167,6 +167,17 @@ void qcow2_overlap_del(struct qcow2 *s, enum qcow2_meta k, uint64_t off)
         single_del(s, (unsigned)w, off);
 }
 
+uint32_t qcow2_overlap_refs(struct qcow2 *s, enum qcow2_meta k, uint64_t off)
+{
+    struct qcow2_overlap *o = &s->ol;
+    int w = which_of(k);
+    if (w < 0 || !o->cap)
+        return 0;
+    const struct qcow2_ol_slot *sl =
+        &o->slot[slot_find(o, (off >> s->cluster_bits) + 1)];
+    return sl->key ? sl->n[w] : 0;
+}
+
 /* ---- sorted ranges of the large structures ---- */
 
 static int range_cmp(const void *a, const void *b)
@@ -328,7 +339,7 @@ int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
     if (s->version >= 3 && !s->bd->read_only &&
         !(s->incompat & QCOW2_INCOMPAT_CORRUPT)) {
         s->incompat |= QCOW2_INCOMPAT_CORRUPT;
-        int r = qcow2_write_header_fields(s, 72, 8);
+        int r = qcow2_write_incompat(s);
         if (r == 0 && fdatasync(s->hf->fd) < 0)
             r = -errno;
         if (r < 0)
@@ -370,6 +381,21 @@ int qcow2_overlap_check(struct qcow2 *s, uint64_t off, uint64_t len,
                               "0x%llx (a refcount or table entry is wrong)",
                               s->file, what, (unsigned long long)off, guest,
                               name, (unsigned long long)hit);
+}
+
+int qcow2_write_incompat(struct qcow2 *s)
+{
+    /* Only the field itself: rebuilding the whole header could fail on a
+     * hostile one (extensions filling the cluster), and the bit matters
+     * most on exactly such images. */
+    uint8_t b[8];
+    be64_put(b, s->incompat);
+    int r = host_pwrite(s->hf, 72, b, sizeof(b));
+    if (r < 0)
+        return block_seterr(s->bd, r, "%s: writing the header field "
+                            "incompatible_features: %s", s->file,
+                            strerror(-r));
+    return 0;
 }
 
 int qcow2_check_writable(struct qcow2 *s)

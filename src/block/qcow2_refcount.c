@@ -85,6 +85,14 @@ static int load_block(struct qcow2 *s, uint64_t rti, uint8_t **blk)
     int r = qcow2_validate_meta(s, e, "refcount block");
     if (r < 0)
         return r;
+    /* One block named by many table entries would make a small hostile
+     * image claim billions of allocated clusters, and every scan of them
+     * (allocation, check) run for hours. */
+    if (qcow2_overlap_refs(s, QCOW2_META_RB, e) > 1)
+        return block_seterr(s->bd, -EIO, "%s: refcount block at 0x%llx is "
+                            "named by more than one refcount table entry "
+                            "(entry %llu is one)", s->file,
+                            (unsigned long long)e, (unsigned long long)rti);
     return qcow2_cache_get(s, &s->rbc, e, blk, false);
 }
 
@@ -128,7 +136,7 @@ static void note_host_end(struct qcow2 *s, uint64_t end)
 static int find_free_run(struct qcow2 *s, uint64_t n, uint64_t *start)
 {
     uint64_t c = MAX(MAX(s->free_hint, s->alloc_floor), 1), run = 0, first = c;
-    for (;; c++) {
+    for (;;) {
         uint64_t rti = c / s->rb_entries;
         if (rti >= s->rt_entries) { /* everything beyond is free */
             if (!run)
@@ -136,31 +144,35 @@ static int find_free_run(struct qcow2 *s, uint64_t n, uint64_t *start)
             *start = first;
             return 0;
         }
+        uint64_t blk_end = (rti + 1) * s->rb_entries;
         if (s->rt[rti] == 0) { /* a whole missing block is free */
             if (!run)
                 first = c;
-            uint64_t blk_end = (rti + 1) * s->rb_entries;
             run += blk_end - c;
             if (run >= n) {
                 *start = first;
                 return 0;
             }
-            c = blk_end - 1;
+            c = blk_end;
             continue;
         }
-        uint64_t rc;
-        int r = qcow2_get_refcount(s, c, &rc);
+        /* Walk the block's entries directly: a cache lookup per cluster
+         * made the first allocation on a large image slow. */
+        uint8_t *blk;
+        int r = load_block(s, rti, &blk);
         if (r < 0)
             return r;
-        if (rc) {
-            run = 0;
-            continue;
-        }
-        if (!run)
-            first = c;
-        if (++run >= n) {
-            *start = first;
-            return 0;
+        for (; c < blk_end; c++) {
+            if (qcow2_rb_get(s, blk, c % s->rb_entries)) {
+                run = 0;
+                continue;
+            }
+            if (!run)
+                first = c;
+            if (++run >= n) {
+                *start = first;
+                return 0;
+            }
         }
     }
 }
