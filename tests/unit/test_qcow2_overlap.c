@@ -361,7 +361,7 @@ static void test_no_false_positive(void **st)
         memset(buf, k + 1, sizeof(buf));
         assert_int_equal(block_pwrite(bd, (uint64_t)k << 20, buf,
                                       sizeof(buf)), 0);
-        char n[8];
+        char n[16];
         snprintf(n, sizeof(n), "s%d", k);
         assert_int_equal(block_snapshot_create(bd, n), 0);
     }
