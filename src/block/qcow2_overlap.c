@@ -335,6 +335,11 @@ int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
+    /* Logged once per open (later writes are refused quietly), as QEMU
+     * does: a VM's disk turning read-only must not go unexplained when
+     * the guest only sees I/O errors. */
+    if (!s->stopped)
+        vlog_error("qcow2: marking image corrupt: %s", what);
     s->stopped = true;
     if (s->version >= 3 && !s->bd->read_only &&
         !(s->incompat & QCOW2_INCOMPAT_CORRUPT)) {

@@ -8,10 +8,16 @@
  * with repair, flush, block status, and close + reopen.  Every path must end
  * in success or a clean error: no crash, no leak, no sanitizer report.
  *
+ * A second oracle catches false alarms of the metadata overlap checks: an
+ * image that opens read-write and checks clean at the start is healthy;
+ * no sequence of operations may then make it corrupt (overlap refused,
+ * corrupt bit set) or leave check with a corruption.  A violation aborts.
+ *
  * Bounds kept so that one input stays fast and small, not to hide bugs:
  * at most 32 operations, requests of at most 128 KiB, sizes of at most
- * 1 GiB, and no check once the host file has grown past 1 GiB (check's
- * memory is proportional to the host file, by design). */
+ * 1 GiB, and the sequence ends once the host file has grown past 1 GiB
+ * (check's memory is proportional to the host file, by design). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +43,41 @@ static uint64_t get(struct ops *o, unsigned bytes)
     return v;
 }
 
+/* The image is healthy: open read-write, not marked corrupt, check finds
+ * nothing. */
+static bool healthy(struct block_dev *bd)
+{
+    struct block_info info;
+    if (block_get_info(bd, &info) < 0)
+        return false;
+    bool ok = !info.corrupt && !info.dirty;
+    block_info_free(&info);
+    struct block_check_result res;
+    return ok && block_check(bd, false, &res, NULL) == 0 &&
+           !res.corruptions && !res.leaks;
+}
+
+static void expect_healthy(struct block_dev *bd, int step, unsigned op)
+{
+    struct block_info info;
+    struct block_check_result res;
+    if (!bd || block_get_info(bd, &info) < 0)
+        return;
+    bool corrupt = info.corrupt;
+    block_info_free(&info);
+    int r = block_check(bd, false, &res, NULL);
+    if (corrupt || r < 0 || res.corruptions) {
+        fprintf(stderr, "healthy image damaged at step %d (op %u): corrupt "
+                "bit %d, check %d, %llu corruptions: %s\n", step, op,
+                corrupt, r, (unsigned long long)res.corruptions,
+                block_last_error(bd));
+        abort();
+    }
+}
+
 /* Open read-write; a corrupt image only for check/repair; else
  * read-only. */
-static struct block_dev *open_image(const char *path)
+static struct block_dev *open_image(const char *path, bool *rw)
 {
     static const unsigned tries[] = {
         BLOCK_O_NO_BACKING, BLOCK_O_NO_BACKING | BLOCK_O_CHECK,
@@ -49,9 +87,12 @@ static struct block_dev *open_image(const char *path)
     for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
         struct block_dev *bd;
         if (block_open(&bd, path, tries[i], BLOCK_FMT_QCOW2, err,
-                       sizeof(err)) == 0)
+                       sizeof(err)) == 0) {
+            *rw = i == 0;
             return bd;
+        }
     }
+    *rw = false;
     return NULL;
 }
 
@@ -80,7 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char path[64];
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    struct block_dev *bd = open_image(path);
+    bool rw;
+    struct block_dev *bd = open_image(path, &rw);
+    bool good = bd && rw && file_size(fd) <= (1ull << 30) && healthy(bd);
     static uint8_t buf[128 << 10];
     for (int step = 0; bd && step < 32 && o.at < o.n; step++) {
         unsigned op = (unsigned)get(&o, 1) % 14;
@@ -127,7 +170,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 10:
             block_close(bd);
-            bd = open_image(path);
+            bd = open_image(path, &rw);
+            if (good && !rw) {
+                fprintf(stderr, "healthy image no longer opens read-write\n");
+                abort();
+            }
             break;
         case 11:
             block_flush(bd);
@@ -146,8 +193,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         }
-        if (bd && file_size(fd) > (4ull << 30))
-            break;   /* keep the memfd from eating the machine */
+        if (bd && file_size(fd) > (1ull << 30))
+            break;   /* keep the memfd (and check) small */
+        if (good)
+            expect_healthy(bd, step, op);
     }
     block_close(bd);
     close(fd);
