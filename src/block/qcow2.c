@@ -198,11 +198,19 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
         if ((s->incompat & QCOW2_INCOMPAT_DIRTY) && !(flags & BLOCK_O_CHECK)) {
             struct block_check_result res;
             r = qcow2_check(s, true, &res, NULL);
-            if (r < 0 || res.corruptions > res.corruptions_fixed) {
-                if (r >= 0)
-                    r = -EIO;
+            if (r < 0) {
                 block_errbuf(err, elen, r, "%s: dirty image could not be "
                              "repaired: %s", bd->filename, bd->err);
+                goto fail_open;
+            }
+            if (res.corruptions > res.corruptions_fixed) {
+                r = block_errbuf(err, elen, -EIO, "%s: the dirty bit is set "
+                                 "and rebuilding the refcounts left %llu "
+                                 "problems that need a look: see 'vessel img "
+                                 "check %s'", bd->filename,
+                                 (unsigned long long)(res.corruptions -
+                                                      res.corruptions_fixed),
+                                 bd->filename);
                 goto fail_open;
             }
             s->incompat &= ~QCOW2_INCOMPAT_DIRTY;

@@ -60,12 +60,14 @@ static void walk_l1(struct chk *c, const uint64_t *l1, uint32_t l1_size,
     struct qcow2 *s = c->s;
     for (uint32_t i = 0; i < l1_size; i++) {
         uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
-        if (!l2off)
-            continue;
+        /* also in an entry without an L2 table: every later use of the
+         * entry fails on them (as qemu-img check reports them) */
         if (l1[i] & QCOW2_L1_RESERVED) {
             say(c, "ERROR L1 entry %u has reserved bits set", i);
             c->res->corruptions++;
         }
+        if (!l2off)
+            continue;
         if (l2off < s->cluster_size || !ref_range(c, l2off, s->cluster_size,
                                                   "L2 table"))
             continue;

@@ -92,7 +92,14 @@ fails "discarding a data cluster that is a refcount block is refused" 10 \
 check "the refcount block is intact" test "$before" = "$(bytes "$f" 131072 64)"
 check "the image is marked corrupt" corrupt "$f"
 
-# 4. A header whose extensions fill its cluster cannot be rewritten whole;
+# 4. An L1 entry with reserved bits but no L2 table: every write to its
+# range fails, so check must report it (it used to skip such entries).
+f=$T/l1res.qcow2; rm -f "$f"; $VESSEL img create -q "$f" 4G >/dev/null  # 8 L1 entries
+poke "$f" $((196608 + 40)) 5e 00 00 00 00 00 00 00
+fails "check reports an L1 entry with only reserved bits" 10 $V img check "$f"
+check "... naming it" grep -q "L1 entry 5 has reserved bits set" "$T/out"
+
+# 5. A header whose extensions fill its cluster cannot be rewritten whole;
 # the corrupt bit is still set (it is written as one field).
 if have_qemu; then
     f=$T/full.qcow2; rm -f "$f"
