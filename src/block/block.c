@@ -420,17 +420,39 @@ int block_create(const char *path, const struct block_create_opts *opts,
             return block_errbuf(err, err_len, -EINVAL,
                                 "%s: raw images cannot have a backing file",
                                 path);
-        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* The size becomes an off_t: refuse what would turn negative. */
+        if (opts->size > (uint64_t)INT64_MAX)
+            return block_errbuf(err, err_len, -EINVAL, "%s: size %llu is too "
+                                "large: a raw image holds at most %lld bytes "
+                                "(the largest host file offset)", path,
+                                (unsigned long long)opts->size,
+                                (long long)INT64_MAX);
+        bool created = true;
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == EEXIST) {
+            created = false;
+            fd = open(path, O_RDWR | O_CLOEXEC);
+        }
         if (fd < 0) {
             int e = errno;
             return block_errbuf(err, err_len, -e, "%s: cannot create: %s",
                                 path, strerror(e));
         }
+        /* Growing first tells whether the host filesystem can hold the
+         * size before an existing file's contents are dropped. */
+        struct stat st;
         int r = 0;
-        if (ftruncate(fd, (off_t)opts->size) < 0) {
+        if ((fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+             (uint64_t)st.st_size < opts->size &&
+             ftruncate(fd, (off_t)opts->size) < 0) ||
+            ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)opts->size) < 0) {
             r = -errno;
-            block_errbuf(err, err_len, r, "%s: cannot set size: %s", path,
-                         strerror(-r));
+            block_errbuf(err, err_len, r, "%s: cannot set the size to %llu "
+                         "bytes: %s%s", path, (unsigned long long)opts->size,
+                         strerror(-r), r == -EFBIG ? " (larger than the host "
+                         "filesystem allows)" : "");
+            if (created)
+                unlink(path);
         }
         close(fd);
         return r;

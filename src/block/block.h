@@ -117,7 +117,8 @@ const struct block_magic *block_probe_table(size_t *n);
  * resolved path and how to allow it.  Chains that loop or are deeper
  * than 64 are refused.  A read-write open of a qcow2 v3 image whose dirty
  * bit is set rebuilds its refcounts first (qcow2.txt "Header",
- * incompatible feature bit 0).
+ * incompatible feature bit 0); one whose corrupt bit (bit 1) is set is
+ * refused with -EIO unless BLOCK_O_CHECK (for repair) or read-only.
  * On success *out owns the device (free with block_close).  On failure a
  * message is written to err (err_len bytes, may be NULL) and one of:
  * -ENOENT/-EACCES/... (open(2) errors), -EINVAL malformed header or
@@ -197,7 +198,10 @@ int block_pwritev(struct block_dev *bd, uint64_t off, const struct iovec *iov,
  * range must lie inside block_length().  qcow2: unallocated clusters read
  * from the backing chain (zeros past its end); writes allocate clusters and
  * copy-on-write clusters that are shared or live in a backing file
- * (qcow2.txt "Cluster mapping").  Errors: -EINVAL range outside the disk,
+ * (qcow2.txt "Cluster mapping").  A qcow2 write that would land on the
+ * image's metadata (a wrong refcount) is refused with -EIO and marks the
+ * image corrupt (docs/block.md, "Metadata overlap checks"); so is every
+ * later write of that open.  Errors: -EINVAL range outside the disk,
  * -EROFS device opened read-only, -EIO corrupt metadata or short host I/O,
  * -ENOSPC, other host errno. */
 int block_pread(struct block_dev *bd, uint64_t off, void *buf, size_t len);
@@ -285,8 +289,11 @@ struct block_create_opts {
 /* Create a new image file at `path` (truncating an existing file).  A new
  * qcow2 image holds a header cluster, one refcount table cluster, one
  * refcount block and the L1 table (qcow2.txt "Header", "Host cluster
- * management").  Errors: -EINVAL bad option (message in err), -ENOENT
- * backing file not found, host errno. */
+ * management").  Errors: -EINVAL bad option, or a size the format cannot
+ * hold (qcow2: 2^37 bytes with 512-byte clusters up to 2^61 with 2 MiB
+ * ones; raw: 2^63 - 1) - the message gives the maximum, -EFBIG the host
+ * filesystem cannot hold the raw size (an existing file is left as it
+ * was), -ENOENT backing file not found, host errno. */
 int block_create(const char *path, const struct block_create_opts *opts,
                  char *err, size_t err_len);
 
@@ -357,7 +364,9 @@ struct block_check_result {
 /* Recompute every refcount from the L1/L2 tables of the active image and
  * of each snapshot and compare them with the refcount blocks; check the
  * COPIED flags.  With `repair` (device opened read-write) leaked clusters
- * are freed and wrong refcounts/flags corrected.  Problems are described
+ * are freed and wrong refcounts/flags corrected; when everything found was
+ * fixed the corrupt bit (qcow2.txt "Header", incompatible bit 1) is
+ * cleared and the image takes writes again.  Problems are described
  * on `report` (may be NULL) one per line.  Errors: -ENOMEM, -EIO,
  * -EROFS (repair on a read-only device). */
 int block_check(struct block_dev *bd, bool repair,

@@ -18,6 +18,7 @@ static void qcow2_free_state(struct qcow2 *s)
     if (!s)
         return;
     qcow2_free_header(s);
+    qcow2_overlap_free(s);
     qcow2_free_snapshots(s->snaps, s->nb_snapshots);
     free(s->l1);
     free(s->rt);
@@ -120,6 +121,13 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
     r = qcow2_load_snapshots(s, err, elen);
     if (r < 0)
         goto fail;
+    r = qcow2_overlap_build(s);
+    if (r < 0) {
+        block_errbuf(err, elen, r, "%s", bd->err);
+        goto fail;
+    }
+    /* A corrupt image opened for repair still refuses guest writes. */
+    s->stopped = s->incompat & QCOW2_INCOMPAT_CORRUPT;
     unsigned nl2 = (unsigned)MAX(4ull, MIN(256ull, (4ull << 20) / cs));
     unsigned nrb = (unsigned)MAX(4ull, MIN(64ull, (2ull << 20) / cs));
     r = qcow2_cache_init(&s->l2c, nl2, cs);
@@ -177,9 +185,10 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
         if ((s->incompat & QCOW2_INCOMPAT_CORRUPT) &&
             !(flags & BLOCK_O_CHECK)) {
             r = block_errbuf(err, elen, -EIO, "%s: the image is marked "
-                             "corrupt (incompatible feature bit 1); open it "
-                             "read-only or run 'vessel img check --repair'",
-                             bd->filename);
+                             "corrupt (incompatible feature bit 1) and cannot "
+                             "be opened read-write; open it read-only, or "
+                             "run 'vessel img check -r all %s' to repair it",
+                             bd->filename, bd->filename);
             goto fail_open;
         }
         bool rewrite = false;
@@ -190,11 +199,19 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
         if ((s->incompat & QCOW2_INCOMPAT_DIRTY) && !(flags & BLOCK_O_CHECK)) {
             struct block_check_result res;
             r = qcow2_check(s, true, &res, NULL);
-            if (r < 0 || res.corruptions > res.corruptions_fixed) {
-                if (r >= 0)
-                    r = -EIO;
+            if (r < 0) {
                 block_errbuf(err, elen, r, "%s: dirty image could not be "
                              "repaired: %s", bd->filename, bd->err);
+                goto fail_open;
+            }
+            if (res.corruptions > res.corruptions_fixed) {
+                r = block_errbuf(err, elen, -EIO, "%s: the dirty bit is set "
+                                 "and rebuilding the refcounts left %llu "
+                                 "problems that need a look: see 'vessel img "
+                                 "check %s'", bd->filename,
+                                 (unsigned long long)(res.corruptions -
+                                                      res.corruptions_fixed),
+                                 bd->filename);
                 goto fail_open;
             }
             s->incompat &= ~QCOW2_INCOMPAT_DIRTY;
@@ -330,9 +347,19 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
             size = block_length(b);
         block_close(b);
     }
+    /* Checked before rounding up to whole sectors, which would wrap a size
+     * near 2^64 to 0; the L1 table (at most 32 MiB) bounds the size. */
+    uint32_t cbits = (uint32_t)__builtin_ctz(cs);
+    uint64_t max = qcow2_max_size(cbits);
+    if (size > max)
+        return block_errbuf(err, elen, -EINVAL, "%s: size %llu is too large: "
+                            "with %u-byte clusters a qcow2 image holds at "
+                            "most %llu bytes (a 32 MiB L1 table)%s", path,
+                            (unsigned long long)size, cs,
+                            (unsigned long long)max,
+                            cs < (2u << 20) ? "; a larger cluster_size "
+                            "allows more (2M: 2^61 bytes)" : "");
     size = (size + 511) & ~511ull;
-    if (size > (1ull << 61))
-        return block_errbuf(err, elen, -EINVAL, "%s: size too large", path);
 
     struct qcow2 *s = calloc(1, sizeof(*s));
     struct block_dev *bd = calloc(1, sizeof(*bd));
@@ -343,7 +370,7 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
     s->bd = bd;
     s->file = path;
     s->version = version;
-    s->cluster_bits = (uint32_t)__builtin_ctz(cs);
+    s->cluster_bits = cbits;
     s->cluster_size = cs;
     s->size = size;
     s->refcount_order = (uint32_t)__builtin_ctz(rbits);
@@ -351,9 +378,6 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
     s->compat = o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0;
     s->l1_size = (uint32_t)qcow2_l1_needed(size, s->cluster_bits);
     int r = 0;
-    if ((uint64_t)s->l1_size * 8 > QCOW2_MAX_L1_BYTES)
-        r = block_errbuf(err, elen, -EINVAL, "%s: size needs an L1 table "
-                         "above 32 MiB; use a larger cluster size", path);
     uint64_t rbe = (uint64_t)cs * 8 / rbits;
     uint64_t l1c = ((uint64_t)s->l1_size * 8 + cs - 1) / cs;
     uint64_t rtc = 1, nrb = 1;

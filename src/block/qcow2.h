@@ -59,6 +59,32 @@ struct qcow2_snapshot {
     uint8_t *extra;      /* extra data as read (preserved) */
 };
 
+/* Where the metadata lives, for the overlap checks (qcow2_overlap.c). */
+struct qcow2_ol_slot;
+struct qcow2_ol_range;
+struct qcow2_overlap {
+    struct qcow2_ol_slot *slot;    /* hash set: active L2s, refcount blocks */
+    uint64_t cap, used;            /* slots (a power of two), occupied */
+    unsigned bits;                 /* log2(cap) */
+    struct qcow2_ol_range *rng;    /* large structures, sorted by start */
+    uint64_t *maxend;              /* maxend[i] = max end of rng[0..i] */
+    uint32_t nrng;
+};
+
+/* Metadata structures, for overlap checks and their messages. */
+enum qcow2_meta {
+    QCOW2_META_HEADER,    /* cluster 0 */
+    QCOW2_META_L1,        /* the active L1 table */
+    QCOW2_META_L2,        /* an L2 table the active L1 table names */
+    QCOW2_META_RT,        /* the refcount table */
+    QCOW2_META_RB,        /* a refcount block */
+    QCOW2_META_SNAPTAB,   /* the snapshot table */
+    QCOW2_META_SNAP_L1,   /* a snapshot's (inactive) L1 table */
+    QCOW2_META_COUNT
+};
+#define QCOW2_OL(k) (1u << (k))
+#define QCOW2_NO_GUEST UINT64_MAX  /* overlap check not for a guest offset */
+
 struct qcow2_ext {           /* an unknown header extension, preserved */
     uint32_t type, len;
     uint8_t *data;
@@ -111,6 +137,11 @@ struct qcow2 {
     uint64_t free_hint;        /* cluster index: no free cluster below */
     uint64_t alloc_floor;      /* cluster index: allocate only at/above */
 
+    struct qcow2_overlap ol;   /* metadata map for the overlap checks */
+    bool stopped;              /* corruption seen (or corrupt bit set):
+                                  guest-visible writes are refused */
+    bool repairing;            /* inside check --repair */
+
     /* Compressed cluster cache */
     uint64_t cdesc;            /* descriptor of the cluster in cbuf, 0 none */
     uint8_t *cbuf;             /* decompressed cluster */
@@ -154,6 +185,15 @@ static inline void be16_put(void *p, uint16_t v)
     b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v;
 }
 
+/* The largest virtual size (bytes) a qcow2 image with 2^cluster_bits-byte
+ * clusters can have: a 32 MiB L1 table of (cluster_size / 8)-entry L2
+ * tables; 2^61 for 2 MiB clusters, 2^51 for 64 KiB ones (qcow2.txt
+ * "Cluster mapping"). */
+static inline uint64_t qcow2_max_size(uint32_t cluster_bits)
+{
+    return (uint64_t)(QCOW2_MAX_L1_BYTES / 8) << (2 * cluster_bits - 3);
+}
+
 static inline uint64_t qcow2_clusters(const struct qcow2 *s, uint64_t bytes)
 {
     return (bytes + s->cluster_size - 1) >> s->cluster_bits;
@@ -184,7 +224,14 @@ int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc);
 int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta,
                           uint64_t *newrc);
 int qcow2_set_refcount(struct qcow2 *s, uint64_t cluster, uint64_t rc);
-int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n);
+/* Allocate n contiguous host clusters (refcount 0 -> 1) and return the
+ * byte offset of the first.  The run is checked against the metadata map
+ * first: `what` names the new content and `voff` the guest offset it is for
+ * (QCOW2_NO_GUEST if none) in the message when the run overlaps metadata,
+ * which marks the image corrupt.  Errors: -EIO (overlap, bad metadata),
+ * -ENOSPC (image file would exceed 2^56 bytes), -ENOMEM, host errno. */
+int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, const char *what,
+                             uint64_t voff);
 int qcow2_free_clusters(struct qcow2 *s, uint64_t off, uint64_t bytes);
 /* Drop one reference to the host clusters an L2 entry points to. */
 int qcow2_free_l2_entry(struct qcow2 *s, uint64_t entry);
@@ -211,14 +258,64 @@ void qcow2_compressed_span(const struct qcow2 *s, uint64_t entry,
 int qcow2_resize(struct block_dev *bd, uint64_t size);
 
 /* qcow2_snapshot.c */
+/* Write a new snapshot table holding sn[0..n) (qcow2.txt "Snapshots"),
+ * switch the header to it, then free the old table.  *switched is set once
+ * the header names the new table: s owns sn from then on, even when the
+ * function still fails (freeing the old table); else the caller keeps sn.
+ * Errors: -ENOMEM, -ENOSPC, -EIO, host errno. */
 int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
-                               uint32_t n);
+                               uint32_t n, bool *switched);
 void qcow2_free_snapshots(struct qcow2_snapshot *sn, uint32_t n);
 /* Add `addend` (-1, 0, +1) to the refcount of every L2 table and data
  * cluster reached from the L1 table at l1_offset; when the table is the
  * active one, recompute the COPIED flags from the refcounts. */
 int qcow2_update_tree_refcounts(struct qcow2 *s, uint64_t l1_offset,
                                 uint32_t l1_size, int addend);
+
+/* qcow2_overlap.c: the metadata map and the corrupt bit. */
+/* Rebuild the whole map from the in-memory L1 table, refcount table,
+ * header fields and snapshot list.  Errors: -ENOMEM (message on s->bd). */
+int qcow2_overlap_build(struct qcow2 *s);
+/* Rebuild only the ranges of the large structures (header, active L1,
+ * refcount table, snapshot table, snapshot L1 tables): call whenever one of
+ * them moves, before the old place is freed.  Errors: -ENOMEM. */
+int qcow2_overlap_update_ranges(struct qcow2 *s);
+/* Count one more / one less reference to the cluster at host byte offset
+ * `off` as an active L2 table (QCOW2_META_L2) or a refcount block
+ * (QCOW2_META_RB); other kinds and off 0 are ignored.  Add before the
+ * structure is linked in, delete before it is freed.  Errors: -ENOMEM. */
+int qcow2_overlap_add(struct qcow2 *s, enum qcow2_meta k, uint64_t off);
+void qcow2_overlap_del(struct qcow2 *s, enum qcow2_meta k, uint64_t off);
+void qcow2_overlap_free(struct qcow2 *s);
+/* How many table entries name the cluster at host offset `off` as an
+ * active L2 table / a refcount block (0 for other kinds). */
+uint32_t qcow2_overlap_refs(struct qcow2 *s, enum qcow2_meta k, uint64_t off);
+/* The metadata kind (enum qcow2_meta) that host bytes [off, off+len)
+ * overlap, at cluster granularity, skipping the kinds in the QCOW2_OL()
+ * mask `ignore`; -1 if none.  *hit_off gets the first overlapping host
+ * cluster's offset, *hit_idx the snapshot index for QCOW2_META_SNAP_L1. */
+int qcow2_overlap_find(struct qcow2 *s, uint64_t off, uint64_t len,
+                       unsigned ignore, uint64_t *hit_off, uint32_t *hit_idx);
+/* 0 if host bytes [off, off+len) overlap no metadata (but the kinds in
+ * `ignore`); else mark the image corrupt and return -EIO with a message
+ * naming the file, `what` was to be written, the host offset, the guest
+ * offset `voff` (QCOW2_NO_GUEST: none), the structure hit, and the repair
+ * command. */
+int qcow2_overlap_check(struct qcow2 *s, uint64_t off, uint64_t len,
+                        unsigned ignore, uint64_t voff, const char *what);
+/* Record corruption: set the corrupt bit in a v3 header (incompatible
+ * feature bit 1, qcow2.txt "Header"), refuse further writes in this
+ * session (v2 has no such bit), and set the message (printf-style `fmt`
+ * describing the problem, then the repair command).  Returns -EIO. */
+int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Write s->incompat to the v3 header field incompatible_features (byte 72)
+ * alone.  Errors: host errno (message on s->bd). */
+int qcow2_write_incompat(struct qcow2 *s);
+/* 0, or -EIO with a message when the image is marked corrupt (guest
+ * writes, discards, resize and snapshot changes are refused). */
+int qcow2_check_writable(struct qcow2 *s);
+const char *qcow2_meta_name(enum qcow2_meta k);
 
 /* qcow2_check.c */
 int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *r,

@@ -60,12 +60,14 @@ static void walk_l1(struct chk *c, const uint64_t *l1, uint32_t l1_size,
     struct qcow2 *s = c->s;
     for (uint32_t i = 0; i < l1_size; i++) {
         uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
-        if (!l2off)
-            continue;
+        /* also in an entry without an L2 table: every later use of the
+         * entry fails on them (as qemu-img check reports them) */
         if (l1[i] & QCOW2_L1_RESERVED) {
             say(c, "ERROR L1 entry %u has reserved bits set", i);
             c->res->corruptions++;
         }
+        if (!l2off)
+            continue;
         if (l2off < s->cluster_size || !ref_range(c, l2off, s->cluster_size,
                                                   "L2 table"))
             continue;
@@ -156,7 +158,11 @@ static int check_flags(struct chk *c, bool repair, uint8_t *tbl)
         }
         if (changed) {
             qcow2_cache_drop(&s->l2c, l2off);
-            int r = host_pwrite(s->hf, l2off, tbl, s->cluster_size);
+            int r = qcow2_overlap_check(s, l2off, s->cluster_size,
+                                        QCOW2_OL(QCOW2_META_L2),
+                                        QCOW2_NO_GUEST, "an L2 table");
+            if (r == 0)
+                r = host_pwrite(s->hf, l2off, tbl, s->cluster_size);
             if (r < 0)
                 return r;
         }
@@ -218,8 +224,10 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
 
     /* Compare with the stored refcounts. */
     int r = 0;
-    if (repair)
+    if (repair) {
         s->alloc_floor = c.n;
+        s->repairing = true;
+    }
     /* Clusters past the end of the file may still carry refcounts. */
     uint64_t n = c.n;
     for (uint64_t i = s->rt_entries; i > 0; i--) {
@@ -274,6 +282,16 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
     s->free_hint = 0;
     if (r == 0)
         r = check_flags(&c, repair, tbl);
+    s->repairing = false;
+    /* Everything found was fixed: the corrupt bit (set when a write was
+     * refused for overlapping metadata) has done its job. */
+    if (r == 0 && repair && res->corruptions == res->corruptions_fixed &&
+        (s->stopped || (s->incompat & QCOW2_INCOMPAT_CORRUPT))) {
+        s->incompat &= ~QCOW2_INCOMPAT_CORRUPT;
+        r = s->version >= 3 ? qcow2_write_incompat(s) : 0;
+        if (r == 0)
+            s->stopped = false;
+    }
     res->image_end_offset = c.end;
     free(c.ref);
     free(tbl);

@@ -103,7 +103,12 @@ int qcow2_write_l1_entry(struct qcow2 *s, uint32_t i)
 {
     uint8_t b[8];
     be64_put(b, s->l1[i]);
-    int r = host_pwrite(s->hf, s->l1_offset + (uint64_t)i * 8, b, 8);
+    int r = qcow2_overlap_check(s, s->l1_offset + (uint64_t)i * 8, 8,
+                                QCOW2_OL(QCOW2_META_L1), QCOW2_NO_GUEST,
+                                "an L1 table entry");
+    if (r < 0)
+        return r;
+    r = host_pwrite(s->hf, s->l1_offset + (uint64_t)i * 8, b, 8);
     if (r < 0)
         return block_seterr(s->bd, r, "%s: writing L1 entry %u: %s",
                             s->file, i, strerror(-r));
@@ -222,9 +227,9 @@ int qcow2_read(struct block_dev *bd, uint64_t off, void *buf, size_t len)
 }
 
 /* The L2 table for l1i, allocated and with refcount 1 (copied if it is
- * shared with a snapshot). */
-static int get_l2_writable(struct qcow2 *s, uint32_t l1i, uint8_t **tbl,
-                           uint64_t *l2off)
+ * shared with a snapshot); voff is the guest offset being written. */
+static int get_l2_writable(struct qcow2 *s, uint32_t l1i, uint64_t voff,
+                           uint8_t **tbl, uint64_t *l2off)
 {
     int r = get_l2(s, l1i, tbl, l2off);
     if (r < 0)
@@ -249,7 +254,7 @@ static int get_l2_writable(struct qcow2 *s, uint32_t l1i, uint8_t **tbl,
         memcpy(copy, *tbl, s->cluster_size);
     else
         memset(copy, 0, s->cluster_size);
-    int64_t n = qcow2_alloc_clusters(s, 1);
+    int64_t n = qcow2_alloc_clusters(s, 1, "a new L2 table", voff);
     if (n < 0) {
         free(copy);
         return (int)n;
@@ -262,10 +267,21 @@ static int get_l2_writable(struct qcow2 *s, uint32_t l1i, uint8_t **tbl,
     }
     if ((uint64_t)n + s->cluster_size > s->host_size)
         s->host_size = (uint64_t)n + s->cluster_size;
+    r = qcow2_overlap_add(s, QCOW2_META_L2, (uint64_t)n);
+    if (r < 0) {
+        free(copy);
+        return r;
+    }
+    uint64_t prev = s->l1[l1i];
     s->l1[l1i] = (uint64_t)n | QCOW2_COPIED;
     r = qcow2_write_l1_entry(s, l1i);
-    if (r == 0 && old)
+    if (r < 0) {
+        s->l1[l1i] = prev;
+        qcow2_overlap_del(s, QCOW2_META_L2, (uint64_t)n);
+    } else if (old) {
+        qcow2_overlap_del(s, QCOW2_META_L2, old);
         r = qcow2_free_clusters(s, old, s->cluster_size);
+    }
     if (r == 0) {
         uint8_t *t;
         r = qcow2_cache_get(s, &s->l2c, (uint64_t)n, &t, true);
@@ -282,8 +298,13 @@ static int get_l2_writable(struct qcow2 *s, uint32_t l1i, uint8_t **tbl,
 static int set_l2_entry(struct qcow2 *s, uint64_t l2off, uint8_t *tbl,
                         uint64_t l2i, uint64_t e)
 {
+    int r = qcow2_overlap_check(s, l2off, s->cluster_size,
+                                QCOW2_OL(QCOW2_META_L2), QCOW2_NO_GUEST,
+                                "an L2 table entry");
+    if (r < 0)
+        return r;
     be64_put(tbl + l2i * 8, e);
-    int r = host_pwrite(s->hf, l2off + l2i * 8, tbl + l2i * 8, 8);
+    r = host_pwrite(s->hf, l2off + l2i * 8, tbl + l2i * 8, 8);
     if (r < 0) {
         qcow2_cache_drop(&s->l2c, l2off);
         return block_seterr(s->bd, r, "%s: writing L2 entry: %s", s->file,
@@ -305,7 +326,7 @@ static int write_piece(struct qcow2 *s, uint64_t voff, const uint8_t *buf,
                             s->file);
     uint8_t *tbl;
     uint64_t l2off;
-    int r = get_l2_writable(s, l1i, &tbl, &l2off);
+    int r = get_l2_writable(s, l1i, voff, &tbl, &l2off);
     if (r < 0)
         return r;
     uint64_t e = be64_get(tbl + l2i * 8);
@@ -314,6 +335,9 @@ static int write_piece(struct qcow2 *s, uint64_t voff, const uint8_t *buf,
         return r;
     uint64_t hoff = e & QCOW2_OFFSET_MASK;
     if (!(e & (QCOW2_COMPRESSED | QCOW2_ZERO)) && (e & QCOW2_COPIED) && hoff) {
+        r = qcow2_overlap_check(s, hoff + inoff, n, 0, voff, "guest data");
+        if (r < 0)
+            return r;
         r = host_pwrite(s->hf, hoff + inoff, buf, n);
         if (r < 0)
             return block_seterr(s->bd, r, "%s: writing data at 0x%llx: %s",
@@ -329,7 +353,8 @@ static int write_piece(struct qcow2 *s, uint64_t voff, const uint8_t *buf,
         memcpy(s->tmp + inoff, buf, n);
         data = s->tmp;
     }
-    int64_t nc = qcow2_alloc_clusters(s, 1);
+    int64_t nc = qcow2_alloc_clusters(s, 1, "a new data cluster",
+                                      voff - inoff);
     if (nc < 0)
         return (int)nc;
     r = host_pwrite(s->hf, (uint64_t)nc, data, cs);
@@ -355,10 +380,13 @@ int qcow2_write(struct block_dev *bd, uint64_t off, const void *buf,
 {
     struct qcow2 *s = bd->opaque;
     const uint8_t *p = buf;
+    int r = qcow2_check_writable(s);
+    if (r < 0)
+        return r;
     while (len) {
         uint64_t inoff = off & (s->cluster_size - 1);
         size_t n = (size_t)MIN((uint64_t)len, s->cluster_size - inoff);
-        int r = write_piece(s, off, p, n);
+        r = write_piece(s, off, p, n);
         if (r < 0)
             return r;
         p += n; off += n; len -= n;
@@ -392,7 +420,7 @@ static int zero_cluster(struct qcow2 *s, uint64_t ci, enum zmode mode)
         return 0;
     uint8_t *tbl;
     uint64_t l2off;
-    r = get_l2_writable(s, l1i, &tbl, &l2off);
+    r = get_l2_writable(s, l1i, ci << s->cluster_bits, &tbl, &l2off);
     if (r < 0)
         return r;
     e = be64_get(tbl + l2i * 8);
@@ -410,7 +438,7 @@ static int zero_range(struct block_dev *bd, uint64_t off, uint64_t len,
     struct qcow2 *s = bd->opaque;
     uint64_t cs = s->cluster_size;
     uint8_t *zeros = NULL;
-    int r = 0;
+    int r = qcow2_check_writable(s);
     while (len && !r) {
         uint64_t inoff = off & (cs - 1);
         uint64_t n = MIN(len, cs - inoff);
@@ -475,9 +503,16 @@ int qcow2_status(struct block_dev *bd, uint64_t off, uint64_t len,
 int qcow2_resize(struct block_dev *bd, uint64_t size)
 {
     struct qcow2 *s = bd->opaque;
-    if (size > (1ull << 61))
-        return block_seterr(bd, -EINVAL, "%s: size %llu too large (at most "
-                            "2 EiB)", s->file, (unsigned long long)size);
+    uint64_t max = qcow2_max_size(s->cluster_bits);
+    if (size > max)
+        return block_seterr(bd, -EINVAL, "%s: size %llu is too large: with "
+                            "%llu-byte clusters a qcow2 image holds at most "
+                            "%llu bytes (a 32 MiB L1 table)", s->file,
+                            (unsigned long long)size,
+                            (unsigned long long)s->cluster_size,
+                            (unsigned long long)max);
+    if (qcow2_check_writable(s) < 0)
+        return -EIO;
     int r;
     if (size < bd->size) {
         if (s->nb_snapshots)
@@ -500,13 +535,10 @@ int qcow2_resize(struct block_dev *bd, uint64_t size)
     }
     uint64_t need = qcow2_l1_needed(size, s->cluster_bits);
     if (need > s->l1_size) {
-        if (need * 8 > QCOW2_MAX_L1_BYTES)
-            return block_seterr(bd, -EINVAL, "%s: size %llu needs an L1 table "
-                                "larger than 32 MiB", s->file,
-                                (unsigned long long)size);
-        uint64_t bytes = need * 8;
+        uint64_t bytes = need * 8;  /* at most 32 MiB: size <= max */
         uint64_t nclus = qcow2_clusters(s, bytes);
-        int64_t no = qcow2_alloc_clusters(s, nclus);
+        int64_t no = qcow2_alloc_clusters(s, nclus, "a new L1 table",
+                                          QCOW2_NO_GUEST);
         if (no < 0)
             return (int)no;
         uint64_t *nl1 = calloc(nclus * s->cluster_size / 8, 8);
@@ -534,6 +566,8 @@ int qcow2_resize(struct block_dev *bd, uint64_t size)
         s->l1_offset = (uint64_t)no;
         s->l1_size = (uint32_t)need;
         r = qcow2_write_header_fields(s, 36, 12);
+        if (r == 0)
+            r = qcow2_overlap_update_ranges(s);
         if (r < 0)
             return r;
         if (old_bytes) {

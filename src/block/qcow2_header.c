@@ -283,8 +283,9 @@ static const struct { uint8_t type, bit; const char *name; } features[] = {
     {1, 0, "lazy refcounts"}, {2, 0, "bitmaps"}, {2, 1, "raw external data"},
 };
 
-/* Serialise the whole first cluster: header, extensions, backing name. */
-static int build_header(struct qcow2 *s, uint8_t *h)
+/* Serialise the whole first cluster: header, extensions, backing name;
+ * with `names`, the (optional) feature name table too. */
+static int build_header_ext(struct qcow2 *s, uint8_t *h, bool names)
 {
     uint64_t cs = s->cluster_size;
     memset(h, 0, cs);
@@ -317,7 +318,7 @@ static int build_header(struct qcow2 *s, uint8_t *h)
         memcpy(h + p + 8, s->backing_fmt, l);
         p += 8 + ((l + 7) & ~7u);
     }
-    if (s->version >= 3) {
+    if (s->version >= 3 && names) {
         uint32_t l = (uint32_t)(ARRAY_SIZE(features) * 48);
         NEED(8 + l);
         be32_put(h + p, QCOW2_EXT_FEATURES);
@@ -350,6 +351,15 @@ static int build_header(struct qcow2 *s, uint8_t *h)
     }
 #undef NEED
     return 0;
+}
+
+/* The feature name table only helps tools name feature bits: leave it out
+ * when the rest would not fit in one cluster (512-byte clusters with a
+ * backing file). */
+static int build_header(struct qcow2 *s, uint8_t *h)
+{
+    int r = build_header_ext(s, h, true);
+    return r == -ENOSPC ? build_header_ext(s, h, false) : r;
 }
 
 int qcow2_write_header(struct qcow2 *s)

@@ -85,6 +85,14 @@ static int load_block(struct qcow2 *s, uint64_t rti, uint8_t **blk)
     int r = qcow2_validate_meta(s, e, "refcount block");
     if (r < 0)
         return r;
+    /* One block named by many table entries would make a small hostile
+     * image claim billions of allocated clusters, and every scan of them
+     * (allocation, check) run for hours. */
+    if (qcow2_overlap_refs(s, QCOW2_META_RB, e) > 1)
+        return block_seterr(s->bd, -EIO, "%s: refcount block at 0x%llx is "
+                            "named by more than one refcount table entry "
+                            "(entry %llu is one)", s->file,
+                            (unsigned long long)e, (unsigned long long)rti);
     return qcow2_cache_get(s, &s->rbc, e, blk, false);
 }
 
@@ -107,7 +115,12 @@ static int write_rt_entry(struct qcow2 *s, uint64_t rti)
 {
     uint8_t b[8];
     be64_put(b, s->rt[rti]);
-    int r = host_pwrite(s->hf, s->rt_offset + rti * 8, b, 8);
+    int r = qcow2_overlap_check(s, s->rt_offset + rti * 8, 8,
+                                QCOW2_OL(QCOW2_META_RT), QCOW2_NO_GUEST,
+                                "a refcount table entry");
+    if (r < 0)
+        return r;
+    r = host_pwrite(s->hf, s->rt_offset + rti * 8, b, 8);
     if (r < 0)
         return block_seterr(s->bd, r, "%s: writing refcount table: %s",
                             s->file, strerror(-r));
@@ -123,7 +136,7 @@ static void note_host_end(struct qcow2 *s, uint64_t end)
 static int find_free_run(struct qcow2 *s, uint64_t n, uint64_t *start)
 {
     uint64_t c = MAX(MAX(s->free_hint, s->alloc_floor), 1), run = 0, first = c;
-    for (;; c++) {
+    for (;;) {
         uint64_t rti = c / s->rb_entries;
         if (rti >= s->rt_entries) { /* everything beyond is free */
             if (!run)
@@ -131,31 +144,35 @@ static int find_free_run(struct qcow2 *s, uint64_t n, uint64_t *start)
             *start = first;
             return 0;
         }
+        uint64_t blk_end = (rti + 1) * s->rb_entries;
         if (s->rt[rti] == 0) { /* a whole missing block is free */
             if (!run)
                 first = c;
-            uint64_t blk_end = (rti + 1) * s->rb_entries;
             run += blk_end - c;
             if (run >= n) {
                 *start = first;
                 return 0;
             }
-            c = blk_end - 1;
+            c = blk_end;
             continue;
         }
-        uint64_t rc;
-        int r = qcow2_get_refcount(s, c, &rc);
+        /* Walk the block's entries directly: a cache lookup per cluster
+         * made the first allocation on a large image slow. */
+        uint8_t *blk;
+        int r = load_block(s, rti, &blk);
         if (r < 0)
             return r;
-        if (rc) {
-            run = 0;
-            continue;
-        }
-        if (!run)
-            first = c;
-        if (++run >= n) {
-            *start = first;
-            return 0;
+        for (; c < blk_end; c++) {
+            if (qcow2_rb_get(s, blk, c % s->rb_entries)) {
+                run = 0;
+                continue;
+            }
+            if (!run)
+                first = c;
+            if (++run >= n) {
+                *start = first;
+                return 0;
+            }
         }
     }
 }
@@ -180,6 +197,17 @@ static int grow_refcount_table(struct qcow2 *s, uint64_t min_entries)
     if (tc * cs > QCOW2_MAX_RT_BYTES)
         return block_seterr(s->bd, -ENOSPC, "%s: refcount table would exceed "
                             "8 MiB", s->file);
+    /* E comes from the host file size or from a (possibly hostile) refcount
+     * table size: keep (E + tc + nb) * cs below 2^56, the largest host
+     * offset an L2 entry can hold, so the products below cannot wrap. */
+    if (E + tc + nb > (1ull << (56 - s->cluster_bits)))
+        return block_seterr(s->bd, -ENOSPC, "%s: growing the refcount table "
+                            "at cluster %llu would put the image file past "
+                            "64 PiB", s->file, (unsigned long long)E);
+    int r = qcow2_overlap_check(s, E * cs, (tc + nb) * cs, 0, QCOW2_NO_GUEST,
+                                "a new refcount table");
+    if (r < 0)
+        return r;
     uint64_t *nrt = calloc(new_entries, 8);
     uint8_t *buf = calloc(1, tc * cs > cs ? tc * cs : cs);
     if (!nrt || !buf) {
@@ -187,7 +215,6 @@ static int grow_refcount_table(struct qcow2 *s, uint64_t min_entries)
         return -ENOMEM;
     }
     memcpy(nrt, s->rt, s->rt_entries * 8);
-    int r = 0;
     uint64_t first_rti = E / rbe;
     /* New refcount blocks at E+tc.., covering [E, E+tc+nb). */
     for (uint64_t b = 0; b < nb && !r; b++) {
@@ -213,6 +240,12 @@ static int grow_refcount_table(struct qcow2 *s, uint64_t min_entries)
                             s->file, strerror(-r));
     }
     note_host_end(s, (E + tc + nb) * cs);
+    for (uint64_t b = 0; b < nb && !r; b++)
+        r = qcow2_overlap_add(s, QCOW2_META_RB, nrt[first_rti + b]);
+    if (r < 0) {
+        free(nrt);
+        return r;
+    }
     fdatasync(s->hf->fd);
     uint64_t old_off = s->rt_offset, old_clusters = s->rt_clusters;
     free(s->rt);
@@ -221,6 +254,8 @@ static int grow_refcount_table(struct qcow2 *s, uint64_t min_entries)
     s->rt_offset = E * cs;
     s->rt_clusters = (uint32_t)tc;
     r = qcow2_write_header_fields(s, 48, 12);
+    if (r == 0)
+        r = qcow2_overlap_update_ranges(s);
     if (r < 0)
         return r;
     return qcow2_free_clusters(s, old_off, old_clusters * cs);
@@ -243,6 +278,13 @@ static int ensure_block(struct qcow2 *s, uint64_t rti)
             return changed;
         uint64_t f;
         r = find_free_run(s, 1, &f);
+        if (r < 0)
+            return r;
+        if (f >= (1ull << (56 - s->cluster_bits)))
+            return block_seterr(s->bd, -ENOSPC, "%s: image file would exceed "
+                                "64 PiB", s->file);
+        r = qcow2_overlap_check(s, f * s->cluster_size, s->cluster_size, 0,
+                                QCOW2_NO_GUEST, "a new refcount block");
         if (r < 0)
             return r;
         uint64_t frti = f / s->rb_entries;
@@ -275,6 +317,9 @@ static int ensure_block(struct qcow2 *s, uint64_t rti)
                                 s->file, strerror(-r));
         }
         note_host_end(s, (f + 1) * s->cluster_size);
+        r = qcow2_overlap_add(s, QCOW2_META_RB, f * s->cluster_size);
+        if (r < 0)
+            return r;
         s->rt[rti] = f * s->cluster_size;
         r = write_rt_entry(s, rti);
         if (r < 0)
@@ -294,8 +339,26 @@ static int set_rc(struct qcow2 *s, uint64_t cluster, uint64_t v)
     if (r < 0)
         return r;
     uint64_t i = cluster % s->rb_entries, boff, blen;
-    qcow2_rb_set(s, blk, i, v);
     qcow2_rb_span(s, i, &boff, &blen);
+    r = qcow2_overlap_check(s, s->rt[rti] + boff, blen,
+                            QCOW2_OL(QCOW2_META_RB), QCOW2_NO_GUEST,
+                            "a refcount");
+    if (r < 0)
+        return r;
+    /* Freeing a cluster the map knows as live metadata means a table
+     * entry points into metadata: punching it would destroy that metadata.
+     * Repair may still write the computed 0 (it does not punch then). */
+    uint64_t hit;
+    uint32_t idx;
+    int meta = v == 0 ? qcow2_overlap_find(s, cluster << s->cluster_bits, 1,
+                                           0, &hit, &idx) : -1;
+    if (meta >= 0 && !s->repairing)
+        return qcow2_mark_corrupt(s, "%s: refused to free host cluster "
+                                  "0x%llx: it holds the %s, which a data "
+                                  "cluster entry also names", s->file,
+                                  (unsigned long long)hit,
+                                  qcow2_meta_name((enum qcow2_meta)meta));
+    qcow2_rb_set(s, blk, i, v);
     r = host_pwrite(s->hf, s->rt[rti] + boff, blk + boff, blen);
     if (r < 0) {
         qcow2_cache_drop(&s->rbc, s->rt[rti]);
@@ -305,7 +368,7 @@ static int set_rc(struct qcow2 *s, uint64_t cluster, uint64_t v)
     if (v == 0) {
         if (cluster < s->free_hint)
             s->free_hint = cluster;
-        if ((cluster + 1) * s->cluster_size <= s->host_size)
+        if (meta < 0 && (cluster + 1) * s->cluster_size <= s->host_size)
             fallocate(s->hf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                       (off_t)(cluster * s->cluster_size),
                       (off_t)s->cluster_size);
@@ -347,14 +410,21 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta,
     return 0;
 }
 
-int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n)
+int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, const char *what,
+                             uint64_t voff)
 {
     uint64_t start;
     int r;
+    uint64_t limit = 1ull << (56 - s->cluster_bits);
     for (;;) {
         r = find_free_run(s, n, &start);
         if (r < 0)
             return r;
+        /* before ensure_block: a table grown for a run past the limit
+         * would be wasted (and its offsets could wrap) */
+        if (n > limit || start > limit - n)
+            return block_seterr(s->bd, -ENOSPC, "%s: image file would "
+                                "exceed 64 PiB", s->file);
         int changed = 0;
         for (uint64_t rti = start / s->rb_entries;
              rti <= (start + n - 1) / s->rb_entries; rti++) {
@@ -366,9 +436,12 @@ int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n)
         if (!changed)
             break;
     }
-    if ((start + n) > (1ull << (56 - s->cluster_bits)))
-        return block_seterr(s->bd, -ENOSPC, "%s: image file would exceed "
-                            "64 PiB", s->file);
+    /* A free run that holds metadata means a refcount is wrong: refuse it
+     * before anything is written there. */
+    r = qcow2_overlap_check(s, start << s->cluster_bits, n << s->cluster_bits,
+                            0, voff, what);
+    if (r < 0)
+        return r;
     for (uint64_t i = 0; i < n; i++) {
         r = qcow2_update_refcount(s, start + i, 1, NULL);
         if (r < 0)

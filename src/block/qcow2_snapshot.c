@@ -108,10 +108,12 @@ int qcow2_load_snapshots(struct qcow2 *s, char *err, size_t elen)
 }
 
 /* Write a new snapshot table holding sn[0..n), switch the header to it and
- * free the old one.  On success s owns sn. */
+ * free the old one.  *switched tells whether the header switched: from
+ * then on s owns sn (even if freeing the old table then fails). */
 int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
-                               uint32_t n)
+                               uint32_t n, bool *switched)
 {
+    *switched = false;
     uint64_t size = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t extra = MAX(sn[i].extra_size, 16u);
@@ -146,7 +148,8 @@ int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
             memcpy(e + 40 + extra + idl, sn[i].name, nl);
             p += (40 + extra + idl + nl + 7) & ~7ull;
         }
-        off = qcow2_alloc_clusters(s, qcow2_clusters(s, size));
+        off = qcow2_alloc_clusters(s, qcow2_clusters(s, size),
+                                   "a new snapshot table", QCOW2_NO_GUEST);
         if (off < 0) {
             free(buf);
             return (int)off;
@@ -180,11 +183,15 @@ int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
         s->snapshots_size = old_size;
         return r;
     }
+    *switched = true;
+    /* the new table and snapshot L1 tables are metadata from now on, the
+     * old table no longer is (before it is freed) */
+    int ru = qcow2_overlap_update_ranges(s);
     qcow2_free_snapshots(old, 0);
     (void)old_n;
     if (old_size)
         r = qcow2_free_clusters(s, old_off, old_size);
-    return r;
+    return ru < 0 ? ru : r;
 }
 
 static int update_tree_mem(struct qcow2 *s, uint64_t *l1, uint32_t l1_size,
@@ -242,7 +249,10 @@ static int update_tree_mem(struct qcow2 *s, uint64_t *l1, uint32_t l1_size,
             break;
         if (changed) {
             qcow2_cache_drop(&s->l2c, l2off);
-            r = host_pwrite(s->hf, l2off, tbl, cs);
+            r = qcow2_overlap_check(s, l2off, cs, QCOW2_OL(QCOW2_META_L2),
+                                    QCOW2_NO_GUEST, "an L2 table");
+            if (r == 0)
+                r = host_pwrite(s->hf, l2off, tbl, cs);
             if (r < 0)
                 break;
         }
@@ -326,6 +336,8 @@ static struct qcow2 *snap_dev(struct block_dev *bd, bool write, int *err)
                             bd->filename);
         return NULL;
     }
+    if (write && (*err = qcow2_check_writable(bd->opaque)) < 0)
+        return NULL;
     return bd->opaque;
 }
 
@@ -355,7 +367,8 @@ static int snapshot_create(struct block_dev *bd, const char *name)
     uint64_t bytes = (uint64_t)s->l1_size * 8;
     int64_t l1off = 0;
     if (bytes) {
-        l1off = qcow2_alloc_clusters(s, qcow2_clusters(s, bytes));
+        l1off = qcow2_alloc_clusters(s, qcow2_clusters(s, bytes),
+                                     "a snapshot L1 table", QCOW2_NO_GUEST);
         if (l1off < 0)
             return (int)l1off;
         uint8_t *raw = calloc(1, bytes);
@@ -403,8 +416,9 @@ static int snapshot_create(struct block_dev *bd, const char *name)
         free(n->id); free(n->name); free(sn);
         return -ENOMEM;
     }
-    r = qcow2_write_snapshot_table(s, sn, s->nb_snapshots + 1);
-    if (r < 0) {
+    bool switched;
+    r = qcow2_write_snapshot_table(s, sn, s->nb_snapshots + 1, &switched);
+    if (r < 0 && !switched) {
         free(n->id); free(n->name); free(sn);
     }
     return r;
@@ -421,6 +435,13 @@ static int snapshot_apply(struct block_dev *bd, const char *name)
         return block_seterr(bd, -ENOENT, "%s: no snapshot with id or name "
                             "'%s'", s->file, name);
     struct qcow2_snapshot *sn = &s->snaps[idx];
+    uint64_t maxsize = qcow2_max_size(s->cluster_bits);
+    if (sn->disk_size % 512 || sn->disk_size > maxsize)
+        return block_seterr(bd, -EINVAL, "%s: snapshot '%s' records a disk "
+                            "size of %llu bytes; accepted: a multiple of 512 "
+                            "up to %llu", s->file, sn->name,
+                            (unsigned long long)sn->disk_size,
+                            (unsigned long long)maxsize);
     uint64_t *sl1;
     r = load_l1(s, sn->l1_offset, sn->l1_size, &sl1);
     if (r < 0) {
@@ -452,7 +473,8 @@ static int snapshot_apply(struct block_dev *bd, const char *name)
     uint64_t old_off = s->l1_offset;
     int64_t noff = (int64_t)s->l1_offset;
     if (nsize > old_size) {
-        noff = qcow2_alloc_clusters(s, qcow2_clusters(s, (uint64_t)nsize * 8));
+        noff = qcow2_alloc_clusters(s, qcow2_clusters(s, (uint64_t)nsize * 8),
+                                    "a new L1 table", QCOW2_NO_GUEST);
         if (noff < 0) {
             free(nl1); free(raw);
             return (int)noff;
@@ -472,6 +494,13 @@ static int snapshot_apply(struct block_dev *bd, const char *name)
     s->l1_offset = (uint64_t)noff;
     qcow2_cache_clear(&s->l2c);
     s->cdesc = 0;
+    /* The snapshot's L2 tables are the active ones now; the old ones stop
+     * being metadata before their refcounts drop below. */
+    int rm = qcow2_overlap_build(s);
+    if (rm < 0) {
+        free(old);
+        return rm;
+    }
     if (nsize > old_size || disk != s->size) {
         s->size = disk;
         r = qcow2_write_header_fields(s, 24, 48 - 24);
@@ -509,12 +538,16 @@ static int snapshot_delete(struct block_dev *bd, const char *name)
     for (uint32_t i = 0, k = 0; i < s->nb_snapshots; i++)
         if ((int)i != idx)
             sn[k++] = s->snaps[i];
-    r = qcow2_write_snapshot_table(s, sn, n);
-    if (r < 0) {
+    bool switched;
+    r = qcow2_write_snapshot_table(s, sn, n, &switched);
+    if (r < 0 && !switched) {
         free(sn);
         return r;
     }
-    r = qcow2_update_tree_refcounts(s, gone.l1_offset, gone.l1_size, -1);
+    /* Once the table no longer names it, the snapshot is gone: if its
+     * clusters cannot be released they merely leak. */
+    if (r == 0)
+        r = qcow2_update_tree_refcounts(s, gone.l1_offset, gone.l1_size, -1);
     if (r == 0 && gone.l1_size)
         r = qcow2_free_clusters(s, gone.l1_offset,
                                 (uint64_t)gone.l1_size * 8);

@@ -113,6 +113,11 @@ static int raw_status(struct block_dev *bd, uint64_t off, uint64_t len,
 
 static int raw_truncate(struct block_dev *bd, uint64_t size)
 {
+    if (size > (uint64_t)INT64_MAX)  /* would be a negative off_t */
+        return block_seterr(bd, -EINVAL, "%s: size %llu is too large: a raw "
+                            "image holds at most %lld bytes (the largest host "
+                            "file offset)", bd->filename,
+                            (unsigned long long)size, (long long)INT64_MAX);
     if (ftruncate(bd->file.fd, (off_t)size) < 0)
         return block_seterr(bd, -errno, "%s: resize: %s", bd->filename,
                             strerror(errno));

@@ -215,6 +215,34 @@ static void test_backing_loop(void **st)
     assert_non_null(strstr(err, "loop"));
 }
 
+/* 512-byte clusters leave no room for the feature name table next to a
+ * backing file name and format: the optional table is left out instead of
+ * refusing the image. */
+static void test_small_cluster_overlay(void **st)
+{
+    (void)st;
+    block_close(mk("sb.qcow2", 1 << 20, 512, 0, NULL));
+    struct block_create_opts o = { .format = BLOCK_FMT_QCOW2,
+                                   .cluster_size = 512,
+                                   .backing_file = "sb.qcow2",
+                                   .backing_format = "qcow2" };
+    char err[BLOCK_ERR_LEN];
+    assert_int_equal(block_create(tpath("so.qcow2"), &o, err, sizeof(err)), 0);
+    struct block_dev *bd;
+    assert_int_equal(block_open(&bd, tpath("so.qcow2"), 0, BLOCK_FMT_PROBE,
+                                err, sizeof(err)), 0);
+    struct block_info info;
+    assert_int_equal(block_get_info(bd, &info), 0);
+    assert_string_equal(info.backing_file, "sb.qcow2");
+    assert_string_equal(info.backing_format, "qcow2");
+    block_info_free(&info);
+    uint8_t buf[4096] = { 1 };
+    assert_int_equal(block_pwrite(bd, 0, buf, sizeof(buf)), 0);
+    assert_int_equal(block_snapshot_create(bd, "s"), 0);  /* rewrites it */
+    assert_clean(bd);
+    block_close(bd);
+}
+
 struct aio_state {
     int done, bad;
 };
@@ -264,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_snapshots),
         cmocka_unit_test(test_bad_header),
         cmocka_unit_test(test_backing_loop),
+        cmocka_unit_test(test_small_cluster_overlay),
         cmocka_unit_test(test_aio),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
