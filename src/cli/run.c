@@ -650,6 +650,14 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     run_env(&cfg);
+    /* vm_create checks this too; here the message speaks of options. */
+    unsigned need = ndisks + nnets + (cfg.virtio_console ? 1 : 0) + 1;
+    if (need > lim.virtio_slots) {
+        vlog_error("too many virtio devices: %u --disk, %u --net%s and the entropy device "
+                   "need %u slots; the virt board has %u", ndisks, nnets,
+                   cfg.virtio_console ? ", --console virtio" : "", need, lim.virtio_slots);
+        return 2;
+    }
     int rc = 2;
     struct vm_disk *disks = calloc(ndisks ? ndisks : 1, sizeof(*disks));
     char **storage = calloc(ndisks ? ndisks : 1, sizeof(*storage));
