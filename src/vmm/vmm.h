@@ -36,8 +36,9 @@
  * control calls on one VM are serialised.  The event callback runs on the
  * VM's own event thread, one event at a time, in order, with no lock
  * held: it may call any function here on the same VM, vm_destroy
- * included.  The log sink runs on any of the VM's threads (and on the
- * caller's, during vm_create) and must be thread-safe and not block. */
+ * included.  The log sink runs on any of the VM's threads (its vCPU
+ * threads included) and on the caller's; it must be thread-safe, must not
+ * block, and must not call this API (a vCPU cannot wait for itself). */
 #ifndef VESSEL_VMM_H
 #define VESSEL_VMM_H
 
@@ -218,8 +219,10 @@ int vm_reset(struct vm *vm) __attribute__((warn_unused_result));
 
 /* Stop the VM if it is active, deliver the events still queued, end its
  * threads, close its disks (flushing them; snapshot overlays vanish) and
- * free it.  NULL is a no-op.  May be called from the event callback, then
- * the teardown finishes on the event thread after the callback returns. */
+ * free it.  NULL is a no-op.  No other call on the VM may be in progress
+ * or follow.  May be called from the event callback: then the VM is
+ * stopped at once, no further event is delivered, and the teardown
+ * finishes on the event thread after the callback returns. */
 void vm_destroy(struct vm *vm);
 
 enum vm_state vm_state(const struct vm *vm);
