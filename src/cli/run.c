@@ -1,25 +1,61 @@
-/* vessel run: parse options, validate them, hand over to the VMM. */
+/* vessel run: parse options into a struct vm_config, create the VM
+ * through the vmm/ API, and connect its console to the terminal (raw
+ * mode, the C-a keys) and its life to the process (signals, exit
+ * status).  Everything else is the VM's. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/term.h"
 #include "util/util.h"
 #include "vmm/vmm.h"
 
-#define MIN_MEMORY (1ULL << 20)    /* 1 MiB */
-#define MAX_MEMORY (64ULL << 30)   /* 64 GiB */
-#define MAX_CPUS 16
-#define MAX_VIRTIO 8               /* virtio-mmio slots of the virt board */
-#define MAX_DISK_ARGS 64           /* parsed before the slot check */
+/* Exit status when the guest asked for a reboot under --no-reboot. */
+#define EXIT_REBOOT 3
+/* Exit status when the user quit with C-a x. */
+#define EXIT_QUIT 4
+/* Exit status after signal `signo` ended the run: 128 + signo, what a
+ * shell reports for a process killed by it. */
+#define EXIT_SIGNAL(signo) (128 + (signo))
+
+#define MAX_DEVICE_ARGS 64         /* --disk/--net parsed before the VM
+                                      checks them against its slots */
+
+/* Console output still pending at the end gets this long to go out while
+ * the reader keeps taking it: after a poweroff the last lines matter;
+ * after C-a x or a signal the user wants the prompt back. */
+#define FLUSH_IDLE_MS_POWEROFF 2000
+#define FLUSH_IDLE_MS_STOP 200
+
+/* "4K", "512M", "1T": a size for messages, in the largest unit that
+ * divides it. */
+static const char *size_str(uint64_t v, char *buf, size_t len)
+{
+    static const char units[] = "KMGT";
+    int u = -1;
+    while (u < 3 && v && !(v & 1023)) {
+        v >>= 10;
+        u++;
+    }
+    if (u < 0)
+        snprintf(buf, len, "%llu", (unsigned long long)v);
+    else
+        snprintf(buf, len, "%llu%c", (unsigned long long)v, units[u]);
+    return buf;
+}
 
 static void usage(FILE *f)
 {
+    struct vm_limits lim;
+    vm_limits(&lim);
     fprintf(f,
         "usage: vessel run [options]\n"
         "\n"
@@ -32,7 +68,7 @@ static void usage(FILE *f)
         "                     (HTIF tohost/fromhost honoured)\n"
         "  -m, --memory SIZE  guest RAM, decimal with a K, M, G or T suffix, e.g.\n"
         "                     512M, 2G (plain number: MiB; default 512M)\n"
-        "  --cpus N           number of harts, 1..%d (default 1)\n"
+        "  --cpus N           number of harts, 1..%u (default 1)\n"
         "  --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]\n"
         "         [,cache=writeback|none|unsafe][,backing-dir=DIR]...\n"
         "                     virtio-blk disk (repeatable; /dev/vda, vdb, ... in\n"
@@ -45,11 +81,14 @@ static void usage(FILE *f)
         "  --net SPEC         virtio-net card (repeatable), e.g. user\n"
         "  --dump-dtb FILE    write the generated device tree and exit\n"
         "  --no-reboot        exit (status %d) when the guest reboots\n"
+        "  --uuid UUID        the VM's UUID, which seeds the default MAC addresses of\n"
+        "                     its network cards (default: derived from the kernel\n"
+        "                     and disk paths, so the same VM keeps its addresses)\n"
         "  -h, --help         this help\n"
         "\n"
         "Console: C-a x quits (exit status %d), C-a h lists the keys.\n"
         "SIGTERM, SIGINT and SIGHUP stop the VM cleanly (exit status 128 + signo).\n",
-        MAX_CPUS, VMM_EXIT_REBOOT, VMM_EXIT_QUIT);
+        lim.max_cpus, EXIT_REBOOT, EXIT_QUIT);
 }
 
 /* Memory size: a plain number means MiB (as QEMU's -m); decimal only, see
@@ -59,7 +98,7 @@ static int parse_memory(const char *s, uint64_t *out)
     uint64_t v;
     size_t n = strlen(s);
     if (n && s[n - 1] >= '0' && s[n - 1] <= '9') {
-        if (parse_u64(s, &v) || v > (MAX_MEMORY >> 20))
+        if (parse_u64(s, &v) || v > (UINT64_MAX >> 20))
             return -EINVAL;
         v <<= 20;
     } else if (parse_size(s, &v)) {
@@ -88,14 +127,14 @@ static int parse_onoff(const char *spec, const char *key, const char *v, bool *o
  *        [,cache=writeback|none|unsafe][,backing-dir=DIR]...; ",," stands
  *        for a comma in FILE.
  * *storage receives a malloc'd copy holding the strings d points into. */
-static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
+static int parse_disk(const char *spec, struct vm_disk *d, char **storage)
 {
     size_t n = strlen(spec);
     char *buf = malloc(n + 2);      /* FILE + NUL, then the options + NUL */
     if (!buf)
         return -ENOMEM;
     *storage = buf;
-    *d = (struct vmm_disk){ .format = 0, .cache = VMM_CACHE_WRITEBACK };
+    *d = (struct vm_disk){ .format = VM_DISK_PROBE, .cache = VM_CACHE_WRITEBACK };
     /* FILE up to the first single comma. */
     size_t i = 0, o = 0;
     while (i < n) {
@@ -131,9 +170,9 @@ static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
         const char *v = eq + 1;
         if (!strcmp(kv, "format")) {
             if (!strcmp(v, "raw"))
-                d->format = 1;
+                d->format = VM_DISK_RAW;
             else if (!strcmp(v, "qcow2"))
-                d->format = 2;
+                d->format = VM_DISK_QCOW2;
             else {
                 vlog_error("--disk '%s': unknown format '%s', expected raw or qcow2", spec, v);
                 return -EINVAL;
@@ -146,20 +185,20 @@ static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
                 return -EINVAL;
         } else if (!strcmp(kv, "cache")) {
             if (!strcmp(v, "writeback"))
-                d->cache = VMM_CACHE_WRITEBACK;
+                d->cache = VM_CACHE_WRITEBACK;
             else if (!strcmp(v, "none"))
-                d->cache = VMM_CACHE_NONE;
+                d->cache = VM_CACHE_NONE;
             else if (!strcmp(v, "unsafe"))
-                d->cache = VMM_CACHE_UNSAFE;
+                d->cache = VM_CACHE_UNSAFE;
             else {
                 vlog_error("--disk '%s': cache='%s' is not valid, expected writeback, "
                            "none or unsafe", spec, v);
                 return -EINVAL;
             }
         } else if (!strcmp(kv, "backing-dir")) {
-            if (!*v || d->nbacking_dirs == VMM_MAX_BACKING_DIRS) {
+            if (!*v || d->nbacking_dirs == VM_MAX_BACKING_DIRS) {
                 vlog_error("--disk '%s': backing-dir='%s': expected a directory, at most "
-                           "%d times", spec, v, VMM_MAX_BACKING_DIRS);
+                           "%d times", spec, v, VM_MAX_BACKING_DIRS);
                 return -EINVAL;
             }
             d->backing_dirs[d->nbacking_dirs++] = v;
@@ -172,16 +211,16 @@ static int parse_disk(const char *spec, struct vmm_disk *d, char **storage)
     return 0;
 }
 
-/* The process-wide part of running a VM, set up here once and handed to
- * the VMM (vmm.h, signal_fd): SIGTERM, SIGINT and SIGHUP are blocked in
- * every thread (the VMM's threads inherit the mask) and read from a
- * signalfd by the VMM's main loop, which ends the run cleanly (exit status
- * 128 + signo).  SIGINT comes from the terminal only when stdin is not a
- * terminal in raw mode (there C-c goes to the guest); a SIGINT sent with
- * kill(1) ends the run either way.  SIGPIPE is ignored: a console output
- * that goes away gives EPIPE and its bytes are discarded, the VM keeps
- * running.  Returns the descriptor, or -1 (printed) when signalfd failed:
- * then the signals keep their default action. */
+/* The process-wide part of running a VM, set up here once: SIGTERM,
+ * SIGINT and SIGHUP are blocked in every thread (the VM's threads inherit
+ * the mask: create them after this) and read from a signalfd by the run
+ * loop, which stops the VM cleanly (exit status 128 + signo).  SIGINT
+ * comes from the terminal only when stdin is not a terminal in raw mode
+ * (there C-c goes to the guest); a SIGINT sent with kill(1) ends the run
+ * either way.  SIGPIPE is ignored: a console output that goes away gives
+ * EPIPE and its bytes are discarded, the VM keeps running.  Returns the
+ * descriptor, or -1 (printed) when signalfd failed: then the signals keep
+ * their default action. */
 static int run_signals(void)
 {
     sigset_t set;
@@ -204,34 +243,295 @@ static int run_signals(void)
     return fd;
 }
 
-static int run_with(struct vmm_config *cfg, const char **disk_specs, unsigned ndisks)
+static const char *signal_name(int signo)
 {
-    struct vmm_disk disks[MAX_VIRTIO];
-    char *storage[MAX_VIRTIO] = { 0 };
-    int rc = 2;
-    unsigned need = ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1;
-    if (need > MAX_VIRTIO) {
-        vlog_error("too many virtio devices: %u --disk, %u --net%s and the entropy device "
-                   "need %u slots; the virt board has %d", ndisks, cfg->nnets,
-                   cfg->virtio_console ? ", --console virtio" : "", need, MAX_VIRTIO);
-        return 2;
+    switch (signo) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    default: return "a signal";
     }
-    for (unsigned i = 0; i < ndisks; i++)
-        if (parse_disk(disk_specs[i], &disks[i], &storage[i]))
-            goto out;
-    cfg->disks = disks;
-    cfg->ndisks = ndisks;
-    rc = vmm_run(cfg);
+}
+
+/* A signal arrived: its number, or 0 when the read found none. */
+static int read_signal(int fd)
+{
+    struct signalfd_siginfo si;
+    ssize_t n = read(fd, &si, sizeof(si));
+    return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+/* stderr takes a line now without blocking (a terminal or pipe that is
+ * not being read would not).  The VM's log lines come from its threads,
+ * which must never wait for stderr; the summary lines at the end must not
+ * keep a stalled terminal from getting its process back. */
+static bool stderr_writable(void)
+{
+    struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+/* The VM's log sink: one VM per process, so its name adds nothing. */
+static void run_log(void *opaque, enum vm_log_level level, const char *name, const char *msg)
+{
+    (void)opaque;
+    (void)name;
+    if (!stderr_writable())
+        return;
+    fprintf(stderr, "vessel: %s%s\n", level == VM_LOG_WARN ? "warning: " : "", msg);
+}
+
+/* The VM's event callback (its event thread): wake the run loop, which
+ * reads vm_state. */
+static void run_event(void *opaque, struct vm *vm, const struct vm_event *ev)
+{
+    int fd = *(const int *)opaque;
+    uint64_t one = 1;
+    (void)vm;
+    (void)ev;
+    /* Fails only when the counter is about to overflow: already awake. */
+    if (write(fd, &one, sizeof(one)) < 0)
+        return;
+}
+
+static size_t console_source(void *opaque, void *buf, size_t len)
+{
+    return vm_console_read(opaque, buf, len);
+}
+
+/* How a run ended. */
+enum run_end {
+    END_STOPPED,        /* the VM stopped by itself (vm_stop_info) */
+    END_QUIT,           /* C-a x */
+    END_SIGNAL,         /* a signal from the signalfd */
+    END_FAILED,         /* poll failed */
+};
+
+struct run {
+    struct vm *vm;
+    struct term *term;
+    int event_fd;       /* written by run_event */
+    int signal_fd;      /* or -1 */
+    int signo;
+};
+
+/* Copy stdin to the guest (watching for the C-a keys) and the guest's
+ * console to stdout, until the VM stops, the user quits or a signal
+ * arrives.  No timeout: everything that can end the loop wakes a
+ * descriptor it polls. */
+static enum run_end run_loop(struct run *r)
+{
+    bool stdin_open = true;
+    while (vm_state(r->vm) != VM_STATE_STOPPED) {
+        struct pollfd p[4];
+        int np = 0, sig = -1, out = -1, in = -1;
+        p[np++] = (struct pollfd){ .fd = r->event_fd, .events = POLLIN };
+        if (r->signal_fd >= 0) {
+            sig = np;
+            p[np++] = (struct pollfd){ .fd = r->signal_fd, .events = POLLIN };
+        }
+        out = np;
+        if (term_out_pending(r->term))
+            p[np++] = (struct pollfd){ .fd = term_out_fd(r->term), .events = POLLOUT };
+        else
+            p[np++] = (struct pollfd){ .fd = vm_console_fd(r->vm), .events = POLLIN };
+        if (stdin_open) {
+            in = np;
+            p[np++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+        }
+        if (poll(p, (nfds_t)np, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            vlog_error("console: poll: %s; stopping the VM", strerror(errno));
+            return END_FAILED;
+        }
+        if (p[0].revents) {
+            uint64_t n;
+            if (read(r->event_fd, &n, sizeof(n)) < 0)
+                n = 0;  /* EAGAIN: nothing new */
+        }
+        if (sig >= 0 && p[sig].revents && (r->signo = read_signal(r->signal_fd)))
+            return END_SIGNAL;
+        if (p[out].revents)
+            term_pump(r->term, console_source, r->vm);
+        if (in >= 0 && (p[in].revents & POLLNVAL)) {
+            stdin_open = false;       /* stdin is closed: no input */
+            continue;
+        }
+        if (in >= 0 && (p[in].revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint8_t buf[256], guest[256];
+            size_t ng;
+            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n <= 0) {
+                stdin_open = false;   /* EOF: keep running without input */
+                continue;
+            }
+            bool quit = term_keys(r->term, buf, (size_t)n, guest, &ng);
+            /* Fails only when a failed reset left no board: the VM is
+             * stopped then, and the loop ends. */
+            if (ng && vm_console_input(r->vm, guest, ng))
+                ng = 0;
+            if (quit)
+                return END_QUIT;
+        }
+    }
+    return END_STOPPED;
+}
+
+/* The exit status of a VM that stopped by itself. */
+static int stopped_status(struct vm *vm)
+{
+    enum vm_stop_reason why;
+    int code;
+    vm_stop_info(vm, &why, &code);
+    switch (why) {
+    case VM_STOP_POWEROFF: return code < 0 ? 1 : code > 255 ? 255 : code;
+    case VM_STOP_REBOOT: return EXIT_REBOOT;
+    default: return 1;
+    }
+}
+
+/* Create the VM, run it with the terminal as its console, and return the
+ * process exit status. */
+static int run_vm(struct vm_config *cfg, const char *dump_dtb, int signal_fd)
+{
+    char err[1024];
+    struct run r = { .signal_fd = signal_fd, .event_fd = -1 };
+    int status = 1;
+    r.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (r.event_fd < 0) {
+        vlog_error("eventfd: %s", strerror(errno));
+        return 1;
+    }
+    cfg->log = run_log;
+    cfg->on_event = run_event;
+    cfg->event_opaque = &r.event_fd;
+    if (vm_create(cfg, &r.vm, err, sizeof(err))) {
+        vlog_error("%s", err);
+        goto out;
+    }
+    if (dump_dtb) {
+        status = vm_dump_dtb(r.vm, dump_dtb) ? 1 : 0;
+        if (status)
+            vlog_error("%s", vm_last_error(r.vm, err, sizeof(err)));
+        goto out;
+    }
+    int rc = term_open(&r.term, STDIN_FILENO, STDOUT_FILENO, isatty(STDIN_FILENO));
+    if (rc) {
+        vlog_error("cannot set up the console: %s", strerror(-rc));
+        goto out;
+    }
+    if (vm_start(r.vm)) {
+        vlog_error("%s", vm_last_error(r.vm, err, sizeof(err)));
+        goto out;
+    }
+    enum run_end end = run_loop(&r);
+    /* After C-a x or a signal; fails only when the VM stopped by itself
+     * meanwhile, and then it is stopped all the same. */
+    if (end != END_STOPPED && vm_stop(r.vm) && vm_state(r.vm) != VM_STATE_STOPPED)
+        vlog_error("%s", vm_last_error(r.vm, err, sizeof(err)));
+    switch (end) {
+    case END_QUIT: status = EXIT_QUIT; break;
+    case END_SIGNAL: status = EXIT_SIGNAL(r.signo); break;
+    case END_FAILED: status = 1; break;
+    case END_STOPPED: status = stopped_status(r.vm); break;
+    }
+    bool user_stop = end == END_QUIT || end == END_SIGNAL;
+    term_flush(r.term, console_source, r.vm,
+               user_stop ? FLUSH_IDLE_MS_STOP : FLUSH_IDLE_MS_POWEROFF, signal_fd);
+    struct vm_stats st;
+    vm_get_stats(r.vm, &st);
+    uint64_t dropped = st.console_dropped + term_dropped(r.term);
+    term_close(r.term);         /* restores the terminal */
+    r.term = NULL;
+    vm_destroy(r.vm);           /* flushes and closes the disks */
+    r.vm = NULL;
+    if ((end == END_SIGNAL || dropped) && stderr_writable()) {
+        if (end == END_SIGNAL)
+            vlog_error("%s received: the VM was stopped and its disks closed",
+                       signal_name(r.signo));
+        if (dropped)
+            vlog_warn("%llu bytes of console output were dropped: the output was not "
+                      "being read, or was closed", (unsigned long long)dropped);
+    }
 out:
-    for (unsigned i = 0; i < ndisks; i++)
-        free(storage[i]);
-    return rc;
+    term_close(r.term);
+    vm_destroy(r.vm);
+    close(r.event_fd);
+    return status;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Without --uuid, the VM's UUID comes from what identifies it on the
+ * command line: the canonical paths of its kernel and disks (so the same
+ * VM started from another directory is the same VM).  Each start of the
+ * same VM then gets the same UUID, hence the same default MAC addresses
+ * (DHCP leases, udev names and firewall rules keep working).  A version 8
+ * UUID (RFC 9562 5.8): two FNV-1a 64 hashes of the identity, differently
+ * seeded, with the version and variant bits set. */
+static void identity_uuid(const struct vm_config *cfg, char out[VM_UUID_LEN + 1])
+{
+    char canon[4096];
+    const char *k = cfg->kernel;
+    uint64_t h1 = 0xcbf29ce484222325ULL, h2 = 0x6c62272e07bb0142ULL;
+    if (k) {
+        const char *p = realpath(k, canon) ? canon : k;
+        h1 = fnv1a(fnv1a(h1, "kernel="), p);
+        h2 = fnv1a(fnv1a(h2, "kernel="), p);
+    }
+    for (unsigned i = 0; i < cfg->ndisks; i++) {
+        const char *d = cfg->disks[i].path;
+        const char *p = realpath(d, canon) ? canon : d;
+        h1 = fnv1a(fnv1a(h1, ";disk="), p);
+        h2 = fnv1a(fnv1a(h2, ";disk="), p);
+    }
+    uint8_t u[16];
+    for (int i = 0; i < 8; i++) {
+        u[i] = (uint8_t)(h1 >> (56 - 8 * i));
+        u[8 + i] = (uint8_t)(h2 >> (56 - 8 * i));
+    }
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x80);     /* version 8 */
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);     /* variant 10 */
+    snprintf(out, VM_UUID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+             u[12], u[13], u[14], u[15]);
+}
+
+/* VESSEL_JIT, VESSEL_JIT_HOT, VESSEL_TRACE, VESSEL_STATS: documented
+ * per-run settings read from the environment into the VM's config. */
+static void run_env(struct vm_config *cfg)
+{
+    const char *e = getenv("VESSEL_JIT");
+    if (e && !strcmp(e, "0"))
+        cfg->jit = false;
+    /* VESSEL_JIT_HOT=N (1..255, clamped) sets the translation threshold;
+     * tests use 1 so that code running once is translated too. */
+    if ((e = getenv("VESSEL_JIT_HOT"))) {
+        uint64_t n;
+        if (parse_u64(e, &n))
+            vlog_warn("VESSEL_JIT_HOT='%s' is not a decimal number; ignored", e);
+        else
+            cfg->jit_hot = n < 1 ? 1 : n > 255 ? 255 : (unsigned)n;
+    }
+    cfg->trace = getenv("VESSEL_TRACE") != NULL;
+    cfg->stats = getenv("VESSEL_STATS") != NULL;
 }
 
 int cmd_run(int argc, char **argv)
 {
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_CPUS,
-           O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET };
+           O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -246,16 +546,17 @@ int cmd_run(int argc, char **argv)
         { "disk", required_argument, NULL, O_DISK },
         { "console", required_argument, NULL, O_CONSOLE },
         { "net", required_argument, NULL, O_NET },
+        { "uuid", required_argument, NULL, O_UUID },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct vmm_config cfg = {
-        .ram_size = 512ULL << 20,
-        .ncpus = 1,
-        .signal_fd = -1,
-    };
-    const char *disk_specs[MAX_DISK_ARGS];
-    const char *net_specs[MAX_DISK_ARGS];
+    struct vm_limits lim;
+    vm_limits(&lim);
+    struct vm_config cfg;
+    vm_config_init(&cfg);
+    const char *dump_dtb = NULL;
+    const char *disk_specs[MAX_DEVICE_ARGS];
+    const char *net_specs[MAX_DEVICE_ARGS];
     unsigned ndisks = 0, nnets = 0;
     optind = 1;
     int c;
@@ -266,24 +567,25 @@ int cmd_run(int argc, char **argv)
         case O_APPEND: cfg.append = optarg; break;
         case O_FIRMWARE: cfg.firmware = optarg; break;
         case O_BIOS: cfg.bios = optarg; break;
-        case O_DUMP_DTB: cfg.dump_dtb = optarg; break;
+        case O_DUMP_DTB: dump_dtb = optarg; break;
         case O_NO_REBOOT: cfg.no_reboot = true; break;
+        case O_UUID: cfg.uuid = optarg; break;
         case O_DISK:
-            if (ndisks == MAX_DISK_ARGS) {
-                vlog_error("too many --disk options: the virt board has %d virtio slots",
-                           MAX_VIRTIO);
+            if (ndisks == MAX_DEVICE_ARGS) {
+                vlog_error("too many --disk options: the virt board has %u virtio slots",
+                           lim.virtio_slots);
                 return 2;
             }
             disk_specs[ndisks++] = optarg;
             break;
         case O_NET:
-            if (!vmm_net_available()) {
+            if (!vm_net_available()) {
                 vlog_error("--net: not available yet");
                 return 2;
             }
-            if (nnets == MAX_DISK_ARGS) {
-                vlog_error("too many --net options: the virt board has %d virtio slots",
-                           MAX_VIRTIO);
+            if (nnets == MAX_DEVICE_ARGS) {
+                vlog_error("too many --net options: the virt board has %u virtio slots",
+                           lim.virtio_slots);
                 return 2;
             }
             net_specs[nnets++] = optarg;
@@ -299,19 +601,23 @@ int cmd_run(int argc, char **argv)
             }
             break;
         case 'm':
-            if (parse_memory(optarg, &cfg.ram_size) || cfg.ram_size < MIN_MEMORY ||
-                cfg.ram_size > MAX_MEMORY || (cfg.ram_size & 0xfff)) {
+            if (parse_memory(optarg, &cfg.ram_size) || cfg.ram_size < lim.min_ram ||
+                cfg.ram_size > lim.max_ram || cfg.ram_size % lim.ram_align) {
+                char a[32], lo[32], hi[32];
                 vlog_error("--memory '%s' is not a valid size: expected decimal digits "
                            "with an optional K, M, G or T suffix (a plain number is MiB), "
-                           "a multiple of 4 KiB from 1M to 64G, e.g. 512M or 2G", optarg);
+                           "a multiple of %s from %s to %s, e.g. 512M or 2G", optarg,
+                           size_str(lim.ram_align, a, sizeof(a)),
+                           size_str(lim.min_ram, lo, sizeof(lo)),
+                           size_str(lim.max_ram, hi, sizeof(hi)));
                 return 2;
             }
             break;
         case O_CPUS: {
             uint64_t n;
-            if (parse_u64(optarg, &n) || n < 1 || n > MAX_CPUS) {
+            if (parse_u64(optarg, &n) || n < 1 || n > lim.max_cpus) {
                 vlog_error("--cpus '%s' is not valid: expected a decimal number from "
-                           "1 to %d", optarg, MAX_CPUS);
+                           "1 to %u", optarg, lim.max_cpus);
                 return 2;
             }
             cfg.ncpus = (unsigned)n;
@@ -343,12 +649,42 @@ int cmd_run(int argc, char **argv)
                    "--kernel, --initrd or --firmware");
         return 2;
     }
-    cfg.interactive = isatty(STDIN_FILENO);
-    cfg.net_specs = net_specs;
+    run_env(&cfg);
+    /* vm_create checks this too; here the message speaks of options. */
+    unsigned need = ndisks + nnets + (cfg.virtio_console ? 1 : 0) + 1;
+    if (need > lim.virtio_slots) {
+        vlog_error("too many virtio devices: %u --disk, %u --net%s and the entropy device "
+                   "need %u slots; the virt board has %u", ndisks, nnets,
+                   cfg.virtio_console ? ", --console virtio" : "", need, lim.virtio_slots);
+        return 2;
+    }
+    int rc = 2;
+    struct vm_disk *disks = calloc(ndisks ? ndisks : 1, sizeof(*disks));
+    char **storage = calloc(ndisks ? ndisks : 1, sizeof(*storage));
+    if (!disks || !storage) {
+        vlog_error("out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < ndisks; i++)
+        if (parse_disk(disk_specs[i], &disks[i], &storage[i]))
+            goto out;
+    cfg.disks = disks;
+    cfg.ndisks = ndisks;
+    cfg.nets = net_specs;
     cfg.nnets = nnets;
-    cfg.signal_fd = run_signals();
-    int rc = run_with(&cfg, disk_specs, ndisks);
-    if (cfg.signal_fd >= 0)
-        close(cfg.signal_fd);
+    char uuid[VM_UUID_LEN + 1];
+    if (!cfg.uuid) {
+        identity_uuid(&cfg, uuid);
+        cfg.uuid = uuid;
+    }
+    int signal_fd = run_signals();
+    rc = run_vm(&cfg, dump_dtb, signal_fd);
+    if (signal_fd >= 0)
+        close(signal_fd);
+out:
+    for (unsigned i = 0; storage && i < ndisks; i++)
+        free(storage[i]);
+    free(storage);
+    free(disks);
     return rc;
 }

@@ -45,7 +45,6 @@ _Static_assert(VIRT_MAX_CPUS <= DTB_MAX_CPUS && VIRT_MAX_CPUS <= PLIC_MAX_HARTS,
                "VIRT_MAX_CPUS too large for the device tree or PLIC");
 
 #define MiB (1ULL << 20)
-#define VIRT_MAX_RAM (1ULL << 40)
 #define DTB_ALIGN (2 * MiB)         /* as QEMU's virt, leaves room above it */
 /* The Devicetree Specification (5.1) and Linux's RISC-V boot protocol ask
  * for an 8-byte aligned blob; a page keeps fw_dynamic_info (the page below

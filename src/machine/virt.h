@@ -22,6 +22,9 @@
 
 #define VIRT_MAX_CPUS 16
 #define VIRT_RAM_BASE 0x80000000ULL
+/* Guest RAM: a multiple of MEM_PAGE_SIZE, VIRT_MIN_RAM to VIRT_MAX_RAM bytes. */
+#define VIRT_MIN_RAM MEM_PAGE_SIZE
+#define VIRT_MAX_RAM (1ULL << 40)
 
 /* virtio-mmio slots (addresses and PLIC sources in the board's table).
  * Devices fill slots in this order: disks (in the order given, so the

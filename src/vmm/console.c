@@ -1,82 +1,44 @@
-/* The VM's console: bounded non-blocking output, raw terminal input and
- * the C-a keys.  See console.h for the contract. */
+/* A VM's console output stream: a bounded ring that never blocks its
+ * writer, with an eventfd that is readable exactly while bytes are
+ * pending.  See console.h for the contract. */
 #include "vmm/console.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <termios.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "util/util.h"
 
 struct vmm_console {
-    int in_fd;
-    bool raw;                   /* in_fd is a terminal we put in raw mode */
-    struct termios saved;
-    bool ctrl_a;                /* the previous key was C-a */
-
-    int out_fd;                 /* what we write: own_fd, or the caller's */
-    bool own_fd;                /* out_fd is our non-blocking reopen */
-    int restore_flags;          /* >= 0: put these file flags back at close */
-    void (*wake)(void *opaque);
-    void *wake_opaque;
-
+    int efd;                    /* eventfd: counter > 0 iff signalled */
     pthread_mutex_t lock;       /* everything below */
     uint8_t *ring;
     size_t cap, head, len;      /* pending bytes: ring[head..], wrapping */
+    bool signalled;             /* efd's counter is non-zero */
     bool dropping;              /* ring overflowed; not yet half empty */
-    bool out_dead;              /* EPIPE/EIO: output discarded from now on */
     uint64_t unreported;        /* dropped since the last notice */
     uint64_t dropped;           /* dropped in all */
 };
 
-/* ------------------------------------------------------------ output */
-
-/* A descriptor on the same open file as out_fd but with O_NONBLOCK of its
- * own.  Setting O_NONBLOCK on out_fd itself would change it for every
- * process sharing the open file (the shell that started us, on a
- * terminal) and would stay set if we were killed.  Regular files and
- * block devices never wait for a reader: they are used as they are. */
-static int out_open(struct vmm_console *c, int fd)
+/* Keep the eventfd readable exactly while bytes are pending: written on
+ * the way from empty to pending, read back on the way to empty, so a
+ * poll loop sees a level, not an edge.  Both calls are non-blocking and
+ * cannot fail short of the counter overflowing, which one bit never
+ * does. */
+static void sync_locked(struct vmm_console *c)
 {
-    struct stat st;
-    c->out_fd = fd;
-    c->own_fd = false;
-    c->restore_flags = -1;
-    if (fstat(fd, &st) < 0) {
-        if (errno != EBADF)
-            return -errno;
-        c->out_fd = -1;         /* no output at all: discard, as after EPIPE */
-        c->out_dead = true;
-        return 0;
-    }
-    if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
-        return 0;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    int nfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (nfd >= 0) {
-        c->out_fd = nfd;
-        c->own_fd = true;
-        return 0;
-    }
-    /* No /proc, or a socket (which cannot be reopened): fall back to the
-     * flag on the shared open file, put back at close. */
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return -errno;
-    if (!(fl & O_NONBLOCK)) {
-        if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-            return -errno;
-        c->restore_flags = fl;
-    }
-    return 0;
+    bool want = c->len > 0;
+    if (want == c->signalled)
+        return;
+    uint64_t v = 1;
+    ssize_t n = want ? write(c->efd, &v, sizeof(v)) : read(c->efd, &v, sizeof(v));
+    if (n == (ssize_t)sizeof(v))
+        c->signalled = want;
 }
 
 static void drop_locked(struct vmm_console *c, size_t n)
@@ -110,130 +72,56 @@ static void resume_locked(struct vmm_console *c)
     c->dropping = false;
 }
 
-static void append_locked(struct vmm_console *c, const uint8_t *p, size_t n)
+void vmm_console_write(struct vmm_console *c, const uint8_t *buf, size_t len)
 {
+    if (!len)
+        return;
+    pthread_mutex_lock(&c->lock);
     resume_locked(c);
     if (c->dropping) {
-        drop_locked(c, n);
-        return;
+        drop_locked(c, len);
+    } else {
+        size_t take = MIN(len, c->cap - c->len);
+        ring_put(c, buf, take);
+        if (take < len) {
+            drop_locked(c, len - take);
+            c->dropping = true;
+        }
     }
-    size_t room = c->cap - c->len;
-    size_t take = MIN(n, room);
-    ring_put(c, p, take);
-    if (take < n) {
-        drop_locked(c, n - take);
-        c->dropping = true;
-    }
+    sync_locked(c);
+    pthread_mutex_unlock(&c->lock);
 }
 
-/* One non-blocking write.  Returns bytes written, 0 when the output is
- * full (EAGAIN), -1 when it is gone (then out_dead is set). */
-static ssize_t out_write(struct vmm_console *c, const uint8_t *p, size_t n)
+size_t vmm_console_read(struct vmm_console *c, uint8_t *buf, size_t len)
 {
-    for (;;) {
-        ssize_t w = write(c->out_fd, p, n);
-        if (w >= 0)
-            return w;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        c->out_dead = true;     /* EPIPE (SIGPIPE ignored), EIO after hangup, ... */
-        return -1;
-    }
-}
-
-/* Write from the ring until it is empty or the output is full. */
-static void drain_locked(struct vmm_console *c)
-{
-    while (c->len && !c->out_dead) {
-        size_t n = MIN(c->len, c->cap - c->head);
-        ssize_t w = out_write(c, c->ring + c->head, n);
-        if (w <= 0)
-            break;
-        c->head = (c->head + (size_t)w) % c->cap;
-        c->len -= (size_t)w;
-        resume_locked(c);
-    }
-    if (c->out_dead && c->len) {
-        drop_locked(c, c->len);
-        c->len = 0;
+    size_t done = 0;
+    pthread_mutex_lock(&c->lock);
+    while (done < len && c->len) {
+        size_t n = MIN(MIN(c->len, c->cap - c->head), len - done);
+        memcpy(buf + done, c->ring + c->head, n);
+        c->head = (c->head + n) % c->cap;
+        c->len -= n;
+        done += n;
+        resume_locked(c);       /* the notice follows what came before it */
     }
     if (!c->len)
         c->head = 0;
-}
-
-void vmm_console_write(struct vmm_console *c, const uint8_t *buf, size_t len)
-{
-    bool wake = false;
-    pthread_mutex_lock(&c->lock);
-    if (c->out_dead) {
-        drop_locked(c, len);
-        pthread_mutex_unlock(&c->lock);
-        return;
-    }
-    /* Nothing queued: straight out, as much as the output takes now. */
-    if (!c->len && !c->dropping) {
-        while (len) {
-            ssize_t w = out_write(c, buf, len);
-            if (w <= 0)
-                break;
-            buf += w;
-            len -= (size_t)w;
-        }
-        if (c->out_dead) {
-            drop_locked(c, len);
-            len = 0;
-        }
-        wake = len > 0;         /* the ring goes from empty to pending */
-    }
-    if (len)
-        append_locked(c, buf, len);
+    sync_locked(c);
     pthread_mutex_unlock(&c->lock);
-    if (wake && c->wake)
-        c->wake(c->wake_opaque);
+    return done;
 }
 
-int vmm_console_out_fd(const struct vmm_console *c)
+int vmm_console_fd(const struct vmm_console *c)
 {
-    return c->out_fd;
+    return c->efd;
 }
 
-short vmm_console_out_events(struct vmm_console *c)
+size_t vmm_console_pending(struct vmm_console *c)
 {
     pthread_mutex_lock(&c->lock);
-    bool pending = c->len && !c->out_dead;
+    size_t n = c->len;
     pthread_mutex_unlock(&c->lock);
-    return pending ? POLLOUT : 0;
-}
-
-void vmm_console_drain(struct vmm_console *c)
-{
-    pthread_mutex_lock(&c->lock);
-    drain_locked(c);
-    pthread_mutex_unlock(&c->lock);
-}
-
-void vmm_console_flush(struct vmm_console *c, int idle_ms, int abort_fd)
-{
-    for (;;) {
-        vmm_console_drain(c);
-        if (!vmm_console_out_events(c))
-            break;
-        struct pollfd p[2] = {
-            { .fd = c->out_fd, .events = POLLOUT },
-            { .fd = abort_fd, .events = POLLIN },
-        };
-        int r = poll(p, abort_fd >= 0 ? 2 : 1, idle_ms);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || (abort_fd >= 0 && (p[1].revents & POLLIN)))
-            break;
-    }
-    pthread_mutex_lock(&c->lock);
-    drop_locked(c, c->len);
-    c->len = c->head = 0;
-    pthread_mutex_unlock(&c->lock);
+    return n;
 }
 
 uint64_t vmm_console_dropped(struct vmm_console *c)
@@ -244,59 +132,7 @@ uint64_t vmm_console_dropped(struct vmm_console *c)
     return n;
 }
 
-/* ------------------------------------------------------------ input */
-
-bool vmm_console_raw(const struct vmm_console *c)
-{
-    return c->raw;
-}
-
-bool vmm_console_keys(struct vmm_console *c, const uint8_t *in, size_t n,
-                      uint8_t *guest, size_t *nguest)
-{
-    static const char help[] =
-        "\r\nC-a h    print this help\r\n"
-        "C-a x    exit the VM\r\n"
-        "C-a C-a  send C-a to the guest\r\n";
-    size_t o = 0;
-    bool quit = false;
-    for (size_t i = 0; i < n && !quit; i++) {
-        uint8_t ch = in[i];
-        if (c->ctrl_a) {
-            c->ctrl_a = false;
-            if (ch == 'x' || ch == 'X')
-                quit = true;
-            else if (ch == 'h' || ch == 'H' || ch == '?')
-                vmm_console_write(c, (const uint8_t *)help, sizeof(help) - 1);
-            else if (ch == 0x01)
-                guest[o++] = ch;
-            continue;           /* other keys after C-a are swallowed */
-        }
-        if (ch == 0x01 && c->raw) {
-            c->ctrl_a = true;
-            continue;
-        }
-        guest[o++] = ch;
-    }
-    *nguest = o;
-    return quit;
-}
-
-/* ------------------------------------------------------------ life cycle */
-
-static void term_raw(struct vmm_console *c)
-{
-    if (c->in_fd < 0 || !isatty(c->in_fd) || tcgetattr(c->in_fd, &c->saved))
-        return;
-    struct termios t = c->saved;
-    cfmakeraw(&t);
-    t.c_oflag |= OPOST;   /* keep \n -> \r\n on output */
-    if (!tcsetattr(c->in_fd, TCSANOW, &t))
-        c->raw = true;
-}
-
-int vmm_console_open(struct vmm_console **out, int in_fd, int out_fd, bool raw,
-                     size_t ring, void (*wake)(void *opaque), void *opaque)
+int vmm_console_open(struct vmm_console **out, size_t ring)
 {
     struct vmm_console *c = calloc(1, sizeof(*c));
     if (!c)
@@ -307,18 +143,14 @@ int vmm_console_open(struct vmm_console **out, int in_fd, int out_fd, bool raw,
         free(c);
         return -ENOMEM;
     }
-    int rc = out_open(c, out_fd);
-    if (rc) {
+    c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->efd < 0) {
+        int rc = -errno;
         free(c->ring);
         free(c);
         return rc;
     }
     pthread_mutex_init(&c->lock, NULL);
-    c->in_fd = in_fd;
-    c->wake = wake;
-    c->wake_opaque = opaque;
-    if (raw)
-        term_raw(c);
     *out = c;
     return 0;
 }
@@ -327,13 +159,7 @@ void vmm_console_close(struct vmm_console *c)
 {
     if (!c)
         return;
-    /* TCSANOW: TCSADRAIN would wait for a terminal nobody reads. */
-    if (c->raw)
-        tcsetattr(c->in_fd, TCSANOW, &c->saved);
-    if (c->own_fd)
-        close(c->out_fd);
-    else if (c->restore_flags >= 0)
-        fcntl(c->out_fd, F_SETFL, c->restore_flags);
+    close(c->efd);
     pthread_mutex_destroy(&c->lock);
     free(c->ring);
     free(c);

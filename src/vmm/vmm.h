@@ -1,90 +1,290 @@
-/* vmm: runs a VM built by machine/: one host thread per vCPU, WFI waits,
- * the console, guest poweroff/reboot.  Later: scheduler, pause, snapshot.
+/* vmm: a virtual machine as an object.  One struct vm per VM, many per
+ * process (no global state); docs/vmm.md describes the API, its state
+ * machine and its threads.
  *
- * Nothing above this layer knows about RISC-V: the CLI hands over a
- * struct vmm_config and gets an exit status back. */
+ * A VM is built from one validated configuration (struct vm_config, made
+ * by the CLI now, by the daemon later), runs its vCPUs on threads of its
+ * own, and reports what happens through an event callback.  Nothing here
+ * knows about RISC-V (vCPUs are driven through cpu/cpu.h) or about the
+ * process's terminal: the console is a per-VM byte stream (an fd to poll
+ * plus read and input functions) that the caller connects to whatever it
+ * likes.  Errors come back as negative errno values plus a text per VM
+ * (the `err` buffer of vm_create, vm_last_error after); log lines go to a
+ * caller-given sink with the VM's name and a level.  Library code never
+ * prints.
+ *
+ * State machine (every transition posts a VM_EVENT_STATE event):
+ *
+ *   CREATED --start--> RUNNING --pause--> PAUSED
+ *                        ^  <---resume---   |
+ *                        |                  |
+ *   guest poweroff, stop, error, guest reboot with no_reboot
+ *                        v                  v
+ *                      STOPPED <---stop-----'
+ *
+ *   reset: RUNNING and PAUSED stay where they are with the guest back at
+ *   power-on; STOPPED and CREATED go to CREATED.
+ *   A guest reboot (without no_reboot) resets the VM and keeps it RUNNING.
+ *
+ * A call in a state it does not apply to fails and changes nothing:
+ * -EBUSY when the VM is active but the call needs it not to be (start on
+ * a RUNNING or PAUSED VM), -EINVAL otherwise (pause of a VM that is not
+ * RUNNING, resume of one that is not PAUSED, stop of one that is neither,
+ * start of a STOPPED one: reset it first).
+ *
+ * Threads: every function may be called from any thread, concurrently;
+ * control calls on one VM are serialised.  The event callback runs on the
+ * VM's own event thread, one event at a time, in order, with no lock
+ * held: it may call any function here on the same VM, vm_destroy
+ * included.  The log sink runs on any of the VM's threads (its vCPU
+ * threads included) and on the caller's; it must be thread-safe, must not
+ * block, and must not call this API (a vCPU cannot wait for itself). */
 #ifndef VESSEL_VMM_H
 #define VESSEL_VMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-/* Host cache mode of a disk (--disk cache=). */
-enum vmm_cache {
-    VMM_CACHE_WRITEBACK = 0,    /* host page cache; guest flush = fdatasync */
-    VMM_CACHE_NONE,             /* O_DIRECT: no host page cache; flush = fdatasync */
-    VMM_CACHE_UNSAFE,           /* guest flushes are ignored */
+struct vm;
+
+/* ------------------------------------------------------------ config */
+
+/* Host cache mode of a disk. */
+enum vm_cache {
+    VM_CACHE_WRITEBACK = 0,     /* host page cache; guest flush = fdatasync */
+    VM_CACHE_NONE,              /* O_DIRECT: no host page cache; flush = fdatasync */
+    VM_CACHE_UNSAFE,            /* guest flushes are ignored */
 };
 
-/* At most this many backing-dir= options on one --disk. */
-#define VMM_MAX_BACKING_DIRS 8
+/* Image format of a disk (block/block.h enum block_format). */
+enum vm_disk_format {
+    VM_DISK_PROBE = 0,          /* probed from the file's contents */
+    VM_DISK_RAW,
+    VM_DISK_QCOW2,
+};
 
-/* One --disk. */
-struct vmm_disk {
+/* At most this many backing directories per disk. */
+#define VM_MAX_BACKING_DIRS 8
+
+/* One virtio-blk disk. */
+struct vm_disk {
     const char *path;
-    int format;                 /* enum block_format: 0 probe, raw, qcow2 */
-    bool read_only;             /* readonly=on */
-    bool snapshot;              /* snapshot=on: writes go to a temporary
-                                   overlay deleted at exit */
-    enum vmm_cache cache;
-    /* backing-dir=DIR options: directories the backing files named in the
-     * image's chain may lie in, besides the image's own directory
-     * (block.h struct block_open_opts); point into the caller's storage. */
-    const char *backing_dirs[VMM_MAX_BACKING_DIRS];
+    enum vm_disk_format format;
+    bool read_only;
+    bool snapshot;              /* writes go to a temporary overlay deleted
+                                   when the VM is destroyed */
+    enum vm_cache cache;
+    /* Directories the backing files named in the image's chain may lie
+     * in, besides the image's own directory (block.h struct
+     * block_open_opts). */
+    const char *backing_dirs[VM_MAX_BACKING_DIRS];
     unsigned nbacking_dirs;
 };
 
-struct vmm_config {
-    uint64_t ram_size;          /* bytes */
-    unsigned ncpus;             /* 1..16 */
-    const char *bios;           /* bare-metal ELF, or NULL */
-    const char *firmware;       /* OpenSBI image, or NULL for the default */
-    const char *kernel;         /* Linux Image, or NULL */
-    const char *initrd;         /* or NULL */
-    const char *append;         /* kernel command line, or NULL */
-    const char *dump_dtb;       /* write the DTB here and exit, or NULL */
-    bool no_reboot;             /* guest reboot exits instead of restarting */
-    bool interactive;           /* console on a terminal: raw mode, Ctrl-A keys */
-    const struct vmm_disk *disks;   /* virtio-blk disks, /dev/vda first */
-    unsigned ndisks;
-    const char *const *net_specs;   /* --net specs (virtio-net) */
-    unsigned nnets;
-    bool virtio_console;        /* --console virtio: stdin to hvc0 */
-    /* A signalfd (signalfd(2)) for the signals that end the run cleanly,
-     * or -1 (any value <= 2 means none: 0..2 are the console's).  The
-     * caller blocks those signals in every thread (before any thread is
-     * created) and reads nothing from it; vmm_run polls it and, when a
-     * signal arrives, stops the vCPUs, closes the devices and disks,
-     * restores the terminal and returns VMM_EXIT_SIGNAL(signo).  This is
-     * the one piece of process-wide state a VMM depends on: signals belong
-     * to the process. */
-    int signal_fd;
+enum vm_log_level {
+    VM_LOG_ERROR = 0,
+    VM_LOG_WARN,
+    VM_LOG_INFO,
+    VM_LOG_DEBUG,
 };
 
-/* Exit status when the guest asked for a reboot under no_reboot. */
-#define VMM_EXIT_REBOOT 3
-/* Exit status when the user quit with Ctrl-A x. */
-#define VMM_EXIT_QUIT 4
-/* Exit status after signal `signo` ended the run: 128 + signo, what a
- * shell reports for a process killed by it. */
-#define VMM_EXIT_SIGNAL(signo) (128 + (signo))
+/* A log line: `msg` has no trailing newline; `vm_name` is the VM's name.
+ * Both are valid for the call only. */
+typedef void (*vm_log_fn)(void *opaque, enum vm_log_level level, const char *vm_name,
+                          const char *msg);
 
-/* Open the disks (once: they, and the temporary overlays of snapshot=on
- * disks, survive guest reboots; images are locked against other
- * processes, see block.h BLOCK_O_LOCK), build the VM, run it until the
- * guest powers off (or the user quits, or a signal arrives on
- * cfg->signal_fd), close the disks and return the process exit status:
- * the guest's status for a poweroff (0 = clean / pass), VMM_EXIT_REBOOT,
- * VMM_EXIT_QUIT, VMM_EXIT_SIGNAL(signo), or 1 when the VM could not be
- * built (the error has been printed, naming the file or option).
- *
- * The console is stdin/stdout (vmm/console.h): output is buffered (at
- * most VMM_CONSOLE_RING bytes) and written without blocking, dropped and
- * counted when the reader stalls, so that C-a x and signals always work.
- * A closed output gives EPIPE, not death: the caller ignores SIGPIPE. */
-int vmm_run(const struct vmm_config *cfg);
+enum vm_state {
+    VM_STATE_CREATED = 0,
+    VM_STATE_RUNNING,
+    VM_STATE_PAUSED,
+    VM_STATE_STOPPED,
+};
 
-/* True when --net (virtio-net) is built in. */
-bool vmm_net_available(void);
+enum vm_event_kind {
+    VM_EVENT_STATE,             /* the state changed to ev->state */
+    VM_EVENT_POWEROFF,          /* the guest powered off; ev->code is its
+                                   status: 0 clean (or an HTIF pass), else
+                                   the failure code it reported */
+    VM_EVENT_REBOOT,            /* the guest asked for a reboot: it was reset
+                                   in place, or stopped under no_reboot */
+    VM_EVENT_CRASH,             /* the VM cannot go on: a host error
+                                   (ev->code = -errno), e.g. the board could
+                                   not be rebuilt on a reboot.  A guest
+                                   panic reaches us as the reboot or
+                                   poweroff its kernel is configured for. */
+};
+
+struct vm_event {
+    enum vm_event_kind kind;
+    enum vm_state state;        /* the state after the event */
+    int code;
+};
+
+typedef void (*vm_event_fn)(void *opaque, struct vm *vm, const struct vm_event *ev);
+
+/* Limits of the board, defined once there (machine/virt.h); vm_create
+ * refuses configurations outside them. */
+struct vm_limits {
+    unsigned max_cpus;          /* ncpus: 1..max_cpus */
+    uint64_t min_ram, max_ram;  /* ram_size, bytes, a multiple of ram_align */
+    uint64_t ram_align;
+    unsigned virtio_slots;      /* disks + nets + virtio console + 1 (the
+                                   entropy device) must fit */
+};
+void vm_limits(struct vm_limits *out);
+
+#define VM_NAME_MAX 63          /* bytes of a VM's name */
+#define VM_UUID_LEN 36          /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+#define VM_CONSOLE_RING (1u << 20)  /* default console output ring, bytes */
+
+/* Everything that defines one VM.  Strings and arrays are borrowed for
+ * the vm_create call only (the VM keeps its own copies).  Start from
+ * vm_config_init, which sets the defaults noted. */
+struct vm_config {
+    const char *name;           /* for log lines: 1..VM_NAME_MAX printable
+                                   ASCII bytes; NULL: "vm" */
+    const char *uuid;           /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+                                   (hex digits, any case); NULL: a random
+                                   (version 4) UUID.  It seeds the default
+                                   MAC addresses of the NICs. */
+    uint64_t ram_size;          /* bytes (default 512 MiB) */
+    unsigned ncpus;             /* default 1 */
+    /* What runs: a bare-metal ELF (bios), or a Linux kernel Image with
+     * OpenSBI firmware (NULL: the default fw_dynamic.bin), an optional
+     * initrd and command line.  Exactly one of bios and kernel. */
+    const char *bios;
+    const char *firmware;
+    const char *kernel;
+    const char *initrd;
+    const char *append;
+    bool no_reboot;             /* a guest reboot stops the VM */
+    const struct vm_disk *disks;    /* virtio-blk, /dev/vda first */
+    unsigned ndisks;
+    const char *const *nets;    /* virtio-net backends, net/net.h spec syntax */
+    unsigned nnets;
+    bool virtio_console;        /* console input goes to a virtio console
+                                   (hvc0) instead of the UART */
+    /* vCPU settings. */
+    bool jit;                   /* block translator on (default true) */
+    unsigned jit_hot;           /* entries before a block is translated,
+                                   1..255; 0: the backend's default */
+    /* Diagnostics. */
+    bool trace;                 /* log each vCPU's state once a second
+                                   (info level, "trace: cpuN ...") */
+    bool stats;                 /* log counters at each reset and at stop
+                                   (info level, "stats: ...") */
+    size_t console_ring;        /* console output buffer, bytes, at least
+                                   4096 (default VM_CONSOLE_RING) */
+    /* Where log lines go (NULL: nowhere) and the least severe level that
+     * goes there (default VM_LOG_INFO). */
+    vm_log_fn log;
+    void *log_opaque;
+    enum vm_log_level log_level;
+    /* Events (NULL: none; vm_state still tells the state). */
+    vm_event_fn on_event;
+    void *event_opaque;
+};
+
+/* Fill *cfg with the defaults (no program: bios and kernel NULL). */
+void vm_config_init(struct vm_config *cfg);
+
+/* Validate *cfg, open the disks (once for the VM's life: they survive
+ * resets; images are locked against other processes, block.h
+ * BLOCK_O_LOCK), build the board and load the program; the VM is then
+ * CREATED and its event thread runs.  Returns 0 and *out, or a negative
+ * errno with a one-line message in err (errlen bytes, always
+ * NUL-terminated; may be NULL):
+ *   -EINVAL  a field is invalid: the message names it, gives the value
+ *            and what would be accepted ("ncpus 0: expected 1 to 16")
+ *   -ENOENT, -EACCES, -ENOEXEC, -EFBIG, ... a file could not be used
+ *   -ENOMEM, -EAGAIN (no thread)
+ * Nothing is left behind on error. */
+int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* State changes (see the state machine above).  Each returns 0 once the
+ * change is complete (vm_pause: every vCPU is parked at an instruction
+ * boundary outside its run loop and guest time has stopped; vm_stop:
+ * every vCPU thread has ended), or -EBUSY / -EINVAL in the wrong state
+ * (nothing changed), -EAGAIN when a vCPU thread could not be created
+ * (vm_start; nothing changed), or an errno from rebuilding the board
+ * (vm_reset; the VM is then STOPPED).  The error text is in
+ * vm_last_error. */
+int vm_start(struct vm *vm) __attribute__((warn_unused_result));
+int vm_pause(struct vm *vm) __attribute__((warn_unused_result));
+int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
+int vm_stop(struct vm *vm) __attribute__((warn_unused_result));
+int vm_reset(struct vm *vm) __attribute__((warn_unused_result));
+
+/* Stop the VM if it is active, deliver the events still queued, end its
+ * threads, close its disks (flushing them; snapshot overlays vanish) and
+ * free it.  NULL is a no-op.  No other call on the VM may be in progress
+ * or follow.  May be called from the event callback: then the VM is
+ * stopped at once, no further event is delivered, and the teardown
+ * finishes on the event thread after the callback returns. */
+void vm_destroy(struct vm *vm);
+
+enum vm_state vm_state(const struct vm *vm);
+const char *vm_state_name(enum vm_state s);
+
+/* How the VM came to STOPPED, and the code with it. */
+enum vm_stop_reason {
+    VM_STOP_NONE = 0,           /* not stopped */
+    VM_STOP_REQUESTED,          /* vm_stop */
+    VM_STOP_POWEROFF,           /* the guest powered off; code = its status */
+    VM_STOP_REBOOT,             /* the guest rebooted under no_reboot */
+    VM_STOP_ERROR,              /* a host error; code = -errno */
+};
+void vm_stop_info(struct vm *vm, enum vm_stop_reason *reason, int *code);
+
+/* The text of the last failed call on this VM (or "" if none), copied
+ * into buf (len bytes, NUL-terminated); returns buf. */
+const char *vm_last_error(struct vm *vm, char *buf, size_t len);
+
+/* The VM's name (valid until vm_destroy) and UUID (VM_UUID_LEN + 1 bytes
+ * with the NUL, lower-case). */
+const char *vm_name(const struct vm *vm);
+void vm_uuid(const struct vm *vm, char buf[VM_UUID_LEN + 1]);
+
+struct vm_stats {
+    uint64_t instret;           /* instructions retired by all vCPUs since
+                                   the last reset (racy while running) */
+    uint64_t guest_time_ns;     /* guest time since the last reset; stands
+                                   still unless RUNNING */
+    uint64_t code_pages;        /* decoded-code pages in use, all vCPUs */
+    uint64_t jit_bytes;         /* translated host code, all vCPUs */
+    uint64_t ram_resident;      /* bytes of guest RAM backed by host memory */
+    uint64_t console_dropped;   /* console output bytes dropped (ring full) */
+    uint64_t resets;            /* guest reboots and vm_reset calls */
+};
+/* Returns 0, or -ENODEV when the VM has no board (a reset failed). */
+int vm_get_stats(struct vm *vm, struct vm_stats *st);
+
+/* Write the board's device tree blob to `path`.  Returns 0, -ENODEV or
+ * -errno (text in vm_last_error). */
+int vm_dump_dtb(struct vm *vm, const char *path);
+
+/* ------------------------------------------------------------ console
+ * The guest's console output (UART, HTIF console, virtio console) goes
+ * into a ring of cfg->console_ring bytes; a vCPU never waits for it.
+ * When the ring is full the newest bytes are dropped and counted; once a
+ * reader has made room (half the ring), the stream gets a line
+ * "[vessel: N console bytes dropped]" where the gap is. */
+
+/* A descriptor that polls readable (POLLIN) while output is pending.  Do
+ * not read or close it; it lives until vm_destroy. */
+int vm_console_fd(const struct vm *vm);
+
+/* Take up to `len` bytes of pending output; returns how many (0: none). */
+size_t vm_console_read(struct vm *vm, void *buf, size_t len);
+
+/* Give typed bytes to the guest's console receiver (the UART's FIFO, or
+ * the virtio console's port 0 with cfg->virtio_console).  Returns 0, or
+ * -ENODEV when the VM has no board. */
+int vm_console_input(struct vm *vm, const void *buf, size_t len);
+
+/* True when this build has virtio-net (nets in the config). */
+bool vm_net_available(void);
 
 #endif

@@ -6,7 +6,8 @@
 #     host's 127.0.0.1 through the gateway 10.0.2.2;
 #   - hostfwd: a host TCP port on 127.0.0.1 reaches an echo service in the
 #     guest (the test waits for the guest's READY line on the console);
-# then the MAC rules (mac= is used; the default is stable across boots),
+# then the MAC rules (mac= is used; the default is stable across boots of
+# the same VM and follows its UUID, --uuid),
 # and that malformed --net specs (and a host port in use) fail with a clear
 # error and a non-zero exit before the guest boots.
 # Host side uses loopback addresses only.
@@ -143,4 +144,27 @@ guest_run "$T/mac3" "-m 128M --net user" 'cat /sys/class/net/eth0/address'
 MAC2=$(cmd_output "$T/mac2")
 check "default MAC ($MAC2) is 52:54:00:... and the same on the next boot of the same VM" \
     '[[ "$MAC2" == 52:54:00:??:??:?? ]] && [ "$(cmd_output "$T/mac3")" = "$MAC2" ]'
+# The default MAC derives from the VM's UUID: another UUID, another MAC
+# (the same kernel and initrd); the same UUID, the same MAC.
+U1=6f1c3a52-1d0e-4c8b-9f7a-2b5e8d4c1a01
+U2=6f1c3a52-1d0e-4c8b-9f7a-2b5e8d4c1a02
+guest_run "$T/mac4" "-m 128M --uuid $U1 --net user" 'cat /sys/class/net/eth0/address'
+guest_run "$T/mac5" "-m 128M --uuid $U2 --net user" 'cat /sys/class/net/eth0/address'
+MAC4=$(cmd_output "$T/mac4")
+MAC5=$(cmd_output "$T/mac5")
+check "--uuid: the default MAC follows the UUID ($MAC4 for one, $MAC5 for another)" \
+    '[[ "$MAC4" == 52:54:00:??:??:?? ]] && [[ "$MAC5" == 52:54:00:??:??:?? ]] && [ "$MAC4" != "$MAC5" ]'
+guest_run "$T/mac6" "-m 128M --uuid ${U1^^} --net user" 'cat /sys/class/net/eth0/address'
+check "--uuid: the same UUID (in upper case) gives the same MAC" \
+    '[ "$(cmd_output "$T/mac6")" = "$MAC4" ]'
+expect_bad_uuid() {
+    local u=$1 rc
+    timeout 60 "$VESSEL" run --kernel "$KERNEL" --initrd "$INITRD" --uuid "$u" \
+        < /dev/null > "$T/u.out" 2> "$T/u.err"
+    rc=$?
+    check "--uuid '$u' is refused, naming it (exit $rc)" \
+        '[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qF "uuid '"'"'$u'"'"'" "$T/u.err"'
+}
+expect_bad_uuid nope
+expect_bad_uuid 6f1c3a52-1d0e-4c8b-9f7a-2b5e8d4c1a0
 finish

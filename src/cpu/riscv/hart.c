@@ -178,6 +178,21 @@ unsigned hart_priv(const struct hart *h)
     return h->priv;
 }
 
+int hart_set_jit(struct hart *h, bool enabled, unsigned hot)
+{
+    if (hot > 255)
+        return -EINVAL;
+    dcache_reset(h);            /* translations of the old settings go */
+    if (!enabled) {
+        jit_destroy(h);         /* gives the code buffer back */
+        h->jit_used = 0;
+        return 0;
+    }
+    if (hot)
+        h->jit_hot = (uint8_t)hot;
+    return 0;
+}
+
 void hart_cache_stats(const struct hart *h, uint64_t *dpages, uint64_t *jit_bytes)
 {
     *dpages = h->arena_used;

@@ -87,6 +87,15 @@ uint64_t hart_get_f(const struct hart *h, unsigned reg);
 /* Number of instructions retired (minstret). */
 uint64_t hart_instret(const struct hart *h);
 
+/* Block translator settings (docs/cpu.md): `enabled` false turns it off
+ * for good (its code buffer is freed; the interpreter runs everything;
+ * enabling it again is a no-op); `hot` is the number of entries before a
+ * block is translated, 1..255, or 0 to keep the current value (default
+ * 128).  Drops decoded and translated code.  Only while the hart is not
+ * running.  Returns 0, or -EINVAL when hot > 255 (nothing changed).  On
+ * hosts without a translator, only the range check is done. */
+int hart_set_jit(struct hart *h, bool enabled, unsigned hot);
+
 /* Host memory held by the hart's caches, for benchmarks: decoded pages in
  * use (each up to sizeof(struct dpage) bytes, lazily backed) and bytes of
  * translated host code. */

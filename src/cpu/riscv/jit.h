@@ -44,7 +44,8 @@ struct dpage;
 typedef uint64_t (*jit_fn)(struct hart *h, uint64_t vpc);
 
 /* Reserve the code buffer.  Returns 0, or -1 when the host has no
- * translator (non-x86-64) or it is disabled (VESSEL_JIT=0). */
+ * translator (non-x86-64) or the buffer cannot be had; hart_set_jit
+ * turns it off later on request. */
 int jit_init(struct hart *h);
 void jit_destroy(struct hart *h);
 
@@ -61,7 +62,7 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off);
 /* Executions of a block start before it is translated: cold code (most
  * of a boot runs once) stays in the interpreter, which costs less than
  * translating it and keeps host memory down. */
-#define JIT_HOT 128   /* default; VESSEL_JIT_HOT overrides */
+#define JIT_HOT 128   /* default; hart_set_jit overrides */
 
 /* Can the translator handle this op?  (Inline: asked on every block entry
  * until the block is translated.) */

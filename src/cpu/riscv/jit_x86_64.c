@@ -771,10 +771,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
 
 int jit_init(struct hart *h)
 {
-    const char *e = getenv("VESSEL_JIT");
     h->jit_enabled = false;
-    if (e && !strcmp(e, "0"))
-        return -1;
     /* W^X: one memfd mapped twice, read-write for the translator and
      * read-execute for running, so no page a guest could steer the
      * translator into writing is ever executable at the same address. */
@@ -805,11 +802,7 @@ int jit_init(struct hart *h)
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
     emit_chain_stub(&b, h->jit_prologue, jit_epilogue(h));
-    /* VESSEL_JIT_HOT=N (1..255) overrides the hotness threshold; tests
-     * use 1 so that code running once is translated too. */
-    const char *hot = getenv("VESSEL_JIT_HOT");
-    int hv = hot ? atoi(hot) : JIT_HOT;
-    h->jit_hot = (uint8_t)(hv < 1 ? 1 : hv > 255 ? 255 : hv);
+    h->jit_hot = JIT_HOT;       /* hart_set_jit may change it */
     h->jit_used = JIT_STUBS;
     h->jit_region = 0;
     h->jit_enabled = true;
