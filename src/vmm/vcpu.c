@@ -194,18 +194,26 @@ int vcpus_start(struct vm *v)
 
 /* ---- guest time ---- */
 
+/* Freezing quiesces the board (machine/virt.h): its devices finish their
+ * in-flight I/O and take no new work, and its clock stands still; thawing
+ * resumes both, guest time going on from where it stood (design rule 6). */
 void vm_clock_freeze(struct vm *v)
 {
+    if (v->frozen)
+        return;
     v->frozen_ticks = vclock_now(virt_clock(v->board));
+    int rc = virt_quiesce(v->board);
+    if (rc)
+        vm_log(v, VM_LOG_WARN, "quiescing the devices: %s", strerror(-rc));
+    v->frozen = true;
 }
 
 void vm_clock_thaw(struct vm *v)
 {
-    struct vclock *clk = virt_clock(v->board);
-    uint64_t now = vclock_now(clk);
-    int64_t off = __atomic_load_n(&clk->offset_ticks, __ATOMIC_RELAXED);
-    __atomic_store_n(&clk->offset_ticks, off - (int64_t)(now - v->frozen_ticks),
-                     __ATOMIC_RELAXED);
+    if (!v->frozen)
+        return;
+    virt_resume(v->board);
+    v->frozen = false;
 }
 
 uint64_t vm_guest_ticks(struct vm *v)

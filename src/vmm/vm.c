@@ -107,6 +107,7 @@ static int board_build(struct vm *v)
     }
     v->ncpus = n;
     v->board = b;
+    v->frozen = false;
     vm_clock_freeze(v);
     return 0;
 }
@@ -132,22 +133,31 @@ static void log_stats(struct vm *v)
 }
 
 /* Guest reboot and vm_reset: back to power-on with every vCPU parked (or
- * none running).  For now the board is rebuilt (today's behaviour: RAM is
- * mapped anew, NIC backends are reopened, so a host port forward is
- * rebound); the disks, console and warning limiter stay.  When the board
- * can reset its devices and harts in place (virt_reset), this becomes
- * that call and nothing else here changes.  On failure the VM has no
- * board (v->board NULL) and the caller stops it. */
+ * none running), in place: the board resets its harts and devices and
+ * reloads the boot images (virt_reset), keeping RAM's mapping, the disks,
+ * the NIC backends (host port forwards stay bound), the console and the
+ * warning limiter.  Guest time restarts at 0 and stays frozen until the
+ * caller thaws it.  Only after a failed reset (no board) is it rebuilt.
+ * On failure the VM has no board (v->board NULL) and the caller stops
+ * it. */
 static int board_reset(struct vm *v)
 {
     log_stats(v);
-    v->ncpus = 0;               /* parked threads must not kick freed harts */
-    if (v->board) {
+    v->resets++;
+    if (!v->board)
+        return board_build(v);
+    vm_clock_freeze(v);
+    int rc = virt_reset(v->board);
+    if (rc) {
+        v->ncpus = 0;           /* parked threads must not kick freed harts */
         virt_destroy(v->board);
         v->board = NULL;
+        v->frozen = false;
+        return vm_fail(v, rc, "reset: cannot reload the boot images: %s",
+                       strerror(-rc));
     }
-    v->resets++;
-    return board_build(v);
+    v->frozen_ticks = 0;
+    return 0;
 }
 
 /* ---- stopping ---- */

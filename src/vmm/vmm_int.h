@@ -78,6 +78,7 @@ struct vm {
     struct cpu cpus[VIRT_MAX_CPUS];
     unsigned ncpus;
     uint64_t frozen_ticks;          /* guest time while not RUNNING */
+    bool frozen;                    /* board quiesced, clock still */
     uint64_t resets;
     struct vmm_disks *disks;
     struct vmm_console *con;
@@ -131,7 +132,8 @@ void vcpus_release(struct vm *v, unsigned why);
 void vcpus_end(struct vm *v);
 /* The board's wake-up callback (any thread). */
 void vcpu_wake(void *opaque, unsigned cpu);
-/* Guest time (ticks) stands still from freeze to thaw. */
+/* Guest time (ticks) stands still and the board's devices are quiesced
+ * from freeze to thaw (virt_quiesce/virt_resume); both idempotent. */
 void vm_clock_freeze(struct vm *v);
 void vm_clock_thaw(struct vm *v);
 uint64_t vm_guest_ticks(struct vm *v);
