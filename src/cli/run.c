@@ -84,6 +84,8 @@ static void usage(FILE *f)
         "  --uuid UUID        the VM's UUID, which seeds the default MAC addresses of\n"
         "                     its network cards (default: derived from the kernel\n"
         "                     and disk paths, so the same VM keeps its addresses)\n"
+        "  --api-sock PATH    serve the VM's control API (HTTP + JSON: pause, resume,\n"
+        "                     snapshot, poweroff, reset; docs/api.md) on this unix socket\n"
         "  -h, --help         this help\n"
         "\n"
         "Console: C-a x quits (exit status %d), C-a h lists the keys.\n"
@@ -395,8 +397,10 @@ static int stopped_status(struct vm *vm)
 
 /* Create the VM, run it with the terminal as its console, and return the
  * process exit status. */
-static int run_vm(struct vm_config *cfg, const char *dump_dtb, int signal_fd)
+static int run_vm(struct vm_config *cfg, const char *dump_dtb, const char *api_sock,
+                  int signal_fd)
 {
+    struct vm_api *api = NULL;
     char err[1024];
     struct run r = { .signal_fd = signal_fd, .event_fd = -1 };
     int status = 1;
@@ -416,6 +420,10 @@ static int run_vm(struct vm_config *cfg, const char *dump_dtb, int signal_fd)
         status = vm_dump_dtb(r.vm, dump_dtb) ? 1 : 0;
         if (status)
             vlog_error("%s", vm_last_error(r.vm, err, sizeof(err)));
+        goto out;
+    }
+    if (api_sock && vm_api_start(r.vm, api_sock, &api, err, sizeof(err))) {
+        vlog_error("%s", err);
         goto out;
     }
     int rc = term_open(&r.term, STDIN_FILENO, STDOUT_FILENO, isatty(STDIN_FILENO));
@@ -446,6 +454,8 @@ static int run_vm(struct vm_config *cfg, const char *dump_dtb, int signal_fd)
     uint64_t dropped = st.console_dropped + term_dropped(r.term);
     term_close(r.term);         /* restores the terminal */
     r.term = NULL;
+    vm_api_stop(api);           /* before the VM it serves goes */
+    api = NULL;
     vm_destroy(r.vm);           /* flushes and closes the disks */
     r.vm = NULL;
     if ((end == END_SIGNAL || dropped) && stderr_writable()) {
@@ -458,6 +468,7 @@ static int run_vm(struct vm_config *cfg, const char *dump_dtb, int signal_fd)
     }
 out:
     term_close(r.term);
+    vm_api_stop(api);
     vm_destroy(r.vm);
     close(r.event_fd);
     return status;
@@ -531,7 +542,7 @@ static void run_env(struct vm_config *cfg)
 int cmd_run(int argc, char **argv)
 {
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_CPUS,
-           O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID };
+           O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID, O_API_SOCK };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -547,6 +558,7 @@ int cmd_run(int argc, char **argv)
         { "console", required_argument, NULL, O_CONSOLE },
         { "net", required_argument, NULL, O_NET },
         { "uuid", required_argument, NULL, O_UUID },
+        { "api-sock", required_argument, NULL, O_API_SOCK },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -554,7 +566,7 @@ int cmd_run(int argc, char **argv)
     vm_limits(&lim);
     struct vm_config cfg;
     vm_config_init(&cfg);
-    const char *dump_dtb = NULL;
+    const char *dump_dtb = NULL, *api_sock = NULL;
     const char *disk_specs[MAX_DEVICE_ARGS];
     const char *net_specs[MAX_DEVICE_ARGS];
     unsigned ndisks = 0, nnets = 0;
@@ -570,6 +582,7 @@ int cmd_run(int argc, char **argv)
         case O_DUMP_DTB: dump_dtb = optarg; break;
         case O_NO_REBOOT: cfg.no_reboot = true; break;
         case O_UUID: cfg.uuid = optarg; break;
+        case O_API_SOCK: api_sock = optarg; break;
         case O_DISK:
             if (ndisks == MAX_DEVICE_ARGS) {
                 vlog_error("too many --disk options: the virt board has %u virtio slots",
@@ -678,7 +691,7 @@ int cmd_run(int argc, char **argv)
         cfg.uuid = uuid;
     }
     int signal_fd = run_signals();
-    rc = run_vm(&cfg, dump_dtb, signal_fd);
+    rc = run_vm(&cfg, dump_dtb, api_sock, signal_fd);
     if (signal_fd >= 0)
         close(signal_fd);
 out:

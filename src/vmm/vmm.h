@@ -287,4 +287,30 @@ int vm_console_input(struct vm *vm, const void *buf, size_t len);
 /* True when this build has virtio-net (nets in the config). */
 bool vm_net_available(void);
 
+/* ---- snapshots (docs/snapshot.md) ---- */
+
+/* Write a full snapshot of a PAUSED VM into `dir` (an empty directory, or
+ * a path that does not exist: created mode 0700): its memory (sparse) and
+ * the state of its harts, clock and devices, crash-safe.  Disks are not
+ * part of it yet, so a VM with a writable disk (not readonly, not
+ * snapshot=on) is refused.  Any thread.  Returns 0, or -EINVAL (not
+ * paused), -ENOTSUP (a writable disk), -EEXIST (dir not empty), -errno
+ * (I/O: nothing is left in dir); the message in err (may be NULL) and
+ * vm_last_error names the file or field.  The VM stays paused. */
+int vm_snapshot_create(struct vm *vm, const char *dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* ---- the control API (docs/api.md) ---- */
+
+struct vm_api;
+/* Serve the VM's control API (HTTP/1.1 + JSON) on the unix socket `path`
+ * (mode 0600; a stale socket is replaced, a live one refused) from its
+ * own thread.  The VM must outlive the server: stop it (vm_api_stop)
+ * before vm_destroy.  Returns 0 and *out, or -EADDRINUSE, -EEXIST,
+ * -ENAMETOOLONG, -errno with the message in err. */
+int vm_api_start(struct vm *vm, const char *path, struct vm_api **out, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
+/* Stop serving and remove the socket.  NULL is a no-op. */
+void vm_api_stop(struct vm_api *api);
+
 #endif

@@ -1,0 +1,306 @@
+/* vmm: the per-VM control API (docs/api.md) and snapshot creation
+ * (docs/snapshot.md).  The API's HTTP server (api.c) runs on its own
+ * thread and calls the vm_* functions, which are safe from any thread; a
+ * malformed request is refused before it reaches the VM. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "machine/virt.h"
+#include "util/sstate.h"
+#include "vmm/api.h"
+#include "vmm/snapshot.h"
+#include "vmm/vmm_int.h"
+
+struct vm_api {
+    struct vm *vm;
+    struct api_server *srv;
+};
+
+/* ---- snapshots ---- */
+
+/* DIR must be an empty directory, or not exist (then it is created,
+ * mode 0700).  *made tells the caller to remove it on failure. */
+static int prepare_dir(const char *dir, bool *made, char *err, size_t elen)
+{
+    *made = false;
+    if (mkdir(dir, 0700) == 0) {
+        *made = true;
+        return 0;
+    }
+    if (errno != EEXIST) {
+        int e = errno;
+        snprintf(err, elen, "snapshot path %s: cannot create it: %s", dir, strerror(e));
+        return -e;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        snprintf(err, elen, "snapshot path %s: %s; expected an empty directory or "
+                 "a path that does not exist", dir, strerror(e));
+        return -e;
+    }
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            snprintf(err, elen, "snapshot path %s: is not empty (holds %s); expected an "
+                     "empty directory or a path that does not exist", dir, de->d_name);
+            rc = -EEXIST;
+            break;
+        }
+    closedir(d);
+    return rc;
+}
+
+static void remove_partial(const char *dir, bool made)
+{
+    static const char *const names[] = { "state", "state.tmp", "memory", "memory.tmp" };
+    char p[4096];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    if (made)
+        rmdir(dir);
+}
+
+int vm_snapshot_create(struct vm *v, const char *dir, char *err, size_t elen)
+{
+    char msg[VM_ERR_LEN] = "";
+    pthread_mutex_lock(&v->lock);
+    int rc = 0;
+    if (vm_state(v) != VM_STATE_PAUSED || !v->board) {
+        rc = -EINVAL;
+        snprintf(msg, sizeof(msg), "snapshot: the VM is %s; expected paused",
+                 vm_state_name(vm_state(v)));
+        goto out;
+    }
+    /* A memory snapshot without the disk content that belongs with it
+     * would not restore a consistent guest: until disks are part of
+     * snapshots, only VMs whose disks cannot change are accepted. */
+    for (unsigned i = 0; i < v->cfg.ndisks; i++) {
+        const struct vm_disk *d = &v->cfg.disks[i];
+        if (!d->read_only && !d->snapshot) {
+            rc = -ENOTSUP;
+            snprintf(msg, sizeof(msg), "snapshot: disk %s is writable; snapshots of "
+                     "VMs with writable disks are not supported yet (use readonly=on "
+                     "or snapshot=on)", d->path);
+            goto out;
+        }
+    }
+    bool made;
+    if ((rc = prepare_dir(dir, &made, msg, sizeof(msg))))
+        goto out;
+    struct sstate_writer w;
+    sstate_writer_init(&w);
+    uint64_t written = 0;
+    /* Memory first in the state file: a restore maps it before the board
+     * state goes on top of it. */
+    rc = snap_memory_write(dir, virt_mem(v->board), &w, NULL, NULL, &written, msg,
+                           sizeof(msg));
+    if (!rc && (rc = virt_save(v->board, &w)))
+        snprintf(msg, sizeof(msg), "snapshot: saving the VM state: %s", strerror(-rc));
+    if (!rc)
+        rc = snap_state_write(dir, &w, msg, sizeof(msg));
+    sstate_writer_free(&w);
+    if (rc)
+        remove_partial(dir, made);
+    else
+        vm_log(v, VM_LOG_INFO, "snapshot written to %s (%llu bytes of memory)", dir,
+               (unsigned long long)written);
+out:
+    pthread_mutex_unlock(&v->lock);
+    if (rc) {
+        vm_fail(v, rc, "%s", msg);
+        if (err && elen)
+            snprintf(err, elen, "%s", msg);
+    }
+    return rc;
+}
+
+/* ---- API handlers: one per resource (conventions rule 13) ---- */
+
+/* The VM's last error as the handler's message. */
+static int vm_error(struct vm *v, int status, char *err, size_t elen)
+{
+    vm_last_error(v, err, elen);
+    return status;
+}
+
+static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
+{
+    struct vm_api *a = opaque;
+    (void)body;
+    struct vm_stats st;
+    if (vm_get_stats(a->vm, &st))
+        return vm_error(a->vm, 409, err, elen);
+    char uuid[VM_UUID_LEN + 1];
+    vm_uuid(a->vm, uuid);
+    const struct vm_config *c = &a->vm->cfg;
+    json_t *devs = json_array();
+    for (unsigned i = 0; i < c->ndisks; i++)
+        json_array_append_new(devs, json_pack("{s:s,s:s,s:b}", "type", "virtio-blk",
+                                              "path", c->disks[i].path, "read_only",
+                                              c->disks[i].read_only));
+    for (unsigned i = 0; i < c->nnets; i++)
+        json_array_append_new(devs, json_pack("{s:s,s:s}", "type", "virtio-net",
+                                              "backend", c->nets[i]));
+    json_array_append_new(devs, json_pack("{s:s}", "type", c->virtio_console ?
+                                          "virtio-console" : "uart"));
+    json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-rng"));
+    *resp = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o}",
+                      "name", vm_name(a->vm), "uuid", uuid,
+                      "state", vm_state_name(vm_state(a->vm)),
+                      "vcpus", (int)c->ncpus,
+                      "memory_bytes", (json_int_t)c->ram_size,
+                      "guest_time_ns", (json_int_t)st.guest_time_ns,
+                      "instructions", (json_int_t)st.instret,
+                      "resets", (json_int_t)st.resets,
+                      "devices", devs);
+    return *resp ? 200 : 500;
+}
+
+/* Only `allowed` keys; a string field `key` out of `vals`. */
+static int only_keys(json_t *body, const char *const *allowed, size_t n, char *err,
+                     size_t elen)
+{
+    const char *k;
+    json_t *val;
+    json_object_foreach(body, k, val) {
+        size_t i = 0;
+        while (i < n && strcmp(k, allowed[i]))
+            i++;
+        if (i == n) {
+            snprintf(err, elen, "unknown field \"%s\"", k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *string_field(json_t *body, const char *key, const char *accepted,
+                                char *err, size_t elen)
+{
+    json_t *j = body ? json_object_get(body, key) : NULL;
+    if (!json_is_string(j)) {
+        snprintf(err, elen, "field \"%s\": missing or not a string; expected %s", key,
+                 accepted);
+        return NULL;
+    }
+    return json_string_value(j);
+}
+
+static int patch_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
+{
+    struct vm_api *a = opaque;
+    (void)resp;
+    static const char *const keys[] = { "state" };
+    if (!body || only_keys(body, keys, 1, err, elen))
+        return body ? 400 : (snprintf(err, elen, "a body {\"state\": ...} is required"), 400);
+    const char *st = string_field(body, "state", "\"paused\" or \"running\"", err, elen);
+    if (!st)
+        return 400;
+    if (!strcmp(st, "paused"))
+        return vm_pause(a->vm) ? vm_error(a->vm, 409, err, elen) : 204;
+    if (!strcmp(st, "running"))
+        return vm_resume(a->vm) ? vm_error(a->vm, 409, err, elen) : 204;
+    snprintf(err, elen, "field \"state\": \"%s\" is not valid; expected \"paused\" or "
+             "\"running\"", st);
+    return 400;
+}
+
+static int put_actions(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
+{
+    struct vm_api *a = opaque;
+    (void)resp;
+    static const char *const keys[] = { "action" };
+    if (!body || only_keys(body, keys, 1, err, elen))
+        return body ? 400 : (snprintf(err, elen, "a body {\"action\": ...} is required"), 400);
+    const char *act = string_field(body, "action", "\"poweroff\" or \"reset\"", err, elen);
+    if (!act)
+        return 400;
+    if (!strcmp(act, "poweroff"))
+        return vm_stop(a->vm) ? vm_error(a->vm, 409, err, elen) : 204;
+    if (!strcmp(act, "reset"))
+        return vm_reset(a->vm) ? vm_error(a->vm, 409, err, elen) : 204;
+    snprintf(err, elen, "field \"action\": \"%s\" is not valid; expected \"poweroff\" or "
+             "\"reset\"", act);
+    return 400;
+}
+
+static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
+{
+    struct vm_api *a = opaque;
+    static const char *const keys[] = { "path", "type", "resume" };
+    if (!body || only_keys(body, keys, 3, err, elen))
+        return body ? 400 : (snprintf(err, elen, "a body {\"path\": ...} is required"), 400);
+    const char *path = string_field(body, "path", "a directory path", err, elen);
+    if (!path)
+        return 400;
+    json_t *type = json_object_get(body, "type");
+    if (type && (!json_is_string(type) || strcmp(json_string_value(type), "full"))) {
+        snprintf(err, elen, "field \"type\": expected \"full\" (diff snapshots are not "
+                 "supported yet)");
+        return 400;
+    }
+    json_t *res = json_object_get(body, "resume");
+    if (res && !json_is_boolean(res)) {
+        snprintf(err, elen, "field \"resume\": expected true or false");
+        return 400;
+    }
+    bool resume = res && json_is_true(res);
+    bool paused_here = false;
+    if (resume && vm_state(a->vm) == VM_STATE_RUNNING) {
+        if (vm_pause(a->vm))
+            return vm_error(a->vm, 409, err, elen);
+        paused_here = true;
+    }
+    int rc = vm_snapshot_create(a->vm, path, err, elen);
+    if (paused_here && vm_resume(a->vm) && !rc)
+        return vm_error(a->vm, 500, err, elen);
+    if (rc)
+        return rc == -EINVAL || rc == -ENOTSUP ? (rc == -ENOTSUP ? 400 : 409)
+             : rc == -EEXIST || rc == -ENOTDIR ? 400 : 500;
+    *resp = json_pack("{s:s}", "path", path);
+    return 201;
+}
+
+static const struct api_route routes[] = {
+    { "GET", "/vm", get_vm },
+    { "PATCH", "/vm", patch_vm },
+    { "PUT", "/actions", put_actions },
+    { "PUT", "/snapshot/create", put_snapshot },
+};
+
+int vm_api_start(struct vm *vm, const char *path, struct vm_api **out, char *err,
+                 size_t errlen)
+{
+    *out = NULL;
+    struct vm_api *a = calloc(1, sizeof(*a));
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    a->vm = vm;
+    int rc = api_server_start(path, routes, sizeof(routes) / sizeof(routes[0]), a,
+                              &a->srv, err, errlen);
+    if (rc) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void vm_api_stop(struct vm_api *a)
+{
+    if (!a)
+        return;
+    api_server_stop(a->srv);
+    free(a);
+}

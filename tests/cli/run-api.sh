@@ -1,0 +1,84 @@
+#!/bin/bash
+# The per-VM control API (docs/api.md) on a running bare-metal guest that
+# prints for ever (TAP): state, pause (no instruction retired while
+# paused), resume, field errors, a full snapshot's files, poweroff, the
+# socket's mode and removal.  Every wait is a bounded poll.
+. "$(dirname "$0")/../system/lib.sh"
+N=0; FAILED=0
+V=${VESSEL:-build/release/vessel}
+ELF=${BUILD_GUEST:-build/guest}/cli/console_spam.elf
+T=$(mktemp -d "${TMPDIR:-/tmp}/vessel-api.XXXXXX")
+PID=
+trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
+if ! command -v curl >/dev/null; then echo "ok 1 - # SKIP curl not installed"; exit 0; fi
+S="$T/api.sock"
+api() { # METHOD PATH [BODY] -> prints "STATUS BODY"
+    local out
+    out=$(curl -s --max-time 20 --unix-socket "$S" -X "$1" -w '\n%{http_code}' \
+          ${3:+-H 'Content-Type: application/json' -d "$3"} "http://localhost$2")
+    echo "$(echo "$out" | tail -n1) $(echo "$out" | sed '$d')"
+}
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1].split(" ",1)[1])[sys.argv[2]])' "$1" "$2"; }
+wait_for() { # CONDITION (bounded: 200 x 50 ms)
+    for _ in $(seq 200); do eval "$1" && return 0; sleep 0.05; done; return 1
+}
+
+"$V" run --bios "$ELF" --api-sock "$S" < /dev/null > /dev/null 2> "$T/err" &
+PID=$!
+check "the socket appears" 'wait_for "[ -S $S ]"'
+check "the socket is mode 0600" '[ "$(stat -c %a "$S")" = 600 ]'
+r=$(api GET /vm)
+check "GET /vm: 200, running" '[ "${r%% *}" = 200 ] && [ "$(field "$r" state)" = running ]'
+check "GET /vm: vcpus and memory" '[ "$(field "$r" vcpus)" = 1 ] && [ "$(field "$r" memory_bytes)" = 536870912 ]'
+check "PATCH paused: 204" '[ "$(api PATCH /vm "{\"state\":\"paused\"}" | cut -d" " -f1)" = 204 ]'
+a=$(field "$(api GET /vm)" instructions); b=$(field "$(api GET /vm)" instructions)
+check "paused: state paused, no instruction retired" \
+    '[ "$(field "$(api GET /vm)" state)" = paused ] && [ "$a" = "$b" ]'
+check "pausing a paused VM: 409 naming the state" \
+    'r=$(api PATCH /vm "{\"state\":\"paused\"}"); [ "${r%% *}" = 409 ] && echo "$r" | grep -q "expected running"'
+check "PATCH with a bad value: 400 naming the field" \
+    'r=$(api PATCH /vm "{\"state\":\"asleep\"}"); [ "${r%% *}" = 400 ] && echo "$r" | grep -q "state"'
+check "PATCH with an unknown field: 400" \
+    'r=$(api PATCH /vm "{\"state\":\"paused\",\"x\":1}"); [ "${r%% *}" = 400 ] && echo "$r" | grep -q "unknown field"'
+check "malformed JSON: 400, the VM unchanged" \
+    'r=$(api PATCH /vm "{\"state\":"); [ "${r%% *}" = 400 ] && [ "$(field "$(api GET /vm)" state)" = paused ]'
+check "unknown resource: 404" '[ "$(api GET /nope | cut -d" " -f1)" = 404 ]'
+
+# A full snapshot of the paused VM.
+check "PUT /snapshot/create: 201" \
+    '[ "$(api PUT /snapshot/create "{\"path\":\"$T/snap\"}" | cut -d" " -f1)" = 201 ]'
+check "the snapshot has its state and memory files" '[ -f "$T/snap/state" ] && [ -f "$T/snap/memory" ]'
+check "the memory file is sparse (512 MiB, almost nothing allocated)" \
+    '[ "$(stat -c %s "$T/snap/memory")" = 536870912 ] && [ "$(du -k "$T/snap/memory" | cut -f1)" -lt 4096 ]'
+check "the state file holds memory, board, clock, hart and device sections, then end" \
+    'python3 - "$T/snap/state" <<"PY"
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+assert d[:8] == b"VESSELSN"
+at, tags = 32, []
+while at < len(d):
+    tag = d[at:at+8].rstrip(b"\0").decode()
+    n = struct.unpack_from("<I", d, at + 12)[0]
+    tags.append(tag); at += 16 + n + 4
+want = ["memory", "virt", "vclock", "hart", "syscon", "rtc", "clint", "plic", "uart", "vrng"]
+assert tags[:len(want)] == want and tags[-1] == "end", tags
+PY'
+check "a snapshot into a non-empty directory: 400 naming it" \
+    'r=$(api PUT /snapshot/create "{\"path\":\"$T/snap\"}"); [ "${r%% *}" = 400 ] && echo "$r" | grep -q "not empty"'
+check "the failed snapshot left the files as they were" '[ "$(ls "$T/snap" | wc -l)" = 2 ]'
+check "diff snapshots are refused with a message" \
+    'r=$(api PUT /snapshot/create "{\"path\":\"$T/d\",\"type\":\"diff\"}"); [ "${r%% *}" = 400 ] && [ ! -e "$T/d" ]'
+check "PATCH running: 204, instructions retire again" \
+    '[ "$(api PATCH /vm "{\"state\":\"running\"}" | cut -d" " -f1)" = 204 ] &&
+     wait_for "[ \$(field \"\$(api GET /vm)\" instructions) -gt $b ]"'
+check "a snapshot of a running VM is refused without resume:true" \
+    '[ "$(api PUT /snapshot/create "{\"path\":\"$T/s2\"}" | cut -d" " -f1)" = 409 ]'
+check "with resume:true it pauses, snapshots and resumes" \
+    '[ "$(api PUT /snapshot/create "{\"path\":\"$T/s2\",\"resume\":true}" | cut -d" " -f1)" = 201 ] &&
+     [ "$(field "$(api GET /vm)" state)" = running ] && [ -f "$T/s2/state" ]'
+check "PUT /actions poweroff: 204" \
+    '[ "$(api PUT /actions "{\"action\":\"poweroff\"}" | cut -d" " -f1)" = 204 ]'
+check "vessel exits after poweroff" 'wait_for "! kill -0 $PID 2>/dev/null"'
+wait $PID 2>/dev/null; PID=
+check "the socket is removed at exit" '[ ! -e "$S" ]'
+finish
