@@ -86,6 +86,9 @@ static void usage(FILE *f)
         "                     and disk paths, so the same VM keeps its addresses)\n"
         "  --api-sock PATH    serve the VM's control API (HTTP + JSON: pause, resume,\n"
         "                     snapshot, poweroff, reset; docs/api.md) on this unix socket\n"
+        "  --restore DIR      start from a snapshot (docs/snapshot.md) instead of booting;\n"
+        "                     give the machine options the VM had\n"
+        "  --paused           start paused (resume through --api-sock)\n"
         "  -h, --help         this help\n"
         "\n"
         "Console: C-a x quits (exit status %d), C-a h lists the keys.\n"
@@ -397,9 +400,16 @@ static int stopped_status(struct vm *vm)
 
 /* Create the VM, run it with the terminal as its console, and return the
  * process exit status. */
-static int run_vm(struct vm_config *cfg, const char *dump_dtb, const char *api_sock,
-                  int signal_fd)
+struct run_opts {
+    const char *dump_dtb;
+    const char *api_sock;
+    const char *restore;        /* snapshot directory, or NULL */
+    bool paused;                /* start paused (with --restore or alone) */
+};
+
+static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd)
 {
+    const char *dump_dtb = o->dump_dtb, *api_sock = o->api_sock;
     struct vm_api *api = NULL;
     char err[1024];
     struct run r = { .signal_fd = signal_fd, .event_fd = -1 };
@@ -431,7 +441,11 @@ static int run_vm(struct vm_config *cfg, const char *dump_dtb, const char *api_s
         vlog_error("cannot set up the console: %s", strerror(-rc));
         goto out;
     }
-    if (vm_start(r.vm)) {
+    if (o->restore && vm_restore(r.vm, o->restore, err, sizeof(err))) {
+        vlog_error("--restore %s", err);
+        goto out;
+    }
+    if (o->paused ? vm_start_paused(r.vm) : vm_start(r.vm)) {
         vlog_error("%s", vm_last_error(r.vm, err, sizeof(err)));
         goto out;
     }
@@ -542,7 +556,8 @@ static void run_env(struct vm_config *cfg)
 int cmd_run(int argc, char **argv)
 {
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_CPUS,
-           O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID, O_API_SOCK };
+           O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID, O_API_SOCK,
+           O_RESTORE, O_PAUSED };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -559,6 +574,8 @@ int cmd_run(int argc, char **argv)
         { "net", required_argument, NULL, O_NET },
         { "uuid", required_argument, NULL, O_UUID },
         { "api-sock", required_argument, NULL, O_API_SOCK },
+        { "restore", required_argument, NULL, O_RESTORE },
+        { "paused", no_argument, NULL, O_PAUSED },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -566,7 +583,7 @@ int cmd_run(int argc, char **argv)
     vm_limits(&lim);
     struct vm_config cfg;
     vm_config_init(&cfg);
-    const char *dump_dtb = NULL, *api_sock = NULL;
+    struct run_opts ro = { 0 };
     const char *disk_specs[MAX_DEVICE_ARGS];
     const char *net_specs[MAX_DEVICE_ARGS];
     unsigned ndisks = 0, nnets = 0;
@@ -579,10 +596,12 @@ int cmd_run(int argc, char **argv)
         case O_APPEND: cfg.append = optarg; break;
         case O_FIRMWARE: cfg.firmware = optarg; break;
         case O_BIOS: cfg.bios = optarg; break;
-        case O_DUMP_DTB: dump_dtb = optarg; break;
+        case O_DUMP_DTB: ro.dump_dtb = optarg; break;
         case O_NO_REBOOT: cfg.no_reboot = true; break;
         case O_UUID: cfg.uuid = optarg; break;
-        case O_API_SOCK: api_sock = optarg; break;
+        case O_API_SOCK: ro.api_sock = optarg; break;
+        case O_RESTORE: ro.restore = optarg; break;
+        case O_PAUSED: ro.paused = true; break;
         case O_DISK:
             if (ndisks == MAX_DEVICE_ARGS) {
                 vlog_error("too many --disk options: the virt board has %u virtio slots",
@@ -691,7 +710,7 @@ int cmd_run(int argc, char **argv)
         cfg.uuid = uuid;
     }
     int signal_fd = run_signals();
-    rc = run_vm(&cfg, dump_dtb, api_sock, signal_fd);
+    rc = run_vm(&cfg, &ro, signal_fd);
     if (signal_fd >= 0)
         close(signal_fd);
 out:

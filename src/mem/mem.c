@@ -482,3 +482,25 @@ int mem_ram_populated(struct mem *m, uint64_t gpa, uint64_t size,
     close(fd);
     return 0;
 }
+
+int mem_ram_map_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
+                     uint64_t offset)
+{
+    struct ram_region *r = find_ram(m, gpa);
+    if (!r || r->gpa != gpa || r->size != size || offset & (MEM_PAGE_SIZE - 1) ||
+        offset + size < offset || offset + size > (uint64_t)INT64_MAX)
+        return -EINVAL;
+    /* Same host addresses, new backing: nothing that kept a pointer into
+     * the region (a TLB, a decoded page) points at freed memory, and the
+     * caller guarantees no hart runs (a VM that never ran, or paused). */
+    void *host = mmap(r->host, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, fd, (off_t)offset);
+    if (host == MAP_FAILED)
+        return -errno;
+    r->file_backed = true;
+    uint64_t words = ((size >> MEM_PAGE_SHIFT) + 63) / 64;
+    for (uint64_t i = 0; i < words; i++)
+        atomic_store_explicit(&r->dirty[i], 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->map_gen, 1, memory_order_acq_rel);
+    return 0;
+}

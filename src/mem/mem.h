@@ -65,6 +65,16 @@ int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size);
 int mem_add_ram_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
                      uint64_t offset);
 
+/* Replace the contents of the existing RAM region [gpa, gpa+size) (exactly
+ * one region, as added) with `size` bytes of file `fd` from byte `offset`,
+ * mapped copy-on-write at the same host addresses (as mem_add_ram_file
+ * maps a new one): restoring a snapshot's memory into a built board in
+ * time independent of its size.  Only while no hart runs; the region's
+ * dirty bits are cleared and the map generation moves.  fd is borrowed.
+ * Errors: -EINVAL no such region or a misaligned offset, mmap's -errno. */
+int mem_ram_map_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
+                     uint64_t offset);
+
 /* One RAM region: guest-physical base and size, bytes. */
 struct mem_ram_info {
     uint64_t gpa, size;

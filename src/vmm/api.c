@@ -1,5 +1,7 @@
 /* vmm: the control API's HTTP server (api.h) on libmicrohttpd + jansson. */
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +18,11 @@
 
 struct api_server {
     struct MHD_Daemon *mhd;
+    /* Requests begun and not yet completed (their response sent), so that
+     * stopping lets an answer already queued reach its client. */
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    unsigned active;
     int fd;
     char *path;
     const struct api_route *routes;
@@ -141,6 +148,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (!ac)
             return MHD_NO;
         *con_cls = ac;
+        pthread_mutex_lock(&s->lock);
+        s->active++;
+        pthread_mutex_unlock(&s->lock);
         return MHD_YES;
     }
     if (*data_size) {
@@ -163,11 +173,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls; (void)c; (void)toe;
+    (void)c; (void)toe;
+    struct api_server *s = cls;
     struct api_conn *ac = *con_cls;
     if (ac) {
         free(ac->body);
         free(ac);
+        pthread_mutex_lock(&s->lock);
+        if (!--s->active)
+            pthread_cond_broadcast(&s->idle);
+        pthread_mutex_unlock(&s->lock);
     }
     *con_cls = NULL;
 }
@@ -223,6 +238,12 @@ int api_server_start(const char *path, const struct api_route *routes,
         return fail(err, elen, -ENOMEM, "out of memory");
     }
     s->fd = fd;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->idle, &ca);
+    pthread_condattr_destroy(&ca);
     s->routes = routes;
     s->nroutes = nroutes;
     s->opaque = opaque;
@@ -236,6 +257,8 @@ int api_server_start(const char *path, const struct api_route *routes,
     if (!s->mhd) {
         close(fd);
         unlink(path);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->idle);
         free(s->path);
         free(s);
         return fail(err, elen, -EIO, "--api-sock %s: cannot start the HTTP "
@@ -249,7 +272,19 @@ void api_server_stop(struct api_server *s)
 {
     if (!s)
         return;
+    /* A request that stopped the VM (poweroff) is answered before the
+     * server goes: wait for requests in progress, at most 2 s (a client
+     * that does not read its answer does not hold the exit up longer). */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 2;
+    pthread_mutex_lock(&s->lock);
+    while (s->active && pthread_cond_timedwait(&s->idle, &s->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&s->lock);
     MHD_stop_daemon(s->mhd);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->idle);
     close(s->fd);
     unlink(s->path);
     free(s->path);

@@ -123,6 +123,57 @@ out:
     return rc;
 }
 
+int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
+{
+    char msg[VM_ERR_LEN] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&v->lock);
+    int rc = 0;
+    if (vm_state(v) != VM_STATE_CREATED || !v->board) {
+        rc = -EINVAL;
+        snprintf(msg, sizeof(msg), "restore: the VM is %s; expected created (never "
+                 "started)", vm_state_name(vm_state(v)));
+        goto out;
+    }
+    if ((rc = snap_state_read(dir, &buf, &len, msg, sizeof(msg))))
+        goto out;
+    struct sstate_reader r;
+    sstate_reader_init(&r, buf, len);
+    /* Memory first (the board's RAM is mapped over, copy-on-write), then
+     * the board: harts, clock and devices, which validates the shape (vCPUs,
+     * RAM size, devices) against this VM's and refuses another's. */
+    if ((rc = snap_memory_map(dir, virt_mem(v->board), &r, msg, sizeof(msg))))
+        goto fail;
+    if ((rc = virt_restore(v->board, &r))) {
+        snprintf(msg, sizeof(msg), "restore: %s/state: the machine state does not fit "
+                 "this VM (%s): give the same --cpus, --memory, devices and program "
+                 "the VM had", dir, strerror(-rc));
+        goto fail;
+    }
+    if (r.pos != r.len) {
+        rc = -EINVAL;
+        snprintf(msg, sizeof(msg), "restore: %s/state: unexpected sections after the "
+                 "machine state", dir);
+        goto fail;
+    }
+    vm_log(v, VM_LOG_INFO, "restored from %s", dir);
+    goto out;
+fail:
+    /* The RAM may already hold the snapshot's memory: this board is not
+     * the one vm_create built any more, so it cannot be started. */
+    vm_set_state(v, VM_STATE_STOPPED);
+out:
+    free(buf);
+    pthread_mutex_unlock(&v->lock);
+    if (rc) {
+        vm_fail(v, rc, "%s", msg);
+        if (err && elen)
+            snprintf(err, elen, "%s", msg);
+    }
+    return rc;
+}
+
 /* ---- API handlers: one per resource (conventions rule 13) ---- */
 
 /* The VM's last error as the handler's message. */

@@ -280,8 +280,28 @@ int snap_memory_map(const char *dir, struct mem *m, struct sstate_reader *r,
         return fail(err, elen, -EINVAL, "%s: not a regular file of %llu bytes, "
                     "as the state file says", path, (unsigned long long)end);
     }
+    /* Into a board that has its RAM already: the layouts must agree, and
+     * the file is mapped over it; into an empty space: regions are added. */
+    struct mem_ram_info have[SNAP_MAX_REGIONS];
+    int nhave = mem_ram_regions(m, have, SNAP_MAX_REGIONS);
+    if (nhave) {
+        bool same = (uint32_t)nhave == n;
+        for (uint32_t i = 0; same && i < n; i++)
+            same = have[i].gpa == reg[i].gpa && have[i].size == reg[i].size;
+        if (!same) {
+            close(fd);
+            return fail(err, elen, -EINVAL, "%s/state: the snapshot's RAM (%u region(s), "
+                        "the first %llu MiB at 0x%llx) differs from this VM's (%d, the "
+                        "first %llu MiB at 0x%llx): give the --memory the VM had", dir, n,
+                        (unsigned long long)(reg[0].size >> 20),
+                        (unsigned long long)reg[0].gpa, nhave,
+                        (unsigned long long)(have[0].size >> 20),
+                        (unsigned long long)have[0].gpa);
+        }
+    }
     for (uint32_t i = 0; i < n && !rc; i++) {
-        rc = mem_add_ram_file(m, reg[i].gpa, reg[i].size, fd, off[i]);
+        rc = nhave ? mem_ram_map_file(m, reg[i].gpa, reg[i].size, fd, off[i])
+                   : mem_add_ram_file(m, reg[i].gpa, reg[i].size, fd, off[i]);
         if (rc)
             fail(err, elen, rc, "%s: cannot map region %u at 0x%llx: %s", path,
                  i, (unsigned long long)reg[i].gpa, strerror(-rc));

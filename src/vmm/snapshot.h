@@ -35,8 +35,10 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
                       uint64_t *written, char *err, size_t elen);
 
 /* Read the "memory" section from r and map DIR/memory into m region by
- * region, copy-on-write (mem_add_ram_file): time independent of the RAM
- * size.  m must have no RAM yet.  Returns 0, or -EINVAL (malformed table,
+ * region, copy-on-write: time independent of the RAM size.  Into an m
+ * without RAM the regions are added (mem_add_ram_file); into one with RAM
+ * its regions must be the snapshot's and are mapped over
+ * (mem_ram_map_file; no hart may run).  Returns 0, or -EINVAL (malformed table,
  * file shorter than the table says), -ENOTSUP, -errno, with a message. */
 int snap_memory_map(const char *dir, struct mem *m, struct sstate_reader *r,
                     char *err, size_t elen);

@@ -39,6 +39,11 @@ static void set_state(struct vm *v, enum vm_state s)
     vm_post(v, VM_EVENT_STATE, 0);
 }
 
+void vm_set_state(struct vm *v, enum vm_state s)
+{
+    set_state(v, s);
+}
+
 const char *vm_name(const struct vm *v)
 {
     return v->name;
@@ -243,6 +248,25 @@ int vm_start(struct vm *v)
     } else if (!(rc = vcpus_start(v))) {
         vm_clock_thaw(v);
         set_state(v, VM_STATE_RUNNING);
+        vcpus_release(v, HOLD_CTL);
+    }
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int vm_start_paused(struct vm *v)
+{
+    pthread_mutex_lock(&v->lock);
+    enum vm_state s = state_of(v);
+    int rc = 0;
+    if (s != VM_STATE_CREATED) {
+        rc = wrong_state(v, s == VM_STATE_STOPPED ? -EINVAL : -EBUSY, "start",
+                         "created");
+    } else if (!(rc = vcpus_start(v))) {
+        /* The threads start parked (HOLD_CTL); the pause hold keeps them
+         * so, and the clock stays frozen until vm_resume. */
+        atomic_fetch_or(&v->hold, HOLD_PAUSE);
+        set_state(v, VM_STATE_PAUSED);
         vcpus_release(v, HOLD_CTL);
     }
     pthread_mutex_unlock(&v->lock);

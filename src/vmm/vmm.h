@@ -212,6 +212,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
  * (vm_reset; the VM is then STOPPED).  The error text is in
  * vm_last_error. */
 int vm_start(struct vm *vm) __attribute__((warn_unused_result));
+/* As vm_start, but the VM goes from CREATED to PAUSED without running
+ * a single instruction (vm_resume runs it). */
+int vm_start_paused(struct vm *vm) __attribute__((warn_unused_result));
 int vm_pause(struct vm *vm) __attribute__((warn_unused_result));
 int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
 int vm_stop(struct vm *vm) __attribute__((warn_unused_result));
@@ -298,6 +301,19 @@ bool vm_net_available(void);
  * (I/O: nothing is left in dir); the message in err (may be NULL) and
  * vm_last_error names the file or field.  The VM stays paused. */
 int vm_snapshot_create(struct vm *vm, const char *dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Restore a snapshot (vm_snapshot_create's directory) into a CREATED VM
+ * (never started) built with the same machine options (vCPUs, memory,
+ * devices, program: checked against the snapshot).  Guest memory is
+ * mapped from the snapshot copy-on-write, so the time this takes does
+ * not grow with the RAM size; the harts, clock and devices take the
+ * saved state, and guest time goes on from the snapshot's.  Start the VM
+ * with vm_start (or vm_start_paused) afterwards.  Returns 0, or -EINVAL
+ * (not created, a corrupt or foreign snapshot: the message names the
+ * file and the section), -ENOTSUP (a newer format), -errno; after a
+ * failure past the memory mapping the VM is STOPPED (destroy it). */
+int vm_restore(struct vm *vm, const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* ---- the control API (docs/api.md) ---- */

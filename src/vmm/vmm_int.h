@@ -103,6 +103,10 @@ struct vm {
     bool ev_destroy;                /* vm_destroy from the callback */
 };
 
+/* ---- vm.c ---- */
+/* Change the state and post VM_EVENT_STATE (under v->lock). */
+void vm_set_state(struct vm *v, enum vm_state s);
+
 /* ---- events.c ---- */
 void vm_log(struct vm *v, enum vm_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -81,4 +81,45 @@ check "PUT /actions poweroff: 204" \
 check "vessel exits after poweroff" 'wait_for "! kill -0 $PID 2>/dev/null"'
 wait $PID 2>/dev/null; PID=
 check "the socket is removed at exit" '[ ! -e "$S" ]'
+
+# ---- restore: a deterministic program interrupted by a snapshot finishes
+# with the result of an uninterrupted run, in another process (twice at
+# once); a foreign or corrupt snapshot is refused. ----
+CPU=${BUILD_GUEST:-build/guest}/bench/cpu-long.elf
+want=$("$V" run --bios "$CPU" < /dev/null | grep '^checksum')
+check "the uninterrupted run prints its checksum" '[ -n "$want" ]'
+S="$T/api2.sock"
+VESSEL_JIT=0 "$V" run --bios "$CPU" --api-sock "$S" --paused < /dev/null > "$T/out1" 2>&1 &
+PID=$!
+check "--paused: the VM starts paused, nothing retired" \
+    'wait_for "[ -S $S ]" && r=$(api GET /vm) && [ "$(field "$r" state)" = paused ] &&
+     [ "$(field "$r" instructions)" = 0 ]'
+api PATCH /vm '{"state":"running"}' > /dev/null
+wait_for "[ \$(field \"\$(api GET /vm)\" instructions) -gt 0 ]"
+check "paused mid-run" '[ "$(api PATCH /vm "{\"state\":\"paused\"}" | cut -d" " -f1)" = 204 ] &&
+                       ! grep -q checksum "$T/out1"'
+check "snapshot mid-run" \
+    '[ "$(api PUT /snapshot/create "{\"path\":\"$T/cs\"}" | cut -d" " -f1)" = 201 ]'
+api PUT /actions '{"action":"poweroff"}' > /dev/null
+wait_for "! kill -0 $PID 2>/dev/null"; wait $PID 2>/dev/null; PID=
+"$V" run --bios "$CPU" --restore "$T/cs" < /dev/null > "$T/r1" 2>&1 &
+p1=$!
+"$V" run --bios "$CPU" --restore "$T/cs" < /dev/null > "$T/r2" 2>&1 &
+p2=$!
+wait $p1; s1=$?; wait $p2; s2=$?
+check "restored twice at once: both finish (exit 0)" '[ $s1 = 0 ] && [ $s2 = 0 ]'
+check "both print the uninterrupted run's checksum" \
+    '[ "$(grep "^checksum" "$T/r1")" = "$want" ] && [ "$(grep "^checksum" "$T/r2")" = "$want" ]'
+check "the snapshot is unchanged by the restores" \
+    '"$V" run --bios "$CPU" --restore "$T/cs" < /dev/null | grep -qx "$want"'
+check "another --memory is refused, naming it" \
+    '! "$V" run --bios "$CPU" -m 256M --restore "$T/cs" < /dev/null > "$T/e" 2>&1 && grep -q -- "--memory" "$T/e"'
+check "another --cpus is refused" \
+    '! "$V" run --bios "$CPU" --cpus 2 --restore "$T/cs" < /dev/null > "$T/e" 2>&1 && grep -q "state" "$T/e"'
+cp -r "$T/cs" "$T/bad"
+printf 'X' | dd of="$T/bad/state" bs=1 seek=100 conv=notrunc status=none
+check "a flipped byte is refused, naming the checksum" \
+    '! "$V" run --bios "$CPU" --restore "$T/bad" < /dev/null > "$T/e" 2>&1 && grep -q "checksum" "$T/e"'
+check "a missing snapshot is refused, naming the file" \
+    '! "$V" run --bios "$CPU" --restore "$T/none" < /dev/null > "$T/e" 2>&1 && grep -q "$T/none/state" "$T/e"'
 finish
