@@ -12,6 +12,7 @@
 
 #include "machine/virt.h"
 #include "util/sstate.h"
+#include "util/util.h"
 #include "vmm/api.h"
 #include "vmm/snapshot.h"
 #include "vmm/vmm_int.h"
@@ -98,7 +99,7 @@ int vm_snapshot_create(struct vm *v, const char *dir, char *err, size_t elen)
         goto out;
     struct sstate_writer w;
     sstate_writer_init(&w);
-    uint64_t written = 0;
+    uint64_t written = 0, t0 = host_time_ns();
     /* Memory first in the state file: a restore maps it before the board
      * state goes on top of it. */
     rc = snap_memory_write(dir, virt_mem(v->board), &w, NULL, NULL, &written, msg,
@@ -111,7 +112,8 @@ int vm_snapshot_create(struct vm *v, const char *dir, char *err, size_t elen)
     if (rc)
         remove_partial(dir, made);
     else
-        vm_log(v, VM_LOG_INFO, "snapshot written to %s (%llu bytes of memory)", dir,
+        vm_log(v, VM_LOG_INFO, "snapshot written to %s in %llu us (%llu bytes of "
+               "memory)", dir, (unsigned long long)((host_time_ns() - t0) / 1000),
                (unsigned long long)written);
 out:
     pthread_mutex_unlock(&v->lock);
@@ -136,6 +138,7 @@ int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
                  "started)", vm_state_name(vm_state(v)));
         goto out;
     }
+    uint64_t t0 = host_time_ns();
     if ((rc = snap_state_read(dir, &buf, &len, msg, sizeof(msg))))
         goto out;
     struct sstate_reader r;
@@ -157,7 +160,8 @@ int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
                  "machine state", dir);
         goto fail;
     }
-    vm_log(v, VM_LOG_INFO, "restored from %s", dir);
+    vm_log(v, VM_LOG_INFO, "restored from %s in %llu us", dir,
+           (unsigned long long)((host_time_ns() - t0) / 1000));
     goto out;
 fail:
     /* The RAM may already hold the snapshot's memory: this board is not
