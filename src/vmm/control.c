@@ -220,7 +220,7 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
     return *resp ? 200 : 500;
 }
 
-/* Only `allowed` keys; a string field `key` out of `vals`. */
+/* Refuse a body with a key not in allowed[0..n). */
 static int only_keys(json_t *body, const char *const *allowed, size_t n, char *err,
                      size_t elen)
 {
@@ -250,42 +250,55 @@ static const char *string_field(json_t *body, const char *key, const char *accep
     return json_string_value(j);
 }
 
+/* The body must be exactly {key: one of vals[0..n)}: the index of the
+ * value, or -1 with the message in err. */
+static int enum_body(json_t *body, const char *key, const char *const *vals, size_t n,
+                     char *err, size_t elen)
+{
+    char accepted[128] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted),
+                 "%s\"%s\"", i ? (i + 1 == n ? " or " : ", ") : "", vals[i]);
+    if (!body) {
+        snprintf(err, elen, "a body {\"%s\": %s} is required", key, accepted);
+        return -1;
+    }
+    const char *keys[] = { key };
+    if (only_keys(body, keys, 1, err, elen))
+        return -1;
+    const char *v = string_field(body, key, accepted, err, elen);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v, vals[i]))
+            return (int)i;
+    snprintf(err, elen, "field \"%s\": \"%s\" is not valid; expected %s", key, v,
+             accepted);
+    return -1;
+}
+
 static int patch_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
 {
     struct vm_api *a = opaque;
     (void)resp;
-    static const char *const keys[] = { "state" };
-    if (!body || only_keys(body, keys, 1, err, elen))
-        return body ? 400 : (snprintf(err, elen, "a body {\"state\": ...} is required"), 400);
-    const char *st = string_field(body, "state", "\"paused\" or \"running\"", err, elen);
-    if (!st)
+    static const char *const states[] = { "paused", "running" };
+    int i = enum_body(body, "state", states, 2, err, elen);
+    if (i < 0)
         return 400;
-    if (!strcmp(st, "paused"))
-        return vm_pause(a->vm) ? vm_error(a->vm, 409, err, elen) : 204;
-    if (!strcmp(st, "running"))
-        return vm_resume(a->vm) ? vm_error(a->vm, 409, err, elen) : 204;
-    snprintf(err, elen, "field \"state\": \"%s\" is not valid; expected \"paused\" or "
-             "\"running\"", st);
-    return 400;
+    int rc = i == 0 ? vm_pause(a->vm) : vm_resume(a->vm);
+    return rc ? vm_error(a->vm, 409, err, elen) : 204;
 }
 
 static int put_actions(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
 {
     struct vm_api *a = opaque;
     (void)resp;
-    static const char *const keys[] = { "action" };
-    if (!body || only_keys(body, keys, 1, err, elen))
-        return body ? 400 : (snprintf(err, elen, "a body {\"action\": ...} is required"), 400);
-    const char *act = string_field(body, "action", "\"poweroff\" or \"reset\"", err, elen);
-    if (!act)
+    static const char *const actions[] = { "poweroff", "reset" };
+    int i = enum_body(body, "action", actions, 2, err, elen);
+    if (i < 0)
         return 400;
-    if (!strcmp(act, "poweroff"))
-        return vm_stop(a->vm) ? vm_error(a->vm, 409, err, elen) : 204;
-    if (!strcmp(act, "reset"))
-        return vm_reset(a->vm) ? vm_error(a->vm, 409, err, elen) : 204;
-    snprintf(err, elen, "field \"action\": \"%s\" is not valid; expected \"poweroff\" or "
-             "\"reset\"", act);
-    return 400;
+    int rc = i == 0 ? vm_stop(a->vm) : vm_reset(a->vm);
+    return rc ? vm_error(a->vm, 409, err, elen) : 204;
 }
 
 static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
