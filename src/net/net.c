@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "net/net.h"
-#include "util/util.h"
 
 #define EXP_SPEC "user[,hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=52:54:00:XX:XX:XX]"
 #define EXP_FWD  "hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"

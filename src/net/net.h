@@ -150,7 +150,8 @@ void net_set_log_limit(struct net_backend *be, struct ratelimit *rl);
  * such state writes and reads nothing and returns 0; the user backend has
  * none yet (its connections are lost across a restore, as on a replugged
  * cable).  Restore validates everything and changes nothing on error.
- * Returns 0 or the sstate error (-EINVAL, -ENOMEM, -ENOTSUP). */
+ * Returns 0 or the sstate error (-EINVAL, -ENOMEM, -ENOTSUP).  The VMM's
+ * control thread, while the NIC using the backend is quiesced. */
 int net_save(struct net_backend *be, struct sstate_writer *w);
 int net_restore(struct net_backend *be, struct sstate_reader *r);
 
@@ -194,8 +195,9 @@ struct net_backend {
 void net_backend_init(struct net_backend *be, const struct net_backend_ops *ops);
 void net_backend_fini(struct net_backend *be);
 
-/* Hand one frame for the guest to the receiver, or drop and count it when
- * none is attached.  The backend's I/O thread calls this. */
+/* Hand one frame for the guest (1..NET_MAX_FRAME bytes, the backend's
+ * check) to the receiver, or drop and count it when none is attached.
+ * The backend's I/O thread calls this; it takes the receive lock. */
 void net_deliver(struct net_backend *be, const uint8_t *frame, size_t len);
 
 /* The user-mode backend (net/slirp.c); same contract as net_open. */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/util.h"
 #include "virtio/net.h"
 
 struct rx_slot {
