@@ -89,7 +89,7 @@ static struct row_device row_device(struct board *b, const struct board_row *row
 }
 
 int board_create(struct board *b, unsigned ncpus, struct vclock *clock,
-                 const struct board_wiring *w, struct mem *mem)
+                 const struct board_wiring *w, struct mem *mem, char *err, size_t errlen)
 {
     const struct board_row *uart_row = board_row(BOARD_UART, 0);
     const struct board_row *rtc_row = board_row(BOARD_RTC, 0);
@@ -120,12 +120,10 @@ int board_create(struct board *b, unsigned ncpus, struct vclock *clock,
         const struct board_row *row = b->rows[i];
         struct row_device d = row_device(b, row);
         int rc = mem_add_mmio(mem, row->base, row->size, d.mmio, d.opaque);
-        if (rc) {
-            vlog_error("virt: cannot map %s at 0x%llx (0x%llx bytes): %s", row->name,
-                       (unsigned long long)row->base, (unsigned long long)row->size,
-                       strerror(-rc));
-            return rc;
-        }
+        if (rc)
+            return boot_fail(err, errlen, rc, "virt: cannot map %s at 0x%llx (0x%llx bytes): "
+                             "%s", row->name, (unsigned long long)row->base,
+                             (unsigned long long)row->size, strerror(-rc));
     }
     return 0;
 nomem:
@@ -135,7 +133,7 @@ nomem:
     clint_free(b->clint);
     plic_free(b->plic);
     memset(b, 0, sizeof(*b));
-    return -ENOMEM;
+    return boot_fail(err, errlen, -ENOMEM, "virt: out of memory creating the platform devices");
 }
 
 int board_add_htif(struct board *b, struct mem *mem, uint64_t tohost, uint64_t fromhost,
@@ -175,7 +173,7 @@ static const struct device *row_dev(const struct board *b, const struct board_ro
 }
 
 int board_build_dtb(const struct board *b, struct dtb_params *p, void **blob,
-                    size_t *size)
+                    size_t *size, char *err, size_t errlen)
 {
     struct dtb_soc_node soc[BOARD_ROWS];
     unsigned n = 0;
@@ -191,7 +189,7 @@ int board_build_dtb(const struct board *b, struct dtb_params *p, void **blob,
     p->stdout_path = b->stdout_path;
     p->plic_phandle = board_row(BOARD_PLIC, 0)->phandle;
     p->syscon_phandle = board_row(BOARD_SYSCON, 0)->phandle;
-    int rc = dtb_build(p, blob, size);
+    int rc = dtb_build(p, blob, size, err, errlen);
     p->soc = NULL;      /* points into this frame */
     p->nsoc = 0;
     return rc;

@@ -92,9 +92,10 @@ struct board {
 /* Create the platform devices of the table for `ncpus` harts whose mtime
  * is `clock` (borrowed), wire them as `w` says and map each at its row
  * with mem_add_mmio (which refuses overlaps).  On error (-ENOMEM, or
- * mem_add_mmio's, printed) the caller still calls board_destroy. */
+ * mem_add_mmio's, with its message in err as machine/boot.h describes)
+ * the caller still calls board_destroy. */
 int board_create(struct board *b, unsigned ncpus, struct vclock *clock,
-                 const struct board_wiring *w, struct mem *mem);
+                 const struct board_wiring *w, struct mem *mem, char *err, size_t errlen);
 
 /* Append a device that implements device_ops to the list; `row` is its
  * table row (for its device-tree node), or NULL.  The board owns it from
@@ -117,7 +118,7 @@ void board_destroy(struct board *b);
  * p's soc, stdout_path and phandles are filled in here, the rest is the
  * caller's.  As dtb_build. */
 int board_build_dtb(const struct board *b, struct dtb_params *p, void **blob,
-                    size_t *size);
+                    size_t *size, char *err, size_t errlen);
 
 /* Walks of the device list, in its order (struct device_ops). */
 void board_reset(struct board *b);

@@ -2,9 +2,11 @@
  * virt.c.  Not part of the module's public API (that is virt.h); unit tests
  * include it to test the loaders without harts.
  *
- * Every function prints its own error with vlog_error, naming the file and
- * what is wrong, and returns a negative errno.  All guest memory is written
- * through mem_write() (design rule 2). */
+ * Every function that can fail takes `err`, `errlen`: on error it writes
+ * one line there (errlen bytes, always NUL-terminated; nothing when err is
+ * NULL or errlen 0) naming the file or value and what is wrong, and
+ * returns a negative errno.  Nothing here prints.  All guest memory is
+ * written through mem_write() (design rule 2). */
 #ifndef VESSEL_MACHINE_BOOT_H
 #define VESSEL_MACHINE_BOOT_H
 
@@ -13,6 +15,11 @@
 #include <stdint.h>
 
 #include "mem/mem.h"
+
+/* Format the one-line message into err as described above; returns rc.
+ * For the loaders and the board (machine/). */
+int boot_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ------------------------------------------------------------------ ELF */
 
@@ -31,7 +38,7 @@ struct elf_file;
  * Errors: -ENOENT/-EACCES/-EIO can't read it; -ENOEXEC not a valid RISC-V
  * ELF64 executable; -EFBIG larger than ELF_MAX_FILE; -ENOMEM.
  * On success *out owns a copy of the file; free with elf_close(). */
-int elf_open(const char *path, struct elf_file **out);
+int elf_open(const char *path, struct elf_file **out, char *err, size_t errlen);
 void elf_close(struct elf_file *e);
 
 /* Entry point (e_entry). */
@@ -43,12 +50,15 @@ uint64_t elf_entry(const struct elf_file *e);
  * guaranteed about RAM contents after an error.  *lo and *hi (if non-NULL)
  * receive the lowest address and the end of the highest loaded byte
  * (lo = hi = 0 when there is no PT_LOAD). */
-int elf_load(const struct elf_file *e, struct mem *m, uint64_t *lo, uint64_t *hi);
+int elf_load(const struct elf_file *e, struct mem *m, uint64_t *lo, uint64_t *hi,
+             char *err, size_t errlen);
 
 /* Look up a symbol by name in .symtab (SHT_SYMTAB and its linked string
  * table).  Returns 0 and its st_value in *value; -ENOENT when absent or the
- * file has no symbol table; -ENOEXEC when the tables are malformed. */
-int elf_symbol(const struct elf_file *e, const char *name, uint64_t *value);
+ * file has no symbol table (no message); -ENOEXEC when the tables are
+ * malformed. */
+int elf_symbol(const struct elf_file *e, const char *name, uint64_t *value,
+               char *err, size_t errlen);
 
 /* -------------------------------------------------- Linux Image, files */
 
@@ -65,26 +75,27 @@ struct linux_image_info {
 /* Read and check the 64-byte header of the Image `path` (magic2, a
  * text_offset that is 4 KiB aligned and below 1 GiB).
  * Errors: -ENOENT/-EACCES/-EIO; -ENOEXEC not a RISC-V Image. */
-int image_probe(const char *path, struct linux_image_info *info);
+int image_probe(const char *path, struct linux_image_info *info, char *err, size_t errlen);
 
 /* Open `path` for reading without ever blocking (a FIFO or device given
  * where a file is expected must not hang the open) and check that it is a
  * regular file.  Returns the descriptor (O_CLOEXEC; the caller closes it)
- * with the size in bytes in *size, or a negative errno, printed: as
- * open/fstat, -EINVAL when it is not a regular file (the message says
+ * with the size in bytes in *size, or a negative errno with its message:
+ * as open/fstat, -EINVAL when it is not a regular file (the message says
  * what it is instead). */
-int file_open_regular(const char *path, uint64_t *size);
+int file_open_regular(const char *path, uint64_t *size, char *err, size_t errlen);
 
 /* "a FIFO (named pipe)", "a directory", ... for a st_mode. */
 const char *file_type_name(unsigned mode);
 
 /* Size of the regular file `path` in bytes.  Errors as file_open_regular. */
-int file_size(const char *path, uint64_t *size);
+int file_size(const char *path, uint64_t *size, char *err, size_t errlen);
 
 /* Copy the whole file `path` into guest RAM at `gpa`.  `max` bounds its
  * size.  Errors: -ENOENT/-EACCES/-EIO; -EFBIG larger than max or not all
  * RAM (message names the file, its size and the room there was). */
-int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max);
+int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max,
+              char *err, size_t errlen);
 
 /* ---------------------------------------------------------- device tree */
 
@@ -133,9 +144,9 @@ struct dtb_params {
  * DTB_SLACK bytes of free space so firmware (OpenSBI) can add nodes in
  * place.  On success *blob is malloc'd (caller frees) and *size is
  * fdt_totalsize.  Errors: -ENOMEM, -EINVAL (bad ncpus, a /soc phandle
- * below DTB_PHANDLE_BOARD, libfdt failure; printed). */
+ * below DTB_PHANDLE_BOARD, libfdt failure), each with its message. */
 #define DTB_SLACK 0x4000
 #define DTB_MAX_CPUS 64
-int dtb_build(const struct dtb_params *p, void **blob, size_t *size);
+int dtb_build(const struct dtb_params *p, void **blob, size_t *size, char *err, size_t errlen);
 
 #endif

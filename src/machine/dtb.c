@@ -171,53 +171,49 @@ static int build(void *fdt, size_t bufsize, const struct dtb_params *p)
     return fdt_finish(fdt);
 }
 
-int dtb_build(const struct dtb_params *p, void **blob, size_t *size)
+int dtb_build(const struct dtb_params *p, void **blob, size_t *size, char *err, size_t errlen)
 {
-    if (!p->ncpus || p->ncpus > DTB_MAX_CPUS) {
-        vlog_error("device tree: %u cpus, expected 1..%d", p->ncpus, DTB_MAX_CPUS);
-        return -EINVAL;
-    }
+    if (!p->ncpus || p->ncpus > DTB_MAX_CPUS)
+        return boot_fail(err, errlen, -EINVAL, "device tree: %u cpus, expected 1..%d",
+                         p->ncpus, DTB_MAX_CPUS);
     for (unsigned i = 0; i < p->nsoc; i++) {
-        if (p->soc[i].phandle && p->soc[i].phandle < DTB_PHANDLE_BOARD) {
-            vlog_error("device tree: /soc node at 0x%llx has phandle 0x%x, which a "
-                       "hart's interrupt controller may use; expected 0x%x or above",
-                       (unsigned long long)p->soc[i].base, p->soc[i].phandle,
-                       DTB_PHANDLE_BOARD);
-            return -EINVAL;
-        }
+        if (p->soc[i].phandle && p->soc[i].phandle < DTB_PHANDLE_BOARD)
+            return boot_fail(err, errlen, -EINVAL, "device tree: /soc node at 0x%llx has "
+                             "phandle 0x%x, which a hart's interrupt controller may use; "
+                             "expected 0x%x or above", (unsigned long long)p->soc[i].base,
+                             p->soc[i].phandle, DTB_PHANDLE_BOARD);
     }
     for (size_t bufsize = 16384; bufsize <= (1u << 24); bufsize *= 2) {
         void *fdt = calloc(1, bufsize);
         if (!fdt)
-            return -ENOMEM;
-        int err = build(fdt, bufsize, p);
-        if (err == -FDT_ERR_NOSPACE) {
+            return boot_fail(err, errlen, -ENOMEM, "device tree: out of memory");
+        int fe = build(fdt, bufsize, p);
+        if (fe == -FDT_ERR_NOSPACE) {
             free(fdt);
             continue;
         }
-        if (err < 0) {
-            vlog_error("device tree: libfdt: %s", fdt_strerror(err));
+        if (fe < 0) {
             free(fdt);
-            return -EINVAL;
+            return boot_fail(err, errlen, -EINVAL, "device tree: libfdt: %s",
+                             fdt_strerror(fe));
         }
         /* Grow the blob's totalsize so firmware can edit it in place. */
         size_t total = fdt_totalsize(fdt) + DTB_SLACK;
         void *out = calloc(1, total);
         if (!out) {
             free(fdt);
-            return -ENOMEM;
+            return boot_fail(err, errlen, -ENOMEM, "device tree: out of memory");
         }
-        err = fdt_open_into(fdt, out, (int)total);
+        fe = fdt_open_into(fdt, out, (int)total);
         free(fdt);
-        if (err < 0) {
-            vlog_error("device tree: libfdt: %s", fdt_strerror(err));
+        if (fe < 0) {
             free(out);
-            return -EINVAL;
+            return boot_fail(err, errlen, -EINVAL, "device tree: libfdt: %s",
+                             fdt_strerror(fe));
         }
         *blob = out;
         *size = total;
         return 0;
     }
-    vlog_error("device tree: larger than 16 MiB");
-    return -EINVAL;
+    return boot_fail(err, errlen, -EINVAL, "device tree: larger than 16 MiB");
 }

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +37,17 @@ static uint32_t le32(const uint8_t *p)
            (uint32_t)p[3] << 24;
 }
 
+int boot_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
 /* What a file that is not a regular one is, for error messages. */
 const char *file_type_name(unsigned mode)
 {
@@ -49,106 +62,96 @@ const char *file_type_name(unsigned mode)
     }
 }
 
-int file_open_regular(const char *path, uint64_t *size)
+int file_open_regular(const char *path, uint64_t *size, char *err, size_t errlen)
 {
     /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
      * writer, forever; a device could block too.  It changes nothing for
      * the regular files accepted below. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        int err = errno;
-        vlog_error("%s: %s", path, strerror(err));
-        return -err;
+        int e = errno;
+        return boot_fail(err, errlen, -e, "%s: %s", path, strerror(e));
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
-        int err = errno;
-        vlog_error("%s: %s", path, strerror(err));
+        int e = errno;
         close(fd);
-        return -err;
+        return boot_fail(err, errlen, -e, "%s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
-        vlog_error("%s: is %s; expected a regular file", path, file_type_name(st.st_mode));
         close(fd);
-        return -EINVAL;
+        return boot_fail(err, errlen, -EINVAL, "%s: is %s; expected a regular file", path,
+                         file_type_name(st.st_mode));
     }
     *size = (uint64_t)st.st_size;
     return fd;
 }
 
-int file_size(const char *path, uint64_t *size)
+int file_size(const char *path, uint64_t *size, char *err, size_t errlen)
 {
-    int fd = file_open_regular(path, size);
+    int fd = file_open_regular(path, size, err, errlen);
     if (fd < 0)
         return fd;
     close(fd);
     return 0;
 }
 
-int image_probe(const char *path, struct linux_image_info *info)
+int image_probe(const char *path, struct linux_image_info *info, char *err, size_t errlen)
 {
     uint64_t size;
-    int fd = file_open_regular(path, &size);
+    int fd = file_open_regular(path, &size, err, errlen);
     if (fd < 0)
         return fd;
     uint8_t h[IMAGE_HEADER_SIZE];
     ssize_t n = pread(fd, h, sizeof(h), 0);
     close(fd);
     if (n < 0) {
-        int err = errno;
-        vlog_error("%s: read failed: %s", path, strerror(err));
-        return -err;
+        int e = errno;
+        return boot_fail(err, errlen, -e, "%s: read failed: %s", path, strerror(e));
     }
-    if (n == 0) {
-        vlog_error("%s: is empty (0 bytes); expected a RISC-V Linux Image", path);
-        return -ENOEXEC;
-    }
-    if ((size_t)n < sizeof(h)) {
-        vlog_error("%s: not a RISC-V Linux Image (only %zd bytes, the header "
-                   "alone is %d)", path, n, IMAGE_HEADER_SIZE);
-        return -ENOEXEC;
-    }
+    if (n == 0)
+        return boot_fail(err, errlen, -ENOEXEC,
+                         "%s: is empty (0 bytes); expected a RISC-V Linux Image", path);
+    if ((size_t)n < sizeof(h))
+        return boot_fail(err, errlen, -ENOEXEC, "%s: not a RISC-V Linux Image (only %zd "
+                         "bytes, the header alone is %d)", path, n, IMAGE_HEADER_SIZE);
     uint32_t magic2 = le32(h + IMG_MAGIC2);
-    if (magic2 != IMAGE_MAGIC2) {
-        vlog_error("%s: not a RISC-V Linux Image (magic2 at offset 56 is "
-                   "0x%08x, expected 0x%08x \"RSC\\x05\"; an ELF vmlinux needs "
-                   "--bios or conversion with objcopy -O binary)",
-                   path, magic2, IMAGE_MAGIC2);
-        return -ENOEXEC;
-    }
+    if (magic2 != IMAGE_MAGIC2)
+        return boot_fail(err, errlen, -ENOEXEC, "%s: not a RISC-V Linux Image (magic2 at "
+                         "offset 56 is 0x%08x, expected 0x%08x \"RSC\\x05\"; an ELF vmlinux "
+                         "needs --bios or conversion with objcopy -O binary)",
+                         path, magic2, IMAGE_MAGIC2);
     info->text_offset = le64(h + IMG_TEXT_OFFSET);
     info->image_size = le64(h + IMG_IMAGE_SIZE);
     info->file_size = size;
-    if (info->text_offset & (MEM_PAGE_SIZE - 1) || info->text_offset >= (1ULL << 30)) {
-        vlog_error("%s: RISC-V Image text_offset 0x%llx is not a page-aligned "
-                   "offset below 1 GiB", path, (unsigned long long)info->text_offset);
-        return -ENOEXEC;
-    }
-    if (info->image_size >= (1ULL << 40)) {
-        vlog_error("%s: RISC-V Image image_size 0x%llx is implausible", path,
-                   (unsigned long long)info->image_size);
-        return -ENOEXEC;
-    }
+    if (info->text_offset & (MEM_PAGE_SIZE - 1) || info->text_offset >= (1ULL << 30))
+        return boot_fail(err, errlen, -ENOEXEC, "%s: RISC-V Image text_offset 0x%llx is not "
+                         "a page-aligned offset below 1 GiB", path,
+                         (unsigned long long)info->text_offset);
+    if (info->image_size >= (1ULL << 40))
+        return boot_fail(err, errlen, -ENOEXEC,
+                         "%s: RISC-V Image image_size 0x%llx is implausible", path,
+                         (unsigned long long)info->image_size);
     return 0;
 }
 
-int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max)
+int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max,
+              char *err, size_t errlen)
 {
     uint64_t size;
-    int fd = file_open_regular(path, &size);
+    int fd = file_open_regular(path, &size, err, errlen);
     if (fd < 0)
         return fd;
     int rc = 0;
     if (size > max || !mem_is_ram(m, gpa, size)) {
-        vlog_error("%s: %llu bytes do not fit in guest RAM at 0x%llx "
-                   "(room: %llu bytes)", path, (unsigned long long)size,
-                   (unsigned long long)gpa, (unsigned long long)max);
-        rc = -EFBIG;
+        rc = boot_fail(err, errlen, -EFBIG, "%s: %llu bytes do not fit in guest RAM at "
+                       "0x%llx (room: %llu bytes)", path, (unsigned long long)size,
+                       (unsigned long long)gpa, (unsigned long long)max);
         goto out;
     }
     uint8_t *buf = malloc(1 << 20);
     if (!buf) {
-        rc = -ENOMEM;
+        rc = boot_fail(err, errlen, -ENOMEM, "%s: out of memory", path);
         goto out;
     }
     uint64_t done = 0;
@@ -158,12 +161,13 @@ int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max)
             continue;
         if (n <= 0) {
             rc = n < 0 ? -errno : -EIO;
-            vlog_error("%s: read failed at offset %llu: %s", path,
-                       (unsigned long long)done, n < 0 ? strerror(-rc) : "file shrank");
+            boot_fail(err, errlen, rc, "%s: read failed at offset %llu: %s", path,
+                      (unsigned long long)done, n < 0 ? strerror(-rc) : "file shrank");
             break;
         }
         if (mem_write(m, gpa + done, buf, (size_t)n)) {
-            rc = -EFBIG;
+            rc = boot_fail(err, errlen, -EFBIG, "%s: cannot write guest RAM at 0x%llx", path,
+                           (unsigned long long)(gpa + done));
             break;
         }
         done += (uint64_t)n;

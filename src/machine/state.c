@@ -33,8 +33,10 @@ static void clock_set(struct virt_machine *vm, uint64_t ticks)
                      __ATOMIC_RELAXED);
 }
 
-int virt_reset(struct virt_machine *vm)
+int virt_reset(struct virt_machine *vm, char *err, size_t errlen)
 {
+    if (err && errlen)
+        err[0] = 0;
     /* Harts first: the devices' resets then drive every wire of the fresh
      * harts from their own power-on state. */
     for (unsigned i = 0; i < vm->ncpus; i++)
@@ -45,7 +47,7 @@ int virt_reset(struct virt_machine *vm)
     if (vm->quiesced)
         vm->frozen_ticks = 0;
     board_reset(&vm->board);
-    int rc = virt_load(vm, true);
+    int rc = virt_load(vm, true, err, errlen);
     if (rc)
         return rc;
     virt_boot_regs(vm);
@@ -141,7 +143,7 @@ int virt_restore(struct virt_machine *vm, struct sstate_reader *r)
         struct sstate_reader undo;
         sstate_reader_init(&undo, backup.buf, backup.len);
         if (restore_all(vm, &undo))
-            vlog_error("virt: restoring the state from before a failed restore failed");
+            rc = -ENOTRECOVERABLE;      /* virt.h: the VM must not run on */
     }
     sstate_writer_free(&backup);
     return rc;

@@ -93,14 +93,14 @@ static void board_console(void *opaque, const uint8_t *buf, size_t len)
         vm->cfg.console_out(vm->cfg.console_opaque, buf, len);
 }
 
-static int create_devices(struct virt_machine *vm)
+static int create_devices(struct virt_machine *vm, char *err, size_t errlen)
 {
     vm->wiring = (struct board_wiring){
         .harts = { board_set_irq, vm },
         .console = { board_console, vm },
         .stop = { board_stop, vm },
     };
-    return board_create(&vm->board, vm->ncpus, &vm->clock, &vm->wiring, vm->mem);
+    return board_create(&vm->board, vm->ncpus, &vm->clock, &vm->wiring, vm->mem, err, errlen);
 }
 
 /* ------------------------------------------------------------- virtio */
@@ -109,7 +109,7 @@ _Static_assert(VIRT_VIRTIO_SLOTS <= 32, "virtio_mask has a bit per slot");
 
 unsigned virt_virtio_slots_needed(const struct virt_config *cfg)
 {
-    return cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 /* rng */;
+    return cfg->ndisks + cfg->nnics + (cfg->virtio_console ? 1 : 0) + 1 /* rng */;
 }
 
 bool virt_net_available(void)
@@ -148,17 +148,18 @@ static struct device slot_device(struct virt_slot *s)
  * then on (so a later failure while building frees it too).  dev NULL:
  * its creation failed for lack of memory. */
 static int slot_attach(struct virt_machine *vm, unsigned n, enum virt_slot_kind kind,
-                       void *dev)
+                       void *dev, char *err, size_t errlen)
 {
     if (!dev)
-        return -ENOMEM;
+        return boot_fail(err, errlen, -ENOMEM, "virt: out of memory creating virtio slot %u",
+                         n);
     vm->slots[n] = (struct virt_slot){ kind, dev };
     struct device d = slot_device(&vm->slots[n]);
     int rc = board_attach(&vm->board, d.ops, d.opaque, board_row(BOARD_VIRTIO, n));
     if (rc) {
         d.ops->destroy(d.opaque);
         vm->slots[n] = (struct virt_slot){ SLOT_EMPTY, NULL };
-        vlog_error("virt: no room for virtio slot %u in the device list", n);
+        boot_fail(err, errlen, rc, "virt: no room for virtio slot %u in the device list", n);
     }
     return rc;
 }
@@ -171,21 +172,18 @@ static struct hw_line slot_irq(struct virt_machine *vm, unsigned n)
 
 /* Attach the virtio devices to slots 0.. in order (disks, nets, console,
  * rng), map their transports and wire their interrupts. */
-static int create_virtio(struct virt_machine *vm)
+static int create_virtio(struct virt_machine *vm, char *err, size_t errlen)
 {
     const struct virt_config *cfg = &vm->cfg;
     unsigned need = virt_virtio_slots_needed(cfg);
-    if (need > VIRT_VIRTIO_SLOTS) {
-        vlog_error("too many virtio devices: %u disk(s), %u network card(s)%s and the "
-                   "entropy device need %u slots; the virt board has %d",
-                   cfg->ndisks, cfg->nnets, cfg->virtio_console ? ", a virtio console" : "",
-                   need, VIRT_VIRTIO_SLOTS);
-        return -EINVAL;
-    }
-    if (cfg->nnets && !VIRT_HAVE_NET) {
-        vlog_error("--net: not available yet");
-        return -EINVAL;
-    }
+    if (need > VIRT_VIRTIO_SLOTS)
+        return boot_fail(err, errlen, -EINVAL, "too many virtio devices: %u disk(s), %u "
+                         "network card(s)%s and the entropy device need %u slots; the virt "
+                         "board has %d", cfg->ndisks, cfg->nnics,
+                         cfg->virtio_console ? ", a virtio console" : "", need,
+                         VIRT_VIRTIO_SLOTS);
+    if (cfg->nnics && !VIRT_HAVE_NET)
+        return boot_fail(err, errlen, -EINVAL, "--net: not available yet");
     const struct hw_console con = { board_console, vm };
     unsigned n = 0;
     for (unsigned i = 0; i < cfg->ndisks; i++, n++) {
@@ -193,33 +191,35 @@ static int create_virtio(struct virt_machine *vm)
         const struct virt_disk *d = &cfg->disks[i];
         int rc = slot_attach(vm, n, SLOT_BLK,
                              virtio_blk_new(d->bd, d->read_only, d->flush_noop,
-                                            d->serial, &irq, vm->mem));
+                                            d->serial, &irq, vm->mem), err, errlen);
         if (rc)
             return rc;
     }
-    for (unsigned i = 0; i < cfg->nnets; i++, n++) {
+    for (unsigned i = 0; i < cfg->nnics; i++, n++) {
 #if VIRT_HAVE_NET
         struct hw_line irq = slot_irq(vm, n);
-        char seed[512];
-        snprintf(seed, sizeof(seed), "%s;net=%u", cfg->id_seed ? cfg->id_seed : "", i);
+        const struct virt_nic *nic = &cfg->nics[i];
         struct virtio_net *nd = NULL;
-        int rc = virtio_net_new(cfg->net_specs[i], seed, &irq, vm->mem, &nd);
+        int rc = virtio_net_new(nic->be, nic->mac, &irq, vm->mem, &nd);
         if (rc)
-            return rc;
+            return boot_fail(err, errlen, rc, "network card %u: %s", i,
+                             rc == -EBUSY ? "its backend is attached to another card" :
+                             rc == -EINVAL ? "the MAC address is multicast or all zero" :
+                             strerror(-rc));
         virtio_net_set_log_limit(nd, cfg->log_limit);
-        if ((rc = slot_attach(vm, n, SLOT_NET, nd)))
+        if ((rc = slot_attach(vm, n, SLOT_NET, nd, err, errlen)))
             return rc;
 #endif
     }
     if (cfg->virtio_console) {
         struct hw_line irq = slot_irq(vm, n);
         vm->vcon = virtio_console_new(&con, &irq, vm->mem);
-        int rc = slot_attach(vm, n++, SLOT_CONSOLE, vm->vcon);
+        int rc = slot_attach(vm, n++, SLOT_CONSOLE, vm->vcon, err, errlen);
         if (rc)
             return rc;
     }
     struct hw_line irq = slot_irq(vm, n);
-    int rc = slot_attach(vm, n++, SLOT_RNG, virtio_rng_new(&irq, vm->mem));
+    int rc = slot_attach(vm, n++, SLOT_RNG, virtio_rng_new(&irq, vm->mem), err, errlen);
     if (rc)
         return rc;
 
@@ -231,11 +231,9 @@ static int create_virtio(struct virt_machine *vm)
         virtio_dev_set_log_limit(slot_transport(&vm->slots[i]), cfg->log_limit);
         rc = mem_add_mmio(vm->mem, base, row->size, &virtio_mmio_ops,
                           slot_transport(&vm->slots[i]));
-        if (rc) {
-            vlog_error("virt: cannot map virtio slot %u at 0x%llx: %s", i,
-                       (unsigned long long)base, strerror(-rc));
-            return rc;
-        }
+        if (rc)
+            return boot_fail(err, errlen, rc, "virt: cannot map virtio slot %u at 0x%llx: %s",
+                             i, (unsigned long long)base, strerror(-rc));
         vm->virtio_mask |= 1u << i;
     }
     return 0;
@@ -270,66 +268,65 @@ static uint64_t dtb_fit(uint64_t lo, uint64_t hi, size_t size)
     return a ? a : fit_top(lo, hi, size, DTB_MIN_ALIGN);
 }
 
-static int build_dtb(struct virt_machine *vm, struct dtb_params *p)
+static int build_dtb(struct virt_machine *vm, struct dtb_params *p, char *err, size_t errlen)
 {
     free(vm->dtb);
     vm->dtb = NULL;
-    return board_build_dtb(&vm->board, p, &vm->dtb, &vm->dtb_size);
+    return board_build_dtb(&vm->board, p, &vm->dtb, &vm->dtb_size, err, errlen);
 }
 
-static int write_dtb(struct virt_machine *vm)
+static int write_dtb(struct virt_machine *vm, char *err, size_t errlen)
 {
-    if (mem_write(vm->mem, vm->dtb_addr, vm->dtb, vm->dtb_size)) {
-        vlog_error("virt: device tree (%zu bytes) does not fit at 0x%llx",
-                   vm->dtb_size, (unsigned long long)vm->dtb_addr);
-        return -EFBIG;
-    }
+    if (mem_write(vm->mem, vm->dtb_addr, vm->dtb, vm->dtb_size))
+        return boot_fail(err, errlen, -EFBIG, "virt: device tree (%zu bytes) does not fit "
+                         "at 0x%llx", vm->dtb_size, (unsigned long long)vm->dtb_addr);
     return 0;
 }
 
 /* The HTIF words of the program: mapped the first time; on a reload they
  * must not have moved (the windows stay where they are). */
-static int place_htif(struct virt_machine *vm, const struct elf_file *elf, bool reload)
+static int place_htif(struct virt_machine *vm, const struct elf_file *elf, bool reload,
+                      char *err, size_t errlen)
 {
     const char *path = vm->cfg.bios;
     uint64_t tohost = 0, fromhost = 0;
-    int rc = elf_symbol(elf, "tohost", &tohost);
+    int rc = elf_symbol(elf, "tohost", &tohost, err, errlen);
     if (rc == -ENOENT)
         tohost = 0;
     else if (rc)
         return rc;
-    if (tohost && (rc = elf_symbol(elf, "fromhost", &fromhost)) && rc != -ENOENT)
+    if (tohost && (rc = elf_symbol(elf, "fromhost", &fromhost, err, errlen)) &&
+        rc != -ENOENT)
         return rc;
     if (reload) {
         if (tohost == vm->tohost && fromhost == vm->fromhost)
             return 0;
-        vlog_error("%s: changed since the VM started: tohost/fromhost at 0x%llx/0x%llx, "
-                   "were at 0x%llx/0x%llx", path, (unsigned long long)tohost,
-                   (unsigned long long)fromhost, (unsigned long long)vm->tohost,
-                   (unsigned long long)vm->fromhost);
-        return -ESTALE;
+        return boot_fail(err, errlen, -ESTALE, "%s: changed since the VM started: "
+                         "tohost/fromhost at 0x%llx/0x%llx, were at 0x%llx/0x%llx", path,
+                         (unsigned long long)tohost, (unsigned long long)fromhost,
+                         (unsigned long long)vm->tohost, (unsigned long long)vm->fromhost);
     }
     if (!tohost)
         return 0;
     rc = board_add_htif(&vm->board, vm->mem, tohost, fromhost, &vm->wiring);
-    if (rc && rc != -ENOMEM)
-        vlog_error("%s: cannot place HTIF tohost/fromhost at 0x%llx: %s", path,
-                   (unsigned long long)tohost, strerror(-rc));
+    if (rc)
+        boot_fail(err, errlen, rc, "%s: cannot place HTIF tohost/fromhost at 0x%llx: %s", path,
+                  (unsigned long long)tohost, strerror(-rc));
     vm->tohost = tohost;
     vm->fromhost = fromhost;
     return rc;
 }
 
-static int boot_bare_metal(struct virt_machine *vm, bool reload)
+static int boot_bare_metal(struct virt_machine *vm, bool reload, char *err, size_t errlen)
 {
     const char *path = vm->cfg.bios;
     struct elf_file *elf = NULL;
     uint64_t lo, hi;
-    int rc = elf_open(path, &elf);
+    int rc = elf_open(path, &elf, err, errlen);
     if (rc)
         return rc;
-    rc = elf_load(elf, vm->mem, &lo, &hi);
-    if (rc || (rc = place_htif(vm, elf, reload)))
+    rc = elf_load(elf, vm->mem, &lo, &hi, err, errlen);
+    if (rc || (rc = place_htif(vm, elf, reload, err, errlen)))
         goto out;
     vm->entry = elf_entry(elf);
     vm->info = 0;
@@ -338,7 +335,7 @@ static int boot_bare_metal(struct virt_machine *vm, bool reload)
         .ncpus = vm->ncpus, .ram_base = VIRT_RAM_BASE, .ram_size = vm->cfg.ram_size,
         .bootargs = vm->cfg.append,
     };
-    rc = build_dtb(vm, &p);
+    rc = build_dtb(vm, &p, err, errlen);
     if (rc)
         goto out;
     /* Above the program when it fits there (the usual case: programs are
@@ -349,18 +346,17 @@ static int boot_bare_metal(struct virt_machine *vm, bool reload)
     if (!vm->dtb_addr)
         vm->dtb_addr = dtb_fit(VIRT_RAM_BASE, lo, vm->dtb_size);
     if (!vm->dtb_addr) {
-        vlog_error("%s: no room for the %zu-byte device tree: the program occupies "
-                   "0x%llx-0x%llx of RAM 0x%llx-0x%llx (%llu KiB), leaving %llu bytes "
-                   "above it and %llu below; use a larger --memory", path, vm->dtb_size,
-                   (unsigned long long)lo, (unsigned long long)hi,
-                   (unsigned long long)VIRT_RAM_BASE, (unsigned long long)ram_end(vm),
-                   (unsigned long long)(vm->cfg.ram_size >> 10),
-                   (unsigned long long)(hi < ram_end(vm) ? ram_end(vm) - hi : 0),
-                   (unsigned long long)(lo > VIRT_RAM_BASE ? lo - VIRT_RAM_BASE : 0));
-        rc = -EFBIG;
+        rc = boot_fail(err, errlen, -EFBIG, "%s: no room for the %zu-byte device tree: the "
+                       "program occupies 0x%llx-0x%llx of RAM 0x%llx-0x%llx (%llu KiB), "
+                       "leaving %llu bytes above it and %llu below; use a larger --memory",
+                       path, vm->dtb_size, (unsigned long long)lo, (unsigned long long)hi,
+                       (unsigned long long)VIRT_RAM_BASE, (unsigned long long)ram_end(vm),
+                       (unsigned long long)(vm->cfg.ram_size >> 10),
+                       (unsigned long long)(hi < ram_end(vm) ? ram_end(vm) - hi : 0),
+                       (unsigned long long)(lo > VIRT_RAM_BASE ? lo - VIRT_RAM_BASE : 0));
         goto out;
     }
-    rc = write_dtb(vm);
+    rc = write_dtb(vm, err, errlen);
 out:
     elf_close(elf);
     return rc;
@@ -368,7 +364,7 @@ out:
 
 /* Find OpenSBI fw_dynamic.bin: cfg->firmware, else the guest cache, else
  * Debian's opensbi package. */
-static int find_firmware(const char *given, char *buf, size_t len)
+static int find_firmware(const char *given, char *buf, size_t len, char *err, size_t errlen)
 {
     uint64_t size;
     if (given) {
@@ -385,14 +381,13 @@ static int find_firmware(const char *given, char *buf, size_t len)
                  home ? home : "");
     const char *tries[] = { cache, FW_DEBIAN_PATH };
     for (size_t i = 0; i < ARRAY_SIZE(tries); i++) {
-        if (access(tries[i], R_OK) == 0 && file_size(tries[i], &size) == 0) {
+        if (access(tries[i], R_OK) == 0 && file_size(tries[i], &size, NULL, 0) == 0) {
             snprintf(buf, len, "%s", tries[i]);
             return 0;
         }
     }
-    vlog_error("no OpenSBI firmware: tried %s and %s (fetch it with "
-               "scripts/fetch-guest.sh, or pass --firmware)", cache, FW_DEBIAN_PATH);
-    return -ENOENT;
+    return boot_fail(err, errlen, -ENOENT, "no OpenSBI firmware: tried %s and %s (fetch it "
+                     "with scripts/fetch-guest.sh, or pass --firmware)", cache, FW_DEBIAN_PATH);
 }
 
 static int put_u64s(struct mem *m, uint64_t gpa, const uint64_t *v, size_t n)
@@ -404,7 +399,7 @@ static int put_u64s(struct mem *m, uint64_t gpa, const uint64_t *v, size_t n)
     return mem_write(m, gpa, buf, n * 8);
 }
 
-static int boot_linux(struct virt_machine *vm)
+static int boot_linux(struct virt_machine *vm, char *err, size_t errlen)
 {
     const struct virt_config *cfg = &vm->cfg;
     char fw[4096];
@@ -412,27 +407,23 @@ static int boot_linux(struct virt_machine *vm)
     uint64_t fw_size, initrd_size = 0;
     /* The files the user named first: a missing kernel is the error to
      * report, even where no default firmware is installed yet. */
-    int rc = image_probe(cfg->kernel, &img);
+    int rc = image_probe(cfg->kernel, &img, err, errlen);
     if (rc)
         return rc;
-    if (cfg->initrd && (rc = file_size(cfg->initrd, &initrd_size)))
+    if (cfg->initrd && (rc = file_size(cfg->initrd, &initrd_size, err, errlen)))
         return rc;
-    if ((rc = find_firmware(cfg->firmware, fw, sizeof(fw))) ||
-        (rc = file_size(fw, &fw_size)))
+    if ((rc = find_firmware(cfg->firmware, fw, sizeof(fw), err, errlen)) ||
+        (rc = file_size(fw, &fw_size, err, errlen)))
         return rc;
     /* An empty firmware runs zeros (illegal instructions in a trap loop):
      * the VM would spin silently.  An empty initrd is a mistake too (the
      * kernel would find no init and say so only deep in its boot). */
-    if (!fw_size) {
-        vlog_error("--firmware %s: is empty (0 bytes); expected an OpenSBI "
-                   "fw_dynamic image", fw);
-        return -ENOEXEC;
-    }
-    if (cfg->initrd && !initrd_size) {
-        vlog_error("--initrd %s: is empty (0 bytes); expected a (compressed) cpio "
-                   "archive", cfg->initrd);
-        return -EINVAL;
-    }
+    if (!fw_size)
+        return boot_fail(err, errlen, -ENOEXEC, "--firmware %s: is empty (0 bytes); expected "
+                         "an OpenSBI fw_dynamic image", fw);
+    if (cfg->initrd && !initrd_size)
+        return boot_fail(err, errlen, -EINVAL, "--initrd %s: is empty (0 bytes); expected a "
+                         "(compressed) cpio archive", cfg->initrd);
 
     /* Kernel: RAM base + text_offset, but never over the firmware. */
     uint64_t kaddr = VIRT_RAM_BASE + img.text_offset;
@@ -451,7 +442,7 @@ static int boot_linux(struct virt_machine *vm)
         p.rng_seed = seed;
         p.rng_seed_len = sizeof(seed);
     }
-    if ((rc = build_dtb(vm, &p)))
+    if ((rc = build_dtb(vm, &p, err, errlen)))
         return rc;
     /* Below the DTB: the fw_dynamic_info page, then the initrd; all of it
      * above the kernel. */
@@ -461,47 +452,48 @@ static int boot_linux(struct virt_machine *vm)
         vm->dtb_addr = dtb_fit(kend + below, ram_end(vm), vm->dtb_size);
     uint64_t info = vm->dtb_addr - MEM_PAGE_SIZE;   /* fw_dynamic_info page */
     uint64_t istart = info - align_up(initrd_size, MEM_PAGE_SIZE);
-    if (!vm->dtb_addr) {
-        vlog_error("--memory %llu MiB is too small: OpenSBI %s (%llu bytes) + kernel "
-                   "%s (%llu bytes at 0x%llx) + initrd %s (%llu bytes) + device tree "
-                   "(%zu bytes) do not fit below 0x%llx",
-                   (unsigned long long)(cfg->ram_size / MiB), fw,
-                   (unsigned long long)fw_size, cfg->kernel,
-                   (unsigned long long)MAX(img.image_size, img.file_size),
-                   (unsigned long long)kaddr, cfg->initrd ? cfg->initrd : "(none)",
-                   (unsigned long long)initrd_size, vm->dtb_size,
-                   (unsigned long long)ram_end(vm));
-        return -EFBIG;
-    }
+    if (!vm->dtb_addr)
+        return boot_fail(err, errlen, -EFBIG, "--memory %llu MiB is too small: OpenSBI %s "
+                         "(%llu bytes) + kernel %s (%llu bytes at 0x%llx) + initrd %s (%llu "
+                         "bytes) + device tree (%zu bytes) do not fit below 0x%llx",
+                         (unsigned long long)(cfg->ram_size / MiB), fw,
+                         (unsigned long long)fw_size, cfg->kernel,
+                         (unsigned long long)MAX(img.image_size, img.file_size),
+                         (unsigned long long)kaddr, cfg->initrd ? cfg->initrd : "(none)",
+                         (unsigned long long)initrd_size, vm->dtb_size,
+                         (unsigned long long)ram_end(vm));
     if (cfg->initrd) {
         p.initrd_start = istart;
         p.initrd_end = istart + initrd_size;
         size_t old = vm->dtb_size;
-        if ((rc = build_dtb(vm, &p)))
+        if ((rc = build_dtb(vm, &p, err, errlen)))
             return rc;
-        if (vm->dtb_size != old)
-            return -EINVAL;     /* cannot happen: same properties, same sizes */
+        if (vm->dtb_size != old)    /* cannot happen: same properties, same sizes */
+            return boot_fail(err, errlen, -EINVAL, "virt: the device tree changed size "
+                             "with the initrd's address");
     }
 
-    if ((rc = file_load(fw, vm->mem, VIRT_RAM_BASE, kaddr - VIRT_RAM_BASE)) ||
-        (rc = file_load(cfg->kernel, vm->mem, kaddr, info - kaddr)) ||
-        (cfg->initrd && (rc = file_load(cfg->initrd, vm->mem, istart, info - istart))) ||
-        (rc = write_dtb(vm)))
+    if ((rc = file_load(fw, vm->mem, VIRT_RAM_BASE, kaddr - VIRT_RAM_BASE, err, errlen)) ||
+        (rc = file_load(cfg->kernel, vm->mem, kaddr, info - kaddr, err, errlen)) ||
+        (cfg->initrd &&
+         (rc = file_load(cfg->initrd, vm->mem, istart, info - istart, err, errlen))) ||
+        (rc = write_dtb(vm, err, errlen)))
         return rc;
     const uint64_t fdi[6] = {
         FW_DYNAMIC_INFO_MAGIC, FW_DYNAMIC_INFO_VERSION, kaddr,
         FW_DYNAMIC_NEXT_MODE_S, 0, UINT64_MAX /* boot_hart: any (lottery) */,
     };
     if (put_u64s(vm->mem, info, fdi, ARRAY_SIZE(fdi)))
-        return -EFBIG;
+        return boot_fail(err, errlen, -EFBIG, "virt: fw_dynamic_info does not fit at 0x%llx",
+                         (unsigned long long)info);
     vm->entry = VIRT_RAM_BASE;
     vm->info = info;
     return 0;
 }
 
-int virt_load(struct virt_machine *vm, bool reload)
+int virt_load(struct virt_machine *vm, bool reload, char *err, size_t errlen)
 {
-    return vm->cfg.bios ? boot_bare_metal(vm, reload) : boot_linux(vm);
+    return vm->cfg.bios ? boot_bare_metal(vm, reload, err, errlen) : boot_linux(vm, err, errlen);
 }
 
 void virt_boot_regs(struct virt_machine *vm)
@@ -517,25 +509,21 @@ void virt_boot_regs(struct virt_machine *vm)
 
 /* ------------------------------------------------------------ public API */
 
-static int check_config(const struct virt_config *cfg)
+static int check_config(const struct virt_config *cfg, char *err, size_t errlen)
 {
-    if (!cfg->ncpus || cfg->ncpus > VIRT_MAX_CPUS) {
-        vlog_error("--cpus %u: expected 1..%d", cfg->ncpus, VIRT_MAX_CPUS);
-        return -EINVAL;
-    }
-    if (!cfg->ram_size || cfg->ram_size % MEM_PAGE_SIZE || cfg->ram_size > VIRT_MAX_RAM) {
-        vlog_error("--memory %llu bytes: expected a multiple of 4 KiB, at most 1 TiB",
-                   (unsigned long long)cfg->ram_size);
-        return -EINVAL;
-    }
-    if (!cfg->bios == !cfg->kernel) {
-        vlog_error("give either a bare-metal program (--bios) or a kernel (--kernel)");
-        return -EINVAL;
-    }
-    if (cfg->bios && cfg->initrd) {
-        vlog_error("--initrd needs --kernel, not --bios");
-        return -EINVAL;
-    }
+    if (!cfg->ncpus || cfg->ncpus > VIRT_MAX_CPUS)
+        return boot_fail(err, errlen, -EINVAL, "--cpus %u: expected 1..%d", cfg->ncpus,
+                         VIRT_MAX_CPUS);
+    if (!cfg->ram_size || cfg->ram_size % MEM_PAGE_SIZE || cfg->ram_size > VIRT_MAX_RAM)
+        return boot_fail(err, errlen, -EINVAL, "--memory %llu bytes: expected a multiple of "
+                         "4 KiB, at most 1 TiB", (unsigned long long)cfg->ram_size);
+    if (!cfg->bios == !cfg->kernel)
+        return boot_fail(err, errlen, -EINVAL, "give either a bare-metal program (--bios) or "
+                         "a kernel (--kernel)");
+    if (cfg->bios && cfg->initrd)
+        return boot_fail(err, errlen, -EINVAL, "--initrd needs --kernel, not --bios");
+    if (cfg->nnics && !cfg->nics)
+        return boot_fail(err, errlen, -EINVAL, "nics: NULL with nnics %u", cfg->nnics);
     return 0;
 }
 
@@ -558,14 +546,17 @@ static int copy_paths(struct virt_machine *vm)
     return 0;
 }
 
-int virt_create(const struct virt_config *cfg, struct virt_machine **out)
+int virt_create(const struct virt_config *cfg, struct virt_machine **out, char *err,
+                size_t errlen)
 {
-    int rc = check_config(cfg);
+    if (err && errlen)
+        err[0] = 0;
+    int rc = check_config(cfg, err, errlen);
     if (rc)
         return rc;
     struct virt_machine *vm = calloc(1, sizeof(*vm));
     if (!vm)
-        return -ENOMEM;
+        return boot_fail(err, errlen, -ENOMEM, "virt: out of memory building the machine");
     vm->cfg = *cfg;
     vm->ncpus = cfg->ncpus;
     vclock_init(&vm->clock, VCLOCK_DEFAULT_HZ);
@@ -578,14 +569,14 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out)
     }
     rc = mem_add_ram(vm->mem, VIRT_RAM_BASE, cfg->ram_size);
     if (rc) {
-        vlog_error("--memory %llu MiB: cannot reserve guest RAM: %s",
-                   (unsigned long long)(cfg->ram_size / MiB), strerror(-rc));
+        boot_fail(err, errlen, rc, "--memory %llu MiB: cannot reserve guest RAM: %s",
+                  (unsigned long long)(cfg->ram_size / MiB), strerror(-rc));
         goto fail;
     }
     for (unsigned i = 0; i < vm->ncpus; i++)
         vm->wake[i] = (struct virt_wake){ vm, i };
-    if ((rc = create_devices(vm)) || (rc = create_virtio(vm)) ||
-        (rc = virt_load(vm, false)))
+    if ((rc = create_devices(vm, err, errlen)) || (rc = create_virtio(vm, err, errlen)) ||
+        (rc = virt_load(vm, false, err, errlen)))
         goto fail;
 
     /* Harts last, so reset_pc is the entry point.  Until they exist the
@@ -603,14 +594,16 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out)
     }
     /* Used only while building; they belong to the caller. */
     vm->cfg.disks = NULL;
-    vm->cfg.net_specs = NULL;
-    vm->cfg.id_seed = NULL;
+    vm->cfg.nics = NULL;
     virt_boot_regs(vm);
     *out = vm;
     return 0;
 fail:
-    if (rc == -ENOMEM)
-        vlog_error("virt: out of memory building the machine");
+    /* Every failure above wrote its message, except allocations that
+     * have nothing to add. */
+    if (err && errlen && !err[0])
+        boot_fail(err, errlen, rc, rc == -ENOMEM ? "virt: out of memory building the machine"
+                  : "virt: cannot build the machine: %s", strerror(-rc));
     virt_destroy(vm);
     return rc;
 }
@@ -692,7 +685,7 @@ int virt_shutdown_state(struct virt_machine *vm, int *code)
     return (int)st;
 }
 
-int virt_dump_dtb(struct virt_machine *vm, const char *path)
+int virt_dump_dtb(struct virt_machine *vm, const char *path, char *err, size_t errlen)
 {
     /* O_NONBLOCK for the open only: a FIFO nobody reads would block it
      * forever (ENXIO instead); a pipe or FIFO with a reader is fine
@@ -700,32 +693,29 @@ int virt_dump_dtb(struct virt_machine *vm, const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
                   0666);
     if (fd < 0) {
-        int err = errno;
-        if (err == ENXIO)
-            vlog_error("--dump-dtb %s: is a FIFO that nobody reads; expected a file, "
-                       "or a pipe or FIFO with a reader", path);
-        else
-            vlog_error("--dump-dtb %s: %s", path, strerror(err));
-        return -err;
+        int e = errno;
+        if (e == ENXIO)
+            return boot_fail(err, errlen, -e, "--dump-dtb %s: is a FIFO that nobody reads; "
+                             "expected a file, or a pipe or FIFO with a reader", path);
+        return boot_fail(err, errlen, -e, "--dump-dtb %s: %s", path, strerror(e));
     }
-    int err = 0;
+    int e = 0;
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-        err = errno;
-    for (size_t done = 0; !err && done < vm->dtb_size;) {
+        e = errno;
+    for (size_t done = 0; !e && done < vm->dtb_size;) {
         ssize_t n = write(fd, (const uint8_t *)vm->dtb + done, vm->dtb_size - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            err = n < 0 ? errno : EIO;
+            e = n < 0 ? errno : EIO;
         else
             done += (size_t)n;
     }
-    if (close(fd) && !err)
-        err = errno;
-    if (err) {
-        vlog_error("--dump-dtb %s: write failed: %s", path, strerror(err));
-        return -err;
-    }
+    if (close(fd) && !e)
+        e = errno;
+    if (e)
+        return boot_fail(err, errlen, -e, "--dump-dtb %s: write failed: %s", path,
+                         strerror(e));
     return 0;
 }

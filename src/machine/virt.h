@@ -33,6 +33,7 @@
 #define VIRT_VIRTIO_SLOTS 8
 
 struct block_dev;
+struct net_backend;
 struct ratelimit;
 
 /* One virtio-blk disk.  The block device is opened (and closed) by the
@@ -43,6 +44,15 @@ struct virt_disk {
     bool read_only;             /* VIRTIO_BLK_F_RO, writes fail */
     bool flush_noop;            /* cache=unsafe: guest flushes do nothing */
     const char *serial;         /* GET_ID string (<= 20 bytes used), or NULL */
+};
+
+/* One virtio-net card.  The backend is opened (and closed) by the caller,
+ * once per VM, so it outlives the board: guest reboots reset the card in
+ * place and host port forwards stay bound. */
+struct virt_nic {
+    struct net_backend *be;     /* borrowed: must outlive the board; the
+                                   card attaches to it (net_attach) */
+    uint8_t mac[6];             /* unicast, not all zero */
 };
 
 struct virt_config {
@@ -67,12 +77,9 @@ struct virt_config {
      * counting the always-present entropy device). */
     const struct virt_disk *disks;
     unsigned ndisks;
-    const char *const *net_specs;   /* --net specs, see virt_net_available */
-    unsigned nnets;
+    const struct virt_nic *nics;    /* see virt_net_available */
+    unsigned nnics;
     bool virtio_console;        /* attach virtio-console; input goes there */
-    /* Identifies the VM for stable default MAC addresses (e.g. the kernel
-     * and disk paths); may be NULL. */
-    const char *id_seed;
     /* The VM's limiter for warnings the guest can trigger (util/ratelimit.h;
      * borrowed, must outlive the board).  The VMM keeps it across guest
      * reboots so that rebooting does not refill it.  NULL: each device
@@ -83,11 +90,15 @@ struct virt_config {
 struct virt_machine;
 
 /* Build the board, load the images, and leave every hart at its reset pc
- * with the boot registers set.  Errors are printed with vlog_error naming
- * the file or value at fault and what would be accepted; returns 0 or a
- * negative errno (-ENOENT missing file, -ENOEXEC not a RISC-V ELF/Image,
- * -EFBIG does not fit in RAM, -EINVAL bad value, -ENOMEM). */
-int virt_create(const struct virt_config *cfg, struct virt_machine **out);
+ * with the boot registers set.  Returns 0, or a negative errno (-ENOENT
+ * missing file, -ENOEXEC not a RISC-V ELF/Image, -EFBIG does not fit in
+ * RAM, -EINVAL bad value, -EBUSY a NIC's backend already has a card,
+ * -ENOMEM) with one line in err (errlen bytes, always NUL-terminated; may
+ * be NULL) naming the file or value at fault and what would be accepted,
+ * e.g. "/tmp/x.elf: not a RISC-V ELF (e_machine 62, expected 243)".
+ * Prints nothing. */
+int virt_create(const struct virt_config *cfg, struct virt_machine **out, char *err,
+                size_t errlen) __attribute__((warn_unused_result));
 void virt_destroy(struct virt_machine *vm);
 
 unsigned virt_ncpus(const struct virt_machine *vm);
@@ -114,7 +125,7 @@ void virt_update_timers(struct virt_machine *vm);
  * Sstc stimecmp) fires; UINT64_MAX when none is armed. */
 uint64_t virt_next_timer_ns(struct virt_machine *vm, unsigned cpu);
 
-/* Number of virtio slots a configuration needs (disks + nets + console +
+/* Number of virtio slots a configuration needs (disks + nics + console +
  * the entropy device). */
 unsigned virt_virtio_slots_needed(const struct virt_config *cfg);
 
@@ -132,8 +143,8 @@ enum { VIRT_RUNNING = 0, VIRT_POWEROFF = 1, VIRT_REBOOT = 2 };
 int virt_shutdown_state(struct virt_machine *vm, int *code);
 
 /* Write the generated device tree blob to `path` (for --dump-dtb).
- * Returns 0 or -errno (printed). */
-int virt_dump_dtb(struct virt_machine *vm, const char *path);
+ * Returns 0, or -errno with one line in err as virt_create's. */
+int virt_dump_dtb(struct virt_machine *vm, const char *path, char *err, size_t errlen);
 
 /* ---- life cycle: reset, quiesce, saved state ----
  * Called by the thread that controls the VM while no hart is inside
@@ -146,10 +157,11 @@ int virt_dump_dtb(struct virt_machine *vm, const char *path);
  * hart is left at the entry point with its boot registers, as after
  * virt_create.  The board is not rebuilt: RAM stays mapped (its other
  * contents are kept, as on real hardware), disk and network backends stay
- * open (host port forwards stay bound).  Returns 0, or the loader's error
- * (printed; -ENOENT a file is gone, -ESTALE a bare-metal program's HTIF
- * words moved, -EFBIG it no longer fits): then the VM cannot run on. */
-int virt_reset(struct virt_machine *vm);
+ * open and attached (host port forwards stay bound).  Returns 0, or the
+ * loader's error with its message in err as virt_create's (-ENOENT a file
+ * is gone, -ESTALE a bare-metal program's HTIF words moved, -EFBIG it no
+ * longer fits): then the VM cannot run on. */
+int virt_reset(struct virt_machine *vm, char *err, size_t errlen);
 
 /* Quiesce the devices (struct device_ops.quiesce: in-flight work
  * finished, no new work taken) and stop guest time: from here until
@@ -176,7 +188,10 @@ int virt_save(struct virt_machine *vm, struct sstate_writer *w);
  * virt_resume; interrupt wires are re-driven from the restored devices.
  * Only while quiesced.  Returns 0, -EBUSY not quiesced, -EINVAL
  * malformed, truncated, out-of-range state or another board's shape,
- * -ENOTSUP a section newer than this build, -ENOMEM. */
+ * -ENOTSUP a section newer than this build, -ENOMEM; or, should putting
+ * the previous state back after such an error fail too (it cannot but
+ * for lack of memory), -ENOTRECOVERABLE: the VM's state is then a mix
+ * and it must not run on. */
 int virt_restore(struct virt_machine *vm, struct sstate_reader *r);
 
 #endif

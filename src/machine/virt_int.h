@@ -50,9 +50,10 @@ struct virt_machine {
 /* Load the boot images into RAM and place the device tree (bare metal or
  * Linux, as configured), setting vm->entry, vm->info and the DTB.  The
  * first time (reload false) it also maps the HTIF; a reload (virt_reset)
- * reads the same files again and refuses (-ESTALE, printed) a program
- * whose tohost/fromhost moved.  Errors as virt_create's. */
-int virt_load(struct virt_machine *vm, bool reload);
+ * reads the same files again and refuses (-ESTALE) a program whose
+ * tohost/fromhost moved.  Errors as virt_create's, with the message in
+ * err. */
+int virt_load(struct virt_machine *vm, bool reload, char *err, size_t errlen);
 
 /* Give every hart its boot registers: pc = entry, a0 = hartid, a1 = DTB,
  * a2 = fw_dynamic_info (Linux mode). */

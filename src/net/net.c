@@ -1,4 +1,6 @@
-/* net: --net spec parsing and backend dispatch (see net.h). */
+/* net: --net spec parsing, opening a backend, and the part every backend
+ * shares: the receiver (attach, detach, delivery) and the counters (see
+ * net.h). */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -9,7 +11,6 @@
 #include <string.h>
 
 #include "net/net.h"
-#include "util/util.h"
 
 #define EXP_SPEC "user[,hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=52:54:00:XX:XX:XX]"
 #define EXP_FWD  "hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"
@@ -250,52 +251,110 @@ int net_spec_parse(const char *spec, struct net_spec *out,
     return rc;
 }
 
-int net_open_spec(const char *spec_text, const struct net_spec *spec,
-                  net_rx_fn rx, void *opaque, struct net_backend **out)
+int net_open(const struct net_spec *spec, const char *label, struct net_backend **out,
+             char *err, size_t errlen)
 {
     *out = NULL;
+    if (err && errlen)
+        err[0] = 0;
     switch (spec->kind) {
     case NET_KIND_USER:
-        return net_slirp_open(spec_text, spec, rx, opaque, out);
+        return net_slirp_open(spec, label, out, err, errlen);
     }
-    vlog_error("--net '%s': unsupported backend", spec_text);
-    return -EINVAL;
+    return fail(err, errlen, label ? label : "", "unsupported backend (kind %d)",
+                (int)spec->kind);
 }
 
-int net_open(const char *spec, net_rx_fn rx, void *opaque,
-             struct net_backend **out, struct net_spec *parsed)
+/* ---- the common part of every backend ---- */
+
+static inline void stat_inc(uint64_t *c)
 {
-    struct net_spec ns;
-    char err[512];
-    *out = NULL;
-    int rc = net_spec_parse(spec, &ns, err, sizeof(err));
-    if (rc) {
-        vlog_error("%s", err);
-        return rc;
+    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+void net_backend_init(struct net_backend *be, const struct net_backend_ops *ops)
+{
+    be->ops = ops;
+    pthread_mutex_init(&be->rx_lock, NULL);
+    be->rx = NULL;
+    be->rx_opaque = NULL;
+    be->tx_frames = be->tx_dropped = be->rx_frames = be->rx_dropped = 0;
+    atomic_init(&be->log_limit, NULL);
+}
+
+void net_backend_fini(struct net_backend *be)
+{
+    pthread_mutex_destroy(&be->rx_lock);
+}
+
+int net_attach(struct net_backend *be, net_rx_fn rx, void *opaque)
+{
+    int rc = 0;
+    pthread_mutex_lock(&be->rx_lock);
+    if (be->rx) {
+        rc = -EBUSY;
+    } else {
+        be->rx = rx;
+        be->rx_opaque = opaque;
     }
-    if (parsed)
-        *parsed = ns;
-    return net_open_spec(spec, &ns, rx, opaque, out);
+    pthread_mutex_unlock(&be->rx_lock);
+    return rc;
+}
+
+void net_detach(struct net_backend *be)
+{
+    /* Taking the lock waits for a callback in progress. */
+    pthread_mutex_lock(&be->rx_lock);
+    be->rx = NULL;
+    be->rx_opaque = NULL;
+    pthread_mutex_unlock(&be->rx_lock);
+}
+
+void net_deliver(struct net_backend *be, const uint8_t *frame, size_t len)
+{
+    pthread_mutex_lock(&be->rx_lock);
+    if (be->rx) {
+        stat_inc(&be->rx_frames);
+        be->rx(be->rx_opaque, frame, len);
+    } else {
+        stat_inc(&be->rx_dropped);
+    }
+    pthread_mutex_unlock(&be->rx_lock);
 }
 
 int net_send(struct net_backend *be, const uint8_t *frame, size_t len)
 {
-    return be->ops->send(be, frame, len);
+    int rc = len == 0 || len > NET_MAX_FRAME ? -EMSGSIZE : be->ops->send(be, frame, len);
+    stat_inc(rc ? &be->tx_dropped : &be->tx_frames);
+    return rc;
 }
 
 void net_get_stats(struct net_backend *be, struct net_stats *st)
 {
-    be->ops->get_stats(be, st);
-}
-
-void net_close(struct net_backend *be)
-{
-    if (be)
-        be->ops->close(be);
+    st->tx_frames = __atomic_load_n(&be->tx_frames, __ATOMIC_RELAXED);
+    st->tx_dropped = __atomic_load_n(&be->tx_dropped, __ATOMIC_RELAXED);
+    st->rx_frames = __atomic_load_n(&be->rx_frames, __ATOMIC_RELAXED);
+    st->rx_dropped = __atomic_load_n(&be->rx_dropped, __ATOMIC_RELAXED);
 }
 
 void net_set_log_limit(struct net_backend *be, struct ratelimit *rl)
 {
     if (be)
         atomic_store(&be->log_limit, rl);
+}
+
+int net_save(struct net_backend *be, struct sstate_writer *w)
+{
+    return be->ops->save ? be->ops->save(be, w) : 0;
+}
+
+int net_restore(struct net_backend *be, struct sstate_reader *r)
+{
+    return be->ops->restore ? be->ops->restore(be, r) : 0;
+}
+
+void net_close(struct net_backend *be)
+{
+    if (be)
+        be->ops->destroy(be);
 }

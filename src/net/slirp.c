@@ -7,13 +7,15 @@
  * and an eventfd that wakes the thread; the thread feeds them to
  * slirp_input, polls slirp's sockets with its own poll(2) loop
  * (slirp_pollfds_fill / slirp_pollfds_poll) and runs slirp's timers.
- * Frames slirp sends to the guest (send_packet) go to the NIC's receive
- * callback on this thread. */
+ * Frames slirp sends to the guest (send_packet) go to the attached NIC
+ * through net_deliver on this thread. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -46,8 +48,7 @@ struct sl_timer {
 };
 
 struct slirp_be {
-    struct net_backend base;    /* first: net.c casts */
-    char *spec_text;            /* for messages */
+    struct net_backend base;    /* first: the ops cast */
     Slirp *slirp;
     int wake_fd;                /* eventfd: frames queued or stop */
     pthread_t thread;
@@ -58,20 +59,12 @@ struct slirp_be {
     unsigned tx_count;
     bool stop;
 
-    /* Counters: atomics (read from any thread). */
-    uint64_t tx_frames, tx_dropped, rx_frames;
-
     /* Backend thread only. */
     struct sl_timer *timers;
     struct pollfd *pfd;
     unsigned npfd, cap_pfd;
     unsigned guest_errors;
 };
-
-static inline void stat_inc(uint64_t *c)
-{
-    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
-}
 
 /* ---- slirp callbacks (backend thread, or slirp_new in open) ---- */
 
@@ -80,8 +73,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
     struct slirp_be *s = opaque;
     if (len == 0 || len > NET_MAX_FRAME)
         return (ssize_t)len;    /* cannot happen with slirp's 1500 MTU */
-    stat_inc(&s->rx_frames);
-    s->base.rx(s->base.rx_opaque, buf, len);
+    net_deliver(&s->base, buf, len);
     return (ssize_t)len;
 }
 
@@ -296,15 +288,9 @@ static void wake(struct slirp_be *s)
 static int sl_send(struct net_backend *be, const uint8_t *frame, size_t len)
 {
     struct slirp_be *s = (struct slirp_be *)be;
-    if (len == 0 || len > NET_MAX_FRAME) {
-        stat_inc(&s->tx_dropped);
-        return -EMSGSIZE;
-    }
     struct tx_frame *f = malloc(sizeof(*f) + len);
-    if (!f) {
-        stat_inc(&s->tx_dropped);
+    if (!f)
         return -ENOBUFS;
-    }
     f->next = NULL;
     f->len = len;
     memcpy(f->data, frame, len);
@@ -312,7 +298,6 @@ static int sl_send(struct net_backend *be, const uint8_t *frame, size_t len)
     if (s->tx_count >= NET_TX_QUEUE_MAX || s->stop) {
         pthread_mutex_unlock(&s->lock);
         free(f);
-        stat_inc(&s->tx_dropped);
         return -ENOBUFS;
     }
     bool was_empty = !s->tx_head;
@@ -323,21 +308,12 @@ static int sl_send(struct net_backend *be, const uint8_t *frame, size_t len)
     s->tx_tail = f;
     s->tx_count++;
     pthread_mutex_unlock(&s->lock);
-    stat_inc(&s->tx_frames);
     if (was_empty)
         wake(s);
     return 0;
 }
 
-static void sl_get_stats(struct net_backend *be, struct net_stats *st)
-{
-    struct slirp_be *s = (struct slirp_be *)be;
-    st->tx_frames = __atomic_load_n(&s->tx_frames, __ATOMIC_RELAXED);
-    st->tx_dropped = __atomic_load_n(&s->tx_dropped, __ATOMIC_RELAXED);
-    st->rx_frames = __atomic_load_n(&s->rx_frames, __ATOMIC_RELAXED);
-}
-
-static void sl_close(struct net_backend *be)
+static void sl_destroy(struct net_backend *be)
 {
     struct slirp_be *s = (struct slirp_be *)be;
     if (s->thread_started) {
@@ -363,15 +339,16 @@ static void sl_close(struct net_backend *be)
         close(s->wake_fd);
     pthread_mutex_destroy(&s->lock);
     free(s->pfd);
-    free(s->spec_text);
+    net_backend_fini(&s->base);
     free(s);
 }
 
+/* No save/restore yet: libslirp can serialise its connections
+ * (slirp_state_save), which a snapshot may carry later. */
 static const struct net_backend_ops slirp_ops = {
     .name = "user",
     .send = sl_send,
-    .get_stats = sl_get_stats,
-    .close = sl_close,
+    .destroy = sl_destroy,
 };
 
 static struct in_addr ip4(uint32_t host_order)
@@ -379,27 +356,42 @@ static struct in_addr ip4(uint32_t host_order)
     return (struct in_addr){ .s_addr = htonl(host_order) };
 }
 
-int net_slirp_open(const char *spec_text, const struct net_spec *spec,
-                   net_rx_fn rx, void *opaque, struct net_backend **out)
+static int open_fail(char *err, size_t errlen, const char *label, int rc,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int open_fail(char *err, size_t errlen, const char *label, int rc,
+                     const char *fmt, ...)
+{
+    if (err && errlen) {
+        int n = snprintf(err, errlen, "--net '%.200s': ", label);
+        if (n >= 0 && (size_t)n < errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return rc;
+}
+
+int net_slirp_open(const struct net_spec *spec, const char *label, struct net_backend **out,
+                   char *err, size_t errlen)
 {
     *out = NULL;
+    if (!label)
+        label = "user";
     struct slirp_be *s = calloc(1, sizeof(*s));
     if (!s)
-        return -ENOMEM;
-    s->base.ops = &slirp_ops;
-    s->base.rx = rx;
-    s->base.rx_opaque = opaque;
+        return open_fail(err, errlen, label, -ENOMEM, "out of memory");
+    net_backend_init(&s->base, &slirp_ops);
     s->wake_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
-    int rc = -ENOMEM;
-    s->spec_text = strdup(spec_text ? spec_text : "user");
-    if (!s->spec_text)
-        goto fail;
+    int rc;
 
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (s->wake_fd < 0) {
-        rc = -errno;
-        vlog_error("--net '%s': eventfd: %s", s->spec_text, strerror(errno));
+        int e = errno;
+        rc = open_fail(err, errlen, label, -e, "eventfd: %s", strerror(e));
         goto fail;
     }
 
@@ -420,8 +412,7 @@ int net_slirp_open(const char *spec_text, const struct net_spec *spec,
     };
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
-        vlog_error("--net '%s': libslirp could not start", s->spec_text);
-        rc = -ENOMEM;
+        rc = open_fail(err, errlen, label, -ENOMEM, "libslirp could not start");
         goto fail;
     }
     for (unsigned i = 0; i < spec->n_hostfwd; i++) {
@@ -434,19 +425,17 @@ int net_slirp_open(const char *spec_text, const struct net_spec *spec,
             char a[INET_ADDRSTRLEN];
             struct in_addr ha = ip4(fw->host_addr);
             inet_ntop(AF_INET, &ha, a, sizeof(a));
-            vlog_error("--net '%s': cannot forward host port %s:%s:%u: %s%s",
-                       s->spec_text, fw->udp ? "udp" : "tcp", a,
-                       fw->host_port, strerror(e),
-                       e == EADDRINUSE ? " (another program or VM is using it; pick another port)" :
-                       e == EADDRNOTAVAIL ? " (not an address of this host)" : "");
-            rc = -e;
+            rc = open_fail(err, errlen, label, -e, "cannot forward host port %s:%s:%u: %s%s",
+                           fw->udp ? "udp" : "tcp", a, fw->host_port, strerror(e),
+                           e == EADDRINUSE ? " (another program or VM is using it; pick another port)" :
+                           e == EADDRNOTAVAIL ? " (not an address of this host)" : "");
             goto fail;
         }
     }
     rc = -pthread_create(&s->thread, NULL, slirp_thread, s);
     if (rc) {
-        vlog_error("--net '%s': cannot start the network thread: %s",
-                   s->spec_text, strerror(-rc));
+        open_fail(err, errlen, label, rc, "cannot start the network thread: %s",
+                  strerror(-rc));
         goto fail;
     }
     s->thread_started = true;
@@ -454,6 +443,6 @@ int net_slirp_open(const char *spec_text, const struct net_spec *spec,
     return 0;
 
 fail:
-    sl_close(&s->base);
+    sl_destroy(&s->base);
     return rc;
 }

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/util.h"
 #include "virtio/net.h"
 
 struct rx_slot {
@@ -39,23 +38,6 @@ static inline void stat_inc(uint64_t *c)
 static inline uint64_t stat_get(const uint64_t *c)
 {
     return __atomic_load_n(c, __ATOMIC_RELAXED);
-}
-
-/* ---------------------------------------------------------------- MAC */
-
-void virtio_net_default_mac(const char *seed, uint8_t mac[6])
-{
-    uint64_t h = 0xcbf29ce484222325ULL;            /* FNV-1a 64 */
-    for (const unsigned char *p = (const unsigned char *)(seed ? seed : ""); *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ULL;
-    }
-    mac[0] = 0x52;
-    mac[1] = 0x54;
-    mac[2] = 0x00;
-    mac[3] = (uint8_t)(h >> 56);
-    mac[4] = (uint8_t)(h >> 48);
-    mac[5] = (uint8_t)(h >> 40);
 }
 
 /* ---------------------------------------------------------------- rx */
@@ -161,7 +143,7 @@ static void tx_run(struct virtio_net *n)
             size_t got = virtq_chain_read(c, VIRTIO_NET_HDR_SIZE, n->tx_buf, flen);
             if (got != flen) {
                 stat_inc(&n->tx_bad);
-            } else if (net_send(n->be, n->tx_buf, flen) == 0) {
+            } else if (n->be && net_send(n->be, n->tx_buf, flen) == 0) {
                 stat_inc(&n->tx_frames);
             } else {
                 stat_inc(&n->tx_backend_dropped);
@@ -226,39 +208,41 @@ static const struct virtio_dev_ops net_ops = {
 
 /* ---------------------------------------------------------------- life */
 
-int virtio_net_new(const char *spec, const char *mac_seed,
+static bool mac_ok(const uint8_t mac[6])
+{
+    static const uint8_t zero[6];
+    return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
+}
+
+int virtio_net_new(struct net_backend *be, const uint8_t mac[6],
                    const struct hw_line *irq, struct mem *mem,
                    struct virtio_net **out)
 {
     *out = NULL;
-    struct net_spec ns;
-    char err[512];
-    int rc = net_spec_parse(spec, &ns, err, sizeof(err));
-    if (rc) {
-        vlog_error("%s", err);
-        return rc;
-    }
+    if (!mac_ok(mac))
+        return -EINVAL;
     struct virtio_net *n = calloc(1, sizeof(*n));
     if (!n)
         return -ENOMEM;
     pthread_mutex_init(&n->rx_lock, NULL);
     pthread_mutex_init(&n->tx_lock, NULL);
-    if (ns.has_mac)
-        memcpy(n->mac, ns.mac, 6);
-    else
-        virtio_net_default_mac(mac_seed, n->mac);
+    memcpy(n->mac, mac, 6);
     n->rx_chain = malloc(sizeof(*n->rx_chain));
     n->tx_chain = malloc(sizeof(*n->tx_chain));
-    rc = -ENOMEM;
+    int rc = -ENOMEM;
     if (!n->rx_chain || !n->tx_chain)
         goto fail;
     n->vdev = virtio_dev_new(&net_ops, n, 0, irq, mem);
     if (!n->vdev)
         goto fail;
-    /* Last: the backend may call virtio_net_rx as soon as it is open. */
-    rc = net_open_spec(spec, &ns, virtio_net_rx, n, &n->be);
-    if (rc)
-        goto fail;
+    /* Last: the backend may call virtio_net_rx as soon as we are its
+     * receiver.  n->be is set only then, so a failed attach (-EBUSY: it
+     * has another NIC) does not detach that one in virtio_net_free. */
+    if (be) {
+        if ((rc = net_attach(be, virtio_net_rx, n)))
+            goto fail;
+        n->be = be;
+    }
     *out = n;
     return 0;
 fail:
@@ -275,7 +259,8 @@ void virtio_net_free(struct virtio_net *n)
 {
     if (!n)
         return;
-    net_close(n->be);           /* no receive callback after this */
+    if (n->be)
+        net_detach(n->be);      /* no receive callback after this */
     virtio_dev_free(n->vdev);
     free(n->rx_chain);
     free(n->tx_chain);
@@ -287,7 +272,6 @@ void virtio_net_free(struct virtio_net *n)
 void virtio_net_set_log_limit(struct virtio_net *n, struct ratelimit *rl)
 {
     virtio_dev_set_log_limit(n->vdev, rl);
-    net_set_log_limit(n->be, rl);
 }
 
 void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6])
@@ -374,7 +358,7 @@ static int net_dev_restore(void *opaque, struct sstate_reader *r)
     uint32_t count = sstate_get_u32(r);
     if (r->err)
         goto out;
-    if ((mac[0] & 1) || link != VIRTIO_NET_S_LINK_UP || count > VIRTIO_NET_RX_PENDING) {
+    if (!mac_ok(mac) || link != VIRTIO_NET_S_LINK_UP || count > VIRTIO_NET_RX_PENDING) {
         sstate_fail(r, -EINVAL);
         goto out;
     }

@@ -1,5 +1,8 @@
 /* virtio-net: the network card (Virtio 1.2 section 5.1) on the virtio core
- * (virtio.h) and a host network backend (net/net.h).
+ * (virtio.h) and a host network backend (net/net.h) that it borrows: the
+ * VMM opens the backend and picks the MAC; the device only moves frames
+ * through the backend interface (net_attach, net_send), whatever the
+ * backend is.
  *
  * Device: ID 1, queues receiveq1 (0) and transmitq1 (1), no control queue,
  * one queue pair.  Offered features: VIRTIO_NET_F_MAC (config `mac`),
@@ -14,9 +17,11 @@
  * Transmit: the driver's notification (vCPU thread) pops each chain,
  * checks it (readable part 12 < len <= 12 + NET_MAX_FRAME, else the frame
  * is dropped and counted), hands the frame to the backend (net_send copies
- * it, never blocks) and returns the chain with 0 bytes written.
+ * it, never blocks) and returns the chain with 0 bytes written.  With no
+ * backend (an unplugged cable) frames are dropped and counted.
  *
- * Receive: frames arrive on the backend's thread (virtio_net_rx).  Under
+ * Receive: frames arrive on the backend's thread (virtio_net_rx, the
+ * callback the device attaches to its backend).  Under
  * the device's rx lock each is copied behind a zeroed header (num_buffers
  * = 1, 5.1.6.3.1) into the next receive chain and pushed, which raises the
  * used-buffer interrupt.  When the driver has posted no buffer, up to
@@ -27,16 +32,14 @@
  * receive chain too small for the frame is returned with 0 bytes written
  * and the frame is dropped (counted).
  *
- * Default MAC (when the spec has no mac=): 52:54:00:XX:YY:ZZ where XX YY ZZ
- * are the top three bytes of the 64-bit FNV-1a hash of `mac_seed`, a string
- * the board builds from the VM's configuration (see virtio_net_new), so
- * the same VM always gets the same address and different VMs (or NICs)
- * almost surely different ones.
+ * The MAC is the caller's (the VMM derives the default one from the VM's
+ * UUID: docs/net.md).
  *
  * Threads: transmit runs on vCPU threads (serialised by the device's tx
  * lock), receive on the backend thread and on vCPU threads (receiveq
- * notifications), serialised by the rx lock.  Lock order: rx/tx lock ->
- * virtqueue -> transport (as virtio.h requires). */
+ * notifications), serialised by the rx lock.  Lock order: the backend's
+ * receive lock -> rx/tx lock -> virtqueue -> transport (as virtio.h
+ * requires). */
 #ifndef VESSEL_VIRTIO_NET_H
 #define VESSEL_VIRTIO_NET_H
 
@@ -78,18 +81,17 @@ struct virtio_net_stats {
     uint64_t rx_dropped_small;  /* receive chain too small for the frame */
 };
 
-/* Create the NIC for a --net spec (net/net.h syntax) and start its backend.
- * `mac_seed` (borrowed for the call; may be NULL, then "") seeds the
- * default MAC when the spec has no mac=; the board should pass a string
- * that identifies the VM and the NIC, e.g. "kernel=<realpath>;disk=
- * <realpath>...;net=<slot index>".  `irq` is copied; `mem` is borrowed and
- * must outlive the device.  A bad spec or backend failure is printed
- * ("vessel: --net 'SPEC': ...").  Returns 0 and *out, or -EINVAL
- * (malformed spec), -EADDRINUSE (host port taken), another negative errno
- * from the backend, or -ENOMEM. */
-int virtio_net_new(const char *spec, const char *mac_seed,
+/* Create the NIC with address `mac` (copied; unicast and not all zero)
+ * over the open backend `be` (borrowed: it must outlive the device; NULL:
+ * no backend, every transmitted frame is dropped), and attach to the
+ * backend as its receiver (net_attach), last, so frames may arrive as
+ * soon as this returns.  `irq` is copied; `mem` is borrowed and must
+ * outlive the device.  Returns 0 and *out, or -EINVAL (a multicast or
+ * all-zero MAC), -EBUSY (another NIC is attached to `be`), -ENOMEM.
+ * Prints nothing.  Any thread, before the guest runs. */
+int virtio_net_new(struct net_backend *be, const uint8_t mac[6],
                    const struct hw_line *irq, struct mem *mem,
-                   struct virtio_net **out);
+                   struct virtio_net **out) __attribute__((warn_unused_result));
 
 /* The device's transport: map it with
  *   mem_add_mmio(mem, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, transport). */
@@ -101,17 +103,20 @@ struct virtio_dev *virtio_net_transport(struct virtio_net *n);
  * meanwhile wait in the pending ring), resume (pending frames go out),
  * save/restore of section "vnet" (transport state, MAC, link status,
  * pending frames; docs/virtio.md "Saved state"), the virtio-mmio
- * device-tree node, destroy (virtio_net_free).  The backend is host
- * state: restore into a NIC created with the same configuration. */
+ * device-tree node, destroy (virtio_net_free).  The backend is not the
+ * device's state (it outlives it): restore into a NIC created with the
+ * same configuration. */
 struct device virtio_net_device(struct virtio_net *n);
 
-/* Stop the backend (no more receive callbacks), then free the transport
- * and the device.  No vCPU may be running.  NULL is a no-op. */
+/* Detach from the backend (no receive callback runs after this; the
+ * backend stays open, it is the caller's), then free the transport and
+ * the device.  No vCPU may be running.  NULL is a no-op. */
 void virtio_net_free(struct virtio_net *n);
 
-/* Route the warnings the guest causes (malformed queues, and the
- * backend's "guest error"s) through the VM's limiter `rl` (borrowed,
- * util/ratelimit.h; must outlive the device).  Call before the guest runs. */
+/* Route the warnings the guest causes (malformed queues) through the VM's
+ * limiter `rl` (borrowed, util/ratelimit.h; must outlive the device).
+ * The backend's own warnings are its owner's to route (net_set_log_limit).
+ * Call before the guest runs. */
 struct ratelimit;
 void virtio_net_set_log_limit(struct virtio_net *n, struct ratelimit *rl);
 
@@ -120,11 +125,9 @@ void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6]);
 
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *st);
 
-/* The default-MAC rule above, for a given seed. */
-void virtio_net_default_mac(const char *seed, uint8_t mac[6]);
-
-/* The backend's receive callback (net_rx_fn; opaque is the virtio_net).
- * Public so tests can inject frames as a backend would.  Any thread. */
+/* The receive callback the device attaches to its backend (net_rx_fn;
+ * opaque is the virtio_net).  Public so tests and fuzzers can inject
+ * frames as a backend would.  Any thread. */
 void virtio_net_rx(void *opaque, const uint8_t *frame, size_t len);
 
 #endif

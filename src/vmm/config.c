@@ -209,23 +209,12 @@ int vm_config_copy(struct vm *v, const struct vm_config *cfg)
     c->name = c->uuid = NULL;       /* kept in v->name, v->uuid */
     c->disks = NULL;                /* opened; the paths are not needed again */
     c->ndisks = 0;
-    c->nets = NULL;
+    c->nets = NULL;                 /* opened too (nics.c) */
     c->nnets = 0;
     if (dup_str(&c->bios, cfg->bios) || dup_str(&c->firmware, cfg->firmware) ||
         dup_str(&c->kernel, cfg->kernel) || dup_str(&c->initrd, cfg->initrd) ||
         dup_str(&c->append, cfg->append))
         return -ENOMEM;
-    if (cfg->nnets) {
-        const char **nets = calloc(cfg->nnets, sizeof(*nets));
-        if (!nets)
-            return -ENOMEM;
-        c->nets = nets;
-        for (unsigned i = 0; i < cfg->nnets; i++) {
-            if (dup_str(&nets[i], cfg->nets[i]))
-                return -ENOMEM;
-            c->nnets = i + 1;
-        }
-    }
     return 0;
 }
 
@@ -237,10 +226,5 @@ void vm_config_free(struct vm *v)
     free((char *)c->kernel);
     free((char *)c->initrd);
     free((char *)c->append);
-    for (unsigned i = 0; i < c->nnets; i++)
-        free((char *)c->nets[i]);
-    free((void *)c->nets);
     c->bios = c->firmware = c->kernel = c->initrd = c->append = NULL;
-    c->nets = NULL;
-    c->nnets = 0;
 }

@@ -72,8 +72,9 @@ static struct cpu board_cpu(struct virt_machine *b, unsigned i)
 /* Build the board from the VM's config; its clock starts frozen. */
 static int board_build(struct vm *v)
 {
-    unsigned ndisks;
+    unsigned ndisks, nnics;
     const struct virt_disk *disks = vmm_disks_board(v->disks, &ndisks);
+    const struct virt_nic *nics = vmm_nics_board(v->nics, &nnics);
     struct virt_config vc = {
         .ram_size = v->cfg.ram_size,
         .ncpus = v->cfg.ncpus,
@@ -88,17 +89,17 @@ static int board_build(struct vm *v)
         .wake_opaque = v,
         .disks = disks,
         .ndisks = ndisks,
-        .net_specs = v->cfg.nets,
-        .nnets = v->cfg.nnets,
+        .nics = nics,
+        .nnics = nnics,
         .virtio_console = v->cfg.virtio_console,
-        .id_seed = v->id_seed,
         .log_limit = &v->log_limit,
     };
     struct virt_machine *b;
-    /* The board prints the details of what it refused (machine/virt.h). */
-    int rc = virt_create(&vc, &b);
+    char err[VM_ERR_LEN];
+    /* The board's message names the file or value it refused. */
+    int rc = virt_create(&vc, &b, err, sizeof(err));
     if (rc)
-        return vm_fail(v, rc, "cannot build the virt board: %s", strerror(-rc));
+        return vm_fail(v, rc, "%s", err);
     unsigned n = virt_ncpus(b);
     for (unsigned i = 0; i < n; i++) {
         struct cpu c = board_cpu(b, i);
@@ -152,14 +153,14 @@ static int board_reset(struct vm *v)
     if (!v->board)
         return board_build(v);
     vm_clock_freeze(v);
-    int rc = virt_reset(v->board);
+    char err[VM_ERR_LEN];
+    int rc = virt_reset(v->board, err, sizeof(err));
     if (rc) {
         v->ncpus = 0;           /* parked threads must not kick freed harts */
         virt_destroy(v->board);
         v->board = NULL;
         v->frozen = false;
-        return vm_fail(v, rc, "reset: cannot reload the boot images: %s",
-                       strerror(-rc));
+        return vm_fail(v, rc, "reset: cannot reload the boot images: %s", err);
     }
     v->frozen_ticks = 0;
     return 0;
@@ -389,9 +390,12 @@ int vm_get_stats(struct vm *v, struct vm_stats *st)
 int vm_dump_dtb(struct vm *v, const char *path)
 {
     pthread_mutex_lock(&v->lock);
-    int rc = v->board ? virt_dump_dtb(v->board, path) : -ENODEV;
-    if (rc)
+    char err[VM_ERR_LEN];
+    int rc = v->board ? virt_dump_dtb(v->board, path, err, sizeof(err)) : -ENODEV;
+    if (rc == -ENODEV)
         vm_fail(v, rc, "dump the device tree to %s: %s", path, strerror(-rc));
+    else if (rc)
+        vm_fail(v, rc, "%s", err);
     pthread_mutex_unlock(&v->lock);
     return rc;
 }
@@ -425,6 +429,7 @@ void vm_teardown(struct vm *v)
     if (v->board)
         virt_destroy(v->board);     /* waits for in-flight disk requests */
     vmm_disks_close(v->disks);      /* flushes; snapshot overlays vanish */
+    vmm_nics_close(v->nics);        /* after the board: its cards use them */
     vmm_console_close(v->con);
     for (struct vm_event_node *n = v->ev_head, *next; n; n = next) {
         next = n->next;
@@ -494,8 +499,6 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
         goto fail;
     }
     vm_uuid_format(u, v->uuid);
-    /* The default MACs of the NICs derive from this (virtio/net.h). */
-    snprintf(v->id_seed, sizeof(v->id_seed), "uuid=%s", v->uuid);
     if ((rc = vm_config_copy(v, cfg))) {
         vm_fail(v, rc, "out of memory copying the configuration");
         goto fail;
@@ -505,7 +508,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
         vm_fail(v, rc, "cannot set up the console: %s", strerror(-rc));
         goto fail;
     }
-    if ((rc = vmm_disks_open(v, cfg, &v->disks)))
+    if ((rc = vmm_disks_open(v, cfg, &v->disks)) ||
+        (rc = vmm_nics_open(v, cfg, &v->nics)))
         goto fail;
     if ((rc = board_build(v)))
         goto fail;

@@ -4,7 +4,8 @@
  * Files: vm.c (the API and the state machine), vcpu.c (vCPU threads,
  * parking, guest time), events.c (the event thread, logging, error text),
  * config.c (validation, UUIDs, the VM's copy of its config), disks.c (the
- * disks, open for the VM's life), console.c (the output ring).
+ * disks, open for the VM's life), nics.c (the network backends, open for
+ * the VM's life), console.c (the output ring).
  *
  * Locks, in the order they may be taken:
  *   vm->lock        control: serialises state changes (API calls, the
@@ -56,12 +57,12 @@ struct vm_event_node {
 };
 
 struct vmm_disks;
+struct vmm_nics;
 
 struct vm {
     /* Fixed at vm_create. */
     char name[VM_NAME_MAX + 1];
-    char uuid[VM_UUID_LEN + 1];
-    char id_seed[8 + VM_UUID_LEN];  /* "uuid=..." for the board's MACs */
+    char uuid[VM_UUID_LEN + 1];     /* lower case; seeds the default MACs */
     struct vm_config cfg;           /* our copy: strings owned (config.c) */
     struct cpu_options cpu_opts;
 
@@ -81,6 +82,7 @@ struct vm {
     bool frozen;                    /* board quiesced, clock still */
     uint64_t resets;
     struct vmm_disks *disks;
+    struct vmm_nics *nics;
     struct vmm_console *con;
     struct ratelimit log_limit;     /* guest-triggered warnings, all boots */
 
@@ -158,5 +160,19 @@ int vmm_disks_open(struct vm *v, const struct vm_config *cfg, struct vmm_disks *
 void vmm_disks_close(struct vmm_disks *ds);
 /* The board's view of the open disks. */
 const struct virt_disk *vmm_disks_board(const struct vmm_disks *ds, unsigned *n);
+
+/* ---- nics.c ---- */
+/* Open the backend of every --net spec of cfg (parsed again here: it was
+ * validated by vm_config_check) and pick each card's MAC.  0, or the
+ * backend's errno with its message as the VM's error (vm_fail). */
+int vmm_nics_open(struct vm *v, const struct vm_config *cfg, struct vmm_nics **out);
+/* Close every backend; the board using them must be destroyed first. */
+void vmm_nics_close(struct vmm_nics *ns);
+/* The board's view of the open backends: {backend, MAC} per card. */
+const struct virt_nic *vmm_nics_board(const struct vmm_nics *ns, unsigned *n);
+/* The default MAC of card `index` of the VM with this UUID (lower case):
+ * 52:54:00 then the top three bytes of the 64-bit FNV-1a hash of
+ * "uuid=<UUID>;net=<index>" (docs/net.md). */
+void vmm_nic_default_mac(const char *uuid, unsigned index, uint8_t mac[6]);
 
 #endif

@@ -62,7 +62,8 @@ static struct fuzz_ctx *ctx_get(void)
     struct virtio_blk *b = virtio_blk_new(c->bd, false, false, "fuzz", &irq, c->mem);
     struct virtio_rng *r = virtio_rng_new(&irq, c->mem);
     c->con = virtio_console_new(NULL, &irq, c->mem);
-    if (!b || !r || !c->con || virtio_net_new("user", "fuzz", &irq, c->mem, &c->net))
+    if (!b || !r || !c->con || virtio_net_new(NULL, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 1 }, &irq, c->mem,
+                                                     &c->net))
         abort();
     c->dev[0] = virtio_blk_device(b);
     c->vdev[0] = virtio_blk_transport(b);

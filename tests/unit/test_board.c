@@ -56,7 +56,7 @@ static void test_devices_listed_and_mapped(void **state)
     struct vclock clock;
     vclock_init(&clock, VCLOCK_DEFAULT_HZ);
     struct board b;
-    assert_int_equal(board_create(&b, 2, &clock, &no_wiring, mem), 0);
+    assert_int_equal(board_create(&b, 2, &clock, &no_wiring, mem, NULL, 0), 0);
     static const char *const tags[] = { "syscon", "rtc", "clint", "plic", "uart" };
     assert_int_equal(b.ndevs, 5);
     for (unsigned i = 0; i < b.ndevs; i++) {
@@ -90,7 +90,7 @@ static void test_overlap_refused(void **state)
     struct vclock clock;
     vclock_init(&clock, VCLOCK_DEFAULT_HZ);
     struct board b;
-    assert_int_equal(board_create(&b, 1, &clock, &no_wiring, mem), -EEXIST);
+    assert_int_equal(board_create(&b, 1, &clock, &no_wiring, mem, NULL, 0), -EEXIST);
     board_destroy(&b);
     mem_free(mem);
 }
@@ -109,7 +109,7 @@ static void test_attach_full(void **state)
     struct vclock clock;
     vclock_init(&clock, VCLOCK_DEFAULT_HZ);
     struct board b;
-    assert_int_equal(board_create(&b, 1, &clock, &no_wiring, mem), 0);
+    assert_int_equal(board_create(&b, 1, &clock, &no_wiring, mem, NULL, 0), 0);
     unsigned room = BOARD_MAX_DEVS - b.ndevs;
     for (unsigned i = 0; i < room; i++)
         assert_int_equal(board_attach(&b, &ops, NULL, NULL), 0);

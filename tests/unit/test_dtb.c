@@ -46,7 +46,7 @@ static void *build_mask(const struct dtb_params *p, uint32_t virtio_mask, size_t
     vclock_init(&clock, VCLOCK_DEFAULT_HZ);
     const struct board_wiring w = { { NULL, NULL }, { NULL, NULL }, { NULL, NULL } };
     struct board b;
-    assert_int_equal(board_create(&b, p->ncpus, &clock, &w, mem), 0);
+    assert_int_equal(board_create(&b, p->ncpus, &clock, &w, mem, NULL, 0), 0);
     for (unsigned n = 0; n < VIRT_VIRTIO_SLOTS; n++) {
         if (!(virtio_mask >> n & 1))
             continue;
@@ -59,7 +59,7 @@ static void *build_mask(const struct dtb_params *p, uint32_t virtio_mask, size_t
     }
     struct dtb_params q = *p;
     void *blob = NULL;
-    assert_int_equal(board_build_dtb(&b, &q, &blob, size), 0);
+    assert_int_equal(board_build_dtb(&b, &q, &blob, size, NULL, 0), 0);
     assert_null(q.soc);
     board_destroy(&b);
     mem_free(mem);
@@ -300,15 +300,15 @@ static void test_many_cpus_and_bad(void **state)
     free(fdt);
     void *blob = NULL;
     p.ncpus = 0;
-    assert_int_equal(dtb_build(&p, &blob, &size), -EINVAL);
+    assert_int_equal(dtb_build(&p, &blob, &size, NULL, 0), -EINVAL);
     p.ncpus = DTB_MAX_CPUS + 1;
-    assert_int_equal(dtb_build(&p, &blob, &size), -EINVAL);
+    assert_int_equal(dtb_build(&p, &blob, &size, NULL, 0), -EINVAL);
     /* A board node must not take a phandle the harts' controllers use. */
     struct dtb_soc_node bad = { NULL, 0x10001000, 0x1000, 1, 2 };
     p.ncpus = 1;
     p.soc = &bad;
     p.nsoc = 1;
-    assert_int_equal(dtb_build(&p, &blob, &size), -EINVAL);
+    assert_int_equal(dtb_build(&p, &blob, &size, NULL, 0), -EINVAL);
     assert_null(blob);
 }
 

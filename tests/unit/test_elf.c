@@ -129,7 +129,7 @@ static int open_rc(struct fixture *f, size_t len)
 {
     struct elf_file *e = NULL;
     save(f, len);
-    int rc = elf_open(f->path, &e);
+    int rc = elf_open(f->path, &e, NULL, 0);
     if (rc == 0)
         elf_close(e);
     return rc;
@@ -143,10 +143,10 @@ static void test_good(void **state)
     assert_int_equal(mem_write(f->mem, RAM_BASE, junk, sizeof(junk)), 0);
     save(f, FILE_SIZE);
     struct elf_file *e = NULL;
-    assert_int_equal(elf_open(f->path, &e), 0);
+    assert_int_equal(elf_open(f->path, &e, NULL, 0), 0);
     assert_int_equal(elf_entry(e), RAM_BASE + 4);
     uint64_t lo, hi, v;
-    assert_int_equal(elf_load(e, f->mem, &lo, &hi), 0);
+    assert_int_equal(elf_load(e, f->mem, &lo, &hi, NULL, 0), 0);
     assert_int_equal(lo, RAM_BASE);
     assert_int_equal(hi, RAM_BASE + MEM_LEN);
     assert_int_equal(mem_read(f->mem, RAM_BASE, got, sizeof(got)), 0);
@@ -154,12 +154,12 @@ static void test_good(void **state)
         assert_int_equal(got[i], 0x10 + i);
     for (int i = CODE_LEN; i < MEM_LEN; i++)
         assert_int_equal(got[i], 0);        /* bss zero-filled over the junk */
-    assert_int_equal(elf_symbol(e, "tohost", &v), 0);
+    assert_int_equal(elf_symbol(e, "tohost", &v, NULL, 0), 0);
     assert_int_equal(v, RAM_BASE + 0x1000);
-    assert_int_equal(elf_symbol(e, "fromhost", &v), 0);
+    assert_int_equal(elf_symbol(e, "fromhost", &v, NULL, 0), 0);
     assert_int_equal(v, RAM_BASE + 0x1040);
-    assert_int_equal(elf_symbol(e, "tohos", &v), -ENOENT);
-    assert_int_equal(elf_symbol(e, "nothere", &v), -ENOENT);
+    assert_int_equal(elf_symbol(e, "tohos", &v, NULL, 0), -ENOENT);
+    assert_int_equal(elf_symbol(e, "nothere", &v, NULL, 0), -ENOENT);
     elf_close(e);
 }
 
@@ -168,7 +168,7 @@ static void test_missing(void **state)
     struct fixture *f = *state;
     struct elf_file *e = NULL;
     unlink(f->path);
-    assert_int_equal(elf_open(f->path, &e), -ENOENT);
+    assert_int_equal(elf_open(f->path, &e, NULL, 0), -ENOENT);
     assert_null(e);
 }
 
@@ -225,8 +225,8 @@ static void load_rc_expect(struct fixture *f, int want)
 {
     struct elf_file *e = NULL;
     save(f, FILE_SIZE);
-    assert_int_equal(elf_open(f->path, &e), 0);
-    assert_int_equal(elf_load(e, f->mem, NULL, NULL), want);
+    assert_int_equal(elf_open(f->path, &e, NULL, 0), 0);
+    assert_int_equal(elf_load(e, f->mem, NULL, NULL, NULL, 0), want);
     elf_close(e);
 }
 
@@ -250,30 +250,30 @@ static void test_bad_symtab(void **state)
     uint64_t v;
     sh(&f->im)[1].sh_size = 0x10000;        /* past end of file */
     save(f, FILE_SIZE);
-    assert_int_equal(elf_open(f->path, &e), 0);
-    assert_int_equal(elf_symbol(e, "tohost", &v), -ENOEXEC);
+    assert_int_equal(elf_open(f->path, &e, NULL, 0), 0);
+    assert_int_equal(elf_symbol(e, "tohost", &v, NULL, 0), -ENOEXEC);
     elf_close(e);
 
     build(&f->im);
     sh(&f->im)[1].sh_link = 9;              /* no such section */
     save(f, FILE_SIZE);
-    assert_int_equal(elf_open(f->path, &e), 0);
-    assert_int_equal(elf_symbol(e, "tohost", &v), -ENOEXEC);
+    assert_int_equal(elf_open(f->path, &e, NULL, 0), 0);
+    assert_int_equal(elf_symbol(e, "tohost", &v, NULL, 0), -ENOEXEC);
     elf_close(e);
 
     build(&f->im);
     ((Elf64_Sym *)(f->im.b + OFF_SYM))[2].st_name = 0x7fff; /* outside strtab */
     save(f, FILE_SIZE);
-    assert_int_equal(elf_open(f->path, &e), 0);
-    assert_int_equal(elf_symbol(e, "fromhost", &v), -ENOENT);
-    assert_int_equal(elf_symbol(e, "tohost", &v), 0);
+    assert_int_equal(elf_open(f->path, &e, NULL, 0), 0);
+    assert_int_equal(elf_symbol(e, "fromhost", &v, NULL, 0), -ENOENT);
+    assert_int_equal(elf_symbol(e, "tohost", &v, NULL, 0), 0);
     elf_close(e);
 
     build(&f->im);
     eh(&f->im)->e_shnum = 0;                /* stripped */
     save(f, FILE_SIZE);
-    assert_int_equal(elf_open(f->path, &e), 0);
-    assert_int_equal(elf_symbol(e, "tohost", &v), -ENOENT);
+    assert_int_equal(elf_open(f->path, &e, NULL, 0), 0);
+    assert_int_equal(elf_symbol(e, "tohost", &v, NULL, 0), -ENOENT);
     elf_close(e);
 }
 
@@ -285,8 +285,8 @@ static void test_unterminated_name(void **state)
     /* string table cut so "fromhost" has no NUL inside it */
     sh(&f->im)[2].sh_size = sizeof(strtab) - 1;
     save(f, FILE_SIZE);
-    assert_int_equal(elf_open(f->path, &e), 0);
-    assert_int_equal(elf_symbol(e, "fromhost", &v), -ENOENT);
+    assert_int_equal(elf_open(f->path, &e, NULL, 0), 0);
+    assert_int_equal(elf_symbol(e, "fromhost", &v, NULL, 0), -ENOENT);
     elf_close(e);
 }
 

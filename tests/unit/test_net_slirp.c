@@ -1,5 +1,7 @@
-/* Unit tests for net/slirp.c: the user-mode backend, driven with hand-built
- * Ethernet frames (ARP, DHCP) and host sockets on 127.0.0.1 only. */
+/* Unit tests for net/slirp.c: the user-mode backend, opened as the VMM
+ * opens it (a parsed spec) with a sink attached as its receiver, driven
+ * with hand-built Ethernet frames (ARP, DHCP) and host sockets on
+ * 127.0.0.1 only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,12 +181,29 @@ static bool is_dhcp_offer(const uint8_t *f, size_t len)
            get32(b + 4) == 0x12345678;
 }
 
+/* Parse and open `spec`, then attach the sink.  Returns the errno of the
+ * parse or the open (message in err), 0 with the backend in *out. */
+static int open_spec(const char *spec, struct sink *s, struct net_backend **out,
+                     char *err, size_t errlen)
+{
+    struct net_spec ns;
+    *out = (void *)1;
+    int rc = net_spec_parse(spec, &ns, err, errlen);
+    if (rc)
+        return rc;
+    rc = net_open(&ns, spec, out, err, errlen);
+    if (!rc)
+        assert_int_equal(net_attach(*out, sink_rx, s), 0);
+    return rc;
+}
+
 static struct net_backend *open_ok(const char *spec, struct sink *s)
 {
     struct net_backend *be = NULL;
-    int rc = net_open(spec, sink_rx, s, &be, NULL);
+    char err[512];
+    int rc = open_spec(spec, s, &be, err, sizeof(err));
     if (rc)
-        fail_msg("net_open('%s') = %d", spec, rc);
+        fail_msg("net_open('%s') = %d: %s", spec, rc, err);
     assert_non_null(be);
     return be;
 }
@@ -260,6 +279,31 @@ static void test_close_with_queue(void **state)
     net_close(NULL);
 }
 
+/* The backend outlives its receiver: detached, it stays open; a new
+ * receiver (the NIC of a rebuilt board) gets the replies from then on. */
+static void test_reattach(void **state)
+{
+    struct sink *s = *state;
+    struct net_backend *be = open_ok("user", s);
+    uint8_t f[60];
+    size_t n = build_arp_request(f, 0x0a00020f, 0x0a000202);
+    assert_int_equal(net_send(be, f, n), 0);
+    assert_true(sink_wait(s, is_arp_reply_from_gw) >= 0);
+    net_detach(be);
+
+    struct sink s2 = { .n = 0 };
+    pthread_mutex_init(&s2.lock, NULL);
+    pthread_cond_init(&s2.cond, NULL);
+    assert_int_equal(net_attach(be, sink_rx, &s2), 0);
+    assert_int_equal(net_attach(be, sink_rx, s), -EBUSY);
+    assert_int_equal(net_send(be, f, n), 0);
+    assert_true(sink_wait(&s2, is_arp_reply_from_gw) >= 0);
+    net_detach(be);
+    net_close(be);
+    pthread_mutex_destroy(&s2.lock);
+    pthread_cond_destroy(&s2.cond);
+}
+
 /* A free TCP port on 127.0.0.1 (bound then released). */
 static int free_port(void)
 {
@@ -283,11 +327,16 @@ static void test_hostfwd_port_in_use(void **state)
     assert_int_equal(listen(fd, 1), 0);
     socklen_t al = sizeof(a);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    char spec[128];
+    char spec[128], err[512], want[512];
     snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:22", ntohs(a.sin_port));
     struct net_backend *be = (void *)1;
-    assert_int_equal(net_open(spec, sink_rx, s, &be, NULL), -EADDRINUSE);
+    assert_int_equal(open_spec(spec, s, &be, err, sizeof(err)), -EADDRINUSE);
     assert_null(be);
+    /* One line naming the spec and the port, as `vessel run` shows it. */
+    snprintf(want, sizeof(want), "--net '%s': cannot forward host port tcp:127.0.0.1:%d: "
+             "Address already in use (another program or VM is using it; pick another "
+             "port)", spec, ntohs(a.sin_port));
+    assert_string_equal(err, want);
     close(fd);
 
     /* Not an address of this host (TEST-NET-1, never reached: bind fails),
@@ -299,12 +348,16 @@ static void test_hostfwd_port_in_use(void **state)
             nonlocal = 0;
         fclose(nl);
     }
-    if (!nonlocal)
-        assert_int_equal(net_open("user,hostfwd=tcp:192.0.2.1:2222-:22", sink_rx, s, &be, NULL),
-                         -EADDRNOTAVAIL);
-    /* Malformed spec through net_open. */
-    assert_int_equal(net_open("user,bogus", sink_rx, s, &be, NULL), -EINVAL);
+    if (!nonlocal) {
+        assert_int_equal(open_spec("user,hostfwd=tcp:192.0.2.1:2222-:22", s, &be, err,
+                                   sizeof(err)), -EADDRNOTAVAIL);
+        assert_non_null(strstr(err, "(not an address of this host)"));
+    }
+    /* A parsed spec of a kind no backend implements. */
+    struct net_spec ns = { .kind = (enum net_kind)99 };
+    assert_int_equal(net_open(&ns, "odd", &be, err, sizeof(err)), -EINVAL);
     assert_null(be);
+    assert_string_equal(err, "--net 'odd': unsupported backend (kind 99)");
 }
 
 /* A connection to a forwarded host port makes slirp look for the guest:
@@ -315,15 +368,13 @@ static void test_hostfwd_accepts(void **state)
     int port = free_port();
     char spec[128];
     snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:7777,mac=52:54:00:12:34:56", port);
-    struct net_spec ns;
-    struct net_backend *be = NULL;
-    assert_int_equal(net_open(spec, sink_rx, s, &be, &ns), 0);
-    assert_true(ns.has_mac);
-    assert_int_equal(ns.n_hostfwd, 1);
+    struct net_backend *be = open_ok(spec, s);
 
     /* The port is taken now: a second backend cannot forward it. */
     struct net_backend *be2 = NULL;
-    assert_int_equal(net_open(spec, sink_rx, s, &be2, NULL), -EADDRINUSE);
+    char err[512];
+    assert_int_equal(open_spec(spec, s, &be2, err, sizeof(err)), -EADDRINUSE);
+    assert_null(be2);
 
     int c = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(c >= 0);
@@ -343,7 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_arp_gateway), T(test_dhcp_offer), T(test_bad_lengths),
         T(test_close_with_queue), T(test_hostfwd_port_in_use),
-        T(test_hostfwd_accepts),
+        T(test_hostfwd_accepts), T(test_reattach),
     };
     return cmocka_run_group_tests_name("net_slirp", tests, NULL, NULL);
 }

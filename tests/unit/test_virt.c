@@ -200,7 +200,7 @@ static void test_bare_metal_boot_state(void **state)
     struct fixture *f = *state;
     struct virt_config cfg = bare_config(f, 2);
     struct virt_machine *vm = NULL;
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     assert_int_equal(virt_ncpus(vm), 2);
     assert_null(virt_hart(vm, 2));
     uint64_t dtb = virt_dtb_addr(vm);
@@ -232,7 +232,7 @@ static void test_htif_and_poweroff(void **state)
     struct virt_config cfg = bare_config(f, 1);
     struct virt_machine *vm = NULL;
     int code;
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     store(vm, TOHOST, 8, 0x0101000000000000ULL | 'V');
     assert_int_equal(f->nout, 1);
     assert_int_equal(f->out[0], 'V');
@@ -246,13 +246,13 @@ static void test_htif_and_poweroff(void **state)
     virt_destroy(vm);
 
     f->woken = 0;
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     store(vm, SYSCON_BASE, 4, 0x7777);
     assert_int_equal(virt_shutdown_state(vm, &code), VIRT_REBOOT);
     assert_int_equal(f->woken, 1);
     virt_destroy(vm);
 
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     store(vm, SYSCON_BASE, 4, 0x5555);
     assert_int_equal(virt_shutdown_state(vm, &code), VIRT_POWEROFF);
     assert_int_equal(code, 0);
@@ -264,7 +264,7 @@ static void test_interrupt_wiring(void **state)
     struct fixture *f = *state;
     struct virt_config cfg = bare_config(f, 2);
     struct virt_machine *vm = NULL;
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     /* CLINT msip -> MSIP of the right hart */
     store(vm, CLINT_BASE + 4, 4, 1);
     assert_int_equal(mip(vm, 1) & (1u << 3), 1u << 3);
@@ -304,10 +304,10 @@ static void test_dump_dtb(void **state)
     struct fixture *f = *state;
     struct virt_config cfg = bare_config(f, 1);
     struct virt_machine *vm = NULL;
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     char path[128];
     snprintf(path, sizeof(path), "%s/out.dtb", f->dir);
-    assert_int_equal(virt_dump_dtb(vm, path), 0);
+    assert_int_equal(virt_dump_dtb(vm, path, NULL, 0), 0);
     FILE *fp = fopen(path, "rb");
     assert_non_null(fp);
     uint8_t buf[65536];
@@ -318,7 +318,9 @@ static void test_dump_dtb(void **state)
     assert_int_equal(n, fdt_totalsize(fdt));
     assert_memory_equal(buf, fdt, n);
     free(fdt);
-    assert_int_equal(virt_dump_dtb(vm, "/nonexistent-dir/x.dtb"), -ENOENT);
+    char err[256] = "";
+    assert_int_equal(virt_dump_dtb(vm, "/nonexistent-dir/x.dtb", err, sizeof(err)), -ENOENT);
+    assert_string_equal(err, "--dump-dtb /nonexistent-dir/x.dtb: No such file or directory");
     virt_destroy(vm);
 }
 
@@ -331,7 +333,7 @@ static void test_bare_metal_small_ram(void **state)
     struct virt_config cfg = bare_config(f, 1);
     struct virt_machine *vm = NULL;
     cfg.ram_size = 64 << 10;                /* the ELF takes the first 8 KiB */
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     uint64_t dtb = virt_dtb_addr(vm);
     void *fdt = guest_dtb(vm);
     assert_int_equal(dtb % 4096, 0);
@@ -343,35 +345,48 @@ static void test_bare_metal_small_ram(void **state)
     virt_destroy(vm);
 }
 
+/* virt_create refuses cfg with rc and one message that contains `want`;
+ * no board is left. */
+static void create_fails(const struct virt_config *cfg, int rc, const char *want)
+{
+    struct virt_machine *vm = NULL;
+    char err[512] = "stale";
+    int got = virt_create(cfg, &vm, err, sizeof(err));
+    if (got != rc || !strstr(err, want))
+        fail_msg("virt_create: %d '%s', expected %d and '%s'", got, err, rc, want);
+    assert_null(vm);
+}
+
 static void test_config_errors(void **state)
 {
     struct fixture *f = *state;
-    struct virt_machine *vm = NULL;
     struct virt_config cfg = bare_config(f, 0);
-    assert_int_equal(virt_create(&cfg, &vm), -EINVAL);
+    create_fails(&cfg, -EINVAL, "--cpus 0: expected 1..16");
     cfg.ncpus = VIRT_MAX_CPUS + 1;
-    assert_int_equal(virt_create(&cfg, &vm), -EINVAL);
+    create_fails(&cfg, -EINVAL, "--cpus 17: expected 1..16");
     cfg = bare_config(f, 1);
     cfg.ram_size = 0;
-    assert_int_equal(virt_create(&cfg, &vm), -EINVAL);
+    create_fails(&cfg, -EINVAL, "--memory 0 bytes: expected a multiple of 4 KiB");
     cfg.ram_size = (16ULL << 20) + 100;
-    assert_int_equal(virt_create(&cfg, &vm), -EINVAL);
+    create_fails(&cfg, -EINVAL, "--memory 16777316 bytes:");
     cfg = bare_config(f, 1);
     cfg.kernel = f->kernel;                 /* both modes */
-    assert_int_equal(virt_create(&cfg, &vm), -EINVAL);
+    create_fails(&cfg, -EINVAL, "give either a bare-metal program (--bios) or a kernel");
     cfg.bios = cfg.kernel = NULL;           /* neither */
-    assert_int_equal(virt_create(&cfg, &vm), -EINVAL);
+    create_fails(&cfg, -EINVAL, "give either a bare-metal program (--bios) or a kernel");
     cfg = bare_config(f, 1);
     cfg.bios = "/nonexistent/prog.elf";
-    assert_int_equal(virt_create(&cfg, &vm), -ENOENT);
+    create_fails(&cfg, -ENOENT, "/nonexistent/prog.elf: No such file or directory");
     cfg.bios = f->junk;
-    assert_int_equal(virt_create(&cfg, &vm), -ENOEXEC);
+    create_fails(&cfg, -ENOEXEC, f->junk);
     cfg = bare_config(f, 1);
     cfg.ram_size = 4096;                    /* ELF needs 8 KiB */
-    assert_int_equal(virt_create(&cfg, &vm), -EFBIG);
+    create_fails(&cfg, -EFBIG, "segment 0 [0x80000000, 0x80002000) is outside RAM");
     cfg.ram_size = 12288;                   /* ELF fits, the DTB does not */
-    assert_int_equal(virt_create(&cfg, &vm), -EFBIG);
-    assert_null(vm);
+    create_fails(&cfg, -EFBIG, "-byte device tree: the program occupies");
+    cfg = bare_config(f, 1);
+    cfg.nnics = 1;                          /* no array */
+    create_fails(&cfg, -EINVAL, "nics: NULL with nnics 1");
 }
 
 static struct virt_config linux_config(struct fixture *f)
@@ -388,7 +403,7 @@ static void test_linux_layout(void **state)
     struct fixture *f = *state;
     struct virt_config cfg = linux_config(f);
     struct virt_machine *vm = NULL;
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     uint64_t dtb = virt_dtb_addr(vm), info = 0;
     assert_int_equal(dtb % (2 << 20), 0);
     for (unsigned i = 0; i < 2; i++) {
@@ -441,7 +456,7 @@ static void test_linux_small_ram(void **state)
     struct virt_config cfg = linux_config(f);
     struct virt_machine *vm = NULL;
     cfg.ram_size = 4ULL << 20;              /* the kernel ends at 3 MiB */
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     uint64_t dtb = virt_dtb_addr(vm);
     uint64_t info = hart_get_x(virt_hart(vm, 0), 12);
     assert_int_equal(dtb % 4096, 0);
@@ -464,27 +479,25 @@ static void test_linux_small_ram(void **state)
 static void test_linux_errors(void **state)
 {
     struct fixture *f = *state;
-    struct virt_machine *vm = NULL;
     struct virt_config cfg = linux_config(f);
     /* The kernel ends at 3 MiB; 16 KiB above it cannot hold the device
      * tree, the fw_dynamic_info page and the initrd. */
     cfg.ram_size = (3ULL << 20) + (16 << 10);
-    assert_int_equal(virt_create(&cfg, &vm), -EFBIG);
+    create_fails(&cfg, -EFBIG, "--memory 3 MiB is too small: OpenSBI");
     cfg = linux_config(f);
     cfg.firmware = "/nonexistent/fw_dynamic.bin";
-    assert_int_equal(virt_create(&cfg, &vm), -ENOENT);
+    create_fails(&cfg, -ENOENT, "/nonexistent/fw_dynamic.bin: No such file or directory");
     cfg = linux_config(f);
     cfg.initrd = "/nonexistent/initrd";
-    assert_int_equal(virt_create(&cfg, &vm), -ENOENT);
+    create_fails(&cfg, -ENOENT, "/nonexistent/initrd: No such file or directory");
     cfg = linux_config(f);
     cfg.kernel = f->junk;                   /* too short for a header */
-    assert_int_equal(virt_create(&cfg, &vm), -ENOEXEC);
+    create_fails(&cfg, -ENOEXEC, "not a RISC-V Linux Image (only");
     write_image(f->kernel, false);          /* wrong magic2 */
     cfg = linux_config(f);
-    assert_int_equal(virt_create(&cfg, &vm), -ENOEXEC);
+    create_fails(&cfg, -ENOEXEC, "not a RISC-V Linux Image (magic2 at offset 56");
     cfg.kernel = f->elf;                    /* an ELF is not an Image */
-    assert_int_equal(virt_create(&cfg, &vm), -ENOEXEC);
-    assert_null(vm);
+    create_fails(&cfg, -ENOEXEC, "an ELF vmlinux needs --bios");
 }
 
 /* A guest reboot loads firmware, kernel, initrd, fw_dynamic_info and a
@@ -495,7 +508,7 @@ static void test_linux_reset(void **state)
     struct fixture *f = *state;
     struct virt_config cfg = linux_config(f);
     struct virt_machine *vm = NULL;
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     uint64_t dtb = virt_dtb_addr(vm), info = hart_get_x(virt_hart(vm, 1), 12);
     void *fdt = guest_dtb(vm);
     int len;
@@ -512,7 +525,7 @@ static void test_linux_reset(void **state)
     hart_set_pc(virt_hart(vm, 1), RAM_BASE + 0x1234);
     hart_set_x(virt_hart(vm, 1), 12, 0);
     store(vm, SYSCON_BASE, 4, 0x7777);
-    assert_int_equal(virt_reset(vm), 0);
+    assert_int_equal(virt_reset(vm, NULL, 0), 0);
     assert_int_equal(virt_shutdown_state(vm, NULL), VIRT_RUNNING);
     assert_int_equal(load(vm, RAM_BASE, 8), 0x5f5f5f5f5f5f5f5fULL);
     assert_int_equal(load(vm, RAM_BASE + 0x200000 + 56, 4), 0x05435352);
@@ -549,9 +562,9 @@ static void test_firmware_search(void **state)
     assert_int_equal(mkdir(sub, 0700), 0);
     setenv("VESSEL_GUEST_DIR", dir, 1);
     if (access("/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin", R_OK))
-        assert_int_equal(virt_create(&cfg, &vm), -ENOENT);
+        assert_int_equal(virt_create(&cfg, &vm, NULL, 0), -ENOENT);
     put_file(fw, "FWFWFWFW", 8);
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     assert_int_equal(load(vm, RAM_BASE, 8), 0x5746574657465746ULL);
     virt_destroy(vm);
     unsetenv("VESSEL_GUEST_DIR");

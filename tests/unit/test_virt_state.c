@@ -119,7 +119,7 @@ static struct virt_machine *board(struct fixture *f, unsigned ncpus)
         .console_out = con_out, .console_opaque = f,
     };
     struct virt_machine *vm = NULL;
-    assert_int_equal(virt_create(&cfg, &vm), 0);
+    assert_int_equal(virt_create(&cfg, &vm, NULL, 0), 0);
     return vm;
 }
 
@@ -386,7 +386,7 @@ static void test_reset_is_fresh(void **state)
     store(a, RAM_BASE, 8, 0);                               /* program overwritten */
     uint64_t dtb = virt_dtb_addr(a);
     store(a, dtb, 8, 0);
-    assert_int_equal(virt_reset(a), 0);
+    assert_int_equal(virt_reset(a, NULL, 0), 0);
     assert_int_equal(virt_shutdown_state(a, NULL), VIRT_RUNNING);
     assert_int_equal(load(a, RAM_BASE, 4), 0x00150513);     /* reloaded */
     assert_int_equal(virt_dtb_addr(a), dtb);
@@ -409,7 +409,7 @@ static void test_reset_is_fresh(void **state)
     }
     /* Reset while quiesced: frozen time restarts at 0 too. */
     assert_int_equal(virt_quiesce(a), 0);
-    assert_int_equal(virt_reset(a), 0);
+    assert_int_equal(virt_reset(a, NULL, 0), 0);
     sstate_writer_free(&sa);
     sa = save(a);
     size_t off[16];
@@ -432,11 +432,11 @@ static void test_reset_program_changed(void **state)
     struct fixture *f = *state;
     struct virt_machine *vm = board(f, 1);
     write_elf(f->elf, TOHOST + 0x100);
-    assert_int_equal(virt_reset(vm), -ESTALE);
+    assert_int_equal(virt_reset(vm, NULL, 0), -ESTALE);
     write_elf(f->elf, TOHOST);
-    assert_int_equal(virt_reset(vm), 0);
+    assert_int_equal(virt_reset(vm, NULL, 0), 0);
     unlink(f->elf);
-    assert_int_equal(virt_reset(vm), -ENOENT);
+    assert_int_equal(virt_reset(vm, NULL, 0), -ENOENT);
     write_elf(f->elf, TOHOST);
     virt_destroy(vm);
 }

@@ -1,8 +1,9 @@
 /* Unit tests for virtio/net.c: a hand-written driver sets the device up
  * through its virtio-mmio registers, builds split rings in a mem_new()
- * address space, and exchanges frames with the user-mode backend (ARP
- * with slirp's gateway) or injects them as a backend would
- * (virtio_net_rx). */
+ * address space, and exchanges frames with a backend: the user-mode one
+ * (ARP with slirp's gateway), or a fake (net_fake.h) that shows the
+ * device uses nothing but the backend interface, in both directions; or
+ * injects frames as a backend would (virtio_net_rx). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "mem/mem.h"
+#include "net_fake.h"
 #include "virtio/net.h"
 #include "virtio/virtio.h"
 
@@ -33,6 +35,8 @@ static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
 
 struct fx {
     struct mem *mem;
+    struct net_backend *be;     /* the NIC's backend, closed at teardown */
+    struct fake_be *fake;       /* be, when it is the fake */
     struct virtio_net *n;
     struct virtio_dev *vdev;
     pthread_mutex_t lock;
@@ -187,7 +191,22 @@ static void driver_ok(struct fx *f)
 #define FEAT_BASIC ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MAC) | \
                     (1ULL << VIRTIO_NET_F_STATUS))
 
-static int setup_spec(void **state, const char *spec)
+/* Open the user backend of `spec` as the VMM does (parse, open). */
+static struct net_backend *open_user(const char *spec)
+{
+    struct net_spec ns;
+    struct net_backend *be = NULL;
+    char err[512];
+    if (net_spec_parse(spec, &ns, err, sizeof(err)) ||
+        net_open(&ns, spec, &be, err, sizeof(err)))
+        fail_msg("%s", err);
+    return be;
+}
+
+enum be_kind { BE_USER, BE_FAKE, BE_NONE };
+
+/* The NIC (MAC as MAC[]) over the user backend, the fake one, or none. */
+static int setup_be(void **state, enum be_kind kind)
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -196,8 +215,15 @@ static int setup_spec(void **state, const char *spec)
     f->mem = mem_new();
     assert_non_null(f->mem);
     assert_int_equal(mem_add_ram(f->mem, RAM_BASE, RAM_SIZE), 0);
+    if (kind == BE_FAKE) {
+        f->fake = fake_be_new(false);
+        assert_non_null(f->fake);
+        f->be = &f->fake->base;
+    } else if (kind == BE_USER) {
+        f->be = open_user("user");
+    }
     struct hw_line irq = { irq_set, f, 3 };
-    assert_int_equal(virtio_net_new(spec, "test-vm;net=0", &irq, f->mem, &f->n), 0);
+    assert_int_equal(virtio_net_new(f->be, MAC, &irq, f->mem, &f->n), 0);
     f->vdev = virtio_net_transport(f->n);
     assert_int_equal(mem_add_mmio(f->mem, 0x10001000, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, f->vdev), 0);
     *state = f;
@@ -206,13 +232,24 @@ static int setup_spec(void **state, const char *spec)
 
 static int setup(void **state)
 {
-    return setup_spec(state, "user,mac=52:54:00:aa:bb:cc");
+    return setup_be(state, BE_USER);
+}
+
+static int setup_fake(void **state)
+{
+    return setup_be(state, BE_FAKE);
+}
+
+static int setup_none(void **state)
+{
+    return setup_be(state, BE_NONE);
 }
 
 static int teardown(void **state)
 {
     struct fx *f = *state;
     virtio_net_free(f->n);
+    net_close(f->be);           /* the backend outlives the NIC */
     mem_free(f->mem);
     pthread_mutex_destroy(&f->lock);
     pthread_cond_destroy(&f->cond);
@@ -250,38 +287,80 @@ static void test_identity_and_config(void **state)
     assert_int_equal(virtio_mmio_ops.read(f->vdev, VIRTIO_MMIO_CONFIG, 1), 0x52);
 }
 
-static void test_default_mac(void **state)
+/* The MAC is the caller's; a multicast or all-zero one is refused. */
+static void test_bad_mac(void **state)
 {
-    uint8_t a[6], b[6], c[6];
-    virtio_net_default_mac("kernel=/k;net=0", a);
-    virtio_net_default_mac("kernel=/k;net=0", b);
-    virtio_net_default_mac("kernel=/k;net=1", c);
-    assert_memory_equal(a, b, 6);
-    assert_memory_not_equal(a, c, 6);
-    assert_int_equal(a[0], 0x52);
-    assert_int_equal(a[1], 0x54);
-    assert_int_equal(a[2], 0x00);
-    /* The device uses the rule when the spec has no mac=. */
     struct mem *m = mem_new();
     assert_non_null(m);
-    struct virtio_net *n;
-    assert_int_equal(virtio_net_new("user", "kernel=/k;net=1", &(struct hw_line){ 0 }, m, &n), 0);
-    virtio_net_mac(n, b);
-    assert_memory_equal(b, c, 6);
+    struct fake_be *fb = fake_be_new(false);
+    assert_non_null(fb);
+    static const uint8_t multicast[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 }, zero[6];
+    struct virtio_net *n = (void *)1;
+    assert_int_equal(virtio_net_new(&fb->base, multicast, &(struct hw_line){ 0 }, m, &n), -EINVAL);
+    assert_null(n);
+    assert_int_equal(virtio_net_new(&fb->base, zero, &(struct hw_line){ 0 }, m, &n), -EINVAL);
+    assert_null(n);
+    /* Nothing was attached: a NIC with a good MAC gets the backend. */
+    assert_int_equal(virtio_net_new(&fb->base, MAC, &(struct hw_line){ 0 }, m, &n), 0);
+    uint8_t got[6];
+    virtio_net_mac(n, got);
+    assert_memory_equal(got, MAC, 6);
     virtio_net_free(n);
+    net_close(&fb->base);
     mem_free(m);
 }
 
-static void test_bad_spec(void **state)
+/* A backend has one NIC: a second one is refused (-EBUSY) without
+ * detaching the first; freeing a NIC detaches it and leaves the backend
+ * open, so a new NIC (the board rebuilt) can take it. */
+static void test_backend_one_nic(void **state)
 {
-    struct mem *m = mem_new();
-    assert_non_null(m);
-    struct virtio_net *n = (void *)1;
-    assert_int_equal(virtio_net_new("user,mac=zz", NULL, &(struct hw_line){ 0 }, m, &n), -EINVAL);
-    assert_null(n);
-    assert_int_equal(virtio_net_new("tap", NULL, &(struct hw_line){ 0 }, m, &n), -EINVAL);
-    assert_null(n);
-    mem_free(m);
+    struct fx *f = *state;
+    struct virtio_net *n2 = (void *)1;
+    assert_int_equal(virtio_net_new(f->be, MAC, &(struct hw_line){ 0 }, f->mem, &n2), -EBUSY);
+    assert_null(n2);
+    driver_init(f, FEAT_BASIC);
+    driver_ok(f);
+    post_rx(f, 2, 1600);
+    notify(f, 0);
+    uint8_t fr[60];
+    memset(fr, 0x5a, sizeof(fr));
+    fake_be_deliver(f->fake, fr, sizeof(fr));      /* still the first NIC's */
+    assert_int_equal(used_idx(f, 0), 1);
+
+    virtio_net_free(f->n);
+    f->n = NULL;
+    fake_be_deliver(f->fake, fr, sizeof(fr));      /* nobody: dropped */
+    struct net_stats st;
+    net_get_stats(f->be, &st);
+    assert_int_equal(st.rx_frames, 1);
+    assert_int_equal(st.rx_dropped, 1);
+    struct hw_line irq = { irq_set, f, 3 };
+    assert_int_equal(virtio_net_new(f->be, MAC, &irq, f->mem, &f->n), 0);
+    fake_be_deliver(f->fake, fr, sizeof(fr));      /* the new NIC: not ready */
+    struct virtio_net_stats vs;
+    virtio_net_get_stats(f->n, &vs);
+    assert_int_equal(vs.rx_dropped_not_ready, 1);
+    net_get_stats(f->be, &st);
+    assert_int_equal(st.rx_frames, 2);
+}
+
+/* No backend (an unplugged cable): transmitted frames are dropped and
+ * counted, the ring still moves. */
+static void test_no_backend(void **state)
+{
+    struct fx *f = *state;
+    driver_init(f, FEAT_BASIC);
+    driver_ok(f);
+    uint64_t g = BUF(1, 0);
+    uint32_t l = 12 + 60;
+    add_chain(f, 1, &g, &l, 1, false);
+    notify(f, 1);
+    assert_int_equal(used_idx(f, 1), 1);
+    struct virtio_net_stats st;
+    virtio_net_get_stats(f->n, &st);
+    assert_int_equal(st.tx_frames, 0);
+    assert_int_equal(st.tx_backend_dropped, 1);
 }
 
 static size_t arp_request(uint8_t *fr)
@@ -489,13 +568,101 @@ static void test_hostile_rx_ring(void **state)
     assert_int_equal(used_idx(f, 0), 1);
 }
 
+/* Frames from a backend thread, as a real backend delivers them. */
+struct deliverer {
+    struct fake_be *fake;
+    unsigned count;
+    size_t len;
+};
+
+static void *deliver_thread(void *arg)
+{
+    struct deliverer *d = arg;
+    for (unsigned i = 0; i < d->count; i++) {
+        uint8_t fr[NET_MAX_FRAME];
+        memset(fr, (int)(0x40 + i), d->len);
+        fake_be_deliver(d->fake, fr, d->len);
+    }
+    return NULL;
+}
+
+/* Both directions through the backend interface alone: what the guest
+ * transmits reaches the backend's send byte for byte (header stripped);
+ * what the backend delivers lands in the guest's receive buffers behind a
+ * zeroed header; a backend that refuses a frame is counted. */
+static void test_fake_both_directions(void **state)
+{
+    struct fx *f = *state;
+    driver_init(f, FEAT_BASIC);
+    driver_ok(f);
+    static const uint32_t lens[3] = { 60, 1514, NET_MAX_FRAME };
+    for (unsigned i = 0; i < 3; i++) {
+        uint8_t hdr[12] = { 0 }, fr[NET_MAX_FRAME];
+        for (uint32_t k = 0; k < lens[i]; k++)
+            fr[k] = (uint8_t)(k * 7 + i);
+        uint64_t g[2] = { BUF(1, 2 * i), BUF(1, 2 * i + 1) };
+        uint32_t l[2] = { 12, lens[i] };
+        assert_int_equal(mem_write(f->mem, g[0], hdr, 12), 0);
+        assert_int_equal(mem_write(f->mem, g[1], fr, lens[i]), 0);
+        add_chain(f, 1, g, l, 2, false);
+    }
+    notify(f, 1);
+    assert_int_equal(used_idx(f, 1), 3);
+    assert_int_equal(fake_be_nsent(f->fake), 3);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(f->fake->sent_len[i], lens[i]);
+        for (uint32_t k = 0; k < lens[i]; k++)
+            if (f->fake->sent[i][k] != (uint8_t)(k * 7 + i))
+                fail_msg("frame %u byte %u: 0x%02x", i, k, f->fake->sent[i][k]);
+    }
+    f->fake->full = true;                   /* the backend's queue is full */
+    uint64_t g = BUF(1, 6);
+    uint32_t l = 12 + 60;
+    add_chain(f, 1, &g, &l, 1, false);
+    notify(f, 1);
+    assert_int_equal(used_idx(f, 1), 4);
+    struct virtio_net_stats vs;
+    virtio_net_get_stats(f->n, &vs);
+    assert_int_equal(vs.tx_frames, 3);
+    assert_int_equal(vs.tx_backend_dropped, 1);
+    struct net_stats ns;
+    net_get_stats(f->be, &ns);
+    assert_int_equal(ns.tx_frames, 3);
+    assert_int_equal(ns.tx_dropped, 1);
+
+    /* The other way, from a thread of the backend's. */
+    post_rx(f, 4, 1600);
+    notify(f, 0);
+    struct deliverer d = { f->fake, 4, 1000 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, deliver_thread, &d), 0);
+    assert_true(wait_used(f, 0, 4));
+    pthread_join(t, NULL);
+    for (unsigned i = 0; i < 4; i++) {
+        uint32_t id, len;
+        used_elem(f, 0, i, &id, &len);
+        assert_int_equal(len, 12 + 1000);
+        uint8_t b[12 + 1000];
+        assert_int_equal(mem_read(f->mem, BUF(0, id), b, sizeof(b)), 0);
+        assert_int_equal(b[10], 1);         /* num_buffers */
+        assert_int_equal(b[12], 0x40 + i);  /* in order */
+        assert_int_equal(b[12 + 999], 0x40 + i);
+    }
+    net_get_stats(f->be, &ns);
+    assert_int_equal(ns.rx_frames, 4);
+    virtio_net_get_stats(f->n, &vs);
+    assert_int_equal(vs.rx_frames, 4);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_identity_and_config),
-        cmocka_unit_test(test_default_mac),
-        cmocka_unit_test(test_bad_spec),
+        cmocka_unit_test(test_bad_mac),
+        cmocka_unit_test_setup_teardown(test_fake_both_directions, setup_fake, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_one_nic, setup_fake, teardown),
+        cmocka_unit_test_setup_teardown(test_no_backend, setup_none, teardown),
         T(test_arp_roundtrip),
         T(test_pending_and_drops),
         T(test_not_ready_and_small),

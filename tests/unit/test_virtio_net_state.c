@@ -1,5 +1,5 @@
 /* Unit tests of virtio-net's device model (src/virtio/net.c,
- * util/device.h): a NIC on the user-mode backend driven through its
+ * util/device.h): a NIC on a fake backend (net_fake.h) driven through its
  * virtio-mmio registers, frames injected as the backend delivers them;
  * quiesce stops delivery into the receive queue (frames wait in the
  * pending ring) and transmission; save with pending frames, restore into
@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "net_fake.h"
 #include "virtio/net.h"
 #include "virtio_fake.h"
 #include "vstate_check.h"
@@ -29,20 +30,24 @@
 #define FEATURES (VIRTIO_F_COMMON | (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS))
 
 static const uint8_t MAC_A[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+static const uint8_t MAC_B[6] = { 0x52, 0x54, 0x00, 0x11, 0x22, 0x33 };
 
 struct side {
     struct fake_driver f;
     struct fk_ring rx, tx;
+    struct fake_be *be;         /* the NIC's backend (it outlives the NIC) */
     struct virtio_net *n;
     struct device dv;
     unsigned rx_posted, tx_sent;
 };
 
-static void make_nic(struct side *s, struct mem *m, const char *spec)
+static void make_nic(struct side *s, struct mem *m, const uint8_t mac[6])
 {
     s->f.mem = m;
     struct hw_line irq = { fake_irq_set, &s->f.irq, 1 };
-    assert_int_equal(virtio_net_new(spec, "state-test", &irq, m, &s->n), 0);
+    s->be = fake_be_new(false);
+    assert_non_null(s->be);
+    assert_int_equal(virtio_net_new(&s->be->base, mac, &irq, m, &s->n), 0);
     s->f.dev = virtio_net_transport(s->n);
     s->dv = virtio_net_device(s->n);
 }
@@ -51,6 +56,8 @@ static void side_free(struct side *s)
 {
     if (s->dv.ops)
         s->dv.ops->destroy(s->dv.opaque);
+    if (s->be)
+        net_close(&s->be->base);
     mem_free(s->f.mem);
 }
 
@@ -118,7 +125,7 @@ static struct mem *new_ram(void)
  * queued meanwhile wait too. */
 static void drive(struct side *s)
 {
-    make_nic(s, new_ram(), "user,mac=52:54:00:aa:bb:cc");
+    make_nic(s, new_ram(), MAC_A);
     bring_up(s);
     post_rx(s, 2);
     inject(s, 1, 60);
@@ -150,7 +157,7 @@ static void restore_copy(struct side *a, struct side *b, const struct sstate_wri
 {
     struct mem *m = fk_clone_ram(a->f.mem);
     assert_non_null(m);
-    make_nic(b, m, "user");             /* another (default) MAC */
+    make_nic(b, m, MAC_B);              /* another MAC */
     b->rx = a->rx;
     b->tx = a->tx;
     b->rx_posted = a->rx_posted;
@@ -259,7 +266,7 @@ static void test_hostile(void **state)
 static void test_quiesce_holds_rx(void **state)
 {
     struct side a = {0};
-    make_nic(&a, new_ram(), "user,mac=52:54:00:aa:bb:cc");
+    make_nic(&a, new_ram(), MAC_A);
     bring_up(&a);
     post_rx(&a, 8);
     assert_int_equal(a.dv.ops->quiesce(a.dv.opaque), 0);
