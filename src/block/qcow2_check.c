@@ -13,6 +13,9 @@ struct chk {
     struct qcow2 *s;
     FILE *out;
     uint32_t *ref;        /* computed references per host cluster */
+    uint8_t *aref;        /* references from the active L1/L2 tables to
+                             L2 tables and (uncompressed) data clusters,
+                             saturating at 2 */
     uint64_t n;           /* clusters in the host file */
     struct block_check_result *res;
     uint64_t end;         /* highest referenced byte */
@@ -29,6 +32,16 @@ static void say(struct chk *c, const char *fmt, ...)
     vfprintf(c->out, fmt, ap);
     va_end(ap);
     fputc('\n', c->out);
+}
+
+/* Count a reference from the active tables to the cluster at host byte
+ * offset off, an L2 table or an uncompressed data cluster (only
+ * snapshots may share those with the active tables: see check_shared). */
+static void ref_active(struct chk *c, uint64_t off)
+{
+    uint64_t k = off >> c->s->cluster_bits;
+    if (k < c->n && c->aref[k] < 2)
+        c->aref[k]++;
 }
 
 /* Count a reference to host bytes [off, off+len); false if out of file. */
@@ -71,6 +84,8 @@ static void walk_l1(struct chk *c, const uint64_t *l1, uint32_t l1_size,
         if (l2off < s->cluster_size || !ref_range(c, l2off, s->cluster_size,
                                                   "L2 table"))
             continue;
+        if (active)
+            ref_active(c, l2off);
         if (host_pread(s->hf, l2off, tbl, s->cluster_size, false) < 0) {
             say(c, "ERROR cannot read L2 table at 0x%llx",
                 (unsigned long long)l2off);
@@ -104,8 +119,32 @@ static void walk_l1(struct chk *c, const uint64_t *l1, uint32_t l1_size,
                 c->res->corruptions++;
                 continue;
             }
-            ref_range(c, off, s->cluster_size, "data cluster");
+            if (ref_range(c, off, s->cluster_size, "data cluster") &&
+                active)
+                ref_active(c, off);
         }
+    }
+}
+
+/* A cluster named twice by the active tables (two L1 entries naming one L2
+ * table, two L2 entries naming one data cluster) has a refcount of 2 and no
+ * COPIED flag, which is consistent, but the first write through either
+ * reference copies the cluster and drops the refcount to 1, and the other
+ * reference is then left without the COPIED flag its refcount asks for:
+ * the write itself would corrupt the image.  qemu and this driver never
+ * create such sharing (only snapshots share clusters with the active
+ * tables), so it is reported as a corruption; repair cannot tell which
+ * reference is meant and leaves it. */
+static void check_shared(struct chk *c)
+{
+    for (uint64_t k = 0; k < c->n; k++) {
+        if (c->aref[k] < 2)
+            continue;
+        say(c, "ERROR cluster %llu is referenced more than once by the "
+            "active L1/L2 tables (only snapshots may share clusters); a "
+            "write through one reference would corrupt the COPIED flags of "
+            "the others", (unsigned long long)k);
+        c->res->corruptions++;
     }
 }
 
@@ -180,15 +219,17 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
     struct chk c = { .s = s, .out = out, .res = res };
     c.n = qcow2_clusters(s, s->host_size);
     c.ref = calloc(c.n ? c.n : 1, sizeof(uint32_t));
+    c.aref = calloc(c.n ? c.n : 1, 1);
     uint8_t *tbl = malloc(s->cluster_size);
-    if (!c.ref || !tbl) {
-        free(c.ref); free(tbl);
+    if (!c.ref || !c.aref || !tbl) {
+        free(c.ref); free(c.aref); free(tbl);
         return -ENOMEM;
     }
     res->total_clusters = qcow2_clusters(s, s->size);
     ref_range(&c, 0, s->cluster_size, "header");
     ref_range(&c, s->l1_offset, (uint64_t)s->l1_size * 8, "L1 table");
     walk_l1(&c, s->l1, s->l1_size, true, tbl);
+    check_shared(&c);
     ref_range(&c, s->snapshots_offset, s->snapshots_size, "snapshot table");
     for (uint32_t i = 0; i < s->nb_snapshots; i++) {
         struct qcow2_snapshot *sn = &s->snaps[i];
@@ -294,6 +335,7 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
     }
     res->image_end_offset = c.end;
     free(c.ref);
+    free(c.aref);
     free(tbl);
     return r;
 }

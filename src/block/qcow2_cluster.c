@@ -46,14 +46,13 @@ int qcow2_l2_entry_valid(struct qcow2 *s, uint64_t e)
         return block_seterr(s->bd, -EIO, "%s: L2 entry 0x%llx is a zero "
                             "cluster in a version 2 image", s->file,
                             (unsigned long long)e);
-    if (!off) {
-        if (e & QCOW2_COPIED)
-            return block_seterr(s->bd, -EIO, "%s: L2 entry 0x%llx has "
-                                "offset 0 with the COPIED bit (external data "
-                                "files are not supported)", s->file,
-                                (unsigned long long)e);
+    /* Offset 0 is an unallocated (or zero) cluster; a COPIED bit on it
+     * would name offset 0 of an external data file, which this image
+     * cannot have (the data-file feature is refused at open), so the bit
+     * means nothing, as for qemu: reads and writes treat the entry as
+     * unallocated and check accepts it. */
+    if (!off)
         return 0;
-    }
     if (off >= s->host_size || qcow2_overlaps_fixed(s, off, s->cluster_size))
         return block_seterr(s->bd, -EIO, "%s: L2 entry 0x%llx points to "
                             "host offset 0x%llx, outside the file (%llu "

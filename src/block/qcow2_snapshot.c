@@ -194,6 +194,27 @@ int qcow2_write_snapshot_table(struct qcow2 *s, struct qcow2_snapshot *sn,
     return ru < 0 ? ru : r;
 }
 
+/* Every L2 table and L2 entry reached from l1 is valid.  Checked before
+ * any refcount changes: a bad entry found halfway through would leave the
+ * tables walked so far with a refcount (and COPIED flags) one off. */
+static int validate_tree(struct qcow2 *s, const uint64_t *l1,
+                         uint32_t l1_size, uint8_t *tbl)
+{
+    for (uint32_t i = 0; i < l1_size; i++) {
+        uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
+        if (!l2off)
+            continue;
+        int r = qcow2_validate_meta(s, l2off, "L2 table");
+        if (r == 0)
+            r = host_pread(s->hf, l2off, tbl, s->cluster_size, false);
+        for (uint64_t j = 0; j < s->l2_entries && r == 0; j++)
+            r = qcow2_l2_entry_valid(s, be64_get(tbl + j * 8));
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int update_tree_mem(struct qcow2 *s, uint64_t *l1, uint32_t l1_size,
                            int addend, bool active)
 {
@@ -201,7 +222,7 @@ static int update_tree_mem(struct qcow2 *s, uint64_t *l1, uint32_t l1_size,
     uint8_t *tbl = malloc(cs);
     if (!tbl)
         return -ENOMEM;
-    int r = 0;
+    int r = validate_tree(s, l1, l1_size, tbl);
     for (uint32_t i = 0; i < l1_size && !r; i++) {
         uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
         if (!l2off)

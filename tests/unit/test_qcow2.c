@@ -282,6 +282,93 @@ static void test_aio(void **st)
     block_close(bd);
 }
 
+static void peek(const char *path, uint64_t off, void *b, size_t n)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, b, n, (off_t)off), (ssize_t)n);
+    close(fd);
+}
+
+static void poke64(const char *path, uint64_t off, uint64_t v)
+{
+    uint8_t b[8];
+    be64_put(b, v);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, b, 8, (off_t)off), 8);
+    close(fd);
+}
+
+/* Host offset of the L2 table the first L1 entry names. */
+static uint64_t first_l2(const char *path)
+{
+    uint8_t b[8];
+    peek(path, 40, b, 8);
+    peek(path, be64_get(b), b, 8);
+    return be64_get(b) & QCOW2_OFFSET_MASK;
+}
+
+/* An unallocated L2 entry with the COPIED bit (qemu reads it as
+ * unallocated; check calls the image clean): snapshot create walked the
+ * tree adding references, refused the entry halfway and left the tables
+ * before it with refcount 2 and no COPIED flag. */
+static void test_copied_on_unallocated(void **st)
+{
+    (void)st;
+    uint8_t a[512], out[512], zero[512] = { 0 };
+    memset(a, 0xa, sizeof(a));
+    struct block_dev *bd = mk("cu.qcow2", 1 << 20, 512, 0, NULL);
+    assert_int_equal(block_pwrite(bd, 0, a, sizeof(a)), 0);
+    block_close(bd);
+    const char *p = tpath("cu.qcow2");
+    poke64(p, first_l2(p) + 5 * 8, QCOW2_COPIED);
+    char err[BLOCK_ERR_LEN];
+    assert_int_equal(block_open(&bd, p, 0, BLOCK_FMT_PROBE, err,
+                                sizeof(err)), 0);
+    assert_clean(bd);
+    assert_int_equal(block_snapshot_create(bd, "s"), 0);
+    assert_clean(bd);
+    assert_int_equal(block_pread(bd, 5 * 512, out, sizeof(out)), 0);
+    assert_memory_equal(out, zero, sizeof(out));
+    assert_int_equal(block_pwrite(bd, 5 * 512, a, sizeof(a)), 0);
+    assert_int_equal(block_snapshot_delete(bd, "s"), 0);
+    assert_clean(bd);
+    block_close(bd);
+}
+
+/* Two active L2 entries naming one data cluster, refcount 2 (rebuilt from
+ * the references because the dirty bit is set): consistent refcounts, but
+ * the first write copies the cluster and leaves the other entry with
+ * refcount 1 and no COPIED flag.  Such an image must not pass as healthy. */
+static void test_active_sharing_not_healthy(void **st)
+{
+    (void)st;
+    uint8_t a[1024];
+    memset(a, 0xa, sizeof(a));
+    struct block_dev *bd = mk("sh.qcow2", 1 << 20, 512, 0, NULL);
+    assert_int_equal(block_pwrite(bd, 0, a, sizeof(a)), 0);
+    block_close(bd);
+    const char *p = tpath("sh.qcow2");
+    uint64_t l2 = first_l2(p);
+    uint8_t b[8];
+    peek(p, l2, b, 8);
+    uint64_t e = be64_get(b) & ~QCOW2_COPIED;
+    poke64(p, l2, e);
+    poke64(p, l2 + 8, e);
+    peek(p, 72, b, 8);
+    poke64(p, 72, be64_get(b) | QCOW2_INCOMPAT_DIRTY);
+    char err[BLOCK_ERR_LEN];
+    assert_int_equal(block_open(&bd, p, 0, BLOCK_FMT_PROBE, err,
+                                sizeof(err)), -EIO);
+    assert_int_equal(block_open(&bd, p, BLOCK_O_CHECK, BLOCK_FMT_PROBE, err,
+                                sizeof(err)), 0);
+    struct block_check_result r;
+    assert_int_equal(block_check(bd, false, &r, NULL), 0);
+    assert_true(r.corruptions >= 1);
+    block_close(bd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +381,8 @@ int main(void)
         cmocka_unit_test(test_backing_loop),
         cmocka_unit_test(test_small_cluster_overlay),
         cmocka_unit_test(test_aio),
+        cmocka_unit_test(test_copied_on_unallocated),
+        cmocka_unit_test(test_active_sharing_not_healthy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
