@@ -13,7 +13,10 @@
  * self-modifying code works even without FENCE.I.  FENCE.I bumps a
  * generation: each page is compared with memory on its next use and
  * re-decoded only if it changed.  So other harts' stores and device DMA
- * become visible at this hart's next FENCE.I, as the ISA requires.
+ * become visible at this hart's next FENCE.I, as the ISA requires.  A
+ * memory operation (mem.h: a page given new backing, possibly new bytes)
+ * bumps the generation the same way at the hart's next slice (hart_run),
+ * so no page runs from bytes it no longer holds.
  *
  * Replacement: when the arena is full a page is evicted by CLOCK (second
  * chance).  A page's ref bit is set whenever a fetch-TLB miss lands on it;
