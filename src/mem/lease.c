@@ -83,16 +83,21 @@ static struct ram_region *region_of_host(struct mem *m, uintptr_t p)
     return p - (uintptr_t)r->host < r->size ? r : NULL;
 }
 
-/* Unpin the page at host address p (page aligned). */
-static void unpin_host(struct mem *m, uintptr_t p, bool written)
+/* Unpin the pages of [p, end) (p page aligned), looking a region up only
+ * when the range leaves the last one. */
+static void unpin_host(struct mem *m, uintptr_t p, uintptr_t end, bool written)
 {
-    struct ram_region *r = region_of_host(m, p);
-    if (!r)
-        return;
-    uint64_t page = (p - (uintptr_t)r->host) >> MEM_PAGE_SHIFT;
-    if (written)
-        mem_region_dirty(r, r->gpa + (page << MEM_PAGE_SHIFT));
-    mem_page_unpin(r, page);
+    struct ram_region *r = NULL;
+    for (; p < end; p += MEM_PAGE_SIZE) {
+        if (!r || p - (uintptr_t)r->host >= r->size)
+            r = region_of_host(m, p);
+        if (!r)
+            continue;
+        uint64_t page = (p - (uintptr_t)r->host) >> MEM_PAGE_SHIFT;
+        if (written)
+            mem_region_dirty(r, r->gpa + (page << MEM_PAGE_SHIFT));
+        mem_page_unpin(r, page);
+    }
 }
 
 void *mem_pin(struct mem *m, uint64_t gpa, uint64_t *avail, bool write)
@@ -110,7 +115,8 @@ void *mem_pin(struct mem *m, uint64_t gpa, uint64_t *avail, bool write)
 
 void mem_unpin(struct mem *m, const void *hva, bool written)
 {
-    unpin_host(m, (uintptr_t)hva & MEM_PAGE_MASK, written);
+    uintptr_t p = (uintptr_t)hva & MEM_PAGE_MASK;
+    unpin_host(m, p, p + 1, written);
 }
 
 void mem_unpin_iovec(struct mem *m, const struct iovec *iov, int n, bool written)
@@ -120,10 +126,8 @@ void mem_unpin_iovec(struct mem *m, const struct iovec *iov, int n, bool written
             continue;
         /* Host mappings are page aligned, so the iovec's host pages are
          * the guest pages mem_map_iovec pinned, one pin each. */
-        uintptr_t p = (uintptr_t)iov[k].iov_base & MEM_PAGE_MASK;
-        uintptr_t end = (uintptr_t)iov[k].iov_base + iov[k].iov_len;
-        for (; p < end; p += MEM_PAGE_SIZE)
-            unpin_host(m, p, written);
+        unpin_host(m, (uintptr_t)iov[k].iov_base & MEM_PAGE_MASK,
+                   (uintptr_t)iov[k].iov_base + iov[k].iov_len, written);
     }
 }
 

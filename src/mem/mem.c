@@ -341,8 +341,11 @@ int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len, bool write,
     int n = 0, rc = -EFAULT;
     if (gpa + len < gpa)
         return -EFAULT;
+    struct ram_region *r = NULL;
     while (len) {
-        struct ram_region *r = mem_region_of(m, gpa);
+        /* Consecutive pages: the same region, mostly. */
+        if (!r || gpa - r->gpa >= r->size)
+            r = mem_region_of(m, gpa);
         if (!r)
             goto undo;
         uint8_t *p = r->host + (gpa - r->gpa);
