@@ -306,6 +306,11 @@ int mem_write(struct mem *m, uint64_t gpa, const void *buf, size_t len)
     return ram_copy(m, gpa, (void *)buf, len, true, true);
 }
 
+int mem_cpu_read(struct mem *m, uint64_t gpa, void *buf, size_t len)
+{
+    return ram_copy(m, gpa, buf, len, false, false);
+}
+
 int mem_load(struct mem *m, uint64_t gpa, unsigned size, uint64_t *val)
 {
     struct mmio_region *w = find_mmio(m, gpa);

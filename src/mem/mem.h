@@ -161,6 +161,13 @@ int mem_store(struct mem *m, uint64_t gpa, unsigned size, uint64_t val);
 int mem_read(struct mem *m, uint64_t gpa, void *buf, size_t len);
 int mem_write(struct mem *m, uint64_t gpa, const void *buf, size_t len);
 
+/* mem_read for a vCPU thread inside its run slice (a CPU's instruction
+ * fetch into its decoded-code cache): no pin, the shootdown covers it as
+ * it covers mem_gpa_to_hva.  A pin here would cost two atomics per copy
+ * and make a memory operation refuse the page (-EBUSY) while nothing is
+ * in flight on it. */
+int mem_cpu_read(struct mem *m, uint64_t gpa, void *buf, size_t len);
+
 /* Describe the guest buffer [gpa, gpa+len) as host iovecs for DMA, merging
  * host-contiguous pages, and pin every page of it (mem_pin): the iovecs
  * stay valid, from any thread, until mem_unpin_iovec() releases them,
