@@ -4,50 +4,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mem/mem_int.h"
 #include "util/util.h"
-
-#define MEM_MAX_MMIO 64
-
-struct ram_region {
-    uint64_t gpa, size;
-    uint8_t *host;          /* mmap'd, owned */
-    uint8_t *overlaid;      /* one byte per page: 1 = a window lies over it */
-    /* Dirty log: one bit per page, set by every write lookup and write
-     * copy, fetched and cleared by mem_dirty_fetch.  Atomic because vCPU
-     * threads, device threads and the fetcher touch it at once. */
-    _Atomic uint64_t *dirty;
-    bool file_backed;       /* mem_add_ram_file: contents may live in the file */
-};
-
-struct mmio_region {
-    uint64_t gpa, size;
-    const struct mmio_ops *ops;
-    void *opaque;
-};
-
-struct mem {
-    /* Sorted by gpa; grown while the VM is built (MEM_MAX_RAM_REGIONS),
-     * read-only afterwards. */
-    struct ram_region *ram;
-    int nram, ram_cap;
-    struct mmio_region mmio[MEM_MAX_MMIO];
-    int nmmio;
-    /* Bumped before write mappings are revoked (mem_dirty_fetch with
-     * clear); harts compare it at slice boundaries (mem_map_gen). */
-    _Atomic uint64_t map_gen;
-    void (*shootdown)(void *opaque);
-    void *shootdown_opaque;
-};
 
 struct mem *mem_new(void)
 {
-    return calloc(1, sizeof(struct mem));
+    struct mem *m = calloc(1, sizeof(struct mem));
+    if (m && mem_lease_init(m)) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static size_t pins_bytes(uint64_t size)
+{
+    return (size_t)(size >> MEM_PAGE_SHIFT) * sizeof(uint32_t);
 }
 
 void mem_free(struct mem *m)
@@ -56,10 +35,13 @@ void mem_free(struct mem *m)
         return;
     for (int i = 0; i < m->nram; i++) {
         munmap(m->ram[i].host, m->ram[i].size);
+        munmap((void *)m->ram[i].pins, pins_bytes(m->ram[i].size));
         free(m->ram[i].overlaid);
         free(m->ram[i].dirty);
     }
     free(m->ram);
+    free(m->by_host);
+    mem_lease_destroy(m);
     free(m);
 }
 
@@ -81,6 +63,13 @@ static void mark_overlay(struct mem *m, uint64_t gpa, uint64_t size)
     }
 }
 
+static int by_host_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)(*(struct ram_region *const *)a)->host;
+    uintptr_t y = (uintptr_t)(*(struct ram_region *const *)b)->host;
+    return x < y ? -1 : x > y;
+}
+
 /* Insert a region mapped at `host` (owned from now on, even on error). */
 static int add_region(struct mem *m, uint64_t gpa, uint64_t size, void *host,
                       bool file_backed)
@@ -88,6 +77,11 @@ static int add_region(struct mem *m, uint64_t gpa, uint64_t size, void *host,
     uint64_t pages = size >> MEM_PAGE_SHIFT;
     uint8_t *ov = calloc(pages, 1);
     _Atomic uint64_t *dirty = calloc((pages + 63) / 64, sizeof(*dirty));
+    void *pins = mmap(NULL, pins_bytes(size), PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    struct ram_region **bh = realloc(m->by_host, (size_t)(m->nram + 1) * sizeof(*bh));
+    if (bh)
+        m->by_host = bh;
     if (m->nram == m->ram_cap && ov && dirty) {
         int cap = m->ram_cap ? m->ram_cap * 2 : 4;
         struct ram_region *nr = realloc(m->ram, (size_t)cap * sizeof(*nr));
@@ -96,9 +90,11 @@ static int add_region(struct mem *m, uint64_t gpa, uint64_t size, void *host,
             m->ram_cap = cap;
         }
     }
-    if (!ov || !dirty || m->nram == m->ram_cap) {
+    if (!ov || !dirty || pins == MAP_FAILED || !bh || m->nram == m->ram_cap) {
         free(ov);
         free(dirty);
+        if (pins != MAP_FAILED)
+            munmap(pins, pins_bytes(size));
         munmap(host, size);
         return -ENOMEM;
     }
@@ -106,8 +102,11 @@ static int add_region(struct mem *m, uint64_t gpa, uint64_t size, void *host,
     while (at > 0 && m->ram[at - 1].gpa > gpa)
         at--;
     memmove(&m->ram[at + 1], &m->ram[at], (size_t)(m->nram - at) * sizeof(m->ram[0]));
-    m->ram[at] = (struct ram_region){ gpa, size, host, ov, dirty, file_backed };
+    m->ram[at] = (struct ram_region){ gpa, size, host, ov, dirty, pins, file_backed };
     m->nram++;
+    for (int i = 0; i < m->nram; i++)
+        m->by_host[i] = &m->ram[i];
+    qsort(m->by_host, (size_t)m->nram, sizeof(*m->by_host), by_host_cmp);
     for (int i = 0; i < m->nmmio; i++)
         mark_overlay(m, m->mmio[i].gpa, m->mmio[i].size);
     return 0;
@@ -170,7 +169,7 @@ int mem_add_mmio(struct mem *m, uint64_t gpa, uint64_t size,
     return 0;
 }
 
-static struct ram_region *find_ram(struct mem *m, uint64_t gpa)
+struct ram_region *mem_region_of(struct mem *m, uint64_t gpa)
 {
     if (m->nram <= 4) {   /* the usual board: one region */
         for (int i = 0; i < m->nram; i++) {
@@ -204,10 +203,9 @@ static struct mmio_region *find_mmio(struct mem *m, uint64_t gpa)
     return NULL;
 }
 
-/* Set the dirty bit of the page holding gpa (inside region r).  A load
- * first, so a page written again and again does not bounce the bitmap's
- * cache line between threads. */
-static void mark_dirty(struct ram_region *r, uint64_t gpa)
+/* A load first, so a page written again and again does not bounce the
+ * bitmap's cache line between threads. */
+void mem_region_dirty(struct ram_region *r, uint64_t gpa)
 {
     uint64_t page = (gpa - r->gpa) >> MEM_PAGE_SHIFT;
     _Atomic uint64_t *w = &r->dirty[page / 64];
@@ -221,25 +219,25 @@ static void mark_dirty(struct ram_region *r, uint64_t gpa)
 static uint8_t *ram_ptr(struct mem *m, uint64_t gpa, uint64_t *avail,
                         bool write)
 {
-    struct ram_region *r = find_ram(m, gpa);
+    struct ram_region *r = mem_region_of(m, gpa);
     if (!r)
         return NULL;
     if (avail)
         *avail = MEM_PAGE_SIZE - (gpa & (MEM_PAGE_SIZE - 1));
     if (write)
-        mark_dirty(r, gpa);
+        mem_region_dirty(r, gpa);
     return r->host + (gpa - r->gpa);
 }
 
 void *mem_gpa_to_hva(struct mem *m, uint64_t gpa, uint64_t *avail, bool write)
 {
-    struct ram_region *r = find_ram(m, gpa);
+    struct ram_region *r = mem_region_of(m, gpa);
     if (!r || r->overlaid[(gpa - r->gpa) >> MEM_PAGE_SHIFT])
         return NULL;
     if (avail)
         *avail = MEM_PAGE_SIZE - (gpa & (MEM_PAGE_SIZE - 1));
     if (write)
-        mark_dirty(r, gpa);
+        mem_region_dirty(r, gpa);
     return r->host + (gpa - r->gpa);
 }
 
@@ -268,19 +266,29 @@ bool mem_is_ram(struct mem *m, uint64_t gpa, uint64_t len)
     return true;
 }
 
-static int ram_copy(struct mem *m, uint64_t gpa, void *buf, size_t len, bool write)
+/* Copy page by page; `pin`: hold each page pinned while it is copied (a
+ * thread the shootdown does not stop), else the caller is a vCPU. */
+static int ram_copy(struct mem *m, uint64_t gpa, void *buf, size_t len, bool write,
+                    bool pin)
 {
     if (gpa + len < gpa || !mem_is_ram(m, gpa, len))
         return -EFAULT;
     uint8_t *b = buf;
     while (len) {
-        uint64_t avail = 0;
-        uint8_t *p = ram_ptr(m, gpa, &avail, write);
-        size_t n = MIN(avail, len);
-        if (write)
+        struct ram_region *r = mem_region_of(m, gpa);
+        uint64_t page = (gpa - r->gpa) >> MEM_PAGE_SHIFT;
+        size_t n = MIN(MEM_PAGE_SIZE - (gpa & (MEM_PAGE_SIZE - 1)), len);
+        uint8_t *p = r->host + (gpa - r->gpa);
+        if (pin)
+            mem_page_pin(m, r, page);
+        if (write) {
+            mem_region_dirty(r, gpa);
             memcpy(p, b, n);
-        else
+        } else {
             memcpy(b, p, n);
+        }
+        if (pin)
+            mem_page_unpin(r, page);
         gpa += n;
         b += n;
         len -= n;
@@ -290,12 +298,17 @@ static int ram_copy(struct mem *m, uint64_t gpa, void *buf, size_t len, bool wri
 
 int mem_read(struct mem *m, uint64_t gpa, void *buf, size_t len)
 {
-    return ram_copy(m, gpa, buf, len, false);
+    return ram_copy(m, gpa, buf, len, false, true);
 }
 
 int mem_write(struct mem *m, uint64_t gpa, const void *buf, size_t len)
 {
-    return ram_copy(m, gpa, (void *)buf, len, true);
+    return ram_copy(m, gpa, (void *)buf, len, true, true);
+}
+
+int mem_cpu_read(struct mem *m, uint64_t gpa, void *buf, size_t len)
+{
+    return ram_copy(m, gpa, buf, len, false, false);
 }
 
 int mem_load(struct mem *m, uint64_t gpa, unsigned size, uint64_t *val)
@@ -308,7 +321,7 @@ int mem_load(struct mem *m, uint64_t gpa, unsigned size, uint64_t *val)
         return 0;
     }
     uint64_t v = 0;
-    if (ram_copy(m, gpa, &v, size, false))
+    if (ram_copy(m, gpa, &v, size, false, false))
         return -EFAULT;
     *val = v; /* little-endian host assumed (x86-64, aarch64, riscv64) */
     return 0;
@@ -324,26 +337,37 @@ int mem_store(struct mem *m, uint64_t gpa, unsigned size, uint64_t val)
             w->ops->write(w->opaque, gpa - w->gpa, val, size);
         return 0;
     }
-    return ram_copy(m, gpa, &val, size, true);
+    return ram_copy(m, gpa, &val, size, true, false);
 }
 
 int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len, bool write,
                   struct iovec *iov, int iov_max, int *iov_cnt)
 {
-    int n = 0;
+    int n = 0, rc = -EFAULT;
     if (gpa + len < gpa)
         return -EFAULT;
+    struct ram_region *r = NULL;
     while (len) {
-        uint64_t avail;
-        uint8_t *p = ram_ptr(m, gpa, &avail, write);
-        if (!p)
-            return -EFAULT;
-        uint64_t chunk = MIN(avail, len);
-        if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == p) {
+        /* Consecutive pages: the same region, mostly. */
+        if (!r || gpa - r->gpa >= r->size)
+            r = mem_region_of(m, gpa);
+        if (!r)
+            goto undo;
+        uint8_t *p = r->host + (gpa - r->gpa);
+        uint64_t chunk = MIN(MEM_PAGE_SIZE - (gpa & (MEM_PAGE_SIZE - 1)), len);
+        bool merge = n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == p;
+        if (!merge && n == iov_max) {
+            rc = -E2BIG;
+            goto undo;
+        }
+        /* Each page once per call (consecutive guest pages), so that
+         * mem_unpin_iovec can release by walking the iovecs' pages. */
+        mem_page_pin(m, r, (gpa - r->gpa) >> MEM_PAGE_SHIFT);
+        if (write)
+            mem_region_dirty(r, gpa);
+        if (merge) {
             iov[n - 1].iov_len += chunk;
         } else {
-            if (n == iov_max)
-                return -E2BIG;
             iov[n].iov_base = p;
             iov[n].iov_len = chunk;
             n++;
@@ -353,6 +377,9 @@ int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len, bool write,
     }
     *iov_cnt = n;
     return 0;
+undo:
+    mem_unpin_iovec(m, iov, n, false);
+    return rc;
 }
 
 uint64_t mem_ram_size(const struct mem *m)
@@ -393,12 +420,6 @@ int mem_ram_regions(const struct mem *m, struct mem_ram_info *out, int max)
     return m->nram;
 }
 
-void mem_set_shootdown(struct mem *m, void (*fn)(void *opaque), void *opaque)
-{
-    m->shootdown = fn;
-    m->shootdown_opaque = opaque;
-}
-
 uint64_t mem_map_gen(const struct mem *m)
 {
     return atomic_load_explicit(&m->map_gen, memory_order_acquire);
@@ -409,17 +430,19 @@ int mem_dirty_fetch(struct mem *m, uint64_t gpa, uint64_t size,
 {
     if (!size || (gpa | size) & (MEM_PAGE_SIZE - 1) || gpa + size < gpa)
         return -EINVAL;
-    struct ram_region *r = find_ram(m, gpa);
+    struct ram_region *r = mem_region_of(m, gpa);
     if (!r || gpa + size - r->gpa > r->size)
         return -EINVAL;
     if (clear) {
-        /* Revoke every write mapping first: a store through a mapping
-         * made before this point lands on a page whose bit is still set
-         * and so is reported now; a later store needs a new write lookup,
-         * which sets the bit again. */
+        /* Revoke every write mapping with the world stopped: a store TLB
+         * entry alive now was filled after the last clear (that clear
+         * flushed the ones before), so its page's bit is still set and is
+         * reported now; after the release a store needs a new write
+         * lookup, which sets the bit again. */
+        int rc = mem_world_stop(m);
+        if (rc)
+            return rc;
         atomic_fetch_add_explicit(&m->map_gen, 1, memory_order_acq_rel);
-        if (m->shootdown)
-            m->shootdown(m->shootdown_opaque);
     }
     uint64_t first = (gpa - r->gpa) >> MEM_PAGE_SHIFT;
     uint64_t pages = size >> MEM_PAGE_SHIFT;
@@ -438,6 +461,8 @@ int mem_dirty_fetch(struct mem *m, uint64_t gpa, uint64_t size,
                 bitmap[(i + k) / 64] |= 1ULL << ((i + k) % 64);
         i += n;
     }
+    if (clear)
+        mem_world_release(m);
     return 0;
 }
 
@@ -446,7 +471,7 @@ int mem_ram_populated(struct mem *m, uint64_t gpa, uint64_t size,
 {
     if (!size || (gpa | size) & (MEM_PAGE_SIZE - 1) || gpa + size < gpa)
         return -EINVAL;
-    struct ram_region *r = find_ram(m, gpa);
+    struct ram_region *r = mem_region_of(m, gpa);
     if (!r || gpa + size - r->gpa > r->size)
         return -EINVAL;
     uint64_t pages = size >> MEM_PAGE_SHIFT;

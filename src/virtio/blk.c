@@ -165,6 +165,7 @@ static void handle(struct virtio_blk *b, struct blk_req *r)
     if (c->in_len == 0) {
         /* No status byte: the request cannot be answered (5.2.6.1). */
         virtio_dev_needs_reset(b->vdev, "request without a writable status byte");
+        virtq_drop(virtio_dev_queue(b->vdev, 0), c);
         free(r);
         return;
     }

@@ -322,8 +322,10 @@ int virtio_mmio_fdt_node(const struct device_fdt_ctx *ctx);
 /* One popped descriptor chain, validated and mapped to host memory.
  * The first `out_iov` entries of iov[] are device-readable (driver ->
  * device), the next `in_iov` device-writable, in chain order.  The host
- * pointers stay valid until the VM's mem is freed; the chain must be
- * given back with virtq_push() exactly once (after a reset: not at all).
+ * pointers are pinned (mem.h: memory operations leave the pages alone)
+ * from any thread until the chain is given back, exactly once: with
+ * virtq_push() (also after a reset, which then only releases the pins)
+ * or, for a request that cannot be answered, virtq_drop().
  * The struct is large (VIRTQ_IOV_MAX iovecs): allocate it, don't put it
  * on a small stack. */
 struct virtq_chain {
@@ -341,8 +343,8 @@ struct virtq_chain {
  * table's length), no loop (at most queue-size descriptors in all), no
  * zero-length chain, INDIRECT only when negotiated, not nested and not
  * combined with NEXT, indirect tables a whole number of descriptors,
- * every buffer entirely in guest RAM (mem_map_iovec), and no readable
- * descriptor after a writable one.  With EVENT_IDX, publishes avail_event
+ * every buffer entirely in guest RAM (mem_map_iovec, which pins it), and
+ * no readable descriptor after a writable one.  With EVENT_IDX, publishes avail_event
  * so that the driver notifies for the next buffer (2.7.10).
  * Returns 1 with *c filled, 0 when the queue is empty, not ready or the
  * device is not running, -EIO when the chain (or the ring) is malformed:
@@ -354,11 +356,18 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c);
  * `written` is the number of bytes the device wrote into the chain's
  * writable buffers (2.7.8), clamped to c->in_len.  Then, unless
  * suppressed (used_event with EVENT_IDX, 2.7.10; else the avail ring's
- * NO_INTERRUPT flag, 2.7.7), raise the used-buffer interrupt.
+ * NO_INTERRUPT flag, 2.7.7), raise the used-buffer interrupt.  In every
+ * case the chain's buffers are unpinned (the writable ones marked dirty
+ * again): its iovecs must not be used after this.
  * Returns 0; -ESTALE when the queue was reset since the chain was popped
  * (nothing written); -EIO when the used ring is no longer in RAM.  Any
  * thread. */
 int virtq_push(struct virtq *vq, const struct virtq_chain *c, uint32_t written);
+
+/* Give up a popped chain without a used element (a request the device
+ * cannot answer, having put itself in DEVICE_NEEDS_RESET): unpins its
+ * buffers, instead of virtq_push.  Any thread. */
+void virtq_drop(struct virtq *vq, const struct virtq_chain *c);
 
 /* Queue index within its device, queue size negotiated by the driver
  * (0 when not set up), and whether the driver marked it ready. */

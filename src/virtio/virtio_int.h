@@ -9,6 +9,15 @@
 #include "util/ratelimit.h"
 #include "virtio/virtio.h"
 
+/* One ring of a queue, pinned (mem.h mem_map_iovec): host pieces of its
+ * guest range, in order.  A region is one host mapping, so one piece
+ * unless the ring crosses into another RAM region. */
+#define VIRTQ_RING_IOV 4
+struct virtq_ring {
+    struct iovec iov[VIRTQ_RING_IOV];
+    int n;
+};
+
 struct virtq {
     struct virtio_dev *dev;
     unsigned index;
@@ -24,6 +33,16 @@ struct virtq {
     uint16_t used_idx;          /* next used ring slot to fill */
     bool broken;                /* malformed: stopped until reset */
     uint32_t gen;               /* bumped by every reset */
+    /* The rings, pinned from the first pop or push after their addresses
+     * were set (enable, a restored state) until the queue is reset or
+     * given other addresses: ring fields and descriptors are then reached
+     * through host pointers, with no pin or lookup per access, and memory
+     * operations leave the rings of a live queue alone.  mapped_*: the
+     * size and addresses they were mapped for. */
+    struct virtq_ring rdesc, ravail, rused;
+    bool mapped;
+    uint32_t mapped_num;
+    uint64_t mapped_desc, mapped_avail, mapped_used;
 };
 
 /* Host-side bit kept above the status byte (never seen by the guest):

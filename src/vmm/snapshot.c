@@ -127,11 +127,13 @@ static int write_run(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t of
         int rc = mem_map_iovec(m, gpa, step, false, v, 64, &n);
         if (rc)
             return rc;
-        for (int k = 0; k < n; k++) {
-            if ((rc = write_all(fd, v[k].iov_base, v[k].iov_len, off)))
-                return rc;
+        for (int k = 0; k < n && !rc; k++) {
+            rc = write_all(fd, v[k].iov_base, v[k].iov_len, off);
             off += (off_t)v[k].iov_len;
         }
+        mem_unpin_iovec(m, v, n, false);
+        if (rc)
+            return rc;
         gpa += step;
         len -= step;
     }
@@ -194,8 +196,10 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
                 if ((pop[p / 64] >> (p % 64)) & 1) {
                     struct iovec v;
                     int nv;
-                    data = mem_map_iovec(m, gpa, MEM_PAGE_SIZE, false, &v, 1, &nv) == 0 &&
-                           !page_is_zero(v.iov_base);
+                    if (mem_map_iovec(m, gpa, MEM_PAGE_SIZE, false, &v, 1, &nv) == 0) {
+                        data = !page_is_zero(v.iov_base);
+                        mem_unpin_iovec(m, &v, nv, false);
+                    }
                 }
                 if (data && !run_pages)
                     run = p;

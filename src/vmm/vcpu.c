@@ -9,6 +9,14 @@
  * waits until all threads are parked; clearing the bit lets them go.  The
  * bit test costs one atomic load per slice.
  *
+ * Memory operations (mem.h: a dirty-log clear, a page given new backing)
+ * park the vCPUs the same way through the shootdown callback registered
+ * on the board's address space: STOP sets HOLD_MEM and waits until every
+ * thread is parked, RELEASE clears it.  It may come from any thread but a
+ * vCPU's, while control calls run or not, so it synchronises with them
+ * through park_lock alone (never vm->lock), and thread start and end keep
+ * a HOLD_MEM that is set.
+ *
  * Guest time (design rule 6) stands still while the VM is not running:
  * the VM clock's offset is moved on thaw by exactly the time spent
  * frozen, so the guest sees no jump. */
@@ -17,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mem/mem.h"
 #include "util/util.h"
 #include "util/vclock.h"
 #include "vmm/vmm_int.h"
@@ -79,13 +88,21 @@ static bool vcpu_park(struct vm *v)
     return go_on;
 }
 
-static void kick_all(struct vm *v)
+/* park_lock held: it keeps nthreads still. */
+static void kick_locked(struct vm *v)
 {
     for (unsigned i = 0; i < v->nthreads; i++) {
         if (i < v->ncpus)       /* 0 while the board is being rebuilt */
             cpu_kick(&v->cpus[i]);
         vcpu_wake(v, i);
     }
+}
+
+static void kick_all(struct vm *v)
+{
+    pthread_mutex_lock(&v->park_lock);
+    kick_locked(v);
+    pthread_mutex_unlock(&v->park_lock);
 }
 
 /* The guest asked to power off or reboot (seen by vCPU `self`): hold every
@@ -166,28 +183,68 @@ void vcpus_end(struct vm *v)
     pthread_mutex_lock(&v->park_lock);
     atomic_fetch_or(&v->hold, HOLD_EXIT);
     pthread_cond_broadcast(&v->park_cond);
+    kick_locked(v);
+    unsigned n = v->nthreads;
     pthread_mutex_unlock(&v->park_lock);
-    kick_all(v);
-    for (unsigned i = 0; i < v->nthreads; i++)
+    for (unsigned i = 0; i < n; i++)
         pthread_join(v->vcpus[i].thread, NULL);
+    /* A memory operation's STOP may be waiting for these threads: with
+     * none left it is done.  Its HOLD_MEM stays until its RELEASE. */
+    pthread_mutex_lock(&v->park_lock);
     v->nthreads = 0;
     v->parked = 0;
-    atomic_store(&v->hold, 0);
+    atomic_fetch_and(&v->hold, HOLD_MEM);
+    pthread_cond_broadcast(&v->park_cond);
+    pthread_mutex_unlock(&v->park_lock);
+}
+
+/* The shootdown of the board's address space (mem.h mem_set_shootdown). */
+static int mem_shootdown(void *opaque, enum mem_shootdown_phase phase)
+{
+    struct vm *v = opaque;
+    if (phase == MEM_SHOOTDOWN_RELEASE) {
+        vcpus_release(v, HOLD_MEM);
+        return 0;
+    }
+    pthread_mutex_lock(&v->park_lock);
+    for (unsigned i = 0; i < v->nthreads; i++) {
+        if (pthread_equal(pthread_self(), v->vcpus[i].thread)) {
+            /* It would wait for itself to park. */
+            pthread_mutex_unlock(&v->park_lock);
+            return -EDEADLK;
+        }
+    }
+    atomic_fetch_or(&v->hold, HOLD_MEM);
+    kick_locked(v);
+    while (v->parked < v->nthreads)
+        pthread_cond_wait(&v->park_cond, &v->park_lock);
+    pthread_mutex_unlock(&v->park_lock);
+    return 0;
 }
 
 int vcpus_start(struct vm *v)
 {
-    atomic_store(&v->hold, HOLD_CTL);
+    /* The board's address space is stable from here to the next
+     * vcpus_start (a reset keeps it; a rebuild happens only while the VM
+     * is stopped). */
+    mem_set_shootdown(virt_mem(v->board), mem_shootdown, v);
+    atomic_fetch_and(&v->hold, HOLD_MEM);
+    atomic_fetch_or(&v->hold, HOLD_CTL);
     for (unsigned i = 0; i < v->ncpus; i++) {
         struct vcpu *c = &v->vcpus[i];
         c->woken = false;
+        /* Under park_lock, so that a STOP counts exactly the threads
+         * that exist (each parks at once on HOLD_CTL). */
+        pthread_mutex_lock(&v->park_lock);
         int rc = pthread_create(&c->thread, NULL, vcpu_main, c);
+        if (!rc)
+            v->nthreads = i + 1;
+        pthread_mutex_unlock(&v->park_lock);
         if (rc) {
             vcpus_end(v);
             return vm_fail(v, -rc, "start: cannot create the thread of vCPU %u: %s", i,
                            strerror(rc));
         }
-        v->nthreads = i + 1;
     }
     return 0;
 }

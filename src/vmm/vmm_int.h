@@ -13,7 +13,12 @@
  *                   state, board, cpus, nthreads, stop info.  Held while
  *                   waiting for vCPUs to park or end, so vCPU threads
  *                   never take it.
- *   vm->park_lock   the parking handshake (hold bits, parked count).
+ *   mem op lock     (mem/) a memory operation on the board's address
+ *                   space, from a control call or any other non-vCPU
+ *                   thread; its shootdown (vcpu.c) takes the locks
+ *                   below, never vm->lock.
+ *   vm->park_lock   the parking handshake (hold bits, parked count,
+ *                   nthreads).
  *   vcpu->lock      one vCPU's idle wait.
  *   vm->ev_lock     the event queue; taken by anyone, held briefly.
  *   vm->err_lock    the last error text; a leaf. */
@@ -40,6 +45,8 @@ enum {
     HOLD_GUEST = 1u << 1,       /* the guest asked for poweroff/reboot */
     HOLD_CTL = 1u << 2,         /* a control call works on the board */
     HOLD_EXIT = 1u << 3,        /* end the threads */
+    HOLD_MEM = 1u << 4,         /* a memory operation (mem.h shootdown);
+                                   outlives thread end and start */
 };
 
 struct vcpu {
@@ -128,7 +135,9 @@ void vm_teardown(struct vm *v);
 
 /* ---- vcpu.c ---- (all with vm->lock held) */
 /* Start one thread per vCPU, parked on HOLD_CTL (set here) until the
- * caller clears it with vcpus_release.  -EAGAIN: none left running. */
+ * caller clears it with vcpus_release.  Registers the vCPUs' shootdown on
+ * the board's address space (mem_set_shootdown).  -EAGAIN: none left
+ * running. */
 int vcpus_start(struct vm *v);
 /* Set `why` and wait until every thread is parked. */
 void vcpus_hold(struct vm *v, unsigned why);

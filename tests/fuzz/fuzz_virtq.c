@@ -12,7 +12,9 @@
  *   3  pop + push       queue(1): every chain popped is filled and pushed
  *   4  QueueNotify      queue(1) (the device pops from its callback)
  * Nothing may crash, hang, leak or touch memory outside guest RAM; chains
- * must satisfy the walker's invariants (checked below). */
+ * must satisfy the walker's invariants (checked below), and every page
+ * pinned on the way must be unpinned at the end. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +173,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 out:
     virtio_dev_free(z.dev);
+    /* Every pin taken (rings, chains, indirect tables) was released: a
+     * memory operation may move every page again. */
+    for (uint64_t a = RAM; z.mem && a < RAM + RAM_SIZE; a += 4096)
+        if (mem_replace_page(z.mem, a) == -EBUSY)
+            abort();
     mem_free(z.mem);
     free(z.c);
     return 0;

@@ -8,7 +8,7 @@ trap 'rm -rf "$T"' EXIT
 if ! command -v clang >/dev/null; then
     echo "ok 1 - # SKIP clang not installed"; exit 0
 fi
-SRCS="$ROOT/tests/fuzz/fuzz_virtq.c $ROOT/src/virtio/mmio.c $ROOT/src/virtio/virtqueue.c $ROOT/src/mem/mem.c $(ls "$ROOT"/src/util/*.c)"
+SRCS="$ROOT/tests/fuzz/fuzz_virtq.c $ROOT/src/virtio/mmio.c $ROOT/src/virtio/virtqueue.c $ROOT/src/mem/mem.c $ROOT/src/mem/lease.c $(ls "$ROOT"/src/util/*.c)"
 # shellcheck disable=SC2086
 if clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I"$ROOT/src" \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -3,21 +3,26 @@
  * registers, executed against a raw image in a temporary directory by the
  * block layer's worker threads.  Read, write, flush, discard,
  * write-zeroes, get-id, read-only disks, out-of-range sectors, bad
- * lengths, unknown types, a request without a status byte. */
+ * lengths, unknown types, a request without a status byte; a request in
+ * flight keeps its pages pinned against memory operations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "block/block.h"
+#include "block/block_int.h"   /* bd->lock: holds a request in flight */
+#include "util/util.h"
 #include "virtio_fake.h"
 
 #define DISK_SIZE (1u << 20)
@@ -374,6 +379,77 @@ static void test_reset_drains(void **state)
     assert_int_equal(fk_rd(&x->f, VIRTIO_MMIO_STATUS), 0);
 }
 
+static void *notifier(void *arg)
+{
+    struct fx *x = arg;
+    fk_wr(&x->f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    return NULL;
+}
+
+/* A read held in flight (the block layer cannot take the disk's lock)
+ * pins what it will write and what it read: memory operations refuse
+ * those pages (-EBUSY), and the rings of the live queue, while they give
+ * any other page new backing.  Once the request completed its pages move
+ * too, and the data it read stays intact. */
+static void test_inflight_request_pins(void **state)
+{
+    struct fx *x = *state;
+    uint8_t hdr[16] = { 0 };
+    uint32_t type = T_IN;
+    uint64_t sector = 3;
+    memcpy(hdr, &type, 4);
+    memcpy(hdr + 8, &sector, 8);
+    mem_write(x->f.mem, HDR, hdr, sizeof(hdr));
+    fk_desc(&x->f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+    fk_desc(&x->f, 1, DATA, 8192, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+    fk_desc(&x->f, 2, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+    uint16_t before = fk_used_idx(&x->f);
+    fk_avail(&x->f, 0);
+
+    pthread_mutex_lock(&x->bd->lock);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, notifier, x), 0);
+    /* Until the device popped the request, DATA moves like any page. */
+    uint64_t end = host_time_ns() + 10000000000ULL;
+    int rc;
+    while ((rc = mem_replace_page(x->f.mem, DATA)) == 0 && host_time_ns() < end)
+        sched_yield();
+    assert_int_equal(rc, -EBUSY);
+    assert_int_equal(mem_replace_page(x->f.mem, DATA + 0x1000), -EBUSY);
+    assert_int_equal(mem_replace_page(x->f.mem, HDR), -EBUSY);      /* and STATUS */
+    assert_int_equal(mem_replace_page(x->f.mem, DATA + 0x2000), 0);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_BUF + 0x8000), 0);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_USED), -EBUSY);
+    assert_int_equal(fk_used_idx(&x->f), before);
+    pthread_mutex_unlock(&x->bd->lock);
+    pthread_join(t, NULL);
+    block_aio_drain(x->bd);
+
+    assert_int_equal(fk_used_idx(&x->f), (uint16_t)(before + 1));
+    uint8_t st = NO_STATUS;
+    mem_read(x->f.mem, STATUS, &st, 1);
+    assert_int_equal(st, S_OK);
+    assert_int_equal(mem_replace_page(x->f.mem, DATA), 0);
+    assert_int_equal(mem_replace_page(x->f.mem, DATA + 0x1000), 0);
+    assert_int_equal(mem_replace_page(x->f.mem, HDR), 0);
+    uint8_t got[8192], want[8192];
+    mem_read(x->f.mem, DATA, got, sizeof(got));
+    file_read(x, 3 * 512, want, sizeof(want));
+    assert_memory_equal(got, want, sizeof(got));
+}
+
+/* A request the device cannot answer (no status byte) is dropped, and
+ * its pages with it. */
+static void test_unanswerable_request_unpins(void **state)
+{
+    struct fx *x = *state;
+    fk_desc(&x->f, 0, HDR, 16, 0, 0);
+    fk_avail(&x->f, 0);
+    fk_wr(&x->f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    assert_true(fk_needs_reset(&x->f));
+    assert_int_equal(mem_replace_page(x->f.mem, HDR), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -390,6 +466,8 @@ int main(void)
         T(test_bad_requests),
         cmocka_unit_test_setup_teardown(test_read_only, setup_ro, teardown),
         T(test_reset_drains),
+        T(test_inflight_request_pins),
+        T(test_unanswerable_request_unpins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

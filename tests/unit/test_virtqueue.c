@@ -2,7 +2,10 @@
  * hand-built rings in fake guest RAM (a mem_new() address space), every
  * malformed case rejected with DEVICE_NEEDS_RESET and the device's config
  * interrupt, well-formed chains (direct and indirect) mapped correctly,
- * used ring updates and event-index / NO_INTERRUPT suppression. */
+ * used ring updates and event-index / NO_INTERRUPT suppression; leases:
+ * a popped chain's pages stay pinned until it is pushed or dropped (also
+ * after a reset), a malformed chain leaves nothing pinned, the rings stay
+ * pinned while the queue is in use and are released by a reset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,11 +70,34 @@ static int teardown(void **state)
     return 0;
 }
 
+static bool is_ring(uint64_t gpa)
+{
+    return gpa == FAKE_DESC || gpa == FAKE_AVAIL || gpa == FAKE_USED;
+}
+
+/* Guest pages but the rings' that a memory operation refuses: pinned
+ * ones.  Every other page gets new backing on the way (same bytes). */
+static unsigned count_pinned(struct fx *x)
+{
+    unsigned n = 0;
+    for (uint64_t a = FAKE_RAM; a < FAKE_RAM + FAKE_RAM_SIZE; a += 4096) {
+        if (is_ring(a))
+            continue;
+        int rc = mem_replace_page(x->f.mem, a);
+        assert_true(rc == 0 || rc == -EBUSY);
+        n += rc == -EBUSY;
+    }
+    return n;
+}
+
 /* The chain must be rejected: -EIO, NEEDS_RESET, config interrupt, and
- * the queue stays stopped afterwards. */
+ * the queue stays stopped afterwards.  Whatever the walk had mapped is
+ * unpinned again. */
 static void expect_malformed(struct fx *x)
 {
+    unsigned pinned = count_pinned(x);
     assert_int_equal(virtq_pop(x->vq, x->c), -EIO);
+    assert_int_equal(count_pinned(x), pinned);
     assert_true(fk_needs_reset(&x->f));
     assert_true(fk_rd(&x->f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
     assert_true(x->f.irq.level);
@@ -488,6 +514,77 @@ static void test_not_running(void **state)
     assert_int_equal(virtq_pop(x->vq, x->c), 1);
 }
 
+/* A popped chain's buffers are pinned (refused by memory operations)
+ * until it is pushed; the unpin marks the writable pages dirty again.
+ * The rings stay pinned while the queue is in use. */
+static void test_chain_pinned_until_push(void **state)
+{
+    struct fx *x = *state;
+    fk_desc(&x->f, 0, FAKE_BUF, 100, VIRTQ_DESC_F_NEXT, 1);
+    fk_desc(&x->f, 1, FAKE_BUF + 0x2000 + 4000, 200, VIRTQ_DESC_F_WRITE, 0);
+    fk_avail(&x->f, 0);
+    assert_int_equal(virtq_pop(x->vq, x->c), 1);
+    assert_int_equal(count_pinned(x), 3);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_BUF), -EBUSY);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_BUF + 0x2000), -EBUSY);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_BUF + 0x3000), -EBUSY);
+    uint64_t bm[FAKE_RAM_SIZE / 4096 / 64];
+    assert_int_equal(mem_dirty_fetch(x->f.mem, FAKE_RAM, FAKE_RAM_SIZE, bm, true), 0);
+    uint8_t pat[200];
+    memset(pat, 0x5c, sizeof(pat));
+    assert_int_equal(virtq_chain_write(x->c, 0, pat, sizeof(pat)), sizeof(pat));
+    assert_int_equal(virtq_push(x->vq, x->c, 200), 0);
+    assert_int_equal(count_pinned(x), 0);
+    assert_int_equal(mem_dirty_fetch(x->f.mem, FAKE_RAM, FAKE_RAM_SIZE, bm, false), 0);
+    uint64_t p = (FAKE_BUF + 0x2000 - FAKE_RAM) / 4096;
+    assert_true((bm[p / 64] >> (p % 64)) & 1);
+    assert_true((bm[(p + 1) / 64] >> ((p + 1) % 64)) & 1);
+    p = (FAKE_BUF - FAKE_RAM) / 4096;
+    assert_false((bm[p / 64] >> (p % 64)) & 1);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_DESC), -EBUSY);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_AVAIL), -EBUSY);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_USED), -EBUSY);
+    /* Every other page got new backing in count_pinned: the queue goes
+     * on as before. */
+    fk_avail(&x->f, 1);
+    assert_int_equal(virtq_pop(x->vq, x->c), 1);
+    assert_int_equal(x->c->head, 1);
+    assert_int_equal(virtq_push(x->vq, x->c, 7), 0);
+    uint32_t id, len;
+    fk_used_elem(&x->f, 1, &id, &len);
+    assert_int_equal(id, 1);
+    assert_int_equal(len, 7);
+    uint8_t back[200];
+    mem_read(x->f.mem, FAKE_BUF + 0x2000 + 4000, back, sizeof(back));
+    assert_memory_equal(back, pat, sizeof(back));
+}
+
+/* A chain popped before a reset is stale: its push writes nothing but
+ * still ends the lease; so does a drop. */
+static void test_stale_push_and_drop_unpin(void **state)
+{
+    struct fx *x = *state;
+    struct virtq_chain *old = malloc(sizeof(*old));
+    fk_desc(&x->f, 0, FAKE_BUF, 16, 0, 0);
+    fk_desc(&x->f, 1, FAKE_BUF + 0x1000, 16, VIRTQ_DESC_F_WRITE, 0);
+    fk_avail(&x->f, 0);
+    fk_avail(&x->f, 1);
+    assert_int_equal(virtq_pop(x->vq, old), 1);
+    assert_int_equal(virtq_pop(x->vq, x->c), 1);
+    assert_int_equal(count_pinned(x), 2);
+    virtq_drop(x->vq, x->c);
+    assert_int_equal(count_pinned(x), 1);
+    fk_wr(&x->f, VIRTIO_MMIO_STATUS, 0);
+    assert_int_equal(count_pinned(x), 1);   /* the device still holds it */
+    assert_int_equal(virtq_push(x->vq, old, 0), -ESTALE);
+    assert_int_equal(count_pinned(x), 0);
+    free(old);
+    /* The reset released the rings. */
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_DESC), 0);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_AVAIL), 0);
+    assert_int_equal(mem_replace_page(x->f.mem, FAKE_USED), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define TP(f) cmocka_unit_test_setup_teardown(f, setup_plain, teardown)
 
@@ -525,6 +622,8 @@ int main(void)
         TP(test_no_interrupt_flag),
         T(test_wraparound),
         T(test_not_running),
+        T(test_chain_pinned_until_push),
+        T(test_stale_push_and_drop_unpin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,10 @@
  * self-modifying code works even without FENCE.I.  FENCE.I bumps a
  * generation: each page is compared with memory on its next use and
  * re-decoded only if it changed.  So other harts' stores and device DMA
- * become visible at this hart's next FENCE.I, as the ISA requires.
+ * become visible at this hart's next FENCE.I, as the ISA requires.  A
+ * memory operation (mem.h: a page given new backing, possibly new bytes)
+ * bumps the generation the same way at the hart's next slice (hart_run),
+ * so no page runs from bytes it no longer holds.
  *
  * Replacement: when the arena is full a page is evicted by CLOCK (second
  * chance).  A page's ref bit is set whenever a fetch-TLB miss lands on it;
@@ -191,7 +194,7 @@ static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
         d = &h->arena[h->arena_used++];
     d->paddr = ppage;
     d->gen = h->dgen;
-    mem_read(h->mem, ppage, d->code, sizeof(d->code));
+    mem_cpu_read(h->mem, ppage, d->code, sizeof(d->code));
     unsigned b = dhash(ppage);
     d->hash_next = h->dhash[b];
     h->dhash[b] = d;
@@ -219,7 +222,7 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
         /* First use since a FENCE.I: keep the decoded slots only if the
          * page still holds the bytes they were decoded from. */
         uint8_t now[4096];
-        mem_read(h->mem, ppage, now, sizeof(now));
+        mem_cpu_read(h->mem, ppage, now, sizeof(now));
         if (memcmp(now, d->code, sizeof(now))) {
             memcpy(d->code, now, sizeof(now));
             memset(d->insn, 0, sizeof(d->insn));
@@ -307,7 +310,7 @@ void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size)
     for (uint64_t a = pa; a <= last; a++) {
         struct dpage *d = dcache_lookup(h, a & ~0xfffULL);
         if (d)
-            mem_read(h->mem, a, &d->code[a & 0xfff], 1);
+            mem_cpu_read(h->mem, a, &d->code[a & 0xfff], 1);
     }
     /* A translated block may span the stored bytes: drop every
      * translation of the touched page(s). */

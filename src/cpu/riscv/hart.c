@@ -86,11 +86,17 @@ enum hart_exit hart_run(struct hart *h, uint64_t budget)
         atomic_store_explicit(&h->events, 0, memory_order_release);
         uint64_t gen = mem_map_gen(h->mem);
         if (unlikely(gen != h->map_gen)) {
-            /* Write mappings were revoked: store TLB entries (and the
-             * reservation's host address) must be looked up again. */
+            /* A memory operation ran while this hart was parked (mem.h:
+             * the shootdown): the host pointers it cached are no longer
+             * leased.  TLB entries and the reservation go (an SC after it
+             * fails; the guest retries), and decoded pages are compared
+             * with memory again before they run, as after a FENCE.I, in
+             * case an operation changed what a page holds; translations
+             * of a changed page go with its decoded slots. */
             h->map_gen = gen;
             tlb_flush_all(h);
             h->resv_valid = false;
+            dcache_flush(h);
         }
         hart_update_stip(h);
         hart_check_interrupts(h);

@@ -194,10 +194,10 @@ struct hart {
     } pmp_rgn[PMP_ENTRIES];
     unsigned pmp_nrgn;
 
-    /* LR/SC reservation: the host address of the reserved word (RAM is
-     * one mapping, so one per guest-physical address; anything that ever
-     * moves a guest page to other host memory must clear resv_valid, or
-     * a reused host address could match) and the value LR loaded.
+    /* LR/SC reservation: the host address of the reserved word (one per
+     * guest-physical address while its lease lasts; a memory operation
+     * moves mem_map_gen and hart_run then clears resv_valid, so a host
+     * address from before can never match) and the value LR loaded.
      * Translated code reads and writes these too (jit_x86_64.c). */
     uintptr_t resv_host;
     uint64_t resv_val;
@@ -222,7 +222,7 @@ struct hart {
     unsigned arena_pages, arena_used;
     unsigned arena_hand;        /* CLOCK hand: next eviction candidate */
     struct dpage **dhash;       /* DHASH_SIZE buckets */
-    uint64_t dgen;              /* bumped by FENCE.I */
+    uint64_t dgen;              /* bumped by FENCE.I and map_gen changes */
     /* Block translator (jit.h): host code buffer, a ring of regions.
      * jit_code is its read-execute view; the translator writes through
      * the read-write view at jit_code + jit_wdelta (one memfd, jit_fd). */
@@ -243,8 +243,9 @@ struct hart {
     struct hart_config cfg;
     struct mem *mem;
     /* mem_map_gen() when the TLBs were last flushed for it: a change means
-     * mappings were revoked (dirty-log clear), so cached host pointers go
-     * before the next slice. */
+     * a memory operation revoked the leases (a dirty-log clear, a page
+     * given new backing), so cached host pointers (TLBs, reservation) go
+     * and decoded pages are revalidated before the next slice runs. */
     uint64_t map_gen;
 };
 
