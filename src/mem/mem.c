@@ -511,7 +511,7 @@ int mem_ram_populated(struct mem *m, uint64_t gpa, uint64_t size,
 int mem_ram_map_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
                      uint64_t offset)
 {
-    struct ram_region *r = find_ram(m, gpa);
+    struct ram_region *r = mem_region_of(m, gpa);
     if (!r || r->gpa != gpa || r->size != size || offset & (MEM_PAGE_SIZE - 1) ||
         offset + size < offset || offset + size > (uint64_t)INT64_MAX)
         return -EINVAL;
