@@ -121,7 +121,7 @@ int board_create(struct board *b, unsigned ncpus, struct vclock *clock,
         struct row_device d = row_device(b, row);
         int rc = mem_add_mmio(mem, row->base, row->size, d.mmio, d.opaque);
         if (rc)
-            return boot_fail(err, errlen, rc, "virt: cannot map %s at 0x%llx (0x%llx bytes): "
+            return errbuf(err, errlen, rc, "virt: cannot map %s at 0x%llx (0x%llx bytes): "
                              "%s", row->name, (unsigned long long)row->base,
                              (unsigned long long)row->size, strerror(-rc));
     }
@@ -133,7 +133,7 @@ nomem:
     clint_free(b->clint);
     plic_free(b->plic);
     memset(b, 0, sizeof(*b));
-    return boot_fail(err, errlen, -ENOMEM, "virt: out of memory creating the platform devices");
+    return errbuf(err, errlen, -ENOMEM, "virt: out of memory creating the platform devices");
 }
 
 int board_add_htif(struct board *b, struct mem *mem, uint64_t tohost, uint64_t fromhost,

@@ -15,12 +15,9 @@
 #include <stdint.h>
 
 #include "mem/mem.h"
+#include "util/util.h"
 
-/* Format the one-line message into err as described above; returns rc.
- * For the loaders and the board (machine/). */
-int boot_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
+/* Messages are formatted into the caller's err with errbuf (util.h). */
 /* ------------------------------------------------------------------ ELF */
 
 /* ELF64 executables for RISC-V (System V gABI, "ELF-64 Object File

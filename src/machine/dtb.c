@@ -174,11 +174,11 @@ static int build(void *fdt, size_t bufsize, const struct dtb_params *p)
 int dtb_build(const struct dtb_params *p, void **blob, size_t *size, char *err, size_t errlen)
 {
     if (!p->ncpus || p->ncpus > DTB_MAX_CPUS)
-        return boot_fail(err, errlen, -EINVAL, "device tree: %u cpus, expected 1..%d",
+        return errbuf(err, errlen, -EINVAL, "device tree: %u cpus, expected 1..%d",
                          p->ncpus, DTB_MAX_CPUS);
     for (unsigned i = 0; i < p->nsoc; i++) {
         if (p->soc[i].phandle && p->soc[i].phandle < DTB_PHANDLE_BOARD)
-            return boot_fail(err, errlen, -EINVAL, "device tree: /soc node at 0x%llx has "
+            return errbuf(err, errlen, -EINVAL, "device tree: /soc node at 0x%llx has "
                              "phandle 0x%x, which a hart's interrupt controller may use; "
                              "expected 0x%x or above", (unsigned long long)p->soc[i].base,
                              p->soc[i].phandle, DTB_PHANDLE_BOARD);
@@ -186,7 +186,7 @@ int dtb_build(const struct dtb_params *p, void **blob, size_t *size, char *err, 
     for (size_t bufsize = 16384; bufsize <= (1u << 24); bufsize *= 2) {
         void *fdt = calloc(1, bufsize);
         if (!fdt)
-            return boot_fail(err, errlen, -ENOMEM, "device tree: out of memory");
+            return errbuf(err, errlen, -ENOMEM, "device tree: out of memory");
         int fe = build(fdt, bufsize, p);
         if (fe == -FDT_ERR_NOSPACE) {
             free(fdt);
@@ -194,7 +194,7 @@ int dtb_build(const struct dtb_params *p, void **blob, size_t *size, char *err, 
         }
         if (fe < 0) {
             free(fdt);
-            return boot_fail(err, errlen, -EINVAL, "device tree: libfdt: %s",
+            return errbuf(err, errlen, -EINVAL, "device tree: libfdt: %s",
                              fdt_strerror(fe));
         }
         /* Grow the blob's totalsize so firmware can edit it in place. */
@@ -202,18 +202,18 @@ int dtb_build(const struct dtb_params *p, void **blob, size_t *size, char *err, 
         void *out = calloc(1, total);
         if (!out) {
             free(fdt);
-            return boot_fail(err, errlen, -ENOMEM, "device tree: out of memory");
+            return errbuf(err, errlen, -ENOMEM, "device tree: out of memory");
         }
         fe = fdt_open_into(fdt, out, (int)total);
         free(fdt);
         if (fe < 0) {
             free(out);
-            return boot_fail(err, errlen, -EINVAL, "device tree: libfdt: %s",
+            return errbuf(err, errlen, -EINVAL, "device tree: libfdt: %s",
                              fdt_strerror(fe));
         }
         *blob = out;
         *size = total;
         return 0;
     }
-    return boot_fail(err, errlen, -EINVAL, "device tree: larger than 16 MiB");
+    return errbuf(err, errlen, -EINVAL, "device tree: larger than 16 MiB");
 }

@@ -32,18 +32,18 @@ static int read_whole(const char *path, uint64_t max, uint8_t **out, size_t *len
     int rc = 0;
     uint8_t *buf = NULL;
     if (!size) {
-        rc = boot_fail(err, errlen, -ENOEXEC,
+        rc = errbuf(err, errlen, -ENOEXEC,
                        "%s: is empty (0 bytes); expected a RISC-V ELF64 executable", path);
         goto out;
     }
     if (size > max) {
-        rc = boot_fail(err, errlen, -EFBIG, "%s: file is %llu bytes, more than the %llu allowed",
+        rc = errbuf(err, errlen, -EFBIG, "%s: file is %llu bytes, more than the %llu allowed",
                        path, (unsigned long long)size, (unsigned long long)max);
         goto out;
     }
     buf = malloc((size_t)size);
     if (!buf) {
-        rc = boot_fail(err, errlen, -ENOMEM, "%s: out of memory reading %llu bytes", path,
+        rc = errbuf(err, errlen, -ENOMEM, "%s: out of memory reading %llu bytes", path,
                        (unsigned long long)size);
         goto out;
     }
@@ -54,7 +54,7 @@ static int read_whole(const char *path, uint64_t max, uint8_t **out, size_t *len
             continue;
         if (n <= 0) {
             rc = n < 0 ? -errno : -EIO;
-            boot_fail(err, errlen, rc, "%s: read failed: %s", path, strerror(-rc));
+            errbuf(err, errlen, rc, "%s: read failed: %s", path, strerror(-rc));
             goto out;
         }
         done += (size_t)n;
@@ -76,7 +76,7 @@ static bool in_file(uint64_t off, uint64_t len, size_t size)
 
 static int bad(const struct elf_file *e, const char *what, char *err, size_t errlen)
 {
-    return boot_fail(err, errlen, -ENOEXEC, "%s: %s", e->path, what);
+    return errbuf(err, errlen, -ENOEXEC, "%s: %s", e->path, what);
 }
 
 static int check_header(struct elf_file *e, char *err, size_t errlen)
@@ -88,17 +88,17 @@ static int check_header(struct elf_file *e, char *err, size_t errlen)
     memcpy(&e->eh, e->data, sizeof(e->eh));
     const Elf64_Ehdr *h = &e->eh;
     if (h->e_ident[EI_CLASS] != ELFCLASS64)
-        return boot_fail(err, errlen, -ENOEXEC,
+        return errbuf(err, errlen, -ENOEXEC,
                          "%s: not a 64-bit ELF (EI_CLASS %u, expected %u = ELFCLASS64)",
                          e->path, h->e_ident[EI_CLASS], ELFCLASS64);
     if (h->e_ident[EI_DATA] != ELFDATA2LSB)
         return bad(e, "not a little-endian ELF (RISC-V is little-endian)", err, errlen);
     if (h->e_machine != ELF_EM_RISCV)
-        return boot_fail(err, errlen, -ENOEXEC,
+        return errbuf(err, errlen, -ENOEXEC,
                          "%s: not a RISC-V ELF (e_machine %u, expected %u)", e->path,
                          h->e_machine, ELF_EM_RISCV);
     if (h->e_type != ET_EXEC)
-        return boot_fail(err, errlen, -ENOEXEC,
+        return errbuf(err, errlen, -ENOEXEC,
                          "%s: not an executable ELF (e_type %u, expected %u = ET_EXEC)",
                          e->path, h->e_type, ET_EXEC);
     if (h->e_version != EV_CURRENT)
@@ -106,7 +106,7 @@ static int check_header(struct elf_file *e, char *err, size_t errlen)
     if (h->e_phnum && h->e_phentsize != sizeof(Elf64_Phdr))
         return bad(e, "bad program header entry size", err, errlen);
     if (!in_file(h->e_phoff, (uint64_t)h->e_phnum * sizeof(Elf64_Phdr), e->size))
-        return boot_fail(err, errlen, -ENOEXEC,
+        return errbuf(err, errlen, -ENOEXEC,
                          "%s: truncated: %u program headers at offset %llu run past the "
                          "end of the %zu-byte file", e->path, h->e_phnum,
                          (unsigned long long)h->e_phoff, e->size);
@@ -116,12 +116,12 @@ static int check_header(struct elf_file *e, char *err, size_t errlen)
         if (ph.p_type != PT_LOAD)
             continue;
         if (ph.p_filesz > ph.p_memsz)
-            return boot_fail(err, errlen, -ENOEXEC,
+            return errbuf(err, errlen, -ENOEXEC,
                              "%s: segment %u: file size %llu exceeds memory size %llu",
                              e->path, i, (unsigned long long)ph.p_filesz,
                              (unsigned long long)ph.p_memsz);
         if (!in_file(ph.p_offset, ph.p_filesz, e->size))
-            return boot_fail(err, errlen, -ENOEXEC,
+            return errbuf(err, errlen, -ENOEXEC,
                              "%s: truncated: segment %u (offset %llu, %llu bytes) runs "
                              "past the end of the %zu-byte file", e->path, i,
                              (unsigned long long)ph.p_offset,
@@ -135,7 +135,7 @@ int elf_open(const char *path, struct elf_file **out, char *err, size_t errlen)
     struct elf_file *e = calloc(1, sizeof(*e));
     if (!e || !(e->path = strdup(path))) {
         free(e);
-        return boot_fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+        return errbuf(err, errlen, -ENOMEM, "%s: out of memory", path);
     }
     int rc = read_whole(path, ELF_MAX_FILE, &e->data, &e->size, err, errlen);
     if (!rc)
@@ -174,19 +174,19 @@ int elf_load(const struct elf_file *e, struct mem *m, uint64_t *lo, uint64_t *hi
             continue;
         if (ph.p_paddr + ph.p_memsz < ph.p_paddr ||
             !mem_is_ram(m, ph.p_paddr, ph.p_memsz))
-            return boot_fail(err, errlen, -EFBIG, "%s: segment %u [0x%llx, 0x%llx) is outside "
+            return errbuf(err, errlen, -EFBIG, "%s: segment %u [0x%llx, 0x%llx) is outside "
                              "RAM [0x%llx, 0x%llx)", e->path, i,
                              (unsigned long long)ph.p_paddr,
                              (unsigned long long)(ph.p_paddr + ph.p_memsz),
                              (unsigned long long)rbase, (unsigned long long)rend);
         if (mem_write(m, ph.p_paddr, e->data + ph.p_offset, ph.p_filesz))
-            return boot_fail(err, errlen, -EFAULT, "%s: segment %u: cannot write guest RAM",
+            return errbuf(err, errlen, -EFAULT, "%s: segment %u: cannot write guest RAM",
                              e->path, i);   /* unreachable: checked to be RAM above */
         static const uint8_t zeros[4096];
         for (uint64_t z = ph.p_filesz; z < ph.p_memsz;) {
             size_t n = (size_t)MIN(ph.p_memsz - z, sizeof(zeros));
             if (mem_write(m, ph.p_paddr + z, zeros, n))
-                return boot_fail(err, errlen, -EFAULT, "%s: segment %u: cannot write guest "
+                return errbuf(err, errlen, -EFAULT, "%s: segment %u: cannot write guest "
                                  "RAM", e->path, i);
             z += n;
         }

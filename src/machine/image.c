@@ -23,31 +23,6 @@
 #define IMG_MAGIC        48      /* "RISCV\0\0\0", deprecated */
 #define IMG_MAGIC2       56      /* "RSC\x05" */
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-int boot_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 /* What a file that is not a regular one is, for error messages. */
 const char *file_type_name(unsigned mode)
 {
@@ -70,17 +45,17 @@ int file_open_regular(const char *path, uint64_t *size, char *err, size_t errlen
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        return boot_fail(err, errlen, -e, "%s: %s", path, strerror(e));
+        return errbuf(err, errlen, -e, "%s: %s", path, strerror(e));
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
-        return boot_fail(err, errlen, -e, "%s: %s", path, strerror(e));
+        return errbuf(err, errlen, -e, "%s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return boot_fail(err, errlen, -EINVAL, "%s: is %s; expected a regular file", path,
+        return errbuf(err, errlen, -EINVAL, "%s: is %s; expected a regular file", path,
                          file_type_name(st.st_mode));
     }
     *size = (uint64_t)st.st_size;
@@ -107,29 +82,29 @@ int image_probe(const char *path, struct linux_image_info *info, char *err, size
     close(fd);
     if (n < 0) {
         int e = errno;
-        return boot_fail(err, errlen, -e, "%s: read failed: %s", path, strerror(e));
+        return errbuf(err, errlen, -e, "%s: read failed: %s", path, strerror(e));
     }
     if (n == 0)
-        return boot_fail(err, errlen, -ENOEXEC,
+        return errbuf(err, errlen, -ENOEXEC,
                          "%s: is empty (0 bytes); expected a RISC-V Linux Image", path);
     if ((size_t)n < sizeof(h))
-        return boot_fail(err, errlen, -ENOEXEC, "%s: not a RISC-V Linux Image (only %zd "
+        return errbuf(err, errlen, -ENOEXEC, "%s: not a RISC-V Linux Image (only %zd "
                          "bytes, the header alone is %d)", path, n, IMAGE_HEADER_SIZE);
-    uint32_t magic2 = le32(h + IMG_MAGIC2);
+    uint32_t magic2 = (uint32_t)le_get(h + IMG_MAGIC2, 4);
     if (magic2 != IMAGE_MAGIC2)
-        return boot_fail(err, errlen, -ENOEXEC, "%s: not a RISC-V Linux Image (magic2 at "
+        return errbuf(err, errlen, -ENOEXEC, "%s: not a RISC-V Linux Image (magic2 at "
                          "offset 56 is 0x%08x, expected 0x%08x \"RSC\\x05\"; an ELF vmlinux "
                          "needs --bios or conversion with objcopy -O binary)",
                          path, magic2, IMAGE_MAGIC2);
-    info->text_offset = le64(h + IMG_TEXT_OFFSET);
-    info->image_size = le64(h + IMG_IMAGE_SIZE);
+    info->text_offset = le_get(h + IMG_TEXT_OFFSET, 8);
+    info->image_size = le_get(h + IMG_IMAGE_SIZE, 8);
     info->file_size = size;
     if (info->text_offset & (MEM_PAGE_SIZE - 1) || info->text_offset >= (1ULL << 30))
-        return boot_fail(err, errlen, -ENOEXEC, "%s: RISC-V Image text_offset 0x%llx is not "
+        return errbuf(err, errlen, -ENOEXEC, "%s: RISC-V Image text_offset 0x%llx is not "
                          "a page-aligned offset below 1 GiB", path,
                          (unsigned long long)info->text_offset);
     if (info->image_size >= (1ULL << 40))
-        return boot_fail(err, errlen, -ENOEXEC,
+        return errbuf(err, errlen, -ENOEXEC,
                          "%s: RISC-V Image image_size 0x%llx is implausible", path,
                          (unsigned long long)info->image_size);
     return 0;
@@ -144,14 +119,14 @@ int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max,
         return fd;
     int rc = 0;
     if (size > max || !mem_is_ram(m, gpa, size)) {
-        rc = boot_fail(err, errlen, -EFBIG, "%s: %llu bytes do not fit in guest RAM at "
+        rc = errbuf(err, errlen, -EFBIG, "%s: %llu bytes do not fit in guest RAM at "
                        "0x%llx (room: %llu bytes)", path, (unsigned long long)size,
                        (unsigned long long)gpa, (unsigned long long)max);
         goto out;
     }
     uint8_t *buf = malloc(1 << 20);
     if (!buf) {
-        rc = boot_fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+        rc = errbuf(err, errlen, -ENOMEM, "%s: out of memory", path);
         goto out;
     }
     uint64_t done = 0;
@@ -161,12 +136,12 @@ int file_load(const char *path, struct mem *m, uint64_t gpa, uint64_t max,
             continue;
         if (n <= 0) {
             rc = n < 0 ? -errno : -EIO;
-            boot_fail(err, errlen, rc, "%s: read failed at offset %llu: %s", path,
+            errbuf(err, errlen, rc, "%s: read failed at offset %llu: %s", path,
                       (unsigned long long)done, n < 0 ? strerror(-rc) : "file shrank");
             break;
         }
         if (mem_write(m, gpa + done, buf, (size_t)n)) {
-            rc = boot_fail(err, errlen, -EFBIG, "%s: cannot write guest RAM at 0x%llx", path,
+            rc = errbuf(err, errlen, -EFBIG, "%s: cannot write guest RAM at 0x%llx", path,
                            (unsigned long long)(gpa + done));
             break;
         }

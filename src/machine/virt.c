@@ -151,7 +151,7 @@ static int slot_attach(struct virt_machine *vm, unsigned n, enum virt_slot_kind 
                        void *dev, char *err, size_t errlen)
 {
     if (!dev)
-        return boot_fail(err, errlen, -ENOMEM, "virt: out of memory creating virtio slot %u",
+        return errbuf(err, errlen, -ENOMEM, "virt: out of memory creating virtio slot %u",
                          n);
     vm->slots[n] = (struct virt_slot){ kind, dev };
     struct device d = slot_device(&vm->slots[n]);
@@ -159,7 +159,7 @@ static int slot_attach(struct virt_machine *vm, unsigned n, enum virt_slot_kind 
     if (rc) {
         d.ops->destroy(d.opaque);
         vm->slots[n] = (struct virt_slot){ SLOT_EMPTY, NULL };
-        boot_fail(err, errlen, rc, "virt: no room for virtio slot %u in the device list", n);
+        errbuf(err, errlen, rc, "virt: no room for virtio slot %u in the device list", n);
     }
     return rc;
 }
@@ -177,13 +177,13 @@ static int create_virtio(struct virt_machine *vm, char *err, size_t errlen)
     const struct virt_config *cfg = &vm->cfg;
     unsigned need = virt_virtio_slots_needed(cfg);
     if (need > VIRT_VIRTIO_SLOTS)
-        return boot_fail(err, errlen, -EINVAL, "too many virtio devices: %u disk(s), %u "
+        return errbuf(err, errlen, -EINVAL, "too many virtio devices: %u disk(s), %u "
                          "network card(s)%s and the entropy device need %u slots; the virt "
                          "board has %d", cfg->ndisks, cfg->nnics,
                          cfg->virtio_console ? ", a virtio console" : "", need,
                          VIRT_VIRTIO_SLOTS);
     if (cfg->nnics && !VIRT_HAVE_NET)
-        return boot_fail(err, errlen, -EINVAL, "--net: not available yet");
+        return errbuf(err, errlen, -EINVAL, "--net: not available yet");
     const struct hw_console con = { board_console, vm };
     unsigned n = 0;
     for (unsigned i = 0; i < cfg->ndisks; i++, n++) {
@@ -202,7 +202,7 @@ static int create_virtio(struct virt_machine *vm, char *err, size_t errlen)
         struct virtio_net *nd = NULL;
         int rc = virtio_net_new(nic->be, nic->mac, &irq, vm->mem, &nd);
         if (rc)
-            return boot_fail(err, errlen, rc, "network card %u: %s", i,
+            return errbuf(err, errlen, rc, "network card %u: %s", i,
                              rc == -EBUSY ? "its backend is attached to another card" :
                              rc == -EINVAL ? "the MAC address is multicast or all zero" :
                              strerror(-rc));
@@ -232,7 +232,7 @@ static int create_virtio(struct virt_machine *vm, char *err, size_t errlen)
         rc = mem_add_mmio(vm->mem, base, row->size, &virtio_mmio_ops,
                           slot_transport(&vm->slots[i]));
         if (rc)
-            return boot_fail(err, errlen, rc, "virt: cannot map virtio slot %u at 0x%llx: %s",
+            return errbuf(err, errlen, rc, "virt: cannot map virtio slot %u at 0x%llx: %s",
                              i, (unsigned long long)base, strerror(-rc));
         vm->virtio_mask |= 1u << i;
     }
@@ -278,7 +278,7 @@ static int build_dtb(struct virt_machine *vm, struct dtb_params *p, char *err, s
 static int write_dtb(struct virt_machine *vm, char *err, size_t errlen)
 {
     if (mem_write(vm->mem, vm->dtb_addr, vm->dtb, vm->dtb_size))
-        return boot_fail(err, errlen, -EFBIG, "virt: device tree (%zu bytes) does not fit "
+        return errbuf(err, errlen, -EFBIG, "virt: device tree (%zu bytes) does not fit "
                          "at 0x%llx", vm->dtb_size, (unsigned long long)vm->dtb_addr);
     return 0;
 }
@@ -301,7 +301,7 @@ static int place_htif(struct virt_machine *vm, const struct elf_file *elf, bool 
     if (reload) {
         if (tohost == vm->tohost && fromhost == vm->fromhost)
             return 0;
-        return boot_fail(err, errlen, -ESTALE, "%s: changed since the VM started: "
+        return errbuf(err, errlen, -ESTALE, "%s: changed since the VM started: "
                          "tohost/fromhost at 0x%llx/0x%llx, were at 0x%llx/0x%llx", path,
                          (unsigned long long)tohost, (unsigned long long)fromhost,
                          (unsigned long long)vm->tohost, (unsigned long long)vm->fromhost);
@@ -310,7 +310,7 @@ static int place_htif(struct virt_machine *vm, const struct elf_file *elf, bool 
         return 0;
     rc = board_add_htif(&vm->board, vm->mem, tohost, fromhost, &vm->wiring);
     if (rc)
-        boot_fail(err, errlen, rc, "%s: cannot place HTIF tohost/fromhost at 0x%llx: %s", path,
+        errbuf(err, errlen, rc, "%s: cannot place HTIF tohost/fromhost at 0x%llx: %s", path,
                   (unsigned long long)tohost, strerror(-rc));
     vm->tohost = tohost;
     vm->fromhost = fromhost;
@@ -346,7 +346,7 @@ static int boot_bare_metal(struct virt_machine *vm, bool reload, char *err, size
     if (!vm->dtb_addr)
         vm->dtb_addr = dtb_fit(VIRT_RAM_BASE, lo, vm->dtb_size);
     if (!vm->dtb_addr) {
-        rc = boot_fail(err, errlen, -EFBIG, "%s: no room for the %zu-byte device tree: the "
+        rc = errbuf(err, errlen, -EFBIG, "%s: no room for the %zu-byte device tree: the "
                        "program occupies 0x%llx-0x%llx of RAM 0x%llx-0x%llx (%llu KiB), "
                        "leaving %llu bytes above it and %llu below; use a larger --memory",
                        path, vm->dtb_size, (unsigned long long)lo, (unsigned long long)hi,
@@ -386,7 +386,7 @@ static int find_firmware(const char *given, char *buf, size_t len, char *err, si
             return 0;
         }
     }
-    return boot_fail(err, errlen, -ENOENT, "no OpenSBI firmware: tried %s and %s (fetch it "
+    return errbuf(err, errlen, -ENOENT, "no OpenSBI firmware: tried %s and %s (fetch it "
                      "with scripts/fetch-guest.sh, or pass --firmware)", cache, FW_DEBIAN_PATH);
 }
 
@@ -419,10 +419,10 @@ static int boot_linux(struct virt_machine *vm, char *err, size_t errlen)
      * the VM would spin silently.  An empty initrd is a mistake too (the
      * kernel would find no init and say so only deep in its boot). */
     if (!fw_size)
-        return boot_fail(err, errlen, -ENOEXEC, "--firmware %s: is empty (0 bytes); expected "
+        return errbuf(err, errlen, -ENOEXEC, "--firmware %s: is empty (0 bytes); expected "
                          "an OpenSBI fw_dynamic image", fw);
     if (cfg->initrd && !initrd_size)
-        return boot_fail(err, errlen, -EINVAL, "--initrd %s: is empty (0 bytes); expected a "
+        return errbuf(err, errlen, -EINVAL, "--initrd %s: is empty (0 bytes); expected a "
                          "(compressed) cpio archive", cfg->initrd);
 
     /* Kernel: RAM base + text_offset, but never over the firmware. */
@@ -453,7 +453,7 @@ static int boot_linux(struct virt_machine *vm, char *err, size_t errlen)
     uint64_t info = vm->dtb_addr - MEM_PAGE_SIZE;   /* fw_dynamic_info page */
     uint64_t istart = info - align_up(initrd_size, MEM_PAGE_SIZE);
     if (!vm->dtb_addr)
-        return boot_fail(err, errlen, -EFBIG, "--memory %llu MiB is too small: OpenSBI %s "
+        return errbuf(err, errlen, -EFBIG, "--memory %llu MiB is too small: OpenSBI %s "
                          "(%llu bytes) + kernel %s (%llu bytes at 0x%llx) + initrd %s (%llu "
                          "bytes) + device tree (%zu bytes) do not fit below 0x%llx",
                          (unsigned long long)(cfg->ram_size / MiB), fw,
@@ -469,7 +469,7 @@ static int boot_linux(struct virt_machine *vm, char *err, size_t errlen)
         if ((rc = build_dtb(vm, &p, err, errlen)))
             return rc;
         if (vm->dtb_size != old)    /* cannot happen: same properties, same sizes */
-            return boot_fail(err, errlen, -EINVAL, "virt: the device tree changed size "
+            return errbuf(err, errlen, -EINVAL, "virt: the device tree changed size "
                              "with the initrd's address");
     }
 
@@ -484,7 +484,7 @@ static int boot_linux(struct virt_machine *vm, char *err, size_t errlen)
         FW_DYNAMIC_NEXT_MODE_S, 0, UINT64_MAX /* boot_hart: any (lottery) */,
     };
     if (put_u64s(vm->mem, info, fdi, ARRAY_SIZE(fdi)))
-        return boot_fail(err, errlen, -EFBIG, "virt: fw_dynamic_info does not fit at 0x%llx",
+        return errbuf(err, errlen, -EFBIG, "virt: fw_dynamic_info does not fit at 0x%llx",
                          (unsigned long long)info);
     vm->entry = VIRT_RAM_BASE;
     vm->info = info;
@@ -512,18 +512,18 @@ void virt_boot_regs(struct virt_machine *vm)
 static int check_config(const struct virt_config *cfg, char *err, size_t errlen)
 {
     if (!cfg->ncpus || cfg->ncpus > VIRT_MAX_CPUS)
-        return boot_fail(err, errlen, -EINVAL, "--cpus %u: expected 1..%d", cfg->ncpus,
+        return errbuf(err, errlen, -EINVAL, "--cpus %u: expected 1..%d", cfg->ncpus,
                          VIRT_MAX_CPUS);
     if (!cfg->ram_size || cfg->ram_size % MEM_PAGE_SIZE || cfg->ram_size > VIRT_MAX_RAM)
-        return boot_fail(err, errlen, -EINVAL, "--memory %llu bytes: expected a multiple of "
+        return errbuf(err, errlen, -EINVAL, "--memory %llu bytes: expected a multiple of "
                          "4 KiB, at most 1 TiB", (unsigned long long)cfg->ram_size);
     if (!cfg->bios == !cfg->kernel)
-        return boot_fail(err, errlen, -EINVAL, "give either a bare-metal program (--bios) or "
+        return errbuf(err, errlen, -EINVAL, "give either a bare-metal program (--bios) or "
                          "a kernel (--kernel)");
     if (cfg->bios && cfg->initrd)
-        return boot_fail(err, errlen, -EINVAL, "--initrd needs --kernel, not --bios");
+        return errbuf(err, errlen, -EINVAL, "--initrd needs --kernel, not --bios");
     if (cfg->nnics && !cfg->nics)
-        return boot_fail(err, errlen, -EINVAL, "nics: NULL with nnics %u", cfg->nnics);
+        return errbuf(err, errlen, -EINVAL, "nics: NULL with nnics %u", cfg->nnics);
     return 0;
 }
 
@@ -556,7 +556,7 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out, char *
         return rc;
     struct virt_machine *vm = calloc(1, sizeof(*vm));
     if (!vm)
-        return boot_fail(err, errlen, -ENOMEM, "virt: out of memory building the machine");
+        return errbuf(err, errlen, -ENOMEM, "virt: out of memory building the machine");
     vm->cfg = *cfg;
     vm->ncpus = cfg->ncpus;
     vclock_init(&vm->clock, VCLOCK_DEFAULT_HZ);
@@ -569,7 +569,7 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out, char *
     }
     rc = mem_add_ram(vm->mem, VIRT_RAM_BASE, cfg->ram_size);
     if (rc) {
-        boot_fail(err, errlen, rc, "--memory %llu MiB: cannot reserve guest RAM: %s",
+        errbuf(err, errlen, rc, "--memory %llu MiB: cannot reserve guest RAM: %s",
                   (unsigned long long)(cfg->ram_size / MiB), strerror(-rc));
         goto fail;
     }
@@ -602,7 +602,7 @@ fail:
     /* Every failure above wrote its message, except allocations that
      * have nothing to add. */
     if (err && errlen && !err[0])
-        boot_fail(err, errlen, rc, rc == -ENOMEM ? "virt: out of memory building the machine"
+        errbuf(err, errlen, rc, rc == -ENOMEM ? "virt: out of memory building the machine"
                   : "virt: cannot build the machine: %s", strerror(-rc));
     virt_destroy(vm);
     return rc;
@@ -695,9 +695,9 @@ int virt_dump_dtb(struct virt_machine *vm, const char *path, char *err, size_t e
     if (fd < 0) {
         int e = errno;
         if (e == ENXIO)
-            return boot_fail(err, errlen, -e, "--dump-dtb %s: is a FIFO that nobody reads; "
+            return errbuf(err, errlen, -e, "--dump-dtb %s: is a FIFO that nobody reads; "
                              "expected a file, or a pipe or FIFO with a reader", path);
-        return boot_fail(err, errlen, -e, "--dump-dtb %s: %s", path, strerror(e));
+        return errbuf(err, errlen, -e, "--dump-dtb %s: %s", path, strerror(e));
     }
     int e = 0;
     int fl = fcntl(fd, F_GETFL);
@@ -715,7 +715,7 @@ int virt_dump_dtb(struct virt_machine *vm, const char *path, char *err, size_t e
     if (close(fd) && !e)
         e = errno;
     if (e)
-        return boot_fail(err, errlen, -e, "--dump-dtb %s: write failed: %s", path,
+        return errbuf(err, errlen, -e, "--dump-dtb %s: write failed: %s", path,
                          strerror(e));
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/sstate.h"
+#include "util/util.h"
 
 void sstate_writer_init(struct sstate_writer *w)
 {
@@ -44,20 +45,6 @@ static uint8_t *reserve(struct sstate_writer *w, size_t n)
     return p;
 }
 
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 void sstate_begin(struct sstate_writer *w, const char *tag, uint32_t version)
 {
     size_t tl = strlen(tag);
@@ -70,7 +57,7 @@ void sstate_begin(struct sstate_writer *w, const char *tag, uint32_t version)
         return;
     memset(p, 0, SSTATE_HDR_LEN);
     memcpy(p, tag, tl);
-    put_le(p + 8, version, 4);
+    le_put(p + 8, version, 4);
     w->sec = at;
 }
 
@@ -85,14 +72,14 @@ void sstate_put_u32(struct sstate_writer *w, uint32_t v)
 {
     uint8_t *p = reserve(w, 4);
     if (p)
-        put_le(p, v, 4);
+        le_put(p, v, 4);
 }
 
 void sstate_put_u64(struct sstate_writer *w, uint64_t v)
 {
     uint8_t *p = reserve(w, 8);
     if (p)
-        put_le(p, v, 8);
+        le_put(p, v, 8);
 }
 
 void sstate_put_bytes(struct sstate_writer *w, const void *src, size_t n)
@@ -111,7 +98,7 @@ int sstate_end(struct sstate_writer *w)
     size_t payload = w->len - w->sec - SSTATE_HDR_LEN;
     if (payload > SSTATE_MAX_LEN)
         return w->err = -EFBIG;
-    put_le(w->buf + w->sec + 12, payload, 4);
+    le_put(w->buf + w->sec + 12, payload, 4);
     w->sec = SIZE_MAX;
     return 0;
 }
@@ -145,8 +132,8 @@ int sstate_open(struct sstate_reader *r, const char *tag, uint32_t max_version,
     memcpy(want, tag, tl);
     if (memcmp(h, want, SSTATE_TAG_LEN))
         return sstate_fail(r, -EINVAL);
-    uint32_t ver = (uint32_t)get_le(h + 8, 4);
-    uint64_t len = get_le(h + 12, 4);
+    uint32_t ver = (uint32_t)le_get(h + 8, 4);
+    uint64_t len = le_get(h + 12, 4);
     if (ver == 0 || len > SSTATE_MAX_LEN ||
         len > r->len - r->pos - SSTATE_HDR_LEN)
         return sstate_fail(r, -EINVAL);
@@ -180,13 +167,13 @@ uint8_t sstate_get_u8(struct sstate_reader *r)
 uint32_t sstate_get_u32(struct sstate_reader *r)
 {
     const uint8_t *p = take(r, 4);
-    return p ? (uint32_t)get_le(p, 4) : 0;
+    return p ? (uint32_t)le_get(p, 4) : 0;
 }
 
 uint64_t sstate_get_u64(struct sstate_reader *r)
 {
     const uint8_t *p = take(r, 8);
-    return p ? get_le(p, 8) : 0;
+    return p ? le_get(p, 8) : 0;
 }
 
 void sstate_get_bytes(struct sstate_reader *r, void *dst, size_t n)

@@ -48,6 +48,28 @@ static inline uint64_t bits(uint64_t v, unsigned hi, unsigned lo)
  * is 0xE3069283. */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
+/* Format a message into err (len bytes, NUL-terminated; nothing when err
+ * is NULL or len 0) and return rc: `return errbuf(err, len, -EINVAL,
+ * "%s: ...", path);` for functions that report errors as text. */
+int errbuf(char *err, size_t len, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Little-endian integers of n bytes (1..8) in a byte buffer: file and
+ * snapshot formats are little-endian whatever the host. */
+static inline uint64_t le_get(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static inline void le_put(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* Monotonic host time in nanoseconds. */
 uint64_t host_time_ns(void);
 

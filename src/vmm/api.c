@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 
+#include "util/util.h"
 #include "vmm/api.h"
 
 struct api_server {
@@ -36,15 +37,6 @@ struct api_conn {
     size_t len;
     bool too_big;
 };
-
-static int fail(char *err, size_t elen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, elen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status,
                                  json_t *j, const char *allow)
@@ -205,22 +197,22 @@ int api_server_start(const char *path, const struct api_route *routes,
     *out = NULL;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof(sa.sun_path))
-        return fail(err, elen, -ENAMETOOLONG, "--api-sock %s: path longer "
+        return errbuf(err, elen, -ENAMETOOLONG, "--api-sock %s: path longer "
                     "than %zu bytes", path, sizeof(sa.sun_path) - 1);
     strcpy(sa.sun_path, path);
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
-            return fail(err, elen, -EEXIST, "--api-sock %s: exists and is not "
+            return errbuf(err, elen, -EEXIST, "--api-sock %s: exists and is not "
                         "a socket; not replacing it", path);
         if (socket_live(&sa))
-            return fail(err, elen, -EADDRINUSE, "--api-sock %s: another "
+            return errbuf(err, elen, -EADDRINUSE, "--api-sock %s: another "
                         "process is serving this socket", path);
         unlink(path);   /* stale: its server is gone */
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return fail(err, elen, -errno, "--api-sock %s: socket: %s", path,
+        return errbuf(err, elen, -errno, "--api-sock %s: socket: %s", path,
                     strerror(errno));
     /* 0600 from the start: no window in which others may connect. */
     if (fchmod(fd, 0600) < 0 ||
@@ -228,14 +220,14 @@ int api_server_start(const char *path, const struct api_route *routes,
         chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
         int e = errno;
         close(fd);
-        return fail(err, elen, -e, "--api-sock %s: %s", path, strerror(e));
+        return errbuf(err, elen, -e, "--api-sock %s: %s", path, strerror(e));
     }
     struct api_server *s = calloc(1, sizeof(*s));
     if (!s || !(s->path = strdup(path))) {
         free(s);
         close(fd);
         unlink(path);
-        return fail(err, elen, -ENOMEM, "out of memory");
+        return errbuf(err, elen, -ENOMEM, "out of memory");
     }
     s->fd = fd;
     pthread_mutex_init(&s->lock, NULL);
@@ -261,7 +253,7 @@ int api_server_start(const char *path, const struct api_route *routes,
         pthread_cond_destroy(&s->idle);
         free(s->path);
         free(s);
-        return fail(err, elen, -EIO, "--api-sock %s: cannot start the HTTP "
+        return errbuf(err, elen, -EIO, "--api-sock %s: cannot start the HTTP "
                     "server", path);
     }
     *out = s;

@@ -33,37 +33,6 @@
 #define SNAP_MAX_REGIONS MEM_MAX_RAM_REGIONS
 #define SNAP_STATE_MAX (256u << 20)   /* a state file's upper bound */
 
-static int fail(char *err, size_t elen, int rc, const char *fmt, ...)
-{
-    if (err && elen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, elen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
-static void le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 static int write_all(int fd, const void *buf, size_t len, off_t off)
 {
     const uint8_t *p = buf;
@@ -89,16 +58,16 @@ static int commit_file(const char *dir, const char *name, int fd, char *err,
     snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
     snprintf(final, sizeof(final), "%s/%s", dir, name);
     if (fsync(fd) < 0)
-        return fail(err, elen, -errno, "%s: fsync: %s", tmp, strerror(errno));
+        return errbuf(err, elen, -errno, "%s: fsync: %s", tmp, strerror(errno));
     if (rename(tmp, final) < 0)
-        return fail(err, elen, -errno, "%s: rename to %s: %s", tmp, final,
+        return errbuf(err, elen, -errno, "%s: rename to %s: %s", tmp, final,
                     strerror(errno));
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || fsync(dfd) < 0) {
         int e = errno;
         if (dfd >= 0)
             close(dfd);
-        return fail(err, elen, -e, "%s: fsync of the directory: %s", dir,
+        return errbuf(err, elen, -e, "%s: fsync of the directory: %s", dir,
                     strerror(e));
     }
     close(dfd);
@@ -109,10 +78,10 @@ static int create_tmp(const char *dir, const char *name, char *err, size_t elen)
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name) >= sizeof(tmp))
-        return fail(err, elen, -ENAMETOOLONG, "%s: path too long", dir);
+        return errbuf(err, elen, -ENAMETOOLONG, "%s: path too long", dir);
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
-        return fail(err, elen, -errno, "%s: cannot create: %s", tmp,
+        return errbuf(err, elen, -errno, "%s: cannot create: %s", tmp,
                     strerror(errno));
     return fd;
 }
@@ -156,7 +125,7 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
     struct mem_ram_info reg[SNAP_MAX_REGIONS];
     int n = mem_ram_regions(m, reg, SNAP_MAX_REGIONS);
     if (n > SNAP_MAX_REGIONS)
-        return fail(err, elen, -E2BIG, "%d RAM regions; at most %d", n,
+        return errbuf(err, elen, -E2BIG, "%d RAM regions; at most %d", n,
                     SNAP_MAX_REGIONS);
     uint64_t total = 0;
     for (int i = 0; i < n; i++)
@@ -180,11 +149,11 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
             free(pop);
             pop = malloc((size_t)((pages + 63) / 64) * 8);
             if (!pop) {
-                rc = fail(err, elen, -ENOMEM, "out of memory");
+                rc = errbuf(err, elen, -ENOMEM, "out of memory");
                 break;
             }
             if ((rc = mem_ram_populated(m, reg[i].gpa + at, chunk, pop))) {
-                fail(err, elen, rc, "RAM at 0x%llx: cannot read its page map",
+                errbuf(err, elen, rc, "RAM at 0x%llx: cannot read its page map",
                      (unsigned long long)(reg[i].gpa + at));
                 break;
             }
@@ -209,7 +178,7 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
                                    run_pages * MEM_PAGE_SIZE,
                                    (off_t)(out + at + run * MEM_PAGE_SIZE));
                     if (rc)
-                        fail(err, elen, rc, "%s/memory.tmp: write: %s", dir,
+                        errbuf(err, elen, rc, "%s/memory.tmp: write: %s", dir,
                              strerror(-rc));
                     bytes += run_pages * MEM_PAGE_SIZE;
                     run_pages = 0;
@@ -224,14 +193,14 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
     }
     free(pop);
     if (!rc && ftruncate(fd, (off_t)out) < 0)
-        rc = fail(err, elen, -errno, "%s/memory.tmp: set size: %s", dir,
+        rc = errbuf(err, elen, -errno, "%s/memory.tmp: set size: %s", dir,
                   strerror(errno));
     if (!rc)
         rc = commit_file(dir, "memory", fd, err, elen);
     close(fd);
     int se = sstate_end(w);
     if (!rc && se)
-        rc = fail(err, elen, se, "memory section: %s", strerror(-se));
+        rc = errbuf(err, elen, se, "memory section: %s", strerror(-se));
     if (written)
         *written = bytes;
     return rc;
@@ -243,11 +212,11 @@ int snap_memory_map(const char *dir, struct mem *m, struct sstate_reader *r,
     uint32_t ver;
     int rc = sstate_open(r, "memory", 1, &ver);
     if (rc)
-        return fail(err, elen, rc, "%s/state: no valid memory section", dir);
+        return errbuf(err, elen, rc, "%s/state: no valid memory section", dir);
     uint32_t n = sstate_get_u32(r);
     if (!n || n > SNAP_MAX_REGIONS) {
         sstate_fail(r, -EINVAL);
-        return fail(err, elen, -EINVAL, "%s/state: memory section: %u "
+        return errbuf(err, elen, -EINVAL, "%s/state: memory section: %u "
                     "regions; expected 1 to %d", dir, n, SNAP_MAX_REGIONS);
     }
     struct mem_ram_info reg[SNAP_MAX_REGIONS];
@@ -262,7 +231,7 @@ int snap_memory_map(const char *dir, struct mem *m, struct sstate_reader *r,
                   end + reg[i].size > end;
         if (!ok) {
             sstate_fail(r, -EINVAL);
-            return fail(err, elen, -EINVAL, "%s/state: memory region %u "
+            return errbuf(err, elen, -EINVAL, "%s/state: memory region %u "
                         "(gpa 0x%llx, %llu bytes, file offset %llu) is not "
                         "page aligned, overlaps, or is out of order", dir, i,
                         (unsigned long long)reg[i].gpa,
@@ -272,16 +241,16 @@ int snap_memory_map(const char *dir, struct mem *m, struct sstate_reader *r,
         end += reg[i].size;
     }
     if ((rc = sstate_close(r)))
-        return fail(err, elen, rc, "%s/state: memory section malformed", dir);
+        return errbuf(err, elen, rc, "%s/state: memory section malformed", dir);
     char path[4096];
     snprintf(path, sizeof(path), "%s/memory", dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return fail(err, elen, -errno, "%s: cannot open: %s", path, strerror(errno));
+        return errbuf(err, elen, -errno, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != end) {
         close(fd);
-        return fail(err, elen, -EINVAL, "%s: not a regular file of %llu bytes, "
+        return errbuf(err, elen, -EINVAL, "%s: not a regular file of %llu bytes, "
                     "as the state file says", path, (unsigned long long)end);
     }
     /* Into a board that has its RAM already: the layouts must agree, and
@@ -294,7 +263,7 @@ int snap_memory_map(const char *dir, struct mem *m, struct sstate_reader *r,
             same = have[i].gpa == reg[i].gpa && have[i].size == reg[i].size;
         if (!same) {
             close(fd);
-            return fail(err, elen, -EINVAL, "%s/state: the snapshot's RAM (%u region(s), "
+            return errbuf(err, elen, -EINVAL, "%s/state: the snapshot's RAM (%u region(s), "
                         "the first %llu MiB at 0x%llx) differs from this VM's (%d, the "
                         "first %llu MiB at 0x%llx): give the --memory the VM had", dir, n,
                         (unsigned long long)(reg[0].size >> 20),
@@ -307,7 +276,7 @@ int snap_memory_map(const char *dir, struct mem *m, struct sstate_reader *r,
         rc = nhave ? mem_ram_map_file(m, reg[i].gpa, reg[i].size, fd, off[i])
                    : mem_add_ram_file(m, reg[i].gpa, reg[i].size, fd, off[i]);
         if (rc)
-            fail(err, elen, rc, "%s: cannot map region %u at 0x%llx: %s", path,
+            errbuf(err, elen, rc, "%s: cannot map region %u at 0x%llx: %s", path,
                  i, (unsigned long long)reg[i].gpa, strerror(-rc));
     }
     close(fd);
@@ -318,47 +287,47 @@ int snap_state_write(const char *dir, const struct sstate_writer *w,
                      char *err, size_t elen)
 {
     if (w->err)
-        return fail(err, elen, w->err, "saving the VM state: %s",
+        return errbuf(err, elen, w->err, "saving the VM state: %s",
                     strerror(-w->err));
     /* Walk the sections to size the records. */
     size_t nsec = 0, body = 0;
     for (size_t at = 0; at < w->len; nsec++) {
         if (w->len - at < SSTATE_HDR_LEN)
-            return fail(err, elen, -EINVAL, "saved state: truncated section");
-        size_t sl = SSTATE_HDR_LEN + (size_t)get_le(w->buf + at + 12, 4);
+            return errbuf(err, elen, -EINVAL, "saved state: truncated section");
+        size_t sl = SSTATE_HDR_LEN + (size_t)le_get(w->buf + at + 12, 4);
         if (sl > w->len - at)
-            return fail(err, elen, -EINVAL, "saved state: truncated section");
+            return errbuf(err, elen, -EINVAL, "saved state: truncated section");
         body += sl + 4;
         at += sl;
     }
     body += SSTATE_HDR_LEN + 8 + 4;     /* the end record */
     uint8_t *out = malloc(SNAP_HDR + body);
     if (!out)
-        return fail(err, elen, -ENOMEM, "out of memory");
+        return errbuf(err, elen, -ENOMEM, "out of memory");
     memset(out, 0, SNAP_HDR);
     memcpy(out, SNAP_MAGIC, 8);
-    le32(out + 8, SNAP_FORMAT_VERSION);
-    le64(out + 16, body);
-    le32(out + 24, crc32c(0, out, 24));
+    le_put(out + 8, SNAP_FORMAT_VERSION, 4);
+    le_put(out + 16, body, 8);
+    le_put(out + 24, crc32c(0, out, 24), 4);
     uint8_t *p = out + SNAP_HDR;
     for (size_t at = 0; at < w->len;) {
-        size_t sl = SSTATE_HDR_LEN + (size_t)get_le(w->buf + at + 12, 4);
+        size_t sl = SSTATE_HDR_LEN + (size_t)le_get(w->buf + at + 12, 4);
         memcpy(p, w->buf + at, sl);
-        le32(p + sl, crc32c(0, p, sl));
+        le_put(p + sl, crc32c(0, p, sl), 4);
         p += sl + 4;
         at += sl;
     }
     uint8_t *end = p;
     memset(end, 0, SSTATE_HDR_LEN);
     memcpy(end, "end", 3);
-    le32(end + 8, 1);
-    le32(end + 12, 8);
-    le64(end + SSTATE_HDR_LEN, nsec);
-    le32(end + SSTATE_HDR_LEN + 8, crc32c(0, end, SSTATE_HDR_LEN + 8));
+    le_put(end + 8, 1, 4);
+    le_put(end + 12, 8, 4);
+    le_put(end + SSTATE_HDR_LEN, nsec, 8);
+    le_put(end + SSTATE_HDR_LEN + 8, crc32c(0, end, SSTATE_HDR_LEN + 8), 4);
     int fd = create_tmp(dir, "state", err, elen);
     int rc = fd < 0 ? fd : write_all(fd, out, SNAP_HDR + body, 0);
     if (fd >= 0 && rc)
-        fail(err, elen, rc, "%s/state.tmp: write: %s", dir, strerror(-rc));
+        errbuf(err, elen, rc, "%s/state.tmp: write: %s", dir, strerror(-rc));
     if (fd >= 0 && !rc)
         rc = commit_file(dir, "state", fd, err, elen);
     if (fd >= 0)
@@ -375,12 +344,12 @@ int snap_state_read(const char *dir, uint8_t **bufp, size_t *lenp,
     *bufp = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return fail(err, elen, -errno, "%s: cannot open: %s", path, strerror(errno));
+        return errbuf(err, elen, -errno, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < SNAP_HDR ||
         (uint64_t)st.st_size > SNAP_STATE_MAX) {
         close(fd);
-        return fail(err, elen, -EINVAL, "%s: not a snapshot state file (a regular "
+        return errbuf(err, elen, -EINVAL, "%s: not a snapshot state file (a regular "
                     "file of %d bytes to %u MiB expected)", path, SNAP_HDR,
                     SNAP_STATE_MAX >> 20);
     }
@@ -390,27 +359,27 @@ int snap_state_read(const char *dir, uint8_t **bufp, size_t *lenp,
     close(fd);
     if (got != (ssize_t)size) {
         free(f);
-        return fail(err, elen, -EIO, "%s: cannot read", path);
+        return errbuf(err, elen, -EIO, "%s: cannot read", path);
     }
     int rc = -EINVAL;
     if (memcmp(f, SNAP_MAGIC, 8)) {
-        fail(err, elen, rc, "%s: not a Vessel snapshot (bad magic)", path);
+        errbuf(err, elen, rc, "%s: not a Vessel snapshot (bad magic)", path);
         goto out;
     }
-    if ((uint32_t)get_le(f + 24, 4) != crc32c(0, f, 24)) {
-        fail(err, elen, rc, "%s: header checksum mismatch", path);
+    if ((uint32_t)le_get(f + 24, 4) != crc32c(0, f, 24)) {
+        errbuf(err, elen, rc, "%s: header checksum mismatch", path);
         goto out;
     }
-    uint32_t ver = (uint32_t)get_le(f + 8, 4);
+    uint32_t ver = (uint32_t)le_get(f + 8, 4);
     if (ver != SNAP_FORMAT_VERSION) {
         rc = ver > SNAP_FORMAT_VERSION ? -ENOTSUP : -EINVAL;
-        fail(err, elen, rc, "%s: format version %u; this Vessel reads version %d",
+        errbuf(err, elen, rc, "%s: format version %u; this Vessel reads version %d",
              path, ver, SNAP_FORMAT_VERSION);
         goto out;
     }
-    uint64_t body = get_le(f + 16, 8);
-    if (get_le(f + 12, 4) || get_le(f + 28, 4) || body != size - SNAP_HDR) {
-        fail(err, elen, rc, "%s: header flags or length (%llu bytes) wrong for a "
+    uint64_t body = le_get(f + 16, 8);
+    if (le_get(f + 12, 4) || le_get(f + 28, 4) || body != size - SNAP_HDR) {
+        errbuf(err, elen, rc, "%s: header flags or length (%llu bytes) wrong for a "
              "%zu-byte file", path, (unsigned long long)body, size);
         goto out;
     }
@@ -420,26 +389,26 @@ int snap_state_read(const char *dir, uint8_t **bufp, size_t *lenp,
     bool ended = false;
     while (at < size) {
         if (size - at < SSTATE_HDR_LEN + 4) {
-            fail(err, elen, rc, "%s: truncated record at offset %zu", path, at);
+            errbuf(err, elen, rc, "%s: truncated record at offset %zu", path, at);
             goto out;
         }
-        uint64_t plen = get_le(f + at + 12, 4);
+        uint64_t plen = le_get(f + at + 12, 4);
         if (plen > size - at - SSTATE_HDR_LEN - 4) {
-            fail(err, elen, rc, "%s: record at offset %zu runs past the end", path, at);
+            errbuf(err, elen, rc, "%s: record at offset %zu runs past the end", path, at);
             goto out;
         }
         size_t sl = SSTATE_HDR_LEN + (size_t)plen;
         char tag[9] = {0};
         memcpy(tag, f + at, 8);
-        if ((uint32_t)get_le(f + at + sl, 4) != crc32c(0, f + at, sl)) {
-            fail(err, elen, rc, "%s: section \"%s\" at offset %zu: checksum "
+        if ((uint32_t)le_get(f + at + sl, 4) != crc32c(0, f + at, sl)) {
+            errbuf(err, elen, rc, "%s: section \"%s\" at offset %zu: checksum "
                  "mismatch (the file is corrupt)", path, tag, at);
             goto out;
         }
         if (!strcmp(tag, "end")) {
-            if (plen != 8 || get_le(f + at + SSTATE_HDR_LEN, 8) != nsec ||
+            if (plen != 8 || le_get(f + at + SSTATE_HDR_LEN, 8) != nsec ||
                 at + sl + 4 != size) {
-                fail(err, elen, rc, "%s: the end record at offset %zu does not "
+                errbuf(err, elen, rc, "%s: the end record at offset %zu does not "
                      "close the file (%zu sections)", path, at, nsec);
                 goto out;
             }
@@ -452,7 +421,7 @@ int snap_state_read(const char *dir, uint8_t **bufp, size_t *lenp,
         nsec++;
     }
     if (!ended) {
-        fail(err, elen, rc, "%s: no end record (truncated file)", path);
+        errbuf(err, elen, rc, "%s: no end record (truncated file)", path);
         goto out;
     }
     *bufp = f;
