@@ -224,10 +224,11 @@ struct hart {
     struct dpage **dhash;       /* DHASH_SIZE buckets */
     uint64_t dgen;              /* bumped by FENCE.I and map_gen changes */
     /* Block translator (jit.h): host code buffer, a ring of regions.
-     * jit_code is its read-execute view; the translator writes through
-     * the read-write view at jit_code + jit_wdelta (one memfd, jit_fd). */
+     * jit_code is the only mapping of it, read-execute; the translator
+     * builds a block in jit_scratch and writes it into the memfd jit_fd
+     * with pwrite (W^X with no writable view of the code at all). */
     uint8_t *jit_code;
-    ptrdiff_t jit_wdelta;
+    uint8_t *jit_scratch;       /* JIT_SCRATCH bytes */
     int jit_fd;
     size_t jit_size, jit_used;
     bool jit_enabled;

@@ -34,6 +34,7 @@
  * entries the interpreter uses) and call the C slow path on a miss.
  * Division, the high multiplies, CPOP and ORC.B call small C helpers:
  * they are rare and full of corner cases. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,8 @@
 #define JIT_REGIONS 8
 #define JIT_STUBS 4096   /* the shared stubs' page at the start; kept by resets */
 #define JIT_REGION_SIZE (((JIT_BUF_SIZE - JIT_STUBS) / JIT_REGIONS) & ~4095u)
+/* The largest block (see jit_translate's room check) or the stubs. */
+#define JIT_SCRATCH ((size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4))
 
 /* ---- C helpers called from translated code ---- */
 
@@ -432,6 +435,34 @@ static void emit_chain_exit(struct jbuf *b, uint32_t count, struct hart *h)
     b4(b, (uint32_t)(int32_t)(jit_chain(h) - (b->p + 4)));
 }
 
+/* Store `len` bytes at byte `off` of the code buffer, through its file:
+ * the buffer's only mapping is read-execute.  x86 keeps instruction
+ * fetch coherent with stores through any mapping of the page, and only
+ * this hart's thread runs this buffer.  0, or -errno (shmem full). */
+static int jit_write(struct hart *h, const void *src, size_t len, size_t off)
+{
+    const uint8_t *p = src;
+    while (len) {
+        ssize_t n = pwrite(h->jit_fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        off += (size_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* A jbuf that assembles into the scratch buffer code to run at `at`. */
+static struct jbuf jbuf_at(struct hart *h, uint8_t *at, struct dpage *dp, unsigned off)
+{
+    struct jbuf b = { at, dp, off,
+                      (ptrdiff_t)((intptr_t)h->jit_scratch - (intptr_t)at) };
+    return b;
+}
+
 /* Resolve a linked exit (see the header comment): when the target slot
  * holds a translation, patch the jmp at `site` to its chained entry and
  * return that entry; else NULL. */
@@ -448,7 +479,8 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     if (region_age(h, entry) > region_age(h, site))
         return entry;
     int32_t rel = (int32_t)(entry - (site + 5));
-    memcpy(site + 1 + h->jit_wdelta, &rel, 4);
+    if (jit_write(h, &rel, 4, (size_t)(site + 1 - h->jit_code)) < 0)
+        return entry;   /* taken unpatched, as into an older region */
     return entry;
 }
 
@@ -772,36 +804,37 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
 int jit_init(struct hart *h)
 {
     h->jit_enabled = false;
-    /* W^X: one memfd mapped twice, read-write for the translator and
-     * read-execute for running, so no page a guest could steer the
-     * translator into writing is ever executable at the same address. */
+    /* W^X: the code buffer is a memfd mapped once, read-execute; blocks
+     * are assembled in a scratch buffer and stored with pwrite, so no
+     * page a guest could steer the translator into writing is ever
+     * executable, and no page of code is mapped (and counted in RSS)
+     * twice. */
     int fd = memfd_create("vessel-jit", MFD_CLOEXEC);
     if (fd < 0)
         return -1;
-    void *rx = MAP_FAILED, *rw = MAP_FAILED;
-    if (ftruncate(fd, JIT_BUF_SIZE) == 0) {
-        rw = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE,
-                  MAP_SHARED | MAP_NORESERVE, fd, 0);
+    void *rx = MAP_FAILED;
+    uint8_t *scratch = malloc(JIT_SCRATCH);
+    if (scratch && ftruncate(fd, JIT_BUF_SIZE) == 0)
         rx = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_EXEC,
                   MAP_SHARED | MAP_NORESERVE, fd, 0);
-    }
-    if (rx == MAP_FAILED || rw == MAP_FAILED) {
-        if (rx != MAP_FAILED)
-            munmap(rx, JIT_BUF_SIZE);
-        if (rw != MAP_FAILED)
-            munmap(rw, JIT_BUF_SIZE);
+    if (rx == MAP_FAILED) {
+        free(scratch);
         close(fd);
         return -1;
     }
     h->jit_code = rx;
     h->jit_fd = fd;
-    h->jit_wdelta = (uint8_t *)rw - (uint8_t *)rx;
+    h->jit_scratch = scratch;
     h->jit_size = JIT_BUF_SIZE;
-    struct jbuf b = { h->jit_code, NULL, 0, h->jit_wdelta };
+    struct jbuf b = jbuf_at(h, h->jit_code, NULL, 0);
     emit_epilogue(&b);
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
     emit_chain_stub(&b, h->jit_prologue, jit_epilogue(h));
+    if (jit_write(h, h->jit_scratch, (size_t)(b.p - h->jit_code), 0) < 0) {
+        jit_destroy(h);
+        return -1;
+    }
     h->jit_hot = JIT_HOT;       /* hart_set_jit may change it */
     h->jit_used = JIT_STUBS;
     h->jit_region = 0;
@@ -812,16 +845,17 @@ int jit_init(struct hart *h)
 void jit_destroy(struct hart *h)
 {
     if (h->jit_code) {
-        munmap(h->jit_code + h->jit_wdelta, h->jit_size);
         munmap(h->jit_code, h->jit_size);
         close(h->jit_fd);
     }
+    free(h->jit_scratch);
+    h->jit_scratch = NULL;
     h->jit_code = NULL;
     h->jit_enabled = false;
 }
 
-/* Give the host memory of [off, off+len) of the code buffer back (both
- * views read zeros afterwards). */
+/* Give the host memory of [off, off+len) of the code buffer back (it
+ * reads zeros afterwards). */
 static void jit_discard(struct hart *h, size_t off, size_t len)
 {
     fallocate(h->jit_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -840,10 +874,6 @@ void jit_reset(struct hart *h)
 /* Move on to the next region of the ring, dropping what it held. */
 static void next_region(struct hart *h)
 {
-    /* The finished region stays mapped in the writable view: link
-     * patches still write into it, and unmapping it made each of those a
-     * page fault (about 5 % of a boot's CPU time).  A page mapped in both
-     * views is counted twice in RSS, not allocated twice. */
     unsigned r = (h->jit_region + 1) % JIT_REGIONS;
     size_t start = region_start(r);
     dcache_drop_translations(h, r, h->jit_code + start,
@@ -867,7 +897,7 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
         next_region(h);   /* may drop translations of `dp`: none is running */
     dp->jit_regions |= (uint8_t)(1u << h->jit_region);
 
-    struct jbuf b = { h->jit_code + h->jit_used, dp, off, h->jit_wdelta };
+    struct jbuf b = jbuf_at(h, h->jit_code + h->jit_used, dp, off);
     uint8_t *entry = b.p;
     emit_prologue(&b);
     uint8_t *epi = jit_epilogue(h);
@@ -899,6 +929,8 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
             break;
         }
     }
+    if (jit_write(h, h->jit_scratch, (size_t)(b.p - entry), h->jit_used) < 0)
+        return false;   /* not published: the interpreter runs it */
     h->jit_used += (size_t)(b.p - entry);
     h->jit_used = (h->jit_used + 15) & ~(size_t)15;
     /* Publish: the first slot becomes OP_JIT carrying the code pointer. */

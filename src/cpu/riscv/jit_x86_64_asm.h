@@ -15,14 +15,15 @@ struct insn;
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
        R8 = 8, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
-/* The cursor `p` is an address in the executable view of the code buffer
- * (what jumps and calls are relative to); bytes are stored at p + w, the
- * writable view of the same memory (W^X: no mapping is both). */
+/* The cursor `p` is the address in the executable code buffer the byte
+ * will run at (what jumps and calls are relative to); bytes are stored at
+ * p + w, in the translator's scratch buffer, and written into the code
+ * buffer's file when the block is done (W^X: no mapping is both). */
 struct jbuf {
     uint8_t *p;
     struct dpage *dp;   /* the page being translated */
     unsigned start;     /* byte offset of the block in it */
-    ptrdiff_t w;        /* writable view minus executable view */
+    ptrdiff_t w;        /* scratch buffer minus executable address */
 };
 
 static inline void b1(struct jbuf *b, uint8_t v) { b->p[b->w] = v; b->p++; }
