@@ -169,16 +169,9 @@ int mem_add_mmio(struct mem *m, uint64_t gpa, uint64_t size,
     return 0;
 }
 
-struct ram_region *mem_region_of(struct mem *m, uint64_t gpa)
+/* Binary search, for boards with many regions (mem_region_of). */
+struct ram_region *mem_region_search(struct mem *m, uint64_t gpa)
 {
-    if (m->nram <= 4) {   /* the usual board: one region */
-        for (int i = 0; i < m->nram; i++) {
-            struct ram_region *r = &m->ram[i];
-            if (gpa - r->gpa < r->size)
-                return r;
-        }
-        return NULL;
-    }
     int lo = 0, hi = m->nram;   /* first region with gpa > the address */
     while (lo < hi) {
         int mid = (lo + hi) / 2;

@@ -63,7 +63,21 @@ struct mem {
 };
 
 /* The region holding gpa, or NULL. (mem.c) */
-struct ram_region *mem_region_of(struct mem *m, uint64_t gpa);
+struct ram_region *mem_region_search(struct mem *m, uint64_t gpa);
+/* Inline for the usual board's few regions: every CPU RAM access that
+ * misses the TLB and every device lookup comes here. */
+static inline struct ram_region *mem_region_of(struct mem *m, uint64_t gpa)
+{
+    if (m->nram <= 4) {
+        for (int i = 0; i < m->nram; i++) {
+            struct ram_region *r = &m->ram[i];
+            if (gpa - r->gpa < r->size)
+                return r;
+        }
+        return NULL;
+    }
+    return mem_region_search(m, gpa);
+}
 /* Set the dirty bit of the page holding gpa (inside r). (mem.c) */
 void mem_region_dirty(struct ram_region *r, uint64_t gpa);
 

@@ -307,10 +307,13 @@ void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size)
         if (d)
             memset(&d->insn[(a & 0xfff) >> 1], 0, sizeof(struct insn));
     }
-    for (uint64_t a = pa; a <= last; a++) {
+    /* The stored bytes, at most two pages' worth: one copy per page. */
+    for (uint64_t a = pa; a <= last;) {
+        uint64_t end = MIN(last + 1, (a & ~0xfffULL) + 4096);
         struct dpage *d = dcache_lookup(h, a & ~0xfffULL);
         if (d)
-            mem_cpu_read(h->mem, a, &d->code[a & 0xfff], 1);
+            mem_cpu_read(h->mem, a, &d->code[a & 0xfff], (size_t)(end - a));
+        a = end;
     }
     /* A translated block may span the stored bytes: drop every
      * translation of the touched page(s). */
