@@ -224,11 +224,11 @@ struct hart {
     struct dpage **dhash;       /* DHASH_SIZE buckets */
     uint64_t dgen;              /* bumped by FENCE.I and map_gen changes */
     /* Block translator (jit.h): host code buffer, a ring of regions.
-     * jit_code is the only mapping of it, read-execute; the translator
-     * builds a block in jit_scratch and writes it into the memfd jit_fd
-     * with pwrite (W^X with no writable view of the code at all). */
+     * jit_code maps the memfd jit_fd read-execute; jit_wwin maps only the
+     * region being filled read-write, at another address (W^X), so older
+     * regions' pages are not mapped, or counted in RSS, twice. */
     uint8_t *jit_code;
-    uint8_t *jit_scratch;       /* JIT_SCRATCH bytes */
+    uint8_t *jit_wwin;
     int jit_fd;
     size_t jit_size, jit_used;
     bool jit_enabled;

@@ -60,8 +60,6 @@
 #define JIT_REGIONS 8
 #define JIT_STUBS 4096   /* the shared stubs' page at the start; kept by resets */
 #define JIT_REGION_SIZE (((JIT_BUF_SIZE - JIT_STUBS) / JIT_REGIONS) & ~4095u)
-/* The largest block (see jit_translate's room check) or the stubs. */
-#define JIT_SCRATCH ((size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4))
 
 /* ---- C helpers called from translated code ---- */
 
@@ -435,10 +433,10 @@ static void emit_chain_exit(struct jbuf *b, uint32_t count, struct hart *h)
     b4(b, (uint32_t)(int32_t)(jit_chain(h) - (b->p + 4)));
 }
 
-/* Store `len` bytes at byte `off` of the code buffer, through its file:
- * the buffer's only mapping is read-execute.  x86 keeps instruction
- * fetch coherent with stores through any mapping of the page, and only
- * this hart's thread runs this buffer.  0, or -errno (shmem full). */
+/* Store `len` bytes at byte `off` of the code buffer, through its file
+ * (for regions the writable window no longer covers).  x86 keeps
+ * instruction fetch coherent with stores through any mapping of the page,
+ * and only this hart's thread runs this buffer.  0, or -errno. */
 static int jit_write(struct hart *h, const void *src, size_t len, size_t off)
 {
     const uint8_t *p = src;
@@ -455,12 +453,29 @@ static int jit_write(struct hart *h, const void *src, size_t len, size_t off)
     return 0;
 }
 
-/* A jbuf that assembles into the scratch buffer code to run at `at`. */
-static struct jbuf jbuf_at(struct hart *h, uint8_t *at, struct dpage *dp, unsigned off)
+/* Writable address of executable address `at` in the current region. */
+static ptrdiff_t jit_wdelta(const struct hart *h)
 {
-    struct jbuf b = { at, dp, off,
-                      (ptrdiff_t)((intptr_t)h->jit_scratch - (intptr_t)at) };
-    return b;
+    return (ptrdiff_t)((intptr_t)h->jit_wwin -
+                       (intptr_t)(h->jit_code + region_start(h->jit_region)));
+}
+
+/* Point the writable window at region r (replacing its old mapping, so
+ * the previous region's pages leave the writable view).  0 or -errno. */
+static int jit_map_window(struct hart *h, unsigned r)
+{
+    void *w = mmap(h->jit_wwin, JIT_REGION_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_NORESERVE | (h->jit_wwin ? MAP_FIXED : 0),
+                   h->jit_fd, (off_t)region_start(r));
+    if (w == MAP_FAILED) {
+        int e = errno;
+        if (h->jit_wwin)    /* a failed MAP_FIXED may have unmapped it */
+            munmap(h->jit_wwin, JIT_REGION_SIZE);
+        h->jit_wwin = NULL;
+        return -e;
+    }
+    h->jit_wwin = w;
+    return 0;
 }
 
 /* Resolve a linked exit (see the header comment): when the target slot
@@ -479,7 +494,9 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     if (region_age(h, entry) > region_age(h, site))
         return entry;
     int32_t rel = (int32_t)(entry - (site + 5));
-    if (jit_write(h, &rel, 4, (size_t)(site + 1 - h->jit_code)) < 0)
+    if (region_age(h, site) == 0)
+        memcpy(site + 1 + jit_wdelta(h), &rel, 4);
+    else if (jit_write(h, &rel, 4, (size_t)(site + 1 - h->jit_code)) < 0)
         return entry;   /* taken unpatched, as into an older region */
     return entry;
 }
@@ -804,40 +821,43 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
 int jit_init(struct hart *h)
 {
     h->jit_enabled = false;
-    /* W^X: the code buffer is a memfd mapped once, read-execute; blocks
-     * are assembled in a scratch buffer and stored with pwrite, so no
-     * page a guest could steer the translator into writing is ever
-     * executable, and no page of code is mapped (and counted in RSS)
+    /* W^X: the code buffer is a memfd mapped read-execute; the translator
+     * writes the region being filled through a second, read-write window
+     * (and patches older regions with pwrite), so no page a guest could
+     * steer the translator into writing is ever executable at the same
+     * address, and no more than one region is mapped (and counted in RSS)
      * twice. */
     int fd = memfd_create("vessel-jit", MFD_CLOEXEC);
     if (fd < 0)
         return -1;
     void *rx = MAP_FAILED;
-    uint8_t *scratch = malloc(JIT_SCRATCH);
-    if (scratch && ftruncate(fd, JIT_BUF_SIZE) == 0)
+    if (ftruncate(fd, JIT_BUF_SIZE) == 0)
         rx = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_EXEC,
                   MAP_SHARED | MAP_NORESERVE, fd, 0);
     if (rx == MAP_FAILED) {
-        free(scratch);
         close(fd);
         return -1;
     }
     h->jit_code = rx;
     h->jit_fd = fd;
-    h->jit_scratch = scratch;
     h->jit_size = JIT_BUF_SIZE;
-    struct jbuf b = jbuf_at(h, h->jit_code, NULL, 0);
+    h->jit_wwin = NULL;
+    /* The stubs' page, assembled on the stack and stored once. */
+    uint8_t stubs[JIT_STUBS];
+    struct jbuf b = { h->jit_code, NULL, 0,
+                      (ptrdiff_t)((intptr_t)stubs - (intptr_t)h->jit_code) };
     emit_epilogue(&b);
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
     emit_chain_stub(&b, h->jit_prologue, jit_epilogue(h));
-    if (jit_write(h, h->jit_scratch, (size_t)(b.p - h->jit_code), 0) < 0) {
+    h->jit_region = 0;
+    if (jit_write(h, stubs, (size_t)(b.p - h->jit_code), 0) < 0 ||
+        jit_map_window(h, 0) < 0) {
         jit_destroy(h);
         return -1;
     }
     h->jit_hot = JIT_HOT;       /* hart_set_jit may change it */
     h->jit_used = JIT_STUBS;
-    h->jit_region = 0;
     h->jit_enabled = true;
     return 0;
 }
@@ -845,11 +865,12 @@ int jit_init(struct hart *h)
 void jit_destroy(struct hart *h)
 {
     if (h->jit_code) {
+        if (h->jit_wwin)
+            munmap(h->jit_wwin, JIT_REGION_SIZE);
         munmap(h->jit_code, h->jit_size);
         close(h->jit_fd);
     }
-    free(h->jit_scratch);
-    h->jit_scratch = NULL;
+    h->jit_wwin = NULL;
     h->jit_code = NULL;
     h->jit_enabled = false;
 }
@@ -869,6 +890,8 @@ void jit_reset(struct hart *h)
     jit_discard(h, JIT_STUBS, h->jit_size - JIT_STUBS);
     h->jit_used = JIT_STUBS;
     h->jit_region = 0;
+    if (jit_map_window(h, 0) < 0)
+        h->jit_enabled = false;     /* the interpreter runs everything */
 }
 
 /* Move on to the next region of the ring, dropping what it held. */
@@ -881,11 +904,13 @@ static void next_region(struct hart *h)
     jit_discard(h, start, JIT_REGION_SIZE);
     h->jit_region = r;
     h->jit_used = start;
+    if (jit_map_window(h, r) < 0)
+        h->jit_enabled = false;     /* the interpreter runs everything */
 }
 
 bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
 {
-    if (!h->jit_enabled)
+    if (!h->jit_enabled || !h->jit_wwin)
         return false;
     struct insn *first = &dp->insn[off >> 1];
     if (first->op == OP_DECODE)
@@ -895,9 +920,11 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
     size_t end = region_start(h->jit_region) + JIT_REGION_SIZE;
     if (end - h->jit_used < (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4))
         next_region(h);   /* may drop translations of `dp`: none is running */
+    if (!h->jit_wwin)
+        return false;
     dp->jit_regions |= (uint8_t)(1u << h->jit_region);
 
-    struct jbuf b = jbuf_at(h, h->jit_code + h->jit_used, dp, off);
+    struct jbuf b = { h->jit_code + h->jit_used, dp, off, jit_wdelta(h) };
     uint8_t *entry = b.p;
     emit_prologue(&b);
     uint8_t *epi = jit_epilogue(h);
@@ -929,8 +956,6 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
             break;
         }
     }
-    if (jit_write(h, h->jit_scratch, (size_t)(b.p - entry), h->jit_used) < 0)
-        return false;   /* not published: the interpreter runs it */
     h->jit_used += (size_t)(b.p - entry);
     h->jit_used = (h->jit_used + 15) & ~(size_t)15;
     /* Publish: the first slot becomes OP_JIT carrying the code pointer. */

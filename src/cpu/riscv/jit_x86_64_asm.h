@@ -17,13 +17,13 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
 
 /* The cursor `p` is the address in the executable code buffer the byte
  * will run at (what jumps and calls are relative to); bytes are stored at
- * p + w, in the translator's scratch buffer, and written into the code
- * buffer's file when the block is done (W^X: no mapping is both). */
+ * p + w, a writable mapping of the same memory (W^X: no mapping is
+ * both). */
 struct jbuf {
     uint8_t *p;
     struct dpage *dp;   /* the page being translated */
     unsigned start;     /* byte offset of the block in it */
-    ptrdiff_t w;        /* scratch buffer minus executable address */
+    ptrdiff_t w;        /* writable address minus executable address */
 };
 
 static inline void b1(struct jbuf *b, uint8_t v) { b->p[b->w] = v; b->p++; }
