@@ -137,6 +137,6 @@ int snap_chain_map(const char *dir, struct mem *m, struct sstate_reader *r,
                    unsigned max_maps, char *err, size_t elen);
 
 /* Runs a restore maps before it copies the rest (snap_chain_map). */
-#define SNAP_MAX_MAPS 16384
+#define SNAP_MAX_MAPS 8192
 
 #endif

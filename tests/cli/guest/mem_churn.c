@@ -13,7 +13,7 @@
 #define AREA         0x81000000UL      /* 16 MiB above the program */
 #define PAGES        4096
 #define WORDS        512               /* per 4 KiB page */
-#define CHURN_ROUNDS 9600
+#define CHURN_ROUNDS 2400
 
 void pass(void);
 void htif_puts(const char *s);
@@ -50,7 +50,7 @@ void test_main(void)
                     pg[w] = 0;
                 continue;
             }
-            for (int pass_ = 0; pass_ < 16; pass_++)
+            for (int pass_ = 0; pass_ < 64; pass_++)
                 for (uint64_t w = 0; w < WORDS; w++)
                     pg[w] = pg[w] * 6364136223846793005ULL + r + w;
         }
