@@ -505,20 +505,29 @@ int mem_ram_map_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
                      uint64_t offset)
 {
     struct ram_region *r = mem_region_of(m, gpa);
-    if (!r || r->gpa != gpa || r->size != size || offset & (MEM_PAGE_SIZE - 1) ||
+    if (!r || !size || (gpa | size | offset) & (MEM_PAGE_SIZE - 1) ||
+        gpa + size < gpa || gpa + size - r->gpa > r->size ||
         offset + size < offset || offset + size > (uint64_t)INT64_MAX)
         return -EINVAL;
     /* Same host addresses, new backing: nothing that kept a pointer into
      * the region (a TLB, a decoded page) points at freed memory, and the
-     * caller guarantees no hart runs (a VM that never ran, or paused). */
-    void *host = mmap(r->host, size, PROT_READ | PROT_WRITE,
+     * caller guarantees no hart runs (a VM that never ran, or paused).
+     * A range inside the region (a diff snapshot's run of pages) splits
+     * its mapping; the rest keeps its backing. */
+    void *host = mmap(r->host + (gpa - r->gpa), size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, fd, (off_t)offset);
     if (host == MAP_FAILED)
         return -errno;
     r->file_backed = true;
-    uint64_t words = ((size >> MEM_PAGE_SHIFT) + 63) / 64;
-    for (uint64_t i = 0; i < words; i++)
-        atomic_store_explicit(&r->dirty[i], 0, memory_order_relaxed);
+    uint64_t first = (gpa - r->gpa) >> MEM_PAGE_SHIFT, pages = size >> MEM_PAGE_SHIFT;
+    for (uint64_t i = 0; i < pages;) {
+        uint64_t p = first + i;
+        unsigned sh = (unsigned)(p % 64);
+        uint64_t n = MIN(64 - sh, pages - i);
+        uint64_t mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << sh;
+        atomic_fetch_and_explicit(&r->dirty[p / 64], ~mask, memory_order_relaxed);
+        i += n;
+    }
     atomic_fetch_add_explicit(&m->map_gen, 1, memory_order_acq_rel);
     return 0;
 }

@@ -85,13 +85,17 @@ int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size);
 int mem_add_ram_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
                      uint64_t offset);
 
-/* Replace the contents of the existing RAM region [gpa, gpa+size) (exactly
- * one region, as added) with `size` bytes of file `fd` from byte `offset`,
- * mapped copy-on-write at the same host addresses (as mem_add_ram_file
- * maps a new one): restoring a snapshot's memory into a built board in
- * time independent of its size.  Only while no hart runs; the region's
- * dirty bits are cleared and the map generation moves.  fd is borrowed.
- * Errors: -EINVAL no such region or a misaligned offset, mmap's -errno. */
+/* Replace the contents of the RAM range [gpa, gpa+size) (page aligned,
+ * inside one region: a whole region, or a run of its pages) with `size`
+ * bytes of file `fd` from byte `offset`, mapped copy-on-write at the same
+ * host addresses (as mem_add_ram_file maps a new one): restoring a
+ * snapshot's memory into a built board in time independent of its size,
+ * and laying a diff snapshot's pages over it.  Each call over part of a
+ * region costs the host one more mapping (vm.max_map_count bounds them).
+ * Only while no hart runs; the range's dirty bits are cleared and the map
+ * generation moves.  fd is borrowed.
+ * Errors: -EINVAL not inside one region, empty, or misaligned; mmap's
+ * -errno (-ENOMEM: out of mappings). */
 int mem_ram_map_file(struct mem *m, uint64_t gpa, uint64_t size, int fd,
                      uint64_t offset);
 

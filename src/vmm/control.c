@@ -70,7 +70,22 @@ static void remove_partial(const char *dir, bool made)
         rmdir(dir);
 }
 
-int vm_snapshot_create(struct vm *v, const char *dir, char *err, size_t elen)
+/* Remember dir as the parent of the next diff snapshot (absolute path,
+ * CRC-32C of its state file); on failure there is none. */
+static void set_parent(struct vm *v, const char *dir)
+{
+    char abs[PATH_MAX], msg[VM_ERR_LEN];
+    uint8_t *buf = NULL;
+    size_t len;
+    v->snap_parent[0] = 0;
+    if (realpath(dir, abs) && strlen(abs) < sizeof(v->snap_parent) &&
+        !snap_state_read_crc(abs, &buf, &len, &v->snap_parent_crc, msg, sizeof(msg)))
+        memcpy(v->snap_parent, abs, strlen(abs) + 1);
+    free(buf);
+}
+
+static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
+                           size_t elen)
 {
     char msg[VM_ERR_LEN] = "";
     pthread_mutex_lock(&v->lock);
@@ -94,27 +109,63 @@ int vm_snapshot_create(struct vm *v, const char *dir, char *err, size_t elen)
             goto out;
         }
     }
+    /* A diff needs its parent as this VM left it. */
+    uint32_t crc = 0;
+    if (diff && !v->snap_parent[0]) {
+        rc = -ENODATA;
+        snprintf(msg, sizeof(msg), "snapshot: a diff snapshot needs a previous snapshot "
+                 "of this VM (full or diff) as its parent, and there is none: take a "
+                 "full one first");
+        goto out;
+    }
+    if (diff) {
+        uint8_t *pb = NULL;
+        size_t pl;
+        char pmsg[VM_ERR_LEN];
+        int prc = snap_state_read_crc(v->snap_parent, &pb, &pl, &crc, pmsg, sizeof(pmsg));
+        free(pb);
+        if (prc || crc != v->snap_parent_crc) {
+            rc = errbuf(msg, sizeof(msg), -ESTALE, "snapshot: the parent snapshot %s was "
+                        "removed or replaced since (%s): take a full snapshot",
+                        v->snap_parent, prc ? pmsg : "its state file changed");
+            goto out;
+        }
+    }
     bool made;
     if ((rc = prepare_dir(dir, &made, msg, sizeof(msg))))
         goto out;
+    /* Every snapshot takes (fetches and clears) the dirty log: the next
+     * diff holds what changed after this one.  Put back on failure. */
+    struct snap_dirty *dirty;
+    if ((rc = snap_dirty_take(virt_mem(v->board), &dirty, msg, sizeof(msg)))) {
+        remove_partial(dir, made);
+        goto out;
+    }
     struct sstate_writer w;
     sstate_writer_init(&w);
     uint64_t written = 0, t0 = host_time_ns();
     /* Memory first in the state file: a restore maps it before the board
      * state goes on top of it. */
-    rc = snap_memory_write(dir, virt_mem(v->board), &w, NULL, NULL, &written, msg,
-                           sizeof(msg));
+    rc = diff ? snap_diff_write(dir, virt_mem(v->board), dirty, v->snap_parent, crc, &w,
+                                &written, msg, sizeof(msg))
+              : snap_memory_write(dir, virt_mem(v->board), &w, NULL, NULL, &written, msg,
+                                  sizeof(msg));
     if (!rc && (rc = virt_save(v->board, &w)))
         snprintf(msg, sizeof(msg), "snapshot: saving the VM state: %s", strerror(-rc));
     if (!rc)
         rc = snap_state_write(dir, &w, msg, sizeof(msg));
     sstate_writer_free(&w);
-    if (rc)
+    if (rc) {
+        snap_dirty_put_back(virt_mem(v->board), dirty);
         remove_partial(dir, made);
-    else
-        vm_log(v, VM_LOG_INFO, "snapshot written to %s in %llu us (%llu bytes of "
-               "memory)", dir, (unsigned long long)((host_time_ns() - t0) / 1000),
+    } else {
+        set_parent(v, dir);
+        vm_log(v, VM_LOG_INFO, "%s snapshot written to %s in %llu us (%llu bytes of "
+               "memory)", diff ? "diff" : "full", dir,
+               (unsigned long long)((host_time_ns() - t0) / 1000),
                (unsigned long long)written);
+    }
+    snap_dirty_free(dirty);
 out:
     pthread_mutex_unlock(&v->lock);
     if (rc) {
@@ -123,6 +174,16 @@ out:
             snprintf(err, elen, "%s", msg);
     }
     return rc;
+}
+
+int vm_snapshot_create(struct vm *v, const char *dir, char *err, size_t elen)
+{
+    return snapshot_create(v, dir, false, err, elen);
+}
+
+int vm_snapshot_diff(struct vm *v, const char *dir, char *err, size_t elen)
+{
+    return snapshot_create(v, dir, true, err, elen);
 }
 
 int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
@@ -146,7 +207,8 @@ int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
     /* Memory first (the board's RAM is mapped over, copy-on-write), then
      * the board: harts, clock and devices, which validates the shape (vCPUs,
      * RAM size, devices) against this VM's and refuses another's. */
-    if ((rc = snap_memory_map(dir, virt_mem(v->board), &r, msg, sizeof(msg))))
+    if ((rc = snap_chain_map(dir, virt_mem(v->board), &r, SNAP_MAX_MAPS, msg,
+                             sizeof(msg))))
         goto fail;
     if ((rc = virt_restore(v->board, &r))) {
         snprintf(msg, sizeof(msg), "restore: %s/state: the machine state does not fit "
@@ -160,6 +222,7 @@ int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
                  "machine state", dir);
         goto fail;
     }
+    set_parent(v, dir);             /* RAM is the snapshot's, the log clear */
     vm_log(v, VM_LOG_INFO, "restored from %s in %llu us", dir,
            (unsigned long long)((host_time_ns() - t0) / 1000));
     goto out;
@@ -311,9 +374,9 @@ static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, si
     if (!path)
         return 400;
     json_t *type = json_object_get(body, "type");
-    if (type && (!json_is_string(type) || strcmp(json_string_value(type), "full"))) {
-        snprintf(err, elen, "field \"type\": expected \"full\" (diff snapshots are not "
-                 "supported yet)");
+    bool diff = type && json_is_string(type) && !strcmp(json_string_value(type), "diff");
+    if (type && !diff && (!json_is_string(type) || strcmp(json_string_value(type), "full"))) {
+        snprintf(err, elen, "field \"type\": expected \"full\" or \"diff\"");
         return 400;
     }
     json_t *res = json_object_get(body, "resume");
@@ -328,11 +391,12 @@ static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, si
             return vm_error(a->vm, 409, err, elen);
         paused_here = true;
     }
-    int rc = vm_snapshot_create(a->vm, path, err, elen);
+    int rc = diff ? vm_snapshot_diff(a->vm, path, err, elen)
+                  : vm_snapshot_create(a->vm, path, err, elen);
     if (paused_here && vm_resume(a->vm) && !rc)
         return vm_error(a->vm, 500, err, elen);
     if (rc)
-        return rc == -EINVAL || rc == -ENOTSUP ? (rc == -ENOTSUP ? 400 : 409)
+        return rc == -EINVAL || rc == -ENODATA || rc == -ESTALE ? 409 : rc == -ENOTSUP ? 400
              : rc == -EEXIST || rc == -ENOTDIR ? 400 : 500;
     *resp = json_pack("{s:s}", "path", path);
     return 201;

@@ -50,8 +50,7 @@ static int write_all(int fd, const void *buf, size_t len, off_t off)
     return 0;
 }
 
-/* Make DIR/name.tmp durable under DIR/name: fsync it, rename, fsync DIR. */
-static int commit_file(const char *dir, const char *name, int fd, char *err,
+int snap_file_commit(const char *dir, const char *name, int fd, char *err,
                        size_t elen)
 {
     char tmp[4096], final[4096];
@@ -74,7 +73,7 @@ static int commit_file(const char *dir, const char *name, int fd, char *err,
     return 0;
 }
 
-static int create_tmp(const char *dir, const char *name, char *err, size_t elen)
+int snap_file_create(const char *dir, const char *name, char *err, size_t elen)
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name) >= sizeof(tmp))
@@ -86,8 +85,7 @@ static int create_tmp(const char *dir, const char *name, char *err, size_t elen)
     return fd;
 }
 
-/* Write guest RAM [gpa, gpa+len) to fd at off, through the mem/ API. */
-static int write_run(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t off)
+int snap_write_ram(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t off)
 {
     while (len) {
         struct iovec v[64];
@@ -109,7 +107,7 @@ static int write_run(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t of
     return 0;
 }
 
-static bool page_is_zero(const uint8_t *p)
+bool snap_page_is_zero(const uint8_t *p)
 {
     const uint64_t *w = (const uint64_t *)p;
     for (size_t i = 0; i < MEM_PAGE_SIZE / 8; i++)
@@ -130,7 +128,7 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
     uint64_t total = 0;
     for (int i = 0; i < n; i++)
         total += reg[i].size;
-    int fd = create_tmp(dir, "memory", err, elen);
+    int fd = snap_file_create(dir, "memory", err, elen);
     if (fd < 0)
         return fd;
     int rc = 0;
@@ -166,7 +164,7 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
                     struct iovec v;
                     int nv;
                     if (mem_map_iovec(m, gpa, MEM_PAGE_SIZE, false, &v, 1, &nv) == 0) {
-                        data = !page_is_zero(v.iov_base);
+                        data = !snap_page_is_zero(v.iov_base);
                         mem_unpin_iovec(m, &v, nv, false);
                     }
                 }
@@ -174,7 +172,7 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
                     run = p;
                 run_pages += data;
                 if (run_pages && (!data || p + 1 == pages)) {
-                    rc = write_run(fd, m, reg[i].gpa + at + run * MEM_PAGE_SIZE,
+                    rc = snap_write_ram(fd, m, reg[i].gpa + at + run * MEM_PAGE_SIZE,
                                    run_pages * MEM_PAGE_SIZE,
                                    (off_t)(out + at + run * MEM_PAGE_SIZE));
                     if (rc)
@@ -196,7 +194,7 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
         rc = errbuf(err, elen, -errno, "%s/memory.tmp: set size: %s", dir,
                   strerror(errno));
     if (!rc)
-        rc = commit_file(dir, "memory", fd, err, elen);
+        rc = snap_file_commit(dir, "memory", fd, err, elen);
     close(fd);
     int se = sstate_end(w);
     if (!rc && se)
@@ -324,12 +322,12 @@ int snap_state_write(const char *dir, const struct sstate_writer *w,
     le_put(end + 12, 8, 4);
     le_put(end + SSTATE_HDR_LEN, nsec, 8);
     le_put(end + SSTATE_HDR_LEN + 8, crc32c(0, end, SSTATE_HDR_LEN + 8), 4);
-    int fd = create_tmp(dir, "state", err, elen);
+    int fd = snap_file_create(dir, "state", err, elen);
     int rc = fd < 0 ? fd : write_all(fd, out, SNAP_HDR + body, 0);
     if (fd >= 0 && rc)
         errbuf(err, elen, rc, "%s/state.tmp: write: %s", dir, strerror(-rc));
     if (fd >= 0 && !rc)
-        rc = commit_file(dir, "state", fd, err, elen);
+        rc = snap_file_commit(dir, "state", fd, err, elen);
     if (fd >= 0)
         close(fd);
     free(out);
@@ -338,6 +336,12 @@ int snap_state_write(const char *dir, const struct sstate_writer *w,
 
 int snap_state_read(const char *dir, uint8_t **bufp, size_t *lenp,
                     char *err, size_t elen)
+{
+    return snap_state_read_crc(dir, bufp, lenp, NULL, err, elen);
+}
+
+int snap_state_read_crc(const char *dir, uint8_t **bufp, size_t *lenp,
+                        uint32_t *crc, char *err, size_t elen)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/state", dir);
@@ -383,6 +387,8 @@ int snap_state_read(const char *dir, uint8_t **bufp, size_t *lenp,
              "%zu-byte file", path, (unsigned long long)body, size);
         goto out;
     }
+    uint8_t hdr_crc[4];
+    memcpy(hdr_crc, f + 24, 4);
     /* Check every record's CRC, then compact the sections. */
     uint8_t *dst = f;
     size_t at = SNAP_HDR, nsec = 0;
@@ -424,6 +430,13 @@ int snap_state_read(const char *dir, uint8_t **bufp, size_t *lenp,
         errbuf(err, elen, rc, "%s: no end record (truncated file)", path);
         goto out;
     }
+    /* The identity: header then sections, without the stored CRCs.  Not
+     * the CRC of the whole file: a block followed by its own CRC-32C
+     * leaves the CRC register in a state that does not depend on the
+     * block's contents, so over a file of such records it would depend
+     * on their lengths only. */
+    if (crc)
+        *crc = crc32c((uint32_t)le_get(hdr_crc, 4), f, (size_t)(dst - f));
     *bufp = f;
     *lenp = (size_t)(dst - f);
     return 0;

@@ -14,8 +14,10 @@
 #ifndef VESSEL_VMM_SNAPSHOT_H
 #define VESSEL_VMM_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "mem/mem.h"
 #include "util/sstate.h"
@@ -57,5 +59,84 @@ int snap_state_write(const char *dir, const struct sstate_writer *w,
  * (a newer format), -errno. */
 int snap_state_read(const char *dir, uint8_t **buf, size_t *len,
                     char *err, size_t elen);
+
+/* snap_state_read that also gives, on success, the snapshot's identity
+ * (a diff names its parent by it): the CRC-32C of the state file's
+ * header (its first 24 bytes) followed by its sections, the stored CRCs
+ * left out (docs/snapshot.md says why).  crc may be NULL. */
+int snap_state_read_crc(const char *dir, uint8_t **buf, size_t *len,
+                        uint32_t *crc, char *err, size_t elen);
+
+/* ---- helpers the snapshot files share (snapshot.c) ---- */
+
+/* Create DIR/name.tmp (mode 0600, truncated): the fd, or -errno with a
+ * message. */
+int snap_file_create(const char *dir, const char *name, char *err, size_t elen);
+/* Make DIR/name.tmp (open as fd) durable under DIR/name: fsync, rename,
+ * fsync of DIR.  0 or -errno with a message; fd stays open. */
+int snap_file_commit(const char *dir, const char *name, int fd, char *err,
+                     size_t elen);
+/* Write guest RAM [gpa, gpa+len) to fd at byte off, through the mem/ API
+ * (pinned while copied).  0 or -errno. */
+int snap_write_ram(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t off);
+/* True when the MEM_PAGE_SIZE bytes at p (8-byte aligned) are all zero. */
+bool snap_page_is_zero(const uint8_t *p);
+
+/* ---- diff snapshots (snapdiff.c, docs/snapshot.md) ----
+ *
+ * A diff snapshot holds only the pages the guest dirtied since the
+ * snapshot before it (its parent, full or diff), and names that parent
+ * by absolute path and by the CRC-32C of its state file.  Its state file
+ * starts with a "parent" section and a "memdiff" section (the dirty-page
+ * bitmap of every region) instead of "memory"; its memory file has the
+ * full snapshot's layout with only the dirty non-zero pages written. */
+
+/* A chain is at most this many snapshots long, the full one included. */
+#define SNAP_CHAIN_MAX 64
+
+/* The dirty log of every RAM region of an address space, as fetched. */
+struct snap_dirty;
+
+/* Fetch and clear the dirty log of every RAM region of m (a memory
+ * operation: mem_dirty_fetch with clear; the VM paused, from its control
+ * thread).  *out (free with snap_dirty_free) holds the bits.  0, or
+ * -ENOMEM, -E2BIG (too many regions), the shootdown's error, with a
+ * message; on error the log is as it was. */
+int snap_dirty_take(struct mem *m, struct snap_dirty **out, char *err, size_t elen);
+/* Mark the pages of d dirty again (mem_mark_dirty): a snapshot that
+ * failed after snap_dirty_take leaves the log as it found it. */
+void snap_dirty_put_back(struct mem *m, const struct snap_dirty *d);
+/* NULL is a no-op. */
+void snap_dirty_free(struct snap_dirty *d);
+
+/* Write a diff snapshot's memory: the pages of d that hold data go to
+ * DIR/memory (sparse, at their usual offsets); the "parent" section
+ * (parent, an absolute path, and parent_crc) and the "memdiff" section
+ * (region table and dirty bitmaps) are appended to w.  The VM is paused.
+ * Bytes written go to *written when non-NULL.  0, or -errno with a
+ * message naming the file. */
+int snap_diff_write(const char *dir, struct mem *m, const struct snap_dirty *d,
+                    const char *parent, uint32_t parent_crc,
+                    struct sstate_writer *w, uint64_t *written,
+                    char *err, size_t elen);
+
+/* Map the memory of the snapshot in DIR into m, whose state file's
+ * sections r reads (from the start): a full snapshot's "memory" as
+ * snap_memory_map does; a diff's chain is walked to its full snapshot
+ * (each parent's state file read, checked and its CRC-32C compared with
+ * what its child recorded; at most SNAP_CHAIN_MAX snapshots; a loop
+ * refused), every table checked against the others, the full one mapped,
+ * then each diff laid over it oldest first: runs of dirty pages mapped
+ * copy-on-write from its memory file (mem_ram_map_file), or copied in
+ * with pread once the runs of the chain pass max_maps (host mappings are
+ * a bounded resource).  The dirty log of m is clear afterwards.  r is left
+ * after the memory sections.  0, or -EINVAL (malformed, a loop, too long,
+ * a parent replaced since: the message names the snapshot and field),
+ * -ENOTSUP, -errno.  No hart may run. */
+int snap_chain_map(const char *dir, struct mem *m, struct sstate_reader *r,
+                   unsigned max_maps, char *err, size_t elen);
+
+/* Runs a restore maps before it copies the rest (snap_chain_map). */
+#define SNAP_MAX_MAPS 8192
 
 #endif

@@ -113,6 +113,7 @@ static int board_build(struct vm *v)
     }
     v->ncpus = n;
     v->board = b;
+    v->snap_parent[0] = 0;          /* new RAM: no diff against the old */
     v->frozen = false;
     vm_clock_freeze(v);
     return 0;

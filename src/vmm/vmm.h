@@ -299,15 +299,30 @@ bool vm_net_available(void);
  * snapshot=on) is refused.  Any thread.  Returns 0, or -EINVAL (not
  * paused), -ENOTSUP (a writable disk), -EEXIST (dir not empty), -errno
  * (I/O: nothing is left in dir); the message in err (may be NULL) and
- * vm_last_error names the file or field.  The VM stays paused. */
+ * vm_last_error names the file or field.  The VM stays paused.  The
+ * snapshot becomes the parent of the next diff snapshot (vm_snapshot_diff):
+ * the dirty log is fetched and cleared (put back on failure). */
 int vm_snapshot_create(struct vm *vm, const char *dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Write a diff snapshot of a PAUSED VM into `dir`, as vm_snapshot_create
+ * does, but with only the pages written since the last snapshot this VM
+ * took or was restored from (its parent, full or diff, named by absolute
+ * path and the CRC-32C of its state file; docs/snapshot.md); it becomes
+ * the parent of the next one.  Restoring it (vm_restore) needs the whole
+ * chain in place.  Any thread.  Errors as vm_snapshot_create, plus
+ * -ENODATA (no previous snapshot) and -ESTALE (the parent was removed or
+ * replaced since: take a full snapshot); nothing is written then. */
+int vm_snapshot_diff(struct vm *vm, const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Restore a snapshot (vm_snapshot_create's directory) into a CREATED VM
  * (never started) built with the same machine options (vCPUs, memory,
  * devices, program: checked against the snapshot).  Guest memory is
  * mapped from the snapshot copy-on-write, so the time this takes does
- * not grow with the RAM size; the harts, clock and devices take the
+ * not grow with the RAM size (a diff snapshot's chain is composed: each
+ * diff's pages mapped over its parent's, docs/snapshot.md); the harts,
+ * clock and devices take the
  * saved state, and guest time goes on from the snapshot's.  Start the VM
  * with vm_start (or vm_start_paused) afterwards.  Returns 0, or -EINVAL
  * (not created, a corrupt or foreign snapshot: the message names the

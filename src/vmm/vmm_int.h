@@ -25,6 +25,7 @@
 #ifndef VESSEL_VMM_INT_H
 #define VESSEL_VMM_INT_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -92,6 +93,12 @@ struct vm {
     struct vmm_nics *nics;
     struct vmm_console *con;
     struct ratelimit log_limit;     /* guest-triggered warnings, all boots */
+    /* The last snapshot this VM took or was restored from: a diff
+     * snapshot's parent (its absolute path, and the CRC-32C of its state
+     * file).  The board's dirty log holds what changed since; a new board
+     * (board_build) has no parent. */
+    char snap_parent[PATH_MAX];     /* "" when there is none */
+    uint32_t snap_parent_crc;
 
     /* vCPU threads. */
     struct vcpu vcpus[VIRT_MAX_CPUS];

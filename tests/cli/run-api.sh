@@ -66,8 +66,11 @@ PY'
 check "a snapshot into a non-empty directory: 400 naming it" \
     'r=$(api PUT /snapshot/create "{\"path\":\"$T/snap\"}"); [ "${r%% *}" = 400 ] && echo "$r" | grep -q "not empty"'
 check "the failed snapshot left the files as they were" '[ "$(ls "$T/snap" | wc -l)" = 2 ]'
-check "diff snapshots are refused with a message" \
-    'r=$(api PUT /snapshot/create "{\"path\":\"$T/d\",\"type\":\"diff\"}"); [ "${r%% *}" = 400 ] && [ ! -e "$T/d" ]'
+check "an unknown snapshot type is refused with a message" \
+    'r=$(api PUT /snapshot/create "{\"path\":\"$T/d\",\"type\":\"delta\"}"); [ "${r%% *}" = 400 ] && [ ! -e "$T/d" ]'
+check "a diff snapshot after the full one: 201, a small memory file" \
+    '[ "$(api PUT /snapshot/create "{\"path\":\"$T/d\",\"type\":\"diff\"}" | cut -d" " -f1)" = 201 ] &&
+     [ "$(du -k "$T/d/memory" | cut -f1)" -lt 1024 ]'
 check "PATCH running: 204, instructions retire again" \
     '[ "$(api PATCH /vm "{\"state\":\"running\"}" | cut -d" " -f1)" = 204 ] &&
      wait_for "[ \$(field \"\$(api GET /vm)\" instructions) -gt $b ]"'
