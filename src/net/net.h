@@ -145,13 +145,21 @@ void net_get_stats(struct net_backend *be, struct net_stats *st);
  * outlive the backend).  Any thread. */
 void net_set_log_limit(struct net_backend *be, struct ratelimit *rl);
 
-/* The backend's own state for a VM snapshot (host-side connections and
- * the like), as sections appended to w / read from r.  A backend without
- * such state writes and reads nothing and returns 0; the user backend has
- * none yet (its connections are lost across a restore, as on a replugged
- * cable).  Restore validates everything and changes nothing on error.
- * Returns 0 or the sstate error (-EINVAL, -ENOMEM, -ENOTSUP).  The VMM's
- * control thread, while the NIC using the backend is quiesced. */
+/* The backend's own state for a VM snapshot, as sections appended to w /
+ * read from r (the NIC carries them inside its own section, virtio/net.c).
+ * A backend without such state writes and reads nothing and returns 0.
+ * The user backend saves libslirp's state (section "slirp", net/slirp.c):
+ * the DHCP leases (so the guest keeps its address when it renews) and the
+ * IP identification counter.  Its host sockets are not state: the host
+ * forwards are bound again from the spec when a restored VM opens its
+ * backend, and connections open at save time are not carried (the host
+ * side of a TCP connection cannot move into another process; docs/
+ * snapshot.md says what the guest sees).  Restore validates everything and
+ * changes nothing on error.  Returns 0 or the sstate error (-EINVAL,
+ * -ENOMEM, -ENOTSUP: a newer layout), -EFBIG (save: more state than a
+ * restore would accept).  The VMM's control thread (not the backend's
+ * receive callback), while the NIC using the backend is quiesced; the
+ * user backend waits for its own thread to do the work. */
 int net_save(struct net_backend *be, struct sstate_writer *w);
 int net_restore(struct net_backend *be, struct sstate_reader *r);
 

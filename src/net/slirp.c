@@ -8,7 +8,24 @@
  * slirp_input, polls slirp's sockets with its own poll(2) loop
  * (slirp_pollfds_fill / slirp_pollfds_poll) and runs slirp's timers.
  * Frames slirp sends to the guest (send_packet) go to the attached NIC
- * through net_deliver on this thread. */
+ * through net_deliver on this thread.  Saving and restoring the instance's
+ * state (net_save/net_restore, on the VMM's control thread) is handed to
+ * the backend thread as a call and waited for (run_on_thread).
+ *
+ * Saved state: section "slirp", version 1:
+ *   u32 libslirp state version (slirp_state_version() of the saver, 1..ours)
+ *   u32 length n (1..SLIRP_STATE_MAX), then n bytes: slirp_state_save's
+ *       output, which libslirp 4.x lays out as records of guest-forward
+ *       sockets (a non-zero byte, then the socket), a 0 byte, then the
+ *       instance: the IP identification counter and the DHCP leases (the
+ *       16 BOOTP clients: in use, MAC address).
+ * This backend configures no guest forwards, so the socket list is always
+ * empty: the first byte must be 0.  That check comes before libslirp sees
+ * the bytes because its socket loader allocates buffers of the sizes the
+ * record asks for before it refuses a socket it has no forward for.  The
+ * bytes are then loaded into a scratch instance first (libslirp applies
+ * fields as it reads them), and into the live one only when that load
+ * succeeded and used every byte: a refused section changes nothing. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,11 +42,18 @@
 
 #include "net/net.h"
 #include "util/ratelimit.h"
+#include "util/sstate.h"
 #include "util/util.h"
 
 /* Guest-error messages printed per backend before going quiet (the guest
  * controls how many there are). */
 #define GUEST_ERROR_LOG_MAX 10
+
+#define SLIRP_STATE_TAG "slirp"
+#define SLIRP_STATE_VERSION 1
+/* libslirp 4.7 writes 131 bytes for us; the bound only keeps a hostile
+ * file from making us copy megabytes into libslirp. */
+#define SLIRP_STATE_MAX 4096u
 
 struct tx_frame {
     struct tx_frame *next;
@@ -47,6 +71,16 @@ struct sl_timer {
     bool due;                   /* selected to fire in this pass */
 };
 
+struct slirp_be;
+
+/* A function run on the backend thread for the control thread. */
+struct sl_call {
+    int (*fn)(struct slirp_be *s, void *arg);
+    void *arg;
+    int rc;
+    bool done;
+};
+
 struct slirp_be {
     struct net_backend base;    /* first: the ops cast */
     Slirp *slirp;
@@ -54,10 +88,12 @@ struct slirp_be {
     pthread_t thread;
     bool thread_started;
 
-    pthread_mutex_t lock;       /* guards the tx queue and stop */
+    pthread_mutex_t lock;       /* guards the tx queue, stop and call */
     struct tx_frame *tx_head, *tx_tail;
     unsigned tx_count;
     bool stop;
+    struct sl_call *call;       /* waiting for the thread, or NULL */
+    pthread_cond_t call_done;   /* signalled when a call has run */
 
     /* Backend thread only. */
     struct sl_timer *timers;
@@ -237,7 +273,18 @@ static void *slirp_thread(void *arg)
         struct tx_frame *f = s->tx_head;
         s->tx_head = s->tx_tail = NULL;
         s->tx_count = 0;
+        struct sl_call *call = s->call;
         pthread_mutex_unlock(&s->lock);
+        if (call) {
+            /* Before the queued frames: the caller's VM is quiesced, and
+             * the state it saves or replaces is the one before them. */
+            call->rc = call->fn(s, call->arg);
+            pthread_mutex_lock(&s->lock);
+            call->done = true;
+            s->call = NULL;
+            pthread_cond_broadcast(&s->call_done);
+            pthread_mutex_unlock(&s->lock);
+        }
         if (stop) {
             while (f) {
                 struct tx_frame *n = f->next;
@@ -337,24 +384,200 @@ static void sl_destroy(struct net_backend *be)
     }
     if (s->wake_fd >= 0)
         close(s->wake_fd);
+    pthread_cond_destroy(&s->call_done);
     pthread_mutex_destroy(&s->lock);
     free(s->pfd);
     net_backend_fini(&s->base);
     free(s);
 }
 
-/* No save/restore yet: libslirp can serialise its connections
- * (slirp_state_save), which a snapshot may carry later. */
-static const struct net_backend_ops slirp_ops = {
-    .name = "user",
-    .send = sl_send,
-    .destroy = sl_destroy,
-};
-
 static struct in_addr ip4(uint32_t host_order)
 {
     return (struct in_addr){ .s_addr = htonl(host_order) };
 }
+
+/* A new backend struct with its Slirp instance (no host forwards, no
+ * thread, no eventfd yet), or NULL when out of memory. */
+static struct slirp_be *be_new(const struct net_backend_ops *ops)
+{
+    struct slirp_be *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    net_backend_init(&s->base, ops);
+    s->wake_fd = -1;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->call_done, NULL);
+    SlirpConfig cfg = {
+        .version = 4,
+        .restricted = 0,
+        .in_enabled = true,
+        .vnetwork = ip4(0x0a000200),        /* 10.0.2.0 */
+        .vnetmask = ip4(0xffffff00),        /* /24 */
+        .vhost = ip4(0x0a000202),           /* 10.0.2.2: the host */
+        .in6_enabled = false,
+        .vdhcp_start = ip4(0x0a00020f),     /* 10.0.2.15 */
+        .vnameserver = ip4(0x0a000203),     /* 10.0.2.3 */
+        .if_mtu = 0,                        /* slirp's default, 1500 */
+        .if_mru = 0,
+        .disable_host_loopback = false,     /* 10.0.2.2 -> 127.0.0.1 */
+        .enable_emu = false,
+    };
+    s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
+    if (!s->slirp) {
+        sl_destroy(&s->base);
+        return NULL;
+    }
+    return s;
+}
+
+/* Run fn(s, arg) where the Slirp instance may be touched: on the backend
+ * thread, waiting for it; directly when the thread is not running (open,
+ * a scratch instance).  Not on the backend thread itself. */
+static int run_on_thread(struct slirp_be *s, int (*fn)(struct slirp_be *, void *),
+                         void *arg)
+{
+    if (!s->thread_started)
+        return fn(s, arg);
+    struct sl_call c = { .fn = fn, .arg = arg };
+    pthread_mutex_lock(&s->lock);
+    while (s->call)                 /* one call at a time */
+        pthread_cond_wait(&s->call_done, &s->lock);
+    s->call = &c;
+    pthread_mutex_unlock(&s->lock);
+    wake(s);
+    pthread_mutex_lock(&s->lock);
+    while (!c.done)
+        pthread_cond_wait(&s->call_done, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    return c.rc;
+}
+
+/* The bytes of a state blob, growing (save) or consumed (load). */
+struct blob {
+    uint8_t *buf;
+    size_t len, cap, pos;
+    bool overflow;              /* save: more than SLIRP_STATE_MAX */
+    bool short_read;            /* load: asked for more than was left */
+};
+
+static ssize_t blob_write(const void *p, size_t n, void *opaque)
+{
+    struct blob *b = opaque;
+    if (n > SLIRP_STATE_MAX - b->len) {
+        b->overflow = true;
+        return -1;
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    return (ssize_t)n;
+}
+
+/* libslirp's reader: never past the blob, which holds only the section's
+ * bytes.  libslirp 4.7 does not stop its load on a failed read (the field
+ * just keeps what it had), so the failure is remembered here and the load
+ * refused by do_load. */
+static ssize_t blob_read(void *p, size_t n, void *opaque)
+{
+    struct blob *b = opaque;
+    if (n > b->len - b->pos) {
+        b->short_read = true;
+        return -1;
+    }
+    memcpy(p, b->buf + b->pos, n);
+    b->pos += n;
+    return (ssize_t)n;
+}
+
+static int do_save(struct slirp_be *s, void *arg)
+{
+    slirp_state_save(s->slirp, blob_write, arg);
+    return 0;
+}
+
+struct load_arg {
+    struct blob b;
+    int version;
+};
+
+static int do_load(struct slirp_be *s, void *arg)
+{
+    struct load_arg *a = arg;
+    a->b.pos = 0;
+    a->b.short_read = false;
+    int rc = slirp_state_load(s->slirp, a->version, blob_read, &a->b);
+    if (rc >= 0 && (a->b.short_read || a->b.pos != a->b.len))
+        rc = -EINVAL;           /* too few or too many bytes for its layout */
+    return rc < 0 ? (rc == -ENOMEM ? -ENOMEM : -EINVAL) : 0;
+}
+
+static int sl_save(struct net_backend *be, struct sstate_writer *w)
+{
+    struct slirp_be *s = (struct slirp_be *)be;
+    uint8_t *buf = malloc(SLIRP_STATE_MAX);
+    if (!buf)
+        return -ENOMEM;
+    struct blob b = { .buf = buf };
+    int rc = run_on_thread(s, do_save, &b);
+    if (!rc && (b.overflow || b.len == 0))
+        rc = -EFBIG;            /* a libslirp that saves what we cannot load */
+    if (!rc) {
+        sstate_begin(w, SLIRP_STATE_TAG, SLIRP_STATE_VERSION);
+        sstate_put_u32(w, (uint32_t)slirp_state_version());
+        sstate_put_u32(w, (uint32_t)b.len);
+        sstate_put_bytes(w, b.buf, b.len);
+        rc = sstate_end(w);
+    }
+    free(buf);
+    return rc;
+}
+
+static int sl_restore(struct net_backend *be, struct sstate_reader *r)
+{
+    struct slirp_be *s = (struct slirp_be *)be;
+    uint32_t version;
+    int rc = sstate_open(r, SLIRP_STATE_TAG, SLIRP_STATE_VERSION, &version);
+    if (rc)
+        return rc;
+    struct load_arg a = { 0 };
+    uint32_t sv = sstate_get_u32(r);
+    uint32_t len = sstate_get_u32(r);
+    if (!r->err && (sv == 0 || sv > (uint32_t)slirp_state_version()))
+        sstate_fail(r, -ENOTSUP);       /* a newer libslirp saved it */
+    if (!r->err && (len == 0 || len > SLIRP_STATE_MAX))
+        sstate_fail(r, -EINVAL);
+    if (!r->err && !(a.b.buf = malloc(len)))
+        sstate_fail(r, -ENOMEM);
+    if (!r->err) {
+        sstate_get_bytes(r, a.b.buf, len);
+        a.b.len = len;
+        a.version = (int)sv;
+    }
+    if (!r->err && a.b.buf[0] != 0)
+        sstate_fail(r, -EINVAL);        /* a socket record: see the top */
+    if ((rc = sstate_close(r)))
+        goto out;
+    /* Trial load into a scratch instance (this thread: it is ours alone). */
+    struct slirp_be *scratch = be_new(be->ops);
+    if (!scratch) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = do_load(scratch, &a);
+    sl_destroy(&scratch->base);
+    if (!rc)
+        rc = run_on_thread(s, do_load, &a);
+out:
+    free(a.b.buf);
+    return rc;
+}
+
+static const struct net_backend_ops slirp_ops = {
+    .name = "user",
+    .send = sl_send,
+    .save = sl_save,
+    .restore = sl_restore,
+    .destroy = sl_destroy,
+};
 
 static int open_fail(char *err, size_t errlen, const char *label, int rc,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -380,12 +603,10 @@ int net_slirp_open(const struct net_spec *spec, const char *label, struct net_ba
     *out = NULL;
     if (!label)
         label = "user";
-    struct slirp_be *s = calloc(1, sizeof(*s));
+    struct slirp_be *s = be_new(&slirp_ops);
     if (!s)
-        return open_fail(err, errlen, label, -ENOMEM, "out of memory");
-    net_backend_init(&s->base, &slirp_ops);
-    s->wake_fd = -1;
-    pthread_mutex_init(&s->lock, NULL);
+        return open_fail(err, errlen, label, -ENOMEM, "out of memory, or libslirp "
+                         "could not start");
     int rc;
 
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -395,26 +616,6 @@ int net_slirp_open(const struct net_spec *spec, const char *label, struct net_ba
         goto fail;
     }
 
-    SlirpConfig cfg = {
-        .version = 4,
-        .restricted = 0,
-        .in_enabled = true,
-        .vnetwork = ip4(0x0a000200),        /* 10.0.2.0 */
-        .vnetmask = ip4(0xffffff00),        /* /24 */
-        .vhost = ip4(0x0a000202),           /* 10.0.2.2: the host */
-        .in6_enabled = false,
-        .vdhcp_start = ip4(0x0a00020f),     /* 10.0.2.15 */
-        .vnameserver = ip4(0x0a000203),     /* 10.0.2.3 */
-        .if_mtu = 0,                        /* slirp's default, 1500 */
-        .if_mru = 0,
-        .disable_host_loopback = false,     /* 10.0.2.2 -> 127.0.0.1 */
-        .enable_emu = false,
-    };
-    s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
-    if (!s->slirp) {
-        rc = open_fail(err, errlen, label, -ENOMEM, "libslirp could not start");
-        goto fail;
-    }
     for (unsigned i = 0; i < spec->n_hostfwd; i++) {
         const struct net_hostfwd *fw = &spec->hostfwd[i];
         errno = 0;

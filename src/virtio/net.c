@@ -281,15 +281,24 @@ void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6])
 
 /* ---------------------------------------------------------------- device model */
 
-/* Section "vnet", version 1: the transport (virtio_dev_save_state), then
+/* Section "vnet", version 2: the transport (virtio_dev_save_state), then
  * the guest-visible config: mac[6] (the address the driver read; adopted
  * by the device restored into) and u8 link status (VIRTIO_NET_S_LINK_UP,
  * the only one this device reports); then the received frames waiting
  * for a receive buffer: u32 count (at most VIRTIO_NET_RX_PENDING), each a
- * u32 length (1..NET_MAX_FRAME) and its bytes, oldest first.  The
- * counters are host diagnostics, not state. */
+ * u32 length (1..NET_MAX_FRAME) and its bytes, oldest first; then (new in
+ * version 2) the backend's state: u32 length n (at most
+ * VNET_BACKEND_STATE_MAX) and n bytes, the sections net_save wrote (the
+ * user backend's "slirp", net/slirp.c), 0 for a backend without state.
+ * Version 1 (no backend state) is still read: the backend keeps its own.
+ * The backend's sections travel inside the NIC's so that the NIC's
+ * section is all of its state and a restore is all or nothing: the
+ * backend's restore runs after every field of the NIC's is validated, and
+ * the NIC's fields are applied only once it succeeded.  The counters are
+ * host diagnostics, not state. */
 #define VNET_TAG "vnet"
-#define VNET_VERSION 1
+#define VNET_VERSION 2
+#define VNET_BACKEND_STATE_MAX (64u << 10)
 
 static void net_dev_reset(void *opaque)
 {
@@ -324,6 +333,17 @@ static int net_dev_save(const void *opaque, struct sstate_writer *w)
     struct virtio_net *n = (struct virtio_net *)opaque;    /* for the lock */
     if (!virtio_dev_quiesced(n->vdev))
         return -EBUSY;
+    /* The backend's sections first, into a buffer of their own: sections
+     * do not nest. */
+    struct sstate_writer bw;
+    sstate_writer_init(&bw);
+    int brc = n->be ? net_save(n->be, &bw) : 0;
+    if (!brc && bw.len > VNET_BACKEND_STATE_MAX)
+        brc = -EFBIG;
+    if (brc) {
+        sstate_writer_free(&bw);
+        return brc;
+    }
     sstate_begin(w, VNET_TAG, VNET_VERSION);
     int rc = virtio_dev_save_state(n->vdev, w);
     pthread_mutex_lock(&n->rx_lock);
@@ -336,8 +356,45 @@ static int net_dev_save(const void *opaque, struct sstate_writer *w)
         sstate_put_bytes(w, sl->data, sl->len);
     }
     pthread_mutex_unlock(&n->rx_lock);
+    sstate_put_u32(w, (uint32_t)bw.len);
+    sstate_put_bytes(w, bw.buf, bw.len);
+    sstate_writer_free(&bw);
     int rc2 = sstate_end(w);
     return rc ? rc : rc2;
+}
+
+/* The backend's state inside a version 2 section: u32 length, bytes.  Its
+ * sections are read with a reader bounded by those bytes, which they must
+ * use up.  The last read of the NIC's section (nothing of the NIC's is
+ * applied yet); an error is left in r.  A backend's restore changes
+ * nothing when it fails (net.h). */
+static void restore_backend(struct virtio_net *n, struct sstate_reader *r)
+{
+    uint32_t blen = sstate_get_u32(r);
+    if (r->err)
+        return;
+    /* The last field: nothing may follow it, so once the backend took its
+     * state the section is sure to close without error. */
+    if (blen > VNET_BACKEND_STATE_MAX || blen != r->end - r->pos) {
+        sstate_fail(r, -EINVAL);
+        return;
+    }
+    if (blen == 0)
+        return;                 /* saved by a backend without state */
+    if (!n->be) {
+        sstate_fail(r, -EINVAL);    /* state for a backend this NIC lacks */
+        return;
+    }
+    struct sstate_reader br;
+    sstate_reader_init(&br, r->buf + r->pos, blen);
+    int rc = net_restore(n->be, &br);
+    if (!rc && br.pos != blen)
+        rc = -EINVAL;           /* another kind of backend saved it */
+    if (rc) {
+        sstate_fail(r, rc);
+        return;
+    }
+    r->pos += blen;
 }
 
 static int net_dev_restore(void *opaque, struct sstate_reader *r)
@@ -377,6 +434,8 @@ static int net_dev_restore(void *opaque, struct sstate_reader *r)
         sstate_get_bytes(r, slots[i].data, len);
         slots[i].len = len;
     }
+    if (version >= 2)
+        restore_backend(n, r);
 out:
     rc = sstate_close(r);
     if (!rc) {

@@ -1,7 +1,8 @@
 /* Unit tests for net/slirp.c: the user-mode backend, opened as the VMM
  * opens it (a parsed spec) with a sink attached as its receiver, driven
  * with hand-built Ethernet frames (ARP, DHCP) and host sockets on
- * 127.0.0.1 only. */
+ * 127.0.0.1 only; its saved state (a DHCP lease carried into a fresh
+ * backend, byte-identical saves, hostile sections refused unchanged). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "net/net.h"
+#include "util/sstate.h"
 
 static const uint8_t GUEST_MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
@@ -140,13 +142,13 @@ static uint16_t ip_csum(const uint8_t *p, size_t n)
     return (uint16_t)~sum;
 }
 
-/* A DHCPDISCOVER from 0.0.0.0:68 to 255.255.255.255:67. */
-static size_t build_dhcp_discover(uint8_t *f)
+/* A DHCPDISCOVER from 0.0.0.0:68 to 255.255.255.255:67, from `mac`. */
+static size_t build_dhcp_discover_from(uint8_t *f, const uint8_t mac[6])
 {
     const size_t bootp_len = 548, udp_len = 8 + bootp_len, ip_len = 20 + udp_len;
     memset(f, 0, 14 + ip_len);
     memset(f, 0xff, 6);
-    memcpy(f + 6, GUEST_MAC, 6);
+    memcpy(f + 6, mac, 6);
     put16(f + 12, 0x0800);
     uint8_t *ip = f + 14;
     ip[0] = 0x45;
@@ -164,11 +166,16 @@ static size_t build_dhcp_discover(uint8_t *f)
     b[1] = 1;
     b[2] = 6;
     put32(b + 4, 0x12345678);   /* xid */
-    memcpy(b + 28, GUEST_MAC, 6);
+    memcpy(b + 28, mac, 6);
     put32(b + 236, 0x63825363); /* magic cookie */
     b[240] = 53; b[241] = 1; b[242] = 1;    /* DHCPDISCOVER */
     b[243] = 255;
     return 14 + ip_len;
+}
+
+static size_t build_dhcp_discover(uint8_t *f)
+{
+    return build_dhcp_discover_from(f, GUEST_MAC);
 }
 
 static bool is_dhcp_offer(const uint8_t *f, size_t len)
@@ -388,6 +395,184 @@ static void test_hostfwd_accepts(void **state)
     net_close(be);
 }
 
+/* ---- saved state (net_save / net_restore, section "slirp") ---- */
+
+static const uint8_t OTHER_MAC[6] = { 0x52, 0x54, 0x00, 0x65, 0x43, 0x21 };
+
+/* Ask for an address from `mac`; returns the offered one (0: none). */
+static uint32_t dhcp_offer_for(struct sink *s, struct net_backend *be, const uint8_t mac[6])
+{
+    pthread_mutex_lock(&s->lock);
+    s->n = 0;
+    pthread_mutex_unlock(&s->lock);
+    uint8_t f[NET_MAX_FRAME];
+    size_t n = build_dhcp_discover_from(f, mac);
+    assert_int_equal(net_send(be, f, n), 0);
+    int i = sink_wait(s, is_dhcp_offer);
+    if (i < 0)
+        return 0;
+    return get32(s->buf[i] + 14 + 20 + 8 + 16);        /* yiaddr */
+}
+
+static void save(struct net_backend *be, struct sstate_writer *w)
+{
+    sstate_writer_init(w);
+    assert_int_equal(net_save(be, w), 0);
+}
+
+static int restore(struct net_backend *be, const void *buf, size_t len)
+{
+    struct sstate_reader r;
+    sstate_reader_init(&r, buf, len);
+    int rc = net_restore(be, &r);
+    if (!rc)
+        assert_int_equal(r.pos, len);
+    return rc;
+}
+
+static void assert_saves(struct net_backend *be, const struct sstate_writer *want)
+{
+    struct sstate_writer w;
+    save(be, &w);
+    assert_int_equal(w.len, want->len);
+    assert_memory_equal(w.buf, want->buf, w.len);
+    sstate_writer_free(&w);
+}
+
+/* Layout of the section (net/slirp.c): header, u32 libslirp state
+ * version, u32 n, n bytes. */
+#define SL_VER  (SSTATE_HDR_LEN + 0)
+#define SL_LEN  (SSTATE_HDR_LEN + 4)
+#define SL_DATA (SSTATE_HDR_LEN + 8)
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A "slirp" section with the given fields (payload n bytes of data). */
+static void build_section(struct sstate_writer *w, uint32_t sv, uint32_t len_field,
+                          const uint8_t *data, size_t n)
+{
+    sstate_writer_init(w);
+    sstate_begin(w, "slirp", 1);
+    sstate_put_u32(w, sv);
+    sstate_put_u32(w, len_field);
+    sstate_put_bytes(w, data, n);
+    assert_int_equal(sstate_end(w), 0);
+}
+
+/* A lease given by one backend comes back in another: saved, restored
+ * into a fresh one, saved again, the bytes are identical; the restored
+ * backend offers the guest's MAC its old address and another MAC the
+ * next one, as the first backend does. */
+static void test_state_round_trip(void **state)
+{
+    struct sink *s = *state;
+    struct net_backend *a = open_ok("user", s);
+    assert_int_equal(dhcp_offer_for(s, a, GUEST_MAC), 0x0a00020f);
+    struct sstate_writer sa;
+    save(a, &sa);
+    assert_memory_equal(sa.buf, "slirp\0\0\0", 8);
+    uint32_t n = le32(sa.buf + SL_LEN);
+    assert_int_equal(sa.len, SL_DATA + n);
+    assert_int_equal(sa.buf[SL_DATA], 0);               /* no socket records */
+    assert_non_null(memmem(sa.buf + SL_DATA, n, GUEST_MAC, 6)); /* the lease */
+    assert_saves(a, &sa);                               /* saving changes nothing */
+
+    struct sink s2 = { .n = 0 };
+    pthread_mutex_init(&s2.lock, NULL);
+    pthread_cond_init(&s2.cond, NULL);
+    struct net_backend *b = open_ok("user", &s2);
+    struct sstate_writer fresh;
+    save(b, &fresh);
+    assert_true(fresh.len != sa.len || memcmp(fresh.buf, sa.buf, sa.len) != 0);
+    sstate_writer_free(&fresh);
+    assert_int_equal(restore(b, sa.buf, sa.len), 0);
+    assert_saves(b, &sa);                               /* byte-identical */
+
+    assert_int_equal(dhcp_offer_for(&s2, b, OTHER_MAC), 0x0a000210);   /* .15 is taken */
+    assert_int_equal(dhcp_offer_for(&s2, b, GUEST_MAC), 0x0a00020f);   /* still its own */
+    assert_int_equal(dhcp_offer_for(s, a, OTHER_MAC), 0x0a000210);     /* as the original */
+    net_close(b);
+    net_close(a);
+    pthread_mutex_destroy(&s2.lock);
+    pthread_cond_destroy(&s2.cond);
+    sstate_writer_free(&sa);
+}
+
+/* Hostile sections are refused and leave the backend as it was. */
+static void test_state_hostile(void **state)
+{
+    struct sink *s = *state;
+    struct net_backend *a = open_ok("user", s);
+    assert_int_equal(dhcp_offer_for(s, a, GUEST_MAC), 0x0a00020f);
+    struct sstate_writer good;
+    save(a, &good);
+    uint32_t sv = le32(good.buf + SL_VER), n = le32(good.buf + SL_LEN);
+    const uint8_t *data = good.buf + SL_DATA;
+    struct net_backend *b = open_ok("user", s);
+    struct sstate_writer before;
+    save(b, &before);
+    uint8_t big[8192] = { 0 };
+    memcpy(big, data, n);
+
+    struct {
+        const char *what;
+        uint32_t sv, len_field;
+        const uint8_t *data;
+        size_t n;
+        int rc;
+    } bad[] = {
+        { "state version 0", 0, n, data, n, -ENOTSUP },
+        { "a newer libslirp's state", sv + 1, n, data, n, -ENOTSUP },
+        { "no bytes", sv, 0, data, 0, -EINVAL },
+        { "length over the bound", sv, 4097, big, 4097, -EINVAL },
+        { "length past the section", sv, n + 1, data, n, -EINVAL },
+        { "length short of the section", sv, n - 1, data, n, -EINVAL },
+        { "truncated state", sv, n - 1, data, n - 1, -EINVAL },
+        { "a byte too many", sv, n + 1, big, n + 1, -EINVAL },
+        { "one byte only", sv, 1, data, 1, -EINVAL },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sstate_writer w;
+        build_section(&w, bad[i].sv, bad[i].len_field, bad[i].data, bad[i].n);
+        int rc = restore(b, w.buf, w.len);
+        if (rc != bad[i].rc)
+            fail_msg("%s: restore gave %d, expected %d", bad[i].what, rc, bad[i].rc);
+        assert_saves(b, &before);
+        sstate_writer_free(&w);
+    }
+    /* A socket record (libslirp would allocate the buffers it names
+     * before refusing it): refused before libslirp sees it. */
+    uint8_t sock[64];
+    memset(sock, 0xff, sizeof(sock));
+    sock[0] = 42;
+    struct sstate_writer w;
+    build_section(&w, sv, sizeof(sock), sock, sizeof(sock));
+    assert_int_equal(restore(b, w.buf, w.len), -EINVAL);
+    assert_saves(b, &before);
+    sstate_writer_free(&w);
+    /* Another tag. */
+    sstate_writer_init(&w);
+    sstate_begin(&w, "fakebe", 1);
+    sstate_put_u32(&w, 1);
+    assert_int_equal(sstate_end(&w), 0);
+    assert_int_equal(restore(b, w.buf, w.len), -EINVAL);
+    sstate_writer_free(&w);
+    /* Every truncation of the good section. */
+    for (size_t len = 0; len < good.len; len++)
+        assert_int_not_equal(restore(b, good.buf, len), 0);
+    assert_saves(b, &before);
+    /* And the good one still goes in afterwards. */
+    assert_int_equal(restore(b, good.buf, good.len), 0);
+    assert_saves(b, &good);
+    sstate_writer_free(&before);
+    sstate_writer_free(&good);
+    net_close(b);
+    net_close(a);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -395,6 +580,7 @@ int main(void)
         T(test_arp_gateway), T(test_dhcp_offer), T(test_bad_lengths),
         T(test_close_with_queue), T(test_hostfwd_port_in_use),
         T(test_hostfwd_accepts), T(test_reattach),
+        T(test_state_round_trip), T(test_state_hostile),
     };
     return cmocka_run_group_tests_name("net_slirp", tests, NULL, NULL);
 }

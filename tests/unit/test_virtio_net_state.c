@@ -5,7 +5,9 @@
  * pending ring) and transmission; save with pending frames, restore into
  * a fresh NIC over a copy of guest RAM (byte-identical save; the MAC the
  * guest read is adopted), both NICs then deliver and send alike; hostile
- * sections refused with the NIC unchanged. */
+ * sections refused with the NIC unchanged; the backend's state carried
+ * inside the NIC's section (version 2), all or nothing, and version 1
+ * sections still read. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,15 +43,20 @@ struct side {
     unsigned rx_posted, tx_sent;
 };
 
-static void make_nic(struct side *s, struct mem *m, const uint8_t mac[6])
+static void make_nic_be(struct side *s, struct mem *m, const uint8_t mac[6], bool be_state)
 {
     s->f.mem = m;
     struct hw_line irq = { fake_irq_set, &s->f.irq, 1 };
-    s->be = fake_be_new(false);
+    s->be = fake_be_new(be_state);
     assert_non_null(s->be);
     assert_int_equal(virtio_net_new(&s->be->base, mac, &irq, m, &s->n), 0);
     s->f.dev = virtio_net_transport(s->n);
     s->dv = virtio_net_device(s->n);
+}
+
+static void make_nic(struct side *s, struct mem *m, const uint8_t mac[6])
+{
+    make_nic_be(s, m, mac, false);
 }
 
 static void side_free(struct side *s)
@@ -284,12 +291,86 @@ static void test_quiesce_holds_rx(void **state)
     side_free(&a);
 }
 
+/* The backend's state travels inside the NIC's section (version 2): a
+ * NIC on a backend with state saves it, a fresh NIC restores it into its
+ * own backend and saves the same bytes; a section the backend refuses, or
+ * backend state for a NIC whose backend has none, or a length that does
+ * not end the section, is refused with NIC and backend unchanged; a
+ * version 1 section (no backend state) still restores and leaves the
+ * backend's state alone. */
+static void test_backend_state(void **state)
+{
+    struct side a = {0}, b = {0}, c = {0};
+    make_nic_be(&a, new_ram(), MAC_A, true);
+    bring_up(&a);
+    a.be->state = 77;
+    assert_int_equal(a.dv.ops->quiesce(a.dv.opaque), 0);
+    struct sstate_writer good;
+    vs_save(a.dv, &good);
+    assert_int_equal(vs_get(good.buf, 8, 4), 2);                /* version */
+    size_t dev = VS_DEV(2);
+    assert_int_equal(vs_get(good.buf, dev + 7, 4), 0);          /* nothing pending */
+    size_t blen_at = dev + 11;
+    uint32_t blen = (uint32_t)vs_get(good.buf, blen_at, 4);
+    assert_int_equal(blen, SSTATE_HDR_LEN + 4);                 /* one "fakebe" section */
+    assert_int_equal(good.len, blen_at + 4 + blen);
+    assert_memory_equal(good.buf + blen_at + 4, "fakebe\0\0", 8);
+    assert_int_equal(vs_get(good.buf, blen_at + 4 + SSTATE_HDR_LEN, 4), 77);
+
+    make_nic_be(&b, fk_clone_ram(a.f.mem), MAC_B, true);
+    assert_int_equal(b.dv.ops->quiesce(b.dv.opaque), 0);
+    vs_restore_identical(b.dv, &good);
+    assert_int_equal(b.be->state, 77);
+
+    /* Refused, NIC and backend unchanged (vs_refused* compare saves,
+     * which hold the backend's state). */
+    b.be->state = 5;
+    struct device dst = b.dv;
+    vs_refused_patch(dst, &good, blen_at + 4 + SSTATE_HDR_LEN, 4, 5000); /* backend says no */
+    vs_refused_patch(dst, &good, blen_at, 4, blen - 1);
+    vs_refused_patch(dst, &good, blen_at, 4, blen + 1);
+    vs_refused_patch(dst, &good, blen_at, 4, 0);                /* bytes left over */
+    vs_refused_patch(dst, &good, blen_at, 4, 0xffffffffu);
+    vs_refused_patch(dst, &good, blen_at + 4, 1, 'x');          /* another tag */
+    assert_int_equal(b.be->state, 5);
+    /* A MAC refused after the backend's part was read: the backend's
+     * state is not applied either. */
+    vs_refused_patch(dst, &good, dev, 1, 0x53);
+    assert_int_equal(b.be->state, 5);
+
+    /* A NIC whose backend keeps no state cannot take a backend's. */
+    make_nic(&c, fk_clone_ram(a.f.mem), MAC_B);
+    assert_int_equal(c.dv.ops->quiesce(c.dv.opaque), 0);
+    vs_refused(c.dv, good.buf, good.len);
+
+    /* Version 1: the same fields without the backend's part. */
+    size_t v1len = blen_at;
+    uint8_t *v1 = malloc(v1len);
+    assert_non_null(v1);
+    memcpy(v1, good.buf, v1len);
+    vs_put(v1, 8, 4, 1);
+    vs_put(v1, 12, 4, v1len - SSTATE_HDR_LEN);
+    assert_int_equal(vs_restore(dst, v1, v1len), 0);
+    assert_int_equal(b.be->state, 5);
+    uint8_t mac[6];
+    virtio_net_mac(b.n, mac);
+    assert_memory_equal(mac, MAC_A, 6);
+    assert_int_equal(vs_restore(c.dv, v1, v1len), 0);
+    free(v1);
+
+    sstate_writer_free(&good);
+    side_free(&a);
+    side_free(&b);
+    side_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_quiesce_holds_rx),
+        cmocka_unit_test(test_backend_state),
     };
     return cmocka_run_group_tests_name("virtio_net_state", tests, NULL, NULL);
 }
