@@ -58,11 +58,58 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status,
     return ok;
 }
 
-/* Fill *out with status and an {"error": msg} body. */
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * no surrogates, at most U+10FFFF), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Fill *out with status and an {"error": msg} body.  The message may
+ * quote the client's method or path, which can hold any bytes, and JSON
+ * strings must be UTF-8 (jansson refuses anything else, which would leave
+ * the answer without its error): bytes that are not become '?'. */
 static void reply_error(struct api_reply *out, int status, const char *msg)
 {
+    char clean[API_ERR_LEN];
+    size_t i = 0;
+    const unsigned char *p = (const unsigned char *)msg;
+    while (*p && i + 1 < sizeof(clean)) {
+        size_t n = utf8_seq(p);
+        if (!n || i + n >= sizeof(clean)) {
+            clean[i++] = '?';
+            p++;
+            continue;
+        }
+        memcpy(clean + i, p, n);
+        i += n;
+        p += n;
+    }
+    clean[i] = 0;
     out->status = status;
-    out->json = json_pack("{s:s}", "error", msg);
+    out->json = json_pack("{s:s}", "error", clean);
 }
 
 void api_dispatch(const struct api_route *routes, size_t nroutes, void *opaque,
