@@ -50,6 +50,6 @@ for mem in 512M 4G; do
         "$mem" "$best_c" "$size" "$best_r"
 done
 
-echo "== Linux guest, vessel and qemu-system-riscv64 (median of $RUNS)" >&2
+echo "== Linux guest, vessel and qemu-system-riscv64 (best of $RUNS)" >&2
 eval "$(scripts/fetch-guest.sh --quiet)"
 python3 bench/snapshot/compare.py "$V" "$KERNEL" "$INITRD" "$FIRMWARE" "$T" "$RUNS" "${SIZES[@]}"
