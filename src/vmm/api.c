@@ -58,72 +58,133 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status,
     return ok;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
-                                  const char *msg, const char *allow)
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * no surrogates, at most U+10FFFF), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p)
 {
-    json_t *j = json_pack("{s:s}", "error", msg);
-    enum MHD_Result ok = send_json(c, status, j, allow);
-    json_decref(j);
-    return ok;
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* Fill *out with status and an {"error": msg} body.  The message may
+ * quote the client's method or path, which can hold any bytes, and JSON
+ * strings must be UTF-8 (jansson refuses anything else, which would leave
+ * the answer without its error): bytes that are not become '?'. */
+static void reply_error(struct api_reply *out, int status, const char *msg)
+{
+    char clean[API_ERR_LEN];
+    size_t i = 0;
+    const unsigned char *p = (const unsigned char *)msg;
+    while (*p && i + 1 < sizeof(clean)) {
+        size_t n = utf8_seq(p);
+        if (!n || i + n >= sizeof(clean)) {
+            clean[i++] = '?';
+            p++;
+            continue;
+        }
+        memcpy(clean + i, p, n);
+        i += n;
+        p += n;
+    }
+    clean[i] = 0;
+    out->status = status;
+    out->json = json_pack("{s:s}", "error", clean);
+}
+
+void api_dispatch(const struct api_route *routes, size_t nroutes, void *opaque,
+                  const struct api_request *rq, struct api_reply *out)
+{
+    const struct api_route *route = NULL;
+    out->status = 500;
+    out->json = NULL;
+    out->allow[0] = 0;
+    for (size_t i = 0; i < nroutes; i++) {
+        if (strcmp(routes[i].path, rq->path))
+            continue;
+        if (!strcmp(routes[i].method, rq->method))
+            route = &routes[i];
+        else if (strlen(out->allow) + strlen(routes[i].method) + 3 < sizeof(out->allow))
+            snprintf(out->allow + strlen(out->allow), sizeof(out->allow) -
+                     strlen(out->allow), "%s%s", *out->allow ? ", " : "",
+                     routes[i].method);
+    }
+    char msg[API_ERR_LEN];
+    if (!route && *out->allow) {
+        snprintf(msg, sizeof(msg), "%s %s: method not allowed; accepted: %s",
+                 rq->method, rq->path, out->allow);
+        return reply_error(out, 405, msg);
+    }
+    out->allow[0] = 0;
+    if (!route) {
+        snprintf(msg, sizeof(msg), "%s: no such resource", rq->path);
+        return reply_error(out, 404, msg);
+    }
+    if (rq->len > API_MAX_BODY) {
+        snprintf(msg, sizeof(msg), "request body larger than %u bytes",
+                 API_MAX_BODY);
+        return reply_error(out, 413, msg);
+    }
+    json_t *body = NULL;
+    if (rq->len) {
+        json_error_t je;
+        body = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &je);
+        if (!body) {
+            snprintf(msg, sizeof(msg), "request body is not valid JSON: %s "
+                     "(line %d, column %d)", je.text, je.line, je.column);
+            return reply_error(out, 400, msg);
+        }
+        if (!json_is_object(body)) {
+            json_decref(body);
+            return reply_error(out, 400, "request body must be a JSON object");
+        }
+    }
+    json_t *resp = NULL;
+    msg[0] = 0;
+    int status = route->fn(opaque, body, &resp, msg, sizeof(msg));
+    json_decref(body);
+    if (status >= 200 && status < 300) {
+        out->status = resp ? status : 204;
+        out->json = resp;
+        return;
+    }
+    json_decref(resp);
+    reply_error(out, status >= 400 && status < 600 ? status : 500,
+                *msg ? msg : "internal error");
 }
 
 static enum MHD_Result handle(struct api_server *s, struct MHD_Connection *c,
                               const char *url, const char *method,
                               struct api_conn *ac)
 {
-    const struct api_route *route = NULL;
-    char allow[64] = "";
-    for (size_t i = 0; i < s->nroutes; i++) {
-        if (strcmp(s->routes[i].path, url))
-            continue;
-        if (!strcmp(s->routes[i].method, method))
-            route = &s->routes[i];
-        else if (strlen(allow) + strlen(s->routes[i].method) + 3 < sizeof(allow))
-            snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
-                     "%s%s", *allow ? ", " : "", s->routes[i].method);
-    }
-    char msg[API_ERR_LEN];
-    if (!route && *allow) {
-        snprintf(msg, sizeof(msg), "%s %s: method not allowed; accepted: %s",
-                 method, url, allow);
-        return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, msg, allow);
-    }
-    if (!route) {
-        snprintf(msg, sizeof(msg), "%s: no such resource", url);
-        return send_error(c, MHD_HTTP_NOT_FOUND, msg, NULL);
-    }
-    if (ac->too_big) {
-        snprintf(msg, sizeof(msg), "request body larger than %u bytes",
-                 API_MAX_BODY);
-        return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, msg, NULL);
-    }
-    json_t *body = NULL;
-    if (ac->len) {
-        json_error_t je;
-        body = json_loadb(ac->body, ac->len, JSON_REJECT_DUPLICATES, &je);
-        if (!body) {
-            snprintf(msg, sizeof(msg), "request body is not valid JSON: %s "
-                     "(line %d, column %d)", je.text, je.line, je.column);
-            return send_error(c, MHD_HTTP_BAD_REQUEST, msg, NULL);
-        }
-        if (!json_is_object(body)) {
-            json_decref(body);
-            return send_error(c, MHD_HTTP_BAD_REQUEST,
-                              "request body must be a JSON object", NULL);
-        }
-    }
-    json_t *resp = NULL;
-    msg[0] = 0;
-    int status = route->fn(s->opaque, body, &resp, msg, sizeof(msg));
-    json_decref(body);
-    enum MHD_Result ok;
-    if (status >= 200 && status < 300)
-        ok = resp ? send_json(c, (unsigned)status, resp, NULL)
-                  : send_json(c, MHD_HTTP_NO_CONTENT, NULL, NULL);
-    else
-        ok = send_error(c, status >= 400 && status < 600 ? (unsigned)status : 500,
-                        *msg ? msg : "internal error", NULL);
-    json_decref(resp);
+    /* A body past the bound was not kept: say so by its length alone. */
+    struct api_request rq = { .method = method, .path = url, .body = ac->body,
+                              .len = ac->too_big ? API_MAX_BODY + 1u : ac->len };
+    struct api_reply rp;
+    api_dispatch(s->routes, s->nroutes, s->opaque, &rq, &rp);
+    enum MHD_Result ok = send_json(c, (unsigned)rp.status, rp.json,
+                                   *rp.allow ? rp.allow : NULL);
+    json_decref(rp.json);
     return ok;
 }
 

@@ -35,6 +35,43 @@ struct api_route {
     api_handler_fn fn;
 };
 
+/* One request as it came in.  method and path are NUL-terminated; the
+ * body is `len` bytes, not NUL-terminated, borrowed for the call. */
+struct api_request {
+    const char *method;     /* "GET", "PUT", ... as the client sent it */
+    const char *path;       /* "/vm" */
+    const char *body;       /* may be NULL when len is 0 or too big */
+    size_t len;             /* more than API_MAX_BODY: refused (413) without
+                               reading body (the server passes
+                               API_MAX_BODY + 1 once it stopped keeping it) */
+};
+
+/* The answer to send. */
+struct api_reply {
+    int status;             /* HTTP status, 200..599 */
+    json_t *json;           /* the body (owned by the caller: json_decref);
+                               NULL: empty (204, or out of memory) */
+    char allow[64];         /* the Allow header of a 405, else "" */
+};
+
+/* Everything the server does with a request between reading it and
+ * writing the answer: route it (404 unknown path, 405 with Allow for
+ * another method), refuse a body over API_MAX_BODY (413), that is not
+ * JSON, has a duplicate key, or is not an object (400), then run the
+ * route's handler and turn its result into a status and body ({"error":
+ * ...} for a failure, a handler's out-of-range status becomes 500).  No
+ * I/O of its own; runs on the caller's thread (the server's API thread,
+ * or a test's), and it is the handlers that may touch the VM.  Never
+ * fails: *out always holds an answer. */
+void api_dispatch(const struct api_route *routes, size_t nroutes, void *opaque,
+                  const struct api_request *rq, struct api_reply *out);
+
+/* The VM's own routes (control.c) through api_dispatch, as the server of
+ * vm_api_start serves them, without a socket: for tests and fuzzing.
+ * Same threads and effects as a request on the socket. */
+struct vm;
+void vm_api_dispatch(struct vm *vm, const struct api_request *rq, struct api_reply *out);
+
 struct api_server;
 
 /* Listen on the unix socket `path` (created mode 0600; an existing file

@@ -409,6 +409,12 @@ static const struct api_route routes[] = {
     { "PUT", "/snapshot/create", put_snapshot },
 };
 
+void vm_api_dispatch(struct vm *vm, const struct api_request *rq, struct api_reply *out)
+{
+    struct vm_api a = { .vm = vm };
+    api_dispatch(routes, sizeof(routes) / sizeof(routes[0]), &a, rq, out);
+}
+
 int vm_api_start(struct vm *vm, const char *path, struct vm_api **out, char *err,
                  size_t errlen)
 {

@@ -154,6 +154,69 @@ static void test_errors(void **state)
     assert_string_equal(x->vm.state, "running");
 }
 
+/* A handler whose refusal is longer than API_ERR_LEN in two-byte
+ * characters, so that its truncation cuts one in half. */
+static int long_refusal(void *opaque, json_t *body, json_t **resp, char *err,
+                        size_t elen)
+{
+    (void)opaque; (void)body; (void)resp;
+    size_t i = 0;
+    err[i++] = 'x';     /* odd offset: the cut falls inside a character */
+    while (i + 4 < elen) {
+        err[i++] = (char)0xc3;
+        err[i++] = (char)0xa9;      /* U+00E9 */
+    }
+    err[i++] = (char)0xc3;          /* the first half of one more */
+    err[i] = 0;
+    return 400;
+}
+
+/* The error text is JSON, hence UTF-8, whatever bytes the client sent
+ * in its method or path (MHD percent-decodes the path) or a handler's
+ * truncated message holds: every refusal keeps its {"error": ...} body
+ * (it used to be sent empty). */
+static void test_error_text_not_utf8(void **state)
+{
+    struct fx *x = *state;
+    char out[4096];
+    assert_int_equal(http(x->sock, "GET", "/%FF%FEa", NULL, out, sizeof(out)), 404);
+    assert_non_null(strstr(out, "\"error\":\"/??a: no such resource"));
+
+    static const struct api_route lr[] = {
+        { "GET", "/vm", get_vm },
+        { "PUT", "/long", long_refusal },
+    };
+    struct fake_vm vm = { .state = "running" };
+    struct api_request rq = { .method = "G\xc3\x28T", .path = "/vm" };
+    struct api_reply rp;
+    api_dispatch(lr, 2, &vm, &rq, &rp);
+    assert_int_equal(rp.status, 405);
+    assert_string_equal(rp.allow, "GET");
+    const char *e = json_string_value(json_object_get(rp.json, "error"));
+    assert_non_null(e);
+    assert_non_null(strstr(e, "G?(T /vm: method not allowed"));
+    json_decref(rp.json);
+
+    rq = (struct api_request){ .method = "GET", .path = "/\xed\xa0\x80\xf4\x90\x80\x80/\xe2\x82\xac" };
+    api_dispatch(lr, 2, &vm, &rq, &rp);
+    assert_int_equal(rp.status, 404);
+    e = json_string_value(json_object_get(rp.json, "error"));
+    assert_non_null(e);     /* surrogate and > U+10FFFF refused, the euro sign kept */
+    assert_string_equal(e, "/???????" "/\xe2\x82\xac: no such resource");
+    assert_string_equal(rp.allow, "");
+    json_decref(rp.json);
+
+    rq = (struct api_request){ .method = "PUT", .path = "/long" };
+    api_dispatch(lr, 2, &vm, &rq, &rp);
+    assert_int_equal(rp.status, 400);
+    e = json_string_value(json_object_get(rp.json, "error"));
+    assert_non_null(e);
+    assert_int_equal(e[0], 'x');
+    assert_int_equal(e[strlen(e) - 1], '?');
+    json_decref(rp.json);
+    assert_int_equal(vm.calls, 0);
+}
+
 static void test_socket_rules(void **state)
 {
     struct fx *x = *state;
@@ -193,6 +256,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_text_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
