@@ -576,7 +576,7 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out, char *
     for (unsigned i = 0; i < vm->ncpus; i++)
         vm->wake[i] = (struct virt_wake){ vm, i };
     if ((rc = create_devices(vm, err, errlen)) || (rc = create_virtio(vm, err, errlen)) ||
-        (rc = virt_load(vm, false, err, errlen)))
+        (!(cfg->defer_load && !cfg->bios) && (rc = virt_load(vm, false, err, errlen))))
         goto fail;
 
     /* Harts last, so reset_pc is the entry point.  Until they exist the

@@ -85,6 +85,12 @@ struct virt_config {
      * reboots so that rebooting does not refill it.  NULL: each device
      * limits its own. */
     struct ratelimit *log_limit;
+    /* Linux mode: build the board but do not load the images into RAM
+     * (a snapshot restore is about to map RAM and set the harts; reading
+     * a 30 MB kernel first would cost most of a restore's time).  The
+     * harts then sit at pc 0 until virt_restore or virt_reset, which
+     * loads the images as at power-on. */
+    bool defer_load;
 };
 
 struct virt_machine;

@@ -223,6 +223,7 @@ int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
         goto fail;
     }
     set_parent(v, dir);             /* RAM is the snapshot's, the log clear */
+    v->awaiting_restore = false;
     vm_log(v, VM_LOG_INFO, "restored from %s in %llu us", dir,
            (unsigned long long)((host_time_ns() - t0) / 1000));
     goto out;

@@ -93,6 +93,7 @@ static int board_build(struct vm *v)
         .nnics = nnics,
         .virtio_console = v->cfg.virtio_console,
         .log_limit = &v->log_limit,
+        .defer_load = v->awaiting_restore,
     };
     struct virt_machine *b;
     char err[VM_ERR_LEN];
@@ -151,6 +152,7 @@ static int board_reset(struct vm *v)
 {
     log_stats(v);
     v->resets++;
+    v->awaiting_restore = false;    /* a reset boots the guest afresh */
     if (!v->board)
         return board_build(v);
     vm_clock_freeze(v);
@@ -247,6 +249,9 @@ int vm_start(struct vm *v)
         rc = wrong_state(v, -EBUSY, "start", "created");
     } else if (s != VM_STATE_CREATED) {
         rc = wrong_state(v, -EINVAL, "start", "created (reset a stopped VM first)");
+    } else if (v->awaiting_restore) {
+        rc = vm_fail(v, -EINVAL, "start: the VM was created for a restore "
+                     "(for_restore) and has not been restored");
     } else if (!(rc = vcpus_start(v))) {
         vm_clock_thaw(v);
         set_state(v, VM_STATE_RUNNING);
@@ -264,6 +269,9 @@ int vm_start_paused(struct vm *v)
     if (s != VM_STATE_CREATED) {
         rc = wrong_state(v, s == VM_STATE_STOPPED ? -EINVAL : -EBUSY, "start",
                          "created");
+    } else if (v->awaiting_restore) {
+        rc = vm_fail(v, -EINVAL, "start: the VM was created for a restore "
+                     "(for_restore) and has not been restored");
     } else if (!(rc = vcpus_start(v))) {
         /* The threads start parked (HOLD_CTL); the pause hold keeps them
          * so, and the clock stays frozen until vm_resume. */
@@ -512,6 +520,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
     if ((rc = vmm_disks_open(v, cfg, &v->disks)) ||
         (rc = vmm_nics_open(v, cfg, &v->nics)))
         goto fail;
+    v->awaiting_restore = cfg->for_restore;
     if ((rc = board_build(v)))
         goto fail;
     if ((rc = vm_events_start(v))) {

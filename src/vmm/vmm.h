@@ -159,6 +159,10 @@ struct vm_config {
     const char *initrd;
     const char *append;
     bool no_reboot;             /* a guest reboot stops the VM */
+    bool for_restore;           /* vm_restore will follow: a kernel and its
+                                   images are not loaded into RAM (the
+                                   snapshot's memory replaces it); vm_start
+                                   refuses until vm_restore succeeded */
     const struct vm_disk *disks;    /* virtio-blk, /dev/vda first */
     unsigned ndisks;
     const char *const *nets;    /* virtio-net backends, net/net.h spec syntax */

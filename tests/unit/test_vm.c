@@ -616,6 +616,29 @@ static const char *bad_config(unsigned i, struct vm_config *c)
     }
 }
 
+/* A VM created for a restore cannot start until it is restored: its
+ * RAM holds no program (for a kernel, none was loaded). */
+static void test_for_restore_gate(void **state)
+{
+    (void)state;
+    char elf[4096], err[512];
+    guest("cli/console_spam.elf", elf, sizeof(elf));
+    struct watch w;
+    struct vm_config cfg;
+    struct vm *vm;
+    watch_init(&w);
+    base_config(&cfg, elf, &w);
+    cfg.for_restore = true;
+    assert_int_equal(vm_create(&cfg, &vm, err, sizeof(err)), 0);
+    assert_int_equal(vm_start(vm), -EINVAL);
+    assert_non_null(strstr(vm_last_error(vm, err, sizeof(err)), "has not been restored"));
+    assert_int_equal(vm_start_paused(vm), -EINVAL);
+    assert_int_equal(vm_state(vm), VM_STATE_CREATED);
+    assert_int_equal(vm_restore(vm, "/nonexistent/snapshot", err, sizeof(err)), -ENOENT);
+    assert_int_equal(vm_start(vm), -EINVAL);
+    vm_destroy(vm);
+}
+
 static void test_invalid_configs(void **state)
 {
     char elf[4096];
@@ -660,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_guest_reboot),
         cmocka_unit_test(test_console_input),
         cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_for_restore_gate),
         cmocka_unit_test(test_invalid_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
