@@ -79,6 +79,20 @@ check "a snapshot of a running VM is refused without resume:true" \
 check "with resume:true it pauses, snapshots and resumes" \
     '[ "$(api PUT /snapshot/create "{\"path\":\"$T/s2\",\"resume\":true}" | cut -d" " -f1)" = 201 ] &&
      [ "$(field "$(api GET /vm)" state)" = running ] && [ -f "$T/s2/state" ]'
+# A full file system during the snapshot (an 8 KiB tmpfs, root only):
+# an error naming the file, nothing left behind, the VM running on.
+mkdir -p "$T/full"
+if mount -t tmpfs -o size=8k tmpfs "$T/full" 2> /dev/null; then
+    r=$(api PUT /snapshot/create "{\"path\":\"$T/full/s\",\"resume\":true}")
+    check "a snapshot onto a full file system fails, naming the file" \
+        '[ "${r%% *}" -ge 500 ] && echo "$r" | grep -q "$T/full/s/memory"'
+    check "the failed snapshot left nothing behind" '[ ! -e "$T/full/s" ]'
+    check "the VM still runs after the failed snapshot" \
+        '[ "$(field "$(api GET /vm)" state)" = running ]'
+    umount "$T/full"
+else
+    echo "ok - # SKIP a full file system needs a tmpfs mount (root)"
+fi
 check "PUT /actions poweroff: 204" \
     '[ "$(api PUT /actions "{\"action\":\"poweroff\"}" | cut -d" " -f1)" = 204 ]'
 check "vessel exits after poweroff" 'wait_for "! kill -0 $PID 2>/dev/null"'
