@@ -1,0 +1,250 @@
+/* daemon: writing a VM definition: JSON, vm.json crash-safe, and the
+ * `vessel run` command line (daemon.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "util/util.h"
+
+static const char *const restart_names[] = { "never", "on-failure", "always" };
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+static json_t *build(const struct vmdef *d)
+{
+    json_t *o = json_object(), *boot = json_object(), *disks = json_array(),
+           *nics = json_array();
+    if (!o || !boot || !disks || !nics) {
+        json_decref(o);
+        json_decref(boot);
+        json_decref(disks);
+        json_decref(nics);
+        return NULL;
+    }
+    json_object_set_new(o, "version", json_integer(VMDEF_VERSION));
+    set_str(o, "name", d->name);
+    set_str(o, "uuid", d->uuid);
+    json_object_set_new(o, "vcpus", json_integer(d->vcpus));
+    json_object_set_new(o, "memory", json_integer((json_int_t)d->memory));
+    set_str(boot, "bios", d->bios);
+    set_str(boot, "kernel", d->kernel);
+    set_str(boot, "initrd", d->initrd);
+    set_str(boot, "append", d->append);
+    set_str(boot, "firmware", d->firmware);
+    json_object_set_new(o, "boot", boot);
+    for (unsigned i = 0; i < d->ndisks && i < VMDEF_MAX_DISKS; i++) {
+        const struct vmdef_disk *k = &d->disks[i];
+        json_t *e = json_object();
+        set_str(e, "path", k->path);
+        set_str(e, "format", k->format);
+        if (k->read_only)
+            json_object_set_new(e, "readonly", json_true());
+        if (k->snapshot)
+            json_object_set_new(e, "snapshot", json_true());
+        set_str(e, "cache", k->cache);
+        json_array_append_new(disks, e);
+    }
+    json_object_set_new(o, "disks", disks);
+    for (unsigned i = 0; i < d->nnics && i < VMDEF_MAX_NICS; i++) {
+        const struct vmdef_nic *n = &d->nics[i];
+        json_t *e = json_object(), *fw = json_array();
+        set_str(e, "backend", n->backend);
+        set_str(e, "mac", n->mac);
+        for (unsigned j = 0; j < n->nhostfwd && j < VMDEF_MAX_HOSTFWD; j++)
+            json_array_append_new(fw, json_string(n->hostfwd[j]));
+        json_object_set_new(e, "hostfwd", fw);
+        json_array_append_new(nics, e);
+    }
+    json_object_set_new(o, "nics", nics);
+    json_object_set_new(o, "autostart", json_boolean(d->autostart));
+    json_object_set_new(o, "restart",
+                        json_string(restart_names[(unsigned)d->restart < 3 ? d->restart : 0]));
+    return o;
+}
+
+int vmdef_to_json(const struct vmdef *d, char **out, char *err, size_t elen)
+{
+    *out = NULL;
+    json_t *o = build(d);
+    if (!o)
+        return errbuf(err, elen, -ENOMEM, "vm.json: out of memory");
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        return errbuf(err, elen, -ENOMEM, "vm.json: out of memory");
+    /* What is written must read back: validate through the parser. */
+    struct vmdef check;
+    int rc = vmdef_parse("vm.json", s, strlen(s), &check, err, elen);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    vmdef_free(&check);
+    *out = s;
+    return 0;
+}
+
+int vmdef_save(const char *dir, const struct vmdef *d, char *err, size_t elen)
+{
+    char *s;
+    int rc = vmdef_to_json(d, &s, err, elen);
+    if (rc)
+        return rc;
+    char tmp[4096], final[4096];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/vm.json.tmp", dir) >= sizeof(tmp)) {
+        free(s);
+        return errbuf(err, elen, -ENAMETOOLONG, "%s: path too long", dir);
+    }
+    snprintf(final, sizeof(final), "%s/vm.json", dir);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        rc = errbuf(err, elen, -errno, "%s: %s", tmp, strerror(errno));
+        free(s);
+        return rc;
+    }
+    size_t len = strlen(s), done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, s + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = errbuf(err, elen, n < 0 ? -errno : -EIO, "%s: write: %s", tmp,
+                        n < 0 ? strerror(errno) : "short write");
+            break;
+        }
+        done += (size_t)n;
+    }
+    free(s);
+    if (!rc && (write(fd, "\n", 1) != 1 || fsync(fd) < 0))
+        rc = errbuf(err, elen, -errno, "%s: %s", tmp, strerror(errno));
+    close(fd);
+    if (!rc && rename(tmp, final) < 0)
+        rc = errbuf(err, elen, -errno, "%s: rename to %s: %s", tmp, final, strerror(errno));
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0)
+        rc = errbuf(err, elen, -errno, "%s: fsync of the directory: %s", dir, strerror(errno));
+    if (dfd >= 0)
+        close(dfd);
+    return rc;
+}
+
+/* ---- the command line ---- */
+
+struct args {
+    char **v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void add(struct args *a, const char *s)
+{
+    if (a->oom)
+        return;
+    if (a->n + 2 > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        char **v = realloc(a->v, cap * sizeof(*v));
+        if (!v) {
+            a->oom = true;
+            return;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    if (!(a->v[a->n] = strdup(s))) {
+        a->oom = true;
+        return;
+    }
+    a->v[++a->n] = NULL;
+}
+
+/* s with every ',' doubled (the --disk option's escape), appended to buf. */
+static void append_escaped(char *buf, size_t size, const char *s)
+{
+    size_t at = strlen(buf);
+    for (; *s && at + 2 < size; s++) {
+        buf[at++] = *s;
+        if (*s == ',')
+            buf[at++] = ',';
+    }
+    buf[at] = 0;
+}
+
+int vmdef_run_argv(const struct vmdef *d, const char *dir, char ***argv)
+{
+    struct args a = { 0 };
+    char b[20000];     /* two escaped 4095-byte paths fit */
+    *argv = NULL;
+    add(&a, "run");
+    add(&a, "--uuid");
+    add(&a, d->uuid);
+    snprintf(b, sizeof(b), "%u", d->vcpus);
+    add(&a, "--cpus");
+    add(&a, b);
+    snprintf(b, sizeof(b), "%llu", (unsigned long long)d->memory);
+    add(&a, "--memory");
+    add(&a, b);
+    const char *const boot[][2] = {
+        { "--bios", d->bios }, { "--kernel", d->kernel }, { "--initrd", d->initrd },
+        { "--append", d->append }, { "--firmware", d->firmware },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(boot); i++) {
+        if (boot[i][1]) {
+            add(&a, boot[i][0]);
+            add(&a, boot[i][1]);
+        }
+    }
+    for (unsigned i = 0; i < d->ndisks; i++) {
+        const struct vmdef_disk *k = &d->disks[i];
+        b[0] = 0;
+        if (k->path[0] != '/') {
+            append_escaped(b, sizeof(b), dir);
+            append_escaped(b, sizeof(b), "/");
+        }
+        append_escaped(b, sizeof(b), k->path);
+        size_t at = strlen(b);
+        snprintf(b + at, sizeof(b) - at, "%s%s%s%s%s%s", k->format ? ",format=" : "",
+                 k->format ? k->format : "", k->read_only ? ",readonly=on" : "",
+                 k->snapshot ? ",snapshot=on" : "", k->cache ? ",cache=" : "",
+                 k->cache ? k->cache : "");
+        add(&a, "--disk");
+        add(&a, b);
+    }
+    for (unsigned i = 0; i < d->nnics; i++) {
+        const struct vmdef_nic *n = &d->nics[i];
+        snprintf(b, sizeof(b), "%s", n->backend);
+        if (n->mac)
+            snprintf(b + strlen(b), sizeof(b) - strlen(b), ",mac=%s", n->mac);
+        for (unsigned j = 0; j < n->nhostfwd; j++)
+            snprintf(b + strlen(b), sizeof(b) - strlen(b), ",hostfwd=%s", n->hostfwd[j]);
+        add(&a, "--net");
+        add(&a, b);
+    }
+    if (a.oom) {
+        vmdef_argv_free(a.v);
+        return -ENOMEM;
+    }
+    *argv = a.v;
+    return 0;
+}
+
+void vmdef_argv_free(char **argv)
+{
+    if (!argv)
+        return;
+    for (char **p = argv; *p; p++)
+        free(*p);
+    free(argv);
+}
