@@ -127,16 +127,13 @@ int vmm_disks_open(struct vm *v, const struct vm_config *cfg, struct vmm_disks *
     if (!ds)
         return vm_fail(v, -ENOMEM, "out of memory opening the disks");
     if (cfg->restore_dir) {
+        /* The plan first: reading DIR/state names the file at fault. */
         int rc;
-        plan = calloc(cfg->ndisks ? cfg->ndisks : 1, sizeof(*plan));
-        ds->restore_dir = realpath(cfg->restore_dir, NULL);
-        int e = errno;
-        if (!plan)
+        if (!(plan = calloc(cfg->ndisks ? cfg->ndisks : 1, sizeof(*plan))))
             rc = vm_fail(v, -ENOMEM, "out of memory opening the disks");
-        else if (!ds->restore_dir)
-            rc = vm_fail(v, -e, "--restore %s: %s", cfg->restore_dir, strerror(e));
-        else
-            rc = snapdisk_plan(v, cfg, plan);
+        else if (!(rc = snapdisk_plan(v, cfg, plan)) &&
+                 !(ds->restore_dir = realpath(cfg->restore_dir, NULL)))
+            rc = vm_fail(v, -errno, "--restore %s: %s", cfg->restore_dir, strerror(errno));
         if (rc) {
             free(plan);
             vmm_disks_close(ds);
