@@ -91,7 +91,7 @@ run dmesg 30 :: dmesg -n 1
 run write 60 :: mkdir -p /mnt && mount /dev/vda /mnt && echo snapshot-moment > /mnt/f && sync && cat /mnt/f
 host snap 120 :: $T/snap $T/s1.sock $T/s1
 run over 60 :: echo after-snapshot > /mnt/f && sync && cat /mnt/f
-host lock 60 :: $VESSEL run ${GUEST[*]} --restore $T/s1 --disk $P < /dev/null
+host lock 60 :: timeout 50 $VESSEL run ${GUEST[*]} --restore $T/s1 --disk $P < /dev/null
 host ovl $((BOOT_TMO * 2)) :: $T/rs ovlA ${GUEST[*]} --restore $T/s1 --disk $P --disk-overlay $T/d/a.qcow2 & $T/rs ovlB ${GUEST[*]} --restore $T/s1 --disk $P --disk-overlay $T/d/b.qcow2 & wait
 kill
 EOF
@@ -135,7 +135,7 @@ check "restore onto the image: the file has the snapshot's content" \
 check "restore onto the image: e2fsck -n after the clean poweroff finds nothing" \
     'res r1/umount.out | grep -qx unmounted && e2fsck -fn "$T/p.raw" > "$T/fsck.p" 2>&1'
 # The image was written by that restored VM: the snapshot refuses it now.
-"$VESSEL" run "${GUEST[@]}" --restore "$T/s1" --disk "$P" < /dev/null > "$T/changed.out" 2>&1
+timeout 120 "$VESSEL" run "${GUEST[@]}" --restore "$T/s1" --disk "$P" < /dev/null > "$T/changed.out" 2>&1
 rc=$?
 check "the image written since the snapshot: restore refused, naming the disk" \
     '[ $rc -ne 0 ] && grep -q "data.qcow2" "$T/changed.out" && grep -q "changed since the snapshot" "$T/changed.out"'
@@ -151,13 +151,13 @@ kill
 EOF
 check "second snapshot: 201" 'res vm2/snap.out | grep -q "^create: 201"'
 touch "$T/e/data.qcow2"
-"$VESSEL" run "${GUEST[@]}" --restore "$T/s2" --disk "$T/e/data.qcow2" \
+timeout 120 "$VESSEL" run "${GUEST[@]}" --restore "$T/s2" --disk "$T/e/data.qcow2" \
     --disk-overlay "$T/e/new.qcow2" < /dev/null > "$T/touched.out" 2>&1
 rc=$?
 check "a touched image: restore refused naming the disk and what differs" \
     '[ $rc -ne 0 ] && grep -q "e/data.qcow2" "$T/touched.out" && grep -q "modification time" "$T/touched.out"'
 check "the refused restore created no overlay" '[ ! -e "$T/e/new.qcow2" ]'
-"$VESSEL" run "${GUEST[@]}" --restore "$T/s2" --disk "$T/fs.raw,format=raw" \
+timeout 120 "$VESSEL" run "${GUEST[@]}" --restore "$T/s2" --disk "$T/fs.raw,format=raw" \
     < /dev/null > "$T/other.out" 2>&1
 rc=$?
 check "a restore naming another file: refused, naming the snapshot's disk" \
