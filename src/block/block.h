@@ -393,6 +393,32 @@ int block_commit(struct block_dev *bd,
 int block_rebase(struct block_dev *bd, const char *backing, const char *fmt,
                  bool unsafe);
 
+/* Freeze the writable open image bd under a new qcow2 overlay, in place
+ * (docs/snapshot.md "Disks"): bd's image is flushed, a new qcow2 image is
+ * created at `path` (which must not exist: -EEXIST) with bd's virtual
+ * size, backing file `backing_name` (stored as given: the caller makes it
+ * name bd's image relative to path's directory) and bd's format as
+ * backing format, and bd becomes that overlay: the struct the caller
+ * holds is now the overlay (opened read-write with `flags`' BLOCK_O_LOCK
+ * and BLOCK_O_DIRECT), and the former image is its backing image, kept
+ * open read-only (its write lock downgraded to a shared read lock without
+ * a moment unlocked).  Requests in flight on bd must have completed
+ * (block_aio_drain); later ones go to the overlay.  On failure the file
+ * at path is removed and bd is unchanged; the message is in err.
+ * Errors: -EROFS bd is read-only, -EEXIST path exists, -ENOMEM, host
+ * errno (create, flush).  Any thread; bd's lock is held throughout. */
+int block_overlay_push(struct block_dev *bd, const char *path,
+                       const char *backing_name, unsigned flags, char *err,
+                       size_t elen);
+
+/* Undo block_overlay_push on bd (no request in flight): bd is its former
+ * image again, writable and write-locked, and the overlay file is closed
+ * and removed (with whatever was written to it).  Errors: -EINVAL bd is not a
+ * qcow2 image over a read-only one, -EBUSY another process
+ * opened the frozen image meanwhile (then bd stays on the overlay),
+ * -ENOMEM. */
+int block_overlay_pop(struct block_dev *bd, char *err, size_t elen);
+
 /* ---------------------------------------------------------------------
  * Asynchronous I/O: requests run on the device's worker threads, off the
  * caller's (vCPU) thread.  A flush completes only after every request

@@ -51,6 +51,7 @@ struct block_dev {
     bool read_only;
     bool probed_raw;             /* format probed and found raw: the first
                                     sector is guarded (block_probed_raw) */
+    bool locked;                 /* opened with BLOCK_O_LOCK */
     uint64_t size;               /* virtual size, bytes */
     struct block_dev *backing;   /* owned */
     void *opaque;                /* driver state */
@@ -119,6 +120,15 @@ int block_guard_header(struct block_dev *bd, uint64_t off,
  * opener conflicts (the message names the permission, the lock byte and
  * the holding process when /proc shows it), other -errno from fcntl. */
 int block_lock_fd(int fd, const char *path, bool write, char *err, size_t elen);
+/* lock.c: turn the locks block_lock_fd(write = true) took on fd into
+ * those of block_lock_fd(write = false) without a moment unlocked (the
+ * reader's bytes are a subset of the writer's: only bytes are dropped, so
+ * this cannot conflict and cannot fail). */
+void block_lock_downgrade(int fd);
+
+/* qcow2.c: point the driver state of bd back at bd (its struct was moved
+ * to another address by block_overlay_push/pop). */
+void qcow2_rebind(struct block_dev *bd);
 
 int block_open_internal(struct block_dev **out, const char *path,
                         unsigned flags, enum block_format fmt,

@@ -196,6 +196,18 @@ static void describe_holder(int self_fd, const struct stat *st,
              comm[0] ? ", " : "", comm);
 }
 
+void block_lock_downgrade(int fd)
+{
+    /* The reader's bytes (ro_perm, ~ro_shared) are a subset of the
+     * writer's (rw_perm, ~rw_shared): dropping is all there is to do. */
+    for (unsigned i = 0; i < PERM_BITS; i++) {
+        if ((rw_perm & (1u << i)) && !(ro_perm & (1u << i)))
+            (void)lock_byte(fd, F_UNLCK, LOCK_PERM_BASE + i, 1);
+        if (!(rw_shared & (1u << i)) && (ro_shared & (1u << i)))
+            (void)lock_byte(fd, F_UNLCK, LOCK_SHARED_BASE + i, 1);
+    }
+}
+
 int block_lock_fd(int fd, const char *path, bool write, char *err, size_t elen)
 {
     unsigned perm = write ? rw_perm : ro_perm;

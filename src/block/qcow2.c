@@ -38,6 +38,14 @@ static void qcow2_close(struct block_dev *bd)
     bd->opaque = NULL;
 }
 
+void qcow2_rebind(struct block_dev *bd)
+{
+    struct qcow2 *s = bd->opaque;
+    s->bd = bd;
+    s->hf = &bd->file;
+    s->file = bd->filename;
+}
+
 /* Resolve a backing file name against the directory of `image`. */
 static char *resolve_backing(const char *image, const char *backing)
 {

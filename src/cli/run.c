@@ -87,7 +87,10 @@ static void usage(FILE *f)
         "  --api-sock PATH    serve the VM's control API (HTTP + JSON: pause, resume,\n"
         "                     snapshot, poweroff, reset; docs/api.md) on this unix socket\n"
         "  --restore DIR      start from a snapshot (docs/snapshot.md) instead of booting;\n"
-        "                     give the machine options the VM had\n"
+        "                     give the machine and --disk options the VM had\n"
+        "  --disk-overlay FILE with --restore: run the k-th writable qcow2 disk of the\n"
+        "                     snapshot on FILE, a new overlay over its image, instead\n"
+        "                     of writing to the image (repeatable; FILE must not exist)\n"
         "  --paused           start paused (resume through --api-sock)\n"
         "  -h, --help         this help\n"
         "\n"
@@ -557,7 +560,7 @@ int cmd_run(int argc, char **argv)
 {
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_CPUS,
            O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID, O_API_SOCK,
-           O_RESTORE, O_PAUSED };
+           O_RESTORE, O_PAUSED, O_DISK_OVERLAY };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -576,6 +579,7 @@ int cmd_run(int argc, char **argv)
         { "api-sock", required_argument, NULL, O_API_SOCK },
         { "restore", required_argument, NULL, O_RESTORE },
         { "paused", no_argument, NULL, O_PAUSED },
+        { "disk-overlay", required_argument, NULL, O_DISK_OVERLAY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -586,7 +590,8 @@ int cmd_run(int argc, char **argv)
     struct run_opts ro = { 0 };
     const char *disk_specs[MAX_DEVICE_ARGS];
     const char *net_specs[MAX_DEVICE_ARGS];
-    unsigned ndisks = 0, nnets = 0;
+    const char *overlays[MAX_DEVICE_ARGS];
+    unsigned ndisks = 0, nnets = 0, noverlays = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
@@ -602,6 +607,13 @@ int cmd_run(int argc, char **argv)
         case O_API_SOCK: ro.api_sock = optarg; break;
         case O_RESTORE: ro.restore = optarg; cfg.for_restore = true; break;
         case O_PAUSED: ro.paused = true; break;
+        case O_DISK_OVERLAY:
+            if (noverlays == MAX_DEVICE_ARGS) {
+                vlog_error("too many --disk-overlay options: at most one per --disk");
+                return 2;
+            }
+            overlays[noverlays++] = optarg;
+            break;
         case O_DISK:
             if (ndisks == MAX_DEVICE_ARGS) {
                 vlog_error("too many --disk options: the virt board has %u virtio slots",
@@ -667,6 +679,18 @@ int cmd_run(int argc, char **argv)
         vlog_error("unexpected argument '%s' (see vessel run --help)", argv[optind]);
         return 2;
     }
+    if (noverlays && !ro.restore) {
+        vlog_error("--disk-overlay %s: only with --restore DIR", overlays[0]);
+        return 2;
+    }
+    if (noverlays > ndisks) {
+        vlog_error("%u --disk-overlay options for %u --disk: at most one per writable "
+                   "qcow2 disk of the snapshot", noverlays, ndisks);
+        return 2;
+    }
+    cfg.restore_dir = ro.restore;
+    cfg.disk_overlays = overlays;
+    cfg.ndisk_overlays = noverlays;
     if (cfg.initrd && !cfg.kernel) {
         vlog_error("--initrd needs --kernel");
         return 2;

@@ -179,6 +179,17 @@ int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen)
         if (net_spec_parse(cfg->nets[i], &spec, err, errlen))
             return -EINVAL;
     }
+    if (cfg->ndisk_overlays && (!cfg->restore_dir || !cfg->disk_overlays))
+        FAIL("ndisk_overlays %u: overlays need restore_dir and disk_overlays",
+             cfg->ndisk_overlays);
+    if (cfg->ndisk_overlays > cfg->ndisks)
+        FAIL("ndisk_overlays %u: expected at most one per disk (%u)", cfg->ndisk_overlays,
+             cfg->ndisks);
+    for (unsigned i = 0; i < cfg->ndisk_overlays; i++)
+        if (!cfg->disk_overlays[i] || !*cfg->disk_overlays[i])
+            FAIL("disk_overlays[%u]: empty, expected a file name", i);
+    if (cfg->restore_dir && !*cfg->restore_dir)
+        FAIL("restore_dir: empty, expected a snapshot directory");
     if (cfg->jit_hot > 255)
         FAIL("jit_hot %u: expected 1 to 255, or 0 for the default", cfg->jit_hot);
     if (cfg->console_ring < 4096)
@@ -211,6 +222,9 @@ int vm_config_copy(struct vm *v, const struct vm_config *cfg)
     c->ndisks = 0;
     c->nets = NULL;                 /* opened too (nics.c) */
     c->nnets = 0;
+    c->restore_dir = NULL;          /* used by the disks' open only */
+    c->disk_overlays = NULL;
+    c->ndisk_overlays = 0;
     if (dup_str(&c->bios, cfg->bios) || dup_str(&c->firmware, cfg->firmware) ||
         dup_str(&c->kernel, cfg->kernel) || dup_str(&c->initrd, cfg->initrd) ||
         dup_str(&c->append, cfg->append))

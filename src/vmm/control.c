@@ -14,6 +14,7 @@
 #include "util/sstate.h"
 #include "util/util.h"
 #include "vmm/api.h"
+#include "vmm/snapdisk.h"
 #include "vmm/snapshot.h"
 #include "vmm/vmm_int.h"
 
@@ -66,6 +67,7 @@ static void remove_partial(const char *dir, bool made)
         snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
         unlink(p);
     }
+    snapdisk_remove_files(dir);
     if (made)
         rmdir(dir);
 }
@@ -96,19 +98,8 @@ static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
                  vm_state_name(vm_state(v)));
         goto out;
     }
-    /* A memory snapshot without the disk content that belongs with it
-     * would not restore a consistent guest: until disks are part of
-     * snapshots, only VMs whose disks cannot change are accepted. */
-    for (unsigned i = 0; i < v->cfg.ndisks; i++) {
-        const struct vm_disk *d = &v->cfg.disks[i];
-        if (!d->read_only && !d->snapshot) {
-            rc = -ENOTSUP;
-            snprintf(msg, sizeof(msg), "snapshot: disk %s is writable; snapshots of "
-                     "VMs with writable disks are not supported yet (use readonly=on "
-                     "or snapshot=on)", d->path);
-            goto out;
-        }
-    }
+    if ((rc = snapdisk_check(v, msg, sizeof(msg))))
+        goto out;
     /* A diff needs its parent as this VM left it. */
     uint32_t crc = 0;
     if (diff && !v->snap_parent[0]) {
@@ -152,8 +143,12 @@ static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
                                   sizeof(msg));
     if (!rc && (rc = virt_save(v->board, &w)))
         snprintf(msg, sizeof(msg), "snapshot: saving the VM state: %s", strerror(-rc));
+    /* The disks last: freezing them is the one step that changes the VM. */
+    uint32_t frozen = 0;
     if (!rc)
-        rc = snap_state_write(dir, &w, msg, sizeof(msg));
+        rc = snapdisk_snapshot(v, dir, &w, &frozen, msg, sizeof(msg));
+    if (!rc && (rc = snap_state_write(dir, &w, msg, sizeof(msg))))
+        snapdisk_unfreeze(v, frozen);
     sstate_writer_free(&w);
     if (rc) {
         snap_dirty_put_back(virt_mem(v->board), dirty);
@@ -216,6 +211,8 @@ int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
                  "the VM had", dir, strerror(-rc));
         goto fail;
     }
+    if ((rc = snapdisk_restore(v, dir, &r, msg, sizeof(msg))))
+        goto fail;
     if (r.pos != r.len) {
         rc = -EINVAL;
         snprintf(msg, sizeof(msg), "restore: %s/state: unexpected sections after the "
@@ -262,10 +259,12 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
     vm_uuid(a->vm, uuid);
     const struct vm_config *c = &a->vm->cfg;
     json_t *devs = json_array();
-    for (unsigned i = 0; i < c->ndisks; i++)
+    char top[4096];
+    bool ro;
+    /* path: the file the disk writes to now (an overlay after a snapshot). */
+    for (unsigned i = 0; snapdisk_top(a->vm, i, top, sizeof(top), &ro); i++)
         json_array_append_new(devs, json_pack("{s:s,s:s,s:b}", "type", "virtio-blk",
-                                              "path", c->disks[i].path, "read_only",
-                                              c->disks[i].read_only));
+                                              "path", top, "read_only", ro));
     for (unsigned i = 0; i < c->nnets; i++)
         json_array_append_new(devs, json_pack("{s:s,s:s}", "type", "virtio-net",
                                               "backend", c->nets[i]));

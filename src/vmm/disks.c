@@ -9,14 +9,8 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "vmm/snapdisk.h"
 #include "vmm/vmm_int.h"
-
-struct vmm_disks {
-    unsigned n;
-    struct block_dev *bd[VIRT_VIRTIO_SLOTS];
-    struct virt_disk vd[VIRT_VIRTIO_SLOTS];
-    char serial[VIRT_VIRTIO_SLOTS][21];
-};
 
 _Static_assert((int)VM_DISK_PROBE == (int)BLOCK_FMT_PROBE && (int)VM_DISK_RAW == (int)BLOCK_FMT_RAW &&
                (int)VM_DISK_QCOW2 == (int)BLOCK_FMT_QCOW2, "vm_disk_format and block_format disagree");
@@ -25,8 +19,18 @@ void vmm_disks_close(struct vmm_disks *ds)
 {
     if (!ds)
         return;
-    for (unsigned i = 0; i < ds->n; i++)
-        block_close(ds->bd[i]);
+    for (unsigned i = 0; i < ds->n; i++) {
+        block_close(ds->d[i].bd);
+        /* A --disk-overlay file of a restore that did not happen (the VM
+         * was not created, or the snapshot refused) goes again. */
+        if (ds->d[i].overlay && !ds->restored)
+            unlink(ds->d[i].overlay);
+        free(ds->d[i].path);
+        free(ds->d[i].top);
+        free(ds->d[i].prev_top);
+        free(ds->d[i].overlay);
+    }
+    free(ds->restore_dir);
     free(ds);
 }
 
@@ -59,22 +63,35 @@ static struct block_open_opts disk_open_opts(const struct vm_disk *d)
 
 /* snapshot: a temporary qcow2 overlay over the image (opened read-only
  * through the overlay's backing chain), unlinked at once so that nothing
- * is left behind whatever way the process ends. */
-static int open_snapshot(struct vm *v, const struct vm_disk *d, struct block_dev **out)
+ * is left behind whatever way the process ends.  A restored snapshot=on
+ * disk puts it over the snapshot's copy of the old overlay instead
+ * (`base`, in extra_dir, itself over the user's image). */
+int vmm_disk_open_temp(struct vm *v, const struct vm_disk *d, const char *base_path,
+                       const char *extra_dir, struct block_dev **out)
 {
     char err[BLOCK_ERR_LEN], path[4096];
     struct block_dev *base;
     struct block_open_opts oo = disk_open_opts(d);
-    int rc = block_open_with(&base, d->path, BLOCK_O_RDONLY | BLOCK_O_LOCK,
-                             (enum block_format)d->format, &oo, err, sizeof(err));
+    const char *dirs[VM_MAX_BACKING_DIRS + 1];
+    for (unsigned i = 0; i < d->nbacking_dirs; i++)
+        dirs[i] = d->backing_dirs[i];
+    if (extra_dir) {
+        dirs[d->nbacking_dirs] = extra_dir;
+        oo.backing_dirs = dirs;
+        oo.nbacking_dirs = d->nbacking_dirs + 1;
+    }
+    enum block_format want = base_path == d->path ? (enum block_format)d->format
+                                                  : BLOCK_FMT_QCOW2;
+    int rc = block_open_with(&base, base_path, BLOCK_O_RDONLY | BLOCK_O_LOCK, want, &oo,
+                             err, sizeof(err));
     if (rc)
         return vm_fail(v, rc, "--disk: %s", err);
     enum block_format fmt = block_format(base);
-    char *real = realpath(d->path, NULL);
+    char *real = realpath(base_path, NULL);
     block_close(base);
     if (!real) {
         rc = -errno;
-        return vm_fail(v, rc, "--disk %s: %s", d->path, strerror(-rc));
+        return vm_fail(v, rc, "--disk %s: %s", base_path, strerror(-rc));
     }
     const char *tmp = getenv("TMPDIR");
     snprintf(path, sizeof(path), "%s/vessel-snapshot-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -106,16 +123,41 @@ static int open_snapshot(struct vm *v, const struct vm_disk *d, struct block_dev
 int vmm_disks_open(struct vm *v, const struct vm_config *cfg, struct vmm_disks **out)
 {
     struct vmm_disks *ds = calloc(1, sizeof(*ds));
+    struct snapdisk_plan *plan = NULL;
     if (!ds)
         return vm_fail(v, -ENOMEM, "out of memory opening the disks");
+    if (cfg->restore_dir) {
+        /* The plan first: reading DIR/state names the file at fault. */
+        int rc;
+        if (!(plan = calloc(cfg->ndisks ? cfg->ndisks : 1, sizeof(*plan))))
+            rc = vm_fail(v, -ENOMEM, "out of memory opening the disks");
+        else if (!(rc = snapdisk_plan(v, cfg, plan)) &&
+                 !(ds->restore_dir = realpath(cfg->restore_dir, NULL)))
+            rc = vm_fail(v, -errno, "--restore %s: %s", cfg->restore_dir, strerror(errno));
+        if (rc) {
+            free(plan);
+            vmm_disks_close(ds);
+            return rc;
+        }
+    }
     /* vm_config_check bounded ndisks by the slots. */
     for (unsigned i = 0; i < cfg->ndisks; i++) {
         const struct vm_disk *d = &cfg->disks[i];
+        struct vmm_disk_ent *e = &ds->d[i];
         char err[BLOCK_ERR_LEN];
         struct block_dev *bd = NULL;
-        int rc;
-        if (d->snapshot) {
-            rc = open_snapshot(v, d, &bd);
+        int rc = 0;
+        *e = (struct vmm_disk_ent){
+            .path = strdup(d->path), .top = strdup(d->path), .format = d->format,
+            .read_only = d->read_only, .snapshot = d->snapshot, .flags = disk_flags(d),
+        };
+        ds->n = i + 1;
+        if (!e->path || !e->top)
+            rc = vm_fail(v, -ENOMEM, "out of memory opening the disks");
+        else if (plan && (plan[i].role == SNAPDISK_TEMP || plan[i].overlay))
+            rc = snapdisk_open(v, d, &plan[i], e, &bd);
+        else if (d->snapshot) {
+            rc = vmm_disk_open_temp(v, d, d->path, NULL, &bd);
         } else {
             struct block_open_opts oo = disk_open_opts(d);
             rc = block_open_with(&bd, d->path, disk_flags(d), (enum block_format)d->format,
@@ -129,11 +171,11 @@ int vmm_disks_open(struct vm *v, const struct vm_config *cfg, struct vmm_disks *
                        d->path, d->path);
         }
         if (rc) {
+            free(plan);
             vmm_disks_close(ds);
             return rc;
         }
-        ds->bd[i] = bd;
-        ds->n = i + 1;
+        e->bd = bd;
         /* GET_ID: the file name, last 20 bytes (the distinctive part). */
         const char *base = strrchr(d->path, '/');
         base = base ? base + 1 : d->path;
@@ -144,6 +186,7 @@ int vmm_disks_open(struct vm *v, const struct vm_config *cfg, struct vmm_disks *
             .flush_noop = d->cache == VM_CACHE_UNSAFE, .serial = ds->serial[i],
         };
     }
+    free(plan);
     *out = ds;
     return 0;
 }

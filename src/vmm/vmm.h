@@ -188,6 +188,14 @@ struct vm_config {
     /* Events (NULL: none; vm_state still tells the state). */
     vm_event_fn on_event;
     void *event_opaque;
+    /* Restoring a snapshot (vm_restore of this directory follows): the
+     * disks are checked against it and opened as it says before anything
+     * else (docs/snapshot.md "Disks").  disk_overlays[k]: a new file to
+     * create as an overlay over the k-th writable qcow2 disk of the
+     * snapshot, instead of writing to that disk's image. */
+    const char *restore_dir;
+    const char *const *disk_overlays;
+    unsigned ndisk_overlays;
 };
 
 /* Fill *cfg with the defaults (no program: bios and kernel NULL). */
@@ -298,14 +306,16 @@ bool vm_net_available(void);
 
 /* Write a full snapshot of a PAUSED VM into `dir` (an empty directory, or
  * a path that does not exist: created mode 0700): its memory (sparse) and
- * the state of its harts, clock and devices, crash-safe.  Disks are not
- * part of it yet, so a VM with a writable disk (not readonly, not
- * snapshot=on) is refused.  Any thread.  Returns 0, or -EINVAL (not
- * paused), -ENOTSUP (a writable disk), -EEXIST (dir not empty), -errno
- * (I/O: nothing is left in dir); the message in err (may be NULL) and
- * vm_last_error names the file or field.  The VM stays paused.  The
- * snapshot becomes the parent of the next diff snapshot (vm_snapshot_diff):
- * the dirty log is fetched and cleared (put back on failure). */
+ * the state of its harts, clock, devices and disks, crash-safe.  A
+ * writable qcow2 disk is frozen: the VM goes on in a new overlay beside
+ * it; a snapshot=on disk's writes are copied into dir (docs/snapshot.md
+ * "Disks").  Any thread.  Returns 0, or -EINVAL (not paused), -ENOTSUP
+ * (a writable raw disk), -EEXIST (dir not empty, or a frozen disk's
+ * overlay file exists), -errno (I/O: nothing is left in dir and the disks
+ * are as before); the message in err (may be NULL) and vm_last_error
+ * names the file or field.  The VM stays paused.  The snapshot becomes
+ * the parent of the next diff snapshot (vm_snapshot_diff): the dirty log
+ * is fetched and cleared (put back on failure). */
 int vm_snapshot_create(struct vm *vm, const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
@@ -328,7 +338,9 @@ int vm_snapshot_diff(struct vm *vm, const char *dir, char *err, size_t errlen)
  * diff's pages mapped over its parent's, docs/snapshot.md); the harts,
  * clock and devices take the
  * saved state, and guest time goes on from the snapshot's.  Start the VM
- * with vm_start (or vm_start_paused) afterwards.  Returns 0, or -EINVAL
+ * with vm_start (or vm_start_paused) afterwards.  A VM with disks must
+ * have been created with cfg.restore_dir = dir (the disks are checked and
+ * opened for the snapshot then).  Returns 0, or -EINVAL
  * (not created, a corrupt or foreign snapshot: the message names the
  * file and the section), -ENOTSUP (a newer format), -errno; after a
  * failure past the memory mapping the VM is STOPPED (destroy it). */
