@@ -605,7 +605,7 @@ int cmd_run(int argc, char **argv)
         case O_NO_REBOOT: cfg.no_reboot = true; break;
         case O_UUID: cfg.uuid = optarg; break;
         case O_API_SOCK: ro.api_sock = optarg; break;
-        case O_RESTORE: ro.restore = optarg; cfg.for_restore = true; break;
+        case O_RESTORE: ro.restore = optarg; break;
         case O_PAUSED: ro.paused = true; break;
         case O_DISK_OVERLAY:
             if (noverlays == MAX_DEVICE_ARGS) {

@@ -251,7 +251,7 @@ int vm_start(struct vm *v)
         rc = wrong_state(v, -EINVAL, "start", "created (reset a stopped VM first)");
     } else if (v->awaiting_restore) {
         rc = vm_fail(v, -EINVAL, "start: the VM was created for a restore "
-                     "(for_restore) and has not been restored");
+                     "(restore_dir) and has not been restored");
     } else if (!(rc = vcpus_start(v))) {
         vm_clock_thaw(v);
         set_state(v, VM_STATE_RUNNING);
@@ -271,7 +271,7 @@ int vm_start_paused(struct vm *v)
                          "created");
     } else if (v->awaiting_restore) {
         rc = vm_fail(v, -EINVAL, "start: the VM was created for a restore "
-                     "(for_restore) and has not been restored");
+                     "(restore_dir) and has not been restored");
     } else if (!(rc = vcpus_start(v))) {
         /* The threads start parked (HOLD_CTL); the pause hold keeps them
          * so, and the clock stays frozen until vm_resume. */
@@ -520,7 +520,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
     if ((rc = vmm_disks_open(v, cfg, &v->disks)) ||
         (rc = vmm_nics_open(v, cfg, &v->nics)))
         goto fail;
-    v->awaiting_restore = cfg->for_restore;
+    v->awaiting_restore = cfg->restore_dir != NULL;
     if ((rc = board_build(v)))
         goto fail;
     if ((rc = vm_events_start(v))) {

@@ -159,10 +159,6 @@ struct vm_config {
     const char *initrd;
     const char *append;
     bool no_reboot;             /* a guest reboot stops the VM */
-    bool for_restore;           /* vm_restore will follow: a kernel and its
-                                   images are not loaded into RAM (the
-                                   snapshot's memory replaces it); vm_start
-                                   refuses until vm_restore succeeded */
     const struct vm_disk *disks;    /* virtio-blk, /dev/vda first */
     unsigned ndisks;
     const char *const *nets;    /* virtio-net backends, net/net.h spec syntax */
@@ -190,7 +186,9 @@ struct vm_config {
     void *event_opaque;
     /* Restoring a snapshot (vm_restore of this directory follows): the
      * disks are checked against it and opened as it says before anything
-     * else (docs/snapshot.md "Disks").  disk_overlays[k]: a new file to
+     * else (docs/snapshot.md "Disks"); a kernel and its images are not
+     * loaded into RAM the snapshot's memory replaces, and vm_start refuses
+     * until vm_restore succeeded.  disk_overlays[k]: a new file to
      * create as an overlay over the k-th writable qcow2 disk of the
      * snapshot, instead of writing to that disk's image. */
     const char *restore_dir;

@@ -88,7 +88,7 @@ struct vm {
     unsigned ncpus;
     uint64_t frozen_ticks;          /* guest time while not RUNNING */
     bool frozen;                    /* board quiesced, clock still */
-    bool awaiting_restore;          /* cfg.for_restore, until vm_restore
+    bool awaiting_restore;          /* cfg.restore_dir, until vm_restore
                                        or a reset loads the guest */
     uint64_t resets;
     struct vmm_disks *disks;

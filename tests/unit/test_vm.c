@@ -621,22 +621,35 @@ static const char *bad_config(unsigned i, struct vm_config *c)
 static void test_for_restore_gate(void **state)
 {
     (void)state;
-    char elf[4096], err[512];
+    char elf[4096], err[512], dir[] = "/tmp/vessel-test-vm-XXXXXX";
     guest("cli/console_spam.elf", elf, sizeof(elf));
+    assert_non_null(mkdtemp(dir));
     struct watch w;
     struct vm_config cfg;
-    struct vm *vm;
+    struct vm *a, *b;
     watch_init(&w);
     base_config(&cfg, elf, &w);
-    cfg.for_restore = true;
-    assert_int_equal(vm_create(&cfg, &vm, err, sizeof(err)), 0);
-    assert_int_equal(vm_start(vm), -EINVAL);
-    assert_non_null(strstr(vm_last_error(vm, err, sizeof(err)), "has not been restored"));
-    assert_int_equal(vm_start_paused(vm), -EINVAL);
-    assert_int_equal(vm_state(vm), VM_STATE_CREATED);
-    assert_int_equal(vm_restore(vm, "/nonexistent/snapshot", err, sizeof(err)), -ENOENT);
-    assert_int_equal(vm_start(vm), -EINVAL);
-    vm_destroy(vm);
+    assert_int_equal(vm_create(&cfg, &a, err, sizeof(err)), 0);
+    assert_int_equal(vm_start_paused(a), 0);
+    assert_int_equal(vm_snapshot_create(a, dir, err, sizeof(err)), 0);
+    vm_destroy(a);
+
+    cfg.restore_dir = dir;
+    assert_int_equal(vm_create(&cfg, &b, err, sizeof(err)), 0);
+    assert_int_equal(vm_start(b), -EINVAL);
+    assert_non_null(strstr(vm_last_error(b, err, sizeof(err)), "has not been restored"));
+    assert_int_equal(vm_start_paused(b), -EINVAL);
+    assert_int_equal(vm_state(b), VM_STATE_CREATED);
+    assert_int_equal(vm_restore(b, dir, err, sizeof(err)), 0);
+    assert_int_equal(vm_start(b), 0);
+    assert_int_equal(vm_stop(b), 0);
+    vm_destroy(b);
+    char p[128];
+    snprintf(p, sizeof(p), "%s/state", dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/memory", dir);
+    unlink(p);
+    rmdir(dir);
 }
 
 static void test_invalid_configs(void **state)
