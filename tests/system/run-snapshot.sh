@@ -11,7 +11,7 @@
 # on a condition.
 . "$(dirname "$0")/lib.sh"
 V=${VESSEL:-build/release/vessel}
-STEPS=${SNAP_TEST_STEPS:-200}
+STEPS=${SNAP_TEST_STEPS:-1000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/vessel-snaptest.XXXXXX")
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
@@ -43,7 +43,7 @@ wait_for() { # CONDITION SECONDS: poll every 50 ms
     for _ in $(seq "$n"); do eval "$1" && return 0; sleep 0.05; done; return 1
 }
 # The last step the guest has printed, 0 before the first.
-last_step() { grep -a '^step ' "$1" 2>/dev/null | tail -n1 | cut -d' ' -f2 | grep -E '^[0-9]+$' || echo 0; }
+last_step() { tr -d '\r' < "$1" 2>/dev/null | grep -a '^step ' | tail -n1 | cut -d' ' -f2 | grep -E '^[0-9]+$' || echo 0; }
 
 # The program.  It resumes from the file, so a restore needs no new
 # command line; the file is synced at each step only by the guest's own
@@ -131,7 +131,7 @@ check "snapshots 0 and 1 restored at once: both exit 0" '[ $s0 = 0 ] && [ $s1 = 
 for j in 2 3 4; do restore $j; eval "s$j=$?"; done
 for j in 0 1 2 3 4; do
     check "restore $j (after step ${AT[$j]}): continues from there, not from the start" \
-        '[ "$(grep -a "^step " "$T/r$j" | head -n1 | cut -d" " -f2 | tr -d "\r")" -gt "${AT[$j]}" ]'
+        '[ "$(tr -d "\r" < "$T/r$j" | grep -a "^step " | head -n1 | cut -d" " -f2)" -gt "${AT[$j]}" ]'
     check "restore $j: the uninterrupted run's result" \
         '[ "$(eval echo \$s$j)" = 0 ] && grep -qx "RESULT $want" <(tr -d "\r" < "$T/r$j")'
     check "restore $j: its disk passes e2fsck and holds every step once" 'disk_ok "$T/r$j.qcow2"'
