@@ -396,21 +396,39 @@ static int clear_dirty(struct mem *m)
     return rc;
 }
 
-/* The diffs agree with each other and with the RAM mapped from the full
- * snapshot. */
-static int check_tables(struct mem *m, const struct link *links, int nl,
-                        const char *base, char *err, size_t elen)
+/* The region table (gpa and size) of the full snapshot's "memory"
+ * section, read from a copy of r without mapping anything: the diffs are
+ * checked against it before any memory is mapped, so that a refused chain
+ * leaves the board's RAM as it was (snap_memory_map checks the rest).
+ * 0, or -EINVAL when the section cannot be read. */
+static int base_table(struct sstate_reader r, struct mem_ram_info *reg, uint32_t *n)
 {
-    struct mem_ram_info have[MAX_REGIONS];
-    int nhave = mem_ram_regions(m, have, MAX_REGIONS);
+    uint32_t ver;
+    if (sstate_open(&r, "memory", 1, &ver))
+        return -EINVAL;
+    *n = sstate_get_u32(&r);
+    if (!*n || *n > MAX_REGIONS)
+        return sstate_fail(&r, -EINVAL);
+    for (uint32_t i = 0; i < *n; i++) {
+        reg[i].gpa = sstate_get_u64(&r);
+        reg[i].size = sstate_get_u64(&r);
+        sstate_get_u64(&r);                     /* the file offset */
+    }
+    return sstate_close(&r);
+}
+
+/* Every diff's regions are the full snapshot's. */
+static int check_tables(const struct link *links, int nl, const struct mem_ram_info *base,
+                        uint32_t nbase, const char *dir, char *err, size_t elen)
+{
     for (int j = 0; j < nl; j++) {
-        bool same = (int)links[j].n == nhave;
-        for (uint32_t i = 0; same && i < links[j].n; i++)
-            same = links[j].reg[i].gpa == have[i].gpa && links[j].reg[i].size == have[i].size;
+        bool same = links[j].n == nbase;
+        for (uint32_t i = 0; same && i < nbase; i++)
+            same = links[j].reg[i].gpa == base[i].gpa && links[j].reg[i].size == base[i].size;
         if (!same)
             return errbuf(err, elen, -EINVAL, "%s/state: memdiff section: the RAM "
-                          "regions (%u) differ from those of the full snapshot %s (%d)",
-                          links[j].dir, links[j].n, base, nhave);
+                          "regions (%u) differ from those of the full snapshot %s (%u)",
+                          links[j].dir, links[j].n, dir, nbase);
     }
     return 0;
 }
@@ -486,10 +504,19 @@ int snap_chain_map(const char *dir, struct mem *m, struct sstate_reader *r,
         snprintf(links[nl].dir, sizeof(links[nl].dir), "%s", parent);
         cur = &rd;      /* the next link; it owns buf (freed at out) */
     }
-    /* parent is the full snapshot: map it, then the diffs, oldest first. */
+    /* parent is the full snapshot: every table checked, then it is mapped
+     * (snap_memory_map checks it against the board's RAM first), then the
+     * diffs, oldest first. */
+    struct mem_ram_info table[MAX_REGIONS];
+    uint32_t ntable = 0;
     sstate_reader_init(&rd, base_buf, base_len);
-    if ((rc = snap_memory_map(parent, m, &rd, err, elen)) ||
-        (rc = check_tables(m, links, nl, parent, err, elen)))
+    if (base_table(rd, table, &ntable)) {
+        rc = errbuf(err, elen, -EINVAL, "%s/state: no valid memory section (the full "
+                    "snapshot's region table)", parent);
+        goto out;
+    }
+    if ((rc = check_tables(links, nl, table, ntable, parent, err, elen)) ||
+        (rc = snap_memory_map(parent, m, &rd, err, elen)))
         goto out;
     unsigned budget = max_maps;
     for (int j = nl - 1; j >= 0 && !rc; j--) {

@@ -2,7 +2,8 @@
  * a chain over two RAM regions with pages dirtied, zeroed and untouched
  * composes back to the RAM it was taken from (mapped, copied, or both);
  * every corrupt parent or memdiff field, a loop, an over-long chain and a
- * parent replaced since are refused with a message naming it.  Then, under
+ * parent replaced since are refused with a message naming it, and a
+ * refused chain maps nothing.  Then, under
  * a running four-hart guest (tests/unit/guest/mem_stress.S), the dirty log
  * after a snapshot holds exactly the pages the guest stores to, though its
  * store TLB entries were filled before the snapshot, and a diff snapshot
@@ -301,6 +302,44 @@ static void test_chain_hostile(void **state)
     mem_free(m);
 }
 
+/* A diff whose regions are not its full snapshot's is refused before
+ * anything is mapped: into an empty address space no region is added,
+ * into a board with RAM every byte stays (the full snapshot's table used
+ * to be compared only after it was mapped). */
+static void test_chain_refused_maps_nothing(void **state)
+{
+    (void)state;
+    char d0[512], d1[512], err[512] = "";
+    uint32_t c0, c1;
+    struct mem *m = two_regions();
+    fill(m, BASE, 1, 8 * PAGE);
+    fill(m, HIGH, 2, 8 * PAGE);
+    snap(m, sub("full", d0, sizeof(d0)), NULL, 0, &c0, NULL);
+    fill(m, BASE + 3 * PAGE, 3, PAGE);
+    snap(m, sub("d1", d1, sizeof(d1)), d0, c0, &c1, NULL);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(snap_state_read(d1, &buf, &len, err, sizeof(err)), 0);
+    /* Region 1's base moved (its bitmap stays the same size). */
+    size_t r1 = 16 + 4 + strlen(d0) + 4 + 16 + 4 + 32 + (BASE_SIZE / PAGE / 64) * 8;
+    le_put(buf + r1, HIGH + (1ULL << 30), 8);
+    struct mem *e = mem_new();
+    assert_int_equal(compose(d1, buf, len, e, SNAP_MAX_MAPS, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "differ from those of the full"));
+    struct mem_ram_info reg[2];
+    assert_int_equal(mem_ram_regions(e, reg, 2), 0);
+    mem_free(e);
+    struct mem *r = two_regions(), *before = two_regions();
+    fill(r, BASE, 77, 128 * PAGE);
+    fill(before, BASE, 77, 128 * PAGE);
+    assert_int_equal(compose(d1, buf, len, r, SNAP_MAX_MAPS, err, sizeof(err)), -EINVAL);
+    same_ram(r, before);
+    mem_free(before);
+    mem_free(r);
+    free(buf);
+    mem_free(m);
+}
+
 /* A diff that is its own parent, and two diffs each other's: a loop. */
 static void test_chain_loop(void **state)
 {
@@ -525,6 +564,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_chain_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_refused_maps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chain_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_log_after_snapshot_jit, setup, teardown),
