@@ -1,32 +1,9 @@
 #!/bin/bash
-# Build the platform devices' restore fuzz target (hw/) with clang +
-# libFuzzer + ASan/UBSan and run it briefly (TAP).  FUZZ_SECONDS overrides
-# 15 s.
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/vessel-fuzz.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-if ! command -v clang >/dev/null; then
-    echo "ok 1 - # SKIP clang not installed"; exit 0
-fi
-SRCS="$ROOT/tests/fuzz/fuzz_devstate.c $(ls "$ROOT"/src/hw/*.c "$ROOT"/src/mem/*.c "$ROOT"/src/util/*.c)"
-# shellcheck disable=SC2086
-if clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I"$ROOT/src" \
-      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-      -o "$T/fuzz_devstate" $SRCS -lfdt -lpthread -lm > "$T/build.log" 2>&1; then
-    echo "ok 1 - build fuzz_devstate (clang libFuzzer)"
-else
-    echo "not ok 1 - build fuzz_devstate (clang libFuzzer)"; sed 's/^/# /' "$T/build.log" | tail -20
-    exit 1
-fi
-mkdir -p "$T/corpus"
-cp "$ROOT"/tests/fuzz/corpus/devstate/* "$T/corpus/"
-if (cd "$T" && ./fuzz_devstate -max_total_time="${FUZZ_SECONDS:-15}" -max_len=4096 \
-        -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 corpus) > "$T/fuzz.log" 2>&1; then
-    echo "ok 2 - fuzz_devstate ran ${FUZZ_SECONDS:-15}s without a crash"
-    grep -E 'stat::number_of_executed_units' "$T/fuzz.log" | sed 's/^/# /'
-else
-    echo "not ok 2 - fuzz_devstate found a crash"
-    grep -E 'ERROR|SUMMARY|#[0-9]+ ' "$T/fuzz.log" | head -30 | sed 's/^/# /'
-    ls "$T"/crash-* 2>/dev/null | sed 's/^/# reproducer: /'
-    exit 1
-fi
+# Build the platform devices' restore fuzz target (hw/) with clang + libFuzzer +
+# ASan/UBSan and run it briefly from tests/fuzz/corpus/devstate/ (TAP).
+# FUZZ_SECONDS overrides 15 s.
+. "$(dirname "$0")/lib.sh"
+fuzz_init
+fuzz_build fuzz_devstate "-lfdt" "$ROOT"/tests/fuzz/fuzz_devstate.c "$ROOT"/src/hw/*.c "$ROOT"/src/mem/*.c "$ROOT"/src/util/*.c
+fuzz_seeds "$ROOT"/tests/fuzz/corpus/devstate
+fuzz_run fuzz_devstate 15

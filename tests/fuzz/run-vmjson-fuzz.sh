@@ -1,32 +1,9 @@
 #!/bin/bash
-# Build the vm.json fuzz target (the daemon's VM definition) with clang +
-# libFuzzer + ASan/UBSan and run it briefly (TAP).  FUZZ_SECONDS overrides
-# 15 s.
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/vessel-fuzz.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-if ! command -v clang >/dev/null; then
-    echo "ok 1 - # SKIP clang not installed"; exit 0
-fi
-SRCS="$ROOT/tests/fuzz/fuzz_vmjson.c $(ls "$ROOT"/src/daemon/*.c) $ROOT/src/util/util.c"
-# shellcheck disable=SC2086
-if clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I"$ROOT/src" \
-      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-      -o "$T/fuzz_vmjson" $SRCS $(pkg-config --cflags --libs jansson) -lpthread -lm > "$T/build.log" 2>&1; then
-    echo "ok 1 - build fuzz_vmjson (clang libFuzzer)"
-else
-    echo "not ok 1 - build fuzz_vmjson (clang libFuzzer)"; sed 's/^/# /' "$T/build.log" | tail -20
-    exit 1
-fi
-mkdir -p "$T/corpus"
-cp "$ROOT"/tests/fuzz/corpus/vmjson/* "$T/corpus/"
-if (cd "$T" && ./fuzz_vmjson -max_total_time="${FUZZ_SECONDS:-15}" -max_len=4096 \
-        -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 corpus) > "$T/fuzz.log" 2>&1; then
-    echo "ok 2 - fuzz_vmjson ran ${FUZZ_SECONDS:-15}s without a crash"
-    grep -E 'stat::number_of_executed_units' "$T/fuzz.log" | sed 's/^/# /'
-else
-    echo "not ok 2 - fuzz_vmjson found a crash"
-    grep -E 'ERROR|SUMMARY|#[0-9]+ ' "$T/fuzz.log" | head -30 | sed 's/^/# /'
-    ls "$T"/crash-* 2>/dev/null | sed 's/^/# reproducer: /'
-    exit 1
-fi
+# Build the vm.json fuzz target (the daemon's VM definition) with clang + libFuzzer +
+# ASan/UBSan and run it briefly from tests/fuzz/corpus/vmjson/ (TAP).
+# FUZZ_SECONDS overrides 15 s.
+. "$(dirname "$0")/lib.sh"
+fuzz_init
+fuzz_build fuzz_vmjson "$(pkg-config --cflags --libs jansson)" "$ROOT"/tests/fuzz/fuzz_vmjson.c "$ROOT"/src/daemon/*.c "$ROOT"/src/util/util.c
+fuzz_seeds "$ROOT"/tests/fuzz/corpus/vmjson
+fuzz_run fuzz_vmjson 15
