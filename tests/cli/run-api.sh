@@ -12,16 +12,6 @@ PID=
 trap '[ -n "$PID" ] && kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
 if ! command -v curl >/dev/null; then echo "ok 1 - # SKIP curl not installed"; exit 0; fi
 S="$T/api.sock"
-api() { # METHOD PATH [BODY] -> prints "STATUS BODY"
-    local out
-    out=$(curl -s --max-time 20 --unix-socket "$S" -X "$1" -w '\n%{http_code}' \
-          ${3:+-H 'Content-Type: application/json' -d "$3"} "http://localhost$2")
-    echo "$(echo "$out" | tail -n1) $(echo "$out" | sed '$d')"
-}
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1].split(" ",1)[1])[sys.argv[2]])' "$1" "$2"; }
-wait_for() { # CONDITION (bounded: 200 x 50 ms)
-    for _ in $(seq 200); do eval "$1" && return 0; sleep 0.05; done; return 1
-}
 
 "$V" run --bios "$ELF" --api-sock "$S" < /dev/null > /dev/null 2> "$T/err" &
 PID=$!

@@ -29,3 +29,20 @@ guest_run() {
 
 # The command's output: the lines between VESSEL-CMD-BEGIN and -EXIT.
 cmd_output() { sed -n '/^VESSEL-CMD-BEGIN/,/^VESSEL-CMD-EXIT/p' "$1" | sed '1d;$d'; }
+
+# The control API (docs/api.md) of the VM whose socket is $S.
+# usage: api METHOD PATH [BODY] -> prints "STATUS BODY"
+api() {
+    local out
+    out=$(curl -s --max-time "${API_TIMEOUT:-60}" --unix-socket "$S" -X "$1" -w '\n%{http_code}' \
+          ${3:+-H 'Content-Type: application/json' -d "$3"} "http://localhost$2")
+    echo "$(echo "$out" | tail -n1) $(echo "$out" | sed '$d')"
+}
+# A top-level field of an api answer's JSON body.  usage: field "$(api GET /vm)" state
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1].split(" ",1)[1])[sys.argv[2]])' "$1" "$2"; }
+# Poll a condition (a shell expression) every 50 ms, for at most SECONDS
+# (default 20); never a sleep used as synchronisation.  usage: wait_for COND [SECONDS]
+wait_for() {
+    local n=$(( ${2:-20} * 20 ))
+    for _ in $(seq "$n"); do eval "$1" && return 0; sleep 0.05; done; return 1
+}

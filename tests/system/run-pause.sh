@@ -38,18 +38,7 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 S=$T/api.sock
-api() { # METHOD PATH [BODY] -> prints "STATUS BODY"
-    local out
-    out=$(curl -s --max-time 30 --unix-socket "$S" -X "$1" -w '\n%{http_code}' \
-          ${3:+-H 'Content-Type: application/json' -d "$3"} "http://localhost$2")
-    echo "$(echo "$out" | tail -n1) $(echo "$out" | sed '$d')"
-}
 status() { api "$@" | cut -d" " -f1; }
-wait_for() { # CONDITION SECONDS: poll every 0.1 s
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do eval "$1" && return 0; sleep 0.1; done
-    return 1
-}
 # Run a command in the guest through the shell forward; prints its output.
 # A connection that finds no listener (the guest's loop is between two
 # `nc -l`) comes back empty: try again, within a deadline.

@@ -21,12 +21,6 @@ done
 guest_artifacts
 
 S="$T/api.sock"
-api() { # METHOD PATH [BODY] -> prints "STATUS BODY"
-    local out
-    out=$(curl -s --max-time 60 --unix-socket "$S" -X "$1" -w '\n%{http_code}' \
-          ${3:+-H 'Content-Type: application/json' -d "$3"} "http://localhost$2")
-    echo "$(echo "$out" | tail -n1) $(echo "$out" | sed '$d')"
-}
 status() { echo "${1%% *}"; }
 instructions() {
     python3 -c 'import json,sys; print(json.loads(sys.argv[1].split(" ", 1)[1])["instructions"])' \
@@ -37,10 +31,6 @@ disk_path() {
     python3 -c 'import json,sys
 d = json.loads(sys.argv[1].split(" ", 1)[1])
 print([x for x in d["devices"] if x.get("type") == "virtio-blk"][0]["path"])' "$(api GET /vm)"
-}
-wait_for() { # CONDITION SECONDS: poll every 50 ms
-    local n=$(( ${2:-20} * 20 ))
-    for _ in $(seq "$n"); do eval "$1" && return 0; sleep 0.05; done; return 1
 }
 # The last step the guest has printed, 0 before the first.
 last_step() { tr -d '\r' < "$1" 2>/dev/null | grep -a '^step ' | tail -n1 | cut -d' ' -f2 | grep -E '^[0-9]+$' || echo 0; }
