@@ -31,7 +31,7 @@ cd "$(dirname "$0")/../.."
 VESSEL=${VESSEL:-build/release/vessel}
 VESSEL=$(realpath "$VESSEL")
 T=$(mktemp -d "${TMPDIR:-/tmp}/vessel-snapdisk.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
 if ! command -v curl >/dev/null || ! command -v e2fsck >/dev/null; then
     echo "ok 1 - # SKIP curl or e2fsck not installed"; exit 0
 fi
@@ -219,6 +219,21 @@ c=\$($API "\$1" PATCH /vm '{"state":"running"}'); echo "resume: \$c"
 $API "\$1" GET /vm
 EOF
 chmod +x "$T/snapx"
+# snapfull SOCKET: a snapshot into a tmpfs with room for the memory but not
+# for the disk's copy (root only: prints "skip" when it cannot mount one)
+cat > "$T/snapfull" <<EOF
+#!/bin/bash
+mkdir -p "$T/full"
+m=\$(( \$(stat -c %b "$T/s5/memory") * 512 + (12 << 20) ))
+mount -t tmpfs -o size=\$m tmpfs "$T/full" 2>/dev/null || { echo skip; exit 0; }
+a=\$($API "\$1" PATCH /vm '{"state":"paused"}'); echo "pause: \$a"
+b=\$($API "\$1" PUT /snapshot/create "{\"path\":\"$T/full/snap\",\"disks\":\"external\"}"); echo "create: \$b"
+echo "left: \$(ls -A "$T/full" | tr '\n' ' ')"
+c=\$($API "\$1" PATCH /vm '{"state":"running"}'); echo "resume: \$c"
+$API "\$1" GET /vm
+umount "$T/full"
+EOF
+chmod +x "$T/snapfull"
 # rr NAME ARGS...: a restored VM reads both patterns from the disk itself
 # (page cache dropped), writes its own name at 8 MiB, powers off
 cat > "$T/rr" <<EOF
@@ -246,6 +261,9 @@ run dmesg 30 :: dmesg -n 1
 run write 120 :: yes snapshot-moment | head -c 4194304 > /dev/vda && yes second-region | head -c 1048576 | dd of=/dev/vda bs=1048576 seek=32 2>/dev/null && sync && echo written
 host snap 300 :: $T/snapx $T/s5.sock $T/s5
 run over 120 :: yes after-snapshot | head -c 4194304 > /dev/vda && sync && echo overwritten
+run big 120 :: yes big-data | head -c 29360128 | dd of=/dev/vda bs=1048576 seek=34 iflag=fullblock oflag=direct 2>/dev/null && echo big
+host full 300 :: $T/snapfull $T/s5.sock
+run alive 60 :: echo still-running
 kill
 EOF
 snap=$(res vm5/snap.out)
@@ -258,6 +276,17 @@ check "raw: the VM still writes to its raw file (GET /vm)" \
     'echo "$snap" | tail -n1 | grep -q "\"path\": *\"$R\""'
 check "raw: the guest overwrote the disk after the snapshot" 'res vm5/over.out | grep -qx overwritten'
 C=$T/s5/disk0.raw
+full=$(res vm5/full.out)
+if [ "$full" = skip ]; then
+    ok "raw: a full disk during the copy # SKIP cannot mount a tmpfs (not root)"
+else
+    check "raw: a full disk during the copy: 500 naming the copy and the full disk" \
+        'res vm5/big.out | grep -qx big && echo "$full" | grep "^create: 500" | grep "disk0.raw" | grep -q "No space left"'
+    check "raw: the failed snapshot left nothing behind" 'echo "$full" | grep -qx "left: "'
+    check "raw: the VM runs on its raw file after the failed snapshot" \
+        'echo "$full" | grep -q "^resume: 204" && echo "$full" | tail -n1 | grep -q "\"path\": *\"$R\"" &&
+         res vm5/alive.out | grep -qx still-running'
+fi
 check "raw: the copy DIR/disk0.raw has the disk's size" '[ "$(stat -c %s "$C")" = $((64 << 20)) ]'
 check "raw: the copy is sparse (under 16 MiB allocated of 64)" \
     '[ $(( $(stat -c %b "$C") * 512 )) -lt $((16 << 20)) ]'
@@ -282,7 +311,7 @@ check "raw: the original raw file is unchanged by the restores" '[ "$(md5sum < "
 check "raw: the copy is unchanged by the restores" '[ "$(md5sum < "$C")" = "$copy_sum" ]'
 check "raw: --disk-overlay is a qcow2 overlay over the copy, holding the restore's write" \
     '"$VESSEL" img info -U "$T/r/b.qcow2" | grep -q "backing file: $C" &&
-     "$VESSEL" img --backing-dir "$T/s5" convert -O raw "$T/r/b.qcow2" "$T/b.raw" > /dev/null 2>&1 &&
+     "$VESSEL" img convert --backing-dir "$T/s5" -O raw "$T/r/b.qcow2" "$T/b.raw" > /dev/null 2>&1 &&
      dd if="$T/b.raw" bs=512 skip=16384 count=1 2>/dev/null | grep -qa restore-rB'
 # Bad copies: refused naming the copy and what differs; nothing created.
 cp -a "$C" "$T/copy.keep"
