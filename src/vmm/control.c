@@ -86,9 +86,9 @@ static void set_parent(struct vm *v, const char *dir)
     free(buf);
 }
 
-static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
-                           size_t elen)
+int vm_snapshot(struct vm *v, const char *dir, unsigned flags, char *err, size_t elen)
 {
+    bool diff = flags & VM_SNAP_DIFF, raw_external = flags & VM_SNAP_DISKS_EXTERNAL;
     char msg[VM_ERR_LEN] = "";
     pthread_mutex_lock(&v->lock);
     int rc = 0;
@@ -98,7 +98,7 @@ static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
                  vm_state_name(vm_state(v)));
         goto out;
     }
-    if ((rc = snapdisk_check(v, msg, sizeof(msg))))
+    if ((rc = snapdisk_check(v, raw_external, msg, sizeof(msg))))
         goto out;
     /* A diff needs its parent as this VM left it. */
     uint32_t crc = 0;
@@ -146,7 +146,7 @@ static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
     /* The disks last: freezing them is the one step that changes the VM. */
     uint32_t frozen = 0;
     if (!rc)
-        rc = snapdisk_snapshot(v, dir, &w, &frozen, msg, sizeof(msg));
+        rc = snapdisk_snapshot(v, dir, raw_external, &w, &frozen, msg, sizeof(msg));
     if (!rc && (rc = snap_state_write(dir, &w, msg, sizeof(msg))))
         snapdisk_unfreeze(v, frozen);
     sstate_writer_free(&w);
@@ -173,12 +173,12 @@ out:
 
 int vm_snapshot_create(struct vm *v, const char *dir, char *err, size_t elen)
 {
-    return snapshot_create(v, dir, false, err, elen);
+    return vm_snapshot(v, dir, 0, err, elen);
 }
 
 int vm_snapshot_diff(struct vm *v, const char *dir, char *err, size_t elen)
 {
-    return snapshot_create(v, dir, true, err, elen);
+    return vm_snapshot(v, dir, VM_SNAP_DIFF, err, elen);
 }
 
 int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
@@ -367,8 +367,8 @@ static int put_actions(void *opaque, json_t *body, json_t **resp, char *err, siz
 static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
 {
     struct vm_api *a = opaque;
-    static const char *const keys[] = { "path", "type", "resume" };
-    if (!body || only_keys(body, keys, 3, err, elen))
+    static const char *const keys[] = { "path", "type", "resume", "disks" };
+    if (!body || only_keys(body, keys, 4, err, elen))
         return body ? 400 : (snprintf(err, elen, "a body {\"path\": ...} is required"), 400);
     const char *path = string_field(body, "path", "a directory path", err, elen);
     if (!path)
@@ -385,14 +385,20 @@ static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, si
         return 400;
     }
     bool resume = res && json_is_true(res);
+    json_t *disks = json_object_get(body, "disks");
+    if (disks && (!json_is_string(disks) || strcmp(json_string_value(disks), "external"))) {
+        snprintf(err, elen, "field \"disks\": expected \"external\" (copy writable raw "
+                 "disks into the snapshot)");
+        return 400;
+    }
+    unsigned flags = (diff ? VM_SNAP_DIFF : 0) | (disks ? VM_SNAP_DISKS_EXTERNAL : 0);
     bool paused_here = false;
     if (resume && vm_state(a->vm) == VM_STATE_RUNNING) {
         if (vm_pause(a->vm))
             return vm_error(a->vm, 409, err, elen);
         paused_here = true;
     }
-    int rc = diff ? vm_snapshot_diff(a->vm, path, err, elen)
-                  : vm_snapshot_create(a->vm, path, err, elen);
+    int rc = vm_snapshot(a->vm, path, flags, err, elen);
     if (paused_here && vm_resume(a->vm) && !rc)
         return vm_error(a->vm, 500, err, elen);
     if (rc)

@@ -328,6 +328,17 @@ int vm_snapshot_create(struct vm *vm, const char *dir, char *err, size_t errlen)
 int vm_snapshot_diff(struct vm *vm, const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* vm_snapshot_create (flags 0) or vm_snapshot_diff (VM_SNAP_DIFF), with
+ * VM_SNAP_DISKS_EXTERNAL: each writable raw disk's content is copied,
+ * sparse, into dir/disk<i>.raw (a writable raw disk is refused with
+ * -ENOTSUP without it; docs/snapshot.md "Disks").  The copy takes time in
+ * proportion to the disk's data, with the VM paused; a full host disk
+ * fails the snapshot (-ENOSPC) with nothing left in dir.  Any thread. */
+#define VM_SNAP_DIFF            0x1u
+#define VM_SNAP_DISKS_EXTERNAL  0x2u
+int vm_snapshot(struct vm *vm, const char *dir, unsigned flags, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 /* Restore a snapshot (vm_snapshot_create's directory) into a CREATED VM
  * (never started) built with the same machine options (vCPUs, memory,
  * devices, program: checked against the snapshot).  Guest memory is
