@@ -355,13 +355,19 @@ static int patch_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t
 static int put_actions(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
 {
     struct vm_api *a = opaque;
-    (void)resp;
-    static const char *const actions[] = { "poweroff", "reset" };
-    int i = enum_body(body, "action", actions, 2, err, elen);
+    static const char *const actions[] = { "poweroff", "reset", "shutdown" };
+    int i = enum_body(body, "action", actions, 3, err, elen);
     if (i < 0)
         return 400;
-    int rc = i == 0 ? vm_stop(a->vm) : vm_reset(a->vm);
-    return rc ? vm_error(a->vm, 409, err, elen) : 204;
+    int rc = i == 0 ? vm_stop(a->vm) : i == 1 ? vm_reset(a->vm) : vm_power_button(a->vm);
+    if (rc)
+        return vm_error(a->vm, 409, err, elen);
+    if (i < 2)
+        return 204;
+    /* shutdown only pressed the power button: accepted, the guest acts
+     * later (or never). */
+    *resp = json_pack("{s:s}", "action", "shutdown");
+    return 202;
 }
 
 static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)

@@ -217,7 +217,9 @@ static void test_section_order(void **state)
     struct sstate_writer w = save(vm);
     static const char *const want[] = {
         "virt", "vclock", "hart", "hart", "syscon", "rtc", "clint", "plic", "uart",
-        "vrng", "htif",   /* the entropy device is always in virtio slot 0 here */
+        "vrng",           /* the entropy device is always in virtio slot 0 here */
+        "vinput",         /* the power button, on its own row after the slots */
+        "htif",
     };
     size_t off[16];
     const char *tags[16];
