@@ -145,7 +145,7 @@ static void deliver(struct virtio_input *in)
             return;
         if (in->chain.in_len < VIRTIO_INPUT_EVENT_SIZE) {
             virtq_drop(vq, &in->chain);
-            virtio_dev_needs_reset(in->vdev, "virtio-input: eventq buffer %u has %llu "
+            virtio_dev_needs_reset(in->vdev, "eventq buffer %u has %llu "
                                    "writable bytes; an event needs %u", in->chain.head,
                                    (unsigned long long)in->chain.in_len,
                                    VIRTIO_INPUT_EVENT_SIZE);
