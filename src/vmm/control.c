@@ -271,6 +271,7 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
     json_array_append_new(devs, json_pack("{s:s}", "type", c->virtio_console ?
                                           "virtio-console" : "uart"));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-rng"));
+    json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-input"));  /* power button */
     *resp = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o}",
                       "name", vm_name(a->vm), "uuid", uuid,
                       "state", vm_state_name(vm_state(a->vm)),

@@ -20,6 +20,8 @@ check "the socket is mode 0600" '[ "$(stat -c %a "$S")" = 600 ]'
 r=$(api GET /vm)
 check "GET /vm: 200, running" '[ "${r%% *}" = 200 ] && [ "$(field "$r" state)" = running ]'
 check "GET /vm: vcpus and memory" '[ "$(field "$r" vcpus)" = 1 ] && [ "$(field "$r" memory_bytes)" = 536870912 ]'
+check "GET /vm: the power button is listed last among the devices" \
+    'echo "${r#* }" | python3 -c "import json, sys; sys.exit(json.load(sys.stdin)[\"devices\"][-1] != {\"type\": \"virtio-input\"})"'
 check "PATCH paused: 204" '[ "$(api PATCH /vm "{\"state\":\"paused\"}" | cut -d" " -f1)" = 204 ]'
 a=$(field "$(api GET /vm)" instructions); b=$(field "$(api GET /vm)" instructions)
 check "paused: state paused, no instruction retired" \
