@@ -12,6 +12,7 @@ cd "$(dirname "$0")/../.."
 . tests/system/lib.sh
 VESSEL=${VESSEL:-build/release/vessel}
 BOOT_TMO=${VESSEL_SYSTEST_BOOT_TIMEOUT:-300}
+OFF_TMO=${VESSEL_SYSTEST_POWEROFF_TIMEOUT:-300}  # press to "reboot: Power down"
 T=$(mktemp -d)
 trap 'if [ "$FAILED" -eq 0 ]; then rm -rf "$T"; else echo "# logs kept in $T"; fi' EXIT
 command -v curl > /dev/null || { echo "ok 1 - # SKIP curl not installed"; echo "1..1"; exit 0; }
@@ -35,8 +36,10 @@ run state $BOOT_TMO :: systemctl is-system-running --wait
 run devices 60 :: cat /proc/bus/input/devices
 run udev 60 :: for e in /sys/class/input/event*; do udevadm info -q property -n /dev/input/\${e##*/}; udevadm info -q all -n /dev/input/\${e##*/} | grep -i tags; done
 run logind 60 :: journalctl -b -o cat -u systemd-logind | grep -i 'watching system buttons'
+mark pressed
 host shutdown 60 :: $SHUTDOWN
-expect 300 reboot: Power down
+expect $OFF_TMO reboot: Power down
+mark off
 exit 120
 EOF
 rc=$?
@@ -55,4 +58,8 @@ check "the guest powers off cleanly (reboot: Power down) and vessel exits 0" \
 check "it was systemd's orderly poweroff (poweroff.target), not a crash" \
     'grep -q "Reached target.*poweroff.target" "$T/console.log" &&
      ! grep -qi "kernel panic" "$T/console.log"'
+pressed=$(awk '$1 == "pressed" { print $2 }' "$T/out/times" 2>/dev/null)
+off=$(awk '$1 == "off" { print $2 }' "$T/out/times" 2>/dev/null)
+[ -n "$pressed" ] && [ -n "$off" ] &&
+    echo "# press to power down: $(python3 -c "print(round($off - $pressed, 1))") s"
 finish
