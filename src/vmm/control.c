@@ -271,6 +271,7 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
     json_array_append_new(devs, json_pack("{s:s}", "type", c->virtio_console ?
                                           "virtio-console" : "uart"));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-rng"));
+    json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-input"));  /* power button */
     *resp = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o}",
                       "name", vm_name(a->vm), "uuid", uuid,
                       "state", vm_state_name(vm_state(a->vm)),
@@ -355,13 +356,19 @@ static int patch_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t
 static int put_actions(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
 {
     struct vm_api *a = opaque;
-    (void)resp;
-    static const char *const actions[] = { "poweroff", "reset" };
-    int i = enum_body(body, "action", actions, 2, err, elen);
+    static const char *const actions[] = { "poweroff", "reset", "shutdown" };
+    int i = enum_body(body, "action", actions, 3, err, elen);
     if (i < 0)
         return 400;
-    int rc = i == 0 ? vm_stop(a->vm) : vm_reset(a->vm);
-    return rc ? vm_error(a->vm, 409, err, elen) : 204;
+    int rc = i == 0 ? vm_stop(a->vm) : i == 1 ? vm_reset(a->vm) : vm_power_button(a->vm);
+    if (rc)
+        return vm_error(a->vm, 409, err, elen);
+    if (i < 2)
+        return 204;
+    /* shutdown only pressed the power button: accepted, the guest acts
+     * later (or never). */
+    *resp = json_pack("{s:s}", "action", "shutdown");
+    return 202;
 }
 
 static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)

@@ -229,6 +229,14 @@ int vm_pause(struct vm *vm) __attribute__((warn_unused_result));
 int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
 int vm_stop(struct vm *vm) __attribute__((warn_unused_result));
 int vm_reset(struct vm *vm) __attribute__((warn_unused_result));
+/* Press and release the guest's power button (virt_power_button) and
+ * return at once: a guest that listens powers off by itself (the VM
+ * then stops with VM_STOP_POWEROFF); one that does not ignores it, and
+ * the caller decides when to vm_stop.  While PAUSED the press waits for
+ * vm_resume.  Returns 0, -EINVAL when not RUNNING or PAUSED, -ENOSPC when
+ * the guest has taken none of the last presses; text in vm_last_error.
+ * Any thread. */
+int vm_power_button(struct vm *vm) __attribute__((warn_unused_result));
 
 /* Stop the VM if it is active, deliver the events still queued, end its
  * threads, close its disks (flushing them; snapshot overlays vanish) and
