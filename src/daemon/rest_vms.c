@@ -141,9 +141,10 @@ static void h_create(struct vesseld *d, const struct rest_req *rq, struct rest_r
     if (!rq->body)
         return fail(rp, 400, "a body is required: a vm.json document (docs/vm-json.md)");
     int rc = store_create(d, rq->body, &vm, rp->err, sizeof(rp->err));
-    if (rc)
-        return fail(rp, rc == -EEXIST ? 409 : rc == -EINVAL || rc == -ENOTSUP ? 400 : 500,
-                    "%s", rp->err);
+    if (rc) {   /* rp->err holds the message */
+        rp->status = rc == -EEXIST ? 409 : rc == -EINVAL || rc == -ENOTSUP ? 400 : 500;
+        return;
+    }
     events_emit(d->events, vm->name, "created", "%s", "");
     reply_vm(d, vm->name, 201, rp);
 }
@@ -277,8 +278,10 @@ static void h_state(struct vesseld *d, const struct rest_req *rq, struct rest_re
         timeout = (int)json_integer_value(v);
     }
     int st = sv_action(d, rq->name, action, timeout, rp->err, sizeof(rp->err));
-    if (st != 200)
-        return fail(rp, st, "%s", rp->err);
+    if (st != 200) {
+        rp->status = st;    /* rp->err holds the message */
+        return;
+    }
     reply_vm(d, rq->name, 200, rp);
 }
 
