@@ -35,6 +35,19 @@ static void usage(FILE *f)
         "vesseld on the same store adopts them.\n");
 }
 
+/* path made absolute against the working directory: the VM processes
+ * run in their bundles, so every path handed to them must be absolute. */
+static char *absolute(char *path)
+{
+    char cwd[PATH_MAX], *s = NULL;
+    if (!path || path[0] == '/')
+        return path;
+    if (!getcwd(cwd, sizeof(cwd)) || asprintf(&s, "%s/%s", cwd, path) < 0)
+        s = NULL;
+    free(path);
+    return s;
+}
+
 static char *default_store(void)
 {
     char *s = NULL;
@@ -110,30 +123,35 @@ int main(int argc, char **argv)
         case O_ROUTES:
             for (size_t i = 0; i < rest_nroutes; i++)
                 printf("%s %s\n", rest_routes[i].method, rest_routes[i].pattern);
-            return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+            status = 0;
+            goto out;
+        case 'h': usage(stdout); status = 0; goto out;
+        default: usage(stderr); goto usage_error;
         }
     }
     if (optind < argc) {
         vlog_error("unexpected argument '%s' (see vesseld --help)", argv[optind]);
-        return 2;
+        goto usage_error;
     }
     if (!d.store && !(d.store = default_store())) {
         vlog_error("no store: give --store DIR (HOME and XDG_DATA_HOME are unset)");
-        return 2;
+        goto usage_error;
     }
     if (!d.socket && !(d.socket = default_socket())) {
         vlog_error("no socket: give --socket PATH (XDG_RUNTIME_DIR is unset)");
-        return 2;
+        goto usage_error;
     }
     if (!d.vessel && !(d.vessel = default_vessel())) {
         vlog_error("cannot find the vessel binary beside vesseld: give --vessel PATH");
-        return 2;
+        goto usage_error;
+    }
+    if (!(d.store = absolute(d.store)) || !(d.vessel = absolute(d.vessel))) {
+        vlog_error("cannot make --store and --vessel absolute: %s", strerror(errno));
+        goto usage_error;
     }
     if (access(d.vessel, X_OK)) {
         vlog_error("--vessel %s: %s; expected the vessel binary", d.vessel, strerror(errno));
-        return 2;
+        goto usage_error;
     }
     /* Signals are taken by sigwait in this thread: block them before any
      * thread starts, so that every thread inherits the mask. */
@@ -176,6 +194,9 @@ stop:
     pthread_mutex_unlock(&d.lock);
     rest_stop(&d);
     store_close(&d);
+    goto out;
+usage_error:
+    status = 2;
 out:
     events_free(d.events);
     if (d.wake_fd >= 0)

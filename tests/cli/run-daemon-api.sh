@@ -77,7 +77,7 @@ check "POST a bios VM: 201" \
 check "start: 200, then running" \
     '[ "$(api PUT /vms/spam/state "{\"action\":\"start\"}" | cut -d" " -f1)" = 200 ] &&
      wait_for "[ \"\$(field \"\$(api GET /vms/spam)\" state)\" = running ]" 30'
-check "its console.log fills, in the bundle" 'wait_for "grep -q \"nobody reads\" $T/store/vms/spam/console.log" 30'
+check "its console.log fills, in the bundle" 'wait_for "grep -qs \"nobody reads\" $T/store/vms/spam/console.log" 30'
 check "GET console without upgrade: the log's tail, at most 64 KiB" \
     '[ "$(curl -s --unix-socket "$S" http://x/vms/spam/console | wc -c)" -le 65536 ] &&
      curl -s --unix-socket "$S" http://x/vms/spam/console | grep -q "nobody reads"'
