@@ -194,6 +194,24 @@ extern const size_t rest_nroutes;
 const struct rest_route *rest_match(const char *method, const char *path, char *name,
                                     size_t nlen, int *status, char *allow, size_t alen);
 
+/* One request as the server got it (or a test or fuzzer makes it). */
+struct rest_http {
+    const char *method, *path;
+    const char *body;                   /* len bytes, not NUL-terminated */
+    size_t len;                         /* over VESSELD_MAX_BODY: refused (413) */
+    const char *keep_disks;             /* the query argument, or NULL */
+    void *conn;                         /* struct MHD_Connection *, or NULL
+                                           (no peer check, no console upgrade) */
+};
+
+/* Route, check and run one request: *rp gets the handler's answer or the
+ * error (404/405 with allow filled, 413, 400 for a body that is not a
+ * JSON object or not taken by the route).  Then rest_reply_finish turns
+ * an error into its {"error"} body.  Any REST thread. */
+void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_reply *rp,
+                   char *allow, size_t alen);
+void rest_reply_finish(struct rest_reply *rp);
+
 /* Serve the table on the unix socket d->socket (mode 0600, an existing
  * socket replaced only when nobody listens).  Thread per connection, so a
  * slow or half-open client holds only its own thread.  Main thread. */

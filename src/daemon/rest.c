@@ -98,9 +98,22 @@ static json_t *error_body(const char *msg)
     return json_pack("{s:s}", "error", clean);
 }
 
+void rest_reply_finish(struct rest_reply *rp)
+{
+    if (rp->raw || rp->text)
+        return;
+    if (rp->status >= 400 || (!rp->json && rp->status != 204)) {
+        if (rp->status < 400)
+            rp->status = 500;
+        json_decref(rp->json);
+        rp->json = error_body(rp->err[0] ? rp->err : "internal error");
+    }
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct rest_reply *rp,
                                   const char *allow)
 {
+    rest_reply_finish(rp);
     struct MHD_Response *r;
     unsigned status = (unsigned)rp->status;
     if (rp->raw) {
@@ -115,12 +128,6 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rest_reply *r
         }
     } else {
         json_t *j = rp->json;
-        if (status >= 400 || (!j && status != 204)) {
-            if (status < 400)
-                status = 500;
-            json_decref(j);
-            j = rp->json = error_body(rp->err[0] ? rp->err : "internal error");
-        }
         char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         r = MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (char *)"",
                                             text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -156,66 +163,82 @@ static bool peer_allowed(struct MHD_Connection *c, const struct rest_route *rout
     return true;
 }
 
+void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_reply *rp,
+                   char *allow, size_t alen)
+{
+    int status;
+    struct rest_req rq = { .method = h->method, .path = h->path, .conn = h->conn };
+    memset(rp, 0, sizeof(*rp));
+    rp->status = 500;
+    const struct rest_route *route = rest_match(h->method, h->path, rq.name, sizeof(rq.name),
+                                                &status, allow, alen);
+    if (!route) {
+        rp->status = status;
+        if (status == 405)
+            snprintf(rp->err, sizeof(rp->err), "%s %s: method not allowed; accepted: %s",
+                     h->method, h->path, allow);
+        else
+            snprintf(rp->err, sizeof(rp->err), "%s: no such resource (see "
+                     "docs/daemon-api.yaml)", h->path);
+        return;
+    }
+    allow[0] = 0;
+    if (h->conn && !peer_allowed(h->conn, route)) {
+        rp->status = 403;
+        snprintf(rp->err, sizeof(rp->err), "%s %s: not allowed for this user", h->method,
+                 h->path);
+        return;
+    }
+    if (h->len > VESSELD_MAX_BODY) {
+        rp->status = 413;
+        snprintf(rp->err, sizeof(rp->err), "request body larger than %u bytes",
+                 VESSELD_MAX_BODY);
+        return;
+    }
+    if (h->len && !route->body) {
+        rp->status = 400;
+        snprintf(rp->err, sizeof(rp->err), "%s %s takes no request body", h->method, h->path);
+        return;
+    }
+    if (h->len) {
+        json_error_t je;
+        rq.body = json_loadb(h->body, h->len, JSON_REJECT_DUPLICATES, &je);
+        if (!rq.body || !json_is_object(rq.body)) {
+            rp->status = 400;
+            if (rq.body)
+                snprintf(rp->err, sizeof(rp->err), "request body must be a JSON object");
+            else
+                snprintf(rp->err, sizeof(rp->err), "request body is not valid JSON: %s "
+                         "(line %d, column %d)", je.text, je.line, je.column);
+            json_decref(rq.body);
+            return;
+        }
+    }
+    const char *kd = h->keep_disks;
+    if (kd && strcmp(kd, "true") && strcmp(kd, "false")) {
+        rp->status = 400;
+        snprintf(rp->err, sizeof(rp->err), "keep_disks: '%.64s'; expected true or false", kd);
+        json_decref(rq.body);
+        return;
+    }
+    rq.keep_disks = kd && !strcmp(kd, "true");
+    route->fn(d, &rq, rp);
+    json_decref(rq.body);
+}
+
 static enum MHD_Result handle(struct vesseld *d, struct MHD_Connection *c, const char *url,
                               const char *method, struct rest_conn *rc)
 {
-    struct rest_reply rp = { .status = 500 };
+    struct rest_reply rp;
     char allow[64];
-    int status;
-    struct rest_req rq = { .method = method, .path = url, .conn = c };
-    const struct rest_route *route = rest_match(method, url, rq.name, sizeof(rq.name),
-                                                &status, allow, sizeof(allow));
-    if (!route) {
-        rp.status = status;
-        if (status == 405)
-            snprintf(rp.err, sizeof(rp.err), "%s %s: method not allowed; accepted: %s",
-                     method, url, allow);
-        else
-            snprintf(rp.err, sizeof(rp.err), "%s: no such resource (see "
-                     "docs/daemon-api.yaml)", url);
-        return send_reply(c, &rp, status == 405 ? allow : NULL);
-    }
-    if (!peer_allowed(c, route)) {
-        rp.status = 403;
-        snprintf(rp.err, sizeof(rp.err), "%s %s: not allowed for this user", method, url);
-        return send_reply(c, &rp, NULL);
-    }
-    if (rc->too_big) {
-        rp.status = 413;
-        snprintf(rp.err, sizeof(rp.err), "request body larger than %u bytes",
-                 VESSELD_MAX_BODY);
-        return send_reply(c, &rp, NULL);
-    }
-    if (rc->len && !route->body) {
-        rp.status = 400;
-        snprintf(rp.err, sizeof(rp.err), "%s %s takes no request body", method, url);
-        return send_reply(c, &rp, NULL);
-    }
-    if (rc->len) {
-        json_error_t je;
-        rq.body = json_loadb(rc->body, rc->len, JSON_REJECT_DUPLICATES, &je);
-        if (!rq.body || !json_is_object(rq.body)) {
-            rp.status = 400;
-            if (rq.body)
-                snprintf(rp.err, sizeof(rp.err), "request body must be a JSON object");
-            else
-                snprintf(rp.err, sizeof(rp.err), "request body is not valid JSON: %s "
-                         "(line %d, column %d)", je.text, je.line, je.column);
-            json_decref(rq.body);
-            return send_reply(c, &rp, NULL);
-        }
-    }
-    const char *kd = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "keep_disks");
-    if (kd && strcmp(kd, "true") && strcmp(kd, "false")) {
-        rp.status = 400;
-        snprintf(rp.err, sizeof(rp.err), "keep_disks: '%s'; expected true or false", kd);
-        json_decref(rq.body);
-        return send_reply(c, &rp, NULL);
-    }
-    rq.keep_disks = kd && !strcmp(kd, "true");
-    route->fn(d, &rq, &rp);
-    json_decref(rq.body);
-    return send_reply(c, &rp, NULL);
+    /* A body past the bound was not kept: say so by its length alone. */
+    struct rest_http h = {
+        .method = method, .path = url, .body = rc->body, .conn = c,
+        .len = rc->too_big ? VESSELD_MAX_BODY + 1u : rc->len,
+        .keep_disks = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "keep_disks"),
+    };
+    rest_dispatch(d, &h, &rp, allow, sizeof(allow));
+    return send_reply(c, &rp, allow[0] ? allow : NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

@@ -171,7 +171,7 @@ void rest_console(struct vesseld *d, const struct rest_req *rq, struct rest_repl
         rp->status = 404;
         return;
     }
-    if (!wants_upgrade(c)) {
+    if (!c || !wants_upgrade(c)) {
         console_tail(vm, rp);
         pthread_mutex_unlock(&d->lock);
         return;

@@ -123,6 +123,9 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
     sv_path(vm, "run/api.sock", api, sizeof(api));
     sv_path(vm, "run/console.sock", csock, sizeof(csock));
     sv_path(vm, "console.log", clog, sizeof(clog));
+    if (access(d->vessel, X_OK))
+        return errbuf(err, elen, -errno, "%s: cannot run %s: %s", vm->name, d->vessel,
+                      strerror(errno));
     if (mkdir(run, 0700) && errno != EEXIST)
         return errbuf(err, elen, -errno, "%s: %s", run, strerror(errno));
     unlink(api);    /* a socket left by a killed VM */
