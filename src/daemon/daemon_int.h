@@ -56,6 +56,7 @@ struct vesseld {
     char *store;                /* the store directory */
     char *vessel;               /* the `vessel` binary run for each VM */
     char *socket;               /* the REST socket path */
+    int lock_fd;                /* STORE/vesseld.lock, flock'ed: one daemon per store */
     pthread_mutex_t lock;
     pthread_cond_t changed;     /* broadcast when any VM's state changes */
     struct dvm *vms;            /* sorted by name */
@@ -70,7 +71,8 @@ struct vesseld {
 
 /* ---- store.c: bundles in STORE/vms/ ---- */
 
-/* Create STORE/vms and STORE/orphans if missing, then load every bundle
+/* Create STORE/vms and STORE/orphans if missing, lock the store (another
+ * daemon on it: -EBUSY), then load every bundle
  * (a bad vm.json makes a "broken" VM carrying the message; the file is
  * never rewritten).  Leftovers of an interrupted create or delete (hidden
  * ".NAME.*" directories) are removed.  Returns 0 or -errno with a message.

@@ -112,7 +112,7 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct vesseld d = { .wake_fd = -1 };
+    struct vesseld d = { .wake_fd = -1, .lock_fd = -1 };
     char err[1024];
     int c, status = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

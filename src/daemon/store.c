@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -164,6 +165,15 @@ int store_open(struct vesseld *d, char *err, size_t elen)
     if ((rc = mkdir_p(path, 0700)))
         return errbuf(err, elen, rc, "store %s: cannot create %s: %s", d->store, path,
                       strerror(-rc));
+    /* Two daemons on one store would both start and restart its VMs.  The
+     * lock goes with the daemon's open file (O_CLOEXEC: VMs do not keep it). */
+    snprintf(path, sizeof(path), "%s/vesseld.lock", d->store);
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (d->lock_fd < 0)
+        return errbuf(err, elen, -errno, "store %s: %s: %s", d->store, path, strerror(errno));
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB))
+        return errbuf(err, elen, -EBUSY, "store %s: another vesseld uses this store "
+                      "(%s is locked); stop it first or give another --store", d->store, path);
     snprintf(path, sizeof(path), "%s/vms", d->store);
     DIR *dir = opendir(path);
     if (!dir)
@@ -323,6 +333,9 @@ int store_delete(struct vesseld *d, struct dvm *vm, bool keep, char *err, size_t
 
 void store_close(struct vesseld *d)
 {
+    if (d->lock_fd > 0)
+        close(d->lock_fd);
+    d->lock_fd = -1;
     while (d->vms) {
         struct dvm *vm = d->vms;
         d->vms = vm->next;

@@ -313,13 +313,36 @@ static void probe(struct vesseld *d, const char *name)
 static void *monitor(void *arg)
 {
     struct vesseld *d = arg;
+    struct pollfd *p = NULL;
+    char (*probe_names)[VMDEF_NAME_MAX + 1] = NULL;
+    size_t cap = 0;
     pthread_mutex_lock(&d->lock);
     while (!d->quit) {
-        struct pollfd p[1 + 256];
+        size_t nvms = 0;
+        for (struct dvm *vm = d->vms; vm; vm = vm->next)
+            nvms++;
+        if (nvms + 1 > cap) {
+            /* Grows with the store; on failure the old arrays stay and
+             * the VMs past them are seen on the next wake-up instead. */
+            struct pollfd *np2 = realloc(p, (nvms + 1) * sizeof(*p));
+            if (np2)
+                p = np2;
+            char (*pn)[VMDEF_NAME_MAX + 1] = realloc(probe_names,
+                                                     (nvms + 1) * sizeof(*probe_names));
+            if (pn)
+                probe_names = pn;
+            if (np2 && pn)
+                cap = nvms + 1;
+        }
+        if (!cap) {
+            pthread_mutex_unlock(&d->lock);
+            poll(NULL, 0, 1000);    /* no memory: try again in a while */
+            pthread_mutex_lock(&d->lock);
+            continue;
+        }
         nfds_t np = 0;
         int timeout = -1;
         uint64_t now = mono_ns();
-        char probe_names[16][VMDEF_NAME_MAX + 1];
         unsigned nprobe = 0;
         p[np] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
         np++;
@@ -343,11 +366,11 @@ static void *monitor(void *arg)
                         timeout = ms;
                 }
             }
-            if (vm->pid && vm->pidfd >= 0 && np < ARRAY_SIZE(p)) {
+            if (vm->pid && vm->pidfd >= 0 && np < cap) {
                 p[np] = (struct pollfd){ .fd = vm->pidfd, .events = POLLIN };
                 np++;
             }
-            if (vm->state == DVM_STARTING && vm->pid && nprobe < ARRAY_SIZE(probe_names)) {
+            if (vm->state == DVM_STARTING && vm->pid && nprobe < cap) {
                 snprintf(probe_names[nprobe++], VMDEF_NAME_MAX + 1, "%s", vm->name);
                 if (timeout < 0 || timeout > SV_PROBE_MS)
                     timeout = SV_PROBE_MS;
@@ -372,6 +395,8 @@ static void *monitor(void *arg)
             reap(d, vm);
     }
     pthread_mutex_unlock(&d->lock);
+    free(p);
+    free(probe_names);
     return NULL;
 }
 
@@ -560,8 +585,11 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
         uint64_t deadline = mono_ns() + (uint64_t)timeout_s * 1000000000ull;
         if (!hard) {
             char e2[256];
-            call_vm(d, vm, "PUT", "/actions", "{\"action\":\"poweroff\"}", e2, sizeof(e2));
-            wait_leave(d, name, DVM_STOPPING, deadline);
+            /* A VM whose control socket does not take the poweroff (still
+             * booting, hung) cannot stop cleanly: killed at once. */
+            if (call_vm(d, vm, "PUT", "/actions", "{\"action\":\"poweroff\"}", e2,
+                        sizeof(e2)) == 204)
+                wait_leave(d, name, DVM_STOPPING, deadline);
             if (!(vm = store_find(d, name)))
                 goto out;
         }

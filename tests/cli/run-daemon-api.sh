@@ -72,6 +72,10 @@ check "poweroff: vessel exits and removes the console socket" \
 PIDS+=($!)
 S=$T/d.sock
 check "vesseld starts" 'wait_for "[ -S $S ]"'
+check "a second daemon on the same socket: refused, non-zero, naming it" \
+    '! "$VD" --store "$T/store2" --socket "$T/d.sock" --vessel "$V" 2> "$T/e2" && grep -q "d.sock" "$T/e2"'
+check "a second daemon on the same store: refused, non-zero, naming the lock" \
+    '! "$VD" --store "$T/store" --socket "$T/d2.sock" --vessel "$V" 2> "$T/e3" && grep -q "vesseld.lock" "$T/e3" && [ ! -e "$T/d2.sock" ]'
 check "POST a bios VM: 201" \
     '[ "$(api POST /vms "{\"name\":\"spam\",\"memory\":\"64M\",\"boot\":{\"bios\":\"$(realpath "$ELF")\"}}" | cut -d" " -f1)" = 201 ]'
 check "start: 200, then running" \

@@ -89,7 +89,7 @@ r=$(api GET /host)
 check "GET /host: api_version 1, the store, no VMs" \
     '[ "${r%% *}" = 200 ] && [ "$(field "$r" api_version)" = 1 ] && [ "$(field "$r" store)" = "$STORE" ]'
 curl -sN --unix-socket "$S" http://x/events > "$T/events" 2>/dev/null &
-BG+=($!)
+BG+=($!); disown
 
 created=0
 for i in 1 2 3 4 5; do
@@ -139,7 +139,7 @@ check "console.log is in the bundle, written by the VM" 'grep -q "^42x" "$STORE/
 python3 -c 'import socket,sys,time
 s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"GET /vms HTTP/1.1\r\nHost: x\r\n")
 time.sleep(120)' "$S" &
-BG+=($!)
+BG+=($!); disown
 check "a half-open client does not block GET /vms" \
     '[ "$(API_TIMEOUT=5 status GET /vms)" = 200 ]'
 

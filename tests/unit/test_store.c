@@ -162,6 +162,11 @@ static void test_create_and_delete(void **state)
     char err[512], p[512];
     struct dvm *vm;
     assert_int_equal(store_open(&fx->d, err, sizeof(err)), 0);
+    /* One daemon per store: a second is refused, naming the lock. */
+    struct vesseld other = { .store = fx->d.store, .lock_fd = -1 };
+    assert_int_equal(store_open(&other, err, sizeof(err)), -EBUSY);
+    assert_non_null(strstr(err, "vesseld.lock"));
+    store_close(&other);
     json_t *j = doc("{\"name\":\"web\",\"boot\":{\"bios\":\"x.elf\"},"
                     "\"disks\":[{\"path\":\"root.img\"},{\"path\":\"/abs/elsewhere.img\"}]}");
     assert_int_equal(store_create(&fx->d, j, &vm, err, sizeof(err)), 0);
@@ -188,7 +193,7 @@ static void test_create_and_delete(void **state)
     json_decref(j);
     snprintf(p, sizeof(p), "%s/vms", fx->d.store);
     char cmd[600];
-    snprintf(cmd, sizeof(cmd), "test \"$(ls -A '%s')\" = web", p);
+    snprintf(cmd, sizeof(cmd), "test \"$(ls -A '%s')\" = web", p);   /* no leftover */
     assert_int_equal(system(cmd), 0);
 
     /* Delete keeping the disks: the bundle's own image moves to orphans/. */
