@@ -94,7 +94,8 @@ int store_save(struct vesseld *d, struct dvm *vm, char *err, size_t elen);
 
 /* Remove vm's bundle (stopped, crashed or broken: the caller checked);
  * with keep_disks, the disk images inside the bundle move first to
- * STORE/orphans/NAME/.  The bundle is renamed to a hidden name first, so
+ * STORE/orphans/NAME/ (a broken VM's disks are unknown: its whole bundle
+ * becomes STORE/orphans/NAME).  The bundle is renamed to a hidden name first, so
  * a crash leaves it whole or gone.  Unlinks vm from the list and frees it.
  * Caller holds d->lock. */
 int store_delete(struct vesseld *d, struct dvm *vm, bool keep_disks, char *err,

@@ -311,16 +311,29 @@ int store_delete(struct vesseld *d, struct dvm *vm, bool keep, char *err, size_t
 {
     char tmp[4096];
     int rc;
-    if (keep && vm->state != DVM_BROKEN && (rc = keep_disks(d, vm, err, elen)))
-        return rc;
-    snprintf(tmp, sizeof(tmp), "%s/vms/.%s.del-%d", d->store, vm->name, (int)getpid());
-    rm_tree(tmp);
+    if (keep && vm->state == DVM_BROKEN) {
+        /* Which files are its disks is unknown: the whole bundle is kept. */
+        snprintf(tmp, sizeof(tmp), "%s/orphans/%s", d->store, vm->name);
+        if (!access(tmp, F_OK))
+            return errbuf(err, elen, -EEXIST, "keep_disks: %s exists; move it away first",
+                          tmp);
+    } else {
+        if (keep && (rc = keep_disks(d, vm, err, elen)))
+            return rc;
+        snprintf(tmp, sizeof(tmp), "%s/vms/.%s.del-%d", d->store, vm->name, (int)getpid());
+        rm_tree(tmp);
+    }
     if (rename(vm->dir, tmp))
         return errbuf(err, elen, -errno, "%s: %s", vm->dir, strerror(errno));
     char vms[4096];
     snprintf(vms, sizeof(vms), "%s/vms", d->store);
     fsync_dir(vms);
-    rm_tree(tmp);
+    if (keep && vm->state == DVM_BROKEN) {
+        snprintf(vms, sizeof(vms), "%s/orphans", d->store);
+        fsync_dir(vms);
+    } else {
+        rm_tree(tmp);
+    }
     for (struct dvm **p = &d->vms; *p; p = &(*p)->next) {
         if (*p == vm) {
             *p = vm->next;

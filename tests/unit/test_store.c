@@ -147,6 +147,16 @@ static void test_hostile_bundles(void **state)
     assert_int_equal(access(strcat(strcpy(p, fx->d.store), "/vms/.good.new-12"), F_OK), -1);
     assert_int_equal(access(strcat(strcpy(p, fx->d.store), "/vms/-dash/vm.json"), F_OK), 0);
     assert_int_equal(access(strcat(strcpy(p, fx->d.store), "/orphans"), F_OK), 0);
+
+    /* Deleting a broken VM keeping its disks keeps the whole bundle. */
+    snprintf(p, sizeof(p), "%s/vms/badjson/disk.img", fx->d.store);
+    put_file(p, "d", 1);
+    assert_int_equal(store_delete(&fx->d, store_find(&fx->d, "badjson"), true, err,
+                                  sizeof(err)), 0);
+    assert_null(store_find(&fx->d, "badjson"));
+    assert_int_equal(access(strcat(strcpy(p, fx->d.store), "/vms/badjson"), F_OK), -1);
+    assert_int_equal(access(strcat(strcpy(p, fx->d.store), "/orphans/badjson/disk.img"),
+                            F_OK), 0);
 }
 
 static json_t *doc(const char *text)
