@@ -37,16 +37,32 @@ struct proxy {
     size_t nextra;
 };
 
-static bool send_all(int fd, const char *p, size_t n)
+static bool quitting(struct vesseld *d)
 {
+    pthread_mutex_lock(&d->lock);
+    bool q = d->quit;
+    pthread_mutex_unlock(&d->lock);
+    return q;
+}
+
+/* Send all of p, or give up when the reader stalls PROXY_STALL_MS or the
+ * daemon stops (looked at every PROXY_TICK_MS, so that main's wait for the
+ * proxies is short). */
+#define PROXY_TICK_MS 200
+#define PROXY_STALL_MS 5000
+static bool send_all(struct vesseld *d, int fd, const char *p, size_t n)
+{
+    int stalled = 0;
     while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN) {
             struct pollfd pf = { .fd = fd, .events = POLLOUT };
-            if (poll(&pf, 1, 5000) <= 0)
-                return false;   /* a reader that stalls 5 s is dropped */
+            if (quitting(d) || stalled >= PROXY_STALL_MS)
+                return false;
+            if (poll(&pf, 1, PROXY_TICK_MS) == 0)
+                stalled += PROXY_TICK_MS;
             continue;
         }
         if (w <= 0)
@@ -62,15 +78,12 @@ static void *proxy_thread(void *arg)
 {
     struct proxy *px = arg;
     struct vesseld *d = px->d;
-    bool ok = !px->nextra || send_all(px->vm_fd, px->extra, px->nextra);
+    bool ok = !px->nextra || send_all(d, px->vm_fd, px->extra, px->nextra);
     while (ok) {
         struct pollfd p[2] = { { .fd = px->client_fd, .events = POLLIN },
                                { .fd = px->vm_fd, .events = POLLIN } };
-        int n = poll(p, 2, 500);
-        pthread_mutex_lock(&d->lock);
-        bool quit = d->quit;
-        pthread_mutex_unlock(&d->lock);
-        if (quit || (n < 0 && errno != EINTR))
+        int n = poll(p, 2, PROXY_TICK_MS);
+        if (quitting(d) || (n < 0 && errno != EINTR))
             break;
         char buf[4096];
         for (int i = 0; i < 2 && ok; i++) {
@@ -79,7 +92,7 @@ static void *proxy_thread(void *arg)
             ssize_t r = recv(p[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
             if (r < 0 && (errno == EAGAIN || errno == EINTR))
                 continue;
-            ok = r > 0 && send_all(p[1 - i].fd, buf, (size_t)r);
+            ok = r > 0 && send_all(d, p[1 - i].fd, buf, (size_t)r);
         }
     }
     close(px->vm_fd);
@@ -105,12 +118,17 @@ static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* Counted under the lock that quit is set under: once the daemon
+     * stops and has seen no proxy left, none starts. */
     pthread_mutex_lock(&px->d->lock);
-    px->d->proxies++;
+    bool quit = px->d->quit;
+    if (!quit)
+        px->d->proxies++;
     pthread_mutex_unlock(&px->d->lock);
-    if (pthread_create(&t, &a, proxy_thread, px)) {
+    if (quit || pthread_create(&t, &a, proxy_thread, px)) {
         pthread_mutex_lock(&px->d->lock);
-        px->d->proxies--;
+        if (!quit)
+            px->d->proxies--;
         pthread_mutex_unlock(&px->d->lock);
         close(px->vm_fd);
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
@@ -216,7 +234,6 @@ void rest_console(struct vesseld *d, const struct rest_req *rq, struct rest_repl
     px->d = d;
     px->vm_fd = fd;
     MHD_add_response_header(r, "Upgrade", "vessel-console");
-    MHD_add_response_header(r, "Connection", "Upgrade");
     rp->raw = r;
     rp->status = 101;
 }

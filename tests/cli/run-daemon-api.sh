@@ -97,6 +97,24 @@ check "PATCH memory while stopped: 200, in vm.json" \
      grep -q 134217728 "$T/store/vms/spam/vm.json"'
 check "DELETE: 204, the bundle gone" \
     '[ "$(api DELETE /vms/spam | cut -d" " -f1)" = 204 ] && [ ! -e "$T/store/vms/spam" ]'
+# The daemon stopped while a console is attached (its client not reading)
+# and a client sent half a request: it exits at once, cleanly, and the VM
+# runs on.
+api POST /vms "{\"name\":\"spam2\",\"memory\":\"64M\",\"boot\":{\"bios\":\"$(realpath "$ELF")\"}}" > /dev/null
+api PUT /vms/spam2/state '{"action":"start"}' > /dev/null
+python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"GET /vms HTTP/1.1\r\nHost: x\r\n"); time.sleep(60)' "$S" &
+PIDS+=($!); disown
+python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"GET /vms/spam2/console HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: vessel-console\r\n\r\n")
+print(s.recv(12).decode(), flush=True); time.sleep(60)' "$S" > "$T/attached" &
+PIDS+=($!); disown
+check "a console client attached (101), not reading" 'wait_for "grep -q 101 $T/attached"'
+vmpid=$(cut -d" " -f1 "$T/store/vms/spam2/run/vm.pid")
+t0=$(date +%s)
 kill "${PIDS[1]}"
-check "SIGTERM: the daemon exits 0" 'wait "${PIDS[1]}"'
+check "SIGTERM: the daemon exits 0 within 5 s despite both clients" \
+    'wait "${PIDS[1]}" && [ $(( $(date +%s) - t0 )) -le 5 ]'
+check "the VM runs on without the daemon" 'kill -0 "$vmpid"'
 finish
