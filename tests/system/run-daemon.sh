@@ -195,7 +195,10 @@ check "stop all: 200 each" '[ "$stopped" = 4 ]'
 check "kill of a stopped VM: 409" '[ "$(status PUT /vms/vm1/state "{\"action\":\"kill\"}")" = 409 ]'
 check "no VM process left" '! pgrep -f -- "$STORE/" > /dev/null'
 kill "$DPID"
-check "SIGTERM ends the daemon and removes its socket" \
-    'wait_for "! kill -0 $DPID 2>/dev/null" 20 && [ ! -e "$S" ]'
+wait "$DPID"
+rc=$?
 DPID=
+check "SIGTERM ends the daemon (exit status $rc) and removes its socket" '[ "$rc" = 0 ] && [ ! -e "$S" ]'
+check "no sanitizer report in the daemon's or the VMs' logs" \
+    '! grep -l "Sanitizer\|runtime error" "$T/vesseld.log" "$STORE"/vms/*/run/vessel.log'
 finish
