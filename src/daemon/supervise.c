@@ -165,6 +165,12 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
         if (devnull < 0 || logfd < 0 || chdir(vm->dir) || dup2(devnull, 0) < 0 ||
             dup2(devnull, 1) < 0 || dup2(logfd, 2) < 0)
             e = errno ? errno : EIO;
+        /* Nothing of the daemon's reaches the VM: a descriptor kept open
+         * by mistake (its REST socket) would outlive it there. */
+        if (!e && pipefd[1] > 3)
+            close_range(3, (unsigned)pipefd[1] - 1, 0);
+        if (!e)
+            close_range((unsigned)pipefd[1] + 1, ~0u, 0);
         if (!e) {
             execv(d->vessel, argv);
             e = errno;
@@ -274,8 +280,9 @@ static void reap(struct vesseld *d, struct dvm *vm)
         if (r < 0)
             status = -1;
     } else if (kill(vm->pid, 0) == 0 && proc_start(vm->pid)) {
+        /* Alive, or a zombie nobody reaped (its pidfd says it exited). */
         struct pollfd p = { .fd = vm->pidfd, .events = POLLIN };
-        if (vm->pidfd >= 0 && poll(&p, 1, 0) == 0)
+        if (vm->pidfd < 0 || poll(&p, 1, 0) == 0)
             return;
     }
     exited(d, vm, status);
