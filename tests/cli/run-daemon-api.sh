@@ -3,7 +3,10 @@
 # (`vesseld --list-routes`) is described in docs/daemon-api.yaml and every
 # path there is served; `vessel run --console-log` rotates the log at
 # 4 MiB and `--console-sock` takes one client at a time; a daemon VM
-# running a bare-metal guest is started and stopped through the API.
+# running a bare-metal guest is started and stopped through the API; a VM
+# that fails at once is given up after five quick failures; the daemon
+# stops promptly with clients attached, and the next one adopts the
+# running VM and starts the autostart one.
 # Every wait is a bounded poll.
 . "$(dirname "$0")/../system/lib.sh"
 N=0; FAILED=0
@@ -97,6 +100,17 @@ check "PATCH memory while stopped: 200, in vm.json" \
      grep -q 134217728 "$T/store/vms/spam/vm.json"'
 check "DELETE: 204, the bundle gone" \
     '[ "$(api DELETE /vms/spam | cut -d" " -f1)" = 204 ] && [ ! -e "$T/store/vms/spam" ]'
+# A VM that fails at once, restarted on failure: back-off 1, 2, 4, 8 s,
+# then the fifth quick failure makes it crashed, with the reason.
+api POST /vms '{"name":"fails","restart":"on-failure","boot":{"bios":"/nonexistent.elf"}}' > /dev/null
+check "a VM that fails at once: start 200" '[ "$(api PUT /vms/fails/state "{\"action\":\"start\"}" | cut -d" " -f1)" = 200 ]'
+check "restarted with back-off, then crashed after 5 quick failures, 4 restarts" \
+    'wait_for "[ \"\$(field \"\$(api GET /vms/fails)\" state)\" = crashed ]" 40 &&
+     r=$(api GET /vms/fails) && [ "$(field "$r" restarts)" = 4 ] && [[ "$(field "$r" error)" == *"gave up"* ]]'
+check "its log names the missing file" 'grep -q nonexistent.elf "$T/store/vms/fails/run/vessel.log"'
+# Marked autostart, left stopped: the next daemon starts it.
+api POST /vms "{\"name\":\"auto\",\"memory\":\"64M\",\"autostart\":true,\"boot\":{\"bios\":\"$(realpath "$ELF")\"}}" > /dev/null
+
 # The daemon stopped while a console is attached (its client not reading)
 # and a client sent half a request: it exits at once, cleanly, and the VM
 # runs on.
@@ -117,4 +131,13 @@ kill "${PIDS[1]}"
 check "SIGTERM: the daemon exits 0 within 5 s despite both clients" \
     'wait "${PIDS[1]}" && [ $(( $(date +%s) - t0 )) -le 5 ]'
 check "the VM runs on without the daemon" 'kill -0 "$vmpid"'
+"$VD" --store "$T/store" --socket "$T/d.sock" --vessel "$V" >> "$T/vesseld.log" 2>&1 &
+PIDS+=($!)
+check "the next daemon adopts the running VM and starts the autostart one" \
+    'wait_for "[ -S $S ]" && [ "$(field "$(api GET /vms/spam2)" pid)" = "$vmpid" ] &&
+     wait_for "[ \"\$(field \"\$(api GET /vms/auto)\" state)\" = running ]" 30'
+check "the VM that gave up is not started again (stopped: a crash is not kept across daemons)" \
+    'r=$(api GET /vms/fails) && [ "$(field "$r" state)" = stopped ] && [ "$(field "$r" pid)" = None ]'
+kill "${PIDS[-1]}"
+check "SIGTERM: exit 0" 'wait "${PIDS[-1]}"'
 finish
