@@ -151,10 +151,11 @@ void events_emit(struct events *ev, const char *vm, const char *event, const cha
 /* The sequence number the next event will get (a new reader's cursor). */
 uint64_t events_cursor(struct events *ev);
 /* Copy the line at *cursor (with its '\n') into buf, advance the cursor;
- * wait for one while there is none, until events_shutdown.  Returns the
- * length, 0 after shutdown.  A reader that fell behind the bound skips
- * to the oldest kept. */
-size_t events_next(struct events *ev, uint64_t *cursor, char *buf, size_t len);
+ * wait for one while there is none, until events_shutdown or the peer of
+ * fd (the reader's connection; -1: none) hangs up, looked at each second.
+ * Returns the length, 0 at the end.  A reader that fell behind the bound
+ * skips to the oldest kept. */
+size_t events_next(struct events *ev, uint64_t *cursor, char *buf, size_t len, int fd);
 void events_shutdown(struct events *ev);
 
 /* ---- rest.c: the HTTP server and its route table ---- */

@@ -3,6 +3,7 @@
  * so readers never hold the writer up, and one that falls more than
  * EVENTS_KEEP behind skips what was dropped. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,13 +82,29 @@ uint64_t events_cursor(struct events *ev)
     return c;
 }
 
-size_t events_next(struct events *ev, uint64_t *cursor, char *buf, size_t len)
+/* Has the peer on fd hung up? */
+static bool hung_up(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+    return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+size_t events_next(struct events *ev, uint64_t *cursor, char *buf, size_t len, int fd)
 {
     size_t n = 0;
+    bool gone = false;
     pthread_mutex_lock(&ev->lock);
-    while (!ev->down && *cursor >= ev->next)
-        pthread_cond_wait(&ev->more, &ev->lock);
-    if (!ev->down) {
+    while (!ev->down && *cursor >= ev->next) {
+        /* Wake each second to see whether the reader went away: its
+         * thread and connection are freed then, not at the next event. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        if (pthread_cond_timedwait(&ev->more, &ev->lock, &ts) == ETIMEDOUT &&
+            (gone = hung_up(fd)))
+            break;
+    }
+    if (!ev->down && !gone) {
         if (ev->next - *cursor > EVENTS_KEEP)
             *cursor = ev->next - EVENTS_KEEP;
         const char *line = ev->lines[*cursor % EVENTS_KEEP];

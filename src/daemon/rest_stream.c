@@ -243,19 +243,19 @@ void rest_console(struct vesseld *d, const struct rest_req *rq, struct rest_repl
 struct reader {
     struct events *ev;
     uint64_t cursor;
+    int fd;                     /* the connection, watched for a hang-up */
 };
 
 static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct reader *r = cls;
-    size_t n = events_next(r->ev, &r->cursor, buf, max);
+    size_t n = events_next(r->ev, &r->cursor, buf, max, r->fd);
     return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
 void rest_events(struct vesseld *d, const struct rest_req *rq, struct rest_reply *rp)
 {
-    (void)rq;
     struct reader *r = malloc(sizeof(*r));
     if (!r) {
         snprintf(rp->err, sizeof(rp->err), "out of memory");
@@ -264,6 +264,9 @@ void rest_events(struct vesseld *d, const struct rest_req *rq, struct rest_reply
     }
     r->ev = d->events;
     r->cursor = events_cursor(d->events);
+    const union MHD_ConnectionInfo *ci = rq->conn ?
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
+    r->fd = ci ? ci->connect_fd : -1;
     /* Unknown size: sent chunked; the reader blocks in its own thread. */
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
                                                                    events_read, r, free);

@@ -79,6 +79,16 @@ check "a second daemon on the same socket: refused, non-zero, naming it" \
     '! "$VD" --store "$T/store2" --socket "$T/d.sock" --vessel "$V" 2> "$T/e2" && grep -q "d.sock" "$T/e2"'
 check "a second daemon on the same store: refused, non-zero, naming the lock" \
     '! "$VD" --store "$T/store" --socket "$T/d2.sock" --vessel "$V" 2> "$T/e3" && grep -q "vesseld.lock" "$T/e3" && [ ! -e "$T/d2.sock" ]'
+threads() { grep Threads "/proc/$1/status" | cut -f2; }
+base=$(threads "${PIDS[1]}")
+EV=()
+for i in 1 2 3 4 5 6; do
+    curl -sN --unix-socket "$S" http://x/events > /dev/null 2>&1 & EV+=($!); disown
+done
+check "six /events readers: a thread each" 'wait_for "[ \$(threads ${PIDS[1]}) -ge $((base + 6)) ]"'
+kill "${EV[@]}"
+check "readers that hang up are let go without waiting for an event" \
+    'wait_for "[ \$(threads ${PIDS[1]}) -le $base ]" 10'
 check "POST a bios VM: 201" \
     '[ "$(api POST /vms "{\"name\":\"spam\",\"memory\":\"64M\",\"boot\":{\"bios\":\"$(realpath "$ELF")\"}}" | cut -d" " -f1)" = 201 ]'
 check "start: 200, then running" \

@@ -273,24 +273,24 @@ static void test_events(void **state)
     uint64_t cur = events_cursor(fx->d.events);
     events_emit(fx->d.events, "a", "created", "%s", "");
     events_emit(fx->d.events, "b", "started", "pid %d", 7);
-    size_t n = events_next(fx->d.events, &cur, line, sizeof(line));
+    size_t n = events_next(fx->d.events, &cur, line, sizeof(line), -1);
     line[n] = 0;
     assert_non_null(strstr(line, "\"vm\":\"a\""));
     assert_non_null(strstr(line, "\"event\":\"created\""));
     assert_int_equal(line[n - 1], '\n');
-    n = events_next(fx->d.events, &cur, line, sizeof(line));
+    n = events_next(fx->d.events, &cur, line, sizeof(line), -1);
     line[n] = 0;
     assert_non_null(strstr(line, "\"detail\":\"pid 7\""));
     /* A reader that fell far behind skips to the oldest kept. */
     uint64_t old = cur;
     for (int i = 0; i < 1000; i++)
         events_emit(fx->d.events, "c", "updated", "%d", i);
-    n = events_next(fx->d.events, &old, line, sizeof(line));
+    n = events_next(fx->d.events, &old, line, sizeof(line), -1);
     line[n] = 0;
     assert_non_null(strstr(line, "\"detail\":\"744\""));
     events_shutdown(fx->d.events);
     uint64_t end = events_cursor(fx->d.events);
-    assert_int_equal(events_next(fx->d.events, &end, line, sizeof(line)), 0);
+    assert_int_equal(events_next(fx->d.events, &end, line, sizeof(line), -1), 0);
 }
 
 int main(void)
