@@ -3,8 +3,9 @@
 # MODE=dev: a second -O2 tree for experiments), `make test` runs the
 # whole suite (both trees), `make run` boots the main job.
 #
-# Sources are discovered, not listed: every src/**/*.c except src/cli/ goes
-# into libvessel.a; src/cli/*.c make the `vessel` binary; each
+# Sources are discovered, not listed: every src/**/*.c except src/cli/ and
+# src/daemon/main.c goes into libvessel.a; src/cli/*.c make the `vessel`
+# binary, src/daemon/main.c the `vesseld` daemon; each
 # tests/unit/test_*.c is one cmocka program; each tests/isa/*.S or *.c is one
 # bare-metal guest program.  A module that needs extra rules drops a
 # module.mk beside its sources.
@@ -33,18 +34,19 @@ endif
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lfdt -lm -lpthread   # Debian's libfdt ships no .pc file
 
-LIB_SRCS := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+LIB_SRCS := $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path src/daemon/main.c | sort)
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 LIBVESSEL := $(BUILD)/libvessel.a
 VESSEL    := $(BUILD)/vessel
+VESSELD   := $(BUILD)/vesseld
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 .PHONY: all deps run test unit isa guests bench clean
-all: $(VESSEL) $(UNIT_BINS)
+all: $(VESSEL) $(VESSELD) $(UNIT_BINS)
 
 deps:
 	@scripts/install-deps.sh
@@ -59,6 +61,9 @@ $(LIBVESSEL): $(LIB_OBJS)
 
 $(VESSEL): $(CLI_OBJS) $(LIBVESSEL)
 	$(CC) $(LDFLAGS_OPT) -o $@ $(CLI_OBJS) $(LIBVESSEL) $(LDLIBS)
+
+$(VESSELD): $(BUILD)/src/daemon/main.o $(LIBVESSEL)
+	$(CC) $(LDFLAGS_OPT) -o $@ $< $(LIBVESSEL) $(LDLIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBVESSEL)
 	@mkdir -p $(dir $@)
@@ -83,4 +88,4 @@ test: deps
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/daemon/main.d

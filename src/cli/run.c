@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/console.h"
 #include "cli/term.h"
 #include "util/util.h"
 #include "vmm/vmm.h"
@@ -93,6 +94,11 @@ static void usage(FILE *f)
         "                     image or copy, instead of writing to the image or a\n"
         "                     temporary overlay (repeatable; FILE must not exist)\n"
         "  --paused           start paused (resume through --api-sock)\n"
+        "  --name NAME        the VM's name (log lines, GET /vm)\n"
+        "  --console-log FILE append the console output to FILE (rotated to FILE.1\n"
+        "                     at 4 MiB)\n"
+        "  --console-sock PATH serve the console on this unix socket (mode 0600, one\n"
+        "                     client at a time: its bytes are typed to the guest)\n"
         "  -h, --help         this help\n"
         "\n"
         "Console: C-a x quits (exit status %d), C-a h lists the keys.\n"
@@ -280,14 +286,15 @@ static bool stderr_writable(void)
     return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
 }
 
-/* The VM's log sink: one VM per process, so its name adds nothing. */
+/* The VM's log sink: one VM per process, so its name is in the line only
+ * when --name gave one (opaque non-NULL): the daemon's VMs log to files
+ * that are read side by side. */
 static void run_log(void *opaque, enum vm_log_level level, const char *name, const char *msg)
 {
-    (void)opaque;
-    (void)name;
     if (!stderr_writable())
         return;
-    fprintf(stderr, "vessel: %s%s\n", level == VM_LOG_WARN ? "warning: " : "", msg);
+    fprintf(stderr, "vessel: %s%s%s%s\n", opaque ? name : "", opaque ? ": " : "",
+            level == VM_LOG_WARN ? "warning: " : "", msg);
 }
 
 /* The VM's event callback (its event thread): wake the run loop, which
@@ -319,6 +326,9 @@ enum run_end {
 struct run {
     struct vm *vm;
     struct term *term;
+    struct console *cons;       /* --console-log/--console-sock, or NULL */
+    term_source_fn src;         /* where console output is read from */
+    void *src_opaque;
     int event_fd;       /* written by run_event */
     int signal_fd;      /* or -1 */
     int signo;
@@ -332,8 +342,8 @@ static enum run_end run_loop(struct run *r)
 {
     bool stdin_open = true;
     while (vm_state(r->vm) != VM_STATE_STOPPED) {
-        struct pollfd p[4];
-        int np = 0, sig = -1, out = -1, in = -1;
+        struct pollfd p[6];
+        int np = 0, sig = -1, out = -1, in = -1, con = 0, ncon;
         p[np++] = (struct pollfd){ .fd = r->event_fd, .events = POLLIN };
         if (r->signal_fd >= 0) {
             sig = np;
@@ -348,6 +358,9 @@ static enum run_end run_loop(struct run *r)
             in = np;
             p[np++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
         }
+        con = np;
+        ncon = console_pollfds(r->cons, p + np);
+        np += ncon;
         if (poll(p, (nfds_t)np, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -362,7 +375,8 @@ static enum run_end run_loop(struct run *r)
         if (sig >= 0 && p[sig].revents && (r->signo = read_signal(r->signal_fd)))
             return END_SIGNAL;
         if (p[out].revents)
-            term_pump(r->term, console_source, r->vm);
+            term_pump(r->term, r->src, r->src_opaque);
+        console_handle(r->cons, p + con, ncon);
         if (in >= 0 && (p[in].revents & POLLNVAL)) {
             stdin_open = false;       /* stdin is closed: no input */
             continue;
@@ -408,6 +422,8 @@ struct run_opts {
     const char *dump_dtb;
     const char *api_sock;
     const char *restore;        /* snapshot directory, or NULL */
+    const char *console_log;    /* --console-log FILE, or NULL */
+    const char *console_sock;   /* --console-sock PATH, or NULL */
     bool paused;                /* start paused (with --restore or alone) */
 };
 
@@ -424,6 +440,7 @@ static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd
         return 1;
     }
     cfg->log = run_log;
+    cfg->log_opaque = cfg->name ? (void *)cfg->name : NULL;
     cfg->on_event = run_event;
     cfg->event_opaque = &r.event_fd;
     if (vm_create(cfg, &r.vm, err, sizeof(err))) {
@@ -439,6 +456,17 @@ static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd
     if (api_sock && vm_api_start(r.vm, api_sock, &api, err, sizeof(err))) {
         vlog_error("%s", err);
         goto out;
+    }
+    r.src = console_source;
+    r.src_opaque = r.vm;
+    if ((o->console_log || o->console_sock) &&
+        console_open(&r.cons, r.vm, o->console_log, o->console_sock, err, sizeof(err))) {
+        vlog_error("%s", err);
+        goto out;
+    }
+    if (r.cons) {
+        r.src = console_tee_source;
+        r.src_opaque = r.cons;
     }
     int rc = term_open(&r.term, STDIN_FILENO, STDOUT_FILENO, isatty(STDIN_FILENO));
     if (rc) {
@@ -465,13 +493,15 @@ static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd
     case END_STOPPED: status = stopped_status(r.vm); break;
     }
     bool user_stop = end == END_QUIT || end == END_SIGNAL;
-    term_flush(r.term, console_source, r.vm,
+    term_flush(r.term, r.src, r.src_opaque,
                user_stop ? FLUSH_IDLE_MS_STOP : FLUSH_IDLE_MS_POWEROFF, signal_fd);
     struct vm_stats st;
     vm_get_stats(r.vm, &st);
     uint64_t dropped = st.console_dropped + term_dropped(r.term);
     term_close(r.term);         /* restores the terminal */
     r.term = NULL;
+    console_close(r.cons);
+    r.cons = NULL;
     vm_api_stop(api);           /* before the VM it serves goes */
     api = NULL;
     vm_destroy(r.vm);           /* flushes and closes the disks */
@@ -486,6 +516,7 @@ static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd
     }
 out:
     term_close(r.term);
+    console_close(r.cons);
     vm_api_stop(api);
     vm_destroy(r.vm);
     close(r.event_fd);
@@ -561,7 +592,7 @@ int cmd_run(int argc, char **argv)
 {
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_CPUS,
            O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID, O_API_SOCK,
-           O_RESTORE, O_PAUSED, O_DISK_OVERLAY };
+           O_RESTORE, O_PAUSED, O_DISK_OVERLAY, O_NAME, O_CONSOLE_LOG, O_CONSOLE_SOCK };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -581,6 +612,9 @@ int cmd_run(int argc, char **argv)
         { "restore", required_argument, NULL, O_RESTORE },
         { "paused", no_argument, NULL, O_PAUSED },
         { "disk-overlay", required_argument, NULL, O_DISK_OVERLAY },
+        { "name", required_argument, NULL, O_NAME },
+        { "console-log", required_argument, NULL, O_CONSOLE_LOG },
+        { "console-sock", required_argument, NULL, O_CONSOLE_SOCK },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -608,6 +642,9 @@ int cmd_run(int argc, char **argv)
         case O_API_SOCK: ro.api_sock = optarg; break;
         case O_RESTORE: ro.restore = optarg; break;
         case O_PAUSED: ro.paused = true; break;
+        case O_NAME: cfg.name = optarg; break;      /* vm_create checks it */
+        case O_CONSOLE_LOG: ro.console_log = optarg; break;
+        case O_CONSOLE_SOCK: ro.console_sock = optarg; break;
         case O_DISK_OVERLAY:
             if (noverlays == MAX_DEVICE_ARGS) {
                 vlog_error("too many --disk-overlay options: at most one per --disk");

@@ -93,6 +93,10 @@ int vmdef_save(const char *dir, const struct vmdef *d, char *err, size_t elen);
 int vmdef_run_argv(const struct vmdef *d, const char *dir, char ***argv);
 void vmdef_argv_free(char **argv);
 
+/* Is s a valid VM name (1..VMDEF_NAME_MAX of A-Za-z0-9._-, starting with
+ * a letter or digit)?  Such a name is safe as a path component. */
+bool vmdef_name_ok(const char *s);
+
 /* Free what d owns and leave it empty (safe on an empty or parsed d). */
 void vmdef_free(struct vmdef *d);
 

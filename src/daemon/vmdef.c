@@ -90,7 +90,7 @@ static int get_bool(const struct ctx *c, json_t *o, const char *key, const char 
     return 0;
 }
 
-static bool name_ok(const char *s)
+bool vmdef_name_ok(const char *s)
 {
     size_t n = strlen(s);
     if (!n || n > VMDEF_NAME_MAX)
@@ -315,7 +315,7 @@ static int parse_obj(const struct ctx *c, json_t *root, struct vmdef *d)
         return rc;
     if ((rc = get_str(c, root, "name", "name", true, VMDEF_NAME_MAX, &d->name)))
         return rc;
-    if (!name_ok(d->name))
+    if (!vmdef_name_ok(d->name))
         return bad(c, -EINVAL, "name", "'%s'; expected 1 to %d of A-Z a-z 0-9 . _ -, "
                    "starting with a letter or digit", d->name, VMDEF_NAME_MAX);
     if ((rc = get_str(c, root, "uuid", "uuid", true, 36, &d->uuid)))

@@ -158,7 +158,8 @@ int vmdef_run_argv(const struct vmdef *d, const char *dir, char ***argv)
     snprintf(b, sizeof(b), "%u", d->vcpus);
     add(&a, "--cpus");
     add(&a, b);
-    snprintf(b, sizeof(b), "%llu", (unsigned long long)d->memory);
+    /* In KiB: a plain number means MiB to `vessel run` (as QEMU's -m). */
+    snprintf(b, sizeof(b), "%lluK", (unsigned long long)(d->memory >> 10));
     add(&a, "--memory");
     add(&a, b);
     const char *const boot[][2] = {

@@ -191,7 +191,7 @@ static void test_run_argv(void **state)
     for (char **p = argv; *p; p++)
         snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s|", *p);
     assert_string_equal(line,
-        "run|--uuid|0a1b2c3d-0000-4000-8000-00000000000f|--cpus|2|--memory|1073741824|"
+        "run|--uuid|0a1b2c3d-0000-4000-8000-00000000000f|--cpus|2|--memory|1048576K|"
         "--kernel|Image|--initrd|i.gz|--append|console=ttyS0|"
         "--disk|/store/web-1/root.qcow2,format=qcow2|"
         "--disk|/data/a,,b.img,readonly=on,cache=none|"

@@ -1,0 +1,230 @@
+/* daemon internal: vesseld's parts (store, supervision, control-API
+ * client, events, REST server) and the one object they share.
+ *
+ * Locking: struct vesseld's `lock` guards the VM list and every field of
+ * every struct dvm (taken by REST threads and the monitor thread).  It is
+ * never held across a call to a VM's control socket or a wait for a
+ * process: those copy what they need, drop the lock, and mark the VM
+ * `busy` so that two actions on one VM do not interleave.  The event
+ * queue has its own lock, taken after `lock` when both are held. */
+#ifndef VESSEL_DAEMON_INT_H
+#define VESSEL_DAEMON_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "daemon/daemon.h"
+
+#define VESSEL_VERSION "0.1.0"
+#define DVM_ERR_LEN 512
+#define VESSELD_MAX_BODY (1u << 20)     /* a request body over this is 413 */
+
+enum dvm_state {
+    DVM_STOPPED, DVM_STARTING, DVM_RUNNING, DVM_PAUSED, DVM_STOPPING, DVM_CRASHED,
+    DVM_BROKEN,
+};
+const char *dvm_state_name(enum dvm_state s);
+
+/* One VM of the store. */
+struct dvm {
+    char name[VMDEF_NAME_MAX + 1];
+    char *dir;                  /* STORE/vms/NAME */
+    struct vmdef def;           /* empty when broken */
+    char error[DVM_ERR_LEN];    /* why broken, or why crashed */
+    enum dvm_state state;
+    pid_t pid;                  /* 0: no process */
+    int pidfd;                  /* -1: none */
+    bool own_child;             /* we forked it (waitpid gives its status) */
+    int64_t started;            /* wall clock seconds at start (uptime) */
+    uint64_t started_ns;        /* monotonic, for "quick" failures */
+    unsigned restarts;          /* restarts by the policy since the daemon began */
+    unsigned quick_fails;       /* failures in a row that came soon after a start */
+    uint64_t restart_at_ns;     /* monotonic: a restart is due then (0: none) */
+    bool stop_requested;        /* an exit now is a stop, never restarted */
+    bool busy;                  /* an action is talking to the VM */
+    struct dvm *next;
+};
+
+struct events;
+struct rest;
+
+struct vesseld {
+    char *store;                /* the store directory */
+    char *vessel;               /* the `vessel` binary run for each VM */
+    char *socket;               /* the REST socket path */
+    int lock_fd;                /* STORE/vesseld.lock, flock'ed: one daemon per store */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;     /* broadcast when any VM's state changes */
+    struct dvm *vms;            /* sorted by name */
+    int wake_fd;                /* eventfd: the monitor re-reads the list */
+    pthread_t monitor;
+    bool monitor_running;
+    bool quit;
+    unsigned proxies;           /* console connections being proxied */
+    struct events *events;
+    struct rest *rest;
+};
+
+/* ---- store.c: bundles in STORE/vms/ ---- */
+
+/* Create STORE/vms and STORE/orphans if missing, lock the store (another
+ * daemon on it: -EBUSY), then load every bundle
+ * (a bad vm.json makes a "broken" VM carrying the message; the file is
+ * never rewritten).  Leftovers of an interrupted create or delete (hidden
+ * ".NAME.*" directories) are removed.  Returns 0 or -errno with a message.
+ * Main thread, before any other thread runs. */
+int store_open(struct vesseld *d, char *err, size_t elen);
+
+/* The VM called name, or NULL.  Caller holds d->lock. */
+struct dvm *store_find(struct vesseld *d, const char *name);
+
+/* Create a VM from a vm.json document (an object; "uuid" generated and
+ * "version" 1 assumed when absent): validated, written crash-safe
+ * (in a hidden directory renamed into place), inserted in the list.
+ * Returns 0, -EINVAL (message names the field), -EEXIST (name taken),
+ * -errno.  Takes d->lock itself. */
+int store_create(struct vesseld *d, json_t *doc, struct dvm **out, char *err, size_t elen);
+
+/* Write vm's definition back crash-safe.  Caller holds d->lock. */
+int store_save(struct vesseld *d, struct dvm *vm, char *err, size_t elen);
+
+/* Remove vm's bundle (stopped, crashed or broken: the caller checked);
+ * with keep_disks, the disk images inside the bundle move first to
+ * STORE/orphans/NAME/ (a broken VM's disks are unknown: its whole bundle
+ * becomes STORE/orphans/NAME).  The bundle is renamed to a hidden name first, so
+ * a crash leaves it whole or gone.  Unlinks vm from the list and frees it.
+ * Caller holds d->lock. */
+int store_delete(struct vesseld *d, struct dvm *vm, bool keep_disks, char *err,
+                 size_t elen);
+
+/* Free the whole list (daemon exit). */
+void store_close(struct vesseld *d);
+
+/* A fresh random (version 4) UUID, 37 bytes with the NUL. */
+void store_uuid(char out[37]);
+
+/* ---- vmctl.c: a client of one VM's control API (docs/api.md) ---- */
+
+/* One HTTP request on the unix socket `sock`: method, path, optional JSON
+ * body (NULL: none).  Waits at most timeout_ms for the whole exchange.
+ * On success *status is the HTTP status and *resp the parsed body (NULL
+ * when empty or not JSON; caller json_decrefs).  Returns 0 or -errno
+ * (-ECONNREFUSED/-ENOENT: nobody serves the socket, -ETIMEDOUT, -EPROTO:
+ * not an HTTP answer) with a message.  Any thread; no lock held. */
+int vmctl_call(const char *sock, const char *method, const char *path, const char *body,
+               int timeout_ms, int *status, json_t **resp, char *err, size_t elen);
+
+/* ---- supervise.c: one `vessel run` process per VM ---- */
+
+/* Start the monitor thread, adopt VMs whose processes still run (pidfile,
+ * process alive, control socket answering), then start those marked
+ * autostart.  Main thread, after store_open. */
+int sv_begin(struct vesseld *d, char *err, size_t elen);
+
+/* Stop the monitor thread.  The VMs keep running (they outlive the
+ * daemon); the next daemon adopts them. */
+void sv_end(struct vesseld *d);
+
+/* Apply a PUT /vms/NAME/state action ("start", "stop", "kill", "pause",
+ * "resume", "reset"; stop waits up to timeout_s for a clean stop, then
+ * kills).  Returns an HTTP status: 200 done, 409 the action does not apply
+ * to the state (message names it), 404, 500 (message).  Takes d->lock
+ * itself; may block for the stop's timeout.  Any REST thread. */
+int sv_action(struct vesseld *d, const char *name, const char *action, int timeout_s,
+              char *err, size_t elen);
+
+/* Paths inside a bundle: dir/run/api.sock and so on. */
+void sv_path(const struct dvm *vm, const char *leaf, char *buf, size_t len);
+
+/* ---- events.c: the /events stream ---- */
+
+int events_new(struct events **out);
+void events_free(struct events *ev);
+/* Queue {"time","vm","event","detail"}; drops the oldest beyond a bound
+ * (a slow reader misses events, never blocks the daemon).  Any thread. */
+void events_emit(struct events *ev, const char *vm, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The sequence number the next event will get (a new reader's cursor). */
+uint64_t events_cursor(struct events *ev);
+/* Copy the line at *cursor (with its '\n') into buf, advance the cursor;
+ * wait for one while there is none, until events_shutdown or the peer of
+ * fd (the reader's connection; -1: none) hangs up, looked at each second.
+ * Returns the length, 0 at the end.  A reader that fell behind the bound
+ * skips to the oldest kept. */
+size_t events_next(struct events *ev, uint64_t *cursor, char *buf, size_t len, int fd);
+void events_shutdown(struct events *ev);
+
+/* ---- rest.c: the HTTP server and its route table ---- */
+
+struct rest_req {
+    const char *method;
+    const char *path;
+    char name[VMDEF_NAME_MAX + 1];     /* the {name} of the path, or "" */
+    bool keep_disks;                    /* ?keep_disks=true */
+    json_t *body;                       /* borrowed; NULL: no body */
+    void *conn;                         /* struct MHD_Connection * */
+};
+
+/* What a handler answers: a JSON body (status 2xx), an {"error"} (4xx/5xx,
+ * err filled), text (text/plain, owned), or a ready response (owned). */
+struct rest_reply {
+    int status;
+    json_t *json;
+    char *text;
+    void *raw;                          /* struct MHD_Response * */
+    char err[DVM_ERR_LEN];
+};
+
+typedef void (*rest_fn)(struct vesseld *d, const struct rest_req *rq, struct rest_reply *rp);
+
+struct rest_route {
+    const char *method;
+    const char *pattern;                /* "/vms/{name}/state" */
+    rest_fn fn;
+    bool body;                          /* takes a JSON body */
+};
+
+/* The route table (rest_vms.c), n entries. */
+extern const struct rest_route rest_routes[];
+extern const size_t rest_nroutes;
+
+/* Match path against the table: the route for method (its {name} into
+ * name), else NULL with *status 404 (no such path; a {name} that is not a
+ * valid VM name is no path) or 405 (allow lists the methods).  Pure. */
+const struct rest_route *rest_match(const char *method, const char *path, char *name,
+                                    size_t nlen, int *status, char *allow, size_t alen);
+
+/* One request as the server got it (or a test or fuzzer makes it). */
+struct rest_http {
+    const char *method, *path;
+    const char *body;                   /* len bytes, not NUL-terminated */
+    size_t len;                         /* over VESSELD_MAX_BODY: refused (413) */
+    const char *keep_disks;             /* the query argument, or NULL */
+    void *conn;                         /* struct MHD_Connection *, or NULL
+                                           (no peer check, no console upgrade) */
+};
+
+/* Route, check and run one request: *rp gets the handler's answer or the
+ * error (404/405 with allow filled, 413, 400 for a body that is not a
+ * JSON object or not taken by the route).  Then rest_reply_finish turns
+ * an error into its {"error"} body.  Any REST thread. */
+void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_reply *rp,
+                   char *allow, size_t alen);
+void rest_reply_finish(struct rest_reply *rp);
+
+/* Serve the table on the unix socket d->socket (mode 0600, an existing
+ * socket replaced only when nobody listens).  Thread per connection, so a
+ * slow or half-open client holds only its own thread.  Main thread. */
+int rest_start(struct vesseld *d, char *err, size_t elen);
+void rest_stop(struct vesseld *d);
+
+/* The VM as the API shows it (SUMMARY, or VM with detail).  Caller holds
+ * d->lock; detail may call the VM's socket, so it is built from a copy:
+ * see rest_vms.c. */
+json_t *rest_vm_summary(const struct dvm *vm);
+
+#endif

@@ -1,0 +1,208 @@
+/* vesseld: the host daemon (docs/daemon-api.yaml, README "Managing VMs
+ * with vesseld").  Options, defaults for the store and the socket, then
+ * the store, supervision and the REST server; SIGTERM/SIGINT end the
+ * daemon and leave the VMs running (the next daemon adopts them). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon_int.h"
+#include "util/util.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: vesseld [options]\n"
+        "\n"
+        "  --store DIR      the VM store (default: /var/lib/vessel as root, else\n"
+        "                   $XDG_DATA_HOME/vessel or ~/.local/share/vessel)\n"
+        "  --socket PATH    the REST API's unix socket (default: /run/vessel/vesseld.sock\n"
+        "                   as root, else $XDG_RUNTIME_DIR/vessel/vesseld.sock)\n"
+        "  --vessel PATH    the vessel binary that runs each VM (default: the one\n"
+        "                   beside vesseld)\n"
+        "  --list-routes    print the API's routes (METHOD PATTERN) and exit\n"
+        "  -h, --help       this help\n"
+        "\n"
+        "SIGTERM or SIGINT stops the daemon; the VMs keep running and the next\n"
+        "vesseld on the same store adopts them.\n");
+}
+
+/* path made absolute against the working directory: the VM processes
+ * run in their bundles, so every path handed to them must be absolute. */
+static char *absolute(char *path)
+{
+    char cwd[PATH_MAX], *s = NULL;
+    if (!path || path[0] == '/')
+        return path;
+    if (!getcwd(cwd, sizeof(cwd)) || asprintf(&s, "%s/%s", cwd, path) < 0)
+        s = NULL;
+    free(path);
+    return s;
+}
+
+static char *default_store(void)
+{
+    char *s = NULL;
+    const char *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (geteuid() == 0)
+        return strdup("/var/lib/vessel");
+    if (x && *x)
+        return asprintf(&s, "%s/vessel", x) < 0 ? NULL : s;
+    if (home && *home)
+        return asprintf(&s, "%s/.local/share/vessel", home) < 0 ? NULL : s;
+    return NULL;
+}
+
+static char *default_socket(void)
+{
+    char *s = NULL;
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    if (geteuid() == 0)
+        return strdup("/run/vessel/vesseld.sock");
+    if (x && *x)
+        return asprintf(&s, "%s/vessel/vesseld.sock", x) < 0 ? NULL : s;
+    return NULL;
+}
+
+static char *default_vessel(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return NULL;
+    *slash = 0;
+    char *s = NULL;
+    return asprintf(&s, "%s/vessel", self) < 0 ? NULL : s;
+}
+
+/* The socket's directory, created 0700 when missing (the parent exists). */
+static int socket_dir(const char *sock)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", sock);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = 0;
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_STORE = 256, O_SOCKET, O_VESSEL, O_ROUTES };
+    static const struct option opts[] = {
+        { "store", required_argument, NULL, O_STORE },
+        { "socket", required_argument, NULL, O_SOCKET },
+        { "vessel", required_argument, NULL, O_VESSEL },
+        { "list-routes", no_argument, NULL, O_ROUTES },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct vesseld d = { .wake_fd = -1, .lock_fd = -1 };
+    char err[1024];
+    int c, status = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_STORE: free(d.store); d.store = strdup(optarg); break;
+        case O_SOCKET: free(d.socket); d.socket = strdup(optarg); break;
+        case O_VESSEL: free(d.vessel); d.vessel = strdup(optarg); break;
+        case O_ROUTES:
+            for (size_t i = 0; i < rest_nroutes; i++)
+                printf("%s %s\n", rest_routes[i].method, rest_routes[i].pattern);
+            status = 0;
+            goto out;
+        case 'h': usage(stdout); status = 0; goto out;
+        default: usage(stderr); goto usage_error;
+        }
+    }
+    if (optind < argc) {
+        vlog_error("unexpected argument '%s' (see vesseld --help)", argv[optind]);
+        goto usage_error;
+    }
+    if (!d.store && !(d.store = default_store())) {
+        vlog_error("no store: give --store DIR (HOME and XDG_DATA_HOME are unset)");
+        goto usage_error;
+    }
+    if (!d.socket && !(d.socket = default_socket())) {
+        vlog_error("no socket: give --socket PATH (XDG_RUNTIME_DIR is unset)");
+        goto usage_error;
+    }
+    if (!d.vessel && !(d.vessel = default_vessel())) {
+        vlog_error("cannot find the vessel binary beside vesseld: give --vessel PATH");
+        goto usage_error;
+    }
+    if (!(d.store = absolute(d.store)) || !(d.vessel = absolute(d.vessel))) {
+        vlog_error("cannot make --store and --vessel absolute: %s", strerror(errno));
+        goto usage_error;
+    }
+    if (access(d.vessel, X_OK)) {
+        vlog_error("--vessel %s: %s; expected the vessel binary", d.vessel, strerror(errno));
+        goto usage_error;
+    }
+    /* Signals are taken by sigwait in this thread: block them before any
+     * thread starts, so that every thread inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    signal(SIGPIPE, SIG_IGN);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_mutex_init(&d.lock, NULL);
+    pthread_cond_init(&d.changed, NULL);
+    int rc;
+    if ((d.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 || events_new(&d.events)) {
+        vlog_error("out of resources: %s", strerror(errno));
+        goto out;
+    }
+    if ((rc = socket_dir(d.socket))) {
+        vlog_error("--socket %s: cannot create its directory: %s", d.socket, strerror(-rc));
+        goto out;
+    }
+    if (store_open(&d, err, sizeof(err)) || sv_begin(&d, err, sizeof(err)) ||
+        rest_start(&d, err, sizeof(err))) {
+        vlog_error("%s", err);
+        goto stop;
+    }
+    fprintf(stderr, "vesseld: serving %s, store %s\n", d.socket, d.store);
+    int sig = 0;
+    while (sigwait(&set, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
+        ;   /* SIGHUP: nothing to reload yet */
+    status = 0;
+stop:
+    sv_end(&d);     /* sets quit: console proxies see it within 0.2 s */
+    /* The proxies' threads use d: wait for every one to be gone. */
+    pthread_mutex_lock(&d.lock);
+    while (d.proxies)
+        pthread_cond_wait(&d.changed, &d.lock);
+    pthread_mutex_unlock(&d.lock);
+    rest_stop(&d);
+    store_close(&d);
+    goto out;
+usage_error:
+    status = 2;
+out:
+    events_free(d.events);
+    if (d.wake_fd >= 0)
+        close(d.wake_fd);
+    pthread_mutex_destroy(&d.lock);
+    pthread_cond_destroy(&d.changed);
+    free(d.store);
+    free(d.socket);
+    free(d.vessel);
+    return status;
+}
