@@ -193,27 +193,27 @@ static int check(json_t *doc, char *err, size_t elen)
     return rc;
 }
 
-enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_DISK, O_NET, O_CPUS,
-       O_AUTOSTART, O_RESTART, O_UUID, O_SOCKET, O_JSON };
+enum { CO_KERNEL = 256, CO_INITRD, CO_APPEND, CO_FIRMWARE, CO_BIOS, CO_DISK, CO_NET, CO_CPUS,
+       CO_AUTOSTART, CO_RESTART, CO_UUID, CO_SOCKET, CO_JSON };
 
 int vmctl_create_json(int argc, char **argv, const char *cwd, struct vmctl_opts *opts,
                       json_t **out, char *err, size_t elen)
 {
     static const struct option lo[] = {
         { "memory", required_argument, NULL, 'm' },
-        { "cpus", required_argument, NULL, O_CPUS },
-        { "kernel", required_argument, NULL, O_KERNEL },
-        { "initrd", required_argument, NULL, O_INITRD },
-        { "append", required_argument, NULL, O_APPEND },
-        { "firmware", required_argument, NULL, O_FIRMWARE },
-        { "bios", required_argument, NULL, O_BIOS },
-        { "disk", required_argument, NULL, O_DISK },
-        { "net", required_argument, NULL, O_NET },
-        { "autostart", no_argument, NULL, O_AUTOSTART },
-        { "restart", required_argument, NULL, O_RESTART },
-        { "uuid", required_argument, NULL, O_UUID },
-        { "socket", required_argument, NULL, O_SOCKET },
-        { "json", no_argument, NULL, O_JSON },
+        { "cpus", required_argument, NULL, CO_CPUS },
+        { "kernel", required_argument, NULL, CO_KERNEL },
+        { "initrd", required_argument, NULL, CO_INITRD },
+        { "append", required_argument, NULL, CO_APPEND },
+        { "firmware", required_argument, NULL, CO_FIRMWARE },
+        { "bios", required_argument, NULL, CO_BIOS },
+        { "disk", required_argument, NULL, CO_DISK },
+        { "net", required_argument, NULL, CO_NET },
+        { "autostart", no_argument, NULL, CO_AUTOSTART },
+        { "restart", required_argument, NULL, CO_RESTART },
+        { "uuid", required_argument, NULL, CO_UUID },
+        { "socket", required_argument, NULL, CO_SOCKET },
+        { "json", no_argument, NULL, CO_JSON },
         { 0 },
     };
     json_t *doc = json_object(), *boot = json_object(), *disks = json_array(),
@@ -237,16 +237,16 @@ int vmctl_create_json(int argc, char **argv, const char *cwd, struct vmctl_opts 
             else
                 json_object_set_new(doc, "memory", json_integer((json_int_t)v));
             break;
-        case O_CPUS:
+        case CO_CPUS:
             if (parse_u64(optarg, &v) || !v || v > VMDEF_MAX_CPUS)
                 rc = errbuf(err, elen, -EINVAL, "--cpus '%s': expected 1 to %d", optarg,
                             VMDEF_MAX_CPUS);
             else
                 json_object_set_new(doc, "vcpus", json_integer((json_int_t)v));
             break;
-        case O_KERNEL: case O_INITRD: case O_FIRMWARE: case O_BIOS: {
-            const char *k = c == O_KERNEL ? "kernel" : c == O_INITRD ? "initrd" :
-                            c == O_FIRMWARE ? "firmware" : "bios";
+        case CO_KERNEL: case CO_INITRD: case CO_FIRMWARE: case CO_BIOS: {
+            const char *k = c == CO_KERNEL ? "kernel" : c == CO_INITRD ? "initrd" :
+                            c == CO_FIRMWARE ? "firmware" : "bios";
             char opt[16];
             snprintf(opt, sizeof(opt), "--%s", k);
             if (!(p = abs_path(opt, optarg, cwd, err, elen)))
@@ -255,32 +255,32 @@ int vmctl_create_json(int argc, char **argv, const char *cwd, struct vmctl_opts 
                 json_object_set_new(boot, k, p);
             break;
         }
-        case O_APPEND:
+        case CO_APPEND:
             if (!(p = json_string(optarg)))
                 rc = errbuf(err, elen, -EINVAL, "--append: not valid UTF-8");
             else
                 json_object_set_new(boot, "append", p);
             break;
-        case O_DISK:
+        case CO_DISK:
             rc = disk_json(optarg, cwd, disks, err, elen);
             break;
-        case O_NET:
+        case CO_NET:
             rc = net_json(optarg, nics, err, elen);
             break;
-        case O_AUTOSTART:
+        case CO_AUTOSTART:
             json_object_set_new(doc, "autostart", json_true());
             break;
-        case O_RESTART:
+        case CO_RESTART:
             json_object_set_new(doc, "restart", json_string(optarg));
             break;
-        case O_UUID:
+        case CO_UUID:
             json_object_set_new(doc, "uuid", json_string(optarg));
             break;
-        case O_SOCKET:
+        case CO_SOCKET:
             if (opts)
                 opts->sock = optarg;
             break;
-        case O_JSON:
+        case CO_JSON:
             if (opts)
                 opts->json = true;
             break;
@@ -308,6 +308,11 @@ int vmctl_create_json(int argc, char **argv, const char *cwd, struct vmctl_opts 
     if (!vmctl_name_ok(argv[optind])) {
         rc = errbuf(err, elen, -EINVAL, "VM name '%s': expected 1 to %d of A-Z a-z 0-9 . _ -, "
                     "starting with a letter or digit", argv[optind], VMDEF_NAME_MAX);
+        goto fail;
+    }
+    if (!!json_object_get(boot, "kernel") == !!json_object_get(boot, "bios")) {
+        rc = errbuf(err, elen, -EINVAL, "give exactly one of --kernel (a Linux Image, with "
+                    "optional --initrd, --append, --firmware) and --bios (a bare-metal ELF)");
         goto fail;
     }
     json_object_set_new(doc, "name", json_string(argv[optind]));

@@ -247,16 +247,16 @@ static char *render(const struct frame *prev, const struct frame *cur, bool json
     return s;
 }
 
-enum { O_SOCKET = 1, O_JSON, O_ONCE, O_INTERVAL, O_HELP };
+enum { TO_SOCKET = 1, TO_JSON, TO_ONCE, TO_INTERVAL, TO_HELP };
 
 int vmctl_top(const struct vmctl_opts *go, int argc, char **argv)
 {
     static const struct option lo[] = {
-        { "socket", required_argument, NULL, O_SOCKET },
-        { "json", no_argument, NULL, O_JSON },
-        { "once", no_argument, NULL, O_ONCE },
-        { "interval", required_argument, NULL, O_INTERVAL },
-        { "help", no_argument, NULL, O_HELP },
+        { "socket", required_argument, NULL, TO_SOCKET },
+        { "json", no_argument, NULL, TO_JSON },
+        { "once", no_argument, NULL, TO_ONCE },
+        { "interval", required_argument, NULL, TO_INTERVAL },
+        { "help", no_argument, NULL, TO_HELP },
         { 0 },
     };
     struct vmctl_opts o = *go;
@@ -268,13 +268,13 @@ int vmctl_top(const struct vmctl_opts *go, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
         char *ep;
         switch (c) {
-        case O_SOCKET: o.sock = optarg; break;
-        case O_JSON: o.json = true; break;
-        case O_ONCE: once = true; break;
-        case O_HELP:
+        case TO_SOCKET: o.sock = optarg; break;
+        case TO_JSON: o.json = true; break;
+        case TO_ONCE: once = true; break;
+        case TO_HELP:
             printf("usage: vessel top [--once] [--interval SECONDS] [--json]\n");
             return 0;
-        case O_INTERVAL:
+        case TO_INTERVAL:
             interval = strtod(optarg, &ep);
             if (ep == optarg || *ep || !(interval >= 0.1 && interval <= 3600)) {
                 vlog_error("top: --interval '%s': expected seconds, 0.1 to 3600", optarg);

@@ -24,7 +24,7 @@ FIELDS = {"version", "name", "uuid", "vcpus", "memory", "boot", "disks", "nics",
 lock = threading.Lock()
 vms = {}            # name -> dict
 subscribers = []    # lists receiving event lines
-events_end = threading.Event()
+events_gen = [0]  # POST /debug/end-events bumps it: streams opened before end
 
 
 def now():
@@ -179,7 +179,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         if self.path == "/debug/end-events":
-            events_end.set()
+            with lock:
+                events_gen[0] += 1
             return self.reply(200, {})
         if self.path != "/vms":
             return self.error(404, "no route POST %s" % self.path)
@@ -300,13 +301,14 @@ class Handler(BaseHTTPRequestHandler):
         q = []
         with lock:
             subscribers.append(q)
+            gen = events_gen[0]
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()
         try:
-            while not events_end.is_set():
+            while events_gen[0] == gen:
                 with lock:
                     lines, q[:] = list(q), []
                 for line in lines:
@@ -316,7 +318,7 @@ class Handler(BaseHTTPRequestHandler):
                     for part in (data[:half], data[half:]):
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
                     self.wfile.flush()
-                events_end.wait(0.02)
+                time.sleep(0.02)  # the fake's own polling, not a test's wait
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except OSError:
