@@ -35,7 +35,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "vessel: unknown command '%s' (expected: run, img, create, list, info, start, stop, kill, pause, resume, reset, delete, edit, console, events, top)\n", cmd);
+    fprintf(stderr, "vessel: unknown command '%s' (expected: run, img, create, list, info, "
+            "start, stop, kill, pause, resume, reset, delete, edit, console, events, top)\n",
+            cmd);
     usage(stderr);
     return 2;
 }

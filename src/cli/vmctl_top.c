@@ -208,8 +208,9 @@ static char *render(const struct frame *prev, const struct frame *cur, bool json
         double net = rates ? MAX(0.0, b->net_bytes - a->net_bytes) / dt : 0;
         if (json) {
             json_t *r = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "name", name,
-                                  "state", state ? state : "?", "vcpus", json_copy(vc),
-                                  "memory", json_copy(mem),
+                                  "state", state ? state : "?",
+                                  "vcpus", vc ? json_copy(vc) : json_null(),
+                                  "memory", mem ? json_copy(mem) : json_null(),
                                   "memory_touched", b ? json_integer((json_int_t)b->memory)
                                                       : json_null(),
                                   "cpu_percent", rates ? json_real(cpu) : json_null(),

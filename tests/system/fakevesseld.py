@@ -11,6 +11,7 @@ Beyond the contract, for tests:
   GET  /vms/badhttp            answers bytes that are not HTTP
   GET  /vms/badjson            answers 200 with a body that is not JSON
   GET  /vms/cutoff             closes in the middle of its body
+  GET  /vms/secret             answers 403
 A running VM's counters advance with wall time: 0.5 vCPU-seconds, 1 MiB
 of disk and 64 KiB of network traffic per second, so `vessel top` has
 known rates.
@@ -159,6 +160,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if p == "/vms/badjson":
             return self.reply(200, text="this is not json", ctype="application/json")
+        if p == "/vms/secret":
+            return self.error(403, "uid 1000 has role viewer; GET /vms/secret needs admin")
         if p == "/vms/cutoff":
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"name\":")
             self.close_connection = True

@@ -143,6 +143,8 @@ suite() { # MODE BINARY
     check "$m: an answer that is not HTTP: exit 3" '[ $RC = 3 ] && grep -q "status line" "$T/err"'
     v info badjson
     check "$m: an answer that is not JSON: exit 3" '[ $RC = 3 ] && grep -q "not JSON" "$T/err"'
+    v info secret
+    check "$m: a denied request: exit 6, the daemon's message" '[ $RC = 6 ] && grep -q "role viewer" "$T/err"'
     v info cutoff
     check "$m: an answer cut short: exit 3" '[ $RC = 3 ] && grep -q "middle of its answer" "$T/err"'
 

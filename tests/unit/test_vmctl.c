@@ -259,7 +259,7 @@ static void expect_body(const char *in, int status, const char *body)
         if (rc == 0)
             rc = vmctl_parse_eof(&p);
         if (rc != 1 || p.status != status || strcmp(p.body ? p.body : "", body))
-            fail_msg("step %zu: rc %d status %d body '%s' (%s)", step, rc, p.status,
+            fail_msg("%.40s: step %zu: rc %d status %d body '%s' (%s)", in, step, rc, p.status,
                      p.body ? p.body : "", p.err);
         vmctl_parse_free(&p);
     }
@@ -272,6 +272,10 @@ static void test_parse_framings(void **state)
     expect_body("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
                 "4;ext=1\r\nabcd\r\n1\r\ne\r\n0\r\nX-Trailer: 1\r\n\r\n", 200, "abcde");
     expect_body("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3\nabc\n0\n\n", 200, "abc");
+    /* Sizes are hex, either case. */
+    expect_body("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n"
+                "1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n", 200,
+                "0123456789abcdefghijklmnopqrstuvwxyz");
     expect_body("HTTP/1.0 200 OK\r\n\r\nuntil the end", 200, "until the end");
     expect_body("HTTP/1.1 204 No Content\r\n\r\n", 204, "");
     expect_body("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 409 Conflict\r\nContent-Length: 2\r\n"
