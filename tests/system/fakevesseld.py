@@ -242,7 +242,11 @@ class Handler(BaseHTTPRequestHandler):
                 vm["started"] = time.monotonic()
             set_state(vm, new)
             vm["last_action"] = b
-            event(vm["name"], ev, "timeout %s" % b["timeout"] if "timeout" in b else "")
+            # The detail says what was asked, so a test can check the body sent.
+            detail = act if act in ("stop", "kill") else ""
+            if "timeout" in b:
+                detail += " timeout %s" % b["timeout"]
+            event(vm["name"], ev, detail)
             return self.reply(200, full(vm))
 
     def do_PATCH(self):

@@ -108,7 +108,7 @@ suite() { # MODE BINARY
         '[ $? = 0 ] && grep -q "console of web" "$T/out" && grep -q HELLO "$T/out"'
     v console nope
     check "$m: console of an unknown VM: exit 4" '[ $RC = 4 ]'
-    printf 'expect console of web\nsend abc\nexpect ABC\nsend \\x01x\nexpect detached\nexit 0\n' > "$T/pty"
+    printf 'expect console of web 20\nsend abc\nexpect ABC 20\nsend \\x01x\nexpect detached 20\nexit 0 20\n' > "$T/pty"
     check "$m: console on a terminal: typed bytes go, C-a x detaches" \
         'python3 "$HERE/pty_run.py" "$T/pty" -- "$V" console web > "$T/pty.out" 2>&1'
 
@@ -130,8 +130,9 @@ suite() { # MODE BINARY
     v delete web --keep-disks
     check "$m: delete --keep-disks" '[ $RC = 0 ] && ! "$V" list | grep -q "^web "'
 
-    check "$m: events: the stream's lines as they happen" \
-        'wait_for "grep -q deleted $T/events" && grep -q "  web  stopped  timeout 5$" "$T/events"'
+    check "$m: events: the stream's lines as they happen (stop --timeout and --force sent as asked)" \
+        'wait_for "grep -q deleted $T/events" && grep -q "  web  stopped  stop timeout 5$" "$T/events" &&
+         grep -q "  web  stopped  kill$" "$T/events"'
     dbg POST /debug/end-events > /dev/null
     check "$m: events: the end of the stream ends the command, exit 0" \
         'wait_for "! kill -0 $EV 2>/dev/null" && wait $EV'
