@@ -12,6 +12,7 @@ Beyond the contract, for tests:
   GET  /vms/badjson            answers 200 with a body that is not JSON
   GET  /vms/cutoff             closes in the middle of its body
   GET  /vms/secret             answers 403
+  POST /vms {"name":"outside"} answers 400
 A running VM's counters advance with wall time: 0.5 vCPU-seconds, 1 MiB
 of disk and 64 KiB of network traffic per second, so `vessel top` has
 known rates.
@@ -202,6 +203,9 @@ class Handler(BaseHTTPRequestHandler):
             mem_bytes(b.get("memory", "512M"))
         except (ValueError, TypeError):
             return self.error(400, "memory: expected bytes or a size such as 512M")
+        if name == "outside":
+            return self.error(400, "disks[0].path: /etc/shadow is outside the store and "
+                              "not owned by the VM")
         with lock:
             if name in vms:
                 return self.error(409, 'a VM named "%s" exists' % name)

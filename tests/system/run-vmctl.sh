@@ -72,6 +72,9 @@ suite() { # MODE BINARY
     v create other --bios /t.elf --disk "d,format=vmdk"
     check "$m: create with a bad option: exit 2, the field named, nothing sent" \
         '[ $RC = 2 ] && grep -q "disks\[0\].format" "$T/err" && ! "$V" list | grep -q other'
+    v create outside --bios /t.elf --disk /etc/shadow
+    check "$m: create refused by the daemon: exit 1, its message" \
+        '[ $RC = 1 ] && grep -qx "vessel: create outside: disks\[0\].path: /etc/shadow is outside the store and not owned by the VM" "$T/err"'
     v create broken1 --bios /t.elf
     v list
     check "$m: list: the table, a broken VM with its error" \
@@ -120,6 +123,10 @@ suite() { # MODE BINARY
     check "$m: top --once: one table" \
         '[ $RC = 0 ] && head -1 "$T/out" | grep -q "^NAME  *STATE  *VCPUS  *CPU%  *MEMORY  *DISK/s  *NET/s$" &&
          grep -q "^web  *running  *2  *[0-9.]*  *64M/1G " "$T/out"'
+
+    printf 'expect vessel top: 20\nexpect web +running 20\nsend q\nexit 0 20\n' > "$T/pty"
+    check "$m: top on a terminal: redrawn frames, q quits" \
+        'python3 "$HERE/pty_run.py" "$T/pty" -- "$V" top --interval 0.2 > "$T/pty.out" 2>&1'
 
     v delete web
     check "$m: delete a running VM: exit 5" '[ $RC = 5 ] && grep -q "stop it first" "$T/err"'
