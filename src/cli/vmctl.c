@@ -158,8 +158,8 @@ struct args {
 };
 
 /* getopt over argv (argv[0] the command) with --socket, --json, --help
- * and the command's `own` options; at most `npos` positionals (the VM's
- * name).  Returns 0 or VMCTL_EXIT_USAGE (printed). */
+ * and the command's `own` options; `npos` positionals (the VM's
+ * name), exactly.  Returns 0 or VMCTL_EXIT_USAGE (printed). */
 static int parse(int argc, char **argv, const struct option *own, unsigned npos,
                  struct args *a)
 {
