@@ -466,6 +466,7 @@ static void test_metrics_parse(void **state)
         "vessel_vm_net_rx_bytes_total{vm=\"a\"} 10\n"
         "vessel_vm_net_tx_bytes_total{vm=\"a\"} 5\n"
         "vessel_vm_memory_touched_bytes{vm=\"a\"} 4096\n"
+        "vessel_vm_net_bytes_total{vm=\"b\",dir=\"rx\"} 7\n"         /* direction as a label */
         "vessel_vm_instructions_total{vm=\"a\"} 999\n"
         "vessel_vm_vcpu_seconds_total{vm=\"q\\\"x\"} 1\n"
         "vessel_vm_vcpu_seconds_total{vm=\"a\"} NaN\n"
@@ -485,6 +486,7 @@ static void test_metrics_parse(void **state)
     assert_true(s[0].memory == 4096);
     assert_string_equal(s[1].name, "b");
     assert_true(s[1].cpu_seconds == 5);
+    assert_true(s[1].net_bytes == 7);
     assert_string_equal(s[2].name, "q\"x");
     assert_string_equal(s[3].name, "c");
     assert_int_equal(vmctl_metrics_parse(text, s, 1), 1);   /* bounded */
