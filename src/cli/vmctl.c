@@ -414,6 +414,9 @@ int cmd_vmctl(int argc, char **argv)
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(argv[i], "--socket")) {
+            vlog_error("--socket needs a value: the daemon's socket");
+            return VMCTL_EXIT_USAGE;
         } else {
             vlog_error("unknown option '%s' before the command", argv[i]);
             return VMCTL_EXIT_USAGE;
