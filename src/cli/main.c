@@ -11,7 +11,11 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  run   run a virtual machine (vessel run --help)\n"
-            "  img   create and manage disk images (vessel img --help)\n");
+            "  img   create and manage disk images (vessel img --help)\n"
+            "\n"
+            "commands that ask the daemon (vesseld; vessel --socket PATH --json ...):\n"
+            "  create, list, info, start, stop, kill, pause, resume, reset, delete,\n"
+            "  edit, console, events, top   (vessel list --help; docs/cli.md)\n");
 }
 
 int main(int argc, char **argv)
@@ -25,11 +29,15 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "img"))
         return cmd_img(argc - 1, argv + 1);
+    if (cmd_vmctl_is(cmd))
+        return cmd_vmctl(argc - 1, argv + 1);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "vessel: unknown command '%s' (expected: run, img)\n", cmd);
+    fprintf(stderr, "vessel: unknown command '%s' (expected: run, img, create, list, info, "
+            "start, stop, kill, pause, resume, reset, delete, edit, console, events, top)\n",
+            cmd);
     usage(stderr);
     return 2;
 }
