@@ -592,11 +592,21 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
         uint64_t deadline = mono_ns() + (uint64_t)timeout_s * 1000000000ull;
         if (!hard) {
             char e2[256];
-            /* A VM whose control socket does not take the poweroff (still
-             * booting, hung) cannot stop cleanly: killed at once. */
-            if (call_vm(d, vm, "PUT", "/actions", "{\"action\":\"poweroff\"}", e2,
-                        sizeof(e2)) == 204)
+            /* Graceful: the power button, and the guest's own poweroff
+             * until the deadline (a paused guest cannot answer it).  Then
+             * the VMM's poweroff, which still flushes and closes the disks.
+             * A VM whose control socket takes neither (still booting, hung)
+             * is killed. */
+            if (s != DVM_PAUSED &&
+                call_vm(d, vm, "PUT", "/actions", "{\"action\":\"shutdown\"}", e2,
+                        sizeof(e2)) == 202)
                 wait_leave(d, name, DVM_STOPPING, deadline);
+            if (!(vm = store_find(d, name)))
+                goto out;
+            if (vm->state == DVM_STOPPING &&
+                call_vm(d, vm, "PUT", "/actions", "{\"action\":\"poweroff\"}", e2,
+                        sizeof(e2)) == 204)
+                wait_leave(d, name, DVM_STOPPING, mono_ns() + 10000000000ull);
             if (!(vm = store_find(d, name)))
                 goto out;
         }

@@ -192,6 +192,9 @@ for i in 1 2 3 5; do
     [ "$(status PUT /vms/vm$i/state '{"action":"stop","timeout":20}')" = 200 ] && stopped=$((stopped + 1))
 done
 check "stop all: 200 each" '[ "$stopped" = 4 ]'
+check "stop is graceful: each guest powered itself off at the power button" \
+    '(for i in 1 2 3 5; do grep -q "power button pressed: powering off" "$STORE/vms/vm$i/console.log" &&
+          grep -q VESSEL-POWEROFF "$STORE/vms/vm$i/console.log" || exit 1; done)'
 check "kill of a stopped VM: 409" '[ "$(status PUT /vms/vm1/state "{\"action\":\"kill\"}")" = 409 ]'
 check "no VM process left" '! pgrep -f -- "$STORE/" > /dev/null'
 kill "$DPID"
