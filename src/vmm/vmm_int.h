@@ -101,6 +101,10 @@ struct vm {
      * (board_build) has no parent. */
     char snap_parent[PATH_MAX];     /* "" when there is none */
     uint32_t snap_parent_crc;
+    /* The process's sandbox as vm_sandbox_enter recorded it (enum
+     * vm_sandbox, sandbox.h), and its test hook (sandbox.c). */
+    _Atomic int sandbox;
+    atomic_bool sandbox_test_execve;
 
     /* vCPU threads. */
     struct vcpu vcpus[VIRT_MAX_CPUS];
