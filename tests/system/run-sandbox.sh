@@ -110,9 +110,10 @@ TOKEN="sandbox-$$"
 mkdir -p "$T/www" && echo "$TOKEN" > "$T/www/token"
 exec 5< <(exec python3 -u -c '
 import functools, http.server, sys
-H = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-H.log_message = lambda *a: None
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
 print(s.server_address[1], flush=True)
 s.serve_forever()' "$T/www")
 PIDS+=($!)
