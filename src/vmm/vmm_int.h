@@ -5,7 +5,8 @@
  * parking, guest time), events.c (the event thread, logging, error text),
  * config.c (validation, UUIDs, the VM's copy of its config), disks.c (the
  * disks, open for the VM's life), nics.c (the network backends, open for
- * the VM's life), console.c (the output ring).
+ * the VM's life), console.c (the output ring), sandbox.c (the process's
+ * seccomp filter, sandbox.h).
  *
  * Locks, in the order they may be taken:
  *   vm->lock        control: serialises state changes (API calls, the
