@@ -31,7 +31,8 @@
  * that can reach outside the process's own files, memory and sockets
  * (execve, fork, ptrace, mount, bpf, perf_event_open, keyctl, kexec_*,
  * init_module, setuid, chroot, unshare, setns, process_vm_*...) is in
- * no group. */
+ * no group, nor is one only the set-up makes, before the filter (chmod
+ * of the API socket, umask). */
 static const char *const allow_any[] = {
     /* Memory (mmap and mprotect: below, by protection). */
     "brk", "munmap", "mremap", "madvise", "mincore",
@@ -40,11 +41,11 @@ static const char *const allow_any[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
     "preadv2", "pwritev2", "open", "openat", "close", "close_range", "lseek",
     "fstat", "stat", "lstat", "newfstatat", "statx", "fstatfs", "statfs",
-    "fsync", "fdatasync", "sync_file_range", "ftruncate", "truncate", "fallocate",
+    "fsync", "fdatasync", "sync_file_range", "ftruncate", "fallocate",
     "fadvise64", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "unlink",
     "unlinkat", "rmdir", "getdents64", "readlink", "readlinkat", "access",
-    "faccessat", "faccessat2", "getcwd", "fchmod", "chmod", "fchmodat", "umask",
-    "fcntl", "dup", "dup2", "dup3", "pipe", "pipe2", "copy_file_range",
+    "faccessat", "faccessat2", "getcwd", "fcntl", "dup", "dup2", "dup3", "pipe",
+    "pipe2", "copy_file_range",
     /* The JIT's code buffer is a memfd. */
     "memfd_create",
     /* Waiting: the run loop, the event thread, libmicrohttpd, libslirp. */
