@@ -204,6 +204,12 @@ static int load_filter(enum vm_sandbox mode, char *err, size_t errlen)
                strerror(-rc));
         goto out;
     }
+    /* A binary tree over the system call numbers instead of a linear
+     * list: every call pays a few comparisons, not up to a hundred.  On
+     * the (noisy) test host the filter added 100-200 ns to an ioctl
+     * checked late in the list and some 10-40 ns with the tree.  An older
+     * libseccomp without it builds the list: slower, as safe. */
+    (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     /* Set by ourselves below already; libseccomp would do it too. */
     rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
     if (rc) {
