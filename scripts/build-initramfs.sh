@@ -24,8 +24,8 @@ set -eu
 # comes before ext4/jbd2: they find it through the crypto API (a softdep),
 # not through modules.dep.
 WANTED="virtio virtio_ring virtio_mmio virtio_pci? virtio_blk virtio_net
-virtio_console virtio_rng? virtio_balloon? crc32c_generic libcrc32c? crc16?
-mbcache jbd2 ext4"
+virtio_console virtio_rng? virtio_balloon? virtio_input? evdev? crc32c_generic
+libcrc32c? crc16? mbcache jbd2 ext4"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 kroot="" busybox="" out="" modout="" init="$HERE/guest/init"

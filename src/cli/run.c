@@ -89,9 +89,10 @@ static void usage(FILE *f)
         "                     snapshot, poweroff, reset; docs/api.md) on this unix socket\n"
         "  --restore DIR      start from a snapshot (docs/snapshot.md) instead of booting;\n"
         "                     give the machine and --disk options the VM had\n"
-        "  --disk-overlay FILE with --restore: run the k-th writable qcow2 disk of the\n"
-        "                     snapshot on FILE, a new overlay over its image, instead\n"
-        "                     of writing to the image (repeatable; FILE must not exist)\n"
+        "  --disk-overlay FILE with --restore: run the k-th writable disk of the snapshot\n"
+        "                     (qcow2, or raw copied) on FILE, a new overlay over its\n"
+        "                     image or copy, instead of writing to the image or a\n"
+        "                     temporary overlay (repeatable; FILE must not exist)\n"
         "  --paused           start paused (resume through --api-sock)\n"
         "  --sandbox on|off|log  system call filter on the VM process once it is set up\n"
         "                     (docs/sandbox.md): on (default) kills the process on a\n"
@@ -707,7 +708,7 @@ int cmd_run(int argc, char **argv)
     }
     if (noverlays > ndisks) {
         vlog_error("%u --disk-overlay options for %u --disk: at most one per writable "
-                   "qcow2 disk of the snapshot", noverlays, ndisks);
+                   "disk of the snapshot", noverlays, ndisks);
         return 2;
     }
     cfg.restore_dir = ro.restore;

@@ -99,45 +99,10 @@ int vmdef_save(const char *dir, const struct vmdef *d, char *err, size_t elen)
     int rc = vmdef_to_json(d, &s, err, elen);
     if (rc)
         return rc;
-    char tmp[4096], final[4096];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/vm.json.tmp", dir) >= sizeof(tmp)) {
-        free(s);
-        return errbuf(err, elen, -ENAMETOOLONG, "%s: path too long", dir);
-    }
-    snprintf(final, sizeof(final), "%s/vm.json", dir);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) {
-        rc = errbuf(err, elen, -errno, "%s: %s", tmp, strerror(errno));
-        free(s);
-        return rc;
-    }
-    size_t len = strlen(s), done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, s + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = errbuf(err, elen, n < 0 ? -errno : -EIO, "%s: write: %s", tmp,
-                        n < 0 ? strerror(errno) : "short write");
-            break;
-        }
-        done += (size_t)n;
-    }
+    size_t len = strlen(s);
+    s[len] = '\n';     /* the NUL's place: vm.json ends with a newline */
+    rc = safefile_write(dir, "vm.json", s, len + 1, 0644, err, elen);
     free(s);
-    if (!rc && (write(fd, "\n", 1) != 1 || fsync(fd) < 0))
-        rc = errbuf(err, elen, -errno, "%s: %s", tmp, strerror(errno));
-    close(fd);
-    if (!rc && rename(tmp, final) < 0)
-        rc = errbuf(err, elen, -errno, "%s: rename to %s: %s", tmp, final, strerror(errno));
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0)
-        rc = errbuf(err, elen, -errno, "%s: fsync of the directory: %s", dir, strerror(errno));
-    if (dfd >= 0)
-        close(dfd);
     return rc;
 }
 

@@ -10,6 +10,7 @@
  *   0x0c00_0000  PLIC                             phandle 0x100
  *   0x1000_0000  NS16550A                         PLIC source 10
  *   0x1000_1000 + n*0x1000  virtio-mmio slot n    PLIC source 1 + n
+ *   0x1000_9000  virtio-mmio: the power button     PLIC source 9
  *
  * Rows are in address order, which is also the order of the /soc nodes
  * in the device tree and of the devices' saved sections. */
@@ -37,10 +38,14 @@ const struct board_row board_map[BOARD_ROWS] = {
     { "serial", 0x10000000ULL, UART_SIZE,   BOARD_IRQ_UART, BOARD_UART,   0 },
     VIRTIO_ROW(0), VIRTIO_ROW(1), VIRTIO_ROW(2), VIRTIO_ROW(3),
     VIRTIO_ROW(4), VIRTIO_ROW(5), VIRTIO_ROW(6), VIRTIO_ROW(7),
+    /* After the slots, so that adding it moved no slot's address, IRQ or
+     * probe order (the first disk is still /dev/vda). */
+    { "virtio_mmio", 0x10009000ULL, VIRTIO_MMIO_SIZE, BOARD_IRQ_POWER, BOARD_POWER, 0 },
 };
 
 _Static_assert(VIRT_VIRTIO_SLOTS == 8, "one VIRTIO_ROW per slot");
-_Static_assert(BOARD_IRQ_VIRTIO0 + VIRT_VIRTIO_SLOTS <= BOARD_IRQ_UART &&
+_Static_assert(BOARD_IRQ_VIRTIO0 + VIRT_VIRTIO_SLOTS <= BOARD_IRQ_POWER &&
+               BOARD_IRQ_POWER < BOARD_IRQ_UART &&
                BOARD_IRQ_RTC < PLIC_NSOURCES,
                "PLIC sources collide or do not exist");
 
@@ -83,6 +88,7 @@ static struct row_device row_device(struct board *b, const struct board_row *row
     case BOARD_UART:
         return (struct row_device){ &uart_device_ops, &uart_mmio_ops, b->uart };
     case BOARD_VIRTIO:
+    case BOARD_POWER:
         break;
     }
     return (struct row_device){ NULL, NULL, NULL };
@@ -111,7 +117,7 @@ int board_create(struct board *b, unsigned ncpus, struct vclock *clock,
     for (size_t i = 0; i < BOARD_ROWS; i++) {
         struct row_device d = row_device(b, &board_map[i]);
         if (!d.ops)
-            continue;       /* a virtio slot: virt.c fills it */
+            continue;       /* a virtio device: virt.c makes it */
         int rc = board_attach(b, d.ops, d.opaque, &board_map[i]);
         if (rc)
             return rc;      /* cannot happen: the list holds every row */
@@ -233,9 +239,13 @@ int board_save(const struct board *b, struct sstate_writer *w)
     return 0;
 }
 
-int board_restore(struct board *b, struct sstate_reader *r)
+int board_restore(struct board *b, struct sstate_reader *r, const struct board_row *absent)
 {
     for (unsigned i = 0; i < b->ndevs; i++) {
+        if (absent && b->rows[i] == absent) {
+            b->devs[i].ops->reset(b->devs[i].opaque);
+            continue;
+        }
         int rc = b->devs[i].ops->restore(b->devs[i].opaque, r);
         if (rc)
             return rc;

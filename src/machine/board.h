@@ -12,7 +12,7 @@
  * (util/device.h) in table order, the HTIF of a bare-metal program last;
  * reset, quiesce, save and restore walk that list.  The virtio slots have
  * rows in the table; virt.c creates their devices, puts them on the list
- * (board_attach) and maps their transports.
+ * (board_attach) and maps their transports, and the power button's.
  *
  * Threads: everything here is called by the thread that builds or
  * controls the VM, with every hart stopped (outside hart_run). */
@@ -35,6 +35,7 @@
 enum board_irq {
     BOARD_IRQ_NONE = 0,
     BOARD_IRQ_VIRTIO0 = 1,      /* virtio slot n: BOARD_IRQ_VIRTIO0 + n */
+    BOARD_IRQ_POWER = 9,        /* the power button (virtio-input) */
     BOARD_IRQ_UART = 10,
     BOARD_IRQ_RTC = 11,
 };
@@ -46,6 +47,9 @@ enum board_kind {
     BOARD_PLIC,
     BOARD_UART,                 /* NS16550A, the console */
     BOARD_VIRTIO,               /* a virtio-mmio slot */
+    BOARD_POWER,                /* the power button: virtio-input on its own
+                                   virtio-mmio window, on every VM, outside
+                                   the slots the configuration fills */
 };
 
 struct board_row {
@@ -57,7 +61,7 @@ struct board_row {
 };
 
 #define BOARD_PLATFORM_ROWS 5
-#define BOARD_ROWS (BOARD_PLATFORM_ROWS + VIRT_VIRTIO_SLOTS)
+#define BOARD_ROWS (BOARD_PLATFORM_ROWS + VIRT_VIRTIO_SLOTS + 1 /* power button */)
 extern const struct board_row board_map[BOARD_ROWS];
 
 /* The row of the `n`th device of `kind` (n = the virtio slot; 0 for the
@@ -126,7 +130,10 @@ int board_quiesce(struct board *b);     /* on error, resumes those done */
 void board_resume(struct board *b);
 int board_save(const struct board *b, struct sstate_writer *w);
 /* Restores each device from its section; stops at the first error,
- * leaving the devices before it restored (virt_restore undoes that). */
-int board_restore(struct board *b, struct sstate_reader *r);
+ * leaving the devices before it restored (virt_restore undoes that).
+ * The device of row `absent` (may be NULL) has no section in r (a state
+ * saved before that device existed): it is reset to its power-on state
+ * instead. */
+int board_restore(struct board *b, struct sstate_reader *r, const struct board_row *absent);
 
 #endif

@@ -2,9 +2,12 @@
  * state.
  *
  * Saved state (util/sstate.h sections, docs/machine.md "Saved state"):
- *   "virt"   v1  u32 ncpus, u64 RAM bytes, u32 populated virtio slots
+ *   "virt"   v2  u32 ncpus, u64 RAM bytes, u32 populated virtio slots
  *                (bit n = slot n), u32 device sections that follow the
- *                harts: the board's shape, which a restore must match
+ *                harts: the board's shape, which a restore must match.
+ *                Version 1 is a board from before the power button: the
+ *                same fields, one device fewer (no "vinput" section); it
+ *                restores with the power button at its power-on state
  *   "vclock" v1  u64 ticks per second, u64 guest time in ticks
  *   "hart"       one per hart, in hartid order (cpu/riscv/state.c)
  *   then each device of the board's list, in table order (their layouts
@@ -19,7 +22,7 @@
 
 #include "util/util.h"
 
-#define VIRT_STATE_VERSION   1
+#define VIRT_STATE_VERSION   2
 #define VCLOCK_STATE_VERSION 1
 
 /* Make the VM clock read `ticks` now.  Harts read the offset without a
@@ -107,8 +110,11 @@ static int restore_all(struct virt_machine *vm, struct sstate_reader *r)
     int rc = sstate_open(r, "virt", VIRT_STATE_VERSION, &version);
     if (rc)
         return rc;
+    /* Version 1 was written by a board without the power button. */
+    bool no_power = version == 1;
     if (sstate_get_u32(r) != vm->ncpus || sstate_get_u64(r) != vm->cfg.ram_size ||
-        sstate_get_u32(r) != vm->virtio_mask || sstate_get_u32(r) != vm->board.ndevs)
+        sstate_get_u32(r) != vm->virtio_mask ||
+        sstate_get_u32(r) != vm->board.ndevs - (no_power && vm->power ? 1 : 0))
         sstate_fail(r, -EINVAL);
     if ((rc = sstate_close(r)))
         return rc;
@@ -127,7 +133,7 @@ static int restore_all(struct virt_machine *vm, struct sstate_reader *r)
     for (unsigned i = 0; i < vm->ncpus; i++)
         if ((rc = hart_restore(vm->harts[i], r)))
             return rc;
-    return board_restore(&vm->board, r);
+    return board_restore(&vm->board, r, no_power ? board_row(BOARD_POWER, 0) : NULL);
 }
 
 int virt_restore(struct virt_machine *vm, struct sstate_reader *r)

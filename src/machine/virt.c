@@ -170,6 +170,32 @@ static struct hw_line slot_irq(struct virt_machine *vm, unsigned n)
     return (struct hw_line){ plic_set_source, vm->board.plic, board_row(BOARD_VIRTIO, n)->irq };
 }
 
+/* The power button: virtio-input on its own row after the slots, on
+ * every VM (docs/machine.md "Power button"). */
+static int create_power_button(struct virt_machine *vm, char *err, size_t errlen)
+{
+    const struct board_row *row = board_row(BOARD_POWER, 0);
+    const struct hw_line irq = { plic_set_source, vm->board.plic, row->irq };
+    struct virtio_input *in = virtio_input_new(&irq, vm->mem);
+    if (!in)
+        return errbuf(err, errlen, -ENOMEM, "virt: out of memory creating the power button");
+    struct device d = virtio_input_device(in);
+    int rc = board_attach(&vm->board, d.ops, d.opaque, row);
+    if (rc) {
+        virtio_input_free(in);
+        return errbuf(err, errlen, rc, "virt: no room for the power button in the device "
+                      "list");
+    }
+    vm->power = in;
+    virtio_dev_set_log_limit(virtio_input_transport(in), vm->cfg.log_limit);
+    rc = mem_add_mmio(vm->mem, row->base, row->size, &virtio_mmio_ops,
+                      virtio_input_transport(in));
+    if (rc)
+        return errbuf(err, errlen, rc, "virt: cannot map the power button at 0x%llx: %s",
+                      (unsigned long long)row->base, strerror(-rc));
+    return 0;
+}
+
 /* Attach the virtio devices to slots 0.. in order (disks, nets, console,
  * rng), map their transports and wire their interrupts. */
 static int create_virtio(struct virt_machine *vm, char *err, size_t errlen)
@@ -236,7 +262,7 @@ static int create_virtio(struct virt_machine *vm, char *err, size_t errlen)
                              i, (unsigned long long)base, strerror(-rc));
         vm->virtio_mask |= 1u << i;
     }
-    return 0;
+    return create_power_button(vm, err, errlen);
 }
 
 /* ------------------------------------------------------------- loading */
@@ -664,6 +690,11 @@ uint64_t virt_next_timer_ns(struct virt_machine *vm, unsigned cpu)
     uint64_t t = MIN(clint_next_deadline(vm->board.clint, cpu),
                      hart_timer_deadline(vm->harts[cpu]));
     return t == UINT64_MAX ? UINT64_MAX : vclock_ns_until(&vm->clock, t);
+}
+
+int virt_power_button(struct virt_machine *vm)
+{
+    return vm->power ? virtio_input_power_button(vm->power) : -ENODEV;
 }
 
 void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len)

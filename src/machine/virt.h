@@ -142,6 +142,16 @@ bool virt_net_available(void);
  * the UART's FIFO, or virtio-console port 0 with cfg->virtio_console. */
 void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len);
 
+/* Press and release the power button (virtio-input KEY_POWER, on every
+ * VM; docs/machine.md "Power button"): the guest's input stack decides
+ * what it means (Debian's systemd-logind powers off).  Any thread;
+ * returns at once.  The events wait for the driver's buffers (a press
+ * while paused or before the driver loaded is delivered later).  Returns
+ * 0, -ENOSPC when the button has been pressed
+ * VIRTIO_INPUT_PENDING_MAX / 4 times without the guest taking the
+ * events (nothing queued), -ENODEV without the device. */
+int virt_power_button(struct virt_machine *vm) __attribute__((warn_unused_result));
+
 /* Has the guest asked to stop?  VIRT_RUNNING, VIRT_POWEROFF (exit status
  * in *code: 0 for a clean poweroff / HTIF pass, else the guest's code) or
  * VIRT_REBOOT. */

@@ -41,6 +41,7 @@ struct virt_machine {
     struct virt_slot slots[VIRT_VIRTIO_SLOTS];
     uint32_t virtio_mask;           /* bit n: slot n populated */
     struct virtio_console *vcon;    /* also in a slot, for console input */
+    struct virtio_input *power;     /* the power button (on the list) */
     void *dtb;
     size_t dtb_size;
     uint64_t dtb_addr;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define likely(x)     __builtin_expect(!!(x), 1)
@@ -72,5 +73,28 @@ static inline void le_put(uint8_t *p, uint64_t v, unsigned n)
 
 /* Monotonic host time in nanoseconds. */
 uint64_t host_time_ns(void);
+
+/* ---- crash-safe files (safefile.c) ----
+ * A file is written as DIR/NAME.tmp, fsynced, renamed over DIR/NAME, and
+ * DIR fsynced: after a crash DIR/NAME is the old file or the new one,
+ * whole.  Paths longer than 4095 bytes are -ENAMETOOLONG.  Every function
+ * returns 0 (or an fd) or -errno with one line in err naming the file. */
+
+/* Create DIR/NAME.tmp (truncated, mode, O_NOFOLLOW): the fd (the caller
+ * closes it) or -errno. */
+int safefile_create(const char *dir, const char *name, mode_t mode, char *err,
+                    size_t elen);
+/* fsync fd (DIR/NAME.tmp), rename it to DIR/NAME, fsync DIR.  fd stays
+ * open. */
+int safefile_commit(const char *dir, const char *name, int fd, char *err, size_t elen);
+/* The two halves of a commit, for callers that name several files with one
+ * directory sync: rename DIR/NAME.tmp to DIR/NAME (after its fsync), and
+ * fsync DIR. */
+int safefile_rename(const char *dir, const char *name, char *err, size_t elen);
+int safefile_sync_dir(const char *dir, char *err, size_t elen);
+/* Write len bytes of buf as DIR/NAME crash-safe (create, write, commit);
+ * on failure DIR/NAME.tmp is removed and DIR/NAME is untouched. */
+int safefile_write(const char *dir, const char *name, const void *buf, size_t len,
+                   mode_t mode, char *err, size_t elen);
 
 #endif

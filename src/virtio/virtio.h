@@ -4,8 +4,9 @@
  *     4.2.2): registers, feature negotiation, device status and reset;
  *   - split virtqueues (section 2.7) with indirect descriptors (2.7.5.3)
  *     and event-index notification suppression (2.7.7, 2.7.10);
- *   - devices: blk (5.2), console (5.3), entropy/rng (5.4); net (5.1) lives
- *     in net.{c,h} and uses only this header.
+ *   - devices: blk (5.2), console (5.3), entropy/rng (5.4), input (5.8,
+ *     the power button); net (5.1) lives in net.{c,h} and uses only this
+ *     header.
  *
  * A device (blk.c, console.c, ...) describes itself with a small ops table
  * (struct virtio_dev_ops) and gets a struct virtio_dev from virtio_dev_new().
@@ -107,6 +108,7 @@
 #define VIRTIO_ID_BLOCK   2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG     4
+#define VIRTIO_ID_INPUT   18
 
 /* Reserved feature bits (6).  The transport always offers VERSION_1; a
  * device adds INDIRECT_DESC / EVENT_IDX to its ops->features to offer them
@@ -444,5 +446,44 @@ void virtio_rng_free(struct virtio_rng *r);
 /* The device-model interface (util/device.h; opaque = r); section "vrng"
  * holds the transport state only.  destroy is virtio_rng_free. */
 struct device virtio_rng_device(struct virtio_rng *r);
+
+/* virtio-input (5.8) as a power button: one key, KEY_POWER (Linux's
+ * input-event-codes.h numbers, which 5.8 uses).  Config space answers
+ * ID_NAME, ID_SERIAL, ID_DEVIDS and EV_BITS/EV_KEY (the KEY_POWER bit);
+ * eventq 0 gets one struct virtio_input_event per device-writable
+ * buffer, statusq 1 is consumed and ignored.  Events the driver has no
+ * buffer for wait in a queue of VIRTIO_INPUT_PENDING_MAX (until a buffer
+ * comes, across a driver reset and a snapshot; a VM reset drops them). */
+#define VIRTIO_INPUT_EV_SYN 0x00
+#define VIRTIO_INPUT_EV_KEY 0x01
+#define VIRTIO_INPUT_SYN_REPORT 0
+#define VIRTIO_INPUT_KEY_POWER 116
+#define VIRTIO_INPUT_EVENT_SIZE 8u      /* le16 type, le16 code, le32 value */
+#define VIRTIO_INPUT_PENDING_MAX 64u
+struct virtio_input_event {
+    uint16_t type, code;
+    uint32_t value;
+};
+struct virtio_input;
+struct virtio_input *virtio_input_new(const struct hw_line *irq, struct mem *mem);
+struct virtio_dev *virtio_input_transport(struct virtio_input *in);
+void virtio_input_free(struct virtio_input *in);
+/* Queue `n` events (all or none) and deliver what the driver has buffers
+ * for.  Any thread.  Returns 0, or -ENOSPC when fewer than n slots are
+ * free (nothing queued). */
+int virtio_input_send(struct virtio_input *in, const struct virtio_input_event *ev,
+                      unsigned n) __attribute__((warn_unused_result));
+/* Press and release the power button: EV_KEY KEY_POWER 1, EV_SYN
+ * SYN_REPORT, EV_KEY KEY_POWER 0, EV_SYN SYN_REPORT.  Returns at once
+ * (whether the guest acts on it is the guest's business); 0 or -ENOSPC
+ * as virtio_input_send.  Any thread. */
+int virtio_input_power_button(struct virtio_input *in) __attribute__((warn_unused_result));
+/* Events waiting for a buffer, and events delivered since creation (for
+ * tests and metrics).  Either pointer may be NULL.  Any thread. */
+void virtio_input_counts(struct virtio_input *in, unsigned *pending, uint64_t *delivered);
+/* The device-model interface (util/device.h; opaque = in): section
+ * "vinput" holds the transport state, select/subsel and the waiting
+ * events.  destroy is virtio_input_free. */
+struct device virtio_input_device(struct virtio_input *in);
 
 #endif

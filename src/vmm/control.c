@@ -87,9 +87,9 @@ static void set_parent(struct vm *v, const char *dir)
     free(buf);
 }
 
-static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
-                           size_t elen)
+int vm_snapshot(struct vm *v, const char *dir, unsigned flags, char *err, size_t elen)
 {
+    bool diff = flags & VM_SNAP_DIFF, raw_external = flags & VM_SNAP_DISKS_EXTERNAL;
     char msg[VM_ERR_LEN] = "";
     pthread_mutex_lock(&v->lock);
     int rc = 0;
@@ -99,7 +99,7 @@ static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
                  vm_state_name(vm_state(v)));
         goto out;
     }
-    if ((rc = snapdisk_check(v, msg, sizeof(msg))))
+    if ((rc = snapdisk_check(v, raw_external, msg, sizeof(msg))))
         goto out;
     /* A diff needs its parent as this VM left it. */
     uint32_t crc = 0;
@@ -147,7 +147,7 @@ static int snapshot_create(struct vm *v, const char *dir, bool diff, char *err,
     /* The disks last: freezing them is the one step that changes the VM. */
     uint32_t frozen = 0;
     if (!rc)
-        rc = snapdisk_snapshot(v, dir, &w, &frozen, msg, sizeof(msg));
+        rc = snapdisk_snapshot(v, dir, raw_external, &w, &frozen, msg, sizeof(msg));
     if (!rc && (rc = snap_state_write(dir, &w, msg, sizeof(msg))))
         snapdisk_unfreeze(v, frozen);
     sstate_writer_free(&w);
@@ -174,12 +174,12 @@ out:
 
 int vm_snapshot_create(struct vm *v, const char *dir, char *err, size_t elen)
 {
-    return snapshot_create(v, dir, false, err, elen);
+    return vm_snapshot(v, dir, 0, err, elen);
 }
 
 int vm_snapshot_diff(struct vm *v, const char *dir, char *err, size_t elen)
 {
-    return snapshot_create(v, dir, true, err, elen);
+    return vm_snapshot(v, dir, VM_SNAP_DIFF, err, elen);
 }
 
 int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
@@ -272,6 +272,7 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
     json_array_append_new(devs, json_pack("{s:s}", "type", c->virtio_console ?
                                           "virtio-console" : "uart"));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-rng"));
+    json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-input"));  /* power button */
     *resp = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o,s:s}",
                       "name", vm_name(a->vm), "uuid", uuid,
                       "state", vm_state_name(vm_state(a->vm)),
@@ -357,20 +358,26 @@ static int patch_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t
 static int put_actions(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
 {
     struct vm_api *a = opaque;
-    (void)resp;
-    static const char *const actions[] = { "poweroff", "reset" };
-    int i = enum_body(body, "action", actions, 2, err, elen);
+    static const char *const actions[] = { "poweroff", "reset", "shutdown" };
+    int i = enum_body(body, "action", actions, 3, err, elen);
     if (i < 0)
         return 400;
-    int rc = i == 0 ? vm_stop(a->vm) : vm_reset(a->vm);
-    return rc ? vm_error(a->vm, 409, err, elen) : 204;
+    int rc = i == 0 ? vm_stop(a->vm) : i == 1 ? vm_reset(a->vm) : vm_power_button(a->vm);
+    if (rc)
+        return vm_error(a->vm, 409, err, elen);
+    if (i < 2)
+        return 204;
+    /* shutdown only pressed the power button: accepted, the guest acts
+     * later (or never). */
+    *resp = json_pack("{s:s}", "action", "shutdown");
+    return 202;
 }
 
 static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
 {
     struct vm_api *a = opaque;
-    static const char *const keys[] = { "path", "type", "resume" };
-    if (!body || only_keys(body, keys, 3, err, elen))
+    static const char *const keys[] = { "path", "type", "resume", "disks" };
+    if (!body || only_keys(body, keys, 4, err, elen))
         return body ? 400 : (snprintf(err, elen, "a body {\"path\": ...} is required"), 400);
     const char *path = string_field(body, "path", "a directory path", err, elen);
     if (!path)
@@ -387,14 +394,20 @@ static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, si
         return 400;
     }
     bool resume = res && json_is_true(res);
+    json_t *disks = json_object_get(body, "disks");
+    if (disks && (!json_is_string(disks) || strcmp(json_string_value(disks), "external"))) {
+        snprintf(err, elen, "field \"disks\": expected \"external\" (copy writable raw "
+                 "disks into the snapshot)");
+        return 400;
+    }
+    unsigned flags = (diff ? VM_SNAP_DIFF : 0) | (disks ? VM_SNAP_DISKS_EXTERNAL : 0);
     bool paused_here = false;
     if (resume && vm_state(a->vm) == VM_STATE_RUNNING) {
         if (vm_pause(a->vm))
             return vm_error(a->vm, 409, err, elen);
         paused_here = true;
     }
-    int rc = diff ? vm_snapshot_diff(a->vm, path, err, elen)
-                  : vm_snapshot_create(a->vm, path, err, elen);
+    int rc = vm_snapshot(a->vm, path, flags, err, elen);
     if (paused_here && vm_resume(a->vm) && !rc)
         return vm_error(a->vm, 500, err, elen);
     if (rc)

@@ -154,7 +154,8 @@ int vmm_disks_open(struct vm *v, const struct vm_config *cfg, struct vmm_disks *
         ds->n = i + 1;
         if (!e->path || !e->top)
             rc = vm_fail(v, -ENOMEM, "out of memory opening the disks");
-        else if (plan && (plan[i].role == SNAPDISK_TEMP || plan[i].overlay))
+        else if (plan && (plan[i].role == SNAPDISK_TEMP || plan[i].role == SNAPDISK_RAWCOPY ||
+                          plan[i].overlay))
             rc = snapdisk_open(v, d, &plan[i], e, &bd);
         else if (d->snapshot) {
             rc = vmm_disk_open_temp(v, d, d->path, NULL, &bd);

@@ -120,7 +120,7 @@ int snap_diff_write(const char *dir, struct mem *m, const struct snap_dirty *d,
     if (parent[0] != '/' || plen >= PATH_MAX)
         return errbuf(err, elen, -EINVAL, "parent snapshot %s: not an absolute path "
                       "under %d bytes", parent, PATH_MAX);
-    int fd = snap_file_create(dir, "memory", err, elen);
+    int fd = safefile_create(dir, "memory", 0600, err, elen);
     if (fd < 0)
         return fd;
     sstate_begin(w, "parent", 1);
@@ -133,6 +133,7 @@ int snap_diff_write(const char *dir, struct mem *m, const struct snap_dirty *d,
         return errbuf(err, elen, rc, "parent section: %s", strerror(-rc));
     }
     uint64_t out = 0, bytes = 0;
+    off_t kicked = 0;
     sstate_begin(w, "memdiff", 1);
     sstate_put_u32(w, (uint32_t)d->n);
     for (int i = 0; i < d->n && !rc; i++) {
@@ -162,6 +163,8 @@ int snap_diff_write(const char *dir, struct mem *m, const struct snap_dirty *d,
                 if (rc)
                     errbuf(err, elen, rc, "%s/memory.tmp: write: %s", dir, strerror(-rc));
                 bytes += run_pages << MEM_PAGE_SHIFT;
+                snap_writeback_kick(fd, &kicked,
+                                    (off_t)(out + ((run + run_pages) << MEM_PAGE_SHIFT)));
                 run_pages = 0;
             }
         }
@@ -169,8 +172,8 @@ int snap_diff_write(const char *dir, struct mem *m, const struct snap_dirty *d,
     }
     if (!rc && ftruncate(fd, (off_t)out) < 0)
         rc = errbuf(err, elen, -errno, "%s/memory.tmp: set size: %s", dir, strerror(errno));
-    if (!rc)
-        rc = snap_file_commit(dir, "memory", fd, err, elen);
+    if (!rc && fsync(fd) < 0)     /* named by snap_state_write */
+        rc = errbuf(err, elen, -errno, "%s/memory.tmp: fsync: %s", dir, strerror(errno));
     close(fd);
     int se = sstate_end(w);
     if (!rc && se)

@@ -27,6 +27,7 @@ static const char *role_name(uint32_t role)
     case SNAPDISK_FROZEN: return "frozen writable qcow2";
     case SNAPDISK_TEMP: return "snapshot=on";
     case SNAPDISK_READONLY: return "readonly=on";
+    case SNAPDISK_RAWCOPY: return "writable raw, copied (\"disks\":\"external\")";
     default: return "unknown";
     }
 }
@@ -34,7 +35,8 @@ static const char *role_name(uint32_t role)
 void snapdisk_put(struct sstate_writer *w, const struct snapdisk_rec *rec)
 {
     size_t pl = strlen(rec->path);
-    sstate_begin(w, "disk", SNAPDISK_VERSION);
+    bool v2 = rec->role == SNAPDISK_RAWCOPY;
+    sstate_begin(w, "disk", v2 ? 2 : 1);
     sstate_put_u32(w, rec->index);
     sstate_put_u32(w, rec->role);
     sstate_put_u32(w, (uint32_t)pl);
@@ -43,6 +45,11 @@ void snapdisk_put(struct sstate_writer *w, const struct snapdisk_rec *rec)
     sstate_put_u64(w, rec->file_size);
     sstate_put_u64(w, rec->mtime_ns);
     sstate_put_u32(w, rec->crc);
+    if (v2) {
+        sstate_put_u64(w, rec->copy_size);
+        sstate_put_u64(w, rec->copy_mtime_ns);
+        sstate_put_u32(w, rec->copy_crc);
+    }
     (void)sstate_end(w);
 }
 
@@ -67,9 +74,11 @@ int snapdisk_parse(struct sstate_reader *r, unsigned want_index, struct snapdisk
     if (rec->index != want_index)
         return errbuf(err, elen, -EINVAL, "disk section %u: index %u; expected %u (one "
                       "section per disk, in order)", want_index, rec->index, want_index);
-    if (rec->role < SNAPDISK_FROZEN || rec->role > SNAPDISK_READONLY)
+    if (rec->role < SNAPDISK_FROZEN || rec->role > (ver == 1 ? SNAPDISK_READONLY
+                                                                : SNAPDISK_RAWCOPY))
         return errbuf(err, elen, -EINVAL, "disk section %u: role %u; expected 1 (frozen "
-                      "qcow2), 2 (snapshot=on) or 3 (readonly)", want_index, rec->role);
+                      "qcow2), 2 (snapshot=on), 3 (readonly)%s", want_index, rec->role,
+                      ver == 1 ? " (4, a raw copy, only in version 2)" : " or 4 (raw copy)");
     if (pl == 0 || pl > SNAPDISK_PATH_MAX)
         return errbuf(err, elen, -EINVAL, "disk section %u: path length %u; expected 1 "
                       "to %u", want_index, pl, SNAPDISK_PATH_MAX);
@@ -79,6 +88,11 @@ int snapdisk_parse(struct sstate_reader *r, unsigned want_index, struct snapdisk
     rec->file_size = sstate_get_u64(r);
     rec->mtime_ns = sstate_get_u64(r);
     rec->crc = sstate_get_u32(r);
+    if (ver >= 2) {
+        rec->copy_size = sstate_get_u64(r);
+        rec->copy_mtime_ns = sstate_get_u64(r);
+        rec->copy_crc = sstate_get_u32(r);
+    }
     if ((rc = sstate_close(r)))
         return errbuf(err, elen, rc, "disk section %u: %s", want_index,
                       r->pos > r->len ? "truncated" : "truncated or longer than its fields");
@@ -89,6 +103,15 @@ int snapdisk_parse(struct sstate_reader *r, unsigned want_index, struct snapdisk
         return errbuf(err, elen, -EINVAL, "disk section %u: virtual size %llu; expected a "
                       "non-zero multiple of 512", want_index,
                       (unsigned long long)rec->virtual_size);
+    if (rec->role == SNAPDISK_RAWCOPY && rec->copy_size != rec->virtual_size)
+        return errbuf(err, elen, -EINVAL, "disk section %u: copy size %llu; expected the "
+                      "virtual size %llu", want_index, (unsigned long long)rec->copy_size,
+                      (unsigned long long)rec->virtual_size);
+    if (rec->role != SNAPDISK_RAWCOPY &&
+        (rec->copy_size || rec->copy_mtime_ns || rec->copy_crc))
+        return errbuf(err, elen, -EINVAL, "disk section %u: copy fields set for role %u; "
+                      "expected 0 (only a raw copy, role 4, has them)", want_index,
+                      rec->role);
     return 0;
 }
 
@@ -172,14 +195,28 @@ int snapdisk_scan(const uint8_t *buf, size_t len, struct snapdisk_rec **recs, un
 
 /* ---- snapshot time ---- */
 
-int snapdisk_check(struct vm *v, char *err, size_t elen)
+/* A writable disk whose content the snapshot copies (disk<i>.raw). */
+static bool is_raw_copy(const struct vmm_disk_ent *e)
+{
+    return !e->read_only && !e->snapshot && block_format(e->bd) == BLOCK_FMT_RAW;
+}
+
+int snapdisk_check(struct vm *v, bool raw_external, char *err, size_t elen)
 {
     for (unsigned i = 0; v->disks && i < v->disks->n; i++) {
         const struct vmm_disk_ent *e = &v->disks->d[i];
+        if (e->temp_copy)
+            return errbuf(err, elen, -ENOTSUP, "snapshot: disk %u (%s) runs on a "
+                          "temporary overlay over a snapshot's raw copy, which vanishes "
+                          "with this process; restore with --disk-overlay FILE to keep "
+                          "the disk and snapshot it", i, e->path);
+        if (raw_external && is_raw_copy(e))
+            continue;
         if (!e->read_only && !e->snapshot && block_format(e->bd) != BLOCK_FMT_QCOW2)
             return errbuf(err, elen, -ENOTSUP, "snapshot: disk %u (%s) is a writable raw "
-                          "image, which cannot be frozen at the snapshot's moment; convert "
-                          "it to qcow2 (vessel img convert -O qcow2), or give it "
+                          "image, which cannot be frozen at the snapshot's moment; ask for "
+                          "a copy of it in the snapshot with \"disks\":\"external\", "
+                          "convert it to qcow2 (vessel img convert -O qcow2), or give it "
                           "snapshot=on or readonly=on", i, e->path);
     }
     return 0;
@@ -245,8 +282,8 @@ static void frozen_name(const char *top, uint32_t id, char *out, size_t len)
     snprintf(out, len, "%.*s.%08x.qcow2", (int)stem, top, id);
 }
 
-int snapdisk_snapshot(struct vm *v, const char *dir, struct sstate_writer *w,
-                      uint32_t *frozen, char *err, size_t elen)
+int snapdisk_snapshot(struct vm *v, const char *dir, bool raw_external,
+                      struct sstate_writer *w, uint32_t *frozen, char *err, size_t elen)
 {
     struct vmm_disks *ds = v->disks;
     unsigned n = ds ? ds->n : 0;
@@ -263,12 +300,13 @@ int snapdisk_snapshot(struct vm *v, const char *dir, struct sstate_writer *w,
         for (unsigned i = 0; i < n && !rc; i++) {
             struct vmm_disk_ent *e = &ds->d[i];
             struct snapdisk_rec *rec = &recs[i];
-            bool freeze = !e->read_only && !e->snapshot;
+            bool copy = raw_external && is_raw_copy(e);
+            bool freeze = !e->read_only && !e->snapshot && !copy;
             if (freeze != (pass == 1))
                 continue;
             rec->index = i;
-            rec->role = freeze ? SNAPDISK_FROZEN : e->snapshot ? SNAPDISK_TEMP
-                                                               : SNAPDISK_READONLY;
+            rec->role = freeze ? SNAPDISK_FROZEN : copy ? SNAPDISK_RAWCOPY
+                      : e->snapshot ? SNAPDISK_TEMP : SNAPDISK_READONLY;
             rec->virtual_size = block_length(e->bd);
             char *real = realpath(e->top, NULL);
             if (!real || strlen(real) > SNAPDISK_PATH_MAX) {
@@ -292,6 +330,8 @@ int snapdisk_snapshot(struct vm *v, const char *dir, struct sstate_writer *w,
                 } else {
                     errbuf(err, elen, rc, "snapshot: disk %u: %s", i, strerror(-rc));
                 }
+            } else if (rec->role == SNAPDISK_RAWCOPY) {
+                rc = snapraw_snapshot(v, i, e, dir, rec, err, elen);
             } else if (rec->role == SNAPDISK_FROZEN) {
                 char top[4096], msg[BLOCK_ERR_LEN];
                 frozen_name(rec->path, id, top, sizeof(top));
@@ -357,11 +397,13 @@ void snapdisk_unfreeze(struct vm *v, uint32_t frozen)
 
 void snapdisk_remove_files(const char *dir)
 {
+    static const char *const ext[] = { "qcow2", "raw", "raw.tmp" };
     char p[4096];
-    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++) {
-        snprintf(p, sizeof(p), "%s/disk%u.qcow2", dir, i);
-        unlink(p);
-    }
+    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+        for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+            snprintf(p, sizeof(p), "%s/disk%u.%s", dir, i, ext[k]);
+            unlink(p);
+        }
 }
 
 const char *snapdisk_top(struct vm *v, unsigned i, char *buf, size_t len, bool *read_only)
@@ -400,7 +442,7 @@ int snapdisk_plan(struct vm *v, const struct vm_config *cfg, struct snapdisk_pla
     uint8_t *buf = NULL;
     size_t len = 0;
     struct snapdisk_rec *recs = NULL, now;
-    unsigned n = 0, nfrozen = 0;
+    unsigned n = 0, nwritable = 0;
     int rc = snap_state_read(dir, &buf, &len, msg, sizeof(msg));
     if (rc)
         return vm_fail(v, rc, "restore: %s", msg);
@@ -420,7 +462,9 @@ int snapdisk_plan(struct vm *v, const struct vm_config *cfg, struct snapdisk_pla
         struct snapdisk_plan *p = &plan[i];
         p->role = (enum snapdisk_role)rec->role;
         snprintf(p->image, sizeof(p->image), "%s", rec->path);
-        bool ok = rec->role == SNAPDISK_FROZEN ? !d->read_only && !d->snapshot :
+        bool writable = rec->role == SNAPDISK_FROZEN || rec->role == SNAPDISK_RAWCOPY;
+        bool ok = writable ? !d->read_only && !d->snapshot &&
+                             (rec->role == SNAPDISK_FROZEN || d->format != VM_DISK_QCOW2) :
                   rec->role == SNAPDISK_TEMP ? d->snapshot : d->read_only && !d->snapshot;
         if (!ok) {
             rc = vm_fail(v, -EINVAL, "restore: --disk %s (disk %u): the snapshot's disk %u "
@@ -437,12 +481,17 @@ int snapdisk_plan(struct vm *v, const struct vm_config *cfg, struct snapdisk_pla
             goto out;
         }
         free(real);
-        if ((rc = snapdisk_identity(rec->path, &now, msg, sizeof(msg)))) {
+        /* A raw copy's restore never reads the image, which the first VM
+         * goes on writing: only the copy must be as it was. */
+        if (rec->role == SNAPDISK_RAWCOPY) {
+            if ((rc = snapraw_plan(v, dir, i, rec, p)))
+                goto out;
+        } else if ((rc = snapdisk_identity(rec->path, &now, msg, sizeof(msg)))) {
             vm_fail(v, rc, "restore: disk %u (%s) of snapshot %s is missing or unreadable: "
                     "%s", i, rec->path, dir, msg);
             goto out;
         }
-        const char *diff = identity_diff(rec, &now);
+        const char *diff = rec->role == SNAPDISK_RAWCOPY ? NULL : identity_diff(rec, &now);
         if (diff) {
             rc = vm_fail(v, -EINVAL, "restore: disk %u (%s) of snapshot %s has changed "
                          "since the snapshot (%s differs): the memory of the snapshot does "
@@ -458,22 +507,22 @@ int snapdisk_plan(struct vm *v, const struct vm_config *cfg, struct snapdisk_pla
                              strerror(errno));
                 goto out;
             }
-        } else if (rec->role == SNAPDISK_FROZEN && nfrozen < cfg->ndisk_overlays) {
+        } else if (writable && nwritable < cfg->ndisk_overlays) {
             struct stat st;
-            p->overlay = cfg->disk_overlays[nfrozen];
+            p->overlay = cfg->disk_overlays[nwritable];
             if (lstat(p->overlay, &st) == 0) {
                 rc = vm_fail(v, -EEXIST, "restore: --disk-overlay %s (for disk %u, %s): "
                              "exists; give a new file name", p->overlay, i, rec->path);
                 goto out;
             }
         }
-        if (rec->role == SNAPDISK_FROZEN)
-            nfrozen++;
+        if (writable)
+            nwritable++;
     }
-    if (cfg->ndisk_overlays > nfrozen)
+    if (cfg->ndisk_overlays > nwritable)
         rc = vm_fail(v, -EINVAL, "restore: %u --disk-overlay options, but snapshot %s has "
-                     "%u writable qcow2 disk%s: give at most one per such disk", 
-                     cfg->ndisk_overlays, dir, nfrozen, nfrozen == 1 ? "" : "s");
+                     "%u writable disk%s (qcow2 or raw copy): give at most one per such "
+                     "disk", cfg->ndisk_overlays, dir, nwritable, nwritable == 1 ? "" : "s");
 out:
     free(recs);
     return rc;
@@ -492,6 +541,8 @@ int snapdisk_open(struct vm *v, const struct vm_disk *d, const struct snapdisk_p
 {
     char err[BLOCK_ERR_LEN], dir[4096];
     int rc;
+    if (p->role == SNAPDISK_RAWCOPY)
+        return snapraw_open(v, d, p, e, bd);
     if (p->role == SNAPDISK_TEMP) {
         dir_of(p->base, dir, sizeof(dir));
         char *real = realpath(dir, NULL);

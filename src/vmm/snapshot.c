@@ -50,41 +50,6 @@ static int write_all(int fd, const void *buf, size_t len, off_t off)
     return 0;
 }
 
-int snap_file_commit(const char *dir, const char *name, int fd, char *err,
-                       size_t elen)
-{
-    char tmp[4096], final[4096];
-    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-    snprintf(final, sizeof(final), "%s/%s", dir, name);
-    if (fsync(fd) < 0)
-        return errbuf(err, elen, -errno, "%s: fsync: %s", tmp, strerror(errno));
-    if (rename(tmp, final) < 0)
-        return errbuf(err, elen, -errno, "%s: rename to %s: %s", tmp, final,
-                    strerror(errno));
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0) {
-        int e = errno;
-        if (dfd >= 0)
-            close(dfd);
-        return errbuf(err, elen, -e, "%s: fsync of the directory: %s", dir,
-                    strerror(e));
-    }
-    close(dfd);
-    return 0;
-}
-
-int snap_file_create(const char *dir, const char *name, char *err, size_t elen)
-{
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name) >= sizeof(tmp))
-        return errbuf(err, elen, -ENAMETOOLONG, "%s: path too long", dir);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return errbuf(err, elen, -errno, "%s: cannot create: %s", tmp,
-                    strerror(errno));
-    return fd;
-}
-
 int snap_write_ram(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t off)
 {
     while (len) {
@@ -105,6 +70,14 @@ int snap_write_ram(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t off)
         len -= step;
     }
     return 0;
+}
+
+void snap_writeback_kick(int fd, off_t *from, off_t upto)
+{
+    if (upto - *from < SNAP_WRITEBACK_STEP)
+        return;
+    (void)sync_file_range(fd, *from, upto - *from, SYNC_FILE_RANGE_WRITE);
+    *from = upto;
 }
 
 bool snap_page_is_zero(const uint8_t *p)
@@ -128,12 +101,13 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
     uint64_t total = 0;
     for (int i = 0; i < n; i++)
         total += reg[i].size;
-    int fd = snap_file_create(dir, "memory", err, elen);
+    int fd = safefile_create(dir, "memory", 0600, err, elen);
     if (fd < 0)
         return fd;
     int rc = 0;
     uint64_t out = 0, seen = 0, bytes = 0;
     uint64_t *pop = NULL;
+    off_t kicked = 0;
     sstate_begin(w, "memory", 1);
     sstate_put_u32(w, (uint32_t)n);
     for (int i = 0; i < n && !rc; i++) {
@@ -179,6 +153,8 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
                         errbuf(err, elen, rc, "%s/memory.tmp: write: %s", dir,
                              strerror(-rc));
                     bytes += run_pages * MEM_PAGE_SIZE;
+                    snap_writeback_kick(fd, &kicked,
+                                        (off_t)(out + at + (run + run_pages) * MEM_PAGE_SIZE));
                     run_pages = 0;
                 }
             }
@@ -193,8 +169,9 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
     if (!rc && ftruncate(fd, (off_t)out) < 0)
         rc = errbuf(err, elen, -errno, "%s/memory.tmp: set size: %s", dir,
                   strerror(errno));
-    if (!rc)
-        rc = snap_file_commit(dir, "memory", fd, err, elen);
+    /* Durable now, named by snap_state_write: one directory sync for both. */
+    if (!rc && fsync(fd) < 0)
+        rc = errbuf(err, elen, -errno, "%s/memory.tmp: fsync: %s", dir, strerror(errno));
     close(fd);
     int se = sstate_end(w);
     if (!rc && se)
@@ -322,12 +299,20 @@ int snap_state_write(const char *dir, const struct sstate_writer *w,
     le_put(end + 12, 8, 4);
     le_put(end + SSTATE_HDR_LEN, nsec, 8);
     le_put(end + SSTATE_HDR_LEN + 8, crc32c(0, end, SSTATE_HDR_LEN + 8), 4);
-    int fd = snap_file_create(dir, "state", err, elen);
+    int fd = safefile_create(dir, "state", 0600, err, elen);
     int rc = fd < 0 ? fd : write_all(fd, out, SNAP_HDR + body, 0);
     if (fd >= 0 && rc)
         errbuf(err, elen, rc, "%s/state.tmp: write: %s", dir, strerror(-rc));
+    if (fd >= 0 && !rc) {
+        /* The memory file first: a state file never names a memory file
+         * that is not there yet. */
+        char m[4096];
+        snprintf(m, sizeof(m), "%s/memory.tmp", dir);
+        if (access(m, F_OK) == 0)       /* none: a state without memory */
+            rc = safefile_rename(dir, "memory", err, elen);
+    }
     if (fd >= 0 && !rc)
-        rc = snap_file_commit(dir, "state", fd, err, elen);
+        rc = safefile_commit(dir, "state", fd, err, elen);
     if (fd >= 0)
         close(fd);
     free(out);

@@ -5,9 +5,11 @@
  *           each followed by its CRC-32C, then an "end" section;
  *   memory  guest RAM, the regions one after another in address order,
  *           never-written and all-zero pages left as holes (sparse).
- * Both are written crash-safe (temporary file, fsync, rename, fsync of the
- * directory), memory first: a directory with a valid `state` has a
- * complete `memory`.  Readers treat both as hostile input.
+ * Both are written crash-safe: memory.tmp is written and fsynced, then
+ * state.tmp; memory.tmp is renamed to memory, state.tmp fsynced and
+ * renamed to state, and the directory fsynced once for both.  A directory
+ * with a valid `state` has a complete `memory`.  Readers treat both as
+ * hostile input.
  *
  * Not thread-safe: one writer or reader per snapshot, on the VMM's control
  * thread, with the VM paused. */
@@ -28,7 +30,8 @@
  * all (the caller computes rate and time left). */
 typedef void (*snap_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
-/* Write every RAM region of m to DIR/memory (sparse) and append a
+/* Write every RAM region of m to DIR/memory.tmp (sparse, fsynced; the
+ * snap_state_write that follows names it DIR/memory) and append a
  * "memory" section (the region table: gpa, size, offset in the file) to
  * w.  Returns 0, or -errno with a message in err (the file, the call that
  * failed).  Bytes written go to *written when non-NULL. */
@@ -47,7 +50,9 @@ int snap_memory_map(const char *dir, struct mem *m, struct sstate_reader *r,
 
 /* Write DIR/state: the header and the sections in w (whole sections, as
  * sstate_end left them), each followed by its CRC-32C, and the closing
- * "end" section.  Crash-safe.  Returns 0 or -errno with a message. */
+ * "end" section.  Crash-safe; renames DIR/memory.tmp (written by
+ * snap_memory_write or snap_diff_write) to DIR/memory first.  Returns 0
+ * or -errno with a message. */
 int snap_state_write(const char *dir, const struct sstate_writer *w,
                      char *err, size_t elen);
 
@@ -69,16 +74,18 @@ int snap_state_read_crc(const char *dir, uint8_t **buf, size_t *len,
 
 /* ---- helpers the snapshot files share (snapshot.c) ---- */
 
-/* Create DIR/name.tmp (mode 0600, truncated): the fd, or -errno with a
- * message. */
-int snap_file_create(const char *dir, const char *name, char *err, size_t elen);
-/* Make DIR/name.tmp (open as fd) durable under DIR/name: fsync, rename,
- * fsync of DIR.  0 or -errno with a message; fd stays open. */
-int snap_file_commit(const char *dir, const char *name, int fd, char *err,
-                     size_t elen);
 /* Write guest RAM [gpa, gpa+len) to fd at byte off, through the mem/ API
  * (pinned while copied).  0 or -errno. */
 int snap_write_ram(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t off);
+/* Start write-back of what was written to fd in [*from, upto) once that
+ * span reaches SNAP_WRITEBACK_STEP bytes (1 MiB), and move *from to upto.
+ * The final fsync then waits for I/O that ran while later pages were still
+ * being copied, instead of starting all of it at the end: about 40 % off
+ * a full snapshot's time on a disk-bound host.  Offsets must grow from
+ * call to call.  A failure here is not an error: the fsync still writes
+ * everything and reports what fails. */
+#define SNAP_WRITEBACK_STEP (1 << 20)
+void snap_writeback_kick(int fd, off_t *from, off_t upto);
 /* True when the MEM_PAGE_SIZE bytes at p (8-byte aligned) are all zero. */
 bool snap_page_is_zero(const uint8_t *p);
 
@@ -110,7 +117,8 @@ void snap_dirty_put_back(struct mem *m, const struct snap_dirty *d);
 void snap_dirty_free(struct snap_dirty *d);
 
 /* Write a diff snapshot's memory: the pages of d that hold data go to
- * DIR/memory (sparse, at their usual offsets); the "parent" section
+ * DIR/memory.tmp (sparse, at their usual offsets, fsynced; named by
+ * snap_state_write); the "parent" section
  * (parent, an absolute path, and parent_crc) and the "memdiff" section
  * (region table and dirty bitmaps) are appended to w.  The VM is paused.
  * Bytes written go to *written when non-NULL.  0, or -errno with a

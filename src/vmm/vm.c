@@ -431,6 +431,22 @@ int vm_console_input(struct vm *v, const void *buf, size_t len)
     return rc;
 }
 
+int vm_power_button(struct vm *v)
+{
+    pthread_mutex_lock(&v->lock);       /* the board stays while we press */
+    enum vm_state st = state_of(v);
+    int rc;
+    if (st != VM_STATE_RUNNING && st != VM_STATE_PAUSED)
+        rc = wrong_state(v, -EINVAL, "shutdown", "running or paused");
+    else if (!v->board)
+        rc = vm_fail(v, -ENODEV, "shutdown: the VM has no board (a reset failed)");
+    else if ((rc = virt_power_button(v->board)))
+        vm_fail(v, rc, "shutdown: the guest has not taken the power-button presses "
+                "already queued; not pressed again");
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
 /* ---- create and destroy ---- */
 
 void vm_teardown(struct vm *v)

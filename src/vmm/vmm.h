@@ -229,6 +229,14 @@ int vm_pause(struct vm *vm) __attribute__((warn_unused_result));
 int vm_resume(struct vm *vm) __attribute__((warn_unused_result));
 int vm_stop(struct vm *vm) __attribute__((warn_unused_result));
 int vm_reset(struct vm *vm) __attribute__((warn_unused_result));
+/* Press and release the guest's power button (virt_power_button) and
+ * return at once: a guest that listens powers off by itself (the VM
+ * then stops with VM_STOP_POWEROFF); one that does not ignores it, and
+ * the caller decides when to vm_stop.  While PAUSED the press waits for
+ * vm_resume.  Returns 0, -EINVAL when not RUNNING or PAUSED, -ENOSPC when
+ * the guest has taken none of the last presses; text in vm_last_error.
+ * Any thread. */
+int vm_power_button(struct vm *vm) __attribute__((warn_unused_result));
 
 /* Stop the VM if it is active, deliver the events still queued, end its
  * threads, close its disks (flushing them; snapshot overlays vanish) and
@@ -326,6 +334,17 @@ int vm_snapshot_create(struct vm *vm, const char *dir, char *err, size_t errlen)
  * -ENODATA (no previous snapshot) and -ESTALE (the parent was removed or
  * replaced since: take a full snapshot); nothing is written then. */
 int vm_snapshot_diff(struct vm *vm, const char *dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* vm_snapshot_create (flags 0) or vm_snapshot_diff (VM_SNAP_DIFF), with
+ * VM_SNAP_DISKS_EXTERNAL: each writable raw disk's content is copied,
+ * sparse, into dir/disk<i>.raw (a writable raw disk is refused with
+ * -ENOTSUP without it; docs/snapshot.md "Disks").  The copy takes time in
+ * proportion to the disk's data, with the VM paused; a full host disk
+ * fails the snapshot (-ENOSPC) with nothing left in dir.  Any thread. */
+#define VM_SNAP_DIFF            0x1u
+#define VM_SNAP_DISKS_EXTERNAL  0x2u
+int vm_snapshot(struct vm *vm, const char *dir, unsigned flags, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Restore a snapshot (vm_snapshot_create's directory) into a CREATED VM

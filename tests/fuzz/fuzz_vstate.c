@@ -1,7 +1,7 @@
 /* libFuzzer target: the restore of the virtio devices' saved state
  * (src/virtio/device.c and the sections of blk.c, net.c, console.c,
- * rng.c) on hostile bytes.  The first byte picks the device (blk, net,
- * console, rng), the rest is its section.  A snapshot file is input: no
+ * rng.c, input.c) on hostile bytes.  The first byte picks the device
+ * (blk, net, console, rng, input), the rest is its section.  A snapshot file is input: no
  * byte sequence may crash or read out of bounds; a refused restore leaves
  * the device saving the same bytes as before; an accepted one saves back
  * exactly the bytes it read, and the device then runs (resume, a
@@ -22,7 +22,7 @@
 #include "virtio/virtio.h"
 #include "virtio_fake.h"
 
-#define NDEV 4
+#define NDEV 5
 #define DISK_SIZE (64u << 10)
 #define RING(q) (FAKE_RAM + 0x20000 + 0x4000ULL * (q))
 #define BUF(i)  (FAKE_RAM + 0x100000 + 0x800ULL * (i))
@@ -36,6 +36,7 @@ struct fuzz_ctx {
     unsigned nqueues[NDEV];
     struct virtio_net *net;
     struct virtio_console *con;
+    struct virtio_input *in;
 };
 
 static struct fuzz_ctx *ctx_get(void)
@@ -62,7 +63,8 @@ static struct fuzz_ctx *ctx_get(void)
     struct virtio_blk *b = virtio_blk_new(c->bd, false, false, "fuzz", &irq, c->mem);
     struct virtio_rng *r = virtio_rng_new(&irq, c->mem);
     c->con = virtio_console_new(NULL, &irq, c->mem);
-    if (!b || !r || !c->con || virtio_net_new(NULL, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 1 }, &irq, c->mem,
+    c->in = virtio_input_new(&irq, c->mem);
+    if (!b || !r || !c->con || !c->in || virtio_net_new(NULL, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 1 }, &irq, c->mem,
                                                      &c->net))
         abort();
     c->dev[0] = virtio_blk_device(b);
@@ -77,6 +79,9 @@ static struct fuzz_ctx *ctx_get(void)
     c->dev[3] = virtio_rng_device(r);
     c->vdev[3] = virtio_rng_transport(r);
     c->nqueues[3] = 1;
+    c->dev[4] = virtio_input_device(c->in);
+    c->vdev[4] = virtio_input_transport(c->in);
+    c->nqueues[4] = 2;
     for (unsigned i = 0; i < NDEV; i++)
         if (c->dev[i].ops->quiesce(c->dev[i].opaque))
             abort();
@@ -144,6 +149,15 @@ static void write_seeds(const char *dir, struct fuzz_ctx *c)
         }
         case 2:     /* console: input waiting */
             virtio_console_input(c->con, (const uint8_t *)"seed input", 10);
+            break;
+        case 4:     /* input: a config selection, a press half delivered */
+            virtio_mmio_ops.write(c->vdev[i], VIRTIO_MMIO_CONFIG, 0x11, 1);
+            virtio_mmio_ops.write(c->vdev[i], VIRTIO_MMIO_CONFIG + 1, 1, 1);
+            seed_chain(&f, &r[0], 0, true, 8);
+            seed_chain(&f, &r[0], 1, true, 8);
+            fk_wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+            if (virtio_input_power_button(c->in))
+                abort();
             break;
         default:    /* rng: two requests */
             seed_chain(&f, &r[0], 0, true, 32);

@@ -4,6 +4,9 @@
 #   fuzz_init                 ROOT, T (a temporary directory, removed at exit),
 #                             TAP counter; exits with a SKIP when clang is absent
 #   fuzz_build NAME LIBS SRC...   build $T/NAME from SRC (LIBS: linker flags)
+#   fuzz_build_lib            compile the whole library (src/ but the CLI)
+#                             for a target that needs it, two files at a
+#                             time; sets FUZZ_LIB (objects and link flags)
 #   fuzz_seeds DIR            copy the seed corpus DIR into $T/corpus
 #   fuzz_run NAME SECONDS [MAXLEN]  run for FUZZ_SECONDS (default SECONDS)
 FUZZ_N=0
@@ -32,6 +35,20 @@ fuzz_build() { # NAME LIBS SRC...
         fuzz_fail "build $name (clang libFuzzer)"; sed 's/^/# /' "$T/build.log" | tail -20
         exit 1
     fi
+}
+
+fuzz_build_lib() {
+    local pkgs="zlib libzstd liburing slirp libmicrohttpd jansson"
+    # shellcheck disable=SC2086,SC2016
+    if ! (cd "$ROOT" && find src -name '*.c' -not -path 'src/cli/*' | sort |
+            CF="-std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc $(pkg-config --cflags $pkgs)" T="$T" \
+            xargs -P2 -I{} sh -c 'mkdir -p "$T/obj/$(dirname {})" &&
+                clang $CF -fsanitize=fuzzer-no-link,address,undefined \
+                    -fno-sanitize-recover=all -c {} -o "$T/obj/{}.o"') > "$T/build.log" 2>&1; then
+        fuzz_fail "build the library for libFuzzer"; sed 's/^/# /' "$T/build.log" | tail -20
+        exit 1
+    fi
+    FUZZ_LIB="$(find "$T/obj" -name '*.o' | sort | tr '\n' ' ') $(pkg-config --libs $pkgs) -lfdt"
 }
 
 fuzz_seeds() { cp "$1"/* "$T/corpus/"; }

@@ -15,8 +15,15 @@
 #  - a snapshot=on VM, snapshotted and restored twice at once: both see
 #    the guest's writes made before the snapshot;
 #  - bad input: the frozen image changed (touch, then a write) refuses the
-#    restore naming the disk; a writable raw disk refuses the snapshot and
-#    the VM runs on.
+#    restore naming the disk; a writable raw disk refuses the snapshot
+#    (naming "disks":"external") and the VM runs on;
+#  - a writable raw disk with "disks":"external": the guest writes known
+#    patterns to it, the snapshot copies it (sparse) into DIR/disk0.raw,
+#    the guest overwrites them and is killed; two restores at once (one on
+#    a temporary overlay, one with --disk-overlay) each read exactly the
+#    snapshot's content from the disk (page cache dropped) and write
+#    their own; the original raw file and the copy are unchanged by them;
+#    a copy changed, truncated or missing refuses the restore naming it.
 # Every wait is a bounded poll or a console pattern, never a sleep.
 set -u
 cd "$(dirname "$0")/../.."
@@ -24,7 +31,7 @@ cd "$(dirname "$0")/../.."
 VESSEL=${VESSEL:-build/release/vessel}
 VESSEL=$(realpath "$VESSEL")
 T=$(mktemp -d "${TMPDIR:-/tmp}/vessel-snapdisk.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap 'umount "$T/full" 2>/dev/null; rm -rf "$T"' EXIT
 if ! command -v curl >/dev/null || ! command -v e2fsck >/dev/null; then
     echo "ok 1 - # SKIP curl or e2fsck not installed"; exit 0
 fi
@@ -195,8 +202,137 @@ run alive 60 :: echo still-running
 kill
 EOF
 check "a writable raw disk: snapshot refused with 400 naming the disk and what works" \
-    'res vm4/snap.out | grep "^create: 400" | grep -q "raw.img" && res vm4/snap.out | grep "^create:" | grep -q "qcow2"'
+    'res vm4/snap.out | grep "^create: 400" | grep -q "raw.img" && res vm4/snap.out | grep "^create:" | grep -q "qcow2" &&
+     res vm4/snap.out | grep "^create:" | grep -q "disks.*external"'
 check "the refused snapshot left no directory behind" '[ ! -e "$T/s4" ]'
 check "the VM runs on after the refused snapshot" \
     'res vm4/snap.out | grep -q "^resume: 204" && res vm4/alive.out | grep -qx still-running'
+
+# ---- 6: a writable raw disk, "disks":"external" ----
+# snapx SOCKET DIR: a bad "disks" value, then pause, snapshot with copies, resume
+cat > "$T/snapx" <<EOF
+#!/bin/bash
+x=\$($API "\$1" PUT /snapshot/create "{\"path\":\"\$2\",\"disks\":\"internal\"}"); echo "bad: \$x"
+a=\$($API "\$1" PATCH /vm '{"state":"paused"}'); echo "pause: \$a"
+b=\$($API "\$1" PUT /snapshot/create "{\"path\":\"\$2\",\"disks\":\"external\"}"); echo "create: \$b"
+c=\$($API "\$1" PATCH /vm '{"state":"running"}'); echo "resume: \$c"
+$API "\$1" GET /vm
+EOF
+chmod +x "$T/snapx"
+# snapfull SOCKET: a snapshot into a tmpfs with room for the memory but not
+# for the disk's copy (root only: prints "skip" when it cannot mount one)
+cat > "$T/snapfull" <<EOF
+#!/bin/bash
+mkdir -p "$T/full"
+m=\$(( \$(stat -c %b "$T/s5/memory") * 512 + (12 << 20) ))
+mount -t tmpfs -o size=\$m tmpfs "$T/full" 2>/dev/null || { echo skip; exit 0; }
+a=\$($API "\$1" PATCH /vm '{"state":"paused"}'); echo "pause: \$a"
+b=\$($API "\$1" PUT /snapshot/create "{\"path\":\"$T/full/snap\",\"disks\":\"external\"}"); echo "create: \$b"
+echo "left: \$(ls -A "$T/full" | tr '\n' ' ')"
+c=\$($API "\$1" PATCH /vm '{"state":"running"}'); echo "resume: \$c"
+$API "\$1" GET /vm
+umount "$T/full"
+EOF
+chmod +x "$T/snapfull"
+# rr NAME ARGS...: a restored VM reads both patterns from the disk itself
+# (page cache dropped), writes its own name at 8 MiB, powers off
+cat > "$T/rr" <<EOF
+#!/bin/bash
+name=\$1; shift
+printf '%s\n' "run drop 30 :: echo 3 > /proc/sys/vm/drop_caches" \\
+    "run a 120 :: head -c 4194304 /dev/vda | md5sum" \\
+    "run b 120 :: dd if=/dev/vda bs=1048576 skip=32 count=1 2>/dev/null | md5sum" \\
+    "run w 60 :: echo restore-\$name | dd of=/dev/vda bs=512 seek=16384 conv=fsync 2>/dev/null && echo written" \\
+    "send poweroff -f" "exit 120" |
+python3 "$PWD/tests/system/console.py" --log "$T/\$name.log" --out "$T/\$name" \\
+    --timeout $((BOOT_TMO * 2)) -- "$VESSEL" run "\$@" 2> "$T/\$name.err"
+EOF
+chmod +x "$T/rr"
+mkdir -p "$T/r"
+R=$T/r/raw.img
+truncate -s 64M "$R"
+want_a=$(yes snapshot-moment | head -c 4194304 | md5sum | cut -d' ' -f1)
+want_b=$(yes second-region | head -c 1048576 | md5sum | cut -d' ' -f1)
+want_o=$(yes after-snapshot | head -c 4194304 | md5sum | cut -d' ' -f1)
+session vm5 "${GUEST[@]}" --disk "$R,format=raw" --api-sock "$T/s5.sock" <<EOF
+expect $BOOT_TMO VESSEL-BOOT-OK
+expect 60 vessel:.*# 
+run dmesg 30 :: dmesg -n 1
+run write 120 :: yes snapshot-moment | head -c 4194304 > /dev/vda && yes second-region | head -c 1048576 | dd of=/dev/vda bs=1048576 seek=32 2>/dev/null && sync && echo written
+host snap 300 :: $T/snapx $T/s5.sock $T/s5
+run over 120 :: yes after-snapshot | head -c 4194304 > /dev/vda && sync && echo overwritten
+run big 120 :: yes big-data | head -c 29360128 | dd of=/dev/vda bs=1048576 seek=34 iflag=fullblock oflag=direct 2>/dev/null && echo big
+host full 300 :: $T/snapfull $T/s5.sock
+run alive 60 :: echo still-running
+kill
+EOF
+snap=$(res vm5/snap.out)
+check "raw: a bad \"disks\" value is refused with 400 naming the field" \
+    'echo "$snap" | grep "^bad: 400" | grep -q "disks"'
+check "raw: the guest wrote both patterns" 'res vm5/write.out | grep -qx written'
+check "raw: snapshot with \"disks\":\"external\": 201, the VM resumed" \
+    'echo "$snap" | grep -q "^create: 201" && echo "$snap" | grep -q "^resume: 204"'
+check "raw: the VM still writes to its raw file (GET /vm)" \
+    'echo "$snap" | tail -n1 | grep -q "\"path\": *\"$R\""'
+check "raw: the guest overwrote the disk after the snapshot" 'res vm5/over.out | grep -qx overwritten'
+C=$T/s5/disk0.raw
+full=$(res vm5/full.out)
+if [ "$full" = skip ]; then
+    ok "raw: a full disk during the copy # SKIP cannot mount a tmpfs (not root)"
+else
+    check "raw: a full disk during the copy: 500 naming the copy and the full disk" \
+        'res vm5/big.out | grep -qx big && echo "$full" | grep "^create: 500" | grep "disk0.raw" | grep -q "No space left"'
+    check "raw: the failed snapshot left nothing behind" 'echo "$full" | grep -qx "left: "'
+    check "raw: the VM runs on its raw file after the failed snapshot" \
+        'echo "$full" | grep -q "^resume: 204" && echo "$full" | tail -n1 | grep -q "\"path\": *\"$R\"" &&
+         res vm5/alive.out | grep -qx still-running'
+fi
+check "raw: the copy DIR/disk0.raw has the disk's size" '[ "$(stat -c %s "$C")" = $((64 << 20)) ]'
+check "raw: the copy is sparse (under 16 MiB allocated of 64)" \
+    '[ $(( $(stat -c %b "$C") * 512 )) -lt $((16 << 20)) ]'
+check "raw: the copy holds the snapshot-time patterns" \
+    '[ "$(head -c 4194304 "$C" | md5sum | cut -d" " -f1)" = "$want_a" ] &&
+     [ "$(dd if="$C" bs=1M skip=32 count=1 2>/dev/null | md5sum | cut -d" " -f1)" = "$want_b" ]'
+check "raw: the original file has the post-snapshot writes" \
+    '[ "$(head -c 4194304 "$R" | md5sum | cut -d" " -f1)" = "$want_o" ]'
+orig_sum=$(md5sum < "$R")
+copy_sum=$(md5sum < "$C")
+"$T/rr" rA "${GUEST[@]}" --restore "$T/s5" --disk "$R,format=raw" &
+"$T/rr" rB "${GUEST[@]}" --restore "$T/s5" --disk "$R,format=raw" --disk-overlay "$T/r/b.qcow2" &
+wait
+for x in A B; do
+    check "raw restore $x (two at once): the disk holds the snapshot's first pattern" \
+        'rc_is r$x/a && res r$x/a.out | grep -q "^$want_a"'
+    check "raw restore $x: and the second" 'rc_is r$x/b && res r$x/b.out | grep -q "^$want_b"'
+    check "raw restore $x: writes to its disk and powers off" \
+        'res r$x/w.out | grep -qx written && [ "$(res r$x/exit.rc)" = 0 ]'
+done
+check "raw: the original raw file is unchanged by the restores" '[ "$(md5sum < "$R")" = "$orig_sum" ]'
+check "raw: the copy is unchanged by the restores" '[ "$(md5sum < "$C")" = "$copy_sum" ]'
+check "raw: --disk-overlay is a qcow2 overlay over the copy, holding the restore's write" \
+    '"$VESSEL" img info -U "$T/r/b.qcow2" | grep -q "backing file: $C" &&
+     "$VESSEL" img convert --backing-dir "$T/s5" -O raw "$T/r/b.qcow2" "$T/b.raw" > /dev/null 2>&1 &&
+     dd if="$T/b.raw" bs=512 skip=16384 count=1 2>/dev/null | grep -qa restore-rB'
+# Bad copies: refused naming the copy and what differs; nothing created.
+cp -a "$C" "$T/copy.keep"
+bad_restore() { # NAME: a restore with an overlay; its output in $T/NAME.out
+    timeout 120 "$VESSEL" run "${GUEST[@]}" --restore "$T/s5" --disk "$R,format=raw" \
+        --disk-overlay "$T/r/$1.qcow2" < /dev/null > "$T/$1.out" 2>&1
+}
+touch "$C"
+bad_restore touched; rc=$?
+check "raw: a copy touched since: restore refused naming disk0.raw and its modification time" \
+    '[ $rc -ne 0 ] && grep -q "disk0.raw" "$T/touched.out" &&
+     grep -q "modification time" "$T/touched.out" && [ ! -e "$T/r/touched.qcow2" ]'
+cp -a "$T/copy.keep" "$C"; truncate -s 32M "$C"
+bad_restore truncated; rc=$?
+check "raw: a truncated copy: restore refused naming disk0.raw and its size" \
+    '[ $rc -ne 0 ] && grep -q "disk0.raw" "$T/truncated.out" &&
+     grep -q "its size" "$T/truncated.out" && [ ! -e "$T/r/truncated.qcow2" ]'
+rm -f "$C"
+bad_restore missing; rc=$?
+check "raw: a missing copy: restore refused naming disk0.raw" \
+    '[ $rc -ne 0 ] && grep -q "disk0.raw.*No such file" "$T/missing.out" && [ ! -e "$T/r/missing.qcow2" ]'
+check "raw: the original raw file is unchanged by the refused restores" \
+    '[ "$(md5sum < "$R")" = "$orig_sum" ]'
 finish

@@ -37,7 +37,9 @@ static void no_line(void *opaque, unsigned n, bool level)
 
 /* The device tree of a real board (its devices, unwired) for `p`, with an
  * entropy device in each virtio slot of virtio_mask (every virtio device
- * writes the same virtio-mmio node). */
+ * writes the same virtio-mmio node), and the power button when bit
+ * POWER_BIT is set. */
+#define POWER_BIT (1u << VIRT_VIRTIO_SLOTS)
 static void *build_mask(const struct dtb_params *p, uint32_t virtio_mask, size_t *size)
 {
     struct mem *mem = mem_new();
@@ -55,6 +57,14 @@ static void *build_mask(const struct dtb_params *p, uint32_t virtio_mask, size_t
         struct virtio_rng *rng = virtio_rng_new(&irq, mem);
         assert_non_null(rng);
         struct device d = virtio_rng_device(rng);
+        assert_int_equal(board_attach(&b, d.ops, d.opaque, row), 0);
+    }
+    if (virtio_mask & POWER_BIT) {
+        const struct board_row *row = board_row(BOARD_POWER, 0);
+        const struct hw_line irq = { no_line, NULL, row->irq };
+        struct virtio_input *in = virtio_input_new(&irq, mem);
+        assert_non_null(in);
+        struct device d = virtio_input_device(in);
         assert_int_equal(board_attach(&b, d.ops, d.opaque, row), 0);
     }
     struct dtb_params q = *p;
@@ -272,7 +282,7 @@ static void test_minimal_and_virtio(void **state)
         .ncpus = 1, .ram_base = 0x80000000, .ram_size = 16ULL << 20,
     };
     size_t size;
-    void *fdt = build_mask(&p, (1u << 0) | (1u << 7), &size);
+    void *fdt = build_mask(&p, (1u << 0) | (1u << 7) | POWER_BIT, &size);
     int off = node(fdt, "/chosen");
     assert_null(fdt_getprop(fdt, off, "bootargs", NULL));
     assert_null(fdt_getprop(fdt, off, "linux,initrd-start", NULL));
@@ -284,6 +294,12 @@ static void test_minimal_and_virtio(void **state)
     check_u32(fdt, "/soc/virtio_mmio@10001000", "interrupt-parent", plic_ph);
     check_reg(fdt, "/soc/virtio_mmio@10008000", 0x10008000, 0x1000);
     check_u32(fdt, "/soc/virtio_mmio@10008000", "interrupts", 8);
+    /* The power button: its own window and source, after the slots. */
+    check_str(fdt, "/soc/virtio_mmio@10009000", "compatible", "virtio,mmio");
+    check_reg(fdt, "/soc/virtio_mmio@10009000", 0x10009000, 0x1000);
+    check_u32(fdt, "/soc/virtio_mmio@10009000", "interrupts", 9);
+    assert_true(node(fdt, "/soc/virtio_mmio@10009000") >
+                node(fdt, "/soc/virtio_mmio@10008000"));
     assert_int_equal(fdt_path_offset(fdt, "/soc/virtio_mmio@10002000"), -FDT_ERR_NOTFOUND);
     free(fdt);
 }
@@ -357,6 +373,9 @@ static void test_golden_blobs(void **state)
         .initrd_start = 0x90000000, .initrd_end = 0x91000000,
     };
     check_golden(&all, 0xff, 20762, 0xc6e897c3);
+    /* The power button's node (virtio_mmio@10009000, source 9) after the
+     * slots': the blobs above, without it, did not change. */
+    check_golden(&all, 0xff | POWER_BIT, 20878, 0x3f165dad);
 }
 
 static void test_dtc_clean(void **state)

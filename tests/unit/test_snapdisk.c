@@ -1,16 +1,20 @@
-/* Disks in snapshots (src/vmm/snapdisk.c, docs/snapshot.md "Disks"): the
- * "disk" section round trip and every corrupt field refused; the identity
- * of an image; freezing an open image under an overlay and undoing it
- * (block_overlay_push / block_overlay_pop). */
+/* Disks in snapshots (src/vmm/snapdisk.c, snapraw.c, docs/snapshot.md
+ * "Disks"): the "disk" section round trip and every corrupt field refused
+ * (version 1 and the raw copy's version 2); the identity of an image;
+ * freezing an open image under an overlay and undoing it
+ * (block_overlay_push / block_overlay_pop); the sparse copy of a raw
+ * image, its holes kept, and its failures (a full disk, a short source). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -149,6 +153,62 @@ static void test_scan(void **state)
     sstate_writer_free(&w);
 }
 
+static const struct snapdisk_rec good_copy = {
+    .index = 0, .role = SNAPDISK_RAWCOPY, .path = "/var/lib/vm/disk.raw",
+    .virtual_size = 8u << 20, .file_size = 8u << 20, .mtime_ns = 1700000000123456789ull,
+    .crc = 0x12345678, .copy_size = 8u << 20, .copy_mtime_ns = 1700000001000000000ull,
+    .copy_crc = 0xcafef00d,
+};
+
+static void test_rawcopy_section(void **state)
+{
+    (void)state;
+    size_t len, len1;
+    uint8_t *b = encode(&good_copy, &len);
+    uint8_t *b1 = encode(&good, &len1);
+    /* A raw copy is written as version 2; the other roles still as 1. */
+    assert_int_equal(le_get(b + 8, 4), 2);
+    assert_int_equal(le_get(b1 + 8, 4), 1);
+    assert_int_equal(len, len1 + (strlen(good_copy.path) - strlen(good.path)) + 20);
+    struct snapdisk_rec out;
+    char err[256];
+    assert_int_equal(parse(b, len, 0, &out, err, sizeof(err)), 0);
+    assert_int_equal(out.role, SNAPDISK_RAWCOPY);
+    assert_true(out.copy_size == good_copy.copy_size);
+    assert_true(out.copy_mtime_ns == good_copy.copy_mtime_ns);
+    assert_int_equal(out.copy_crc, good_copy.copy_crc);
+    /* Version 1 (the old layout) reads with the copy fields 0. */
+    assert_int_equal(parse(b1, len1, 0, &out, err, sizeof(err)), 0);
+    assert_true(out.copy_size == 0 && out.copy_mtime_ns == 0 && out.copy_crc == 0);
+    uint8_t *c = malloc(len);
+    size_t off_copy = OFF_PATH + strlen(good_copy.path) + 28;
+#define MUT(stmt, what) do { memcpy(c, b, len); stmt; expect_refused(c, len, 0, what); } while (0)
+    MUT(le_put(c + 8, 3, 4), "version 3 (newer)");
+    MUT(le_put(c + 8, 1, 4), "role 4 in version 1");
+    MUT(le_put(c + OFF_ROLE, 5, 4), "role 5");
+    MUT(le_put(c + OFF_ROLE, SNAPDISK_FROZEN, 4), "copy fields on a frozen disk");
+    MUT(le_put(c + off_copy, (8u << 20) - 512, 8), "copy size short of the virtual size");
+    MUT(le_put(c + off_copy, (8u << 20) + 512, 8), "copy size past the virtual size");
+    MUT(le_put(c + 12, len - 16 - 4, 4), "payload without the copy CRC");
+#undef MUT
+    {
+        /* Version 1 with role 4: what a version-1 reader would refuse too. */
+        size_t l1;
+        struct snapdisk_rec r = good_copy;
+        r.role = SNAPDISK_FROZEN;
+        r.copy_size = r.copy_mtime_ns = r.copy_crc = 0;
+        uint8_t *v1 = encode(&r, &l1);
+        le_put(v1 + OFF_ROLE, SNAPDISK_RAWCOPY, 4);
+        expect_refused(v1, l1, 0, "role 4 in a version-1 layout");
+        free(v1);
+    }
+    for (size_t n = 0; n < len; n++)
+        expect_refused(b, n, 0, "truncated");
+    free(c);
+    free(b);
+    free(b1);
+}
+
 static char dir[64];
 
 static int setup(void **state)
@@ -251,6 +311,131 @@ static void test_overlay_push_pop(void **state)
     block_close(bd);
 }
 
+/* A sparse 8 MiB file at p: 1 MiB of data at 0 (with a zero page at
+ * 256 KiB), a hole, 64 KiB at 5 MiB, a hole to the end. */
+static void make_sparse(const char *p, uint8_t *want)
+{
+    memset(want, 0, 8u << 20);
+    for (size_t i = 0; i < (1u << 20); i++)
+        want[i] = (uint8_t)(i * 7 + 1);
+    memset(want + (256u << 10), 0, 4096);
+    for (size_t i = 0; i < (64u << 10); i++)
+        want[(5u << 20) + i] = (uint8_t)(i ^ 0x5a);
+    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 8u << 20), 0);
+    assert_int_equal(pwrite(fd, want, 1u << 20, 0), 1u << 20);
+    assert_int_equal(pwrite(fd, want + (5u << 20), 64u << 10, 5u << 20), 64u << 10);
+    close(fd);
+}
+
+struct prog { unsigned calls; uint64_t done, total; };
+
+static void on_progress(void *opaque, uint64_t done, uint64_t total)
+{
+    struct prog *p = opaque;
+    assert_true(done >= p->done && done <= total);
+    p->calls++;
+    p->done = done;
+    p->total = total;
+}
+
+/* Copy src into a new file dst; check content and holes. */
+static void copy_and_check(const char *src, const char *dst, const uint8_t *want)
+{
+    char err[256] = "";
+    int in = open(src, O_RDONLY), out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(in >= 0 && out >= 0);
+    struct prog pr = { 0 };
+    uint64_t copied = 0;
+    int rc = snapraw_copy_fd(in, out, 8u << 20, "src", "dst", on_progress, &pr, &copied,
+                             err, sizeof(err));
+    if (rc)
+        fail_msg("copy: %s", err);
+    /* Only the data ranges were copied: 1 MiB and 64 KiB (the filesystem
+     * may round them to its blocks). */
+    assert_true(copied >= (1u << 20) + (64u << 10) && copied < (2u << 20));
+    assert_true(pr.calls >= 2 && pr.done == copied);
+    struct stat st;
+    assert_int_equal(fstat(out, &st), 0);
+    assert_true(st.st_size == (8u << 20));
+    assert_true((uint64_t)st.st_blocks * 512 < (3u << 20));   /* sparse */
+    off_t d = lseek(out, 2u << 20, SEEK_DATA);
+    assert_true(d >= (off_t)(4u << 20));                      /* the hole kept */
+    uint8_t *got = malloc(8u << 20);
+    assert_int_equal(pread(out, got, 8u << 20, 0), 8u << 20);
+    assert_memory_equal(got, want, 8u << 20);
+    free(got);
+    close(in);
+    close(out);
+}
+
+static void test_rawcopy_copy(void **state)
+{
+    (void)state;
+    char src[128], dst[128];
+    uint8_t *want = malloc(8u << 20);
+    snprintf(src, sizeof(src), "%s/src.raw", dir);
+    snprintf(dst, sizeof(dst), "%s/dst.raw", dir);
+    make_sparse(src, want);
+    copy_and_check(src, dst, want);
+    /* From another filesystem (tmpfs): copy_file_range may be refused
+     * there (EXDEV), and the read/write path must give the same file. */
+    char shm[128];
+    snprintf(shm, sizeof(shm), "/dev/shm/vessel-snapraw-%d", (int)getpid());
+    int fd = open(shm, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) {
+        close(fd);
+        make_sparse(shm, want);
+        copy_and_check(shm, dst, want);
+        unlink(shm);
+    }
+    free(want);
+}
+
+static void test_rawcopy_failures(void **state)
+{
+    (void)state;
+    char src[128], dst[128], err[256] = "";
+    uint8_t *want = malloc(8u << 20);
+    snprintf(src, sizeof(src), "%s/src.raw", dir);
+    snprintf(dst, sizeof(dst), "%s/full.raw", dir);
+    make_sparse(src, want);
+    free(want);
+    uint64_t copied;
+    /* A disk that fills up: a file size limit of 2 MiB, hit by the data
+     * at 5 MiB (ftruncate to 8 MiB is refused first, as on a small
+     * filesystem's quota).  The error names the file. */
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 2u << 20;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int in = open(src, O_RDONLY), out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int rc = snapraw_copy_fd(in, out, 8u << 20, "src", "the-copy", NULL, NULL, &copied,
+                             err, sizeof(err));
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -EFBIG);
+    assert_true(strstr(err, "the-copy") != NULL);
+    close(out);
+    /* A source that ends before the disk's size (which a paused VM's raw
+     * image never does): what is past its end reads as zeros in the copy,
+     * which still has the disk's size. */
+    out = open(dst, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_int_equal(truncate(src, 3u << 20), 0);
+    rc = snapraw_copy_fd(in, out, 8u << 20, "the-source", "dst", NULL, NULL, &copied, err,
+                         sizeof(err));
+    assert_int_equal(rc, 0);
+    assert_true(copied >= (1u << 20) && copied < (3u << 20));
+    struct stat st;
+    assert_int_equal(fstat(out, &st), 0);
+    assert_true(st.st_size == (8u << 20));
+    close(out);
+    close(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +444,9 @@ int main(void)
         cmocka_unit_test(test_scan),
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_overlay_push_pop),
+        cmocka_unit_test(test_rawcopy_section),
+        cmocka_unit_test(test_rawcopy_copy),
+        cmocka_unit_test(test_rawcopy_failures),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -100,9 +100,12 @@ static void test_memory_sparse_round_trip(void **state)
     assert_int_equal(snap_memory_write(dir, m, &w, NULL, NULL, &written, err,
                                        sizeof(err)), 0);
     assert_int_equal(written, 13 * PAGE);
+    /* Not named until the state file is written. */
     char path[256];
     snprintf(path, sizeof(path), "%s/memory", dir);
     struct stat st;
+    assert_int_equal(stat(path, &st), -1);
+    assert_int_equal(snap_state_write(dir, &w, err, sizeof(err)), 0);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_size, (64 << 20) + (1 << 20));
     assert_true((uint64_t)st.st_blocks * 512 <= 13 * PAGE + (256 << 10));
@@ -135,6 +138,7 @@ static void test_memory_table_hostile(void **state)
     sstate_writer_init(&w);
     char err[512];
     assert_int_equal(snap_memory_write(dir, m, &w, NULL, NULL, NULL, err, sizeof(err)), 0);
+    assert_int_equal(snap_state_write(dir, &w, err, sizeof(err)), 0);
     mem_free(m);
     /* payload: u32 count, then gpa, size, offset */
     struct { size_t off; uint64_t val; unsigned len; const char *what; } bad[] = {

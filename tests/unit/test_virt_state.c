@@ -217,7 +217,9 @@ static void test_section_order(void **state)
     struct sstate_writer w = save(vm);
     static const char *const want[] = {
         "virt", "vclock", "hart", "hart", "syscon", "rtc", "clint", "plic", "uart",
-        "vrng", "htif",   /* the entropy device is always in virtio slot 0 here */
+        "vrng",           /* the entropy device is always in virtio slot 0 here */
+        "vinput",         /* the power button, on its own row after the slots */
+        "htif",
     };
     size_t off[16];
     const char *tags[16];
@@ -441,12 +443,76 @@ static void test_reset_program_changed(void **state)
     virt_destroy(vm);
 }
 
+/* A state saved before the power button existed ("virt" version 1, one
+ * device fewer, no "vinput" section) restores, with the button at its
+ * power-on state (a press waiting in it is dropped); a version-2 state
+ * without the section, or a version-1 one with it, is refused. */
+static void test_restore_without_power_button(void **state)
+{
+    struct fixture *f = *state;
+    struct virt_machine *a = board(f, 2), *b = board(f, 2);
+    busy(a);
+    assert_int_equal(virt_quiesce(a), 0);
+    struct sstate_writer s = save(a);
+    size_t off[16];
+    const char *tags[16];
+    size_t ns = sections(&s, off, tags, 16);
+    size_t vin = ns, virt = ns;
+    for (size_t i = 0; i < ns; i++) {
+        if (!strcmp(tags[i], "vinput"))
+            vin = i;
+        if (!strcmp(tags[i], "virt"))
+            virt = i;
+    }
+    assert_true(vin < ns && virt < ns && vin + 1 < ns);
+    size_t cut = off[vin + 1] - off[vin];
+    uint8_t *old = malloc(s.len);
+    assert_non_null(old);
+    memcpy(old, s.buf, off[vin]);
+    memcpy(old + off[vin], s.buf + off[vin + 1], s.len - off[vin + 1]);
+    size_t old_len = s.len - cut;
+    uint8_t *ndevs = old + off[virt] + SSTATE_HDR_LEN + 16;     /* after ncpus, RAM, mask */
+    uint32_t n;
+    memcpy(&n, ndevs, 4);                                       /* little-endian host */
+
+    assert_int_equal(virt_power_button(b), 0);  /* a press the restore must drop */
+    assert_int_equal(virt_quiesce(b), 0);
+    struct sstate_writer before = save(b);
+    /* Version 2 without the section: refused. */
+    assert_int_equal(restore(b, old, old_len), -EINVAL);
+    expect_state(b, &before);
+    n--;
+    memcpy(ndevs, &n, 4);
+    assert_int_equal(restore(b, old, old_len), -EINVAL);
+    expect_state(b, &before);
+    /* Version 1 with it: refused. */
+    uint8_t *v1 = malloc(s.len);
+    assert_non_null(v1);
+    memcpy(v1, s.buf, s.len);
+    v1[off[virt] + 8] = 1;
+    assert_int_equal(restore(b, v1, s.len), -EINVAL);
+    expect_state(b, &before);
+    /* Version 1 without it: a's state, the button fresh as a's. */
+    old[off[virt] + 8] = 1;
+    assert_int_equal(restore(b, old, old_len), 0);
+    expect_state(b, &s);
+    free(v1);
+    free(old);
+    sstate_writer_free(&before);
+    sstate_writer_free(&s);
+    virt_resume(a);
+    virt_resume(b);
+    virt_destroy(a);
+    virt_destroy(b);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_section_order), T(test_round_trip), T(test_restore_refused_changes_nothing),
         T(test_quiesce_freezes_time), T(test_reset_is_fresh), T(test_reset_program_changed),
+        T(test_restore_without_power_button),
     };
     return cmocka_run_group_tests_name("virt_state", tests, NULL, NULL);
 }
