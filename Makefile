@@ -14,7 +14,7 @@ MODE    ?= release
 # BUILD=build/mine on the command line gives a private tree.
 BUILD   ?= build/$(MODE)
 CC      ?= gcc
-PKGS    := zlib libzstd liburing slirp libmicrohttpd jansson
+PKGS    := zlib libzstd liburing slirp libmicrohttpd jansson libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -14,6 +14,7 @@
 #include "util/sstate.h"
 #include "util/util.h"
 #include "vmm/api.h"
+#include "vmm/sandbox.h"
 #include "vmm/snapdisk.h"
 #include "vmm/snapshot.h"
 #include "vmm/vmm_int.h"
@@ -272,7 +273,7 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
                                           "virtio-console" : "uart"));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-rng"));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-input"));  /* power button */
-    *resp = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o}",
+    *resp = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o,s:s}",
                       "name", vm_name(a->vm), "uuid", uuid,
                       "state", vm_state_name(vm_state(a->vm)),
                       "vcpus", (int)c->ncpus,
@@ -280,7 +281,8 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
                       "guest_time_ns", (json_int_t)st.guest_time_ns,
                       "instructions", (json_int_t)st.instret,
                       "resets", (json_int_t)st.resets,
-                      "devices", devs);
+                      "devices", devs,
+                      "sandbox", vm_sandbox_name(vm_sandbox_mode(a->vm)));
     return *resp ? 200 : 500;
 }
 

@@ -5,7 +5,8 @@
  * parking, guest time), events.c (the event thread, logging, error text),
  * config.c (validation, UUIDs, the VM's copy of its config), disks.c (the
  * disks, open for the VM's life), nics.c (the network backends, open for
- * the VM's life), console.c (the output ring).
+ * the VM's life), console.c (the output ring), sandbox.c (the process's
+ * seccomp filter, sandbox.h).
  *
  * Locks, in the order they may be taken:
  *   vm->lock        control: serialises state changes (API calls, the
@@ -101,6 +102,10 @@ struct vm {
      * (board_build) has no parent. */
     char snap_parent[PATH_MAX];     /* "" when there is none */
     uint32_t snap_parent_crc;
+    /* The process's sandbox as vm_sandbox_enter recorded it (enum
+     * vm_sandbox, sandbox.h), and its test hook (sandbox.c). */
+    _Atomic int sandbox;
+    atomic_bool sandbox_test_execve;
 
     /* vCPU threads. */
     struct vcpu vcpus[VIRT_MAX_CPUS];
