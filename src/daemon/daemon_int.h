@@ -56,6 +56,7 @@ struct vesseld {
     char *store;                /* the store directory */
     char *vessel;               /* the `vessel` binary run for each VM */
     char *socket;               /* the REST socket path */
+    bool no_sandbox;            /* --no-sandbox: VMs run with --sandbox off */
     int lock_fd;                /* STORE/vesseld.lock, flock'ed: one daemon per store */
     pthread_mutex_t lock;
     pthread_cond_t changed;     /* broadcast when any VM's state changes */

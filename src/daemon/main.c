@@ -28,6 +28,9 @@ static void usage(FILE *f)
         "                   as root, else $XDG_RUNTIME_DIR/vessel/vesseld.sock)\n"
         "  --vessel PATH    the vessel binary that runs each VM (default: the one\n"
         "                   beside vesseld)\n"
+        "  --no-sandbox     run the VMs without their system call filter\n"
+        "                   (vessel run --sandbox off; for debugging: every VM's\n"
+        "                   info then says \"sandbox\": false)\n"
         "  --list-routes    print the API's routes (METHOD PATTERN) and exit\n"
         "  -h, --help       this help\n"
         "\n"
@@ -103,12 +106,13 @@ static int socket_dir(const char *sock)
 
 int main(int argc, char **argv)
 {
-    enum { O_STORE = 256, O_SOCKET, O_VESSEL, O_ROUTES };
+    enum { O_STORE = 256, O_SOCKET, O_VESSEL, O_ROUTES, O_NO_SANDBOX };
     static const struct option opts[] = {
         { "store", required_argument, NULL, O_STORE },
         { "socket", required_argument, NULL, O_SOCKET },
         { "vessel", required_argument, NULL, O_VESSEL },
         { "list-routes", no_argument, NULL, O_ROUTES },
+        { "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -120,6 +124,7 @@ int main(int argc, char **argv)
         case O_STORE: free(d.store); d.store = strdup(optarg); break;
         case O_SOCKET: free(d.socket); d.socket = strdup(optarg); break;
         case O_VESSEL: free(d.vessel); d.vessel = strdup(optarg); break;
+        case O_NO_SANDBOX: d.no_sandbox = true; break;
         case O_ROUTES:
             for (size_t i = 0; i < rest_nroutes; i++)
                 printf("%s %s\n", rest_routes[i].method, rest_routes[i].pattern);

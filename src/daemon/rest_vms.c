@@ -74,19 +74,25 @@ static json_t *vm_detail(struct vesseld *d, const char *name, char *err, size_t 
     if (o) {
         json_object_set_new(o, "config", config ? config : json_null());
         json_object_set_new(o, "restarts", json_integer(vm->restarts));
-        json_object_set_new(o, "sandbox", json_false());
+        /* What the VM process says when it answers; else what it is started
+         * with. */
+        json_object_set_new(o, "sandbox", json_boolean(!d->no_sandbox));
     } else {
         json_decref(config);
     }
     pthread_mutex_unlock(&d->lock);
     json_t *instr = json_null();
     if (ask) {
-        int status;
+        int status = 0;
         json_t *r = NULL;
         char e[256];
         if (!vmctl_call(sock, "GET", "/vm", NULL, 2000, &status, &r, e, sizeof(e)) &&
             status == 200 && json_is_integer(json_object_get(r, "instructions")))
             instr = json_integer(json_integer_value(json_object_get(r, "instructions")));
+        if (o && status == 200 && json_is_string(json_object_get(r, "sandbox")))
+            json_object_set_new(o, "sandbox",
+                                json_boolean(!strcmp(json_string_value(json_object_get(r,
+                                             "sandbox")), "on")));
         json_decref(r);
     }
     if (o)

@@ -136,7 +136,8 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
     while (args[n])
         n++;
     const char *extra[] = { "--name", vm->name, "--api-sock", api, "--console-log", clog,
-                            "--console-sock", csock };
+                            "--console-sock", csock, "--sandbox",
+                            d->no_sandbox ? "off" : "on" };
     argv = calloc(n + ARRAY_SIZE(extra) + 2, sizeof(*argv));
     if (!argv) {
         rc = errbuf(err, elen, -ENOMEM, "out of memory");

@@ -40,8 +40,9 @@ v list
 check "list: both, stopped" \
     '[ "$(grep -c "^idle-[ab] .*stopped" "$T/out")" = 2 ]'
 v start idle-a
-check "start: exit 0, and the guest's first line reaches console.log" \
-    '[ $RC = 0 ] && wait_for "grep -q \"idle: ready\" $T/store/vms/idle-a/console.log"'
+check "start: exit 0, the guest's first line reaches console.log, listed running" \
+    '[ $RC = 0 ] && wait_for "grep -q \"idle: ready\" $T/store/vms/idle-a/console.log" &&
+     wait_for "\"$V\" list | grep -q \"^idle-a .*running\""'
 v start idle-a
 check "start of a running VM: exit 5, says it is running" '[ $RC = 5 ] && grep -q running "$T/err"'
 v info idle-nope
@@ -49,6 +50,9 @@ check "info of an unknown VM: exit 4" '[ $RC = 4 ]'
 v --json info idle-a
 check "info --json: the VM's JSON, running, 16 MiB" \
     '[ $RC = 0 ] && python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j[\"state\"]==\"running\" and j[\"memory\"]==16<<20" "$T/out"'
+check "info: the VM runs under its system call filter (sandbox: yes)" \
+    'python3 -c "import json,sys; assert json.load(open(sys.argv[1]))[\"sandbox\"] is True" "$T/out" &&
+     grep -q "^Seccomp:.*2" /proc/$(cut -d" " -f1 "$T/store/vms/idle-a/run/vm.pid")/status'
 v pause idle-a
 check "pause: exit 0, listed paused" '[ $RC = 0 ] && "$V" list | grep -q "^idle-a .*paused"'
 v resume idle-a
