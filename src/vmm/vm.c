@@ -135,7 +135,7 @@ static void log_stats(struct vm *v)
     getrusage(RUSAGE_SELF, &ru);
     vm_log(v, VM_LOG_INFO, "stats: guest-ram-resident-kib=%llu peak-rss-kib=%ld "
            "instret=%llu decoded-pages=%llu jit-kib=%llu",
-           (unsigned long long)(st.ram_resident >> 10), ru.ru_maxrss,
+           (unsigned long long)(mem_ram_resident(virt_mem(v->board)) >> 10), ru.ru_maxrss,
            (unsigned long long)st.instret, (unsigned long long)st.code_pages,
            (unsigned long long)(st.jit_bytes >> 10));
 }
@@ -384,7 +384,6 @@ static int stats_locked(struct vm *v, struct vm_stats *st)
     const struct vclock *clk = virt_clock(v->board);
     st->guest_time_ns = (uint64_t)((__uint128_t)vm_guest_ticks(v) * 1000000000ULL /
                                    clk->freq_hz);
-    st->ram_resident = mem_ram_resident(virt_mem(v->board));
     return 0;
 }
 

@@ -275,11 +275,13 @@ struct vm_stats {
                                    still unless RUNNING */
     uint64_t code_pages;        /* decoded-code pages in use, all vCPUs */
     uint64_t jit_bytes;         /* translated host code, all vCPUs */
-    uint64_t ram_resident;      /* bytes of guest RAM backed by host memory */
     uint64_t console_dropped;   /* console output bytes dropped (ring full) */
     uint64_t resets;            /* guest reboots and vm_reset calls */
 };
-/* Returns 0, or -ENODEV when the VM has no board (a reset failed). */
+/* Cheap (no walk over guest RAM: the resident count, a mincore of all of
+ * it, is only in the stats line logged at exit), so the control API can
+ * ask it on every GET /vm.  Returns 0, or -ENODEV when the VM has no board
+ * (a reset failed). */
 int vm_get_stats(struct vm *vm, struct vm_stats *st);
 
 /* Write the board's device tree blob to `path`.  Returns 0, -ENODEV or
