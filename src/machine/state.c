@@ -61,12 +61,20 @@ int virt_quiesce(struct virt_machine *vm)
 {
     if (vm->quiesced)
         return -EBUSY;
+    /* The harts are stopped: guest time stops now, not once the devices
+     * have drained, which the guest does not see either. */
+    uint64_t ticks = vclock_now(&vm->clock);
     int rc = board_quiesce(&vm->board);
     if (rc)
         return rc;
-    vm->frozen_ticks = vclock_now(&vm->clock);
+    vm->frozen_ticks = ticks;
     vm->quiesced = true;
     return 0;
+}
+
+uint64_t virt_frozen_ticks(const struct virt_machine *vm)
+{
+    return vm->frozen_ticks;
 }
 
 void virt_resume(struct virt_machine *vm)

@@ -186,6 +186,9 @@ int virt_reset(struct virt_machine *vm, char *err, size_t errlen);
  * is invisible to the guest's clocks.  Returns 0, -EBUSY already
  * quiesced, or a device's error (the others are resumed again). */
 int virt_quiesce(struct virt_machine *vm);
+/* The guest time (ticks) the clock stands at while quiesced: the moment
+ * virt_quiesce was called. */
+uint64_t virt_frozen_ticks(const struct virt_machine *vm);
 /* Undo virt_quiesce.  No-op when not quiesced. */
 void virt_resume(struct virt_machine *vm);
 

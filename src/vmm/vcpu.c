@@ -262,6 +262,8 @@ void vm_clock_freeze(struct vm *v)
     int rc = virt_quiesce(v->board);
     if (rc)
         vm_log(v, VM_LOG_WARN, "quiescing the devices: %s", strerror(-rc));
+    else    /* the time the guest goes on from at the thaw */
+        v->frozen_ticks = virt_frozen_ticks(v->board);
     v->frozen = true;
 }
 
