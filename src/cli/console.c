@@ -101,43 +101,11 @@ size_t console_tee_source(void *opaque, void *buf, size_t len)
     return n;
 }
 
-static bool socket_live(const struct sockaddr_un *sa)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    bool live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-    close(fd);
-    return live;
-}
-
 static int sock_open(struct console *c, char *err, size_t elen)
 {
-    const char *path = c->sock_path;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return errbuf(err, elen, -ENAMETOOLONG, "--console-sock %s: longer than %zu bytes",
-                      path, sizeof(sa.sun_path) - 1);
-    strcpy(sa.sun_path, path);
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            return errbuf(err, elen, -EEXIST, "--console-sock %s: exists and is not a "
-                          "socket; not replacing it", path);
-        if (socket_live(&sa))
-            return errbuf(err, elen, -EADDRINUSE, "--console-sock %s: another process "
-                          "serves it", path);
-        unlink(path);
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = unixsock_listen(c->sock_path, "--console-sock", SOCK_NONBLOCK, 4, err, elen);
     if (fd < 0)
-        return errbuf(err, elen, -errno, "--console-sock %s: %s", path, strerror(errno));
-    if (fchmod(fd, 0600) || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-        chmod(path, 0600) || listen(fd, 4)) {
-        int e = errno;
-        close(fd);
-        return errbuf(err, elen, -e, "--console-sock %s: %s", path, strerror(e));
-    }
+        return fd;
     c->listen_fd = fd;
     return 0;
 }

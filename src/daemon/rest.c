@@ -285,43 +285,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-static bool socket_live(const struct sockaddr_un *sa)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    bool live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-    close(fd);
-    return live;
-}
-
 int rest_start(struct vesseld *d, char *err, size_t elen)
 {
     const char *path = d->socket;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return errbuf(err, elen, -ENAMETOOLONG, "--socket %s: longer than %zu bytes", path,
-                      sizeof(sa.sun_path) - 1);
-    strcpy(sa.sun_path, path);
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            return errbuf(err, elen, -EEXIST, "--socket %s: exists and is not a socket; "
-                          "not replacing it", path);
-        if (socket_live(&sa))
-            return errbuf(err, elen, -EADDRINUSE, "--socket %s: another daemon serves "
-                          "it", path);
-        unlink(path);
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = unixsock_listen(path, "--socket", 0, 64, err, elen);
     if (fd < 0)
-        return errbuf(err, elen, -errno, "--socket %s: %s", path, strerror(errno));
-    if (fchmod(fd, 0600) < 0 || bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
-        int e = errno;
-        close(fd);
-        return errbuf(err, elen, -e, "--socket %s: %s", path, strerror(e));
-    }
+        return fd;
     struct rest *r = calloc(1, sizeof(*r));
     if (!r) {
         close(fd);

@@ -97,4 +97,16 @@ int safefile_sync_dir(const char *dir, char *err, size_t elen);
 int safefile_write(const char *dir, const char *name, const void *buf, size_t len,
                    mode_t mode, char *err, size_t elen);
 
+/* ---- unix sockets (unixsock.c) ---- */
+
+/* Listen on a unix stream socket at path (mode 0600 from the start,
+ * SOCK_CLOEXEC, plus flags such as SOCK_NONBLOCK; backlog for listen(2)).
+ * A socket file no server answers on is replaced; one a live server answers
+ * on is -EADDRINUSE, a path that is not a socket -EEXIST (never removed), a
+ * path too long -ENAMETOOLONG.  `what` names the option in messages
+ * ("--api-sock").  Returns the fd (the caller closes it and unlinks path)
+ * or -errno with one line in err. */
+int unixsock_listen(const char *path, const char *what, int flags, int backlog,
+                    char *err, size_t elen);
+
 #endif

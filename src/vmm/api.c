@@ -240,49 +240,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-/* Is someone listening on the unix socket at `path`? */
-static bool socket_live(const struct sockaddr_un *sa)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    bool live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-    close(fd);
-    return live;
-}
-
 int api_server_start(const char *path, const struct api_route *routes,
                      size_t nroutes, void *opaque, struct api_server **out,
                      char *err, size_t elen)
 {
     *out = NULL;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return errbuf(err, elen, -ENAMETOOLONG, "--api-sock %s: path longer "
-                    "than %zu bytes", path, sizeof(sa.sun_path) - 1);
-    strcpy(sa.sun_path, path);
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            return errbuf(err, elen, -EEXIST, "--api-sock %s: exists and is not "
-                        "a socket; not replacing it", path);
-        if (socket_live(&sa))
-            return errbuf(err, elen, -EADDRINUSE, "--api-sock %s: another "
-                        "process is serving this socket", path);
-        unlink(path);   /* stale: its server is gone */
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = unixsock_listen(path, "--api-sock", 0, 16, err, elen);
     if (fd < 0)
-        return errbuf(err, elen, -errno, "--api-sock %s: socket: %s", path,
-                    strerror(errno));
-    /* 0600 from the start: no window in which others may connect. */
-    if (fchmod(fd, 0600) < 0 ||
-        bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
-        int e = errno;
-        close(fd);
-        return errbuf(err, elen, -e, "--api-sock %s: %s", path, strerror(e));
-    }
+        return fd;
     struct api_server *s = calloc(1, sizeof(*s));
     if (!s || !(s->path = strdup(path))) {
         free(s);

@@ -4,7 +4,8 @@
 #   fuzz_init                 ROOT, T (a temporary directory, removed at exit),
 #                             TAP counter; exits with a SKIP when clang is absent
 #   fuzz_build NAME LIBS SRC...   build $T/NAME from SRC (LIBS: linker flags)
-#   fuzz_build_lib            compile the whole library (src/ but the CLI)
+#   fuzz_build_lib            compile the whole library (src/ but the CLI
+#                             and vesseld's main)
 #                             for a target that needs it, two files at a
 #                             time; sets FUZZ_LIB (objects and link flags)
 #   fuzz_seeds DIR            copy the seed corpus DIR into $T/corpus
@@ -38,9 +39,9 @@ fuzz_build() { # NAME LIBS SRC...
 }
 
 fuzz_build_lib() {
-    local pkgs="zlib libzstd liburing slirp libmicrohttpd jansson"
+    local pkgs="zlib libzstd liburing slirp libmicrohttpd jansson libseccomp"
     # shellcheck disable=SC2086,SC2016
-    if ! (cd "$ROOT" && find src -name '*.c' -not -path 'src/cli/*' | sort |
+    if ! (cd "$ROOT" && find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/daemon/main.c' | sort |
             CF="-std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc $(pkg-config --cflags $pkgs)" T="$T" \
             xargs -P2 -I{} sh -c 'mkdir -p "$T/obj/$(dirname {})" &&
                 clang $CF -fsanitize=fuzzer-no-link,address,undefined \

@@ -8,6 +8,6 @@
 fuzz_init
 fuzz_build fuzz_daemon_api "$(pkg-config --cflags --libs jansson libmicrohttpd)" \
     "$ROOT"/tests/fuzz/fuzz_daemon_api.c \
-    $(ls "$ROOT"/src/daemon/*.c | grep -v /main.c) "$ROOT"/src/util/util.c
+    $(ls "$ROOT"/src/daemon/*.c | grep -v /main.c) "$ROOT"/src/util/*.c
 fuzz_seeds "$ROOT"/tests/fuzz/corpus/daemon
 fuzz_run fuzz_daemon_api 15
