@@ -155,9 +155,13 @@ check "vm3 killed -9: restarted by on-failure, a new process" 'wait_for "restart
 n3=$(field "$(api GET /vms/vm3)" restarts)
 check "vm3 restarts: 1 ($n3)" '[ "$n3" = 1 ]'
 [ "$n3" = 1 ] || { grep vm3 "$T/events"; cat "$STORE/vms/vm3/run/vessel.log"; } | sed 's/^/# /'
-check "/events: created, started, crashed, restarted" \
-    'grep -q "\"event\":\"created\"" "$T/events" && grep -q "\"event\":\"started\"" "$T/events" &&
-     grep -q "\"vm\":\"vm3\",\"event\":\"crashed\"" "$T/events" && grep -q "\"event\":\"restarted\"" "$T/events"'
+# The stream reaches the file a moment after the API shows the restart.
+events_seen() {
+    grep -q "\"event\":\"created\"" "$T/events" && grep -q "\"event\":\"started\"" "$T/events" &&
+        grep -q "\"vm\":\"vm3\",\"event\":\"crashed\"" "$T/events" &&
+        grep -q "\"event\":\"restarted\"" "$T/events"
+}
+check "/events: created, started, crashed, restarted" 'wait_for events_seen 10'
 m=$(curl -s --unix-socket "$S" http://x/metrics)
 check "/metrics: state and counters of each VM" \
     '[ "$(echo "$m" | grep -c "^vessel_vm_state{.*state=\"running\"} 1")" = 5 ] &&
