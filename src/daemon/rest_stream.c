@@ -267,6 +267,10 @@ void rest_events(struct vesseld *d, const struct rest_req *rq, struct rest_reply
     const union MHD_ConnectionInfo *ci = rq->conn ?
         MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD) : NULL;
     r->fd = ci ? ci->connect_fd : -1;
+    /* A stream may be quiet for longer than REST_IDLE_S: no idle timeout on
+     * it (a reader that hangs up is noticed by events_next instead). */
+    if (rq->conn)
+        MHD_set_connection_option(rq->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     /* Unknown size: sent chunked; the reader blocks in its own thread. */
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
                                                                    events_read, r, free);
