@@ -243,23 +243,10 @@ static int parse_disk(const char *spec, struct vm_disk *d, char **storage)
  * their default action. */
 static int run_signals(void)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    signal(SIGPIPE, SIG_IGN);
-    if (sigprocmask(SIG_BLOCK, &set, NULL)) {
-        vlog_warn("cannot block SIGTERM/SIGINT/SIGHUP: %s; they will end the VM "
-                  "without closing its disks", strerror(errno));
-        return -1;
-    }
-    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (fd < 0) {
-        vlog_warn("signalfd: %s; SIGTERM/SIGINT/SIGHUP will end the VM without "
-                  "closing its disks", strerror(errno));
-        sigprocmask(SIG_UNBLOCK, &set, NULL);
-    }
+    int fd = term_signals();
+    if (fd < 0)
+        vlog_warn("cannot read SIGTERM/SIGINT/SIGHUP from a signalfd: %s; they will end "
+                  "the VM without closing its disks", strerror(-fd));
     return fd;
 }
 

@@ -63,4 +63,12 @@ uint64_t term_dropped(const struct term *t);
  * it are ignored). */
 bool term_keys(struct term *t, const uint8_t *in, size_t n, uint8_t *guest, size_t *nguest);
 
+/* Block SIGTERM, SIGINT and SIGHUP in this thread (threads created after
+ * inherit the mask) and return a signalfd (non-blocking, close-on-exec)
+ * that reads them, so the caller can restore the terminal and stop
+ * cleanly; SIGPIPE is ignored (writes give EPIPE).  Returns the fd, or
+ * -errno with the signals unblocked again (they keep their default
+ * action). */
+int term_signals(void);
+
 #endif

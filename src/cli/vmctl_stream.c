@@ -26,25 +26,6 @@
 
 #define HEAD_TIMEOUT_MS 60000
 
-/* SIGTERM, SIGINT and SIGHUP read from a descriptor, so the terminal is
- * put back before the process ends; SIGPIPE ignored (EPIPE instead).
- * Returns the signalfd, or -1 (the signals then keep their defaults). */
-static int stream_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    signal(SIGPIPE, SIG_IGN);
-    if (sigprocmask(SIG_BLOCK, &set, NULL))
-        return -1;
-    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (fd < 0)
-        sigprocmask(SIG_UNBLOCK, &set, NULL);
-    return fd;
-}
-
 struct console_src {
     int fd;
     const char *pre;            /* bytes read with the 101 head */
@@ -129,7 +110,9 @@ int vmctl_console(const struct vmctl_opts *o, const char *name)
         vmctl_parse_free(&p);
         return -fd;
     }
-    sigfd = stream_signals();
+    sigfd = term_signals();    /* the terminal is put back before the end */
+    if (sigfd < 0)
+        sigfd = -1;
     if (term_open(&t, STDIN_FILENO, STDOUT_FILENO, true)) {
         vlog_error("%s: cannot set up the terminal", what);
         rc = VMCTL_EXIT_API;
