@@ -108,7 +108,7 @@ void store_close(struct vesseld *d);
 /* A fresh random (version 4) UUID, 37 bytes with the NUL. */
 void store_uuid(char out[37]);
 
-/* ---- vmctl.c: a client of one VM's control API (docs/api.md) ---- */
+/* ---- vmapi.c: a client of one VM's control API (docs/api.md) ---- */
 
 /* One HTTP request on the unix socket `sock`: method, path, optional JSON
  * body (NULL: none).  Waits at most timeout_ms for the whole exchange.
@@ -116,7 +116,7 @@ void store_uuid(char out[37]);
  * when empty or not JSON; caller json_decrefs).  Returns 0 or -errno
  * (-ECONNREFUSED/-ENOENT: nobody serves the socket, -ETIMEDOUT, -EPROTO:
  * not an HTTP answer) with a message.  Any thread; no lock held. */
-int vmctl_call(const char *sock, const char *method, const char *path, const char *body,
+int vmapi_call(const char *sock, const char *method, const char *path, const char *body,
                int timeout_ms, int *status, json_t **resp, char *err, size_t elen);
 
 /* ---- supervise.c: one `vessel run` process per VM ---- */

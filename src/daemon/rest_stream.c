@@ -390,7 +390,7 @@ void rest_metrics(struct vesseld *d, const struct rest_req *rq, struct rest_repl
         int status;
         json_t *r = NULL;
         char e[256];
-        if (!vmctl_call(s[i].sock, "GET", "/vm", NULL, 1000, &status, &r, e, sizeof(e)) &&
+        if (!vmapi_call(s[i].sock, "GET", "/vm", NULL, 1000, &status, &r, e, sizeof(e)) &&
             status == 200 && json_is_integer(json_object_get(r, "instructions")))
             put(&buf, &len, &bcap, "vessel_vm_instructions_total{vm=\"%s\"} %lld\n",
                 s[i].name, (long long)json_integer_value(json_object_get(r, "instructions")));

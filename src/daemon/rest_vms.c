@@ -86,7 +86,7 @@ static json_t *vm_detail(struct vesseld *d, const char *name, char *err, size_t 
         int status = 0;
         json_t *r = NULL;
         char e[256];
-        if (!vmctl_call(sock, "GET", "/vm", NULL, 2000, &status, &r, e, sizeof(e)) &&
+        if (!vmapi_call(sock, "GET", "/vm", NULL, 2000, &status, &r, e, sizeof(e)) &&
             status == 200 && json_is_integer(json_object_get(r, "instructions")))
             instr = json_integer(json_integer_value(json_object_get(r, "instructions")));
         if (o && status == 200 && json_is_string(json_object_get(r, "sandbox")))

@@ -303,7 +303,7 @@ static void probe(struct vesseld *d, const char *name)
     pthread_mutex_unlock(&d->lock);
     int status;
     json_t *r;
-    if (vmctl_call(sock, "GET", "/vm", NULL, 1000, &status, &r, err, sizeof(err)))
+    if (vmapi_call(sock, "GET", "/vm", NULL, 1000, &status, &r, err, sizeof(err)))
         return;
     json_t *st = json_object_get(r, "state");
     const char *s = json_is_string(st) ? json_string_value(st) : "";
@@ -438,7 +438,7 @@ static void adopt(struct vesseld *d, struct dvm *vm)
     int status;
     json_t *r = NULL;
     enum dvm_state s = DVM_STARTING;    /* alive, socket not answering yet */
-    if (!vmctl_call(sock, "GET", "/vm", NULL, 2000, &status, &r, err, sizeof(err)) &&
+    if (!vmapi_call(sock, "GET", "/vm", NULL, 2000, &status, &r, err, sizeof(err)) &&
         status == 200) {
         const char *st = json_string_value(json_object_get(r, "state"));
         if (st && !strcmp(st, "paused"))
@@ -529,7 +529,7 @@ static int call_vm(struct vesseld *d, struct dvm *vm, const char *method, const 
     pthread_mutex_unlock(&d->lock);
     int status = 0;
     json_t *r = NULL;
-    if (!vmctl_call(sock, method, path, body, SV_API_TIMEOUT_MS, &status, &r, err, elen) &&
+    if (!vmapi_call(sock, method, path, body, SV_API_TIMEOUT_MS, &status, &r, err, elen) &&
         (status < 200 || status > 299)) {
         const char *m = json_string_value(json_object_get(r, "error"));
         snprintf(err, elen, "%s: the VM's control API answered %d: %s", vm->name, status,

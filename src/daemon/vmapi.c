@@ -41,7 +41,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
-int vmctl_call(const char *sock, const char *method, const char *path, const char *body,
+int vmapi_call(const char *sock, const char *method, const char *path, const char *body,
                int timeout_ms, int *status, json_t **resp, char *err, size_t elen)
 {
     *status = 0;
