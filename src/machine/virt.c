@@ -569,7 +569,28 @@ static int copy_paths(struct virt_machine *vm)
             return -ENOMEM;
         *fields[i] = vm->paths[i];
     }
+    /* The default firmware is chosen once, here, so that every boot of
+     * this board (resets included) loads the same file, and
+     * virt_boot_files can name it before the first boot (a jail makes
+     * only these files visible).  Not found: left to the boot, which
+     * reports it after the kernel's own errors. */
+    char fw[4096];
+    if (vm->cfg.kernel && !vm->cfg.firmware &&
+        !find_firmware(NULL, fw, sizeof(fw), NULL, 0)) {
+        if (!(vm->paths[1] = strdup(fw)))
+            return -ENOMEM;
+        vm->cfg.firmware = vm->paths[1];
+    }
     return 0;
+}
+
+size_t virt_boot_files(const struct virt_machine *vm, const char *out[4])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < 4; i++)  /* bios, firmware, kernel, initrd */
+        if (vm->paths[i])
+            out[n++] = vm->paths[i];
+    return n;
 }
 
 int virt_create(const struct virt_config *cfg, struct virt_machine **out, char *err,

@@ -167,6 +167,13 @@ int virt_dump_dtb(struct virt_machine *vm, const char *path, char *err, size_t e
  * hart_run (the caller stops and holds every vCPU thread); other threads
  * may still feed console input. */
 
+/* The files the board loads at every boot (virt_reset reads them again):
+ * the bare-metal ELF, or the firmware (the default one resolved at
+ * create), kernel and initrd, as the paths it opens them by.  Fills out
+ * with up to 4 pointers the board owns (valid until virt_destroy) and
+ * returns how many.  Any thread; the set never changes. */
+size_t virt_boot_files(const struct virt_machine *vm, const char *out[4]);
+
 /* Guest reboot: reset every hart and device in place to its power-on
  * state, restart guest time at 0 and load the boot images (the files
  * named at create, read again) and a new device tree into RAM; every

@@ -408,6 +408,14 @@ int vm_dump_dtb(struct vm *v, const char *path)
     return rc;
 }
 
+size_t vm_boot_files(struct vm *v, const char *out[4])
+{
+    pthread_mutex_lock(&v->lock);
+    size_t n = v->board ? virt_boot_files(v->board, out) : 0;
+    pthread_mutex_unlock(&v->lock);
+    return n;
+}
+
 int vm_console_fd(const struct vm *v)
 {
     return vmm_console_fd(v->con);

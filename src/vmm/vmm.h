@@ -284,6 +284,13 @@ struct vm_stats {
  * (a reset failed). */
 int vm_get_stats(struct vm *vm, struct vm_stats *st);
 
+/* The files the VM's board reads again at every reset (bare-metal ELF, or
+ * firmware, kernel and initrd: virt_boot_files): up to 4 paths into out,
+ * owned by the VM and valid until vm_destroy (or a failed reset, which
+ * rebuilds the board); returns how many (0 without a board).  Any thread
+ * before vm_start; the jail (jail.h) keeps exactly these visible. */
+size_t vm_boot_files(struct vm *vm, const char *out[4]);
+
 /* Write the board's device tree blob to `path`.  Returns 0, -ENODEV or
  * -errno (text in vm_last_error). */
 int vm_dump_dtb(struct vm *vm, const char *path);
