@@ -27,12 +27,20 @@ struct console {
 
 static int log_open(struct console *c)
 {
-    c->log_fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                     0600);
+    /* Only a regular file: the log's directory may be writable by a
+     * jailed VM (docs/sandbox.md), which must not make a later start
+     * write through a link of its own or hang on a FIFO. */
+    c->log_fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+                     O_NONBLOCK, 0600);
     if (c->log_fd < 0)
-        return -errno;
+        return errno == ENXIO ? -EINVAL : -errno;  /* ENXIO: a FIFO nobody reads */
     struct stat st;
-    c->log_size = fstat(c->log_fd, &st) ? 0 : (uint64_t)st.st_size;
+    if (fstat(c->log_fd, &st) || !S_ISREG(st.st_mode)) {
+        close(c->log_fd);
+        c->log_fd = -1;
+        return -EINVAL;
+    }
+    c->log_size = (uint64_t)st.st_size;
     return 0;
 }
 
@@ -124,7 +132,9 @@ int console_open(struct console **out, struct vm *vm, const char *log, const cha
         if (!(c->log_path = strdup(log)))
             rc = errbuf(err, elen, -ENOMEM, "out of memory");
         else if ((rc = log_open(c)))
-            errbuf(err, elen, rc, "--console-log %s: %s", log, strerror(-rc));
+            errbuf(err, elen, rc, "--console-log %s: %s", log, rc == -EINVAL ?
+                   "not a regular file; expected a file (created when missing)" :
+                   strerror(-rc));
     }
     if (!rc && sock) {
         if (!(c->sock_path = strdup(sock)))

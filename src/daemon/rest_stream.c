@@ -149,7 +149,9 @@ static void console_tail(struct dvm *vm, struct rest_reply *rp)
 {
     char path[4200];
     sv_path(vm, "console.log", path, sizeof(path));
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO in its place (a jailed VM can write its bundle)
+     * must not hang the daemon; anything but a regular file reads as empty. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         if (fd >= 0)

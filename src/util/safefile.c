@@ -26,7 +26,14 @@ int safefile_create(const char *dir, const char *name, mode_t mode, char *err,
     int rc = tmp_path(tmp, sizeof(tmp), dir, name, ".tmp", err, elen);
     if (rc)
         return rc;
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    /* A fresh file, never one found there: in a directory others may write
+     * (a jailed VM's bundle, docs/sandbox.md) a planted NAME.tmp, a
+     * link or a file of theirs, would otherwise be written and renamed
+     * over NAME with its owner. */
+    if (unlink(tmp) && errno != ENOENT)
+        return errbuf(err, elen, -errno, "%s: cannot remove the old one: %s", tmp,
+                      strerror(errno));
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return errbuf(err, elen, -errno, "%s: cannot create: %s", tmp, strerror(errno));
     return fd;
