@@ -17,16 +17,9 @@
 #include "cli/console.h"
 #include "cli/term.h"
 #include "util/util.h"
+#include "vmm/jail.h"
 #include "vmm/sandbox.h"
 #include "vmm/vmm.h"
-
-/* Exit status when the guest asked for a reboot under --no-reboot. */
-#define EXIT_REBOOT 3
-/* Exit status when the user quit with C-a x. */
-#define EXIT_QUIT 4
-/* Exit status after signal `signo` ended the run: 128 + signo, what a
- * shell reports for a process killed by it. */
-#define EXIT_SIGNAL(signo) (128 + (signo))
 
 #define MAX_DEVICE_ARGS 64         /* --disk/--net parsed before the VM
                                       checks them against its slots */
@@ -52,63 +45,6 @@ static const char *size_str(uint64_t v, char *buf, size_t len)
     else
         snprintf(buf, len, "%llu%c", (unsigned long long)v, units[u]);
     return buf;
-}
-
-static void usage(FILE *f)
-{
-    struct vm_limits lim;
-    vm_limits(&lim);
-    fprintf(f,
-        "usage: vessel run [options]\n"
-        "\n"
-        "  --kernel IMAGE     Linux RISC-V Image to boot (S-mode, after OpenSBI)\n"
-        "  --initrd FILE      initial ramdisk\n"
-        "  --append CMDLINE   kernel command line\n"
-        "  --firmware FILE    M-mode firmware (default: OpenSBI fw_dynamic.bin\n"
-        "                     from the guest cache)\n"
-        "  --bios ELF         run a bare-metal ELF in M-mode, no firmware\n"
-        "                     (HTIF tohost/fromhost honoured)\n"
-        "  -m, --memory SIZE  guest RAM, decimal with a K, M, G or T suffix, e.g.\n"
-        "                     512M, 2G (plain number: MiB; default 512M)\n"
-        "  --cpus N           number of harts, 1..%u (default 1)\n"
-        "  --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]\n"
-        "         [,cache=writeback|none|unsafe][,backing-dir=DIR]...\n"
-        "                     virtio-blk disk (repeatable; /dev/vda, vdb, ... in\n"
-        "                     order; format probed when absent; ',,' is a comma\n"
-        "                     in FILE; snapshot=on discards writes at exit;\n"
-        "                     backing-dir (repeatable) lets the image's backing\n"
-        "                     files come from DIR, not only FILE's directory)\n"
-        "  --console uart|virtio  console input device (default uart; virtio:\n"
-        "                     stdin goes to hvc0, boot with console=hvc0)\n"
-        "  --net SPEC         virtio-net card (repeatable), e.g. user\n"
-        "  --dump-dtb FILE    write the generated device tree and exit\n"
-        "  --no-reboot        exit (status %d) when the guest reboots\n"
-        "  --uuid UUID        the VM's UUID, which seeds the default MAC addresses of\n"
-        "                     its network cards (default: derived from the kernel\n"
-        "                     and disk paths, so the same VM keeps its addresses)\n"
-        "  --api-sock PATH    serve the VM's control API (HTTP + JSON: pause, resume,\n"
-        "                     snapshot, poweroff, reset; docs/api.md) on this unix socket\n"
-        "  --restore DIR      start from a snapshot (docs/snapshot.md) instead of booting;\n"
-        "                     give the machine and --disk options the VM had\n"
-        "  --disk-overlay FILE with --restore: run the k-th writable disk of the snapshot\n"
-        "                     (qcow2, or raw copied) on FILE, a new overlay over its\n"
-        "                     image or copy, instead of writing to the image or a\n"
-        "                     temporary overlay (repeatable; FILE must not exist)\n"
-        "  --paused           start paused (resume through --api-sock)\n"
-        "  --name NAME        the VM's name (log lines, GET /vm)\n"
-        "  --console-log FILE append the console output to FILE (rotated to FILE.1\n"
-        "                     at 4 MiB)\n"
-        "  --console-sock PATH serve the console on this unix socket (mode 0600, one\n"
-        "                     client at a time: its bytes are typed to the guest)\n"
-        "  --sandbox on|off|log  system call filter on the VM process once it is set up\n"
-        "                     (docs/sandbox.md): on (default) kills the process on a\n"
-        "                     call a VMM never makes; log lets it through and the\n"
-        "                     kernel logs it (audit type=1326); off: no filter\n"
-        "  -h, --help         this help\n"
-        "\n"
-        "Console: C-a x quits (exit status %d), C-a h lists the keys.\n"
-        "SIGTERM, SIGINT and SIGHUP stop the VM cleanly (exit status 128 + signo).\n",
-        lim.max_cpus, EXIT_REBOOT, EXIT_QUIT);
 }
 
 /* Memory size: a plain number means MiB (as QEMU's -m); decimal only, see
@@ -421,6 +357,9 @@ struct run_opts {
     const char *console_sock;   /* --console-sock PATH, or NULL */
     bool paused;                /* start paused (with --restore or alone) */
     enum vm_sandbox sandbox;    /* --sandbox */
+    const char *jail;           /* --jail DIR, or NULL */
+    uid_t jail_uid;             /* --jail-user, or -1 */
+    gid_t jail_gid;
 };
 
 static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd)
@@ -433,6 +372,12 @@ static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd
     r.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (r.event_fd < 0) {
         vlog_error("eventfd: %s", strerror(errno));
+        return 1;
+    }
+    /* The jail's mount namespace, while the process has one thread. */
+    if (o->jail && vm_jail_prepare(err, sizeof(err))) {
+        vlog_error("--jail %s: %s", o->jail, err);
+        close(r.event_fd);
         return 1;
     }
     cfg->log = run_log;
@@ -474,7 +419,11 @@ static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd
         goto out;
     }
     /* Everything is open, bound and mapped: seal the process before the
-     * guest runs its first instruction. */
+     * guest runs its first instruction (the jail first: the filter
+     * forbids what entering it takes). */
+    if (o->jail && run_jail_enter(r.vm, o->jail, o->jail_uid, o->jail_gid, cfg->nnets > 0,
+                                  o->console_log))
+        goto out;
     if (vm_sandbox_enter(r.vm, o->sandbox, err, sizeof(err))) {
         vlog_error("--sandbox %s: %s", vm_sandbox_name(o->sandbox), err);
         goto out;
@@ -595,7 +544,7 @@ int cmd_run(int argc, char **argv)
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_CPUS,
            O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID, O_API_SOCK,
            O_RESTORE, O_PAUSED, O_DISK_OVERLAY, O_NAME, O_CONSOLE_LOG, O_CONSOLE_SOCK,
-           O_SANDBOX };
+           O_SANDBOX, O_JAIL, O_JAIL_USER };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -619,6 +568,8 @@ int cmd_run(int argc, char **argv)
         { "console-log", required_argument, NULL, O_CONSOLE_LOG },
         { "console-sock", required_argument, NULL, O_CONSOLE_SOCK },
         { "sandbox", required_argument, NULL, O_SANDBOX },
+        { "jail", required_argument, NULL, O_JAIL },
+        { "jail-user", required_argument, NULL, O_JAIL_USER },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -626,7 +577,8 @@ int cmd_run(int argc, char **argv)
     vm_limits(&lim);
     struct vm_config cfg;
     vm_config_init(&cfg);
-    struct run_opts ro = { .sandbox = VM_SANDBOX_ON };
+    struct run_opts ro = { .sandbox = VM_SANDBOX_ON, .jail_uid = (uid_t)-1,
+                            .jail_gid = (gid_t)-1 };
     const char *disk_specs[MAX_DEVICE_ARGS];
     const char *net_specs[MAX_DEVICE_ARGS];
     const char *overlays[MAX_DEVICE_ARGS];
@@ -652,6 +604,20 @@ int cmd_run(int argc, char **argv)
         case O_SANDBOX:
             if (vm_sandbox_parse(optarg, &ro.sandbox)) {
                 vlog_error("--sandbox '%s' is not valid: expected on, off or log", optarg);
+                return 2;
+            }
+            break;
+        case O_JAIL:
+            if (optarg[0] != '/') {
+                vlog_error("--jail '%s': expected an absolute directory", optarg);
+                return 2;
+            }
+            ro.jail = optarg;
+            break;
+        case O_JAIL_USER:
+            if (run_jail_user(optarg, &ro.jail_uid, &ro.jail_gid)) {
+                vlog_error("--jail-user '%s' is not valid: expected UID:GID, two decimal "
+                           "numbers other than 0, e.g. 1000123:1000123", optarg);
                 return 2;
             }
             break;
@@ -716,15 +682,19 @@ int cmd_run(int argc, char **argv)
             break;
         }
         case 'h':
-            usage(stdout);
+            run_usage(stdout);
             return 0;
         default:
-            usage(stderr);
+            run_usage(stderr);
             return 2;
         }
     }
     if (optind < argc) {
         vlog_error("unexpected argument '%s' (see vessel run --help)", argv[optind]);
+        return 2;
+    }
+    if (ro.jail_uid != (uid_t)-1 && !ro.jail) {
+        vlog_error("--jail-user needs --jail DIR");
         return 2;
     }
     if (noverlays && !ro.restore) {
@@ -745,7 +715,7 @@ int cmd_run(int argc, char **argv)
     }
     if (!cfg.bios && !cfg.kernel) {
         vlog_error("nothing to run: give --kernel IMAGE or --bios ELF");
-        usage(stderr);
+        run_usage(stderr);
         return 2;
     }
     if (cfg.bios && (cfg.kernel || cfg.initrd || cfg.firmware)) {

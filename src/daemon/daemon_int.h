@@ -46,6 +46,8 @@ struct dvm {
     uint64_t restart_at_ns;     /* monotonic: a restart is due then (0: none) */
     bool stop_requested;        /* an exit now is a stop, never restarted */
     bool busy;                  /* an action is talking to the VM */
+    uid_t jail_uid;             /* the uid (= gid) its process runs as when
+                                   jailed (jailids.c), 0: not jailed */
     struct dvm *next;
 };
 
@@ -57,6 +59,8 @@ struct vesseld {
     char *vessel;               /* the `vessel` binary run for each VM */
     char *socket;               /* the REST socket path */
     bool no_sandbox;            /* --no-sandbox: VMs run with --sandbox off */
+    bool jail;                  /* VMs run jailed (root, sandbox on, no --no-jail) */
+    uid_t jail_base;            /* --jail-ids BASE: the first of JAIL_IDS ids */
     int lock_fd;                /* STORE/vesseld.lock, flock'ed: one daemon per store */
     pthread_mutex_t lock;
     pthread_cond_t changed;     /* broadcast when any VM's state changes */
@@ -227,5 +231,17 @@ void rest_stop(struct vesseld *d);
  * d->lock; detail may call the VM's socket, so it is built from a copy:
  * see rest_vms.c. */
 json_t *rest_vm_summary(const struct dvm *vm);
+
+/* jailids.c: the ids of jailed VM processes (docs/sandbox.md "The jail").
+ * jail_pick: the lowest id of [jail_base, jail_base + JAIL_IDS) that no
+ * VM with a process holds, used as both uid and gid; 0 when all are taken.
+ * jail_bundle: make vm's bundle root:id mode 01770 (0 or -errno, message
+ * in err).  jail_uid_of: the uid process pid runs as when it is in the
+ * range, else 0.  Caller holds d->lock for jail_pick. */
+#define JAIL_IDS 65536u
+#define JAIL_BASE_DEFAULT 1000000000u
+uid_t jail_pick(const struct vesseld *d);
+int jail_bundle(const struct dvm *vm, uid_t id, char *err, size_t elen);
+uid_t jail_uid_of(const struct vesseld *d, pid_t pid);
 
 #endif

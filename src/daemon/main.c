@@ -31,6 +31,12 @@ static void usage(FILE *f)
         "  --no-sandbox     run the VMs without their system call filter\n"
         "                   (vessel run --sandbox off; for debugging: every VM's\n"
         "                   info then says \"sandbox\": false)\n"
+        "  --no-jail        as root, run the VMs as root in the host's mount\n"
+        "                   namespace (by default each VM process is jailed:\n"
+        "                   its bundle is all it sees of the host's files, and it\n"
+        "                   runs as an unprivileged uid of its own; docs/sandbox.md)\n"
+        "  --jail-ids BASE  the jailed VMs' uids and gids: BASE .. BASE+65535, which\n"
+        "                   no account may use (default 1000000000)\n"
         "  --list-routes    print the API's routes (METHOD PATTERN) and exit\n"
         "  -h, --help       this help\n"
         "\n"
@@ -106,17 +112,21 @@ static int socket_dir(const char *sock)
 
 int main(int argc, char **argv)
 {
-    enum { O_STORE = 256, O_SOCKET, O_VESSEL, O_ROUTES, O_NO_SANDBOX };
+    enum { O_STORE = 256, O_SOCKET, O_VESSEL, O_ROUTES, O_NO_SANDBOX, O_NO_JAIL, O_JAIL_IDS };
     static const struct option opts[] = {
         { "store", required_argument, NULL, O_STORE },
         { "socket", required_argument, NULL, O_SOCKET },
         { "vessel", required_argument, NULL, O_VESSEL },
         { "list-routes", no_argument, NULL, O_ROUTES },
         { "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
+        { "no-jail", no_argument, NULL, O_NO_JAIL },
+        { "jail-ids", required_argument, NULL, O_JAIL_IDS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct vesseld d = { .wake_fd = -1, .lock_fd = -1 };
+    struct vesseld d = { .wake_fd = -1, .lock_fd = -1, .jail_base = JAIL_BASE_DEFAULT };
+    bool no_jail = false;
+    uint64_t base;
     char err[1024];
     int c, status = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -125,6 +135,16 @@ int main(int argc, char **argv)
         case O_SOCKET: free(d.socket); d.socket = strdup(optarg); break;
         case O_VESSEL: free(d.vessel); d.vessel = strdup(optarg); break;
         case O_NO_SANDBOX: d.no_sandbox = true; break;
+        case O_NO_JAIL: no_jail = true; break;
+        case O_JAIL_IDS:
+            if (parse_u64(optarg, &base) || base < 1000 || base + JAIL_IDS > UINT32_MAX - 1) {
+                vlog_error("--jail-ids '%s' is not valid: expected the first of %u unused "
+                           "ids, a decimal number from 1000 to %u", optarg, JAIL_IDS,
+                           UINT32_MAX - 1 - JAIL_IDS);
+                goto usage_error;
+            }
+            d.jail_base = (uid_t)base;
+            break;
         case O_ROUTES:
             for (size_t i = 0; i < rest_nroutes; i++)
                 printf("%s %s\n", rest_routes[i].method, rest_routes[i].pattern);
@@ -138,6 +158,9 @@ int main(int argc, char **argv)
         vlog_error("unexpected argument '%s' (see vesseld --help)", argv[optind]);
         goto usage_error;
     }
+    /* The jail takes root (a mount namespace, other ids) and goes with the
+     * sandbox: --no-sandbox is the debugging switch for both. */
+    d.jail = geteuid() == 0 && !d.no_sandbox && !no_jail;
     if (!d.store && !(d.store = default_store())) {
         vlog_error("no store: give --store DIR (HOME and XDG_DATA_HOME are unset)");
         goto usage_error;

@@ -77,6 +77,8 @@ static json_t *vm_detail(struct vesseld *d, const char *name, char *err, size_t 
         /* What the VM process says when it answers; else what it is started
          * with. */
         json_object_set_new(o, "sandbox", json_boolean(!d->no_sandbox));
+        json_object_set_new(o, "jail_uid", vm->jail_uid ? json_integer(vm->jail_uid) :
+                                                          json_null());
     } else {
         json_decref(config);
     }

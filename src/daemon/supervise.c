@@ -135,17 +135,29 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
     size_t n = 0;
     while (args[n])
         n++;
+    uid_t jid = 0;
+    char juser[32];
+    if (d->jail) {
+        if (!(jid = jail_pick(d)))
+            return errbuf(err, elen, -EAGAIN, "%s: all %u jail ids from %u are taken",
+                          vm->name, JAIL_IDS, (unsigned)d->jail_base);
+        if ((rc = jail_bundle(vm, jid, err, elen)))
+            return rc;
+        snprintf(juser, sizeof(juser), "%u:%u", (unsigned)jid, (unsigned)jid);
+    }
     const char *extra[] = { "--name", vm->name, "--api-sock", api, "--console-log", clog,
                             "--console-sock", csock, "--sandbox",
-                            d->no_sandbox ? "off" : "on" };
-    argv = calloc(n + ARRAY_SIZE(extra) + 2, sizeof(*argv));
+                            d->no_sandbox ? "off" : "on", "--jail", vm->dir,
+                            "--jail-user", juser };
+    size_t nextra = ARRAY_SIZE(extra) - (jid ? 0 : 4);
+    argv = calloc(n + nextra + 2, sizeof(*argv));
     if (!argv) {
         rc = errbuf(err, elen, -ENOMEM, "out of memory");
         goto out;
     }
     argv[0] = d->vessel;
     memcpy(argv + 1, args, n * sizeof(*argv));
-    memcpy(argv + 1 + n, extra, sizeof(extra));
+    memcpy(argv + 1 + n, extra, nextra * sizeof(*extra));
     if (pipe2(pipefd, O_CLOEXEC)) {
         rc = errbuf(err, elen, -errno, "pipe: %s", strerror(errno));
         goto out;
@@ -204,6 +216,7 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
     }
     vm->pid = pid;
     vm->own_child = true;
+    vm->jail_uid = jid;
     vm->pidfd = pidfd_open(pid, 0);
     vm->started = (int64_t)time(NULL);
     vm->started_ns = mono_ns();
@@ -236,6 +249,7 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
         close(vm->pidfd);
     vm->pidfd = -1;
     vm->pid = 0;
+    vm->jail_uid = 0;
     remove_pidfile(vm);
     uint64_t ran = mono_ns() - vm->started_ns;
     if (vm->stop_requested) {
@@ -432,6 +446,7 @@ static void adopt(struct vesseld *d, struct dvm *vm)
     vm->pid = pid;
     vm->pidfd = pidfd;
     vm->own_child = false;
+    vm->jail_uid = jail_uid_of(d, pid);
     vm->started = epoch;
     vm->started_ns = mono_ns();
     sv_path(vm, "run/api.sock", sock, sizeof(sock));

@@ -1,0 +1,67 @@
+/* cli: `vessel run`'s help text (run.c parses the options it lists). */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "util/util.h"
+#include "vmm/vmm.h"
+
+void run_usage(FILE *f)
+{
+    struct vm_limits lim;
+    vm_limits(&lim);
+    fprintf(f,
+        "usage: vessel run [options]\n"
+        "\n"
+        "  --kernel IMAGE     Linux RISC-V Image to boot (S-mode, after OpenSBI)\n"
+        "  --initrd FILE      initial ramdisk\n"
+        "  --append CMDLINE   kernel command line\n"
+        "  --firmware FILE    M-mode firmware (default: OpenSBI fw_dynamic.bin\n"
+        "                     from the guest cache)\n"
+        "  --bios ELF         run a bare-metal ELF in M-mode, no firmware\n"
+        "                     (HTIF tohost/fromhost honoured)\n"
+        "  -m, --memory SIZE  guest RAM, decimal with a K, M, G or T suffix, e.g.\n"
+        "                     512M, 2G (plain number: MiB; default 512M)\n"
+        "  --cpus N           number of harts, 1..%u (default 1)\n"
+        "  --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]\n"
+        "         [,cache=writeback|none|unsafe][,backing-dir=DIR]...\n"
+        "                     virtio-blk disk (repeatable; /dev/vda, vdb, ... in\n"
+        "                     order; format probed when absent; ',,' is a comma\n"
+        "                     in FILE; snapshot=on discards writes at exit;\n"
+        "                     backing-dir (repeatable) lets the image's backing\n"
+        "                     files come from DIR, not only FILE's directory)\n"
+        "  --console uart|virtio  console input device (default uart; virtio:\n"
+        "                     stdin goes to hvc0, boot with console=hvc0)\n"
+        "  --net SPEC         virtio-net card (repeatable), e.g. user\n"
+        "  --dump-dtb FILE    write the generated device tree and exit\n"
+        "  --no-reboot        exit (status %d) when the guest reboots\n"
+        "  --uuid UUID        the VM's UUID, which seeds the default MAC addresses of\n"
+        "                     its network cards (default: derived from the kernel\n"
+        "                     and disk paths, so the same VM keeps its addresses)\n"
+        "  --api-sock PATH    serve the VM's control API (HTTP + JSON: pause, resume,\n"
+        "                     snapshot, poweroff, reset; docs/api.md) on this unix socket\n"
+        "  --restore DIR      start from a snapshot (docs/snapshot.md) instead of booting;\n"
+        "                     give the machine and --disk options the VM had\n"
+        "  --disk-overlay FILE with --restore: run the k-th writable disk of the snapshot\n"
+        "                     (qcow2, or raw copied) on FILE, a new overlay over its\n"
+        "                     image or copy, instead of writing to the image or a\n"
+        "                     temporary overlay (repeatable; FILE must not exist)\n"
+        "  --paused           start paused (resume through --api-sock)\n"
+        "  --name NAME        the VM's name (log lines, GET /vm)\n"
+        "  --console-log FILE append the console output to FILE (rotated to FILE.1\n"
+        "                     at 4 MiB)\n"
+        "  --console-sock PATH serve the console on this unix socket (mode 0600, one\n"
+        "                     client at a time: its bytes are typed to the guest)\n"
+        "  --sandbox on|off|log  system call filter on the VM process once it is set up\n"
+        "                     (docs/sandbox.md): on (default) kills the process on a\n"
+        "                     call a VMM never makes; log lets it through and the\n"
+        "                     kernel logs it (audit type=1326); off: no filter\n"
+        "  --jail DIR         as root: run in a mount namespace where only DIR (read-\n"
+        "                     write) and the boot images (read-only) are left of the\n"
+        "                     host's files, once set up (docs/sandbox.md \"The jail\")\n"
+        "  --jail-user UID:GID with --jail: then drop to this unprivileged uid and gid\n"
+        "  -h, --help         this help\n"
+        "\n"
+        "Console: C-a x quits (exit status %d), C-a h lists the keys.\n"
+        "SIGTERM, SIGINT and SIGHUP stop the VM cleanly (exit status 128 + signo).\n",
+        lim.max_cpus, EXIT_REBOOT, EXIT_QUIT);
+}
