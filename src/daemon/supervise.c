@@ -111,6 +111,41 @@ static void remove_pidfile(const struct dvm *vm)
     unlink(path);
 }
 
+/* A crash outlives the daemon: run/crashed holds the reason (one line,
+ * written crash-safe) from the crash until the next start, so a daemon
+ * started later lists the VM as crashed, not stopped.  run/ is the
+ * daemon's own (root 0700 when VMs are jailed). */
+static void crash_record(const struct dvm *vm)
+{
+    char run[4096], err[256];
+    sv_path(vm, "run", run, sizeof(run));
+    if (safefile_write(run, "crashed", vm->error, strlen(vm->error), 0600, err, sizeof(err)))
+        vlog_warn("%s: cannot record the crash: %s", vm->name, err);
+}
+
+static void crash_forget(const struct dvm *vm)
+{
+    char path[4096];
+    sv_path(vm, "run/crashed", path, sizeof(path));
+    unlink(path);
+}
+
+/* A VM with no process: crashed, with the recorded reason, when run/crashed
+ * says so.  Caller holds d->lock. */
+static void crash_reload(struct dvm *vm)
+{
+    char path[4096];
+    sv_path(vm, "run/crashed", path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, vm->error, sizeof(vm->error) - 1);
+    close(fd);
+    vm->error[n > 0 ? n : 0] = 0;
+    if (n > 0)
+        vm->state = DVM_CRASHED;
+}
+
 /* Fork and exec `vessel run` for vm.  Caller holds d->lock; the child
  * does only async-signal-safe calls between fork and exec. */
 static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
@@ -223,6 +258,7 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
     vm->stop_requested = false;
     vm->restart_at_ns = 0;
     vm->error[0] = 0;
+    crash_forget(vm);
     set_state(d, vm, DVM_STARTING);
     write_pidfile(vm);
     wake(d);
@@ -261,6 +297,8 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
                    (vm->def.restart == VMDEF_RESTART_ON_FAILURE && !clean);
     if (!restart) {
         snprintf(vm->error, sizeof(vm->error), "%s", how);
+        if (!clean)
+            crash_record(vm);
         set_state(d, vm, clean ? DVM_STOPPED : DVM_CRASHED);
         events_emit(d->events, vm->name, clean ? "stopped" : "crashed", "%s", how);
         return;
@@ -269,6 +307,7 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
     if (vm->quick_fails >= SV_GIVE_UP && !clean) {
         snprintf(vm->error, sizeof(vm->error), "%s; gave up after %d failures in a row, "
                  "each within %d s of its start", how, SV_GIVE_UP, SV_QUICK_S);
+        crash_record(vm);
         set_state(d, vm, DVM_CRASHED);
         events_emit(d->events, vm->name, "crashed", "%s", vm->error);
         return;
@@ -437,7 +476,12 @@ static void adopt(struct vesseld *d, struct dvm *vm)
     int got = fscanf(f, "%d %llu %lld", &pid, &start, &epoch);
     fclose(f);
     if (got != 3 || pid <= 1 || !start || proc_start(pid) != start) {
-        remove_pidfile(vm);     /* stale: the process is gone */
+        /* Stale: the process ended while no daemon watched it, how is not
+         * known (a crash the daemon saw is in run/crashed). */
+        remove_pidfile(vm);
+        if (got == 3 && pid > 1)
+            snprintf(vm->error, sizeof(vm->error), "process %d ended while no daemon "
+                     "watched it (exit status unknown)", pid);
         return;
     }
     int pidfd = pidfd_open(pid, 0);
@@ -469,9 +513,13 @@ static void adopt(struct vesseld *d, struct dvm *vm)
 int sv_begin(struct vesseld *d, char *err, size_t elen)
 {
     pthread_mutex_lock(&d->lock);
-    for (struct dvm *vm = d->vms; vm; vm = vm->next)
-        if (vm->state == DVM_STOPPED)
-            adopt(d, vm);
+    for (struct dvm *vm = d->vms; vm; vm = vm->next) {
+        if (vm->state != DVM_STOPPED)
+            continue;
+        adopt(d, vm);
+        if (!vm->pid)
+            crash_reload(vm);
+    }
     pthread_mutex_unlock(&d->lock);
     if (pthread_create(&d->monitor, NULL, monitor, d))
         return errbuf(err, elen, -EAGAIN, "cannot start the monitor thread");

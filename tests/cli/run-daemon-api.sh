@@ -6,7 +6,7 @@
 # running a bare-metal guest is started and stopped through the API; a VM
 # that fails at once is given up after five quick failures; the daemon
 # stops promptly with clients attached, and the next one adopts the
-# running VM and starts the autostart one.
+# running VM, starts the autostart one and still lists the crashed one.
 # Every wait is a bounded poll.
 . "$(dirname "$0")/../system/lib.sh"
 N=0; FAILED=0
@@ -146,8 +146,9 @@ PIDS+=($!)
 check "the next daemon adopts the running VM and starts the autostart one" \
     'wait_for "[ -S $S ]" && [ "$(field "$(api GET /vms/spam2)" pid)" = "$vmpid" ] &&
      wait_for "[ \"\$(field \"\$(api GET /vms/auto)\" state)\" = running ]" 30'
-check "the VM that gave up is not started again (stopped: a crash is not kept across daemons)" \
-    'r=$(api GET /vms/fails) && [ "$(field "$r" state)" = stopped ] && [ "$(field "$r" pid)" = None ]'
+check "the VM that gave up is still crashed, with its reason, and not started again" \
+    'r=$(api GET /vms/fails) && [ "$(field "$r" state)" = crashed ] && [ "$(field "$r" pid)" = None ] &&
+     [[ "$(field "$r" error)" == *"gave up"* ]]'
 kill "${PIDS[-1]}"
 check "SIGTERM: exit 0" 'wait "${PIDS[-1]}"'
 finish
