@@ -244,4 +244,13 @@ uid_t jail_pick(const struct vesseld *d);
 int jail_bundle(const struct dvm *vm, uid_t id, char *err, size_t elen);
 uid_t jail_uid_of(const struct vesseld *d, pid_t pid);
 
+/* diskcheck.c: may VM `name` (bundle `bundle`, defined by def) have its
+ * disks?  A path into the store must be in its own bundle (-EACCES), an
+ * existing disk must be a regular file (-EINVAL), and a disk that is
+ * writable in one VM is no disk of another VM of the store (-EBUSY).
+ * 0 when all is well; the message names disks[i].path.  Caller holds
+ * d->lock (it reads the other VMs' definitions). */
+int disk_check(const struct vesseld *d, const char *name, const char *bundle,
+               const struct vmdef *def, char *err, size_t elen);
+
 #endif

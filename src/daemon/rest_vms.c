@@ -150,7 +150,8 @@ static void h_create(struct vesseld *d, const struct rest_req *rq, struct rest_r
         return fail(rp, 400, "a body is required: a vm.json document (docs/vm-json.md)");
     int rc = store_create(d, rq->body, &vm, rp->err, sizeof(rp->err));
     if (rc) {   /* rp->err holds the message */
-        rp->status = rc == -EEXIST ? 409 : rc == -EINVAL || rc == -ENOTSUP ? 400 : 500;
+        rp->status = rc == -EEXIST || rc == -EBUSY ? 409 :
+                     rc == -EINVAL || rc == -ENOTSUP || rc == -EACCES ? 400 : 500;
         return;
     }
     events_emit(d->events, vm->name, "created", "%s", "");

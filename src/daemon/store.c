@@ -244,6 +244,8 @@ int store_create(struct vesseld *d, json_t *doc, struct dvm **out, char *err, si
         rc = errbuf(err, elen, -ENOMEM, "out of memory");
         goto out;
     }
+    if ((rc = disk_check(d, def.name, vm->dir, &def, err, elen)))
+        goto out;
     snprintf(tmp, sizeof(tmp), "%s/vms/.%s.new-%d", d->store, def.name, (int)getpid());
     rm_tree(tmp);
     char run[4200];

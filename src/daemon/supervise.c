@@ -158,6 +158,8 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
     sv_path(vm, "run/api.sock", api, sizeof(api));
     sv_path(vm, "run/console.sock", csock, sizeof(csock));
     sv_path(vm, "console.log", clog, sizeof(clog));
+    if ((rc = disk_check(d, vm->name, vm->dir, &vm->def, err, elen)))
+        return rc;
     if (access(d->vessel, X_OK))
         return errbuf(err, elen, -errno, "%s: cannot run %s: %s", vm->name, d->vessel,
                       strerror(errno));
@@ -635,8 +637,10 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
             goto out;
         }
         vm->quick_fails = 0;
-        if (spawn(d, vm, err, elen)) {
-            rc = 500;
+        int e = spawn(d, vm, err, elen);
+        if (e) {
+            /* A disk the VM may not have is the caller's conflict. */
+            rc = e == -EBUSY || e == -EACCES || e == -EINVAL ? 409 : 500;
             goto out;
         }
     } else if (!strcmp(action, "stop") || !strcmp(action, "kill")) {

@@ -119,6 +119,25 @@ check "restarted with back-off, then crashed after 5 quick failures, 4 restarts"
      r=$(api GET /vms/fails) && [ "$(field "$r" restarts)" = 4 ] && [[ "$(field "$r" error)" == *"gave up"* ]]'
 check "its log names the missing file" 'grep -q nonexistent.elf "$T/store/vms/fails/run/vessel.log"'
 # Marked autostart, left stopped: the next daemon starts it.
+# Disks and the store (docs/vm-json.md "Disks and the store").
+truncate -s 1M "$T/shared.raw" "$T/base.raw"
+dvm() { # NAME PATH [EXTRA]
+    printf '{"name":"%s","memory":"64M","boot":{"bios":"%s"},"disks":[{"path":"%s"%s}]}' \
+        "$1" "$(realpath "$ELF")" "$2" "${3:-}"
+}
+check "a writable disk belongs to one VM: a second VM with it gets 409 naming the first" \
+    '[ "$(api POST /vms "$(dvm d1 "$T/shared.raw")" | cut -d" " -f1)" = 201 ] &&
+     r=$(api POST /vms "$(dvm d2 "$T/shared.raw" ",\"readonly\":true")") &&
+     [ "${r%% *}" = 409 ] && [[ "$r" == *"VM '"'"'d1'"'"'"* ]] && [ ! -e "$T/store/vms/d2" ]'
+check "read-only disks may be shared" \
+    '[ "$(api POST /vms "$(dvm r1 "$T/base.raw" ",\"readonly\":true")" | cut -d" " -f1)" = 201 ] &&
+     [ "$(api POST /vms "$(dvm r2 "$T/base.raw" ",\"snapshot\":true")" | cut -d" " -f1)" = 201 ]'
+check "a disk in another VM's bundle, or a device, is refused (400, the path named)" \
+    'r=$(api POST /vms "$(dvm d3 ../d1/vm.json)") && [ "${r%% *}" = 400 ] &&
+     [[ "$r" == *"disks[0].path"* ]] && r=$(api POST /vms "$(dvm d4 /dev/null)") &&
+     [ "${r%% *}" = 400 ] && [[ "$r" == *"not a regular file"* ]]'
+# vm.json edited by hand to take d1's disk (read by the next daemon, below).
+sed -i "s|$T/base.raw|$T/shared.raw|" "$T/store/vms/r1/vm.json"
 api POST /vms "{\"name\":\"auto\",\"memory\":\"64M\",\"autostart\":true,\"boot\":{\"bios\":\"$(realpath "$ELF")\"}}" > /dev/null
 
 # The daemon stopped while a console is attached (its client not reading)
@@ -149,6 +168,9 @@ check "the next daemon adopts the running VM and starts the autostart one" \
 check "the VM that gave up is still crashed, with its reason, and not started again" \
     'r=$(api GET /vms/fails) && [ "$(field "$r" state)" = crashed ] && [ "$(field "$r" pid)" = None ] &&
      [[ "$(field "$r" error)" == *"gave up"* ]]'
+check "a start with another VM's writable disk (vm.json edited by hand) is 409, nothing runs" \
+    'r=$(api PUT /vms/r1/state "{\"action\":\"start\"}") && [ "${r%% *}" = 409 ] &&
+     [[ "$r" == *"VM '"'"'d1'"'"'"* ]] && [ "$(field "$(api GET /vms/r1)" pid)" = None ]'
 kill "${PIDS[-1]}"
 check "SIGTERM: exit 0" 'wait "${PIDS[-1]}"'
 finish
