@@ -327,8 +327,11 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
         json_array_append_new(devs, json_pack("{s:s,s:s,s:b,s:o}", "type", "virtio-blk",
                                               "path", top, "read_only", ro,
                                               "stats", disk_stats_json(&ds, i)));
-    for (unsigned i = 0; i < c->nnets; i++) {
-        json_t *nic = json_pack("{s:s,s:s}", "type", "virtio-net", "backend", c->nets[i]);
+    /* The cards from the open backends: the VM's copy of its config does
+     * not keep the --net specs (vm_config_copy). */
+    const char *spec;
+    for (unsigned i = 0; (spec = vmm_nics_spec(a->vm->nics, i)); i++) {
+        json_t *nic = json_pack("{s:s,s:s}", "type", "virtio-net", "backend", spec);
         if (nic)
             nic_stats_json(nic, &ds, i);
         json_array_append_new(devs, nic);
