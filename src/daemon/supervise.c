@@ -425,13 +425,16 @@ static void *monitor(void *arg)
                 if (timeout < 0 || timeout > SV_PROBE_MS)
                     timeout = SV_PROBE_MS;
             }
-            if (vm->state == DVM_RUNNING || vm->state == DVM_PAUSED) {
-                if (vm->pid && vm->def.nnics && !vm->busy && ninfo < cap) {
-                    uint64_t next = vm->info_ns + SV_INFO_MS * 1000000ull;
-                    if (info_due(vm, now))
-                        snprintf(info_names[ninfo++], VMDEF_NAME_MAX + 1, "%s", vm->name);
-                    else if (timeout < 0 || (int)((next - now) / 1000000) + 1 < timeout)
-                        timeout = (int)((next - now) / 1000000) + 1;
+            /* A running VM with a card: its guest's address now, or a
+             * wake-up when it is due (info_ns <= now: set under the lock). */
+            if ((vm->state == DVM_RUNNING || vm->state == DVM_PAUSED) && vm->pid &&
+                vm->def.nnics && !vm->busy && ninfo < cap) {
+                if (info_due(vm, now)) {
+                    snprintf(info_names[ninfo++], VMDEF_NAME_MAX + 1, "%s", vm->name);
+                } else {
+                    int ms = (int)((vm->info_ns + SV_INFO_MS * 1000000ull - now) / 1000000) + 1;
+                    if (timeout < 0 || ms < timeout)
+                        timeout = ms;
                 }
             }
             /* A process without a pidfd (pidfd_open failed): look now and then. */
