@@ -143,7 +143,7 @@ const char *vmctl_safe(const char *s, char *buf, size_t len);
 
 /* A table: rows of cells, printed with columns padded to their widest
  * cell, the last column unpadded.  Cells are copied (made terminal-safe). */
-#define VMCTL_TABLE_COLS 8
+#define VMCTL_TABLE_COLS 12
 struct vmctl_table {
     unsigned ncols, nrows, cap;
     char **cells;               /* nrows * ncols */
@@ -178,11 +178,15 @@ int vmctl_events(const struct vmctl_opts *o);
 struct vmctl_sample {
     char name[64];
     double cpu_seconds, disk_bytes, net_bytes, memory;
+    /* Each direction on its own, summed over the devices. */
+    double disk_read, disk_write, net_rx, net_tx;
     bool seen;
 };
 /* Parse /metrics text: for every vm="NAME" label, vessel_vm_vcpu_seconds_total,
- * the sum of vessel_vm_disk_*_bytes_total and vessel_vm_net_*_bytes_total,
- * and vessel_vm_memory_touched_bytes.  Fills up to max samples; returns
+ * the sum of vessel_vm_disk_*_bytes_total and vessel_vm_net_*_bytes_total
+ * (and of each of vessel_vm_disk_read_bytes_total, _disk_write_,
+ * _net_rx_ and _net_tx_ on its own, over the devices), and
+ * vessel_vm_memory_touched_bytes.  Fills up to max samples; returns
  * their count.  Malformed lines are skipped. */
 unsigned vmctl_metrics_parse(const char *text, struct vmctl_sample *s, unsigned max);
 

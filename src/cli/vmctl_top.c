@@ -5,8 +5,8 @@
  * GET /metrics (Prometheus text) divided by the wall time between them;
  * the VM list (names, states, vCPUs, memory) comes from GET /vms.  The
  * metric names matched are those docs/cli.md lists; disk and network
- * counters are summed over every device and direction, so a new device
- * label or direction needs no change here. */
+ * counters are summed over every device (any label), each direction on
+ * its own (disk read/write, net rx/tx) and all of them together. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -84,7 +84,7 @@ unsigned vmctl_metrics_parse(const char *text, struct vmctl_sample *smp, unsigne
         if (!brace || !close)
             continue;
         size_t nl = (size_t)(brace - line);
-        double *field_is_sum = NULL;
+        double *field_is_sum = NULL, *dir = NULL;
         int kind;
         if (nl == strlen("vessel_vm_vcpu_seconds_total") &&
             !memcmp(line, "vessel_vm_vcpu_seconds_total", nl))
@@ -121,10 +121,26 @@ unsigned vmctl_metrics_parse(const char *text, struct vmctl_sample *smp, unsigne
         switch (kind) {
         case 0: field_is_sum = &smp[i].cpu_seconds; break;
         case 1: field_is_sum = &smp[i].memory; break;
-        case 2: field_is_sum = &smp[i].disk_bytes; break;
-        default: field_is_sum = &smp[i].net_bytes; break;
+        case 2:
+            field_is_sum = &smp[i].disk_bytes;
+            dir = nl == strlen("vessel_vm_disk_read_bytes_total") &&
+                  !memcmp(line, "vessel_vm_disk_read_bytes_total", nl) ? &smp[i].disk_read
+                : nl == strlen("vessel_vm_disk_write_bytes_total") &&
+                  !memcmp(line, "vessel_vm_disk_write_bytes_total", nl) ? &smp[i].disk_write
+                : NULL;
+            break;
+        default:
+            field_is_sum = &smp[i].net_bytes;
+            dir = nl == strlen("vessel_vm_net_rx_bytes_total") &&
+                  !memcmp(line, "vessel_vm_net_rx_bytes_total", nl) ? &smp[i].net_rx
+                : nl == strlen("vessel_vm_net_tx_bytes_total") &&
+                  !memcmp(line, "vessel_vm_net_tx_bytes_total", nl) ? &smp[i].net_tx
+                : NULL;
+            break;
         }
         *field_is_sum += v;
+        if (dir)
+            *dir += v;
     }
     return n;
 }
@@ -184,15 +200,29 @@ static const struct vmctl_sample *find(const struct frame *f, const char *name)
     return NULL;
 }
 
+/* Bytes per second of a counter between two samples (a counter that went
+ * back, as after the VM process restarted, counts from 0). */
+static double rate(double a, double b, double dt)
+{
+    return (b >= a ? b - a : b) / dt;
+}
+
+/* A rate cell: "-" without two samples. */
+static const char *rate_cell(bool rates, double v, char *buf, size_t len)
+{
+    return rates ? vmctl_fmt_size((uint64_t)v, buf, len) : "-";
+}
+
 /* The frame's rows (per VM, rates against `prev`), as a table or JSON. */
 static char *render(const struct frame *prev, const struct frame *cur, bool json)
 {
     double dt = cur->t - prev->t;
     json_t *arr = json ? json_array() : NULL;
     struct vmctl_table t;
-    vmctl_table_init(&t, 7);
+    vmctl_table_init(&t, 9);
     vmctl_table_row(&t, (const char *const[]){ "NAME", "STATE", "VCPUS", "CPU%", "MEMORY",
-                                               "DISK/s", "NET/s" });
+                                               "DISK-R/s", "DISK-W/s", "NET-RX/s",
+                                               "NET-TX/s" });
     size_t i;
     json_t *vm;
     json_array_foreach(json_object_get(cur->vms, "vms"), i, vm) {
@@ -206,6 +236,10 @@ static char *render(const struct frame *prev, const struct frame *cur, bool json
         double cpu = rates ? MAX(0.0, b->cpu_seconds - a->cpu_seconds) / dt * 100 : 0;
         double disk = rates ? MAX(0.0, b->disk_bytes - a->disk_bytes) / dt : 0;
         double net = rates ? MAX(0.0, b->net_bytes - a->net_bytes) / dt : 0;
+        double rd = rates ? rate(a->disk_read, b->disk_read, dt) : 0;
+        double wr = rates ? rate(a->disk_write, b->disk_write, dt) : 0;
+        double rx = rates ? rate(a->net_rx, b->net_rx, dt) : 0;
+        double tx = rates ? rate(a->net_tx, b->net_tx, dt) : 0;
         if (json) {
             json_t *r = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "name", name,
                                   "state", state ? state : "?",
@@ -215,13 +249,22 @@ static char *render(const struct frame *prev, const struct frame *cur, bool json
                                                       : json_null(),
                                   "cpu_percent", rates ? json_real(cpu) : json_null(),
                                   "disk_bytes_per_second", rates ? json_real(disk) : json_null());
-            if (r)
+            if (r) {
                 json_object_set_new(r, "net_bytes_per_second",
                                     rates ? json_real(net) : json_null());
+                json_object_set_new(r, "disk_read_bytes_per_second",
+                                    rates ? json_real(rd) : json_null());
+                json_object_set_new(r, "disk_write_bytes_per_second",
+                                    rates ? json_real(wr) : json_null());
+                json_object_set_new(r, "net_rx_bytes_per_second",
+                                    rates ? json_real(rx) : json_null());
+                json_object_set_new(r, "net_tx_bytes_per_second",
+                                    rates ? json_real(tx) : json_null());
+            }
             json_array_append_new(arr, r);
             continue;
         }
-        char c1[24], c2[24], c3[64], c4[24], c5[24], m1[24], m2[24];
+        char c1[24], c2[24], c3[64], m1[24], m2[24], r1[24], r2[24], r3[24], r4[24];
         snprintf(c1, sizeof(c1), "%lld", (long long)json_integer_value(vc));
         snprintf(c2, sizeof(c2), rates ? "%.1f" : "-", cpu);
         if (b && b->memory > 0)
@@ -230,11 +273,12 @@ static char *render(const struct frame *prev, const struct frame *cur, bool json
         else
             snprintf(c3, sizeof(c3), "%s", vmctl_fmt_size((uint64_t)json_integer_value(mem),
                                                           m2, 24));
-        snprintf(c4, sizeof(c4), "%s", rates ? vmctl_fmt_size((uint64_t)disk, m1, 24) : "-");
-        snprintf(c5, sizeof(c5), "%s", rates ? vmctl_fmt_size((uint64_t)net, m2, 24) : "-");
         vmctl_table_row(&t, (const char *const[]){ name, state ? state : "?",
                                                    json_is_integer(vc) ? c1 : "-", c2, c3,
-                                                   c4, c5 });
+                                                   rate_cell(rates, rd, r1, sizeof(r1)),
+                                                   rate_cell(rates, wr, r2, sizeof(r2)),
+                                                   rate_cell(rates, rx, r3, sizeof(r3)),
+                                                   rate_cell(rates, tx, r4, sizeof(r4)) });
     }
     char *s;
     if (json) {

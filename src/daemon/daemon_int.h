@@ -48,6 +48,13 @@ struct dvm {
     bool busy;                  /* an action is talking to the VM */
     uid_t jail_uid;             /* the uid (= gid) its process runs as when
                                    jailed (jailids.c), 0: not jailed */
+    /* The guest's IPv4 address as its process last reported it (the
+     * first network card's known "ip" in GET /vm, docs/api.md), "" when unknown;
+     * forgotten when the process exits.  Refreshed by the monitor thread
+     * every SV_INFO_MS and by every other GET /vm the daemon makes, so
+     * that GET /vms answers from memory. */
+    char ip[16];
+    uint64_t info_ns;           /* monotonic: when ip was last refreshed */
     struct dvm *next;
 };
 
@@ -122,6 +129,17 @@ void store_uuid(char out[37]);
  * not an HTTP answer) with a message.  Any thread; no lock held. */
 int vmapi_call(const char *sock, const char *method, const char *path, const char *body,
                int timeout_ms, int *status, json_t **resp, char *err, size_t elen);
+
+/* Take what the daemon keeps from a VM's GET /vm answer `vm` (its
+ * "devices": the "ip" of the first virtio-net entry that has a dotted
+ * quad there) into
+ * dvm->ip, and stamp dvm->info_ns.  A malformed or absent field leaves
+ * ip "" (unknown).  Caller holds d->lock. */
+void vmapi_learn_locked(struct dvm *dvm, json_t *vm);
+/* The same for the VM called name, taking d->lock, only when its process
+ * is still `pid` (an answer from a process that has since exited or been
+ * replaced is dropped).  Any thread, d->lock not held. */
+void vmapi_learn(struct vesseld *d, const char *name, pid_t pid, json_t *vm);
 
 /* ---- supervise.c: one `vessel run` process per VM ---- */
 

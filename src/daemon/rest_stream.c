@@ -318,6 +318,9 @@ struct sample {
     char sock[4200];
     enum dvm_state state;
     pid_t pid;
+    double cpu;                 /* proc_usage, when pid */
+    uint64_t rss;
+    json_t *vm;                 /* the VM's GET /vm answer, or NULL */
 };
 
 static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
@@ -348,6 +351,64 @@ static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     }
 }
 
+/* The per-device counters: each family is one field of the "stats" object
+ * of one kind of GET /vm device entry (docs/api.md), labelled with the
+ * device's index among those of its kind. */
+struct dev_family {
+    const char *type;           /* "virtio-blk" / "virtio-net" */
+    const char *label;          /* "disk" / "nic" */
+    const char *field;          /* in "stats" */
+    const char *name, *help;
+};
+static const struct dev_family dev_families[] = {
+    { "virtio-blk", "disk", "read_bytes", "vessel_vm_disk_read_bytes_total",
+      "Bytes the guest read from the disk." },
+    { "virtio-blk", "disk", "write_bytes", "vessel_vm_disk_write_bytes_total",
+      "Bytes the guest wrote to the disk." },
+    { "virtio-blk", "disk", "read_requests", "vessel_vm_disk_read_requests_total",
+      "Read requests completed." },
+    { "virtio-blk", "disk", "write_requests", "vessel_vm_disk_write_requests_total",
+      "Write requests completed." },
+    { "virtio-blk", "disk", "flush_requests", "vessel_vm_disk_flush_requests_total",
+      "Flush requests completed." },
+    { "virtio-blk", "disk", "errors", "vessel_vm_disk_errors_total",
+      "Requests that failed (I/O error, unsupported or malformed)." },
+    { "virtio-net", "nic", "rx_bytes", "vessel_vm_net_rx_bytes_total",
+      "Bytes of the frames delivered to the guest." },
+    { "virtio-net", "nic", "tx_bytes", "vessel_vm_net_tx_bytes_total",
+      "Bytes of the frames the guest sent." },
+    { "virtio-net", "nic", "rx_frames", "vessel_vm_net_rx_frames_total",
+      "Frames delivered to the guest." },
+    { "virtio-net", "nic", "tx_frames", "vessel_vm_net_tx_frames_total",
+      "Frames the guest sent." },
+    { "virtio-net", "nic", "dropped", "vessel_vm_net_dropped_frames_total",
+      "Frames dropped either way (no guest buffer, backend queue full, malformed)." },
+};
+
+/* One family's samples over every VM that answered. */
+static void put_dev_family(char **buf, size_t *len, size_t *cap, const struct sample *s,
+                           size_t n, const struct dev_family *f)
+{
+    put(buf, len, cap, "# HELP %s %s\n# TYPE %s counter\n", f->name, f->help, f->name);
+    for (size_t i = 0; i < n; i++) {
+        size_t k, idx = 0;
+        json_t *dev;
+        json_array_foreach(json_object_get(s[i].vm, "devices"), k, dev) {
+            const char *type = json_string_value(json_object_get(dev, "type"));
+            if (!type || strcmp(type, f->type))
+                continue;
+            json_t *v = json_object_get(json_object_get(dev, "stats"), f->field);
+            if (json_is_integer(v) && json_integer_value(v) >= 0)
+                put(buf, len, cap, "%s{vm=\"%s\",%s=\"%zu\"} %lld\n", f->name, s[i].name,
+                    f->label, idx, (long long)json_integer_value(v));
+            idx++;
+        }
+    }
+}
+
+/* The Prometheus text format wants each family's samples together, after
+ * its HELP and TYPE: every VM is sampled first (its /proc entry, its
+ * control socket with the lock dropped), then written family by family. */
 void rest_metrics(struct vesseld *d, const struct rest_req *rq, struct rest_reply *rp)
 {
     (void)rq;
@@ -363,6 +424,23 @@ void rest_metrics(struct vesseld *d, const struct rest_req *rq, struct rest_repl
         s[n].pid = vm->pid;
     }
     pthread_mutex_unlock(&d->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i].pid)
+            continue;
+        proc_usage(s[i].pid, &s[i].cpu, &s[i].rss);
+        if (s[i].state != DVM_RUNNING && s[i].state != DVM_PAUSED)
+            continue;
+        int status;
+        json_t *r = NULL;
+        char e[256];
+        if (!vmapi_call(s[i].sock, "GET", "/vm", NULL, 1000, &status, &r, e, sizeof(e)) &&
+            status == 200 && json_is_object(r)) {
+            s[i].vm = r;
+            vmapi_learn(d, s[i].name, s[i].pid, r);
+        } else {
+            json_decref(r);
+        }
+    }
     size_t len = 0, bcap = 4096;
     char *buf = s ? malloc(bcap) : NULL;
     put(&buf, &len, &bcap, "# HELP vessel_vm_state 1 for the VM's current state.\n"
@@ -372,32 +450,28 @@ void rest_metrics(struct vesseld *d, const struct rest_req *rq, struct rest_repl
             put(&buf, &len, &bcap, "vessel_vm_state{vm=\"%s\",state=\"%s\"} %d\n", s[i].name,
                 dvm_state_name((enum dvm_state)st), s[i].state == (enum dvm_state)st);
     put(&buf, &len, &bcap, "# HELP vessel_vm_vcpu_seconds_total CPU time of the VM's "
-        "process (vCPUs and devices), seconds.\n# TYPE vessel_vm_vcpu_seconds_total counter\n"
-        "# HELP vessel_vm_instructions_total Guest instructions retired since the last "
-        "reset.\n# TYPE vessel_vm_instructions_total counter\n"
-        "# HELP vessel_vm_memory_touched_bytes Resident memory of the VM's process.\n"
-        "# TYPE vessel_vm_memory_touched_bytes gauge\n");
-    for (size_t i = 0; i < n; i++) {
-        if (!s[i].pid)
-            continue;
-        double cpu;
-        uint64_t rss;
-        proc_usage(s[i].pid, &cpu, &rss);
-        put(&buf, &len, &bcap, "vessel_vm_vcpu_seconds_total{vm=\"%s\"} %.2f\n", s[i].name,
-            cpu);
-        put(&buf, &len, &bcap, "vessel_vm_memory_touched_bytes{vm=\"%s\"} %llu\n", s[i].name,
-            (unsigned long long)rss);
-        if (s[i].state != DVM_RUNNING && s[i].state != DVM_PAUSED)
-            continue;
-        int status;
-        json_t *r = NULL;
-        char e[256];
-        if (!vmapi_call(s[i].sock, "GET", "/vm", NULL, 1000, &status, &r, e, sizeof(e)) &&
-            status == 200 && json_is_integer(json_object_get(r, "instructions")))
+        "process (vCPUs and devices), seconds.\n# TYPE vessel_vm_vcpu_seconds_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        if (s[i].pid)
+            put(&buf, &len, &bcap, "vessel_vm_vcpu_seconds_total{vm=\"%s\"} %.2f\n",
+                s[i].name, s[i].cpu);
+    put(&buf, &len, &bcap, "# HELP vessel_vm_memory_touched_bytes Resident memory of the "
+        "VM's process.\n# TYPE vessel_vm_memory_touched_bytes gauge\n");
+    for (size_t i = 0; i < n; i++)
+        if (s[i].pid)
+            put(&buf, &len, &bcap, "vessel_vm_memory_touched_bytes{vm=\"%s\"} %llu\n",
+                s[i].name, (unsigned long long)s[i].rss);
+    put(&buf, &len, &bcap, "# HELP vessel_vm_instructions_total Guest instructions retired "
+        "since the last reset.\n# TYPE vessel_vm_instructions_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        if (json_is_integer(json_object_get(s[i].vm, "instructions")))
             put(&buf, &len, &bcap, "vessel_vm_instructions_total{vm=\"%s\"} %lld\n",
-                s[i].name, (long long)json_integer_value(json_object_get(r, "instructions")));
-        json_decref(r);
-    }
+                s[i].name, (long long)json_integer_value(json_object_get(s[i].vm,
+                                                                         "instructions")));
+    for (size_t f = 0; f < ARRAY_SIZE(dev_families); f++)
+        put_dev_family(&buf, &len, &bcap, s, n, &dev_families[f]);
+    for (size_t i = 0; i < n; i++)
+        json_decref(s[i].vm);
     free(s);
     if (!buf) {
         snprintf(rp->err, sizeof(rp->err), "out of memory");

@@ -36,13 +36,15 @@ json_t *rest_vm_summary(const struct dvm *vm)
 {
     bool up = vm->pid && live(vm->state);
     int64_t uptime = up ? (int64_t)time(NULL) - vm->started : 0;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:o,s:o,s:n}",
+    /* ip: the last the monitor or another GET /vm heard (daemon_int.h):
+     * listing never asks the VMs. */
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:o,s:o,s:o}",
                           "name", vm->name, "uuid", vm->def.uuid ? vm->def.uuid : "",
                           "state", dvm_state_name(vm->state),
                           "vcpus", (int)vm->def.vcpus, "memory", (json_int_t)vm->def.memory,
                           "uptime", up ? json_integer(uptime < 0 ? 0 : uptime) : json_null(),
                           "pid", vm->pid ? json_integer(vm->pid) : json_null(),
-                          "ip");
+                          "ip", up && vm->ip[0] ? json_string(vm->ip) : json_null());
     if (o && vm->error[0] && (vm->state == DVM_BROKEN || vm->state == DVM_CRASHED ||
                               vm->state == DVM_STARTING))
         json_object_set_new(o, "error", json_string(vm->error));
@@ -70,6 +72,7 @@ static json_t *vm_detail(struct vesseld *d, const char *name, char *err, size_t 
         free(text);
     }
     bool ask = vm->state == DVM_RUNNING || vm->state == DVM_PAUSED;
+    pid_t pid = vm->pid;
     sv_path(vm, "run/api.sock", sock, sizeof(sock));
     if (o) {
         json_object_set_new(o, "config", config ? config : json_null());
@@ -95,6 +98,15 @@ static json_t *vm_detail(struct vesseld *d, const char *name, char *err, size_t 
             json_object_set_new(o, "sandbox",
                                 json_boolean(!strcmp(json_string_value(json_object_get(r,
                                              "sandbox")), "on")));
+        if (status == 200) {
+            /* The freshest address: this answer's, kept for GET /vms too. */
+            vmapi_learn(d, name, pid, r);
+            pthread_mutex_lock(&d->lock);
+            struct dvm *now = store_find(d, name);
+            if (o && now && now->pid == pid)
+                json_object_set_new(o, "ip", now->ip[0] ? json_string(now->ip) : json_null());
+            pthread_mutex_unlock(&d->lock);
+        }
         json_decref(r);
     }
     if (o)

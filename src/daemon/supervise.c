@@ -31,6 +31,11 @@
 #define SV_BACKOFF_MAX_S 60
 #define SV_PROBE_MS 250         /* how often a starting VM's socket is tried */
 #define SV_API_TIMEOUT_MS 5000
+/* How often a running VM with a network card is asked for its guest's
+ * address (GET /vm, docs/api.md), so that GET /vms answers from memory:
+ * one small request per VM per period, at most SV_INFO_TIMEOUT_MS each. */
+#define SV_INFO_MS 2000
+#define SV_INFO_TIMEOUT_MS 500
 
 static uint64_t mono_ns(void)
 {
@@ -288,6 +293,7 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
     vm->pidfd = -1;
     vm->pid = 0;
     vm->jail_uid = 0;
+    vm->ip[0] = 0;
     remove_pidfile(vm);
     uint64_t ran = mono_ns() - vm->started_ns;
     if (vm->stop_requested) {
@@ -366,10 +372,41 @@ static void probe(struct vesseld *d, const char *name)
     vm = store_find(d, name);
     if (vm && vm->state == DVM_STARTING && vm->pid && status == 200 &&
         (!strcmp(s, "running") || !strcmp(s, "paused"))) {
+        vmapi_learn_locked(vm, r);
         set_state(d, vm, !strcmp(s, "paused") ? DVM_PAUSED : DVM_RUNNING);
         events_emit(d->events, vm->name, "started", "pid %d", (int)vm->pid);
     }
     pthread_mutex_unlock(&d->lock);
+    json_decref(r);
+}
+
+/* Is vm's guest address due for a refresh?  Caller holds d->lock. */
+static bool info_due(const struct dvm *vm, uint64_t now)
+{
+    return (vm->state == DVM_RUNNING || vm->state == DVM_PAUSED) && vm->pid && !vm->busy &&
+           vm->def.nnics && now - vm->info_ns >= SV_INFO_MS * 1000000ull;
+}
+
+/* Ask a running VM's control socket for what GET /vms shows of it (no
+ * lock held): vmapi_learn keeps it. */
+static void refresh_info(struct vesseld *d, const char *name)
+{
+    char sock[4200], err[256];
+    pthread_mutex_lock(&d->lock);
+    struct dvm *vm = store_find(d, name);
+    if (!vm || !info_due(vm, mono_ns())) {
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
+    pid_t pid = vm->pid;
+    vm->info_ns = mono_ns();        /* a VM that does not answer waits a period too */
+    sv_path(vm, "run/api.sock", sock, sizeof(sock));
+    pthread_mutex_unlock(&d->lock);
+    int status;
+    json_t *r = NULL;
+    if (!vmapi_call(sock, "GET", "/vm", NULL, SV_INFO_TIMEOUT_MS, &status, &r, err,
+                    sizeof(err)) && status == 200)
+        vmapi_learn(d, name, pid, r);
     json_decref(r);
 }
 
@@ -378,6 +415,7 @@ static void *monitor(void *arg)
     struct vesseld *d = arg;
     struct pollfd *p = NULL;
     char (*probe_names)[VMDEF_NAME_MAX + 1] = NULL;
+    char (*info_names)[VMDEF_NAME_MAX + 1] = NULL;
     size_t cap = 0;
     pthread_mutex_lock(&d->lock);
     while (!d->quit) {
@@ -394,7 +432,11 @@ static void *monitor(void *arg)
                                                      (nvms + 1) * sizeof(*probe_names));
             if (pn)
                 probe_names = pn;
-            if (np2 && pn)
+            char (*in)[VMDEF_NAME_MAX + 1] = realloc(info_names,
+                                                     (nvms + 1) * sizeof(*info_names));
+            if (in)
+                info_names = in;
+            if (np2 && pn && in)
                 cap = nvms + 1;
         }
         if (!cap) {
@@ -406,7 +448,7 @@ static void *monitor(void *arg)
         nfds_t np = 0;
         int timeout = -1;
         uint64_t now = mono_ns();
-        unsigned nprobe = 0;
+        unsigned nprobe = 0, ninfo = 0;
         p[np] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
         np++;
         for (struct dvm *vm = d->vms; vm; vm = vm->next) {
@@ -438,6 +480,18 @@ static void *monitor(void *arg)
                 if (timeout < 0 || timeout > SV_PROBE_MS)
                     timeout = SV_PROBE_MS;
             }
+            /* A running VM with a card: its guest's address now, or a
+             * wake-up when it is due (info_ns <= now: set under the lock). */
+            if ((vm->state == DVM_RUNNING || vm->state == DVM_PAUSED) && vm->pid &&
+                vm->def.nnics && !vm->busy && ninfo < cap) {
+                if (info_due(vm, now)) {
+                    snprintf(info_names[ninfo++], VMDEF_NAME_MAX + 1, "%s", vm->name);
+                } else {
+                    int ms = (int)((vm->info_ns + SV_INFO_MS * 1000000ull - now) / 1000000) + 1;
+                    if (timeout < 0 || ms < timeout)
+                        timeout = ms;
+                }
+            }
             /* A process without a pidfd (pidfd_open failed): look now and then. */
             if (vm->pid && vm->pidfd < 0 && (timeout < 0 || timeout > 1000))
                 timeout = 1000;
@@ -445,6 +499,10 @@ static void *monitor(void *arg)
         pthread_mutex_unlock(&d->lock);
         for (unsigned i = 0; i < nprobe; i++)
             probe(d, probe_names[i]);
+        for (unsigned i = 0; i < ninfo; i++)
+            refresh_info(d, info_names[i]);
+        if (ninfo && (timeout < 0 || timeout > SV_INFO_MS))
+            timeout = SV_INFO_MS;
         int n = poll(p, np, timeout);
         pthread_mutex_lock(&d->lock);
         if (n > 0 && p[0].revents) {
@@ -460,6 +518,7 @@ static void *monitor(void *arg)
     pthread_mutex_unlock(&d->lock);
     free(p);
     free(probe_names);
+    free(info_names);
     return NULL;
 }
 
@@ -506,6 +565,7 @@ static void adopt(struct vesseld *d, struct dvm *vm)
             s = DVM_PAUSED;
         else if (st && !strcmp(st, "running"))
             s = DVM_RUNNING;
+        vmapi_learn_locked(vm, r);
     }
     json_decref(r);
     vm->state = s;

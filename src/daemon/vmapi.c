@@ -2,7 +2,9 @@
  * on its unix socket.  One request per connection ("Connection: close"):
  * the VM's server (libmicrohttpd) answers with a Content-Length body and
  * closes, so the answer is everything up to EOF.  Bounded in time and
- * size: a VM that hangs or floods cannot hold a daemon thread. */
+ * size: a VM that hangs or floods cannot hold a daemon thread.  Also what
+ * the daemon keeps from a VM's GET /vm answer (the guest's address). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -140,4 +142,43 @@ out:
     free(ans);
     close(fd);
     return rc;
+}
+
+/* ---- what the daemon keeps from GET /vm ---- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void vmapi_learn_locked(struct dvm *dvm, json_t *vm)
+{
+    size_t i;
+    json_t *dev;
+    dvm->ip[0] = 0;
+    dvm->info_ns = mono_ns();
+    json_array_foreach(json_object_get(vm, "devices"), i, dev) {
+        const char *type = json_string_value(json_object_get(dev, "type"));
+        if (!type || strcmp(type, "virtio-net"))
+            continue;
+        /* The VM process is sandboxed but still the guest's neighbour:
+         * keep only what parses as an address. */
+        const char *ip = json_string_value(json_object_get(dev, "ip"));
+        struct in_addr a;
+        if (ip && strlen(ip) < sizeof(dvm->ip) && inet_pton(AF_INET, ip, &a) == 1) {
+            snprintf(dvm->ip, sizeof(dvm->ip), "%s", ip);
+            return;
+        }
+    }
+}
+
+void vmapi_learn(struct vesseld *d, const char *name, pid_t pid, json_t *vm)
+{
+    pthread_mutex_lock(&d->lock);
+    struct dvm *dvm = store_find(d, name);
+    if (dvm && pid && dvm->pid == pid)
+        vmapi_learn_locked(dvm, vm);
+    pthread_mutex_unlock(&d->lock);
 }

@@ -726,6 +726,29 @@ void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len)
         uart_input(vm->board.uart, buf, len);
 }
 
+/* The slots hold the disks first, then the cards (create_virtio). */
+int virt_disk_stats(struct virt_machine *vm, unsigned i, struct virtio_blk_stats *st)
+{
+    if (i >= vm->cfg.ndisks || i >= VIRT_VIRTIO_SLOTS || vm->slots[i].kind != SLOT_BLK)
+        return -ENODEV;
+    virtio_blk_get_stats(vm->slots[i].dev, st);
+    return 0;
+}
+
+int virt_nic_stats(struct virt_machine *vm, unsigned i, struct virtio_net_stats *st)
+{
+#if VIRT_HAVE_NET
+    unsigned n = vm->cfg.ndisks + i;
+    if (i >= vm->cfg.nnics || n >= VIRT_VIRTIO_SLOTS || vm->slots[n].kind != SLOT_NET)
+        return -ENODEV;
+    virtio_net_get_stats(vm->slots[n].dev, st);
+    return 0;
+#else
+    (void)vm; (void)i; (void)st;
+    return -ENODEV;
+#endif
+}
+
 int virt_shutdown_state(struct virt_machine *vm, int *code)
 {
     int c = 0;

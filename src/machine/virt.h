@@ -152,6 +152,17 @@ void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len)
  * events (nothing queued), -ENODEV without the device. */
 int virt_power_button(struct virt_machine *vm) __attribute__((warn_unused_result));
 
+/* The counters of disk `i` (0..ndisks-1, the order of cfg->disks) and of
+ * network card `i` (0..nnics-1), with the guest address the card learnt
+ * (virtio.h struct virtio_blk_stats, virtio/net.h struct
+ * virtio_net_stats).  Cheap: atomic loads (and the card's rx lock for its
+ * pending count), no system call.  Any thread while the board exists.
+ * Returns 0, or -ENODEV when there is no such device. */
+struct virtio_blk_stats;
+struct virtio_net_stats;
+int virt_disk_stats(struct virt_machine *vm, unsigned i, struct virtio_blk_stats *st);
+int virt_nic_stats(struct virt_machine *vm, unsigned i, struct virtio_net_stats *st);
+
 /* Has the guest asked to stop?  VIRT_RUNNING, VIRT_POWEROFF (exit status
  * in *code: 0 for a clean poweroff / HTIF pass, else the guest's code) or
  * VIRT_REBOOT. */

@@ -168,6 +168,28 @@ int net_restore(struct net_backend *be, struct sstate_reader *r);
  * detached) first.  NULL is a no-op. */
 void net_close(struct net_backend *be);
 
+/* ---- the guest's address ---- */
+
+/* The IPv4 address the guest uses on the card whose MAC is `mac`, learnt
+ * from one frame the guest transmitted (`len` bytes from the destination
+ * MAC on, as net_send takes them): the sender protocol address of an ARP
+ * request or reply (RFC 826; Ethernet/IPv4 only) whose Ethernet source
+ * and sender hardware address are both `mac`, or the source address of
+ * an IPv4 datagram (RFC 791) whose Ethernet source is `mac`.  Only a
+ * unicast host address counts (net_ipv4_is_host_addr: not 0.0.0.0 as in
+ * a DHCP discover, nor broadcast, multicast, loopback or link-local).
+ * 802.1Q-tagged frames are not looked into.  The frame is untrusted:
+ * every length is checked before a byte is read (a short frame, an IHL
+ * below 5 or past the frame, a total length past the frame give false).
+ * Returns true with the address in *ip (host byte order), else false with
+ * *ip untouched.  Pure; any thread. */
+bool net_snoop_ipv4(const uint8_t *frame, size_t len, const uint8_t mac[6], uint32_t *ip);
+
+/* True for an address (host byte order) a host may have as its own:
+ * false for 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16 and 224.0.0.0 up
+ * (multicast, reserved, 255.255.255.255).  Pure. */
+bool net_ipv4_is_host_addr(uint32_t addr);
+
 /* ---- for backend implementations (the net/ sources and test fakes), not
  * for NIC devices ---- */
 

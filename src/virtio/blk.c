@@ -50,6 +50,7 @@ struct blk_req {
     int iovcnt;                 /* else the data is iov[0..iovcnt) */
     struct iovec iov[BLK_SEG_MAX + 2];
     uint64_t data_len;
+    uint32_t type;              /* VIRTIO_BLK_T_*, for the counters */
     bool is_read;
     struct virtq_chain chain;   /* last: large */
 };
@@ -61,7 +62,45 @@ struct virtio_blk {
     char serial[VIRTIO_BLK_ID_BYTES];
     uint64_t sectors;
     atomic_uint inflight;       /* requests given to the block layer */
+    /* struct virtio_blk_stats, bumped (relaxed) where a request completes:
+     * on vCPU threads and the block layer's workers at once.  Host
+     * diagnostics, not device state: not saved. */
+    uint64_t st_read_req, st_write_req, st_flush_req, st_discard_req;
+    uint64_t st_read_bytes, st_write_bytes, st_errors;
 };
+
+static inline void stat_add(uint64_t *c, uint64_t n)
+{
+    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+/* Count a request that completes with `status` (5.2.6). */
+static void count(struct virtio_blk *b, const struct blk_req *r, uint8_t status)
+{
+    if (status != VIRTIO_BLK_S_OK) {
+        stat_add(&b->st_errors, 1);
+        return;
+    }
+    switch (r->type) {
+    case VIRTIO_BLK_T_IN:
+        stat_add(&b->st_read_req, 1);
+        stat_add(&b->st_read_bytes, r->data_len);
+        break;
+    case VIRTIO_BLK_T_OUT:
+        stat_add(&b->st_write_req, 1);
+        stat_add(&b->st_write_bytes, r->data_len);
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        stat_add(&b->st_flush_req, 1);
+        break;
+    case VIRTIO_BLK_T_DISCARD:
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        stat_add(&b->st_discard_req, 1);
+        break;
+    default:                    /* GET_ID moves no disk data */
+        break;
+    }
+}
 
 static void blk_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
 {
@@ -92,6 +131,9 @@ static void blk_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
 static void complete(struct blk_req *r, uint8_t status, uint64_t data)
 {
     struct virtio_blk *b = r->b;
+    /* Counted before the push: once the used entry is visible the guest
+     * (or a test reading the counters after it) may look at once. */
+    count(b, r, status);
     if (r->chain.in_len) {
         virtq_chain_write(&r->chain, r->chain.in_len - 1, &status, 1);
         virtq_push(virtio_dev_queue(b->vdev, 0), &r->chain, (uint32_t)(data + 1));
@@ -165,6 +207,7 @@ static void handle(struct virtio_blk *b, struct blk_req *r)
     if (c->in_len == 0) {
         /* No status byte: the request cannot be answered (5.2.6.1). */
         virtio_dev_needs_reset(b->vdev, "request without a writable status byte");
+        stat_add(&b->st_errors, 1);
         virtq_drop(virtio_dev_queue(b->vdev, 0), c);
         free(r);
         return;
@@ -177,6 +220,7 @@ static void handle(struct virtio_blk *b, struct blk_req *r)
     uint64_t sector;
     memcpy(&type, hdr, 4);
     memcpy(&sector, hdr + 8, 8);
+    r->type = type;
     uint64_t out_data = c->out_len - 16;    /* bytes after the header */
     uint64_t in_data = c->in_len - 1;       /* bytes before the status */
     int rc = 0;
@@ -421,4 +465,15 @@ static const struct device_ops blk_device_ops = {
 struct device virtio_blk_device(struct virtio_blk *b)
 {
     return (struct device){ &blk_device_ops, b };
+}
+
+void virtio_blk_get_stats(const struct virtio_blk *b, struct virtio_blk_stats *st)
+{
+    st->read_requests = __atomic_load_n(&b->st_read_req, __ATOMIC_RELAXED);
+    st->write_requests = __atomic_load_n(&b->st_write_req, __ATOMIC_RELAXED);
+    st->flush_requests = __atomic_load_n(&b->st_flush_req, __ATOMIC_RELAXED);
+    st->discard_requests = __atomic_load_n(&b->st_discard_req, __ATOMIC_RELAXED);
+    st->read_bytes = __atomic_load_n(&b->st_read_bytes, __ATOMIC_RELAXED);
+    st->write_bytes = __atomic_load_n(&b->st_write_bytes, __ATOMIC_RELAXED);
+    st->errors = __atomic_load_n(&b->st_errors, __ATOMIC_RELAXED);
 }

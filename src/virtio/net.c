@@ -28,6 +28,11 @@ struct virtio_net {
     /* Counters: atomics. */
     uint64_t tx_frames, tx_bad, tx_backend_dropped;
     uint64_t rx_frames, rx_dropped_full, rx_dropped_not_ready, rx_dropped_small;
+    uint64_t tx_bytes, rx_bytes;
+    /* The guest's IPv4 address (host order, 0: none seen), learnt from
+     * its frames by net_snoop_ipv4 on the tx path; an atomic, read by
+     * virtio_net_get_stats on any thread. */
+    uint32_t ip;
 };
 
 static inline void stat_inc(uint64_t *c)
@@ -70,8 +75,10 @@ static int rx_deliver(struct virtio_net *n, const uint8_t *frame, size_t len)
     /* Count before publishing: once the used entry is visible the driver
      * (or a test reading the stats) may look at once. */
     stat_inc(&n->rx_frames);
+    __atomic_fetch_add(&n->rx_bytes, len, __ATOMIC_RELAXED);
     if (virtq_push(rxq, c, (uint32_t)(VIRTIO_NET_HDR_SIZE + len)) != 0) {
         __atomic_fetch_sub(&n->rx_frames, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_sub(&n->rx_bytes, len, __ATOMIC_RELAXED);
         stat_inc(&n->rx_dropped_not_ready);
     }
     return 1;
@@ -121,6 +128,16 @@ void virtio_net_rx(void *opaque, const uint8_t *frame, size_t len)
 
 /* ---------------------------------------------------------------- tx */
 
+/* The guest's address, from a frame it sends (the last one seen wins).
+ * Stored only when it changes: the common case is a read. */
+static void learn_ip(struct virtio_net *n, const uint8_t *frame, size_t len)
+{
+    uint32_t ip;
+    if (net_snoop_ipv4(frame, len, n->mac, &ip) &&
+        __atomic_load_n(&n->ip, __ATOMIC_RELAXED) != ip)
+        __atomic_store_n(&n->ip, ip, __ATOMIC_RELAXED);
+}
+
 static void tx_run(struct virtio_net *n)
 {
     struct virtq *txq = virtio_dev_queue(n->vdev, VIRTIO_NET_TXQ);
@@ -143,10 +160,14 @@ static void tx_run(struct virtio_net *n)
             size_t got = virtq_chain_read(c, VIRTIO_NET_HDR_SIZE, n->tx_buf, flen);
             if (got != flen) {
                 stat_inc(&n->tx_bad);
-            } else if (n->be && net_send(n->be, n->tx_buf, flen) == 0) {
-                stat_inc(&n->tx_frames);
             } else {
-                stat_inc(&n->tx_backend_dropped);
+                learn_ip(n, n->tx_buf, flen);
+                if (n->be && net_send(n->be, n->tx_buf, flen) == 0) {
+                    stat_inc(&n->tx_frames);
+                    __atomic_fetch_add(&n->tx_bytes, flen, __ATOMIC_RELAXED);
+                } else {
+                    stat_inc(&n->tx_backend_dropped);
+                }
             }
         }
         virtq_push(txq, c, 0);
@@ -294,8 +315,9 @@ void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6])
  * The backend's sections travel inside the NIC's so that the NIC's
  * section is all of its state and a restore is all or nothing: the
  * backend's restore runs after every field of the NIC's is validated, and
- * the NIC's fields are applied only once it succeeded.  The counters are
- * host diagnostics, not state. */
+ * the NIC's fields are applied only once it succeeded.  The counters and
+ * the guest's address learnt from its frames are host diagnostics, not
+ * state: a restored NIC starts them afresh. */
 #define VNET_TAG "vnet"
 #define VNET_VERSION 2
 #define VNET_BACKEND_STATE_MAX (64u << 10)
@@ -489,6 +511,9 @@ void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *st)
     st->rx_dropped_full = stat_get(&n->rx_dropped_full);
     st->rx_dropped_not_ready = stat_get(&n->rx_dropped_not_ready);
     st->rx_dropped_small = stat_get(&n->rx_dropped_small);
+    st->tx_bytes = stat_get(&n->tx_bytes);
+    st->rx_bytes = stat_get(&n->rx_bytes);
+    st->ip = __atomic_load_n(&n->ip, __ATOMIC_RELAXED);
     pthread_mutex_lock(&n->rx_lock);
     st->rx_pending = n->rx_count;
     pthread_mutex_unlock(&n->rx_lock);

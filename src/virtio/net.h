@@ -16,7 +16,8 @@
  *
  * Transmit: the driver's notification (vCPU thread) pops each chain,
  * checks it (readable part 12 < len <= 12 + NET_MAX_FRAME, else the frame
- * is dropped and counted), hands the frame to the backend (net_send copies
+ * is dropped and counted), learns the guest's IPv4 address from it
+ * (net_snoop_ipv4), hands the frame to the backend (net_send copies
  * it, never blocks) and returns the chain with 0 bytes written.  With no
  * backend (an unplugged cable) frames are dropped and counted.
  *
@@ -69,16 +70,26 @@
 
 struct virtio_net;
 
-/* Counters (frames).  Any thread. */
+/* Counters since the device was created (a guest reset keeps them; not
+ * device state: a snapshot does not carry them).  Any thread. */
 struct virtio_net_stats {
     uint64_t tx_frames;         /* guest frames handed to the backend */
+    uint64_t tx_bytes;          /* their bytes (Ethernet header on, no
+                                   virtio header) */
     uint64_t tx_bad;            /* guest chains with a bad length, dropped */
     uint64_t tx_backend_dropped;/* refused by the backend (queue full) */
     uint64_t rx_frames;         /* frames delivered into guest buffers */
+    uint64_t rx_bytes;          /* their bytes (as tx_bytes) */
     uint64_t rx_pending;        /* frames waiting for a buffer now */
     uint64_t rx_dropped_full;   /* no buffer and the pending queue full */
     uint64_t rx_dropped_not_ready; /* driver not running */
     uint64_t rx_dropped_small;  /* receive chain too small for the frame */
+    /* The IPv4 address the guest last used on this card (host byte
+     * order; 0: none seen yet), learnt from the frames it transmits
+     * (net_snoop_ipv4): the last ARP or IPv4 sender address from the
+     * card's MAC wins.  Kept across a guest reset until the guest sends
+     * from another address. */
+    uint32_t ip;
 };
 
 /* Create the NIC with address `mac` (copied; unicast and not all zero)
@@ -123,6 +134,9 @@ void virtio_net_set_log_limit(struct virtio_net *n, struct ratelimit *rl);
 /* The NIC's MAC address. */
 void virtio_net_mac(const struct virtio_net *n, uint8_t mac[6]);
 
+/* A snapshot of the counters, each read on its own (relaxed atomics) and
+ * the pending count under the rx lock.  Any thread but the backend's
+ * receive callback. */
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *st);
 
 /* The receive callback the device attaches to its backend (net_rx_fn;

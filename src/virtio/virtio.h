@@ -418,6 +418,22 @@ void virtio_blk_free(struct virtio_blk *b);
  * (virtio_blk_free: the block_dev stays the caller's). */
 struct device virtio_blk_device(struct virtio_blk *b);
 
+/* What the disk has done since the device was created (a guest reset
+ * keeps them; they are not device state: a snapshot does not carry them,
+ * so a restored process starts at 0).  A request is counted once, when it
+ * completes: reads and writes that completed with VIRTIO_BLK_S_OK, with
+ * the bytes they moved; flushes; discards and write-zeroes together;
+ * `errors` counts every request answered IOERR or UNSUPP and every one
+ * that could not be answered at all (no status byte).  GET_ID is in none. */
+struct virtio_blk_stats {
+    uint64_t read_requests, write_requests, flush_requests, discard_requests;
+    uint64_t read_bytes, write_bytes;
+    uint64_t errors;
+};
+/* A snapshot of the counters, each read on its own (relaxed atomics: two
+ * counters may be a request apart while I/O runs).  Any thread. */
+void virtio_blk_get_stats(const struct virtio_blk *b, struct virtio_blk_stats *st);
+
 /* virtio-console (5.3), one port (no MULTIPORT): receiveq 0 gets host
  * input, transmitq 1 goes to `out` (copied; called on vCPU threads).
  * Input that finds no guest buffer waits in a VIRTIO_CONSOLE_RX_BUFFER-

@@ -13,6 +13,8 @@
 #include "machine/virt.h"
 #include "util/sstate.h"
 #include "util/util.h"
+#include "virtio/net.h"
+#include "virtio/virtio.h"
 #include "vmm/api.h"
 #include "vmm/sandbox.h"
 #include "vmm/snapdisk.h"
@@ -249,6 +251,62 @@ static int vm_error(struct vm *v, int status, char *err, size_t elen)
     return status;
 }
 
+/* The devices' counters, read together under the VM's lock (the board
+ * stays while they are read).  Atomic loads only: GET /vm is polled. */
+struct dev_stats {
+    bool disk_ok[VIRT_VIRTIO_SLOTS], nic_ok[VIRT_VIRTIO_SLOTS];
+    struct virtio_blk_stats disk[VIRT_VIRTIO_SLOTS];
+    struct virtio_net_stats nic[VIRT_VIRTIO_SLOTS];
+};
+
+static void dev_stats_read(struct vm *v, struct dev_stats *ds)
+{
+    pthread_mutex_lock(&v->lock);
+    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++) {
+        ds->disk_ok[i] = v->board && !virt_disk_stats(v->board, i, &ds->disk[i]);
+        ds->nic_ok[i] = v->board && !virt_nic_stats(v->board, i, &ds->nic[i]);
+    }
+    pthread_mutex_unlock(&v->lock);
+}
+
+static json_t *disk_stats_json(const struct dev_stats *ds, unsigned i)
+{
+    if (i >= VIRT_VIRTIO_SLOTS || !ds->disk_ok[i])
+        return json_null();
+    const struct virtio_blk_stats *d = &ds->disk[i];
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                     "read_bytes", (json_int_t)d->read_bytes,
+                     "write_bytes", (json_int_t)d->write_bytes,
+                     "read_requests", (json_int_t)d->read_requests,
+                     "write_requests", (json_int_t)d->write_requests,
+                     "flush_requests", (json_int_t)d->flush_requests,
+                     "discard_requests", (json_int_t)d->discard_requests,
+                     "errors", (json_int_t)d->errors);
+}
+
+/* Adds "stats" and "ip" to a virtio-net entry. */
+static void nic_stats_json(json_t *dev, const struct dev_stats *ds, unsigned i)
+{
+    if (i >= VIRT_VIRTIO_SLOTS || !ds->nic_ok[i]) {
+        json_object_set_new(dev, "stats", json_null());
+        json_object_set_new(dev, "ip", json_null());
+        return;
+    }
+    const struct virtio_net_stats *n = &ds->nic[i];
+    uint64_t dropped = n->tx_bad + n->tx_backend_dropped + n->rx_dropped_full +
+                       n->rx_dropped_not_ready + n->rx_dropped_small;
+    json_object_set_new(dev, "stats", json_pack("{s:I,s:I,s:I,s:I,s:I}",
+                        "rx_bytes", (json_int_t)n->rx_bytes,
+                        "tx_bytes", (json_int_t)n->tx_bytes,
+                        "rx_frames", (json_int_t)n->rx_frames,
+                        "tx_frames", (json_int_t)n->tx_frames,
+                        "dropped", (json_int_t)dropped));
+    char ip[16];
+    snprintf(ip, sizeof(ip), "%u.%u.%u.%u", n->ip >> 24, (n->ip >> 16) & 255,
+             (n->ip >> 8) & 255, n->ip & 255);
+    json_object_set_new(dev, "ip", n->ip ? json_string(ip) : json_null());
+}
+
 static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
 {
     struct vm_api *a = opaque;
@@ -262,13 +320,22 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
     json_t *devs = json_array();
     char top[4096];
     bool ro;
+    struct dev_stats ds;
+    dev_stats_read(a->vm, &ds);
     /* path: the file the disk writes to now (an overlay after a snapshot). */
     for (unsigned i = 0; snapdisk_top(a->vm, i, top, sizeof(top), &ro); i++)
-        json_array_append_new(devs, json_pack("{s:s,s:s,s:b}", "type", "virtio-blk",
-                                              "path", top, "read_only", ro));
-    for (unsigned i = 0; i < c->nnets; i++)
-        json_array_append_new(devs, json_pack("{s:s,s:s}", "type", "virtio-net",
-                                              "backend", c->nets[i]));
+        json_array_append_new(devs, json_pack("{s:s,s:s,s:b,s:o}", "type", "virtio-blk",
+                                              "path", top, "read_only", ro,
+                                              "stats", disk_stats_json(&ds, i)));
+    /* The cards from the open backends: the VM's copy of its config does
+     * not keep the --net specs (vm_config_copy). */
+    const char *spec;
+    for (unsigned i = 0; (spec = vmm_nics_spec(a->vm->nics, i)); i++) {
+        json_t *nic = json_pack("{s:s,s:s}", "type", "virtio-net", "backend", spec);
+        if (nic)
+            nic_stats_json(nic, &ds, i);
+        json_array_append_new(devs, nic);
+    }
     json_array_append_new(devs, json_pack("{s:s}", "type", c->virtio_console ?
                                           "virtio-console" : "uart"));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-rng"));

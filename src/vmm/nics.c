@@ -16,6 +16,7 @@ struct vmm_nics {
     unsigned n;
     struct net_backend *be[VIRT_VIRTIO_SLOTS];
     struct virt_nic vn[VIRT_VIRTIO_SLOTS];
+    char *spec[VIRT_VIRTIO_SLOTS];  /* the --net spec, for GET /vm */
 };
 
 void vmm_nic_default_mac(const char *uuid, unsigned index, uint8_t mac[6])
@@ -39,8 +40,10 @@ void vmm_nics_close(struct vmm_nics *ns)
 {
     if (!ns)
         return;
-    for (unsigned i = 0; i < ns->n; i++)
+    for (unsigned i = 0; i < ns->n; i++) {
         net_close(ns->be[i]);
+        free(ns->spec[i]);
+    }
     free(ns);
 }
 
@@ -48,6 +51,11 @@ const struct virt_nic *vmm_nics_board(const struct vmm_nics *ns, unsigned *n)
 {
     *n = ns->n;
     return ns->vn;
+}
+
+const char *vmm_nics_spec(const struct vmm_nics *ns, unsigned i)
+{
+    return ns && i < ns->n ? ns->spec[i] : NULL;
 }
 
 int vmm_nics_open(struct vm *v, const struct vm_config *cfg, struct vmm_nics **out)
@@ -67,6 +75,10 @@ int vmm_nics_open(struct vm *v, const struct vm_config *cfg, struct vmm_nics **o
             return vm_fail(v, rc, "%s", err);
         }
         ns->n = i + 1;
+        if (!(ns->spec[i] = strdup(cfg->nets[i]))) {
+            vmm_nics_close(ns);
+            return vm_fail(v, -ENOMEM, "out of memory opening the network backends");
+        }
         net_set_log_limit(ns->be[i], &v->log_limit);
         ns->vn[i].be = ns->be[i];
         if (spec.has_mac)

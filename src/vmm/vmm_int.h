@@ -193,6 +193,9 @@ int vmm_nics_open(struct vm *v, const struct vm_config *cfg, struct vmm_nics **o
 void vmm_nics_close(struct vmm_nics *ns);
 /* The board's view of the open backends: {backend, MAC} per card. */
 const struct virt_nic *vmm_nics_board(const struct vmm_nics *ns, unsigned *n);
+/* The --net spec of card i as given (owned by ns, which lives as long as
+ * the VM), or NULL past the last card or without ns.  Any thread. */
+const char *vmm_nics_spec(const struct vmm_nics *ns, unsigned i);
 /* The default MAC of card `index` of the VM with this UUID (lower case):
  * 52:54:00 then the top three bytes of the 64-bit FNV-1a hash of
  * "uuid=<UUID>;net=<index>" (docs/net.md). */

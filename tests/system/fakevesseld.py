@@ -305,7 +305,7 @@ class Handler(BaseHTTPRequestHandler):
                 out.append('vessel_vm_disk_read_bytes_total{%s,disk="vda"} %d' % (lbl, int(t * (768 << 10))))
                 out.append('vessel_vm_disk_write_bytes_total{%s,disk="vda"} %d' % (lbl, int(t * (256 << 10))))
                 out.append('vessel_vm_net_rx_bytes_total{%s,nic="0"} %d' % (lbl, int(t * (32 << 10))))
-                out.append('vessel_vm_net_tx_bytes_total{%s,nic="0"} %d' % (lbl, int(t * (32 << 10))))
+                out.append('vessel_vm_net_tx_bytes_total{%s,nic="0"} %d' % (lbl, int(t * (16 << 10))))
         self.reply(200, text="\n".join(out) + "\n", ctype="text/plain; version=0.0.4")
 
     def events(self):

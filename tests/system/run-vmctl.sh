@@ -116,12 +116,12 @@ suite() { # MODE BINARY
         'python3 "$HERE/pty_run.py" "$T/pty" -- "$V" console web > "$T/pty.out" 2>&1'
 
     v top --once --interval 0.5 --json
-    check "$m: top --json: CPU % and rates from the counters' deltas" \
+    check "$m: top --json: CPU % and rates (disk read/write, net rx/tx) from the counters' deltas" \
         '[ $RC = 0 ] && jq_ "$T/out" "[x for x in j[\"vms\"] if x[\"name\"] == \"web\"][0]" > "$T/top" &&
-         python3 -c "import ast,sys; w=ast.literal_eval(open(sys.argv[1]).read()); sys.exit(not (35 < w[\"cpu_percent\"] < 65 and 0.7*2**20 < w[\"disk_bytes_per_second\"] < 1.3*2**20 and 45*2**10 < w[\"net_bytes_per_second\"] < 85*2**10 and w[\"memory_touched\"] == 64*2**20))" "$T/top"'
+         python3 -c "import ast,sys; w=ast.literal_eval(open(sys.argv[1]).read()); sys.exit(not (35 < w[\"cpu_percent\"] < 65 and 0.7*2**20 < w[\"disk_bytes_per_second\"] < 1.3*2**20 and 35*2**10 < w[\"net_bytes_per_second\"] < 65*2**10 and w[\"memory_touched\"] == 64*2**20 and 0.7*768*2**10 < w[\"disk_read_bytes_per_second\"] < 1.3*768*2**10 and 0.7*256*2**10 < w[\"disk_write_bytes_per_second\"] < 1.3*256*2**10 and 0.7*32*2**10 < w[\"net_rx_bytes_per_second\"] < 1.3*32*2**10 and 0.7*16*2**10 < w[\"net_tx_bytes_per_second\"] < 1.3*16*2**10))" "$T/top"'
     v top --once --interval 0.2
     check "$m: top --once: one table" \
-        '[ $RC = 0 ] && head -1 "$T/out" | grep -q "^NAME  *STATE  *VCPUS  *CPU%  *MEMORY  *DISK/s  *NET/s$" &&
+        '[ $RC = 0 ] && head -1 "$T/out" | grep -q "^NAME  *STATE  *VCPUS  *CPU%  *MEMORY  *DISK-R/s  *DISK-W/s  *NET-RX/s  *NET-TX/s$" &&
          grep -q "^web  *running  *2  *[0-9.]*  *64M/1G " "$T/out"'
 
     printf 'expect vessel top: 20\nexpect web +running 20\nsend q\nexit 0 20\n' > "$T/pty"

@@ -222,6 +222,16 @@ static void test_write_then_read(void **state)
     assert_int_equal(request(x, T_IN, 100, sizeof(pat), true), S_OK);
     mem_read(x->f.mem, DATA, disk, sizeof(disk));
     assert_memory_equal(disk, pat, sizeof(pat));
+    /* Each request counted once, when it completed, with its bytes. */
+    struct virtio_blk_stats st;
+    virtio_blk_get_stats(x->blk, &st);
+    assert_int_equal(st.write_requests, 1);
+    assert_int_equal(st.write_bytes, sizeof(pat));
+    assert_int_equal(st.flush_requests, 1);
+    assert_int_equal(st.read_requests, 1);
+    assert_int_equal(st.read_bytes, sizeof(pat));
+    assert_int_equal(st.discard_requests, 0);
+    assert_int_equal(st.errors, 0);
 }
 
 /* Data split over several descriptors (the bounce-buffer path). */
@@ -288,6 +298,11 @@ static void test_discard_and_write_zeroes(void **state)
     seg(x, DISK_SIZE / 512 - 4, 8, 0);
     assert_int_equal(request(x, T_DISCARD, 0, 16, false), S_IOERR);
     assert_int_equal(request(x, T_DISCARD, 0, 12, false), S_IOERR);
+    struct virtio_blk_stats st;
+    virtio_blk_get_stats(x->blk, &st);
+    assert_int_equal(st.discard_requests, 2);   /* discard and write-zeroes */
+    assert_int_equal(st.errors, 4);             /* 2 UNSUPP, 2 IOERR */
+    assert_int_equal(st.write_requests + st.write_bytes + st.read_requests, 0);
 }
 
 static void test_get_id(void **state)
@@ -298,6 +313,9 @@ static void test_get_id(void **state)
     char id[20];
     mem_read(x->f.mem, DATA, id, 20);
     assert_memory_equal(id, "serial-0123456789abc", 20);     /* truncated to 20 */
+    struct virtio_blk_stats st, zero = { 0 };
+    virtio_blk_get_stats(x->blk, &st);
+    assert_memory_equal(&st, &zero, sizeof(st));               /* no disk I/O */
 }
 
 static void test_out_of_range(void **state)
@@ -340,6 +358,11 @@ static void test_bad_requests(void **state)
     fk_wr(&x->f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     block_aio_drain(x->bd);
     assert_true(fk_needs_reset(&x->f));
+    /* Every one of the seven is an error, none a read or write. */
+    struct virtio_blk_stats bs;
+    virtio_blk_get_stats(x->blk, &bs);
+    assert_int_equal(bs.errors, 7);
+    assert_int_equal(bs.read_requests + bs.write_requests + bs.read_bytes + bs.write_bytes, 0);
 }
 
 static void test_read_only(void **state)

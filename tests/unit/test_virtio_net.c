@@ -420,6 +420,10 @@ static void test_arp_roundtrip(void **state)
     assert_int_equal(st.tx_frames, 1);
     assert_int_equal(st.rx_frames, 1);
     assert_int_equal(st.tx_bad, 0);
+    /* Bytes without the virtio header; the address from the ARP sender. */
+    assert_int_equal(st.tx_bytes, flen);
+    assert_int_equal(st.rx_bytes, len - 12);
+    assert_int_equal(st.ip, 0x0a00020f);
 }
 
 static void inject(struct fx *f, unsigned tag, size_t len)

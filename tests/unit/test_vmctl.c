@@ -465,6 +465,7 @@ static void test_metrics_parse(void **state)
         "vessel_vm_disk_read_requests_total{vm=\"a\",disk=\"vda\"} 7\n"
         "vessel_vm_net_rx_bytes_total{vm=\"a\"} 10\n"
         "vessel_vm_net_tx_bytes_total{vm=\"a\"} 5\n"
+        "vessel_vm_net_rx_frames_total{vm=\"a\",nic=\"0\"} 3\n"      /* frames: not bytes */
         "vessel_vm_memory_touched_bytes{vm=\"a\"} 4096\n"
         "vessel_vm_net_bytes_total{vm=\"b\",dir=\"rx\"} 7\n"         /* direction as a label */
         "vessel_vm_instructions_total{vm=\"a\"} 999\n"
@@ -484,9 +485,12 @@ static void test_metrics_parse(void **state)
     assert_true(s[0].disk_bytes == 150);
     assert_true(s[0].net_bytes == 15);
     assert_true(s[0].memory == 4096);
+    assert_true(s[0].disk_read == 100 && s[0].disk_write == 50);
+    assert_true(s[0].net_rx == 10 && s[0].net_tx == 5);
     assert_string_equal(s[1].name, "b");
     assert_true(s[1].cpu_seconds == 5);
     assert_true(s[1].net_bytes == 7);
+    assert_true(s[1].net_rx == 0 && s[1].net_tx == 0);     /* no direction in the name */
     assert_string_equal(s[2].name, "q\"x");
     assert_string_equal(s[3].name, "c");
     assert_int_equal(vmctl_metrics_parse(text, s, 1), 1);   /* bounded */
