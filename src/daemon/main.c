@@ -38,7 +38,7 @@ static void usage(FILE *f)
         "  --no-sandbox     run the VMs without their system call filter\n"
         "                   (vessel run --sandbox off; for debugging: every VM's\n"
         "                   info then says \"sandbox\": false)\n"
-        "  --list-routes    print the API's routes (METHOD PATTERN) and exit\n"
+        "  --list-routes    print the API's routes (METHOD PATTERN ROLE) and exit\n"
         "  -h, --help       this help\n"
         "\n"
         "SIGTERM or SIGINT stops the daemon; the VMs keep running and the next\n"
@@ -187,7 +187,8 @@ int main(int argc, char **argv)
         case O_SOCKET_GROUP: free(group); group = strdup(optarg); break;
         case O_ROUTES:
             for (size_t i = 0; i < rest_nroutes; i++)
-                printf("%s %s\n", rest_routes[i].method, rest_routes[i].pattern);
+                printf("%s %s %s\n", rest_routes[i].method, rest_routes[i].pattern,
+                       access_role_name(rest_routes[i].role));
             status = 0;
             goto out;
         case 'h': usage(stdout); status = 0; goto out;
