@@ -89,6 +89,8 @@ static const char *default_socket(char *buf, size_t len)
 int vmctl_call_error(const char *what, int rc, const char *err)
 {
     vlog_error("%s: %s", what, err);
+    if (rc == -EACCES)      /* the socket itself refused us: denied, as a 403 is */
+        return VMCTL_EXIT_DENIED;
     return rc == -ENOMEM ? VMCTL_EXIT_API : VMCTL_EXIT_UNREACHABLE;
 }
 

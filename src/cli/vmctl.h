@@ -195,7 +195,9 @@ int vmctl_top(const struct vmctl_opts *o, int argc, char **argv);
 /* The exit status and the message for an answer with status >= 300:
  * prints "vessel: WHAT: <the API's error>" to stderr. */
 int vmctl_api_error(const char *what, const struct vmctl_parser *p);
-/* The exit status for a failed vmctl_call, after printing its message. */
+/* The exit status for a failed vmctl_call, after printing its message:
+ * VMCTL_EXIT_DENIED when the socket refused the connection (EACCES),
+ * VMCTL_EXIT_UNREACHABLE for the rest (VMCTL_EXIT_API: out of memory). */
 int vmctl_call_error(const char *what, int rc, const char *err);
 
 #endif

@@ -321,6 +321,11 @@ int vmctl_connect(const char *path, char *err, size_t elen)
     if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
         int e = errno;
         close(fd);
+        if (e == EACCES)    /* the socket's mode and group say who may connect */
+            return errbuf(err, elen, -e, "cannot reach the daemon at %s: %s (as root the "
+                          "daemon's socket is open to its group, vessel by default: ask to "
+                          "be added to it; docs/daemon.md \"Access control\")", path,
+                          strerror(e));
         return errbuf(err, elen, -e, "cannot reach the daemon at %s: %s (is vesseld "
                       "running? --socket or VESSEL_SOCKET choose another socket)", path,
                       strerror(e));

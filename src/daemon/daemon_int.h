@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "daemon/access.h"
 #include "daemon/daemon.h"
 
 #define VESSEL_VERSION "0.1.0"
@@ -68,6 +69,11 @@ struct vesseld {
     bool no_sandbox;            /* --no-sandbox: VMs run with --sandbox off */
     bool jail;                  /* VMs run jailed (root, sandbox on, no --no-jail) */
     uid_t jail_base;            /* --jail-ids BASE: the first of JAIL_IDS ids */
+    uint32_t self_uid;          /* the daemon's euid: always admin, as root is */
+    bool socket_shared;         /* as root: the socket is 0660, group socket_gid */
+    uint32_t socket_gid;
+    struct access *access;      /* roles from the access file (NULL: none); under lock */
+    struct audit *audit;        /* STORE/audit.log (NULL: not audited) */
     int lock_fd;                /* STORE/vesseld.lock, flock'ed: one daemon per store */
     pthread_mutex_t lock;
     pthread_cond_t changed;     /* broadcast when any VM's state changes */
@@ -184,6 +190,7 @@ void events_shutdown(struct events *ev);
 /* ---- rest.c: the HTTP server and its route table ---- */
 
 struct rest_req {
+    enum access_role role;              /* the caller's (admin without a peer) */
     const char *method;
     const char *path;
     char name[VMDEF_NAME_MAX + 1];     /* the {name} of the path, or "" */
@@ -204,7 +211,9 @@ struct rest_reply {
 
 typedef void (*rest_fn)(struct vesseld *d, const struct rest_req *rq, struct rest_reply *rp);
 
+/* role comes first so that a route written without one does not compile. */
 struct rest_route {
+    enum access_role role;              /* the least role that may call it */
     const char *method;
     const char *pattern;                /* "/vms/{name}/state" */
     rest_fn fn;
@@ -228,19 +237,24 @@ struct rest_http {
     size_t len;                         /* over VESSELD_MAX_BODY: refused (413) */
     const char *keep_disks;             /* the query argument, or NULL */
     void *conn;                         /* struct MHD_Connection *, or NULL
-                                           (no peer check, no console upgrade) */
+                                           (no console upgrade) */
+    const struct access_peer *peer;     /* who asks, or NULL: no role check and no
+                                           audit (tests, the fuzzer) */
 };
 
 /* Route, check and run one request: *rp gets the handler's answer or the
- * error (404/405 with allow filled, 413, 400 for a body that is not a
- * JSON object or not taken by the route).  Then rest_reply_finish turns
+ * error (403 for a peer whose role is below the route's, or who has no
+ * role at all; 404/405 with allow filled, 413, 400 for a body that is not
+ * a JSON object or not taken by the route).  With a peer, a denied or
+ * non-GET request is appended to d->audit.  Then rest_reply_finish turns
  * an error into its {"error"} body.  Any REST thread. */
 void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_reply *rp,
                    char *allow, size_t alen);
 void rest_reply_finish(struct rest_reply *rp);
 
-/* Serve the table on the unix socket d->socket (mode 0600, an existing
- * socket replaced only when nobody listens).  Thread per connection, so a
+/* Serve the table on the unix socket d->socket (mode 0600, or 0660 with
+ * group d->socket_gid when d->socket_shared; an existing socket replaced only
+ * when nobody listens).  Thread per connection, so a
  * slow or half-open client holds only its own thread.  Main thread. */
 int rest_start(struct vesseld *d, char *err, size_t elen);
 void rest_stop(struct vesseld *d);

@@ -1,9 +1,11 @@
 /* vesseld: the host daemon (docs/daemon-api.yaml, README "Managing VMs
- * with vesseld").  Options, defaults for the store and the socket, then
- * the store, supervision and the REST server; SIGTERM/SIGINT end the
- * daemon and leave the VMs running (the next daemon adopts them). */
+ * with vesseld").  Options, defaults for the store, the socket and the
+ * access file, then the store, supervision and the REST server;
+ * SIGTERM/SIGINT end the daemon and leave the VMs running (the next
+ * daemon adopts them); SIGHUP re-reads the access file. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +30,11 @@ static void usage(FILE *f)
         "                   as root, else $XDG_RUNTIME_DIR/vessel/vesseld.sock)\n"
         "  --vessel PATH    the vessel binary that runs each VM (default: the one\n"
         "                   beside vesseld)\n"
+        "  --access FILE    roles of other users (docs/daemon.md, \"Access control\");\n"
+        "                   default: " ACCESS_DEFAULT_FILE " as root (a missing\n"
+        "                   default file: nobody but root has a role), none otherwise\n"
+        "  --socket-group NAME  as root, the socket's group (mode 0660; default:\n"
+        "                   vessel if that group exists, else root's group)\n"
         "  --no-sandbox     run the VMs without their system call filter\n"
         "                   (vessel run --sandbox off; for debugging: every VM's\n"
         "                   info then says \"sandbox\": false)\n"
@@ -37,11 +44,12 @@ static void usage(FILE *f)
         "                   runs as an unprivileged uid of its own; docs/sandbox.md)\n"
         "  --jail-ids BASE  the jailed VMs' uids and gids: BASE .. BASE+65535, which\n"
         "                   no account may use (default 1000000000)\n"
-        "  --list-routes    print the API's routes (METHOD PATTERN) and exit\n"
+        "  --list-routes    print the API's routes (METHOD PATTERN ROLE) and exit\n"
         "  -h, --help       this help\n"
         "\n"
         "SIGTERM or SIGINT stops the daemon; the VMs keep running and the next\n"
-        "vesseld on the same store adopts them.\n");
+        "vesseld on the same store adopts them.  SIGHUP re-reads the access file\n"
+        "(a bad one is reported and the roles in force are kept).\n");
 }
 
 /* path made absolute against the working directory: the VM processes
@@ -96,8 +104,10 @@ static char *default_vessel(void)
     return asprintf(&s, "%s/vessel", self) < 0 ? NULL : s;
 }
 
-/* The socket's directory, created 0700 when missing (the parent exists). */
-static int socket_dir(const char *sock)
+/* The socket's directory, created when missing (the parent exists):
+ * 0700 for a user's daemon, 0755 as root so that the socket's group can
+ * reach the socket (which guards itself). */
+static int socket_dir(const char *sock, bool shared)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", sock);
@@ -105,14 +115,59 @@ static int socket_dir(const char *sock)
     if (!slash || slash == dir)
         return 0;
     *slash = 0;
-    if (mkdir(dir, 0700) && errno != EEXIST)
+    if (mkdir(dir, shared ? 0755 : 0700) && errno != EEXIST)
         return -errno;
+    struct stat st;
+    if (shared && !stat(dir, &st) && !(st.st_mode & 0011))
+        vlog_warn("--socket %s: its directory is mode %03o: only its owner can reach the "
+                  "socket; make it 0755", sock, (unsigned)(st.st_mode & 0777));
     return 0;
+}
+
+/* As root: the socket's group (--socket-group NAME or GID; default
+ * "vessel" when that group exists, else root's own group). */
+static int socket_group(const char *name, uint32_t *gid)
+{
+    struct group *gr = getgrnam(name ? name : "vessel");
+    uint64_t v;
+    if (gr) {
+        *gid = (uint32_t)gr->gr_gid;
+        return 0;
+    }
+    if (name && !parse_u64(name, &v) && v < UINT32_MAX) {
+        *gid = (uint32_t)v;
+        return 0;
+    }
+    if (name)
+        return -ENOENT;
+    *gid = (uint32_t)getegid();
+    return 0;
+}
+
+/* SIGHUP: the new table replaces the old only when it loads whole. */
+static void reload_access(struct vesseld *d, const char *path, bool missing_ok)
+{
+    struct access *a;
+    char err[1024];
+    if (!path)
+        return;
+    if (access_load(path, missing_ok, &a, err, sizeof(err))) {
+        vlog_error("%s; the roles in force are kept", err);
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    struct access *old = d->access;
+    d->access = a;
+    pthread_mutex_unlock(&d->lock);
+    access_free(old);
+    fprintf(stderr, "vesseld: %s re-read: %zu users, %zu groups\n", path, a->nusers,
+            a->ngroups);
 }
 
 int main(int argc, char **argv)
 {
-    enum { O_STORE = 256, O_SOCKET, O_VESSEL, O_ROUTES, O_NO_SANDBOX, O_NO_JAIL, O_JAIL_IDS };
+    enum { O_STORE = 256, O_SOCKET, O_VESSEL, O_ROUTES, O_NO_SANDBOX, O_NO_JAIL, O_JAIL_IDS,
+           O_ACCESS, O_SOCKET_GROUP };
     static const struct option opts[] = {
         { "store", required_argument, NULL, O_STORE },
         { "socket", required_argument, NULL, O_SOCKET },
@@ -121,6 +176,8 @@ int main(int argc, char **argv)
         { "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
         { "no-jail", no_argument, NULL, O_NO_JAIL },
         { "jail-ids", required_argument, NULL, O_JAIL_IDS },
+        { "access", required_argument, NULL, O_ACCESS },
+        { "socket-group", required_argument, NULL, O_SOCKET_GROUP },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -128,6 +185,7 @@ int main(int argc, char **argv)
     bool no_jail = false;
     uint64_t base;
     char err[1024];
+    char *access_path = NULL, *group = NULL;
     int c, status = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -145,9 +203,12 @@ int main(int argc, char **argv)
             }
             d.jail_base = (uid_t)base;
             break;
+        case O_ACCESS: free(access_path); access_path = strdup(optarg); break;
+        case O_SOCKET_GROUP: free(group); group = strdup(optarg); break;
         case O_ROUTES:
             for (size_t i = 0; i < rest_nroutes; i++)
-                printf("%s %s\n", rest_routes[i].method, rest_routes[i].pattern);
+                printf("%s %s %s\n", rest_routes[i].method, rest_routes[i].pattern,
+                       access_role_name(rest_routes[i].role));
             status = 0;
             goto out;
         case 'h': usage(stdout); status = 0; goto out;
@@ -181,6 +242,30 @@ int main(int argc, char **argv)
         vlog_error("--vessel %s: %s; expected the vessel binary", d.vessel, strerror(errno));
         goto usage_error;
     }
+    d.self_uid = (uint32_t)geteuid();
+    if (group && d.self_uid) {
+        vlog_error("--socket-group %s: only a daemon run as root shares its socket; a "
+                   "user's daemon keeps it 0600", group);
+        goto usage_error;
+    }
+    if (!d.self_uid && socket_group(group, &d.socket_gid)) {
+        vlog_error("--socket-group %s: no such group; expected a group name or a numeric "
+                   "gid", group);
+        goto usage_error;
+    }
+    d.socket_shared = !d.self_uid;
+    /* The default file may be absent (no one else has a role); a file
+     * named on the command line must be there. */
+    bool access_missing_ok = !access_path;
+    if (!access_path && !d.self_uid && !(access_path = strdup(ACCESS_DEFAULT_FILE))) {
+        vlog_error("out of memory");
+        goto out;
+    }
+    if (access_path && access_load(access_path, access_missing_ok, &d.access, err,
+                                   sizeof(err))) {
+        vlog_error("%s", err);
+        goto usage_error;
+    }
     /* Signals are taken by sigwait in this thread: block them before any
      * thread starts, so that every thread inherits the mask. */
     sigset_t set;
@@ -197,19 +282,26 @@ int main(int argc, char **argv)
         vlog_error("out of resources: %s", strerror(errno));
         goto out;
     }
-    if ((rc = socket_dir(d.socket))) {
+    if ((rc = socket_dir(d.socket, d.socket_shared))) {
         vlog_error("--socket %s: cannot create its directory: %s", d.socket, strerror(-rc));
         goto out;
     }
-    if (store_open(&d, err, sizeof(err)) || sv_begin(&d, err, sizeof(err)) ||
+    if (store_open(&d, err, sizeof(err)) ||
+        audit_open(d.store, 0, &d.audit, err, sizeof(err)) || sv_begin(&d, err, sizeof(err)) ||
         rest_start(&d, err, sizeof(err))) {
         vlog_error("%s", err);
         goto stop;
     }
-    fprintf(stderr, "vesseld: serving %s, store %s\n", d.socket, d.store);
+    if (d.socket_shared)
+        fprintf(stderr, "vesseld: serving %s (mode 0660, group %u), store %s, access %s "
+                "(%zu users, %zu groups)\n", d.socket, d.socket_gid, d.store,
+                access_path ? access_path : "none", d.access ? d.access->nusers : 0,
+                d.access ? d.access->ngroups : 0);
+    else
+        fprintf(stderr, "vesseld: serving %s, store %s\n", d.socket, d.store);
     int sig = 0;
     while (sigwait(&set, &sig) == 0 && sig != SIGTERM && sig != SIGINT)
-        ;   /* SIGHUP: nothing to reload yet */
+        reload_access(&d, access_path, access_missing_ok);
     status = 0;
 stop:
     sv_end(&d);     /* sets quit: console proxies see it within 0.2 s */
@@ -220,6 +312,7 @@ stop:
     pthread_mutex_unlock(&d.lock);
     rest_stop(&d);
     store_close(&d);
+    audit_close(d.audit);
     goto out;
 usage_error:
     status = 2;
@@ -232,5 +325,8 @@ out:
     free(d.store);
     free(d.socket);
     free(d.vessel);
+    access_free(d.access);
+    free(access_path);
+    free(group);
     return status;
 }

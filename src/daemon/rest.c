@@ -1,7 +1,9 @@
 /* daemon: the REST server (daemon_int.h): libmicrohttpd on a unix socket,
  * one thread per connection (a slow or half-open client holds only its
  * own thread, and is dropped after REST_IDLE_S idle), bodies bounded,
- * the route table of rest_vms.c, and the error body {"error": "..."}.
+ * the route table of rest_vms.c with each route's least role checked
+ * against the peer's (access.h), the audit log, and the error body
+ * {"error": "..."}.
  * The patterns follow src/vmm/api.c. */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +25,14 @@
 struct rest {
     struct MHD_Daemon *mhd;
     int fd;
+};
+
+/* Per connection: who is at the other end, taken in the connection's own
+ * thread at its first request (the user database may be slow; the
+ * accepting thread must not wait on it). */
+struct rest_peer {
+    bool filled;
+    struct access_peer p;
 };
 
 struct rest_conn {
@@ -147,31 +157,31 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rest_reply *r
     return ok;
 }
 
-/* The place where the peer's credentials decide what it may do: taken
- * now (SO_PEERCRED), and every peer that can open the 0600 socket is the
- * daemon's own user and may do everything.  Read-only and operator roles
- * on a 0660 socket go here. */
-static bool peer_allowed(struct MHD_Connection *c, const struct rest_route *route)
+/* 403 naming what the route needs and what the caller has. */
+static void deny(const struct rest_http *h, const struct rest_route *route,
+                 enum access_role role, struct rest_reply *rp)
 {
-    (void)route;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-        return false;
-    return true;
+    char who[32] = "the caller";
+    if (h->peer->known)
+        snprintf(who, sizeof(who), "uid %u", h->peer->uid);
+    rp->status = 403;
+    snprintf(rp->err, sizeof(rp->err), "%s %s: needs role %s; %s has %s%s", h->method,
+             h->path, access_role_name(route ? route->role : ACCESS_VIEWER), who,
+             role ? "" : "no role", role ? access_role_name(role) : "");
 }
 
-void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_reply *rp,
-                   char *allow, size_t alen)
+static void dispatch(struct vesseld *d, const struct rest_http *h, enum access_role role,
+                     struct rest_reply *rp, char *name, char *allow, size_t alen)
 {
     int status;
-    struct rest_req rq = { .method = h->method, .path = h->path, .conn = h->conn };
-    memset(rp, 0, sizeof(*rp));
-    rp->status = 500;
+    struct rest_req rq = { .role = role, .method = h->method, .path = h->path,
+                           .conn = h->conn };
     const struct rest_route *route = rest_match(h->method, h->path, rq.name, sizeof(rq.name),
                                                 &status, allow, alen);
+    snprintf(name, VMDEF_NAME_MAX + 1, "%s", rq.name);
+    /* No role: nothing, not even which paths exist. */
+    if (h->peer && (role == ACCESS_NONE || (route && role < route->role)))
+        return deny(h, route, role, rp);
     if (!route) {
         rp->status = status;
         if (status == 405)
@@ -183,12 +193,6 @@ void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_rep
         return;
     }
     allow[0] = 0;
-    if (h->conn && !peer_allowed(h->conn, route)) {
-        rp->status = 403;
-        snprintf(rp->err, sizeof(rp->err), "%s %s: not allowed for this user", h->method,
-                 h->path);
-        return;
-    }
     if (h->len > VESSELD_MAX_BODY) {
         rp->status = 413;
         snprintf(rp->err, sizeof(rp->err), "request body larger than %u bytes",
@@ -226,14 +230,42 @@ void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_rep
     json_decref(rq.body);
 }
 
+void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_reply *rp,
+                   char *allow, size_t alen)
+{
+    enum access_role role = ACCESS_ADMIN;
+    char name[VMDEF_NAME_MAX + 1];
+    memset(rp, 0, sizeof(*rp));
+    rp->status = 500;
+    if (h->peer) {
+        pthread_mutex_lock(&d->lock);
+        role = access_peer_role(d->access, h->peer, d->self_uid);
+        pthread_mutex_unlock(&d->lock);
+    }
+    dispatch(d, h, role, rp, name, allow, alen);
+    if (h->peer && (rp->status == 403 || strcmp(h->method, "GET")))
+        audit_log(d->audit, h->peer, role, h->method, h->path, name, rp->status);
+}
+
 static enum MHD_Result handle(struct vesseld *d, struct MHD_Connection *c, const char *url,
                               const char *method, struct rest_conn *rc)
 {
     struct rest_reply rp;
     char allow[64];
+    const union MHD_ConnectionInfo *si =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct rest_peer *peer = si ? si->socket_context : NULL;
+    if (!peer)
+        return MHD_NO;      /* no context: out of memory at connect; drop it */
+    if (!peer->filled) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        access_peer_get(ci ? ci->connect_fd : -1, &peer->p);
+        peer->filled = true;
+    }
     /* A body past the bound was not kept: say so by its length alone. */
     struct rest_http h = {
-        .method = method, .path = url, .body = rc->body, .conn = c,
+        .method = method, .path = url, .body = rc->body, .conn = c, .peer = &peer->p,
         .len = rc->too_big ? VESSELD_MAX_BODY + 1u : rc->len,
         .keep_disks = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "keep_disks"),
     };
@@ -285,12 +317,36 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)cls; (void)c;
+    struct rest_peer *peer = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct rest_peer));
+    } else if (peer) {
+        access_peer_free(&peer->p);
+        free(peer);
+        *socket_context = NULL;
+    }
+}
+
 int rest_start(struct vesseld *d, char *err, size_t elen)
 {
     const char *path = d->socket;
     int fd = unixsock_listen(path, "--socket", 0, 64, err, elen);
     if (fd < 0)
         return fd;
+    /* Made 0600 by unixsock_listen, so nobody else could connect until
+     * now; the group may then, and the access file says what each may do. */
+    if (d->socket_shared && (chown(path, (uid_t)-1, (gid_t)d->socket_gid) ||
+                             chmod(path, 0660))) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        return errbuf(err, elen, -e, "--socket %s: cannot give it group %u, mode 0660: %s",
+                      path, d->socket_gid, strerror(e));
+    }
     struct rest *r = calloc(1, sizeof(*r));
     if (!r) {
         close(fd);
@@ -302,6 +358,7 @@ int rest_start(struct vesseld *d, char *err, size_t elen)
                               MHD_ALLOW_UPGRADE, 0, NULL, NULL, on_request, d,
                               MHD_OPTION_LISTEN_SOCKET, fd,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)REST_MAX_CONNECTIONS,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)REST_IDLE_S,
                               MHD_OPTION_END);

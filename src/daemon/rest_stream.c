@@ -33,6 +33,7 @@ struct proxy {
     int vm_fd;                  /* connected to the VM's console.sock */
     int client_fd;              /* the upgraded HTTP connection (MHD's) */
     struct MHD_UpgradeResponseHandle *urh;
+    bool read_only;             /* below operator: the client's bytes are dropped */
     char extra[4096];           /* bytes the client sent after its header */
     size_t nextra;
 };
@@ -78,7 +79,8 @@ static void *proxy_thread(void *arg)
 {
     struct proxy *px = arg;
     struct vesseld *d = px->d;
-    bool ok = !px->nextra || send_all(d, px->vm_fd, px->extra, px->nextra);
+    bool ok = px->read_only || !px->nextra ||
+              send_all(d, px->vm_fd, px->extra, px->nextra);
     while (ok) {
         struct pollfd p[2] = { { .fd = px->client_fd, .events = POLLIN },
                                { .fd = px->vm_fd, .events = POLLIN } };
@@ -92,7 +94,8 @@ static void *proxy_thread(void *arg)
             ssize_t r = recv(p[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
             if (r < 0 && (errno == EAGAIN || errno == EINTR))
                 continue;
-            ok = r > 0 && send_all(d, p[1 - i].fd, buf, (size_t)r);
+            ok = r > 0 && ((i == 0 && px->read_only) ||
+                           send_all(d, p[1 - i].fd, buf, (size_t)r));
         }
     }
     close(px->vm_fd);
@@ -235,7 +238,10 @@ void rest_console(struct vesseld *d, const struct rest_req *rq, struct rest_repl
     }
     px->d = d;
     px->vm_fd = fd;
+    px->read_only = rq->role < ACCESS_OPERATOR;
     MHD_add_response_header(r, "Upgrade", "vessel-console");
+    if (px->read_only)
+        MHD_add_response_header(r, "Vessel-Console", "read-only");
     rp->raw = r;
     rp->status = 101;
 }

@@ -306,16 +306,20 @@ static void h_state(struct vesseld *d, const struct rest_req *rq, struct rest_re
     reply_vm(d, rq->name, 200, rp);
 }
 
+/* Each route with the least role that may call it (docs/daemon.md,
+ * "Access control"): reading is viewer, the life cycle operator, changing
+ * what exists admin.  The console is a GET for a viewer too: its input is
+ * dropped below operator (rest_stream.c). */
 const struct rest_route rest_routes[] = {
-    { "GET", "/host", h_host, false },
-    { "GET", "/vms", h_list, false },
-    { "POST", "/vms", h_create, true },
-    { "GET", "/vms/{name}", h_get, false },
-    { "PATCH", "/vms/{name}", h_patch, true },
-    { "DELETE", "/vms/{name}", h_delete, false },
-    { "PUT", "/vms/{name}/state", h_state, true },
-    { "GET", "/vms/{name}/console", rest_console, false },
-    { "GET", "/events", rest_events, false },
-    { "GET", "/metrics", rest_metrics, false },
+    { ACCESS_VIEWER, "GET", "/host", h_host, false },
+    { ACCESS_VIEWER, "GET", "/vms", h_list, false },
+    { ACCESS_ADMIN, "POST", "/vms", h_create, true },
+    { ACCESS_VIEWER, "GET", "/vms/{name}", h_get, false },
+    { ACCESS_ADMIN, "PATCH", "/vms/{name}", h_patch, true },
+    { ACCESS_ADMIN, "DELETE", "/vms/{name}", h_delete, false },
+    { ACCESS_OPERATOR, "PUT", "/vms/{name}/state", h_state, true },
+    { ACCESS_VIEWER, "GET", "/vms/{name}/console", rest_console, false },
+    { ACCESS_VIEWER, "GET", "/events", rest_events, false },
+    { ACCESS_VIEWER, "GET", "/metrics", rest_metrics, false },
 };
 const size_t rest_nroutes = ARRAY_SIZE(rest_routes);

@@ -1,8 +1,8 @@
 #!/bin/bash
 # vesseld without a Linux guest (TAP): every route of the daemon's table
-# (`vesseld --list-routes`) is described in docs/daemon-api.yaml and every
-# path there is served; `vessel run --console-log` rotates the log at
-# 4 MiB and `--console-sock` takes one client at a time; a daemon VM
+# (`vesseld --list-routes`) is described in docs/daemon-api.yaml, with its
+# role and a 403, and every path there is served; `vessel run
+# --console-log` rotates the log at 4 MiB and `--console-sock` takes one client at a time; a daemon VM
 # running a bare-metal guest is started and stopped through the API; a VM
 # that fails at once is given up after five quick failures; the daemon
 # stops promptly with clients attached, and the next one adopts the
@@ -26,16 +26,19 @@ trap cleanup EXIT
 
 "$VD" --list-routes > "$T/routes"
 check "vesseld --list-routes prints the table" '[ "$(wc -l < "$T/routes")" -ge 10 ]'
-check "every route is in docs/daemon-api.yaml, and every path there is a route" \
+check "every route is in docs/daemon-api.yaml with its role and 403, and every path there is a route" \
     'python3 - "$T/routes" docs/daemon-api.yaml <<"PY"
 import sys, yaml
 routes = {tuple(l.split()) for l in open(sys.argv[1]) if l.strip()}
 doc = yaml.safe_load(open(sys.argv[2]))
 assert doc["openapi"].startswith("3.0"), doc["openapi"]
-spec = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops
-        if m in ("get", "put", "post", "patch", "delete")}
+spec = {(m.upper(), p, op.get("x-vessel-role")) for p, ops in doc["paths"].items()
+        for m, op in ops.items() if m in ("get", "put", "post", "patch", "delete")}
 missing, extra = routes - spec, spec - routes
 assert not missing and not extra, ("not in the YAML: %s; not routes: %s" % (missing, extra))
+no403 = [p for p, ops in doc["paths"].items() for m, op in ops.items()
+         if m in ("get", "put", "post", "patch", "delete") and "403" not in op["responses"]]
+assert not no403, "no 403 response: %s" % no403
 PY'
 
 if ! command -v curl > /dev/null || [ ! -f "$ELF" ]; then
