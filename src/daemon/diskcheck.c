@@ -26,52 +26,22 @@ struct disk_id {
     mode_t mode;
 };
 
-/* "a/../b" -> "b", lexically, for a file that does not exist yet. */
-static void lexical(const char *in, char *out, size_t len)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof(buf), "%s", in);
-    size_t o = 0;
-    out[0] = 0;
-    for (char *save, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-        if (!strcmp(c, "."))
-            continue;
-        if (!strcmp(c, "..")) {
-            while (o > 0 && out[--o] != '/')
-                ;
-            out[o] = 0;
-            continue;
-        }
-        o += (size_t)snprintf(out + o, o < len ? len - o : 0, "/%s", c);
-        if (o >= len) {
-            o = len - 1;
-            break;
-        }
-    }
-    if (!o)
-        snprintf(out, len, "/");
-}
-
 static void disk_id(const char *bundle, const char *path, struct disk_id *id)
 {
-    char abs[PATH_MAX * 2];
+    char abs[PATH_MAX];
     struct stat st;
-    snprintf(abs, sizeof(abs), "%s%s%s", path[0] == '/' ? "" : bundle,
-             path[0] == '/' ? "" : "/", path);
+    if ((size_t)snprintf(abs, sizeof(abs), "%s%s%s", path[0] == '/' ? "" : bundle,
+                         path[0] == '/' ? "" : "/", path) >= sizeof(abs))
+        abs[0] = 0;     /* too long: no such file (vessel run refuses it) */
     id->exists = stat(abs, &st) == 0;
     if (id->exists) {
         id->dev = st.st_dev;
         id->ino = st.st_ino;
         id->mode = st.st_mode;
     }
-    if (!id->exists || !realpath(abs, id->path))
-        lexical(abs, id->path, sizeof(id->path));
-}
-
-static bool under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == 0);
+    if ((!id->exists || !realpath(abs, id->path)) &&
+        path_lexical(NULL, abs, id->path, sizeof(id->path)))
+        id->path[0] = 0;
 }
 
 static bool same(const struct disk_id *a, const struct disk_id *b)
@@ -92,13 +62,14 @@ int disk_check(const struct vesseld *d, const char *name, const char *bundle,
     char store[PATH_MAX], bdir[PATH_MAX];
     if (!realpath(d->store, store))
         snprintf(store, sizeof(store), "%s", d->store);
-    if (!realpath(bundle, bdir))    /* not made yet at create */
-        lexical(bundle, bdir, sizeof(bdir));
+    if (!realpath(bundle, bdir) &&  /* not made yet at create */
+        path_lexical(NULL, bundle, bdir, sizeof(bdir)))
+        snprintf(bdir, sizeof(bdir), "%s", bundle);
     for (unsigned i = 0; i < def->ndisks && i < VMDEF_MAX_DISKS; i++) {
         const struct vmdef_disk *k = &def->disks[i];
         struct disk_id id;
         disk_id(bdir, k->path, &id);
-        if (under(id.path, store) && !under(id.path, bdir))
+        if (path_under(id.path, store) && !path_under(id.path, bdir))
             return errbuf(err, elen, -EACCES, "disks[%u].path: '%s' is in the store (%s) but "
                           "not in VM '%s''s bundle; a VM's disks in the store are its own "
                           "files, in its bundle", i, k->path, store, name);

@@ -99,6 +99,15 @@ int safefile_write(const char *dir, const char *name, const void *buf, size_t le
 
 /* ---- unix sockets (unixsock.c) ---- */
 
+/* util/pathname.c.  path_lexical: path (made absolute against base when
+ * relative; base NULL: "/") with ".", ".." and repeated slashes resolved
+ * as text, never through the file system (so for paths that may not
+ * exist, and without following links) into out (len bytes).  0, or
+ * -ENAMETOOLONG.  path_under: whether path is dir or inside it, both
+ * absolute and normalised ("/a/bc" is not under "/a/b"). */
+int path_lexical(const char *base, const char *path, char *out, size_t len);
+bool path_under(const char *path, const char *dir);
+
 /* Listen on a unix stream socket at path (mode 0600 from the start,
  * SOCK_CLOEXEC, plus flags such as SOCK_NONBLOCK; backlog for listen(2)).
  * A socket file no server answers on is replaced; one a live server answers

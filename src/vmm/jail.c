@@ -60,37 +60,6 @@ int vm_jail_prepare(char *err, size_t errlen)
     return 0;
 }
 
-/* "/a/b/../c/./d" -> "/a/c/d" in out (len bytes), from an absolute path
- * or one relative to cwd.  -ENAMETOOLONG. */
-static int lexical_abs(const char *cwd, const char *path, char *out, size_t len)
-{
-    char in[PATH_MAX * 2];
-    if ((size_t)snprintf(in, sizeof(in), "%s/%s", path[0] == '/' ? "" : cwd, path) >=
-        sizeof(in))
-        return -ENAMETOOLONG;
-    size_t o = 0;
-    out[0] = 0;
-    for (char *save, *c = strtok_r(in, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-        if (!strcmp(c, "."))
-            continue;
-        if (!strcmp(c, "..")) {
-            while (o > 0 && out[--o] != '/')
-                ;
-            out[o] = 0;
-            continue;
-        }
-        size_t n = strlen(c);
-        if (o + 1 + n + 1 > len)
-            return -ENAMETOOLONG;
-        out[o++] = '/';
-        memcpy(out + o, c, n + 1);
-        o += n;
-    }
-    if (!o)
-        snprintf(out, len, "/");
-    return 0;
-}
-
 /* mkdir -p root/path (path absolute). */
 static int mkdirs(const char *root, const char *path)
 {
@@ -108,13 +77,6 @@ static int mkdirs(const char *root, const char *path)
     if (mkdir(buf, 0755) && errno != EEXIST)
         return -errno;
     return 0;
-}
-
-/* True when path (a real path) is dir or under it. */
-static bool under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == 0 || !strcmp(dir, "/"));
 }
 
 /* Bind src (a real path, opened as srcfd with O_PATH before the tmpfs
@@ -207,14 +169,14 @@ static int open_sources(const struct vm_jail *j, const char *dir, const char *cw
         if (!realpath(j->files[i], f->real))
             return errbuf(err, errlen, -errno, "jail: %s: %s", j->files[i], strerror(errno));
         f->at[0] = 0;
-        if (under(f->real, dir))
+        if (path_under(f->real, dir))
             continue;   /* in the bundle already */
-        if (j->files[i][0] != '/' && !under(cwd, dir))
+        if (j->files[i][0] != '/' && !path_under(cwd, dir))
             return errbuf(err, errlen, -EINVAL, "jail: %s: a relative path from outside %s; "
                           "expected an absolute path", j->files[i], dir);
-        if ((rc = lexical_abs(cwd, j->files[i], f->at, sizeof(f->at))))
+        if ((rc = path_lexical(cwd, j->files[i], f->at, sizeof(f->at))))
             return errbuf(err, errlen, rc, "jail: %s: path too long", j->files[i]);
-        if (under(f->at, dir))
+        if (path_under(f->at, dir))
             return errbuf(err, errlen, -EINVAL, "jail: %s is a link out of %s: the jail "
                           "cannot show it; copy the file into the directory", j->files[i],
                           dir);
@@ -262,7 +224,7 @@ int vm_jail_enter(const struct vm_jail *j, char *err, size_t errlen)
     if (!getcwd(cwd, sizeof(cwd)))
         return errbuf(err, errlen, -errno, "jail: getcwd: %s", strerror(errno));
     /* The working directory after: the same where the jail shows it. */
-    snprintf(wd, sizeof(wd), "%s", under(cwd, dir) ? cwd : dir);
+    snprintf(wd, sizeof(wd), "%s", path_under(cwd, dir) ? cwd : dir);
     if ((dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
         rc = errbuf(err, errlen, -errno, "jail: %s: %s", dir, strerror(errno));
         goto out;

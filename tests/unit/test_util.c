@@ -179,6 +179,28 @@ static void test_vlog_guest(void **state)
     ratelimit_destroy(&rl);
 }
 
+/* path_lexical and path_under: the jail's and the daemon's disk checks
+ * rely on them to keep paths inside a directory. */
+static void test_path_lexical(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(path_lexical("/a/b", "c/../d/./e", out, sizeof(out)), 0);
+    assert_string_equal(out, "/a/b/d/e");
+    assert_int_equal(path_lexical("/a/b", "../../../../x", out, sizeof(out)), 0);
+    assert_string_equal(out, "/x");
+    assert_int_equal(path_lexical("/ignored", "//abs//p/", out, sizeof(out)), 0);
+    assert_string_equal(out, "/abs/p");
+    assert_int_equal(path_lexical(NULL, "..", out, sizeof(out)), 0);
+    assert_string_equal(out, "/");
+    assert_int_equal(path_lexical("/a", "bbbbbbbb", out, 8), -ENAMETOOLONG);
+    assert_true(path_under("/s/vms/a/d.qcow2", "/s/vms/a"));
+    assert_true(path_under("/s/vms/a", "/s/vms/a"));
+    assert_false(path_under("/s/vms/ab/d.qcow2", "/s/vms/a"));
+    assert_false(path_under("/s/vms", "/s/vms/a"));
+    assert_true(path_under("/x", "/"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_ratelimit_burst_then_rate),
         cmocka_unit_test(test_ratelimit_bound),
         cmocka_unit_test(test_vlog_guest),
+        cmocka_unit_test(test_path_lexical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
