@@ -79,8 +79,25 @@ static int onoff(const char *spec, const char *k, const char *v, json_t *o, char
     return 0;
 }
 
+/* backing-dir=DIR (repeatable): appended to the disk's "backing_dirs",
+ * made absolute (vmdef_parse checks the count and the characters). */
+static int backing_dir(const char *spec, const char *v, const char *cwd, json_t *d, char *err,
+                       size_t elen)
+{
+    json_t *a = json_object_get(d, "backing_dirs");
+    if (!a) {
+        if (!(a = json_array()) || json_object_set_new(d, "backing_dirs", a))
+            return -ENOMEM;
+    }
+    json_t *p = abs_path("--disk backing-dir", v, cwd, err, elen);
+    if (!p)
+        return -EINVAL;     /* as for FILE: empty or not UTF-8 (message set) */
+    return json_array_append_new(a, p) ? -ENOMEM : 0;
+}
+
 /* --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]
- *        [,cache=writeback|none|unsafe]; ",," is a comma in FILE. */
+ *        [,cache=writeback|none|unsafe][,backing-dir=DIR]...; ",," is a comma
+ * in FILE (DIR cannot hold one, as in `vessel run`). */
 static int disk_json(const char *spec, const char *cwd, json_t *disks, char *err, size_t elen)
 {
     size_t n = strlen(spec), i = 0, o = 0;
@@ -107,7 +124,8 @@ static int disk_json(const char *spec, const char *cwd, json_t *disks, char *err
         char *eq = strchr(kv, '=');
         if (!eq) {
             rc = errbuf(err, elen, -EINVAL, "--disk '%s': option '%s' has no value, expected "
-                        "KEY=VALUE with KEY one of format, readonly, snapshot, cache", spec, kv);
+                        "KEY=VALUE with KEY one of format, readonly, snapshot, cache, "
+                        "backing-dir", spec, kv);
             break;
         }
         *eq = 0;
@@ -117,12 +135,10 @@ static int disk_json(const char *spec, const char *cwd, json_t *disks, char *err
         else if (!strcmp(kv, "readonly") || !strcmp(kv, "snapshot"))
             rc = onoff(spec, kv, v, d, err, elen);
         else if (!strcmp(kv, "backing-dir"))
-            rc = errbuf(err, elen, -EINVAL, "--disk '%s': backing-dir is not part of a VM "
-                        "definition (docs/vm-json.md); keep the backing files beside the "
-                        "image", spec);
+            rc = backing_dir(spec, v, cwd, d, err, elen);
         else
             rc = errbuf(err, elen, -EINVAL, "--disk '%s': unknown option '%s', expected "
-                        "format, readonly, snapshot or cache", spec, kv);
+                        "format, readonly, snapshot, cache or backing-dir", spec, kv);
     }
     if (!rc) {
         json_array_append(disks, d);

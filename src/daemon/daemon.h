@@ -23,6 +23,7 @@
 #define VMDEF_MAX_DISKS 8
 #define VMDEF_MAX_NICS 4
 #define VMDEF_MAX_HOSTFWD 16
+#define VMDEF_MAX_BACKING_DIRS 8    /* `vessel run --disk ...,backing-dir=` allows 8 */
 #define VMDEF_MAX_CPUS 16           /* the board's limit (machine/virt.h) */
 #define VMDEF_MAX_MEMORY (1ULL << 40)
 #define VMDEF_FILE_MAX (1u << 20)   /* vm.json larger than this is refused */
@@ -35,6 +36,10 @@ struct vmdef_disk {
     bool read_only;
     bool snapshot;
     char *cache;                /* "writeback", "none", "unsafe", or NULL */
+    /* Directories the image's backing files may come from besides its own
+     * (docs/block.md "Backing files"); relative ones are the bundle's. */
+    char *backing_dirs[VMDEF_MAX_BACKING_DIRS];
+    unsigned nbacking_dirs;
 };
 
 struct vmdef_nic {
@@ -89,7 +94,10 @@ int vmdef_save(const char *dir, const struct vmdef *d, char *err, size_t elen);
 /* The `vessel run` arguments that run d from bundle DIR (relative disk
  * paths resolved against DIR), after argv[0]: "run", "--name", ...
  * *argv is a NULL-terminated malloc'd array of malloc'd strings; free it
- * with vmdef_argv_free.  Returns 0 or -ENOMEM. */
+ * with vmdef_argv_free.  A disk's backing_dirs become ",backing-dir=" options
+ * (relative ones resolved against DIR).  Returns 0, -ENOMEM, -EINVAL (a
+ * relative backing dir in a bundle whose path has a comma, which that option
+ * cannot carry) or -ENAMETOOLONG (one --disk over 80000 bytes). */
 int vmdef_run_argv(const struct vmdef *d, const char *dir, char ***argv);
 void vmdef_argv_free(char **argv);
 

@@ -46,6 +46,8 @@ struct dvm {
     unsigned quick_fails;       /* failures in a row that came soon after a start */
     uint64_t restart_at_ns;     /* monotonic: a restart is due then (0: none) */
     bool stop_requested;        /* an exit now is a stop, never restarted */
+    const char *stop_stage;     /* which step of the stop is under way (the event says) */
+    uint64_t stop_ns;           /* monotonic: when the stop was asked for */
     bool busy;                  /* an action is talking to the VM */
     uid_t jail_uid;             /* the uid (= gid) its process runs as when
                                    jailed (jailids.c), 0: not jailed */

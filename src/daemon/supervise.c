@@ -173,7 +173,11 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
     unlink(api);    /* a socket left by a killed VM */
     unlink(csock);
     if ((rc = vmdef_run_argv(&vm->def, vm->dir, &args)))
-        return errbuf(err, elen, rc, "out of memory");
+        return errbuf(err, elen, rc, "%s: cannot build its command line: %s", vm->name,
+                      rc == -ENOMEM ? "out of memory"
+                      : rc == -EINVAL ? "a relative backing_dirs entry in a bundle whose "
+                        "path holds a comma; give it as an absolute path"
+                      : "a --disk option longer than 80000 bytes");
     size_t n = 0;
     while (args[n])
         n++;
@@ -297,8 +301,12 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
     remove_pidfile(vm);
     uint64_t ran = mono_ns() - vm->started_ns;
     if (vm->stop_requested) {
+        /* Say which step ended it: a guest that took the power button
+         * shut itself down cleanly; the VMM's poweroff or SIGKILL did not. */
         set_state(d, vm, DVM_STOPPED);
-        events_emit(d->events, vm->name, "stopped", "%s", how);
+        events_emit(d->events, vm->name, "stopped", "%s %.1f s after the stop request, %s",
+                    how, (double)(mono_ns() - vm->stop_ns) / 1e9,
+                    vm->stop_stage ? vm->stop_stage : "stop");
         return;
     }
     bool restart = vm->def.restart == VMDEF_RESTART_ALWAYS ||
@@ -716,6 +724,9 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
             goto out;
         }
         vm->stop_requested = true;
+        vm->stop_ns = mono_ns();
+        vm->stop_stage = hard ? "after SIGKILL (kill)"
+                              : "while the guest shut down at the power button";
         set_state(d, vm, DVM_STOPPING);
         uint64_t deadline = mono_ns() + (uint64_t)timeout_s * 1000000000ull;
         if (!hard) {
@@ -731,14 +742,20 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
                 wait_leave(d, name, DVM_STOPPING, deadline);
             if (!(vm = store_find(d, name)))
                 goto out;
-            if (vm->state == DVM_STOPPING &&
-                call_vm(d, vm, "PUT", "/actions", "{\"action\":\"poweroff\"}", e2,
-                        sizeof(e2)) == 204)
-                wait_leave(d, name, DVM_STOPPING, mono_ns() + 10000000000ull);
+            if (vm->state == DVM_STOPPING) {
+                vm->stop_stage = s == DVM_PAUSED ? "after the VMM's poweroff (the VM was paused)"
+                               : "after the VMM's poweroff (the guest did not power off in "
+                                 "time)";
+                if (call_vm(d, vm, "PUT", "/actions", "{\"action\":\"poweroff\"}", e2,
+                            sizeof(e2)) == 204)
+                    wait_leave(d, name, DVM_STOPPING, mono_ns() + 10000000000ull);
+            }
             if (!(vm = store_find(d, name)))
                 goto out;
         }
         if (vm->state == DVM_STOPPING) {
+            if (!hard)
+                vm->stop_stage = "after SIGKILL (the VMM's poweroff was not taken)";
             kill_vm(vm);
             wait_leave(d, name, DVM_STOPPING, mono_ns() + 10000000000ull);
         }

@@ -192,10 +192,41 @@ static int one_of(const struct ctx *c, const char *field, const char *v,
     return bad(c, -EINVAL, field, "'%s'; expected one of %s", v, list);
 }
 
+/* "backing_dirs": what `vessel run --disk FILE,backing-dir=DIR` takes; a
+ * comma would end DIR there, so it is refused rather than escaped. */
+static int parse_backing_dirs(const struct ctx *c, json_t *o, const char *where,
+                              struct vmdef_disk *k)
+{
+    json_t *a = json_object_get(o, "backing_dirs");
+    char f[64], ef[96];
+    if (!a)
+        return 0;
+    snprintf(f, sizeof(f), "%s.backing_dirs", where);
+    if (!json_is_array(a) || json_array_size(a) > VMDEF_MAX_BACKING_DIRS)
+        return bad(c, -EINVAL, f, "expected an array of at most %d directories",
+                   VMDEF_MAX_BACKING_DIRS);
+    for (size_t j = 0; j < json_array_size(a); j++) {
+        json_t *e = json_array_get(a, j);
+        snprintf(ef, sizeof(ef), "%s[%zu]", f, j);
+        const char *s = json_string_value(e);
+        size_t n = s ? json_string_length(e) : 0;
+        if (!s || !n || n > 4095 || strlen(s) != n)
+            return bad(c, -EINVAL, ef, "expected a directory, 1 to 4095 bytes without NUL");
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ',')
+                return bad(c, -EINVAL, ef, "%s at byte %zu; a directory without commas "
+                           "or control characters is accepted",
+                           s[i] == ',' ? "comma" : "control character", i);
+        if (!(k->backing_dirs[k->nbacking_dirs++] = strdup(s)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 static int parse_disk(const struct ctx *c, json_t *o, unsigned i, struct vmdef_disk *k)
 {
     static const char *const keys[] = { "path", "format", "readonly", "snapshot", "cache",
-                                        NULL };
+                                        "backing_dirs", NULL };
     static const char *const formats[] = { "raw", "qcow2", NULL };
     static const char *const caches[] = { "writeback", "none", "unsafe", NULL };
     char where[32], f[64];
@@ -224,7 +255,7 @@ static int parse_disk(const struct ctx *c, json_t *o, unsigned i, struct vmdef_d
         return rc;
     if (k->read_only && k->snapshot)
         return bad(c, -EINVAL, where, "readonly and snapshot together; give one");
-    return 0;
+    return parse_backing_dirs(c, o, where, k);
 }
 
 static int parse_nic(const struct ctx *c, json_t *o, unsigned i, struct vmdef_nic *n)
@@ -450,6 +481,8 @@ void vmdef_free(struct vmdef *d)
         free(d->disks[i].path);
         free(d->disks[i].format);
         free(d->disks[i].cache);
+        for (unsigned j = 0; j < d->disks[i].nbacking_dirs; j++)
+            free(d->disks[i].backing_dirs[j]);
     }
     for (unsigned i = 0; i < d->nnics && i < VMDEF_MAX_NICS; i++) {
         free(d->nics[i].backend);

@@ -51,6 +51,12 @@ static json_t *build(const struct vmdef *d)
         if (k->snapshot)
             json_object_set_new(e, "snapshot", json_true());
         set_str(e, "cache", k->cache);
+        if (k->nbacking_dirs) {
+            json_t *bd = json_array();
+            for (unsigned j = 0; j < k->nbacking_dirs && j < VMDEF_MAX_BACKING_DIRS; j++)
+                json_array_append_new(bd, json_string(k->backing_dirs[j]));
+            json_object_set_new(e, "backing_dirs", bd);
+        }
         json_array_append_new(disks, e);
     }
     json_object_set_new(o, "disks", disks);
@@ -112,6 +118,7 @@ struct args {
     char **v;
     size_t n, cap;
     bool oom;
+    int bad;        /* -errno: an argument could not be written */
 };
 
 static void add(struct args *a, const char *s)
@@ -150,7 +157,7 @@ static void append_escaped(char *buf, size_t size, const char *s)
 int vmdef_run_argv(const struct vmdef *d, const char *dir, char ***argv)
 {
     struct args a = { 0 };
-    char b[20000];     /* two escaped 4095-byte paths fit */
+    char b[80000];     /* two escaped 4095-byte paths and 8 backing dirs fit */
     *argv = NULL;
     add(&a, "run");
     add(&a, "--uuid");
@@ -185,6 +192,18 @@ int vmdef_run_argv(const struct vmdef *d, const char *dir, char ***argv)
                  k->format ? k->format : "", k->read_only ? ",readonly=on" : "",
                  k->snapshot ? ",snapshot=on" : "", k->cache ? ",cache=" : "",
                  k->cache ? k->cache : "");
+        for (unsigned j = 0; j < k->nbacking_dirs; j++) {
+            const char *bd = k->backing_dirs[j];
+            bool rel = bd[0] != '/';
+            /* backing-dir= has no escape for a comma (vmdef_parse refuses
+             * one in the field; the bundle's path could still hold one). */
+            if (rel && strchr(dir, ','))
+                a.bad = -EINVAL;
+            at = strlen(b);
+            if ((size_t)snprintf(b + at, sizeof(b) - at, ",backing-dir=%s%s%s", rel ? dir : "",
+                                 rel ? "/" : "", bd) >= sizeof(b) - at)
+                a.bad = -ENAMETOOLONG;
+        }
         add(&a, "--disk");
         add(&a, b);
     }
@@ -198,9 +217,9 @@ int vmdef_run_argv(const struct vmdef *d, const char *dir, char ***argv)
         add(&a, "--net");
         add(&a, b);
     }
-    if (a.oom) {
+    if (a.oom || a.bad) {
         vmdef_argv_free(a.v);
-        return -ENOMEM;
+        return a.oom ? -ENOMEM : a.bad;
     }
     *argv = a.v;
     return 0;

@@ -48,7 +48,8 @@ static void test_create_full(void **state)
     assert_int_equal(create(err, sizeof(err), &j, "web", "--memory", "1G", "--cpus", "2",
                             "--kernel", "Image", "--initrd", "/boot/initrd.img", "--append",
                             "console=ttyS0 root=/dev/vda", "--firmware", "fw.bin",
-                            "--disk", "root.qcow2,format=qcow2,cache=none",
+                            "--disk", "root.qcow2,format=qcow2,cache=none,backing-dir=base,"
+                            "backing-dir=/srv/images",
                             "--disk", "/srv/a,,b.img,readonly=on",
                             "--net", "user,hostfwd=tcp::2222-:22,mac=52:54:00:12:34:56",
                             "--net", "user", "--autostart", "--restart", "on-failure", NULL), 0);
@@ -56,7 +57,8 @@ static void test_create_full(void **state)
         "\"autostart\": true, \"restart\": \"on-failure\", \"name\": \"web\", \"boot\": "
         "{\"kernel\": \"/home/u/vms/Image\", \"initrd\": \"/boot/initrd.img\", \"append\": "
         "\"console=ttyS0 root=/dev/vda\", \"firmware\": \"/home/u/vms/fw.bin\"}, \"disks\": "
-        "[{\"path\": \"/home/u/vms/root.qcow2\", \"format\": \"qcow2\", \"cache\": \"none\"}, "
+        "[{\"path\": \"/home/u/vms/root.qcow2\", \"format\": \"qcow2\", \"cache\": \"none\", "
+        "\"backing_dirs\": [\"/home/u/vms/base\", \"/srv/images\"]}, "
         "{\"path\": \"/srv/a,b.img\", \"readonly\": true}], \"nics\": [{\"backend\": \"user\", "
         "\"mac\": \"52:54:00:12:34:56\", \"hostfwd\": [\"tcp::2222-:22\"]}, "
         "{\"backend\": \"user\"}]}";
@@ -106,7 +108,7 @@ static void test_create_bad(void **state)
         { { "web", "--bios", "b", "--disk", "d,format=vmdk" }, "disks[0].format" },
         { { "web", "--bios", "b", "--disk", "d,readonly=maybe" }, "readonly='maybe'" },
         { { "web", "--bios", "b", "--disk", "d,readonly" }, "'readonly' has no value" },
-        { { "web", "--bios", "b", "--disk", "d,backing-dir=/x" }, "backing-dir" },
+        { { "web", "--bios", "b", "--disk", "d,backing-dir=" }, "backing-dir: empty" },
         { { "web", "--bios", "b", "--disk", "d,speed=9" }, "unknown option 'speed'" },
         { { "web", "--bios", "b", "--disk", ",format=raw" }, "--disk: empty file name" },
         { { "web", "--bios", "b", "--net", "user,vlan=3" }, "unknown option 'vlan'" },

@@ -18,7 +18,8 @@
 static const char full[] =
     "{\"version\":1,\"name\":\"web-1\",\"uuid\":\"0A1B2C3D-0000-4000-8000-00000000000F\","
     "\"vcpus\":2,\"memory\":\"1G\",\"boot\":{\"kernel\":\"Image\",\"initrd\":\"i.gz\","
-    "\"append\":\"console=ttyS0\"},\"disks\":[{\"path\":\"root.qcow2\",\"format\":\"qcow2\"},"
+    "\"append\":\"console=ttyS0\"},\"disks\":[{\"path\":\"root.qcow2\",\"format\":\"qcow2\","
+    "\"backing_dirs\":[\"/srv/base\",\"images\"]},"
     "{\"path\":\"/data/a,b.img\",\"readonly\":true,\"cache\":\"none\"}],"
     "\"nics\":[{\"backend\":\"user\",\"mac\":\"52:54:00:12:34:56\","
     "\"hostfwd\":[\"tcp:127.0.0.1:2222-:22\"]}],\"autostart\":true,\"restart\":\"on-failure\"}";
@@ -41,6 +42,9 @@ static void test_full_document(void **state)
     assert_string_equal(d.kernel, "Image");
     assert_null(d.bios);
     assert_int_equal(d.ndisks, 2);
+    assert_int_equal(d.disks[0].nbacking_dirs, 2);
+    assert_string_equal(d.disks[0].backing_dirs[1], "images");
+    assert_int_equal(d.disks[1].nbacking_dirs, 0);
     assert_true(d.disks[1].read_only);
     assert_string_equal(d.disks[1].cache, "none");
     assert_int_equal(d.nnics, 1);
@@ -120,6 +124,19 @@ static void test_bad_fields(void **state)
         { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"1\"},{\"path\":\"2\"},"
           "{\"path\":\"3\"},{\"path\":\"4\"},{\"path\":\"5\"},{\"path\":\"6\"},{\"path\":\"7\"},"
           "{\"path\":\"8\"},{\"path\":\"9\"}]}", "disks", -EINVAL },
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"backing_dirs\":\"/a\"}]}",
+          "disks[0].backing_dirs", -EINVAL },
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"backing_dirs\":[\"\"]}]}",
+          "disks[0].backing_dirs[0]", -EINVAL },
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"backing_dirs\":"
+          "[\"/a\",\"/b,c\"]}]}", "disks[0].backing_dirs[1]: comma", -EINVAL },
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"backing_dirs\":"
+          "[\"/a\\nb\"]}]}", "disks[0].backing_dirs[0]: control", -EINVAL },
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"backing_dirs\":[1]}]}",
+          "disks[0].backing_dirs[0]", -EINVAL },
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"backing_dirs\":"
+          "[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}]}", "disks[0].backing_dirs",
+          -EINVAL },
         { HEAD "\"boot\":{\"bios\":\"b\"},\"nics\":[{\"backend\":\"tap\"}]}",
           "nics[0].backend", -EINVAL },
         { HEAD "\"boot\":{\"bios\":\"b\"},\"nics\":[{\"backend\":\"user\",\"mac\":\"52:54\"}]}",
@@ -193,10 +210,14 @@ static void test_run_argv(void **state)
     assert_string_equal(line,
         "run|--uuid|0a1b2c3d-0000-4000-8000-00000000000f|--cpus|2|--memory|1048576K|"
         "--kernel|Image|--initrd|i.gz|--append|console=ttyS0|"
-        "--disk|/store/web-1/root.qcow2,format=qcow2|"
+        "--disk|/store/web-1/root.qcow2,format=qcow2,backing-dir=/srv/base,"
+        "backing-dir=/store/web-1/images|"
         "--disk|/data/a,,b.img,readonly=on,cache=none|"
         "--net|user,mac=52:54:00:12:34:56,hostfwd=tcp:127.0.0.1:2222-:22|");
     vmdef_argv_free(argv);
+    /* backing-dir= cannot carry a comma: a relative dir in such a bundle. */
+    assert_int_equal(vmdef_run_argv(&d, "/store/a,b", &argv), -EINVAL);
+    assert_null(argv);
     vmdef_free(&d);
 }
 
