@@ -1,7 +1,7 @@
 /* vesseld: which disks a VM may have (docs/vm-json.md "Disks and the
- * store").  A VM's disk files are its own: a path into the store must be
- * inside the VM's own bundle (never another VM's disk, never the store's
- * files), a disk is an image file (not a device, directory or FIFO), and a
+ * store").  A VM's disk files are its own: a path into the store, of a
+ * disk or of a directory its backing files may come from, must be inside
+ * the VM's own bundle (never another VM's disk, never the store's files), a disk is an image file (not a device, directory or FIFO), and a
  * file that is a writable disk of one VM is no disk of another (two
  * writers corrupt an image; the images' locks would only catch it at
  * start).  Checked when a VM is created and again at every start, since
@@ -73,6 +73,17 @@ int disk_check(const struct vesseld *d, const char *name, const char *bundle,
             return errbuf(err, elen, -EACCES, "disks[%u].path: '%s' is in the store (%s) but "
                           "not in VM '%s''s bundle; a VM's disks in the store are its own "
                           "files, in its bundle", i, k->path, store, name);
+        /* Backing files are only read, but a directory of another VM's
+         * bundle would let this VM read that VM's disks. */
+        for (unsigned b = 0; b < k->nbacking_dirs && b < VMDEF_MAX_BACKING_DIRS; b++) {
+            struct disk_id bid;
+            disk_id(bdir, k->backing_dirs[b], &bid);
+            if (path_under(bid.path, store) && !path_under(bid.path, bdir))
+                return errbuf(err, elen, -EACCES, "disks[%u].backing_dirs[%u]: '%s' is in "
+                              "the store (%s) but not in VM '%s''s bundle; another VM's "
+                              "files are not this VM's backing files", i, b,
+                              k->backing_dirs[b], store, name);
+        }
         if (id.exists && !S_ISREG(id.mode))
             return errbuf(err, elen, -EINVAL, "disks[%u].path: '%s' is not a regular file; "
                           "expected a disk image file", i, k->path);

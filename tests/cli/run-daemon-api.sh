@@ -135,8 +135,10 @@ check "a writable disk belongs to one VM: a second VM with it gets 409 naming th
 check "read-only disks may be shared" \
     '[ "$(api POST /vms "$(dvm r1 "$T/base.raw" ",\"readonly\":true")" | cut -d" " -f1)" = 201 ] &&
      [ "$(api POST /vms "$(dvm r2 "$T/base.raw" ",\"snapshot\":true")" | cut -d" " -f1)" = 201 ]'
-check "a disk in another VM's bundle, or a device, is refused (400, the path named)" \
-    'r=$(api POST /vms "$(dvm d3 ../d1/vm.json)") && [ "${r%% *}" = 400 ] &&
+check "a disk or backing dir in another VM's bundle, or a device, is refused (400, named)" \
+    'r=$(api POST /vms "$(dvm d5 own.qcow2 ",\"backing_dirs\":[\"../d1\"]")") &&
+     [ "${r%% *}" = 400 ] && [[ "$r" == *"disks[0].backing_dirs[0]"* ]] &&
+     r=$(api POST /vms "$(dvm d3 ../d1/vm.json)") && [ "${r%% *}" = 400 ] &&
      [[ "$r" == *"disks[0].path"* ]] && r=$(api POST /vms "$(dvm d4 /dev/null)") &&
      [ "${r%% *}" = 400 ] && [[ "$r" == *"not a regular file"* ]]'
 # vm.json edited by hand to take d1's disk (read by the next daemon, below).
