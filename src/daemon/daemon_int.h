@@ -170,6 +170,25 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
 
 /* Paths inside a bundle: dir/run/api.sock and so on. */
 void sv_path(const struct dvm *vm, const char *leaf, char *buf, size_t len);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t sv_mono_ns(void);
+
+/* svfiles.c: a VM's run/ files; every function but sv_proc_start with
+ * d->lock held.  sv_proc_start: pid's start time in clock ticks since boot,
+ * 0 when it is gone.  sv_pidfile_write/remove: run/vm.pid for vm->pid
+ * (written crash-safe; a failure is logged).  sv_crash_record: vm->error
+ * into run/crashed; sv_crash_forget removes it (at a start);
+ * sv_crash_reload: a VM with no process becomes crashed with the recorded
+ * reason, if there is one.  sv_adopt: re-attach to the live process
+ * run/vm.pid names (pidfd, its state from GET /vm), or forget a stale
+ * pidfile, saying so in vm->error. */
+unsigned long long sv_proc_start(pid_t pid);
+void sv_pidfile_write(const struct dvm *vm);
+void sv_pidfile_remove(const struct dvm *vm);
+void sv_crash_record(const struct dvm *vm);
+void sv_crash_forget(const struct dvm *vm);
+void sv_crash_reload(struct dvm *vm);
+void sv_adopt(struct vesseld *d, struct dvm *vm);
 
 /* ---- events.c: the /events stream ---- */
 

@@ -4,11 +4,8 @@
  * once, without SIGCHLD handlers, and the restart policy is applied
  * (on-failure / always: back-off 1 s doubling to 60 s; five failures in
  * a row, each within SV_QUICK_S of its start, and the VM is "crashed").
- *
- * The pidfile STORE/vms/NAME/run/vm.pid holds "PID STARTTIME EPOCH":
- * STARTTIME is the process's start time in clock ticks since boot
- * (/proc/PID/stat field 22), so that a pid reused by another process is
- * not taken for the VM; EPOCH the wall-clock start, for uptime. */
+ * The files it keeps in run/ (pidfile, crash record) and the adoption of
+ * a VM process that outlived a daemon are svfiles.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -37,7 +34,7 @@
 #define SV_INFO_MS 2000
 #define SV_INFO_TIMEOUT_MS 500
 
-static uint64_t mono_ns(void)
+uint64_t sv_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -60,95 +57,6 @@ static void set_state(struct vesseld *d, struct dvm *vm, enum dvm_state s)
 {
     vm->state = s;
     pthread_cond_broadcast(&d->changed);
-}
-
-/* Start time of pid in clock ticks since boot, or 0 when it is gone. */
-static unsigned long long proc_start(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    /* The command name (field 2) may hold spaces and ')': skip to the last ')'. */
-    char *p = strrchr(buf, ')');
-    unsigned long long start = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-                     "%*d %*d %*d %*d %llu", &start) != 1)
-        return 0;
-    return start;
-}
-
-/* Write the pidfile crash-safe (tmp, fsync, rename, fsync dir). */
-static void write_pidfile(const struct dvm *vm)
-{
-    char path[4096], tmp[4200], run[4096];
-    sv_path(vm, "run/vm.pid", path, sizeof(path));
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    sv_path(vm, "run", run, sizeof(run));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return;
-    char line[96];
-    int n = snprintf(line, sizeof(line), "%d %llu %lld\n", (int)vm->pid,
-                     proc_start(vm->pid), (long long)vm->started);
-    bool ok = write(fd, line, (size_t)n) == n && !fsync(fd);
-    close(fd);
-    if (!ok || rename(tmp, path)) {
-        unlink(tmp);
-        return;
-    }
-    int dfd = open(run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        if (fsync(dfd))
-            vlog_warn("%s: fsync: %s", run, strerror(errno));
-        close(dfd);
-    }
-}
-
-static void remove_pidfile(const struct dvm *vm)
-{
-    char path[4096];
-    sv_path(vm, "run/vm.pid", path, sizeof(path));
-    unlink(path);
-}
-
-/* A crash outlives the daemon: run/crashed holds the reason (one line,
- * written crash-safe) from the crash until the next start, so a daemon
- * started later lists the VM as crashed, not stopped.  run/ is the
- * daemon's own (root 0700 when VMs are jailed). */
-static void crash_record(const struct dvm *vm)
-{
-    char run[4096], err[256];
-    sv_path(vm, "run", run, sizeof(run));
-    if (safefile_write(run, "crashed", vm->error, strlen(vm->error), 0600, err, sizeof(err)))
-        vlog_warn("%s: cannot record the crash: %s", vm->name, err);
-}
-
-static void crash_forget(const struct dvm *vm)
-{
-    char path[4096];
-    sv_path(vm, "run/crashed", path, sizeof(path));
-    unlink(path);
-}
-
-/* A VM with no process: crashed, with the recorded reason, when run/crashed
- * says so.  Caller holds d->lock. */
-static void crash_reload(struct dvm *vm)
-{
-    char path[4096];
-    sv_path(vm, "run/crashed", path, sizeof(path));
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, vm->error, sizeof(vm->error) - 1);
-    close(fd);
-    vm->error[n > 0 ? n : 0] = 0;
-    if (n > 0)
-        vm->state = DVM_CRASHED;
 }
 
 /* Fork and exec `vessel run` for vm.  Caller holds d->lock; the child
@@ -265,13 +173,13 @@ static int spawn(struct vesseld *d, struct dvm *vm, char *err, size_t elen)
     vm->jail_uid = jid;
     vm->pidfd = pidfd_open(pid, 0);
     vm->started = (int64_t)time(NULL);
-    vm->started_ns = mono_ns();
+    vm->started_ns = sv_mono_ns();
     vm->stop_requested = false;
     vm->restart_at_ns = 0;
     vm->error[0] = 0;
-    crash_forget(vm);
+    sv_crash_forget(vm);
     set_state(d, vm, DVM_STARTING);
-    write_pidfile(vm);
+    sv_pidfile_write(vm);
     wake(d);
     rc = 0;
 out:
@@ -298,14 +206,14 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
     vm->pid = 0;
     vm->jail_uid = 0;
     vm->ip[0] = 0;
-    remove_pidfile(vm);
-    uint64_t ran = mono_ns() - vm->started_ns;
+    sv_pidfile_remove(vm);
+    uint64_t ran = sv_mono_ns() - vm->started_ns;
     if (vm->stop_requested) {
         /* Say which step ended it: a guest that took the power button
          * shut itself down cleanly; the VMM's poweroff or SIGKILL did not. */
         set_state(d, vm, DVM_STOPPED);
         events_emit(d->events, vm->name, "stopped", "%s %.1f s after the stop request, %s",
-                    how, (double)(mono_ns() - vm->stop_ns) / 1e9,
+                    how, (double)(sv_mono_ns() - vm->stop_ns) / 1e9,
                     vm->stop_stage ? vm->stop_stage : "stop");
         return;
     }
@@ -314,7 +222,7 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
     if (!restart) {
         snprintf(vm->error, sizeof(vm->error), "%s", how);
         if (!clean)
-            crash_record(vm);
+            sv_crash_record(vm);
         set_state(d, vm, clean ? DVM_STOPPED : DVM_CRASHED);
         events_emit(d->events, vm->name, clean ? "stopped" : "crashed", "%s", how);
         return;
@@ -323,7 +231,7 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
     if (vm->quick_fails >= SV_GIVE_UP && !clean) {
         snprintf(vm->error, sizeof(vm->error), "%s; gave up after %d failures in a row, "
                  "each within %d s of its start", how, SV_GIVE_UP, SV_QUICK_S);
-        crash_record(vm);
+        sv_crash_record(vm);
         set_state(d, vm, DVM_CRASHED);
         events_emit(d->events, vm->name, "crashed", "%s", vm->error);
         return;
@@ -331,7 +239,7 @@ static void exited(struct vesseld *d, struct dvm *vm, int status)
     unsigned delay = 1u << (vm->quick_fails - 1);
     if (delay > SV_BACKOFF_MAX_S)
         delay = SV_BACKOFF_MAX_S;
-    vm->restart_at_ns = mono_ns() + delay * 1000000000ull;
+    vm->restart_at_ns = sv_mono_ns() + delay * 1000000000ull;
     snprintf(vm->error, sizeof(vm->error), "%s; restarting in %u s", how, delay);
     set_state(d, vm, DVM_STARTING);
     events_emit(d->events, vm->name, "crashed", "%s", vm->error);
@@ -349,7 +257,7 @@ static void reap(struct vesseld *d, struct dvm *vm)
             return;
         if (r < 0)
             status = -1;
-    } else if (kill(vm->pid, 0) == 0 && proc_start(vm->pid)) {
+    } else if (kill(vm->pid, 0) == 0 && sv_proc_start(vm->pid)) {
         /* Alive, or a zombie nobody reaped (its pidfd says it exited). */
         struct pollfd p = { .fd = vm->pidfd, .events = POLLIN };
         if (vm->pidfd < 0 || poll(&p, 1, 0) == 0)
@@ -402,12 +310,12 @@ static void refresh_info(struct vesseld *d, const char *name)
     char sock[4200], err[256];
     pthread_mutex_lock(&d->lock);
     struct dvm *vm = store_find(d, name);
-    if (!vm || !info_due(vm, mono_ns())) {
+    if (!vm || !info_due(vm, sv_mono_ns())) {
         pthread_mutex_unlock(&d->lock);
         return;
     }
     pid_t pid = vm->pid;
-    vm->info_ns = mono_ns();        /* a VM that does not answer waits a period too */
+    vm->info_ns = sv_mono_ns();        /* a VM that does not answer waits a period too */
     sv_path(vm, "run/api.sock", sock, sizeof(sock));
     pthread_mutex_unlock(&d->lock);
     int status;
@@ -455,7 +363,7 @@ static void *monitor(void *arg)
         }
         nfds_t np = 0;
         int timeout = -1;
-        uint64_t now = mono_ns();
+        uint64_t now = sv_mono_ns();
         unsigned nprobe = 0, ninfo = 0;
         p[np] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
         np++;
@@ -530,65 +438,15 @@ static void *monitor(void *arg)
     return NULL;
 }
 
-/* Re-attach to a VM whose process survived the previous daemon.  Caller
- * holds d->lock (main thread, before the REST server runs). */
-static void adopt(struct vesseld *d, struct dvm *vm)
-{
-    char path[4096], sock[4096], err[256];
-    sv_path(vm, "run/vm.pid", path, sizeof(path));
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return;
-    int pid = 0;
-    unsigned long long start = 0;
-    long long epoch = 0;
-    int got = fscanf(f, "%d %llu %lld", &pid, &start, &epoch);
-    fclose(f);
-    if (got != 3 || pid <= 1 || !start || proc_start(pid) != start) {
-        /* Stale: the process ended while no daemon watched it, how is not
-         * known (a crash the daemon saw is in run/crashed). */
-        remove_pidfile(vm);
-        if (got == 3 && pid > 1)
-            snprintf(vm->error, sizeof(vm->error), "process %d ended while no daemon "
-                     "watched it (exit status unknown)", pid);
-        return;
-    }
-    int pidfd = pidfd_open(pid, 0);
-    if (pidfd < 0)
-        return;
-    vm->pid = pid;
-    vm->pidfd = pidfd;
-    vm->own_child = false;
-    vm->jail_uid = jail_uid_of(d, pid);
-    vm->started = epoch;
-    vm->started_ns = mono_ns();
-    sv_path(vm, "run/api.sock", sock, sizeof(sock));
-    int status;
-    json_t *r = NULL;
-    enum dvm_state s = DVM_STARTING;    /* alive, socket not answering yet */
-    if (!vmapi_call(sock, "GET", "/vm", NULL, 2000, &status, &r, err, sizeof(err)) &&
-        status == 200) {
-        const char *st = json_string_value(json_object_get(r, "state"));
-        if (st && !strcmp(st, "paused"))
-            s = DVM_PAUSED;
-        else if (st && !strcmp(st, "running"))
-            s = DVM_RUNNING;
-        vmapi_learn_locked(vm, r);
-    }
-    json_decref(r);
-    vm->state = s;
-    events_emit(d->events, vm->name, "started", "adopted running process %d", pid);
-}
-
 int sv_begin(struct vesseld *d, char *err, size_t elen)
 {
     pthread_mutex_lock(&d->lock);
     for (struct dvm *vm = d->vms; vm; vm = vm->next) {
         if (vm->state != DVM_STOPPED)
             continue;
-        adopt(d, vm);
+        sv_adopt(d, vm);
         if (!vm->pid)
-            crash_reload(vm);
+            sv_crash_reload(vm);
     }
     pthread_mutex_unlock(&d->lock);
     if (pthread_create(&d->monitor, NULL, monitor, d))
@@ -628,7 +486,7 @@ static void wait_leave(struct vesseld *d, const char *name, enum dvm_state from,
 {
     for (;;) {
         struct dvm *vm = store_find(d, name);
-        if (!vm || vm->state != from || d->quit || mono_ns() >= deadline)
+        if (!vm || vm->state != from || d->quit || sv_mono_ns() >= deadline)
             return;
         /* The monitor wakes us on each change; a short timed wait covers a
          * process whose pidfd could not be opened. */
@@ -724,11 +582,11 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
             goto out;
         }
         vm->stop_requested = true;
-        vm->stop_ns = mono_ns();
+        vm->stop_ns = sv_mono_ns();
         vm->stop_stage = hard ? "after SIGKILL (kill)"
                               : "while the guest shut down at the power button";
         set_state(d, vm, DVM_STOPPING);
-        uint64_t deadline = mono_ns() + (uint64_t)timeout_s * 1000000000ull;
+        uint64_t deadline = sv_mono_ns() + (uint64_t)timeout_s * 1000000000ull;
         if (!hard) {
             char e2[256];
             /* Graceful: the power button, and the guest's own poweroff
@@ -748,7 +606,7 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
                                  "time)";
                 if (call_vm(d, vm, "PUT", "/actions", "{\"action\":\"poweroff\"}", e2,
                             sizeof(e2)) == 204)
-                    wait_leave(d, name, DVM_STOPPING, mono_ns() + 10000000000ull);
+                    wait_leave(d, name, DVM_STOPPING, sv_mono_ns() + 10000000000ull);
             }
             if (!(vm = store_find(d, name)))
                 goto out;
@@ -757,7 +615,7 @@ int sv_action(struct vesseld *d, const char *name, const char *action, int timeo
             if (!hard)
                 vm->stop_stage = "after SIGKILL (the VMM's poweroff was not taken)";
             kill_vm(vm);
-            wait_leave(d, name, DVM_STOPPING, mono_ns() + 10000000000ull);
+            wait_leave(d, name, DVM_STOPPING, sv_mono_ns() + 10000000000ull);
         }
     } else if (!strcmp(action, "pause") || !strcmp(action, "resume")) {
         bool pause = !strcmp(action, "pause");

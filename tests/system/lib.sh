@@ -46,3 +46,37 @@ wait_for() {
     local n=$(( ${2:-20} * 20 ))
     for _ in $(seq "$n"); do eval "$1" && return 0; sleep 0.05; done; return 1
 }
+
+# For daemon tests: kill everything a test started under its temporary
+# directory $T: the daemon ($DPID), background helpers (${BG[@]}), every
+# VM process of $STORE by its pidfile (VM processes outlive the daemon by
+# design) and any process whose command line names $T/; then remove $T,
+# or keep it and say so when a test failed.  Use: trap daemon_cleanup EXIT
+daemon_cleanup() {
+    local p f
+    [ -n "${DPID:-}" ] && kill -9 "$DPID" 2>/dev/null
+    for p in ${BG[@]+"${BG[@]}"}; do kill -9 "$p" 2>/dev/null; done
+    for f in "${STORE:-$T/store}"/vms/*/run/vm.pid; do
+        [ -f "$f" ] && kill -9 "$(cut -d' ' -f1 "$f")" 2>/dev/null
+    done
+    for p in $(pgrep -f -- "$T/"); do kill -9 "$p" 2>/dev/null; done
+    if [ "${FAILED:-0}" -eq 0 ]; then rm -rf "$T"; else echo "# logs kept in $T"; fi
+}
+
+# A quiet HTTP server on 127.0.0.1 serving DIR, for guests to download
+# from through user networking (the host is 10.0.2.2 to them).  Sets
+# HPORT (empty when it did not start in 20 s) and HTTP_PID (kill it, or
+# add it to BG).  usage: http_server DIR
+http_server() {
+    exec 5< <(exec python3 -u -c '
+import functools, http.server, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
+print(s.server_address[1], flush=True)
+s.serve_forever()' "$1")
+    HTTP_PID=$!
+    HPORT=""
+    read -r -t 20 HPORT <&5
+}

@@ -29,15 +29,7 @@ chmod 711 "$T"
 STORE=$T/store
 S=$T/run/vesseld.sock
 DPID=
-cleanup() {
-    [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-    for f in "$STORE"/vms/*/run/vm.pid; do
-        [ -f "$f" ] && kill -9 "$(cut -d' ' -f1 "$f")" 2>/dev/null
-    done
-    for p in $(pgrep -f -- "$T/"); do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
+trap daemon_cleanup EXIT
 
 if ! guest_artifacts > "$T/fetch.log" 2>&1; then
     cat "$T/fetch.log"; not_ok "fetch guest artifacts"; finish; exit 1

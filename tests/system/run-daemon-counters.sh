@@ -19,15 +19,7 @@ STORE=$T/store
 S=$T/vesseld.sock
 DPID=
 BG=()
-cleanup() {
-    [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-    for p in "${BG[@]}"; do kill -9 "$p" 2>/dev/null; done
-    for f in "$STORE"/vms/*/run/vm.pid; do
-        [ -f "$f" ] && kill -9 "$(cut -d' ' -f1 "$f")" 2>/dev/null
-    done
-    rm -rf "$T"
-}
-trap cleanup EXIT
+trap daemon_cleanup EXIT
 
 if ! command -v curl > /dev/null; then ok "# SKIP curl not installed"; finish; exit 0; fi
 if ! guest_artifacts > "$T/fetch.log" 2>&1; then
@@ -38,17 +30,8 @@ fi
 # (the guest reaches it as 10.0.2.2).
 TOKSIZE=262144
 mkdir -p "$T/www" && head -c $TOKSIZE /dev/urandom > "$T/www/token"
-exec 5< <(exec python3 -u -c '
-import functools, http.server, sys
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-s = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
-print(s.server_address[1], flush=True)
-s.serve_forever()' "$T/www")
-BG+=($!)
-HPORT=""
-read -r -t 20 HPORT <&5
+http_server "$T/www"
+BG+=("$HTTP_PID")
 truncate -s 32M "$T/disk.raw"
 
 # Each round writes 2 MiB and reads 2 MiB of the disk (blocks it did not

@@ -18,18 +18,7 @@ STORE=$T/store
 S=$T/vesseld.sock
 DPID=
 BG=()
-cleanup() {
-    [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-    for p in "${BG[@]}"; do kill -9 "$p" 2>/dev/null; done
-    # Every VM process this test started: their pidfiles, and any process
-    # whose command line names the temporary store.
-    for f in "$STORE"/vms/*/run/vm.pid; do
-        [ -f "$f" ] && kill -9 "$(cut -d' ' -f1 "$f")" 2>/dev/null
-    done
-    for p in $(pgrep -f -- "$T/"); do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
+trap daemon_cleanup EXIT
 
 if ! command -v curl > /dev/null; then ok "# SKIP curl not installed"; finish; exit 0; fi
 if ! guest_artifacts > "$T/fetch.log" 2>&1; then

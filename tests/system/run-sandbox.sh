@@ -123,17 +123,8 @@ check "--sandbox maybe is refused (exit $rc) naming the value and what is accept
 guest_artifacts > "$T/fetch.log" 2>&1 || { cat "$T/fetch.log"; not_ok "fetch guest artifacts"; finish; exit 1; }
 TOKEN="sandbox-$$"
 mkdir -p "$T/www" && echo "$TOKEN" > "$T/www/token"
-exec 5< <(exec python3 -u -c '
-import functools, http.server, sys
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-s = http.server.HTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
-print(s.server_address[1], flush=True)
-s.serve_forever()' "$T/www")
-PIDS+=($!)
-HPORT=""
-read -r -t 20 HPORT <&5
+http_server "$T/www"
+PIDS+=("$HTTP_PID")
 truncate -s 32M "$T/fs.img" && mkfs.ext4 -q -F "$T/fs.img" &&
     "$V" img convert -O qcow2 "$T/fs.img" "$T/d.qcow2" && rm -f "$T/fs.img"
 PROG=$(cat <<EOF
