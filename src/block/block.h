@@ -1,4 +1,4 @@
-/* block: virtual disk images (raw, qcow2 v2/v3) behind virtio-blk and
+/* block: virtual disk images (raw, qcow2 v2/v3, VHD, VDI) behind virtio-blk and
  * `vessel img`.
  *
  * A struct block_dev is one open image, plus (for qcow2) its open backing
@@ -30,6 +30,9 @@ enum block_format {
     BLOCK_FMT_PROBE = 0, /* open: look at the magic; create: qcow2 */
     BLOCK_FMT_RAW,
     BLOCK_FMT_QCOW2,
+    BLOCK_FMT_VPC,       /* VHD (Microsoft Virtual Hard Disk); qemu-img's
+                            "vpc", also accepted as "vhd" */
+    BLOCK_FMT_VDI,       /* VirtualBox Disk Image */
 };
 
 /* block_open flags */
@@ -259,7 +262,8 @@ struct block_info {
     enum block_format format;
     uint64_t virtual_size;    /* bytes */
     uint64_t actual_size;     /* bytes the host file occupies on disk */
-    uint32_t cluster_size;    /* bytes (qcow2), 0 for raw */
+    uint32_t cluster_size;    /* bytes (qcow2; the block size of a dynamic
+                                 VHD or a VDI), 0 for raw */
     uint32_t qcow2_version;   /* 2 or 3 */
     uint32_t refcount_bits;
     bool lazy_refcounts, dirty, corrupt;
@@ -284,9 +288,14 @@ struct block_create_opts {
     bool lazy_refcounts;        /* qcow2 v3 compatible feature bit 0 */
     const char *backing_file;   /* stored as given; NULL = none */
     const char *backing_format; /* "raw"/"qcow2"; NULL = probe */
+    /* vpc: "dynamic" (NULL) or "fixed"; vdi: "dynamic" (NULL) or "static"
+     * (qemu-img's names).  Others: must be NULL. */
+    const char *subformat;
 };
 
-/* Create a new image file at `path` (truncating an existing file).  A new
+/* Create a new image file at `path` (truncating an existing file).  A VHD
+ * gets the CHS geometry that holds the size and its virtual size is
+ * rounded up to it, as qemu-img does (docs/block.md "VHD").  A new
  * qcow2 image holds a header cluster, one refcount table cluster, one
  * refcount block and the L1 table (qcow2.txt "Header", "Host cluster
  * management").  Errors: -EINVAL bad option, or a size the format cannot

@@ -56,7 +56,8 @@ int img_convert(int argc, char **argv)
         case 'c': break;
         default:
             fprintf(stderr, "usage: vessel img convert [-U] [-f FMT] [-O "
-                    "qcow2|raw] [-o cluster_size=N,compat=..] [-p] SRC DST\n");
+                    "qcow2|raw|vpc|vdi] [-o cluster_size=N,compat=..,subformat=..] "
+                    "[-p] SRC DST\n");
             return 1;
         }
     }
@@ -81,9 +82,12 @@ int img_convert(int argc, char **argv)
                 c.version = 2;
             else if (v && !strcmp(kv, "compat=1.1"))
                 c.version = 3;
+            else if (v && !strncmp(kv, "subformat=", 10))
+                c.subformat = v + 1;
             else {
                 fprintf(stderr, "vessel img convert: unknown option '%s' "
-                        "(accepted: cluster_size=N, compat=0.10|1.1)\n", kv);
+                        "(accepted: cluster_size=N, compat=0.10|1.1, "
+                        "subformat=dynamic|fixed|static)\n", kv);
                 return 1;
             }
         }
