@@ -72,7 +72,7 @@ struct vdi_state {
     uint32_t *bmap;            /* host order */
     uint32_t allocated;        /* the header's count */
     uint32_t next;             /* first free slot: one past the highest used */
-    uint64_t file_size;        /* at open */
+    uint64_t file_size;        /* bytes: at open, then grown by allocations */
 };
 
 static bool uuid_zero(const uint8_t *u)
@@ -174,53 +174,51 @@ int vdi_open(struct block_dev *bd, unsigned flags, char *err, size_t elen)
     s->nblocks = (uint32_t)le_get(h + VDI_H_BLOCKS, 4);
     s->allocated = (uint32_t)le_get(h + VDI_H_ALLOCATED, 4);
     uint32_t bs = s->block_size;
-    r = -EINVAL;
+    r = 0;
     if (sig != VDI_SIGNATURE)
-        block_errbuf(err, elen, r, "%s: header field signature: 0x%08x (a VDI has "
+        r = block_errbuf(err, elen, -EINVAL, "%s: header field signature: 0x%08x (a VDI has "
                      "0x%08x)", f, sig, VDI_SIGNATURE);
     else if (ver != VDI_VERSION_1_1)
-        block_errbuf(err, elen, -ENOTSUP, "%s: header field version: %u.%u (accepted: "
+        r = block_errbuf(err, elen, -ENOTSUP, "%s: header field version: %u.%u (accepted: "
                      "1.1)", f, ver >> 16, ver & 0xffff);
     else if (hsize < VDI_HDR_SIZE || hsize > 512 - VDI_H_HDR_SIZE)
-        block_errbuf(err, elen, r, "%s: header field header size: %u (accepted: %u "
+        r = block_errbuf(err, elen, -EINVAL, "%s: header field header size: %u (accepted: %u "
                      "to %u)", f, hsize, VDI_HDR_SIZE, 512 - VDI_H_HDR_SIZE);
     else if (s->type != VDI_TYPE_DYNAMIC && s->type != VDI_TYPE_STATIC)
-        block_errbuf(err, elen, -ENOTSUP, "%s: header field image type: %u (accepted: "
+        r = block_errbuf(err, elen, -ENOTSUP, "%s: header field image type: %u (accepted: "
                      "1 dynamic, 2 static; undo and differencing images are not "
                      "supported)", f, s->type);
     else if (s->bmap_off % VDI_SECTOR || s->bmap_off < 512)
-        block_errbuf(err, elen, r, "%s: header field block map offset: %llu (accepted: "
+        r = block_errbuf(err, elen, -EINVAL, "%s: header field block map offset: %llu (accepted: "
                      "a multiple of 512 past the header)", f,
                      (unsigned long long)s->bmap_off);
     else if (s->data_off % VDI_SECTOR || s->data_off < s->bmap_off +
              (uint64_t)s->nblocks * 4)
-        block_errbuf(err, elen, r, "%s: header field data offset: %llu (accepted: a "
+        r = block_errbuf(err, elen, -EINVAL, "%s: header field data offset: %llu (accepted: a "
                      "multiple of 512 past the block map of %u entries at %llu)", f,
                      (unsigned long long)s->data_off, s->nblocks,
                      (unsigned long long)s->bmap_off);
     else if (sector != VDI_SECTOR)
-        block_errbuf(err, elen, r, "%s: header field sector size: %u (accepted: 512)",
+        r = block_errbuf(err, elen, -EINVAL, "%s: header field sector size: %u (accepted: 512)",
                      f, sector);
     else if (bs < VDI_SECTOR || bs > (256u << 20) || (bs & (bs - 1)))
-        block_errbuf(err, elen, r, "%s: header field block size: %u (accepted: a "
+        r = block_errbuf(err, elen, -EINVAL, "%s: header field block size: %u (accepted: a "
                      "power of two from 512 bytes to 256 MiB)", f, bs);
     else if (extra)
-        block_errbuf(err, elen, -ENOTSUP, "%s: header field block extra: %u (accepted: "
+        r = block_errbuf(err, elen, -ENOTSUP, "%s: header field block extra: %u (accepted: "
                      "0)", f, extra);
     else if (disk > (uint64_t)s->nblocks * bs)
-        block_errbuf(err, elen, r, "%s: header field disk size: %llu bytes, more than "
+        r = block_errbuf(err, elen, -EINVAL, "%s: header field disk size: %llu bytes, more than "
                      "the %u blocks of %u bytes of the block map", f,
                      (unsigned long long)disk, s->nblocks, bs);
     else if (s->bmap_off + (uint64_t)s->nblocks * 4 > s->file_size)
-        block_errbuf(err, elen, r, "%s: header field blocks in image: the block map "
+        r = block_errbuf(err, elen, -EINVAL, "%s: header field blocks in image: the block map "
                      "of %u entries at offset %llu runs past the end of the file "
                      "(%llu bytes)", f, s->nblocks, (unsigned long long)s->bmap_off,
                      (unsigned long long)s->file_size);
     else if (!uuid_zero(h + VDI_H_UUID_LINK) || !uuid_zero(h + VDI_H_UUID_PARENT))
-        block_errbuf(err, elen, -ENOTSUP, "%s: header fields link/parent UUID are set: "
+        r = block_errbuf(err, elen, -ENOTSUP, "%s: header fields link/parent UUID are set: "
                      "a differencing VDI, which is not supported", f);
-    else
-        r = 0;
     if (r < 0)
         goto fail;
     s->bmap = malloc((size_t)s->nblocks * 4 + 4);
@@ -317,6 +315,7 @@ static int alloc_block(struct block_dev *bd, struct vdi_state *s, uint64_t idx)
         return io_err(bd, r, "write of a block map entry", s->bmap_off + idx * 4);
     s->bmap[idx] = e;
     s->next = e + 1;
+    s->file_size = MAX(s->file_size, end);
     s->allocated++;
     le_put(le, s->allocated, 4);
     r = host_pwrite(&bd->file, VDI_H_ALLOCATED, le, 4);

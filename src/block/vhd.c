@@ -375,6 +375,7 @@ static int alloc_block(struct block_dev *bd, struct vhd_state *s, uint64_t idx)
     if (r < 0)
         return io_err(bd, r, "write of a sector bitmap", at);
     s->footer_off = end;
+    s->file_size = MAX(s->file_size, end + VHD_FOOTER_LEN);
     uint8_t e[4];
     vhd_put_be(e, at / VHD_SECTOR, 4);
     r = host_pwrite(&bd->file, s->bat_off + idx * 4, e, 4);

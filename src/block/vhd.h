@@ -62,7 +62,7 @@ struct vhd_state {
     uint8_t dyn[VHD_DYN_LEN];
     enum vhd_type type;
     bool footer_from_copy;    /* the end footer was bad: the copy at 0 used */
-    uint64_t file_size;       /* bytes, at open */
+    uint64_t file_size;       /* bytes: at open, then grown by allocations */
     uint64_t footer_off;      /* where the end footer lives: new blocks go
                                  here and push it further */
     uint64_t dyn_off;         /* dynamic header offset */
