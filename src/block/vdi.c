@@ -93,7 +93,7 @@ static void fault(FILE *report, char *err, size_t elen, int *n,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (report)
+    if (report && *n < 1000)   /* a hostile map must not flood the report */
         fprintf(report, "ERROR %s\n", msg);
     if (!*n && err && elen)
         snprintf(err, elen, "%s", msg);
