@@ -66,6 +66,25 @@ f=$T/q-force.vpc
 qemu-img create -q -f vpc -o force_size=on "$f" 10000000
 check "force_size VHD (creator qem2): current size used, as qemu-img" \
     test "$(vsize qemu "$f" vpc)" = "$(vsize vessel "$f" vpc)"
+# A footer whose current size is not its CHS size, under several creators:
+# both tools must pick the same one.
+reseal() { # FILE CREATOR CURRENT-SIZE: edit both footers, fix the checksum
+    python3 - "$@" <<'PY'
+import struct, sys
+path, creator, cur = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+with open(path, "r+b") as f:
+    f.seek(-512, 2); foot = bytearray(f.read(512))
+    foot[28:32] = creator.ljust(4)[:4]; foot[48:56] = struct.pack(">Q", cur)
+    foot[64:68] = bytes(4); foot[64:68] = struct.pack(">I", ~sum(foot) & 0xffffffff)
+    f.seek(-512, 2); f.write(foot); f.seek(0); f.write(foot)
+PY
+}
+for creator in "vpc " "win " "d2v " qemu; do
+    f=$T/creator.vpc; rm -f "$f"; qemu-img create -q -f vpc "$f" 10M
+    reseal "$f" "$creator" 10485760
+    check "VHD by creator '$creator' with current size != CHS: same size as qemu-img" \
+        test "$(vsize qemu "$f" vpc)" = "$(vsize vessel "$f" vpc)"
+done
 check "vessel img info prints the block size as cluster_size" bash -c "
     $V img info '$T/q-dynamic.vpc' | grep -q 'cluster_size: 2097152' &&
     $V img info '$T/q-dynamic.vdi' | grep -q 'cluster_size: 1048576'"

@@ -1,6 +1,8 @@
 /* Unit tests for the VHD and VDI drivers (docs/block.md "VHD", "VDI"):
  *  - data written reads back, and a VHD's sector bitmap has exactly the
  *    written sectors' bits set;
+ *  - a VHD's size is its CHS geometry's or its current size by the rules
+ *    qemu follows (creator, largest geometry);
  *  - a VHD whose end footer is damaged opens through the copy at offset
  *    0 (and a writable open restores the end footer); both damaged,
  *    a bad dynamic header checksum, a block size that is no power of
@@ -262,6 +264,50 @@ static void set_huge_size(uint8_t *f, void *arg)
     put_be(f + 48, 1ull << 50, 8);
 }
 
+struct size_arg {
+    const char *creator;
+    uint64_t cur;
+    bool max_chs;
+};
+
+static void set_size(uint8_t *f, void *arg)
+{
+    struct size_arg *a = arg;
+    memcpy(f + 28, a->creator, 4);
+    put_be(f + 48, a->cur, 8);
+    if (a->max_chs) {
+        put_be(f + 56, 65535, 2);
+        f[58] = 16;
+        f[59] = 255;
+    }
+}
+
+/* Which of CHS and current size is the disk's size: as qemu reads it. */
+static void test_vhd_size_rules(void **st)
+{
+    (void)st;
+    const char *p = tpath("size.vhd");
+    struct { struct size_arg a; uint64_t want; } cases[] = {
+        { { "vssl", 10 * MIB, false }, 10514432 },   /* unknown creator: CHS */
+        { { "vpc ", 10 * MIB, false }, 10514432 },   /* Virtual PC: CHS */
+        { { "win ", 10 * MIB, false }, 10 * MIB },   /* Hyper-V: current size */
+        { { "qem2", 10 * MIB, false }, 10 * MIB },   /* qemu force_size */
+        { { "d2v ", 10 * MIB, false }, 10 * MIB },
+        { { "tap\0", 10 * MIB, false }, 10 * MIB },
+        { { "vpc ", 9 * MIB, true }, 9 * MIB },      /* largest geometry: current size */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        make(p, BLOCK_FMT_VPC, 10 * MIB, NULL);
+        vhd_edit_footer(p, set_size, &cases[i].a);
+        struct block_dev *bd = open_ok(p, BLOCK_O_RDONLY, BLOCK_FMT_VPC);
+        if (block_length(bd) != cases[i].want)
+            fail_msg("creator '%s': size %llu, want %llu", cases[i].a.creator,
+                     (unsigned long long)block_length(bd),
+                     (unsigned long long)cases[i].want);
+        block_close(bd);
+    }
+}
+
 static void test_vhd_hostile_header(void **st)
 {
     (void)st;
@@ -489,6 +535,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vhd_rw_bitmap),
         cmocka_unit_test(test_vhd_footer_copy),
+        cmocka_unit_test(test_vhd_size_rules),
         cmocka_unit_test(test_vhd_hostile_header),
         cmocka_unit_test(test_vhd_hostile_bat),
         cmocka_unit_test(test_vhd_differencing),
