@@ -39,6 +39,7 @@ const char *block_format_name(enum block_format fmt)
     case BLOCK_FMT_QCOW2: return "qcow2";
     case BLOCK_FMT_VPC: return "vpc";
     case BLOCK_FMT_VDI: return "vdi";
+    case BLOCK_FMT_VMDK: return "vmdk";
     default: return "probe";
     }
 }
@@ -46,7 +47,8 @@ const char *block_format_name(enum block_format fmt)
 enum block_format block_format_by_name(const char *name)
 {
     static const enum block_format all[] = { BLOCK_FMT_RAW, BLOCK_FMT_QCOW2,
-                                             BLOCK_FMT_VPC, BLOCK_FMT_VDI };
+                                             BLOCK_FMT_VPC, BLOCK_FMT_VDI,
+                                             BLOCK_FMT_VMDK };
     for (size_t i = 0; i < ARRAY_SIZE(all); i++)
         if (!strcmp(name, block_format_name(all[i])))
             return all[i];
@@ -111,7 +113,8 @@ int block_open_internal(struct block_dev **out, const char *path,
             close(fd);
             ctx->depth--;
             return block_errbuf(err, elen, -ENOTSUP, "%s: a %s image, a format "
-                                "Vessel cannot open yet (accepted: raw, qcow2, vpc, vdi); give "
+                                "Vessel cannot open yet (accepted: raw, qcow2, vpc, vdi, vmdk "
+                                "monolithicSparse); give "
                                 "format=raw to use the file itself as a raw disk",
                                 path, m->name);
         }
@@ -140,6 +143,9 @@ int block_open_internal(struct block_dev **out, const char *path,
     } else if (fmt == BLOCK_FMT_VDI) {
         bd->drv = &block_vdi_driver;
         r = vdi_open(bd, flags, err, elen);
+    } else if (fmt == BLOCK_FMT_VMDK) {
+        bd->drv = &block_vmdk_driver;
+        r = vmdk_open(bd, err, elen);
     } else {
         bd->drv = &block_raw_driver;
         r = raw_open(bd, err, elen);
@@ -491,5 +497,9 @@ int block_create(const char *path, const struct block_create_opts *opts,
         return vhd_create(path, opts, err, err_len);
     if (opts->format == BLOCK_FMT_VDI)
         return vdi_create(path, opts, err, err_len);
+    if (opts->format == BLOCK_FMT_VMDK)
+        return block_errbuf(err, err_len, -ENOTSUP, "%s: creating VMDK images is "
+                            "not supported (Vessel reads monolithicSparse VMDKs)",
+                            path);
     return qcow2_create(path, opts, err, err_len);
 }

@@ -1,4 +1,4 @@
-/* block: virtual disk images (raw, qcow2 v2/v3, VHD, VDI) behind virtio-blk and
+/* block: virtual disk images (raw, qcow2 v2/v3, VHD, VDI, VMDK) behind virtio-blk and
  * `vessel img`.
  *
  * A struct block_dev is one open image, plus (for qcow2) its open backing
@@ -33,6 +33,7 @@ enum block_format {
     BLOCK_FMT_VPC,       /* VHD (Microsoft Virtual Hard Disk); qemu-img's
                             "vpc", also accepted as "vhd" */
     BLOCK_FMT_VDI,       /* VirtualBox Disk Image */
+    BLOCK_FMT_VMDK,      /* VMware monolithicSparse, read-only */
 };
 
 /* block_open flags */

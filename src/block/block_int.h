@@ -141,7 +141,7 @@ int block_open_internal(struct block_dev **out, const char *path,
                         struct block_open_ctx *ctx, char *err, size_t elen);
 
 /* The format a backing format name (as qcow2 headers and qemu-img store
- * it: "raw", "qcow2", "vpc", "vdi") names, or BLOCK_FMT_PROBE when none
+ * it: "raw", "qcow2", "vpc", "vdi", "vmdk") names, or BLOCK_FMT_PROBE when none
  * (block.c). */
 enum block_format block_format_by_name(const char *name);
 
@@ -165,6 +165,9 @@ extern const struct block_driver block_vdi_driver;
 int vdi_open(struct block_dev *bd, unsigned flags, char *err, size_t elen);
 int vdi_create(const char *path, const struct block_create_opts *o,
                char *err, size_t elen);
+/* vmdk.c (docs/block.md "VMDK"): monolithicSparse, read-only opens only */
+extern const struct block_driver block_vmdk_driver;
+int vmdk_open(struct block_dev *bd, char *err, size_t elen);
 /* Make [off, off+len) of the host file read as zeros: punch a hole, else
  * write zeros (hostio.c).  0 or -errno (no message). */
 int host_zero_range(const struct host_file *f, uint64_t off, uint64_t len);

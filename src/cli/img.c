@@ -23,8 +23,9 @@ int img_parse_fmt(const char *s, enum block_format *out)
     if (!strcmp(s, "qcow2")) { *out = BLOCK_FMT_QCOW2; return 0; }
     if (!strcmp(s, "vpc") || !strcmp(s, "vhd")) { *out = BLOCK_FMT_VPC; return 0; }
     if (!strcmp(s, "vdi")) { *out = BLOCK_FMT_VDI; return 0; }
+    if (!strcmp(s, "vmdk")) { *out = BLOCK_FMT_VMDK; return 0; }
     fprintf(stderr, "vessel img: unknown format '%s' (accepted: raw, "
-            "qcow2, vpc (or vhd), vdi)\n", s);
+            "qcow2, vpc (or vhd), vdi, vmdk (read))\n", s);
     return -1;
 }
 
@@ -543,7 +544,8 @@ static void usage(FILE *f)
             "  rebase [-u] [-U] -b BACKING [-F FMT] FILE\n"
             "  bench [-U | -w] [-c COUNT] [-d DEPTH] [-s SIZE] [-S STEP] FILE\n"
             "SIZE accepts K, M, G, T suffixes (powers of 1024).\n"
-            "FMT: raw, qcow2, vpc (VHD; also vhd), vdi.  -o subformat=dynamic|fixed\n"
+            "FMT: raw, qcow2, vpc (VHD; also vhd), vdi, vmdk (monolithicSparse, read\n"
+            "only).  -o subformat=dynamic|fixed\n"
             "(vpc) or dynamic|static (vdi).\n"
             "--backing-dir DIR (repeatable, any command) allows backing files in DIR\n"
             "besides the image's own directory.\n"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # VHD (qemu-img's vpc) and VDI interoperability with qemu-img, both
-# directions, and round trips through qcow2 (TAP).
+# directions, and round trips through qcow2; VMDK monolithicSparse read
+# (TAP).
 . "$(dirname "$0")/lib.sh"
 if ! have_qemu; then echo "ok 1 - # SKIP qemu-img/qemu-io not installed"; exit 0; fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -21,7 +22,7 @@ same_as_qemu() {
 # The virtual size (bytes) a tool reports for $2 (format $3).
 vsize() {
     if [ "$1" = qemu ]; then qemu-img info -f "$3" --output=json "$2"
-    else $V img info -f "$3" --json "$2"; fi | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p'
+    else $V img info -f "$3" --json "$2"; fi | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p' | head -n1
 }
 # Random patterns at random offsets of image $1 (format $2, size $3 bytes)
 # with qemu-io, and some zeroed ranges; the last partial block gets data.
@@ -146,7 +147,48 @@ check "round trip vdi (qemu) -> vhd (vessel) -> vdi (qemu) keeps every byte" bas
     qemu-img convert -f vpc -O vdi '$T/rt4.vhd' '$T/rt5.vdi' &&
     qemu-img compare -f vdi -F vdi '$T/q-dynamic.vdi' '$T/rt5.vdi'"
 
-# 4. damage
+# 4. VMDK monolithicSparse, read-only
+same_and_sized() { same_as_qemu "$1" "$2" && [ "$(vsize qemu "$1" "$2")" = "$(vsize vessel "$1" "$2")" ]; }
+for o in "" compat6=on zeroed_grain=on; do
+    f=$T/q${o%%=*}.vmdk; rm -f "$f"
+    qemu-img convert -q -f raw -O vmdk ${o:+-o $o} "$R" "$f"
+    scribble "$f" vmdk "$RSIZE"
+    check "qemu-img VMDK (${o:-default}) with random writes reads the same, same size" \
+        same_and_sized "$f" vmdk
+done
+V6=$T/q.vmdk
+check "VMDK: probed, info and check work, round trip vmdk -> vdi -> vhd -> qcow2" bash -c "
+    $V img info '$V6' | grep -q 'file format: vmdk' && $V img check '$V6' &&
+    $V img convert -O vdi '$V6' '$T/k.vdi' && $V img convert -O vpc '$T/k.vdi' '$T/k.vhd' &&
+    $V img convert -O qcow2 '$T/k.vhd' '$T/k.qcow2' && qemu-img compare '$V6' '$T/k.qcow2'"
+check "VMDK: read-write use and creation are refused with a message" bash -c "
+    ! $V img create -f vmdk '$T/new.vmdk' 1M 2> '$T/err' && grep -q 'not supported' '$T/err' &&
+    ! $V img resize '$V6' +1M 2> '$T/err' && grep -q 'read-only' '$T/err'"
+qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized "$R" "$T/so.vmdk"
+check "VMDK: streamOptimized (compressed grains) is refused, the field named" bash -c "
+    ! $V img info '$T/so.vmdk' 2> '$T/err' && grep -q 'compressed grains' '$T/err'"
+le32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+put_le() { # FILE OFFSET VALUE BYTES
+    local v=$3 i hex=""
+    for ((i = 0; i < $4; i++)); do hex+=$(printf '\\x%02x' $((v >> (8 * i) & 255))); done
+    printf "$hex" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+cp "$V6" "$T/h1.vmdk"; put_le "$T/h1.vmdk" 20 100 8
+check "VMDK: a grain size that is no power of two is refused, the field named" bash -c "
+    ! $V img info '$T/h1.vmdk' 2> '$T/err' && grep -q 'grain size' '$T/err' && grep -q h1.vmdk '$T/err'"
+cp "$V6" "$T/h2.vmdk"; put_le "$T/h2.vmdk" 56 $((1 << 40)) 8
+check "VMDK: a grain directory past the end is refused, the field named" bash -c "
+    ! $V img info '$T/h2.vmdk' 2> '$T/err' && grep -q 'gd offset' '$T/err'"
+cp "$V6" "$T/h3.vmdk"
+gd=$(od -An -tu8 -j 56 -N8 "$T/h3.vmdk" | tr -d ' ')
+gt=$(le32 "$T/h3.vmdk" $((gd * 512)))
+put_le "$T/h3.vmdk" $((gt * 512)) $((0x7fffffff)) 4
+check "VMDK: a grain table entry past the end fails the read and check, named" bash -c "
+    ! $V img convert -O raw '$T/h3.vmdk' '$T/h3.raw' 2> '$T/err' &&
+    grep -q 'grain table 0 entry 0' '$T/err' && ! $V img check '$T/h3.vmdk' > '$T/chk' &&
+    grep -q 'grain table 0 entry 0' '$T/chk'"
+
+# 5. damage
 f=$T/dmg.vpc; cp "$T/v-dynamic.vpc" "$f"
 printf 'XXXX' | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") - 512 + 100 )) conv=notrunc status=none
 check "a VHD whose end footer is damaged reads through the copy at offset 0" bash -c "

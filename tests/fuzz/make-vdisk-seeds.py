@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Regenerate the seed corpora of fuzz_vhd and fuzz_vdi (tests/fuzz/corpus/
-vhd/ and vdi/): small images with 4 KiB blocks, so that allocated blocks fit
+"""Regenerate the seed corpora of fuzz_vhd, fuzz_vdi and fuzz_vmdk
+(tests/fuzz/corpus/vhd/, vdi/ and vmdk/): small images with 4 KiB blocks, so that allocated blocks fit
 in the fuzzer's 64 KiB inputs (qemu-img and vessel only make 2 MiB VHD and
 1 MiB VDI blocks): dynamic, fixed and differencing VHDs, dynamic and static
-VDIs; and, when qemu-img is installed, an empty image of each made by it.
+VDIs; and, when qemu-img is installed, an empty image of each made by it
+and a monolithicSparse VMDK of 1 MiB with a few grains.
 Layouts as in src/block/vhd.c and src/block/vdi.c.
     tests/fuzz/make-vdisk-seeds.py"""
 import os
@@ -99,6 +100,14 @@ write("vhd", "fixed", bytes(k & 0xff for k in range(4 * BS)) +
 write("vdi", "dynamic-4k", vdi(64 * BS, [0, 5, 63], False))
 write("vdi", "static-4k", vdi(8 * BS, [], True))
 if shutil.which("qemu-img"):
-    for fmt, sub, size in (("vpc", "vhd", "1M"), ("vdi", "vdi", "4M")):
+    for fmt, sub, size in (("vpc", "vhd", "1M"), ("vdi", "vdi", "4M"),
+                           ("vmdk", "vmdk", "1M")):
         subprocess.run(["qemu-img", "create", "-q", "-f", fmt,
                         os.path.join(OUT, sub, "qemu-empty"), size], check=True)
+    # VMDK grains are 64 KiB at least: two written grains, one zeroed
+    path = os.path.join(OUT, "vmdk", "qemu-two-grains")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "vmdk", "-o",
+                    "zeroed_grain=on", path, "1M"], check=True)
+    subprocess.run(["qemu-io", "-f", "vmdk", "-c", "write -P 0x5a 0 4k",
+                    "-c", "write -P 0xa5 700k 70k", "-c", "write -z 512k 64k",
+                    path], check=True, stdout=subprocess.DEVNULL)
