@@ -77,7 +77,8 @@ enum block_format {
  * a recognised header in its first sector, so a guest can never turn its
  * raw disk into, say, a qcow2 image naming a host file as its backing
  * file (the class of CVE-2008-2004).  The table also holds formats that
- * have no driver yet (VMDK, VHD, VHDX, VDI): such a file is refused at
+ * have no driver yet (VHDX, VMDK descriptor files and ESX sparse
+ * extents): such a file is refused at
  * open instead of being taken for raw, and a guest cannot plant their
  * headers either.  A new format driver must be recognised through this
  * table and nowhere else, so that the guard covers it.
@@ -107,11 +108,14 @@ const struct block_magic *block_probe_table(size_t *n);
  */
 
 /* Open the image at `path`.  `fmt` BLOCK_FMT_PROBE looks the first sector
- * up in the magic table above (qcow2 opens as qcow2, a recognised format
+ * up in the magic table above (qcow2, VHD, VDI and sparse VMDK open with
+ * their drivers, a recognised format
  * without a driver is refused with -ENOTSUP, anything else is raw: see
  * block_probed_raw for what that restricts).  The image must be a regular
  * file or a block device; its type is checked before anything is read
  * (the file is opened O_NONBLOCK, so a FIFO cannot hang the open).
+ * VHD, VDI and VMDK: docs/block.md "VHD", "VDI", "VMDK" (a differencing
+ * VHD and a VMDK open read-only only: -ENOTSUP otherwise).
  * A qcow2 image's backing chain is opened too (read-only), relative
  * backing paths resolved against the directory of the image that names
  * them; every backing file must be a regular file and must lie, after
@@ -377,8 +381,10 @@ struct block_check_result {
  * are freed and wrong refcounts/flags corrected; when everything found was
  * fixed the corrupt bit (qcow2.txt "Header", incompatible bit 1) is
  * cleared and the image takes writes again.  Problems are described
- * on `report` (may be NULL) one per line.  Errors: -ENOMEM, -EIO,
- * -EROFS (repair on a read-only device). */
+ * on `report` (may be NULL) one per line.  VHD, VDI and VMDK images get
+ * their own checks (docs/block.md "VHD", "VDI", "VMDK"; clusters are their
+ * blocks or grains) and cannot be repaired (-ENOTSUP).  Errors: -ENOMEM,
+ * -EIO, -EROFS (repair on a read-only device). */
 int block_check(struct block_dev *bd, bool repair,
                 struct block_check_result *res, void *report_file);
 
