@@ -31,10 +31,8 @@ static void show_progress(void *opaque, uint64_t done, uint64_t total)
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
+    /* p[0] is zero and every byte equals the next one */
+    return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
 }
 
 int img_convert(int argc, char **argv)
@@ -142,15 +140,17 @@ int img_convert(int argc, char **argv)
                 fprintf(stderr, "vessel img: %s\n", img_errstr(in, r));
                 break;
             }
-            /* keep the output thin: skip all-zero 64 KiB pieces */
-            for (uint64_t p = 0; p < pnum && r == 0; p += 65536) {
-                size_t k = (size_t)MIN(65536, pnum - p);
-                if (!all_zero(buf + p, k)) {
-                    r = block_pwrite(out, off + p, buf + p, k);
-                    if (r < 0)
-                        fprintf(stderr, "vessel img: %s\n",
-                                img_errstr(out, r));
-                }
+            /* keep the output thin: skip all-zero 64 KiB pieces, and
+             * write each run of the others in one request */
+            for (uint64_t p = 0, q; p < pnum && r == 0; p = q) {
+                q = p + MIN(65536, pnum - p);
+                if (all_zero(buf + p, (size_t)(q - p)))
+                    continue;
+                while (q < pnum && !all_zero(buf + q, (size_t)MIN(65536, pnum - q)))
+                    q += MIN(65536, pnum - q);
+                r = block_pwrite(out, off + p, buf + p, (size_t)(q - p));
+                if (r < 0)
+                    fprintf(stderr, "vessel img: %s\n", img_errstr(out, r));
             }
         }
         off += pnum;
