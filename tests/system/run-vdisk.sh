@@ -6,7 +6,8 @@
 # fsync, caches dropped) and read back identical in the guest; qemu-img
 # then reads the same bytes at the same places, and qemu-img check (VDI)
 # and vessel img check find both images clean; a second boot reads the
-# data again.
+# data again; with snapshot=on the guest's writes go to an overlay and the
+# VHD is unchanged.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/system/lib.sh
@@ -58,4 +59,18 @@ out=$(cmd_output "$T/r")
 check "second boot reads the same data from both disks (exit $rc)" \
     '[ $rc -eq 0 ] && [ "$(val vda)" = "$pat" ] && [ "$(val vdb)" = "$pat" ]'
 [ $rc -eq 0 ] || tail -20 "$T/r"
+
+# snapshot=on: a qcow2 overlay over the VHD (backing format vpc) takes the
+# guest's writes; the VHD keeps its data.
+guest_run "$T/s" "--disk $T/d.vhd,snapshot=on" \
+    'dd if=/dev/zero of=/dev/vda bs=64k seek=31 count=40 conv=fsync 2>/dev/null
+echo 3 > /proc/sys/vm/drop_caches
+echo vda=$(dd if=/dev/vda bs=64k skip=31 count=40 2>/dev/null | md5sum | cut -c1-32)'
+rc=$?
+out=$(cmd_output "$T/s")
+zero=$(head -c 2621440 /dev/zero | md5sum | cut -c1-32)
+check "snapshot=on over the VHD: the guest sees its writes (exit $rc)" \
+    '[ $rc -eq 0 ] && [ "$(val vda)" = "$zero" ]'
+check "snapshot=on over the VHD: the VHD keeps its data" '[ "$(host_sum "$T/d.vhd" vpc)" = "$pat" ]'
+[ $rc -eq 0 ] || tail -20 "$T/s"
 finish
