@@ -14,7 +14,8 @@
  *    locator outside the file, and opens read-only only;
  *  - VDI: bad signature, block size, block map entries (out of range,
  *    shared slots), disk size, a block map past the end: refused with
- *    the field named; check reports a wrong allocated-blocks count. */
+ *    the field named; check reports a wrong allocated-blocks count;
+ *  - check reports a VHD block and a VDI slot no entry names as leaks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -211,6 +212,14 @@ static void test_vhd_rw_bitmap(void **st)
     assert_int_equal(res.corruptions, 0);
     assert_int_equal(res.leaks, 0);
     assert_int_equal(res.allocated_clusters, 2);
+    block_close(bd);
+    /* a block no BAT entry names any more is a leak */
+    uint8_t none[4] = { 0xff, 0xff, 0xff, 0xff };
+    pwrite_file(p, 1536, none, 4);
+    bd = open_ok(p, BLOCK_O_RDONLY, BLOCK_FMT_VPC);
+    assert_int_equal(block_check(bd, false, &res, NULL), 0);
+    assert_int_equal(res.corruptions, 0);
+    assert_int_equal(res.leaks, 1);
     block_close(bd);
 }
 
@@ -489,6 +498,15 @@ static void test_vdi_rw(void **st)
     bd = open_ok(p, BLOCK_O_RDONLY, BLOCK_FMT_VDI);
     assert_int_equal(block_check(bd, false, &res, NULL), 0);
     assert_int_equal(res.corruptions, 1);
+    block_close(bd);
+    /* a slot no entry names (block 0 unmapped, the count kept right) is a
+     * leak */
+    vdi_put(p, 388, 3, 4);
+    vdi_put(p, 512, 0xffffffff, 4);
+    bd = open_ok(p, BLOCK_O_RDONLY, BLOCK_FMT_VDI);
+    assert_int_equal(block_check(bd, false, &res, NULL), 0);
+    assert_int_equal(res.corruptions, 0);
+    assert_int_equal(res.leaks, 1);
     block_close(bd);
 }
 
