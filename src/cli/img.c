@@ -94,10 +94,12 @@ static int parse_create_opts(char *o, struct block_create_opts *c)
             c->backing_format = v;
         } else if (!strcmp(kv, "subformat")) {
             c->subformat = v;
+        } else if (!strcmp(kv, "static")) {   /* qemu-img's vdi option */
+            c->subformat = !strcmp(v, "on") ? "static" : "dynamic";
         } else {
             fprintf(stderr, "vessel img: unknown option '%s' (accepted: "
                     "cluster_size, compat, refcount_bits, lazy_refcounts, "
-                    "backing_file, backing_fmt, subformat)\n", kv);
+                    "backing_file, backing_fmt, subformat, static)\n", kv);
             return -1;
         }
     }

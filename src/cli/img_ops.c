@@ -82,10 +82,12 @@ int img_convert(int argc, char **argv)
                 c.version = 3;
             else if (v && !strncmp(kv, "subformat=", 10))
                 c.subformat = v + 1;
+            else if (v && !strncmp(kv, "static=", 7))   /* qemu-img's vdi option */
+                c.subformat = strcmp(v + 1, "on") ? "dynamic" : "static";
             else {
                 fprintf(stderr, "vessel img convert: unknown option '%s' "
                         "(accepted: cluster_size=N, compat=0.10|1.1, "
-                        "subformat=dynamic|fixed|static)\n", kv);
+                        "subformat=dynamic|fixed|static, static=on|off)\n", kv);
                 return 1;
             }
         }
