@@ -114,7 +114,7 @@ int block_open_internal(struct block_dev **out, const char *path,
             ctx->depth--;
             return block_errbuf(err, elen, -ENOTSUP, "%s: a %s image, a format "
                                 "Vessel cannot open yet (accepted: raw, qcow2, vpc, vdi, vmdk "
-                                "monolithicSparse); give "
+                                "sparse); give "
                                 "format=raw to use the file itself as a raw disk",
                                 path, m->name);
         }
@@ -499,7 +499,7 @@ int block_create(const char *path, const struct block_create_opts *opts,
         return vdi_create(path, opts, err, err_len);
     if (opts->format == BLOCK_FMT_VMDK)
         return block_errbuf(err, err_len, -ENOTSUP, "%s: creating VMDK images is "
-                            "not supported (Vessel reads monolithicSparse VMDKs)",
+                            "not supported (Vessel reads monolithicSparse and streamOptimized VMDKs)",
                             path);
     return qcow2_create(path, opts, err, err_len);
 }

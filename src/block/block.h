@@ -33,7 +33,7 @@ enum block_format {
     BLOCK_FMT_VPC,       /* VHD (Microsoft Virtual Hard Disk); qemu-img's
                             "vpc", also accepted as "vhd" */
     BLOCK_FMT_VDI,       /* VirtualBox Disk Image */
-    BLOCK_FMT_VMDK,      /* VMware monolithicSparse, read-only */
+    BLOCK_FMT_VMDK,      /* VMware monolithicSparse, streamOptimized; read-only */
 };
 
 /* block_open flags */

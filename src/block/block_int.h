@@ -165,7 +165,7 @@ extern const struct block_driver block_vdi_driver;
 int vdi_open(struct block_dev *bd, unsigned flags, char *err, size_t elen);
 int vdi_create(const char *path, const struct block_create_opts *o,
                char *err, size_t elen);
-/* vmdk.c (docs/block.md "VMDK"): monolithicSparse, read-only opens only */
+/* vmdk.c (docs/block.md "VMDK"): monolithicSparse and streamOptimized, read-only opens only */
 extern const struct block_driver block_vmdk_driver;
 int vmdk_open(struct block_dev *bd, char *err, size_t elen);
 /* Make [off, off+len) of the host file read as zeros: punch a hole, else

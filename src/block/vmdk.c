@@ -1,5 +1,6 @@
-/* block: the VMDK driver, monolithicSparse images read-only (VMware
- * "Virtual Disk Format 1.1", "Hosted Sparse Extents").
+/* block: the VMDK driver, monolithicSparse and streamOptimized images
+ * read-only (VMware "Virtual Disk Format 1.1", "Hosted Sparse Extents",
+ * "Stream-Optimized Compressed Sparse Extents").
  *
  * On-disk layout (every integer little-endian, offsets and sizes in
  * 512-byte sectors unless said otherwise):
@@ -22,12 +23,18 @@
  *    of the table (0: absent).  Each grain table: one 32-bit entry per
  *    grain, the sector where the grain is stored, 0 when absent (reads
  *    zeros) or, with flag bit 2, 1 for a grain of zeros.
+ *  - streamOptimized (flags bits 16 and 17, compression algorithm 1,
+ *    deflate): a grain table entry points at a grain marker, the grain's
+ *    first sector (64-bit) and the byte count (32-bit) of the zlib stream
+ *    that follows; the header's grain directory offset may be all ones
+ *    (GD_AT_END), the real one then being in the footer, a copy of the
+ *    header in the second-to-last sector of the file.
  *
- * Compressed grains (streamOptimized), descriptor files with separate
- * extents and parent disks are refused with a message; writing is not
- * supported (images open read-only). */
+ * Descriptor files with separate extents and parent disks are refused
+ * with a message; writing is not supported (images open read-only). */
 #include <errno.h>
 #include <stdlib.h>
+#include <zlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -50,6 +57,9 @@
 #define VMDK_H_DESC_SIZE  36
 #define VMDK_H_GTES       44
 #define VMDK_H_GD_OFF     56
+#define VMDK_H_COMPRESS   77
+#define VMDK_GD_AT_END    UINT64_MAX
+#define VMDK_MARKER_LEN   12            /* grain marker: lba (8), size (4) */
 
 struct vmdk_state {
     uint32_t flags;
@@ -60,6 +70,10 @@ struct vmdk_state {
     uint32_t *gt;             /* the grain table of gd entry gt_idx */
     uint64_t gt_idx;          /* UINT64_MAX: none loaded */
     uint64_t file_size;
+    bool compressed;          /* streamOptimized */
+    uint8_t *zin;             /* compressed grain as read (marker + data) */
+    uint8_t *grain_buf;       /* the inflated grain whose entry is grain_e */
+    uint32_t grain_e;         /* 0: none */
 };
 
 /* The value of `key="..."` or `key=...` on a line of the descriptor, into
@@ -94,16 +108,17 @@ static bool desc_value(const char *desc, const char *key, char *out, size_t n)
 }
 
 static int check_desc(struct block_dev *bd, const char *desc, uint64_t capacity,
-                      char *err, size_t elen)
+                      bool compressed, char *err, size_t elen)
 {
+    const char *want = compressed ? "streamOptimized" : "monolithicSparse";
     const char *f = bd->filename;
     char v[128];
     if (!desc_value(desc, "createType", v, sizeof(v)))
         return block_errbuf(err, elen, -EINVAL, "%s: the embedded descriptor has no "
                             "createType", f);
-    if (strcmp(v, "monolithicSparse"))
+    if (strcmp(v, want))
         return block_errbuf(err, elen, -ENOTSUP, "%s: descriptor createType \"%s\" "
-                            "(accepted: monolithicSparse)", f, v);
+                            "(accepted with these header flags: %s)", f, v, want);
     if (desc_value(desc, "parentCID", v, sizeof(v)) && strcasecmp(v, "ffffffff"))
         return block_errbuf(err, elen, -ENOTSUP, "%s: descriptor parentCID %s: a "
                             "VMDK with a parent disk, which is not supported", f, v);
@@ -153,15 +168,30 @@ int vmdk_open(struct block_dev *bd, char *err, size_t elen)
     uint64_t doff = le_get(h + VMDK_H_DESC_OFF, 8), dsize = le_get(h + VMDK_H_DESC_SIZE, 8);
     s->gtes = (uint32_t)le_get(h + VMDK_H_GTES, 4);
     uint64_t gd = le_get(h + VMDK_H_GD_OFF, 8);
+    s->compressed = s->flags & VMDK_FLAG_COMPRESSED;
+    if (s->compressed && gd == VMDK_GD_AT_END && s->file_size >= 1024) {
+        /* the real grain directory offset is in the footer */
+        uint8_t foot[512];
+        r = host_pread(&bd->file, s->file_size - 1024, foot, sizeof(foot), false);
+        if (r < 0 || le_get(foot, 4) != VMDK_MAGIC) {
+            r = block_errbuf(err, elen, -EINVAL, "%s: header field gd offset is "
+                             "GD_AT_END, but the footer at offset %llu is no "
+                             "\"KDMV\" header", f,
+                             (unsigned long long)(s->file_size - 1024));
+            goto fail;
+        }
+        gd = le_get(foot + VMDK_H_GD_OFF, 8);
+    }
     r = -EINVAL;
     if (le_get(h, 4) != VMDK_MAGIC)
         r = block_errbuf(err, elen, r, "%s: header field magic: not \"KDMV\"", f);
     else if (ver < 1 || ver > 3)
         r = block_errbuf(err, elen, -ENOTSUP, "%s: header field version: %u "
                          "(accepted: 1 to 3)", f, ver);
-    else if (s->flags & VMDK_FLAG_COMPRESSED)
-        r = block_errbuf(err, elen, -ENOTSUP, "%s: header field flags: compressed "
-                         "grains (streamOptimized), which are not supported", f);
+    else if (s->compressed && le_get(h + VMDK_H_COMPRESS, 2) != 1)
+        r = block_errbuf(err, elen, -ENOTSUP, "%s: header field compress algorithm: "
+                         "%u (accepted: 1, deflate)", f,
+                         (unsigned)le_get(h + VMDK_H_COMPRESS, 2));
     else if (grain < 8 || grain > (1u << 16) || (grain & (grain - 1)))
         r = block_errbuf(err, elen, r, "%s: header field grain size: %llu sectors "
                          "(accepted: a power of two from 8 to 65536)", f,
@@ -196,7 +226,11 @@ int vmdk_open(struct block_dev *bd, char *err, size_t elen)
     s->ngd = (uint32_t)ngd;
     s->gd = malloc(ngd * 4 + 4);
     s->gt = malloc((size_t)s->gtes * 4);
-    if (!desc || !s->gd || !s->gt) {
+    if (s->compressed) {
+        s->zin = malloc(VMDK_MARKER_LEN + 2 * s->grain + 1024);
+        s->grain_buf = malloc(s->grain);
+    }
+    if (!desc || !s->gd || !s->gt || (s->compressed && (!s->zin || !s->grain_buf))) {
         r = block_errbuf(err, elen, -ENOMEM, "%s: out of memory", f);
         goto fail;
     }
@@ -206,7 +240,7 @@ int vmdk_open(struct block_dev *bd, char *err, size_t elen)
                      f, strerror(-r));
         goto fail;
     }
-    if ((r = check_desc(bd, desc, cap, err, elen)) < 0)
+    if ((r = check_desc(bd, desc, cap, s->compressed, err, elen)) < 0)
         goto fail;
     for (uint32_t i = 0; i < s->ngd; i++) {
         s->gd[i] = (uint32_t)le_get((const uint8_t *)&s->gd[i], 4);
@@ -226,6 +260,8 @@ fail:
     free(desc);
     free(s->gd);
     free(s->gt);
+    free(s->zin);
+    free(s->grain_buf);
     free(s);
     return r;
 }
@@ -235,6 +271,8 @@ static void vmdk_close(struct block_dev *bd)
     struct vmdk_state *s = bd->opaque;
     free(s->gd);
     free(s->gt);
+    free(s->zin);
+    free(s->grain_buf);
     free(s);
 }
 
@@ -255,7 +293,9 @@ static int load_gt(struct block_dev *bd, struct vmdk_state *s, uint64_t i)
         uint32_t e = s->gt[k] = (uint32_t)le_get((const uint8_t *)&s->gt[k], 4);
         uint64_t g = (uint64_t)e * VMDK_SECTOR;
         bool zero = e == 1 && (s->flags & VMDK_FLAG_ZERO_GTE);
-        if (e && !zero && (g > s->file_size || s->file_size - g < s->grain))
+        /* a compressed grain is at least its marker */
+        uint64_t need = s->compressed ? VMDK_MARKER_LEN : s->grain;
+        if (e && !zero && (g > s->file_size || s->file_size - g < need))
             return block_seterr(bd, -EIO, "%s: grain table %llu entry %u: the grain "
                                 "at sector %u runs past the end of the file (%llu "
                                 "bytes)", bd->filename, (unsigned long long)i, k, e,
@@ -278,6 +318,46 @@ static int64_t grain_of(struct block_dev *bd, struct vmdk_state *s, uint64_t off
     return e == 1 && (s->flags & VMDK_FLAG_ZERO_GTE) ? 0 : e;
 }
 
+/* Inflate the compressed grain at entry e (grain number g) into
+ * s->grain_buf: its marker must name the grain's sector and its stream
+ * lie inside the file and inflate to at most one grain. */
+static int load_grain(struct block_dev *bd, struct vmdk_state *s, uint32_t e,
+                      uint64_t g)
+{
+    if (s->grain_e == e)
+        return 0;
+    s->grain_e = 0;
+    uint64_t at = (uint64_t)e * VMDK_SECTOR;
+    int r = host_pread(&bd->file, at, s->zin, VMDK_MARKER_LEN, false);
+    if (r < 0)
+        return block_seterr(bd, r, "%s: read of the grain marker at offset %llu: %s",
+                            bd->filename, (unsigned long long)at, strerror(-r));
+    uint64_t lba = le_get(s->zin, 8);
+    uint32_t zlen = (uint32_t)le_get(s->zin + 8, 4);
+    if (lba != g * (s->grain / VMDK_SECTOR) || zlen > 2 * s->grain + 1024 ||
+        s->file_size - at - VMDK_MARKER_LEN < zlen)
+        return block_seterr(bd, -EIO, "%s: grain marker at offset %llu: sector %llu, "
+                            "%u bytes (expected sector %llu, a stream inside the file "
+                            "of at most %llu bytes)", bd->filename,
+                            (unsigned long long)at, (unsigned long long)lba, zlen,
+                            (unsigned long long)(g * (s->grain / VMDK_SECTOR)),
+                            (unsigned long long)(2 * s->grain + 1024));
+    r = host_pread(&bd->file, at + VMDK_MARKER_LEN, s->zin + VMDK_MARKER_LEN, zlen, false);
+    if (r < 0)
+        return block_seterr(bd, r, "%s: read of a compressed grain at offset %llu: %s",
+                            bd->filename, (unsigned long long)at, strerror(-r));
+    uLongf out = (uLongf)s->grain;
+    int zr = uncompress(s->grain_buf, &out, s->zin + VMDK_MARKER_LEN, zlen);
+    if (zr != Z_OK)
+        return block_seterr(bd, -EIO, "%s: the compressed grain at offset %llu does "
+                            "not inflate to at most %llu bytes (zlib error %d)",
+                            bd->filename, (unsigned long long)at,
+                            (unsigned long long)s->grain, zr);
+    memset(s->grain_buf + out, 0, s->grain - out);
+    s->grain_e = e;
+    return 0;
+}
+
 static int vmdk_pread(struct block_dev *bd, uint64_t off, void *buf, size_t len)
 {
     struct vmdk_state *s = bd->opaque;
@@ -290,6 +370,11 @@ static int vmdk_pread(struct block_dev *bd, uint64_t off, void *buf, size_t len)
             return (int)e;
         if (!e) {
             memset(p, 0, n);
+        } else if (s->compressed) {
+            int r = load_grain(bd, s, (uint32_t)e, off / s->grain);
+            if (r < 0)
+                return r;
+            memcpy(p, s->grain_buf + in, n);
         } else {
             uint64_t at = (uint64_t)e * VMDK_SECTOR + in;
             int r = host_pread(&bd->file, at, p, n, false);

@@ -546,7 +546,7 @@ static void usage(FILE *f)
             "  rebase [-u] [-U] -b BACKING [-F FMT] FILE\n"
             "  bench [-U | -w] [-c COUNT] [-d DEPTH] [-s SIZE] [-S STEP] FILE\n"
             "SIZE accepts K, M, G, T suffixes (powers of 1024).\n"
-            "FMT: raw, qcow2, vpc (VHD; also vhd), vdi, vmdk (monolithicSparse, read\n"
+            "FMT: raw, qcow2, vpc (VHD; also vhd), vdi, vmdk (sparse, stream-optimized; read\n"
             "only).  -o subformat=dynamic|fixed\n"
             "(vpc) or dynamic|static (vdi).\n"
             "--backing-dir DIR (repeatable, any command) allows backing files in DIR\n"

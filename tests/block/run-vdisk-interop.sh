@@ -1,7 +1,7 @@
 #!/bin/bash
 # VHD (qemu-img's vpc) and VDI interoperability with qemu-img, both
-# directions, and round trips through qcow2; VMDK monolithicSparse read
-# (TAP).
+# directions, and round trips through qcow2; VMDK monolithicSparse and
+# streamOptimized read (TAP).
 . "$(dirname "$0")/lib.sh"
 if ! have_qemu; then echo "ok 1 - # SKIP qemu-img/qemu-io not installed"; exit 0; fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -147,7 +147,7 @@ check "round trip vdi (qemu) -> vhd (vessel) -> vdi (qemu) keeps every byte" bas
     qemu-img convert -f vpc -O vdi '$T/rt4.vhd' '$T/rt5.vdi' &&
     qemu-img compare -f vdi -F vdi '$T/q-dynamic.vdi' '$T/rt5.vdi'"
 
-# 4. VMDK monolithicSparse, read-only
+# 4. VMDK monolithicSparse and streamOptimized, read-only
 same_and_sized() { same_as_qemu "$1" "$2" && [ "$(vsize qemu "$1" "$2")" = "$(vsize vessel "$1" "$2")" ]; }
 for o in "" compat6=on zeroed_grain=on; do
     f=$T/q${o%%=*}.vmdk; rm -f "$f"
@@ -165,8 +165,27 @@ check "VMDK: read-write use and creation are refused with a message" bash -c "
     ! $V img create -f vmdk '$T/new.vmdk' 1M 2> '$T/err' && grep -q 'not supported' '$T/err' &&
     ! $V img resize '$V6' +1M 2> '$T/err' && grep -q 'read-only' '$T/err'"
 qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized "$R" "$T/so.vmdk"
-check "VMDK: streamOptimized (compressed grains) is refused, the field named" bash -c "
-    ! $V img info '$T/so.vmdk' 2> '$T/err' && grep -q 'compressed grains' '$T/err'"
+check "VMDK streamOptimized (compressed grains) reads the same, same size" \
+    same_and_sized "$T/so.vmdk" vmdk
+# The grain directory offset only in the footer (GD_AT_END): the header
+# copied to the second-to-last sector after a footer marker, ones in the
+# header's field.
+SZ=$(stat -c %s "$T/so.vmdk"); cp "$T/so.vmdk" "$T/end.vmdk"
+dd if="$T/so.vmdk" of="$T/end.vmdk" bs=512 count=1 seek=$((SZ / 512 - 2)) conv=notrunc status=none
+dd if=/dev/zero of="$T/end.vmdk" bs=512 count=1 seek=$((SZ / 512 - 3)) conv=notrunc status=none
+printf '\x01' | dd of="$T/end.vmdk" bs=1 seek=$((SZ - 1536)) conv=notrunc status=none
+printf '\x03' | dd of="$T/end.vmdk" bs=1 seek=$((SZ - 1536 + 12)) conv=notrunc status=none
+printf '\xff\xff\xff\xff\xff\xff\xff\xff' | dd of="$T/end.vmdk" bs=1 seek=56 conv=notrunc status=none
+check "VMDK streamOptimized with GD_AT_END: the footer's grain directory is used" \
+    same_and_sized "$T/end.vmdk" vmdk
+cp "$T/so.vmdk" "$T/bad.vmdk"
+gd=$(od -An -tu8 -j 56 -N8 "$T/bad.vmdk" | tr -d ' ')
+gt=$(od -An -tu4 -j $((gd * 512)) -N4 "$T/bad.vmdk" | tr -d ' ')
+g0=$(od -An -tu4 -j $((gt * 512)) -N4 "$T/bad.vmdk" | tr -d ' ')
+printf 'garbage!garbage!' | dd of="$T/bad.vmdk" bs=1 seek=$((g0 * 512 + 12)) conv=notrunc status=none
+check "VMDK: a compressed grain that does not inflate fails the read, named" bash -c "
+    ! $V img convert -O raw '$T/bad.vmdk' '$T/bad.raw' 2> '$T/err' &&
+    grep -q 'compressed grain at offset $((g0 * 512))' '$T/err'"
 le32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
 put_le() { # FILE OFFSET VALUE BYTES
     local v=$3 i hex=""

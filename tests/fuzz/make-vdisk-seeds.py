@@ -4,7 +4,7 @@
 in the fuzzer's 64 KiB inputs (qemu-img and vessel only make 2 MiB VHD and
 1 MiB VDI blocks): dynamic, fixed and differencing VHDs, dynamic and static
 VDIs; and, when qemu-img is installed, an empty image of each made by it
-and a monolithicSparse VMDK of 1 MiB with a few grains.
+and monolithicSparse and streamOptimized VMDKs of 1 MiB with a few grains.
 Layouts as in src/block/vhd.c and src/block/vdi.c.
     tests/fuzz/make-vdisk-seeds.py"""
 import os
@@ -111,3 +111,7 @@ if shutil.which("qemu-img"):
     subprocess.run(["qemu-io", "-f", "vmdk", "-c", "write -P 0x5a 0 4k",
                     "-c", "write -P 0xa5 700k 70k", "-c", "write -z 512k 64k",
                     path], check=True, stdout=subprocess.DEVNULL)
+    # streamOptimized: the same grains, compressed
+    subprocess.run(["qemu-img", "convert", "-q", "-f", "vmdk", "-O", "vmdk", "-o",
+                    "subformat=streamOptimized", path,
+                    os.path.join(OUT, "vmdk", "qemu-stream")], check=True)

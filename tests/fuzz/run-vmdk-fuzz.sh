@@ -1,8 +1,9 @@
 #!/bin/bash
 # Build the VMDK parser fuzz target (fuzz_vmdk.c) with clang + libFuzzer +
 # ASan/UBSan and run it briefly from tests/fuzz/corpus/vmdk/ (TAP).
-# FUZZ_SECONDS overrides 20 s.  The seeds are monolithicSparse images of
-# 1 MiB made by qemu-img (tests/fuzz/make-vdisk-seeds.py).
+# FUZZ_SECONDS overrides 20 s.  The seeds are monolithicSparse and
+# streamOptimized images of 1 MiB made by qemu-img
+# (tests/fuzz/make-vdisk-seeds.py).
 . "$(dirname "$0")/lib.sh"
 fuzz_init
 # shellcheck disable=SC2046
