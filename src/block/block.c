@@ -37,8 +37,22 @@ const char *block_format_name(enum block_format fmt)
     switch (fmt) {
     case BLOCK_FMT_RAW: return "raw";
     case BLOCK_FMT_QCOW2: return "qcow2";
+    case BLOCK_FMT_VPC: return "vpc";
+    case BLOCK_FMT_VDI: return "vdi";
+    case BLOCK_FMT_VMDK: return "vmdk";
     default: return "probe";
     }
+}
+
+enum block_format block_format_by_name(const char *name)
+{
+    static const enum block_format all[] = { BLOCK_FMT_RAW, BLOCK_FMT_QCOW2,
+                                             BLOCK_FMT_VPC, BLOCK_FMT_VDI,
+                                             BLOCK_FMT_VMDK };
+    for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+        if (!strcmp(name, block_format_name(all[i])))
+            return all[i];
+    return BLOCK_FMT_PROBE;
 }
 
 int block_open_internal(struct block_dev **out, const char *path,
@@ -99,7 +113,8 @@ int block_open_internal(struct block_dev **out, const char *path,
             close(fd);
             ctx->depth--;
             return block_errbuf(err, elen, -ENOTSUP, "%s: a %s image, a format "
-                                "Vessel cannot open yet (accepted: raw, qcow2); give "
+                                "Vessel cannot open yet (accepted: raw, qcow2, vpc, vdi, vmdk "
+                                "sparse); give "
                                 "format=raw to use the file itself as a raw disk",
                                 path, m->name);
         }
@@ -122,6 +137,15 @@ int block_open_internal(struct block_dev **out, const char *path,
     if (fmt == BLOCK_FMT_QCOW2) {
         bd->drv = &block_qcow2_driver;
         r = qcow2_open(bd, flags, ctx, err, elen);
+    } else if (fmt == BLOCK_FMT_VPC) {
+        bd->drv = &block_vhd_driver;
+        r = vhd_open(bd, flags, ctx, err, elen);
+    } else if (fmt == BLOCK_FMT_VDI) {
+        bd->drv = &block_vdi_driver;
+        r = vdi_open(bd, flags, err, elen);
+    } else if (fmt == BLOCK_FMT_VMDK) {
+        bd->drv = &block_vmdk_driver;
+        r = vmdk_open(bd, err, elen);
     } else {
         bd->drv = &block_raw_driver;
         r = raw_open(bd, err, elen);
@@ -404,6 +428,12 @@ int block_get_info(struct block_dev *bd, struct block_info *info)
         pthread_mutex_unlock(&bd->lock);
         return r;
     }
+    if (bd->drv->info) {
+        pthread_mutex_lock(&bd->lock);
+        int r = bd->drv->info(bd, info);
+        pthread_mutex_unlock(&bd->lock);
+        return r;
+    }
     return 0;
 }
 
@@ -416,6 +446,11 @@ void block_info_free(struct block_info *info)
 int block_create(const char *path, const struct block_create_opts *opts,
                  char *err, size_t err_len)
 {
+    if (opts->subformat && opts->format != BLOCK_FMT_VPC &&
+        opts->format != BLOCK_FMT_VDI)
+        return block_errbuf(err, err_len, -EINVAL, "%s: option subformat is only "
+                            "for vpc (dynamic, fixed) and vdi (dynamic, static)",
+                            path);
     if (opts->format == BLOCK_FMT_RAW) {
         if (opts->backing_file)
             return block_errbuf(err, err_len, -EINVAL,
@@ -458,5 +493,13 @@ int block_create(const char *path, const struct block_create_opts *opts,
         close(fd);
         return r;
     }
+    if (opts->format == BLOCK_FMT_VPC)
+        return vhd_create(path, opts, err, err_len);
+    if (opts->format == BLOCK_FMT_VDI)
+        return vdi_create(path, opts, err, err_len);
+    if (opts->format == BLOCK_FMT_VMDK)
+        return block_errbuf(err, err_len, -ENOTSUP, "%s: creating VMDK images is "
+                            "not supported (Vessel reads monolithicSparse and streamOptimized VMDKs)",
+                            path);
     return qcow2_create(path, opts, err, err_len);
 }

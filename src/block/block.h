@@ -1,4 +1,4 @@
-/* block: virtual disk images (raw, qcow2 v2/v3) behind virtio-blk and
+/* block: virtual disk images (raw, qcow2 v2/v3, VHD, VDI, VMDK) behind virtio-blk and
  * `vessel img`.
  *
  * A struct block_dev is one open image, plus (for qcow2) its open backing
@@ -30,6 +30,10 @@ enum block_format {
     BLOCK_FMT_PROBE = 0, /* open: look at the magic; create: qcow2 */
     BLOCK_FMT_RAW,
     BLOCK_FMT_QCOW2,
+    BLOCK_FMT_VPC,       /* VHD (Microsoft Virtual Hard Disk); qemu-img's
+                            "vpc", also accepted as "vhd" */
+    BLOCK_FMT_VDI,       /* VirtualBox Disk Image */
+    BLOCK_FMT_VMDK,      /* VMware monolithicSparse, streamOptimized; read-only */
 };
 
 /* block_open flags */
@@ -73,7 +77,8 @@ enum block_format {
  * a recognised header in its first sector, so a guest can never turn its
  * raw disk into, say, a qcow2 image naming a host file as its backing
  * file (the class of CVE-2008-2004).  The table also holds formats that
- * have no driver yet (VMDK, VHD, VHDX, VDI): such a file is refused at
+ * have no driver yet (VHDX, VMDK descriptor files and ESX sparse
+ * extents): such a file is refused at
  * open instead of being taken for raw, and a guest cannot plant their
  * headers either.  A new format driver must be recognised through this
  * table and nowhere else, so that the guard covers it.
@@ -103,11 +108,14 @@ const struct block_magic *block_probe_table(size_t *n);
  */
 
 /* Open the image at `path`.  `fmt` BLOCK_FMT_PROBE looks the first sector
- * up in the magic table above (qcow2 opens as qcow2, a recognised format
+ * up in the magic table above (qcow2, VHD, VDI and sparse VMDK open with
+ * their drivers, a recognised format
  * without a driver is refused with -ENOTSUP, anything else is raw: see
  * block_probed_raw for what that restricts).  The image must be a regular
  * file or a block device; its type is checked before anything is read
  * (the file is opened O_NONBLOCK, so a FIFO cannot hang the open).
+ * VHD, VDI and VMDK: docs/block.md "VHD", "VDI", "VMDK" (a differencing
+ * VHD and a VMDK open read-only only: -ENOTSUP otherwise).
  * A qcow2 image's backing chain is opened too (read-only), relative
  * backing paths resolved against the directory of the image that names
  * them; every backing file must be a regular file and must lie, after
@@ -259,7 +267,8 @@ struct block_info {
     enum block_format format;
     uint64_t virtual_size;    /* bytes */
     uint64_t actual_size;     /* bytes the host file occupies on disk */
-    uint32_t cluster_size;    /* bytes (qcow2), 0 for raw */
+    uint32_t cluster_size;    /* bytes (qcow2; the block size of a dynamic
+                                 VHD or a VDI), 0 for raw */
     uint32_t qcow2_version;   /* 2 or 3 */
     uint32_t refcount_bits;
     bool lazy_refcounts, dirty, corrupt;
@@ -284,9 +293,14 @@ struct block_create_opts {
     bool lazy_refcounts;        /* qcow2 v3 compatible feature bit 0 */
     const char *backing_file;   /* stored as given; NULL = none */
     const char *backing_format; /* "raw"/"qcow2"; NULL = probe */
+    /* vpc: "dynamic" (NULL) or "fixed"; vdi: "dynamic" (NULL) or "static"
+     * (qemu-img's names).  Others: must be NULL. */
+    const char *subformat;
 };
 
-/* Create a new image file at `path` (truncating an existing file).  A new
+/* Create a new image file at `path` (truncating an existing file).  A VHD
+ * gets the CHS geometry that holds the size and its virtual size is
+ * rounded up to it, as qemu-img does (docs/block.md "VHD").  A new
  * qcow2 image holds a header cluster, one refcount table cluster, one
  * refcount block and the L1 table (qcow2.txt "Header", "Host cluster
  * management").  Errors: -EINVAL bad option, or a size the format cannot
@@ -367,8 +381,10 @@ struct block_check_result {
  * are freed and wrong refcounts/flags corrected; when everything found was
  * fixed the corrupt bit (qcow2.txt "Header", incompatible bit 1) is
  * cleared and the image takes writes again.  Problems are described
- * on `report` (may be NULL) one per line.  Errors: -ENOMEM, -EIO,
- * -EROFS (repair on a read-only device). */
+ * on `report` (may be NULL) one per line.  VHD, VDI and VMDK images get
+ * their own checks (docs/block.md "VHD", "VDI", "VMDK"; clusters are their
+ * blocks or grains) and cannot be repaired (-ENOTSUP).  Errors: -ENOMEM,
+ * -EIO, -EROFS (repair on a read-only device). */
 int block_check(struct block_dev *bd, bool repair,
                 struct block_check_result *res, void *report_file);
 

@@ -41,6 +41,12 @@ struct block_driver {
                   uint64_t *pnum);
     int (*truncate)(struct block_dev *bd, uint64_t size);
     void (*close)(struct block_dev *bd);
+    /* Optional: the format's fields of block_get_info (info is zeroed and
+     * holds format, sizes) and its block_check (repair false, or -ENOTSUP
+     * when the driver cannot repair). */
+    int (*info)(struct block_dev *bd, struct block_info *info);
+    int (*check)(struct block_dev *bd, bool repair,
+                 struct block_check_result *res, FILE *report);
 };
 
 struct block_dev {
@@ -134,6 +140,11 @@ int block_open_internal(struct block_dev **out, const char *path,
                         unsigned flags, enum block_format fmt,
                         struct block_open_ctx *ctx, char *err, size_t elen);
 
+/* The format a backing format name (as qcow2 headers and qemu-img store
+ * it: "raw", "qcow2", "vpc", "vdi", "vmdk") names, or BLOCK_FMT_PROBE when none
+ * (block.c). */
+enum block_format block_format_by_name(const char *name);
+
 /* Driver entry points. */
 extern const struct block_driver block_raw_driver;
 extern const struct block_driver block_qcow2_driver;
@@ -143,6 +154,23 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
 int qcow2_create(const char *path, const struct block_create_opts *o,
                  char *err, size_t elen);
 int qcow2_get_info(struct block_dev *bd, struct block_info *info);
+/* vhd.c, vhd_create.c (docs/block.md "VHD") */
+extern const struct block_driver block_vhd_driver;
+int vhd_open(struct block_dev *bd, unsigned flags, struct block_open_ctx *ctx,
+             char *err, size_t elen);
+int vhd_create(const char *path, const struct block_create_opts *o,
+               char *err, size_t elen);
+/* vdi.c (docs/block.md "VDI") */
+extern const struct block_driver block_vdi_driver;
+int vdi_open(struct block_dev *bd, unsigned flags, char *err, size_t elen);
+int vdi_create(const char *path, const struct block_create_opts *o,
+               char *err, size_t elen);
+/* vmdk.c (docs/block.md "VMDK"): monolithicSparse and streamOptimized, read-only opens only */
+extern const struct block_driver block_vmdk_driver;
+int vmdk_open(struct block_dev *bd, char *err, size_t elen);
+/* Make [off, off+len) of the host file read as zeros: punch a hole, else
+ * write zeros (hostio.c).  0 or -errno (no message). */
+int host_zero_range(const struct host_file *f, uint64_t off, uint64_t len);
 
 /* aio.c */
 void block_aio_destroy(struct block_aio *aio);

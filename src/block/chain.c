@@ -115,13 +115,10 @@ int block_rebase(struct block_dev *bd, const char *backing, const char *fmt,
         backing = NULL;
     enum block_format bf = BLOCK_FMT_PROBE;
     if (fmt) {
-        if (!strcmp(fmt, "raw"))
-            bf = BLOCK_FMT_RAW;
-        else if (!strcmp(fmt, "qcow2"))
-            bf = BLOCK_FMT_QCOW2;
-        else
+        bf = block_format_by_name(fmt);
+        if (bf == BLOCK_FMT_PROBE)
             return block_seterr(bd, -EINVAL, "backing format '%s': accepted: "
-                                "raw, qcow2", fmt);
+                                "raw, qcow2, vpc, vdi", fmt);
     }
     struct block_dev *nb = NULL;
     int r;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -318,4 +319,22 @@ int host_pwritev(const struct host_file *f, uint64_t off, const struct iovec *io
     if (f->align && !is_aligned(f, off, iov, iovcnt))
         return direct_rw(f, off, iov, iovcnt, iov_total(iov, iovcnt), true, false);
     return plain_rwv(f->fd, off, iov, iovcnt, true, f->align);
+}
+
+int host_zero_range(const struct host_file *f, uint64_t off, uint64_t len)
+{
+    if (!len || fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                          (off_t)off, (off_t)len) == 0)
+        return 0;
+    /* The host cannot punch holes here: write zeros. */
+    static const uint8_t zeros[65536];
+    while (len) {
+        size_t n = (size_t)MIN(len, (uint64_t)sizeof(zeros));
+        int r = host_pwrite(f, off, zeros, n);
+        if (r < 0)
+            return r;
+        off += n;
+        len -= n;
+    }
+    return 0;
 }

@@ -33,16 +33,16 @@
 
 static const struct block_magic magics[] = {
     MAGIC("qcow2", BLOCK_FMT_QCOW2, 0, "QFI\xfb"),
-    MAGIC("vmdk", BLOCK_FMT_PROBE, 0, "KDMV"),
+    MAGIC("vmdk", BLOCK_FMT_VMDK, 0, "KDMV"),
     MAGIC("vmdk", BLOCK_FMT_PROBE, 0, "COWD"),
     MAGIC("vmdk", BLOCK_FMT_PROBE, 0, "# Disk DescriptorFile"),
-    MAGIC("vhd", BLOCK_FMT_PROBE, 0, "conectix"),
+    MAGIC("vhd", BLOCK_FMT_VPC, 0, "conectix"),
     MAGIC("vhdx", BLOCK_FMT_PROBE, 0, "vhdxfile"),
-    MAGIC("vdi", BLOCK_FMT_PROBE, 64, "\x7f\x10\xda\xbe"),
-    MAGIC("vdi", BLOCK_FMT_PROBE, 0, "<<< Oracle VM VirtualBox Disk Image >>>"),
-    MAGIC("vdi", BLOCK_FMT_PROBE, 0, "<<< Sun VirtualBox Disk Image >>>"),
-    MAGIC("vdi", BLOCK_FMT_PROBE, 0, "<<< Sun xVM VirtualBox Disk Image >>>"),
-    MAGIC("vdi", BLOCK_FMT_PROBE, 0, "<<< innotek VirtualBox Disk Image >>>"),
+    MAGIC("vdi", BLOCK_FMT_VDI, 64, "\x7f\x10\xda\xbe"),
+    MAGIC("vdi", BLOCK_FMT_VDI, 0, "<<< Oracle VM VirtualBox Disk Image >>>"),
+    MAGIC("vdi", BLOCK_FMT_VDI, 0, "<<< Sun VirtualBox Disk Image >>>"),
+    MAGIC("vdi", BLOCK_FMT_VDI, 0, "<<< Sun xVM VirtualBox Disk Image >>>"),
+    MAGIC("vdi", BLOCK_FMT_VDI, 0, "<<< innotek VirtualBox Disk Image >>>"),
 };
 
 const struct block_magic *block_probe_table(size_t *n)

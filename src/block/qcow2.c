@@ -155,14 +155,11 @@ int qcow2_open(struct block_dev *bd, unsigned flags,
     if (s->backing_file && !(flags & BLOCK_O_NO_BACKING)) {
         enum block_format bf = BLOCK_FMT_PROBE;
         if (s->backing_fmt) {
-            if (!strcmp(s->backing_fmt, "raw"))
-                bf = BLOCK_FMT_RAW;
-            else if (!strcmp(s->backing_fmt, "qcow2"))
-                bf = BLOCK_FMT_QCOW2;
-            else {
+            bf = block_format_by_name(s->backing_fmt);
+            if (bf == BLOCK_FMT_PROBE) {
                 r = block_errbuf(err, elen, -ENOTSUP,
                                  "%s: backing format '%s' is not supported "
-                                 "(accepted: raw, qcow2)", bd->filename,
+                                 "(accepted: raw, qcow2, vpc, vdi)", bd->filename,
                                  s->backing_fmt);
                 goto fail_open;
             }
@@ -329,10 +326,11 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
         return block_errbuf(err, elen, -EINVAL, "%s: lazy refcounts need "
                             "version 3", path);
     uint64_t size = o->size;
-    if (o->backing_format && strcmp(o->backing_format, "raw") &&
-        strcmp(o->backing_format, "qcow2"))
+    if (o->backing_format &&
+        block_format_by_name(o->backing_format) == BLOCK_FMT_PROBE)
         return block_errbuf(err, elen, -EINVAL, "%s: backing format '%s': "
-                            "accepted: raw, qcow2", path, o->backing_format);
+                            "accepted: raw, qcow2, vpc, vdi", path,
+                            o->backing_format);
     if (o->backing_file && *o->backing_file) {
         char *full = resolve_backing(path, o->backing_file);
         if (!full)
@@ -341,8 +339,7 @@ int qcow2_create(const char *path, const struct block_create_opts *o,
         char sub[BLOCK_ERR_LEN];
         enum block_format bf = BLOCK_FMT_PROBE;
         if (o->backing_format)
-            bf = strcmp(o->backing_format, "raw") ? BLOCK_FMT_QCOW2
-                                                  : BLOCK_FMT_RAW;
+            bf = block_format_by_name(o->backing_format);
         /* The file the user names is allowed by being named; its own
          * chain is judged when the new image is opened. */
         int r = block_open(&b, full, BLOCK_O_RDONLY | BLOCK_O_NO_BACKING, bf,

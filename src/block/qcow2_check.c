@@ -343,6 +343,12 @@ int qcow2_check(struct qcow2 *s, bool repair, struct block_check_result *res,
 int block_check(struct block_dev *bd, bool repair,
                 struct block_check_result *res, void *report_file)
 {
+    if (bd->drv->check) {
+        pthread_mutex_lock(&bd->lock);
+        int r = bd->drv->check(bd, repair, res, report_file);
+        pthread_mutex_unlock(&bd->lock);
+        return r;
+    }
     if (bd->drv->fmt != BLOCK_FMT_QCOW2) {
         memset(res, 0, sizeof(*res));
         return 0;

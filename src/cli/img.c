@@ -21,8 +21,11 @@ int img_parse_fmt(const char *s, enum block_format *out)
     }
     if (!strcmp(s, "raw")) { *out = BLOCK_FMT_RAW; return 0; }
     if (!strcmp(s, "qcow2")) { *out = BLOCK_FMT_QCOW2; return 0; }
+    if (!strcmp(s, "vpc") || !strcmp(s, "vhd")) { *out = BLOCK_FMT_VPC; return 0; }
+    if (!strcmp(s, "vdi")) { *out = BLOCK_FMT_VDI; return 0; }
+    if (!strcmp(s, "vmdk")) { *out = BLOCK_FMT_VMDK; return 0; }
     fprintf(stderr, "vessel img: unknown format '%s' (accepted: raw, "
-            "qcow2)\n", s);
+            "qcow2, vpc (or vhd), vdi, vmdk (read))\n", s);
     return -1;
 }
 
@@ -89,10 +92,14 @@ static int parse_create_opts(char *o, struct block_create_opts *c)
             c->backing_file = v;
         } else if (!strcmp(kv, "backing_fmt")) {
             c->backing_format = v;
+        } else if (!strcmp(kv, "subformat")) {
+            c->subformat = v;
+        } else if (!strcmp(kv, "static")) {   /* qemu-img's vdi option */
+            c->subformat = !strcmp(v, "on") ? "static" : "dynamic";
         } else {
             fprintf(stderr, "vessel img: unknown option '%s' (accepted: "
                     "cluster_size, compat, refcount_bits, lazy_refcounts, "
-                    "backing_file, backing_fmt)\n", kv);
+                    "backing_file, backing_fmt, subformat, static)\n", kv);
             return -1;
         }
     }
@@ -117,9 +124,10 @@ static int img_create(int argc, char **argv)
             break;
         case 'u': case 'q': break;
         default:
-            fprintf(stderr, "usage: vessel img create [-f qcow2|raw] "
+            fprintf(stderr, "usage: vessel img create [-f qcow2|raw|vpc|vdi] "
                     "[-b BACKING [-F FMT]] [-o cluster_size=N,compat=0.10|"
-                    "1.1,refcount_bits=N,lazy_refcounts=on] FILE [SIZE]\n");
+                    "1.1,refcount_bits=N,lazy_refcounts=on,subformat=S] FILE "
+                    "[SIZE]\n");
             return ch == 'h' ? 0 : 1;
         }
     }
@@ -244,6 +252,7 @@ static int img_info(int argc, char **argv)
         return 1;
     }
     bool q = in.format == BLOCK_FMT_QCOW2;
+    bool cs = in.cluster_size != 0;   /* qcow2, dynamic vpc, vdi */
     if (json) {
         printf("{\n");
         if (in.nb_snapshots) {
@@ -270,7 +279,7 @@ static int img_info(int argc, char **argv)
         printf("    \"virtual-size\": %llu,\n    \"filename\": ",
                (unsigned long long)in.virtual_size);
         json_str(stdout, file);
-        if (q)
+        if (cs)
             printf(",\n    \"cluster-size\": %u", in.cluster_size);
         printf(",\n    \"format\": \"%s\",\n    \"actual-size\": %llu,\n"
                "    \"dirty-flag\": %s", block_format_name(in.format),
@@ -306,7 +315,7 @@ static int img_info(int argc, char **argv)
         printf("image: %s\nfile format: %s\nvirtual size: %s (%llu bytes)\n"
                "disk size: %s\n", file, block_format_name(in.format), vs,
                (unsigned long long)in.virtual_size, ds);
-        if (q)
+        if (cs)
             printf("cluster_size: %u\n", in.cluster_size);
         if (in.backing_file[0]) {
             printf("backing file: %s", in.backing_file);
@@ -527,16 +536,19 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vessel img <command> [options]\n\n"
-            "  create [-f qcow2|raw] [-b BACKING [-F FMT]] [-o OPTS] FILE SIZE\n"
+            "  create [-f qcow2|raw|vpc|vdi] [-b BACKING [-F FMT]] [-o OPTS] FILE SIZE\n"
             "  info [-U] [--json] FILE\n"
             "  check [-U | --repair] FILE\n"
-            "  convert [-U] [-f FMT] [-O qcow2|raw] [-o OPTS] [-p] SRC DST\n"
+            "  convert [-U] [-f FMT] [-O qcow2|raw|vpc|vdi] [-o OPTS] [-p] SRC DST\n"
             "  resize FILE [+|-]SIZE\n"
             "  snapshot -l [-U] | -c NAME | -a NAME | -d NAME FILE\n"
             "  commit [-p] FILE\n"
             "  rebase [-u] [-U] -b BACKING [-F FMT] FILE\n"
             "  bench [-U | -w] [-c COUNT] [-d DEPTH] [-s SIZE] [-S STEP] FILE\n"
             "SIZE accepts K, M, G, T suffixes (powers of 1024).\n"
+            "FMT: raw, qcow2, vpc (VHD; also vhd), vdi, vmdk (sparse, stream-optimized; read\n"
+            "only).  -o subformat=dynamic|fixed\n"
+            "(vpc) or dynamic|static (vdi).\n"
             "--backing-dir DIR (repeatable, any command) allows backing files in DIR\n"
             "besides the image's own directory.\n"
             "Commands that write lock the image and refuse one in use (by a VM,\n"

@@ -31,10 +31,8 @@ static void show_progress(void *opaque, uint64_t done, uint64_t total)
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
+    /* p[0] is zero and every byte equals the next one */
+    return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
 }
 
 int img_convert(int argc, char **argv)
@@ -56,7 +54,8 @@ int img_convert(int argc, char **argv)
         case 'c': break;
         default:
             fprintf(stderr, "usage: vessel img convert [-U] [-f FMT] [-O "
-                    "qcow2|raw] [-o cluster_size=N,compat=..] [-p] SRC DST\n");
+                    "qcow2|raw|vpc|vdi] [-o cluster_size=N,compat=..,subformat=..] "
+                    "[-p] SRC DST\n");
             return 1;
         }
     }
@@ -81,9 +80,14 @@ int img_convert(int argc, char **argv)
                 c.version = 2;
             else if (v && !strcmp(kv, "compat=1.1"))
                 c.version = 3;
+            else if (v && !strncmp(kv, "subformat=", 10))
+                c.subformat = v + 1;
+            else if (v && !strncmp(kv, "static=", 7))   /* qemu-img's vdi option */
+                c.subformat = strcmp(v + 1, "on") ? "dynamic" : "static";
             else {
                 fprintf(stderr, "vessel img convert: unknown option '%s' "
-                        "(accepted: cluster_size=N, compat=0.10|1.1)\n", kv);
+                        "(accepted: cluster_size=N, compat=0.10|1.1, "
+                        "subformat=dynamic|fixed|static, static=on|off)\n", kv);
                 return 1;
             }
         }
@@ -138,15 +142,17 @@ int img_convert(int argc, char **argv)
                 fprintf(stderr, "vessel img: %s\n", img_errstr(in, r));
                 break;
             }
-            /* keep the output thin: skip all-zero 64 KiB pieces */
-            for (uint64_t p = 0; p < pnum && r == 0; p += 65536) {
-                size_t k = (size_t)MIN(65536, pnum - p);
-                if (!all_zero(buf + p, k)) {
-                    r = block_pwrite(out, off + p, buf + p, k);
-                    if (r < 0)
-                        fprintf(stderr, "vessel img: %s\n",
-                                img_errstr(out, r));
-                }
+            /* keep the output thin: skip all-zero 64 KiB pieces, and
+             * write each run of the others in one request */
+            for (uint64_t p = 0, q; p < pnum && r == 0; p = q) {
+                q = p + MIN(65536, pnum - p);
+                if (all_zero(buf + p, (size_t)(q - p)))
+                    continue;
+                while (q < pnum && !all_zero(buf + q, (size_t)MIN(65536, pnum - q)))
+                    q += MIN(65536, pnum - q);
+                r = block_pwrite(out, off + p, buf + p, (size_t)(q - p));
+                if (r < 0)
+                    fprintf(stderr, "vessel img: %s\n", img_errstr(out, r));
             }
         }
         off += pnum;

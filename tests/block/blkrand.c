@@ -1,9 +1,10 @@
 /* blkrand: test driver for the block layer, built by the tests/block
  * scripts against libvessel.a.
  *
- *   blkrand mirror QCOW2 RAW SEED STEPS [snap]
+ *   blkrand mirror IMAGE RAW SEED STEPS [snap]
  *       apply the same random writes / discards / write-zeroes (and, with
- *       "snap", snapshot create/apply/delete) to a qcow2 image through the
+ *       "snap", snapshot create/apply/delete) to an image (format probed:
+ *       qcow2, a dynamic VHD, a VDI) through the
  *       block layer and to a raw file, comparing after every step;
  *       exit 0 when they always matched.
  *   blkrand crash QCOW2 SEED
@@ -51,7 +52,7 @@ static int mirror(const char *q, const char *raw, uint64_t seed, long steps,
     rng_state = seed * 2654435761u + 1;
     struct block_dev *bq, *br;
     char err[BLOCK_ERR_LEN];
-    if (block_open(&bq, q, 0, BLOCK_FMT_QCOW2, err, sizeof(err)) < 0 ||
+    if (block_open(&bq, q, 0, BLOCK_FMT_PROBE, err, sizeof(err)) < 0 ||
         block_open(&br, raw, 0, BLOCK_FMT_RAW, err, sizeof(err)) < 0) {
         fprintf(stderr, "blkrand: open: %s\n", err);
         return 1;

@@ -1,0 +1,12 @@
+#!/bin/bash
+# Build the VHD parser fuzz target (fuzz_vhd.c) with clang + libFuzzer +
+# ASan/UBSan and run it briefly from tests/fuzz/corpus/vhd/ (TAP).
+# FUZZ_SECONDS overrides 20 s.  The seeds are small images with 4 KiB
+# blocks made by tests/fuzz/make-vdisk-seeds.py.
+. "$(dirname "$0")/lib.sh"
+fuzz_init
+# shellcheck disable=SC2046
+fuzz_build fuzz_vhd "-lz -lzstd" "$ROOT/tests/fuzz/fuzz_vhd.c" $(ls "$ROOT"/src/block/*.c) \
+    "$ROOT/src/util/util.c"
+fuzz_seeds "$ROOT/tests/fuzz/corpus/vhd"
+fuzz_run fuzz_vhd 20 65536
