@@ -79,7 +79,7 @@ static int parse_onoff(const char *spec, const char *key, const char *v, bool *o
     return -EINVAL;
 }
 
-/* --disk FILE[,format=raw|qcow2][,readonly=on|off][,snapshot=on|off]
+/* --disk FILE[,format=raw|qcow2|vpc|vdi|vmdk][,readonly=on|off][,snapshot=on|off]
  *        [,cache=writeback|none|unsafe][,backing-dir=DIR]...; ",," stands
  *        for a comma in FILE.
  * *storage receives a malloc'd copy holding the strings d points into. */
@@ -107,7 +107,7 @@ static int parse_disk(const char *spec, struct vm_disk *d, char **storage)
     buf[o++] = 0;
     d->path = buf;
     if (!*d->path) {
-        vlog_error("--disk '%s': no file name, expected FILE[,format=raw|qcow2]"
+        vlog_error("--disk '%s': no file name, expected FILE[,format=raw|qcow2|vpc|vdi|vmdk]"
                    "[,readonly=on|off][,snapshot=on|off][,cache=writeback|none|unsafe]"
                    "[,backing-dir=DIR]...", spec);
         return -EINVAL;
@@ -125,14 +125,19 @@ static int parse_disk(const char *spec, struct vm_disk *d, char **storage)
         *eq = 0;
         const char *v = eq + 1;
         if (!strcmp(kv, "format")) {
-            if (!strcmp(v, "raw"))
-                d->format = VM_DISK_RAW;
-            else if (!strcmp(v, "qcow2"))
-                d->format = VM_DISK_QCOW2;
-            else {
-                vlog_error("--disk '%s': unknown format '%s', expected raw or qcow2", spec, v);
+            static const struct { const char *name; enum vm_disk_format f; } fmts[] = {
+                { "raw", VM_DISK_RAW }, { "qcow2", VM_DISK_QCOW2 }, { "vpc", VM_DISK_VPC },
+                { "vhd", VM_DISK_VPC }, { "vdi", VM_DISK_VDI }, { "vmdk", VM_DISK_VMDK },
+            };
+            size_t k = 0;
+            while (k < ARRAY_SIZE(fmts) && strcmp(v, fmts[k].name))
+                k++;
+            if (k == ARRAY_SIZE(fmts)) {
+                vlog_error("--disk '%s': unknown format '%s', expected raw, qcow2, vpc (or "
+                           "vhd), vdi or vmdk", spec, v);
                 return -EINVAL;
             }
+            d->format = fmts[k].f;
         } else if (!strcmp(kv, "readonly")) {
             if (parse_onoff(spec, kv, v, &d->read_only))
                 return -EINVAL;

@@ -103,9 +103,9 @@ static int check_disk(const struct vm_disk *d, unsigned i, char *err, size_t err
 {
     if (!d->path || !*d->path)
         FAIL("disks[%u].path: missing, expected the image's file name", i);
-    if ((unsigned)d->format > VM_DISK_QCOW2)
-        FAIL("disks[%u].format %d (%s): expected probe, raw or qcow2", i, (int)d->format,
-             d->path);
+    if ((unsigned)d->format > VM_DISK_VMDK)
+        FAIL("disks[%u].format %d (%s): expected probe, raw, qcow2, vpc, vdi or vmdk", i,
+             (int)d->format, d->path);
     if ((unsigned)d->cache > VM_CACHE_UNSAFE)
         FAIL("disks[%u].cache %d (%s): expected writeback, none or unsafe", i, (int)d->cache,
              d->path);

@@ -212,12 +212,14 @@ int snapdisk_check(struct vm *v, bool raw_external, char *err, size_t elen)
                           "the disk and snapshot it", i, e->path);
         if (raw_external && is_raw_copy(e))
             continue;
-        if (!e->read_only && !e->snapshot && block_format(e->bd) != BLOCK_FMT_QCOW2)
-            return errbuf(err, elen, -ENOTSUP, "snapshot: disk %u (%s) is a writable raw "
-                          "image, which cannot be frozen at the snapshot's moment; ask for "
-                          "a copy of it in the snapshot with \"disks\":\"external\", "
+        enum block_format f = block_format(e->bd);
+        if (!e->read_only && !e->snapshot && f != BLOCK_FMT_QCOW2)
+            return errbuf(err, elen, -ENOTSUP, "snapshot: disk %u (%s) is a writable %s "
+                          "image, which cannot be frozen at the snapshot's moment; %s"
                           "convert it to qcow2 (vessel img convert -O qcow2), or give it "
-                          "snapshot=on or readonly=on", i, e->path);
+                          "snapshot=on or readonly=on", i, e->path, block_format_name(f),
+                          f == BLOCK_FMT_RAW ? "ask for a copy of it in the snapshot with "
+                          "\"disks\":\"external\", " : "");
     }
     return 0;
 }

@@ -6,7 +6,8 @@
 # fsync, caches dropped) and read back identical in the guest; qemu-img
 # then reads the same bytes at the same places, and qemu-img check (VDI)
 # and vessel img check find both images clean; a second boot reads the
-# data again; with snapshot=on the guest's writes go to an overlay and the
+# data again (the formats given this time: format=vhd, format=vdi); a
+# format=vmdk disk is refused writable; with snapshot=on the guest's writes go to an overlay and the
 # VHD is unchanged.
 set -u
 cd "$(dirname "$0")/../.."
@@ -52,13 +53,18 @@ check "qemu-img check: the VDI is clean" 'qemu-img check -q -f vdi "$T/d.vdi"'
 check "vessel img check: both images are clean" \
     '"$VESSEL" img check "$T/d.vhd" > /dev/null && "$VESSEL" img check "$T/d.vdi" > /dev/null'
 
-guest_run "$T/r" "--disk $T/d.vhd --disk $T/d.vdi" \
+guest_run "$T/r" "--disk $T/d.vhd,format=vhd --disk $T/d.vdi,format=vdi" \
     'for d in vda vdb; do echo $d=$(dd if=/dev/$d bs=64k skip=31 count=40 2>/dev/null | md5sum | cut -c1-32); done'
 rc=$?
 out=$(cmd_output "$T/r")
-check "second boot reads the same data from both disks (exit $rc)" \
+check "second boot, format=vhd and format=vdi given: the same data from both disks (exit $rc)" \
     '[ $rc -eq 0 ] && [ "$(val vda)" = "$pat" ] && [ "$(val vdb)" = "$pat" ]'
 [ $rc -eq 0 ] || tail -20 "$T/r"
+
+qemu-img create -q -f vmdk "$T/d.vmdk" 1M
+check "a writable format=vmdk disk is refused, naming the file" \
+    '! "$VESSEL" run --kernel "$KERNEL" --initrd "$INITRD" --disk "$T/d.vmdk,format=vmdk" \
+         < /dev/null > "$T/vmdk.out" 2>&1 && grep -q "d.vmdk" "$T/vmdk.out"'
 
 # snapshot=on: a qcow2 overlay over the VHD (backing format vpc) takes the
 # guest's writes; the VHD keeps its data.
