@@ -3,7 +3,8 @@
 # (`vesseld --list-routes`) is described in docs/daemon-api.yaml, with its
 # role and a 403, and every path there is served; `vessel run
 # --console-log` rotates the log at 4 MiB and `--console-sock` takes one client at a time; a daemon VM
-# running a bare-metal guest is started and stopped through the API; a VM
+# running a bare-metal guest is started and stopped through the API, and
+# its bundle copied into another store is the same VM there; a VM
 # that fails at once is given up after five quick failures; the daemon
 # stops promptly with clients attached, and the next one adopts the
 # running VM, starts the autostart one and still lists the crashed one.
@@ -20,7 +21,7 @@ cleanup() {
     for f in "$T"/store/vms/*/run/vm.pid; do
         [ -f "$f" ] && kill -9 "$(cut -d' ' -f1 "$f")" 2>/dev/null
     done
-    rm -rf "$T"
+    [ "$FAILED" -eq 0 ] && rm -rf "$T" || echo "# kept $T"
 }
 trap cleanup EXIT
 
@@ -111,6 +112,24 @@ check "stop: 200, stopped" \
 check "PATCH memory while stopped: 200, in vm.json" \
     '[ "$(api PATCH /vms/spam "{\"memory\":\"128M\"}" | cut -d" " -f1)" = 200 ] &&
      grep -q 134217728 "$T/store/vms/spam/vm.json"'
+# Backup by copy: a stopped VM's bundle copied into another store is the
+# same VM there (same UUID and definition; autostart, set above, starts it).
+U1=$(field "$(api GET /vms/spam)" uuid)
+mkdir -p "$T/store2/vms"
+cp -a "$T/store/vms/spam" "$T/store2/vms/"
+"$VD" --store "$T/store2" --socket "$T/d2.sock" --vessel "$V" --jail-ids 1500000000 \
+    >> "$T/vesseld2.log" 2>&1 &
+D2=$!
+PIDS+=($D2)
+S1=$S; S=$T/d2.sock
+check "a copied bundle is the same VM in another store (UUID, memory, autostart: it runs)" \
+    'wait_for "[ -S $S ]" && r=$(api GET /vms/spam) &&
+     [ -n "$U1" ] && [ "$(field "$r" uuid)" = "$U1" ] &&
+     [ "$(field "$r" memory)" = 134217728 ] &&
+     wait_for "[ \"\$(field \"\$(api GET /vms/spam)\" state)\" = running ]" 30 &&
+     [ "$(api PUT /vms/spam/state "{\"action\":\"kill\"}" | cut -d" " -f1)" = 200 ]'
+kill "$D2"; wait "$D2" 2>/dev/null
+S=$S1
 check "DELETE: 204, the bundle gone" \
     '[ "$(api DELETE /vms/spam | cut -d" " -f1)" = 204 ] && [ ! -e "$T/store/vms/spam" ]'
 # A VM that fails at once, restarted on failure: back-off 1, 2, 4, 8 s,
