@@ -169,6 +169,14 @@ static int img_create(int argc, char **argv)
             fprintf(stderr, "vessel img: %s: %s\n", file, strerror(-r));
         return 1;
     }
+    /* No SIZE: the image took its backing file's; say which. */
+    struct block_dev *made;
+    if (!c.size && c.backing_file &&
+        !block_open(&made, file, BLOCK_O_RDONLY | BLOCK_O_NO_BACKING, c.format, err,
+                    sizeof(err))) {
+        c.size = block_length(made);
+        block_close(made);
+    }
     printf("Formatting '%s', fmt=%s size=%llu%s%s\n", file,
            block_format_name(c.format), (unsigned long long)c.size,
            c.backing_file ? " backing_file=" : "",

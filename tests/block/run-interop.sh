@@ -52,6 +52,8 @@ qio -c "write -P 0x66 100k 8k" -c "write -P 0x77 15M 1M" "$T/chain/top.qcow2"
 check "backing chain qcow2->qcow2->raw reads the same" same_as_qemu "$T/chain/top.qcow2"
 check "vessel img info shows the backing file" \
     bash -c "$V img info '$T/chain/top.qcow2' | grep -q 'backing file: mid.qcow2'"
+check "vessel img create -b without SIZE says the size it took from the backing file" \
+    bash -c "cd '$T/chain' && $V img create -f qcow2 -b top.qcow2 -F qcow2 over.qcow2 | grep -q 'size=16777216 '"
 
 # snapshots made by qemu-img
 f=$T/snap.qcow2
