@@ -96,8 +96,10 @@ kill "$VP"
 check "the jailed VM stops on SIGTERM" 'wait_for "[ ! -e /proc/$VP ] || grep -q \"^State:.*Z\" /proc/$VP/status" 30'
 
 # 2. refusals
+# A copy of the binary the user can run (the checkout may be private).
+install -m 0755 "$V" "$T/vessel-copy"
 check "--jail as a user is refused, naming root" \
-    '! setpriv --reuid 65534 --regid 65534 --clear-groups "$PWD/$V" run --bios /nonexistent \
+    '! setpriv --reuid 65534 --regid 65534 --clear-groups "$T/vessel-copy" run --bios /nonexistent \
          --jail /tmp 2> "$T/user.err" < /dev/null; grep -q "jail.*root" "$T/user.err"'
 check "--jail-user without --jail, and a bad --jail-user, are refused" \
     '! "$V" run --bios x --jail-user 5:5 2> "$T/e1" && grep -q "needs --jail" "$T/e1" &&
