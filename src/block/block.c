@@ -503,3 +503,25 @@ int block_create(const char *path, const struct block_create_opts *opts,
                             path);
     return qcow2_create(path, opts, err, err_len);
 }
+
+int block_flush_file(struct block_dev *bd)
+{
+    if (fdatasync(bd->file.fd) < 0)
+        return block_seterr(bd, -errno, "%s: flush: %s", bd->filename,
+                            strerror(errno));
+    return 0;
+}
+
+void block_check_fault(FILE *report, char *err, size_t elen, int *n, const char *fmt, ...)
+{
+    char msg[BLOCK_ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (report && *n < 1000)   /* a hostile map must not flood the report */
+        fprintf(report, "ERROR %s\n", msg);
+    if (!*n && err && elen)
+        snprintf(err, elen, "%s", msg);
+    (*n)++;
+}

@@ -145,6 +145,16 @@ int block_open_internal(struct block_dev **out, const char *path,
  * (block.c). */
 enum block_format block_format_by_name(const char *name);
 
+/* The flush of a driver whose image is one file and whose metadata is
+ * written in place: fdatasync of bd->file.  0 or -errno (message in bd). */
+int block_flush_file(struct block_dev *bd);
+
+/* One fault found by a driver's check: printed as "ERROR <msg>" on
+ * report (at most 1000 of them: a hostile map must not flood it), the
+ * first one copied into err (elen bytes); *n counts them all. */
+void block_check_fault(FILE *report, char *err, size_t elen, int *n, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* Driver entry points. */
 extern const struct block_driver block_raw_driver;
 extern const struct block_driver block_qcow2_driver;

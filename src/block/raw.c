@@ -79,14 +79,6 @@ static int raw_zero(struct block_dev *bd, uint64_t off, uint64_t len)
     return 0;
 }
 
-static int raw_flush(struct block_dev *bd)
-{
-    if (fdatasync(bd->file.fd) < 0)
-        return block_seterr(bd, -errno, "%s: flush: %s", bd->filename,
-                            strerror(errno));
-    return 0;
-}
-
 static int raw_status(struct block_dev *bd, uint64_t off, uint64_t len,
                       uint64_t *pnum)
 {
@@ -133,7 +125,7 @@ const struct block_driver block_raw_driver = {
     .pwritev = raw_pwritev,
     .discard = raw_zero,
     .write_zeroes = raw_zero,
-    .flush = raw_flush,
+    .flush = block_flush_file,
     .status = raw_status,
     .truncate = raw_truncate,
 };

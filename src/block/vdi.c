@@ -83,23 +83,6 @@ static bool uuid_zero(const uint8_t *u)
     return true;
 }
 
-static void fault(FILE *report, char *err, size_t elen, int *n,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void fault(FILE *report, char *err, size_t elen, int *n,
-                  const char *fmt, ...)
-{
-    char msg[BLOCK_ERR_LEN];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (report && *n < 1000)   /* a hostile map must not flood the report */
-        fprintf(report, "ERROR %s\n", msg);
-    if (!*n && err && elen)
-        snprintf(err, elen, "%s", msg);
-    (*n)++;
-}
-
 /* Validate the block map: every slot below blocks_in_image, inside the
  * file, used once.  Sets s->next.  Returns the fault count (the first in
  * err, each on report), or -ENOMEM. */
@@ -119,14 +102,14 @@ static int scan_bmap(struct vdi_state *s, const char *file, FILE *report,
             continue;
         uint64_t at = s->data_off + (uint64_t)e * s->block_size;
         if (e >= s->nblocks)
-            fault(report, err, elen, &n, "%s: block map entry %u: slot %u is not "
+            block_check_fault(report, err, elen, &n, "%s: block map entry %u: slot %u is not "
                   "below blocks in image (%u)", file, i, e, s->nblocks);
         else if (at + s->block_size > s->file_size)
-            fault(report, err, elen, &n, "%s: block map entry %u: slot %u at offset "
+            block_check_fault(report, err, elen, &n, "%s: block map entry %u: slot %u at offset "
                   "%llu runs past the end of the file (%llu bytes)", file, i, e,
                   (unsigned long long)at, (unsigned long long)s->file_size);
         else if (owner[e] != VDI_UNALLOC)
-            fault(report, err, elen, &n, "%s: block map entries %u and %u: both "
+            block_check_fault(report, err, elen, &n, "%s: block map entries %u and %u: both "
                   "use slot %u at offset %llu", file, owner[e], i, e,
                   (unsigned long long)at);
         else {
@@ -363,14 +346,6 @@ static int vdi_zero(struct block_dev *bd, uint64_t off, uint64_t len)
     return 0;
 }
 
-static int vdi_flush(struct block_dev *bd)
-{
-    if (fdatasync(bd->file.fd) < 0)
-        return block_seterr(bd, -errno, "%s: flush: %s", bd->filename,
-                            strerror(errno));
-    return 0;
-}
-
 static int status_of(uint32_t e)
 {
     return e == VDI_UNALLOC ? BLOCK_STATUS_UNALLOCATED
@@ -448,7 +423,7 @@ const struct block_driver block_vdi_driver = {
     .pwrite = vdi_pwrite,
     .discard = vdi_zero,
     .write_zeroes = vdi_zero,
-    .flush = vdi_flush,
+    .flush = block_flush_file,
     .status = vdi_status,
     .truncate = vdi_truncate,
     .close = vdi_close,

@@ -465,14 +465,6 @@ static int vhd_zero(struct block_dev *bd, uint64_t off, uint64_t len)
     return 0;
 }
 
-static int vhd_flush(struct block_dev *bd)
-{
-    if (fdatasync(bd->file.fd) < 0)
-        return block_seterr(bd, -errno, "%s: flush: %s", bd->filename,
-                            strerror(errno));
-    return 0;
-}
-
 /* Status of bytes [in, in+n) of block idx; *k gets the run length. */
 static int blk_status(struct block_dev *bd, struct vhd_state *s,
                         uint64_t idx, uint64_t in, uint64_t n, uint64_t *k)
@@ -543,7 +535,7 @@ const struct block_driver block_vhd_driver = {
     .pwrite = vhd_pwrite,
     .discard = vhd_zero,
     .write_zeroes = vhd_zero,
-    .flush = vhd_flush,
+    .flush = block_flush_file,
     .status = vhd_status,
     .truncate = vhd_truncate,
     .close = vhd_close,

@@ -79,24 +79,6 @@ static int cmp_extent(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Report one fault: on `report`, and the first one into err. */
-static void fault(FILE *report, char *err, size_t elen, int *n,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void fault(FILE *report, char *err, size_t elen, int *n,
-                  const char *fmt, ...)
-{
-    char msg[BLOCK_ERR_LEN];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (report && *n < 1000)   /* a hostile map must not flood the report */
-        fprintf(report, "ERROR %s\n", msg);
-    if (!*n && err && elen)
-        snprintf(err, elen, "%s", msg);
-    (*n)++;
-}
-
 int vhd_bat_scan(const struct vhd_state *s, const char *file, FILE *report,
                  char *err, size_t elen, uint64_t *nalloc, uint64_t *used)
 {
@@ -116,7 +98,7 @@ int vhd_bat_scan(const struct vhd_state *s, const char *file, FILE *report,
             continue;
         uint64_t at = (uint64_t)s->bat[i] * VHD_SECTOR;
         if (at + blen > limit) {
-            fault(report, err, elen, &n, "%s: BAT entry %u: the block at offset "
+            block_check_fault(report, err, elen, &n, "%s: BAT entry %u: the block at offset "
                   "%llu (%llu bytes with its bitmap) runs past the end of the "
                   "data at offset %llu", file, i, (unsigned long long)at,
                   (unsigned long long)blen, (unsigned long long)limit);
@@ -137,11 +119,11 @@ int vhd_bat_scan(const struct vhd_state *s, const char *file, FILE *report,
         if (x[i].idx == UINT32_MAX && x[j].idx == UINT32_MAX)
             ;   /* metadata overlapping metadata: the headers' business */
         else if (x[i].idx != UINT32_MAX && x[j].idx != UINT32_MAX)
-            fault(report, err, elen, &n, "%s: BAT entries %u and %u: their blocks "
+            block_check_fault(report, err, elen, &n, "%s: BAT entries %u and %u: their blocks "
                   "at offsets %llu and %llu overlap", file, x[j].idx, x[i].idx,
                   (unsigned long long)x[j].start, (unsigned long long)x[i].start);
         else
-            fault(report, err, elen, &n, "%s: BAT entry %u: the block at offset "
+            block_check_fault(report, err, elen, &n, "%s: BAT entry %u: the block at offset "
                   "%llu overlaps the footer copy, the dynamic disk header or the "
                   "BAT", file, x[i].idx != UINT32_MAX ? x[i].idx : x[j].idx,
                   (unsigned long long)(x[i].idx != UINT32_MAX ? x[i].start
