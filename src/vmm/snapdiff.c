@@ -133,7 +133,8 @@ int snap_diff_write(const char *dir, struct mem *m, const struct snap_dirty *d,
         return errbuf(err, elen, rc, "parent section: %s", strerror(-rc));
     }
     uint64_t out = 0, bytes = 0;
-    off_t kicked = 0;
+    struct snap_wb wb;
+    snap_wb_start(&wb, fd);
     sstate_begin(w, "memdiff", 1);
     sstate_put_u32(w, (uint32_t)d->n);
     for (int i = 0; i < d->n && !rc; i++) {
@@ -163,13 +164,13 @@ int snap_diff_write(const char *dir, struct mem *m, const struct snap_dirty *d,
                 if (rc)
                     errbuf(err, elen, rc, "%s/memory.tmp: write: %s", dir, strerror(-rc));
                 bytes += run_pages << MEM_PAGE_SHIFT;
-                snap_writeback_kick(fd, &kicked,
-                                    (off_t)(out + ((run + run_pages) << MEM_PAGE_SHIFT)));
+                snap_wb_kick(&wb, (off_t)(out + ((run + run_pages) << MEM_PAGE_SHIFT)));
                 run_pages = 0;
             }
         }
         out += d->reg[i].size;
     }
+    snap_wb_stop(&wb);
     if (!rc && ftruncate(fd, (off_t)out) < 0)
         rc = errbuf(err, elen, -errno, "%s/memory.tmp: set size: %s", dir, strerror(errno));
     if (!rc && fsync(fd) < 0)     /* named by snap_state_write */

@@ -107,7 +107,8 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
     int rc = 0;
     uint64_t out = 0, seen = 0, bytes = 0;
     uint64_t *pop = NULL;
-    off_t kicked = 0;
+    struct snap_wb wb;
+    snap_wb_start(&wb, fd);
     sstate_begin(w, "memory", 1);
     sstate_put_u32(w, (uint32_t)n);
     for (int i = 0; i < n && !rc; i++) {
@@ -153,8 +154,7 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
                         errbuf(err, elen, rc, "%s/memory.tmp: write: %s", dir,
                              strerror(-rc));
                     bytes += run_pages * MEM_PAGE_SIZE;
-                    snap_writeback_kick(fd, &kicked,
-                                        (off_t)(out + at + (run + run_pages) * MEM_PAGE_SIZE));
+                    snap_wb_kick(&wb, (off_t)(out + at + (run + run_pages) * MEM_PAGE_SIZE));
                     run_pages = 0;
                 }
             }
@@ -166,6 +166,7 @@ int snap_memory_write(const char *dir, struct mem *m, struct sstate_writer *w,
         out += reg[i].size;
     }
     free(pop);
+    snap_wb_stop(&wb);
     if (!rc && ftruncate(fd, (off_t)out) < 0)
         rc = errbuf(err, elen, -errno, "%s/memory.tmp: set size: %s", dir,
                   strerror(errno));

@@ -16,6 +16,7 @@
 #ifndef VESSEL_VMM_SNAPSHOT_H
 #define VESSEL_VMM_SNAPSHOT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,26 @@ int snap_write_ram(int fd, struct mem *m, uint64_t gpa, uint64_t len, off_t off)
  * everything and reports what fails. */
 #define SNAP_WRITEBACK_STEP (1 << 20)
 void snap_writeback_kick(int fd, off_t *from, off_t upto);
+
+/* The same write-back, from a thread of its own (snapwb.c says why), so
+ * that the file system's block allocation runs beside the copy.  One
+ * writer: snap_wb_start on a file opened for writing, snap_wb_kick with
+ * the file's growing written end (bytes; offsets must grow), and
+ * snap_wb_stop before the final fsync (it waits for the thread; the fd
+ * stays the caller's).  If no thread can be made the kicks run inline;
+ * none of the three fails. */
+struct snap_wb {
+    int fd;
+    bool threaded, stop;
+    off_t kicked;           /* the writer's last posted end */
+    off_t posted;           /* under lock: what the thread should reach */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+};
+void snap_wb_start(struct snap_wb *wb, int fd);
+void snap_wb_kick(struct snap_wb *wb, off_t upto);
+void snap_wb_stop(struct snap_wb *wb);
 /* True when the MEM_PAGE_SIZE bytes at p (8-byte aligned) are all zero. */
 bool snap_page_is_zero(const uint8_t *p);
 
