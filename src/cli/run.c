@@ -549,7 +549,7 @@ int cmd_run(int argc, char **argv)
     enum { O_KERNEL = 256, O_INITRD, O_APPEND, O_FIRMWARE, O_BIOS, O_CPUS,
            O_DUMP_DTB, O_NO_REBOOT, O_DISK, O_CONSOLE, O_NET, O_UUID, O_API_SOCK,
            O_RESTORE, O_PAUSED, O_DISK_OVERLAY, O_NAME, O_CONSOLE_LOG, O_CONSOLE_SOCK,
-           O_SANDBOX, O_JAIL, O_JAIL_USER };
+           O_SANDBOX, O_JAIL, O_JAIL_USER, O_BALLOON };
     static const struct option opts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
@@ -575,6 +575,7 @@ int cmd_run(int argc, char **argv)
         { "sandbox", required_argument, NULL, O_SANDBOX },
         { "jail", required_argument, NULL, O_JAIL },
         { "jail-user", required_argument, NULL, O_JAIL_USER },
+        { "balloon", required_argument, NULL, O_BALLOON },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -653,6 +654,19 @@ int cmd_run(int argc, char **argv)
             }
             net_specs[nnets++] = optarg;
             break;
+        case O_BALLOON:
+            if (!strcmp(optarg, "off")) {
+                cfg.balloon = 0;
+            } else if (!strcmp(optarg, "on")) {
+                cfg.balloon = 1;
+            } else if (!strcmp(optarg, "reporting")) {
+                cfg.balloon = 2;
+            } else {
+                vlog_error("--balloon '%s' is not valid: expected off, on or reporting "
+                           "(on, with free page reporting)", optarg);
+                return 2;
+            }
+            break;
         case O_CONSOLE:
             if (!strcmp(optarg, "uart")) {
                 cfg.virtio_console = false;
@@ -730,11 +744,12 @@ int cmd_run(int argc, char **argv)
     }
     run_env(&cfg);
     /* vm_create checks this too; here the message speaks of options. */
-    unsigned need = ndisks + nnets + (cfg.virtio_console ? 1 : 0) + 1;
+    unsigned need = ndisks + nnets + (cfg.virtio_console ? 1 : 0) + 1 + (cfg.balloon ? 1 : 0);
     if (need > lim.virtio_slots) {
-        vlog_error("too many virtio devices: %u --disk, %u --net%s and the entropy device "
+        vlog_error("too many virtio devices: %u --disk, %u --net%s%s and the entropy device "
                    "need %u slots; the virt board has %u", ndisks, nnets,
-                   cfg.virtio_console ? ", --console virtio" : "", need, lim.virtio_slots);
+                   cfg.virtio_console ? ", --console virtio" : "",
+                   cfg.balloon ? ", --balloon" : "", need, lim.virtio_slots);
         return 2;
     }
     int rc = 2;

@@ -109,7 +109,8 @@ _Static_assert(VIRT_VIRTIO_SLOTS <= 32, "virtio_mask has a bit per slot");
 
 unsigned virt_virtio_slots_needed(const struct virt_config *cfg)
 {
-    return cfg->ndisks + cfg->nnics + (cfg->virtio_console ? 1 : 0) + 1 /* rng */;
+    return cfg->ndisks + cfg->nnics + (cfg->virtio_console ? 1 : 0) + 1 /* rng */ +
+           (cfg->balloon != VIRT_BALLOON_NONE ? 1 : 0);
 }
 
 bool virt_net_available(void)
@@ -123,6 +124,7 @@ static struct virtio_dev *slot_transport(struct virt_slot *s)
     case SLOT_BLK: return virtio_blk_transport(s->dev);
     case SLOT_CONSOLE: return virtio_console_transport(s->dev);
     case SLOT_RNG: return virtio_rng_transport(s->dev);
+    case SLOT_BALLOON: return virtio_balloon_transport(s->dev);
 #if VIRT_HAVE_NET
     case SLOT_NET: return virtio_net_transport(s->dev);
 #endif
@@ -137,6 +139,7 @@ static struct device slot_device(struct virt_slot *s)
     case SLOT_BLK: return virtio_blk_device(s->dev);
     case SLOT_CONSOLE: return virtio_console_device(s->dev);
     case SLOT_RNG: return virtio_rng_device(s->dev);
+    case SLOT_BALLOON: return virtio_balloon_device(s->dev);
 #if VIRT_HAVE_NET
     case SLOT_NET: return virtio_net_device(s->dev);
 #endif
@@ -197,16 +200,17 @@ static int create_power_button(struct virt_machine *vm, char *err, size_t errlen
 }
 
 /* Attach the virtio devices to slots 0.. in order (disks, nets, console,
- * rng), map their transports and wire their interrupts. */
+ * rng, balloon), map their transports and wire their interrupts. */
 static int create_virtio(struct virt_machine *vm, char *err, size_t errlen)
 {
     const struct virt_config *cfg = &vm->cfg;
     unsigned need = virt_virtio_slots_needed(cfg);
     if (need > VIRT_VIRTIO_SLOTS)
         return errbuf(err, errlen, -EINVAL, "too many virtio devices: %u disk(s), %u "
-                         "network card(s)%s and the entropy device need %u slots; the virt "
-                         "board has %d", cfg->ndisks, cfg->nnics,
-                         cfg->virtio_console ? ", a virtio console" : "", need,
+                         "network card(s)%s%s and the entropy device need %u slots; the "
+                         "virt board has %d", cfg->ndisks, cfg->nnics,
+                         cfg->virtio_console ? ", a virtio console" : "",
+                         cfg->balloon != VIRT_BALLOON_NONE ? ", the balloon" : "", need,
                          VIRT_VIRTIO_SLOTS);
     if (cfg->nnics && !VIRT_HAVE_NET)
         return errbuf(err, errlen, -EINVAL, "--net: not available yet");
@@ -248,6 +252,13 @@ static int create_virtio(struct virt_machine *vm, char *err, size_t errlen)
     int rc = slot_attach(vm, n++, SLOT_RNG, virtio_rng_new(&irq, vm->mem), err, errlen);
     if (rc)
         return rc;
+    /* Last, so that a VM without one keeps the slot layout it had. */
+    if (cfg->balloon != VIRT_BALLOON_NONE) {
+        irq = slot_irq(vm, n);
+        vm->balloon = virtio_balloon_new(cfg->balloon == VIRT_BALLOON_REPORTING, &irq, vm->mem);
+        if ((rc = slot_attach(vm, n++, SLOT_BALLOON, vm->balloon, err, errlen)))
+            return rc;
+    }
 
     /* The devices are on the board's list (reset, quiesce, save, the
      * device tree and destroy walk it); map their transports. */
@@ -716,6 +727,22 @@ uint64_t virt_next_timer_ns(struct virt_machine *vm, unsigned cpu)
 int virt_power_button(struct virt_machine *vm)
 {
     return vm->power ? virtio_input_power_button(vm->power) : -ENODEV;
+}
+
+int virt_balloon_set_target(struct virt_machine *vm, uint32_t pages)
+{
+    if (!vm->balloon)
+        return -ENODEV;
+    virtio_balloon_set_target(vm->balloon, pages);
+    return 0;
+}
+
+int virt_balloon_stats(struct virt_machine *vm, struct virtio_balloon_stats *out)
+{
+    if (!vm->balloon)
+        return -ENODEV;
+    virtio_balloon_stats(vm->balloon, out);
+    return 0;
 }
 
 void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len)

@@ -80,6 +80,9 @@ struct virt_config {
     const struct virt_nic *nics;    /* see virt_net_available */
     unsigned nnics;
     bool virtio_console;        /* attach virtio-console; input goes there */
+    /* Attach virtio-balloon after the entropy device (VIRT_BALLOON_*). */
+    enum virt_balloon_mode { VIRT_BALLOON_NONE, VIRT_BALLOON_ON,
+                             VIRT_BALLOON_REPORTING } balloon;
     /* The VM's limiter for warnings the guest can trigger (util/ratelimit.h;
      * borrowed, must outlive the board).  The VMM keeps it across guest
      * reboots so that rebooting does not refill it.  NULL: each device
@@ -151,6 +154,14 @@ void virt_console_input(struct virt_machine *vm, const uint8_t *buf, size_t len)
  * VIRTIO_INPUT_PENDING_MAX / 4 times without the guest taking the
  * events (nothing queued), -ENODEV without the device. */
 int virt_power_button(struct virt_machine *vm) __attribute__((warn_unused_result));
+
+/* The balloon (cfg->balloon): ask the guest for a balloon of `pages`
+ * 4 KiB pages (virtio_balloon_set_target), and read its counters
+ * (virtio_balloon_stats).  Any thread while the board exists.  -ENODEV
+ * without a balloon. */
+struct virtio_balloon_stats;
+int virt_balloon_set_target(struct virt_machine *vm, uint32_t pages);
+int virt_balloon_stats(struct virt_machine *vm, struct virtio_balloon_stats *out);
 
 /* The counters of disk `i` (0..ndisks-1, the order of cfg->disks) and of
  * network card `i` (0..nnics-1), with the guest address the card learnt

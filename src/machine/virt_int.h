@@ -12,7 +12,7 @@ struct virt_wake {
     unsigned cpu;
 };
 
-enum virt_slot_kind { SLOT_EMPTY, SLOT_BLK, SLOT_NET, SLOT_CONSOLE, SLOT_RNG };
+enum virt_slot_kind { SLOT_EMPTY, SLOT_BLK, SLOT_NET, SLOT_CONSOLE, SLOT_RNG, SLOT_BALLOON };
 
 struct virt_slot {
     enum virt_slot_kind kind;
@@ -41,6 +41,7 @@ struct virt_machine {
     struct virt_slot slots[VIRT_VIRTIO_SLOTS];
     uint32_t virtio_mask;           /* bit n: slot n populated */
     struct virtio_console *vcon;    /* also in a slot, for console input */
+    struct virtio_balloon *balloon; /* also in a slot, for its target and counters */
     struct virtio_input *power;     /* the power button (on the list) */
     void *dtb;
     size_t dtb_size;

@@ -221,3 +221,61 @@ int mem_replace_page(struct mem *m, uint64_t gpa)
     mem_world_release(m);
     return rc;
 }
+
+/* ------------------------------------------------------------ discard */
+
+/* Not a memory operation: the host mapping stays where it is (the pages
+ * are only dropped, MADV_DONTNEED), so every lease a vCPU or a device
+ * holds still points at mapped memory; a racing access reads zeros (or,
+ * on a file-backed region, the file's bytes) or faults in a fresh page.
+ * Which of those the guest sees is the guest's business: it only gives
+ * pages it does not use.  The pages are marked dirty because their
+ * contents changed: a diff snapshot then records them (as zero pages,
+ * which cost a bit, not a write), so a restore stays exact. */
+static int discard_range(struct mem *m, struct ram_region *r, uint64_t off, uint64_t len)
+{
+    if (madvise(r->host + off, len, MADV_DONTNEED) < 0)
+        return -errno;
+    for (uint64_t p = off; p < off + len; p += MEM_PAGE_SIZE)
+        mem_region_dirty(r, r->gpa + p);
+    (void)m;
+    return 0;
+}
+
+int mem_discard(struct mem *m, uint64_t gpa, uint64_t len)
+{
+    if ((gpa | len) & (MEM_PAGE_SIZE - 1) || gpa + len < gpa)
+        return -EINVAL;
+    if (!len)
+        return 0;
+    struct ram_region *r = mem_region_of(m, gpa);
+    if (!r || gpa + len - r->gpa > r->size)
+        return -EINVAL;
+    return discard_range(m, r, gpa - r->gpa, len);
+}
+
+int mem_discard_iovec(struct mem *m, const struct iovec *iov, int n, uint64_t *discarded)
+{
+    uint64_t done = 0;
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        uintptr_t p = (uintptr_t)iov[i].iov_base, len = iov[i].iov_len;
+        struct ram_region *r = len ? region_of_host(m, p) : NULL;
+        if (!r || p + len < p || p + len - (uintptr_t)r->host > r->size) {
+            rc = -EINVAL;
+            break;
+        }
+        /* Whole pages only: a partial page may hold bytes still in use. */
+        uint64_t off = p - (uintptr_t)r->host;
+        uint64_t first = (off + MEM_PAGE_SIZE - 1) & MEM_PAGE_MASK;
+        uint64_t end = (off + len) & MEM_PAGE_MASK;
+        if (end > first) {
+            rc = discard_range(m, r, first, end - first);
+            if (!rc)
+                done += end - first;
+        }
+    }
+    if (discarded)
+        *discarded = done;
+    return rc;
+}

@@ -291,6 +291,23 @@ void mem_set_shootdown(struct mem *m,
  * -EOPNOTSUPP the host's pages are not 4 KiB; the shootdown's error. */
 int mem_replace_page(struct mem *m, uint64_t gpa);
 
+/* Give the host back the RAM pages of [gpa, gpa+len) (page aligned, in
+ * one region): the balloon's inflate and free-page reporting (Virtio 1.2
+ * section 5.5.6).  The host address stays mapped; the pages read as zeros
+ * afterwards (or as the file's bytes on a region mapped from a snapshot's
+ * memory file, whose private copies are dropped), and the next write
+ * faults in a fresh page.  The pages are marked dirty.  Not a memory
+ * operation: no shootdown, any thread; only for pages the guest gave up
+ * (a racing guest access is the guest's own bug, never the host's).
+ * Errors: -EINVAL misaligned, empty-wrapped or not all in one RAM region;
+ * madvise's error. */
+int mem_discard(struct mem *m, uint64_t gpa, uint64_t len);
+/* The same for the whole pages inside host ranges that mem_map_iovec
+ * gave (a virtqueue chain's buffers; partial pages at either end are
+ * kept).  *discarded (may be NULL): bytes given back.  -EINVAL when a
+ * range is not inside guest RAM (nothing further is discarded). */
+int mem_discard_iovec(struct mem *m, const struct iovec *iov, int n, uint64_t *discarded);
+
 /* Total bytes of guest RAM, and the lowest RAM address (for boot loaders
  * that must place images; they still write through mem_write). */
 uint64_t mem_ram_size(const struct mem *m);

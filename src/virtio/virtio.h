@@ -4,7 +4,7 @@
  *     4.2.2): registers, feature negotiation, device status and reset;
  *   - split virtqueues (section 2.7) with indirect descriptors (2.7.5.3)
  *     and event-index notification suppression (2.7.7, 2.7.10);
- *   - devices: blk (5.2), console (5.3), entropy/rng (5.4), input (5.8,
+ *   - devices: blk (5.2), console (5.3), entropy/rng (5.4), balloon (5.5), input (5.8,
  *     the power button); net (5.1) lives in net.{c,h} and uses only this
  *     header.
  *
@@ -108,6 +108,7 @@
 #define VIRTIO_ID_BLOCK   2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG     4
+#define VIRTIO_ID_BALLOON 5
 #define VIRTIO_ID_INPUT   18
 
 /* Reserved feature bits (6).  The transport always offers VERSION_1; a
@@ -452,6 +453,38 @@ void virtio_console_free(struct virtio_console *c);
  * "vcons": transport state plus the waiting bytes) and delivered on
  * resume.  destroy is virtio_console_free. */
 struct device virtio_console_device(struct virtio_console *c);
+
+/* virtio-balloon (5.5, src/virtio/balloon.c has the layout): inflate and
+ * deflate queues, and free page reporting when `reporting`; the pages the
+ * guest gives up or reports free are dropped from host memory
+ * (mem_discard).  Feature bits (5.5.3): */
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_PAGE_REPORTING 5
+struct virtio_balloon;
+struct virtio_balloon_stats {
+    uint32_t target_pages;      /* num_pages the host asked for (4 KiB pages) */
+    uint32_t actual_pages;      /* what the driver says the balloon holds */
+    bool reporting;             /* the driver negotiated free page reporting */
+    uint64_t inflated_pages;    /* pages dropped through inflateq */
+    uint64_t deflated_pages;    /* pages the driver took back */
+    uint64_t reports;           /* report buffers handled */
+    uint64_t reported_bytes;    /* bytes dropped through reporting_vq */
+    uint64_t bad_pfns;          /* frame numbers or ranges outside RAM, skipped */
+};
+/* NULL on allocation failure.  mem and irq as for virtio_rng_new. */
+struct virtio_balloon *virtio_balloon_new(bool reporting, const struct hw_line *irq,
+                                          struct mem *mem);
+struct virtio_dev *virtio_balloon_transport(struct virtio_balloon *b);
+/* Ask the driver for a balloon of `pages` 4 KiB pages (config num_pages,
+ * with a configuration change notification when it changed).  The driver
+ * inflates or deflates towards it at its own pace.  Any thread. */
+void virtio_balloon_set_target(struct virtio_balloon *b, uint32_t pages);
+/* A consistent copy of the counters.  Any thread. */
+void virtio_balloon_stats(struct virtio_balloon *b, struct virtio_balloon_stats *out);
+void virtio_balloon_free(struct virtio_balloon *b);
+/* The device-model interface (util/device.h); section "vbal" holds the
+ * transport, num_pages and actual.  destroy is virtio_balloon_free. */
+struct device virtio_balloon_device(struct virtio_balloon *b);
 
 /* virtio-rng (5.4): fills the driver's writable buffers from getrandom(2)
  * on the notifying vCPU thread (fast, never blocks after boot). */

@@ -161,11 +161,16 @@ int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen)
     if (cfg->nnets && !cfg->nets)
         FAIL("nets: NULL with nnets %u", cfg->nnets);
     if (cfg->ndisks > lim.virtio_slots || cfg->nnets > lim.virtio_slots ||
-        cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 > lim.virtio_slots)
-        FAIL("ndisks %u, nnets %u, virtio_console %s: with the entropy device that is %u "
-             "virtio devices; the board has %u slots", cfg->ndisks, cfg->nnets,
-             cfg->virtio_console ? "on" : "off",
-             cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1, lim.virtio_slots);
+        cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 +
+        (cfg->balloon ? 1 : 0) > lim.virtio_slots)
+        FAIL("ndisks %u, nnets %u, virtio_console %s, balloon %s: with the entropy device "
+             "that is %u virtio devices; the board has %u slots", cfg->ndisks, cfg->nnets,
+             cfg->virtio_console ? "on" : "off", cfg->balloon ? "on" : "off",
+             cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 +
+             (cfg->balloon ? 1 : 0), lim.virtio_slots);
+    if (cfg->balloon > 2)
+        FAIL("balloon %u: expected 0 (none), 1 (a balloon) or 2 (with free page reporting)",
+             cfg->balloon);
     for (unsigned i = 0; i < cfg->ndisks; i++)
         if ((rc = check_disk(&cfg->disks[i], i, err, errlen)))
             return rc;

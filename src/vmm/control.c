@@ -339,6 +339,9 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
     json_array_append_new(devs, json_pack("{s:s}", "type", c->virtio_console ?
                                           "virtio-console" : "uart"));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-rng"));
+    if (c->balloon)
+        json_array_append_new(devs, json_pack("{s:s,s:b}", "type", "virtio-balloon",
+                                              "free_page_reporting", c->balloon == 2));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-input"));  /* power button */
     *resp = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o,s:s}",
                       "name", vm_name(a->vm), "uuid", uuid,
@@ -484,11 +487,59 @@ static int put_snapshot(void *opaque, json_t *body, json_t **resp, char *err, si
     return 201;
 }
 
+/* GET /balloon (docs/api.md "Balloon"): the target, what the driver
+ * reached, and the counters; sizes in MiB as Firecracker's balloon API
+ * gives them, page counts in 4 KiB pages. */
+static int get_balloon(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
+{
+    struct vm_api *a = opaque;
+    (void)body;
+    struct virtio_balloon_stats st;
+    if (vm_balloon_stats(a->vm, &st)) {
+        snprintf(err, elen, "this VM has no balloon (start it with --balloon)");
+        return 404;
+    }
+    *resp = json_pack("{s:I,s:I,s:b,s:{s:I,s:I,s:I,s:I,s:I}}",
+                      "amount_mib", (json_int_t)(st.target_pages >> 8),
+                      "actual_mib", (json_int_t)(st.actual_pages >> 8),
+                      "free_page_reporting", st.reporting,
+                      "stats",
+                      "inflated_pages", (json_int_t)st.inflated_pages,
+                      "deflated_pages", (json_int_t)st.deflated_pages,
+                      "reports", (json_int_t)st.reports,
+                      "reported_bytes", (json_int_t)st.reported_bytes,
+                      "bad_pfns", (json_int_t)st.bad_pfns);
+    return *resp ? 200 : 500;
+}
+
+/* PATCH /balloon {"amount_mib": N}: the balloon size the guest is asked
+ * to reach (0 gives everything back). */
+static int patch_balloon(void *opaque, json_t *body, json_t **resp, char *err, size_t elen)
+{
+    struct vm_api *a = opaque;
+    (void)resp;
+    static const char *const keys[] = { "amount_mib" };
+    if (!body || only_keys(body, keys, 1, err, elen))
+        return body ? 400 : (snprintf(err, elen, "a body {\"amount_mib\": N} is required"), 400);
+    json_t *v = json_object_get(body, "amount_mib");
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > (json_int_t)(UINT32_MAX >> 8)) {
+        snprintf(err, elen, "field \"amount_mib\": expected a whole number of MiB from 0 "
+                 "to the VM's memory size");
+        return 400;
+    }
+    int rc = vm_balloon_set_target(a->vm, (uint64_t)json_integer_value(v) << 8);
+    return rc == -EINVAL ? vm_error(a->vm, 400, err, elen)
+         : rc ? vm_error(a->vm, 404, err, elen) : 204;
+}
+
 static const struct api_route routes[] = {
     { "GET", "/vm", get_vm },
     { "PATCH", "/vm", patch_vm },
     { "PUT", "/actions", put_actions },
     { "PUT", "/snapshot/create", put_snapshot },
+    { "GET", "/balloon", get_balloon },
+    { "PATCH", "/balloon", patch_balloon },
 };
 
 void vm_api_dispatch(struct vm *vm, const struct api_request *rq, struct api_reply *out)

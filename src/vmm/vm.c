@@ -92,6 +92,8 @@ static int board_build(struct vm *v)
         .nics = nics,
         .nnics = nnics,
         .virtio_console = v->cfg.virtio_console,
+        .balloon = v->cfg.balloon == 2 ? VIRT_BALLOON_REPORTING :
+                   v->cfg.balloon ? VIRT_BALLOON_ON : VIRT_BALLOON_NONE,
         .log_limit = &v->log_limit,
         .defer_load = v->awaiting_restore,
     };
@@ -450,6 +452,28 @@ int vm_power_button(struct vm *v)
     else if ((rc = virt_power_button(v->board)))
         vm_fail(v, rc, "shutdown: the guest has not taken the power-button presses "
                 "already queued; not pressed again");
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int vm_balloon_set_target(struct vm *v, uint64_t pages)
+{
+    pthread_mutex_lock(&v->lock);
+    int rc;
+    if (pages > v->cfg.ram_size >> 12)
+        rc = vm_fail(v, -EINVAL, "balloon: %llu MiB is more than the VM's %llu MiB of RAM",
+                     (unsigned long long)(pages >> 8),
+                     (unsigned long long)(v->cfg.ram_size >> 20));
+    else if (!v->board || (rc = virt_balloon_set_target(v->board, (uint32_t)pages)))
+        rc = vm_fail(v, -ENODEV, "balloon: the VM has no balloon (start it with --balloon)");
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int vm_balloon_stats(struct vm *v, struct virtio_balloon_stats *out)
+{
+    pthread_mutex_lock(&v->lock);
+    int rc = v->board ? virt_balloon_stats(v->board, out) : -ENODEV;
     pthread_mutex_unlock(&v->lock);
     return rc;
 }

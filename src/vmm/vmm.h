@@ -168,6 +168,10 @@ struct vm_config {
     unsigned nnets;
     bool virtio_console;        /* console input goes to a virtio console
                                    (hvc0) instead of the UART */
+    /* virtio-balloon: 0 none, 1 a balloon, 2 a balloon with free page
+     * reporting (the guest's free pages leave host memory, and so the
+     * snapshots' memory files).  docs/machine.md "Balloon". */
+    unsigned balloon;
     /* vCPU settings. */
     bool jit;                   /* block translator on (default true) */
     unsigned jit_hot;           /* entries before a block is translated,
@@ -240,6 +244,14 @@ int vm_reset(struct vm *vm) __attribute__((warn_unused_result));
  * the guest has taken none of the last presses; text in vm_last_error.
  * Any thread. */
 int vm_power_button(struct vm *vm) __attribute__((warn_unused_result));
+/* The balloon (cfg.balloon): ask the guest to give up `pages` 4 KiB pages
+ * (Virtio 1.2 5.5.6: the driver inflates or deflates towards it), and
+ * read its counters.  Returns 0, -ENODEV without a balloon or a board,
+ * -EINVAL when pages is more than the VM's RAM (text in vm_last_error).
+ * Any thread. */
+struct virtio_balloon_stats;
+int vm_balloon_set_target(struct vm *vm, uint64_t pages);
+int vm_balloon_stats(struct vm *vm, struct virtio_balloon_stats *out);
 
 /* Stop the VM if it is active, deliver the events still queued, end its
  * threads, close its disks (flushing them; snapshot overlays vanish) and

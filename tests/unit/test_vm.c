@@ -605,13 +605,20 @@ static const char *bad_config(unsigned i, struct vm_config *c)
         c->disks = &disk_ok;
         c->ndisks = 7;
         c->virtio_console = true;
-        return "ndisks 7, nnets 0, virtio_console on:";
+        return "ndisks 7, nnets 0, virtio_console on, balloon off:";
     case 17: c->disks = &disk_no_path; c->ndisks = 1; return "disks[0].path:";
     case 18: c->disks = &disk_bad_cache; c->ndisks = 1; return "disks[0].cache 7";
     case 19:
         c->nets = net_tap;
         c->nnets = 1;
         return vm_net_available() ? "--net 'tap':" : "nnets 1:";
+    case 20: c->balloon = 3; return "balloon 3:";
+    case 21:        /* the balloon takes a slot too */
+        c->disks = &disk_ok;
+        c->ndisks = 6;
+        c->virtio_console = true;
+        c->balloon = 2;
+        return "ndisks 6, nnets 0, virtio_console on, balloon on:";
     default: return NULL;
     }
 }
