@@ -58,6 +58,7 @@ struct vmctl_parser {
     int status;                 /* 100..599 once the head is parsed */
     char reason[64];            /* the status line's reason phrase */
     char content_type[64];
+    char console_mode[16];      /* Vessel-Console: "read-only" for a viewer */
     bool chunked, has_length, upgrade;
     uint64_t length;            /* Content-Length */
     uint64_t remain;            /* of the current chunk or body */

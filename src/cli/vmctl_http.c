@@ -114,6 +114,8 @@ static int parse_header(struct vmctl_parser *p, char *line)
         p->chunked = true;
     } else if (!strcasecmp(line, "Content-Type")) {
         snprintf(p->content_type, sizeof(p->content_type), "%s", v);
+    } else if (!strcasecmp(line, "Vessel-Console")) {
+        snprintf(p->console_mode, sizeof(p->console_mode), "%s", v);
     }
     return 0;
 }

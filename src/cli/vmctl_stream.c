@@ -122,6 +122,11 @@ int vmctl_console(const struct vmctl_opts *o, const char *name)
     if (raw)
         fprintf(stderr, "vessel: connected to %s's console; C-a x detaches, C-a h helps\r\n",
                 name);
+    /* A viewer's attach: the daemon drops what it types (docs/daemon.md
+     * "Access control"); say so rather than let keys vanish silently. */
+    if (!strcasecmp(p.console_mode, "read-only"))
+        fprintf(stderr, "vessel: %s's console is read-only for you (role viewer): what you "
+                "type is not sent to the guest\r\n", name);
     struct console_src src = { .fd = fd, .pre = p.body, .npre = p.blen };
     term_pump(t, console_read, &src);
     while (!quit && !(src.eof && !term_out_pending(t))) {

@@ -243,6 +243,11 @@ void rest_dispatch(struct vesseld *d, const struct rest_http *h, struct rest_rep
         pthread_mutex_unlock(&d->lock);
     }
     dispatch(d, h, role, rp, name, allow, alen);
+    /* A created VM is named by its body, not the path: the answer has it. */
+    const char *made = !name[0] && rp->json ?
+                       json_string_value(json_object_get(rp->json, "name")) : NULL;
+    if (made)
+        snprintf(name, sizeof(name), "%s", made);
     if (h->peer && (rp->status == 403 || strcmp(h->method, "GET")))
         audit_log(d->audit, h->peer, role, h->method, h->path, name, rp->status);
 }

@@ -201,6 +201,13 @@ check "viewer: its input never reached the guest" \
     'grep -q "^OPB42" "$STORE/vms/vm1/console.log" && ! grep -q "VIEWER42" "$STORE/vms/vm1/console.log"'
 check "viewer: the console's log tail (plain GET) 200 with the output" \
     'setpriv --reuid=$VIEWER --regid=$G --clear-groups curl -s --unix-socket "$S" http://x/vms/vm1/console | grep -q "^OP42"'
+# A copy the viewer may run: the tree it was built in may be closed to
+# other users (a clone under a 0700 temporary directory).
+install -m 755 "$VESSEL" "$T/vessel"
+setpriv --reuid=$VIEWER --regid="$G" --clear-groups timeout 10 "$T/vessel" --socket "$S" \
+    console vm1 < /dev/null > /dev/null 2> "$T/vc.err"
+check "viewer: vessel console says that the console is read-only for it" \
+    'grep -q "console is read-only for you (role viewer)" "$T/vc.err"'
 
 # ---- operator, stranger, group ----
 check "operator: create 403, delete 403" \
@@ -244,8 +251,9 @@ for l in open(f):
 sys.exit(1)
 PY
 }
-check "audit: root's create (201) and start (200)" \
-    'audit_has 0 POST /vms 201 admin && audit_has 0 PUT /vms/vm1/state 200 admin'
+check "audit: root's create (201, the VM named from the body) and start (200)" \
+    'audit_has 0 POST /vms 201 admin && audit_has 0 PUT /vms/vm1/state 200 admin &&
+     grep "\"method\":\"POST\"" "$STORE/audit.log" | grep -q "\"vm\":\"vm1\""'
 check "audit: the viewer's denied stop, delete and patch (403)" \
     'audit_has $VIEWER PUT /vms/vm1/state 403 viewer && audit_has $VIEWER DELETE /vms/vm1 403 &&
      audit_has $VIEWER PATCH /vms/vm1 403'

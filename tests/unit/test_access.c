@@ -318,7 +318,7 @@ static void test_dispatch_roles(void **state)
     } want[] = {
         { 1001, "viewer", "POST", "/vms", NULL, 403 },
         { 1002, "operator", "POST", "/vms", NULL, 403 },
-        { 4242, "admin", "POST", "/vms", NULL, 201 },
+        { 4242, "admin", "POST", "/vms", "web", 201 },    /* named from the body */
         { 0, "admin", "PATCH", "/vms/web", "web", 200 },
         { 1001, "viewer", "PUT", "/vms/web/state", "web", 403 },
         { 1002, "operator", "DELETE", "/vms/web", "web", 403 },
