@@ -64,6 +64,9 @@ struct vmdef {
     unsigned nnics;
     bool autostart;
     enum vmdef_restart restart;
+    /* virtio-balloon (vessel run --balloon): 0 off, 1 on, 2 on with free
+     * page reporting; "balloon": "off"|"on"|"reporting". */
+    unsigned balloon;
 };
 
 /* Parse and validate a vm.json document of `len` bytes (no NUL needed).

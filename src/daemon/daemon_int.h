@@ -160,6 +160,16 @@ int sv_begin(struct vesseld *d, char *err, size_t elen);
  * daemon); the next daemon adopts them. */
 void sv_end(struct vesseld *d);
 
+/* Pass one request to a running or paused VM's control API (docs/api.md)
+ * and hand back its answer: *status the VM's HTTP status and *resp its
+ * JSON body (owned by the caller; may be NULL).  Returns 0, or an HTTP
+ * status of the daemon's own with err set: 404 no such VM, 409 the VM is
+ * not running or paused or another action is in progress, 502 the VM
+ * did not answer.  Takes d->lock itself; the VM is busy meanwhile.  Any
+ * REST thread. */
+int sv_vm_request(struct vesseld *d, const char *name, const char *method, const char *path,
+                  const char *body, int *status, json_t **resp, char *err, size_t elen);
+
 /* Apply a PUT /vms/NAME/state action ("start", "stop", "kill", "pause",
  * "resume", "reset"; stop waits up to timeout_s for a clean stop, then
  * kills).  Returns an HTTP status: 200 done, 409 the action does not apply

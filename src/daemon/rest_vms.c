@@ -181,10 +181,10 @@ static void h_get(struct vesseld *d, const struct rest_req *rq, struct rest_repl
 static void h_patch(struct vesseld *d, const struct rest_req *rq, struct rest_reply *rp)
 {
     static const char *const any_time[] = { "autostart", "restart" };
-    static const char *const stopped[] = { "vcpus", "memory" };
+    static const char *const stopped[] = { "vcpus", "memory", "balloon" };
     if (!rq->body || !json_object_size(rq->body))
         return fail(rp, 400, "a body is required: an object with any of vcpus, memory, "
-                    "autostart, restart");
+                    "balloon, autostart, restart");
     pthread_mutex_lock(&d->lock);
     struct dvm *vm = store_find(d, rq->name);
     char *text = NULL;
@@ -216,7 +216,7 @@ static void h_patch(struct vesseld *d, const struct rest_req *rq, struct rest_re
         }
         if (!ok) {
             fail(rp, 400, "%s: unknown or not changeable; expected any of vcpus, memory, "
-                 "autostart, restart", k);
+                 "balloon, autostart, restart", k);
             goto out;
         }
     }
@@ -306,6 +306,40 @@ static void h_state(struct vesseld *d, const struct rest_req *rq, struct rest_re
     reply_vm(d, rq->name, 200, rp);
 }
 
+/* GET and PATCH /vms/{name}/balloon: the VM's own /balloon (docs/api.md
+ * "Balloon"), passed through with its status; the body of a PATCH is
+ * checked by the VM, which names the field at fault. */
+static void h_balloon(struct vesseld *d, const struct rest_req *rq, struct rest_reply *rp)
+{
+    bool patch = !strcmp(rq->method, "PATCH");
+    char *body = NULL;
+    if (patch) {
+        if (!rq->body)
+            return fail(rp, 400, "a body {\"amount_mib\": N} is required");
+        if (!(body = json_dumps(rq->body, JSON_COMPACT)))
+            return fail(rp, 500, "out of memory");
+    }
+    int status;
+    json_t *r;
+    int rc = sv_vm_request(d, rq->name, rq->method, "/balloon", body, &status, &r, rp->err,
+                           sizeof(rp->err));
+    free(body);
+    if (rc) {
+        rp->status = rc;
+        return;
+    }
+    const char *m = json_string_value(json_object_get(r, "error"));
+    if (status >= 200 && status <= 299) {
+        rp->status = status;
+        rp->json = status == 204 ? NULL : r;
+        if (status != 204)
+            return;
+    } else {
+        fail(rp, status, "VM '%s': %s", rq->name, m ? m : "(no message)");
+    }
+    json_decref(r);
+}
+
 /* Each route with the least role that may call it (docs/daemon.md,
  * "Access control"): reading is viewer, the life cycle operator, changing
  * what exists admin.  The console is a GET for a viewer too: its input is
@@ -319,6 +353,8 @@ const struct rest_route rest_routes[] = {
     { ACCESS_ADMIN, "DELETE", "/vms/{name}", h_delete, false },
     { ACCESS_OPERATOR, "PUT", "/vms/{name}/state", h_state, true },
     { ACCESS_VIEWER, "GET", "/vms/{name}/console", rest_console, false },
+    { ACCESS_VIEWER, "GET", "/vms/{name}/balloon", h_balloon, false },
+    { ACCESS_OPERATOR, "PATCH", "/vms/{name}/balloon", h_balloon, true },
     { ACCESS_VIEWER, "GET", "/events", rest_events, false },
     { ACCESS_VIEWER, "GET", "/metrics", rest_metrics, false },
 };

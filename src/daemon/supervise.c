@@ -539,6 +539,38 @@ static int refuse(const struct dvm *vm, const char *action, char *err, size_t el
     return 409;
 }
 
+int sv_vm_request(struct vesseld *d, const char *name, const char *method, const char *path,
+                  const char *body, int *status, json_t **resp, char *err, size_t elen)
+{
+    *status = 0;
+    *resp = NULL;
+    pthread_mutex_lock(&d->lock);
+    struct dvm *vm = store_find(d, name);
+    int rc = 0;
+    if (!vm) {
+        snprintf(err, elen, "no VM named '%s'", name);
+        rc = 404;
+    } else if (vm->busy) {
+        snprintf(err, elen, "VM '%s': another action is in progress; try again", name);
+        rc = 409;
+    } else if (vm->state != DVM_RUNNING && vm->state != DVM_PAUSED) {
+        snprintf(err, elen, "VM '%s' is %s; expected running or paused", name,
+                 dvm_state_name(vm->state));
+        rc = 409;
+    } else {
+        char sock[4200];
+        sv_path(vm, "run/api.sock", sock, sizeof(sock));
+        vm->busy = true;
+        pthread_mutex_unlock(&d->lock);
+        if (vmapi_call(sock, method, path, body, SV_API_TIMEOUT_MS, status, resp, err, elen))
+            rc = 502;
+        pthread_mutex_lock(&d->lock);
+        vm->busy = false;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return rc;
+}
+
 int sv_action(struct vesseld *d, const char *name, const char *action, int timeout_s,
               char *err, size_t elen)
 {

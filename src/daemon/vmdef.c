@@ -332,7 +332,8 @@ static int parse_boot(const struct ctx *c, json_t *o, struct vmdef *d)
 static int parse_obj(const struct ctx *c, json_t *root, struct vmdef *d)
 {
     static const char *const keys[] = { "version", "name", "uuid", "vcpus", "memory", "boot",
-                                        "disks", "nics", "autostart", "restart", NULL };
+                                        "disks", "nics", "autostart", "restart", "balloon",
+                                        NULL };
     if (!json_is_object(root))
         return bad(c, -EINVAL, "(top)", "expected a JSON object");
     int rc;
@@ -404,6 +405,15 @@ static int parse_obj(const struct ctx *c, json_t *root, struct vmdef *d)
                : !strcmp(restart, "on-failure") ? VMDEF_RESTART_ON_FAILURE
                : VMDEF_RESTART_NEVER;
     free(restart);
+    char *balloon = NULL;
+    static const char *const balloons[] = { "off", "on", "reporting", NULL };
+    if ((rc = get_str(c, root, "balloon", "balloon", false, 16, &balloon)) ||
+        (balloon && (rc = one_of(c, "balloon", balloon, balloons)))) {
+        free(balloon);
+        return rc;
+    }
+    d->balloon = !balloon || !strcmp(balloon, "off") ? 0 : !strcmp(balloon, "on") ? 1 : 2;
+    free(balloon);
     return 0;
 }
 

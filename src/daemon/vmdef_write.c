@@ -74,6 +74,10 @@ static json_t *build(const struct vmdef *d)
     json_object_set_new(o, "autostart", json_boolean(d->autostart));
     json_object_set_new(o, "restart",
                         json_string(restart_names[(unsigned)d->restart < 3 ? d->restart : 0]));
+    /* Only when there is one: files of VMs without a balloon stay as
+     * they were. */
+    if (d->balloon)
+        json_object_set_new(o, "balloon", json_string(d->balloon == 1 ? "on" : "reporting"));
     return o;
 }
 
@@ -216,6 +220,10 @@ int vmdef_run_argv(const struct vmdef *d, const char *dir, char ***argv)
             snprintf(b + strlen(b), sizeof(b) - strlen(b), ",hostfwd=%s", n->hostfwd[j]);
         add(&a, "--net");
         add(&a, b);
+    }
+    if (d->balloon) {
+        add(&a, "--balloon");
+        add(&a, d->balloon == 1 ? "on" : "reporting");
     }
     if (a.oom || a.bad) {
         vmdef_argv_free(a.v);

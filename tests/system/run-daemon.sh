@@ -6,7 +6,8 @@
 # killed -9 and a new one adopting the running VMs and stopping one, a
 # malformed vm.json listed as broken, the error statuses (409 duplicate,
 # 404 unknown, 409 start of a running VM, 413 body too large), a half-open
-# client that does not block others, /events and /metrics, then everything
+# client that does not block others, /events and /metrics, a VM's balloon
+# (vm.json "balloon", GET and PATCH /vms/NAME/balloon), then everything
 # stopped and no process left.  Every wait is a bounded poll.
 set -u
 cd "$(dirname "$0")/../.."
@@ -41,10 +42,12 @@ running_count() {
     api GET /vms | cut -d" " -f2- | python3 -c 'import json,sys
 print(sum(v["state"] == "running" for v in json.load(sys.stdin)["vms"]))'
 }
-vm_json() { # NAME
+vm_json() { # NAME [EXTRA FIELDS]
     printf '{"name":"%s","memory":"128M","restart":"on-failure","boot":{"kernel":"%s",' "$1" "$KERNEL"
-    printf '"initrd":"%s","append":"console=ttyS0 quiet"}}' "$INITRD"
+    printf '"initrd":"%s","append":"console=ttyS0 quiet"}%s}' "$INITRD" "${2:-}"
 }
+balloon() { api GET "/vms/$1/balloon" | cut -d" " -f2- | python3 -c 'import json,sys
+b = json.load(sys.stdin); print(b["free_page_reporting"], b["actual_mib"])' 2>/dev/null; }
 # Attach to a VM's console through the daemon (HTTP upgrade), type a line,
 # and wait for a reply.  usage: console NAME INPUT EXPECT
 console() {
@@ -83,9 +86,10 @@ curl -sN --unix-socket "$S" http://x/events > "$T/events" 2>/dev/null &
 BG+=($!); disown
 
 created=0
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4; do
     [ "$(status POST /vms "$(vm_json vm$i)")" = 201 ] && created=$((created + 1))
 done
+[ "$(status POST /vms "$(vm_json vm5 ',"balloon":"reporting"')")" = 201 ] && created=$((created + 1))
 check "POST /vms: 5 VMs created (201)" '[ "$created" = 5 ]'
 check "the bundles hold vm.json" '[ "$(ls "$STORE"/vms/*/vm.json | wc -l)" = 5 ]'
 r=$(api POST /vms "$(vm_json vm1)")
@@ -121,6 +125,16 @@ check "pause of a paused VM: 409" '[ "$(status PUT /vms/vm2/state "{\"action\":\
 check "resume vm2: 200, running" \
     '[ "$(status PUT /vms/vm2/state "{\"action\":\"resume\"}")" = 200 ] && [ "$(state vm2)" = running ]'
 
+check "balloon: vm5's guest driver took it, with free page reporting" \
+    'wait_for "[ \"\$(balloon vm5)\" = \"True 0\" ]" 60'
+check "balloon: PATCH amount_mib 32 (204), the guest inflates to 32 MiB" \
+    '[ "$(status PATCH /vms/vm5/balloon "{\"amount_mib\":32}")" = 204 ] &&
+     wait_for "[ \"\$(balloon vm5)\" = \"True 32\" ]" 60'
+check "balloon: more than the VM's memory is 400 naming it; no balloon is 404" \
+    'r=$(api PATCH /vms/vm5/balloon "{\"amount_mib\":4096}"); [ "${r%% *}" = 400 ] &&
+     [[ "$r" == *MiB* ]] && [ "$(status GET /vms/vm1/balloon)" = 404 ]'
+check "balloon: the vm.json field changes only while stopped (409)" \
+    'r=$(api PATCH /vms/vm5 "{\"balloon\":\"off\"}"); [ "${r%% *}" = 409 ] && [[ "$r" == *balloon* ]]'
 check "console (upgrade): the guest's shell answers" 'console vm1 "echo \$((6*7))x" 42x'
 check "console without upgrade: console.log's tail with that answer" \
     'curl -s --unix-socket "$S" http://x/vms/vm1/console | grep -q "^42x"'

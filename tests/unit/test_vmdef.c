@@ -22,7 +22,8 @@ static const char full[] =
     "\"backing_dirs\":[\"/srv/base\",\"images\"]},"
     "{\"path\":\"/data/a,b.img\",\"readonly\":true,\"cache\":\"none\"}],"
     "\"nics\":[{\"backend\":\"user\",\"mac\":\"52:54:00:12:34:56\","
-    "\"hostfwd\":[\"tcp:127.0.0.1:2222-:22\"]}],\"autostart\":true,\"restart\":\"on-failure\"}";
+    "\"hostfwd\":[\"tcp:127.0.0.1:2222-:22\"]}],\"autostart\":true,\"restart\":\"on-failure\","
+    "\"balloon\":\"reporting\"}";
 
 static int parse(const char *json, struct vmdef *d, char *err)
 {
@@ -51,6 +52,7 @@ static void test_full_document(void **state)
     assert_int_equal(d.nics[0].nhostfwd, 1);
     assert_true(d.autostart);
     assert_int_equal(d.restart, VMDEF_RESTART_ON_FAILURE);
+    assert_int_equal(d.balloon, 2);
 
     /* Written back and read again: the same definition. */
     char *s;
@@ -79,6 +81,12 @@ static void test_defaults(void **state)
     assert_int_equal(d.ndisks, 0);
     assert_false(d.autostart);
     assert_int_equal(d.restart, VMDEF_RESTART_NEVER);
+    assert_int_equal(d.balloon, 0);
+    /* No balloon: none written (files of such VMs stay as they were). */
+    char *s;
+    assert_int_equal(vmdef_to_json(&d, &s, err, sizeof(err)), 0);
+    assert_null(strstr(s, "balloon"));
+    free(s);
     vmdef_free(&d);
 }
 
@@ -147,6 +155,8 @@ static void test_bad_fields(void **state)
           "nics[0].hostfwd[0]", -EINVAL },
         { HEAD "\"boot\":{\"bios\":\"b\"},\"restart\":\"sometimes\"}", "restart", -EINVAL },
         { HEAD "\"boot\":{\"bios\":\"b\"},\"autostart\":\"yes\"}", "autostart", -EINVAL },
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"balloon\":\"big\"}", "balloon", -EINVAL },
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"balloon\":true}", "balloon", -EINVAL },
         { "{\"version\":1,\"name\":\"-a\",\"uuid\":\"00000000-0000-4000-8000-000000000000\","
           "\"boot\":{\"bios\":\"b\"}}", "name", -EINVAL },
         { "{\"version\":1,\"name\":\"a/b\",\"uuid\":\"00000000-0000-4000-8000-000000000000\","
@@ -213,7 +223,8 @@ static void test_run_argv(void **state)
         "--disk|/store/web-1/root.qcow2,format=qcow2,backing-dir=/srv/base,"
         "backing-dir=/store/web-1/images|"
         "--disk|/data/a,,b.img,readonly=on,cache=none|"
-        "--net|user,mac=52:54:00:12:34:56,hostfwd=tcp:127.0.0.1:2222-:22|");
+        "--net|user,mac=52:54:00:12:34:56,hostfwd=tcp:127.0.0.1:2222-:22|"
+        "--balloon|reporting|");
     vmdef_argv_free(argv);
     /* backing-dir= cannot carry a comma: a relative dir in such a bundle. */
     assert_int_equal(vmdef_run_argv(&d, "/store/a,b", &argv), -EINVAL);
