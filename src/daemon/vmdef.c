@@ -329,6 +329,23 @@ static int parse_boot(const struct ctx *c, json_t *o, struct vmdef *d)
     return 0;
 }
 
+/* An optional string field that must be one of `names` (NULL-terminated):
+ * *idx its index, 0 when absent. */
+static int get_enum(const struct ctx *c, json_t *o, const char *key,
+                    const char *const *names, unsigned *idx)
+{
+    char *v = NULL;
+    int rc = get_str(c, o, key, key, false, 32, &v);
+    if (!rc && v)
+        rc = one_of(c, key, v, names);
+    *idx = 0;
+    for (unsigned i = 0; !rc && v && names[i]; i++)
+        if (!strcmp(v, names[i]))
+            *idx = i;
+    free(v);
+    return rc;
+}
+
 static int parse_obj(const struct ctx *c, json_t *root, struct vmdef *d)
 {
     static const char *const keys[] = { "version", "name", "uuid", "vcpus", "memory", "boot",
@@ -393,27 +410,14 @@ static int parse_obj(const struct ctx *c, json_t *root, struct vmdef *d)
     }
     if ((rc = get_bool(c, root, "autostart", "autostart", &d->autostart)))
         return rc;
-    char *restart = NULL;
+    /* Both in the order of their values (enum vmdef_restart; 0 1 2). */
     static const char *const policies[] = { "never", "on-failure", "always", NULL };
-    if ((rc = get_str(c, root, "restart", "restart", false, 16, &restart)) ||
-        (restart && (rc = one_of(c, "restart", restart, policies)))) {
-        free(restart);
-        return rc;
-    }
-    d->restart = !restart ? VMDEF_RESTART_NEVER
-               : !strcmp(restart, "always") ? VMDEF_RESTART_ALWAYS
-               : !strcmp(restart, "on-failure") ? VMDEF_RESTART_ON_FAILURE
-               : VMDEF_RESTART_NEVER;
-    free(restart);
-    char *balloon = NULL;
     static const char *const balloons[] = { "off", "on", "reporting", NULL };
-    if ((rc = get_str(c, root, "balloon", "balloon", false, 16, &balloon)) ||
-        (balloon && (rc = one_of(c, "balloon", balloon, balloons)))) {
-        free(balloon);
+    unsigned restart;
+    if ((rc = get_enum(c, root, "restart", policies, &restart)) ||
+        (rc = get_enum(c, root, "balloon", balloons, &d->balloon)))
         return rc;
-    }
-    d->balloon = !balloon || !strcmp(balloon, "off") ? 0 : !strcmp(balloon, "on") ? 1 : 2;
-    free(balloon);
+    d->restart = (enum vmdef_restart)restart;
     return 0;
 }
 
