@@ -23,7 +23,7 @@
 
 static const char *const commands[] = {
     "create", "list", "info", "start", "stop", "kill", "pause", "resume", "reset",
-    "delete", "edit", "console", "events", "top",
+    "delete", "edit", "console", "events", "top", "balloon",
 };
 
 bool cmd_vmctl_is(const char *cmd)
@@ -45,6 +45,7 @@ static void usage(FILE *f)
         "  create NAME [--memory SIZE] [--cpus N] [--kernel F] [--initrd F]\n"
         "         [--append S] [--firmware F] [--bios F] [--disk SPEC]... [--net SPEC]...\n"
         "         [--autostart] [--restart never|on-failure|always] [--uuid U]\n"
+        "         [--balloon off|on|reporting]\n"
         "                     define a VM (options as `vessel run`)\n"
         "  list               the VMs: name, state, vCPUs, memory, uptime, IP\n"
         "  info NAME          one VM in detail\n"
@@ -54,7 +55,10 @@ static void usage(FILE *f)
         "                     --force: hard stop now\n"
         "  delete NAME [--keep-disks]\n"
         "  edit NAME [--memory SIZE] [--cpus N] [--autostart on|off]\n"
-        "         [--restart never|on-failure|always]\n"
+        "         [--restart never|on-failure|always] [--balloon off|on|reporting]\n"
+        "  balloon NAME [--amount MIB]\n"
+        "                     the balloon: its target and what the guest gave back;\n"
+        "                     --amount asks the guest to give MIB MiB back (0: none)\n"
         "  console NAME       attach to the VM's serial console (C-a x detaches)\n"
         "  events             print life-cycle events as they happen\n"
         "  top [--once] [--interval S]\n"
@@ -149,14 +153,14 @@ static int request(const struct vmctl_opts *o, const char *what, const char *met
 }
 
 enum { O_SOCKET = 1000, O_JSON, O_HELP, O_FORCE, O_TIMEOUT, O_KEEP_DISKS, O_MEMORY, O_CPUS,
-       O_AUTOSTART, O_RESTART };
+       O_AUTOSTART, O_RESTART, O_BALLOON, O_AMOUNT };
 
 /* Command-line state of one command. */
 struct args {
     struct vmctl_opts *o;
     const char *name;           /* the one positional argument, if any */
     bool force, keep_disks, help;
-    const char *timeout, *memory, *cpus, *autostart, *restart;
+    const char *timeout, *memory, *cpus, *autostart, *restart, *balloon, *amount;
 };
 
 /* getopt over argv (argv[0] the command) with --socket, --json, --help
@@ -188,6 +192,8 @@ static int parse(int argc, char **argv, const struct option *own, unsigned npos,
         case O_CPUS: a->cpus = optarg; break;
         case O_AUTOSTART: a->autostart = optarg; break;
         case O_RESTART: a->restart = optarg; break;
+        case O_BALLOON: a->balloon = optarg; break;
+        case O_AMOUNT: a->amount = optarg; break;
         case ':':
             vlog_error("%s: %s needs a value", argv[0], argv[optind - 1]);
             return VMCTL_EXIT_USAGE;
@@ -256,6 +262,41 @@ static int do_info(struct args *a)
         if (s)
             fputs(s, stdout);
         free(s);
+    }
+    json_decref(ans);
+    return rc;
+}
+
+/* balloon NAME [--amount MIB]: GET, or PATCH then GET, /vms/NAME/balloon. */
+static int do_balloon(struct args *a)
+{
+    char target[128], what[128], body[64];
+    json_t *ans = NULL;
+    int rc;
+    snprintf(target, sizeof(target), "/vms/%s/balloon", a->name);
+    snprintf(what, sizeof(what), "balloon %s", a->name);
+    if (a->amount) {
+        uint64_t v;
+        if (parse_u64(a->amount, &v) || v > (1ULL << 30)) {
+            vlog_error("balloon %s: --amount '%s': expected whole MiB, 0 to the VM's memory",
+                       a->name, a->amount);
+            return VMCTL_EXIT_USAGE;
+        }
+        snprintf(body, sizeof(body), "{\"amount_mib\":%llu}", (unsigned long long)v);
+        if ((rc = request(a->o, what, "PATCH", target, body, CALL_TIMEOUT_MS, &ans)))
+            return rc;
+        json_decref(ans);
+        ans = NULL;
+    }
+    rc = request(a->o, what, "GET", target, NULL, CALL_TIMEOUT_MS, &ans);
+    if (!rc && !a->o->json) {
+        json_t *st = json_object_get(ans, "stats");
+        printf("%s: balloon target %lld MiB, the guest gave back %lld MiB; free page "
+               "reporting %s (%lld MiB reported)\n", a->name,
+               (long long)json_integer_value(json_object_get(ans, "amount_mib")),
+               (long long)json_integer_value(json_object_get(ans, "actual_mib")),
+               json_is_true(json_object_get(ans, "free_page_reporting")) ? "on" : "off",
+               (long long)(json_integer_value(json_object_get(st, "reported_bytes")) >> 20));
     }
     json_decref(ans);
     return rc;
@@ -346,9 +387,18 @@ static int do_edit(struct args *a)
         }
         json_object_set_new(body, "restart", json_string(a->restart));
     }
+    if (a->balloon) {
+        if (strcmp(a->balloon, "off") && strcmp(a->balloon, "on") &&
+            strcmp(a->balloon, "reporting")) {
+            vlog_error("edit %s: --balloon '%s': expected off, on or reporting", a->name,
+                       a->balloon);
+            goto out;
+        }
+        json_object_set_new(body, "balloon", json_string(a->balloon));
+    }
     if (!json_object_size(body)) {
-        vlog_error("edit %s: nothing to change: give --memory, --cpus, --autostart or "
-                   "--restart", a->name);
+        vlog_error("edit %s: nothing to change: give --memory, --cpus, --autostart, "
+                   "--restart or --balloon", a->name);
         goto out;
     }
     char target[128], what[128];
@@ -459,7 +509,11 @@ int cmd_vmctl(int argc, char **argv)
         { "memory", required_argument, NULL, O_MEMORY },
         { "cpus", required_argument, NULL, O_CPUS },
         { "autostart", required_argument, NULL, O_AUTOSTART },
-        { "restart", required_argument, NULL, O_RESTART }, { 0 },
+        { "restart", required_argument, NULL, O_RESTART },
+        { "balloon", required_argument, NULL, O_BALLOON }, { 0 },
+    };
+    static const struct option balloon_opts[] = {
+        { "amount", required_argument, NULL, O_AMOUNT }, { 0 },
     };
     struct args a = { .o = &o };
     int rc;
@@ -471,6 +525,8 @@ int cmd_vmctl(int argc, char **argv)
         rc = parse(argc, argv, delete_opts, 1, &a);
     } else if (!strcmp(cmd, "edit")) {
         rc = parse(argc, argv, edit_opts, 1, &a);
+    } else if (!strcmp(cmd, "balloon")) {
+        rc = parse(argc, argv, balloon_opts, 1, &a);
     } else {
         rc = parse(argc, argv, NULL, 1, &a);
     }
@@ -492,5 +548,7 @@ int cmd_vmctl(int argc, char **argv)
         return vmctl_console(&o, a.name);
     if (!strcmp(cmd, "events"))
         return vmctl_events(&o);
+    if (!strcmp(cmd, "balloon"))
+        return do_balloon(&a);
     return do_state(&a, cmd);
 }

@@ -210,7 +210,7 @@ static int check(json_t *doc, char *err, size_t elen)
 }
 
 enum { CO_KERNEL = 256, CO_INITRD, CO_APPEND, CO_FIRMWARE, CO_BIOS, CO_DISK, CO_NET, CO_CPUS,
-       CO_AUTOSTART, CO_RESTART, CO_UUID, CO_SOCKET, CO_JSON };
+       CO_AUTOSTART, CO_RESTART, CO_UUID, CO_SOCKET, CO_JSON, CO_BALLOON };
 
 int vmctl_create_json(int argc, char **argv, const char *cwd, struct vmctl_opts *opts,
                       json_t **out, char *err, size_t elen)
@@ -227,6 +227,7 @@ int vmctl_create_json(int argc, char **argv, const char *cwd, struct vmctl_opts 
         { "net", required_argument, NULL, CO_NET },
         { "autostart", no_argument, NULL, CO_AUTOSTART },
         { "restart", required_argument, NULL, CO_RESTART },
+        { "balloon", required_argument, NULL, CO_BALLOON },
         { "uuid", required_argument, NULL, CO_UUID },
         { "socket", required_argument, NULL, CO_SOCKET },
         { "json", no_argument, NULL, CO_JSON },
@@ -288,6 +289,9 @@ int vmctl_create_json(int argc, char **argv, const char *cwd, struct vmctl_opts 
             break;
         case CO_RESTART:
             json_object_set_new(doc, "restart", json_string(optarg));
+            break;
+        case CO_BALLOON:    /* the daemon checks the value and names it */
+            json_object_set_new(doc, "balloon", json_string(optarg));
             break;
         case CO_UUID:
             json_object_set_new(doc, "uuid", json_string(optarg));

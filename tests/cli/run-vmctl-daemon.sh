@@ -1,7 +1,8 @@
 #!/bin/bash
 # The `vessel` client against the real vesseld (TAP), with bare-metal idle
 # guests (tests/cli/guest/idle.S) so no Linux boots: create, list, info,
-# start, pause/resume, edit refused while running, stop (the idle guest
+# start, pause/resume, edit refused while running, the balloon (vm.json
+# field and `vessel balloon`), stop (the idle guest
 # ignores the power button, so the daemon's fallback poweroff stops it
 # after --timeout), delete, and the exit statuses of docs/cli.md for a
 # duplicate, an unknown VM and a start of a running one.  The client is
@@ -60,12 +61,27 @@ check "resume: exit 0, listed running" '[ $RC = 0 ] && "$V" list | grep -q "^idl
 v edit idle-a --memory 32M
 check "edit of memory while running: refused (exit 5), naming the field" \
     '[ $RC = 5 ] && grep -q memory "$T/err"'
+v balloon idle-a
+check "balloon of a VM without one: exit 4, says so" '[ $RC = 4 ] && grep -q "no balloon" "$T/err"'
 v stop idle-a --timeout 1
 check "stop: exit 0 (power button ignored: poweroff after the timeout), stopped" \
     '[ $RC = 0 ] && "$V" list | grep -q "^idle-a .*stopped"'
 v edit idle-a --memory 32M
 check "edit while stopped: exit 0, vm.json has the new size" \
     '[ $RC = 0 ] && grep -q "\"memory\": *33554432\|32M" "$T/store/vms/idle-a/vm.json"'
+v edit idle-a --balloon reporting
+check "edit --balloon while stopped: exit 0, in vm.json" \
+    '[ $RC = 0 ] && grep -q "\"balloon\": *\"reporting\"" "$T/store/vms/idle-a/vm.json"'
+v start idle-a
+wait_for "\"$V\" list | grep -q \"^idle-a .*running\""
+v balloon idle-a --amount 4
+check "balloon --amount 4: exit 0, the target set (this guest has no driver: nothing given)" \
+    '[ $RC = 0 ] && grep -q "target 4 MiB, the guest gave back 0 MiB" "$T/out"'
+v balloon idle-a --amount 64
+check "balloon over the VM's memory: exit 1, the size named" '[ $RC = 1 ] && grep -q "MiB" "$T/err"'
+v balloon idle-a --amount x
+check "balloon --amount x: exit 2" '[ $RC = 2 ]'
+v stop idle-a --timeout 1
 v delete idle-a
 check "delete: exit 0, the bundle gone" '[ $RC = 0 ] && [ ! -e "$T/store/vms/idle-a" ]'
 v delete idle-b
