@@ -47,6 +47,10 @@ struct cpu_stats {
     uint64_t instret;       /* instructions retired since reset */
     uint64_t code_pages;    /* decoded-code pages in use */
     uint64_t jit_bytes;     /* bytes of translated host code */
+    uint64_t jit_insns;     /* instructions retired in translated code
+                               (the rest of instret was interpreted) */
+    uint64_t jit_blocks;    /* blocks translated */
+    uint64_t jit_translate_ns;  /* host time spent translating */
 };
 
 struct cpu_ops {

@@ -135,11 +135,20 @@ static void log_stats(struct vm *v)
      * benchmarks that run one VM per process. */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    /* Where the time went: instructions run translated and interpreted,
+     * blocks translated and the time that took, and the process's CPU
+     * time, so that the interpreter's share can be worked out from the
+     * two engines' speeds (docs/cpu.md "Where the time goes"). */
     vm_log(v, VM_LOG_INFO, "stats: guest-ram-resident-kib=%llu peak-rss-kib=%ld "
-           "instret=%llu decoded-pages=%llu jit-kib=%llu",
+           "instret=%llu jit-insns=%llu interp-insns=%llu jit-blocks=%llu "
+           "translate-ms=%.1f cpu-ms=%.0f decoded-pages=%llu jit-kib=%llu",
            (unsigned long long)(mem_ram_resident(virt_mem(v->board)) >> 10), ru.ru_maxrss,
-           (unsigned long long)st.instret, (unsigned long long)st.code_pages,
-           (unsigned long long)(st.jit_bytes >> 10));
+           (unsigned long long)st.instret, (unsigned long long)st.jit_insns,
+           (unsigned long long)(st.instret > st.jit_insns ? st.instret - st.jit_insns : 0),
+           (unsigned long long)st.jit_blocks, st.jit_translate_ns / 1e6,
+           (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3,
+           (unsigned long long)st.code_pages, (unsigned long long)(st.jit_bytes >> 10));
 }
 
 /* Guest reboot and vm_reset: back to power-on with every vCPU parked (or
@@ -382,6 +391,9 @@ static int stats_locked(struct vm *v, struct vm_stats *st)
         st->instret += cs.instret;
         st->code_pages += cs.code_pages;
         st->jit_bytes += cs.jit_bytes;
+        st->jit_insns += cs.jit_insns;
+        st->jit_blocks += cs.jit_blocks;
+        st->jit_translate_ns += cs.jit_translate_ns;
     }
     const struct vclock *clk = virt_clock(v->board);
     st->guest_time_ns = (uint64_t)((__uint128_t)vm_guest_ticks(v) * 1000000000ULL /

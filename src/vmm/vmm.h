@@ -290,6 +290,9 @@ struct vm_stats {
                                    still unless RUNNING */
     uint64_t code_pages;        /* decoded-code pages in use, all vCPUs */
     uint64_t jit_bytes;         /* translated host code, all vCPUs */
+    uint64_t jit_insns;         /* of instret, retired in translated code */
+    uint64_t jit_blocks;        /* blocks translated, all vCPUs */
+    uint64_t jit_translate_ns;  /* host time spent translating, all vCPUs */
     uint64_t console_dropped;   /* console output bytes dropped (ring full) */
     uint64_t resets;            /* guest reboots and vm_reset calls */
 };

@@ -245,8 +245,19 @@ static int run_seed(uint64_t seed, char *msg, size_t len)
     int rc = 0;
     uint64_t dpages, jit_bytes;
     hart_cache_stats(a.h, &dpages, &jit_bytes);
+    /* hart_exec_stats: the interpreting hart ran nothing translated; the
+     * other ran at most its instret translated. */
+    uint64_t ji, jb, jns, ii, ib, ins;
+    hart_exec_stats(a.h, &ji, &jb, &jns);
+    hart_exec_stats(b.h, &ii, &ib, &ins);
+    if (ii || ib || ins || ji > hart_instret(a.h))
+        rc = snprintf(msg, len, "seed %llu: exec stats: translated hart %llu insns in %llu "
+                      "blocks of %llu; interpreting hart %llu, %llu", (unsigned long long)seed,
+                      (unsigned long long)ji, (unsigned long long)jb,
+                      (unsigned long long)hart_instret(a.h), (unsigned long long)ii,
+                      (unsigned long long)ib);
 #if defined(__x86_64__)                     /* a host with a translator translated */
-    if (!jit_bytes)
+    if (!rc && (!jit_bytes || !ji || !jb))
         rc = snprintf(msg, len, "seed %llu: nothing was translated", (unsigned long long)seed);
 #endif
     for (unsigned r = 1; r < 32 && !rc; r++)

@@ -78,6 +78,7 @@ static void rv_stats(const void *cpu, struct cpu_stats *st)
 {
     st->instret = hart_instret(cpu);
     hart_cache_stats(cpu, &st->code_pages, &st->jit_bytes);
+    hart_exec_stats(cpu, &st->jit_insns, &st->jit_blocks, &st->jit_translate_ns);
 }
 
 static int rv_describe(const void *cpu, char *buf, size_t len)

@@ -159,7 +159,9 @@ L_JIT: {
         jit_fn fn;
         memcpy(&fn, &ip->imm, sizeof(fn));
         h->jit_left = n;   /* a chain of blocks stops when it is spent */
-        n -= (int64_t)fn(h, PC());
+        uint64_t ran = fn(h, PC());
+        n -= (int64_t)ran;
+        h->jit_insns += ran;
         if (unlikely(h->jit_exc)) {
             cause = (int)h->jit_exc - 1;
             h->jit_exc = 0;

@@ -48,6 +48,7 @@ void hart_reset(struct hart *h)
     h->pc = h->cfg.reset_pc;
     h->priv = PRV_M;
     h->instret = 0;
+    h->jit_insns = h->jit_blocks = h->jit_translate_ns = 0;    /* instret's companions */
     h->wfi = false;
     atomic_store(&h->events, 0);
     atomic_store(&h->kicked, false);
@@ -203,4 +204,12 @@ void hart_cache_stats(const struct hart *h, uint64_t *dpages, uint64_t *jit_byte
 {
     *dpages = h->arena_used;
     *jit_bytes = h->jit_used;
+}
+
+void hart_exec_stats(const struct hart *h, uint64_t *jit_insns, uint64_t *jit_blocks,
+                     uint64_t *translate_ns)
+{
+    *jit_insns = h->jit_insns;
+    *jit_blocks = h->jit_blocks;
+    *translate_ns = h->jit_translate_ns;
 }

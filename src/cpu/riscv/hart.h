@@ -101,6 +101,14 @@ int hart_set_jit(struct hart *h, bool enabled, unsigned hot);
  * translated host code. */
 void hart_cache_stats(const struct hart *h, uint64_t *dpages, uint64_t *jit_bytes);
 
+/* Where the hart's time goes (docs/cpu.md "Where the time goes"):
+ * instructions retired inside translated code (the rest of
+ * hart_instret was interpreted), blocks translated, and host ns spent
+ * translating.  Counted since the last reset, as hart_instret; any
+ * thread (racy while it runs). */
+void hart_exec_stats(const struct hart *h, uint64_t *jit_insns, uint64_t *jit_blocks,
+                     uint64_t *translate_ns);
+
 /* Privilege mode: 0 = U, 1 = S, 3 = M. */
 unsigned hart_priv(const struct hart *h);
 

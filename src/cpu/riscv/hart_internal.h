@@ -236,6 +236,10 @@ struct hart {
     uint8_t jit_hot;            /* entries before a block is translated */
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
     int64_t jit_left;           /* budget a chain of blocks may retire */
+    /* Where the time goes (hart_exec_stats): instructions retired inside
+     * translated code, blocks translated, and host time spent translating
+     * them.  Kept across jit_reset; zeroed by hart_reset, as instret. */
+    uint64_t jit_insns, jit_blocks, jit_translate_ns;
     int32_t jit_prologue;       /* bytes of a block's prologue (chained
                                    entries start after it) */
     /* Scratch page for an instruction that straddles two pages. */
