@@ -39,15 +39,8 @@ int jail_bundle(const struct dvm *vm, uid_t id, char *err, size_t elen)
 
 uid_t jail_uid_of(const struct vesseld *d, pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
+    unsigned uid;
+    if (proc_status_u32(pid, "Uid", &uid))
         return 0;
-    unsigned uid = 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Uid: %u", &uid) == 1)
-            break;
-    fclose(f);
     return uid >= d->jail_base && uid - d->jail_base < JAIL_IDS ? (uid_t)uid : 0;
 }

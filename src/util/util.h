@@ -118,4 +118,9 @@ bool path_under(const char *path, const char *dir);
 int unixsock_listen(const char *path, const char *what, int flags, int backlog,
                     char *err, size_t elen);
 
+/* The first number of the line "KEY:" of /proc/PID/status (pid 0: this
+ * process), e.g. "Threads" or "Uid" (its real id).  Returns 0, -ENOENT
+ * without such a line, or fopen's -errno (the process is gone). */
+int proc_status_u32(pid_t pid, const char *key, unsigned *val);
+
 #endif

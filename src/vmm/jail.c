@@ -35,16 +35,8 @@
  * it cannot be read. */
 static unsigned thread_count(void)
 {
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f)
-        return 0;
-    char line[256];
-    unsigned n = 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "Threads: %u", &n) == 1)
-            break;
-    fclose(f);
-    return n;
+    unsigned n;
+    return proc_status_u32(0, "Threads", &n) ? 0 : n;
 }
 
 int vm_jail_prepare(char *err, size_t errlen)

@@ -201,6 +201,22 @@ static void test_path_lexical(void **state)
     assert_true(path_under("/x", "/"));
 }
 
+/* proc_status_u32: this process's own lines, a pid given explicitly,
+ * a key that is not there, a process that is not there. */
+static void test_proc_status(void **state)
+{
+    (void)state;
+    unsigned v = 0;
+    assert_int_equal(proc_status_u32(0, "Threads", &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(proc_status_u32(getpid(), "Uid", &v), 0);
+    assert_int_equal(v, (unsigned)getuid());
+    assert_int_equal(proc_status_u32(getpid(), "Pid", &v), 0);
+    assert_int_equal(v, (unsigned)getpid());
+    assert_int_equal(proc_status_u32(0, "NoSuchKey", &v), -ENOENT);
+    assert_int_equal(proc_status_u32(0x7ffffff0, "Uid", &v), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_ratelimit_bound),
         cmocka_unit_test(test_vlog_guest),
         cmocka_unit_test(test_path_lexical),
+        cmocka_unit_test(test_proc_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
