@@ -47,6 +47,15 @@ wait_for() {
     for _ in $(seq "$n"); do eval "$1" && return 0; sleep 0.05; done; return 1
 }
 
+# For daemon tests: start $VESSELD on store $STORE and socket $S with
+# $VESSEL as its VMM and any further arguments, logging to $T/vesseld.log;
+# DPID is its pid.  Returns when it answers GET /host (at most 20 s).
+start_daemon() {
+    "$VESSELD" --store "$STORE" --socket "$S" --vessel "$VESSEL" "$@" >> "$T/vesseld.log" 2>&1 &
+    DPID=$!
+    wait_for "curl -s --max-time 2 --unix-socket $S http://x/host > /dev/null" 20
+}
+
 # For daemon tests: kill everything a test started under its temporary
 # directory $T: the daemon ($DPID), background helpers (${BG[@]}), every
 # VM process of $STORE by its pidfile (VM processes outlive the daemon by

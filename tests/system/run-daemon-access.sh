@@ -122,12 +122,6 @@ console_as() {
     setpriv --reuid="$1" --regid="$G" --clear-groups timeout 60 python3 "$T/console.py" "$S" "$2" "$3" "$4"
 }
 
-start_daemon() { # ACCESS-FILE
-    "$VESSELD" --store "$STORE" --socket "$S" --vessel "$VESSEL" --access "$1" \
-        --socket-group "$SG" >> "$T/vesseld.log" 2>&1 &
-    DPID=$!
-    wait_for "curl -s --max-time 2 --unix-socket $S http://x/host > /dev/null" 20
-}
 
 # ---- a bad file: the daemon does not start, and says where ----
 printf '{"version":1,"users":{"nobody":"superuser"}}' > "$T/bad-role.json"
@@ -149,7 +143,7 @@ check "a missing --access file: refused, naming it" \
     '[ "$rc" != 0 ] && grep -q "missing.json" "$T/bad.log" && [ ! -e "$S" ]'
 
 # ---- the socket ----
-start_daemon "$T/access.json"
+start_daemon --access "$T/access.json" --socket-group "$SG"
 check "the socket: mode 0660, owner root, group $SG; its directory 0755" \
     '[ "$(stat -c "%a %U %G" "$S")" = "660 root $SG" ] && [ "$(stat -c %a "$T/run")" = 755 ]'
 r=$(setpriv --reuid=$STRANGER --regid=$STRANGER --clear-groups curl -s -o /dev/null \

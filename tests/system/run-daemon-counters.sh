@@ -48,11 +48,6 @@ EOF
 )
 B64=$(printf '%s\n' "$PROG" | base64 -w0)
 
-start_daemon() {
-    "$VESSELD" --store "$STORE" --socket "$S" --vessel "$VESSEL" >> "$T/vesseld.log" 2>&1 &
-    DPID=$!
-    wait_for "curl -s --max-time 2 --unix-socket $S http://x/host > /dev/null" 20
-}
 status() { api "$@" | cut -d" " -f1; }
 con() { tr -d '\r' < "$STORE/vms/ctr/console.log" 2>/dev/null; }
 # Type a line on the VM's console through the daemon (HTTP upgrade) until

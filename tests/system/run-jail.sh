@@ -19,6 +19,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/system/lib.sh
 V=${VESSEL:-build/release/vessel}
+VESSEL=$V
 VESSELD=${VESSELD:-$(dirname "$V")/vesseld}
 if [ "$(id -u)" != 0 ]; then ok "# SKIP the jail needs root"; finish; exit 0; fi
 for t in nsenter setpriv curl; do
@@ -113,17 +114,12 @@ check "a FIFO as the console log is refused, not waited on" \
 STORE=$T/store
 S=$T/vesseld.sock     # api() now talks to the daemon
 BASE=1400100000
-start_daemon() {
-    "$VESSELD" --store "$STORE" --socket "$S" --vessel "$V" --jail-ids $BASE "$@" \
-        >> "$T/vesseld.log" 2>&1 &
-    DPID=$!
-    wait_for "curl -s --max-time 2 --unix-socket $S http://x/host > /dev/null" 20
-}
+jail_daemon() { start_daemon --jail-ids "$BASE" "$@"; }
 vm_json() {
     printf '{"name":"%s","memory":"128M","boot":{"kernel":"%s","initrd":"%s",' "$1" "$KERNEL" "$INITRD"
     printf '"append":"console=ttyS0 quiet"}}'
 }
-start_daemon
+jail_daemon
 for n in a b; do api POST /vms "$(vm_json $n)" > /dev/null; api PUT /vms/$n/state '{"action":"start"}' > /dev/null; done
 juid() { field "$(api GET /vms/$1)" jail_uid 2>/dev/null; }
 check "two VMs get ids of their own from --jail-ids" \
@@ -141,13 +137,13 @@ check "a link planted as vm.json.tmp is not followed" \
      [ "$(cat "$T/victim")" = keep ] && [ ! -L "$STORE/vms/a/vm.json" ] &&
      [ "$(stat -c %u "$STORE/vms/a/vm.json")" = 0 ]'
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null; DPID=
-start_daemon
+jail_daemon
 check "a new daemon reads the ids of the VMs it adopts" \
     'wait_for "[ \"\$(juid a)\" = $BASE ] && [ \"\$(juid b)\" = $((BASE + 1)) ]" 30'
 for n in a b; do api PUT /vms/$n/state '{"action":"kill"}' > /dev/null; done
 check "killed VMs hold no id" 'wait_for "[ \"\$(juid a)\" = None ] && [ \"\$(juid b)\" = None ]" 30'
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
-start_daemon --no-jail
+jail_daemon --no-jail
 api PUT /vms/a/state '{"action":"start"}' > /dev/null
 check "--no-jail: the VM runs as root, jail_uid null" \
     'wait_for "[ \"\$(field \"\$(api GET /vms/a)\" state)\" = running ]" 30 &&
