@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/img_int.h"
@@ -183,6 +184,20 @@ out_free:
     return r;
 }
 
+/* A failed convert removes the output it created (there was no file of
+ * that name before), so that no partial image is left to be mistaken for
+ * a copy; an existing file it overwrote is left as it is (already
+ * truncated: qemu-img does the same).  Only when dst is still the file
+ * locked through fd (nobody replaced it meanwhile). */
+static void conv_remove_output(const char *dst, int fd)
+{
+    struct stat a, b;
+    if (fd >= 0 && fstat(fd, &a) == 0 && stat(dst, &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino && unlink(dst) == 0)
+        fprintf(stderr, "vessel img convert: removed the incomplete %s\n",
+                dst);
+}
+
 /* -t/-T: qemu-img's cache modes.  *sync: whether the output is synced
  * before convert returns.  0, or -1 with a message. */
 static int conv_cache_mode(const char *opt, const char *mode, bool *sync)
@@ -283,6 +298,7 @@ int img_convert(int argc, char **argv)
         block_close(in);
         return 1;
     }
+    bool created = guard < 0;   /* no file of that name yet */
     c.size = block_length(in);
     char err[BLOCK_ERR_LEN] = "";
     int cr = block_create(dst, &c, err, sizeof(err));
@@ -295,19 +311,21 @@ int img_convert(int argc, char **argv)
         block_close(in);
         return 1;
     }
+    int r = -1;
+    out = NULL;
     if ((guard < 0 && img_lock_output(dst, &guard) < 0) ||
-        img_open(&out, dst, 0, block_format_name(c.format), IMG_NO_LOCK) < 0) {
-        block_unlock_file(guard);
-        block_close(in);
-        return 1;
-    }
-    int r = conv_copy(in, out, c.size, &pr);
+        img_open(&out, dst, 0, block_format_name(c.format), IMG_NO_LOCK) < 0)
+        goto out;
+    r = conv_copy(in, out, c.size, &pr);
     /* block_close completes the image's metadata; the flush only makes it
      * durable. */
     if (r == 0 && sync && (r = block_flush(out)) < 0)
         fprintf(stderr, "vessel img: %s\n", img_errstr(out, r));
+out:
     block_close(in);
     block_close(out);
+    if (r < 0 && created)
+        conv_remove_output(dst, guard);
     block_unlock_file(guard);
     return r < 0 ? 1 : 0;
 }

@@ -3,7 +3,8 @@
 # the same as the source in qemu-img and stays thin (holes and all-zero
 # data are not allocated); -t decides whether the output is synced; a
 # read error or a write error in the middle of the copy stops it with a
-# message naming the image, without hanging (TAP).
+# message naming the image, without hanging, and removes the output it
+# created (TAP).
 . "$(dirname "$0")/lib.sh"
 if ! have_qemu; then echo "ok 1 - # SKIP qemu-img/qemu-io not installed"; exit 0; fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -93,9 +94,14 @@ PY
 check "a read error mid-copy fails with a message naming the source" bash -c "
     ! timeout 60 $V img convert -O qcow2 bad.qcow2 rb.qcow2 2> err; rc=\$?
     cat err; test \$rc -ne 124 && grep -q bad.qcow2 err"
+check "the incomplete output it created is removed, saying so" bash -c "
+    test ! -e rb.qcow2 && grep -q 'removed the incomplete rb.qcow2' err"
+check "an output that existed before is not removed" bash -c "
+    echo old > ex.qcow2 && ! $V img convert -O qcow2 bad.qcow2 ex.qcow2 2> err &&
+    test -e ex.qcow2 && ! grep -q removed err"
 # A write error in the middle: the qcow2 output may not grow past 3 MiB
 # (it needs 5 MiB and more).
 check "a write error mid-copy fails with a message naming the output" bash -c "
     ( trap '' XFSZ; ulimit -f 3072; ! timeout 60 $V img convert -O qcow2 src.qcow2 wb.qcow2 2> err ); rc=\$?
-    cat err; test \$rc -eq 0 && grep -q 'wb.qcow2: writing data' err"
+    cat err; test \$rc -eq 0 && grep -q 'wb.qcow2: writing data' err && test ! -e wb.qcow2"
 finish
