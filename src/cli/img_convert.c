@@ -315,13 +315,13 @@ int img_convert(int argc, char **argv)
     out = NULL;
     if ((guard < 0 && img_lock_output(dst, &guard) < 0) ||
         img_open(&out, dst, 0, block_format_name(c.format), IMG_NO_LOCK) < 0)
-        goto out;
+        goto done;
     r = conv_copy(in, out, c.size, &pr);
     /* block_close completes the image's metadata; the flush only makes it
      * durable. */
     if (r == 0 && sync && (r = block_flush(out)) < 0)
         fprintf(stderr, "vessel img: %s\n", img_errstr(out, r));
-out:
+done:
     block_close(in);
     block_close(out);
     if (r < 0 && created)
