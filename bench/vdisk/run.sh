@@ -1,6 +1,8 @@
 #!/bin/bash
 # VHD (vpc), VDI and VMDK against qemu-img on the same files (issue 16's
-# benchmark): conversion qcow2 -> FMT and FMT -> qcow2 of a 1 GiB disk
+# benchmark): conversion qcow2 -> FMT and FMT -> qcow2 (also qcow2 ->
+# qcow2, qcow2 -> raw, raw -> qcow2; both tools' defaults, neither syncs
+# the output; one row with -t writeback, both sync) of a 1 GiB disk
 # holding DATA MiB of random data in 1 MiB pieces spread over it, and
 # sequential and random 4 KiB reads through each driver (`vessel img bench`
 # against `qemu-img bench`).  Each row is timed REPS times, alternating
@@ -68,6 +70,20 @@ for fmt in vpc vdi; do
                          qemu-img bench -f $fmt -c 100000 -S $((4096 * 7919)) "$T/q.$fmt")
     row "$fmt: 100k random reads" "$a" "$b"
 done
+# The convert loop is shared by every format: qcow2 -> qcow2 / raw and
+# raw -> qcow2 as well.
+for fmt in qcow2 raw; do
+    read -r a b < <(pair "$V" img convert -O $fmt "$T/src.qcow2" "$T/v.o.$fmt" -- \
+                         qemu-img convert -O $fmt "$T/src.qcow2" "$T/q.o.$fmt")
+    row "convert qcow2 -> $fmt" "$a" "$b"
+done
+read -r a b < <(pair "$V" img convert -O qcow2 "$T/q.o.raw" "$T/v.back.qcow2" -- \
+                     qemu-img convert -O qcow2 "$T/q.o.raw" "$T/q.back.qcow2")
+row "convert raw -> qcow2" "$a" "$b"
+# With the output synced before the command returns (-t writeback, both).
+read -r a b < <(pair "$V" img convert -t writeback -O qcow2 "$T/src.qcow2" "$T/v.o.qcow2" -- \
+                     qemu-img convert -t writeback -O qcow2 "$T/src.qcow2" "$T/q.o.qcow2")
+row "qcow2 -> qcow2 -t writeback" "$a" "$b"
 # VMDK: Vessel reads it (monolithicSparse, streamOptimized), never writes it.
 qemu-img convert -O vmdk "$T/src.qcow2" "$T/q.vmdk"
 read -r a b < <(pair "$V" img convert -O qcow2 "$T/q.vmdk" "$T/v.back.qcow2" -- \

@@ -374,6 +374,60 @@ static int write_piece(struct qcow2 *s, uint64_t voff, const uint8_t *buf,
     return qcow2_free_l2_entry(s, e);
 }
 
+/* Write whole clusters at the cluster-aligned voff into a run of
+ * unallocated entries of one L2 table (a sequential write into an empty
+ * range, as convert does) with one allocation: one refcount write per
+ * refcount block, one data write, one L2 write, in the order write_piece
+ * keeps per cluster.  *done is the bytes written: 0 when the first two
+ * clusters are not both unallocated (the caller goes cluster by cluster). */
+static int write_run(struct qcow2 *s, uint64_t voff, const uint8_t *buf,
+                     size_t len, size_t *done)
+{
+    uint64_t cs = s->cluster_size;
+    uint64_t ci = voff >> s->cluster_bits;
+    uint32_t l1i = (uint32_t)(ci / s->l2_entries);
+    uint64_t l2i = ci % s->l2_entries;
+    uint64_t max = MIN((uint64_t)len >> s->cluster_bits, s->l2_entries - l2i);
+    *done = 0;
+    if (max < 2 || l1i >= s->l1_size)
+        return 0;
+    uint8_t *tbl;
+    uint64_t l2off;
+    int r = get_l2_writable(s, l1i, voff, &tbl, &l2off);
+    if (r < 0)
+        return r;
+    uint64_t k = 0;
+    while (k < max && be64_get(tbl + (l2i + k) * 8) == 0)
+        k++;
+    if (k < 2)
+        return 0;
+    int64_t nc = qcow2_alloc_clusters(s, k, "new data clusters", voff);
+    if (nc < 0)
+        return (int)nc;
+    r = host_pwrite(s->hf, (uint64_t)nc, buf, (size_t)(k * cs));
+    if (r < 0)
+        return block_seterr(s->bd, r, "%s: writing data clusters: %s",
+                            s->file, strerror(-r));
+    if ((uint64_t)nc + k * cs > s->host_size)
+        s->host_size = (uint64_t)nc + k * cs;
+    r = qcow2_cache_get(s, &s->l2c, l2off, &tbl, false);
+    if (r == 0)
+        r = qcow2_overlap_check(s, l2off, cs, QCOW2_OL(QCOW2_META_L2),
+                                QCOW2_NO_GUEST, "L2 table entries");
+    if (r < 0)
+        return r;
+    for (uint64_t i = 0; i < k; i++)
+        be64_put(tbl + (l2i + i) * 8, ((uint64_t)nc + i * cs) | QCOW2_COPIED);
+    r = host_pwrite(s->hf, l2off + l2i * 8, tbl + l2i * 8, (size_t)(k * 8));
+    if (r < 0) {
+        qcow2_cache_drop(&s->l2c, l2off);
+        return block_seterr(s->bd, r, "%s: writing L2 entries: %s", s->file,
+                            strerror(-r));
+    }
+    *done = (size_t)(k * cs);
+    return 0;
+}
+
 int qcow2_write(struct block_dev *bd, uint64_t off, const void *buf,
                 size_t len)
 {
@@ -384,10 +438,18 @@ int qcow2_write(struct block_dev *bd, uint64_t off, const void *buf,
         return r;
     while (len) {
         uint64_t inoff = off & (s->cluster_size - 1);
-        size_t n = (size_t)MIN((uint64_t)len, s->cluster_size - inoff);
-        r = write_piece(s, off, p, n);
-        if (r < 0)
-            return r;
+        size_t n = 0;
+        if (!inoff) {
+            r = write_run(s, off, p, len, &n);
+            if (r < 0)
+                return r;
+        }
+        if (!n) {
+            n = (size_t)MIN((uint64_t)len, s->cluster_size - inoff);
+            r = write_piece(s, off, p, n);
+            if (r < 0)
+                return r;
+        }
         p += n; off += n; len -= n;
     }
     return 0;

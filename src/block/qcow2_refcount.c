@@ -410,6 +410,41 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int64_t delta,
     return 0;
 }
 
+/* Set the refcounts of the free run [start, start + n) (all 0, as
+ * find_free_run found them, and every refcount block present) to 1 with
+ * one write per refcount block: a run of many clusters (a large
+ * sequential write) would otherwise cost one write per cluster. */
+static int set_free_run_used(struct qcow2 *s, uint64_t start, uint64_t n)
+{
+    for (uint64_t c = start; c < start + n;) {
+        uint64_t rti = c / s->rb_entries;
+        uint64_t end = MIN(start + n, (rti + 1) * s->rb_entries);
+        uint8_t *blk;
+        int r = load_block(s, rti, &blk);
+        if (r < 0)
+            return r;
+        uint64_t first, last, len;
+        qcow2_rb_span(s, c % s->rb_entries, &first, &len);
+        qcow2_rb_span(s, (end - 1) % s->rb_entries, &last, &len);
+        len += last - first;
+        r = qcow2_overlap_check(s, s->rt[rti] + first, len,
+                                QCOW2_OL(QCOW2_META_RB), QCOW2_NO_GUEST,
+                                "a refcount");
+        if (r < 0)
+            return r;
+        for (uint64_t i = c; i < end; i++)
+            qcow2_rb_set(s, blk, i % s->rb_entries, 1);
+        r = host_pwrite(s->hf, s->rt[rti] + first, blk + first, (size_t)len);
+        if (r < 0) {
+            qcow2_cache_drop(&s->rbc, s->rt[rti]);
+            return block_seterr(s->bd, r, "%s: writing refcount: %s",
+                                s->file, strerror(-r));
+        }
+        c = end;
+    }
+    return 0;
+}
+
 int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, const char *what,
                              uint64_t voff)
 {
@@ -442,11 +477,9 @@ int64_t qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, const char *what,
                             0, voff, what);
     if (r < 0)
         return r;
-    for (uint64_t i = 0; i < n; i++) {
-        r = qcow2_update_refcount(s, start + i, 1, NULL);
-        if (r < 0)
-            return r;
-    }
+    r = set_free_run_used(s, start, n);
+    if (r < 0)
+        return r;
     s->free_hint = start + n;
     return (int64_t)(start * s->cluster_size);
 }

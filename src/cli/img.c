@@ -547,7 +547,7 @@ static void usage(FILE *f)
             "  create [-f qcow2|raw|vpc|vdi] [-b BACKING [-F FMT]] [-o OPTS] FILE SIZE\n"
             "  info [-U] [--json] FILE\n"
             "  check [-U | --repair] FILE\n"
-            "  convert [-U] [-f FMT] [-O qcow2|raw|vpc|vdi] [-o OPTS] [-p] SRC DST\n"
+            "  convert [-U] [-f FMT] [-O qcow2|raw|vpc|vdi] [-o OPTS] [-t CACHE] [-p] SRC DST\n"
             "  resize FILE [+|-]SIZE\n"
             "  snapshot -l [-U] | -c NAME | -a NAME | -d NAME FILE\n"
             "  commit [-p] FILE\n"

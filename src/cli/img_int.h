@@ -56,7 +56,16 @@ int img_check_backing(const char *image, const char *backing,
 const char *img_errstr(struct block_dev *bd, int r);
 void img_human_size(uint64_t v, char *buf, size_t n);
 
-int img_convert(int argc, char **argv);  /* img_ops.c */
+/* A progress line "(N.00/100%)" on stdout when on (-p, or a terminal);
+ * last is the percentage shown last (-1 at first).  img_show_progress
+ * matches the block_commit progress callback: opaque is the struct. */
+struct img_progress {
+    bool on;
+    int last;
+};
+void img_show_progress(void *opaque, uint64_t done, uint64_t total);
+
+int img_convert(int argc, char **argv);  /* img_convert.c */
 int img_commit(int argc, char **argv);   /* img_ops.c */
 int img_rebase(int argc, char **argv);   /* img_ops.c */
 int img_bench(int argc, char **argv);    /* img_bench.c */

@@ -104,6 +104,50 @@ static void test_write_read_thin(void **st)
     block_close(bd);
 }
 
+/* Writes of many whole clusters into unallocated entries take one
+ * allocation for the run (qcow2_write's write_run): with 512-byte
+ * clusters a run crosses L2 tables and refcount blocks, and with
+ * refcounts narrower than a byte its refcount span starts inside a byte
+ * an earlier allocation wrote.  Clusters allocated before the big write
+ * end a run and are overwritten in place. */
+static void test_run_allocation(void **st)
+{
+    (void)st;
+    static const uint32_t rbits[] = { 1, 4, 16, 64 };
+    static uint8_t buf[3 << 20], out[3 << 20];
+    for (size_t k = 0; k < sizeof(rbits) / sizeof(rbits[0]); k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "run%u.qcow2", rbits[k]);
+        struct block_dev *bd = mk(name, 8 << 20, 512, rbits[k], NULL);
+        uint8_t c[512];
+        memset(c, 0xee, sizeof(c));
+        assert_int_equal(block_pwrite(bd, 3 * 512, c, 512), 0);
+        assert_int_equal(block_pwrite(bd, 700 * 512, c, 512), 0);
+        for (size_t i = 0; i < sizeof(buf); i++)
+            buf[i] = (uint8_t)(i * 31 + i / 512 + k);
+        assert_int_equal(block_pwrite(bd, 0, buf, 2 << 20), 0);
+        /* unaligned: a partial cluster first, then whole ones */
+        assert_int_equal(block_pwrite(bd, (4 << 20) + 100, buf, 1 << 20), 0);
+        assert_int_equal(block_pread(bd, 0, out, 2 << 20), 0);
+        assert_memory_equal(buf, out, 2 << 20);
+        assert_int_equal(block_pread(bd, (4 << 20) + 100, out, 1 << 20), 0);
+        assert_memory_equal(buf, out, 1 << 20);
+        assert_int_equal(block_pread(bd, 4 << 20, out, 100), 0);
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(out[i], 0);
+        assert_clean(bd);
+        block_close(bd);
+        /* the same after reopening: the tables on disk, not the caches */
+        char err[BLOCK_ERR_LEN];
+        assert_int_equal(block_open(&bd, tpath(name), BLOCK_O_RDONLY,
+                                    BLOCK_FMT_PROBE, err, sizeof(err)), 0);
+        assert_int_equal(block_pread(bd, 0, out, 2 << 20), 0);
+        assert_memory_equal(buf, out, 2 << 20);
+        assert_clean(bd);
+        block_close(bd);
+    }
+}
+
 static void test_refcount_table_grows(void **st)
 {
     (void)st;
@@ -383,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_aio),
         cmocka_unit_test(test_copied_on_unallocated),
         cmocka_unit_test(test_active_sharing_not_healthy),
+        cmocka_unit_test(test_run_allocation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
