@@ -53,10 +53,10 @@ print([x.get("free_page_reporting") for x in d["devices"] if x["type"] == "virti
 }
 rss_mib() { echo $(( $(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0) / 1024 )); }
 
-# Fill 160 MiB of tmpfs and free it: the guest's free memory is then
+# Fill 128 MiB of tmpfs and free it: the guest's free memory is then
 # mostly pages the host backs.  Then idle until powered off.
-PROG='mount -t tmpfs -o size=200m tmpfs /mnt && dd if=/dev/zero of=/mnt/fill bs=1M count=160 2>/dev/null
-rm -f /mnt/fill; umount /mnt; echo BALLOON-FREED
+PROG='mount -t tmpfs -o size=160m tmpfs /mnt && dd if=/dev/zero of=/mnt/fill bs=1M count=128 2>/dev/null &&
+rm /mnt/fill && umount /mnt && echo BALLOON-FREED
 while :; do sleep 1; done'
 B64=$(printf '%s\n' "$PROG" | base64 -w0)
 VM=("$VESSEL" run -m 256M --kernel "$KERNEL" --initrd "$INITRD"
@@ -67,10 +67,15 @@ start_vm() { # CONSOLE SOCKET [args...]: sets PID
     PID=$!
     PIDS+=("$PID")
 }
-stop_vm() {
+# Power the VM off; check it went cleanly (an exit, not a signal, and no
+# sanitizer report when $VESSEL is the asan build).
+stop_vm() { # CONSOLE
+    local rc con=$1
     [ "$(status "$(api PUT /actions '{"action":"poweroff"}')")" = 204 ] || kill "$PID" 2>/dev/null
     wait_for '! kill -0 $PID 2>/dev/null' 30 || kill -9 "$PID" 2>/dev/null
-    wait "$PID" 2>/dev/null
+    wait "$PID" 2>/dev/null; rc=$?
+    check "poweroff: vessel exits cleanly ($(basename "$con" .con), status $rc)" \
+        '[ $rc -lt 128 ] && ! grep -q "AddressSanitizer\|runtime error" "$con"'
 }
 
 # ---- refused options, a VM without a balloon ----------------------------
@@ -86,7 +91,7 @@ check "GET /balloon on a VM without --balloon: 404 saying so" \
 r=$(api PATCH /balloon '{"amount_mib":1}')
 check "PATCH /balloon on a VM without --balloon: 404" '[ "$(status "$r")" = 404 ]'
 check "GET /vm lists no balloon" '[ "$(balloon_device)" = "[]" ]'
-stop_vm
+stop_vm "$T/none.con"
 
 # ---- --balloon reporting --------------------------------------------------
 S=$T/rep.sock
@@ -125,7 +130,7 @@ echo "# memory file: $(du -m "$T/snap/memory" 2>/dev/null | cut -f1) MiB on disk
 r=$(api PATCH /balloon '{"amount_mib":0}')
 check "PATCH 0: the guest deflates to actual_mib 0" \
     '[ "$(status "$r")" = 204 ] && wait_for "[ \"\$(bal actual_mib)\" = 0 ]" 60'
-stop_vm
+stop_vm "$T/rep.con"
 
 S=$T/res.sock
 start_vm "$T/res.con" "$S" --balloon reporting --restore "$T/snap"
@@ -135,7 +140,7 @@ check "restored with --balloon reporting: GET /balloon shows amount_mib and actu
 r=$(api PATCH /balloon '{"amount_mib":0}')
 check "the restored guest deflates on PATCH 0" \
     '[ "$(status "$r")" = 204 ] && wait_for "[ \"\$(bal actual_mib)\" = 0 ]" 60'
-stop_vm
+stop_vm "$T/res.con"
 # The board without the balloon's slot, or a balloon that does not offer
 # the reporting the snapshot's driver negotiated: the state does not fit.
 for opt in "" "--balloon off" "--balloon on"; do
@@ -164,5 +169,5 @@ r=$(api PATCH /balloon '{"amount_mib":0}')
 check "PATCH 0: actual_mib back to 0, pages counted deflated" \
     '[ "$(status "$r")" = 204 ] && wait_for "[ \"\$(bal actual_mib)\" = 0 ]" 60 &&
      [ "$(bal stats.deflated_pages)" -ge 16384 ]'
-stop_vm
+stop_vm "$T/on.con"
 finish
