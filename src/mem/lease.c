@@ -234,6 +234,10 @@ int mem_replace_page(struct mem *m, uint64_t gpa)
  * which cost a bit, not a write), so a restore stays exact. */
 static int discard_range(struct mem *m, struct ram_region *r, uint64_t off, uint64_t len)
 {
+    /* madvise rounds the length up to whole host pages: on a host with
+     * larger pages it would drop guest pages next to the range too. */
+    if (sysconf(_SC_PAGESIZE) != (long)MEM_PAGE_SIZE)
+        return -EOPNOTSUPP;
     if (madvise(r->host + off, len, MADV_DONTNEED) < 0)
         return -errno;
     for (uint64_t p = off; p < off + len; p += MEM_PAGE_SIZE)

@@ -300,12 +300,14 @@ int mem_replace_page(struct mem *m, uint64_t gpa);
  * operation: no shootdown, any thread; only for pages the guest gave up
  * (a racing guest access is the guest's own bug, never the host's).
  * Errors: -EINVAL misaligned, empty-wrapped or not all in one RAM region;
- * madvise's error. */
+ * -EOPNOTSUPP the host's pages are not 4 KiB (nothing dropped); madvise's
+ * error. */
 int mem_discard(struct mem *m, uint64_t gpa, uint64_t len);
 /* The same for the whole pages inside host ranges that mem_map_iovec
  * gave (a virtqueue chain's buffers; partial pages at either end are
  * kept).  *discarded (may be NULL): bytes given back.  -EINVAL when a
- * range is not inside guest RAM (nothing further is discarded). */
+ * range is empty or not inside one RAM region, or mem_discard's error
+ * (nothing further is discarded). */
 int mem_discard_iovec(struct mem *m, const struct iovec *iov, int n, uint64_t *discarded);
 
 /* Total bytes of guest RAM, and the lowest RAM address (for boot loaders

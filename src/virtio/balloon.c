@@ -29,7 +29,10 @@
  *
  * Guest input is hostile: every frame number is checked against guest RAM
  * (a frame outside is skipped and counted, never touched), and a report
- * buffer must lie in RAM, which virtq_pop already guarantees. */
+ * buffer must lie in RAM, which virtq_pop already guarantees.  A chain in
+ * the wrong direction (a writable buffer on inflateq or deflateq, a
+ * readable one on reporting_vq) or on reporting_vq without the feature
+ * puts the device in DEVICE_NEEDS_RESET (2.1.2) and is not acted on. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -84,7 +87,9 @@ static void balloon_config_write(void *opaque, uint32_t off, const void *buf, ui
     pthread_mutex_unlock(&b->lock);
 }
 
-/* The frame numbers of an inflate chain: drop each page that is RAM. */
+/* The frame numbers of an inflate chain: drop each page that is RAM.  A
+ * frame outside RAM, and the bytes of a last, partial frame number, are
+ * counted in bad_pfns and touch nothing. */
 static void inflate(struct virtio_balloon *b, const struct virtq_chain *c)
 {
     uint8_t word[4];
@@ -104,6 +109,8 @@ static void inflate(struct virtio_balloon *b, const struct virtq_chain *c)
                 b->st.bad_pfns++;
         }
     }
+    if (have)
+        b->st.bad_pfns++;
 }
 
 static void deflate(struct virtio_balloon *b, const struct virtq_chain *c)
@@ -111,6 +118,8 @@ static void deflate(struct virtio_balloon *b, const struct virtq_chain *c)
     /* Nothing to do for the pages themselves (no MUST_TELL_HOST): they
      * are mapped, and come back zero-filled on the guest's first touch. */
     b->st.deflated_pages += c->out_len / 4;
+    if (c->out_len % 4)
+        b->st.bad_pfns++;
 }
 
 static void report(struct virtio_balloon *b, const struct virtq_chain *c)
@@ -122,12 +131,32 @@ static void report(struct virtio_balloon *b, const struct virtq_chain *c)
     b->st.reports++;
 }
 
+/* A chain that breaks the queue's direction (5.5.6: inflateq and deflateq
+ * buffers are device-readable, 5.5.6.4: reporting_vq buffers
+ * device-writable), or a buffer on reporting_vq without the feature (the
+ * queue does not exist then): the driver is broken, the device needs a
+ * reset.  Returns why, or NULL when the chain is fine. */
+static const char *chain_fault(struct virtio_balloon *b, unsigned q, const struct virtq_chain *c)
+{
+    if (q != Q_REPORTING)
+        return c->in_len ? "has device-writable buffers" : NULL;
+    if (!((virtio_dev_features(b->vdev) >> VIRTIO_BALLOON_F_PAGE_REPORTING) & 1))
+        return "is on reporting_vq, which PAGE_REPORTING was not negotiated for";
+    return c->out_len ? "has device-readable buffers on reporting_vq" : NULL;
+}
+
 static void balloon_notify(void *opaque, unsigned q)
 {
     struct virtio_balloon *b = opaque;
     struct virtq *vq = virtio_dev_queue(b->vdev, q);
     pthread_mutex_lock(&b->lock);
     while (virtq_pop(vq, &b->chain) == 1) {
+        const char *why = chain_fault(b, q, &b->chain);
+        if (why) {
+            virtq_drop(vq, &b->chain);
+            virtio_dev_needs_reset(b->vdev, "queue %u: chain %u %s", q, b->chain.head, why);
+            break;
+        }
         if (q == Q_INFLATE)
             inflate(b, &b->chain);
         else if (q == Q_DEFLATE)

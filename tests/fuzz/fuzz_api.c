@@ -74,6 +74,7 @@ static struct vm *the_vm(void)
     cfg.bios = PROG;
     cfg.ram_size = 1u << 20;
     cfg.jit = false;
+    cfg.balloon = 2;        /* GET/PATCH /balloon reach the device */
     char err[512];
     if (vm_create(&cfg, &vm, err, sizeof(err))) {
         fprintf(stderr, "fuzz_api: vm_create: %s\n", err);

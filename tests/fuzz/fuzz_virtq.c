@@ -1,16 +1,22 @@
 /* libFuzzer target for the virtio-mmio register interface and the split
- * virtqueue walker (src/virtio/mmio.c, virtqueue.c).
+ * virtqueue walker (src/virtio/mmio.c, virtqueue.c), and for the queues
+ * of virtio-balloon (src/virtio/balloon.c: frame numbers and free page
+ * reports from the guest).
  *
- * Each input is a little program run against one device with two queues
- * in 64 KiB of guest RAM.  Unless the first byte's low bit is set, the
- * device is first brought up the way Linux does it (features, queues at
- * fixed addresses, DRIVER_OK), so the fuzzer spends its time on rings.
+ * Each input is a little program run against one device in 64 KiB of
+ * guest RAM: a test device with two queues, or, when the first byte's bit
+ * 1 is set, the balloon with free page reporting (three queues, and its
+ * notify pops, drops pages and pushes).  Unless the first byte's low bit
+ * is set, the device is first brought up the way Linux does it (features,
+ * queues at fixed addresses, DRIVER_OK), so the fuzzer spends its time on
+ * rings.
  * Then, op by op:
  *   0  register write   off(2) size(1) value(4)
  *   1  register read    off(2) size(1)
  *   2  RAM write        off(2) len(1) bytes(len <= 64)
  *   3  pop + push       queue(1): every chain popped is filled and pushed
  *   4  QueueNotify      queue(1) (the device pops from its callback)
+ * (queue numbers modulo the device's queue count).
  * Nothing may crash, hang, leak or touch memory outside guest RAM; chains
  * must satisfy the walker's invariants (checked below), and every page
  * pinned on the way must be unpinned at the end. */
@@ -31,6 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct fz {
     struct mem *mem;
     struct virtio_dev *dev;
+    struct virtio_balloon *bal;     /* or NULL: the test device */
+    unsigned nq;
     struct virtq_chain *c;
 };
 
@@ -81,14 +89,18 @@ static void wr(struct fz *z, uint64_t off, uint32_t v)
 
 static void bring_up(struct fz *z)
 {
+    uint64_t feat = VIRTIO_F_COMMON;
+    if (z->bal)
+        feat |= 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM |
+                1ULL << VIRTIO_BALLOON_F_PAGE_REPORTING;
     wr(z, VIRTIO_MMIO_STATUS, 1);
     wr(z, VIRTIO_MMIO_STATUS, 3);
     wr(z, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(z, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)VIRTIO_F_COMMON);
+    wr(z, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)feat);
     wr(z, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
     wr(z, VIRTIO_MMIO_DRIVER_FEATURES, 1);
     wr(z, VIRTIO_MMIO_STATUS, 11);
-    for (unsigned q = 0; q < 2; q++) {
+    for (unsigned q = 0; q < z->nq; q++) {
         uint64_t base = RAM + 0x1000 * (1 + 3 * q);
         wr(z, VIRTIO_MMIO_QUEUE_SEL, q);
         wr(z, VIRTIO_MMIO_QUEUE_NUM, QMAX);
@@ -117,7 +129,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     z.c = malloc(sizeof(*z.c));
     if (!z.mem || !z.c || mem_add_ram(z.mem, RAM, RAM_SIZE))
         goto out;
-    z.dev = virtio_dev_new(&ops, &z, 0, NULL, z.mem);
+    if (size && (data[0] & 2)) {
+        z.bal = virtio_balloon_new(true, NULL, z.mem);
+        z.dev = z.bal ? virtio_balloon_transport(z.bal) : NULL;
+        z.nq = 3;
+    } else {
+        z.dev = virtio_dev_new(&ops, &z, 0, NULL, z.mem);
+        z.nq = 2;
+    }
     if (!z.dev)
         goto out;
     if (!size || !(data[0] & 1))
@@ -160,7 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 3: {
             uint8_t q;
             take(&p, &left, &q, 1);
-            drain(&z, q & 1);
+            drain(&z, q % z.nq);
             break;
         }
         case 4: {
@@ -172,7 +191,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 out:
-    virtio_dev_free(z.dev);
+    if (z.bal)
+        virtio_balloon_free(z.bal);
+    else
+        virtio_dev_free(z.dev);
     /* Every pin taken (rings, chains, indirect tables) was released: a
      * memory operation may move every page again. */
     for (uint64_t a = RAM; z.mem && a < RAM + RAM_SIZE; a += 4096)

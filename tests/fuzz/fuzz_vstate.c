@@ -1,7 +1,8 @@
 /* libFuzzer target: the restore of the virtio devices' saved state
  * (src/virtio/device.c and the sections of blk.c, net.c, console.c,
- * rng.c, input.c) on hostile bytes.  The first byte picks the device
- * (blk, net, console, rng, input), the rest is its section.  A snapshot file is input: no
+ * rng.c, input.c, balloon.c) on hostile bytes.  The first byte picks the
+ * device (blk, net, console, rng, input, balloon with free page
+ * reporting), the rest is its section.  A snapshot file is input: no
  * byte sequence may crash or read out of bounds; a refused restore leaves
  * the device saving the same bytes as before; an accepted one saves back
  * exactly the bytes it read, and the device then runs (resume, a
@@ -22,7 +23,7 @@
 #include "virtio/virtio.h"
 #include "virtio_fake.h"
 
-#define NDEV 5
+#define NDEV 6
 #define DISK_SIZE (64u << 10)
 #define RING(q) (FAKE_RAM + 0x20000 + 0x4000ULL * (q))
 #define BUF(i)  (FAKE_RAM + 0x100000 + 0x800ULL * (i))
@@ -37,6 +38,7 @@ struct fuzz_ctx {
     struct virtio_net *net;
     struct virtio_console *con;
     struct virtio_input *in;
+    struct virtio_balloon *bal;
 };
 
 static struct fuzz_ctx *ctx_get(void)
@@ -64,7 +66,8 @@ static struct fuzz_ctx *ctx_get(void)
     struct virtio_rng *r = virtio_rng_new(&irq, c->mem);
     c->con = virtio_console_new(NULL, &irq, c->mem);
     c->in = virtio_input_new(&irq, c->mem);
-    if (!b || !r || !c->con || !c->in || virtio_net_new(NULL, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 1 }, &irq, c->mem,
+    c->bal = virtio_balloon_new(true, &irq, c->mem);
+    if (!b || !r || !c->con || !c->in || !c->bal || virtio_net_new(NULL, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 1 }, &irq, c->mem,
                                                      &c->net))
         abort();
     c->dev[0] = virtio_blk_device(b);
@@ -82,6 +85,9 @@ static struct fuzz_ctx *ctx_get(void)
     c->dev[4] = virtio_input_device(c->in);
     c->vdev[4] = virtio_input_transport(c->in);
     c->nqueues[4] = 2;
+    c->dev[5] = virtio_balloon_device(c->bal);
+    c->vdev[5] = virtio_balloon_transport(c->bal);
+    c->nqueues[5] = 3;
     for (unsigned i = 0; i < NDEV; i++)
         if (c->dev[i].ops->quiesce(c->dev[i].opaque))
             abort();
@@ -119,11 +125,14 @@ static void write_seeds(const char *dir, struct fuzz_ctx *c)
 {
     for (unsigned i = 0; i < NDEV; i++) {
         struct fake_driver f = { .mem = c->mem, .dev = c->vdev[i] };
-        struct fk_ring r[2];
+        struct fk_ring r[3];
         c->dev[i].ops->resume(c->dev[i].opaque);
         uint64_t feat = VIRTIO_F_COMMON;
         if (i == 1)
             feat |= 1ULL << VIRTIO_NET_F_MAC;
+        if (i == 5)
+            feat |= 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM |
+                    1ULL << VIRTIO_BALLOON_F_PAGE_REPORTING;
         fk_negotiate(&f, feat);
         for (unsigned q = 0; q < c->nqueues[i]; q++)
             fk_ring_init(&f, &r[q], q, 16, RING(q));
@@ -159,6 +168,16 @@ static void write_seeds(const char *dir, struct fuzz_ctx *c)
             if (virtio_input_power_button(c->in))
                 abort();
             break;
+        case 5: {   /* balloon: a target, a page inflated, one waiting */
+            uint32_t pfn = (uint32_t)(BUF(4) >> 12), actual = 1;
+            mem_write(c->mem, BUF(0), &pfn, 4);
+            virtio_balloon_set_target(c->bal, 2);
+            virtio_mmio_ops.write(c->vdev[i], VIRTIO_MMIO_CONFIG + 4, actual, 4);
+            seed_chain(&f, &r[0], 0, false, 4);
+            fk_wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+            seed_chain(&f, &r[0], 0, false, 4);
+            break;
+        }
         default:    /* rng: two requests */
             seed_chain(&f, &r[0], 0, true, 32);
             seed_chain(&f, &r[0], 1, true, 32);

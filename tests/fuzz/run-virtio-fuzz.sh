@@ -1,6 +1,6 @@
 #!/bin/bash
 # Build the virtio fuzz target (virtio-mmio registers + the split-virtqueue
-# walker) with clang + libFuzzer + ASan/UBSan and run it briefly from
+# walker, and the balloon's queues) with clang + libFuzzer + ASan/UBSan and run it briefly from
 # generated seeds (TAP).  FUZZ_SECONDS overrides 20 s.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/vessel-vfuzz.XXXXXX")
@@ -8,11 +8,11 @@ trap 'rm -rf "$T"' EXIT
 if ! command -v clang >/dev/null; then
     echo "ok 1 - # SKIP clang not installed"; exit 0
 fi
-SRCS="$ROOT/tests/fuzz/fuzz_virtq.c $ROOT/src/virtio/mmio.c $ROOT/src/virtio/virtqueue.c $ROOT/src/mem/mem.c $ROOT/src/mem/lease.c $(ls "$ROOT"/src/util/*.c)"
+SRCS="$ROOT/tests/fuzz/fuzz_virtq.c $ROOT/src/virtio/mmio.c $ROOT/src/virtio/virtqueue.c $ROOT/src/virtio/device.c $ROOT/src/virtio/balloon.c $ROOT/src/mem/mem.c $ROOT/src/mem/lease.c $(ls "$ROOT"/src/util/*.c)"
 # shellcheck disable=SC2086
 if clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I"$ROOT/src" \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-      -o "$T/fuzz_virtq" $SRCS -lpthread -lm > "$T/build.log" 2>&1; then
+      -o "$T/fuzz_virtq" $SRCS -lfdt -lpthread -lm > "$T/build.log" 2>&1; then
     echo "ok 1 - build fuzz_virtq (clang libFuzzer)"
 else
     echo "not ok 1 - build fuzz_virtq (clang libFuzzer)"; sed 's/^/# /' "$T/build.log" | tail -20
@@ -41,6 +41,8 @@ desc() { # addr(8) len(4) flags(2) next(2) as a RAM-write op at offset $1
     printf '\x02\x04\x20\x02\x00\x00\x02\x02\x20\x02\x01\x00\x03\x00'
 } > "$T/corpus/seed-indirect"
 printf '\x01\x01\x00\x00\x04' > "$T/corpus/seed-regs"
+# The balloon: the same chain on inflateq (its frame numbers read from RAM).
+{ printf '\x02'; tail -c +2 "$T/corpus/seed-chain"; } > "$T/corpus/seed-balloon"
 if (cd "$T" && ./fuzz_virtq -max_total_time="${FUZZ_SECONDS:-20}" -max_len=4096 \
         -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 corpus) > "$T/fuzz.log" 2>&1; then
     echo "ok 2 - fuzz_virtq ran ${FUZZ_SECONDS:-20}s without a crash"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Build the virtio saved-state fuzz target (the restore of blk, net,
-# console, rng and input sections: src/virtio/device.c and the devices' own
+# console, rng, input and balloon sections: src/virtio/device.c and the devices' own
 # fields) with clang + libFuzzer + ASan/UBSan, let it write one seed per
 # device (a section saved from a busy device), and run it briefly (TAP).
 # FUZZ_SECONDS overrides 15 s.
@@ -26,7 +26,7 @@ else
 fi
 mkdir -p "$T/corpus"
 if (cd "$T" && VSTATE_SEED_DIR="$T/corpus" ./fuzz_vstate -runs=0 corpus) > "$T/seed.log" 2>&1 &&
-   [ "$(ls "$T/corpus" | wc -l)" -eq 5 ]; then
+   [ "$(ls "$T/corpus" | wc -l)" -eq 6 ]; then
     echo "ok 2 - seeds written and accepted ($(ls "$T/corpus" | tr '\n' ' '))"
 else
     echo "not ok 2 - seeds"; tail -20 "$T/seed.log" | sed 's/^/# /'

@@ -3,7 +3,8 @@
  * dirty log's fetch-and-clear and the map generation; leases: pins
  * (mem_pin, mem_map_iovec) and what releases them, memory operations
  * (mem_replace_page) with the shootdown's STOP/RELEASE around them,
- * refused on pinned pages, and a pinner racing a mover. */
+ * refused on pinned pages, and a pinner racing a mover; discards (the
+ * balloon's). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -415,6 +416,103 @@ static void test_pinner_races_mover(void **state)
     mem_free(r.m);
 }
 
+/* mem_discard / mem_discard_iovec (the balloon's inflate and free page
+ * reports): bad ranges are refused and change nothing; good ones read as
+ * zeros (a memory file's bytes on a file-backed region), are marked dirty
+ * and leave the neighbours alone; from iovecs only whole pages go. */
+static void test_discard(void **state)
+{
+    (void)state;
+    const uint64_t base = 0x80000000ULL;
+    struct mem *m = mem_new();
+    assert_int_equal(mem_add_ram(m, base, 16 * PAGE), 0);
+    assert_int_equal(mem_add_ram(m, base + 16 * PAGE, 4 * PAGE), 0);   /* adjacent */
+    for (unsigned i = 0; i < 20; i++)
+        fill_page(m, base + i * PAGE, i);
+    uint64_t bm[1];
+    assert_int_equal(mem_dirty_fetch(m, base, 16 * PAGE, bm, true), 0);
+    assert_int_equal(mem_discard(m, base + 1, PAGE), -EINVAL);
+    assert_int_equal(mem_discard(m, base, PAGE + 1), -EINVAL);
+    assert_int_equal(mem_discard(m, base, 100), -EINVAL);
+    assert_int_equal(mem_discard(m, 0xfffffffffffff000ULL, 2 * PAGE), -EINVAL);  /* wraps */
+    assert_int_equal(mem_discard(m, 0x1000, PAGE), -EINVAL);                    /* not RAM */
+    assert_int_equal(mem_discard(m, base + 24 * PAGE, PAGE), -EINVAL);
+    assert_int_equal(mem_discard(m, base + 15 * PAGE, 2 * PAGE), -EINVAL);      /* two regions */
+    assert_int_equal(mem_discard(m, base + 18 * PAGE, 4 * PAGE), -EINVAL);      /* past the end */
+    assert_int_equal(mem_discard(m, base + 3 * PAGE, 0), 0);
+    for (unsigned i = 0; i < 20; i++)
+        assert_true(page_holds(m, base + i * PAGE, i));
+    assert_int_equal(mem_dirty_fetch(m, base, 16 * PAGE, bm, false), 0);
+    assert_int_equal(bm[0], 0);
+
+    assert_int_equal(mem_discard(m, base + 2 * PAGE, 3 * PAGE), 0);
+    assert_int_equal(mem_dirty_fetch(m, base, 16 * PAGE, bm, false), 0);
+    assert_int_equal(bm[0], 7ULL << 2);
+    uint8_t zero[PAGE] = { 0 }, buf[PAGE];
+    for (unsigned i = 0; i < 16; i++) {
+        assert_int_equal(mem_read(m, base + i * PAGE, buf, PAGE), 0);
+        if (i >= 2 && i < 5)
+            assert_memory_equal(buf, zero, PAGE);
+        else
+            assert_true(page_holds(m, base + i * PAGE, i));
+    }
+    fill_page(m, base + 3 * PAGE, 99);       /* usable again */
+    assert_true(page_holds(m, base + 3 * PAGE, 99));
+
+    /* Iovecs: a buffer from 100 bytes into page 6 to 100 bytes into page
+     * 9 gives back pages 7 and 8 only. */
+    struct iovec iov[4];
+    int n;
+    assert_int_equal(mem_map_iovec(m, base + 6 * PAGE + 100, 3 * PAGE, false, iov, 4, &n), 0);
+    uint64_t done = 1;
+    assert_int_equal(mem_discard_iovec(m, iov, n, &done), 0);
+    assert_int_equal(done, 2 * PAGE);
+    assert_true(page_holds(m, base + 6 * PAGE, 6));
+    assert_true(page_holds(m, base + 9 * PAGE, 9));
+    assert_int_equal(mem_read(m, base + 7 * PAGE, buf, PAGE), 0);
+    assert_memory_equal(buf, zero, PAGE);
+    mem_unpin_iovec(m, iov, n, false);
+    /* A good range, then one outside guest RAM: the first is done and
+     * counted, the rest refused. */
+    static uint8_t host[2 * PAGE];
+    struct iovec bad[3] = {
+        { mem_gpa_to_hva(m, base + 10 * PAGE, NULL, false), PAGE },
+        { host, sizeof(host) },
+        { mem_gpa_to_hva(m, base + 11 * PAGE, NULL, false), PAGE },
+    };
+    assert_int_equal(mem_discard_iovec(m, bad, 3, &done), -EINVAL);
+    assert_int_equal(done, PAGE);
+    assert_true(page_holds(m, base + 11 * PAGE, 11));
+    /* Running past its region's mapping, empty: refused, nothing done. */
+    struct iovec past = { mem_gpa_to_hva(m, base + 15 * PAGE, NULL, false), 2 * PAGE };
+    assert_int_equal(mem_discard_iovec(m, &past, 1, &done), -EINVAL);
+    assert_int_equal(done, 0);
+    assert_true(page_holds(m, base + 15 * PAGE, 15));
+    struct iovec empty = { bad[2].iov_base, 0 };
+    assert_int_equal(mem_discard_iovec(m, &empty, 1, NULL), -EINVAL);
+    assert_int_equal(mem_discard_iovec(m, NULL, 0, &done), 0);
+    assert_int_equal(done, 0);
+    assert_true(page_holds(m, base + 11 * PAGE, 11));
+    mem_free(m);
+
+    /* A file-backed region: the guest's private copy goes, the memory
+     * file's bytes come back. */
+    char path[] = "/tmp/vessel-memfile-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    assert_int_equal(ftruncate(fd, 4 * PAGE), 0);
+    assert_int_equal(pwrite(fd, "file", 4, PAGE), 4);
+    m = mem_new();
+    assert_int_equal(mem_add_ram_file(m, base, 4 * PAGE, fd, 0), 0);
+    close(fd);
+    assert_int_equal(mem_write(m, base + PAGE, "gues", 4), 0);
+    assert_int_equal(mem_discard(m, base + PAGE, PAGE), 0);
+    assert_int_equal(mem_read(m, base + PAGE, buf, 4), 0);
+    assert_memory_equal(buf, "file", 4);
+    mem_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_map_iovec_errors_unpin),
         cmocka_unit_test(test_replace_file_backed),
         cmocka_unit_test(test_pinner_races_mover),
+        cmocka_unit_test(test_discard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
