@@ -175,9 +175,8 @@ static int create_split(const char *path, const char *type, uint64_t sectors,
     int fd = -1;
     if (r == 0 && (r = vmdk_desc_format(desc, cap + 1024, type, sectors, ext)) >= 0) {
         size_t dl = (size_t)r;
-        struct host_file hf;
         if ((r = make_file(path, &fd)) == 0) {
-            hf.fd = fd;
+            struct host_file hf = { .fd = fd };
             r = host_pwrite(&hf, 0, desc, dl);
             if (r == 0 && fsync(fd) < 0)
                 r = -errno;
