@@ -41,6 +41,8 @@ struct vmdk_stream {
     uint8_t *pend;
     uint8_t *zbuf;
     size_t zcap;
+    z_stream z;               /* reset per grain: no state allocated each time */
+    bool zinit;
 };
 
 int vmdk_stream_load_grain(struct block_dev *bd, struct vmdk_sparse *s, uint32_t e,
@@ -83,6 +85,8 @@ void vmdk_stream_free(struct vmdk_sparse *s)
 {
     if (!s->sw)
         return;
+    if (s->sw->zinit)
+        deflateEnd(&s->sw->z);
     free(s->sw->gt);
     free(s->sw->pend);
     free(s->sw->zbuf);
@@ -157,9 +161,17 @@ static int emit(struct block_dev *bd, struct vmdk_sparse *s, uint64_t g,
     struct vmdk_stream *w = s->sw;
     if (all_zero(data, s->grain))
         return 0;
-    uLongf zl = (uLongf)(w->zcap - VMDK_MARKER_LEN);
-    int zr = compress2(w->zbuf + VMDK_MARKER_LEN, &zl, data, (uLong)s->grain,
-                       Z_DEFAULT_COMPRESSION);
+    /* a zlib stream (RFC 1950), as VMware and qemu write them */
+    int zr = w->zinit ? deflateReset(&w->z) : deflateInit(&w->z, Z_DEFAULT_COMPRESSION);
+    w->zinit |= zr == Z_OK;
+    if (zr == Z_OK) {
+        w->z.next_in = (Bytef *)data;
+        w->z.avail_in = (uInt)s->grain;
+        w->z.next_out = w->zbuf + VMDK_MARKER_LEN;
+        w->z.avail_out = (uInt)(w->zcap - VMDK_MARKER_LEN);
+        zr = deflate(&w->z, Z_FINISH) == Z_STREAM_END ? Z_OK : Z_BUF_ERROR;
+    }
+    uLong zl = w->z.total_out;
     if (zr != Z_OK)
         return block_seterr(bd, -EIO, "%s: compressing grain %llu: zlib error %d",
                             s->name, (unsigned long long)g, zr);
