@@ -107,6 +107,13 @@ check "qemu-io writes into vessel-made images of every writable subformat" bash 
         qemu-img compare -f vmdk -F raw '$T/c-'\$s.vmdk '$T/c.raw' || exit 1
     done"
 
+check "an empty qemu-img streamOptimized image takes vessel's in-order writes; qemu-img reads them" \
+    bash -c "qemu-img create -q -f vmdk -o subformat=streamOptimized '$T/qs.vmdk' 64M &&
+             $V img bench -w -d 1 -c 100 -s 65536 -S 65536 '$T/qs.vmdk' >/dev/null &&
+             qemu-img check -f vmdk '$T/qs.vmdk' &&
+             qemu-io -f vmdk -c 'read -P 0xa5 0 6553600' '$T/qs.vmdk' | grep -q '^read 6553600/' &&
+             ! qemu-io -f vmdk -c 'read -P 0xa5 0 6553600' '$T/qs.vmdk' | grep -q 'verification failed'"
+
 # random writes, discards and write-zeroes through the block layer on a
 # monolithicSparse image (vessel's, then qemu's), mirrored on a raw file
 for who in vessel qemu; do
