@@ -114,8 +114,8 @@ const struct block_magic *block_probe_table(size_t *n);
  * file or a block device; its type is checked before anything is read
  * (the file is opened O_NONBLOCK, so a FIFO cannot hang the open).
  * VHD, VDI and VMDK: docs/block.md "VHD", "VDI", "VMDK" (a differencing
- * VHD opens read-only only: -ENOTSUP otherwise; a VMDK descriptor file
- * and a streamOptimized VMDK holding data: -EROFS).
+ * VHD opens read-only only: -ENOTSUP otherwise; a streamOptimized VMDK
+ * holding data: -EROFS).
  * A qcow2 image's backing chain is opened too (read-only), relative
  * backing paths resolved against the directory of the image that names
  * them; every backing file must be a regular file and must lie, after

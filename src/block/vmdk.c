@@ -12,7 +12,9 @@
  *    extents of at most 2 GiB, raw ("NAME-fNNN.vmdk") or each a hosted
  *    sparse extent with no embedded descriptor ("NAME-sNNN.vmdk");
  *  - ZERO extents read zeros and have no file.
- * Descriptor files open read-only.  An extent file is named relative to
+ * Descriptor files are written too: FLAT extents in place, SPARSE ones as
+ * monolithicSparse (RDONLY and ZERO extents refuse writes; the
+ * descriptor itself is never rewritten).  An extent file is named relative to
  * the descriptor's directory and must obey the rule for backing files
  * (docs/block.md "Backing files"): a regular file inside that directory
  * (symlinks resolved) or one the user allowed; never the descriptor
@@ -34,6 +36,7 @@ struct vmdk_ext {
     bool own;
     char *path;               /* owned, for messages */
     uint64_t flat_off;        /* bytes into the file */
+    bool writable;            /* RW extent of a read-write open */
     struct vmdk_sparse *sp;
 };
 
@@ -107,7 +110,8 @@ static int open_monolithic(struct block_dev *bd, struct vmdk_state *s, char *err
     }
     s->n = 1;
     s->ext[0] = (struct vmdk_ext){ .type = VMDK_EXT_SPARSE, .len = sp->capacity,
-                                   .file = bd->file, .sp = sp };
+                                   .file = bd->file, .sp = sp,
+                                   .writable = !bd->read_only };
     bd->size = sp->capacity;
     return 0;
 }
@@ -148,7 +152,12 @@ static int open_extent(struct block_dev *bd, struct vmdk_state *s, unsigned i,
         return block_errbuf(err, elen, -ENOMEM, "%s: out of memory", f);
     char why[BLOCK_ERR_LEN];
     struct stat st;
-    int fd = block_open_file(e->path, flags | BLOCK_O_RDONLY, ctx, &st, why, sizeof(why));
+    /* RDONLY extents stay read-only (writes into them fail); extents use
+     * buffered I/O even under cache=none (no aligned bounce buffers) */
+    e->writable = !bd->read_only && de->access == VMDK_RW;
+    int fd = block_open_file(e->path, (flags & ~BLOCK_O_DIRECT) |
+                             (e->writable ? 0 : BLOCK_O_RDONLY), ctx, &st, why,
+                             sizeof(why));
     if (fd < 0)
         return block_errbuf(err, elen, fd, "%s: cannot open extent %u \"%s\" named in "
                             "the descriptor (%s): %s", f, i + 1, de->file, e->path, why);
@@ -166,7 +175,7 @@ static int open_extent(struct block_dev *bd, struct vmdk_state *s, unsigned i,
                                 "file \"%s\"", f, k + 1, i + 1, de->file);
     }
     if ((flags & BLOCK_O_LOCK) &&
-        block_lock_fd(fd, e->path, false, why, sizeof(why)) < 0)
+        block_lock_fd(fd, e->path, e->writable, why, sizeof(why)) < 0)
         return block_errbuf(err, elen, -EBUSY, "%s: extent %u: %s", f, i + 1, why);
     if (e->type == VMDK_EXT_FLAT) {
         e->flat_off = de->offset * VMDK_SECTOR;
@@ -179,7 +188,8 @@ static int open_extent(struct block_dev *bd, struct vmdk_state *s, unsigned i,
                                 (unsigned long long)st.st_size);
         return 0;
     }
-    int r = vmdk_sparse_open(&e->sp, &e->file, e->path, false, NULL, NULL, err, elen);
+    int r = vmdk_sparse_open(&e->sp, &e->file, e->path, e->writable, NULL, NULL, err,
+                             elen);
     if (r < 0)
         return r;
     if (e->sp->compressed || e->sp->capacity != e->len)
@@ -225,12 +235,6 @@ static int open_descriptor(struct block_dev *bd, struct vmdk_state *s, unsigned 
                          "which lives inside a sparse extent (accepted in a descriptor "
                          "file: monolithicFlat, twoGbMaxExtentFlat, twoGbMaxExtentSparse, "
                          "vmfs)", f, d.create_type);
-        goto out;
-    }
-    if (!bd->read_only) {
-        r = block_errbuf(err, elen, -EROFS, "%s: a %s VMDK (descriptor file and extents) "
-                         "opens read-only (readonly=on); convert it to monolithicSparse "
-                         "or another format to write", f, d.create_type);
         goto out;
     }
     if (!(s->ext = calloc(d.next, sizeof(*s->ext)))) {
@@ -314,22 +318,46 @@ static int vmdk_pread(struct block_dev *bd, uint64_t off, void *buf, size_t len)
     return 0;
 }
 
+/* A write into extent e at byte `in` of it: `buf` NULL writes zeros. */
+static int ext_write(struct block_dev *bd, struct vmdk_ext *e, uint64_t in,
+                     const void *buf, size_t n)
+{
+    if (e->type == VMDK_EXT_ZERO || !e->writable)
+        return block_seterr(bd, -EROFS, "%s: write at offset %llu: extent %s is %s",
+                            bd->filename, (unsigned long long)(e->start + in),
+                            e->path ? e->path : "(ZERO)", e->type == VMDK_EXT_ZERO ?
+                            "a ZERO extent, which stores nothing" : "read-only (RDONLY)");
+    if (e->type == VMDK_EXT_SPARSE)
+        return buf ? vmdk_sparse_write(bd, e->sp, in, buf, n)
+                   : vmdk_sparse_zero(bd, e->sp, in, n);
+    uint64_t at = e->flat_off + in;
+    int r = buf ? host_pwrite(&e->file, at, buf, n) : host_zero_range(&e->file, at, n);
+    if (r < 0)
+        return block_seterr(bd, r, "%s: write at offset %llu: %s", e->path,
+                            (unsigned long long)at, strerror(-r));
+    return 0;
+}
+
 static int vmdk_pwrite(struct block_dev *bd, uint64_t off, const void *buf, size_t len)
 {
     struct vmdk_state *s = bd->opaque;
-    if (s->desc_file)
-        return block_seterr(bd, -EROFS, "%s: VMDK descriptor files are read-only",
-                            bd->filename);
-    return vmdk_sparse_write(bd, s->ext[0].sp, off, buf, len);
+    const uint8_t *p = buf;
+    while (len) {
+        struct vmdk_ext *e = find(s, off);
+        uint64_t in = off - e->start;
+        size_t n = (size_t)MIN((uint64_t)len, e->len - in);
+        int r = ext_write(bd, e, in, p, n);
+        if (r < 0)
+            return r;
+        off += n; p += n; len -= n;
+    }
+    return 0;
 }
 
 static int vmdk_zero(struct block_dev *bd, uint64_t off, uint64_t len)
 {
     struct vmdk_state *s = bd->opaque;
-    if (s->desc_file)
-        return block_seterr(bd, -EROFS, "%s: VMDK descriptor files are read-only",
-                            bd->filename);
-    if (s->ext[0].sp->sw) {
+    if (!s->desc_file && s->ext[0].sp->sw) {
         /* zeros in a stream are grains left out: write them as data,
          * which skips all-zero grains */
         static const uint8_t z[65536];
@@ -342,13 +370,31 @@ static int vmdk_zero(struct block_dev *bd, uint64_t off, uint64_t len)
         }
         return 0;
     }
-    return vmdk_sparse_zero(bd, s->ext[0].sp, off, len);
+    while (len) {
+        struct vmdk_ext *e = find(s, off);
+        uint64_t in = off - e->start, n = MIN(len, e->len - in);
+        int r = e->type == VMDK_EXT_ZERO ? 0 : ext_write(bd, e, in, NULL, (size_t)n);
+        if (r < 0)
+            return r;
+        off += n; len -= n;
+    }
+    return 0;
 }
 
 static int vmdk_flush(struct block_dev *bd)
 {
     struct vmdk_state *s = bd->opaque;
-    return s->desc_file ? 0 : vmdk_sparse_flush(bd, s->ext[0].sp);
+    for (unsigned i = 0; i < s->n; i++) {
+        struct vmdk_ext *e = &s->ext[i];
+        int r = 0;
+        if (e->sp)
+            r = vmdk_sparse_flush(bd, e->sp);
+        else if (e->writable && fdatasync(e->file.fd) < 0)
+            r = block_seterr(bd, -errno, "%s: flush: %s", e->path, strerror(errno));
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 static int vmdk_status(struct block_dev *bd, uint64_t off, uint64_t len, uint64_t *pnum)

@@ -81,7 +81,8 @@ check "qemu-img images pass vessel img check" bash -c "
         $V img check '$T/q-'\$s.vmdk || exit 1; done"
 
 # 2. written by vessel, read by qemu-img
-for sub in monolithicSparse streamOptimized; do
+for sub in monolithicSparse streamOptimized monolithicFlat twoGbMaxExtentSparse \
+           twoGbMaxExtentFlat; do
     f=$T/v-$sub.vmdk
     check "vessel img convert -O vmdk -o subformat=$sub: qemu-img reads it identical, check clean" \
         bash -c "$V img convert -O vmdk -o subformat=$sub '$R' '$f' &&
@@ -160,9 +161,18 @@ done
 check "a streamOptimized image holding data is not rewritten (append-only)" bash -c "
     ! $V img bench -w -c 1 '$T/v-streamOptimized.vmdk' 2> '$T/err' &&
     grep -q 'append-only' '$T/err' && grep -q 'v-streamOptimized.vmdk' '$T/err'"
-check "descriptor-file VMDKs open read-only, saying so" bash -c "
-    ! $V img bench -w -c 1 '$T/q-monolithicFlat.vmdk' 2> '$T/err' &&
-    grep -q 'opens read-only' '$T/err'"
+# descriptor files are written too: FLAT in place, SPARSE extents as
+# monolithicSparse; 4500 MiB crosses two 2 GiB extent boundaries
+for spec in monolithicFlat:48M:300 twoGbMaxExtentSparse:4500M:30 twoGbMaxExtentFlat:4500M:30; do
+    IFS=: read -r sub size steps <<< "$spec"
+    f=$T/w-$sub.vmdk
+    $V img create -f vmdk -o subformat=$sub "$f" "$size" >/dev/null
+    rm -f "$T/m.raw"; truncate -s "$size" "$T/m.raw"
+    check "random I/O on a vessel-made $sub ($size) matches a raw mirror; qemu-img agrees" \
+        bash -c "'$T/blkrand-release' mirror '$f' '$T/m.raw' $SEED $steps &&
+                 qemu-img compare -f raw -F vmdk '$T/m.raw' '$f' && qemu-img check -f vmdk '$f'"
+done
+rm -f "$T/m.raw" "$T"/w-twoGb*
 
 # 6. check: tables, the redundant directory, grains used twice, the
 # unclean-shutdown byte
@@ -206,6 +216,12 @@ mkdesc() { # NAME EXTENT-LINES...
       printf 'createType="monolithicFlat"\n'; printf '%s\n' "$@"; } > "$D/$n"
 }
 mkdesc ok.vmdk 'RW 1024 FLAT "flat.img" 0' 'RW 2048 FLAT "sub/in.img" 0' 'RW 100 ZERO'
+check "writes into RDONLY and ZERO extents fail (EROFS; messages: test_vmdk.c)" bash -c "
+    sed 's/^RW 1024 FLAT/RDONLY 1024 FLAT/' '$D/ok.vmdk' > '$D/ro.vmdk' &&
+    ! $V img bench -w -c 1 '$D/ro.vmdk' 2> '$T/err' && grep -q 'Read-only file system' '$T/err' &&
+    ! $V img bench -w -c 1 -o $((3072 * 512)) -s 512 '$D/ok.vmdk' 2> '$T/err' &&
+    grep -q 'Read-only file system' '$T/err' &&
+    $V img bench -w -c 1 -o $((1024 * 512)) -s 512 '$D/ok.vmdk'"
 check "a hand-written descriptor: FLAT in a subdirectory and ZERO extents read" bash -c "
     $V img info '$D/ok.vmdk' | grep -q '(1624064 bytes)' &&
     qemu-img compare -f vmdk -F vmdk '$D/ok.vmdk' '$D/ok.vmdk' &&

@@ -231,6 +231,45 @@ static void test_stream_write(void **state)
     block_close(bd);
 }
 
+/* A hand-written descriptor file: RW FLAT, RDONLY FLAT, ZERO; writes go
+ * to the first only, the others fail naming the extent. */
+static void test_desc_file_write(void **state)
+{
+    (void)state;
+    FILE *fp = fopen(tpath("a.img"), "w");
+    assert_non_null(fp);
+    assert_int_equal(ftruncate(fileno(fp), 8192), 0);
+    fclose(fp);
+    fp = fopen(tpath("b.img"), "w");
+    assert_non_null(fp);
+    assert_int_equal(ftruncate(fileno(fp), 8192), 0);
+    fclose(fp);
+    fp = fopen(tpath("df.vmdk"), "w");
+    assert_non_null(fp);
+    fputs(HEAD "createType=\"monolithicFlat\"\nRW 8 FLAT \"a.img\" 2\n"
+          "RDONLY 4 FLAT \"b.img\"\nRW 4 ZERO\n", fp);
+    fclose(fp);
+    struct block_dev *bd;
+    assert_int_equal(block_open(&bd, tpath("df.vmdk"), 0, BLOCK_FMT_PROBE, err,
+                                sizeof(err)), 0);
+    assert_int_equal(block_length(bd), 16 * 512);
+    uint8_t w[512], r[512];
+    memset(w, 0x3c, sizeof(w));
+    assert_int_equal(block_pwrite(bd, 7 * 512, w, 512), 0);
+    assert_int_equal(block_pwrite(bd, 8 * 512, w, 512), -EROFS);
+    assert_non_null(strstr(block_last_error(bd), "read-only (RDONLY)"));
+    assert_int_equal(block_pwrite(bd, 12 * 512, w, 512), -EROFS);
+    assert_non_null(strstr(block_last_error(bd), "ZERO extent"));
+    assert_int_equal(block_pread(bd, 7 * 512, r, 512), 0);
+    assert_memory_equal(w, r, 512);
+    block_close(bd);
+    /* the FLAT extent's offset (2 sectors) is honoured in its file */
+    int fd = open(tpath("a.img"), O_RDONLY);
+    assert_int_equal(pread(fd, r, 512, 9 * 512), 512);
+    close(fd);
+    assert_memory_equal(w, r, 512);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -253,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_desc_bad),
         cmocka_unit_test(test_sparse_write),
         cmocka_unit_test(test_stream_write),
+        cmocka_unit_test(test_desc_file_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
