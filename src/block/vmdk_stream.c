@@ -43,6 +43,7 @@ struct vmdk_stream {
     size_t zcap;
     z_stream z;               /* reset per grain: no state allocated each time */
     bool zinit;
+    bool dirty;               /* written since the trailer was */
 };
 
 int vmdk_stream_load_grain(struct block_dev *bd, struct vmdk_sparse *s, uint32_t e,
@@ -139,6 +140,7 @@ int vmdk_stream_start(struct vmdk_sparse *s, char *err, size_t elen)
     }
     w->end = s->overhead * VMDK_SECTOR;
     w->pend_g = UINT64_MAX;
+    w->dirty = true;          /* the trailer goes after the overhead */
     return 0;
 }
 
@@ -208,6 +210,7 @@ int vmdk_stream_write(struct block_dev *bd, struct vmdk_sparse *s, uint64_t off,
 {
     struct vmdk_stream *w = s->sw;
     const uint8_t *p = buf;
+    w->dirty = true;
     while (len) {
         uint64_t g = off / s->grain, in = off % s->grain;
         size_t n = (size_t)MIN((uint64_t)len, s->grain - in);
@@ -250,6 +253,8 @@ static void marker(uint8_t *m, uint64_t val, uint32_t type)
 int vmdk_stream_finish(struct block_dev *bd, struct vmdk_sparse *s)
 {
     struct vmdk_stream *w = s->sw;
+    if (!w->dirty)
+        return 0;
     int r = emit_pending(bd, s);
     if (r < 0)
         return r;
@@ -316,5 +321,6 @@ int vmdk_stream_finish(struct block_dev *bd, struct vmdk_sparse *s)
                             strerror(-r));
     s->file_size = w->end + len;
     s->gd_sec = gd_at;
+    w->dirty = false;
     return 0;
 }
