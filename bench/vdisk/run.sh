@@ -84,11 +84,28 @@ row "convert raw -> qcow2" "$a" "$b"
 read -r a b < <(pair "$V" img convert -t writeback -O qcow2 "$T/src.qcow2" "$T/v.o.qcow2" -- \
                      qemu-img convert -t writeback -O qcow2 "$T/src.qcow2" "$T/q.o.qcow2")
 row "qcow2 -> qcow2 -t writeback" "$a" "$b"
-# VMDK: Vessel reads it (monolithicSparse, streamOptimized), never writes it.
-qemu-img convert -O vmdk "$T/src.qcow2" "$T/q.vmdk"
-read -r a b < <(pair "$V" img convert -O qcow2 "$T/q.vmdk" "$T/v.back.qcow2" -- \
-                     qemu-img convert -O qcow2 "$T/q.vmdk" "$T/q.back.qcow2")
-row "convert vmdk -> qcow2" "$a" "$b"
-read -r a b < <(pair "$V" img bench -c 100000 "$T/q.vmdk" -- \
-                     qemu-img bench -f vmdk -c 100000 "$T/q.vmdk")
-row "vmdk: 100k sequential reads" "$a" "$b"
+# VMDK: monolithicSparse (read and written in place) and streamOptimized
+# (compressed, written append-only); writes: 4 KiB requests into a new
+# monolithicSparse image (made by the same tool, inside the timing).
+for sub in monolithicSparse streamOptimized; do
+    read -r a b < <(pair "$V" img convert -O vmdk -o subformat=$sub "$T/src.qcow2" "$T/v.vmdk" -- \
+                         qemu-img convert -O vmdk -o subformat=$sub "$T/src.qcow2" "$T/q.vmdk")
+    row "convert qcow2 -> vmdk ${sub:0:6}" "$a" "$b"
+    read -r a b < <(pair "$V" img convert -O qcow2 "$T/q.vmdk" "$T/v.back.qcow2" -- \
+                         qemu-img convert -O qcow2 "$T/q.vmdk" "$T/q.back.qcow2")
+    row "convert vmdk ${sub:0:6} -> qcow2" "$a" "$b"
+    read -r a b < <(pair "$V" img bench -c 100000 "$T/q.vmdk" -- \
+                         qemu-img bench -f vmdk -c 100000 "$T/q.vmdk")
+    row "vmdk ${sub:0:6}: 100k seq reads" "$a" "$b"
+    read -r a b < <(pair "$V" img bench -c 100000 -S $((4096 * 7919)) "$T/q.vmdk" -- \
+                         qemu-img bench -f vmdk -c 100000 -S $((4096 * 7919)) "$T/q.vmdk")
+    row "vmdk ${sub:0:6}: 100k rnd reads" "$a" "$b"
+done
+for kind in seq rnd; do
+    S=4096; [ $kind = rnd ] && S=$((4096 * 7919))
+    read -r a b < <(pair bash -c "rm -f '$T/w.vmdk'; '$V' img create -f vmdk '$T/w.vmdk' 1G &&
+                                  '$V' img bench -w -c 50000 -S $S '$T/w.vmdk'" -- \
+                         bash -c "rm -f '$T/w.vmdk'; qemu-img create -q -f vmdk '$T/w.vmdk' 1G &&
+                                  qemu-img bench -w -f vmdk -c 50000 -S $S '$T/w.vmdk'")
+    row "vmdk: 50k $kind writes (new)" "$a" "$b"
+done

@@ -145,7 +145,7 @@ int block_open_internal(struct block_dev **out, const char *path,
         r = vdi_open(bd, flags, err, elen);
     } else if (fmt == BLOCK_FMT_VMDK) {
         bd->drv = &block_vmdk_driver;
-        r = vmdk_open(bd, err, elen);
+        r = vmdk_open(bd, flags, ctx, err, elen);
     } else {
         bd->drv = &block_raw_driver;
         r = raw_open(bd, err, elen);
@@ -447,9 +447,9 @@ int block_create(const char *path, const struct block_create_opts *opts,
                  char *err, size_t err_len)
 {
     if (opts->subformat && opts->format != BLOCK_FMT_VPC &&
-        opts->format != BLOCK_FMT_VDI)
+        opts->format != BLOCK_FMT_VDI && opts->format != BLOCK_FMT_VMDK)
         return block_errbuf(err, err_len, -EINVAL, "%s: option subformat is only "
-                            "for vpc (dynamic, fixed) and vdi (dynamic, static)",
+                            "for vpc (dynamic, fixed), vdi (dynamic, static) and vmdk",
                             path);
     if (opts->format == BLOCK_FMT_RAW) {
         if (opts->backing_file)
@@ -498,9 +498,7 @@ int block_create(const char *path, const struct block_create_opts *opts,
     if (opts->format == BLOCK_FMT_VDI)
         return vdi_create(path, opts, err, err_len);
     if (opts->format == BLOCK_FMT_VMDK)
-        return block_errbuf(err, err_len, -ENOTSUP, "%s: creating VMDK images is "
-                            "not supported (Vessel reads monolithicSparse and streamOptimized VMDKs)",
-                            path);
+        return vmdk_create(path, opts, err, err_len);
     return qcow2_create(path, opts, err, err_len);
 }
 

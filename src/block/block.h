@@ -33,7 +33,7 @@ enum block_format {
     BLOCK_FMT_VPC,       /* VHD (Microsoft Virtual Hard Disk); qemu-img's
                             "vpc", also accepted as "vhd" */
     BLOCK_FMT_VDI,       /* VirtualBox Disk Image */
-    BLOCK_FMT_VMDK,      /* VMware monolithicSparse, streamOptimized; read-only */
+    BLOCK_FMT_VMDK,      /* VMware VMDK (docs/block.md "VMDK") */
 };
 
 /* block_open flags */
@@ -77,8 +77,7 @@ enum block_format {
  * a recognised header in its first sector, so a guest can never turn its
  * raw disk into, say, a qcow2 image naming a host file as its backing
  * file (the class of CVE-2008-2004).  The table also holds formats that
- * have no driver yet (VHDX, VMDK descriptor files and ESX sparse
- * extents): such a file is refused at
+ * have no driver yet (VHDX and ESX sparse extents): such a file is refused at
  * open instead of being taken for raw, and a guest cannot plant their
  * headers either.  A new format driver must be recognised through this
  * table and nowhere else, so that the guard covers it.
@@ -108,14 +107,15 @@ const struct block_magic *block_probe_table(size_t *n);
  */
 
 /* Open the image at `path`.  `fmt` BLOCK_FMT_PROBE looks the first sector
- * up in the magic table above (qcow2, VHD, VDI and sparse VMDK open with
+ * up in the magic table above (qcow2, VHD, VDI and VMDK open with
  * their drivers, a recognised format
  * without a driver is refused with -ENOTSUP, anything else is raw: see
  * block_probed_raw for what that restricts).  The image must be a regular
  * file or a block device; its type is checked before anything is read
  * (the file is opened O_NONBLOCK, so a FIFO cannot hang the open).
  * VHD, VDI and VMDK: docs/block.md "VHD", "VDI", "VMDK" (a differencing
- * VHD and a VMDK open read-only only: -ENOTSUP otherwise).
+ * VHD opens read-only only: -ENOTSUP otherwise; a streamOptimized VMDK
+ * holding data: -EROFS).
  * A qcow2 image's backing chain is opened too (read-only), relative
  * backing paths resolved against the directory of the image that names
  * them; every backing file must be a regular file and must lie, after

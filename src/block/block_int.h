@@ -175,9 +175,14 @@ extern const struct block_driver block_vdi_driver;
 int vdi_open(struct block_dev *bd, unsigned flags, char *err, size_t elen);
 int vdi_create(const char *path, const struct block_create_opts *o,
                char *err, size_t elen);
-/* vmdk.c (docs/block.md "VMDK"): monolithicSparse and streamOptimized, read-only opens only */
+/* vmdk*.c (docs/block.md "VMDK"): monolithicSparse, streamOptimized
+ * (append-only writes), descriptor files with FLAT, SPARSE and ZERO
+ * extents */
 extern const struct block_driver block_vmdk_driver;
-int vmdk_open(struct block_dev *bd, char *err, size_t elen);
+int vmdk_open(struct block_dev *bd, unsigned flags, struct block_open_ctx *ctx,
+              char *err, size_t elen);
+int vmdk_create(const char *path, const struct block_create_opts *o,
+                char *err, size_t elen);
 /* Make [off, off+len) of the host file read as zeros: punch a hole, else
  * write zeros (hostio.c).  0 or -errno (no message). */
 int host_zero_range(const struct host_file *f, uint64_t off, uint64_t len);

@@ -35,7 +35,7 @@ static const struct block_magic magics[] = {
     MAGIC("qcow2", BLOCK_FMT_QCOW2, 0, "QFI\xfb"),
     MAGIC("vmdk", BLOCK_FMT_VMDK, 0, "KDMV"),
     MAGIC("vmdk", BLOCK_FMT_PROBE, 0, "COWD"),
-    MAGIC("vmdk", BLOCK_FMT_PROBE, 0, "# Disk DescriptorFile"),
+    MAGIC("vmdk", BLOCK_FMT_VMDK, 0, "# Disk DescriptorFile"),
     MAGIC("vhd", BLOCK_FMT_VPC, 0, "conectix"),
     MAGIC("vhdx", BLOCK_FMT_PROBE, 0, "vhdxfile"),
     MAGIC("vdi", BLOCK_FMT_VDI, 64, "\x7f\x10\xda\xbe"),

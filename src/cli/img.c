@@ -25,7 +25,7 @@ int img_parse_fmt(const char *s, enum block_format *out)
     if (!strcmp(s, "vdi")) { *out = BLOCK_FMT_VDI; return 0; }
     if (!strcmp(s, "vmdk")) { *out = BLOCK_FMT_VMDK; return 0; }
     fprintf(stderr, "vessel img: unknown format '%s' (accepted: raw, "
-            "qcow2, vpc (or vhd), vdi, vmdk (read))\n", s);
+            "qcow2, vpc (or vhd), vdi, vmdk)\n", s);
     return -1;
 }
 
@@ -124,7 +124,7 @@ static int img_create(int argc, char **argv)
             break;
         case 'u': case 'q': break;
         default:
-            fprintf(stderr, "usage: vessel img create [-f qcow2|raw|vpc|vdi] "
+            fprintf(stderr, "usage: vessel img create [-f qcow2|raw|vpc|vdi|vmdk] "
                     "[-b BACKING [-F FMT]] [-o cluster_size=N,compat=0.10|"
                     "1.1,refcount_bits=N,lazy_refcounts=on,subformat=S] FILE "
                     "[SIZE]\n");
@@ -544,19 +544,20 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vessel img <command> [options]\n\n"
-            "  create [-f qcow2|raw|vpc|vdi] [-b BACKING [-F FMT]] [-o OPTS] FILE SIZE\n"
+            "  create [-f qcow2|raw|vpc|vdi|vmdk] [-b BACKING [-F FMT]] [-o OPTS] FILE SIZE\n"
             "  info [-U] [--json] FILE\n"
             "  check [-U | --repair] FILE\n"
-            "  convert [-U] [-f FMT] [-O qcow2|raw|vpc|vdi] [-o OPTS] [-t CACHE] [-p] SRC DST\n"
+            "  convert [-U] [-f FMT] [-O qcow2|raw|vpc|vdi|vmdk] [-o OPTS] [-t CACHE] [-p] SRC DST\n"
             "  resize FILE [+|-]SIZE\n"
             "  snapshot -l [-U] | -c NAME | -a NAME | -d NAME FILE\n"
             "  commit [-p] FILE\n"
             "  rebase [-u] [-U] -b BACKING [-F FMT] FILE\n"
             "  bench [-U | -w] [-c COUNT] [-d DEPTH] [-s SIZE] [-S STEP] FILE\n"
             "SIZE accepts K, M, G, T suffixes (powers of 1024).\n"
-            "FMT: raw, qcow2, vpc (VHD; also vhd), vdi, vmdk (sparse, stream-optimized; read\n"
-            "only).  -o subformat=dynamic|fixed\n"
-            "(vpc) or dynamic|static (vdi).\n"
+            "FMT: raw, qcow2, vpc (VHD; also vhd), vdi, vmdk.  -o subformat=dynamic|fixed\n"
+            "(vpc), dynamic|static (vdi) or monolithicSparse|streamOptimized|monolithicFlat|\n"
+            "twoGbMaxExtentSparse|twoGbMaxExtentFlat (vmdk; streamOptimized is written\n"
+            "once, in order).\n"
             "--backing-dir DIR (repeatable, any command) allows backing files in DIR\n"
             "besides the image's own directory.\n"
             "Commands that write lock the image and refuse one in use (by a VM,\n"

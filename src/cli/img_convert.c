@@ -249,7 +249,7 @@ int img_convert(int argc, char **argv)
         case 'c': break;
         default:
             fprintf(stderr, "usage: vessel img convert [-U] [-f FMT] [-O "
-                    "qcow2|raw|vpc|vdi] [-o cluster_size=N,compat=..,subformat=..] "
+                    "qcow2|raw|vpc|vdi|vmdk] [-o cluster_size=N,compat=..,subformat=..] "
                     "[-t unsafe|writeback|...] [-p] SRC DST\n");
             return 1;
         }
@@ -282,7 +282,7 @@ int img_convert(int argc, char **argv)
             else {
                 fprintf(stderr, "vessel img convert: unknown option '%s' "
                         "(accepted: cluster_size=N, compat=0.10|1.1, "
-                        "subformat=dynamic|fixed|static, static=on|off)\n", kv);
+                        "subformat=dynamic|fixed|static|<vmdk subformat>, static=on|off)\n", kv);
                 return 1;
             }
         }

@@ -64,7 +64,7 @@ enum vm_disk_format {
     VM_DISK_QCOW2,
     VM_DISK_VPC,                /* VHD (qemu-img's "vpc") */
     VM_DISK_VDI,                /* VirtualBox */
-    VM_DISK_VMDK,               /* VMware; read-only (readonly=on or snapshot=on) */
+    VM_DISK_VMDK,               /* VMware; streamOptimized readonly=on or snapshot=on */
 };
 
 /* At most this many backing directories per disk. */
