@@ -159,6 +159,7 @@ static int open_log(struct block_dev *bd, struct vhdx_drv *v, char *err, size_t 
         s->file_size = MAX(s->file_size, rp.last_file_off);
         return 0;
     }
+    unsigned entries = rp.entries;
     r = vhdx_log_apply(&bd->file, bd->filename, &rp, err, elen);
     vhdx_replay_free(&rp);
     if (r < 0)
@@ -170,7 +171,7 @@ static int open_log(struct block_dev *bd, struct vhdx_drv *v, char *err, size_t 
     r = vhdx_update_header(bd, s, NULL, zero);
     if (r < 0)
         return block_errbuf(err, elen, r, "%s", bd->err);
-    v->replayed = rp.entries > 0;
+    v->replayed = entries > 0;
     s->log_dirty = false;
     return 0;
 }
