@@ -38,6 +38,8 @@ struct vhdx_drv {
     bool replayed;            /* a read-write open replayed a dirty log */
 };
 
+static int bat_commit(struct block_dev *bd, struct vhdx_state *s);
+
 static uint64_t bat_index(const struct vhdx_state *s, uint64_t b)
 {
     return b + b / s->chunk_ratio;
@@ -130,7 +132,8 @@ static int read_bat(struct block_dev *bd, struct vhdx_state *s, char *err, size_
     s->bat_bytes = (size_t)((s->nbat * 8 + VHDX_LOG_SECTOR - 1) / VHDX_LOG_SECTOR *
                             VHDX_LOG_SECTOR);
     s->bat = malloc(s->bat_bytes);
-    if (!s->bat)
+    s->bat_dirty = calloc(1, s->bat_bytes / VHDX_LOG_SECTOR);
+    if (!s->bat || !s->bat_dirty)
         return block_errbuf(err, elen, -ENOMEM, "%s: out of memory for a BAT of %llu "
                             "entries", bd->filename, (unsigned long long)s->nbat);
     int r = vhdx_file_read(&bd->file, s, s->bat_off, s->bat, s->bat_bytes);
@@ -205,6 +208,7 @@ int vhdx_open(struct block_dev *bd, unsigned flags, char *err, size_t elen)
     bd->opaque = v;
     return 0;
 fail:
+    free(s->bat_dirty);
     free(s->bat);
     vhdx_replay_free(&s->ovl);
     free(v);
@@ -216,8 +220,9 @@ static void vhdx_close(struct block_dev *bd)
     struct vhdx_drv *v = bd->opaque;
     /* A clean close empties the log (LogGuid cleared), so that other
      * readers open the file without a replay. */
-    if (!bd->read_only)
+    if (!bd->read_only && bat_commit(bd, &v->s) == 0)
         vhdx_session_end(bd, &v->s);
+    free(v->s.bat_dirty);
     free(v->s.bat);
     vhdx_replay_free(&v->s.ovl);
     free(v);
@@ -251,15 +256,56 @@ static int vhdx_pread(struct block_dev *bd, uint64_t off, void *buf, size_t len)
     return 0;
 }
 
-/* Set BAT entry i through the log: the 4 KiB of the BAT holding it. */
+/* Commit the changed BAT sectors through the log, at most
+ * VHDX_LOG_MAX_SECTORS per entry. */
+static int bat_commit(struct block_dev *bd, struct vhdx_state *s)
+{
+    size_t nsec = s->bat_bytes / VHDX_LOG_SECTOR;
+    uint64_t offs[VHDX_LOG_MAX_SECTORS];
+    uint8_t *buf = NULL;
+    int r = 0;
+    if (!s->ndirty)
+        return 0;
+    if (!(buf = malloc((size_t)VHDX_LOG_MAX_SECTORS * VHDX_LOG_SECTOR)))
+        return block_seterr(bd, -ENOMEM, "%s: out of memory", bd->filename);
+    unsigned n = 0;
+    for (size_t k = 0; k < nsec && r == 0; k++) {
+        if (s->bat_dirty[k]) {
+            uint8_t *p = buf + (size_t)n * VHDX_LOG_SECTOR;
+            for (size_t j = 0; j < VHDX_LOG_SECTOR / 8; j++)
+                le_put(p + 8 * j, s->bat[k * (VHDX_LOG_SECTOR / 8) + j], 8);
+            offs[n++] = s->bat_off + k * VHDX_LOG_SECTOR;
+        }
+        if (n && (n == VHDX_LOG_MAX_SECTORS || k + 1 == nsec)) {
+            r = vhdx_log_write(bd, s, offs, buf, n);
+            n = 0;
+        }
+    }
+    free(buf);
+    if (r == 0) {
+        memset(s->bat_dirty, 0, nsec);
+        s->ndirty = 0;
+        s->pending = 0;
+    }
+    return r;
+}
+
+/* Set BAT entry i in memory; the log gets it at the next commit: a flush,
+ * the close, or once enough has piled up (a write not yet flushed may
+ * be lost in a crash, as with any write-back cache, but never leaves a
+ * BAT entry naming a block whose data is not in the file). */
 static int bat_set(struct block_dev *bd, struct vhdx_state *s, uint64_t i, uint64_t e)
 {
+    size_t k = (size_t)(i * 8 / VHDX_LOG_SECTOR);
     s->bat[i] = e;
-    size_t sec = (size_t)(i * 8 / VHDX_LOG_SECTOR) * VHDX_LOG_SECTOR;
-    uint8_t buf[VHDX_LOG_SECTOR];
-    for (size_t k = 0; k < VHDX_LOG_SECTOR / 8; k++)
-        le_put(buf + 8 * k, s->bat[sec / 8 + k], 8);
-    return vhdx_log_write(bd, s, s->bat_off + sec, buf, 1);
+    if (!s->bat_dirty[k]) {
+        s->bat_dirty[k] = 1;
+        s->ndirty++;
+    }
+    s->pending++;
+    if (s->ndirty >= VHDX_LOG_MAX_SECTORS || s->pending >= 32)
+        return bat_commit(bd, s);
+    return 0;
 }
 
 /* Give payload block b a new block at the end of the file (1 MiB-aligned;
@@ -333,7 +379,9 @@ static int vhdx_zero(struct block_dev *bd, uint64_t off, uint64_t len)
 static int vhdx_flush(struct block_dev *bd)
 {
     struct vhdx_state *s = &((struct vhdx_drv *)bd->opaque)->s;
-    int r = block_flush_file(bd);
+    int r = bat_commit(bd, s);
+    if (r == 0)
+        r = block_flush_file(bd);
     if (r == 0) {
         s->log_unsynced = -1;
         s->synced_size = s->file_size;

@@ -104,6 +104,10 @@ struct vhdx_state {
     int64_t log_unsynced;         /* offset of the oldest entry whose in-place
                                      writes no fdatasync covers yet, or -1 */
     uint64_t synced_size;         /* file size the last fdatasync covered */
+    /* BAT sectors changed in memory, not yet through the log (vhdx.c). */
+    uint8_t *bat_dirty;           /* one flag per 4 KiB sector of `bat` */
+    unsigned ndirty;              /* flags set */
+    unsigned pending;             /* blocks allocated since the last commit */
 };
 
 /* The GUIDs of the spec, as stored on disk (first three fields
@@ -154,12 +158,14 @@ void vhdx_replay_free(struct vhdx_replay *rp);
  * entries' LastFileOffset), fdatasync.  0 or -errno with a message. */
 int vhdx_log_apply(const struct host_file *f, const char *file,
                    const struct vhdx_replay *rp, char *err, size_t elen);
-/* Write `nsec` 4 KiB sectors `data` to file offset `off` through the log:
- * one entry, fdatasync (which also makes earlier data writes durable),
- * then the sectors in place.  Starts the write session first (new
- * FileWriteGuid, DataWriteGuid and LogGuid in the header).  0 or -errno
- * (message in bd). */
-int vhdx_log_write(struct block_dev *bd, struct vhdx_state *s, uint64_t off,
+/* Write `nsec` 4 KiB sectors `data` (sector i to file offset offs[i],
+ * 4 KiB-aligned) through the log: one entry, fdatasync (which also makes
+ * earlier data writes durable), then the sectors in place.  Starts the
+ * write session first (new FileWriteGuid, DataWriteGuid and LogGuid in
+ * the header).  nsec at most VHDX_LOG_MAX_SECTORS.  0 or -errno (message
+ * in bd). */
+#define VHDX_LOG_MAX_SECTORS 64u
+int vhdx_log_write(struct block_dev *bd, struct vhdx_state *s, const uint64_t *offs,
                    const uint8_t *data, unsigned nsec);
 /* Start the write session if not yet (before the first change to the
  * file or to user data, 2.2.2).  0 or -errno (message in bd). */

@@ -26,10 +26,11 @@
  *    their descriptors in order, grows the file to LastFileOffset, and
  *    the log is then emptied by clearing LogGuid.
  *
- * Our writes: every BAT change is one entry (one data sector: the 4 KiB
- * of the BAT holding the changed entry).  Order: the payload data is
- * written; the entry is written and one fdatasync makes both durable;
- * the BAT sector is then written in place.  The next fdatasync (the next
+ * Our writes: BAT changes are collected in memory (vhdx.c) and committed
+ * as one entry whose data sectors are the changed 4 KiB sectors of the
+ * BAT.  Order: the payload data is written; the entry is written and one
+ * fdatasync makes both durable; the BAT sectors are then written in
+ * place.  The next fdatasync (the next
  * entry's, or a flush) makes that in-place write durable, so an entry's
  * Tail reaches back to the previous entry until then: a crash at any
  * point leaves a file whose replay gives either the old BAT or the new
@@ -333,7 +334,7 @@ int vhdx_session_end(struct block_dev *bd, struct vhdx_state *s)
     return r;
 }
 
-int vhdx_log_write(struct block_dev *bd, struct vhdx_state *s, uint64_t off,
+int vhdx_log_write(struct block_dev *bd, struct vhdx_state *s, const uint64_t *offs,
                    const uint8_t *data, unsigned nsec)
 {
     int r = vhdx_session_start(bd, s);
@@ -369,7 +370,7 @@ int vhdx_log_write(struct block_dev *bd, struct vhdx_state *s, uint64_t off,
         memcpy(d, "desc", 4);
         memcpy(d + 4, src + 4092, 4);
         memcpy(d + 8, src, 8);
-        le_put(d + 16, off + (uint64_t)i * LOG_SEC, 8);
+        le_put(d + 16, offs[i], 8);
         le_put(d + 24, sq, 8);
         memcpy(sec, "data", 4);
         le_put(sec + 4, sq >> 32, 4);
@@ -392,9 +393,11 @@ int vhdx_log_write(struct block_dev *bd, struct vhdx_state *s, uint64_t off,
     s->log_unsynced = s->log_head;
     s->log_head = (uint32_t)(((uint64_t)s->log_head + el) % s->log_len);
     s->log_seq++;
-    r = host_pwrite(&bd->file, off, data, (size_t)nsec * LOG_SEC);
-    if (r < 0)
-        return block_seterr(bd, r, "%s: write of %u sectors at %llu: %s", bd->filename,
-                            nsec, (unsigned long long)off, strerror(-r));
+    for (unsigned i = 0; i < nsec; i++) {
+        r = host_pwrite(&bd->file, offs[i], data + (uint64_t)i * LOG_SEC, LOG_SEC);
+        if (r < 0)
+            return block_seterr(bd, r, "%s: write of the log's sector at %llu: %s",
+                                bd->filename, (unsigned long long)offs[i], strerror(-r));
+    }
     return 0;
 }

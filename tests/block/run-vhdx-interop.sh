@@ -177,7 +177,7 @@ head -c 160M /dev/urandom > "$T/big.raw"
 f=$T/crash.vhdx
 $V img convert -O vhdx -o block_size=1M "$T/big.raw" "$f" &
 pid=$!
-want=$(( (8 + RANDOM % 100) * MIB ))
+want=$(( (40 + RANDOM % 80) * MIB ))   # past the first commit (32 blocks)
 until [ "$(stat -c %s "$f" 2>/dev/null || echo 0)" -ge $want ] || ! kill -0 $pid 2>/dev/null; do :; done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 echo "# killed at $(stat -c %s "$f") bytes"

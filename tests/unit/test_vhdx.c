@@ -283,8 +283,9 @@ static void test_regions_metadata(void **st)
     open_bad(p, -EINVAL, "state 7");
 }
 
-/* A writer stopped after the log entry of its first allocation: the BAT
- * sector in place is zeroed again, as if that write never happened. */
+/* A writer stopped after the log entry of its first allocation (committed
+ * by a flush): the BAT sector in place is zeroed again, as if that write
+ * never happened. */
 static const char *crashed_image(const char *name, uint8_t *w)
 {
     const char *p = tpath("clean.vhdx"), *c = tpath(name);
@@ -293,6 +294,7 @@ static const char *crashed_image(const char *name, uint8_t *w)
     for (int i = 0; i < 4096; i++)
         w[i] = (uint8_t)(i ^ 0x5a);
     assert_int_equal(block_pwrite(bd, 5 * MIB, w, 4096), 0);
+    assert_int_equal(block_flush(bd), 0);   /* the BAT change through the log */
     copy_file(p, c);             /* before the close clears the log */
     block_close(bd);
     uint8_t z[4096] = { 0 };
