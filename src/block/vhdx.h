@@ -2,7 +2,9 @@
  * vhdx_meta.c (headers, region table, metadata, create) and vhdx_log.c
  * (log replay and log writing).  Not a public API.  The on-disk layout
  * is summarised at the top of each of those files (MS-VHDX sections 2.1
- * to 2.6). */
+ * to 2.6).  Every function here runs at open (before the device is
+ * shared) or with bd->lock held; none keeps state outside `struct
+ * vhdx_state`. */
 #ifndef VESSEL_BLOCK_VHDX_H
 #define VESSEL_BLOCK_VHDX_H
 
@@ -27,6 +29,11 @@
 #define VHDX_LOG_SECTOR     4096u
 #define VHDX_MAX_BLOCK      (256 * VHDX_MIB)
 #define VHDX_MAX_SIZE       (64ull << 40)      /* 64 TiB (2.6.2.2) */
+/* Bounds of ours on a log to replay: its length (logs are 1 MiB in
+ * practice; it is read into memory) and the LastFileOffset of an entry
+ * (twice the largest disk: room for any metadata). */
+#define VHDX_LOG_MAX_LEN    (256u << 20)
+#define VHDX_LOG_MAX_FILE   (2 * VHDX_MAX_SIZE)
 
 /* Header fields (2.2.2), little-endian. */
 #define VHDX_H_SIG          0     /* "head" */

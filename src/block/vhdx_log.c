@@ -155,10 +155,10 @@ static int entry_collect(const uint8_t *log, uint32_t len, uint32_t o, uint32_t 
         goto out;
     }
     rp->d = nd;
-    if (flushed > fsize || last > (1ull << 62)) {
+    if (flushed > fsize || last > VHDX_LOG_MAX_FILE) {
         r = block_errbuf(err, elen, -EINVAL, "%s: log entry at log offset %u: "
                          "FlushedFileOffset %llu, LastFileOffset %llu (accepted: at most "
-                         "the file's %llu bytes, and 2^62); was the file truncated?", file,
+                         "the file's %llu bytes, and 128 TiB); was the file truncated?", file,
                          o, (unsigned long long)flushed, (unsigned long long)last,
                          (unsigned long long)fsize);
         goto out;
@@ -169,7 +169,7 @@ static int entry_collect(const uint8_t *log, uint32_t len, uint32_t o, uint32_t 
         uint64_t off = le_get(d + 16, 8), n = data ? LOG_SEC : le_get(d + 8, 8);
         if (off < VHDX_RT1_OFF || off > (1ull << 62) || n > (1ull << 62) - off ||
             (off < s->log_off + s->log_len && s->log_off < off + n) ||
-            off + n > MAX(last, fsize)) {
+            off + n > MAX(last, fsize)) {   /* last <= VHDX_LOG_MAX_FILE */
             r = block_errbuf(err, elen, -EINVAL, "%s: log entry at log offset %u, "
                              "descriptor %llu: %llu bytes at file offset %llu (accepted: "
                              "inside the file's %llu bytes, past the headers, outside "
@@ -209,6 +209,10 @@ int vhdx_log_read(const struct host_file *f, const char *file,
     uint32_t len = s->log_len;
     if (vhdx_guid_zero(guid) || !len)
         return 0;
+    if (len > VHDX_LOG_MAX_LEN)
+        return block_errbuf(err, elen, -ENOTSUP, "%s: header field LogLength %u: a log "
+                            "to replay may be at most %u MiB", file, len,
+                            VHDX_LOG_MAX_LEN >> 20);
     if (s->log_off + len > s->file_size)
         return block_errbuf(err, elen, -EINVAL, "%s: header fields LogOffset %llu, "
                             "LogLength %u: the log runs past the end of the file (%llu "

@@ -386,7 +386,7 @@ int vhdx_parse_regions(const struct host_file *f, const char *file,
     if (r < 0)
         goto out;
     for (int i = 1; i < 4; i++)
-        if (e[i].off + e[i].len > s->file_size) {
+        if (e[i].len && e[i].off + e[i].len > s->file_size) {
             r = block_errbuf(err, elen, -EINVAL, "%s: the %s (%llu bytes at %llu) runs "
                              "past the end of the file (%llu bytes)", file, e[i].name,
                              (unsigned long long)e[i].len, (unsigned long long)e[i].off,
