@@ -1,5 +1,5 @@
 #!/bin/bash
-# VHD (vpc), VDI and VMDK against qemu-img on the same files (issue 16's
+# VHD (vpc), VDI, VHDX and VMDK against qemu-img on the same files (issue 16's
 # benchmark): conversion qcow2 -> FMT and FMT -> qcow2 (also qcow2 ->
 # qcow2, qcow2 -> raw, raw -> qcow2; both tools' defaults, neither syncs
 # the output; one row with -t writeback, both sync) of a 1 GiB disk
@@ -56,7 +56,7 @@ qemu-io -f qcow2 "${cmds[@]}" "$T/src.qcow2" > /dev/null
 
 printf '%-28s %8s %8s %7s\n' "row ($REPS runs, best)" "vessel" "qemu" "ratio"
 printf '%-28s %8s %8s %7s\n' "" "ms" "ms" ""
-for fmt in vpc vdi; do
+for fmt in vpc vdi vhdx; do
     read -r a b < <(pair "$V" img convert -O $fmt "$T/src.qcow2" "$T/v.$fmt" -- \
                          qemu-img convert -O $fmt "$T/src.qcow2" "$T/q.$fmt")
     row "convert qcow2 -> $fmt" "$a" "$b"

@@ -40,6 +40,7 @@ const char *block_format_name(enum block_format fmt)
     case BLOCK_FMT_VPC: return "vpc";
     case BLOCK_FMT_VDI: return "vdi";
     case BLOCK_FMT_VMDK: return "vmdk";
+    case BLOCK_FMT_VHDX: return "vhdx";
     default: return "probe";
     }
 }
@@ -48,7 +49,7 @@ enum block_format block_format_by_name(const char *name)
 {
     static const enum block_format all[] = { BLOCK_FMT_RAW, BLOCK_FMT_QCOW2,
                                              BLOCK_FMT_VPC, BLOCK_FMT_VDI,
-                                             BLOCK_FMT_VMDK };
+                                             BLOCK_FMT_VMDK, BLOCK_FMT_VHDX };
     for (size_t i = 0; i < ARRAY_SIZE(all); i++)
         if (!strcmp(name, block_format_name(all[i])))
             return all[i];
@@ -113,7 +114,7 @@ int block_open_internal(struct block_dev **out, const char *path,
             close(fd);
             ctx->depth--;
             return block_errbuf(err, elen, -ENOTSUP, "%s: a %s image, a format "
-                                "Vessel cannot open yet (accepted: raw, qcow2, vpc, vdi, vmdk "
+                                "Vessel cannot open yet (accepted: raw, qcow2, vpc, vdi, vhdx, vmdk "
                                 "sparse); give "
                                 "format=raw to use the file itself as a raw disk",
                                 path, m->name);
@@ -143,6 +144,9 @@ int block_open_internal(struct block_dev **out, const char *path,
     } else if (fmt == BLOCK_FMT_VDI) {
         bd->drv = &block_vdi_driver;
         r = vdi_open(bd, flags, err, elen);
+    } else if (fmt == BLOCK_FMT_VHDX) {
+        bd->drv = &block_vhdx_driver;
+        r = vhdx_open(bd, flags, err, elen);
     } else if (fmt == BLOCK_FMT_VMDK) {
         bd->drv = &block_vmdk_driver;
         r = vmdk_open(bd, flags, ctx, err, elen);
@@ -447,9 +451,11 @@ int block_create(const char *path, const struct block_create_opts *opts,
                  char *err, size_t err_len)
 {
     if (opts->subformat && opts->format != BLOCK_FMT_VPC &&
-        opts->format != BLOCK_FMT_VDI && opts->format != BLOCK_FMT_VMDK)
+        opts->format != BLOCK_FMT_VDI && opts->format != BLOCK_FMT_VMDK &&
+        opts->format != BLOCK_FMT_VHDX)
         return block_errbuf(err, err_len, -EINVAL, "%s: option subformat is only "
-                            "for vpc (dynamic, fixed), vdi (dynamic, static) and vmdk",
+                            "for vpc and vhdx (dynamic, fixed), vdi (dynamic, static) "
+                            "and vmdk",
                             path);
     if (opts->format == BLOCK_FMT_RAW) {
         if (opts->backing_file)
@@ -497,6 +503,8 @@ int block_create(const char *path, const struct block_create_opts *opts,
         return vhd_create(path, opts, err, err_len);
     if (opts->format == BLOCK_FMT_VDI)
         return vdi_create(path, opts, err, err_len);
+    if (opts->format == BLOCK_FMT_VHDX)
+        return vhdx_create(path, opts, err, err_len);
     if (opts->format == BLOCK_FMT_VMDK)
         return vmdk_create(path, opts, err, err_len);
     return qcow2_create(path, opts, err, err_len);

@@ -34,6 +34,7 @@ enum block_format {
                             "vpc", also accepted as "vhd" */
     BLOCK_FMT_VDI,       /* VirtualBox Disk Image */
     BLOCK_FMT_VMDK,      /* VMware VMDK (docs/block.md "VMDK") */
+    BLOCK_FMT_VHDX,      /* Hyper-V VHDX (MS-VHDX), dynamic and fixed */
 };
 
 /* block_open flags */
@@ -287,13 +288,15 @@ void block_info_free(struct block_info *info);
 struct block_create_opts {
     enum block_format format;   /* BLOCK_FMT_PROBE means qcow2 */
     uint64_t size;              /* bytes; 0 with a backing file: its size */
-    uint32_t cluster_size;      /* qcow2: 512..2 MiB power of two, 0 = 64 KiB */
+    uint32_t cluster_size;      /* qcow2: 512..2 MiB power of two, 0 = 64 KiB;
+                                   vhdx: the block size, 1..256 MiB power of
+                                   two, 0 = as qemu-img picks for the size */
     uint32_t version;           /* qcow2: 2 or 3, 0 = 3 */
     uint32_t refcount_bits;     /* qcow2: 1..64 power of two, 0 = 16 */
     bool lazy_refcounts;        /* qcow2 v3 compatible feature bit 0 */
     const char *backing_file;   /* stored as given; NULL = none */
     const char *backing_format; /* "raw"/"qcow2"; NULL = probe */
-    /* vpc: "dynamic" (NULL) or "fixed"; vdi: "dynamic" (NULL) or "static"
+    /* vpc, vhdx: "dynamic" (NULL) or "fixed"; vdi: "dynamic" (NULL) or "static"
      * (qemu-img's names).  Others: must be NULL. */
     const char *subformat;
 };

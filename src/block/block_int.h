@@ -175,6 +175,12 @@ extern const struct block_driver block_vdi_driver;
 int vdi_open(struct block_dev *bd, unsigned flags, char *err, size_t elen);
 int vdi_create(const char *path, const struct block_create_opts *o,
                char *err, size_t elen);
+/* vhdx.c, vhdx_meta.c, vhdx_log.c (docs/block.md "VHDX"): open replays
+ * a dirty log (into memory when read-only) */
+extern const struct block_driver block_vhdx_driver;
+int vhdx_open(struct block_dev *bd, unsigned flags, char *err, size_t elen);
+int vhdx_create(const char *path, const struct block_create_opts *o,
+                char *err, size_t elen);
 /* vmdk*.c (docs/block.md "VMDK"): monolithicSparse, streamOptimized
  * (append-only writes), descriptor files with FLAT, SPARSE and ZERO
  * extents */

@@ -37,7 +37,7 @@ static const struct block_magic magics[] = {
     MAGIC("vmdk", BLOCK_FMT_PROBE, 0, "COWD"),
     MAGIC("vmdk", BLOCK_FMT_VMDK, 0, "# Disk DescriptorFile"),
     MAGIC("vhd", BLOCK_FMT_VPC, 0, "conectix"),
-    MAGIC("vhdx", BLOCK_FMT_PROBE, 0, "vhdxfile"),
+    MAGIC("vhdx", BLOCK_FMT_VHDX, 0, "vhdxfile"),
     MAGIC("vdi", BLOCK_FMT_VDI, 64, "\x7f\x10\xda\xbe"),
     MAGIC("vdi", BLOCK_FMT_VDI, 0, "<<< Oracle VM VirtualBox Disk Image >>>"),
     MAGIC("vdi", BLOCK_FMT_VDI, 0, "<<< Sun VirtualBox Disk Image >>>"),

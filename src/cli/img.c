@@ -24,8 +24,9 @@ int img_parse_fmt(const char *s, enum block_format *out)
     if (!strcmp(s, "vpc") || !strcmp(s, "vhd")) { *out = BLOCK_FMT_VPC; return 0; }
     if (!strcmp(s, "vdi")) { *out = BLOCK_FMT_VDI; return 0; }
     if (!strcmp(s, "vmdk")) { *out = BLOCK_FMT_VMDK; return 0; }
+    if (!strcmp(s, "vhdx")) { *out = BLOCK_FMT_VHDX; return 0; }
     fprintf(stderr, "vessel img: unknown format '%s' (accepted: raw, "
-            "qcow2, vpc (or vhd), vdi, vmdk)\n", s);
+            "qcow2, vpc (or vhd), vdi, vmdk, vhdx)\n", s);
     return -1;
 }
 
@@ -69,6 +70,14 @@ static int parse_create_opts(char *o, struct block_create_opts *c)
                 return -1;
             }
             c->cluster_size = (uint32_t)n;
+        } else if (!strcmp(kv, "block_size")) {   /* qemu-img's vhdx option */
+            if (parse_size(v, &n) < 0 || n < (1u << 20) || n > (256u << 20) ||
+                (n & (n - 1))) {
+                fprintf(stderr, "vessel img: block_size '%s': accepted: "
+                        "1M to 256M, a power of two\n", v);
+                return -1;
+            }
+            c->cluster_size = (uint32_t)n;
         } else if (!strcmp(kv, "compat")) {
             if (!strcmp(v, "0.10") || !strcmp(v, "v2"))
                 c->version = 2;
@@ -99,7 +108,7 @@ static int parse_create_opts(char *o, struct block_create_opts *c)
         } else {
             fprintf(stderr, "vessel img: unknown option '%s' (accepted: "
                     "cluster_size, compat, refcount_bits, lazy_refcounts, "
-                    "backing_file, backing_fmt, subformat, static)\n", kv);
+                    "backing_file, backing_fmt, subformat, static, block_size)\n", kv);
             return -1;
         }
     }

@@ -249,7 +249,8 @@ int img_convert(int argc, char **argv)
         case 'c': break;
         default:
             fprintf(stderr, "usage: vessel img convert [-U] [-f FMT] [-O "
-                    "qcow2|raw|vpc|vdi|vmdk] [-o cluster_size=N,compat=..,subformat=..] "
+                    "qcow2|raw|vpc|vdi|vmdk|vhdx] [-o cluster_size=N,compat=..,subformat=..,"
+                    "block_size=N] "
                     "[-t unsafe|writeback|...] [-p] SRC DST\n");
             return 1;
         }
@@ -271,6 +272,9 @@ int img_convert(int argc, char **argv)
             if (v && !strncmp(kv, "cluster_size=", 13) &&
                 parse_size(v + 1, &n) == 0)
                 c.cluster_size = (uint32_t)n;
+            else if (v && !strncmp(kv, "block_size=", 11) &&   /* vhdx */
+                     parse_size(v + 1, &n) == 0 && n <= (256u << 20))
+                c.cluster_size = (uint32_t)n;
             else if (v && !strcmp(kv, "compat=0.10"))
                 c.version = 2;
             else if (v && !strcmp(kv, "compat=1.1"))
@@ -281,7 +285,7 @@ int img_convert(int argc, char **argv)
                 c.subformat = strcmp(v + 1, "on") ? "dynamic" : "static";
             else {
                 fprintf(stderr, "vessel img convert: unknown option '%s' "
-                        "(accepted: cluster_size=N, compat=0.10|1.1, "
+                        "(accepted: cluster_size=N, block_size=N, compat=0.10|1.1, "
                         "subformat=dynamic|fixed|static|<vmdk subformat>, static=on|off)\n", kv);
                 return 1;
             }

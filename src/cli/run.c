@@ -128,13 +128,14 @@ static int parse_disk(const char *spec, struct vm_disk *d, char **storage)
             static const struct { const char *name; enum vm_disk_format f; } fmts[] = {
                 { "raw", VM_DISK_RAW }, { "qcow2", VM_DISK_QCOW2 }, { "vpc", VM_DISK_VPC },
                 { "vhd", VM_DISK_VPC }, { "vdi", VM_DISK_VDI }, { "vmdk", VM_DISK_VMDK },
+                { "vhdx", VM_DISK_VHDX },
             };
             size_t k = 0;
             while (k < ARRAY_SIZE(fmts) && strcmp(v, fmts[k].name))
                 k++;
             if (k == ARRAY_SIZE(fmts)) {
                 vlog_error("--disk '%s': unknown format '%s', expected raw, qcow2, vpc (or "
-                           "vhd), vdi or vmdk", spec, v);
+                           "vhd), vdi, vmdk or vhdx", spec, v);
                 return -EINVAL;
             }
             d->format = fmts[k].f;

@@ -22,7 +22,7 @@ void run_usage(FILE *f)
         "  -m, --memory SIZE  guest RAM, decimal with a K, M, G or T suffix, e.g.\n"
         "                     512M, 2G (plain number: MiB; default 512M)\n"
         "  --cpus N           number of harts, 1..%u (default 1)\n"
-        "  --disk FILE[,format=raw|qcow2|vpc|vdi|vmdk][,readonly=on|off][,snapshot=on|off]\n"
+        "  --disk FILE[,format=raw|qcow2|vpc|vdi|vmdk|vhdx][,readonly=on|off][,snapshot=on|off]\n"
         "         [,cache=writeback|none|unsafe][,backing-dir=DIR]...\n"
         "                     virtio-blk disk (repeatable; /dev/vda, vdb, ... in\n"
         "                     order; format probed when absent; ',,' is a comma\n"

@@ -95,7 +95,7 @@ static int backing_dir(const char *spec, const char *v, const char *cwd, json_t 
     return json_array_append_new(a, p) ? -ENOMEM : 0;
 }
 
-/* --disk FILE[,format=raw|qcow2|vpc|vdi|vmdk][,readonly=on|off][,snapshot=on|off]
+/* --disk FILE[,format=raw|qcow2|vpc|vdi|vmdk|vhdx][,readonly=on|off][,snapshot=on|off]
  *        [,cache=writeback|none|unsafe][,backing-dir=DIR]...; ",," is a comma
  * in FILE (DIR cannot hold one, as in `vessel run`). */
 static int disk_json(const char *spec, const char *cwd, json_t *disks, char *err, size_t elen)

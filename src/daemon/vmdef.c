@@ -227,7 +227,7 @@ static int parse_disk(const struct ctx *c, json_t *o, unsigned i, struct vmdef_d
 {
     static const char *const keys[] = { "path", "format", "readonly", "snapshot", "cache",
                                         "backing_dirs", NULL };
-    static const char *const formats[] = { "raw", "qcow2", "vpc", "vhd", "vdi", "vmdk", NULL };
+    static const char *const formats[] = { "raw", "qcow2", "vpc", "vhd", "vdi", "vmdk", "vhdx", NULL };
     static const char *const caches[] = { "writeback", "none", "unsafe", NULL };
     char where[32], f[64];
     snprintf(where, sizeof(where), "disks[%u]", i);

@@ -103,8 +103,8 @@ static int check_disk(const struct vm_disk *d, unsigned i, char *err, size_t err
 {
     if (!d->path || !*d->path)
         FAIL("disks[%u].path: missing, expected the image's file name", i);
-    if ((unsigned)d->format > VM_DISK_VMDK)
-        FAIL("disks[%u].format %d (%s): expected probe, raw, qcow2, vpc, vdi or vmdk", i,
+    if ((unsigned)d->format > VM_DISK_VHDX)
+        FAIL("disks[%u].format %d (%s): expected probe, raw, qcow2, vpc, vdi, vmdk or vhdx", i,
              (int)d->format, d->path);
     if ((unsigned)d->cache > VM_CACHE_UNSAFE)
         FAIL("disks[%u].cache %d (%s): expected writeback, none or unsafe", i, (int)d->cache,

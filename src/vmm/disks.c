@@ -14,7 +14,8 @@
 
 _Static_assert((int)VM_DISK_PROBE == (int)BLOCK_FMT_PROBE && (int)VM_DISK_RAW == (int)BLOCK_FMT_RAW &&
                (int)VM_DISK_QCOW2 == (int)BLOCK_FMT_QCOW2 && (int)VM_DISK_VPC == (int)BLOCK_FMT_VPC &&
-               (int)VM_DISK_VDI == (int)BLOCK_FMT_VDI && (int)VM_DISK_VMDK == (int)BLOCK_FMT_VMDK,
+               (int)VM_DISK_VDI == (int)BLOCK_FMT_VDI && (int)VM_DISK_VMDK == (int)BLOCK_FMT_VMDK &&
+               (int)VM_DISK_VHDX == (int)BLOCK_FMT_VHDX,
                "vm_disk_format and block_format disagree");
 
 void vmm_disks_close(struct vmm_disks *ds)

@@ -65,6 +65,7 @@ enum vm_disk_format {
     VM_DISK_VPC,                /* VHD (qemu-img's "vpc") */
     VM_DISK_VDI,                /* VirtualBox */
     VM_DISK_VMDK,               /* VMware; streamOptimized readonly=on or snapshot=on */
+    VM_DISK_VHDX,               /* Hyper-V */
 };
 
 /* At most this many backing directories per disk. */

@@ -7,7 +7,7 @@ trap 'rm -rf "$T"' EXIT
 if ! command -v clang >/dev/null; then
     echo "ok 1 - # SKIP clang not installed"; exit 0
 fi
-SRCS="$ROOT/tests/fuzz/fuzz_qcow2.c $(ls "$ROOT"/src/block/*.c) $ROOT/src/util/util.c"
+SRCS="$ROOT/tests/fuzz/fuzz_qcow2.c $(ls "$ROOT"/src/block/*.c) $ROOT/src/util/util.c $ROOT/src/util/crc32c.c"
 # shellcheck disable=SC2086
 if clang -std=gnu11 -g -O1 -D_GNU_SOURCE -I"$ROOT/src" \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -7,6 +7,6 @@
 fuzz_init
 # shellcheck disable=SC2046
 fuzz_build fuzz_vdi "-lz -lzstd" "$ROOT/tests/fuzz/fuzz_vdi.c" $(ls "$ROOT"/src/block/*.c) \
-    "$ROOT/src/util/util.c"
+    "$ROOT/src/util/util.c" "$ROOT/src/util/crc32c.c"
 fuzz_seeds "$ROOT/tests/fuzz/corpus/vdi"
 fuzz_run fuzz_vdi 20 65536

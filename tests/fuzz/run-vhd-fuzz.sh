@@ -7,6 +7,6 @@
 fuzz_init
 # shellcheck disable=SC2046
 fuzz_build fuzz_vhd "-lz -lzstd" "$ROOT/tests/fuzz/fuzz_vhd.c" $(ls "$ROOT"/src/block/*.c) \
-    "$ROOT/src/util/util.c"
+    "$ROOT/src/util/util.c" "$ROOT/src/util/crc32c.c"
 fuzz_seeds "$ROOT/tests/fuzz/corpus/vhd"
 fuzz_run fuzz_vhd 20 65536

@@ -8,6 +8,6 @@
 fuzz_init
 # shellcheck disable=SC2046
 fuzz_build fuzz_vmdk "-lz -lzstd" "$ROOT/tests/fuzz/fuzz_vmdk.c" $(ls "$ROOT"/src/block/*.c) \
-    "$ROOT/src/util/util.c"
+    "$ROOT/src/util/util.c" "$ROOT/src/util/crc32c.c"
 fuzz_seeds "$ROOT/tests/fuzz/corpus/vmdk"
 fuzz_run fuzz_vmdk 20 393216

@@ -146,7 +146,7 @@ bad() { # name expected-status grep-pattern vessel-args...
     else not_ok "$name (exit $r)"; sed 's/^/# /' "$T/bad.out" | tail -5; fi
 }
 bad "missing disk file" 1 "$T/nope.img: cannot open" --disk "$T/nope.img"
-bad "unknown format" 2 "unknown format 'vhdx'" --disk "$T/a.img,format=vhdx"
+bad "unknown format" 2 "unknown format 'qed'" --disk "$T/a.img,format=qed"
 bad "malformed --disk option value" 2 "readonly='maybe'" --disk "$T/a.img,readonly=maybe"
 bad "unknown --disk option" 2 "unknown option 'bogus'" --disk "$T/a.img,bogus=1"
 bad "--disk without a file name" 2 "no file name" --disk ",format=raw"

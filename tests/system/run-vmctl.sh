@@ -69,7 +69,7 @@ suite() { # MODE BINARY
     v create web --bios /t.elf
     check "$m: create an existing name: exit 5, the daemon's message" \
         '[ $RC = 5 ] && grep -qx "vessel: create web: a VM named \"web\" exists" "$T/err"'
-    v create other --bios /t.elf --disk "d,format=vhdx"
+    v create other --bios /t.elf --disk "d,format=qed"
     check "$m: create with a bad option: exit 2, the field named, nothing sent" \
         '[ $RC = 2 ] && grep -q "disks\[0\].format" "$T/err" && ! "$V" list | grep -q other'
     v create outside --bios /t.elf --disk /etc/shadow

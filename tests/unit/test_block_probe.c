@@ -340,16 +340,16 @@ static void test_probe_readonly_and_small(void **st)
 static void test_probe_unsupported_format(void **st)
 {
     (void)st;
-    make_raw(tpath("x.vhdx"), MIB, "vhdxfile", 8);
+    make_raw(tpath("x.vmdk"), MIB, "COWD", 4);   /* an ESX sparse extent */
     struct block_dev *bd = NULL;
     char err[BLOCK_ERR_LEN];
-    assert_int_equal(block_open(&bd, tpath("x.vhdx"), 0, BLOCK_FMT_PROBE, err, sizeof(err)),
+    assert_int_equal(block_open(&bd, tpath("x.vmdk"), 0, BLOCK_FMT_PROBE, err, sizeof(err)),
                      -ENOTSUP);
     assert_null(bd);
-    assert_non_null(strstr(err, "vhdx"));
-    assert_non_null(strstr(err, "x.vhdx"));
+    assert_non_null(strstr(err, "vmdk"));
+    assert_non_null(strstr(err, "x.vmdk"));
     assert_non_null(strstr(err, "format=raw"));
-    bd = open_ok(tpath("x.vhdx"), 0, BLOCK_FMT_RAW);
+    bd = open_ok(tpath("x.vmdk"), 0, BLOCK_FMT_RAW);
     block_close(bd);
 }
 

@@ -105,7 +105,7 @@ static void test_create_bad(void **state)
         { { "web", "--bios", "b", "--memory", "3K" }, "memory" },       /* vmdef: 4 KiB steps */
         { { "web", "--bios", "b", "--cpus", "0" }, "--cpus '0'" },
         { { "web", "--bios", "b", "--cpus", "17" }, "--cpus '17'" },
-        { { "web", "--bios", "b", "--disk", "d,format=vhdx" }, "disks[0].format" },
+        { { "web", "--bios", "b", "--disk", "d,format=qed" }, "disks[0].format" },
         { { "web", "--bios", "b", "--disk", "d,readonly=maybe" }, "readonly='maybe'" },
         { { "web", "--bios", "b", "--disk", "d,readonly" }, "'readonly' has no value" },
         { { "web", "--bios", "b", "--disk", "d,backing-dir=" }, "backing-dir: empty" },

@@ -119,7 +119,7 @@ static void test_bad_fields(void **state)
         { HEAD "\"boot\":{\"kernel\":\"a\\u0000b\"}}", "not allowed", -EINVAL },
         { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":{}}", "disks", -EINVAL },
         { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{}]}", "disks[0].path", -EINVAL },
-        { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"format\":\"vhdx\"}]}",
+        { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"format\":\"qed\"}]}",
           "disks[0].format", -EINVAL },
         { HEAD "\"boot\":{\"bios\":\"b\"},\"disks\":[{\"path\":\"x\",\"cache\":\"fast\"}]}",
           "disks[0].cache", -EINVAL },
