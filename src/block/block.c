@@ -132,6 +132,7 @@ int block_open_internal(struct block_dev **out, const char *path,
     pthread_mutex_init(&bd->lock, NULL);
     bd->file = hf;
     bd->read_only = ro;
+    bd->unsafe = flags & BLOCK_O_UNSAFE;
     bd->locked = (flags & BLOCK_O_LOCK) != 0;
     bd->probed_raw = probed && fmt == BLOCK_FMT_RAW;
     int r;

@@ -65,6 +65,13 @@ enum block_format {
                                     chain only: a throwaway overlay (in a
                                     tmpfs that may lack O_DIRECT) stays
                                     buffered over a direct image */
+#define BLOCK_O_UNSAFE      0x80u /* cache=unsafe for the image itself: the
+                                    caller does not need it consistent
+                                    after a host crash (a new image being
+                                    filled by `img convert`), so drivers
+                                    skip the syncs that only order their
+                                    own metadata writes (VHDX's log);
+                                    block_flush still syncs */
 
 #define BLOCK_ERR_LEN 512
 

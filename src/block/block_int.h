@@ -55,6 +55,7 @@ struct block_dev {
     char *filename;
     struct host_file file;
     bool read_only;
+    bool unsafe;                 /* BLOCK_O_UNSAFE: no ordering syncs */
     bool probed_raw;             /* format probed and found raw: the first
                                     sector is guarded (block_probed_raw) */
     bool locked;                 /* opened with BLOCK_O_LOCK */

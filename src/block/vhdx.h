@@ -9,8 +9,10 @@
 #define VESSEL_BLOCK_VHDX_H
 
 #include <stdbool.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "block/block_int.h"
 
@@ -180,5 +182,14 @@ int vhdx_session_start(struct block_dev *bd, struct vhdx_state *s);
 /* End the session: fdatasync, then clear LogGuid in the header (the log
  * is empty again).  0 or -errno (message in bd). */
 int vhdx_session_end(struct block_dev *bd, struct vhdx_state *s);
+
+/* The fdatasync that orders the driver's own metadata writes (a log
+ * entry before its in-place BAT writes, a header before the writes it
+ * announces).  Skipped for an image opened BLOCK_O_UNSAFE, whose caller
+ * does not need it consistent after a host crash; 0 or -errno. */
+static inline int vhdx_order_sync(struct block_dev *bd)
+{
+    return bd->unsafe || fdatasync(bd->file.fd) == 0 ? 0 : -errno;
+}
 
 #endif

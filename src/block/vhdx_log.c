@@ -329,8 +329,9 @@ int vhdx_session_end(struct block_dev *bd, struct vhdx_state *s)
 {
     if (!s->session)
         return 0;
-    if (fdatasync(bd->file.fd) < 0)
-        return block_seterr(bd, -errno, "%s: flush: %s", bd->filename, strerror(errno));
+    int e = vhdx_order_sync(bd);
+    if (e < 0)
+        return block_seterr(bd, e, "%s: flush: %s", bd->filename, strerror(-e));
     static const uint8_t zero[16];
     int r = vhdx_update_header(bd, s, NULL, zero);
     if (r == 0)
@@ -352,8 +353,9 @@ int vhdx_log_write(struct block_dev *bd, struct vhdx_state *s, const uint64_t *o
      * itself): some readers only follow a sequence forward from the
      * buffer's start. */
     if (s->log_head + el > s->log_len || s->log_head == 0) {
-        if (s->log_unsynced >= 0 && fdatasync(bd->file.fd) < 0)
-            return block_seterr(bd, -errno, "%s: flush: %s", bd->filename, strerror(errno));
+        int e = s->log_unsynced >= 0 ? vhdx_order_sync(bd) : 0;
+        if (e < 0)
+            return block_seterr(bd, e, "%s: flush: %s", bd->filename, strerror(-e));
         s->log_unsynced = -1;
     }
     uint8_t *e = calloc(1, el);
@@ -389,8 +391,8 @@ int vhdx_log_write(struct block_dev *bd, struct vhdx_state *s, const uint64_t *o
     if (r < 0)
         return block_seterr(bd, r, "%s: write of a log entry: %s", bd->filename,
                             strerror(-r));
-    if (fdatasync(bd->file.fd) < 0)
-        return block_seterr(bd, -errno, "%s: flush: %s", bd->filename, strerror(errno));
+    if ((r = vhdx_order_sync(bd)) < 0)
+        return block_seterr(bd, r, "%s: flush: %s", bd->filename, strerror(-r));
     /* That fdatasync made the in-place writes of earlier entries durable:
      * only this entry's own is pending now. */
     s->synced_size = s->file_size;

@@ -429,8 +429,8 @@ int vhdx_update_header(struct block_dev *bd, struct vhdx_state *s,
         unsigned slot = s->cur ^ 1;
         header_fill(h, s->seq + 1);
         int r = host_pwrite(&bd->file, slot ? VHDX_HDR2_OFF : VHDX_HDR1_OFF, h, VHDX_HDR_LEN);
-        if (r == 0 && fdatasync(bd->file.fd) < 0)
-            r = -errno;
+        if (r == 0)
+            r = vhdx_order_sync(bd);
         if (r < 0)
             return block_seterr(bd, r, "%s: write of header %u: %s", bd->filename, slot + 1,
                                 strerror(-r));

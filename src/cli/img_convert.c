@@ -318,7 +318,8 @@ int img_convert(int argc, char **argv)
     int r = -1;
     out = NULL;
     if ((guard < 0 && img_lock_output(dst, &guard) < 0) ||
-        img_open(&out, dst, 0, block_format_name(c.format), IMG_NO_LOCK) < 0)
+        img_open(&out, dst, sync ? 0 : BLOCK_O_UNSAFE, block_format_name(c.format),
+                 IMG_NO_LOCK) < 0)
         goto done;
     r = conv_copy(in, out, c.size, &pr);
     /* block_close completes the image's metadata; the flush only makes it
