@@ -4,6 +4,6 @@
 # FUZZ_SECONDS overrides 15 s.
 . "$(dirname "$0")/lib.sh"
 fuzz_init
-fuzz_build fuzz_snapdiff "" "$ROOT"/tests/fuzz/fuzz_snapdiff.c "$ROOT"/src/vmm/snapdiff.c "$ROOT"/src/vmm/snapshot.c "$ROOT"/src/mem/*.c "$ROOT"/src/util/*.c
+fuzz_build fuzz_snapdiff "" "$ROOT"/tests/fuzz/fuzz_snapdiff.c "$ROOT"/src/vmm/snapdiff.c "$ROOT"/src/vmm/snapshot.c "$ROOT"/src/vmm/snapwb.c "$ROOT"/src/mem/*.c "$ROOT"/src/util/*.c
 fuzz_seeds "$ROOT"/tests/fuzz/corpus/snapdiff
 fuzz_run fuzz_snapdiff 15

@@ -4,6 +4,6 @@
 # FUZZ_SECONDS overrides 15 s.
 . "$(dirname "$0")/lib.sh"
 fuzz_init
-fuzz_build fuzz_snapshot "" "$ROOT"/tests/fuzz/fuzz_snapshot.c "$ROOT"/src/vmm/snapshot.c "$ROOT"/src/mem/*.c "$ROOT"/src/util/*.c
+fuzz_build fuzz_snapshot "" "$ROOT"/tests/fuzz/fuzz_snapshot.c "$ROOT"/src/vmm/snapshot.c "$ROOT"/src/vmm/snapwb.c "$ROOT"/src/mem/*.c "$ROOT"/src/util/*.c
 fuzz_seeds "$ROOT"/tests/fuzz/corpus/snapshot
 fuzz_run fuzz_snapshot 15

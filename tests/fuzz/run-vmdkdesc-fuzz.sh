@@ -8,6 +8,6 @@
 fuzz_init
 # shellcheck disable=SC2046
 fuzz_build fuzz_vmdkdesc "-lz -lzstd" "$ROOT/tests/fuzz/fuzz_vmdkdesc.c" \
-    $(ls "$ROOT"/src/block/*.c) "$ROOT/src/util/util.c"
+    $(ls "$ROOT"/src/block/*.c) "$ROOT/src/util/util.c" "$ROOT/src/util/crc32c.c"
 fuzz_seeds "$ROOT/tests/fuzz/corpus/vmdkdesc"
 fuzz_run fuzz_vmdkdesc 20 16384
