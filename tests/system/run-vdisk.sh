@@ -7,7 +7,7 @@
 # then reads the same bytes at the same places, and qemu-img check (VDI)
 # and vessel img check find both images clean; a second boot reads the
 # data again (the formats given this time: format=vhd, format=vdi); a
-# format=vmdk disk is refused writable; with snapshot=on the guest's writes go to an overlay and the
+# streamOptimized VMDK holding data is refused writable; with snapshot=on the guest's writes go to an overlay and the
 # VHD is unchanged.
 set -u
 cd "$(dirname "$0")/../.."
@@ -61,9 +61,13 @@ check "second boot, format=vhd and format=vdi given: the same data from both dis
     '[ $rc -eq 0 ] && [ "$(val vda)" = "$pat" ] && [ "$(val vdb)" = "$pat" ]'
 [ $rc -eq 0 ] || tail -20 "$T/r"
 
-qemu-img create -q -f vmdk "$T/d.vmdk" 1M
-check "a writable format=vmdk disk is refused, naming the file" \
-    '! "$VESSEL" run --kernel "$KERNEL" --initrd "$INITRD" --disk "$T/d.vmdk,format=vmdk" \
+# streamOptimized is written append-only (as qemu-img): one that already
+# holds data cannot be a writable disk (monolithicSparse can: its own tests
+# in tests/block/run-vmdk-interop.sh and run-vmdk-debian.sh).
+head -c 65536 /dev/urandom > "$T/grain.raw"
+qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized "$T/grain.raw" "$T/d.vmdk"
+check "a writable streamOptimized format=vmdk disk holding data is refused, naming the file" \
+    '! timeout 60 "$VESSEL" run --kernel "$KERNEL" --initrd "$INITRD" --disk "$T/d.vmdk,format=vmdk" \
          < /dev/null > "$T/vmdk.out" 2>&1 && grep -q "d.vmdk" "$T/vmdk.out"'
 
 # snapshot=on: a qcow2 overlay over the VHD (backing format vpc) takes the
