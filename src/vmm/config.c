@@ -160,14 +160,16 @@ int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen)
         FAIL("disks: NULL with ndisks %u", cfg->ndisks);
     if (cfg->nnets && !cfg->nets)
         FAIL("nets: NULL with nnets %u", cfg->nnets);
+    /* The disks, the cards, the virtio console, the entropy device (always
+     * there) and the balloon, one slot each. */
+    unsigned need = cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 +
+                    (cfg->balloon ? 1 : 0);
     if (cfg->ndisks > lim.virtio_slots || cfg->nnets > lim.virtio_slots ||
-        cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 +
-        (cfg->balloon ? 1 : 0) > lim.virtio_slots)
+        need > lim.virtio_slots)
         FAIL("ndisks %u, nnets %u, virtio_console %s, balloon %s: with the entropy device "
              "that is %u virtio devices; the board has %u slots", cfg->ndisks, cfg->nnets,
-             cfg->virtio_console ? "on" : "off", cfg->balloon ? "on" : "off",
-             cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 +
-             (cfg->balloon ? 1 : 0), lim.virtio_slots);
+             cfg->virtio_console ? "on" : "off", cfg->balloon ? "on" : "off", need,
+             lim.virtio_slots);
     if (cfg->balloon > 2)
         FAIL("balloon %u: expected 0 (none), 1 (a balloon) or 2 (with free page reporting)",
              cfg->balloon);
