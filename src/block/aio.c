@@ -15,6 +15,7 @@ struct block_aio {
     pthread_cond_t work;      /* workers wait here for requests */
     pthread_cond_t done;      /* block_aio_drain waits here */
     unsigned idle;            /* workers waiting on `work` */
+    unsigned wakes;           /* of those, signalled and not yet running */
     unsigned drainers;        /* threads waiting on `done` */
     struct block_aio_req *head, *tail;
     unsigned inflight;        /* taken by a worker, not yet completed */
@@ -50,6 +51,13 @@ static int run_req(struct block_dev *bd, struct block_aio_req *q)
     return -EINVAL;
 }
 
+/* Requests a worker takes from the queue at once.  The device lock
+ * serialises requests anyway, so a batch costs no parallelism; it saves
+ * a round trip through the queue lock (and often a futex wake-up) per
+ * request, which is most of the cost of a 4 KiB read from the page
+ * cache. */
+#define AIO_BATCH 8
+
 static void *worker(void *arg)
 {
     struct block_aio *a = arg;
@@ -64,24 +72,43 @@ static void *worker(void *arg)
             a->idle++;
             pthread_cond_wait(&a->work, &a->lock);
             a->idle--;
+            if (a->wakes)
+                a->wakes--;
             continue;
         }
-        a->head = q->next_;
+        /* A flush runs alone; otherwise take up to AIO_BATCH requests
+         * that come before the next flush, leaving some for the other
+         * worker when the queue is short. */
+        struct block_aio_req *batch[AIO_BATCH];
+        unsigned n = 0, want = 1;
+        if (q->op != BLOCK_AIO_FLUSH) {
+            unsigned waiting = a->queued - a->inflight;
+            want = waiting / 2 ? waiting / 2 : 1;
+            if (want > AIO_BATCH)
+                want = AIO_BATCH;
+        }
+        while (n < want && a->head &&
+               (n == 0 || a->head->op != BLOCK_AIO_FLUSH)) {
+            batch[n++] = a->head;
+            a->head = a->head->next_;
+        }
         if (!a->head)
             a->tail = NULL;
-        a->inflight++;
-        if (q->op == BLOCK_AIO_FLUSH)
+        a->inflight += n;
+        bool flush = batch[0]->op == BLOCK_AIO_FLUSH;
+        if (flush)
             a->barrier = true;
         pthread_mutex_unlock(&a->lock);
-        int r = run_req(a->bd, q);
-        enum block_aio_op op = q->op;
-        q->cb(q, r); /* q may be freed by the callback */
+        for (unsigned i = 0; i < n; i++) {
+            int r = run_req(a->bd, batch[i]);
+            batch[i]->cb(batch[i], r); /* it may be freed by the callback */
+        }
         pthread_mutex_lock(&a->lock);
-        a->inflight--;
-        a->queued--;
+        a->inflight -= n;
+        a->queued -= n;
         /* Wake only who can use it: the other worker when a barrier ends
          * or a flush at the head may now start, drainers when they wait. */
-        if (op == BLOCK_AIO_FLUSH) {
+        if (flush) {
             a->barrier = false;
             if (a->idle)
                 pthread_cond_broadcast(&a->work);
@@ -135,8 +162,16 @@ int block_aio_submit(struct block_dev *bd, struct block_aio_req *req)
         a->head = req;
     a->tail = req;
     a->queued++;
-    if (a->idle)
+    /* Wake a worker when none runs, or when more is waiting than a busy
+     * one takes at once: the device lock serialises requests, so a second
+     * worker woken for a short queue would only wait on it.  A worker
+     * signalled and not yet running counts as woken, so a burst of
+     * submissions costs one wake-up, not one each. */
+    unsigned waiting = a->queued - a->inflight;
+    if (a->idle > a->wakes && (a->inflight == 0 || waiting > AIO_BATCH)) {
+        a->wakes++;
         pthread_cond_signal(&a->work);
+    }
     pthread_mutex_unlock(&a->lock);
     return 0;
 }

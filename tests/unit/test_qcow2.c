@@ -326,6 +326,62 @@ static void test_aio(void **st)
     block_close(bd);
 }
 
+/* Completion order around flush barriers, with queues long enough for
+ * the workers to take requests in batches: every request before a flush
+ * completes before it, every request after it completes after it, and
+ * none is lost. */
+struct aio_order {
+    int seq;            /* completions so far */
+    int at[300];        /* completion number of each request */
+};
+static void order_cb(struct block_aio_req *req, int ret)
+{
+    struct aio_order *o = req->opaque;
+    assert_int_equal(ret, 0);
+    int idx = req->len ? (int)(req->off / 4096) : 299 - (int)req->off;
+    o->at[idx] = __atomic_fetch_add(&o->seq, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_aio_barrier(void **st)
+{
+    (void)st;
+    struct block_dev *bd = mk("aio-order.qcow2", 4 << 20, 0, 0, NULL);
+    static struct aio_order o;
+    static uint8_t buf[4096];
+    static struct block_aio_req reqs[300];
+    memset(&o, 0, sizeof(o));
+    /* requests 0..289 write blocks 0..289; flushes after 100 and 200
+     * (marked by len 0, their index kept in off as 299 - index) */
+    int nreq = 0, flush_at[2] = { 100, 200 }, flushes[2];
+    for (int i = 0; i < 290; i++) {
+        for (int f = 0; f < 2; f++)
+            if (i == flush_at[f]) {
+                flushes[f] = 290 + f;
+                reqs[nreq++] = (struct block_aio_req){ .op = BLOCK_AIO_FLUSH,
+                    .off = (uint64_t)(299 - flushes[f]), .cb = order_cb,
+                    .opaque = &o };
+                assert_int_equal(block_aio_submit(bd, &reqs[nreq - 1]), 0);
+            }
+        reqs[nreq++] = (struct block_aio_req){ .op = i % 3 ? BLOCK_AIO_WRITE
+                                                           : BLOCK_AIO_READ,
+            .off = (uint64_t)i * 4096, .buf = buf, .len = 4096,
+            .cb = order_cb, .opaque = &o };
+        assert_int_equal(block_aio_submit(bd, &reqs[nreq - 1]), 0);
+    }
+    block_aio_drain(bd);
+    assert_int_equal(o.seq, 292);
+    for (int f = 0; f < 2; f++) {
+        int fa = o.at[flushes[f]];
+        for (int i = 0; i < 290; i++) {
+            if (i < flush_at[f])
+                assert_true(o.at[i] < fa);
+            else
+                assert_true(o.at[i] > fa);
+        }
+    }
+    block_close(bd);
+}
+
 static void peek(const char *path, uint64_t off, void *b, size_t n)
 {
     int fd = open(path, O_RDONLY);
@@ -425,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_backing_loop),
         cmocka_unit_test(test_small_cluster_overlay),
         cmocka_unit_test(test_aio),
+        cmocka_unit_test(test_aio_barrier),
         cmocka_unit_test(test_copied_on_unallocated),
         cmocka_unit_test(test_active_sharing_not_healthy),
         cmocka_unit_test(test_run_allocation),
