@@ -745,7 +745,10 @@ int cmd_run(int argc, char **argv)
     }
     run_env(&cfg);
     /* vm_create checks this too; here the message speaks of options. */
-    unsigned need = ndisks + nnets + (cfg.virtio_console ? 1 : 0) + 1 + (cfg.balloon ? 1 : 0);
+    struct vm_config counted = cfg;
+    counted.ndisks = ndisks;
+    counted.nnets = nnets;
+    unsigned need = vm_config_virtio_slots(&counted);
     if (need > lim.virtio_slots) {
         vlog_error("too many virtio devices: %u --disk, %u --net%s%s and the entropy device "
                    "need %u slots; the virt board has %u", ndisks, nnets,

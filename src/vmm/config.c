@@ -135,6 +135,17 @@ static int check_program(const struct vm_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+unsigned vm_config_virtio_slots(const struct vm_config *cfg)
+{
+    struct virt_config vc = {
+        .ndisks = cfg->ndisks,
+        .nnics = cfg->nnets,
+        .virtio_console = cfg->virtio_console,
+        .balloon = cfg->balloon ? VIRT_BALLOON_ON : VIRT_BALLOON_NONE,
+    };
+    return virt_virtio_slots_needed(&vc);
+}
+
 int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen)
 {
     struct vm_limits lim;
@@ -160,10 +171,7 @@ int vm_config_check(const struct vm_config *cfg, char *err, size_t errlen)
         FAIL("disks: NULL with ndisks %u", cfg->ndisks);
     if (cfg->nnets && !cfg->nets)
         FAIL("nets: NULL with nnets %u", cfg->nnets);
-    /* The disks, the cards, the virtio console, the entropy device (always
-     * there) and the balloon, one slot each. */
-    unsigned need = cfg->ndisks + cfg->nnets + (cfg->virtio_console ? 1 : 0) + 1 +
-                    (cfg->balloon ? 1 : 0);
+    unsigned need = vm_config_virtio_slots(cfg);
     if (cfg->ndisks > lim.virtio_slots || cfg->nnets > lim.virtio_slots ||
         need > lim.virtio_slots)
         FAIL("ndisks %u, nnets %u, virtio_console %s, balloon %s: with the entropy device "

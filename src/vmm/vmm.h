@@ -204,6 +204,11 @@ struct vm_config {
     unsigned ndisk_overlays;
 };
 
+/* Virtio slots `cfg` needs: its disks, cards, virtio console, the entropy
+ * device (always there) and the balloon, counted by the board
+ * (virt_virtio_slots_needed).  Only those fields are read; any thread. */
+unsigned vm_config_virtio_slots(const struct vm_config *cfg);
+
 /* Fill *cfg with the defaults (no program: bios and kernel NULL). */
 void vm_config_init(struct vm_config *cfg);
 

@@ -16,6 +16,26 @@ guest_artifacts() {
 # Boot the guest and run a shell command in it (vessel.cmd protocol,
 # docs/guest.md).  usage: guest_run OUTFILE "vessel args" "command"
 # The exit status is vessel's; OUTFILE gets the console with \r removed.
+# The Debian image (scripts/build-rootfs.sh, docs/rootfs.md) for tests that
+# boot it: sets ROOTFS_QCOW2, ROOTFS_KERNEL, ROOTFS_INITRD, ROOTFS_DIR,
+# ROOTFS_SSH_KEY...; on failure prints the build log, reports "not ok" and
+# ends the test.  Needs $T (the test's scratch directory).
+debian_image() {
+    local out root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    if ! out=$("$root/scripts/build-rootfs.sh" --quiet 2> "$T/rootfs.log"); then
+        cat "$T/rootfs.log"; not_ok "build the Debian image (scripts/build-rootfs.sh)"; finish; exit 1
+    fi
+    eval "$out"
+}
+# The guest artifacts (guest_artifacts) and the Debian image, or the test ends.
+debian_artifacts() {
+    if ! guest_artifacts > "$T/fetch.log" 2>&1; then
+        cat "$T/fetch.log"; not_ok "fetch guest artifacts"; finish; exit 1
+    fi
+    debian_image
+}
+
 guest_run() {
     local out=$1 args=$2 cmd=$3 b64 rc
     b64=$(printf '%s\n' "$cmd" | base64 -w0)

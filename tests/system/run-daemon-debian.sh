@@ -75,13 +75,7 @@ fi
 for c in curl e2fsck; do
     command -v $c > /dev/null || { ok "# SKIP $c not installed"; finish; exit 0; }
 done
-if ! guest_artifacts > "$T/fetch.log" 2>&1; then
-    cat "$T/fetch.log"; not_ok "fetch guest artifacts"; finish; exit 1
-fi
-if ! out=$(scripts/build-rootfs.sh --quiet 2> "$T/rootfs.log"); then
-    cat "$T/rootfs.log"; not_ok "build the Debian image (scripts/build-rootfs.sh)"; finish; exit 1
-fi
-eval "$out"
+debian_artifacts
 
 "$VESSELD" --store "$STORE" --socket "$S" --vessel "$VESSEL" >> "$T/vesseld.log" 2>&1 &
 DPID=$!

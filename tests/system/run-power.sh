@@ -16,13 +16,7 @@ OFF_TMO=${VESSEL_SYSTEST_POWEROFF_TIMEOUT:-300}  # press to "reboot: Power down"
 T=$(mktemp -d)
 trap 'if [ "$FAILED" -eq 0 ]; then rm -rf "$T"; else echo "# logs kept in $T"; fi' EXIT
 command -v curl > /dev/null || { echo "ok 1 - # SKIP curl not installed"; echo "1..1"; exit 0; }
-if ! guest_artifacts > "$T/fetch.log" 2>&1; then
-    cat "$T/fetch.log"; not_ok "fetch guest artifacts"; finish; exit 1
-fi
-if ! out=$(scripts/build-rootfs.sh --quiet 2> "$T/rootfs.log"); then
-    cat "$T/rootfs.log"; not_ok "build the Debian image (scripts/build-rootfs.sh)"; finish; exit 1
-fi
-eval "$out"
+debian_artifacts
 
 S="$T/api.sock"
 SHUTDOWN="curl -s --max-time 60 --unix-socket $S -X PUT -w '%{http_code}' -d '{\"action\":\"shutdown\"}' http://localhost/actions"

@@ -189,10 +189,7 @@ if [ -n "${VESSEL_SANDBOX_NO_DEBIAN:-}" ]; then
     ok "# SKIP the Debian boot (VESSEL_SANDBOX_NO_DEBIAN is set)"
     finish; exit
 fi
-if ! out=$(scripts/build-rootfs.sh --quiet 2> "$T/rootfs.log"); then
-    cat "$T/rootfs.log"; not_ok "build the Debian image (scripts/build-rootfs.sh)"; finish; exit 1
-fi
-eval "$out"
+debian_image
 S="$T/debian.sock"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # The VM's pid, found by its unique socket path on its command line.

@@ -19,13 +19,7 @@ trap 'if [ "$FAILED" -eq 0 ]; then rm -rf "$T"; else echo "# logs kept in $T"; f
 for t in curl mkfs.ext4 e2fsck; do
     command -v "$t" > /dev/null || { echo "ok 1 - # SKIP $t not installed"; echo "1..1"; exit 0; }
 done
-if ! guest_artifacts > "$T/fetch.log" 2>&1; then
-    cat "$T/fetch.log"; not_ok "fetch guest artifacts"; finish; exit 1
-fi
-if ! out=$(scripts/build-rootfs.sh --quiet 2> "$T/rootfs.log"); then
-    cat "$T/rootfs.log"; not_ok "build the Debian image (scripts/build-rootfs.sh)"; finish; exit 1
-fi
-eval "$out"
+debian_artifacts
 
 truncate -s 128M "$T/fs.img" && mkfs.ext4 -q -F "$T/fs.img" &&
     "$VESSEL" img convert -O qcow2 "$T/fs.img" "$T/data.qcow2" && rm -f "$T/fs.img"

@@ -22,13 +22,7 @@ for tool in qemu-img e2fsck debugfs; do
     command -v $tool > /dev/null || PATH=$PATH:/sbin:/usr/sbin
     command -v $tool > /dev/null || { echo "ok 1 - # SKIP $tool not installed"; echo "1..1"; exit 0; }
 done
-if ! guest_artifacts > "$T/fetch.log" 2>&1; then
-    cat "$T/fetch.log"; not_ok "fetch guest artifacts"; finish; exit 1
-fi
-if ! out=$(scripts/build-rootfs.sh --quiet 2> "$T/rootfs.log"); then
-    cat "$T/rootfs.log"; not_ok "build the Debian image (scripts/build-rootfs.sh)"; finish; exit 1
-fi
-eval "$out"
+debian_artifacts
 res() { cat "$T/$1" 2>/dev/null; }
 rc_is() { [ "$(res "$1.rc")" = "${2:-0}" ]; }
 

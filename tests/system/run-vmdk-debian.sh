@@ -21,13 +21,7 @@ fi
 for tool in qemu-img e2fsck debugfs; do
     command -v $tool >/dev/null || { echo "ok 1 - # SKIP $tool not installed"; echo "1..1"; exit 0; }
 done
-if ! guest_artifacts > "$T/fetch.log" 2>&1; then
-    cat "$T/fetch.log"; not_ok "fetch guest artifacts"; finish; exit 1
-fi
-if ! out=$(scripts/build-rootfs.sh --quiet 2> "$T/rootfs.log"); then
-    cat "$T/rootfs.log"; not_ok "build the Debian image (scripts/build-rootfs.sh)"; finish; exit 1
-fi
-eval "$out"
+debian_artifacts
 
 D=$T/debian.vmdk
 check "vessel img convert -O vmdk: the Debian qcow2 image becomes a monolithicSparse VMDK" \
