@@ -120,10 +120,22 @@ static int restore_all(struct virt_machine *vm, struct sstate_reader *r)
         return rc;
     /* Version 1 was written by a board without the power button. */
     bool no_power = version == 1;
-    if (sstate_get_u32(r) != vm->ncpus || sstate_get_u64(r) != vm->cfg.ram_size ||
-        sstate_get_u32(r) != vm->virtio_mask ||
-        sstate_get_u32(r) != vm->board.ndevs - (no_power && vm->power ? 1 : 0))
-        sstate_fail(r, -EINVAL);
+    uint32_t ncpus = sstate_get_u32(r);
+    uint64_t ram = sstate_get_u64(r);
+    uint32_t mask = sstate_get_u32(r), ndevs = sstate_get_u32(r);
+    uint32_t want_ndevs = vm->board.ndevs - (no_power && vm->power ? 1 : 0);
+    if (ncpus != vm->ncpus)
+        sstate_failf(r, -EINVAL, "the snapshot has %u vCPUs, this VM %u", ncpus, vm->ncpus);
+    else if (ram != vm->cfg.ram_size)
+        sstate_failf(r, -EINVAL, "the snapshot has %llu bytes of RAM, this VM %llu",
+                     (unsigned long long)ram, (unsigned long long)vm->cfg.ram_size);
+    else if (mask != vm->virtio_mask)
+        sstate_failf(r, -EINVAL, "the snapshot's virtio slots 0x%x, this VM's 0x%x "
+                     "(a bit each: disks, cards, console, entropy, balloon)", mask,
+                     vm->virtio_mask);
+    else if (ndevs != want_ndevs)
+        sstate_failf(r, -EINVAL, "the snapshot has %u devices, this VM %u", ndevs,
+                     want_ndevs);
     if ((rc = sstate_close(r)))
         return rc;
 

@@ -1,7 +1,9 @@
 /* sstate: versioned, length-prefixed state sections (see sstate.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/sstate.h"
@@ -112,9 +114,32 @@ void sstate_reader_init(struct sstate_reader *r, const void *buf, size_t len)
 
 int sstate_fail(struct sstate_reader *r, int err)
 {
-    if (!r->err)
+    if (!r->err) {
         r->err = err;
+        if (!r->why[0] && r->tag[0])
+            snprintf(r->why, sizeof(r->why), "in section '%s'", r->tag);
+    }
     return r->err;
+}
+
+int sstate_failf(struct sstate_reader *r, int err, const char *fmt, ...)
+{
+    if (!r->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->why, sizeof(r->why), fmt, ap);
+        va_end(ap);
+    }
+    return sstate_fail(r, err);
+}
+
+/* A tag as text: up to 8 bytes, printable ASCII, NUL-padded. */
+static void tag_text(char out[SSTATE_TAG_LEN + 1], const uint8_t *t)
+{
+    size_t i = 0;
+    for (; i < SSTATE_TAG_LEN && t[i]; i++)
+        out[i] = t[i] >= 0x20 && t[i] < 0x7f ? (char)t[i] : '?';
+    out[i] = 0;
 }
 
 int sstate_open(struct sstate_reader *r, const char *tag, uint32_t max_version,
@@ -122,23 +147,39 @@ int sstate_open(struct sstate_reader *r, const char *tag, uint32_t max_version,
 {
     if (r->err)
         return r->err;
-    if (r->end || r->len - r->pos < SSTATE_HDR_LEN)
+    if (r->end || r->len - r->pos < SSTATE_HDR_LEN) {
+        if (!r->err && !r->end)
+            snprintf(r->why, sizeof(r->why), "section '%.8s' expected, the state ends",
+                     tag);
         return sstate_fail(r, -EINVAL);
+    }
     const uint8_t *h = r->buf + r->pos;
     char want[SSTATE_TAG_LEN] = {0};
     size_t tl = strlen(tag);
     if (tl == 0 || tl > SSTATE_TAG_LEN)
         return sstate_fail(r, -EINVAL);
     memcpy(want, tag, tl);
-    if (memcmp(h, want, SSTATE_TAG_LEN))
+    if (memcmp(h, want, SSTATE_TAG_LEN)) {
+        char found[SSTATE_TAG_LEN + 1];
+        tag_text(found, h);
+        if (!r->err)
+            snprintf(r->why, sizeof(r->why), "section '%s' expected, '%s' found", tag,
+                     found);
         return sstate_fail(r, -EINVAL);
+    }
+    memcpy(r->tag, want, SSTATE_TAG_LEN);
+    r->tag[SSTATE_TAG_LEN] = 0;
     uint32_t ver = (uint32_t)le_get(h + 8, 4);
     uint64_t len = le_get(h + 12, 4);
     if (ver == 0 || len > SSTATE_MAX_LEN ||
         len > r->len - r->pos - SSTATE_HDR_LEN)
         return sstate_fail(r, -EINVAL);
-    if (ver > max_version)
+    if (ver > max_version) {
+        if (!r->err)
+            snprintf(r->why, sizeof(r->why), "section '%s' version %u, newer than %u",
+                     r->tag, ver, max_version);
         return sstate_fail(r, -ENOTSUP);
+    }
     r->pos += SSTATE_HDR_LEN;
     r->end = r->pos + (size_t)len;
     *version = ver;

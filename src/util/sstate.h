@@ -42,6 +42,10 @@ struct sstate_reader {
     size_t len, pos;     /* buffer length, next byte to read */
     size_t end;          /* end of the open section's payload, or 0 */
     int err;
+    char tag[SSTATE_TAG_LEN + 1];  /* the open (or last) section's tag */
+    /* Where the first error was found, for messages: "section 'vbal'
+     * expected, 'end' found", "in section 'hart'"...; "" when unknown. */
+    char why[128];
 };
 
 /* Start with an empty buffer (no allocation until the first byte). */
@@ -82,5 +86,9 @@ int sstate_close(struct sstate_reader *r);
 /* Record an error found by the restorer (a field out of range); the first
  * one sticks.  Returns r->err. */
 int sstate_fail(struct sstate_reader *r, int err);
+/* sstate_fail with what was wrong, for r->why (printf format): "the
+ * snapshot has 2 vCPUs, this VM 1".  The first error's text sticks. */
+int sstate_failf(struct sstate_reader *r, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

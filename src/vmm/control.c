@@ -210,8 +210,9 @@ int vm_restore(struct vm *v, const char *dir, char *err, size_t elen)
         goto fail;
     if ((rc = virt_restore(v->board, &r))) {
         snprintf(msg, sizeof(msg), "restore: %s/state: the machine state does not fit "
-                 "this VM (%s): give the same --cpus, --memory, devices and program "
-                 "the VM had", dir, strerror(-rc));
+                 "this VM (%s): give the same --cpus, --memory, devices (disks, "
+                 "cards, --console, --balloon) and program the VM had", dir,
+                 r.why[0] ? r.why : strerror(-rc));
         goto fail;
     }
     if ((rc = snapdisk_restore(v, dir, &r, msg, sizeof(msg))))

@@ -57,6 +57,48 @@ static void test_section_round_trip(void **state)
     sstate_writer_free(&w);
 }
 
+/* r->why names the section at fault, for restore's messages. */
+static void test_reader_why(void **state)
+{
+    (void)state;
+    struct sstate_writer w;
+    sstate_writer_init(&w);
+    sstate_begin(&w, "dev", 2);
+    sstate_put_u32(&w, 7);
+    assert_int_equal(sstate_end(&w), 0);
+    struct sstate_reader r;
+    uint32_t v;
+    /* another tag than expected */
+    sstate_reader_init(&r, w.buf, w.len);
+    assert_int_equal(sstate_open(&r, "vbal", 1, &v), -EINVAL);
+    assert_string_equal(r.why, "section 'vbal' expected, 'dev' found");
+    /* a newer version */
+    sstate_reader_init(&r, w.buf, w.len);
+    assert_int_equal(sstate_open(&r, "dev", 1, &v), -ENOTSUP);
+    assert_string_equal(r.why, "section 'dev' version 2, newer than 1");
+    /* a read past the section's end: the section is named */
+    sstate_reader_init(&r, w.buf, w.len);
+    assert_int_equal(sstate_open(&r, "dev", 2, &v), 0);
+    (void)sstate_get_u64(&r);
+    assert_int_equal(sstate_close(&r), -EINVAL);
+    assert_string_equal(r.why, "in section 'dev'");
+    /* a restorer's own words stick, the first error's */
+    sstate_reader_init(&r, w.buf, w.len);
+    assert_int_equal(sstate_open(&r, "dev", 2, &v), 0);
+    assert_int_equal(sstate_failf(&r, -EINVAL, "value %u, expected 8", sstate_get_u32(&r)),
+                     -EINVAL);
+    assert_int_equal(sstate_failf(&r, -ERANGE, "later"), -EINVAL);
+    assert_string_equal(r.why, "value 7, expected 8");
+    /* the state ends where a section was expected */
+    sstate_reader_init(&r, w.buf, w.len);
+    assert_int_equal(sstate_open(&r, "dev", 2, &v), 0);
+    (void)sstate_get_u32(&r);
+    assert_int_equal(sstate_close(&r), 0);
+    assert_int_equal(sstate_open(&r, "end", 1, &v), -EINVAL);
+    assert_string_equal(r.why, "section 'end' expected, the state ends");
+    sstate_writer_free(&w);
+}
+
 static void test_section_hostile(void **state)
 {
     (void)state;
@@ -255,6 +297,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_section_round_trip),
         cmocka_unit_test(test_section_hostile),
+        cmocka_unit_test(test_reader_why),
         cmocka_unit_test_setup_teardown(test_hart_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hart_restore_refuses_bad_state, setup, teardown),
     };
