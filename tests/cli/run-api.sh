@@ -137,7 +137,7 @@ check "the snapshot is unchanged by the restores" \
 check "another --memory is refused, naming it" \
     '! "$V" run --bios "$CPU" -m 256M --restore "$T/cs" < /dev/null > "$T/e" 2>&1 && grep -q -- "--memory" "$T/e"'
 check "another --cpus is refused" \
-    '! "$V" run --bios "$CPU" --cpus 2 --restore "$T/cs" < /dev/null > "$T/e" 2>&1 && grep -q "state" "$T/e"'
+    '! "$V" run --bios "$CPU" --cpus 2 --restore "$T/cs" < /dev/null > "$T/e" 2>&1 && grep -q "the snapshot has 1 vCPUs, this VM 2" "$T/e"'
 cp -r "$T/cs" "$T/bad"
 printf 'X' | dd of="$T/bad/state" bs=1 seek=100 conv=notrunc status=none
 check "a flipped byte is refused, naming the checksum" \
