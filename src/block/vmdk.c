@@ -423,6 +423,17 @@ static int vmdk_info(struct block_dev *bd, struct block_info *info)
             info->cluster_size = (uint32_t)s->ext[i].sp->grain;
             break;
         }
+    /* A descriptor file's disk is its extents' files too (as qemu-img
+     * counts it); each file once, though extents may share one. */
+    for (unsigned i = 0; i < s->n; i++) {
+        const struct vmdk_ext *e = &s->ext[i];
+        bool seen = !e->own;
+        for (unsigned j = 0; j < i && !seen; j++)
+            seen = s->ext[j].own && s->ext[j].file.fd == e->file.fd;
+        struct stat st;
+        if (!seen && e->file.fd >= 0 && fstat(e->file.fd, &st) == 0)
+            info->actual_size += (uint64_t)st.st_blocks * 512;
+    }
     return 0;
 }
 

@@ -361,41 +361,49 @@ static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
  * of one kind of GET /vm device entry (docs/api.md), labelled with the
  * device's index among those of its kind. */
 struct dev_family {
-    const char *type;           /* "virtio-blk" / "virtio-net" */
-    const char *label;          /* "disk" / "nic" */
+    const char *type;           /* "virtio-blk" / "virtio-net" / "virtio-balloon" */
+    const char *label;          /* "disk" / "nic" / "balloon" */
     const char *field;          /* in "stats" */
     const char *name, *help;
+    bool gauge;                 /* a level, not a counter */
 };
 static const struct dev_family dev_families[] = {
     { "virtio-blk", "disk", "read_bytes", "vessel_vm_disk_read_bytes_total",
-      "Bytes the guest read from the disk." },
+      "Bytes the guest read from the disk.", false },
     { "virtio-blk", "disk", "write_bytes", "vessel_vm_disk_write_bytes_total",
-      "Bytes the guest wrote to the disk." },
+      "Bytes the guest wrote to the disk.", false },
     { "virtio-blk", "disk", "read_requests", "vessel_vm_disk_read_requests_total",
-      "Read requests completed." },
+      "Read requests completed.", false },
     { "virtio-blk", "disk", "write_requests", "vessel_vm_disk_write_requests_total",
-      "Write requests completed." },
+      "Write requests completed.", false },
     { "virtio-blk", "disk", "flush_requests", "vessel_vm_disk_flush_requests_total",
-      "Flush requests completed." },
+      "Flush requests completed.", false },
     { "virtio-blk", "disk", "errors", "vessel_vm_disk_errors_total",
-      "Requests that failed (I/O error, unsupported or malformed)." },
+      "Requests that failed (I/O error, unsupported or malformed).", false },
     { "virtio-net", "nic", "rx_bytes", "vessel_vm_net_rx_bytes_total",
-      "Bytes of the frames delivered to the guest." },
+      "Bytes of the frames delivered to the guest.", false },
     { "virtio-net", "nic", "tx_bytes", "vessel_vm_net_tx_bytes_total",
-      "Bytes of the frames the guest sent." },
+      "Bytes of the frames the guest sent.", false },
     { "virtio-net", "nic", "rx_frames", "vessel_vm_net_rx_frames_total",
-      "Frames delivered to the guest." },
+      "Frames delivered to the guest.", false },
     { "virtio-net", "nic", "tx_frames", "vessel_vm_net_tx_frames_total",
-      "Frames the guest sent." },
+      "Frames the guest sent.", false },
     { "virtio-net", "nic", "dropped", "vessel_vm_net_dropped_frames_total",
-      "Frames dropped either way (no guest buffer, backend queue full, malformed)." },
+      "Frames dropped either way (no guest buffer, backend queue full, malformed).", false },
+    { "virtio-balloon", "balloon", "target_bytes", "vessel_vm_balloon_target_bytes",
+      "Guest memory the balloon is asked to hold (PATCH /balloon amount).", true },
+    { "virtio-balloon", "balloon", "actual_bytes", "vessel_vm_balloon_actual_bytes",
+      "Guest memory the balloon holds, as the guest reports it.", true },
+    { "virtio-balloon", "balloon", "reported_bytes", "vessel_vm_balloon_reported_bytes_total",
+      "Free guest memory the guest reported and the host dropped (free page reporting).", false },
 };
 
 /* One family's samples over every VM that answered. */
 static void put_dev_family(char **buf, size_t *len, size_t *cap, const struct sample *s,
                            size_t n, const struct dev_family *f)
 {
-    put(buf, len, cap, "# HELP %s %s\n# TYPE %s counter\n", f->name, f->help, f->name);
+    put(buf, len, cap, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+        f->gauge ? "gauge" : "counter");
     for (size_t i = 0; i < n; i++) {
         size_t k, idx = 0;
         json_t *dev;

@@ -340,9 +340,21 @@ static int get_vm(void *opaque, json_t *body, json_t **resp, char *err, size_t e
     json_array_append_new(devs, json_pack("{s:s}", "type", c->virtio_console ?
                                           "virtio-console" : "uart"));
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-rng"));
-    if (c->balloon)
-        json_array_append_new(devs, json_pack("{s:s,s:b}", "type", "virtio-balloon",
-                                              "free_page_reporting", c->balloon == 2));
+    if (c->balloon) {
+        json_t *bal = json_pack("{s:s,s:b}", "type", "virtio-balloon",
+                                "free_page_reporting", c->balloon == 2);
+        struct virtio_balloon_stats bs;
+        if (bal && vm_balloon_stats(a->vm, &bs) == 0)
+            json_object_set_new(bal, "stats", json_pack(
+                "{s:I,s:I,s:I,s:I,s:I,s:I}",
+                "target_bytes", (json_int_t)(bs.target_pages << 12),
+                "actual_bytes", (json_int_t)(bs.actual_pages << 12),
+                "inflated_pages", (json_int_t)bs.inflated_pages,
+                "deflated_pages", (json_int_t)bs.deflated_pages,
+                "reports", (json_int_t)bs.reports,
+                "reported_bytes", (json_int_t)bs.reported_bytes));
+        json_array_append_new(devs, bal);
+    }
     json_array_append_new(devs, json_pack("{s:s}", "type", "virtio-input"));  /* power button */
     *resp = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:o,s:s}",
                       "name", vm_name(a->vm), "uuid", uuid,

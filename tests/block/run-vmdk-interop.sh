@@ -76,6 +76,8 @@ qemu-io -f vmdk -c "write -P 7 $(( (2 << 30) - 4096 )) 8192" \
 check "twoGbMaxExtentSparse of 5 GiB: data across the extent boundaries reads the same" \
     bash -c "$V img convert -O qcow2 '$f' '$T/big.qcow2' &&
              qemu-img compare -f vmdk -F qcow2 '$f' '$T/big.qcow2'"
+check "img info: a descriptor file's disk size counts its extents, as qemu-img's" bash -c "
+    [ \"\$($V img info '$f' | grep '^disk size')\" = \"\$(qemu-img info '$f' | grep '^disk size')\" ]"
 check "qemu-img images pass vessel img check" bash -c "
     for s in monolithicSparse twoGbMaxExtentSparse streamOptimized; do
         $V img check '$T/q-'\$s.vmdk || exit 1; done"

@@ -167,6 +167,13 @@ check "/metrics: state and counters of each VM" \
     '[ "$(echo "$m" | grep -c "^vessel_vm_state{.*state=\"running\"} 1")" = 5 ] &&
      echo "$m" | grep -q "^vessel_vm_instructions_total{vm=\"vm1\"} [1-9]" &&
      echo "$m" | grep -q "^vessel_vm_vcpu_seconds_total{vm=\"vm5\"}"'
+# (actual: what the guest holds now; it may have given some back under
+# memory pressure, DEFLATE_ON_OOM)
+check "/metrics: vm5's balloon: the 32 MiB asked and what it holds (gauges), vm1 has none" \
+    'echo "$m" | grep -qx "vessel_vm_balloon_target_bytes{vm=\"vm5\",balloon=\"0\"} 33554432" &&
+     echo "$m" | grep -Eqx "vessel_vm_balloon_actual_bytes\{vm=\"vm5\",balloon=\"0\"\} [0-9]+" &&
+     echo "$m" | grep -q "^# TYPE vessel_vm_balloon_actual_bytes gauge" &&
+     ! echo "$m" | grep -q "^vessel_vm_balloon_target_bytes{vm=\"vm1\""'
 
 # A malformed bundle, seen by the next daemon.
 mkdir -p "$STORE/vms/bad"
