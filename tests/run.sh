@@ -72,7 +72,9 @@ for mode in release-jit release-interp asan; do
         n="isa/$mode/$(basename "$elf" .elf)"
         [[ -n "$FILTER" && "$n" != *$FILTER* ]] && continue
         log="$LOGS/$(echo "$n" | tr / _).log"
-        env $envs timeout 120 "$v" run --bios "$elf" > "$log" 2>&1 < /dev/null
+        cpus=1                  # NAME_smp.S programs run on two harts
+        [[ "$elf" == *_smp.elf ]] && cpus=2
+        env $envs timeout 120 "$v" run --cpus $cpus --bios "$elf" > "$log" 2>&1 < /dev/null
         if [ $? -eq 0 ]; then report ok "$n"; else report fail "$n" "$log"; fi
     done
 done

@@ -23,7 +23,8 @@ n=0; bad=0
 for e in "${elfs[@]}"; do
     n=$((n + 1))
     name=$(basename "$e" .elf)
-    out=$(timeout "$TIMEOUT" "$QEMU" -machine spike -cpu "$QEMU_CPU" -smp 1 \
+    smp=1; [[ "$name" == *_smp ]] && smp=2
+    out=$(timeout "$TIMEOUT" "$QEMU" -machine spike -cpu "$QEMU_CPU" -smp $smp \
           -m 256M -nographic -bios "$e" 2>&1 < /dev/null)
     rc=$?
     todo=""

@@ -26,9 +26,14 @@
         .section .text.init, "ax", @progbits
         .globl _start
 _start:
-        /* Only hart 0 runs the test; the others park. */
+        /* Only hart 0 runs the test; the others park, or run the test's
+         * secondary_main when it has one (a weak symbol: 0 when absent;
+         * read from a literal because an absent weak symbol is out of
+         * reach of a pc-relative la).  secondary_main runs at once, on
+         * its own small stack, with no trap vector: it must not trap, and
+         * must wait for hart 0 (a flag in .data) before using .bss. */
         csrr t0, mhartid
-        bnez t0, park
+        bnez t0, secondary
         la t0, trap_vector
         csrw mtvec, t0
         /* Zero .bss (stacks, page-table pools, logs). */
@@ -69,8 +74,18 @@ _start:
         li gp, 0
         j test_main
 
+secondary:
+        ld t1, secondary_ptr
+        beqz t1, park
+        la sp, secondary_stack_top
+        jr t1
 park:   wfi
         j park
+
+        .align 3
+        .weak secondary_main
+secondary_ptr:
+        .dword secondary_main
 
         .text
 /* ---- HTIF console ---------------------------------------------------- */
@@ -830,6 +845,12 @@ trap_rec:  .zero 64
 irq_hook:  .dword 0
 irq_vec:   .dword -1
 irq_log:   .zero 8 * 17
+
+        /* Not in .bss: hart 0 zeroes .bss while the others start. */
+        .data
+        .align 4
+        .zero 2048
+secondary_stack_top:
 
         .section .bss
         .align 12
