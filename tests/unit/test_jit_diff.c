@@ -16,7 +16,8 @@
  * computed; RVC arithmetic, loads and stores through x9 (near the end of
  * the first scratch page, so some cross it) and sp (x2), C.BEQZ/C.BNEZ/C.J
  * forward; A: AMOs on aligned scratch words and LR/SC pairs (sometimes
- * with a store to the reserved word between, sometimes an SC alone);
+ * with a store to the reserved word between or a second SC after;
+ * sometimes an SC alone, on the word an LR reserved before or another);
  * CSR instructions that run inside a block (jit_csr_in_block), register
  * and immediate forms, with values that keep frm valid and FS on; F/D
  * arithmetic, conversions, compares, moves and FLD/FSD (interpreted,
@@ -104,6 +105,8 @@ struct prog {
     uint8_t bytes[MAX_INSNS * 4];
     unsigned size;
     unsigned ebreak_off;
+    int lr_off;         /* offset from x30 of the last LR (INT32_MIN: none yet) */
+    unsigned lr_w;      /* and its width: 1 = .W */
 };
 
 static uint64_t rng_state;
@@ -382,6 +385,11 @@ static void gen_amo(struct prog *p, bool misaligned)
     static const unsigned f5[] = { 0x00, 0x01, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c };
     unsigned w = pick(2), f3 = w ? 2 : 3, t = dst(), k = pick(5);
     int off = simm(-2048, 2040) & (w ? ~3 : ~7);
+    if (k == 4 && p->lr_off != INT32_MIN && pick(2)) {
+        off = p->lr_off;                /* an SC alone on the word an LR reserved */
+        w = p->lr_w;
+        f3 = w ? 2 : 3;
+    }
     if (misaligned)
         off += 1 + (int)pick(w ? 3 : 7);
     uint32_t aqrl = pick(4) << 25;
@@ -391,10 +399,12 @@ static void gen_amo(struct prog *p, bool misaligned)
         return;
     }
     if (k == 3) {                                              /* lr; [op]; sc */
-        unsigned rd = dst();
-        while (rd == t)
-            rd = dst();
-        put_no_land(p, r_type(0, 0, t, f3, rd, 0x2f) | 0x02u << 27 | aqrl, 4);
+        unsigned lrd = dst();
+        while (lrd == t)
+            lrd = dst();
+        put_no_land(p, r_type(0, 0, t, f3, lrd, 0x2f) | 0x02u << 27 | aqrl, 4);
+        p->lr_off = off;
+        p->lr_w = w;
         unsigned mid = pick(3);
         if (mid == 1) {                         /* an ALU op that leaves t alone */
             unsigned r = dst();
@@ -405,7 +415,12 @@ static void gen_amo(struct prog *p, bool misaligned)
             put_no_land(p, s_type(off, src(), REG_BASE, w ? 2 : 3), 4);
         }
     }
-    put_no_land(p, r_type(0, src(), t, f3, dst(), 0x2f) | 0x03u << 27 | aqrl, 4);   /* sc */
+    unsigned rd = dst();
+    while (k == 3 && rd == t)           /* the second SC below needs t */
+        rd = dst();
+    put_no_land(p, r_type(0, src(), t, f3, rd, 0x2f) | 0x03u << 27 | aqrl, 4);   /* sc */
+    if (k == 3 && !pick(3))             /* a second SC: the first ended the reservation */
+        put_no_land(p, r_type(0, src(), t, f3, dst(), 0x2f) | 0x03u << 27 | aqrl, 4);
 }
 
 /* CSR instructions that may run inside a block, with values that keep
@@ -552,6 +567,7 @@ static void gen_program(uint64_t seed, struct prog *p)
 {
     rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
     p->n = 0;
+    p->lr_off = INT32_MIN;
     bool trap = seed % TRAP_EVERY == 0;
     unsigned trap_at = trap ? 1 + pick(PROG_INSNS - 2) : ~0u;
     while (p->n < PROG_INSNS) {
