@@ -33,9 +33,10 @@
  * spin until the same budget.
  *
  * Seeds: SEEDS fixed ones; VESSEL_JIT_DIFF_SEED=N runs N only (to replay
- * a failure, whose message gives the seed and the first difference);
- * with it, VESSEL_JIT_DIFF_DUMP=FILE writes that program's bytes (load
- * address PROG) for a disassembler. */
+ * a failure, whose message gives the seed and the first difference),
+ * VESSEL_JIT_DIFF_SEEDS=N runs 1..N (a longer search);
+ * with it, VESSEL_JIT_DIFF_DUMP=FILE writes that program's bytes for a
+ * disassembler and prints their load address. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,14 +51,14 @@
 #include "util/vclock.h"
 
 #define RAM 0x80000000ULL
-#define PROG (RAM + 0x1000)
+#define PROG_PAGE (RAM + 0x1000)      /* programs start in it or end in the next */
 #define HANDLER (RAM + 0x100)
 #define SCRATCH (RAM + 0x20000)        /* two pages */
 #define PROG_INSNS 160
 #define MAX_INSNS (PROG_INSNS + 16)    /* a group started at the end, the tail */
 #define LOOPS 3
 #define TRAP_EVERY 4
-#define SEEDS 300
+#define SEEDS 2000
 #define BUDGET 20000
 
 /* Registers with a fixed role, never a destination: sp and x9 point into
@@ -105,6 +106,7 @@ struct prog {
     uint8_t bytes[MAX_INSNS * 4];
     unsigned size;
     unsigned ebreak_off;
+    uint64_t base;      /* load address */
     int lr_off;         /* offset from x30 of the last LR (INT32_MIN: none yet) */
     unsigned lr_w;      /* and its width: 1 = .W */
 };
@@ -588,7 +590,7 @@ static void gen_program(uint64_t seed, struct prog *p)
             in->kind = K_PLAIN;
         }
     }
-    /* Loop tail: addi x31,x31,-1; bne x31,x0,PROG; ebreak. */
+    /* Loop tail: addi x31,x31,-1; bne x31,x0,<start>; ebreak. */
     put(p, i_type(-1, REG_LOOP, 0, REG_LOOP, 0x13), 4);
     put(p, b_type(0, 0, REG_LOOP, 1), 4);
     p->in[p->n - 1].kind = K_B;
@@ -596,6 +598,12 @@ static void gen_program(uint64_t seed, struct prog *p)
     put(p, 0x00100073, 4);
     layout(p);
     p->ebreak_off = p->off[p->n - 1];
+    /* Most programs start at a page; the others cross into the next one
+     * at some 2-byte boundary, where a block ends at the page end and a
+     * 32-bit instruction may straddle it. */
+    p->base = PROG_PAGE;
+    if (pick(2))
+        p->base += 0x1000 - 2 * (1 + pick(p->size / 2 - 1));
 }
 
 static void env_init(struct env *e, bool jit, const struct prog *p, uint64_t seed)
@@ -605,11 +613,11 @@ static void env_init(struct env *e, bool jit, const struct prog *p, uint64_t see
     assert_int_equal(mem_add_ram(e->mem, RAM, 1 << 20), 0);
     vclock_init(&e->clock, VCLOCK_DEFAULT_HZ);
     struct hart_config cfg = { .hartid = 0, .mem = e->mem, .clock = &e->clock,
-                               .reset_pc = PROG };
+                               .reset_pc = p->base };
     e->h = hart_new(&cfg);
     assert_non_null(e->h);
     assert_int_equal(hart_set_jit(e->h, jit, jit ? 1 : 0), 0);
-    assert_int_equal(mem_write(e->mem, PROG, p->bytes, p->size), 0);
+    assert_int_equal(mem_write(e->mem, p->base, p->bytes, p->size), 0);
     uint32_t spin = j_type(0, 0);                            /* handler: j . */
     assert_int_equal(mem_write(e->mem, HANDLER, &spin, 4), 0);
     e->h->mtvec = HANDLER;
@@ -700,6 +708,8 @@ static int run_seed(uint64_t seed, char *msg, size_t len)
         if (!f || fwrite(p.bytes, 1, p.size, f) != p.size)
             fail_msg("VESSEL_JIT_DIFF_DUMP=%s: cannot write the program there", dump);
         fclose(f);
+        printf("# seed %llu: %u bytes at 0x%llx in %s\n", (unsigned long long)seed, p.size,
+               (unsigned long long)p.base, dump);
     }
     struct env a, b;
     env_init(&a, true, &p, seed);
@@ -738,8 +748,9 @@ static void test_random_programs(void **state)
 {
     (void)state;
     char msg[256];
-    const char *one = getenv("VESSEL_JIT_DIFF_SEED");
-    uint64_t first = one ? strtoull(one, NULL, 0) : 1, last = one ? first : SEEDS;
+    const char *one = getenv("VESSEL_JIT_DIFF_SEED"), *many = getenv("VESSEL_JIT_DIFF_SEEDS");
+    uint64_t first = one ? strtoull(one, NULL, 0) : 1;
+    uint64_t last = one ? first : many ? strtoull(many, NULL, 0) : SEEDS;
     for (uint64_t s = first; s <= last; s++)
         if (run_seed(s, msg, sizeof(msg)))
             fail_msg("%s (replay: VESSEL_JIT_DIFF_SEED=%llu)", msg, (unsigned long long)s);
@@ -767,7 +778,7 @@ static void test_programs_cover_traps_and_loops(void **state)
         ecalls += c == 11;
         illegal += c == 2;
         misaligned += c == 4 || c == 6;
-        if (c == 3 && e.h->mepc == PROG + p.ebreak_off && hart_get_x(e.h, REG_LOOP) == 0) {
+        if (c == 3 && e.h->mepc == p.base + p.ebreak_off && hart_get_x(e.h, REG_LOOP) == 0) {
             ebreaks++;
             fs_dirty += (e.h->mstatus & (3ULL << 13)) == 3ULL << 13;
             csr_changed += e.h->sscratch != sscratch;
