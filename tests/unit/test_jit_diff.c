@@ -9,7 +9,9 @@
  * A program: PROG_INSNS random instructions, 32-bit and compressed mixed
  * (so blocks hold 2-byte-aligned instructions), the whole body repeated
  * LOOPS times by a counter in x31 (so translated blocks are re-entered and
- * chained), then an ebreak.  The instructions: RV64I ALU register and
+ * chained), then an ebreak; loaded at a page start, or (one in two) so
+ * that it crosses into the next page at a 2-byte boundary, where a 32-bit
+ * instruction may straddle the two.  The instructions: RV64I ALU register and
  * immediate forms, W forms, M, Zba, Zbb, Zbs, Zicond, LUI/AUIPC, loads
  * and stores of every width at aligned and misaligned offsets around x30,
  * forward branches and jumps, an AUIPC+JALR pair whose target is
@@ -71,17 +73,11 @@
 #define REG_LOOP 31
 
 /* CSR numbers (Privileged ISA 2.2, Unprivileged ISA chapter 21.2). */
-#define CSR_FFLAGS 0x001
-#define CSR_FRM 0x002
-#define CSR_FCSR 0x003
-#define CSR_SSTATUS 0x100
-#define CSR_SIE 0x104
-#define CSR_SSCRATCH 0x140
-#define CSR_SEPC 0x141
-#define CSR_SCAUSE 0x142
-#define CSR_STVAL 0x143
-#define CSR_SIP 0x144
-#define CSR_CYCLE 0xc00
+enum {
+    CSR_FFLAGS = 0x001, CSR_FRM = 0x002, CSR_FCSR = 0x003, CSR_SSTATUS = 0x100,
+    CSR_SIE = 0x104, CSR_SSCRATCH = 0x140, CSR_SEPC = 0x141, CSR_SCAUSE = 0x142,
+    CSR_STVAL = 0x143, CSR_SIP = 0x144, CSR_CYCLE = 0xc00,
+};
 
 struct env {
     struct mem *mem;
@@ -96,7 +92,7 @@ struct ginsn {
     uint32_t raw;
     uint8_t len;        /* 2 or 4 bytes */
     uint8_t kind;
-    bool no_land;       /* no branch may target it (depends on the one before) */
+    bool no_land;       /* no branch may target it: it needs the ones before it */
     int target;         /* index, for all but K_PLAIN */
 };
 struct prog {
@@ -329,20 +325,13 @@ static void gen_rvc(struct prog *p, unsigned left)
     case 8: put(p, ci(0, (int)sh, rd, 2), 2); break;                          /* c.slli */
     case 9: put(p, ci(4, (int)sh, pick(2) << 3 | rdp, 1), 2); break;          /* c.srli/srai */
     case 10: put(p, ci(4, simm(-32, 31), 2 << 3 | rdp, 1), 2); break;         /* c.andi */
-    case 11: case 12: {                                       /* c.lw / c.ld */
-        bool d = k == 12;
+    case 11: case 12: case 13: case 14: {                     /* c.lw c.ld c.sw c.sd */
+        bool d = k == 12 || k == 14, st = k >= 13;
         unsigned u = d ? 8 * pick(32) : 4 * pick(32);
         uint32_t imm = ((u >> 3) & 7) << 10 | (d ? ((u >> 6) & 3) << 5
                                                  : ((u >> 2) & 1) << 6 | ((u >> 6) & 1) << 5);
-        put(p, (d ? 0x6000u : 0x4000u) | imm | (REG_CBASE - 8) << 7 | rdp << 2, 2);
-        break;
-    }
-    case 13: case 14: {                                       /* c.sw / c.sd */
-        bool d = k == 14;
-        unsigned u = d ? 8 * pick(32) : 4 * pick(32);
-        uint32_t imm = ((u >> 3) & 7) << 10 | (d ? ((u >> 6) & 3) << 5
-                                                 : ((u >> 2) & 1) << 6 | ((u >> 6) & 1) << 5);
-        put(p, (d ? 0xe000u : 0xc000u) | imm | (REG_CBASE - 8) << 7 | rs2p << 2, 2);
+        put(p, (st ? 0xc000u : 0x4000u) | (d ? 0x2000u : 0) | imm | (REG_CBASE - 8) << 7 |
+                   (st ? rs2p : rdp) << 2, 2);
         break;
     }
     case 15: {                                                /* c.lwsp */
@@ -637,7 +626,7 @@ static void env_init(struct env *e, bool jit, const struct prog *p, uint64_t see
         e->h->f[r] = pick(4) ? v : pick(2) ? (uint64_t)(int64_t)(int8_t)v
                                            : 0xffffffff00000000ULL | (uint32_t)v;
     }
-    e->h->mstatus |= 1ULL << 13;                    /* FS = Initial: FP on, clean */
+    e->h->mstatus |= MSTATUS_FS / 3;                /* FS = 1, Initial: FP on, clean */
     e->h->fflags = pick(32);
     e->h->frm = pick(5);
     e->h->sscratch = rnd();
@@ -661,16 +650,14 @@ static int compare(uint64_t seed, const struct env *a, const struct env *b, char
                    size_t len)
 {
     unsigned long long s = (unsigned long long)seed;
-    for (unsigned r = 1; r < 32; r++)
-        if (hart_get_x(a->h, r) != hart_get_x(b->h, r))
-            return snprintf(msg, len, "seed %llu: x%u translated 0x%llx, interpreted 0x%llx",
-                            s, r, (unsigned long long)hart_get_x(a->h, r),
-                            (unsigned long long)hart_get_x(b->h, r));
-    for (unsigned r = 0; r < 32; r++)
-        if (a->h->f[r] != b->h->f[r])
-            return snprintf(msg, len, "seed %llu: f%u translated 0x%llx, interpreted 0x%llx",
-                            s, r, (unsigned long long)a->h->f[r],
-                            (unsigned long long)b->h->f[r]);
+    for (unsigned r = 1; r < 64; r++) {                 /* x1..x31, f0..f31 */
+        uint64_t x = r < 32 ? hart_get_x(a->h, r) : a->h->f[r - 32];
+        uint64_t y = r < 32 ? hart_get_x(b->h, r) : b->h->f[r - 32];
+        if (x != y)
+            return snprintf(msg, len, "seed %llu: %c%u translated 0x%llx, interpreted 0x%llx",
+                            s, r < 32 ? 'x' : 'f', r % 32, (unsigned long long)x,
+                            (unsigned long long)y);
+    }
     const struct { const char *name; uint64_t x, y; } f[] = {
         { "pc", a->h->pc, b->h->pc }, { "mcause", a->h->mcause, b->h->mcause },
         { "mepc", a->h->mepc, b->h->mepc }, { "mtval", a->h->mtval, b->h->mtval },
@@ -780,7 +767,7 @@ static void test_programs_cover_traps_and_loops(void **state)
         misaligned += c == 4 || c == 6;
         if (c == 3 && e.h->mepc == p.base + p.ebreak_off && hart_get_x(e.h, REG_LOOP) == 0) {
             ebreaks++;
-            fs_dirty += (e.h->mstatus & (3ULL << 13)) == 3ULL << 13;
+            fs_dirty += (e.h->mstatus & MSTATUS_FS) == MSTATUS_FS;     /* Dirty */
             csr_changed += e.h->sscratch != sscratch;
         } else if (s % TRAP_EVERY) {
             /* only the planted instruction traps: the rest is valid code */
