@@ -9,21 +9,21 @@
  * A program: PROG_INSNS random instructions, 32-bit and compressed mixed
  * (so blocks hold 2-byte-aligned instructions), the whole body repeated
  * LOOPS times by a counter in x31 (so translated blocks are re-entered and
- * chained), then an ebreak; loaded at a page start, or (one in two) so
+ * chained), then an ebreak; loaded at a page start or (one in two) so
  * that it crosses into the next page at a 2-byte boundary, where a 32-bit
- * instruction may straddle the two.  The instructions: RV64I ALU register and
- * immediate forms, W forms, M, Zba, Zbb, Zbs, Zicond, LUI/AUIPC, loads
- * and stores of every width at aligned and misaligned offsets around x30,
- * forward branches and jumps, an AUIPC+JALR pair whose target is
- * computed; RVC arithmetic, loads and stores through x9 (near the end of
- * the first scratch page, so some cross it) and sp (x2), C.BEQZ/C.BNEZ/C.J
- * forward; A: AMOs on aligned scratch words and LR/SC pairs (sometimes
- * with a store to the reserved word between or a second SC after;
- * sometimes an SC alone, on the word an LR reserved before or another);
- * CSR instructions that run inside a block (jit_csr_in_block), register
- * and immediate forms, with values that keep frm valid and FS on; F/D
- * arithmetic, conversions, compares, moves and FLD/FSD (interpreted,
- * so they end blocks).
+ * instruction may straddle the two.  The instructions: RV64I ALU register
+ * and immediate forms, W forms, M, Zba, Zbb, Zbs, Zicond, LUI/AUIPC,
+ * loads and stores of every width at aligned and misaligned offsets around
+ * x30, forward branches and jumps, AUIPC+JALR and AUIPC+ADDI+C.JR/C.JALR
+ * jumps to a computed target; RVC arithmetic (C.ADDI4SPN too), loads and
+ * stores through x9 (near the end of the first scratch page, so some
+ * cross it) and sp, C.BEQZ/C.BNEZ/C.J forward; A: AMOs on aligned scratch
+ * words and LR/SC pairs (sometimes with a store to the reserved word
+ * between or a second SC after; sometimes an SC alone, on the word an LR
+ * reserved before or another); the CSR instructions that run inside a
+ * block (jit_csr_in_block), register and immediate forms, with values
+ * that keep frm valid and FS on; F/D arithmetic, conversions, compares,
+ * moves and FLD/FSD (interpreted, so they end blocks).
  *
  * One program in TRAP_EVERY gets one trapping instruction somewhere in its
  * body: a load from address 0 (access fault), an ecall, an illegal
@@ -87,7 +87,7 @@ struct env {
 
 /* One generated instruction.  Branches and jumps name their target by
  * index; their offsets are filled in once every length is known. */
-enum { K_PLAIN, K_B, K_JAL, K_CB, K_CJ, K_JALR };
+enum { K_PLAIN, K_B, K_JAL, K_CB, K_CJ, K_ITGT };
 struct ginsn {
     uint32_t raw;
     uint8_t len;        /* 2 or 4 bytes */
@@ -289,16 +289,21 @@ static void gen_mem(struct prog *p)
 static void gen_jump(struct prog *p)
 {
     static const unsigned f3[] = { 0, 1, 4, 5, 6, 7 };
-    unsigned k = pick(6);
+    unsigned k = pick(8), rd = dst();
     if (k < 3) {
         put_fwd(p, b_type(0, src(), src(), f3[pick(6)]), 4, K_B, 3);
     } else if (k < 5) {
         put_fwd(p, j_type(0, pick(2) ? dst() : 0), 4, K_JAL, 3);
-    } else {
-        unsigned rd = dst();
-        put(p, rd << 7 | 0x17, 4);                                    /* auipc rd, 0 */
-        put_fwd(p, i_type(0, rd, 0, pick(2) ? dst() : 0, 0x67), 4, K_JALR, 3);
+    } else if (k < 6) {                             /* auipc rd, 0; jalr rd2, imm(rd) */
+        put(p, rd << 7 | 0x17, 4);
+        put_fwd(p, i_type(0, rd, 0, pick(2) ? dst() : 0, 0x67), 4, K_ITGT, 3);
         p->in[p->n - 1].no_land = true;     /* entered alone it jumps through rd */
+    } else {                                /* auipc rd, 0; addi rd, rd, imm; c.jr/c.jalr rd */
+        put(p, rd << 7 | 0x17, 4);
+        put_fwd(p, i_type(0, rd, 0, rd, 0x13), 4, K_ITGT, 3);
+        p->in[p->n - 1].no_land = true;
+        p->in[p->n - 1].target++;           /* past the jump */
+        put_no_land(p, (k == 6 ? 0x8002u : 0x9002u) | rd << 7, 2);
     }
 }
 
@@ -306,7 +311,7 @@ static void gen_jump(struct prog *p)
  * through x9 and sp, and forward C.BEQZ/C.BNEZ/C.J. */
 static void gen_rvc(struct prog *p, unsigned left)
 {
-    unsigned k = pick(22), rd = dst(), rdp = cdst(), rs2p = csrc();
+    unsigned k = pick(23), rd = dst(), rdp = cdst(), rs2p = csrc();
     int nz = simm(1, 63) - (pick(2) ? 64 : 0);            /* non-zero 6-bit */
     unsigned sh = 1 + pick(63);
     switch (k) {
@@ -354,6 +359,12 @@ static void gen_rvc(struct prog *p, unsigned left)
     case 18: {                                                /* c.sdsp */
         unsigned u = 8 * pick(64);
         put(p, 0xe002 | ((u >> 3) & 7) << 10 | ((u >> 6) & 7) << 7 | src() << 2, 2);
+        break;
+    }
+    case 22: {                                                /* c.addi4spn */
+        unsigned u = 4 * (1 + pick(255));
+        put(p, ((u >> 4) & 3) << 11 | ((u >> 6) & 15) << 7 | ((u >> 2) & 1) << 6 |
+                   ((u >> 3) & 1) << 5 | rdp << 2, 2);
         break;
     }
     default:                                                  /* c.beqz/bnez, c.j */
@@ -493,9 +504,7 @@ static void gen_trap(struct prog *p)
     case 1: put(p, 0x00000073, 4); break;                    /* ecall */
     case 2: put(p, 0x0000, 2); break;                        /* illegal (16-bit zero) */
     case 3: put(p, i_type(CSR_CYCLE, 0, 1, 0, 0x73), 4); break;  /* csrw cycle: illegal */
-    case 4:                                                  /* fadd.d, reserved rm 5 */
-        put(p, r_type(0x01, pick(32), pick(32), 5, pick(32), 0x53), 4);
-        break;
+    case 4: put(p, r_type(0x01, src(), src(), 5, src(), 0x53), 4); break;  /* fadd.d rm=5 */
     default: gen_amo(p, true); break;                        /* misaligned AMO/LR/SC */
     }
 }
@@ -544,7 +553,7 @@ static void layout(struct prog *p)
         case K_JAL: raw |= j_type(d, 0) & ~0xfffu; break;
         case K_CB: raw |= cb_imm(d); break;
         case K_CJ: raw |= cj_imm(d); break;
-        case K_JALR:                        /* relative to the AUIPC before it */
+        case K_ITGT:                        /* relative to the AUIPC before it */
             raw |= ((uint32_t)(d + (int)in[-1].len) & 0xfff) << 20;
             break;
         }
@@ -569,27 +578,20 @@ static void gen_program(uint64_t seed, struct prog *p)
         }
         gen_one(p, PROG_INSNS - p->n);
     }
-    /* A branch onto an instruction that needs the one before it (the
-     * JALR of a pair, the AMO after its address) becomes a no-op. */
-    for (unsigned i = 0; i < p->n; i++) {
-        struct ginsn *in = &p->in[i];
-        if (in->kind != K_PLAIN && in->target < (int)p->n &&
-            p->in[in->target].no_land) {
-            in->raw = in->len == 2 ? 0x0001 : 0x00000013;
-            in->kind = K_PLAIN;
-        }
-    }
+    /* A jump onto an instruction that needs the ones before it (the JALR
+     * of a pair, the AMO after its address) goes on to the next one that
+     * does not: the first of the next group, or the loop tail. */
+    for (unsigned i = 0; i < p->n; i++)
+        while (p->in[i].kind != K_PLAIN && p->in[i].target < (int)p->n &&
+               p->in[p->in[i].target].no_land)
+            p->in[i].target++;
     /* Loop tail: addi x31,x31,-1; bne x31,x0,<start>; ebreak. */
     put(p, i_type(-1, REG_LOOP, 0, REG_LOOP, 0x13), 4);
-    put(p, b_type(0, 0, REG_LOOP, 1), 4);
-    p->in[p->n - 1].kind = K_B;
-    p->in[p->n - 1].target = 0;
+    p->in[p->n++] = (struct ginsn){ .raw = b_type(0, 0, REG_LOOP, 1), .len = 4, .kind = K_B };
     put(p, 0x00100073, 4);
     layout(p);
     p->ebreak_off = p->off[p->n - 1];
-    /* Most programs start at a page; the others cross into the next one
-     * at some 2-byte boundary, where a block ends at the page end and a
-     * 32-bit instruction may straddle it. */
+    /* At a page start, or crossing into the next page (see the top). */
     p->base = PROG_PAGE;
     if (pick(2))
         p->base += 0x1000 - 2 * (1 + pick(p->size / 2 - 1));
