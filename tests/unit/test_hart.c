@@ -622,6 +622,109 @@ static void test_jit_atomics_in_block(void **state)
     assert_int_equal(h->mtval, d + 2);
 }
 
+/* ---- guest registers held in host registers (jit_x86_64_regs.c) ---- */
+
+/* Put `n` words at RAM and run them translated from RAM to the M-mode
+ * handler (j . at RAM + 0x3000). */
+static void run_block(struct env *e, const uint32_t *prog, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    put32(e, RAM + 0x3000, 0x0000006f);   /* j . */
+    e->h->mtvec = RAM + 0x3000;
+    e->h->jit_hot = 1;
+    e->h->pc = RAM;
+    hart_run(e->h, 10000);
+    assert_true(translated_at(e, RAM));
+}
+
+/* A load that faults after several register writes in its block: h->x[]
+ * holds every earlier result and not the faulting load's. */
+static void test_jit_regs_written_back_at_fault(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00100513,   /* li a0,1 */
+        0x00250513,   /* addi a0,a0,2 */
+        0x00450593,   /* addi a1,a0,4 */
+        0x00858593,   /* addi a1,a1,8 */
+        0x00b50633,   /* add a2,a0,a1 */
+        0x00160693,   /* addi a3,a2,1 */
+        0x00003683,   /* ld a3,0(zero): access fault */
+        0x06450513,   /* addi a0,a0,100: not reached */
+        0x00100073,   /* ebreak */
+    };
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_LOAD_ACCESS);
+    assert_int_equal(e->h->mepc, RAM + 0x18);
+    assert_int_equal(hart_get_x(e->h, 10), 3);
+    assert_int_equal(hart_get_x(e->h, 11), 15);
+    assert_int_equal(hart_get_x(e->h, 12), 18);
+    assert_int_equal(hart_get_x(e->h, 13), 19);
+}
+
+/* Helper calls inside a block: DIV (a C helper that clobbers the host's
+ * caller-saved registers) after register writes, then a CSR write that
+ * reads a register written in the block and a CSR read into a register
+ * the block holds, both used afterwards. */
+static void test_jit_regs_around_helper_calls(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x06400513,   /* li a0,100 */
+        0x01750513,   /* addi a0,a0,23 */
+        0x00700593,   /* li a1,7 */
+        0x00500693,   /* li a3,5 */
+        0x00168693,   /* addi a3,a3,1 */
+        0x02b54633,   /* div a2,a0,a1 */
+        0x00a60733,   /* add a4,a2,a0 */
+        0x14071073,   /* csrw sscratch,a4 */
+        0x140026f3,   /* csrr a3,sscratch */
+        0x00e687b3,   /* add a5,a3,a4 */
+        0x00a787b3,   /* add a5,a5,a0 */
+        0x00100073,   /* ebreak */
+    };
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + 0x2c);
+    assert_int_equal(hart_get_x(e->h, 12), 17);
+    assert_int_equal(hart_get_x(e->h, 14), 140);
+    assert_int_equal(hart_get_x(e->h, 13), 140);
+    assert_int_equal(hart_get_x(e->h, 15), 403);
+    uint64_t v;
+    assert_int_equal(csr_read(e->h, 0x140, &v), 0);   /* sscratch */
+    assert_int_equal(v, 140);
+}
+
+/* Blocks that leave with registers they wrote held: a linked jump, a
+ * linked branch and a JALR through the chain stub, round a loop. */
+static void test_jit_regs_across_chained_exits(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00150513,   /* A: addi a0,a0,1 */
+        0x00258593,   /* addi a1,a1,2 */
+        0x00b50633,   /* add a2,a0,a1 */
+        0x0040006f,   /* j B */
+        0x00c686b3,   /* B: add a3,a3,a2 */
+        0x00158593,   /* addi a1,a1,1 */
+        0x00551463,   /* bne a0,t0,C */
+        0x00100073,   /* ebreak */
+        0x00030067,   /* C: jr t1 (A) */
+    };
+    hart_set_x(e->h, 5, 10);
+    hart_set_x(e->h, 6, RAM);
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + 0x1c);
+    assert_true(translated_at(e, RAM + 0x10));
+    assert_true(translated_at(e, RAM + 0x20));
+    assert_int_equal(hart_get_x(e->h, 10), 10);
+    assert_int_equal(hart_get_x(e->h, 11), 30);
+    assert_int_equal(hart_get_x(e->h, 12), 39);
+    assert_int_equal(hart_get_x(e->h, 13), 210);
+}
+
 /* A block made of nothing but the most expensive instruction to
  * translate still fits what jit_translate reserves for a block. */
 static void test_jit_block_size_bound(void **state)
@@ -1017,6 +1120,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_csr_write_takes_interrupt_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_atomics_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_block_size_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_written_back_at_fault, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_around_helper_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_itlb_reverse_map, setup, teardown),

@@ -169,13 +169,16 @@ static void emit_event_check(struct jbuf *b, int32_t next, uint32_t count, uint8
 {
     cmp_events(b);
     uint8_t *none = jcc_fwd(b, CC_E);
+    jit_regs_writeback(b);
     set_pc_rel(b, next);
     emit_exit(b, count, epilogue);
     patch(b, none, b->p);
 }
 
 /* After a helper call returning a cause in eax: on non-zero, record it and
- * leave with the faulting instruction's pc and the count before it. */
+ * leave with the faulting instruction's pc and the count before it.  No
+ * write-back here: it came before the call, which clobbered the held
+ * registers, and h->x[] is exact (the helper wrote nothing on a fault). */
 static void exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue)
 {
     b1(b, 0x85); b1(b, 0xc0);                 /* test eax, eax */
@@ -190,7 +193,12 @@ static void exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epil
 /* rax = x[rs1] + imm (the effective address) */
 static void emit_ea(struct jbuf *b, const struct insn *in)
 {
-    load_x(b, RAX, in->rs1);
+    int h = jit_host_x(b, in->rs1);
+    if (h >= 0 && in->imm) {
+        op_rm(b, 1, 0x8d, RAX, h, in->imm);            /* lea rax, [h + imm] */
+        return;
+    }
+    jit_get_x(b, RAX, in->rs1);
     if (in->imm)
         alu_imm(b, 1, 0, RAX, in->imm);
 }
@@ -245,15 +253,21 @@ static void emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32
     case OP_LWU: op_rm(b, 0, 0x8b, RCX, RAX, 0); break;    /* mov ecx, dword */
     default:     op_rm(b, 1, 0x8b, RCX, RAX, 0); break;    /* mov rcx, qword */
     }
-    store_x(b, RCX, in->rd);
+    struct jregs before = b->ra;
+    jit_put_x(b, RCX, in->rd);
+    struct jregs hit = b->ra;
     uint8_t *done = jmp_fwd(b);
     patch(b, miss, b->p);
     /* miss: rax still holds the virtual address */
+    b->ra = before;
+    jit_regs_writeback(b);
     op_rr(b, 1, 0x8b, RDI, R12);             /* mov rdi, r12 */
     op_rr(b, 1, 0x8b, RSI, RAX);             /* mov rsi, rax */
     b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));  /* mov edx, desc */
     call_abs(b, (const void *)jit_load);
     exc_check(b, off, count, epi);
+    jit_regs_reload(b, hit.valid);           /* rd too: jit_load wrote it */
+    b->ra = hit;
     patch(b, done, b->p);
 }
 
@@ -263,41 +277,53 @@ static void emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint3
     unsigned size = mem_size(in->op);
     emit_ea(b, in);
     uint8_t *miss = emit_tlb(b, R15, size);
-    load_x(b, RCX, in->rs2);
+    int v = jit_host_x(b, in->rs2);
+    if (v < 0) {
+        v = RCX;
+        jit_get_x(b, RCX, in->rs2);
+    }
     switch (size) {
-    case 1: op_rm(b, 0, 0x88, RCX, RAX, 0); break;         /* mov [rax], cl */
-    case 2: b1(b, 0x66); op_rm(b, 0, 0x89, RCX, RAX, 0); break;
-    case 4: op_rm(b, 0, 0x89, RCX, RAX, 0); break;
-    default: op_rm(b, 1, 0x89, RCX, RAX, 0); break;
+    case 1:                                                 /* mov [rax], v8 */
+        if (v == RSI || v == RDI)
+            b1(b, 0x40);                                    /* sil/dil, not dh/bh */
+        op_rm(b, 0, 0x88, v, RAX, 0);
+        break;
+    case 2: b1(b, 0x66); op_rm(b, 0, 0x89, v, RAX, 0); break;
+    case 4: op_rm(b, 0, 0x89, v, RAX, 0); break;
+    default: op_rm(b, 1, 0x89, v, RAX, 0); break;
     }
     uint8_t *done = jmp_fwd(b);
     patch(b, miss, b->p);
+    struct jregs keep = b->ra;
+    jit_regs_writeback(b);                   /* jit_store reads x[rs2] */
     op_rr(b, 1, 0x8b, RDI, R12);
     op_rr(b, 1, 0x8b, RSI, RAX);
     b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8)));
     call_abs(b, (const void *)jit_store);
     exc_check(b, off, count, epi);
+    jit_regs_reload(b, keep.valid);
+    b->ra = keep;                            /* the hit path's state (a superset of dirty) */
     patch(b, done, b->p);
 }
 
 /* Two-source ALU: rax = x[rs1] op x[rs2] */
 static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc)
 {
-    load_x(b, RAX, in->rs1);
-    op_rm(b, w, opc, RAX, RBX, xoff(in->rs2));
+    jit_get_x(b, RAX, in->rs1);
+    jit_op_x(b, w, opc, RAX, in->rs2);
     if (!w)
         movsxd_rax_eax(b);
-    store_x(b, RAX, in->rd);
+    jit_put_x(b, RAX, in->rd);
 }
 
 static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int digit)
 {
-    load_x(b, RAX, in->rs1);
-    load_x(b, RCX, in->rs2);
+    jit_get_x(b, RAX, in->rs1);
+    jit_get_x(b, RCX, in->rs2);
     shift_cl(b, w, digit, RAX);
     if (!w)
         movsxd_rax_eax(b);
-    store_x(b, RAX, in->rd);
+    jit_put_x(b, RAX, in->rd);
 }
 
 /* r14 = the load entries, r15 = the store entries of h->dtlb. */
@@ -421,7 +447,7 @@ static uint8_t *jit_chain(struct hart *h) { return h->jit_code + JIT_STUB_CHAIN;
 static int32_t prologue_size(void)
 {
     uint8_t tmp[128];
-    struct jbuf b = { tmp, NULL, 0, 0 };
+    struct jbuf b = { .p = tmp };
     emit_prologue(&b);
     return (int32_t)(b.p - tmp);
 }
@@ -572,14 +598,17 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
                      uint8_t *epi)
 {
     if (!amo_inline(in->op)) {
+        jit_regs_writeback(b);
         emit_slot_call(b, in);
         exc_check(b, off, count, epi);
+        jit_regs_reload(b, b->ra.valid);    /* rd too, if held and valid */
         return;
     }
     int w = in->op >= OP_LR_D;
     unsigned op = w ? in->op - (OP_LR_D - OP_LR_W) : in->op;
     unsigned size = w ? 8 : 4;
-    load_x(b, RAX, in->rs1);
+    jit_get_x(b, RAX, in->rs1);
+    struct jregs before = b->ra;
     b1(b, 0xa8); b1(b, (uint8_t)(size - 1));            /* test al, size-1 */
     uint8_t *mis = jcc_fwd(b, CC_NE);
     uint8_t *miss = emit_tlb(b, op == OP_LR_W ? R14 : R15, size);
@@ -595,7 +624,7 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
         op_rm(b, 1, 0x89, RAX, R12, rhost);
         op_rm(b, 1, 0x89, RCX, R12, rval);
         rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 1);  /* mov byte, 1 */
-        store_x(b, RCX, in->rd);
+        jit_put_x(b, RCX, in->rd);
         break;
     case OP_SC_W: {
         op_rr(b, 1, 0x8b, RDX, RAX);                    /* mov rdx, rax */
@@ -605,18 +634,19 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
         op_rm(b, 1, 0x3b, RDX, R12, rhost);             /* cmp rdx, [resv_host] */
         uint8_t *f2 = jcc_fwd(b, CC_NE);
         op_rm(b, 1, 0x8b, RAX, R12, rval);              /* rax = value LR read */
-        load_x(b, RSI, in->rs2);
-        b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rsi */
-        op_rm2(b, w, 0xb1, RSI, RDX, 0);
+        jit_get_x(b, RCX, in->rs2);
+        b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rcx */
+        op_rm2(b, w, 0xb1, RCX, RDX, 0);
         b1(b, 0x0f); b1(b, 0x95); b1(b, 0xc1);          /* setne cl */
+        b1(b, 0x0f); b1(b, 0xb6); b1(b, 0xc9);          /* movzx ecx, cl */
         patch(b, f1, b->p);
         patch(b, f2, b->p);
         rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 0);  /* mov byte, 0 */
-        store_x(b, RCX, in->rd);
+        jit_put_x(b, RCX, in->rd);
         break;
     }
     case OP_AMOSWAP_W: case OP_AMOADD_W:
-        load_x(b, RCX, in->rs2);
+        jit_get_x(b, RCX, in->rs2);
         if (op == OP_AMOADD_W) {
             b1(b, 0xf0);                                /* lock xadd [rax], rcx */
             op_rm2(b, w, 0xc1, RCX, RAX, 0);
@@ -626,13 +656,13 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
         if (in->rd != 32) {
             if (!w)
                 op_rr(b, 1, 0x63, RCX, RCX);            /* movsxd rcx, ecx */
-            store_x(b, RCX, in->rd);
+            jit_put_x(b, RCX, in->rd);
         }
         break;
     default: {                                          /* AMOXOR, AMOAND, AMOOR */
         uint8_t alu = op == OP_AMOXOR_W ? 0x31 : op == OP_AMOAND_W ? 0x21 : 0x09;
         if (in->rd == 32) {                             /* no old value: lock op [rax], rcx */
-            load_x(b, RCX, in->rs2);
+            jit_get_x(b, RCX, in->rs2);
             b1(b, 0xf0);
             op_rm(b, w, alu, RCX, RAX, 0);
             break;
@@ -641,21 +671,26 @@ static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_
         op_rm(b, w, 0x8b, RAX, RDX, 0);                 /* rax = old */
         uint8_t *again = b->p;
         op_rr(b, 1, 0x8b, RCX, RAX);                    /* rcx = old op x[rs2] */
-        op_rm(b, w, (uint8_t)(alu + 2), RCX, RBX, xoff(in->rs2));
+        jit_op_x(b, w, (uint8_t)(alu + 2), RCX, in->rs2);
         b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rcx */
         op_rm2(b, w, 0xb1, RCX, RDX, 0);
         b1(b, 0x75); b1(b, (uint8_t)(again - (b->p + 1)));   /* jne again (rax = current) */
         if (!w)
             movsxd_rax_eax(b);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         break;
     }
     }
+    struct jregs hit = b->ra;
     uint8_t *done = jmp_fwd(b);
     patch(b, mis, b->p);
     patch(b, miss, b->p);
+    b->ra = before;
+    jit_regs_writeback(b);
     emit_slot_call(b, in);
     exc_check(b, off, count, epi);
+    jit_regs_reload(b, hit.valid);           /* rd too: amo_exec wrote it */
+    b->ra = hit;
     patch(b, done, b->p);
 }
 
@@ -665,16 +700,20 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
 {
     int32_t next = off + 2 * in->len;
     if (op_is_amo(in->op)) {
+        jit_regs_prepare(b, in);
         emit_amo(b, in, off, count, epi);
         return true;
     }
     if (op_is_csr(in->op)) {
+        jit_regs_writeback(b);
         emit_slot_call(b, in);
         exc_check(b, off, count, epi);
+        jit_regs_reload(b, b->ra.valid);    /* rd too, if held and valid */
         emit_event_check(b, next, count + 1, epi);
         emit_load_dtlb(b);   /* a write of sstatus.SUM selects another set */
         return true;
     }
+    jit_regs_prepare(b, in);
     if (jit_emit_bitmanip(b, in))
         return true;
     switch (in->op) {
@@ -684,44 +723,44 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         b1(b, 0x0f); b1(b, 0xae); b1(b, 0xf0);   /* mfence */
         return true;
     case OP_LUI:
-        rex(b, 1, 0, RBX); b1(b, 0xc7); mem(b, 0, RBX, xoff(in->rd)); b4(b, (uint32_t)in->imm);
+        jit_put_imm_x(b, in->rd, in->imm);
         return true;
     case OP_AUIPC:
         lea_r13(b, RAX, off + in->imm);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_ADDI:
-        load_x(b, RAX, in->rs1);
+        jit_get_x(b, RAX, in->rs1);
         if (in->imm)
             alu_imm(b, 1, 0, RAX, in->imm);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_XORI: case OP_ORI: case OP_ANDI:
-        load_x(b, RAX, in->rs1);
+        jit_get_x(b, RAX, in->rs1);
         alu_imm(b, 1, in->op == OP_XORI ? 6 : in->op == OP_ORI ? 1 : 4, RAX, in->imm);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_SLTI: case OP_SLTIU:
-        load_x(b, RAX, in->rs1);
+        jit_get_x(b, RAX, in->rs1);
         alu_imm(b, 1, 7, RAX, in->imm);
         setcc_store(b, in->op == OP_SLTI ? CC_L : CC_B, in->rd);
         return true;
     case OP_SLLI: case OP_SRLI: case OP_SRAI:
-        load_x(b, RAX, in->rs1);
+        jit_get_x(b, RAX, in->rs1);
         shift_imm(b, 1, in->op == OP_SLLI ? 4 : in->op == OP_SRLI ? 5 : 7, RAX, (uint8_t)in->imm);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_ADDIW:
-        load_x(b, RAX, in->rs1);
+        jit_get_x(b, RAX, in->rs1);
         alu_imm(b, 0, 0, RAX, in->imm);
         movsxd_rax_eax(b);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
-        load_x(b, RAX, in->rs1);
+        jit_get_x(b, RAX, in->rs1);
         shift_imm(b, 0, in->op == OP_SLLIW ? 4 : in->op == OP_SRLIW ? 5 : 7, RAX, (uint8_t)in->imm);
         movsxd_rax_eax(b);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_ADD:  emit_rr(b, in, 1, 0x03); return true;
     case OP_SUB:  emit_rr(b, in, 1, 0x2b); return true;
@@ -731,15 +770,15 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_ADDW: emit_rr(b, in, 0, 0x03); return true;
     case OP_SUBW: emit_rr(b, in, 0, 0x2b); return true;
     case OP_MUL:
-        load_x(b, RAX, in->rs1);
-        op_rm2(b, 1, 0xaf, RAX, RBX, xoff(in->rs2));   /* imul rax, [rs2] */
-        store_x(b, RAX, in->rd);
+        jit_get_x(b, RAX, in->rs1);
+        jit_op2_x(b, 1, 0xaf, RAX, in->rs2);   /* imul rax, [rs2] */
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_MULW:
-        load_x(b, RAX, in->rs1);
-        op_rm2(b, 0, 0xaf, RAX, RBX, xoff(in->rs2));   /* imul eax, [rs2] */
+        jit_get_x(b, RAX, in->rs1);
+        jit_op2_x(b, 0, 0xaf, RAX, in->rs2);   /* imul eax, [rs2] */
         movsxd_rax_eax(b);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_SLL:  emit_shift_reg(b, in, 1, 4); return true;
     case OP_SRL:  emit_shift_reg(b, in, 1, 5); return true;
@@ -748,40 +787,44 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_SRLW: emit_shift_reg(b, in, 0, 5); return true;
     case OP_SRAW: emit_shift_reg(b, in, 0, 7); return true;
     case OP_SLT: case OP_SLTU:
-        load_x(b, RAX, in->rs1);
-        op_rm(b, 1, 0x3b, RAX, RBX, xoff(in->rs2));     /* cmp rax, [rs2] */
+        jit_get_x(b, RAX, in->rs1);
+        jit_op_x(b, 1, 0x3b, RAX, in->rs2);     /* cmp rax, [rs2] */
         setcc_store(b, in->op == OP_SLT ? CC_L : CC_B, in->rd);
         return true;
     case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
-        load_x(b, RAX, in->rs1);
+        jit_get_x(b, RAX, in->rs1);
         shift_imm(b, 1, 4, RAX, (uint8_t)(in->op == OP_SH1ADD ? 1 : in->op == OP_SH2ADD ? 2 : 3));
-        op_rm(b, 1, 0x03, RAX, RBX, xoff(in->rs2));
-        store_x(b, RAX, in->rd);
+        jit_op_x(b, 1, 0x03, RAX, in->rs2);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_ADD_UW:
-        op_rm(b, 0, 0x8b, RAX, RBX, xoff(in->rs1));     /* mov eax, [rs1] (zero-extends) */
-        op_rm(b, 1, 0x03, RAX, RBX, xoff(in->rs2));
-        store_x(b, RAX, in->rd);
+        jit_op_x(b, 0, 0x8b, RAX, in->rs1);     /* mov eax, [rs1] (zero-extends) */
+        jit_op_x(b, 1, 0x03, RAX, in->rs2);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_ANDN: case OP_ORN: case OP_XNOR:
-        load_x(b, RAX, in->rs2);
+        jit_get_x(b, RAX, in->rs2);
         if (in->op != OP_XNOR) {
             rex(b, 1, 0, RAX); b1(b, 0xf7); b1(b, 0xd0);   /* not rax */
-            op_rm(b, 1, in->op == OP_ANDN ? 0x23 : 0x0b, RAX, RBX, xoff(in->rs1));
+            jit_op_x(b, 1, in->op == OP_ANDN ? 0x23 : 0x0b, RAX, in->rs1);
         } else {
-            op_rm(b, 1, 0x33, RAX, RBX, xoff(in->rs1));
+            jit_op_x(b, 1, 0x33, RAX, in->rs1);
             rex(b, 1, 0, RAX); b1(b, 0xf7); b1(b, 0xd0);
         }
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_MULH: case OP_MULHU: case OP_MULHSU:
     case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
     case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
-        load_x(b, RDI, in->rs1);
-        load_x(b, RSI, in->rs2);
+        jit_get_x(b, RAX, in->rs1);     /* via rax, rcx: rsi, rdi may hold registers */
+        jit_get_x(b, RCX, in->rs2);
+        jit_regs_writeback(b);
+        op_rr(b, 1, 0x8b, RDI, RAX);
+        op_rr(b, 1, 0x8b, RSI, RCX);
         b1(b, 0xba); b4(b, in->op);                        /* mov edx, op */
         call_abs(b, (const void *)jit_muldiv);
-        store_x(b, RAX, in->rd);
+        jit_regs_reload(b, b->ra.valid);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
         emit_load(b, in, off, count, epi);
@@ -791,24 +834,27 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         return true;
     case OP_JAL:
         lea_r13(b, RAX, next);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
+        jit_regs_writeback(b);
         emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
     case OP_JALR:
-        load_x(b, RCX, in->rs1);
+        jit_get_x(b, RCX, in->rs1);
         if (in->imm)
             alu_imm(b, 1, 0, RCX, in->imm);
         alu_imm(b, 1, 4, RCX, -2);                          /* and rcx, ~1 */
         lea_r13(b, RAX, next);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
+        jit_regs_writeback(b);
         emit_chain_exit(b, count + 1, h);
         return false;
     case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
         uint8_t cc = in->op == OP_BEQ ? CC_E : in->op == OP_BNE ? CC_NE
                    : in->op == OP_BLT ? CC_L : in->op == OP_BGE ? CC_GE
                    : in->op == OP_BLTU ? CC_B : CC_AE;
-        load_x(b, RAX, in->rs1);
-        op_rm(b, 1, 0x3b, RAX, RBX, xoff(in->rs2));       /* cmp rax, [rs2] */
+        jit_regs_writeback(b);                  /* both ways out; movs keep the flags */
+        jit_get_x(b, RAX, in->rs1);
+        jit_op_x(b, 1, 0x3b, RAX, in->rs2);       /* cmp rax, [rs2] */
         uint8_t *taken = jcc_fwd(b, cc);
         emit_link_exit(b, h, next, count + 1);
         patch(b, taken, b->p);
@@ -845,8 +891,8 @@ int jit_init(struct hart *h)
     h->jit_wwin = NULL;
     /* The stubs' page, assembled on the stack and stored once. */
     uint8_t stubs[JIT_STUBS];
-    struct jbuf b = { h->jit_code, NULL, 0,
-                      (ptrdiff_t)((intptr_t)stubs - (intptr_t)h->jit_code) };
+    struct jbuf b = { .p = h->jit_code,
+                      .w = (ptrdiff_t)((intptr_t)stubs - (intptr_t)h->jit_code) };
     emit_epilogue(&b);
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
@@ -925,9 +971,10 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         return false;
     dp->jit_regions |= (uint8_t)(1u << h->jit_region);
 
-    struct jbuf b = { h->jit_code + h->jit_used, dp, off, jit_wdelta(h) };
+    struct jbuf b = { .p = h->jit_code + h->jit_used, .dp = dp, .start = off, .w = jit_wdelta(h) };
     uint8_t *entry = b.p;
     emit_prologue(&b);
+    jit_regs_plan(h, &b, dp, off);
     uint8_t *epi = jit_epilogue(h);
 
     unsigned o = off;
@@ -939,11 +986,13 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         bool ok = jit_can_translate(in->op) || jit_csr_in_block(in->op, in->imm);
         if (!ok || o + 2u * in->len > 4096) {
             /* Hand over to the interpreter at this instruction. */
+            jit_regs_writeback(&b);
             set_pc_rel(&b, (int32_t)(o - off));
             emit_exit(&b, count, epi);
             break;
         }
         if (count == JIT_MAX_INSNS) {
+            jit_regs_writeback(&b);
             emit_link_exit(&b, h, (int32_t)(o - off), count);
             break;
         }
@@ -952,6 +1001,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         count++;
         o += 2u * in->len;
         if (o >= 4096) {
+            jit_regs_writeback(&b);
             lea_r13(&b, RCX, (int32_t)(o - off));   /* on into the next page */
             emit_chain_exit(&b, count, h);
             break;
