@@ -1,8 +1,10 @@
 /* cpu/riscv: block translator to x86-64 machine code (see jit.h).
  *
- * Guest registers stay in memory (h->x[]); each guest instruction becomes a
- * few host instructions working through rax/rcx/rdx.  Registers held for
- * the whole block (callee-saved): rbx = &h->x[0], r12 = h, r13 = block vpc,
+ * Guest registers live in h->x[]; the ones a block uses most are held in
+ * caller-saved host registers while it runs (jit_x86_64_regs.c).  Each
+ * guest instruction becomes a few host instructions, with rax/rcx/rdx as
+ * scratch.  Registers held for the whole block (callee-saved): rbx =
+ * &h->x[0] + 128 bytes (disp8 reach), r12 = h, r13 = block vpc,
  * r14 = load TLB of the current data privilege, r15 = store TLB, rbp =
  * instructions retired by the blocks before this one in the chain.
  *
@@ -243,18 +245,24 @@ static void emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32
     unsigned size = mem_size(in->op);
     emit_ea(b, in);
     uint8_t *miss = emit_tlb(b, R14, size);
-    /* hit: load with the right extension into rcx */
+    /* hit: load with the right extension into x[rd]'s register or rcx */
+    int t = jit_dst_x(b, in->rd, 33);
+    if (t == RAX)
+        t = RCX;
     switch (in->op) {
-    case OP_LB:  op_rm2(b, 1, 0xbe, RCX, RAX, 0); break;   /* movsx rcx, byte */
-    case OP_LBU: op_rm2(b, 0, 0xb6, RCX, RAX, 0); break;   /* movzx ecx, byte */
-    case OP_LH:  op_rm2(b, 1, 0xbf, RCX, RAX, 0); break;   /* movsx rcx, word */
-    case OP_LHU: op_rm2(b, 0, 0xb7, RCX, RAX, 0); break;   /* movzx ecx, word */
-    case OP_LW:  op_rm(b, 1, 0x63, RCX, RAX, 0); break;    /* movsxd rcx, dword */
-    case OP_LWU: op_rm(b, 0, 0x8b, RCX, RAX, 0); break;    /* mov ecx, dword */
-    default:     op_rm(b, 1, 0x8b, RCX, RAX, 0); break;    /* mov rcx, qword */
+    case OP_LB:  op_rm2(b, 1, 0xbe, t, RAX, 0); break;     /* movsx t, byte */
+    case OP_LBU: op_rm2(b, 0, 0xb6, t, RAX, 0); break;     /* movzx t32, byte */
+    case OP_LH:  op_rm2(b, 1, 0xbf, t, RAX, 0); break;     /* movsx t, word */
+    case OP_LHU: op_rm2(b, 0, 0xb7, t, RAX, 0); break;     /* movzx t32, word */
+    case OP_LW:  op_rm(b, 1, 0x63, t, RAX, 0); break;      /* movsxd t, dword */
+    case OP_LWU: op_rm(b, 0, 0x8b, t, RAX, 0); break;      /* mov t32, dword */
+    default:     op_rm(b, 1, 0x8b, t, RAX, 0); break;      /* mov t, qword */
     }
     struct jregs before = b->ra;
-    jit_put_x(b, RCX, in->rd);
+    if (t == RCX)
+        jit_put_x(b, RCX, in->rd);
+    else
+        jit_dst_done(b, t, in->rd);
     struct jregs hit = b->ra;
     uint8_t *done = jmp_fwd(b);
     patch(b, miss, b->p);
@@ -306,24 +314,38 @@ static void emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint3
     patch(b, done, b->p);
 }
 
-/* Two-source ALU: rax = x[rs1] op x[rs2] */
-static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc)
+/* Two-source ALU: x[rd] = x[rs1] op x[rs2], computed in x[rd]'s host
+ * register when it is held (opc2: a 0f-prefixed opcode). */
+static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc, uint8_t opc2)
 {
-    jit_get_x(b, RAX, in->rs1);
-    jit_op_x(b, w, opc, RAX, in->rs2);
+    int t = jit_dst_x(b, in->rd, in->rs2);
+    jit_get_x(b, t, in->rs1);
+    if (opc2)
+        jit_op2_x(b, w, opc2, t, in->rs2);
+    else
+        jit_op_x(b, w, opc, t, in->rs2);
     if (!w)
-        movsxd_rax_eax(b);
-    jit_put_x(b, RAX, in->rd);
+        movsxd(b, t);
+    jit_dst_done(b, t, in->rd);
 }
 
 static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int digit)
 {
-    jit_get_x(b, RAX, in->rs1);
     jit_get_x(b, RCX, in->rs2);
-    shift_cl(b, w, digit, RAX);
+    int t = jit_dst_x(b, in->rd, 33);
+    jit_get_x(b, t, in->rs1);
+    shift_cl(b, w, digit, t);
     if (!w)
-        movsxd_rax_eax(b);
-    jit_put_x(b, RAX, in->rd);
+        movsxd(b, t);
+    jit_dst_done(b, t, in->rd);
+}
+
+/* One-source ALU with an immediate: t = x[rs1], then the caller's op on t. */
+static int emit_ri_start(struct jbuf *b, const struct insn *in)
+{
+    int t = jit_dst_x(b, in->rd, 33);
+    jit_get_x(b, t, in->rs1);
+    return t;
 }
 
 /* r14 = the load entries, r15 = the store entries of h->dtlb. */
@@ -350,7 +372,7 @@ static void emit_prologue(struct jbuf *b)
     b1(b, 0x48); b1(b, 0x83); b1(b, 0xec); b1(b, 0x08);   /* sub rsp, 8 */
     op_rr(b, 1, 0x8b, R12, RDI);        /* mov r12, rdi */
     op_rr(b, 1, 0x8b, R13, RSI);        /* mov r13, rsi */
-    op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x));   /* lea rbx, [r12+x] */
+    op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x) + JIT_X_BIAS);  /* lea rbx */
     emit_load_dtlb(b);
     b1(b, 0x31); b1(b, 0xed);           /* xor ebp, ebp */
 }
@@ -725,61 +747,63 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_LUI:
         jit_put_imm_x(b, in->rd, in->imm);
         return true;
-    case OP_AUIPC:
-        lea_r13(b, RAX, off + in->imm);
-        jit_put_x(b, RAX, in->rd);
+    case OP_AUIPC: {
+        int t = jit_dst_x(b, in->rd, 33);
+        lea_r13(b, t, off + in->imm);
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_ADDI:
-        jit_get_x(b, RAX, in->rs1);
-        if (in->imm)
-            alu_imm(b, 1, 0, RAX, in->imm);
-        jit_put_x(b, RAX, in->rd);
+    }
+    case OP_ADDI: {
+        int t = jit_dst_x(b, in->rd, 33), h1 = jit_host_x(b, in->rs1);
+        if (h1 >= 0 && in->imm)
+            op_rm(b, 1, 0x8d, t, h1, in->imm);          /* lea t, [h1 + imm] */
+        else {
+            jit_get_x(b, t, in->rs1);
+            if (in->imm)
+                alu_imm(b, 1, 0, t, in->imm);
+        }
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_XORI: case OP_ORI: case OP_ANDI:
-        jit_get_x(b, RAX, in->rs1);
-        alu_imm(b, 1, in->op == OP_XORI ? 6 : in->op == OP_ORI ? 1 : 4, RAX, in->imm);
-        jit_put_x(b, RAX, in->rd);
+    }
+    case OP_XORI: case OP_ORI: case OP_ANDI: {
+        int t = emit_ri_start(b, in);
+        alu_imm(b, 1, in->op == OP_XORI ? 6 : in->op == OP_ORI ? 1 : 4, t, in->imm);
+        jit_dst_done(b, t, in->rd);
         return true;
+    }
     case OP_SLTI: case OP_SLTIU:
-        jit_get_x(b, RAX, in->rs1);
-        alu_imm(b, 1, 7, RAX, in->imm);
+        alu_imm(b, 1, 7, jit_src_x(b, in->rs1, RAX), in->imm);   /* cmp */
         setcc_store(b, in->op == OP_SLTI ? CC_L : CC_B, in->rd);
         return true;
-    case OP_SLLI: case OP_SRLI: case OP_SRAI:
-        jit_get_x(b, RAX, in->rs1);
-        shift_imm(b, 1, in->op == OP_SLLI ? 4 : in->op == OP_SRLI ? 5 : 7, RAX, (uint8_t)in->imm);
-        jit_put_x(b, RAX, in->rd);
+    case OP_SLLI: case OP_SRLI: case OP_SRAI: {
+        int t = emit_ri_start(b, in);
+        shift_imm(b, 1, in->op == OP_SLLI ? 4 : in->op == OP_SRLI ? 5 : 7, t, (uint8_t)in->imm);
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_ADDIW:
-        jit_get_x(b, RAX, in->rs1);
-        alu_imm(b, 0, 0, RAX, in->imm);
-        movsxd_rax_eax(b);
-        jit_put_x(b, RAX, in->rd);
+    }
+    case OP_ADDIW: {
+        int t = emit_ri_start(b, in);
+        alu_imm(b, 0, 0, t, in->imm);
+        movsxd(b, t);
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
-        jit_get_x(b, RAX, in->rs1);
-        shift_imm(b, 0, in->op == OP_SLLIW ? 4 : in->op == OP_SRLIW ? 5 : 7, RAX, (uint8_t)in->imm);
-        movsxd_rax_eax(b);
-        jit_put_x(b, RAX, in->rd);
+    }
+    case OP_SLLIW: case OP_SRLIW: case OP_SRAIW: {
+        int t = emit_ri_start(b, in);
+        shift_imm(b, 0, in->op == OP_SLLIW ? 4 : in->op == OP_SRLIW ? 5 : 7, t, (uint8_t)in->imm);
+        movsxd(b, t);
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_ADD:  emit_rr(b, in, 1, 0x03); return true;
-    case OP_SUB:  emit_rr(b, in, 1, 0x2b); return true;
-    case OP_XOR:  emit_rr(b, in, 1, 0x33); return true;
-    case OP_OR:   emit_rr(b, in, 1, 0x0b); return true;
-    case OP_AND:  emit_rr(b, in, 1, 0x23); return true;
-    case OP_ADDW: emit_rr(b, in, 0, 0x03); return true;
-    case OP_SUBW: emit_rr(b, in, 0, 0x2b); return true;
-    case OP_MUL:
-        jit_get_x(b, RAX, in->rs1);
-        jit_op2_x(b, 1, 0xaf, RAX, in->rs2);   /* imul rax, [rs2] */
-        jit_put_x(b, RAX, in->rd);
-        return true;
-    case OP_MULW:
-        jit_get_x(b, RAX, in->rs1);
-        jit_op2_x(b, 0, 0xaf, RAX, in->rs2);   /* imul eax, [rs2] */
-        movsxd_rax_eax(b);
-        jit_put_x(b, RAX, in->rd);
-        return true;
+    }
+    case OP_ADD:  emit_rr(b, in, 1, 0x03, 0); return true;
+    case OP_SUB:  emit_rr(b, in, 1, 0x2b, 0); return true;
+    case OP_XOR:  emit_rr(b, in, 1, 0x33, 0); return true;
+    case OP_OR:   emit_rr(b, in, 1, 0x0b, 0); return true;
+    case OP_AND:  emit_rr(b, in, 1, 0x23, 0); return true;
+    case OP_ADDW: emit_rr(b, in, 0, 0x03, 0); return true;
+    case OP_SUBW: emit_rr(b, in, 0, 0x2b, 0); return true;
+    case OP_MUL:  emit_rr(b, in, 1, 0, 0xaf); return true;   /* imul */
+    case OP_MULW: emit_rr(b, in, 0, 0, 0xaf); return true;
     case OP_SLL:  emit_shift_reg(b, in, 1, 4); return true;
     case OP_SRL:  emit_shift_reg(b, in, 1, 5); return true;
     case OP_SRA:  emit_shift_reg(b, in, 1, 7); return true;
@@ -787,16 +811,17 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_SRLW: emit_shift_reg(b, in, 0, 5); return true;
     case OP_SRAW: emit_shift_reg(b, in, 0, 7); return true;
     case OP_SLT: case OP_SLTU:
-        jit_get_x(b, RAX, in->rs1);
-        jit_op_x(b, 1, 0x3b, RAX, in->rs2);     /* cmp rax, [rs2] */
+        jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
         setcc_store(b, in->op == OP_SLT ? CC_L : CC_B, in->rd);
         return true;
-    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
-        jit_get_x(b, RAX, in->rs1);
-        shift_imm(b, 1, 4, RAX, (uint8_t)(in->op == OP_SH1ADD ? 1 : in->op == OP_SH2ADD ? 2 : 3));
-        jit_op_x(b, 1, 0x03, RAX, in->rs2);
-        jit_put_x(b, RAX, in->rd);
+    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: {
+        int t = jit_dst_x(b, in->rd, in->rs2);
+        jit_get_x(b, t, in->rs1);
+        shift_imm(b, 1, 4, t, (uint8_t)(in->op == OP_SH1ADD ? 1 : in->op == OP_SH2ADD ? 2 : 3));
+        jit_op_x(b, 1, 0x03, t, in->rs2);
+        jit_dst_done(b, t, in->rd);
         return true;
+    }
     case OP_ADD_UW:
         jit_op_x(b, 0, 0x8b, RAX, in->rs1);     /* mov eax, [rs1] (zero-extends) */
         jit_op_x(b, 1, 0x03, RAX, in->rs2);
@@ -852,9 +877,8 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         uint8_t cc = in->op == OP_BEQ ? CC_E : in->op == OP_BNE ? CC_NE
                    : in->op == OP_BLT ? CC_L : in->op == OP_BGE ? CC_GE
                    : in->op == OP_BLTU ? CC_B : CC_AE;
-        jit_regs_writeback(b);                  /* both ways out; movs keep the flags */
-        jit_get_x(b, RAX, in->rs1);
-        jit_op_x(b, 1, 0x3b, RAX, in->rs2);       /* cmp rax, [rs2] */
+        jit_regs_writeback(b);                  /* both ways out */
+        jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
         uint8_t *taken = jcc_fwd(b, cc);
         emit_link_exit(b, h, next, count + 1);
         patch(b, taken, b->p);

@@ -1,7 +1,7 @@
 /* cpu/riscv internal: x86-64 instruction encoding for the block
  * translator (jit_x86_64.c, jit_x86_64_bits.c, jit_x86_64_regs.c): the
  * code buffer cursor, register numbers, ModRM forms, guest-register
- * accesses (held in host registers or reached through rbx = &h->x[0]),
+ * accesses (held in host registers or reached through rbx, 128 bytes into h->x[]),
  * forward jumps.  Only what those files share. */
 #ifndef VESSEL_RISCV_JIT_X86_64_ASM_H
 #define VESSEL_RISCV_JIT_X86_64_ASM_H
@@ -51,13 +51,17 @@ static inline void rex(struct jbuf *b, int w, int reg, int base)
         b1(b, r);
 }
 
-/* modrm for [base + disp32] */
+/* modrm for [base + disp8] or [base + disp32] */
 static inline void mem(struct jbuf *b, int reg, int base, int32_t disp)
 {
-    b1(b, (uint8_t)(0x80 | ((reg & 7) << 3) | (base & 7)));
+    bool d8 = disp >= -128 && disp <= 127;
+    b1(b, (uint8_t)((d8 ? 0x40 : 0x80) | ((reg & 7) << 3) | (base & 7)));
     if ((base & 7) == RSP)
         b1(b, 0x24);
-    b4(b, (uint32_t)disp);
+    if (d8)
+        b1(b, (uint8_t)disp);
+    else
+        b4(b, (uint32_t)disp);
 }
 
 /* opcode reg, [base + disp] (or the reverse direction, per opcode) */
@@ -84,7 +88,9 @@ static inline void op_rr(struct jbuf *b, int w, uint8_t opc, int reg, int rm)
     b1(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
 }
 
-static inline int32_t xoff(unsigned r) { return (int32_t)(r * 8); }
+/* rbx points 128 bytes into h->x[], so x[0..31] are all a disp8 away. */
+#define JIT_X_BIAS 128
+static inline int32_t xoff(unsigned r) { return (int32_t)(r * 8) - JIT_X_BIAS; }
 
 /* Guest register accesses (jit_x86_64_regs.c).  Reads use the host
  * register when it holds x[r], else memory; writes to a held register
@@ -99,6 +105,14 @@ void jit_op_x(struct jbuf *b, int w, uint8_t opc, int reg, unsigned r);
 void jit_op2_x(struct jbuf *b, int w, uint8_t opc2, int reg, unsigned r);
 /* The host register holding x[r], or -1 (in memory, or x0). */
 int jit_host_x(const struct jbuf *b, unsigned r);
+/* The register holding x[r]: its host register if valid, else `scratch`
+ * loaded from h->x[]. */
+int jit_src_x(struct jbuf *b, unsigned r, int scratch);
+/* Where to compute x[rd]: its host register when held, unless `later` (a
+ * source read after the first write of the result, or 33 for none) is
+ * rd; else rax.  jit_dst_done then records (or stores) the result. */
+int jit_dst_x(const struct jbuf *b, unsigned rd, unsigned later);
+void jit_dst_done(struct jbuf *b, int t, unsigned rd);
 
 /* Pick the guest registers to hold for the block at byte `off` of `dp`
  * (the most used ones, as far as the block's scan reaches), with nothing
@@ -143,6 +157,11 @@ static inline void shift_cl(struct jbuf *b, int w, int digit, int reg)
 static inline void movsxd_rax_eax(struct jbuf *b)
 {
     b1(b, 0x48); b1(b, 0x63); b1(b, 0xc0);   /* movsxd rax, eax */
+}
+
+static inline void movsxd(struct jbuf *b, int reg)
+{
+    op_rr(b, 1, 0x63, reg, reg);              /* movsxd reg, reg32 */
 }
 
 static inline void mov_imm64(struct jbuf *b, int reg, uint64_t v)

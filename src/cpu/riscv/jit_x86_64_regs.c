@@ -47,6 +47,31 @@ static int held(const struct jbuf *b, unsigned r)
     return r < 33 && b->ra.slot[r] ? jit_hosts[b->ra.slot[r] - 1] : -1;
 }
 
+int jit_src_x(struct jbuf *b, unsigned r, int scratch)
+{
+    int h = jit_host_x(b, r);
+    if (h >= 0)
+        return h;
+    op_rm(b, 1, 0x8b, scratch, RBX, xoff(r));
+    return scratch;
+}
+
+int jit_dst_x(const struct jbuf *b, unsigned rd, unsigned later)
+{
+    int h = held(b, rd);
+    return h < 0 || later == rd ? RAX : h;
+}
+
+void jit_dst_done(struct jbuf *b, int t, unsigned rd)
+{
+    if (t == RAX) {
+        jit_put_x(b, RAX, rd);
+        return;
+    }
+    b->ra.valid |= 1ULL << rd;
+    b->ra.dirty |= 1ULL << rd;
+}
+
 void jit_get_x(struct jbuf *b, int hreg, unsigned r)
 {
     int h = jit_host_x(b, r);
