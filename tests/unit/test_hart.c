@@ -725,6 +725,56 @@ static void test_jit_regs_across_chained_exits(void **state)
     assert_int_equal(hart_get_x(e->h, 13), 210);
 }
 
+/* A block that branches back to its own start keeps its registers held
+ * round the loop; a load fault in its sixth iteration still finds h->x[]
+ * exact. */
+static void test_jit_regs_fault_inside_loop(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00150513,   /* loop: addi a0,a0,1 */
+        0x00a585b3,   /* add a1,a1,a0 */
+        0x0006b603,   /* ld a2,0(a3): the sixth runs off the end of RAM */
+        0x00868693,   /* addi a3,a3,8 */
+        0xfe5518e3,   /* bne a0,t0,loop */
+        0x00100073,   /* ebreak */
+    };
+    const uint64_t end = RAM + (16 << 20);
+    put64(e, end - 8, 0x1234);
+    hart_set_x(e->h, 5, 1000);
+    hart_set_x(e->h, 13, end - 5 * 8);
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_LOAD_ACCESS);
+    assert_int_equal(e->h->mepc, RAM + 8);
+    assert_int_equal(hart_get_x(e->h, 10), 6);
+    assert_int_equal(hart_get_x(e->h, 11), 21);
+    assert_int_equal(hart_get_x(e->h, 12), 0x1234);
+    assert_int_equal(hart_get_x(e->h, 13), end);
+}
+
+/* The jump back to a looping block's start stops when the budget is
+ * spent and leaves the held registers stored. */
+static void test_jit_regs_loop_keeps_budget(void **state)
+{
+    struct env *e = *state;
+    put32(e, RAM + 0x00, 0x00150513);   /* loop: addi a0,a0,1 */
+    put32(e, RAM + 0x04, 0x00258593);   /* addi a1,a1,2 */
+    put32(e, RAM + 0x08, 0xfe551ce3);   /* bne a0,t0,loop */
+    hart_set_x(e->h, 5, 1ULL << 40);
+    e->h->jit_hot = 1;
+    uint64_t total = 0;
+    for (int i = 0; i < 50; i++) {
+        uint64_t ran = hart_interp(e->h, 1000);
+        assert_true(ran >= 1000 && ran < 1000 + JIT_MAX_INSNS + 2);
+        total += ran;
+        uint64_t a0 = hart_get_x(e->h, 10), a1 = hart_get_x(e->h, 11);
+        assert_true(a1 == 2 * a0 || a1 + 2 == 2 * a0);
+        assert_true(3 * a0 >= total && 3 * a0 <= total + 2);
+    }
+    assert_true(translated_at(e, RAM));
+    assert_int_equal(hart_instret(e->h), total);
+}
+
 /* A block made of nothing but the most expensive instruction to
  * translate still fits what jit_translate reserves for a block. */
 static void test_jit_block_size_bound(void **state)
@@ -1123,6 +1173,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_regs_written_back_at_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_around_helper_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_itlb_reverse_map, setup, teardown),

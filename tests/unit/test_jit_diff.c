@@ -17,6 +17,17 @@
  * The trap handler is `j .`, so the first trap's mcause/mepc/mtval stay
  * and both harts spin until the same budget.
  *
+ * One program in TIGHT_EVERY (none of those that get the load from 0) is
+ * a tight loop instead: a short straight-line body over x5..x10 only (long
+ * dependent chains, every register of the block held in a host register),
+ * then the loop tail, so the block at PROG branches back to its own start
+ * TIGHT_LOOPS times; the body also loads through x29, which walks 256
+ * bytes a pass towards the end of RAM and faults in a random pass (or
+ * never): a fault after the block has gone round its loop.  A tight
+ * program ends within the first 1000-instruction slice (a slice may end
+ * at a different instruction translated and interpreted, which would
+ * show in minstret only).
+ *
  * Seeds: SEEDS fixed ones; VESSEL_JIT_DIFF_SEED=N runs N only (to replay
  * a failure, whose message gives the seed and the first difference). */
 #include <setjmp.h>
@@ -39,6 +50,9 @@
 #define PROG_INSNS 160
 #define LOOPS 3
 #define TRAP_EVERY 4
+#define TIGHT_EVERY 4          /* seeds 2, 6, 10, ...: never a TRAP_EVERY seed */
+#define TIGHT_LOOPS 24
+#define RAM_SIZE (1u << 20)
 #define SEEDS 300
 #define BUDGET 20000
 
@@ -92,8 +106,12 @@ static uint32_t j_type(int imm, unsigned rd)
  * not a program (both harts would still agree, but on what?). */
 static int target_of[PROG_INSNS + 16];
 
-/* A destination or source among x1..x29 (x30: scratch base, x31: loop). */
-static unsigned reg(void) { return 1 + pick(29); }
+/* A destination or source among x1..x29 (x30: scratch base, x31: loop),
+ * or x5..x10 in a tight program (x29: its walking pointer). */
+static bool tight;
+static unsigned reg(void) { return tight ? 5 + pick(6) : 1 + pick(29); }
+
+static bool is_tight(uint64_t seed) { return seed % TIGHT_EVERY == 2; }
 
 /* Emit one random instruction (or a small group) at p[*n]; `left` is how
  * many slots remain before the loop tail, so forward targets stay inside
@@ -145,6 +163,8 @@ static void gen_one(uint32_t *p, unsigned *n, unsigned left)
         if (pick(3))
             off &= ~7;
         p[(*n)++] = s_type(off, reg(), 30, pick(4));
+    } else if (tight) {                                     /* straight line only */
+        p[(*n)++] = r_type(0, reg(), reg(), 0, reg(), 0x33);
     } else if (k < 93 && left > 4) {                        /* forward branch */
         static const unsigned f3[] = { 0, 1, 4, 5, 6, 7 };
         unsigned skip = 1 + pick(3);
@@ -169,10 +189,19 @@ static unsigned gen_program(uint64_t seed, uint32_t *prog, unsigned cap)
     rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
     unsigned n = 0;
     bool trap = seed % TRAP_EVERY == 0;
+    tight = is_tight(seed);
+    unsigned len = tight ? 8 + pick(24) : PROG_INSNS;   /* tight: all within one slice */
     unsigned trap_at = trap ? 1 + pick(PROG_INSNS - 2) : ~0u;
+    unsigned walk_at = tight ? pick(len) : ~0u;
     for (unsigned i = 0; i < cap && i < sizeof(target_of) / sizeof(target_of[0]); i++)
         target_of[i] = -1;
-    while (n < PROG_INSNS && n + 8 < cap) {
+    while (n < len && n + 8 < cap) {
+        if (n >= walk_at) {
+            prog[n++] = i_type(0, 29, 3, reg(), 0x03);      /* ld rd, 0(x29) */
+            prog[n++] = i_type(256, 29, 0, 29, 0x13);       /* addi x29, x29, 256 */
+            walk_at = ~0u;
+            continue;
+        }
         if (n >= trap_at) {
             prog[n++] = i_type(0, 0, 3, reg(), 0x03);       /* ld rd, 0(x0): access fault */
             trap_at = ~0u;
@@ -198,7 +227,7 @@ static void env_init(struct env *e, bool jit, const uint32_t *prog, unsigned n,
 {
     e->mem = mem_new();
     assert_non_null(e->mem);
-    assert_int_equal(mem_add_ram(e->mem, RAM, 1 << 20), 0);
+    assert_int_equal(mem_add_ram(e->mem, RAM, RAM_SIZE), 0);
     vclock_init(&e->clock, VCLOCK_DEFAULT_HZ);
     struct hart_config cfg = { .hartid = 0, .mem = e->mem, .clock = &e->clock,
                                .reset_pc = PROG };
@@ -217,6 +246,11 @@ static void env_init(struct env *e, bool jit, const uint32_t *prog, unsigned n,
     }
     hart_set_x(e->h, 30, SCRATCH + 2048);
     hart_set_x(e->h, 31, LOOPS);
+    if (is_tight(seed)) {   /* x29 faults in pass 1..2*TIGHT_LOOPS (or never) */
+        hart_set_x(e->h, 29, RAM + RAM_SIZE -
+                             256ULL * (1 + seed / TIGHT_EVERY * 37 % (2 * TIGHT_LOOPS)));
+        hart_set_x(e->h, 31, TIGHT_LOOPS);
+    }
     uint8_t page[8192];
     for (size_t i = 0; i < sizeof(page); i++)
         page[i] = (uint8_t)rnd();
@@ -301,25 +335,38 @@ static void test_random_programs(void **state)
 
 /* The generator's programs do reach the states the test is about: some
  * trap in the middle of their body, and the others end at the ebreak
- * after LOOPS passes (a test that cannot fail is no test). */
+ * after LOOPS passes; tight loops fault in a later pass or end (a test
+ * that cannot fail is no test). */
 static void test_programs_cover_traps_and_loops(void **state)
 {
     (void)state;
-    unsigned faults = 0, ebreaks = 0;
-    for (uint64_t s = 1; s <= 40; s++) {
+    unsigned faults = 0, ebreaks = 0, tight_faults = 0, tight_ends = 0;
+    for (uint64_t s = 1; s <= 80; s++) {
         uint32_t prog[PROG_INSNS + 16];
         unsigned n = gen_program(s, prog, sizeof(prog) / sizeof(prog[0]));
         struct env e;
         env_init(&e, false, prog, n, s);
         hart_run(e.h, BUDGET);
+        bool ended = e.h->mcause == 3 && e.h->mepc == PROG + 4ULL * (n - 1) &&
+                     hart_get_x(e.h, 31) == 0;
+        if (is_tight(s)) {
+            /* a fault in a later pass: x31 counted down at least once */
+            tight_faults += e.h->mcause == 5 && e.h->mtval >= RAM + RAM_SIZE &&
+                            hart_get_x(e.h, 31) < TIGHT_LOOPS;
+            tight_ends += ended;
+            env_free(&e);
+            continue;
+        }
         if (e.h->mcause == 5 && e.h->mtval == 0)
             faults++;
-        if (e.h->mcause == 3 && e.h->mepc == PROG + 4ULL * (n - 1) && hart_get_x(e.h, 31) == 0)
+        if (ended)
             ebreaks++;
         env_free(&e);
     }
-    assert_true(faults >= 5);
-    assert_true(ebreaks >= 20);
+    assert_true(faults >= 10);
+    assert_true(ebreaks >= 40);
+    assert_true(tight_faults >= 5);
+    assert_true(tight_ends >= 5);
 }
 
 int main(void)

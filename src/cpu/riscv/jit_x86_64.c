@@ -580,6 +580,23 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
+/* Jump back to the start of a block that loops (b->loop), its guest
+ * registers still held, after the checks a linked exit makes: with the
+ * budget spent or an event up, store them and leave for the block's
+ * start instead. */
+static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
+{
+    b1(b, 0xb8); b4(b, count);                             /* mov eax, count */
+    uint8_t *out1, *out2;
+    emit_charge_and_poll(b, &out1, &out2);
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(b->loop - (b->p + 4)));   /* jmp loop */
+    patch(b, out1, b->p);
+    patch(b, out2, b->p);
+    jit_regs_writeback(b);
+    lea_r13(b, RCX, 0);
+    emit_leave_at_rcx(b, jit_epilogue(h));
+}
+
 /* Call jit_exec_slot(h, copy of `in`) with the copy kept (aligned) in
  * the code buffer: the slot itself may be cleared while the block runs.
  * eax = the exception cause or 0. */
@@ -860,6 +877,10 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_JAL:
         lea_r13(b, RAX, next);
         jit_put_x(b, RAX, in->rd);
+        if (b->loop && off + in->imm == 0) {
+            emit_loop_back(b, h, count + 1);
+            return false;
+        }
         jit_regs_writeback(b);
         emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
@@ -877,12 +898,19 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         uint8_t cc = in->op == OP_BEQ ? CC_E : in->op == OP_BNE ? CC_NE
                    : in->op == OP_BLT ? CC_L : in->op == OP_BGE ? CC_GE
                    : in->op == OP_BLTU ? CC_B : CC_AE;
-        jit_regs_writeback(b);                  /* both ways out */
+        bool loop = b->loop && off + in->imm == 0;
+        if (!loop)
+            jit_regs_writeback(b);              /* once, for both ways out */
         jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
         uint8_t *taken = jcc_fwd(b, cc);
+        if (loop)
+            jit_regs_writeback(b);              /* movs leave the flags alone */
         emit_link_exit(b, h, next, count + 1);
         patch(b, taken, b->p);
-        emit_link_exit(b, h, off + in->imm, count + 1);
+        if (loop)
+            emit_loop_back(b, h, count + 1);
+        else
+            emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
     }
     }
@@ -999,6 +1027,10 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     uint8_t *entry = b.p;
     emit_prologue(&b);
     jit_regs_plan(h, &b, dp, off);
+    if (b.ra.loops) {
+        jit_regs_loop_head(&b);
+        b.loop = b.p;
+    }
     uint8_t *epi = jit_epilogue(h);
 
     unsigned o = off;

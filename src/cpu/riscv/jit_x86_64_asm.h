@@ -26,6 +26,8 @@ struct jregs {
     uint8_t slot[33];   /* guest register -> 1 + index of its host register; 0: none */
     uint64_t valid;     /* bit r: x[r]'s host register holds its value */
     uint64_t dirty;     /* bit r: ... and h->x[r] is older (written back at exits) */
+    uint64_t written;   /* held registers the block writes */
+    bool loops;         /* the block branches or jumps back to its own start */
 };
 
 /* The cursor `p` is the address in the executable code buffer the byte
@@ -38,6 +40,7 @@ struct jbuf {
     unsigned start;     /* byte offset of the block in it */
     ptrdiff_t w;        /* writable address minus executable address */
     struct jregs ra;    /* all zero: every guest register in memory */
+    uint8_t *loop;      /* where a jump back to the block's start goes, or NULL */
 };
 
 static inline void b1(struct jbuf *b, uint8_t v) { b->p[b->w] = v; b->p++; }
@@ -118,6 +121,11 @@ void jit_dst_done(struct jbuf *b, int t, unsigned rd);
  * (the most used ones, as far as the block's scan reaches), with nothing
  * held yet. */
 void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off);
+/* At the head of a block that loops to its own start (after the
+ * prologue, so on both ways in): load every held register and assume the
+ * state any jump back arrives with (all valid, every register the block
+ * writes dirty). */
+void jit_regs_loop_head(struct jbuf *b);
 /* Before emitting `in`: load the held registers it reads, so that every
  * path inside its code finds them (only here, on the straight line, does
  * a register become valid by a read). */

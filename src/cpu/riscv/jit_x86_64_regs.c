@@ -161,6 +161,15 @@ static bool reads_rs2(unsigned op)
     return op_is_amo(op);
 }
 
+static bool op_is_branch(unsigned op)
+{
+    switch (op) {
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+        return true;
+    }
+    return false;
+}
+
 static bool ends_block(unsigned op)
 {
     switch (op) {
@@ -175,6 +184,7 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
 {
     unsigned uses[33] = { 0 };
     unsigned o = off;
+    uint64_t written = 0;
     memset(&b->ra, 0, sizeof(b->ra));
     /* The same walk as translate()'s (a difference would only cost speed:
      * any choice of held registers is correct). */
@@ -190,6 +200,9 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         if (reads_rs2(in->op))
             uses[in->rs2]++;
         uses[in->rd]++;
+        written |= 1ULL << in->rd;
+        if ((op_is_branch(in->op) || in->op == OP_JAL) && o - off + (unsigned)in->imm == 0)
+            b->ra.loops = true;
         if (ends_block(in->op))
             break;
         o += 2u * in->len;
@@ -203,8 +216,11 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         if (uses[best] < 2)   /* one use gains nothing over memory */
             break;
         b->ra.slot[best] = (uint8_t)(k + 1);
+        if (written >> best & 1)
+            b->ra.written |= 1ULL << best;
     }
 }
+
 
 static void load_held(struct jbuf *b, unsigned r)
 {
@@ -234,6 +250,14 @@ void jit_regs_reload(struct jbuf *b, uint64_t valid)
     for (unsigned r = 1; r < 32; r++)
         if ((valid >> r & 1) && held(b, r) >= 0)
             load_held(b, r);
+}
+
+void jit_regs_loop_head(struct jbuf *b)
+{
+    for (unsigned r = 1; r < 32; r++)
+        if (held(b, r) >= 0)
+            load_held(b, r);
+    b->ra.dirty = b->ra.written;
 }
 
 #endif
