@@ -1,5 +1,5 @@
 /* cpu/riscv internal: x86-64 instruction encoding for the block
- * translator (jit_x86_64.c, jit_x86_64_bits.c, jit_x86_64_regs.c): the
+ * translator (jit_x86_64.c and its _bits, _mem and _regs parts): the
  * code buffer cursor, register numbers, ModRM forms, guest-register
  * accesses (held in host registers or reached through rbx, 128 bytes into h->x[]),
  * forward jumps.  Only what those files share. */
@@ -239,6 +239,24 @@ static inline void cmov(struct jbuf *b, int w, uint8_t cc, int dst, int src)
 {
     op_rr2(b, w, (uint8_t)(0x40 | cc), dst, src);
 }
+
+/* After a helper call returning a cause in eax: on non-zero, record it
+ * and leave with the pc of the instruction at `off` and `count` retired
+ * (jit_x86_64.c). */
+void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue);
+
+/* Guest memory accesses (jit_x86_64_mem.c): the load, store and atomic
+ * instruction `in` at block offset `off`, after `count` retired ones; a
+ * fault leaves through `epi`.  jit_emit_slot_call: call the out-of-line
+ * executor on a copy of `in` kept in the code buffer (eax = the exception
+ * cause or 0); the caller stores and reloads held registers around it. */
+void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                   uint8_t *epi);
+void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                    uint8_t *epi);
+void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                  uint8_t *epi);
+void jit_emit_slot_call(struct jbuf *b, const struct insn *in);
 
 /* The Zba/Zbb/Zbs/Zicond ops beyond those jit_x86_64.c emits itself:
  * emits `in` and returns true, or returns false if it is none of them
