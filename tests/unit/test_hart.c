@@ -790,10 +790,16 @@ static void test_jit_block_size_bound(void **state)
         0x10032073,   /* csrs sstatus,t1 (after a first nop: not a block start) */
         0x0002b503,   /* ld a0,0(t0) */
     };
-    for (unsigned k = 0; k < sizeof(worst) / 4; k++) {
+    /* Each twice: as it is, and with its rd cycling over six registers
+     * its sources are not (six held registers, dirty at every slow path:
+     * each one stores and reloads them all). */
+    for (unsigned k = 0; k < 2 * sizeof(worst) / 4; k++) {
         uint64_t page = RAM + 0x200000 + k * 4096ULL;
-        for (unsigned w = 0; w < 1024; w++)
-            put32(e, page + 4 * w, w ? worst[k] : 0x00000013);   /* nop first */
+        uint32_t insn = worst[k % 5];
+        for (unsigned w = 0; w < 1024; w++) {
+            uint32_t rd = (k < 5 ? insn >> 7 : 12 + w % 6) & 31;   /* a2..a7 */
+            put32(e, page + 4 * w, w ? (insn & ~0xf80u) | rd << 7 : 0x00000013);   /* nop first */
+        }
         struct dpage *d;
         assert_int_equal(dcache_fetch_page(h, page, &d), 0);
         size_t before = h->jit_used;
