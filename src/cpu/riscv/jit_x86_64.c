@@ -581,7 +581,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_JAL:
         lea_r13(b, RAX, next);
         jit_put_x(b, RAX, in->rd);
-        if (b->loop && off + in->imm == 0) {
+        if (b->loop && off + in->imm == 0 && jit_regs_can_loop(b)) {
             emit_loop_back(b, h, count + 1);
             return false;
         }
@@ -602,7 +602,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         uint8_t cc = in->op == OP_BEQ ? CC_E : in->op == OP_BNE ? CC_NE
                    : in->op == OP_BLT ? CC_L : in->op == OP_BGE ? CC_GE
                    : in->op == OP_BLTU ? CC_B : CC_AE;
-        bool loop = b->loop && off + in->imm == 0;
+        bool loop = b->loop && off + in->imm == 0 && jit_regs_can_loop(b);
         if (!loop)
             jit_regs_writeback(b);              /* once, for both ways out */
         jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */

@@ -126,6 +126,10 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
  * state any jump back arrives with (all valid, every register the block
  * writes dirty). */
 void jit_regs_loop_head(struct jbuf *b);
+/* Can a jump back to the loop head be taken in the current state (every
+ * held register valid, none dirty that the head does not count dirty)?
+ * Else the block leaves by an ordinary exit. */
+bool jit_regs_can_loop(const struct jbuf *b);
 /* Before emitting `in`: load the held registers it reads, so that every
  * path inside its code finds them (only here, on the straight line, does
  * a register become valid by a read). */

@@ -252,6 +252,15 @@ void jit_regs_reload(struct jbuf *b, uint64_t valid)
             load_held(b, r);
 }
 
+bool jit_regs_can_loop(const struct jbuf *b)
+{
+    uint64_t all = 0;
+    for (unsigned r = 1; r < 32; r++)
+        if (held(b, r) >= 0)
+            all |= 1ULL << r;
+    return (b->ra.valid & all) == all && !(b->ra.dirty & ~b->ra.written);
+}
+
 void jit_regs_loop_head(struct jbuf *b)
 {
     for (unsigned r = 1; r < 32; r++)
