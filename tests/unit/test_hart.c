@@ -622,6 +622,159 @@ static void test_jit_atomics_in_block(void **state)
     assert_int_equal(h->mtval, d + 2);
 }
 
+/* ---- guest registers held in host registers (jit_x86_64_regs.c) ---- */
+
+/* Put `n` words at RAM and run them translated from RAM to the M-mode
+ * handler (j . at RAM + 0x3000). */
+static void run_block(struct env *e, const uint32_t *prog, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    put32(e, RAM + 0x3000, 0x0000006f);   /* j . */
+    e->h->mtvec = RAM + 0x3000;
+    e->h->jit_hot = 1;
+    e->h->pc = RAM;
+    hart_run(e->h, 10000);
+    assert_true(translated_at(e, RAM));
+}
+
+/* A load that faults after several register writes in its block: h->x[]
+ * holds every earlier result and not the faulting load's. */
+static void test_jit_regs_written_back_at_fault(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00100513,   /* li a0,1 */
+        0x00250513,   /* addi a0,a0,2 */
+        0x00450593,   /* addi a1,a0,4 */
+        0x00858593,   /* addi a1,a1,8 */
+        0x00b50633,   /* add a2,a0,a1 */
+        0x00160693,   /* addi a3,a2,1 */
+        0x00003683,   /* ld a3,0(zero): access fault */
+        0x06450513,   /* addi a0,a0,100: not reached */
+        0x00100073,   /* ebreak */
+    };
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_LOAD_ACCESS);
+    assert_int_equal(e->h->mepc, RAM + 0x18);
+    assert_int_equal(hart_get_x(e->h, 10), 3);
+    assert_int_equal(hart_get_x(e->h, 11), 15);
+    assert_int_equal(hart_get_x(e->h, 12), 18);
+    assert_int_equal(hart_get_x(e->h, 13), 19);
+}
+
+/* Helper calls inside a block: DIV (a C helper that clobbers the host's
+ * caller-saved registers) after register writes, then a CSR write that
+ * reads a register written in the block and a CSR read into a register
+ * the block holds, both used afterwards. */
+static void test_jit_regs_around_helper_calls(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x06400513,   /* li a0,100 */
+        0x01750513,   /* addi a0,a0,23 */
+        0x00700593,   /* li a1,7 */
+        0x00500693,   /* li a3,5 */
+        0x00168693,   /* addi a3,a3,1 */
+        0x02b54633,   /* div a2,a0,a1 */
+        0x00a60733,   /* add a4,a2,a0 */
+        0x14071073,   /* csrw sscratch,a4 */
+        0x140026f3,   /* csrr a3,sscratch */
+        0x00e687b3,   /* add a5,a3,a4 */
+        0x00a787b3,   /* add a5,a5,a0 */
+        0x00100073,   /* ebreak */
+    };
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + 0x2c);
+    assert_int_equal(hart_get_x(e->h, 12), 17);
+    assert_int_equal(hart_get_x(e->h, 14), 140);
+    assert_int_equal(hart_get_x(e->h, 13), 140);
+    assert_int_equal(hart_get_x(e->h, 15), 403);
+    uint64_t v;
+    assert_int_equal(csr_read(e->h, 0x140, &v), 0);   /* sscratch */
+    assert_int_equal(v, 140);
+}
+
+/* Blocks that leave with registers they wrote held: a linked jump, a
+ * linked branch and a JALR through the chain stub, round a loop. */
+static void test_jit_regs_across_chained_exits(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00150513,   /* A: addi a0,a0,1 */
+        0x00258593,   /* addi a1,a1,2 */
+        0x00b50633,   /* add a2,a0,a1 */
+        0x0040006f,   /* j B */
+        0x00c686b3,   /* B: add a3,a3,a2 */
+        0x00158593,   /* addi a1,a1,1 */
+        0x00551463,   /* bne a0,t0,C */
+        0x00100073,   /* ebreak */
+        0x00030067,   /* C: jr t1 (A) */
+    };
+    hart_set_x(e->h, 5, 10);
+    hart_set_x(e->h, 6, RAM);
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + 0x1c);
+    assert_true(translated_at(e, RAM + 0x10));
+    assert_true(translated_at(e, RAM + 0x20));
+    assert_int_equal(hart_get_x(e->h, 10), 10);
+    assert_int_equal(hart_get_x(e->h, 11), 30);
+    assert_int_equal(hart_get_x(e->h, 12), 39);
+    assert_int_equal(hart_get_x(e->h, 13), 210);
+}
+
+/* A block that branches back to its own start keeps its registers held
+ * round the loop; a load fault in its sixth iteration still finds h->x[]
+ * exact. */
+static void test_jit_regs_fault_inside_loop(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00150513,   /* loop: addi a0,a0,1 */
+        0x00a585b3,   /* add a1,a1,a0 */
+        0x0006b603,   /* ld a2,0(a3): the sixth runs off the end of RAM */
+        0x00868693,   /* addi a3,a3,8 */
+        0xfe5518e3,   /* bne a0,t0,loop */
+        0x00100073,   /* ebreak */
+    };
+    const uint64_t end = RAM + (16 << 20);
+    put64(e, end - 8, 0x1234);
+    hart_set_x(e->h, 5, 1000);
+    hart_set_x(e->h, 13, end - 5 * 8);
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_LOAD_ACCESS);
+    assert_int_equal(e->h->mepc, RAM + 8);
+    assert_int_equal(hart_get_x(e->h, 10), 6);
+    assert_int_equal(hart_get_x(e->h, 11), 21);
+    assert_int_equal(hart_get_x(e->h, 12), 0x1234);
+    assert_int_equal(hart_get_x(e->h, 13), end);
+}
+
+/* The jump back to a looping block's start stops when the budget is
+ * spent and leaves the held registers stored. */
+static void test_jit_regs_loop_keeps_budget(void **state)
+{
+    struct env *e = *state;
+    put32(e, RAM + 0x00, 0x00150513);   /* loop: addi a0,a0,1 */
+    put32(e, RAM + 0x04, 0x00258593);   /* addi a1,a1,2 */
+    put32(e, RAM + 0x08, 0xfe551ce3);   /* bne a0,t0,loop */
+    hart_set_x(e->h, 5, 1ULL << 40);
+    e->h->jit_hot = 1;
+    uint64_t total = 0;
+    for (int i = 0; i < 50; i++) {
+        uint64_t ran = hart_interp(e->h, 1000);
+        assert_true(ran >= 1000 && ran < 1000 + JIT_MAX_INSNS + 2);
+        total += ran;
+        uint64_t a0 = hart_get_x(e->h, 10), a1 = hart_get_x(e->h, 11);
+        assert_true(a1 == 2 * a0 || a1 + 2 == 2 * a0);
+        assert_true(3 * a0 >= total && 3 * a0 <= total + 2);
+    }
+    assert_true(translated_at(e, RAM));
+    assert_int_equal(hart_instret(e->h), total);
+}
+
 /* A block made of nothing but the most expensive instruction to
  * translate still fits what jit_translate reserves for a block. */
 static void test_jit_block_size_bound(void **state)
@@ -637,10 +790,16 @@ static void test_jit_block_size_bound(void **state)
         0x10032073,   /* csrs sstatus,t1 (after a first nop: not a block start) */
         0x0002b503,   /* ld a0,0(t0) */
     };
-    for (unsigned k = 0; k < sizeof(worst) / 4; k++) {
+    /* Each twice: as it is, and with its rd cycling over six registers
+     * its sources are not (six held registers, dirty at every slow path:
+     * each one stores and reloads them all). */
+    for (unsigned k = 0; k < 2 * sizeof(worst) / 4; k++) {
         uint64_t page = RAM + 0x200000 + k * 4096ULL;
-        for (unsigned w = 0; w < 1024; w++)
-            put32(e, page + 4 * w, w ? worst[k] : 0x00000013);   /* nop first */
+        uint32_t insn = worst[k % 5];
+        for (unsigned w = 0; w < 1024; w++) {
+            uint32_t rd = (k < 5 ? insn >> 7 : 12 + w % 6) & 31;   /* a2..a7 */
+            put32(e, page + 4 * w, w ? (insn & ~0xf80u) | rd << 7 : 0x00000013);   /* nop first */
+        }
         struct dpage *d;
         assert_int_equal(dcache_fetch_page(h, page, &d), 0);
         size_t before = h->jit_used;
@@ -1017,6 +1176,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_csr_write_takes_interrupt_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_atomics_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_block_size_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_written_back_at_fault, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_around_helper_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_itlb_reverse_map, setup, teardown),

@@ -36,10 +36,11 @@ struct dpage;
 /* Worst-case host bytes per guest instruction on x86-64 (a load/store with
  * its slow path and exception exit is ~150 bytes, a branch with two linked
  * exits ~240, an inline SC with its out-of-line path and exception exit
- * ~250).  jit_translate starts a block only where JIT_INSN_MAX times
- * (JIT_MAX_INSNS + 4) bytes are left in the region: a guest may fill a
- * whole block with its most expensive instruction (test_hart checks). */
-#define JIT_INSN_MAX 256
+ * ~250; a slow path also stores and reloads up to six held registers,
+ * 4 bytes each).  jit_translate starts a block only where JIT_INSN_MAX
+ * times (JIT_MAX_INSNS + 4) bytes are left in the region: a guest may fill
+ * a whole block with its most expensive instruction (test_hart checks). */
+#define JIT_INSN_MAX 320
 
 typedef uint64_t (*jit_fn)(struct hart *h, uint64_t vpc);
 

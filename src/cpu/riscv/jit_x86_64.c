@@ -1,8 +1,10 @@
 /* cpu/riscv: block translator to x86-64 machine code (see jit.h).
  *
- * Guest registers stay in memory (h->x[]); each guest instruction becomes a
- * few host instructions working through rax/rcx/rdx.  Registers held for
- * the whole block (callee-saved): rbx = &h->x[0], r12 = h, r13 = block vpc,
+ * Guest registers live in h->x[]; the ones a block uses most are held in
+ * caller-saved host registers while it runs (jit_x86_64_regs.c).  Each
+ * guest instruction becomes a few host instructions, with rax/rcx/rdx as
+ * scratch.  Registers held for the whole block (callee-saved): rbx =
+ * &h->x[0] + 128 bytes (disp8 reach), r12 = h, r13 = block vpc,
  * r14 = load TLB of the current data privilege, r15 = store TLB, rbp =
  * instructions retired by the blocks before this one in the chain.
  *
@@ -30,8 +32,9 @@
  * running when its own page is written
  * may finish into stale code of that page, as hardware may before a
  * FENCE.I (Zifencei).
- * Loads, stores and atomics look up the software TLB inline (the same
- * entries the interpreter uses) and call the C slow path on a miss.
+ * Loads, stores and atomics (jit_x86_64_mem.c) look up the software TLB
+ * inline (the same entries the interpreter uses) and call the C slow path
+ * on a miss.
  * Division, the high multiplies, CPOP and ORC.B call small C helpers:
  * they are rare and full of corner cases. */
 #include <errno.h>
@@ -63,34 +66,6 @@
 #define JIT_REGION_SIZE (((JIT_BUF_SIZE - JIT_STUBS) / JIT_REGIONS) & ~4095u)
 
 /* ---- C helpers called from translated code ---- */
-
-static int jit_load(struct hart *h, uint64_t va, uint32_t desc)
-{
-    unsigned rd = desc & 0xff, op = desc >> 8;
-    unsigned size = (op == OP_LB || op == OP_LBU) ? 1 : (op == OP_LH || op == OP_LHU) ? 2
-                  : (op == OP_LW || op == OP_LWU) ? 4 : 8;
-    uint64_t v;
-    int c = mmu_load(h, va, size, &v);
-    if (c)
-        return c;
-    switch (op) {
-    case OP_LB: v = (uint64_t)(int64_t)(int8_t)v; break;
-    case OP_LH: v = (uint64_t)(int64_t)(int16_t)v; break;
-    case OP_LW: v = (uint64_t)(int64_t)(int32_t)v; break;
-    }
-    h->x[rd] = v;
-    h->x[32] = 0;
-    return 0;
-}
-
-static int jit_store(struct hart *h, uint64_t va, uint32_t desc)
-{
-    unsigned rs2 = desc & 0xff, size = desc >> 8;
-    uint64_t v = h->x[rs2];
-    if (size < 8)
-        v &= (1ULL << (8 * size)) - 1;
-    return mmu_store(h, va, size, v);
-}
 
 static uint64_t jit_muldiv(uint64_t a, uint64_t b, uint32_t op)
 {
@@ -128,17 +103,6 @@ static uint64_t jit_muldiv(uint64_t a, uint64_t b, uint32_t op)
     return 0;
 }
 
-/* Atomics (amo_exec, amo.c) and the CSR instructions jit_csr_in_block
- * accepts (sys_exec) run out of line on a copy of their slot kept in the
- * code buffer (emit_slot_call).  Returns the exception cause, or 0
- * (neither raises cause 0, instruction address misaligned). */
-static int jit_exec_slot(struct hart *h, const struct insn *in)
-{
-    int r = op_is_amo(in->op) ? amo_exec(h, in)
-                              : sys_exec(h, in, 0);   /* pc: EBREAK only */
-    return r >= EXEC_EXC(0) ? r - EXEC_EXC(0) : 0;
-}
-
 /* Exit the block: eax = count, jump to the shared epilogue. */
 static void emit_exit(struct jbuf *b, uint32_t count, uint8_t *epilogue)
 {
@@ -169,14 +133,17 @@ static void emit_event_check(struct jbuf *b, int32_t next, uint32_t count, uint8
 {
     cmp_events(b);
     uint8_t *none = jcc_fwd(b, CC_E);
+    jit_regs_writeback(b);
     set_pc_rel(b, next);
     emit_exit(b, count, epilogue);
     patch(b, none, b->p);
 }
 
 /* After a helper call returning a cause in eax: on non-zero, record it and
- * leave with the faulting instruction's pc and the count before it. */
-static void exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue)
+ * leave with the faulting instruction's pc and the count before it.  No
+ * write-back here: it came before the call, which clobbered the held
+ * registers, and h->x[] is exact (the helper wrote nothing on a fault). */
+void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue)
 {
     b1(b, 0x85); b1(b, 0xc0);                 /* test eax, eax */
     uint8_t *ok = jcc_fwd(b, CC_E);
@@ -187,117 +154,38 @@ static void exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epil
     patch(b, ok, b->p);
 }
 
-/* rax = x[rs1] + imm (the effective address) */
-static void emit_ea(struct jbuf *b, const struct insn *in)
+/* Two-source ALU: x[rd] = x[rs1] op x[rs2], computed in x[rd]'s host
+ * register when it is held (opc2: a 0f-prefixed opcode). */
+static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc, uint8_t opc2)
 {
-    load_x(b, RAX, in->rs1);
-    if (in->imm)
-        alu_imm(b, 1, 0, RAX, in->imm);
-}
-
-/* TLB probe for the address in rax against the table in `tlb` (r14/r15):
- * on a hit rax = host address; returns the jump to patch to the miss path.
- * The entry is picked by the first byte's page and its tag compared with
- * the last byte's page: they match only if the access stays in the
- * tagged page (an entry's tag and index agree in their low bits, and the
- * last byte's page is the first's or the next), so one compare covers
- * both the tag and the page-crossing check. */
-static uint8_t *emit_tlb(struct jbuf *b, int tlb, unsigned size)
-{
-    if (size > 1)
-        op_rm(b, 1, 0x8d, RCX, RAX, (int32_t)size - 1);   /* lea rcx, [rax+size-1] */
+    int t = jit_dst_x(b, in->rd, in->rs2);
+    jit_get_x(b, t, in->rs1);
+    if (opc2)
+        jit_op2_x(b, w, opc2, t, in->rs2);
     else
-        op_rr(b, 1, 0x8b, RCX, RAX);                      /* mov rcx, rax */
-    shift_imm(b, 1, 5, RCX, 12);             /* shr rcx, 12: last byte's page */
-    op_rr(b, 0, 0x8b, RDX, RAX);             /* mov edx, eax */
-    shift_imm(b, 0, 5, RDX, 7);              /* shr edx, 7 */
-    alu_imm(b, 0, 4, RDX, (TLB_SIZE - 1) << 5);  /* and: tlb_index() * 32 */
-    op_rr(b, 1, 0x03, RDX, tlb);             /* add rdx, tlb */
-    op_rm(b, 1, 0x3b, RCX, RDX, 0);          /* cmp rcx, [rdx] (vtag) */
-    uint8_t *miss = jcc_fwd(b, CC_NE);
-    op_rm(b, 1, 0x03, RAX, RDX, 8);          /* add rax, [rdx+8] (addend) */
-    return miss;
-}
-
-static unsigned mem_size(unsigned op)
-{
-    switch (op) {
-    case OP_LB: case OP_LBU: case OP_SB: return 1;
-    case OP_LH: case OP_LHU: case OP_SH: return 2;
-    case OP_LW: case OP_LWU: case OP_SW: return 4;
-    }
-    return 8;
-}
-
-static void emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
-                      uint8_t *epi)
-{
-    unsigned size = mem_size(in->op);
-    emit_ea(b, in);
-    uint8_t *miss = emit_tlb(b, R14, size);
-    /* hit: load with the right extension into rcx */
-    switch (in->op) {
-    case OP_LB:  op_rm2(b, 1, 0xbe, RCX, RAX, 0); break;   /* movsx rcx, byte */
-    case OP_LBU: op_rm2(b, 0, 0xb6, RCX, RAX, 0); break;   /* movzx ecx, byte */
-    case OP_LH:  op_rm2(b, 1, 0xbf, RCX, RAX, 0); break;   /* movsx rcx, word */
-    case OP_LHU: op_rm2(b, 0, 0xb7, RCX, RAX, 0); break;   /* movzx ecx, word */
-    case OP_LW:  op_rm(b, 1, 0x63, RCX, RAX, 0); break;    /* movsxd rcx, dword */
-    case OP_LWU: op_rm(b, 0, 0x8b, RCX, RAX, 0); break;    /* mov ecx, dword */
-    default:     op_rm(b, 1, 0x8b, RCX, RAX, 0); break;    /* mov rcx, qword */
-    }
-    store_x(b, RCX, in->rd);
-    uint8_t *done = jmp_fwd(b);
-    patch(b, miss, b->p);
-    /* miss: rax still holds the virtual address */
-    op_rr(b, 1, 0x8b, RDI, R12);             /* mov rdi, r12 */
-    op_rr(b, 1, 0x8b, RSI, RAX);             /* mov rsi, rax */
-    b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));  /* mov edx, desc */
-    call_abs(b, (const void *)jit_load);
-    exc_check(b, off, count, epi);
-    patch(b, done, b->p);
-}
-
-static void emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
-                       uint8_t *epi)
-{
-    unsigned size = mem_size(in->op);
-    emit_ea(b, in);
-    uint8_t *miss = emit_tlb(b, R15, size);
-    load_x(b, RCX, in->rs2);
-    switch (size) {
-    case 1: op_rm(b, 0, 0x88, RCX, RAX, 0); break;         /* mov [rax], cl */
-    case 2: b1(b, 0x66); op_rm(b, 0, 0x89, RCX, RAX, 0); break;
-    case 4: op_rm(b, 0, 0x89, RCX, RAX, 0); break;
-    default: op_rm(b, 1, 0x89, RCX, RAX, 0); break;
-    }
-    uint8_t *done = jmp_fwd(b);
-    patch(b, miss, b->p);
-    op_rr(b, 1, 0x8b, RDI, R12);
-    op_rr(b, 1, 0x8b, RSI, RAX);
-    b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8)));
-    call_abs(b, (const void *)jit_store);
-    exc_check(b, off, count, epi);
-    patch(b, done, b->p);
-}
-
-/* Two-source ALU: rax = x[rs1] op x[rs2] */
-static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc)
-{
-    load_x(b, RAX, in->rs1);
-    op_rm(b, w, opc, RAX, RBX, xoff(in->rs2));
+        jit_op_x(b, w, opc, t, in->rs2);
     if (!w)
-        movsxd_rax_eax(b);
-    store_x(b, RAX, in->rd);
+        movsxd(b, t);
+    jit_dst_done(b, t, in->rd);
 }
 
 static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int digit)
 {
-    load_x(b, RAX, in->rs1);
-    load_x(b, RCX, in->rs2);
-    shift_cl(b, w, digit, RAX);
+    jit_get_x(b, RCX, in->rs2);
+    int t = jit_dst_x(b, in->rd, 33);
+    jit_get_x(b, t, in->rs1);
+    shift_cl(b, w, digit, t);
     if (!w)
-        movsxd_rax_eax(b);
-    store_x(b, RAX, in->rd);
+        movsxd(b, t);
+    jit_dst_done(b, t, in->rd);
+}
+
+/* One-source ALU with an immediate: t = x[rs1], then the caller's op on t. */
+static int emit_ri_start(struct jbuf *b, const struct insn *in)
+{
+    int t = jit_dst_x(b, in->rd, 33);
+    jit_get_x(b, t, in->rs1);
+    return t;
 }
 
 /* r14 = the load entries, r15 = the store entries of h->dtlb. */
@@ -324,7 +212,7 @@ static void emit_prologue(struct jbuf *b)
     b1(b, 0x48); b1(b, 0x83); b1(b, 0xec); b1(b, 0x08);   /* sub rsp, 8 */
     op_rr(b, 1, 0x8b, R12, RDI);        /* mov r12, rdi */
     op_rr(b, 1, 0x8b, R13, RSI);        /* mov r13, rsi */
-    op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x));   /* lea rbx, [r12+x] */
+    op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x) + JIT_X_BIAS);  /* lea rbx */
     emit_load_dtlb(b);
     b1(b, 0x31); b1(b, 0xed);           /* xor ebp, ebp */
 }
@@ -421,7 +309,7 @@ static uint8_t *jit_chain(struct hart *h) { return h->jit_code + JIT_STUB_CHAIN;
 static int32_t prologue_size(void)
 {
     uint8_t tmp[128];
-    struct jbuf b = { tmp, NULL, 0, 0 };
+    struct jbuf b = { .p = tmp };
     emit_prologue(&b);
     return (int32_t)(b.p - tmp);
 }
@@ -532,131 +420,21 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
-/* Call jit_exec_slot(h, copy of `in`) with the copy kept (aligned) in
- * the code buffer: the slot itself may be cleared while the block runs.
- * eax = the exception cause or 0. */
-static void emit_slot_call(struct jbuf *b, const struct insn *in)
+/* Jump back to the start of a block that loops (b->loop), its guest
+ * registers still held, after the checks a linked exit makes: with the
+ * budget spent or an event up, store them and leave for the block's
+ * start instead. */
+static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
 {
-    uint8_t *over = jmp_fwd(b);
-    while ((uintptr_t)b->p % _Alignof(struct insn))
-        b1(b, 0xcc);                                        /* int3: jumped over */
-    uint8_t *copy = b->p;
-    memcpy(b->p + b->w, in, sizeof(*in));
-    b->p += sizeof(*in);
-    patch(b, over, b->p);
-    op_rr(b, 1, 0x8b, RDI, R12);                            /* mov rdi, r12 */
-    mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
-    call_abs(b, (const void *)jit_exec_slot);
-}
-
-/* Atomics (Unprivileged ISA chapter 8) with their page in the data TLB:
- * inline, on the host pointer, with x86 locked instructions (every one
- * of them a full barrier, which covers any aq/rl).  LR takes the load
- * TLB, SC and the AMOs the store TLB: a store entry implies reading and
- * never maps a page holding decoded code (mmu_atomic_ptr), so no
- * translation can go stale.  The reservation records the host address
- * (amo.c).  A misaligned address or a TLB miss runs amo_exec out of line,
- * which raises the fault.  AMOMIN/MAX stay out of line: rare in practice. */
-static bool amo_inline(unsigned op)
-{
-    switch (op) {
-    case OP_LR_W: case OP_SC_W: case OP_LR_D: case OP_SC_D:
-    case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W: case OP_AMOAND_W: case OP_AMOOR_W:
-    case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D: case OP_AMOAND_D: case OP_AMOOR_D:
-        return true;
-    }
-    return false;
-}
-
-static void emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
-                     uint8_t *epi)
-{
-    if (!amo_inline(in->op)) {
-        emit_slot_call(b, in);
-        exc_check(b, off, count, epi);
-        return;
-    }
-    int w = in->op >= OP_LR_D;
-    unsigned op = w ? in->op - (OP_LR_D - OP_LR_W) : in->op;
-    unsigned size = w ? 8 : 4;
-    load_x(b, RAX, in->rs1);
-    b1(b, 0xa8); b1(b, (uint8_t)(size - 1));            /* test al, size-1 */
-    uint8_t *mis = jcc_fwd(b, CC_NE);
-    uint8_t *miss = emit_tlb(b, op == OP_LR_W ? R14 : R15, size);
-    const int32_t valid = (int32_t)offsetof(struct hart, resv_valid);
-    const int32_t rhost = (int32_t)offsetof(struct hart, resv_host);
-    const int32_t rval = (int32_t)offsetof(struct hart, resv_val);
-    switch (op) {
-    case OP_LR_W:
-        if (w)
-            op_rm(b, 1, 0x8b, RCX, RAX, 0);             /* mov rcx, [rax] */
-        else
-            op_rm(b, 1, 0x63, RCX, RAX, 0);             /* movsxd rcx, [rax] */
-        op_rm(b, 1, 0x89, RAX, R12, rhost);
-        op_rm(b, 1, 0x89, RCX, R12, rval);
-        rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 1);  /* mov byte, 1 */
-        store_x(b, RCX, in->rd);
-        break;
-    case OP_SC_W: {
-        op_rr(b, 1, 0x8b, RDX, RAX);                    /* mov rdx, rax */
-        b1(b, 0xb9); b4(b, 1);                          /* mov ecx, 1 (failed) */
-        rex(b, 0, 0, R12); b1(b, 0x80); mem(b, 7, R12, valid); b1(b, 0);  /* cmp byte, 0 */
-        uint8_t *f1 = jcc_fwd(b, CC_E);
-        op_rm(b, 1, 0x3b, RDX, R12, rhost);             /* cmp rdx, [resv_host] */
-        uint8_t *f2 = jcc_fwd(b, CC_NE);
-        op_rm(b, 1, 0x8b, RAX, R12, rval);              /* rax = value LR read */
-        load_x(b, RSI, in->rs2);
-        b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rsi */
-        op_rm2(b, w, 0xb1, RSI, RDX, 0);
-        b1(b, 0x0f); b1(b, 0x95); b1(b, 0xc1);          /* setne cl */
-        patch(b, f1, b->p);
-        patch(b, f2, b->p);
-        rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 0);  /* mov byte, 0 */
-        store_x(b, RCX, in->rd);
-        break;
-    }
-    case OP_AMOSWAP_W: case OP_AMOADD_W:
-        load_x(b, RCX, in->rs2);
-        if (op == OP_AMOADD_W) {
-            b1(b, 0xf0);                                /* lock xadd [rax], rcx */
-            op_rm2(b, w, 0xc1, RCX, RAX, 0);
-        } else {
-            op_rm(b, w, 0x87, RCX, RAX, 0);             /* xchg [rax], rcx (locked) */
-        }
-        if (in->rd != 32) {
-            if (!w)
-                op_rr(b, 1, 0x63, RCX, RCX);            /* movsxd rcx, ecx */
-            store_x(b, RCX, in->rd);
-        }
-        break;
-    default: {                                          /* AMOXOR, AMOAND, AMOOR */
-        uint8_t alu = op == OP_AMOXOR_W ? 0x31 : op == OP_AMOAND_W ? 0x21 : 0x09;
-        if (in->rd == 32) {                             /* no old value: lock op [rax], rcx */
-            load_x(b, RCX, in->rs2);
-            b1(b, 0xf0);
-            op_rm(b, w, alu, RCX, RAX, 0);
-            break;
-        }
-        op_rr(b, 1, 0x8b, RDX, RAX);                    /* mov rdx, rax */
-        op_rm(b, w, 0x8b, RAX, RDX, 0);                 /* rax = old */
-        uint8_t *again = b->p;
-        op_rr(b, 1, 0x8b, RCX, RAX);                    /* rcx = old op x[rs2] */
-        op_rm(b, w, (uint8_t)(alu + 2), RCX, RBX, xoff(in->rs2));
-        b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rcx */
-        op_rm2(b, w, 0xb1, RCX, RDX, 0);
-        b1(b, 0x75); b1(b, (uint8_t)(again - (b->p + 1)));   /* jne again (rax = current) */
-        if (!w)
-            movsxd_rax_eax(b);
-        store_x(b, RAX, in->rd);
-        break;
-    }
-    }
-    uint8_t *done = jmp_fwd(b);
-    patch(b, mis, b->p);
-    patch(b, miss, b->p);
-    emit_slot_call(b, in);
-    exc_check(b, off, count, epi);
-    patch(b, done, b->p);
+    b1(b, 0xb8); b4(b, count);                             /* mov eax, count */
+    uint8_t *out1, *out2;
+    emit_charge_and_poll(b, &out1, &out2);
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(b->loop - (b->p + 4)));   /* jmp loop */
+    patch(b, out1, b->p);
+    patch(b, out2, b->p);
+    jit_regs_writeback(b);
+    lea_r13(b, RCX, 0);
+    emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
 /* Returns false when `in` ends the block (it then emitted the exit). */
@@ -665,16 +443,20 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
 {
     int32_t next = off + 2 * in->len;
     if (op_is_amo(in->op)) {
-        emit_amo(b, in, off, count, epi);
+        jit_regs_prepare(b, in);
+        jit_emit_amo(b, in, off, count, epi);
         return true;
     }
     if (op_is_csr(in->op)) {
-        emit_slot_call(b, in);
-        exc_check(b, off, count, epi);
+        jit_regs_writeback(b);
+        jit_emit_slot_call(b, in);
+        jit_exc_check(b, off, count, epi);
+        jit_regs_reload(b, b->ra.valid);    /* rd too, if held and valid */
         emit_event_check(b, next, count + 1, epi);
         emit_load_dtlb(b);   /* a write of sstatus.SUM selects another set */
         return true;
     }
+    jit_regs_prepare(b, in);
     if (jit_emit_bitmanip(b, in))
         return true;
     switch (in->op) {
@@ -684,63 +466,65 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         b1(b, 0x0f); b1(b, 0xae); b1(b, 0xf0);   /* mfence */
         return true;
     case OP_LUI:
-        rex(b, 1, 0, RBX); b1(b, 0xc7); mem(b, 0, RBX, xoff(in->rd)); b4(b, (uint32_t)in->imm);
+        jit_put_imm_x(b, in->rd, in->imm);
         return true;
-    case OP_AUIPC:
-        lea_r13(b, RAX, off + in->imm);
-        store_x(b, RAX, in->rd);
+    case OP_AUIPC: {
+        int t = jit_dst_x(b, in->rd, 33);
+        lea_r13(b, t, off + in->imm);
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_ADDI:
-        load_x(b, RAX, in->rs1);
-        if (in->imm)
-            alu_imm(b, 1, 0, RAX, in->imm);
-        store_x(b, RAX, in->rd);
+    }
+    case OP_ADDI: {
+        int t = jit_dst_x(b, in->rd, 33), h1 = jit_host_x(b, in->rs1);
+        if (h1 >= 0 && in->imm)
+            op_rm(b, 1, 0x8d, t, h1, in->imm);          /* lea t, [h1 + imm] */
+        else {
+            jit_get_x(b, t, in->rs1);
+            if (in->imm)
+                alu_imm(b, 1, 0, t, in->imm);
+        }
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_XORI: case OP_ORI: case OP_ANDI:
-        load_x(b, RAX, in->rs1);
-        alu_imm(b, 1, in->op == OP_XORI ? 6 : in->op == OP_ORI ? 1 : 4, RAX, in->imm);
-        store_x(b, RAX, in->rd);
+    }
+    case OP_XORI: case OP_ORI: case OP_ANDI: {
+        int t = emit_ri_start(b, in);
+        alu_imm(b, 1, in->op == OP_XORI ? 6 : in->op == OP_ORI ? 1 : 4, t, in->imm);
+        jit_dst_done(b, t, in->rd);
         return true;
+    }
     case OP_SLTI: case OP_SLTIU:
-        load_x(b, RAX, in->rs1);
-        alu_imm(b, 1, 7, RAX, in->imm);
+        alu_imm(b, 1, 7, jit_src_x(b, in->rs1, RAX), in->imm);   /* cmp */
         setcc_store(b, in->op == OP_SLTI ? CC_L : CC_B, in->rd);
         return true;
-    case OP_SLLI: case OP_SRLI: case OP_SRAI:
-        load_x(b, RAX, in->rs1);
-        shift_imm(b, 1, in->op == OP_SLLI ? 4 : in->op == OP_SRLI ? 5 : 7, RAX, (uint8_t)in->imm);
-        store_x(b, RAX, in->rd);
+    case OP_SLLI: case OP_SRLI: case OP_SRAI: {
+        int t = emit_ri_start(b, in);
+        shift_imm(b, 1, in->op == OP_SLLI ? 4 : in->op == OP_SRLI ? 5 : 7, t, (uint8_t)in->imm);
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_ADDIW:
-        load_x(b, RAX, in->rs1);
-        alu_imm(b, 0, 0, RAX, in->imm);
-        movsxd_rax_eax(b);
-        store_x(b, RAX, in->rd);
+    }
+    case OP_ADDIW: {
+        int t = emit_ri_start(b, in);
+        alu_imm(b, 0, 0, t, in->imm);
+        movsxd(b, t);
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
-        load_x(b, RAX, in->rs1);
-        shift_imm(b, 0, in->op == OP_SLLIW ? 4 : in->op == OP_SRLIW ? 5 : 7, RAX, (uint8_t)in->imm);
-        movsxd_rax_eax(b);
-        store_x(b, RAX, in->rd);
+    }
+    case OP_SLLIW: case OP_SRLIW: case OP_SRAIW: {
+        int t = emit_ri_start(b, in);
+        shift_imm(b, 0, in->op == OP_SLLIW ? 4 : in->op == OP_SRLIW ? 5 : 7, t, (uint8_t)in->imm);
+        movsxd(b, t);
+        jit_dst_done(b, t, in->rd);
         return true;
-    case OP_ADD:  emit_rr(b, in, 1, 0x03); return true;
-    case OP_SUB:  emit_rr(b, in, 1, 0x2b); return true;
-    case OP_XOR:  emit_rr(b, in, 1, 0x33); return true;
-    case OP_OR:   emit_rr(b, in, 1, 0x0b); return true;
-    case OP_AND:  emit_rr(b, in, 1, 0x23); return true;
-    case OP_ADDW: emit_rr(b, in, 0, 0x03); return true;
-    case OP_SUBW: emit_rr(b, in, 0, 0x2b); return true;
-    case OP_MUL:
-        load_x(b, RAX, in->rs1);
-        op_rm2(b, 1, 0xaf, RAX, RBX, xoff(in->rs2));   /* imul rax, [rs2] */
-        store_x(b, RAX, in->rd);
-        return true;
-    case OP_MULW:
-        load_x(b, RAX, in->rs1);
-        op_rm2(b, 0, 0xaf, RAX, RBX, xoff(in->rs2));   /* imul eax, [rs2] */
-        movsxd_rax_eax(b);
-        store_x(b, RAX, in->rd);
-        return true;
+    }
+    case OP_ADD:  emit_rr(b, in, 1, 0x03, 0); return true;
+    case OP_SUB:  emit_rr(b, in, 1, 0x2b, 0); return true;
+    case OP_XOR:  emit_rr(b, in, 1, 0x33, 0); return true;
+    case OP_OR:   emit_rr(b, in, 1, 0x0b, 0); return true;
+    case OP_AND:  emit_rr(b, in, 1, 0x23, 0); return true;
+    case OP_ADDW: emit_rr(b, in, 0, 0x03, 0); return true;
+    case OP_SUBW: emit_rr(b, in, 0, 0x2b, 0); return true;
+    case OP_MUL:  emit_rr(b, in, 1, 0, 0xaf); return true;   /* imul */
+    case OP_MULW: emit_rr(b, in, 0, 0, 0xaf); return true;
     case OP_SLL:  emit_shift_reg(b, in, 1, 4); return true;
     case OP_SRL:  emit_shift_reg(b, in, 1, 5); return true;
     case OP_SRA:  emit_shift_reg(b, in, 1, 7); return true;
@@ -748,71 +532,89 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_SRLW: emit_shift_reg(b, in, 0, 5); return true;
     case OP_SRAW: emit_shift_reg(b, in, 0, 7); return true;
     case OP_SLT: case OP_SLTU:
-        load_x(b, RAX, in->rs1);
-        op_rm(b, 1, 0x3b, RAX, RBX, xoff(in->rs2));     /* cmp rax, [rs2] */
+        jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
         setcc_store(b, in->op == OP_SLT ? CC_L : CC_B, in->rd);
         return true;
-    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD:
-        load_x(b, RAX, in->rs1);
-        shift_imm(b, 1, 4, RAX, (uint8_t)(in->op == OP_SH1ADD ? 1 : in->op == OP_SH2ADD ? 2 : 3));
-        op_rm(b, 1, 0x03, RAX, RBX, xoff(in->rs2));
-        store_x(b, RAX, in->rd);
+    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: {
+        int t = jit_dst_x(b, in->rd, in->rs2);
+        jit_get_x(b, t, in->rs1);
+        shift_imm(b, 1, 4, t, (uint8_t)(in->op == OP_SH1ADD ? 1 : in->op == OP_SH2ADD ? 2 : 3));
+        jit_op_x(b, 1, 0x03, t, in->rs2);
+        jit_dst_done(b, t, in->rd);
         return true;
+    }
     case OP_ADD_UW:
-        op_rm(b, 0, 0x8b, RAX, RBX, xoff(in->rs1));     /* mov eax, [rs1] (zero-extends) */
-        op_rm(b, 1, 0x03, RAX, RBX, xoff(in->rs2));
-        store_x(b, RAX, in->rd);
+        jit_op_x(b, 0, 0x8b, RAX, in->rs1);     /* mov eax, [rs1] (zero-extends) */
+        jit_op_x(b, 1, 0x03, RAX, in->rs2);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_ANDN: case OP_ORN: case OP_XNOR:
-        load_x(b, RAX, in->rs2);
+        jit_get_x(b, RAX, in->rs2);
         if (in->op != OP_XNOR) {
             rex(b, 1, 0, RAX); b1(b, 0xf7); b1(b, 0xd0);   /* not rax */
-            op_rm(b, 1, in->op == OP_ANDN ? 0x23 : 0x0b, RAX, RBX, xoff(in->rs1));
+            jit_op_x(b, 1, in->op == OP_ANDN ? 0x23 : 0x0b, RAX, in->rs1);
         } else {
-            op_rm(b, 1, 0x33, RAX, RBX, xoff(in->rs1));
+            jit_op_x(b, 1, 0x33, RAX, in->rs1);
             rex(b, 1, 0, RAX); b1(b, 0xf7); b1(b, 0xd0);
         }
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_MULH: case OP_MULHU: case OP_MULHSU:
     case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
     case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
-        load_x(b, RDI, in->rs1);
-        load_x(b, RSI, in->rs2);
+        jit_get_x(b, RAX, in->rs1);     /* via rax, rcx: rsi, rdi may hold registers */
+        jit_get_x(b, RCX, in->rs2);
+        jit_regs_writeback(b);
+        op_rr(b, 1, 0x8b, RDI, RAX);
+        op_rr(b, 1, 0x8b, RSI, RCX);
         b1(b, 0xba); b4(b, in->op);                        /* mov edx, op */
         call_abs(b, (const void *)jit_muldiv);
-        store_x(b, RAX, in->rd);
+        jit_regs_reload(b, b->ra.valid);
+        jit_put_x(b, RAX, in->rd);
         return true;
     case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
-        emit_load(b, in, off, count, epi);
+        jit_emit_load(b, in, off, count, epi);
         return true;
     case OP_SB: case OP_SH: case OP_SW: case OP_SD:
-        emit_store(b, in, off, count, epi);
+        jit_emit_store(b, in, off, count, epi);
         return true;
     case OP_JAL:
         lea_r13(b, RAX, next);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
+        if (b->loop && off + in->imm == 0 && jit_regs_can_loop(b)) {
+            emit_loop_back(b, h, count + 1);
+            return false;
+        }
+        jit_regs_writeback(b);
         emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
     case OP_JALR:
-        load_x(b, RCX, in->rs1);
+        jit_get_x(b, RCX, in->rs1);
         if (in->imm)
             alu_imm(b, 1, 0, RCX, in->imm);
         alu_imm(b, 1, 4, RCX, -2);                          /* and rcx, ~1 */
         lea_r13(b, RAX, next);
-        store_x(b, RAX, in->rd);
+        jit_put_x(b, RAX, in->rd);
+        jit_regs_writeback(b);
         emit_chain_exit(b, count + 1, h);
         return false;
     case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
         uint8_t cc = in->op == OP_BEQ ? CC_E : in->op == OP_BNE ? CC_NE
                    : in->op == OP_BLT ? CC_L : in->op == OP_BGE ? CC_GE
                    : in->op == OP_BLTU ? CC_B : CC_AE;
-        load_x(b, RAX, in->rs1);
-        op_rm(b, 1, 0x3b, RAX, RBX, xoff(in->rs2));       /* cmp rax, [rs2] */
+        bool loop = b->loop && off + in->imm == 0 && jit_regs_can_loop(b);
+        if (!loop)
+            jit_regs_writeback(b);              /* once, for both ways out */
+        jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
         uint8_t *taken = jcc_fwd(b, cc);
+        if (loop)
+            jit_regs_writeback(b);              /* movs leave the flags alone */
         emit_link_exit(b, h, next, count + 1);
         patch(b, taken, b->p);
-        emit_link_exit(b, h, off + in->imm, count + 1);
+        if (loop)
+            emit_loop_back(b, h, count + 1);
+        else
+            emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
     }
     }
@@ -845,8 +647,8 @@ int jit_init(struct hart *h)
     h->jit_wwin = NULL;
     /* The stubs' page, assembled on the stack and stored once. */
     uint8_t stubs[JIT_STUBS];
-    struct jbuf b = { h->jit_code, NULL, 0,
-                      (ptrdiff_t)((intptr_t)stubs - (intptr_t)h->jit_code) };
+    struct jbuf b = { .p = h->jit_code,
+                      .w = (ptrdiff_t)((intptr_t)stubs - (intptr_t)h->jit_code) };
     emit_epilogue(&b);
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
@@ -925,9 +727,14 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         return false;
     dp->jit_regions |= (uint8_t)(1u << h->jit_region);
 
-    struct jbuf b = { h->jit_code + h->jit_used, dp, off, jit_wdelta(h) };
+    struct jbuf b = { .p = h->jit_code + h->jit_used, .dp = dp, .start = off, .w = jit_wdelta(h) };
     uint8_t *entry = b.p;
     emit_prologue(&b);
+    jit_regs_plan(h, &b, dp, off);
+    if (b.ra.loops) {
+        jit_regs_loop_head(&b);
+        b.loop = b.p;
+    }
     uint8_t *epi = jit_epilogue(h);
 
     unsigned o = off;
@@ -939,11 +746,13 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         bool ok = jit_can_translate(in->op) || jit_csr_in_block(in->op, in->imm);
         if (!ok || o + 2u * in->len > 4096) {
             /* Hand over to the interpreter at this instruction. */
+            jit_regs_writeback(&b);
             set_pc_rel(&b, (int32_t)(o - off));
             emit_exit(&b, count, epi);
             break;
         }
         if (count == JIT_MAX_INSNS) {
+            jit_regs_writeback(&b);
             emit_link_exit(&b, h, (int32_t)(o - off), count);
             break;
         }
@@ -952,6 +761,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         count++;
         o += 2u * in->len;
         if (o >= 4096) {
+            jit_regs_writeback(&b);
             lea_r13(&b, RCX, (int32_t)(o - off));   /* on into the next page */
             emit_chain_exit(&b, count, h);
             break;

@@ -1,7 +1,8 @@
 /* cpu/riscv internal: x86-64 instruction encoding for the block
- * translator (jit_x86_64.c, jit_x86_64_bits.c): the code buffer cursor,
- * register numbers, ModRM forms, guest-register moves through rbx =
- * &h->x[0], forward jumps.  Only what those two files share. */
+ * translator (jit_x86_64.c and its _bits, _mem and _regs parts): the
+ * code buffer cursor, register numbers, ModRM forms, guest-register
+ * accesses (held in host registers or reached through rbx, 128 bytes into h->x[]),
+ * forward jumps.  Only what those files share. */
 #ifndef VESSEL_RISCV_JIT_X86_64_ASM_H
 #define VESSEL_RISCV_JIT_X86_64_ASM_H
 
@@ -10,10 +11,24 @@
 #include <string.h>
 
 struct dpage;
+struct hart;
 struct insn;
 
 enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
-       R8 = 8, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+       R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
+
+/* Guest registers held in host registers for one block (jit_x86_64_regs.c):
+ * the translation-time state.  The host registers are caller-saved ones
+ * the emitted code never uses as scratch (rax, rcx, rdx are); nothing is
+ * held at a block's entry, by either way in. */
+#define JIT_CACHED 6
+struct jregs {
+    uint8_t slot[33];   /* guest register -> 1 + index of its host register; 0: none */
+    uint64_t valid;     /* bit r: x[r]'s host register holds its value */
+    uint64_t dirty;     /* bit r: ... and h->x[r] is older (written back at exits) */
+    uint64_t written;   /* held registers the block writes */
+    bool loops;         /* the block branches or jumps back to its own start */
+};
 
 /* The cursor `p` is the address in the executable code buffer the byte
  * will run at (what jumps and calls are relative to); bytes are stored at
@@ -24,6 +39,8 @@ struct jbuf {
     struct dpage *dp;   /* the page being translated */
     unsigned start;     /* byte offset of the block in it */
     ptrdiff_t w;        /* writable address minus executable address */
+    struct jregs ra;    /* all zero: every guest register in memory */
+    uint8_t *loop;      /* where a jump back to the block's start goes, or NULL */
 };
 
 static inline void b1(struct jbuf *b, uint8_t v) { b->p[b->w] = v; b->p++; }
@@ -37,13 +54,17 @@ static inline void rex(struct jbuf *b, int w, int reg, int base)
         b1(b, r);
 }
 
-/* modrm for [base + disp32] */
+/* modrm for [base + disp8] or [base + disp32] */
 static inline void mem(struct jbuf *b, int reg, int base, int32_t disp)
 {
-    b1(b, (uint8_t)(0x80 | ((reg & 7) << 3) | (base & 7)));
+    bool d8 = disp >= -128 && disp <= 127;
+    b1(b, (uint8_t)((d8 ? 0x40 : 0x80) | ((reg & 7) << 3) | (base & 7)));
     if ((base & 7) == RSP)
         b1(b, 0x24);
-    b4(b, (uint32_t)disp);
+    if (d8)
+        b1(b, (uint8_t)disp);
+    else
+        b4(b, (uint32_t)disp);
 }
 
 /* opcode reg, [base + disp] (or the reverse direction, per opcode) */
@@ -70,19 +91,56 @@ static inline void op_rr(struct jbuf *b, int w, uint8_t opc, int reg, int rm)
     b1(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
 }
 
-static inline int32_t xoff(unsigned r) { return (int32_t)(r * 8); }
+/* rbx points 128 bytes into h->x[], so x[0..31] are all a disp8 away. */
+#define JIT_X_BIAS 128
+static inline int32_t xoff(unsigned r) { return (int32_t)(r * 8) - JIT_X_BIAS; }
 
-/* rax = x[r] */
-static inline void load_x(struct jbuf *b, int hreg, unsigned r)
-{
-    op_rm(b, 1, 0x8b, hreg, RBX, xoff(r));
-}
+/* Guest register accesses (jit_x86_64_regs.c).  Reads use the host
+ * register when it holds x[r], else memory; writes to a held register
+ * mark it dirty.  hreg is a scratch register (rax, rcx, rdx, or a call
+ * argument register after jit_regs_writeback). */
+void jit_get_x(struct jbuf *b, int hreg, unsigned r);            /* hreg = x[r] */
+void jit_put_x(struct jbuf *b, int hreg, unsigned r);            /* x[r] = hreg */
+void jit_put_imm_x(struct jbuf *b, unsigned r, int32_t imm);     /* x[r] = sext(imm) */
+/* opc reg, x[r] in the direction opc gives (reg is the ModRM reg field);
+ * op2_x: the 0f-prefixed opcode opc2. */
+void jit_op_x(struct jbuf *b, int w, uint8_t opc, int reg, unsigned r);
+void jit_op2_x(struct jbuf *b, int w, uint8_t opc2, int reg, unsigned r);
+/* The host register holding x[r], or -1 (in memory, or x0). */
+int jit_host_x(const struct jbuf *b, unsigned r);
+/* The register holding x[r]: its host register if valid, else `scratch`
+ * loaded from h->x[]. */
+int jit_src_x(struct jbuf *b, unsigned r, int scratch);
+/* Where to compute x[rd]: its host register when held, unless `later` (a
+ * source read after the first write of the result, or 33 for none) is
+ * rd; else rax.  jit_dst_done then records (or stores) the result. */
+int jit_dst_x(const struct jbuf *b, unsigned rd, unsigned later);
+void jit_dst_done(struct jbuf *b, int t, unsigned rd);
 
-/* x[r] = hreg */
-static inline void store_x(struct jbuf *b, int hreg, unsigned r)
-{
-    op_rm(b, 1, 0x89, hreg, RBX, xoff(r));
-}
+/* Pick the guest registers to hold for the block at byte `off` of `dp`
+ * (the most used ones, as far as the block's scan reaches), with nothing
+ * held yet. */
+void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off);
+/* At the head of a block that loops to its own start (after the
+ * prologue, so on both ways in): load every held register and assume the
+ * state any jump back arrives with (all valid, every register the block
+ * writes dirty). */
+void jit_regs_loop_head(struct jbuf *b);
+/* Can a jump back to the loop head be taken in the current state (every
+ * held register valid, none dirty that the head does not count dirty)?
+ * Else the block leaves by an ordinary exit. */
+bool jit_regs_can_loop(const struct jbuf *b);
+/* Before emitting `in`: load the held registers it reads, so that every
+ * path inside its code finds them (only here, on the straight line, does
+ * a register become valid by a read). */
+void jit_regs_prepare(struct jbuf *b, const struct insn *in);
+/* Store the dirty held registers to h->x[], leaving the state alone:
+ * before an exit, and before a helper call (which reads h->x[] and
+ * clobbers the caller-saved host registers). */
+void jit_regs_writeback(struct jbuf *b);
+/* After a helper call (and its exception check): reload the held
+ * registers in `valid` from h->x[]; they are then valid and clean. */
+void jit_regs_reload(struct jbuf *b, uint64_t valid);
 
 /* group-1 ALU with imm32: /digit (add 0, or 1, and 4, sub 5, xor 6, cmp 7) */
 static inline void alu_imm(struct jbuf *b, int w, int digit, int reg, int32_t imm)
@@ -113,6 +171,11 @@ static inline void movsxd_rax_eax(struct jbuf *b)
     b1(b, 0x48); b1(b, 0x63); b1(b, 0xc0);   /* movsxd rax, eax */
 }
 
+static inline void movsxd(struct jbuf *b, int reg)
+{
+    op_rr(b, 1, 0x63, reg, reg);              /* movsxd reg, reg32 */
+}
+
 static inline void mov_imm64(struct jbuf *b, int reg, uint64_t v)
 {
     rex(b, 1, 0, reg);
@@ -129,13 +192,15 @@ static inline void setcc_store(struct jbuf *b, uint8_t cc, unsigned rd)
 {
     b1(b, 0x0f); b1(b, (uint8_t)(0x90 | cc)); b1(b, 0xc0);   /* setcc al */
     b1(b, 0x0f); b1(b, 0xb6); b1(b, 0xc0);                     /* movzx eax, al */
-    store_x(b, RAX, rd);
+    jit_put_x(b, RAX, rd);
 }
 
+/* Through rax: free at every call (results come back in it), while r11
+ * may hold a guest register until jit_regs_writeback. */
 static inline void call_abs(struct jbuf *b, const void *fn)
 {
-    mov_imm64(b, R11, (uint64_t)(uintptr_t)fn);
-    b1(b, 0x41); b1(b, 0xff); b1(b, 0xd3);   /* call r11 */
+    mov_imm64(b, RAX, (uint64_t)(uintptr_t)fn);
+    b1(b, 0xff); b1(b, 0xd0);                /* call rax */
 }
 
 /* Forward jumps: emit jcc/jmp rel32 and patch later. */
@@ -178,6 +243,24 @@ static inline void cmov(struct jbuf *b, int w, uint8_t cc, int dst, int src)
 {
     op_rr2(b, w, (uint8_t)(0x40 | cc), dst, src);
 }
+
+/* After a helper call returning a cause in eax: on non-zero, record it
+ * and leave with the pc of the instruction at `off` and `count` retired
+ * (jit_x86_64.c). */
+void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue);
+
+/* Guest memory accesses (jit_x86_64_mem.c): the load, store and atomic
+ * instruction `in` at block offset `off`, after `count` retired ones; a
+ * fault leaves through `epi`.  jit_emit_slot_call: call the out-of-line
+ * executor on a copy of `in` kept in the code buffer (eax = the exception
+ * cause or 0); the caller stores and reloads held registers around it. */
+void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                   uint8_t *epi);
+void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                    uint8_t *epi);
+void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                  uint8_t *epi);
+void jit_emit_slot_call(struct jbuf *b, const struct insn *in);
 
 /* The Zba/Zbb/Zbs/Zicond ops beyond those jit_x86_64.c emits itself:
  * emits `in` and returns true, or returns false if it is none of them

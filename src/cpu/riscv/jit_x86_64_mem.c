@@ -1,0 +1,315 @@
+/* cpu/riscv: the block translator's guest memory accesses on x86-64
+ * (see jit_x86_64.c): loads, stores and atomics probe the software TLB
+ * inline (the same entries the interpreter uses) and call C slow paths on
+ * a miss; atomics and CSR instructions that stay out of line run on a
+ * copy of their slot.  A slow path stores the dirty held registers first
+ * and reloads them after (jit_x86_64_regs.c). */
+#include <stddef.h>
+#include <string.h>
+
+#include "cpu/riscv/hart_internal.h"
+#include "cpu/riscv/jit.h"
+#include "cpu/riscv/jit_x86_64_asm.h"
+
+#if defined(__x86_64__)
+
+/* ---- C helpers called from translated code ---- */
+
+static int jit_load(struct hart *h, uint64_t va, uint32_t desc)
+{
+    unsigned rd = desc & 0xff, op = desc >> 8;
+    unsigned size = (op == OP_LB || op == OP_LBU) ? 1 : (op == OP_LH || op == OP_LHU) ? 2
+                  : (op == OP_LW || op == OP_LWU) ? 4 : 8;
+    uint64_t v;
+    int c = mmu_load(h, va, size, &v);
+    if (c)
+        return c;
+    switch (op) {
+    case OP_LB: v = (uint64_t)(int64_t)(int8_t)v; break;
+    case OP_LH: v = (uint64_t)(int64_t)(int16_t)v; break;
+    case OP_LW: v = (uint64_t)(int64_t)(int32_t)v; break;
+    }
+    h->x[rd] = v;
+    h->x[32] = 0;
+    return 0;
+}
+
+static int jit_store(struct hart *h, uint64_t va, uint32_t desc)
+{
+    unsigned rs2 = desc & 0xff, size = desc >> 8;
+    uint64_t v = h->x[rs2];
+    if (size < 8)
+        v &= (1ULL << (8 * size)) - 1;
+    return mmu_store(h, va, size, v);
+}
+
+/* Atomics (amo_exec, amo.c) and the CSR instructions jit_csr_in_block
+ * accepts (sys_exec) run out of line on a copy of their slot kept in the
+ * code buffer (emit_slot_call).  Returns the exception cause, or 0
+ * (neither raises cause 0, instruction address misaligned). */
+static int jit_exec_slot(struct hart *h, const struct insn *in)
+{
+    int r = op_is_amo(in->op) ? amo_exec(h, in)
+                              : sys_exec(h, in, 0);   /* pc: EBREAK only */
+    return r >= EXEC_EXC(0) ? r - EXEC_EXC(0) : 0;
+}
+
+/* rax = x[rs1] + imm (the effective address) */
+static void emit_ea(struct jbuf *b, const struct insn *in)
+{
+    int h = jit_host_x(b, in->rs1);
+    if (h >= 0 && in->imm) {
+        op_rm(b, 1, 0x8d, RAX, h, in->imm);            /* lea rax, [h + imm] */
+        return;
+    }
+    jit_get_x(b, RAX, in->rs1);
+    if (in->imm)
+        alu_imm(b, 1, 0, RAX, in->imm);
+}
+
+/* TLB probe for the address in rax against the table in `tlb` (r14/r15):
+ * on a hit rax = host address; returns the jump to patch to the miss path.
+ * The entry is picked by the first byte's page and its tag compared with
+ * the last byte's page: they match only if the access stays in the
+ * tagged page (an entry's tag and index agree in their low bits, and the
+ * last byte's page is the first's or the next), so one compare covers
+ * both the tag and the page-crossing check. */
+static uint8_t *emit_tlb(struct jbuf *b, int tlb, unsigned size)
+{
+    if (size > 1)
+        op_rm(b, 1, 0x8d, RCX, RAX, (int32_t)size - 1);   /* lea rcx, [rax+size-1] */
+    else
+        op_rr(b, 1, 0x8b, RCX, RAX);                      /* mov rcx, rax */
+    shift_imm(b, 1, 5, RCX, 12);             /* shr rcx, 12: last byte's page */
+    op_rr(b, 0, 0x8b, RDX, RAX);             /* mov edx, eax */
+    shift_imm(b, 0, 5, RDX, 7);              /* shr edx, 7 */
+    alu_imm(b, 0, 4, RDX, (TLB_SIZE - 1) << 5);  /* and: tlb_index() * 32 */
+    op_rr(b, 1, 0x03, RDX, tlb);             /* add rdx, tlb */
+    op_rm(b, 1, 0x3b, RCX, RDX, 0);          /* cmp rcx, [rdx] (vtag) */
+    uint8_t *miss = jcc_fwd(b, CC_NE);
+    op_rm(b, 1, 0x03, RAX, RDX, 8);          /* add rax, [rdx+8] (addend) */
+    return miss;
+}
+
+static unsigned mem_size(unsigned op)
+{
+    switch (op) {
+    case OP_LB: case OP_LBU: case OP_SB: return 1;
+    case OP_LH: case OP_LHU: case OP_SH: return 2;
+    case OP_LW: case OP_LWU: case OP_SW: return 4;
+    }
+    return 8;
+}
+
+void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                   uint8_t *epi)
+{
+    unsigned size = mem_size(in->op);
+    emit_ea(b, in);
+    uint8_t *miss = emit_tlb(b, R14, size);
+    /* hit: load with the right extension into x[rd]'s register or rcx */
+    int t = jit_dst_x(b, in->rd, 33);
+    if (t == RAX)
+        t = RCX;
+    switch (in->op) {
+    case OP_LB:  op_rm2(b, 1, 0xbe, t, RAX, 0); break;     /* movsx t, byte */
+    case OP_LBU: op_rm2(b, 0, 0xb6, t, RAX, 0); break;     /* movzx t32, byte */
+    case OP_LH:  op_rm2(b, 1, 0xbf, t, RAX, 0); break;     /* movsx t, word */
+    case OP_LHU: op_rm2(b, 0, 0xb7, t, RAX, 0); break;     /* movzx t32, word */
+    case OP_LW:  op_rm(b, 1, 0x63, t, RAX, 0); break;      /* movsxd t, dword */
+    case OP_LWU: op_rm(b, 0, 0x8b, t, RAX, 0); break;      /* mov t32, dword */
+    default:     op_rm(b, 1, 0x8b, t, RAX, 0); break;      /* mov t, qword */
+    }
+    struct jregs before = b->ra;
+    if (t == RCX)
+        jit_put_x(b, RCX, in->rd);
+    else
+        jit_dst_done(b, t, in->rd);
+    struct jregs hit = b->ra;
+    uint8_t *done = jmp_fwd(b);
+    patch(b, miss, b->p);
+    /* miss: rax still holds the virtual address */
+    b->ra = before;
+    jit_regs_writeback(b);
+    op_rr(b, 1, 0x8b, RDI, R12);             /* mov rdi, r12 */
+    op_rr(b, 1, 0x8b, RSI, RAX);             /* mov rsi, rax */
+    b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));  /* mov edx, desc */
+    call_abs(b, (const void *)jit_load);
+    jit_exc_check(b, off, count, epi);
+    jit_regs_reload(b, hit.valid);           /* rd too: jit_load wrote it */
+    b->ra = hit;
+    patch(b, done, b->p);
+}
+
+void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                    uint8_t *epi)
+{
+    unsigned size = mem_size(in->op);
+    emit_ea(b, in);
+    uint8_t *miss = emit_tlb(b, R15, size);
+    int v = jit_host_x(b, in->rs2);
+    if (v < 0) {
+        v = RCX;
+        jit_get_x(b, RCX, in->rs2);
+    }
+    switch (size) {
+    case 1:                                                 /* mov [rax], v8 */
+        if (v == RSI || v == RDI)
+            b1(b, 0x40);                                    /* sil/dil, not dh/bh */
+        op_rm(b, 0, 0x88, v, RAX, 0);
+        break;
+    case 2: b1(b, 0x66); op_rm(b, 0, 0x89, v, RAX, 0); break;
+    case 4: op_rm(b, 0, 0x89, v, RAX, 0); break;
+    default: op_rm(b, 1, 0x89, v, RAX, 0); break;
+    }
+    uint8_t *done = jmp_fwd(b);
+    patch(b, miss, b->p);
+    struct jregs keep = b->ra;
+    jit_regs_writeback(b);                   /* jit_store reads x[rs2] */
+    op_rr(b, 1, 0x8b, RDI, R12);
+    op_rr(b, 1, 0x8b, RSI, RAX);
+    b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8)));
+    call_abs(b, (const void *)jit_store);
+    jit_exc_check(b, off, count, epi);
+    jit_regs_reload(b, keep.valid);
+    b->ra = keep;                            /* the hit path's state (a superset of dirty) */
+    patch(b, done, b->p);
+}
+
+/* Call jit_exec_slot(h, copy of `in`) with the copy kept (aligned) in
+ * the code buffer: the slot itself may be cleared while the block runs.
+ * eax = the exception cause or 0. */
+void jit_emit_slot_call(struct jbuf *b, const struct insn *in)
+{
+    uint8_t *over = jmp_fwd(b);
+    while ((uintptr_t)b->p % _Alignof(struct insn))
+        b1(b, 0xcc);                                        /* int3: jumped over */
+    uint8_t *copy = b->p;
+    memcpy(b->p + b->w, in, sizeof(*in));
+    b->p += sizeof(*in);
+    patch(b, over, b->p);
+    op_rr(b, 1, 0x8b, RDI, R12);                            /* mov rdi, r12 */
+    mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
+    call_abs(b, (const void *)jit_exec_slot);
+}
+
+/* Atomics (Unprivileged ISA chapter 8) with their page in the data TLB:
+ * inline, on the host pointer, with x86 locked instructions (every one
+ * of them a full barrier, which covers any aq/rl).  LR takes the load
+ * TLB, SC and the AMOs the store TLB: a store entry implies reading and
+ * never maps a page holding decoded code (mmu_atomic_ptr), so no
+ * translation can go stale.  The reservation records the host address
+ * (amo.c).  A misaligned address or a TLB miss runs amo_exec out of line,
+ * which raises the fault.  AMOMIN/MAX stay out of line: rare in practice. */
+static bool amo_inline(unsigned op)
+{
+    switch (op) {
+    case OP_LR_W: case OP_SC_W: case OP_LR_D: case OP_SC_D:
+    case OP_AMOSWAP_W: case OP_AMOADD_W: case OP_AMOXOR_W: case OP_AMOAND_W: case OP_AMOOR_W:
+    case OP_AMOSWAP_D: case OP_AMOADD_D: case OP_AMOXOR_D: case OP_AMOAND_D: case OP_AMOOR_D:
+        return true;
+    }
+    return false;
+}
+
+void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                  uint8_t *epi)
+{
+    if (!amo_inline(in->op)) {
+        jit_regs_writeback(b);
+        jit_emit_slot_call(b, in);
+        jit_exc_check(b, off, count, epi);
+        jit_regs_reload(b, b->ra.valid);    /* rd too, if held and valid */
+        return;
+    }
+    int w = in->op >= OP_LR_D;
+    unsigned op = w ? in->op - (OP_LR_D - OP_LR_W) : in->op;
+    unsigned size = w ? 8 : 4;
+    jit_get_x(b, RAX, in->rs1);
+    struct jregs before = b->ra;
+    b1(b, 0xa8); b1(b, (uint8_t)(size - 1));            /* test al, size-1 */
+    uint8_t *mis = jcc_fwd(b, CC_NE);
+    uint8_t *miss = emit_tlb(b, op == OP_LR_W ? R14 : R15, size);
+    const int32_t valid = (int32_t)offsetof(struct hart, resv_valid);
+    const int32_t rhost = (int32_t)offsetof(struct hart, resv_host);
+    const int32_t rval = (int32_t)offsetof(struct hart, resv_val);
+    switch (op) {
+    case OP_LR_W:
+        if (w)
+            op_rm(b, 1, 0x8b, RCX, RAX, 0);             /* mov rcx, [rax] */
+        else
+            op_rm(b, 1, 0x63, RCX, RAX, 0);             /* movsxd rcx, [rax] */
+        op_rm(b, 1, 0x89, RAX, R12, rhost);
+        op_rm(b, 1, 0x89, RCX, R12, rval);
+        rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 1);  /* mov byte, 1 */
+        jit_put_x(b, RCX, in->rd);
+        break;
+    case OP_SC_W: {
+        op_rr(b, 1, 0x8b, RDX, RAX);                    /* mov rdx, rax */
+        b1(b, 0xb9); b4(b, 1);                          /* mov ecx, 1 (failed) */
+        rex(b, 0, 0, R12); b1(b, 0x80); mem(b, 7, R12, valid); b1(b, 0);  /* cmp byte, 0 */
+        uint8_t *f1 = jcc_fwd(b, CC_E);
+        op_rm(b, 1, 0x3b, RDX, R12, rhost);             /* cmp rdx, [resv_host] */
+        uint8_t *f2 = jcc_fwd(b, CC_NE);
+        op_rm(b, 1, 0x8b, RAX, R12, rval);              /* rax = value LR read */
+        jit_get_x(b, RCX, in->rs2);
+        b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rcx */
+        op_rm2(b, w, 0xb1, RCX, RDX, 0);
+        b1(b, 0x0f); b1(b, 0x95); b1(b, 0xc1);          /* setne cl */
+        b1(b, 0x0f); b1(b, 0xb6); b1(b, 0xc9);          /* movzx ecx, cl */
+        patch(b, f1, b->p);
+        patch(b, f2, b->p);
+        rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 0);  /* mov byte, 0 */
+        jit_put_x(b, RCX, in->rd);
+        break;
+    }
+    case OP_AMOSWAP_W: case OP_AMOADD_W:
+        jit_get_x(b, RCX, in->rs2);
+        if (op == OP_AMOADD_W) {
+            b1(b, 0xf0);                                /* lock xadd [rax], rcx */
+            op_rm2(b, w, 0xc1, RCX, RAX, 0);
+        } else {
+            op_rm(b, w, 0x87, RCX, RAX, 0);             /* xchg [rax], rcx (locked) */
+        }
+        if (in->rd != 32) {
+            if (!w)
+                op_rr(b, 1, 0x63, RCX, RCX);            /* movsxd rcx, ecx */
+            jit_put_x(b, RCX, in->rd);
+        }
+        break;
+    default: {                                          /* AMOXOR, AMOAND, AMOOR */
+        uint8_t alu = op == OP_AMOXOR_W ? 0x31 : op == OP_AMOAND_W ? 0x21 : 0x09;
+        if (in->rd == 32) {                             /* no old value: lock op [rax], rcx */
+            jit_get_x(b, RCX, in->rs2);
+            b1(b, 0xf0);
+            op_rm(b, w, alu, RCX, RAX, 0);
+            break;
+        }
+        op_rr(b, 1, 0x8b, RDX, RAX);                    /* mov rdx, rax */
+        op_rm(b, w, 0x8b, RAX, RDX, 0);                 /* rax = old */
+        uint8_t *again = b->p;
+        op_rr(b, 1, 0x8b, RCX, RAX);                    /* rcx = old op x[rs2] */
+        jit_op_x(b, w, (uint8_t)(alu + 2), RCX, in->rs2);
+        b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rcx */
+        op_rm2(b, w, 0xb1, RCX, RDX, 0);
+        b1(b, 0x75); b1(b, (uint8_t)(again - (b->p + 1)));   /* jne again (rax = current) */
+        if (!w)
+            movsxd_rax_eax(b);
+        jit_put_x(b, RAX, in->rd);
+        break;
+    }
+    }
+    struct jregs hit = b->ra;
+    uint8_t *done = jmp_fwd(b);
+    patch(b, mis, b->p);
+    patch(b, miss, b->p);
+    b->ra = before;
+    jit_regs_writeback(b);
+    jit_emit_slot_call(b, in);
+    jit_exc_check(b, off, count, epi);
+    jit_regs_reload(b, hit.valid);           /* rd too: amo_exec wrote it */
+    b->ra = hit;
+    patch(b, done, b->p);
+}
+
+#endif

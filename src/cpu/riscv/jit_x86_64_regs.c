@@ -1,0 +1,272 @@
+/* cpu/riscv: guest registers held in host registers inside a translated
+ * block (see jit_x86_64.c).
+ *
+ * Before a block is emitted, its instructions are scanned and the guest
+ * registers used most (at least twice) get one of JIT_CACHED caller-saved
+ * host registers for the whole block.  Nothing is held at entry (the
+ * prologue and the chained entry past it assume nothing): a held register
+ * is loaded before the first instruction that reads it, on the straight
+ * line of the block (jit_regs_prepare), or becomes valid when written.
+ * The translator tracks per register whether the host copy is valid and
+ * whether it is dirty (newer than h->x[]).
+ *
+ * h->x[] must be exact wherever anything else can see it, so the dirty
+ * registers are stored back before every exit (branch and jump exits,
+ * linked or not, the block-size cut, the end of the page, the hand-over
+ * to the interpreter) and before every call to a C helper (slow-path
+ * loads and stores, atomics and CSRs out of line, division, CPOP), which
+ * reads h->x[], may write it, and clobbers the caller-saved registers:
+ * after the call the valid ones are reloaded.  A helper that raises an
+ * exception leaves with h->x[] as the interpreter leaves it: the earlier
+ * instructions' results stored, the faulting one's not.
+ *
+ * Inside one instruction's code a fast path and a helper path join; the
+ * helper path reloads every register the fast path leaves valid, so both
+ * reach the join with the same valid set, and the join keeps the fast
+ * path's dirty set (a superset: storing a clean register again is
+ * harmless). */
+#include "cpu/riscv/hart_internal.h"
+#include "cpu/riscv/jit.h"
+#include "cpu/riscv/jit_x86_64_asm.h"
+
+#if defined(__x86_64__)
+
+/* r8-r11 first: their byte forms need no care.  rsi and rdi are also
+ * call arguments, set only after jit_regs_writeback. */
+static const int jit_hosts[JIT_CACHED] = { R8, R9, R10, R11, RSI, RDI };
+
+int jit_host_x(const struct jbuf *b, unsigned r)
+{
+    if (r >= 33 || !b->ra.slot[r] || !(b->ra.valid >> r & 1))
+        return -1;
+    return jit_hosts[b->ra.slot[r] - 1];
+}
+
+static int held(const struct jbuf *b, unsigned r)
+{
+    return r < 33 && b->ra.slot[r] ? jit_hosts[b->ra.slot[r] - 1] : -1;
+}
+
+int jit_src_x(struct jbuf *b, unsigned r, int scratch)
+{
+    int h = jit_host_x(b, r);
+    if (h >= 0)
+        return h;
+    op_rm(b, 1, 0x8b, scratch, RBX, xoff(r));
+    return scratch;
+}
+
+int jit_dst_x(const struct jbuf *b, unsigned rd, unsigned later)
+{
+    int h = held(b, rd);
+    return h < 0 || later == rd ? RAX : h;
+}
+
+void jit_dst_done(struct jbuf *b, int t, unsigned rd)
+{
+    if (t == RAX) {
+        jit_put_x(b, RAX, rd);
+        return;
+    }
+    b->ra.valid |= 1ULL << rd;
+    b->ra.dirty |= 1ULL << rd;
+}
+
+void jit_get_x(struct jbuf *b, int hreg, unsigned r)
+{
+    int h = jit_host_x(b, r);
+    if (h < 0)
+        op_rm(b, 1, 0x8b, hreg, RBX, xoff(r));          /* mov hreg, [x[r]] */
+    else if (h != hreg)
+        op_rr(b, 1, 0x8b, hreg, h);                      /* mov hreg, h */
+}
+
+void jit_put_x(struct jbuf *b, int hreg, unsigned r)
+{
+    int h = held(b, r);
+    if (h < 0) {
+        op_rm(b, 1, 0x89, hreg, RBX, xoff(r));          /* mov [x[r]], hreg */
+        return;
+    }
+    if (h != hreg)
+        op_rr(b, 1, 0x8b, h, hreg);
+    b->ra.valid |= 1ULL << r;
+    b->ra.dirty |= 1ULL << r;
+}
+
+void jit_put_imm_x(struct jbuf *b, unsigned r, int32_t imm)
+{
+    int h = held(b, r);
+    if (h < 0) {
+        rex(b, 1, 0, RBX); b1(b, 0xc7); mem(b, 0, RBX, xoff(r));   /* mov qword [x[r]], imm */
+    } else {
+        rex(b, 1, 0, h); b1(b, 0xc7); b1(b, (uint8_t)(0xc0 | (h & 7)));   /* mov h, imm */
+        b->ra.valid |= 1ULL << r;
+        b->ra.dirty |= 1ULL << r;
+    }
+    b4(b, (uint32_t)imm);
+}
+
+void jit_op_x(struct jbuf *b, int w, uint8_t opc, int reg, unsigned r)
+{
+    int h = jit_host_x(b, r);
+    if (h < 0)
+        op_rm(b, w, opc, reg, RBX, xoff(r));
+    else
+        op_rr(b, w, opc, reg, h);
+}
+
+void jit_op2_x(struct jbuf *b, int w, uint8_t opc2, int reg, unsigned r)
+{
+    int h = jit_host_x(b, r);
+    if (h < 0)
+        op_rm2(b, w, opc2, reg, RBX, xoff(r));
+    else
+        op_rr2(b, w, opc2, reg, h);
+}
+
+/* Which decoded fields name registers the instruction reads (rs2 holds
+ * immediate bits in the I forms; the CSR forms run in a helper). */
+static bool reads_rs1(unsigned op)
+{
+    switch (op) {
+    case OP_LUI: case OP_AUIPC: case OP_JAL: case OP_NOP: case OP_FENCE:
+        return false;
+    }
+    return !op_is_csr(op);
+}
+
+static bool reads_rs2(unsigned op)
+{
+    switch (op) {
+    case OP_ADD: case OP_SUB: case OP_SLL: case OP_SLT: case OP_SLTU: case OP_XOR:
+    case OP_SRL: case OP_SRA: case OP_OR: case OP_AND:
+    case OP_ADDW: case OP_SUBW: case OP_SLLW: case OP_SRLW: case OP_SRAW:
+    case OP_MUL: case OP_MULW: case OP_MULH: case OP_MULHU: case OP_MULHSU:
+    case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+    case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: case OP_ADD_UW:
+    case OP_SH1ADD_UW: case OP_SH2ADD_UW: case OP_SH3ADD_UW:
+    case OP_ANDN: case OP_ORN: case OP_XNOR:
+    case OP_MAX: case OP_MAXU: case OP_MIN: case OP_MINU:
+    case OP_ROL: case OP_ROLW: case OP_ROR: case OP_RORW:
+    case OP_BCLR: case OP_BEXT: case OP_BINV: case OP_BSET:
+    case OP_CZERO_EQZ: case OP_CZERO_NEZ:
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+        return true;
+    case OP_LR_W: case OP_LR_D:
+        return false;
+    }
+    return op_is_amo(op);
+}
+
+static bool op_is_branch(unsigned op)
+{
+    switch (op) {
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+        return true;
+    }
+    return false;
+}
+
+static bool ends_block(unsigned op)
+{
+    switch (op) {
+    case OP_JAL: case OP_JALR:
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+        return true;
+    }
+    return false;
+}
+
+void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off)
+{
+    unsigned uses[33] = { 0 };
+    unsigned o = off;
+    uint64_t written = 0;
+    memset(&b->ra, 0, sizeof(b->ra));
+    /* The same walk as translate()'s (a difference would only cost speed:
+     * any choice of held registers is correct). */
+    for (unsigned n = 0; n < JIT_MAX_INSNS && o < 4096; n++) {
+        struct insn *in = &dp->insn[o >> 1];
+        if (in->op == OP_DECODE)
+            dcache_decode_slot(h, dp, o);
+        if (!(jit_can_translate(in->op) || jit_csr_in_block(in->op, in->imm)) ||
+            o + 2u * in->len > 4096)
+            break;
+        if (reads_rs1(in->op))
+            uses[in->rs1]++;
+        if (reads_rs2(in->op))
+            uses[in->rs2]++;
+        uses[in->rd]++;
+        written |= 1ULL << in->rd;
+        if ((op_is_branch(in->op) || in->op == OP_JAL) && o - off + (unsigned)in->imm == 0)
+            b->ra.loops = true;
+        if (ends_block(in->op))
+            break;
+        o += 2u * in->len;
+    }
+    uses[0] = uses[32] = 0;   /* x0 reads as 0 from h->x[0]; x[32] is the sink */
+    for (unsigned k = 0; k < JIT_CACHED; k++) {
+        unsigned best = 0;
+        for (unsigned r = 1; r < 32; r++)
+            if (!b->ra.slot[r] && uses[r] > uses[best])
+                best = r;
+        if (uses[best] < 2)   /* one use gains nothing over memory */
+            break;
+        b->ra.slot[best] = (uint8_t)(k + 1);
+        if (written >> best & 1)
+            b->ra.written |= 1ULL << best;
+    }
+}
+
+
+static void load_held(struct jbuf *b, unsigned r)
+{
+    op_rm(b, 1, 0x8b, held(b, r), RBX, xoff(r));
+    b->ra.valid |= 1ULL << r;
+}
+
+void jit_regs_prepare(struct jbuf *b, const struct insn *in)
+{
+    if (reads_rs1(in->op) && held(b, in->rs1) >= 0 && !(b->ra.valid >> in->rs1 & 1))
+        load_held(b, in->rs1);
+    if (reads_rs2(in->op) && held(b, in->rs2) >= 0 && !(b->ra.valid >> in->rs2 & 1))
+        load_held(b, in->rs2);
+}
+
+void jit_regs_writeback(struct jbuf *b)
+{
+    for (unsigned r = 1; r < 32; r++)
+        if (b->ra.dirty >> r & 1)
+            op_rm(b, 1, 0x89, held(b, r), RBX, xoff(r));   /* mov [x[r]], h */
+}
+
+void jit_regs_reload(struct jbuf *b, uint64_t valid)
+{
+    b->ra.valid = 0;
+    b->ra.dirty = 0;
+    for (unsigned r = 1; r < 32; r++)
+        if ((valid >> r & 1) && held(b, r) >= 0)
+            load_held(b, r);
+}
+
+bool jit_regs_can_loop(const struct jbuf *b)
+{
+    uint64_t all = 0;
+    for (unsigned r = 1; r < 32; r++)
+        if (held(b, r) >= 0)
+            all |= 1ULL << r;
+    return (b->ra.valid & all) == all && !(b->ra.dirty & ~b->ra.written);
+}
+
+void jit_regs_loop_head(struct jbuf *b)
+{
+    for (unsigned r = 1; r < 32; r++)
+        if (held(b, r) >= 0)
+            load_held(b, r);
+    b->ra.dirty = b->ra.written;
+}
+
+#endif
