@@ -35,6 +35,16 @@
  * is `j .`, so the first trap's mcause/mepc/mtval stay and both harts
  * spin until the same budget.
  *
+ * One program in TIGHT_EVERY (never a trap seed) is a tight loop instead:
+ * a short straight-line body over x5..x10 only (dependent chains, every
+ * register of the block held in a host register), at a page start, so the
+ * block branches back to its own start TIGHT_LOOPS times; it also loads
+ * through x29, which walks 256 bytes a pass towards the end of RAM and
+ * faults in a random pass (or never): a fault after the block has gone
+ * round its loop.  It ends within the first 1000-instruction slice (a
+ * slice may end at another instruction translated and interpreted, which
+ * would show in minstret only).
+ *
  * Seeds: SEEDS fixed ones; VESSEL_JIT_DIFF_SEED=N runs N only (to replay
  * a failure, whose message gives the seed and the first difference),
  * VESSEL_JIT_DIFF_SEEDS=N runs 1..N (a longer search);
@@ -61,6 +71,9 @@
 #define MAX_INSNS (PROG_INSNS + 16)    /* a group started at the end, the tail */
 #define LOOPS 3
 #define TRAP_EVERY 4
+#define TIGHT_EVERY 8          /* seeds 3, 11, 19, ...: never a TRAP_EVERY seed */
+#define TIGHT_LOOPS 24
+#define RAM_SIZE (1u << 20)
 #define SEEDS 2000
 #define BUDGET 20000
 
@@ -72,6 +85,7 @@
 #define REG_CBASE 9
 #define REG_BASE 30
 #define REG_LOOP 31
+#define REG_WALK 29            /* a tight program's walking pointer */
 
 /* CSR numbers (Privileged ISA 2.2, Unprivileged ISA chapter 21.2). */
 enum {
@@ -563,6 +577,28 @@ static void layout(struct prog *p)
     }
 }
 
+static bool is_tight(uint64_t seed) { return seed % TIGHT_EVERY == 3; }
+
+/* A tight program's body: register ALU ops over x5..x10, one load
+ * through x29 and its step somewhere. */
+static void gen_tight(struct prog *p)
+{
+    static const uint32_t f73[][2] = { {0, 0}, {0x20, 0}, {0, 4}, {0, 6}, {0, 7},
+                                       {0, 1}, {0, 5}, {1, 0} };   /* add..srl, mul */
+    unsigned len = 8 + pick(24), walk_at = pick(len);
+    while (p->n < len) {
+        if (p->n == walk_at) {
+            put(p, i_type(0, REG_WALK, 3, 5 + pick(6), 0x03), 4);        /* ld */
+            put(p, i_type(256, REG_WALK, 0, REG_WALK, 0x13), 4);         /* addi */
+            continue;
+        }
+        unsigned k = pick(sizeof(f73) / sizeof(f73[0]));
+        bool w = !pick(4) && f73[k][1] != 4 && f73[k][1] < 6;    /* a W form exists */
+        put(p, r_type(f73[k][0], 5 + pick(6), 5 + pick(6), f73[k][1], 5 + pick(6),
+                      w ? 0x3b : 0x33), 4);
+    }
+}
+
 /* Build the program for `seed`. */
 static void gen_program(uint64_t seed, struct prog *p)
 {
@@ -571,7 +607,9 @@ static void gen_program(uint64_t seed, struct prog *p)
     p->lr_off = INT32_MIN;
     bool trap = seed % TRAP_EVERY == 0;
     unsigned trap_at = trap ? 1 + pick(PROG_INSNS - 2) : ~0u;
-    while (p->n < PROG_INSNS) {
+    if (is_tight(seed))
+        gen_tight(p);
+    while (p->n < PROG_INSNS && !is_tight(seed)) {
         if (p->n >= trap_at) {
             gen_trap(p);
             trap_at = ~0u;
@@ -594,7 +632,7 @@ static void gen_program(uint64_t seed, struct prog *p)
     p->ebreak_off = p->off[p->n - 1];
     /* At a page start, or crossing into the next page (see the top). */
     p->base = PROG_PAGE;
-    if (pick(2))
+    if (pick(2) && !is_tight(seed))
         p->base += 0x1000 - 2 * (1 + pick(p->size / 2 - 1));
 }
 
@@ -602,7 +640,7 @@ static void env_init(struct env *e, bool jit, const struct prog *p, uint64_t see
 {
     e->mem = mem_new();
     assert_non_null(e->mem);
-    assert_int_equal(mem_add_ram(e->mem, RAM, 1 << 20), 0);
+    assert_int_equal(mem_add_ram(e->mem, RAM, RAM_SIZE), 0);
     vclock_init(&e->clock, VCLOCK_DEFAULT_HZ);
     struct hart_config cfg = { .hartid = 0, .mem = e->mem, .clock = &e->clock,
                                .reset_pc = p->base };
@@ -623,6 +661,11 @@ static void env_init(struct env *e, bool jit, const struct prog *p, uint64_t see
     hart_set_x(e->h, REG_CBASE, SCRATCH + 4096 - 128 + pick(8));   /* c.lw/c.ld may cross */
     hart_set_x(e->h, REG_BASE, SCRATCH + 2048);
     hart_set_x(e->h, REG_LOOP, LOOPS);
+    if (is_tight(seed)) {   /* x29 faults in pass 1..2*TIGHT_LOOPS (or never) */
+        hart_set_x(e->h, REG_WALK, RAM + RAM_SIZE -
+                   256ULL * (1 + seed / TIGHT_EVERY * 37 % (2 * TIGHT_LOOPS)));
+        hart_set_x(e->h, REG_LOOP, TIGHT_LOOPS);
+    }
     for (unsigned r = 0; r < 32; r++) {
         uint64_t v = rnd();
         /* some small integers and NaN-boxed singles among the random bits */
@@ -755,7 +798,7 @@ static void test_programs_cover_traps_and_loops(void **state)
 {
     (void)state;
     unsigned faults = 0, ecalls = 0, illegal = 0, misaligned = 0, ebreaks = 0;
-    unsigned fs_dirty = 0, csr_changed = 0;
+    unsigned fs_dirty = 0, csr_changed = 0, tight_faults = 0, tight_ends = 0;
     static struct prog p;
     for (uint64_t s = 1; s <= 80; s++) {
         gen_program(s, &p);
@@ -768,7 +811,13 @@ static void test_programs_cover_traps_and_loops(void **state)
         ecalls += c == 11;
         illegal += c == 2;
         misaligned += c == 4 || c == 6;
-        if (c == 3 && e.h->mepc == p.base + p.ebreak_off && hart_get_x(e.h, REG_LOOP) == 0) {
+        bool ended = c == 3 && e.h->mepc == p.base + p.ebreak_off &&
+                     hart_get_x(e.h, REG_LOOP) == 0;
+        if (is_tight(s)) {  /* a fault in a later pass: x31 counted down */
+            tight_faults += c == 5 && e.h->mtval >= RAM + RAM_SIZE &&
+                            hart_get_x(e.h, REG_LOOP) < TIGHT_LOOPS;
+            tight_ends += ended;
+        } else if (ended) {
             ebreaks++;
             fs_dirty += (e.h->mstatus & MSTATUS_FS) == MSTATUS_FS;     /* Dirty */
             csr_changed += e.h->sscratch != sscratch;
@@ -785,7 +834,9 @@ static void test_programs_cover_traps_and_loops(void **state)
     assert_true(illegal >= 1);
     assert_true(misaligned >= 1);
     assert_true(faults + ecalls + illegal + misaligned >= 14);
-    assert_true(ebreaks >= 35);
+    assert_true(ebreaks >= 30);
+    assert_true(tight_faults >= 2);
+    assert_true(tight_ends >= 2);
     assert_true(fs_dirty >= ebreaks / 2);
     assert_true(csr_changed >= ebreaks / 4);
 }
