@@ -42,6 +42,8 @@ vm_json() { # NAME [EXTRA FIELDS]
         "$1" "${MEM:-128M}" "$KERNEL"
     printf '"initrd":"%s","append":"console=ttyS0 quiet"}%s}' "$INITRD" "${2:-}"
 }
+# True when every named VM's console.log shows the guest's shell prompt.
+at_shell() { local n; for n in "$@"; do grep -q "vessel:/#" "$STORE/vms/$n/console.log" || return 1; done; }
 balloon() { api GET "/vms/$1/balloon" | cut -d" " -f2- | python3 -c 'import json,sys
 b = json.load(sys.stdin); print(b["free_page_reporting"], b["actual_mib"])' 2>/dev/null; }
 # Attach to a VM's console through the daemon (HTTP upgrade), type a line,
@@ -127,7 +129,7 @@ check "balloon: vm5's guest driver took it, with free page reporting" \
 # Debian's kernel and the unpacked initramfs leave it some 26 MiB to give),
 # and is asked once it has booted (the five boot at once, and a loaded host
 # makes that slow), not while its initramfs is still being unpacked.
-check "vm5 reached its shell" 'wait_for "grep -q \"vessel:/#\" $STORE/vms/vm5/console.log" 180'
+check "vm5 reached its shell" 'wait_for "at_shell vm5" 180'
 check "balloon: PATCH amount_mib 32 (204), the guest inflates to 32 MiB" \
     '[ "$(status PATCH /vms/vm5/balloon "{\"amount_mib\":32}")" = 204 ] &&
      wait_for "[ \"\$(balloon vm5)\" = \"True 32\" ]" 120 ||
@@ -139,7 +141,7 @@ check "balloon: the vm.json field changes only while stopped (409)" \
     'r=$(api PATCH /vms/vm5 "{\"balloon\":\"off\"}"); [ "${r%% *}" = 409 ] && [[ "$r" == *balloon* ]]'
 # The five guests boot at once: on a loaded host vm1 may not have reached
 # its shell yet, and typing at it before then only fills its input.
-check "vm1 reached its shell" 'wait_for "grep -q \"vessel:/#\" $STORE/vms/vm1/console.log" 180'
+check "vm1 reached its shell" 'wait_for "at_shell vm1" 180'
 check "console (upgrade): the guest's shell answers" 'console vm1 "echo \$((6*7))x" 42x'
 check "console without upgrade: console.log's tail with that answer" \
     'curl -s --unix-socket "$S" http://x/vms/vm1/console | grep -q "^42x"'
@@ -211,9 +213,7 @@ check "DELETE vm4 keeping disks: 204" '[ "$(status DELETE "/vms/vm4?keep_disks=t
 # A guest can only answer the power button once its init runs: on a
 # loaded host the boots (all five at once) may still be going.
 check "vm1, vm2 and vm5 reached their shell" \
-    'wait_for "grep -q \"vessel:/#\" $STORE/vms/vm1/console.log &&
-               grep -q \"vessel:/#\" $STORE/vms/vm2/console.log &&
-               grep -q \"vessel:/#\" $STORE/vms/vm5/console.log" 180'
+    'wait_for "at_shell vm1 vm2 vm5" 180'
 stopped=0
 for i in 1 2 3 5; do
     [ "$(status PUT /vms/vm$i/state '{"action":"stop","timeout":60}')" = 200 ] && stopped=$((stopped + 1))
