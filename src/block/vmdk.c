@@ -84,7 +84,7 @@ static int open_monolithic(struct block_dev *bd, struct vmdk_state *s, char *err
     if (r < 0)
         return r;
     struct vmdk_desc d;
-    r = vmdk_desc_parse(text, tlen, false, f, &d, err, elen);
+    r = vmdk_desc_parse(text, tlen, f, &d, err, elen);
     free(text);
     if (r < 0) {
         vmdk_sparse_close(bd, sp);
@@ -222,7 +222,7 @@ static int open_descriptor(struct block_dev *bd, struct vmdk_state *s, unsigned 
         return block_errbuf(err, elen, r, "%s: read: %s", f, strerror(-r));
     }
     struct vmdk_desc d;
-    r = vmdk_desc_parse(text, (size_t)st.st_size, true, f, &d, err, elen);
+    r = vmdk_desc_parse(text, (size_t)st.st_size, f, &d, err, elen);
     free(text);
     if (r < 0)
         return r;

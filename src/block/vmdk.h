@@ -88,15 +88,16 @@ struct vmdk_desc {
     unsigned nddb;
 };
 
-/* Parse descriptor text[0..len) (not NUL-terminated; a NUL ends an
- * embedded descriptor and is refused in a file when `file_mode`).
+/* Parse descriptor text[0..len) (not NUL-terminated; the first NUL ends
+ * it, in a file as in an embedded descriptor, and what follows it is
+ * ignored, as qemu-img does).
  * `name` is the file for messages.  Strict: every line blank, a comment,
  * a known key=value (version, encoding, CID, parentCID,
  * isNativeSnapshot, createType, parentFileNameHint, changeTrackPath,
  * ddb.*; each once) or an extent line; limits above.  On success *d is
  * filled (free with vmdk_desc_free); errors -EINVAL / -ENOTSUP / -ENOMEM
  * with the line number and what would be accepted in err. */
-int vmdk_desc_parse(const char *text, size_t len, bool file_mode, const char *name,
+int vmdk_desc_parse(const char *text, size_t len, const char *name,
                     struct vmdk_desc *d, char *err, size_t elen)
     __attribute__((warn_unused_result));
 void vmdk_desc_free(struct vmdk_desc *d);

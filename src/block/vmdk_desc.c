@@ -279,7 +279,7 @@ static int one_line(struct parser *p, struct vmdk_desc *d, char *l)
     return keyval(p, d, k, v, quoted);
 }
 
-int vmdk_desc_parse(const char *text, size_t len, bool file_mode, const char *name,
+int vmdk_desc_parse(const char *text, size_t len, const char *name,
                     struct vmdk_desc *d, char *err, size_t elen)
 {
     struct parser p = { .name = name, .err = err, .elen = elen };
@@ -292,19 +292,12 @@ int vmdk_desc_parse(const char *text, size_t len, bool file_mode, const char *na
     size_t at = 0;
     int r = 0;
     while (at < len && r == 0) {
-        if (!text[at]) {
-            /* the end; qemu-img pads descriptor files with NULs, which
-             * must then run to the end */
-            size_t z = at;
-            while (z < len && !text[z])
-                z++;
-            if (file_mode && z < len) {
-                p.line++;
-                r = bad(&p, -EINVAL, "a NUL byte before more text (a descriptor file is "
-                        "text)");
-            }
+        if (!text[at])
+            /* the end, in a file as in an embedded descriptor: qemu-img
+             * pads descriptors with NULs and reads them as C strings, and
+             * its CID update (written without leading zeros) can leave
+             * the old text's last bytes after the new NUL */
             break;
-        }
         p.line++;
         if (p.line > VMDK_DESC_LINES_MAX) {
             r = bad(&p, -EINVAL, "more than %u lines", VMDK_DESC_LINES_MAX);
