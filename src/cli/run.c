@@ -349,6 +349,10 @@ static int stopped_status(struct vm *vm)
     switch (why) {
     case VM_STOP_POWEROFF: return code < 0 ? 1 : code > 255 ? 255 : code;
     case VM_STOP_REBOOT: return EXIT_REBOOT;
+    /* PUT /actions poweroff (or the daemon's stop falling back to it): a
+     * stop that was asked for, as QEMU's `quit` exits 0; 1 stays for
+     * bad input and host errors. */
+    case VM_STOP_REQUESTED: return 0;
     default: return 1;
     }
 }

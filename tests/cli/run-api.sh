@@ -101,7 +101,8 @@ check "an unknown action: 400 naming it and listing shutdown among the accepted"
 check "PUT /actions poweroff: 204" \
     '[ "$(api PUT /actions "{\"action\":\"poweroff\"}" | cut -d" " -f1)" = 204 ]'
 check "vessel exits after poweroff" 'wait_for "! kill -0 $PID 2>/dev/null"'
-wait $PID 2>/dev/null; PID=
+wait $PID 2>/dev/null; rc=$?; PID=
+check "a poweroff asked for through the API: exit status 0 (got $rc)" '[ "$rc" = 0 ]'
 check "the socket is removed at exit" '[ ! -e "$S" ]'
 
 # ---- restore: a deterministic program interrupted by a snapshot finishes
