@@ -13,8 +13,9 @@
  *    sparse extent with no embedded descriptor ("NAME-sNNN.vmdk");
  *  - ZERO extents read zeros and have no file.
  * Descriptor files are written too: FLAT extents in place, SPARSE ones as
- * monolithicSparse (RDONLY and ZERO extents refuse writes; the
- * descriptor itself is never rewritten).  An extent file is named relative to
+ * monolithicSparse (RDONLY and ZERO extents refuse writes).  Of the
+ * descriptor only the CID changes, at the first write after the open
+ * (vmdk_cid.c says why); a streamOptimized image keeps its own.  An extent file is named relative to
  * the descriptor's directory and must obey the rule for backing files
  * (docs/block.md "Backing files"): a regular file inside that directory
  * (symlinks resolved) or one the user allowed; never the descriptor
@@ -22,6 +23,7 @@
  * ffffffff) are refused. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,6 +46,15 @@ struct vmdk_state {
     struct vmdk_ext *ext;
     unsigned n;
     bool desc_file;
+    /* The descriptor text, kept by a read-write open until the first
+     * write renews its CID (owned; NULL: nothing to renew): desc_len
+     * bytes of text with room for desc_cap, at byte desc_off of bd->file,
+     * in a region of desc_end bytes (the file, or the embedded
+     * descriptor's sectors) where a NUL ends a shorter text. */
+    char *desc;
+    size_t desc_len, desc_cap;
+    uint64_t desc_off, desc_end;
+    bool cid_unsynced;        /* the descriptor file written since a flush */
 };
 
 static void free_state(struct vmdk_state *s, struct block_dev *bd)
@@ -56,8 +67,10 @@ static void free_state(struct vmdk_state *s, struct block_dev *bd)
             close(e->file.fd);
         free(e->path);
     }
-    if (s)
+    if (s) {
         free(s->ext);
+        free(s->desc);
+    }
     free(s);
 }
 
@@ -85,10 +98,19 @@ static int open_monolithic(struct block_dev *bd, struct vmdk_state *s, char *err
         return r;
     struct vmdk_desc d;
     r = vmdk_desc_parse(text, tlen, f, &d, err, elen);
-    free(text);
     if (r < 0) {
+        free(text);
         vmdk_sparse_close(bd, sp);
         return r;
+    }
+    if (!bd->read_only && !sp->compressed) {
+        /* text has the embedded descriptor's sectors of room (and one) */
+        s->desc = text;
+        s->desc_len = tlen;
+        s->desc_end = s->desc_cap = le_get(sp->hdr + VMDK_H_DESC_SIZE, 8) * VMDK_SECTOR;
+        s->desc_off = le_get(sp->hdr + VMDK_H_DESC_OFF, 8) * VMDK_SECTOR;
+    } else {
+        free(text);
     }
     const char *want = sp->compressed ? "streamOptimized" : "monolithicSparse";
     if ((r = check_parent(f, &d, err, elen)) < 0)
@@ -213,7 +235,8 @@ static int open_descriptor(struct block_dev *bd, struct vmdk_state *s, unsigned 
         return block_errbuf(err, elen, -EINVAL, "%s: neither a sparse extent (no \"KDMV\" "
                             "magic) nor a descriptor file (%llu bytes; accepted: at most "
                             "%u)", f, (unsigned long long)st.st_size, VMDK_DESC_FILE_MAX);
-    char *text = malloc((size_t)st.st_size + 1);
+    /* room for a CID grown to 8 digits and its NUL */
+    char *text = malloc((size_t)st.st_size + 9);
     if (!text)
         return block_errbuf(err, elen, -ENOMEM, "%s: out of memory", f);
     int r = host_pread(&bd->file, 0, text, (size_t)st.st_size, false);
@@ -223,9 +246,17 @@ static int open_descriptor(struct block_dev *bd, struct vmdk_state *s, unsigned 
     }
     struct vmdk_desc d;
     r = vmdk_desc_parse(text, (size_t)st.st_size, f, &d, err, elen);
-    free(text);
-    if (r < 0)
-        return r;
+    if (r < 0 || bd->read_only) {
+        free(text);
+        if (r < 0)
+            return r;
+    } else {
+        s->desc = text;
+        s->desc_len = strnlen(text, (size_t)st.st_size);
+        s->desc_cap = (size_t)st.st_size + 8;
+        s->desc_end = (uint64_t)st.st_size;
+        s->desc_off = 0;
+    }
     s->desc_file = true;
     if ((r = check_parent(f, &d, err, elen)) < 0)
         goto out;
@@ -338,10 +369,51 @@ static int ext_write(struct block_dev *bd, struct vmdk_ext *e, uint64_t in,
     return 0;
 }
 
+/* Before the first change after the open: a new CID in the descriptor
+ * (vmdk_cid.c).  A descriptor without a CID line, or with no room left
+ * for 8 digits, is left as it is. */
+static int renew_cid(struct block_dev *bd, struct vmdk_state *s)
+{
+    char *t = s->desc;
+    if (!t)
+        return 0;
+    s->desc = NULL;
+    size_t at, n;
+    uint32_t old = 0, cid = 0;
+    if (vmdk_cid_find(t, s->desc_len, &at, &n) == 0) {
+        char v[9] = { 0 };
+        memcpy(v, t + at, n);
+        old = (uint32_t)strtoul(v, NULL, 16);
+    }
+    while (cid == 0 || cid == 0xffffffffu || cid == old)
+        if (getrandom(&cid, sizeof(cid), 0) != sizeof(cid))
+            cid = old * 2654435761u + 1;
+    long nl = vmdk_cid_set(t, s->desc_len, s->desc_cap, cid, &at);
+    if (nl < 0) {
+        free(t);
+        return 0;
+    }
+    size_t wl = (size_t)nl - at;
+    if ((uint64_t)nl < s->desc_end) {
+        t[nl] = 0;            /* ends the text before what followed it */
+        wl++;
+    }
+    int r = host_pwrite(&bd->file, s->desc_off + at, t + at, wl);
+    free(t);
+    if (r < 0)
+        return block_seterr(bd, r, "%s: write of the descriptor's new CID: %s",
+                            bd->filename, strerror(-r));
+    s->cid_unsynced = s->desc_file;
+    return 0;
+}
+
 static int vmdk_pwrite(struct block_dev *bd, uint64_t off, const void *buf, size_t len)
 {
     struct vmdk_state *s = bd->opaque;
     const uint8_t *p = buf;
+    int rc = renew_cid(bd, s);
+    if (rc < 0)
+        return rc;
     while (len) {
         struct vmdk_ext *e = find(s, off);
         uint64_t in = off - e->start;
@@ -357,6 +429,9 @@ static int vmdk_pwrite(struct block_dev *bd, uint64_t off, const void *buf, size
 static int vmdk_zero(struct block_dev *bd, uint64_t off, uint64_t len)
 {
     struct vmdk_state *s = bd->opaque;
+    int rc = renew_cid(bd, s);
+    if (rc < 0)
+        return rc;
     if (!s->desc_file && s->ext[0].sp->sw) {
         /* zeros in a stream are grains left out: write them as data,
          * which skips all-zero grains */
@@ -384,6 +459,11 @@ static int vmdk_zero(struct block_dev *bd, uint64_t off, uint64_t len)
 static int vmdk_flush(struct block_dev *bd)
 {
     struct vmdk_state *s = bd->opaque;
+    if (s->cid_unsynced) {
+        if (fdatasync(bd->file.fd) < 0)
+            return block_seterr(bd, -errno, "%s: flush: %s", bd->filename, strerror(errno));
+        s->cid_unsynced = false;
+    }
     for (unsigned i = 0; i < s->n; i++) {
         struct vmdk_ext *e = &s->ext[i];
         int r = 0;

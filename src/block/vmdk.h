@@ -104,6 +104,19 @@ void vmdk_desc_free(struct vmdk_desc *d);
 /* The ddb value of `key` (e.g. "ddb.adapterType"), or NULL. */
 const char *vmdk_desc_ddb(const struct vmdk_desc *d, const char *key);
 
+/* The value of the descriptor's CID line in text[0..len) (the text ends
+ * at len or its first NUL): its byte offset in *at and its length, 1 to
+ * 8 hex digits, in *n (vmdk_cid.c).  Errors: -ENOENT no CID line,
+ * -EINVAL a CID value that is not 1 to 8 hex digits. */
+int vmdk_cid_find(const char *text, size_t len, size_t *at, size_t *n);
+/* Set the CID of the descriptor text[0..len), which has room for cap
+ * bytes, to `cid` as 8 hex digits (Virtual Disk Format 1.1: renewed at a
+ * disk's first change), the rest of the text kept.  Returns the new
+ * length (len, or up to 7 bytes more when the old value was shorter) and
+ * in *at the offset from which the text changed; errors: those of
+ * vmdk_cid_find, -ENOSPC the text would outgrow cap (nothing changed). */
+long vmdk_cid_set(char *text, size_t len, size_t cap, uint32_t cid, size_t *at);
+
 struct vmdk_stream;
 
 /* One hosted sparse extent (vmdk_sparse.c). */

@@ -22,11 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "block/block.h"
 #include "block/vmdk.h"
+#include "util/util.h"
 
 static char dir[256];
 static char err[BLOCK_ERR_LEN];
@@ -273,6 +275,107 @@ static void test_desc_file_write(void **state)
     assert_memory_equal(w, r, 512);
 }
 
+/* The CID a descriptor at byte `off` of file f (len bytes) says. */
+static uint32_t file_cid(const char *f, off_t off, size_t len)
+{
+    char *t = calloc(1, len + 1);
+    int fd = open(f, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, t, len, off), (ssize_t)len);
+    close(fd);
+    struct vmdk_desc d;
+    assert_int_equal(vmdk_desc_parse(t, len, f, &d, err, sizeof(err)), 0);
+    uint32_t cid = d.cid;
+    vmdk_desc_free(&d);
+    free(t);
+    return cid;
+}
+
+/* The CID is renewed as 8 digits at the first write after an open (a
+ * child disk's parentCID check, Virtual Disk Format 1.1), in place; a
+ * read-only open leaves the descriptor as it is. */
+static void test_cid(void **state)
+{
+    (void)state;
+    char t[200] = "version=1\nparentCID=ffffffff\n CID = \"12ab\"\nx=1\n";
+    size_t at, n, len = strlen(t);
+    assert_int_equal(vmdk_cid_find(t, len, &at, &n), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(t[at], '1');
+    assert_int_equal(vmdk_cid_set(t, len, sizeof(t), 0xc0ffee, &at), (long)len + 4);
+    assert_string_equal(t, "version=1\nparentCID=ffffffff\n CID = \"00c0ffee\"\nx=1\n");
+    len += 4;
+    assert_int_equal(vmdk_cid_set(t, len, len, 0x1234abcd, &at), (long)len);
+    assert_non_null(strstr(t, "\"1234abcd\""));
+    char g[40] = "CID=1\n";
+    assert_int_equal(vmdk_cid_set(g, 6, 12, 1, &at), -ENOSPC);
+    assert_string_equal(g, "CID=1\n");
+    assert_int_equal(vmdk_cid_find("parentCID=1\n", 12, &at, &n), -ENOENT);
+    assert_int_equal(vmdk_cid_find("CID=123456789\n", 14, &at, &n), -EINVAL);
+
+    /* a descriptor file whose 7-digit CID has a stale byte after its NUL
+     * (qemu-io's update) */
+    int fd = open(tpath("c.img"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 4096), 0);
+    close(fd);
+    static const char desc[] = "# Disk DescriptorFile\nversion=1\nCID=abcdef1\n"
+        "parentCID=ffffffff\ncreateType=\"monolithicFlat\"\nRW 8 FLAT \"c.img\"\n\0\n\0";
+    FILE *fp = fopen(tpath("c.vmdk"), "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(desc, 1, sizeof(desc), fp), sizeof(desc));
+    fclose(fp);
+    struct block_dev *bd;
+    uint8_t w[512] = { 5 };
+    assert_int_equal(block_open(&bd, tpath("c.vmdk"), BLOCK_O_RDONLY, BLOCK_FMT_PROBE, err,
+                                sizeof(err)), 0);
+    assert_int_equal(block_pread(bd, 0, w, 512), 0);
+    block_close(bd);
+    assert_int_equal(file_cid(tpath("c.vmdk"), 0, sizeof(desc)), 0xabcdef1);
+    assert_int_equal(block_open(&bd, tpath("c.vmdk"), 0, BLOCK_FMT_PROBE, err,
+                                sizeof(err)), 0);
+    assert_int_equal(block_pwrite(bd, 0, w, 512), 0);
+    assert_int_equal(block_pwrite(bd, 512, w, 512), 0);
+    assert_int_equal(block_flush(bd), 0);
+    block_close(bd);
+    uint32_t c1 = file_cid(tpath("c.vmdk"), 0, sizeof(desc));
+    assert_int_not_equal(c1, 0xabcdef1);
+    /* one digit more: the text took the NUL's place and ends with one
+     * over the stale byte; the file kept its size */
+    struct stat st;
+    assert_int_equal(stat(tpath("c.vmdk"), &st), 0);
+    assert_int_equal(st.st_size, sizeof(desc));
+    char back[sizeof(desc)];
+    fd = open(tpath("c.vmdk"), O_RDONLY);
+    assert_int_equal(pread(fd, back, sizeof(back), 0), (ssize_t)sizeof(back));
+    close(fd);
+    assert_int_equal(strlen(back), sizeof(desc) - 3);
+    assert_memory_equal(back + sizeof(desc) - 10, "c.img\"\n\0\0\0", 10);
+
+    /* monolithicSparse: the embedded descriptor */
+    const char *f = tpath("cs.vmdk");
+    struct block_create_opts o = { .format = BLOCK_FMT_VMDK, .size = 1 << 20 };
+    assert_int_equal(block_create(f, &o, err, sizeof(err)), 0);
+    uint8_t h[512];
+    fd = open(f, O_RDONLY);
+    assert_int_equal(pread(fd, h, 512, 0), 512);
+    close(fd);
+    off_t doff = (off_t)(le_get(h + VMDK_H_DESC_OFF, 8) * 512);
+    size_t dlen = (size_t)le_get(h + VMDK_H_DESC_SIZE, 8) * 512;
+    uint32_t c0 = file_cid(f, doff, dlen);
+    assert_int_equal(block_open(&bd, f, 0, BLOCK_FMT_PROBE, err, sizeof(err)), 0);
+    assert_int_equal(block_pwrite(bd, 4096, w, 512), 0);
+    block_close(bd);
+    c1 = file_cid(f, doff, dlen);
+    assert_int_not_equal(c1, c0);
+    /* an open that writes nothing keeps it */
+    assert_int_equal(block_open(&bd, f, 0, BLOCK_FMT_PROBE, err, sizeof(err)), 0);
+    assert_int_equal(block_pread(bd, 4096, h, 512), 0);
+    block_close(bd);
+    assert_int_equal(file_cid(f, doff, dlen), c1);
+    assert_memory_equal(h, w, 512);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -296,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_sparse_write),
         cmocka_unit_test(test_stream_write),
         cmocka_unit_test(test_desc_file_write),
+        cmocka_unit_test(test_cid),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
