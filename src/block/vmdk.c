@@ -23,7 +23,6 @@
  * ffffffff) are refused. */
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/random.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,12 +49,35 @@ struct vmdk_state {
      * write renews its CID (owned; NULL: nothing to renew): desc_len
      * bytes of text with room for desc_cap, at byte desc_off of bd->file,
      * in a region of desc_end bytes (the file, or the embedded
-     * descriptor's sectors) where a NUL ends a shorter text. */
+     * descriptor's sectors) where a NUL ends a shorter text; the CID
+     * value, cid_old, is its bytes [cid_at, cid_at + cid_len). */
     char *desc;
-    size_t desc_len, desc_cap;
+    size_t desc_len, desc_cap, cid_at, cid_len;
     uint64_t desc_off, desc_end;
+    uint32_t cid_old;
     bool cid_unsynced;        /* the descriptor file written since a flush */
 };
+
+/* Keep a read-write open's descriptor text (owned from here on) for the
+ * CID renewal at the first write, or free it when there is nothing to
+ * renew: a read-only open, a streamOptimized image, no CID line. */
+static void keep_desc(struct block_dev *bd, struct vmdk_state *s, bool stream,
+                      const struct vmdk_desc *d, char *text, size_t len, size_t cap,
+                      uint64_t off, uint64_t end)
+{
+    if (bd->read_only || stream || !d->cid_len) {
+        free(text);
+        return;
+    }
+    s->desc = text;
+    s->desc_len = len;
+    s->desc_cap = cap;
+    s->desc_off = off;
+    s->desc_end = end;
+    s->cid_at = d->cid_at;
+    s->cid_len = d->cid_len;
+    s->cid_old = d->cid;
+}
 
 static void free_state(struct vmdk_state *s, struct block_dev *bd)
 {
@@ -103,15 +125,10 @@ static int open_monolithic(struct block_dev *bd, struct vmdk_state *s, char *err
         vmdk_sparse_close(bd, sp);
         return r;
     }
-    if (!bd->read_only && !sp->compressed) {
-        /* text has the embedded descriptor's sectors of room (and one) */
-        s->desc = text;
-        s->desc_len = tlen;
-        s->desc_end = s->desc_cap = le_get(sp->hdr + VMDK_H_DESC_SIZE, 8) * VMDK_SECTOR;
-        s->desc_off = le_get(sp->hdr + VMDK_H_DESC_OFF, 8) * VMDK_SECTOR;
-    } else {
-        free(text);
-    }
+    /* text has the embedded descriptor's sectors of room (and one) */
+    uint64_t dsize = le_get(sp->hdr + VMDK_H_DESC_SIZE, 8) * VMDK_SECTOR;
+    keep_desc(bd, s, sp->compressed, &d, text, tlen, (size_t)dsize,
+              le_get(sp->hdr + VMDK_H_DESC_OFF, 8) * VMDK_SECTOR, dsize);
     const char *want = sp->compressed ? "streamOptimized" : "monolithicSparse";
     if ((r = check_parent(f, &d, err, elen)) < 0)
         ;
@@ -246,17 +263,12 @@ static int open_descriptor(struct block_dev *bd, struct vmdk_state *s, unsigned 
     }
     struct vmdk_desc d;
     r = vmdk_desc_parse(text, (size_t)st.st_size, f, &d, err, elen);
-    if (r < 0 || bd->read_only) {
+    if (r < 0) {
         free(text);
-        if (r < 0)
-            return r;
-    } else {
-        s->desc = text;
-        s->desc_len = strnlen(text, (size_t)st.st_size);
-        s->desc_cap = (size_t)st.st_size + 8;
-        s->desc_end = (uint64_t)st.st_size;
-        s->desc_off = 0;
+        return r;
     }
+    keep_desc(bd, s, false, &d, text, strnlen(text, (size_t)st.st_size),
+              (size_t)st.st_size + 8, 0, (uint64_t)st.st_size);
     s->desc_file = true;
     if ((r = check_parent(f, &d, err, elen)) < 0)
         goto out;
@@ -370,25 +382,17 @@ static int ext_write(struct block_dev *bd, struct vmdk_ext *e, uint64_t in,
 }
 
 /* Before the first change after the open: a new CID in the descriptor
- * (vmdk_cid.c).  A descriptor without a CID line, or with no room left
- * for 8 digits, is left as it is. */
+ * (vmdk_cid.c).  A descriptor with no room left for 8 digits is left as
+ * it is. */
 static int renew_cid(struct block_dev *bd, struct vmdk_state *s)
 {
     char *t = s->desc;
     if (!t)
         return 0;
     s->desc = NULL;
-    size_t at, n;
-    uint32_t old = 0, cid = 0;
-    if (vmdk_cid_find(t, s->desc_len, &at, &n) == 0) {
-        char v[9] = { 0 };
-        memcpy(v, t + at, n);
-        old = (uint32_t)strtoul(v, NULL, 16);
-    }
-    while (cid == 0 || cid == 0xffffffffu || cid == old)
-        if (getrandom(&cid, sizeof(cid), 0) != sizeof(cid))
-            cid = old * 2654435761u + 1;
-    long nl = vmdk_cid_set(t, s->desc_len, s->desc_cap, cid, &at);
+    size_t at = s->cid_at;
+    long nl = vmdk_cid_set(t, s->desc_len, s->desc_cap, at, s->cid_len,
+                           vmdk_cid_new(s->cid_old));
     if (nl < 0) {
         free(t);
         return 0;

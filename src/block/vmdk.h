@@ -79,6 +79,8 @@ struct vmdk_desc_kv {
 struct vmdk_desc {
     unsigned version;
     uint32_t cid, parent_cid;
+    size_t cid_at, cid_len;   /* the CID value's bytes in the text (no
+                                 quotes); cid_len 0: no CID line */
     char create_type[32];
     char *parent_hint;        /* owned, NULL when absent */
     struct vmdk_desc_extent *ext;
@@ -104,18 +106,17 @@ void vmdk_desc_free(struct vmdk_desc *d);
 /* The ddb value of `key` (e.g. "ddb.adapterType"), or NULL. */
 const char *vmdk_desc_ddb(const struct vmdk_desc *d, const char *key);
 
-/* The value of the descriptor's CID line in text[0..len) (the text ends
- * at len or its first NUL): its byte offset in *at and its length, 1 to
- * 8 hex digits, in *n (vmdk_cid.c).  Errors: -ENOENT no CID line,
- * -EINVAL a CID value that is not 1 to 8 hex digits. */
-int vmdk_cid_find(const char *text, size_t len, size_t *at, size_t *n);
-/* Set the CID of the descriptor text[0..len), which has room for cap
- * bytes, to `cid` as 8 hex digits (Virtual Disk Format 1.1: renewed at a
- * disk's first change), the rest of the text kept.  Returns the new
- * length (len, or up to 7 bytes more when the old value was shorter) and
- * in *at the offset from which the text changed; errors: those of
- * vmdk_cid_find, -ENOSPC the text would outgrow cap (nothing changed). */
-long vmdk_cid_set(char *text, size_t len, size_t cap, uint32_t cid, size_t *at);
+/* Set the CID value that vmdk_desc_parse found at text[at..at+n) (its
+ * cid_at and cid_len) to `cid` as 8 hex digits (Virtual Disk Format 1.1:
+ * renewed at a disk's first change), the rest of the text[0..len), which
+ * has room for cap bytes, kept (vmdk_cid.c).  Returns the new length
+ * (len, or up to 7 bytes more when the old value was shorter); -ENOSPC
+ * when the text would outgrow cap, -EINVAL at/n not 1 to 8 bytes inside
+ * the text (nothing changed either way). */
+long vmdk_cid_set(char *text, size_t len, size_t cap, size_t at, size_t n, uint32_t cid);
+/* A new random CID: never 0, ffffffff (parentCID's "no parent") or
+ * `old`. */
+uint32_t vmdk_cid_new(uint32_t old);
 
 struct vmdk_stream;
 

@@ -12,67 +12,35 @@
  * its descriptorSize sectors), always as 8 hex digits.  An 8-digit value
  * is replaced byte for byte; a shorter one (qemu-img writes them without
  * leading zeros) moves the rest of the text along by the difference.
- * Everything else in the text is kept as it was. */
+ * Everything else in the text is kept as it was.  Where the value is, the
+ * parser says (vmdk_desc_parse's cid_at and cid_len). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "block/vmdk.h"
 
-static bool hex(char c)
+long vmdk_cid_set(char *text, size_t len, size_t cap, size_t at, size_t n, uint32_t cid)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-int vmdk_cid_find(const char *text, size_t len, size_t *at, size_t *n)
-{
-    size_t i = 0;
-    while (i < len && text[i]) {
-        size_t e = i;
-        while (e < len && text[e] && text[e] != '\n')
-            e++;
-        size_t j = i;
-        while (j < e && (text[j] == ' ' || text[j] == '\t'))
-            j++;
-        /* "CID" then optional blanks and '=' ("parentCID" does not
-         * start a line with "CID") */
-        if (e - j > 3 && !memcmp(text + j, "CID", 3)) {
-            size_t k = j + 3;
-            while (k < e && (text[k] == ' ' || text[k] == '\t'))
-                k++;
-            if (k < e && text[k] == '=') {
-                k++;
-                while (k < e && (text[k] == ' ' || text[k] == '\t'))
-                    k++;
-                if (k < e && text[k] == '"')
-                    k++;
-                size_t d = 0;
-                while (k + d < e && hex(text[k + d]))
-                    d++;
-                if (d < 1 || d > 8)
-                    return -EINVAL;
-                *at = k;
-                *n = d;
-                return 0;
-            }
-        }
-        i = e + 1;
-    }
-    return -ENOENT;
-}
-
-long vmdk_cid_set(char *text, size_t len, size_t cap, uint32_t cid, size_t *at)
-{
-    size_t n;
-    int r = vmdk_cid_find(text, len, at, &n);
-    if (r < 0)
-        return r;
     size_t grow = 8 - n;
+    if (n < 1 || n > 8 || at + n > len)
+        return -EINVAL;
     if (len + grow > cap)
         return -ENOSPC;
-    memmove(text + *at + 8, text + *at + n, len - *at - n);
+    memmove(text + at + 8, text + at + n, len - at - n);
     char digits[9];
     snprintf(digits, sizeof(digits), "%08x", cid);
-    memcpy(text + *at, digits, 8);
+    memcpy(text + at, digits, 8);
     return (long)(len + grow);
+}
+
+uint32_t vmdk_cid_new(uint32_t old)
+{
+    uint32_t cid = 0;
+    while (cid == 0 || cid == 0xffffffffu || cid == old)
+        if (getrandom(&cid, sizeof(cid), 0) != sizeof(cid))
+            cid = (uint32_t)rand();
+    return cid;
 }

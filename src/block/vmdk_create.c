@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "block/vmdk.h"
@@ -37,16 +36,14 @@
 int vmdk_desc_format(char *out, size_t n, const char *create_type, uint64_t sectors,
                      const char *extents)
 {
-    uint32_t cid;
-    if (getrandom(&cid, sizeof(cid), 0) != sizeof(cid))
-        cid = (uint32_t)rand();
+    uint32_t cid = vmdk_cid_new(0);
     uint64_t cyl = MIN(sectors / (16 * 63), 16383ull);
     int k = snprintf(out, n, "# Disk DescriptorFile\nversion=1\nCID=%08x\n"
                      "parentCID=ffffffff\ncreateType=\"%s\"\n\n# Extent description\n"
                      "%s\n# The Disk Data Base\n#DDB\n\n"
                      "ddb.virtualHWVersion = \"4\"\nddb.geometry.cylinders = \"%llu\"\n"
                      "ddb.geometry.heads = \"16\"\nddb.geometry.sectors = \"63\"\n"
-                     "ddb.adapterType = \"ide\"\n", cid ? cid : 1, create_type, extents,
+                     "ddb.adapterType = \"ide\"\n", cid, create_type, extents,
                      (unsigned long long)cyl);
     return k < 0 || (size_t)k >= n ? -ENOSPC : k;
 }

@@ -36,6 +36,8 @@ struct parser {
     char *err;
     size_t elen;
     bool seen_version, seen_cid, seen_pcid, seen_type, seen_enc, seen_native;
+    const char *line_buf;     /* the line being parsed, a copy of ... */
+    size_t line_at;           /* ... the text from this byte */
 };
 
 static int bad(struct parser *p, int r, const char *fmt, ...)
@@ -137,6 +139,8 @@ static int keyval(struct parser *p, struct vmdk_desc *d, char *key, char *v, boo
         seen = &p->seen_cid;
         if (parse_hex32(v, &d->cid) < 0)
             return bad(p, -EINVAL, "CID=%s (accepted: 1 to 8 hex digits)", v);
+        d->cid_at = p->line_at + (size_t)(v - p->line_buf);   /* v is in the line */
+        d->cid_len = strlen(v);
     } else if (!strcmp(key, "parentCID")) {
         seen = &p->seen_pcid;
         if (parse_hex32(v, &d->parent_cid) < 0)
@@ -312,6 +316,8 @@ int vmdk_desc_parse(const char *text, size_t len, const char *name,
         }
         memcpy(line, text + at, n);
         line[n] = 0;
+        p.line_buf = line;
+        p.line_at = at;
         at += n + (at + n < len && text[at + n] == '\n');
         r = one_line(&p, d, line);
     }

@@ -297,21 +297,37 @@ static uint32_t file_cid(const char *f, off_t off, size_t len)
 static void test_cid(void **state)
 {
     (void)state;
-    char t[200] = "version=1\nparentCID=ffffffff\n CID = \"12ab\"\nx=1\n";
-    size_t at, n, len = strlen(t);
-    assert_int_equal(vmdk_cid_find(t, len, &at, &n), 0);
-    assert_int_equal(n, 4);
-    assert_int_equal(t[at], '1');
-    assert_int_equal(vmdk_cid_set(t, len, sizeof(t), 0xc0ffee, &at), (long)len + 4);
-    assert_string_equal(t, "version=1\nparentCID=ffffffff\n CID = \"00c0ffee\"\nx=1\n");
+    /* the parser says where the value is: quoted, after blanks, not
+     * parentCID's */
+    char t[200] = "version=1\nparentCID=ffffffff\n CID = \"12ab\"\r\n"
+                  "createType=\"monolithicFlat\"\nRW 1 FLAT \"f\"\n";
+    size_t len = strlen(t);
+    struct vmdk_desc d;
+    assert_int_equal(vmdk_desc_parse(t, len, "x", &d, err, sizeof(err)), 0);
+    assert_int_equal(d.cid, 0x12ab);
+    assert_int_equal(d.cid_len, 4);
+    assert_memory_equal(t + d.cid_at, "12ab\"", 5);
+    size_t at = d.cid_at;
+    vmdk_desc_free(&d);
+    assert_int_equal(vmdk_cid_set(t, len, sizeof(t), at, 4, 0xc0ffee), (long)len + 4);
+    assert_string_equal(t, "version=1\nparentCID=ffffffff\n CID = \"00c0ffee\"\r\n"
+                           "createType=\"monolithicFlat\"\nRW 1 FLAT \"f\"\n");
     len += 4;
-    assert_int_equal(vmdk_cid_set(t, len, len, 0x1234abcd, &at), (long)len);
+    assert_int_equal(vmdk_cid_set(t, len, len, at, 8, 0x1234abcd), (long)len);
     assert_non_null(strstr(t, "\"1234abcd\""));
+    assert_int_equal(vmdk_desc_parse(t, len, "x", &d, err, sizeof(err)), 0);
+    assert_int_equal(d.cid, 0x1234abcd);
+    vmdk_desc_free(&d);
     char g[40] = "CID=1\n";
-    assert_int_equal(vmdk_cid_set(g, 6, 12, 1, &at), -ENOSPC);
+    assert_int_equal(vmdk_cid_set(g, 6, 12, 4, 1, 1), -ENOSPC);
     assert_string_equal(g, "CID=1\n");
-    assert_int_equal(vmdk_cid_find("parentCID=1\n", 12, &at, &n), -ENOENT);
-    assert_int_equal(vmdk_cid_find("CID=123456789\n", 14, &at, &n), -EINVAL);
+    assert_int_equal(vmdk_cid_set(g, 6, 40, 4, 3, 1), -EINVAL);   /* past the text */
+    assert_int_equal(vmdk_desc_parse("parentCID=1\ncreateType=\"monolithicFlat\"\n"
+                                     "RW 1 FLAT \"f\"\n", 54, "x", &d, err, sizeof(err)), 0);
+    assert_int_equal(d.cid_len, 0);
+    vmdk_desc_free(&d);
+    uint32_t c = vmdk_cid_new(5);
+    assert_true(c != 0 && c != 5 && c != 0xffffffffu);
 
     /* a descriptor file whose 7-digit CID has a stale byte after its NUL
      * (qemu-io's update) */
