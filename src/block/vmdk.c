@@ -15,12 +15,12 @@
  * Descriptor files are written too: FLAT extents in place, SPARSE ones as
  * monolithicSparse (RDONLY and ZERO extents refuse writes).  Of the
  * descriptor only the CID changes, at the first write after the open
- * (vmdk_cid.c says why); a streamOptimized image keeps its own.  An extent file is named relative to
- * the descriptor's directory and must obey the rule for backing files
- * (docs/block.md "Backing files"): a regular file inside that directory
- * (symlinks resolved) or one the user allowed; never the descriptor
- * itself, never twice.  Disks with a parent (parentCID other than
- * ffffffff) are refused. */
+ * (vmdk_cid.c says why); a streamOptimized image keeps its own.  An
+ * extent file is named relative to the descriptor's directory and must
+ * obey the rule for backing files (docs/block.md "Backing files"): a
+ * regular file inside that directory (symlinks resolved) or one the user
+ * allowed; never the descriptor itself, never twice.  Disks with a
+ * parent (parentCID other than ffffffff) are refused. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
