@@ -14,7 +14,7 @@ MODE    ?= release
 # BUILD=build/mine on the command line gives a private tree.
 BUILD   ?= build/$(MODE)
 CC      ?= gcc
-PKGS    := zlib libzstd liburing slirp libmicrohttpd jansson libseccomp
+PKGS    := zlib libzstd liburing slirp libmicrohttpd libevent jansson libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -32,7 +32,7 @@ else
   CFLAGS_OPT := -O2
 endif
 CFLAGS  := $(CFLAGS_BASE) $(CFLAGS_OPT) $(EXTRA_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lfdt -lm -lpthread   # Debian's libfdt ships no .pc file
+LDLIBS  := -Wl,--as-needed $(PKG_LIBS) -lfdt -lm -lpthread   # Debian's libfdt ships no .pc file; as-needed: each binary maps only the libraries it calls
 
 LIB_SRCS := $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path src/daemon/main.c | sort)
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))

@@ -39,7 +39,7 @@ fuzz_build() { # NAME LIBS SRC...
 }
 
 fuzz_build_lib() {
-    local pkgs="zlib libzstd liburing slirp libmicrohttpd jansson libseccomp"
+    local pkgs="zlib libzstd liburing slirp libmicrohttpd libevent jansson libseccomp"   # the Makefile's PKGS
     # shellcheck disable=SC2086,SC2016
     if ! (cd "$ROOT" && find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/daemon/main.c' | sort |
             CF="-std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc $(pkg-config --cflags $pkgs)" T="$T" \
