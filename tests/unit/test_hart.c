@@ -267,6 +267,28 @@ static void test_tlb_fill_and_flush(void **state)
     assert_int_equal(e->h->dtlb->e[ACC_LOAD][5].vtag, ~0ULL);
 }
 
+/* A new hart's TLB is zeroed memory written only at vpn 0's slot: no
+ * zero tag may pass for a translation of page 0, for any set or access,
+ * in the lookups that trust a tag match (here the atomics' one). */
+static void test_fresh_tlb_misses_page_0(void **state)
+{
+    struct env *e = *state;
+    for (int m = 0; m < TLB_SETS; m++)
+        for (int t = 0; t < 3; t++)
+            assert_int_not_equal(e->h->tlb[m].e[t][tlb_index(0)].vtag, 0);
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80);   /* page 1 only */
+    void *host;
+    uint64_t pa;
+    assert_int_equal(mmu_atomic_ptr(e->h, 0x0, 8, false, &host, &pa), EXC_LOAD_PAGE);
+    assert_int_equal(mmu_atomic_ptr(e->h, 0x8, 8, true, &host, &pa), EXC_STORE_PAGE);
+    /* Page 1 walks and fills its slot, and the set counts as used. */
+    assert_int_equal(mmu_atomic_ptr(e->h, 0x1000, 8, false, &host, &pa), 0);
+    assert_int_equal(pa, RAM + 0x10000);
+    assert_int_equal(e->h->dtlb->e[ACC_LOAD][1].vtag, 1);
+    assert_true(e->h->dtlb->used);
+}
+
 static void test_mmu_ad_bits_and_perms(void **state)
 {
     struct env *e = *state;
@@ -1161,6 +1183,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_modifying_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_fill_and_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_tlb_misses_page_0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmu_ad_bits_and_perms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pmp_denies_s_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misaligned_cross_page, setup, teardown),

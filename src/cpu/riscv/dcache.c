@@ -64,11 +64,12 @@ void dcache_destroy(struct hart *h)
     h->dhash = NULL;
 }
 
-/* Forget every fetch-TLB entry (they point into the arena). */
+/* Forget every fetch-TLB entry (they point into the arena).  A set not
+ * used since its last flush holds none. */
 static void itlb_flush(struct hart *h)
 {
     for (int m = 0; m < TLB_SETS; m++)
-        for (int i = 0; i < TLB_SIZE; i++)
+        for (int i = 0; h->tlb[m].used && i < TLB_SIZE; i++)
             h->tlb[m].e[ACC_FETCH][i].vtag = ~0ULL;
 }
 

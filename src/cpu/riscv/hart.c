@@ -26,8 +26,13 @@ struct hart *hart_new(const struct hart_config *cfg)
         return NULL;
     }
     jit_init(h);   /* optional: without it the interpreter runs everything */
+    /* calloc's zero tags match only vpn 0, which is looked up in slot
+     * tlb_index(0) alone: invalidating that slot leaves every set empty
+     * (used stays false) without writing its other pages, some 100 page
+     * faults per hart that a restore's start would pay. */
     for (int m = 0; m < TLB_SETS; m++)
-        h->tlb[m].used = true;   /* calloc's zero tags: the reset flushes them */
+        for (int t = 0; t < 3; t++)
+            h->tlb[m].e[t][tlb_index(0)].vtag = ~0ULL;
     hart_reset(h);
     return h;
 }
