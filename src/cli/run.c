@@ -390,6 +390,10 @@ static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd
         close(r.event_fd);
         return 1;
     }
+    /* The seccomp filter is built on a helper thread while the VM is:
+     * vm_sandbox_enter below then only loads it.  If this fails, that
+     * builds it itself. */
+    (void)vm_sandbox_prepare(o->sandbox);
     cfg->log = run_log;
     cfg->log_opaque = cfg->name ? (void *)cfg->name : NULL;
     cfg->on_event = run_event;

@@ -10,7 +10,10 @@
  * skipped, so the same list serves every architecture. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +24,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -188,8 +193,43 @@ static int add_restricted(scmp_filter_ctx ctx, char *err, size_t errlen)
     return rc;
 }
 
-/* The filter for `mode`, loaded into the kernel on every thread. */
-static int load_filter(enum vm_sandbox mode, char *err, size_t errlen)
+/* libseccomp's program -> *out (filter malloc'd, the caller frees it).
+ * It writes only to a descriptor: a memfd, read back. */
+static int export_filter(scmp_filter_ctx ctx, struct sock_fprog *out, char *err,
+                         size_t errlen)
+{
+    int fd = memfd_create("vessel-seccomp", MFD_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        sb_err(err, errlen, "seccomp: memfd for the filter: %s", strerror(e));
+        return -e;
+    }
+    int rc = seccomp_export_bpf(ctx, fd);
+    struct stat st;
+    if (!rc && fstat(fd, &st))
+        rc = -errno;
+    size_t n = rc ? 0 : (size_t)st.st_size / sizeof(struct sock_filter);
+    if (!rc && (n == 0 || n > BPF_MAXINSNS || (size_t)st.st_size % sizeof(struct sock_filter)))
+        rc = -E2BIG;
+    struct sock_filter *f = rc ? NULL : malloc((size_t)st.st_size);
+    if (!rc && !f)
+        rc = -ENOMEM;
+    if (!rc && pread(fd, f, (size_t)st.st_size, 0) != st.st_size)
+        rc = -EIO;
+    close(fd);
+    if (rc) {
+        free(f);
+        sb_err(err, errlen, "seccomp: generating the filter: %s", strerror(-rc));
+        return rc;
+    }
+    out->filter = f;
+    out->len = (unsigned short)n;
+    return 0;
+}
+
+/* The filter for `mode` as a BPF program (the caller frees filter). */
+static int build_filter(enum vm_sandbox mode, struct sock_fprog *out, char *err,
+                        size_t errlen)
 {
     uint32_t def = mode == VM_SANDBOX_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
     scmp_filter_ctx ctx = seccomp_init(def);
@@ -198,24 +238,13 @@ static int load_filter(enum vm_sandbox mode, char *err, size_t errlen)
                "lacks the KILL_PROCESS/LOG actions (Linux 4.14 or later)");
         return -ENOMEM;
     }
-    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    if (rc) {
-        sb_err(err, errlen, "seccomp: cannot ask for thread synchronisation (TSYNC): %s",
-               strerror(-rc));
-        goto out;
-    }
     /* A binary tree over the system call numbers instead of a linear
      * list: every call pays a few comparisons, not up to a hundred.  On
      * the (noisy) test host the filter added 100-200 ns to an ioctl
      * checked late in the list and some 10-40 ns with the tree.  An older
      * libseccomp without it builds the list: slower, as safe. */
     (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    /* Set by ourselves below already; libseccomp would do it too. */
-    rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
-    if (rc) {
-        sb_err(err, errlen, "seccomp: NO_NEW_PRIVS attribute: %s", strerror(-rc));
-        goto out;
-    }
+    int rc = 0;
     for (size_t i = 0; !rc && i < sizeof(allow_any) / sizeof(allow_any[0]); i++)
         rc = allow(ctx, allow_any[i], 0, NULL, err, errlen);
 #if defined(__SANITIZE_ADDRESS__)
@@ -224,16 +253,77 @@ static int load_filter(enum vm_sandbox mode, char *err, size_t errlen)
 #endif
     if (!rc)
         rc = add_restricted(ctx, err, errlen);
-    if (rc)
-        goto out;
-    rc = seccomp_load(ctx);
-    if (rc)
-        sb_err(err, errlen, "seccomp: loading the filter failed: %s (a thread with "
-               "another filter, or a kernel without seccomp filters); run with "
-               "--sandbox=off to go without it", strerror(-rc));
-out:
+    if (!rc)
+        rc = export_filter(ctx, out, err, errlen);
     seccomp_release(ctx);
     return rc;
+}
+
+/* Load `prog` on every thread of the process (TSYNC).  NO_NEW_PRIVS must
+ * be set already. */
+static int install_filter(const struct sock_fprog *prog, char *err, size_t errlen)
+{
+    long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, prog);
+    if (r == 0)
+        return 0;
+    int e = r > 0 ? EBUSY : errno;
+    if (r > 0)
+        sb_err(err, errlen, "seccomp: thread %ld has a filter of its own and "
+               "cannot take this one (TSYNC)", r);
+    else
+        sb_err(err, errlen, "seccomp: loading the filter failed: %s (a kernel "
+               "without seccomp filters?); run with --sandbox=off to go without it",
+               strerror(e));
+    return -e;
+}
+
+/* The filter built ahead by vm_sandbox_prepare (one per process). */
+static struct {
+    pthread_t thread;
+    bool started;
+    enum vm_sandbox mode;
+    int rc;
+    struct sock_fprog prog;
+} ahead;
+
+static void *build_ahead(void *arg)
+{
+    (void)arg;
+    ahead.rc = build_filter(ahead.mode, &ahead.prog, NULL, 0);
+    return NULL;
+}
+
+int vm_sandbox_prepare(enum vm_sandbox mode)
+{
+    if (mode != VM_SANDBOX_ON && mode != VM_SANDBOX_LOG)
+        return 0;
+    if (ahead.started)
+        return -EALREADY;
+    ahead.mode = mode;
+    int rc = pthread_create(&ahead.thread, NULL, build_ahead, NULL);
+    if (rc)
+        return -rc;
+    ahead.started = true;
+    return 0;
+}
+
+/* The program for `mode`: the one built ahead when it is for that mode
+ * and was built, else built now. */
+static int take_filter(enum vm_sandbox mode, struct sock_fprog *out, char *err,
+                       size_t errlen)
+{
+    if (ahead.started) {
+        pthread_join(ahead.thread, NULL);
+        ahead.started = false;
+        if (!ahead.rc && ahead.mode == mode) {
+            *out = ahead.prog;
+            ahead.prog.filter = NULL;
+            return 0;
+        }
+        free(ahead.prog.filter);
+        ahead.prog.filter = NULL;
+    }
+    return build_filter(mode, out, err, errlen);   /* names what failed */
 }
 
 int vm_sandbox_enter(struct vm *vm, enum vm_sandbox mode, char *err, size_t errlen)
@@ -257,7 +347,12 @@ int vm_sandbox_enter(struct vm *vm, enum vm_sandbox mode, char *err, size_t errl
         sb_err(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(e));
         return -e;
     }
-    int rc = load_filter(mode, err, errlen);
+    struct sock_fprog prog;
+    int rc = take_filter(mode, &prog, err, errlen);
+    if (rc)
+        return rc;
+    rc = install_filter(&prog, err, errlen);
+    free(prog.filter);
     if (rc)
         return rc;
     atomic_store(&vm->sandbox, (int)mode);

@@ -33,6 +33,17 @@ int vm_sandbox_parse(const char *s, enum vm_sandbox *out) __attribute__((warn_un
 /* "on", "off" or "log". */
 const char *vm_sandbox_name(enum vm_sandbox mode);
 
+/* Start building the filter for `mode` (ON or LOG; OFF: nothing) on a
+ * helper thread, so that vm_sandbox_enter only loads it: libseccomp
+ * takes a millisecond or more to build it, which the start of a VM
+ * (a restore's latency) would otherwise wait for.  Optional; once per
+ * process, after the last point that needs the process single-threaded
+ * (the jail's vm_jail_prepare) and in the process that will enter the
+ * sandbox (the filter names its pid).  Returns 0, -EALREADY (already
+ * started), or -errno from pthread_create (vm_sandbox_enter then builds
+ * the filter itself, as it does when this one failed, to report why). */
+int vm_sandbox_prepare(enum vm_sandbox mode);
+
 /* Enter the sandbox in `mode` (OFF: only record it) and record the mode
  * in `vm` (GET /vm reports it).  Call once, from the thread that owns the
  * VM, after vm_create, vm_api_start and vm_restore and before vm_start.
