@@ -113,8 +113,9 @@ struct net_stats {
  *   --net 'LABEL': <what failed>
  * -EINVAL (unsupported setting), -EADDRINUSE (a forwarded host port is
  * taken), -EADDRNOTAVAIL (a forwarded host address is not local), another
- * negative errno from socket/bind/eventfd, -ENOMEM, or -EAGAIN (no
- * thread).  Any thread. */
+ * negative errno from socket/bind/eventfd, -ENOMEM, -EAGAIN (no
+ * thread), or -ENOENT (user: libslirp.so.0 cannot be loaded; it is
+ * loaded at the first user-mode card, net/slirp_lib.h).  Any thread. */
 int net_open(const struct net_spec *spec, const char *label, struct net_backend **out,
              char *err, size_t errlen) __attribute__((warn_unused_result));
 

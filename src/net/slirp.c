@@ -38,9 +38,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <libslirp.h>
-
 #include "net/net.h"
+#include "net/slirp_lib.h"
 #include "util/ratelimit.h"
 #include "util/sstate.h"
 #include "util/util.h"
@@ -83,6 +82,7 @@ struct sl_call {
 
 struct slirp_be {
     struct net_backend base;    /* first: the ops cast */
+    const struct slirp_lib *lib;    /* libslirp's calls (loaded on demand) */
     Slirp *slirp;
     int wake_fd;                /* eventfd: frames queued or stop */
     pthread_t thread;
@@ -295,7 +295,7 @@ static void *slirp_thread(void *arg)
         }
         while (f) {
             struct tx_frame *n = f->next;
-            slirp_input(s->slirp, f->data, (int)f->len);
+            s->lib->input(s->slirp, f->data, (int)f->len);
             free(f);
             f = n;
         }
@@ -304,7 +304,7 @@ static void *slirp_thread(void *arg)
         s->npfd = 0;
         cb_add_poll(s->wake_fd, SLIRP_POLL_IN, s);   /* index 0 */
         uint32_t timeout = UINT32_MAX;
-        slirp_pollfds_fill(s->slirp, &timeout, cb_add_poll, s);
+        s->lib->pollfds_fill(s->slirp, &timeout, cb_add_poll, s);
         timeout = timers_timeout(s, timeout);
         int ms = timeout > (uint32_t)INT32_MAX ? -1 : (int)timeout;
         int n = poll(s->pfd, s->npfd, ms);
@@ -317,7 +317,7 @@ static void *slirp_thread(void *arg)
             if (read(s->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
                 vlog_error("net user: eventfd read: %s", strerror(errno));
         }
-        slirp_pollfds_poll(s->slirp, n < 0, cb_get_revents, s);
+        s->lib->pollfds_poll(s->slirp, n < 0, cb_get_revents, s);
     }
     return NULL;
 }
@@ -376,7 +376,7 @@ static void sl_destroy(struct net_backend *be)
         s->tx_head = n;
     }
     if (s->slirp)
-        slirp_cleanup(s->slirp);      /* frees its timers through us */
+        s->lib->cleanup(s->slirp);      /* frees its timers through us */
     while (s->timers) {
         struct sl_timer *n = s->timers->next;
         free(s->timers);
@@ -397,12 +397,15 @@ static struct in_addr ip4(uint32_t host_order)
 }
 
 /* A new backend struct with its Slirp instance (no host forwards, no
- * thread, no eventfd yet), or NULL when out of memory. */
+ * thread, no eventfd yet), or NULL when out of memory (or libslirp could
+ * not be loaded: net_slirp_open says so first). */
 static struct slirp_be *be_new(const struct net_backend_ops *ops)
 {
-    struct slirp_be *s = calloc(1, sizeof(*s));
+    const struct slirp_lib *lib = slirp_lib_load(NULL, 0);
+    struct slirp_be *s = lib ? calloc(1, sizeof(*s)) : NULL;
     if (!s)
         return NULL;
+    s->lib = lib;
     net_backend_init(&s->base, ops);
     s->wake_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
@@ -422,7 +425,7 @@ static struct slirp_be *be_new(const struct net_backend_ops *ops)
         .disable_host_loopback = false,     /* 10.0.2.2 -> 127.0.0.1 */
         .enable_emu = false,
     };
-    s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
+    s->slirp = s->lib->new_(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
         sl_destroy(&s->base);
         return NULL;
@@ -490,7 +493,7 @@ static ssize_t blob_read(void *p, size_t n, void *opaque)
 
 static int do_save(struct slirp_be *s, void *arg)
 {
-    slirp_state_save(s->slirp, blob_write, arg);
+    s->lib->state_save(s->slirp, blob_write, arg);
     return 0;
 }
 
@@ -504,7 +507,7 @@ static int do_load(struct slirp_be *s, void *arg)
     struct load_arg *a = arg;
     a->b.pos = 0;
     a->b.short_read = false;
-    int rc = slirp_state_load(s->slirp, a->version, blob_read, &a->b);
+    int rc = s->lib->state_load(s->slirp, a->version, blob_read, &a->b);
     if (rc >= 0 && (a->b.short_read || a->b.pos != a->b.len))
         rc = -EINVAL;           /* too few or too many bytes for its layout */
     return rc < 0 ? (rc == -ENOMEM ? -ENOMEM : -EINVAL) : 0;
@@ -522,7 +525,7 @@ static int sl_save(struct net_backend *be, struct sstate_writer *w)
         rc = -EFBIG;            /* a libslirp that saves what we cannot load */
     if (!rc) {
         sstate_begin(w, SLIRP_STATE_TAG, SLIRP_STATE_VERSION);
-        sstate_put_u32(w, (uint32_t)slirp_state_version());
+        sstate_put_u32(w, (uint32_t)s->lib->state_version());
         sstate_put_u32(w, (uint32_t)b.len);
         sstate_put_bytes(w, b.buf, b.len);
         rc = sstate_end(w);
@@ -541,7 +544,7 @@ static int sl_restore(struct net_backend *be, struct sstate_reader *r)
     struct load_arg a = { 0 };
     uint32_t sv = sstate_get_u32(r);
     uint32_t len = sstate_get_u32(r);
-    if (!r->err && (sv == 0 || sv > (uint32_t)slirp_state_version()))
+    if (!r->err && (sv == 0 || sv > (uint32_t)s->lib->state_version()))
         sstate_fail(r, -ENOTSUP);       /* a newer libslirp saved it */
     if (!r->err && (len == 0 || len > SLIRP_STATE_MAX))
         sstate_fail(r, -EINVAL);
@@ -603,6 +606,9 @@ int net_slirp_open(const struct net_spec *spec, const char *label, struct net_ba
     *out = NULL;
     if (!label)
         label = "user";
+    char msg[256];
+    if (!slirp_lib_load(msg, sizeof(msg)))
+        return open_fail(err, errlen, label, -ENOENT, "%s", msg);
     struct slirp_be *s = be_new(&slirp_ops);
     if (!s)
         return open_fail(err, errlen, label, -ENOMEM, "out of memory, or libslirp "
@@ -619,7 +625,7 @@ int net_slirp_open(const struct net_spec *spec, const char *label, struct net_ba
     for (unsigned i = 0; i < spec->n_hostfwd; i++) {
         const struct net_hostfwd *fw = &spec->hostfwd[i];
         errno = 0;
-        if (slirp_add_hostfwd(s->slirp, fw->udp, ip4(fw->host_addr),
+        if (s->lib->add_hostfwd(s->slirp, fw->udp, ip4(fw->host_addr),
                               fw->host_port, ip4(fw->guest_addr),
                               fw->guest_port) < 0) {
             int e = errno ? errno : EADDRINUSE;
