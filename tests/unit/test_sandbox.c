@@ -33,6 +33,10 @@
 #include "vmm/sandbox.h"
 #include "vmm/vmm_int.h"
 
+/* The mode the child has the filter built ahead for (vm_sandbox_prepare)
+ * before it enters; OFF: none, enter builds it. */
+static enum vm_sandbox prepared = VM_SANDBOX_OFF;
+
 /* Run `fn` in a child under the sandbox in `mode`; returns the child's
  * wait status.  The child exits 0 when fn returns true, 1 when it
  * returns false, 2 when the sandbox could not be entered. */
@@ -42,6 +46,8 @@ static int in_sandbox(enum vm_sandbox mode, bool (*fn)(void))
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        if (vm_sandbox_prepare(prepared))
+            _exit(2);
         /* A VM object only to record the mode: never created, never
          * started; its log sink is NULL. */
         struct vm *vm = calloc(1, sizeof(*vm));
@@ -225,6 +231,22 @@ static void test_log_mode(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A filter built ahead is the one loaded when it is for the mode
+ * entered; built for the other mode, it is dropped and the right one
+ * built: LOG lets the forbidden call through, ON kills. */
+static void test_prepared(void **state)
+{
+    prepared = VM_SANDBOX_ON;
+    assert_killed(do_mmap_anon_rx);
+    assert_works(do_files);
+    int st = in_sandbox(VM_SANDBOX_LOG, do_mmap_anon_rx);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    prepared = VM_SANDBOX_LOG;
+    assert_killed(do_mmap_anon_rx);
+    prepared = VM_SANDBOX_OFF;
+}
+
 static bool do_twice(void)
 {
     struct vm *vm = calloc(1, sizeof(*vm));
@@ -264,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_forbidden),
         cmocka_unit_test(test_allowed),
         cmocka_unit_test(test_log_mode),
+        cmocka_unit_test(test_prepared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
