@@ -446,6 +446,13 @@ static int run_vm(struct vm_config *cfg, const struct run_opts *o, int signal_fd
         vlog_error("%s", vm_last_error(r.vm, err, sizeof(err)));
         goto out;
     }
+    /* Requests that came while the VM started are answered now: their
+     * first answer is the started VM (vm_api_start). */
+    if (api && (rc = vm_api_serve(api))) {
+        vlog_error("--api-sock %s: cannot start the server's thread: %s", api_sock,
+                   strerror(-rc));
+        goto out;                   /* vm_destroy stops the VM */
+    }
     enum run_end end = run_loop(&r);
     /* After C-a x or a signal; fails only when the VM stopped by itself
      * meanwhile, and then it is stopped all the same. */

@@ -37,6 +37,7 @@ struct api_server {
     struct event *stop_ev;      /* stop_fd readable: api_server_stop asks */
     struct event *grace_ev;     /* the 2 s a stop waits for answers */
     pthread_t thread;
+    bool serving;               /* thread started (api_server_serve) */
     /* Requests answered whose answer is not yet written out, so that
      * stopping lets an answer already queued reach its client. */
     unsigned active;
@@ -332,8 +333,6 @@ int api_server_start(const char *path, const struct api_route *routes,
     evhttp_set_timeout(s->http, 30);
     evhttp_set_default_content_type(s->http, "application/json");
     evhttp_set_gencb(s->http, on_request, s);
-    if (pthread_create(&s->thread, NULL, serve, s))
-        goto fail;
     *out = s;
     return 0;
 fail:
@@ -342,13 +341,26 @@ fail:
                   "server", path);
 }
 
+int api_server_serve(struct api_server *s)
+{
+    if (s->serving)
+        return -EALREADY;
+    int rc = pthread_create(&s->thread, NULL, serve, s);
+    if (rc)
+        return -rc;
+    s->serving = true;
+    return 0;
+}
+
 void api_server_stop(struct api_server *s)
 {
     if (!s)
         return;
-    uint64_t one = 1;
-    ssize_t n = write(s->stop_fd, &one, sizeof(one));   /* cannot fail: one add */
-    (void)n;
-    pthread_join(s->thread, NULL);
+    if (s->serving) {
+        uint64_t one = 1;
+        ssize_t n = write(s->stop_fd, &one, sizeof(one));   /* cannot fail: one add */
+        (void)n;
+        pthread_join(s->thread, NULL);
+    }
     server_free(s);
 }

@@ -75,17 +75,23 @@ void vm_api_dispatch(struct vm *vm, const struct api_request *rq, struct api_rep
 struct api_server;
 
 /* Listen on the unix socket `path` (created mode 0600; an existing file
- * is replaced only when it is a socket nobody listens on) and serve
- * routes[0..nroutes) with `opaque`; routes and opaque are borrowed until
- * api_server_stop.  Returns 0, or -EADDRINUSE (a live server is there),
- * -EEXIST (the path is not a socket), -ENAMETOOLONG, other -errno; the
- * message names the path. */
+ * is replaced only when it is a socket nobody listens on) for routes[0..
+ * nroutes) with `opaque`; routes and opaque are borrowed until
+ * api_server_stop.  Nothing is answered before api_server_serve: clients
+ * connect (up to 16 waiting in the socket's backlog) and their requests
+ * wait.  Returns 0, or -EADDRINUSE (a live server is there), -EEXIST (the
+ * path is not a socket), -ENAMETOOLONG, other -errno; the message names
+ * the path. */
 int api_server_start(const char *path, const struct api_route *routes,
                      size_t nroutes, void *opaque, struct api_server **out,
                      char *err, size_t elen);
 
-/* Stop serving (waits for a request in progress), remove the socket file
- * and free the server.  NULL is a no-op. */
+/* Start answering, on the server's own thread.  Returns 0, -EALREADY, or
+ * -errno from pthread_create. */
+int api_server_serve(struct api_server *s);
+
+/* Stop serving (waits for answers already queued to be written, at most
+ * 2 s), remove the socket file and free the server.  NULL is a no-op. */
 void api_server_stop(struct api_server *s);
 
 #endif

@@ -581,6 +581,11 @@ int vm_api_start(struct vm *vm, const char *path, struct vm_api **out, char *err
     return 0;
 }
 
+int vm_api_serve(struct vm_api *a)
+{
+    return api_server_serve(a->srv);
+}
+
 void vm_api_stop(struct vm_api *a)
 {
     if (!a)

@@ -400,13 +400,21 @@ int vm_restore(struct vm *vm, const char *dir, char *err, size_t errlen)
 /* ---- the control API (docs/api.md) ---- */
 
 struct vm_api;
-/* Serve the VM's control API (HTTP/1.1 + JSON) on the unix socket `path`
- * (mode 0600; a stale socket is replaced, a live one refused) from its
- * own thread.  The VM must outlive the server: stop it (vm_api_stop)
- * before vm_destroy.  Returns 0 and *out, or -EADDRINUSE, -EEXIST,
- * -ENAMETOOLONG, -errno with the message in err. */
+/* Listen for the VM's control API (HTTP/1.1 + JSON) on the unix socket
+ * `path` (mode 0600; a stale socket is replaced, a live one refused);
+ * vm_api_serve starts answering, from the server's own thread.  Clients
+ * may connect in between and their requests wait: so a client that polls
+ * for the socket while the VM starts (vm_start, or a restore) gets its
+ * first answer once the VM runs, without a state of the start-up in
+ * between and without taking the CPU from it.  The VM must outlive the
+ * server: stop it (vm_api_stop) before vm_destroy.  Returns 0 and *out,
+ * or -EADDRINUSE, -EEXIST, -ENAMETOOLONG, -errno with the message in
+ * err. */
 int vm_api_start(struct vm *vm, const char *path, struct vm_api **out, char *err,
                  size_t errlen) __attribute__((warn_unused_result));
+/* Start answering (after vm_start or vm_start_paused).  0, -EALREADY, or
+ * -errno from pthread_create. */
+int vm_api_serve(struct vm_api *api) __attribute__((warn_unused_result));
 /* Stop serving and remove the socket.  NULL is a no-op. */
 void vm_api_stop(struct vm_api *api);
 

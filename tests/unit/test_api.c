@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,8 @@ static int setup(void **state)
     snprintf(x->sock, sizeof(x->sock), "%s/api.sock", x->dir);
     x->vm.state = "running";
     char err[API_ERR_LEN];
-    if (api_server_start(x->sock, routes, 2, &x->vm, &x->srv, err, sizeof(err)))
+    if (api_server_start(x->sock, routes, 2, &x->vm, &x->srv, err, sizeof(err)) ||
+        api_server_serve(x->srv))
         return -1;
     *state = x;
     return 0;
@@ -238,6 +240,8 @@ static void test_socket_rules(void **state)
     close(fd);
     assert_int_equal(api_server_start(stale, routes, 2, &x->vm, &s2, err,
                                       sizeof(err)), 0);
+    assert_int_equal(api_server_serve(s2), 0);
+    assert_int_equal(api_server_serve(s2), -EALREADY);
     char out[256];
     assert_int_equal(http(stale, "GET", "/vm", NULL, out, sizeof(out)), 200);
     api_server_stop(s2);
@@ -251,6 +255,42 @@ static void test_socket_rules(void **state)
     unlink(stale);
 }
 
+/* Between start and serve the socket takes connections and requests,
+ * and answers none; serve answers those waiting.  A server never served
+ * stops cleanly and removes its socket. */
+static void test_serve_later(void **state)
+{
+    struct fx *x = *state;
+    char path[128], err[API_ERR_LEN];
+    snprintf(path, sizeof(path), "%s/later.sock", x->dir);
+    struct api_server *s;
+    assert_int_equal(api_server_start(path, routes, 2, &x->vm, &s, err, sizeof(err)), 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    strcpy(sa.sun_path, path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    static const char req[] = "GET /vm HTTP/1.1\r\nHost: localhost\r\n"
+                              "Connection: close\r\n\r\n";
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 0), 0);        /* no thread: no answer yet */
+    assert_int_equal(api_server_serve(s), 0);
+    char resp[1024];
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
+        got += (size_t)r;
+    resp[got] = 0;
+    close(fd);
+    assert_non_null(strstr(resp, "HTTP/1.1 200"));
+    assert_non_null(strstr(resp, "{\"state\":\"running\"}"));
+    api_server_stop(s);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(api_server_start(path, routes, 2, &x->vm, &s, err, sizeof(err)), 0);
+    api_server_stop(s);                         /* never served */
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_text_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serve_later, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
