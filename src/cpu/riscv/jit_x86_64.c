@@ -690,6 +690,10 @@ void jit_reset(struct hart *h)
 {
     if (!h->jit_code)
         return;
+    /* Nothing translated since jit_init or the last reset (a new hart's
+     * reset, a restore's): the buffer is empty and its window mapped. */
+    if (h->jit_used == JIT_STUBS && h->jit_region == 0 && h->jit_wwin)
+        return;
     jit_discard(h, JIT_STUBS, h->jit_size - JIT_STUBS);
     h->jit_used = JIT_STUBS;
     h->jit_region = 0;
