@@ -267,15 +267,20 @@ static void test_tlb_fill_and_flush(void **state)
     assert_int_equal(e->h->dtlb->e[ACC_LOAD][5].vtag, ~0ULL);
 }
 
-/* A new hart's TLB is zeroed memory written only at vpn 0's slot: no
- * zero tag may pass for a translation of page 0, for any set or access,
- * in the lookups that trust a tag match (here the atomics' one). */
+/* A new hart's TLB is zeroed memory written only where a zero tag could
+ * be compared: vpn 0's slot, and the last slot, which the JIT reads for
+ * an access wrapping from the top page into page 0 (it indexes by the
+ * first byte's page and compares the last byte's).  No zero tag may pass
+ * for a translation of page 0, for any set or access, in the lookups
+ * that trust a tag match (here the atomics' one). */
 static void test_fresh_tlb_misses_page_0(void **state)
 {
     struct env *e = *state;
     for (int m = 0; m < TLB_SETS; m++)
-        for (int t = 0; t < 3; t++)
+        for (int t = 0; t < 3; t++) {
             assert_int_not_equal(e->h->tlb[m].e[t][tlb_index(0)].vtag, 0);
+            assert_int_not_equal(e->h->tlb[m].e[t][tlb_index(~0ULL >> 12)].vtag, 0);
+        }
     pmp_update_all(e);
     map_sv39(e, 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80);   /* page 1 only */
     void *host;
@@ -462,6 +467,25 @@ static bool translated_at(struct env *e, uint64_t pa)
         if (h->arena[i].paddr == (pa & ~0xfffULL))
             return h->arena[i].insn[(pa & 0xfff) >> 1].op == OP_JIT;
     return false;
+}
+
+/* A translated load that wraps from the top of the address space into
+ * page 0 (ld a0,-4(zero)) on a new hart, whose TLB is zeroed memory:
+ * the probe reads the last slot and compares page 0's tag, so that slot
+ * must not hold a zero tag.  It faults (no RAM there), as interpreted. */
+static void test_jit_wrapping_load_on_fresh_tlb(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    put32(e, RAM + 0x00, 0xffc03503);   /* ld a0,-4(zero) */
+    put32(e, RAM + 0x04, 0x00100073);   /* ebreak */
+    put32(e, RAM + 0x100, 0x0000006f);  /* handler: j . */
+    h->mtvec = RAM + 0x100;
+    h->jit_hot = 1;
+    hart_run(h, 100);
+    assert_true(translated_at(e, RAM));
+    assert_true(h->mcause == EXC_LOAD_ACCESS || h->mcause == EXC_LOAD_MISALIGNED);
+    assert_int_equal(h->mepc, RAM);
 }
 
 /* Translated loads and stores that cross into a page mapped elsewhere
@@ -1194,6 +1218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained_blocks_keep_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_wrapping_load_on_fresh_tlb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_cross_page_access, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_csr_sum_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_csr_write_takes_interrupt_at_once, setup, teardown),

@@ -26,13 +26,18 @@ struct hart *hart_new(const struct hart_config *cfg)
         return NULL;
     }
     jit_init(h);   /* optional: without it the interpreter runs everything */
-    /* calloc's zero tags match only vpn 0, which is looked up in slot
-     * tlb_index(0) alone: invalidating that slot leaves every set empty
-     * (used stays false) without writing its other pages, some 100 page
-     * faults per hart that a restore's start would pay. */
+    /* calloc's zero tags match only vpn 0.  Lookups of vpn 0 read slot
+     * tlb_index(0); the JIT's loads and stores index by the first byte's
+     * page and compare the last byte's (jit_x86_64_mem.c), so an access
+     * that wraps past 2^64 reads the last slot with tag 0.  Invalidating
+     * those two slots leaves every set empty (used stays false) without
+     * writing its other pages: some 100 page faults per hart that a
+     * restore's start would pay. */
     for (int m = 0; m < TLB_SETS; m++)
-        for (int t = 0; t < 3; t++)
+        for (int t = 0; t < 3; t++) {
             h->tlb[m].e[t][tlb_index(0)].vtag = ~0ULL;
+            h->tlb[m].e[t][tlb_index(~0ULL >> 12)].vtag = ~0ULL;
+        }
     hart_reset(h);
     return h;
 }
