@@ -232,6 +232,7 @@ struct hart {
     int jit_fd;
     size_t jit_size, jit_used;
     bool jit_enabled;
+    bool jit_empty;             /* nothing translated since init or reset */
     unsigned jit_region;        /* region of the ring being filled */
     uint8_t jit_hot;            /* entries before a block is translated */
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */

@@ -661,6 +661,7 @@ int jit_init(struct hart *h)
     }
     h->jit_hot = JIT_HOT;       /* hart_set_jit may change it */
     h->jit_used = JIT_STUBS;
+    h->jit_empty = true;
     h->jit_enabled = true;
     return 0;
 }
@@ -692,11 +693,12 @@ void jit_reset(struct hart *h)
         return;
     /* Nothing translated since jit_init or the last reset (a new hart's
      * reset, a restore's): the buffer is empty and its window mapped. */
-    if (h->jit_used == JIT_STUBS && h->jit_region == 0 && h->jit_wwin)
+    if (h->jit_empty && h->jit_wwin)
         return;
     jit_discard(h, JIT_STUBS, h->jit_size - JIT_STUBS);
     h->jit_used = JIT_STUBS;
     h->jit_region = 0;
+    h->jit_empty = true;
     if (jit_map_window(h, 0) < 0)
         h->jit_enabled = false;     /* the interpreter runs everything */
 }
@@ -730,6 +732,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     if (!h->jit_wwin)
         return false;
     dp->jit_regions |= (uint8_t)(1u << h->jit_region);
+    h->jit_empty = false;
 
     struct jbuf b = { .p = h->jit_code + h->jit_used, .dp = dp, .start = off, .w = jit_wdelta(h) };
     uint8_t *entry = b.p;
