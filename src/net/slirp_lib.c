@@ -18,8 +18,8 @@ static void load(void)
      * point into it. */
     void *h = dlopen(SLIRP_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        snprintf(load_err, sizeof(load_err), "cannot load %s (user-mode networking): %s",
-                 SLIRP_SONAME, dlerror());
+        snprintf(load_err, sizeof(load_err), "user-mode networking needs libslirp: %s",
+                 dlerror());        /* names the file */
         return;
     }
     static const struct { const char *name; size_t off; } syms[] = {
@@ -36,8 +36,8 @@ static void load(void)
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
         void *f = dlsym(h, syms[i].name);
         if (!f) {
-            snprintf(load_err, sizeof(load_err), "%s has no %s: expected libslirp "
-                     "4.0 or later", SLIRP_SONAME, syms[i].name);
+            snprintf(load_err, sizeof(load_err), "%s has no %s: expected the libslirp "
+                     "vessel was built with (4.7 in Debian 12)", SLIRP_SONAME, syms[i].name);
             return;             /* h stays open: harmless, and rare */
         }
         /* Function pointers through void *: POSIX dlsym's documented use. */

@@ -9,6 +9,7 @@
  * libevent is one library with no dependencies. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,10 +24,20 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/util.h>
 
 #include "util/util.h"
 #include "vmm/api.h"
+
+/* A connection with answers queued.  evhttp's connection carries no
+ * pointer of ours, so the server keeps a list (connections are few). */
+struct api_conn {
+    struct api_conn *next;
+    struct api_server *s;
+    struct evhttp_connection *evcon;
+    unsigned pending;           /* answers queued, not yet written out */
+};
 
 /* Everything but start and stop runs on the server's own thread, the
  * event loop's: no lock is needed for the counters. */
@@ -38,9 +49,11 @@ struct api_server {
     struct event *grace_ev;     /* the 2 s a stop waits for answers */
     pthread_t thread;
     bool serving;               /* thread started (api_server_serve) */
-    /* Requests answered whose answer is not yet written out, so that
-     * stopping lets an answer already queued reach its client. */
+    /* Answers queued and not yet written out, over all connections, so
+     * that stopping lets an answer already queued reach its client.  A
+     * connection that closes first takes its own off (on_close). */
     unsigned active;
+    struct api_conn *conns;
     bool stopping;
     int fd;
     int stop_fd;
@@ -182,12 +195,58 @@ static const char *method_name(enum evhttp_cmd_type m)
     return "?";
 }
 
+static void answered(struct api_server *s, unsigned n)
+{
+    s->active -= n;
+    if (!s->active && s->stopping)
+        event_base_loopbreak(s->base);
+}
+
 static void on_sent(struct evhttp_request *req, void *arg)
 {
     (void)req;
-    struct api_server *s = arg;
-    if (!--s->active && s->stopping)
-        event_base_loopbreak(s->base);
+    struct api_conn *c = arg;
+    c->pending--;
+    answered(c->s, 1);
+}
+
+/* evhttp frees a connection (closed by either side, failed, or at
+ * evhttp_free): answers it had queued will never be written. */
+static void on_close(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    struct api_conn *c = arg;
+    struct api_server *s = c->s;
+    for (struct api_conn **pp = &s->conns; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    unsigned n = c->pending;
+    free(c);
+    answered(s, n);
+}
+
+/* The bookkeeping of the connection `req` came on (made at its first
+ * answer), or NULL when out of memory (its answers are then not waited
+ * for at stop). */
+static struct api_conn *conn_of(struct api_server *s, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (!evcon)
+        return NULL;
+    for (struct api_conn *c = s->conns; c; c = c->next)
+        if (c->evcon == evcon)
+            return c;
+    struct api_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->s = s;
+    c->evcon = evcon;
+    c->next = s->conns;
+    s->conns = c;
+    evhttp_connection_set_closecb(evcon, on_close, c);
+    return c;
 }
 
 static void send_json(struct api_server *s, struct evhttp_request *req,
@@ -197,15 +256,22 @@ static void send_json(struct api_server *s, struct evhttp_request *req,
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     if (text) {
         evhttp_add_header(h, "Content-Type", "application/json");
-        evbuffer_add(evhttp_request_get_output_buffer(req), text, strlen(text));
+        /* HEAD: the headers only (a body would be read as the next
+         * answer on a kept-alive connection). */
+        if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+            evbuffer_add(evhttp_request_get_output_buffer(req), text, strlen(text));
         free(text);
     } else if (status != 204) {
         status = 500;               /* out of memory: no body to send */
     }
     if (allow)
         evhttp_add_header(h, "Allow", allow);
-    s->active++;
-    evhttp_request_set_on_complete_cb(req, on_sent, s);
+    struct api_conn *c = conn_of(s, req);
+    if (c) {
+        c->pending++;
+        s->active++;
+        evhttp_request_set_on_complete_cb(req, on_sent, c);
+    }
     evhttp_send_reply(req, (int)status, NULL, NULL);
 }
 
@@ -213,10 +279,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 {
     struct api_server *s = arg;
     /* The path without its query, percent-decoded (it may then hold any
-     * byte, NUL included: it is only compared and quoted). */
+     * byte: it is only compared and quoted).  One that decodes to a NUL
+     * is taken as sent, so that "/vm%00x" is not "/vm". */
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-    const char *raw = u ? evhttp_uri_get_path(u) : NULL;
-    char *path = evhttp_uridecode(raw ? raw : "", 0, NULL);
+    const char *raw = u && evhttp_uri_get_path(u) ? evhttp_uri_get_path(u) : "";
+    size_t plen = 0;
+    char *path = evhttp_uridecode(raw, 0, &plen);
+    if (path && strlen(path) != plen) {
+        free(path);
+        path = strdup(raw);
+    }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     struct api_request rq = {
@@ -240,17 +312,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* api_server_stop asked: take no new connection, and end the loop once
  * the answers already queued are written, or after 2 s (a client that
- * does not read its answer does not hold the exit up longer). */
+ * does not read its answer does not hold the exit up longer).  The
+ * listener stays allocated (a retry timer may hold it) until evhttp_free
+ * closes it. */
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd; (void)what;
     struct api_server *s = arg;
     s->stopping = true;
-    if (s->bound) {
-        evhttp_del_accept_socket(s->http, s->bound);    /* closes s->fd */
-        s->bound = NULL;
-        s->fd = -1;
-    }
+    evconnlistener_disable(evhttp_bound_socket_get_listener(s->bound));
     if (!s->active) {
         event_base_loopbreak(s->base);
         return;
@@ -266,11 +336,44 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(s->base);
 }
 
+/* accept failed for a reason that will not pass by itself (EMFILE,
+ * ENFILE, ENOMEM): the listening socket stays readable, and the loop
+ * would spin.  Stop accepting for 100 ms.  (The callback's argument is
+ * evhttp's, not ours: the timer gets the listener itself, which lives
+ * until evhttp_free, after the loop has ended.) */
+static void on_accept_again(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what;
+    evconnlistener_enable(arg);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)arg;
+    evconnlistener_disable(l);
+    struct timeval pause = { .tv_usec = 100000 };
+    event_base_once(evconnlistener_get_base(l), -1, EV_TIMEOUT, on_accept_again, l, &pause);
+}
+
 static void *serve(void *arg)
 {
     struct api_server *s = arg;
+    /* A client that goes before its answer is written: EPIPE, not a
+     * process-wide SIGPIPE (libevent writes without MSG_NOSIGNAL). */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     event_base_dispatch(s->base);
     return NULL;
+}
+
+/* libevent's own warnings (it writes them to stderr, which may be the
+ * guest's console, otherwise), through the process's log. */
+static void on_libevent_log(int severity, const char *msg)
+{
+    if (severity >= EVENT_LOG_WARN)
+        vlog_warn("control API (libevent): %s", msg);
 }
 
 static void server_free(struct api_server *s)
@@ -309,6 +412,7 @@ int api_server_start(const char *path, const struct api_route *routes,
         return errbuf(err, elen, -ENOMEM, "out of memory");
     }
     s->fd = fd;
+    event_set_log_callback(on_libevent_log);
     s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     s->routes = routes;
     s->nroutes = nroutes;
@@ -320,6 +424,8 @@ int api_server_start(const char *path, const struct api_route *routes,
         event_add(s->stop_ev, NULL) ||
         !(s->bound = evhttp_accept_socket_with_handle(s->http, fd)))
         goto fail;
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(s->bound),
+                                on_accept_error);
     /* Every method reaches api_dispatch, which names the accepted ones
      * in its 405.  Bodies are held whole up to 1 MiB: the dispatcher
      * refuses those over API_MAX_BODY with its own JSON 413; evhttp

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -291,6 +292,47 @@ static void test_serve_later(void **state)
     assert_int_equal(access(path, F_OK), -1);
 }
 
+/* HEAD gets the headers alone: a body would be read as the next answer
+ * on a kept-alive connection.  A path that decodes to a NUL is not cut
+ * there. */
+static void test_head_and_nul_path(void **state)
+{
+    struct fx *x = *state;
+    char out[4096];
+    assert_int_equal(http(x->sock, "HEAD", "/vm", NULL, out, sizeof(out)), 405);
+    assert_string_equal(out, "");
+    assert_int_equal(http(x->sock, "GET", "/vm%00x", NULL, out, sizeof(out)), 404);
+    assert_non_null(strstr(out, "/vm%00x"));
+}
+
+/* A client that goes before its answer is written leaves nothing for
+ * the stop to wait for: it returns at once, not after the 2 s grace
+ * that a client not reading its answer gets. */
+static void test_client_gone_before_answer(void **state)
+{
+    struct fx *x = *state;
+    char path[128], err[API_ERR_LEN], out[256];
+    snprintf(path, sizeof(path), "%s/gone.sock", x->dir);
+    struct api_server *s;
+    assert_int_equal(api_server_start(path, routes, 2, &x->vm, &s, err, sizeof(err)), 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    strcpy(sa.sun_path, path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    static const char req[] = "GET /vm HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    close(fd);
+    assert_int_equal(api_server_serve(s), 0);
+    /* Answered after the first was taken in (the backlog is in order). */
+    assert_int_equal(http(path, "GET", "/vm", NULL, out, sizeof(out)), 200);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    api_server_stop(s);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double secs = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+    assert_true(secs < 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +341,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_text_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_later, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_and_nul_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_gone_before_answer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
