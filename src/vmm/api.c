@@ -49,10 +49,9 @@ struct api_server {
     struct event *grace_ev;     /* the 2 s a stop waits for answers */
     pthread_t thread;
     bool serving;               /* thread started (api_server_serve) */
-    /* Answers queued and not yet written out, over all connections, so
-     * that stopping lets an answer already queued reach its client.  A
-     * connection that closes first takes its own off (on_close). */
-    unsigned active;
+    /* The connections with answers (their pending counts), so that
+     * stopping lets an answer already queued reach its client; one that
+     * closes first leaves the list (on_close). */
     struct api_conn *conns;
     bool stopping;
     int fd;
@@ -195,10 +194,20 @@ static const char *method_name(enum evhttp_cmd_type m)
     return "?";
 }
 
-static void answered(struct api_server *s, unsigned n)
+/* Answers queued and not yet written out, on any connection. */
+static bool answers_queued(const struct api_server *s)
 {
-    s->active -= n;
-    if (!s->active && s->stopping)
+    for (const struct api_conn *c = s->conns; c; c = c->next)
+        if (c->pending)
+            return true;
+    return false;
+}
+
+/* An answer was written or its connection went: end a stopping loop once
+ * no answer is left. */
+static void answered(struct api_server *s)
+{
+    if (s->stopping && !answers_queued(s))
         event_base_loopbreak(s->base);
 }
 
@@ -207,7 +216,7 @@ static void on_sent(struct evhttp_request *req, void *arg)
     (void)req;
     struct api_conn *c = arg;
     c->pending--;
-    answered(c->s, 1);
+    answered(c->s);
 }
 
 /* evhttp frees a connection (closed by either side, failed, or at
@@ -222,9 +231,8 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
             *pp = c->next;
             break;
         }
-    unsigned n = c->pending;
     free(c);
-    answered(s, n);
+    answered(s);
 }
 
 /* The bookkeeping of the connection `req` came on (made at its first
@@ -269,7 +277,6 @@ static void send_json(struct api_server *s, struct evhttp_request *req,
     struct api_conn *c = conn_of(s, req);
     if (c) {
         c->pending++;
-        s->active++;
         evhttp_request_set_on_complete_cb(req, on_sent, c);
     }
     evhttp_send_reply(req, (int)status, NULL, NULL);
@@ -321,7 +328,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     struct api_server *s = arg;
     s->stopping = true;
     evconnlistener_disable(evhttp_bound_socket_get_listener(s->bound));
-    if (!s->active) {
+    if (!answers_queued(s)) {
         event_base_loopbreak(s->base);
         return;
     }
