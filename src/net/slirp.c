@@ -396,13 +396,11 @@ static struct in_addr ip4(uint32_t host_order)
     return (struct in_addr){ .s_addr = htonl(host_order) };
 }
 
-/* A new backend struct with its Slirp instance (no host forwards, no
- * thread, no eventfd yet), or NULL when out of memory (or libslirp could
- * not be loaded: net_slirp_open says so first). */
-static struct slirp_be *be_new(const struct net_backend_ops *ops)
+/* A new backend struct with its Slirp instance made through `lib` (no
+ * host forwards, no thread, no eventfd yet), or NULL when out of memory. */
+static struct slirp_be *be_new(const struct net_backend_ops *ops, const struct slirp_lib *lib)
 {
-    const struct slirp_lib *lib = slirp_lib_load(NULL, 0);
-    struct slirp_be *s = lib ? calloc(1, sizeof(*s)) : NULL;
+    struct slirp_be *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->lib = lib;
@@ -560,7 +558,7 @@ static int sl_restore(struct net_backend *be, struct sstate_reader *r)
     if ((rc = sstate_close(r)))
         goto out;
     /* Trial load into a scratch instance (this thread: it is ours alone). */
-    struct slirp_be *scratch = be_new(be->ops);
+    struct slirp_be *scratch = be_new(be->ops, s->lib);
     if (!scratch) {
         rc = -ENOMEM;
         goto out;
@@ -607,9 +605,10 @@ int net_slirp_open(const struct net_spec *spec, const char *label, struct net_ba
     if (!label)
         label = "user";
     char msg[256];
-    if (!slirp_lib_load(msg, sizeof(msg)))
+    const struct slirp_lib *lib = slirp_lib_load(msg, sizeof(msg));
+    if (!lib)
         return open_fail(err, errlen, label, -ENOENT, "%s", msg);
-    struct slirp_be *s = be_new(&slirp_ops);
+    struct slirp_be *s = be_new(&slirp_ops, lib);
     if (!s)
         return open_fail(err, errlen, label, -ENOMEM, "out of memory, or libslirp "
                          "could not start");
