@@ -85,26 +85,39 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One request on a fresh connection; returns the status, body in out. */
-static int http(const char *sock, const char *method, const char *path,
-                const char *body, char *out, size_t outlen)
+/* A fresh connection to `sock` with `req` (len bytes) written on it. */
+static int send_request(const char *sock, const char *req, size_t len)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     strcpy(sa.sun_path, sock);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(write(fd, req, len), (ssize_t)len);
+    return fd;
+}
+
+/* Everything the server sends on fd until it closes, NUL-terminated
+ * (cap bytes of room); closes fd. */
+static void read_all(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fd, buf + got, cap - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fd);
+    buf[got] = 0;
+}
+
+/* One request on a fresh connection; returns the status, body in out. */
+static int http(const char *sock, const char *method, const char *path,
+                const char *body, char *out, size_t outlen)
+{
     char req[API_MAX_BODY * 2 + 512];
     int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n"
                      "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
                      method, path, body ? strlen(body) : 0, body ? body : "");
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t got = 0;
     char resp[8192];
-    ssize_t r;
-    while ((r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
-        got += (size_t)r;
-    close(fd);
-    resp[got] = 0;
+    read_all(send_request(sock, req, (size_t)n), resp, sizeof(resp));
     int status = 0;
     sscanf(resp, "HTTP/1.1 %d", &status);
     const char *b = strstr(resp, "\r\n\r\n");
@@ -266,23 +279,14 @@ static void test_serve_later(void **state)
     snprintf(path, sizeof(path), "%s/later.sock", x->dir);
     struct api_server *s;
     assert_int_equal(api_server_start(path, routes, 2, &x->vm, &s, err, sizeof(err)), 0);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    strcpy(sa.sun_path, path);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     static const char req[] = "GET /vm HTTP/1.1\r\nHost: localhost\r\n"
                               "Connection: close\r\n\r\n";
-    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    int fd = send_request(path, req, sizeof(req) - 1);
     struct pollfd p = { .fd = fd, .events = POLLIN };
     assert_int_equal(poll(&p, 1, 0), 0);        /* no thread: no answer yet */
     assert_int_equal(api_server_serve(s), 0);
     char resp[1024];
-    size_t got = 0;
-    ssize_t r;
-    while ((r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
-        got += (size_t)r;
-    resp[got] = 0;
-    close(fd);
+    read_all(fd, resp, sizeof(resp));
     assert_non_null(strstr(resp, "HTTP/1.1 200"));
     assert_non_null(strstr(resp, "{\"state\":\"running\"}"));
     api_server_stop(s);
@@ -315,13 +319,8 @@ static void test_client_gone_before_answer(void **state)
     snprintf(path, sizeof(path), "%s/gone.sock", x->dir);
     struct api_server *s;
     assert_int_equal(api_server_start(path, routes, 2, &x->vm, &s, err, sizeof(err)), 0);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    strcpy(sa.sun_path, path);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     static const char req[] = "GET /vm HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
-    close(fd);
+    close(send_request(path, req, sizeof(req) - 1));
     assert_int_equal(api_server_serve(s), 0);
     /* Answered after the first was taken in (the backlog is in order). */
     assert_int_equal(http(path, "GET", "/vm", NULL, out, sizeof(out)), 200);
