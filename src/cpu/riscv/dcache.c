@@ -68,9 +68,12 @@ void dcache_destroy(struct hart *h)
  * used since its last flush holds none. */
 static void itlb_flush(struct hart *h)
 {
-    for (int m = 0; m < TLB_SETS; m++)
-        for (int i = 0; h->tlb[m].used && i < TLB_SIZE; i++)
+    for (int m = 0; m < TLB_SETS; m++) {
+        if (!h->tlb[m].used)
+            continue;
+        for (int i = 0; i < TLB_SIZE; i++)
             h->tlb[m].e[ACC_FETCH][i].vtag = ~0ULL;
+    }
 }
 
 void dcache_reset(struct hart *h)
