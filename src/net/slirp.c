@@ -29,7 +29,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -259,14 +258,7 @@ static uint32_t timers_timeout(struct slirp_be *s, uint32_t cap)
 static void *slirp_thread(void *arg)
 {
     struct slirp_be *s = arg;
-    /* libslirp send()s on host sockets without MSG_NOSIGNAL: a peer that
-     * went away must give EPIPE, not kill the VMM.  Blocking SIGPIPE in
-     * this thread only keeps the process-wide disposition untouched (the
-     * synchronous signal stays pending on this thread, never delivered). */
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    thread_block_sigpipe();     /* libslirp send()s on host sockets */
     for (;;) {
         pthread_mutex_lock(&s->lock);
         bool stop = s->stop;

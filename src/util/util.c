@@ -2,6 +2,8 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,6 +95,14 @@ int parse_size(const char *s, uint64_t *out)
         return -ERANGE;
     *out = v << shift;
     return 0;
+}
+
+void thread_block_sigpipe(void)
+{
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 }
 
 uint64_t host_time_ns(void)

@@ -74,6 +74,13 @@ static inline void le_put(uint8_t *p, uint64_t v, unsigned n)
 /* Monotonic host time in nanoseconds. */
 uint64_t host_time_ns(void);
 
+/* Block SIGPIPE in the calling thread, for a thread whose library writes
+ * to sockets without MSG_NOSIGNAL (libslirp, libevent): a peer that went
+ * away then gives EPIPE instead of killing the process, and the
+ * process-wide disposition stays as it was (the synchronous signal stays
+ * pending on this thread, never delivered). */
+void thread_block_sigpipe(void);
+
 /* ---- crash-safe files (safefile.c) ----
  * A file is written as DIR/NAME.tmp, fsynced, renamed over DIR/NAME, and
  * DIR fsynced: after a crash DIR/NAME is the old file or the new one,

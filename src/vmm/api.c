@@ -9,7 +9,6 @@
  * libevent is one library with no dependencies. */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -365,12 +364,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 static void *serve(void *arg)
 {
     struct api_server *s = arg;
-    /* A client that goes before its answer is written: EPIPE, not a
-     * process-wide SIGPIPE (libevent writes without MSG_NOSIGNAL). */
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    thread_block_sigpipe();     /* a client gone before its answer */
     event_base_dispatch(s->base);
     return NULL;
 }
