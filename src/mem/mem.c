@@ -124,13 +124,39 @@ static int check_new_ram(struct mem *m, uint64_t gpa, uint64_t size)
     return 0;
 }
 
+/* Anonymous guest RAM, aligned to MEM_HUGE_ALIGN and offered to the
+ * host's transparent huge pages (MADV_HUGEPAGE; the host's default policy
+ * here is commonly "madvise"): a first touch then faults in 2 MiB at once
+ * instead of 4 KiB, which on a host where a page fault is costly took about
+ * a tenth off a Linux boot (docs/mem.md "Huge pages"), and the host's TLB
+ * covers guest RAM with far fewer entries.  The over-reservation only
+ * moves the start to a 2 MiB boundary; the slack is unmapped at once.
+ * Where the host has no THP, madvise fails and RAM stays 4 KiB pages. */
+static void *ram_map_anon(uint64_t size)
+{
+    size_t span = (size_t)size + MEM_HUGE_ALIGN;
+    if (span < size)
+        return MAP_FAILED;
+    uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return MAP_FAILED;
+    uint8_t *host = (uint8_t *)(((uintptr_t)raw + MEM_HUGE_ALIGN - 1) &
+                                ~(uintptr_t)(MEM_HUGE_ALIGN - 1));
+    if (host > raw)
+        munmap(raw, (size_t)(host - raw));
+    if (raw + span > host + size)
+        munmap(host + size, (size_t)(raw + span - (host + size)));
+    (void)madvise(host, (size_t)size, MADV_HUGEPAGE);
+    return host;
+}
+
 int mem_add_ram(struct mem *m, uint64_t gpa, uint64_t size)
 {
     int r = check_new_ram(m, gpa, size);
     if (r)
         return r;
-    void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *host = ram_map_anon(size);
     if (host == MAP_FAILED)
         return -ENOMEM;
     return add_region(m, gpa, size, host, false);

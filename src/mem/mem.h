@@ -61,14 +61,20 @@ struct mem *mem_new(void);
  * Nothing may use it any more: no memory operation running, no pin. */
 void mem_free(struct mem *m);
 
+/* Alignment of anonymous guest RAM's host mapping, bytes: the host's
+ * transparent huge page size on x86-64 and arm64 with 4 KiB pages. */
+#define MEM_HUGE_ALIGN (2u << 20)
+
 /* At most this many RAM regions per address space. */
 #define MEM_MAX_RAM_REGIONS 256
 
 /* Add `size` bytes of zero-filled guest RAM at guest-physical address `gpa`.
  * Both must be multiples of MEM_PAGE_SIZE.  Host memory is reserved lazily
- * (anonymous private mmap): untouched guest pages cost no host RAM, and
- * the host may back it with transparent huge pages.  Only while the VM is
- * being built (not while harts run).
+ * (anonymous private mmap): untouched guest pages cost no host RAM (a
+ * touched page costs up to its 2 MiB huge page).  Only while the VM is
+ * being built (not while harts run).  The host mapping starts on a
+ * MEM_HUGE_ALIGN boundary and is advised MADV_HUGEPAGE: the host backs it
+ * with 2 MiB transparent huge pages where its THP policy allows.
  * Errors: -EINVAL misaligned/zero size/wraps, -EEXIST overlaps an existing
  * RAM region, -ENOSPC more than MEM_MAX_RAM_REGIONS, -ENOMEM host mmap
  * failed. */

@@ -513,6 +513,75 @@ static void test_discard(void **state)
     mem_free(m);
 }
 
+/* The host's THP policy allows madvised huge pages ("always" or
+ * "madvise" in sysfs), so MADV_HUGEPAGE is expected to take. */
+static bool host_thp_madvise(void)
+{
+    char line[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return false;
+    bool ok = fgets(line, sizeof(line), f) &&
+              (strstr(line, "[always]") || strstr(line, "[madvise]"));
+    fclose(f);
+    return ok;
+}
+
+/* The smaps block of the mapping holding `p`: whether it says the kernel
+ * may back it with huge pages (THPeligible: 1). */
+static bool smaps_thp_eligible(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[512];
+    bool in = false, eligible = false;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (in && !strncmp(line, "THPeligible:", 12))
+            eligible = atoi(line + 12) == 1;
+    }
+    fclose(f);
+    return eligible;
+}
+
+/* Anonymous RAM starts on a 2 MiB host boundary and is advised for huge
+ * pages, so a first touch can fault in 2 MiB (mem.c ram_map_anon); a
+ * discard inside a huge page still zeroes just its own 4 KiB. */
+static void test_ram_huge_pages(void **state)
+{
+    (void)state;
+    const uint64_t base = 0x80000000ULL, size = 8ULL << 20;
+    struct mem *m = mem_new();
+    assert_int_equal(mem_add_ram(m, base, size), 0);
+    assert_int_equal(mem_add_ram(m, base + size + PAGE, 3 * PAGE), 0);  /* small */
+    uint64_t avail;
+    uint8_t *h = mem_gpa_to_hva(m, base, &avail, true);
+    assert_non_null(h);
+    assert_int_equal((uintptr_t)h % MEM_HUGE_ALIGN, 0);
+    uint8_t *s = mem_gpa_to_hva(m, base + size + PAGE, &avail, true);
+    assert_non_null(s);
+    assert_int_equal((uintptr_t)s % MEM_HUGE_ALIGN, 0);
+    if (host_thp_madvise())
+        assert_true(smaps_thp_eligible(h + MEM_HUGE_ALIGN));
+    else
+        print_message("host THP policy is \"never\": eligibility not checked\n");
+    for (unsigned i = 0; i < 8; i++)
+        fill_page(m, base + MEM_HUGE_ALIGN + i * PAGE, i);
+    assert_int_equal(mem_discard(m, base + MEM_HUGE_ALIGN + 3 * PAGE, PAGE), 0);
+    uint8_t zero[PAGE] = { 0 }, buf[PAGE];
+    for (unsigned i = 0; i < 8; i++) {
+        if (i == 3) {
+            assert_int_equal(mem_read(m, base + MEM_HUGE_ALIGN + i * PAGE, buf, PAGE), 0);
+            assert_memory_equal(buf, zero, PAGE);
+        } else {
+            assert_true(page_holds(m, base + MEM_HUGE_ALIGN + i * PAGE, i));
+        }
+    }
+    mem_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_replace_file_backed),
         cmocka_unit_test(test_pinner_races_mover),
         cmocka_unit_test(test_discard),
+        cmocka_unit_test(test_ram_huge_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
