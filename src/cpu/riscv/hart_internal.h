@@ -231,6 +231,8 @@ struct hart {
     uint8_t *jit_wwin;
     int jit_fd;
     size_t jit_size, jit_used;
+    size_t jit_populated;       /* the window is mapped up to here (bytes
+                                   into the buffer; jit_populate_ahead) */
     bool jit_enabled;
     bool jit_empty;             /* nothing translated since init or reset */
     unsigned jit_region;        /* region of the ring being filled */
