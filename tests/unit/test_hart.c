@@ -771,6 +771,43 @@ static void test_jit_regs_across_chained_exits(void **state)
     assert_int_equal(hart_get_x(e->h, 13), 210);
 }
 
+/* Superblocks: a block goes on past its conditional branches, each a
+ * side exit that writes the held registers back before it leaves.  The
+ * loop runs through both side exits (odd a0 to C, the last pass to D)
+ * and the fall-through: the block at A covers 0x0c and 0x14, so no
+ * block starts there, and every value the exits leave in h->x[] holds. */
+static void test_jit_superblock_side_exits(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00150513,   /* A 0x00: addi a0,a0,1 */
+        0x00258593,   /* 0x04: addi a1,a1,2 */
+        0x02550063,   /* 0x08: beq a0,t0,D (side exit, the last pass) */
+        0x00157393,   /* 0x0c: andi t2,a0,1 */
+        0x00039863,   /* 0x10: bne t2,zero,C (side exit, odd a0) */
+        0x00160613,   /* 0x14: addi a2,a2,1 */
+        0x00b686b3,   /* 0x18: add a3,a3,a1 */
+        0x00030067,   /* 0x1c: jr t1 (A) */
+        0x00170713,   /* C 0x20: addi a4,a4,1 */
+        0x00030067,   /* 0x24: jr t1 (A) */
+        0x00100073,   /* D 0x28: ebreak */
+    };
+    hart_set_x(e->h, 5, 20);
+    hart_set_x(e->h, 6, RAM);
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + 0x28);
+    assert_false(translated_at(e, RAM + 0x0c));
+    assert_false(translated_at(e, RAM + 0x14));
+    assert_true(translated_at(e, RAM + 0x20));
+    assert_int_equal(hart_get_x(e->h, 10), 20);
+    assert_int_equal(hart_get_x(e->h, 11), 40);
+    assert_int_equal(hart_get_x(e->h, 12), 9);      /* a0 = 2, 4, ..., 18 */
+    assert_int_equal(hart_get_x(e->h, 13), 180);    /* the sum of 2 a0 there */
+    assert_int_equal(hart_get_x(e->h, 14), 10);     /* a0 = 1, 3, ..., 19 */
+    assert_int_equal(hart_get_x(e->h, 7), 1);       /* from a0 = 19 */
+}
+
 /* A block that branches back to its own start keeps its registers held
  * round the loop; a load fault in its sixth iteration still finds h->x[]
  * exact. */
@@ -1227,6 +1264,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_regs_written_back_at_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_around_helper_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),

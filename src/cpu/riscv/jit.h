@@ -5,9 +5,11 @@
  * to amo_exec; the CSR instructions of jit_csr_in_block as calls to
  * sys_exec).  A block starts
  * at the slot it was entered at (a taken-branch target or a refetch),
- * ends after a branch or jump, before an instruction the translator does
- * not handle (those stay in the interpreter), at the end of the page, or
- * after JIT_MAX_INSNS.
+ * and is a superblock: it goes on past each conditional branch into the
+ * fall-through, the branch's taken way a side exit, and ends after a
+ * jump or a branch back to its own start (a loop), before an instruction
+ * the translator does not handle (those stay in the interpreter), at the
+ * end of the page, or after JIT_MAX_INSNS.
  *
  * Block ABI: uint64_t fn(struct hart *h, uint64_t vpc), vpc = the block's
  * virtual start address (code is shared by every virtual alias of the

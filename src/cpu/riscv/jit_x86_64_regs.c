@@ -203,7 +203,9 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         written |= 1ULL << in->rd;
         if ((op_is_branch(in->op) || in->op == OP_JAL) && o - off + (unsigned)in->imm == 0)
             b->ra.loops = true;
-        if (ends_block(in->op))
+        /* A conditional branch goes on into its fall-through (a side
+         * exit, translate()) unless it leads back to the block's start. */
+        if (ends_block(in->op) && !(op_is_branch(in->op) && o - off + (unsigned)in->imm != 0))
             break;
         o += 2u * in->len;
     }
