@@ -808,6 +808,47 @@ static void test_jit_superblock_side_exits(void **state)
     assert_int_equal(hart_get_x(e->h, 7), 1);       /* from a0 = 19 */
 }
 
+/* MULH, MULHU and MULHSU translated inline (MUL/IMUL's rdx, and the
+ * MULHSU correction) against 128-bit C arithmetic, on sign and size
+ * edges, with the operands held in host registers and rd = rs1 last. */
+static void test_jit_mul_high(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x02b51633,   /* mulh a2,a0,a1 */
+        0x02b536b3,   /* mulhu a3,a0,a1 */
+        0x02b52733,   /* mulhsu a4,a0,a1 */
+        0x02a5a7b3,   /* mulhsu a5,a1,a0 */
+        0x02b52533,   /* mulhsu a0,a0,a1 */
+        0x00100073,   /* ebreak */
+    };
+    static const uint64_t v[] = {
+        0, 1, 2, 3, ~0ULL, ~0ULL - 1, 1ULL << 63, (1ULL << 63) - 1, (1ULL << 63) + 1,
+        0xffffffffULL, 1ULL << 32, 0x0123456789abcdefULL, 0xfedcba9876543210ULL,
+    };
+    const unsigned n = sizeof(v) / sizeof(v[0]);
+    for (unsigned i = 0; i < n; i++) {
+        for (unsigned j = 0; j < n; j++) {
+            uint64_t a = v[i], c = v[j];
+            hart_set_x(e->h, 10, a);
+            hart_set_x(e->h, 11, c);
+            run_block(e, prog, sizeof(prog) / 4);
+            assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+            assert_int_equal(e->h->mepc, RAM + 0x14);
+            uint64_t hs = (uint64_t)(((__int128)(int64_t)a * (int64_t)c) >> 64);
+            uint64_t hu = (uint64_t)(((unsigned __int128)a * c) >> 64);
+            uint64_t hsu = (uint64_t)(((__int128)(int64_t)a * (__int128)c) >> 64);
+            uint64_t hsu2 = (uint64_t)(((__int128)(int64_t)c * (__int128)a) >> 64);
+            assert_int_equal(hart_get_x(e->h, 12), hs);
+            assert_int_equal(hart_get_x(e->h, 13), hu);
+            assert_int_equal(hart_get_x(e->h, 14), hsu);
+            assert_int_equal(hart_get_x(e->h, 15), hsu2);
+            assert_int_equal(hart_get_x(e->h, 10), hsu);
+            assert_int_equal(hart_get_x(e->h, 11), c);
+        }
+    }
+}
+
 /* A block that branches back to its own start keeps its registers held
  * round the loop; a load fault in its sixth iteration still finds h->x[]
  * exact. */
@@ -1265,6 +1306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_regs_around_helper_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_mul_high, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),

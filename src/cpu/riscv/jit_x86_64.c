@@ -35,8 +35,8 @@
  * Loads, stores and atomics (jit_x86_64_mem.c) look up the software TLB
  * inline (the same entries the interpreter uses) and call the C slow path
  * on a miss.
- * Division, the high multiplies, CPOP and ORC.B call small C helpers:
- * they are rare and full of corner cases. */
+ * Division, CPOP and ORC.B call small C helpers: they are rare and full
+ * of corner cases.  The high multiplies are inline (one-operand MUL/IMUL). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -68,12 +68,9 @@
 
 /* ---- C helpers called from translated code ---- */
 
-static uint64_t jit_muldiv(uint64_t a, uint64_t b, uint32_t op)
+static uint64_t jit_divrem(uint64_t a, uint64_t b, uint32_t op)
 {
     switch (op) {
-    case OP_MULH: return (uint64_t)(((__int128)(int64_t)a * (__int128)(int64_t)b) >> 64);
-    case OP_MULHU: return (uint64_t)(((unsigned __int128)a * b) >> 64);
-    case OP_MULHSU: return (uint64_t)(((__int128)(int64_t)a * (__int128)(unsigned __int128)b) >> 64);
     case OP_DIV:
         if (!b) return ~0ULL;
         if ((int64_t)a == INT64_MIN && (int64_t)b == -1) return a;
@@ -584,6 +581,24 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         jit_put_x(b, RAX, in->rd);
         return true;
     case OP_MULH: case OP_MULHU: case OP_MULHSU:
+        /* The high half of the 128-bit product, inline: one-operand MUL
+         * (unsigned) or IMUL (signed) leaves it in rdx.  MULHSU is the
+         * unsigned product's high half less x[rs2] when x[rs1] is
+         * negative (x[rs1] = its unsigned value - 2^64).  The bignum and
+         * elliptic-curve code of a Linux boot's signature checks is full
+         * of these; the helper call stored and reloaded every held
+         * register around each one. */
+        jit_get_x(b, RAX, in->rs1);
+        jit_get_x(b, RCX, in->rs2);
+        b1(b, 0x48); b1(b, 0xf7); b1(b, in->op == OP_MULH ? 0xe9 : 0xe1);   /* imul/mul rcx */
+        if (in->op == OP_MULHSU) {
+            jit_get_x(b, RAX, in->rs1);
+            shift_imm(b, 1, 7, RAX, 63);                   /* sar rax, 63 */
+            op_rr(b, 1, 0x21, RCX, RAX);                   /* and rax, rcx */
+            op_rr(b, 1, 0x29, RAX, RDX);                   /* sub rdx, rax */
+        }
+        jit_put_x(b, RDX, in->rd);
+        return true;
     case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
     case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
         jit_get_x(b, RAX, in->rs1);     /* via rax, rcx: rsi, rdi may hold registers */
@@ -592,7 +607,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         op_rr(b, 1, 0x8b, RDI, RAX);
         op_rr(b, 1, 0x8b, RSI, RCX);
         b1(b, 0xba); b4(b, in->op);                        /* mov edx, op */
-        call_abs(b, (const void *)jit_muldiv);
+        call_abs(b, (const void *)jit_divrem);
         jit_regs_reload(b, b->ra.valid);
         jit_put_x(b, RAX, in->rd);
         return true;
