@@ -238,6 +238,17 @@ static int discard_range(struct mem *m, struct ram_region *r, uint64_t off, uint
      * larger pages it would drop guest pages next to the range too. */
     if (sysconf(_SC_PAGESIZE) != (long)MEM_PAGE_SIZE)
         return -EOPNOTSUPP;
+    /* Dropping part of a 2 MiB block leaves a huge page partly mapped,
+     * and the host's khugepaged collapses such a range of an
+     * MADV_HUGEPAGE region back into a whole huge page, zero-filling the
+     * holes: a balloon's scattered 4 KiB pages would be host memory
+     * again within minutes.  So the first partial discard turns the
+     * advice off for the whole region (one call; huge pages already
+     * there stay until split).  Whole aligned blocks (free page reports)
+     * leave nothing to collapse. */
+    uintptr_t lo = (uintptr_t)(r->host + off), hi = lo + len;
+    if (((lo | hi) & (MEM_HUGE_ALIGN - 1)) && !atomic_exchange(&r->small_pages, true))
+        (void)madvise(r->host, r->size, MADV_NOHUGEPAGE);
     if (madvise(r->host + off, len, MADV_DONTNEED) < 0)
         return -errno;
     for (uint64_t p = off; p < off + len; p += MEM_PAGE_SIZE)

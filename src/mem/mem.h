@@ -72,9 +72,10 @@ void mem_free(struct mem *m);
  * Both must be multiples of MEM_PAGE_SIZE.  Host memory is reserved lazily
  * (anonymous private mmap): untouched guest pages cost no host RAM (a
  * touched page costs up to its 2 MiB huge page).  Only while the VM is
- * being built (not while harts run).  The host mapping starts on a
- * MEM_HUGE_ALIGN boundary and is advised MADV_HUGEPAGE: the host backs it
- * with 2 MiB transparent huge pages where its THP policy allows.
+ * being built (not while harts run).  The host mapping is congruent to
+ * gpa modulo MEM_HUGE_ALIGN and advised MADV_HUGEPAGE: the host backs it
+ * with 2 MiB transparent huge pages where its THP policy allows, until
+ * the first mem_discard of part of a 2 MiB block.
  * Errors: -EINVAL misaligned/zero size/wraps, -EEXIST overlaps an existing
  * RAM region, -ENOSPC more than MEM_MAX_RAM_REGIONS, -ENOMEM host mmap
  * failed. */
@@ -302,7 +303,10 @@ int mem_replace_page(struct mem *m, uint64_t gpa);
  * section 5.5.6).  The host address stays mapped; the pages read as zeros
  * afterwards (or as the file's bytes on a region mapped from a snapshot's
  * memory file, whose private copies are dropped), and the next write
- * faults in a fresh page.  The pages are marked dirty.  Not a memory
+ * faults in a fresh page.  The pages are marked dirty.  The first
+ * discard of part of a 2 MiB block advises the whole region
+ * MADV_NOHUGEPAGE, so the host's khugepaged does not fill the dropped
+ * pages back in (docs/mem.md "Huge pages").  Not a memory
  * operation: no shootdown, any thread; only for pages the guest gave up
  * (a racing guest access is the guest's own bug, never the host's).
  * Errors: -EINVAL misaligned, empty-wrapped or not all in one RAM region;

@@ -32,6 +32,9 @@ struct ram_region {
      * have in flight, far below the moving bit. */
     _Atomic uint32_t *pins;
     bool file_backed;       /* mem_add_ram_file: contents may live in the file */
+    /* Set at the first discard of part of a 2 MiB block, when the region
+     * was advised MADV_NOHUGEPAGE (lease.c discard_range). */
+    atomic_bool small_pages;
 };
 
 struct mmio_region {

@@ -65,6 +65,14 @@
 #define JIT_STUBS 4096   /* the shared stubs' page at the start; kept by resets */
 #define JIT_REGION_SIZE (((JIT_BUF_SIZE - JIT_STUBS) / JIT_REGIONS) & ~4095u)
 #define JIT_POPULATE_STEP (64u << 10)   /* bytes mapped ahead (jit_populate_ahead) */
+/* Linux 5.14 uapi values, for C libraries whose headers predate them
+ * (the kernel then refuses them, and pages fault in as before). */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 /* ---- C helpers called from translated code ---- */
 
