@@ -849,6 +849,71 @@ static void test_jit_mul_high(void **state)
     }
 }
 
+/* An indirect call whose target changes every pass, translated: JALR
+ * leaves through the chain stub, which must enter whichever block the
+ * new target is (F1 on even t0, F2 on odd), and the returns come back
+ * the same way. */
+static void test_jit_indirect_target_changes(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0xfff28293,   /* A 0x00: addi t0,t0,-1 */
+        0x04028e63,   /* 0x04: beqz t0,END */
+        0x0012f393,   /* 0x08: andi t2,t0,1 */
+        0x00439393,   /* 0x0c: slli t2,t2,4 */
+        0x00730e33,   /* 0x10: add t3,t1,t2: F1 or F2 */
+        0x000e00e7,   /* 0x14: jalr ra,0(t3) */
+        0xfe9ff06f,   /* 0x18: j A */
+        0x00000013, 0x00000013, 0x00000013, 0x00000013,   /* 0x1c-0x28 */
+        0x00000013, 0x00000013, 0x00000013, 0x00000013,   /* 0x2c-0x38 */
+        0x00000013,   /* 0x3c */
+        0x00150513,   /* F1 0x40: addi a0,a0,1 */
+        0x00008067,   /* 0x44: ret */
+        0x00000013, 0x00000013,
+        0x00158593,   /* F2 0x50: addi a1,a1,1 */
+        0x00008067,   /* 0x54: ret */
+        0x00000013, 0x00000013,
+        0x00100073,   /* END 0x60: ebreak */
+    };
+    hart_set_x(e->h, 5, 21);
+    hart_set_x(e->h, 6, RAM + 0x40);
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + 0x60);
+    assert_true(translated_at(e, RAM + 0x40));
+    assert_true(translated_at(e, RAM + 0x50));
+    assert_true(translated_at(e, RAM + 0x18));
+    assert_int_equal(hart_get_x(e->h, 10), 10);     /* t0 = 20, 18, ..., 2 */
+    assert_int_equal(hart_get_x(e->h, 11), 10);     /* t0 = 19, 17, ..., 1 */
+    assert_int_equal(hart_get_x(e->h, 5), 0);
+}
+
+/* Code changed behind the hart's back (another hart's store, device DMA:
+ * here a write to memory not through this hart) after it was translated:
+ * FENCE.I makes this hart run the new code (Zifencei). */
+static void test_jit_fence_i_retranslates(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00100513,   /* 0x00: li a0,1 (becomes li a0,2) */
+        0x00100073,   /* 0x04: ebreak */
+    };
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mepc, RAM + 0x04);
+    assert_int_equal(hart_get_x(e->h, 10), 1);
+    put32(e, RAM + 0x00, 0x00200513);   /* li a0,2 */
+    /* In a page this hart has not decoded: its snapshot of page 0 would
+     * hold no instructions at 0x100. */
+    put32(e, RAM + 0x1000, 0x0000100f);  /* fence.i */
+    put32(e, RAM + 0x1004, 0xffdfe06f);  /* j 0x00 */
+    e->h->pc = RAM + 0x1000;
+    hart_run(e->h, 10000);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + 0x04);
+    assert_int_equal(hart_get_x(e->h, 10), 2);
+    assert_true(translated_at(e, RAM));   /* translated again, from the new bytes */
+}
+
 /* A block that branches back to its own start keeps its registers held
  * round the loop; a load fault in its sixth iteration still finds h->x[]
  * exact. */
@@ -1307,6 +1372,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_mul_high, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_indirect_target_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_fence_i_retranslates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
