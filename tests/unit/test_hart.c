@@ -684,6 +684,14 @@ static void run_block(struct env *e, const uint32_t *prog, unsigned n)
     assert_true(translated_at(e, RAM));
 }
 
+/* run_block, which must end at the ebreak at byte `at` of the program. */
+static void run_block_to_ebreak(struct env *e, const uint32_t *prog, unsigned n, uint64_t at)
+{
+    run_block(e, prog, n);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + at);
+}
+
 /* A load that faults after several register writes in its block: h->x[]
  * holds every earlier result and not the faulting load's. */
 static void test_jit_regs_written_back_at_fault(void **state)
@@ -730,9 +738,7 @@ static void test_jit_regs_around_helper_calls(void **state)
         0x00a787b3,   /* add a5,a5,a0 */
         0x00100073,   /* ebreak */
     };
-    run_block(e, prog, sizeof(prog) / 4);
-    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
-    assert_int_equal(e->h->mepc, RAM + 0x2c);
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x2c);
     assert_int_equal(hart_get_x(e->h, 12), 17);
     assert_int_equal(hart_get_x(e->h, 14), 140);
     assert_int_equal(hart_get_x(e->h, 13), 140);
@@ -760,9 +766,7 @@ static void test_jit_regs_across_chained_exits(void **state)
     };
     hart_set_x(e->h, 5, 10);
     hart_set_x(e->h, 6, RAM);
-    run_block(e, prog, sizeof(prog) / 4);
-    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
-    assert_int_equal(e->h->mepc, RAM + 0x1c);
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x1c);
     assert_true(translated_at(e, RAM + 0x10));
     assert_true(translated_at(e, RAM + 0x20));
     assert_int_equal(hart_get_x(e->h, 10), 10);
@@ -794,9 +798,7 @@ static void test_jit_superblock_side_exits(void **state)
     };
     hart_set_x(e->h, 5, 20);
     hart_set_x(e->h, 6, RAM);
-    run_block(e, prog, sizeof(prog) / 4);
-    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
-    assert_int_equal(e->h->mepc, RAM + 0x28);
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x28);
     assert_false(translated_at(e, RAM + 0x0c));
     assert_false(translated_at(e, RAM + 0x14));
     assert_true(translated_at(e, RAM + 0x20));
@@ -832,9 +834,7 @@ static void test_jit_mul_high(void **state)
             uint64_t a = v[i], c = v[j];
             hart_set_x(e->h, 10, a);
             hart_set_x(e->h, 11, c);
-            run_block(e, prog, sizeof(prog) / 4);
-            assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
-            assert_int_equal(e->h->mepc, RAM + 0x14);
+            run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x14);
             uint64_t hs = (uint64_t)(((__int128)(int64_t)a * (int64_t)c) >> 64);
             uint64_t hu = (uint64_t)(((unsigned __int128)a * c) >> 64);
             uint64_t hsu = (uint64_t)(((__int128)(int64_t)a * (__int128)c) >> 64);
@@ -877,9 +877,7 @@ static void test_jit_indirect_target_changes(void **state)
     };
     hart_set_x(e->h, 5, 21);
     hart_set_x(e->h, 6, RAM + 0x40);
-    run_block(e, prog, sizeof(prog) / 4);
-    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
-    assert_int_equal(e->h->mepc, RAM + 0x60);
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x60);
     assert_true(translated_at(e, RAM + 0x40));
     assert_true(translated_at(e, RAM + 0x50));
     assert_true(translated_at(e, RAM + 0x18));
@@ -898,8 +896,7 @@ static void test_jit_fence_i_retranslates(void **state)
         0x00100513,   /* 0x00: li a0,1 (becomes li a0,2) */
         0x00100073,   /* 0x04: ebreak */
     };
-    run_block(e, prog, sizeof(prog) / 4);
-    assert_int_equal(e->h->mepc, RAM + 0x04);
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x04);
     assert_int_equal(hart_get_x(e->h, 10), 1);
     put32(e, RAM + 0x00, 0x00200513);   /* li a0,2 */
     /* In a page this hart has not decoded: its snapshot of page 0 would
