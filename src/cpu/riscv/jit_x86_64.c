@@ -650,12 +650,13 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
                    : in->op == OP_BLT ? CC_L : in->op == OP_BGE ? CC_GE
                    : in->op == OP_BLTU ? CC_B : CC_AE;
         bool loop = b->loop && off + in->imm == 0 && jit_regs_can_loop(b);
+        jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
+        /* The writes-back below are movs: they leave the flags alone. */
         if (!loop && off + in->imm != 0) {
             /* A side exit: taken, write back and leave for the target;
              * not taken, the block goes on with its registers held (a
              * superblock: the fall-through costs no exit, no write-back
              * and no reload at the next block's entry). */
-            jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);
             uint8_t *stay = jcc_fwd(b, cc ^ 1);            /* the inverse */
             jit_regs_writeback(b);
             emit_link_exit(b, h, off + in->imm, count + 1);
@@ -664,10 +665,9 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         }
         if (!loop)
             jit_regs_writeback(b);              /* once, for both ways out */
-        jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
         uint8_t *taken = jcc_fwd(b, cc);
         if (loop)
-            jit_regs_writeback(b);              /* movs leave the flags alone */
+            jit_regs_writeback(b);              /* the way out only */
         emit_link_exit(b, h, next, count + 1);
         patch(b, taken, b->p);
         if (loop)

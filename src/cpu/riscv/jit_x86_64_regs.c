@@ -170,16 +170,6 @@ static bool op_is_branch(unsigned op)
     return false;
 }
 
-static bool ends_block(unsigned op)
-{
-    switch (op) {
-    case OP_JAL: case OP_JALR:
-    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
-        return true;
-    }
-    return false;
-}
-
 void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off)
 {
     unsigned uses[33] = { 0 };
@@ -201,11 +191,13 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
             uses[in->rs2]++;
         uses[in->rd]++;
         written |= 1ULL << in->rd;
-        if ((op_is_branch(in->op) || in->op == OP_JAL) && o - off + (unsigned)in->imm == 0)
+        bool to_start = o - off + (unsigned)in->imm == 0;
+        if ((op_is_branch(in->op) || in->op == OP_JAL) && to_start)
             b->ra.loops = true;
-        /* A conditional branch goes on into its fall-through (a side
-         * exit, translate()) unless it leads back to the block's start. */
-        if (ends_block(in->op) && !(op_is_branch(in->op) && o - off + (unsigned)in->imm != 0))
+        /* Jumps end the block; a conditional branch goes on into its
+         * fall-through (a side exit, translate()) unless it leads back
+         * to the block's start. */
+        if (in->op == OP_JAL || in->op == OP_JALR || (op_is_branch(in->op) && to_start))
             break;
         o += 2u * in->len;
     }
