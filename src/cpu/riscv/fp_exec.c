@@ -1,5 +1,7 @@
 /* cpu/riscv: execution of F/D arithmetic (Unprivileged ISA chapters 11
- * and 12) on top of the soft-float in fpu.c: NaN-boxing of singles,
+ * and 12) on top of fpu.h (the arithmetic on the host's units where they
+ * agree with the soft-float, fpu_host.c, else the soft-float): NaN-boxing
+ * of singles,
  * rounding-mode resolution (rm = 7 takes frm; 5, 6 and an invalid frm are
  * illegal), fflags accumulation and mstatus.FS tracking.  Loads, stores,
  * moves and FSGNJ are inline in exec.c. */
@@ -47,15 +49,15 @@ int fp_exec(struct hart *h, const struct insn *ip)
 
     switch (ip->op) {
     /* binary32 */
-    case OP_FMADD_S:  f[rd] = BOX32(f32_fma(s1, s2, s3, 0, 0, rm, &fl)); break;
-    case OP_FMSUB_S:  f[rd] = BOX32(f32_fma(s1, s2, s3, 0, 1, rm, &fl)); break;
-    case OP_FNMSUB_S: f[rd] = BOX32(f32_fma(s1, s2, s3, 1, 0, rm, &fl)); break;
-    case OP_FNMADD_S: f[rd] = BOX32(f32_fma(s1, s2, s3, 1, 1, rm, &fl)); break;
-    case OP_FADD_S:   f[rd] = BOX32(f32_add(s1, s2, rm, &fl)); break;
-    case OP_FSUB_S:   f[rd] = BOX32(f32_sub(s1, s2, rm, &fl)); break;
-    case OP_FMUL_S:   f[rd] = BOX32(f32_mul(s1, s2, rm, &fl)); break;
-    case OP_FDIV_S:   f[rd] = BOX32(f32_div(s1, s2, rm, &fl)); break;
-    case OP_FSQRT_S:  f[rd] = BOX32(f32_sqrt(s1, rm, &fl)); break;
+    case OP_FMADD_S:  f[rd] = BOX32(f32_fma_host(s1, s2, s3, 0, 0, rm, &fl)); break;
+    case OP_FMSUB_S:  f[rd] = BOX32(f32_fma_host(s1, s2, s3, 0, 1, rm, &fl)); break;
+    case OP_FNMSUB_S: f[rd] = BOX32(f32_fma_host(s1, s2, s3, 1, 0, rm, &fl)); break;
+    case OP_FNMADD_S: f[rd] = BOX32(f32_fma_host(s1, s2, s3, 1, 1, rm, &fl)); break;
+    case OP_FADD_S:   f[rd] = BOX32(f32_add_host(s1, s2, rm, &fl)); break;
+    case OP_FSUB_S:   f[rd] = BOX32(f32_sub_host(s1, s2, rm, &fl)); break;
+    case OP_FMUL_S:   f[rd] = BOX32(f32_mul_host(s1, s2, rm, &fl)); break;
+    case OP_FDIV_S:   f[rd] = BOX32(f32_div_host(s1, s2, rm, &fl)); break;
+    case OP_FSQRT_S:  f[rd] = BOX32(f32_sqrt_host(s1, rm, &fl)); break;
     case OP_FSGNJN_S: f[rd] = BOX32((s1 & 0x7fffffffu) | (~s2 & 0x80000000u)); break;
     case OP_FSGNJX_S: f[rd] = BOX32(s1 ^ (s2 & 0x80000000u)); break;
     case OP_FMIN_S:   f[rd] = BOX32(f32_min(s1, s2, &fl)); break;
@@ -73,15 +75,15 @@ int fp_exec(struct hart *h, const struct insn *ip)
     case OP_FCVT_S_L:  f[rd] = BOX32(i64_to_f32((int64_t)xs, rm, &fl)); break;
     case OP_FCVT_S_LU: f[rd] = BOX32(u64_to_f32(xs, rm, &fl)); break;
     /* binary64 */
-    case OP_FMADD_D:  f[rd] = f64_fma(d1, d2, d3, 0, 0, rm, &fl); break;
-    case OP_FMSUB_D:  f[rd] = f64_fma(d1, d2, d3, 0, 1, rm, &fl); break;
-    case OP_FNMSUB_D: f[rd] = f64_fma(d1, d2, d3, 1, 0, rm, &fl); break;
-    case OP_FNMADD_D: f[rd] = f64_fma(d1, d2, d3, 1, 1, rm, &fl); break;
-    case OP_FADD_D:   f[rd] = f64_add(d1, d2, rm, &fl); break;
-    case OP_FSUB_D:   f[rd] = f64_sub(d1, d2, rm, &fl); break;
-    case OP_FMUL_D:   f[rd] = f64_mul(d1, d2, rm, &fl); break;
-    case OP_FDIV_D:   f[rd] = f64_div(d1, d2, rm, &fl); break;
-    case OP_FSQRT_D:  f[rd] = f64_sqrt(d1, rm, &fl); break;
+    case OP_FMADD_D:  f[rd] = f64_fma_host(d1, d2, d3, 0, 0, rm, &fl); break;
+    case OP_FMSUB_D:  f[rd] = f64_fma_host(d1, d2, d3, 0, 1, rm, &fl); break;
+    case OP_FNMSUB_D: f[rd] = f64_fma_host(d1, d2, d3, 1, 0, rm, &fl); break;
+    case OP_FNMADD_D: f[rd] = f64_fma_host(d1, d2, d3, 1, 1, rm, &fl); break;
+    case OP_FADD_D:   f[rd] = f64_add_host(d1, d2, rm, &fl); break;
+    case OP_FSUB_D:   f[rd] = f64_sub_host(d1, d2, rm, &fl); break;
+    case OP_FMUL_D:   f[rd] = f64_mul_host(d1, d2, rm, &fl); break;
+    case OP_FDIV_D:   f[rd] = f64_div_host(d1, d2, rm, &fl); break;
+    case OP_FSQRT_D:  f[rd] = f64_sqrt_host(d1, rm, &fl); break;
     case OP_FSGNJN_D: f[rd] = (d1 & ~(1ULL << 63)) | (~d2 & (1ULL << 63)); break;
     case OP_FSGNJX_D: f[rd] = d1 ^ (d2 & (1ULL << 63)); break;
     case OP_FMIN_D:   f[rd] = f64_min(d1, d2, &fl); break;

@@ -79,4 +79,29 @@ uint64_t u64_to_f64(uint64_t a, int rm, uint32_t *fflags);
 uint64_t f32_to_f64(uint32_t a, uint32_t *fflags);
 uint32_t f64_to_f32(uint64_t a, int rm, uint32_t *fflags);
 
+/* ---- the host's units (fpu_host.c) ----
+ * The same operations, same contract, run on the host's SSE2 (and FMA3 for
+ * the fused forms) when that gives the soft-float's result and flags bit
+ * for bit: rounding modes RNE, RTZ, RDN and RUP; NaN results made
+ * canonical; a fused multiply-add with a NaN operand, RMM, and hosts
+ * without the units go to the soft-float above.  fp_exec uses these. */
+enum { FPU_HOST_SSE = 1, FPU_HOST_FMA = 2 };
+/* Which units the *_host functions use on this host (FPU_HOST_* bits;
+ * 0 on hosts other than x86-64). */
+unsigned fpu_host_units(void);
+uint32_t f32_add_host(uint32_t a, uint32_t b, int rm, uint32_t *fflags);
+uint32_t f32_sub_host(uint32_t a, uint32_t b, int rm, uint32_t *fflags);
+uint32_t f32_mul_host(uint32_t a, uint32_t b, int rm, uint32_t *fflags);
+uint32_t f32_div_host(uint32_t a, uint32_t b, int rm, uint32_t *fflags);
+uint32_t f32_sqrt_host(uint32_t a, int rm, uint32_t *fflags);
+uint32_t f32_fma_host(uint32_t a, uint32_t b, uint32_t c, int negprod, int negc,
+                      int rm, uint32_t *fflags);
+uint64_t f64_add_host(uint64_t a, uint64_t b, int rm, uint32_t *fflags);
+uint64_t f64_sub_host(uint64_t a, uint64_t b, int rm, uint32_t *fflags);
+uint64_t f64_mul_host(uint64_t a, uint64_t b, int rm, uint32_t *fflags);
+uint64_t f64_div_host(uint64_t a, uint64_t b, int rm, uint32_t *fflags);
+uint64_t f64_sqrt_host(uint64_t a, int rm, uint32_t *fflags);
+uint64_t f64_fma_host(uint64_t a, uint64_t b, uint64_t c, int negprod, int negc,
+                      int rm, uint32_t *fflags);
+
 #endif

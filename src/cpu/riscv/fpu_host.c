@@ -1,0 +1,218 @@
+/* cpu/riscv: F/D arithmetic on the host's SSE2 and FMA3 units where the
+ * result and the flags are provably those of the soft-float (fpu.c), which
+ * runs everything else.
+ *
+ * Why the host's answers are the RISC-V answers (Unprivileged ISA 11.2,
+ * 11.3, 12; IEEE 754-2008 clauses 4, 5.4, 7): SSE's scalar add, subtract,
+ * multiply, divide, square root and FMA3's fused multiply-add are the
+ * IEEE operations, correctly rounded in the mode MXCSR.RC selects.  Four
+ * of RISC-V's five modes have an RC equivalent (RNE 00, RDN 01, RUP 10,
+ * RTZ 11); RMM has none and goes to the soft-float.  With every exception
+ * masked, MXCSR's sticky flags are IEEE's: IE = NV, ZE = DZ, OE = OF,
+ * PE = NX, and UE = UF, since SSE, like RISC-V, detects tininess after
+ * rounding and raises underflow only when the tiny result is also inexact
+ * (DE, a denormal operand, has no RISC-V counterpart and is dropped).  FTZ
+ * and DAZ are off, so subnormals are exact operands and results.
+ *
+ * Fixed up here: every NaN result becomes RISC-V's canonical NaN (SSE
+ * returns an input's NaN quietened, or its own negative default NaN); the
+ * flags need nothing, a signalling input raising IE as it raises NV.  The
+ * one flag difference, fma(0, inf, qNaN), which RISC-V says raises NV and
+ * FMA3 does not, is left to the soft-float: a fused multiply-add with any
+ * NaN operand runs there.
+ *
+ * MXCSR is per thread: each operation loads the rounding mode with the
+ * flags clear, runs, reads the flags back and restores the C default
+ * (RNE, flags clear), all in one asm statement so the compiler cannot
+ * move host floating point of its own in between.  test_fpu_host compares
+ * every operation here with the soft-float on edge and random operands. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "cpu/riscv/fpu.h"
+
+#if defined(__x86_64__)
+
+#define MXCSR_DEFAULT 0x1f80u      /* all exceptions masked, RNE, no FTZ/DAZ */
+
+/* MXCSR for a RISC-V rounding mode (RNE..RUP); RC is bits 13-14. */
+static inline uint32_t mxcsr_for(int rm)
+{
+    static const uint32_t rc[4] = { 0u << 13, 3u << 13, 1u << 13, 2u << 13 };
+    return MXCSR_DEFAULT | rc[rm];
+}
+
+/* MXCSR's flag bits (IE, DE, ZE, OE, UE, PE: bits 0-5) as fflags. */
+static inline uint32_t fflags_of(uint32_t m)
+{
+    return ((m & 0x01) ? FFLAG_NV : 0) | ((m & 0x04) ? FFLAG_DZ : 0) |
+           ((m & 0x08) ? FFLAG_OF : 0) | ((m & 0x10) ? FFLAG_UF : 0) |
+           ((m & 0x20) ? FFLAG_NX : 0);
+}
+
+static bool host_fma(void)
+{
+    static int have = -1;          /* racy first use writes the same value */
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    return have;
+}
+
+unsigned fpu_host_units(void)
+{
+    return FPU_HOST_SSE | (host_fma() ? FPU_HOST_FMA : 0);
+}
+
+static inline bool nan32(uint32_t a) { return (a & 0x7fffffffu) > 0x7f800000u; }
+static inline bool nan64(uint64_t a) { return (a & ~(1ull << 63)) > 0x7ff0000000000000ull; }
+
+/* One scalar instruction `insn` (AT&T: source, destination) on a and b. */
+#define SSE_BINOP(insn, a, b, mx, m)                                       \
+    __asm__ volatile("ldmxcsr %[in]\n\t" insn " %[y], %[x]\n\t"             \
+                     "stmxcsr %[out]\n\tldmxcsr %[dflt]"                   \
+                     : [x] "+x"(a), [out] "=m"(m)                          \
+                     : [y] "x"(b), [in] "m"(mx), [dflt] "m"(dflt))
+
+static const uint32_t dflt = MXCSR_DEFAULT;
+
+static inline uint32_t done32(float r, uint32_t m, uint32_t *fflags)
+{
+    uint32_t v;
+    memcpy(&v, &r, 4);
+    *fflags |= fflags_of(m);
+    return nan32(v) ? F32_CANON_NAN : v;
+}
+
+static inline uint64_t done64(double r, uint32_t m, uint32_t *fflags)
+{
+    uint64_t v;
+    memcpy(&v, &r, 8);
+    *fflags |= fflags_of(m);
+    return nan64(v) ? F64_CANON_NAN : v;
+}
+
+#define BIN32(name, insn, soft)                                            \
+    uint32_t name(uint32_t a, uint32_t b, int rm, uint32_t *fflags)         \
+    {                                                                       \
+        if (rm > FRM_RUP)                                                   \
+            return soft(a, b, rm, fflags);                                  \
+        float x, y;                                                         \
+        memcpy(&x, &a, 4);                                                  \
+        memcpy(&y, &b, 4);                                                  \
+        uint32_t mx = mxcsr_for(rm), m;                                     \
+        SSE_BINOP(insn, x, y, mx, m);                                       \
+        return done32(x, m, fflags);                                        \
+    }
+
+#define BIN64(name, insn, soft)                                            \
+    uint64_t name(uint64_t a, uint64_t b, int rm, uint32_t *fflags)         \
+    {                                                                       \
+        if (rm > FRM_RUP)                                                   \
+            return soft(a, b, rm, fflags);                                  \
+        double x, y;                                                        \
+        memcpy(&x, &a, 8);                                                  \
+        memcpy(&y, &b, 8);                                                  \
+        uint32_t mx = mxcsr_for(rm), m;                                     \
+        SSE_BINOP(insn, x, y, mx, m);                                       \
+        return done64(x, m, fflags);                                        \
+    }
+
+BIN32(f32_add_host, "addss", f32_add)
+BIN32(f32_sub_host, "subss", f32_sub)
+BIN32(f32_mul_host, "mulss", f32_mul)
+BIN32(f32_div_host, "divss", f32_div)
+BIN64(f64_add_host, "addsd", f64_add)
+BIN64(f64_sub_host, "subsd", f64_sub)
+BIN64(f64_mul_host, "mulsd", f64_mul)
+BIN64(f64_div_host, "divsd", f64_div)
+
+/* Square root: sqrtss/sqrtsd x, x (the source is the destination). */
+uint32_t f32_sqrt_host(uint32_t a, int rm, uint32_t *fflags)
+{
+    if (rm > FRM_RUP)
+        return f32_sqrt(a, rm, fflags);
+    float x;
+    memcpy(&x, &a, 4);
+    uint32_t mx = mxcsr_for(rm), m;
+    SSE_BINOP("sqrtss", x, x, mx, m);
+    return done32(x, m, fflags);
+}
+
+uint64_t f64_sqrt_host(uint64_t a, int rm, uint32_t *fflags)
+{
+    if (rm > FRM_RUP)
+        return f64_sqrt(a, rm, fflags);
+    double x;
+    memcpy(&x, &a, 8);
+    uint32_t mx = mxcsr_for(rm), m;
+    SSE_BINOP("sqrtsd", x, x, mx, m);
+    return done64(x, m, fflags);
+}
+
+/* (±a*b) ± c: the negations are sign flips of a and c, exact (also for
+ * zeros: -(a*b) and (-a)*b are the same value), so one FMA3 form does all
+ * four RISC-V instructions.  vfmadd231: x = y*z + x. */
+#define FMA_OP(insn, c, a, b, mx, m)                                       \
+    __asm__ volatile("ldmxcsr %[in]\n\t" insn " %[z], %[y], %[x]\n\t"       \
+                     "stmxcsr %[out]\n\tldmxcsr %[dflt]"                   \
+                     : [x] "+x"(c), [out] "=m"(m)                          \
+                     : [y] "x"(a), [z] "x"(b), [in] "m"(mx), [dflt] "m"(dflt))
+
+uint32_t f32_fma_host(uint32_t a, uint32_t b, uint32_t c, int negprod, int negc,
+                      int rm, uint32_t *fflags)
+{
+    if (rm > FRM_RUP || nan32(a) || nan32(b) || nan32(c) || !host_fma())
+        return f32_fma(a, b, c, negprod, negc, rm, fflags);
+    a ^= negprod ? 0x80000000u : 0;
+    c ^= negc ? 0x80000000u : 0;
+    float x, y, z;
+    memcpy(&y, &a, 4);
+    memcpy(&z, &b, 4);
+    memcpy(&x, &c, 4);
+    uint32_t mx = mxcsr_for(rm), m;
+    FMA_OP("vfmadd231ss", x, y, z, mx, m);
+    return done32(x, m, fflags);
+}
+
+uint64_t f64_fma_host(uint64_t a, uint64_t b, uint64_t c, int negprod, int negc,
+                      int rm, uint32_t *fflags)
+{
+    if (rm > FRM_RUP || nan64(a) || nan64(b) || nan64(c) || !host_fma())
+        return f64_fma(a, b, c, negprod, negc, rm, fflags);
+    a ^= negprod ? 1ull << 63 : 0;
+    c ^= negc ? 1ull << 63 : 0;
+    double x, y, z;
+    memcpy(&y, &a, 8);
+    memcpy(&z, &b, 8);
+    memcpy(&x, &c, 8);
+    uint32_t mx = mxcsr_for(rm), m;
+    FMA_OP("vfmadd231sd", x, y, z, mx, m);
+    return done64(x, m, fflags);
+}
+
+#else /* not x86-64: the soft-float does everything */
+
+unsigned fpu_host_units(void) { return 0; }
+
+uint32_t f32_add_host(uint32_t a, uint32_t b, int rm, uint32_t *f) { return f32_add(a, b, rm, f); }
+uint32_t f32_sub_host(uint32_t a, uint32_t b, int rm, uint32_t *f) { return f32_sub(a, b, rm, f); }
+uint32_t f32_mul_host(uint32_t a, uint32_t b, int rm, uint32_t *f) { return f32_mul(a, b, rm, f); }
+uint32_t f32_div_host(uint32_t a, uint32_t b, int rm, uint32_t *f) { return f32_div(a, b, rm, f); }
+uint32_t f32_sqrt_host(uint32_t a, int rm, uint32_t *f) { return f32_sqrt(a, rm, f); }
+uint32_t f32_fma_host(uint32_t a, uint32_t b, uint32_t c, int np, int nc, int rm, uint32_t *f)
+{
+    return f32_fma(a, b, c, np, nc, rm, f);
+}
+uint64_t f64_add_host(uint64_t a, uint64_t b, int rm, uint32_t *f) { return f64_add(a, b, rm, f); }
+uint64_t f64_sub_host(uint64_t a, uint64_t b, int rm, uint32_t *f) { return f64_sub(a, b, rm, f); }
+uint64_t f64_mul_host(uint64_t a, uint64_t b, int rm, uint32_t *f) { return f64_mul(a, b, rm, f); }
+uint64_t f64_div_host(uint64_t a, uint64_t b, int rm, uint32_t *f) { return f64_div(a, b, rm, f); }
+uint64_t f64_sqrt_host(uint64_t a, int rm, uint32_t *f) { return f64_sqrt(a, rm, f); }
+uint64_t f64_fma_host(uint64_t a, uint64_t b, uint64_t c, int np, int nc, int rm, uint32_t *f)
+{
+    return f64_fma(a, b, c, np, nc, rm, f);
+}
+
+#endif
