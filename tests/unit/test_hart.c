@@ -775,6 +775,71 @@ static void test_jit_regs_across_chained_exits(void **state)
     assert_int_equal(hart_get_x(e->h, 13), 210);
 }
 
+/* F/D instructions inside a block (jit_x86_64_fp.c): an inline FLD, FSD,
+ * FMV.X.D, FMV.D.X and FLW and an FADD.D through fp_exec, then a CSR write
+ * that turns sstatus.FS off: the FLD after it must raise the illegal-
+ * instruction exception (the block tests FS again after any CSR call),
+ * with everything before it done and retired in translated code (as is
+ * the trap handler's `j .`: no instruction is left to the interpreter). */
+static void test_jit_fp_in_block(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00100613,   /* 0x00: li a2,1 */
+        0x00053087,   /* 0x04: fld f1,0(a0) */
+        0x0210f153,   /* 0x08: fadd.d f2,f1,f1 */
+        0x00253427,   /* 0x0c: fsd f2,8(a0) */
+        0xe20105d3,   /* 0x10: fmv.x.d a1,f2 */
+        0x00158593,   /* 0x14: addi a1,a1,1 */
+        0xf20581d3,   /* 0x18: fmv.d.x f3,a1 */
+        0x01052287,   /* 0x1c: flw f5,16(a0) */
+        0x000062b7,   /* 0x20: lui t0,6 (mstatus.FS) */
+        0x1002b073,   /* 0x24: csrc sstatus,t0 */
+        0x00053207,   /* 0x28: fld f4,0(a0): illegal, FS is off */
+        0x00100073,   /* 0x2c: ebreak: not reached */
+    };
+    put64(e, RAM + 0x2000, 0x3ff8000000000000ULL);     /* 1.5 */
+    put64(e, RAM + 0x2010, 0x40200000);                  /* 2.5f */
+    hart_set_x(e->h, 10, RAM + 0x2000);
+    e->h->mstatus |= MSTATUS_FS / 3;                     /* Initial */
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_ILLEGAL);
+    assert_int_equal(e->h->mepc, RAM + 0x28);
+    assert_int_equal(e->h->mtval, 0x00053207);
+    assert_int_equal(e->h->instret - e->h->jit_insns, 0);   /* none interpreted */
+    assert_int_equal(hart_get_f(e->h, 2), 0x4008000000000000ULL);   /* 3.0 */
+    uint64_t v = 0;
+    assert_int_equal(mem_read(e->mem, RAM + 0x2008, &v, 8), 0);
+    assert_int_equal(v, 0x4008000000000000ULL);
+    assert_int_equal(hart_get_x(e->h, 11), 0x4008000000000001ULL);
+    assert_int_equal(hart_get_f(e->h, 3), 0x4008000000000001ULL);
+    assert_int_equal(hart_get_f(e->h, 5), 0xffffffff40200000ULL);  /* NaN-boxed */
+    assert_int_equal(hart_get_f(e->h, 4), 0);
+    assert_int_equal(e->h->mstatus & MSTATUS_FS, 0);
+}
+
+/* mstatus.FS Clean at a block's entry: FMV.X.W (through fp_exec) only
+ * reads the F state and leaves it Clean; the FLD after it writes an f
+ * register and must make it Dirty, with SD. */
+static void test_jit_fp_dirties_fs(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00100613,   /* li a2,1 */
+        0xe00085d3,   /* fmv.x.w a1,f1 */
+        0x00053107,   /* fld f2,0(a0) */
+        0x00100073,   /* ebreak */
+    };
+    put64(e, RAM + 0x2000, 0x3ff8000000000000ULL);
+    hart_set_x(e->h, 10, RAM + 0x2000);
+    e->h->mstatus |= 2ULL << MSTATUS_FS_SHIFT;           /* Clean */
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x0c);
+    assert_int_equal(e->h->instret - e->h->jit_insns, 0);
+    assert_int_equal(hart_get_f(e->h, 2), 0x3ff8000000000000ULL);
+    assert_int_equal(e->h->mstatus & MSTATUS_FS, MSTATUS_FS);
+    assert_true(e->h->mstatus & MSTATUS_SD);
+}
+
 /* Superblocks: a block goes on past its conditional branches, each a
  * side exit that writes the held registers back before it leaves.  The
  * loop runs through both side exits (odd a0 to C, the last pass to D)
@@ -1368,6 +1433,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_regs_around_helper_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_fp_in_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_fp_dirties_fs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_mul_high, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_indirect_target_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_retranslates, setup, teardown),

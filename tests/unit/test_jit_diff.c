@@ -23,8 +23,9 @@
  * between or a second SC after; sometimes an SC alone, on the word an LR
  * reserved before or another); the CSR instructions that run inside a
  * block (jit_csr_in_block), register and immediate forms, with values
- * that keep frm valid and FS on; F/D arithmetic, conversions, compares,
- * moves and FLD/FSD (interpreted, so they end blocks).
+ * that keep frm valid, and now and then sstatus.FS off and back on; F/D
+ * arithmetic, conversions, compares, moves, loads and stores, single and
+ * double (translated inside blocks since jit_x86_64_fp.c).
  *
  * One program in TRAP_EVERY gets one trapping instruction somewhere in its
  * body: a load from address 0 (access fault), an ecall, an illegal
@@ -464,6 +465,16 @@ static void gen_csr(struct prog *p)
             rs = 0;
         break;
     case CSR_SSTATUS:                   /* a write of all of it would clear FS */
+        if (!pick(16)) {
+            /* FS changed: off (the F/D instructions after it are
+             * illegal, in a block too), back on, or to Initial or Clean
+             * (the next write of an f register must make it Dirty):
+             * lui t, 2/4/6 (t = one or both FS bits); csrrc/csrrs */
+            unsigned t = dst();
+            put(p, (1 + pick(3)) << 13 | t << 7 | 0x37, 4);
+            put(p, i_type((int)csr, t, pick(2) ? 3 : 2, 0, 0x73), 4);
+            return;
+        }
         f3 = f3 == 1 ? 2 : f3 == 5 ? 6 : f3;
         /* fall through */
     case CSR_SIE: case CSR_SIP:         /* SIE, SSIE, SSIP only */
@@ -476,15 +487,35 @@ static void gen_csr(struct prog *p)
 }
 
 /* F/D: arithmetic, sign injection, min/max, compares, moves, conversions,
- * a fused multiply-add, FLD/FSD around x30.  rm: mostly dynamic (frm). */
+ * square roots, fused multiply-adds, FLD/FSD/FLW/FSW around x30, in both
+ * precisions (single-precision ops on registers a double was written to
+ * see the canonical NaN).  rm: mostly dynamic (frm). */
 static void gen_fp(struct prog *p)
 {
-    unsigned k = pick(12), fd = pick(32), fa = pick(32), fb = pick(32);
+    unsigned k = pick(16), fd = pick(32), fa = pick(32), fb = pick(32);
     unsigned rm = pick(3) ? 7 : pick(5);
     switch (k) {
     case 0: case 1:                                  /* fadd fsub fmul fdiv .d */
         put(p, r_type(0x01 | pick(4) << 2, fb, fa, rm, fd, 0x53), 4);
         break;
+    case 12:                                         /* fadd fsub fmul fdiv .s */
+        put(p, r_type(pick(4) << 2, fb, fa, rm, fd, 0x53), 4);
+        break;
+    case 13:                                         /* fsqrt.s, fsqrt.d */
+        put(p, r_type(0x2c | pick(2), 0, fa, rm, fd, 0x53), 4);
+        break;
+    case 14:                                         /* fmv.x.w, fmv.w.x */
+        put(p, pick(2) ? r_type(0x70, 0, fa, 0, dst(), 0x53) : r_type(0x78, 0, src(), 0, fd, 0x53), 4);
+        break;
+    case 15: {                                       /* flw, fsw; f{n}madd/msub.s */
+        int off = simm(-2048, 2047) & ~3;
+        switch (pick(3)) {
+        case 0: put(p, i_type(off, REG_BASE, 2, fd, 0x07), 4); break;
+        case 1: put(p, (s_type(off, fb, REG_BASE, 2) & ~0x7fu) | 0x27, 4); break;
+        default: put(p, r_type(pick(32) << 2, fb, fa, rm, fd, 0x43 | pick(4) << 2), 4); break;
+        }
+        break;
+    }
     case 2: put(p, r_type(0x11, fb, fa, pick(3), fd, 0x53), 4); break;       /* fsgnj* */
     case 3: put(p, r_type(0x15, fb, fa, pick(2), fd, 0x53), 4); break;       /* fmin/max */
     case 4: put(p, r_type(0x51, fb, fa, pick(3), dst(), 0x53), 4); break;    /* fle flt feq */

@@ -4,7 +4,8 @@
  * of singles,
  * rounding-mode resolution (rm = 7 takes frm; 5, 6 and an invalid frm are
  * illegal), fflags accumulation and mstatus.FS tracking.  Loads, stores,
- * moves and FSGNJ are inline in exec.c. */
+ * moves and FSGNJ are inline in exec.c; the moves and FSGNJ are here too,
+ * for translated code (jit_x86_64_fp.c). */
 #include "cpu/riscv/fpu.h"
 #include "cpu/riscv/hart_internal.h"
 
@@ -23,6 +24,8 @@ static bool uses_rm(unsigned op)
     case OP_FEQ_S: case OP_FLT_S: case OP_FLE_S: case OP_FCLASS_S:
     case OP_FSGNJN_D: case OP_FSGNJX_D: case OP_FMIN_D: case OP_FMAX_D:
     case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D: case OP_FCLASS_D:
+    case OP_FSGNJ_S: case OP_FSGNJ_D:
+    case OP_FMV_X_W: case OP_FMV_W_X: case OP_FMV_X_D: case OP_FMV_D_X:
         return false;
     }
     return true;
@@ -48,6 +51,14 @@ int fp_exec(struct hart *h, const struct insn *ip)
     unsigned rd = ip->rd;
 
     switch (ip->op) {
+    /* moves to the integer registers leave the F state clean (as the
+     * interpreter's own, exec.c, which these serve translated code for) */
+    case OP_FMV_X_W: x[rd] = (uint64_t)(int64_t)(int32_t)d1; x[32] = 0; return EXEC_NEXT;
+    case OP_FMV_X_D: x[rd] = d1; x[32] = 0; return EXEC_NEXT;
+    case OP_FMV_W_X: f[rd] = BOX32(xs); break;
+    case OP_FMV_D_X: f[rd] = xs; break;
+    case OP_FSGNJ_S: f[rd] = BOX32((s1 & 0x7fffffffu) | (s2 & 0x80000000u)); break;
+    case OP_FSGNJ_D: f[rd] = (d1 & ~(1ULL << 63)) | (d2 & (1ULL << 63)); break;
     /* binary32 */
     case OP_FMADD_S:  f[rd] = BOX32(f32_fma_host(s1, s2, s3, 0, 0, rm, &fl)); break;
     case OP_FMSUB_S:  f[rd] = BOX32(f32_fma_host(s1, s2, s3, 0, 1, rm, &fl)); break;

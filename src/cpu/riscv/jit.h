@@ -117,4 +117,21 @@ static inline bool jit_csr_in_block(unsigned op, int32_t imm)
     return op_is_csr(op) && csr_in_block((unsigned)imm & 0xfff);
 }
 
+/* Can this F/D instruction run inside a translated block (Unprivileged
+ * ISA chapters 11 and 12)?  All of them can: loads, stores and FMV.X.D /
+ * FMV.D.X inline, the rest as calls to fp_exec, each after a check of
+ * mstatus.FS (jit_x86_64_fp.c).  Like the CSR instructions, never the
+ * first of a block: their slot's aux holds the rounding mode, not the
+ * entry count. */
+static inline bool jit_fp_in_block(unsigned op)
+{
+    return (op >= OP_FLW && op <= OP_FSGNJ_S) || (op >= OP_FMADD_S && op <= OP_FCVT_D_S);
+}
+
+/* Can `in` be part of a block past its first instruction? */
+static inline bool jit_in_block(unsigned op, int32_t imm)
+{
+    return jit_can_translate(op) || jit_csr_in_block(op, imm) || jit_fp_in_block(op);
+}
+
 #endif

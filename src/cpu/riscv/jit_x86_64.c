@@ -160,6 +160,12 @@ void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogu
     patch(b, ok, b->p);
 }
 
+void jit_emit_handover(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epi)
+{
+    set_pc_rel(b, off);
+    emit_exit(b, count, epi);
+}
+
 /* Two-source ALU: x[rd] = x[rs1] op x[rs2], computed in x[rd]'s host
  * register when it is held (opc2: a 0f-prefixed opcode). */
 static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc, uint8_t opc2)
@@ -476,7 +482,12 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         jit_emit_amo(b, in, off, count, epi);
         return true;
     }
+    if (jit_fp_in_block(in->op)) {
+        jit_emit_fp(b, in, off, count, epi);
+        return true;
+    }
     if (op_is_csr(in->op)) {
+        b->fs_on = b->fs_dirty = false;   /* a write of sstatus may change FS */
         jit_regs_writeback(b);
         jit_emit_slot_call(b, in);
         jit_exc_check(b, off, count, epi);
@@ -810,12 +821,10 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         struct insn *in = &dp->insn[o >> 1];
         if (in->op == OP_DECODE)
             dcache_decode_slot(h, dp, o);
-        bool ok = jit_can_translate(in->op) || jit_csr_in_block(in->op, in->imm);
-        if (!ok || o + 2u * in->len > 4096) {
+        if (!jit_in_block(in->op, in->imm) || o + 2u * in->len > 4096) {
             /* Hand over to the interpreter at this instruction. */
             jit_regs_writeback(&b);
-            set_pc_rel(&b, (int32_t)(o - off));
-            emit_exit(&b, count, epi);
+            jit_emit_handover(&b, (int32_t)(o - off), count, epi);
             break;
         }
         if (count == JIT_MAX_INSNS) {

@@ -41,6 +41,8 @@ struct jbuf {
     ptrdiff_t w;        /* writable address minus executable address */
     struct jregs ra;    /* all zero: every guest register in memory */
     uint8_t *loop;      /* where a jump back to the block's start goes, or NULL */
+    bool fs_on;         /* mstatus.FS tested on since the last CSR call */
+    bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */
 };
 
 static inline void b1(struct jbuf *b, uint8_t v) { b->p[b->w] = v; b->p++; }
@@ -94,6 +96,8 @@ static inline void op_rr(struct jbuf *b, int w, uint8_t opc, int reg, int rm)
 /* rbx points 128 bytes into h->x[], so x[0..31] are all a disp8 away. */
 #define JIT_X_BIAS 128
 static inline int32_t xoff(unsigned r) { return (int32_t)(r * 8) - JIT_X_BIAS; }
+/* f[r] relative to r12 (h): the f registers are never held. */
+#define JIT_F_OFF(r) ((int32_t)(offsetof(struct hart, f) + 8 * (unsigned)(r)))
 
 /* Guest register accesses (jit_x86_64_regs.c).  Reads use the host
  * register when it holds x[r], else memory; writes to a held register
@@ -261,6 +265,15 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
 void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                   uint8_t *epi);
 void jit_emit_slot_call(struct jbuf *b, const struct insn *in);
+
+/* Hand over to the interpreter before the instruction at `off`, `count`
+ * retired (held registers already stored back).  (jit_x86_64.c) */
+void jit_emit_handover(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epi);
+
+/* The F/D instruction `in` (jit_fp_in_block), like jit_emit_load
+ * (jit_x86_64_fp.c). */
+void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                 uint8_t *epi);
 
 /* The Zba/Zbb/Zbs/Zicond ops beyond those jit_x86_64.c emits itself:
  * emits `in` and returns true, or returns false if it is none of them

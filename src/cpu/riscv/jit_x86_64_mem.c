@@ -15,19 +15,34 @@
 
 /* ---- C helpers called from translated code ---- */
 
+static unsigned mem_size(unsigned op)
+{
+    switch (op) {
+    case OP_LB: case OP_LBU: case OP_SB: return 1;
+    case OP_LH: case OP_LHU: case OP_SH: return 2;
+    case OP_LW: case OP_LWU: case OP_SW: case OP_FLW: case OP_FSW: return 4;
+    }
+    return 8;
+}
+
+static bool op_is_fp_mem(unsigned op)
+{
+    return op == OP_FLW || op == OP_FLD || op == OP_FSW || op == OP_FSD;
+}
+
 static int jit_load(struct hart *h, uint64_t va, uint32_t desc)
 {
     unsigned rd = desc & 0xff, op = desc >> 8;
-    unsigned size = (op == OP_LB || op == OP_LBU) ? 1 : (op == OP_LH || op == OP_LHU) ? 2
-                  : (op == OP_LW || op == OP_LWU) ? 4 : 8;
     uint64_t v;
-    int c = mmu_load(h, va, size, &v);
+    int c = mmu_load(h, va, mem_size(op), &v);
     if (c)
         return c;
     switch (op) {
     case OP_LB: v = (uint64_t)(int64_t)(int8_t)v; break;
     case OP_LH: v = (uint64_t)(int64_t)(int16_t)v; break;
     case OP_LW: v = (uint64_t)(int64_t)(int32_t)v; break;
+    case OP_FLW: h->f[rd] = 0xffffffff00000000ULL | v; return 0;   /* NaN-boxed */
+    case OP_FLD: h->f[rd] = v; return 0;
     }
     h->x[rd] = v;
     h->x[32] = 0;
@@ -36,21 +51,23 @@ static int jit_load(struct hart *h, uint64_t va, uint32_t desc)
 
 static int jit_store(struct hart *h, uint64_t va, uint32_t desc)
 {
-    unsigned rs2 = desc & 0xff, size = desc >> 8;
-    uint64_t v = h->x[rs2];
+    unsigned rs2 = desc & 0xff, size = (desc >> 8) & 0xff;
+    uint64_t v = (desc >> 16) ? h->f[rs2] : h->x[rs2];
     if (size < 8)
         v &= (1ULL << (8 * size)) - 1;
     return mmu_store(h, va, size, v);
 }
 
-/* Atomics (amo_exec, amo.c) and the CSR instructions jit_csr_in_block
- * accepts (sys_exec) run out of line on a copy of their slot kept in the
+/* Atomics (amo_exec, amo.c), the F/D instructions jit_x86_64_fp.c does
+ * not emit itself (fp_exec, fp_exec.c) and the CSR instructions
+ * jit_csr_in_block accepts (sys_exec) run out of line on a copy of their slot kept in the
  * code buffer (emit_slot_call).  Returns the exception cause, or 0
- * (neither raises cause 0, instruction address misaligned). */
+ * (none raises cause 0, instruction address misaligned). */
 static int jit_exec_slot(struct hart *h, const struct insn *in)
 {
     int r = op_is_amo(in->op) ? amo_exec(h, in)
-                              : sys_exec(h, in, 0);   /* pc: EBREAK only */
+          : jit_fp_in_block(in->op) ? fp_exec(h, in)
+          : sys_exec(h, in, 0);   /* pc: EBREAK only */
     return r >= EXEC_EXC(0) ? r - EXEC_EXC(0) : 0;
 }
 
@@ -91,14 +108,33 @@ static uint8_t *emit_tlb(struct jbuf *b, int tlb, unsigned size)
     return miss;
 }
 
-static unsigned mem_size(unsigned op)
+/* FLW/FLD after the TLB probe (rax = host address on a hit, the virtual
+ * address at `miss`): f[rd] = the value, a single NaN-boxed.  The f
+ * registers are never held in host registers; the miss path stores and
+ * reloads the held x registers around jit_load. */
+static void fp_load_hit_and_miss(struct jbuf *b, const struct insn *in, uint8_t *miss,
+                                 int32_t off, uint32_t count, uint8_t *epi)
 {
-    switch (op) {
-    case OP_LB: case OP_LBU: case OP_SB: return 1;
-    case OP_LH: case OP_LHU: case OP_SH: return 2;
-    case OP_LW: case OP_LWU: case OP_SW: return 4;
+    if (in->op == OP_FLW) {
+        op_rm(b, 0, 0x8b, RCX, RAX, 0);                  /* mov ecx, dword [rax] */
+        mov_imm64(b, RDX, 0xffffffff00000000ULL);
+        op_rr(b, 1, 0x0b, RCX, RDX);                     /* or rcx, rdx */
+    } else {
+        op_rm(b, 1, 0x8b, RCX, RAX, 0);                  /* mov rcx, qword [rax] */
     }
-    return 8;
+    op_rm(b, 1, 0x89, RCX, R12, JIT_F_OFF(in->rd));      /* mov f[rd], rcx */
+    uint8_t *done = jmp_fwd(b);
+    patch(b, miss, b->p);
+    struct jregs keep = b->ra;
+    jit_regs_writeback(b);
+    op_rr(b, 1, 0x8b, RDI, R12);
+    op_rr(b, 1, 0x8b, RSI, RAX);
+    b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));
+    call_abs(b, (const void *)jit_load);
+    jit_exc_check(b, off, count, epi);
+    jit_regs_reload(b, keep.valid);
+    b->ra = keep;
+    patch(b, done, b->p);
 }
 
 void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
@@ -107,6 +143,10 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
     unsigned size = mem_size(in->op);
     emit_ea(b, in);
     uint8_t *miss = emit_tlb(b, R14, size);
+    if (op_is_fp_mem(in->op)) {
+        fp_load_hit_and_miss(b, in, miss, off, count, epi);
+        return;
+    }
     /* hit: load with the right extension into x[rd]'s register or rcx */
     int t = jit_dst_x(b, in->rd, 33);
     if (t == RAX)
@@ -147,11 +187,16 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
     unsigned size = mem_size(in->op);
     emit_ea(b, in);
     uint8_t *miss = emit_tlb(b, R15, size);
-    int v = jit_host_x(b, in->rs2);
-    if (v < 0) {
+    bool fp = op_is_fp_mem(in->op);
+    int v = fp ? -1 : jit_host_x(b, in->rs2);
+    if (fp)
+        op_rm(b, 1, 0x8b, RCX, R12, JIT_F_OFF(in->rs2));   /* mov rcx, f[rs2] */
+    else if (v < 0) {
         v = RCX;
         jit_get_x(b, RCX, in->rs2);
     }
+    if (fp)
+        v = RCX;
     switch (size) {
     case 1:                                                 /* mov [rax], v8 */
         if (v == RSI || v == RDI)
@@ -168,7 +213,7 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
     jit_regs_writeback(b);                   /* jit_store reads x[rs2] */
     op_rr(b, 1, 0x8b, RDI, R12);
     op_rr(b, 1, 0x8b, RSI, RAX);
-    b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8)));
+    b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8) | ((uint32_t)fp << 16)));
     call_abs(b, (const void *)jit_store);
     jit_exc_check(b, off, count, epi);
     jit_regs_reload(b, keep.valid);

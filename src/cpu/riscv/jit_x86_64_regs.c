@@ -132,8 +132,29 @@ static bool reads_rs1(unsigned op)
     switch (op) {
     case OP_LUI: case OP_AUIPC: case OP_JAL: case OP_NOP: case OP_FENCE:
         return false;
+    /* the F/D instructions whose rs1 is an integer register */
+    case OP_FLW: case OP_FLD: case OP_FSW: case OP_FSD:
+    case OP_FMV_W_X: case OP_FMV_D_X:
+    case OP_FCVT_S_W: case OP_FCVT_S_WU: case OP_FCVT_S_L: case OP_FCVT_S_LU:
+    case OP_FCVT_D_W: case OP_FCVT_D_WU: case OP_FCVT_D_L: case OP_FCVT_D_LU:
+        return true;
     }
-    return !op_is_csr(op);
+    return !op_is_csr(op) && !jit_fp_in_block(op);
+}
+
+/* Does the decoded rd name an integer register?  Not for the F/D
+ * instructions that write an f register. */
+static bool writes_x(unsigned op)
+{
+    switch (op) {
+    case OP_FMV_X_W: case OP_FMV_X_D:
+    case OP_FEQ_S: case OP_FLT_S: case OP_FLE_S: case OP_FCLASS_S:
+    case OP_FEQ_D: case OP_FLT_D: case OP_FLE_D: case OP_FCLASS_D:
+    case OP_FCVT_W_S: case OP_FCVT_WU_S: case OP_FCVT_L_S: case OP_FCVT_LU_S:
+    case OP_FCVT_W_D: case OP_FCVT_WU_D: case OP_FCVT_L_D: case OP_FCVT_LU_D:
+        return true;
+    }
+    return !jit_fp_in_block(op);
 }
 
 static bool reads_rs2(unsigned op)
@@ -182,15 +203,16 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         struct insn *in = &dp->insn[o >> 1];
         if (in->op == OP_DECODE)
             dcache_decode_slot(h, dp, o);
-        if (!(jit_can_translate(in->op) || jit_csr_in_block(in->op, in->imm)) ||
-            o + 2u * in->len > 4096)
+        if (!jit_in_block(in->op, in->imm) || o + 2u * in->len > 4096)
             break;
         if (reads_rs1(in->op))
             uses[in->rs1]++;
         if (reads_rs2(in->op))
             uses[in->rs2]++;
-        uses[in->rd]++;
-        written |= 1ULL << in->rd;
+        if (writes_x(in->op)) {
+            uses[in->rd]++;
+            written |= 1ULL << in->rd;
+        }
         bool to_start = o - off + (unsigned)in->imm == 0;
         if ((op_is_branch(in->op) || in->op == OP_JAL) && to_start)
             b->ra.loops = true;
