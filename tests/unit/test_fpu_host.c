@@ -8,6 +8,8 @@
  *     signalling NaNs with payloads, ones and near-ones;
  *   - random operands with exponents biased towards the edges (products
  *     near the subnormal range and overflow, sums that cancel).
+ * Each comparison runs with no flag raised before and with NX raised
+ * before (fpu_host.c's fast path, without MXCSR, runs only then).
  * The host path must also be the one taken: on x86-64 the test requires
  * SSE, so it cannot pass by running the soft-float against itself. */
 #include <stdarg.h>
@@ -27,7 +29,7 @@ static void mismatch(const char *op, int rm, const uint64_t *in, int n,
                      uint64_t got, uint32_t gotfl, uint64_t exp, uint32_t expfl)
 {
     if (fails++ < 20) {
-        char args[128] = "";
+        char args[160] = "";
         for (int i = 0; i < n; i++)
             snprintf(args + strlen(args), sizeof(args) - strlen(args), " %#llx",
                      (unsigned long long)in[i]);
@@ -123,52 +125,66 @@ static const struct { const char *name; bin64 host, soft; } ops64[] = {
     { "f64_mul", f64_mul_host, f64_mul }, { "f64_div", f64_div_host, f64_div },
 };
 
+/* Every comparison runs twice: with no flag raised before, and with NX
+ * already raised (the host path's fast path, which reads no MXCSR, only
+ * runs then); the flags after must be the soft-float's either way. */
+#define PRESETS for (uint32_t pre = 0; pre <= FFLAG_NX; pre += FFLAG_NX)
+
 static void cmp32(int k, uint32_t a, uint32_t b, int rm)
 {
-    uint32_t hf = 0, sf = 0;
-    uint32_t h = ops32[k].host(a, b, rm, &hf), s = ops32[k].soft(a, b, rm, &sf);
-    if (h != s || hf != sf)
-        mismatch(ops32[k].name, rm, (uint64_t[]){ a, b }, 2, h, hf, s, sf);
+    PRESETS {
+        uint32_t hf = pre, sf = pre;
+        uint32_t h = ops32[k].host(a, b, rm, &hf), s = ops32[k].soft(a, b, rm, &sf);
+        if (h != s || hf != sf)
+            mismatch(ops32[k].name, rm, (uint64_t[]){ a, b, pre }, 3, h, hf, s, sf);
+    }
 }
 
 static void cmp64(int k, uint64_t a, uint64_t b, int rm)
 {
-    uint32_t hf = 0, sf = 0;
-    uint64_t h = ops64[k].host(a, b, rm, &hf), s = ops64[k].soft(a, b, rm, &sf);
-    if (h != s || hf != sf)
-        mismatch(ops64[k].name, rm, (uint64_t[]){ a, b }, 2, h, hf, s, sf);
+    PRESETS {
+        uint32_t hf = pre, sf = pre;
+        uint64_t h = ops64[k].host(a, b, rm, &hf), s = ops64[k].soft(a, b, rm, &sf);
+        if (h != s || hf != sf)
+            mismatch(ops64[k].name, rm, (uint64_t[]){ a, b, pre }, 3, h, hf, s, sf);
+    }
 }
 
 static void cmp_sqrt(uint64_t a, int rm, int wide)
 {
-    uint32_t hf = 0, sf = 0;
-    uint64_t h, s;
-    if (wide) {
-        h = f64_sqrt_host(a, rm, &hf);
-        s = f64_sqrt(a, rm, &sf);
-    } else {
-        h = f32_sqrt_host((uint32_t)a, rm, &hf);
-        s = f32_sqrt((uint32_t)a, rm, &sf);
+    PRESETS {
+        uint32_t hf = pre, sf = pre;
+        uint64_t h, s;
+        if (wide) {
+            h = f64_sqrt_host(a, rm, &hf);
+            s = f64_sqrt(a, rm, &sf);
+        } else {
+            h = f32_sqrt_host((uint32_t)a, rm, &hf);
+            s = f32_sqrt((uint32_t)a, rm, &sf);
+        }
+        if (h != s || hf != sf)
+            mismatch(wide ? "f64_sqrt" : "f32_sqrt", rm, (uint64_t[]){ a, pre }, 2,
+                     h, hf, s, sf);
     }
-    if (h != s || hf != sf)
-        mismatch(wide ? "f64_sqrt" : "f32_sqrt", rm, &a, 1, h, hf, s, sf);
 }
 
 static void cmp_fma(uint64_t a, uint64_t b, uint64_t c, int np, int nc, int rm, int wide)
 {
-    uint32_t hf = 0, sf = 0;
-    uint64_t h, s;
-    if (wide) {
-        h = f64_fma_host(a, b, c, np, nc, rm, &hf);
-        s = f64_fma(a, b, c, np, nc, rm, &sf);
-    } else {
-        h = f32_fma_host((uint32_t)a, (uint32_t)b, (uint32_t)c, np, nc, rm, &hf);
-        s = f32_fma((uint32_t)a, (uint32_t)b, (uint32_t)c, np, nc, rm, &sf);
-    }
-    if (h != s || hf != sf) {
-        char name[32];
-        snprintf(name, sizeof(name), "%s np=%d nc=%d", wide ? "f64_fma" : "f32_fma", np, nc);
-        mismatch(name, rm, (uint64_t[]){ a, b, c }, 3, h, hf, s, sf);
+    PRESETS {
+        uint32_t hf = pre, sf = pre;
+        uint64_t h, s;
+        if (wide) {
+            h = f64_fma_host(a, b, c, np, nc, rm, &hf);
+            s = f64_fma(a, b, c, np, nc, rm, &sf);
+        } else {
+            h = f32_fma_host((uint32_t)a, (uint32_t)b, (uint32_t)c, np, nc, rm, &hf);
+            s = f32_fma((uint32_t)a, (uint32_t)b, (uint32_t)c, np, nc, rm, &sf);
+        }
+        if (h != s || hf != sf) {
+            char name[32];
+            snprintf(name, sizeof(name), "%s np=%d nc=%d", wide ? "f64_fma" : "f32_fma", np, nc);
+            mismatch(name, rm, (uint64_t[]){ a, b, c, pre }, 4, h, hf, s, sf);
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cpu/riscv/fpu.h"
 #include "cpu/riscv/hart_internal.h"
 #include "cpu/riscv/jit.h"
 #include "mem/mem.h"
@@ -94,7 +95,7 @@ static void test_decode_base(void **state)
     expect(0x00b5252f, OP_AMOADD_W, 10, 10, 11, 0, 2);        /* amoadd.w a0,a1,(a0) */
     expect(0x100525af, OP_LR_W, 11, 10, 0, 0, 2);           /* lr.w a1,(a0) */
     expect(0x30200073, OP_MRET, 32, 0, 2, 0x302, 2);        /* mret */
-    expect(0x02b57553, OP_FADD_D, 10, 10, 11, 0, 2);        /* fadd.d fa0,fa0,fa1 */
+    expect(0x02b57553, OP_FADD_D, 10, 10, 11, 7, 2);        /* fadd.d fa0,fa0,fa1 (rm dyn) */
     expect(0xe2050553, OP_FMV_X_D, 10, 10, 0, 0, 2);        /* fmv.x.d a0,fa0 */
     /* Fences: only W-before-R ordering needs a host barrier (x86 TSO). */
     expect(0x0330000f, OP_FENCE, 0, 0, 0, 0, 2);           /* fence rw,rw */
@@ -818,6 +819,86 @@ static void test_jit_fp_in_block(void **state)
     assert_int_equal(e->h->mstatus & MSTATUS_FS, 0);
 }
 
+/* Run `li a2,1; <op>; ebreak` translated, f1, f2, f4 = a, b, c, fflags =
+ * NX (so the inline fast path is tried) and frm = RNE; returns f3, and
+ * the flags in *fl. */
+static uint64_t run_fp_op(struct env *e, uint32_t op, uint64_t a, uint64_t b, uint64_t c,
+                          uint32_t *fl)
+{
+    const uint32_t prog[] = { 0x00100613, op, 0x00100073 };
+    hart_reset(e->h);   /* no decoded or translated code from the last call */
+    e->h->f[1] = a;
+    e->h->f[2] = b;
+    e->h->f[4] = c;
+    e->h->mstatus |= MSTATUS_FS / 3;
+    e->h->fflags = FFLAG_NX;
+    e->h->frm = FRM_RNE;
+    run_block_to_ebreak(e, prog, 3, 8);
+    assert_int_equal(e->h->instret - e->h->jit_insns, 0);
+    *fl = e->h->fflags;
+    return e->h->f[3];
+}
+
+/* The inline fast path (jit_x86_64_fp.c) at its edges, each operation in
+ * its own block with NX already raised so that the fast path is tried:
+ * subnormal products, quotient and fused result (UF), an overflowing sum
+ * (OF), a division by zero (DZ), a single operand that is not NaN-boxed
+ * (the canonical NaN): result and flags must be the soft-float's. */
+static void test_jit_fp_fast_path_edges(void **state)
+{
+    struct env *e = *state;
+    const uint64_t B = 0xffffffff00000000ULL;   /* NaN-boxing */
+    uint32_t fl, sf;
+    uint64_t r;
+    /* fmul.s f3,f1,f2: 2^-71 (1 + 2^-23) x 1.5 2^-71, subnormal, inexact */
+    r = run_fp_op(e, 0x1020f1d3, B | 0x1c000001, B | 0x1c400000, 0, &fl);
+    sf = FFLAG_NX;
+    assert_int_equal(r, B | f32_mul(0x1c000001, 0x1c400000, FRM_RNE, &sf));
+    assert_int_equal(fl, sf);
+    assert_true(fl & FFLAG_UF);
+    /* fmul.d f3,f1,f2: 2^-600 x 2^-450 (1 + 2^-52) */
+    r = run_fp_op(e, 0x1220f1d3, 0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, &fl);
+    sf = FFLAG_NX;
+    assert_int_equal(r, f64_mul(0x1a70000000000000ULL, 0x23d0000000000001ULL, FRM_RNE, &sf));
+    assert_int_equal(fl, sf);
+    assert_true(fl & FFLAG_UF);
+    /* fdiv.d f3,f1,f2: 2^-1000 (1 + 2^-52) / 2^60 */
+    r = run_fp_op(e, 0x1a20f1d3, 0x0170000000000001ULL, 0x43b0000000000000ULL, 0, &fl);
+    sf = FFLAG_NX;
+    assert_int_equal(r, f64_div(0x0170000000000001ULL, 0x43b0000000000000ULL, FRM_RNE, &sf));
+    assert_int_equal(fl, sf);
+    assert_true(fl & FFLAG_UF);
+    /* fmadd.d f3,f1,f2,f4: the same tiny product plus +0 */
+    if (fpu_host_units() & FPU_HOST_FMA) {
+        r = run_fp_op(e, 0x2220f1c3, 0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, &fl);
+        sf = FFLAG_NX;
+        assert_int_equal(r, f64_fma(0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, 0, 0,
+                                    FRM_RNE, &sf));
+        assert_int_equal(fl, sf);
+        assert_true(fl & FFLAG_UF);
+    }
+    /* fadd.d f3,f1,f2: the largest double twice */
+    r = run_fp_op(e, 0x0220f1d3, 0x7fefffffffffffffULL, 0x7fefffffffffffffULL, 0, &fl);
+    sf = FFLAG_NX;
+    assert_int_equal(r, f64_add(0x7fefffffffffffffULL, 0x7fefffffffffffffULL, FRM_RNE, &sf));
+    assert_int_equal(fl, sf);
+    assert_true(fl & FFLAG_OF);
+    /* fdiv.s f3,f1,f2: 1.0f / +0 */
+    r = run_fp_op(e, 0x1820f1d3, B | 0x3f800000, B, 0, &fl);
+    sf = FFLAG_NX;
+    assert_int_equal(r, B | f32_div(0x3f800000, 0, FRM_RNE, &sf));
+    assert_int_equal(fl, sf);
+    assert_true(fl & FFLAG_DZ);
+    /* fsub.s f3,f1,f2: an unboxed f1 reads as the canonical NaN */
+    r = run_fp_op(e, 0x0820f1d3, 0x3f800000, B | 0x3f800000, 0, &fl);
+    assert_int_equal(r, B | F32_CANON_NAN);
+    assert_int_equal(fl, FFLAG_NX);
+    /* and the fast path itself: 1.5 x 1.5 = 2.25, no new flag */
+    r = run_fp_op(e, 0x1220f1d3, 0x3ff8000000000000ULL, 0x3ff8000000000000ULL, 0, &fl);
+    assert_int_equal(r, 0x4002000000000000ULL);
+    assert_int_equal(fl, FFLAG_NX);
+}
+
 /* mstatus.FS Clean at a block's entry: FMV.X.W (through fp_exec) only
  * reads the F state and leaves it Clean; the FLD after it writes an f
  * register and must make it Dirty, with SD. */
@@ -1040,22 +1121,32 @@ static void test_jit_block_size_bound(void **state)
         0x20ba372f,   /* amoxor.d a4,a1,(s4) */
         0x10032073,   /* csrs sstatus,t1 (after a first nop: not a block start) */
         0x0002b503,   /* ld a0,0(t0) */
+        0x203170c3,   /* fmadd.s f1,f2,f3,f4 (dynamic rm: inline fast path and call) */
+        0x00152427,   /* fsw f1,8(a0) */
     };
+    enum { NWORST = sizeof(worst) / sizeof(worst[0]) };
+    h->mstatus |= MSTATUS_FS;
     /* Each twice: as it is, and with its rd cycling over six registers
      * its sources are not (six held registers, dirty at every slow path:
      * each one stores and reloads them all). */
-    for (unsigned k = 0; k < 2 * sizeof(worst) / 4; k++) {
+    for (unsigned k = 0; k < 2 * NWORST; k++) {
         uint64_t page = RAM + 0x200000 + k * 4096ULL;
-        uint32_t insn = worst[k % 5];
+        uint32_t insn = worst[k % NWORST];
         for (unsigned w = 0; w < 1024; w++) {
-            uint32_t rd = (k < 5 ? insn >> 7 : 12 + w % 6) & 31;   /* a2..a7 */
+            uint32_t rd = (k < NWORST ? insn >> 7 : 12 + w % 6) & 31;   /* a2..a7 */
             put32(e, page + 4 * w, w ? (insn & ~0xf80u) | rd << 7 : 0x00000013);   /* nop first */
+            /* The F/D ones write no integer register: six addi a2..a7
+             * first make six held registers dirty for all their calls. */
+            if (k >= NWORST && k % NWORST >= 5 && w >= 1 && w <= 6)
+                put32(e, page + 4 * w, 0x00100013 | (11 + w) << 15 | (11 + w) << 7);
         }
         struct dpage *d;
         assert_int_equal(dcache_fetch_page(h, page, &d), 0);
         size_t before = h->jit_used;
         assert_true(jit_translate(h, d, 0));
         assert_true(h->jit_used > before);
+        if (getenv("VESSEL_TEST_SHOW_SIZES"))
+            print_message("%08x: %zu bytes\n", insn, h->jit_used - before);
         assert_true(h->jit_used - before <= (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4));
     }
 }
@@ -1435,6 +1526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_dirties_fs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_fp_fast_path_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_mul_high, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_indirect_target_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_retranslates, setup, teardown),

@@ -526,8 +526,8 @@ static void gen_fp(struct prog *p)
     case 9:                                                          /* fcvt.s.d, fcvt.d.s */
         put(p, pick(2) ? r_type(0x20, 1, fa, rm, fd, 0x53) : r_type(0x21, 0, fa, 0, fd, 0x53), 4);
         break;
-    case 10:                                                         /* fmadd.d */
-        put(p, r_type(pick(32) << 2 | 1, fb, fa, rm, fd, 0x43), 4);
+    case 10:                                         /* f{n}madd.d, f{n}msub.d */
+        put(p, r_type(pick(32) << 2 | 1, fb, fa, rm, fd, 0x43 | pick(4) << 2), 4);
         break;
     default: {                                                       /* fld, fsd */
         int off = simm(-2048, 2047);

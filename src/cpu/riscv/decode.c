@@ -378,16 +378,15 @@ static void decode32(uint32_t r, struct insn *d)
         unsigned fmt = (r >> 25) & 3, k = ((r & 0x7f) - 0x43) >> 2;
         static const uint16_t s[4] = { OP_FMADD_S, OP_FMSUB_S, OP_FNMSUB_S, OP_FNMADD_S };
         static const uint16_t dd[4] = { OP_FMADD_D, OP_FMSUB_D, OP_FNMSUB_D, OP_FNMADD_D };
-        set(d, fmt == 0 ? s[k] : fmt == 1 ? dd[k] : OP_ILLEGAL, rd, rs1, rs2, 0);
+        /* rm in imm: aux stays free to count block entries (exec.c) */
+        set(d, fmt == 0 ? s[k] : fmt == 1 ? dd[k] : OP_ILLEGAL, rd, rs1, rs2, (int32_t)f3);
         d->rs3 = (uint8_t)(r >> 27);
-        d->aux = (uint8_t)f3;
         return;
     }
     case 0x53: {
         bool int_rd;
         unsigned op = op_fp(r, &int_rd);
-        set(d, op, int_rd ? xrd(rd) : rd, rs1, rs2, 0);
-        d->aux = (uint8_t)f3;
+        set(d, op, int_rd ? xrd(rd) : rd, rs1, rs2, (int32_t)f3);   /* rm, as above */
         return;
     }
     }

@@ -31,18 +31,19 @@ static bool uses_rm(unsigned op)
     return true;
 }
 
-int fp_exec(struct hart *h, const struct insn *ip)
+/* The operation: fflags accumulated, f[rd] or x[rd] written; the FS
+ * check and FS = Dirty are the callers'. */
+static inline __attribute__((always_inline)) int fp_op(struct hart *h, const struct insn *ip)
 {
-    if (!(h->mstatus & MSTATUS_FS))
-        goto illegal;
-    int rm = ip->aux;
+    int rm = ip->imm;           /* the instruction's rm field (decode.c) */
     if (uses_rm(ip->op)) {
         if (rm == FRM_DYN)
             rm = (int)h->frm;
         if (rm > FRM_RMM)
             goto illegal;
     }
-    uint32_t fl = 0;
+    /* The flags raised so far, so that fpu_host.c's fast path sees NX */
+    uint32_t fl = h->fflags;
     uint64_t *f = h->f;
     uint64_t *x = h->x;
     uint64_t d1 = f[ip->rs1], d2 = f[ip->rs2], d3 = f[ip->rs3];
@@ -51,10 +52,10 @@ int fp_exec(struct hart *h, const struct insn *ip)
     unsigned rd = ip->rd;
 
     switch (ip->op) {
-    /* moves to the integer registers leave the F state clean (as the
-     * interpreter's own, exec.c, which these serve translated code for) */
-    case OP_FMV_X_W: x[rd] = (uint64_t)(int64_t)(int32_t)d1; x[32] = 0; return EXEC_NEXT;
-    case OP_FMV_X_D: x[rd] = d1; x[32] = 0; return EXEC_NEXT;
+    /* the moves and FSGNJ the interpreter runs inline (exec.c), here
+     * for translated code */
+    case OP_FMV_X_W: x[rd] = (uint64_t)(int64_t)(int32_t)d1; break;
+    case OP_FMV_X_D: x[rd] = d1; break;
     case OP_FMV_W_X: f[rd] = BOX32(xs); break;
     case OP_FMV_D_X: f[rd] = xs; break;
     case OP_FSGNJ_S: f[rd] = BOX32((s1 & 0x7fffffffu) | (s2 & 0x80000000u)); break;
@@ -117,11 +118,29 @@ int fp_exec(struct hart *h, const struct insn *ip)
         goto illegal;
     }
     x[32] = 0;
-    h->fflags |= fl;
-    h->mstatus |= MSTATUS_FS | MSTATUS_SD;
+    h->fflags = fl;
     return EXEC_NEXT;
 
 illegal:
     h->exc_tval = ip->raw;
     return EXEC_EXC(EXC_ILLEGAL);
+}
+
+int fp_exec(struct hart *h, const struct insn *ip)
+{
+    if (!(h->mstatus & MSTATUS_FS)) {
+        h->exc_tval = ip->raw;
+        return EXEC_EXC(EXC_ILLEGAL);
+    }
+    int r = fp_op(h, ip);
+    /* Moves to an integer register leave the F state clean, as the
+     * interpreter's own (exec.c); everything else may change it. */
+    if (r == EXEC_NEXT && ip->op != OP_FMV_X_W && ip->op != OP_FMV_X_D)
+        h->mstatus |= MSTATUS_FS | MSTATUS_SD;
+    return r;
+}
+
+int fp_exec_fs_on(struct hart *h, const struct insn *ip)
+{
+    return fp_op(h, ip);
 }

@@ -22,8 +22,8 @@
  * NaN operand runs there.
  *
  * MXCSR is per thread: each operation loads the rounding mode with the
- * flags clear, runs, reads the flags back and restores the C default
- * (RNE, flags clear), all in one asm statement so the compiler cannot
+ * flags clear, runs, reads the flags back and, unless the mode was RNE,
+ * restores the C default, all in one asm statement so the compiler cannot
  * move host floating point of its own in between.  test_fpu_host compares
  * every operation here with the soft-float on edge and random operands. */
 #include <stdbool.h>
@@ -68,14 +68,26 @@ unsigned fpu_host_units(void)
 static inline bool nan32(uint32_t a) { return (a & 0x7fffffffu) > 0x7f800000u; }
 static inline bool nan64(uint64_t a) { return (a & ~(1ull << 63)) > 0x7ff0000000000000ull; }
 
-/* One scalar instruction `insn` (AT&T: source, destination) on a and b. */
-#define SSE_BINOP(insn, a, b, mx, m)                                       \
-    __asm__ volatile("ldmxcsr %[in]\n\t" insn " %[y], %[x]\n\t"             \
-                     "stmxcsr %[out]\n\tldmxcsr %[dflt]"                   \
-                     : [x] "+x"(a), [out] "=m"(m)                          \
-                     : [y] "x"(b), [in] "m"(mx), [dflt] "m"(dflt))
-
 static const uint32_t dflt = MXCSR_DEFAULT;
+
+/* One scalar instruction `insn` (AT&T: source, destination) on a and b,
+ * in rounding mode rm, its flags left in m.  MXCSR is put back to the C
+ * default after modes other than RNE; after RNE it differs from it only
+ * in the sticky flags, which change nothing for host code (every
+ * exception is masked), and a load costs as much as the operation. */
+#define SSE_BINOP(insn, a, b, rm, m) do {                                  \
+        uint32_t mx_ = mxcsr_for(rm);                                      \
+        if ((rm) == FRM_RNE)                                               \
+            __asm__ volatile("ldmxcsr %[in]\n\t" insn " %[y], %[x]\n\t"   \
+                             "stmxcsr %[out]"                              \
+                             : [x] "+x"(a), [out] "=m"(m)                  \
+                             : [y] "x"(b), [in] "m"(mx_));                 \
+        else                                                               \
+            __asm__ volatile("ldmxcsr %[in]\n\t" insn " %[y], %[x]\n\t"   \
+                             "stmxcsr %[out]\n\tldmxcsr %[dflt]"           \
+                             : [x] "+x"(a), [out] "=m"(m)                  \
+                             : [y] "x"(b), [in] "m"(mx_), [dflt] "m"(dflt)); \
+    } while (0)
 
 static inline uint32_t done32(float r, uint32_t m, uint32_t *fflags)
 {
@@ -93,72 +105,124 @@ static inline uint64_t done64(double r, uint32_t m, uint32_t *fflags)
     return nan64(v) ? F64_CANON_NAN : v;
 }
 
-#define BIN32(name, insn, soft)                                            \
-    uint32_t name(uint32_t a, uint32_t b, int rm, uint32_t *fflags)         \
+/* ---- the fast path: no MXCSR at all ----
+ * Reading MXCSR waits for the operation to finish, and costs several
+ * times the operation.  RISC-V's flags are sticky, so once the guest's
+ * fflags hold NX, whether this operation is inexact no longer matters;
+ * and in RNE (the C default MXCSR keeps) with finite operands, the
+ * other four flags can be told from the operands and the result alone:
+ *   NV  needs an infinite or NaN operand, a square root of a negative
+ *       number, or 0/0: excluded by the checks before the operation;
+ *   DZ  needs a zero divisor: excluded;
+ *   OF  gives an infinite result in RNE: such a result takes the MXCSR
+ *       path (also an exact infinity: no such case with finite operands);
+ *   UF  needs a result tiny after rounding, so at most the smallest
+ *       normal in magnitude: such results take the MXCSR path, but for a
+ *       sum (a tiny sum of two floats is exact, and UF needs inexact) and
+ *       for a product or quotient whose zero operand makes it an exact 0.
+ * The same idea as the "hardfloat" paths of other emulators' soft-floats;
+ * test_fpu_host runs every comparison with NX already set as well. */
+#define EXP32  0x7f800000u
+#define MINN32 0x00800000u
+#define EXP64  0x7ff0000000000000ull
+#define MINN64 0x0010000000000000ull
+#define FIN32(v) (((v) & EXP32) != EXP32)
+#define MAG32(v) ((v) & 0x7fffffffu)
+#define FIN64(v) (((v) & EXP64) != EXP64)
+#define MAG64(v) ((v) & ~(1ull << 63))
+
+enum { K_ADD, K_MUL, K_DIV };
+
+/* Can the fast path's result stand?  (r: its bits; a, b: the operands.) */
+#define FAST_OK(W, kind, r, a, b)                                          \
+    (FIN##W(r) && ((kind) == K_ADD || MAG##W(r) > MINN##W ||               \
+                   !MAG##W(a) || ((kind) == K_MUL && !MAG##W(b))))
+
+#define BIN(W, T, F, name, insn, kind, soft)                               \
+    T name(T a, T b, int rm, uint32_t *fflags)                              \
     {                                                                       \
+        F x, y;                                                             \
+        memcpy(&x, &a, sizeof(x));                                          \
+        memcpy(&y, &b, sizeof(y));                                          \
+        if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN##W(a) && FIN##W(b) && \
+            ((kind) != K_DIV || MAG##W(b))) {                               \
+            F z = x;                                                        \
+            __asm__(insn " %[y], %[x]" : [x] "+x"(z) : [y] "x"(y));         \
+            T r;                                                            \
+            memcpy(&r, &z, sizeof(r));                                      \
+            if (FAST_OK(W, kind, r, a, b))                                  \
+                return r;                                                   \
+        }                                                                   \
         if (rm > FRM_RUP)                                                   \
             return soft(a, b, rm, fflags);                                  \
-        float x, y;                                                         \
-        memcpy(&x, &a, 4);                                                  \
-        memcpy(&y, &b, 4);                                                  \
-        uint32_t mx = mxcsr_for(rm), m;                                     \
-        SSE_BINOP(insn, x, y, mx, m);                                       \
-        return done32(x, m, fflags);                                        \
+        uint32_t m;                                                         \
+        SSE_BINOP(insn, x, y, rm, m);                                       \
+        return done##W(x, m, fflags);                                       \
     }
 
-#define BIN64(name, insn, soft)                                            \
-    uint64_t name(uint64_t a, uint64_t b, int rm, uint32_t *fflags)         \
-    {                                                                       \
-        if (rm > FRM_RUP)                                                   \
-            return soft(a, b, rm, fflags);                                  \
-        double x, y;                                                        \
-        memcpy(&x, &a, 8);                                                  \
-        memcpy(&y, &b, 8);                                                  \
-        uint32_t mx = mxcsr_for(rm), m;                                     \
-        SSE_BINOP(insn, x, y, mx, m);                                       \
-        return done64(x, m, fflags);                                        \
-    }
+BIN(32, uint32_t, float, f32_add_host, "addss", K_ADD, f32_add)
+BIN(32, uint32_t, float, f32_sub_host, "subss", K_ADD, f32_sub)
+BIN(32, uint32_t, float, f32_mul_host, "mulss", K_MUL, f32_mul)
+BIN(32, uint32_t, float, f32_div_host, "divss", K_DIV, f32_div)
+BIN(64, uint64_t, double, f64_add_host, "addsd", K_ADD, f64_add)
+BIN(64, uint64_t, double, f64_sub_host, "subsd", K_ADD, f64_sub)
+BIN(64, uint64_t, double, f64_mul_host, "mulsd", K_MUL, f64_mul)
+BIN(64, uint64_t, double, f64_div_host, "divsd", K_DIV, f64_div)
 
-BIN32(f32_add_host, "addss", f32_add)
-BIN32(f32_sub_host, "subss", f32_sub)
-BIN32(f32_mul_host, "mulss", f32_mul)
-BIN32(f32_div_host, "divss", f32_div)
-BIN64(f64_add_host, "addsd", f64_add)
-BIN64(f64_sub_host, "subsd", f64_sub)
-BIN64(f64_mul_host, "mulsd", f64_mul)
-BIN64(f64_div_host, "divsd", f64_div)
-
-/* Square root: sqrtss/sqrtsd x, x (the source is the destination). */
+/* Square root: sqrtss/sqrtsd x, x (the source is the destination).  Fast
+ * path: a finite operand that is positive or a zero (NV needs a negative
+ * one; the root of a finite number never overflows or underflows). */
 uint32_t f32_sqrt_host(uint32_t a, int rm, uint32_t *fflags)
 {
-    if (rm > FRM_RUP)
-        return f32_sqrt(a, rm, fflags);
     float x;
     memcpy(&x, &a, 4);
-    uint32_t mx = mxcsr_for(rm), m;
-    SSE_BINOP("sqrtss", x, x, mx, m);
+    if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN32(a) && (!(a >> 31) || !MAG32(a))) {
+        __asm__("sqrtss %[x], %[x]" : [x] "+x"(x));
+        uint32_t r;
+        memcpy(&r, &x, 4);
+        return r;
+    }
+    if (rm > FRM_RUP)
+        return f32_sqrt(a, rm, fflags);
+    uint32_t m;
+    SSE_BINOP("sqrtss", x, x, rm, m);
     return done32(x, m, fflags);
 }
 
 uint64_t f64_sqrt_host(uint64_t a, int rm, uint32_t *fflags)
 {
-    if (rm > FRM_RUP)
-        return f64_sqrt(a, rm, fflags);
     double x;
     memcpy(&x, &a, 8);
-    uint32_t mx = mxcsr_for(rm), m;
-    SSE_BINOP("sqrtsd", x, x, mx, m);
+    if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN64(a) && (!(a >> 63) || !MAG64(a))) {
+        __asm__("sqrtsd %[x], %[x]" : [x] "+x"(x));
+        uint64_t r;
+        memcpy(&r, &x, 8);
+        return r;
+    }
+    if (rm > FRM_RUP)
+        return f64_sqrt(a, rm, fflags);
+    uint32_t m;
+    SSE_BINOP("sqrtsd", x, x, rm, m);
     return done64(x, m, fflags);
 }
 
 /* (±a*b) ± c: the negations are sign flips of a and c, exact (also for
  * zeros: -(a*b) and (-a)*b are the same value), so one FMA3 form does all
  * four RISC-V instructions.  vfmadd231: x = y*z + x. */
-#define FMA_OP(insn, c, a, b, mx, m)                                       \
-    __asm__ volatile("ldmxcsr %[in]\n\t" insn " %[z], %[y], %[x]\n\t"       \
-                     "stmxcsr %[out]\n\tldmxcsr %[dflt]"                   \
-                     : [x] "+x"(c), [out] "=m"(m)                          \
-                     : [y] "x"(a), [z] "x"(b), [in] "m"(mx), [dflt] "m"(dflt))
+#define FMA_OP(insn, c, a, b, rm, m) do {                                  \
+        uint32_t mx_ = mxcsr_for(rm);                                      \
+        if ((rm) == FRM_RNE)                                               \
+            __asm__ volatile("ldmxcsr %[in]\n\t" insn " %[z], %[y], %[x]\n\t" \
+                             "stmxcsr %[out]"                              \
+                             : [x] "+x"(c), [out] "=m"(m)                  \
+                             : [y] "x"(a), [z] "x"(b), [in] "m"(mx_));     \
+        else                                                               \
+            __asm__ volatile("ldmxcsr %[in]\n\t" insn " %[z], %[y], %[x]\n\t" \
+                             "stmxcsr %[out]\n\tldmxcsr %[dflt]"           \
+                             : [x] "+x"(c), [out] "=m"(m)                  \
+                             : [y] "x"(a), [z] "x"(b), [in] "m"(mx_),      \
+                               [dflt] "m"(dflt));                          \
+    } while (0)
 
 uint32_t f32_fma_host(uint32_t a, uint32_t b, uint32_t c, int negprod, int negc,
                       int rm, uint32_t *fflags)
@@ -171,8 +235,16 @@ uint32_t f32_fma_host(uint32_t a, uint32_t b, uint32_t c, int negprod, int negc,
     memcpy(&y, &a, 4);
     memcpy(&z, &b, 4);
     memcpy(&x, &c, 4);
-    uint32_t mx = mxcsr_for(rm), m;
-    FMA_OP("vfmadd231ss", x, y, z, mx, m);
+    if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN32(a) && FIN32(b) && FIN32(c)) {
+        float t = x;     /* fast path (above): no NV with finite operands */
+        __asm__("vfmadd231ss %[z], %[y], %[x]" : [x] "+x"(t) : [y] "x"(y), [z] "x"(z));
+        uint32_t r;
+        memcpy(&r, &t, 4);
+        if (FIN32(r) && MAG32(r) > MINN32)
+            return r;
+    }
+    uint32_t m;
+    FMA_OP("vfmadd231ss", x, y, z, rm, m);
     return done32(x, m, fflags);
 }
 
@@ -187,8 +259,16 @@ uint64_t f64_fma_host(uint64_t a, uint64_t b, uint64_t c, int negprod, int negc,
     memcpy(&y, &a, 8);
     memcpy(&z, &b, 8);
     memcpy(&x, &c, 8);
-    uint32_t mx = mxcsr_for(rm), m;
-    FMA_OP("vfmadd231sd", x, y, z, mx, m);
+    if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN64(a) && FIN64(b) && FIN64(c)) {
+        double t = x;
+        __asm__("vfmadd231sd %[z], %[y], %[x]" : [x] "+x"(t) : [y] "x"(y), [z] "x"(z));
+        uint64_t r;
+        memcpy(&r, &t, 8);
+        if (FIN64(r) && MAG64(r) > MINN64)
+            return r;
+    }
+    uint32_t m;
+    FMA_OP("vfmadd231sd", x, y, z, rm, m);
     return done64(x, m, fflags);
 }
 

@@ -77,8 +77,9 @@ struct insn {
     uint8_t rd;         /* 0..31, or 32 (the sink) when the ISA's rd is x0 */
     uint8_t rs1, rs2, rs3;
     uint8_t len;        /* length in halfwords: 1 (compressed) or 2 */
-    uint8_t aux;        /* rounding mode, aq/rl, CSR-immediate, ... */
-    int32_t imm;        /* immediate, or CSR number */
+    uint8_t aux;        /* aq/rl, CSR source field; for ops that can start a
+                           translated block, the entry count (exec.c) */
+    int32_t imm;        /* immediate, CSR number, or F/D rounding mode */
     uint32_t raw;       /* the instruction bits (for mtval on illegal) */
 };
 
@@ -377,6 +378,9 @@ bool csr_in_block(unsigned csr);
 int sys_exec(struct hart *h, const struct insn *ip, uint64_t pc);
 int amo_exec(struct hart *h, const struct insn *ip);
 int fp_exec(struct hart *h, const struct insn *ip);
+/* fp_exec without its mstatus.FS check and without setting FS = Dirty:
+ * translated code does both inline, once per block (jit_x86_64_fp.c). */
+int fp_exec_fs_on(struct hart *h, const struct insn *ip);
 
 /* ORC.B (Zbb): each byte of v becomes 0xff if non-zero, else 0x00. */
 static inline uint64_t rv_orc_b(uint64_t v)

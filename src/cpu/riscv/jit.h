@@ -38,11 +38,13 @@ struct dpage;
 /* Worst-case host bytes per guest instruction on x86-64 (a load/store with
  * its slow path and exception exit is ~150 bytes, a branch with two linked
  * exits ~240, an inline SC with its out-of-line path and exception exit
- * ~250; a slow path also stores and reloads up to six held registers,
- * 4 bytes each).  jit_translate starts a block only where JIT_INSN_MAX
- * times (JIT_MAX_INSNS + 4) bytes are left in the region: a guest may fill
- * a whole block with its most expensive instruction (test_hart checks). */
-#define JIT_INSN_MAX 320
+ * ~250, a single-precision fused multiply-add with its inline fast path,
+ * call and exception exit ~330; a slow path also stores and reloads up to
+ * six held registers, 4 bytes each).  jit_translate starts a block only
+ * where JIT_INSN_MAX times (JIT_MAX_INSNS + 4) bytes are left in the
+ * region: a guest may fill a whole block with its most expensive
+ * instruction (test_hart checks). */
+#define JIT_INSN_MAX 400
 
 typedef uint64_t (*jit_fn)(struct hart *h, uint64_t vpc);
 
@@ -99,7 +101,9 @@ static inline bool jit_can_translate(unsigned op)
     case OP_NOP: case OP_FENCE:
         return true;
     }
-    return op_is_amo(op);
+    /* op_is_fp: all of F and D (jit_x86_64_fp.c); their rounding mode is
+     * decoded into imm, so aux counts entries as for any op here */
+    return op_is_amo(op) || op_is_fp(op);
 }
 
 /* Can this CSR instruction run inside a translated block (Zicsr,
@@ -117,21 +121,10 @@ static inline bool jit_csr_in_block(unsigned op, int32_t imm)
     return op_is_csr(op) && csr_in_block((unsigned)imm & 0xfff);
 }
 
-/* Can this F/D instruction run inside a translated block (Unprivileged
- * ISA chapters 11 and 12)?  All of them can: loads, stores and FMV.X.D /
- * FMV.D.X inline, the rest as calls to fp_exec, each after a check of
- * mstatus.FS (jit_x86_64_fp.c).  Like the CSR instructions, never the
- * first of a block: their slot's aux holds the rounding mode, not the
- * entry count. */
-static inline bool jit_fp_in_block(unsigned op)
-{
-    return (op >= OP_FLW && op <= OP_FSGNJ_S) || (op >= OP_FMADD_S && op <= OP_FCVT_D_S);
-}
-
 /* Can `in` be part of a block past its first instruction? */
 static inline bool jit_in_block(unsigned op, int32_t imm)
 {
-    return jit_can_translate(op) || jit_csr_in_block(op, imm) || jit_fp_in_block(op);
+    return jit_can_translate(op) || jit_csr_in_block(op, imm);
 }
 
 #endif

@@ -160,12 +160,6 @@ void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogu
     patch(b, ok, b->p);
 }
 
-void jit_emit_handover(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epi)
-{
-    set_pc_rel(b, off);
-    emit_exit(b, count, epi);
-}
-
 /* Two-source ALU: x[rd] = x[rs1] op x[rs2], computed in x[rd]'s host
  * register when it is held (opc2: a 0f-prefixed opcode). */
 static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc, uint8_t opc2)
@@ -482,7 +476,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         jit_emit_amo(b, in, off, count, epi);
         return true;
     }
-    if (jit_fp_in_block(in->op)) {
+    if (op_is_fp(in->op)) {
         jit_emit_fp(b, in, off, count, epi);
         return true;
     }
@@ -824,7 +818,8 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         if (!jit_in_block(in->op, in->imm) || o + 2u * in->len > 4096) {
             /* Hand over to the interpreter at this instruction. */
             jit_regs_writeback(&b);
-            jit_emit_handover(&b, (int32_t)(o - off), count, epi);
+            set_pc_rel(&b, (int32_t)(o - off));
+            emit_exit(&b, count, epi);
             break;
         }
         if (count == JIT_MAX_INSNS) {

@@ -265,12 +265,11 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
 void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                   uint8_t *epi);
 void jit_emit_slot_call(struct jbuf *b, const struct insn *in);
+/* The same with another executor: int fn(struct hart *, const struct
+ * insn *) returning the exception cause or 0. */
+void jit_emit_slot_call_fn(struct jbuf *b, const struct insn *in, const void *fn);
 
-/* Hand over to the interpreter before the instruction at `off`, `count`
- * retired (held registers already stored back).  (jit_x86_64.c) */
-void jit_emit_handover(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epi);
-
-/* The F/D instruction `in` (jit_fp_in_block), like jit_emit_load
+/* The F/D instruction `in` (op_is_fp), like jit_emit_load
  * (jit_x86_64_fp.c). */
 void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                  uint8_t *epi);

@@ -58,16 +58,14 @@ static int jit_store(struct hart *h, uint64_t va, uint32_t desc)
     return mmu_store(h, va, size, v);
 }
 
-/* Atomics (amo_exec, amo.c), the F/D instructions jit_x86_64_fp.c does
- * not emit itself (fp_exec, fp_exec.c) and the CSR instructions
- * jit_csr_in_block accepts (sys_exec) run out of line on a copy of their slot kept in the
+/* Atomics (amo_exec, amo.c) and the CSR instructions jit_csr_in_block
+ * accepts (sys_exec) run out of line on a copy of their slot kept in the
  * code buffer (emit_slot_call).  Returns the exception cause, or 0
- * (none raises cause 0, instruction address misaligned). */
+ * (neither raises cause 0, instruction address misaligned). */
 static int jit_exec_slot(struct hart *h, const struct insn *in)
 {
     int r = op_is_amo(in->op) ? amo_exec(h, in)
-          : jit_fp_in_block(in->op) ? fp_exec(h, in)
-          : sys_exec(h, in, 0);   /* pc: EBREAK only */
+                              : sys_exec(h, in, 0);   /* pc: EBREAK only */
     return r >= EXEC_EXC(0) ? r - EXEC_EXC(0) : 0;
 }
 
@@ -226,6 +224,11 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
  * eax = the exception cause or 0. */
 void jit_emit_slot_call(struct jbuf *b, const struct insn *in)
 {
+    jit_emit_slot_call_fn(b, in, (const void *)jit_exec_slot);
+}
+
+void jit_emit_slot_call_fn(struct jbuf *b, const struct insn *in, const void *fn)
+{
     uint8_t *over = jmp_fwd(b);
     while ((uintptr_t)b->p % _Alignof(struct insn))
         b1(b, 0xcc);                                        /* int3: jumped over */
@@ -235,7 +238,7 @@ void jit_emit_slot_call(struct jbuf *b, const struct insn *in)
     patch(b, over, b->p);
     op_rr(b, 1, 0x8b, RDI, R12);                            /* mov rdi, r12 */
     mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
-    call_abs(b, (const void *)jit_exec_slot);
+    call_abs(b, fn);
 }
 
 /* Atomics (Unprivileged ISA chapter 8) with their page in the data TLB:

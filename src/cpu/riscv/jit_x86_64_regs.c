@@ -139,7 +139,7 @@ static bool reads_rs1(unsigned op)
     case OP_FCVT_D_W: case OP_FCVT_D_WU: case OP_FCVT_D_L: case OP_FCVT_D_LU:
         return true;
     }
-    return !op_is_csr(op) && !jit_fp_in_block(op);
+    return !op_is_csr(op) && !op_is_fp(op);
 }
 
 /* Does the decoded rd name an integer register?  Not for the F/D
@@ -154,7 +154,7 @@ static bool writes_x(unsigned op)
     case OP_FCVT_W_D: case OP_FCVT_WU_D: case OP_FCVT_L_D: case OP_FCVT_LU_D:
         return true;
     }
-    return !jit_fp_in_block(op);
+    return !op_is_fp(op);
 }
 
 static bool reads_rs2(unsigned op)

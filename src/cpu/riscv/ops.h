@@ -74,6 +74,12 @@ enum rv_op {
  * contiguous in RV_SYS_OPS). */
 static inline bool op_is_amo(unsigned op) { return op >= OP_LR_W && op <= OP_AMOMAXU_D; }
 static inline bool op_is_csr(unsigned op) { return op >= OP_CSRRW && op <= OP_CSRRCI; }
+/* The F and D ops: FLW..FSGNJ_S (contiguous in RV_INT_OPS, which the
+ * interpreter runs inline) and all of RV_FP_OPS (fp_exec). */
+static inline bool op_is_fp(unsigned op)
+{
+    return (op >= OP_FLW && op <= OP_FSGNJ_S) || (op >= OP_FMADD_S && op <= OP_FCVT_D_S);
+}
 
 /* Name of an op, for tests and debugging. */
 const char *rv_op_name(unsigned op);
