@@ -255,7 +255,8 @@ void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t co
         return;
     }
     emit_fs_check(b, in, off, count, epi);
-    uint8_t *slow[8], *done = NULL;
+    /* at most: NX, frm, 2 per single operand (boxing, finite) x 3, result */
+    uint8_t *slow[9], *done = NULL;
     int n = 0;
     if (emit_fp_fast(b, in, slow, &n)) {
         done = jmp_fwd(b);
