@@ -11,3 +11,11 @@ $(GUEST)/bench/cpu-long.elf: bench/cpu/crt.S bench/cpu/bench.c bench/cpu/link.ld
 	$(RV_CC) $(BENCH_CFLAGS) -DROUNDS=600 -o $@ bench/cpu/crt.S bench/cpu/bench.c
 
 guests: $(GUEST)/bench/cpu.elf $(GUEST)/bench/cpu-long.elf
+
+# Floating-point kernels (bench/cpu/fp.sh); -fno-math-errno: sqrt is the
+# instruction, not a libm call that sets errno.
+$(GUEST)/bench/fp.elf: bench/cpu/crt.S bench/cpu/fp.c bench/cpu/link.ld
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(BENCH_CFLAGS) -fno-math-errno -o $@ bench/cpu/crt.S bench/cpu/fp.c
+
+guests: $(GUEST)/bench/fp.elf
