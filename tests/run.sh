@@ -4,8 +4,9 @@
 # Suites:
 #  - unit:   every cmocka program in build/{release,asan}/tests/unit/
 #            (TAP output, one result per test case);
-#  - isa:    every bare-metal guest program build/guest/isa/*.elf, run by
-#            `vessel run --bios` (release and asan builds); exit 0 = pass;
+#  - isa:    every bare-metal guest program build/guest/isa/*.elf, and
+#            build/guest/bench/fp.elf, run by `vessel run --bios` (release
+#            and asan builds); exit 0 = pass;
 #  - others: every executable tests/*/run-*.sh; each prints TAP lines
 #            ("ok N - name" / "not ok N - name") and gets $VESSEL,
 #            $VESSEL_ASAN and $BUILD_GUEST in its environment.
@@ -60,14 +61,15 @@ done
 # ISA tests run three ways: the release build translating every block on
 # first entry (VESSEL_JIT_HOT=1, so the JIT sees all of them), the release
 # build interpreting only (VESSEL_JIT=0), and the sanitizer build with the
-# defaults.
+# defaults.  The floating-point benchmark's program runs with them: it
+# fails unless every result's bits are IEEE 754's (bench/cpu/fp.c).
 for mode in release-jit release-interp asan; do
     case $mode in
         release-jit)    v="$ROOT/build/release/vessel"; envs="VESSEL_JIT_HOT=1" ;;
         release-interp) v="$ROOT/build/release/vessel"; envs="VESSEL_JIT=0" ;;
         asan)           v="$ROOT/build/asan/vessel"; envs="" ;;
     esac
-    for elf in build/guest/isa/*.elf; do
+    for elf in build/guest/isa/*.elf build/guest/bench/fp.elf; do
         [ -f "$elf" ] || continue
         n="isa/$mode/$(basename "$elf" .elf)"
         [[ -n "$FILTER" && "$n" != *$FILTER* ]] && continue
