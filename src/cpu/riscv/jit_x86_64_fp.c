@@ -6,7 +6,8 @@
  * loops ran mostly interpreted.  Now:
  *   - FLW, FLD, FSW, FSD probe the software TLB inline, as the integer
  *     loads and stores do (jit_x86_64_mem.c), FMV.X.D and FMV.D.X are a
- *     move: the code compilers emit around arithmetic (spills, constants,
+ *     move, FSGNJ[N|X].D (FMV.D, FNEG.D, FABS.D) a few bit operations:
+ *     the code compilers emit around arithmetic (spills, constants,
  *     argument passing);
  *   - the arithmetic, conversions, compares and the other moves call
  *     fp_exec_fs_on on a copy of the slot, which runs them on the host's
@@ -251,6 +252,29 @@ void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t co
         emit_fs_check(b, in, off, count, epi);
         jit_get_x(b, RAX, in->rs1);
         op_rm(b, 1, 0x89, RAX, R12, JIT_F_OFF(in->rd));   /* mov f[rd], rax */
+        emit_fs_dirty(b);
+        return;
+    case OP_FSGNJ_D: case OP_FSGNJN_D: case OP_FSGNJX_D:
+        /* FMV.D, FNEG.D and FABS.D are these: register moves in compiled
+         * code, too common for a call.  The sign of f[rs1] replaced by
+         * (FSGNJ) f[rs2]'s, (FSGNJN) its inverse, (FSGNJX) xor-ed with
+         * it; no flags, NaNs untouched (Unprivileged ISA 11.10). */
+        emit_fs_check(b, in, off, count, epi);
+        op_rm(b, 1, 0x8b, RAX, R12, JIT_F_OFF(in->rs1));
+        op_rm(b, 1, 0x8b, RCX, R12, JIT_F_OFF(in->rs2));
+        if (in->op == OP_FSGNJN_D) {
+            rex(b, 1, 0, RCX); b1(b, 0xf7); b1(b, 0xd1);      /* not rcx */
+        }
+        shift_imm(b, 1, 5, RCX, 63);                          /* shr rcx, 63 */
+        shift_imm(b, 1, 4, RCX, 63);                          /* shl rcx, 63: the sign */
+        if (in->op == OP_FSGNJX_D) {
+            op_rr(b, 1, 0x33, RAX, RCX);                      /* xor rax, rcx */
+        } else {
+            op_rr(b, 1, 0x03, RAX, RAX);                      /* add rax, rax */
+            shift_imm(b, 1, 5, RAX, 1);                       /* shr rax, 1: sign clear */
+            op_rr(b, 1, 0x0b, RAX, RCX);                      /* or rax, rcx */
+        }
+        op_rm(b, 1, 0x89, RAX, R12, JIT_F_OFF(in->rd));
         emit_fs_dirty(b);
         return;
     }
