@@ -843,7 +843,8 @@ static uint64_t run_fp_op(struct env *e, uint32_t op, uint64_t a, uint64_t b, ui
  * its own block with NX already raised so that the fast path is tried:
  * subnormal products, quotient and fused result (UF), an overflowing sum
  * (OF), a division by zero (DZ), a single operand that is not NaN-boxed
- * (the canonical NaN): result and flags must be the soft-float's. */
+ * (the canonical NaN): result and flags must be the soft-float's; and
+ * compares at equality, signed zeros, infinities and NaNs. */
 static void test_jit_fp_fast_path_edges(void **state)
 {
     struct env *e = *state;
@@ -893,6 +894,25 @@ static void test_jit_fp_fast_path_edges(void **state)
     r = run_fp_op(e, 0x0820f1d3, 0x3f800000, B | 0x3f800000, 0, &fl);
     assert_int_equal(r, B | F32_CANON_NAN);
     assert_int_equal(fl, FFLAG_NX);
+    /* compares into x3: equal operands, -0 and +0, a quiet NaN, a
+     * signalling one, an unboxed single */
+    static const struct { uint32_t op; uint64_t a, b; uint64_t x; uint32_t fl; } cmp[] = {
+        { 0xa22091d3, 0x3ff0000000000000ULL, 0x3ff0000000000000ULL, 0, 0 },   /* flt.d 1,1 */
+        { 0xa22081d3, 0x3ff0000000000000ULL, 0x3ff0000000000000ULL, 1, 0 },   /* fle.d 1,1 */
+        { 0xa220a1d3, 0x8000000000000000ULL, 0, 1, 0 },                       /* feq.d -0,+0 */
+        { 0xa22091d3, 0x8000000000000000ULL, 0, 0, 0 },                       /* flt.d -0,+0 */
+        { 0xa220a1d3, 0x7ff8000000000000ULL, 0x7ff8000000000000ULL, 0, 0 },   /* feq.d qNaN */
+        { 0xa22081d3, 0x7ff8000000000000ULL, 0x3ff0000000000000ULL, 0, FFLAG_NV },  /* fle.d */
+        { 0xa220a1d3, 0x7ff0000000000001ULL, 0x3ff0000000000000ULL, 0, FFLAG_NV },  /* feq.d sNaN */
+        { 0xa22091d3, 0xfff0000000000000ULL, 0x3ff0000000000000ULL, 1, 0 },   /* flt.d -inf,1 */
+        { 0xa02091d3, 0x3f800000, 0xffffffff3f800000ULL, 0, FFLAG_NV },       /* flt.s unboxed */
+        { 0xa020a1d3, 0xffffffff3f800000ULL, 0xffffffff3f800000ULL, 1, 0 },   /* feq.s 1,1 */
+    };
+    for (unsigned i = 0; i < sizeof(cmp) / sizeof(cmp[0]); i++) {
+        run_fp_op(e, cmp[i].op, cmp[i].a, cmp[i].b, 0, &fl);
+        assert_int_equal(hart_get_x(e->h, 3), cmp[i].x);
+        assert_int_equal(fl, FFLAG_NX | cmp[i].fl);
+    }
     /* and the fast path itself: 1.5 x 1.5 = 2.25, no new flag */
     r = run_fp_op(e, 0x1220f1d3, 0x3ff8000000000000ULL, 0x3ff8000000000000ULL, 0, &fl);
     assert_int_equal(r, 0x4002000000000000ULL);

@@ -23,14 +23,15 @@
  * between or a second SC after; sometimes an SC alone, on the word an LR
  * reserved before or another); the CSR instructions that run inside a
  * block (jit_csr_in_block), register and immediate forms, with values
- * that keep frm valid, and now and then sstatus.FS off and back on; F/D
+ * that keep frm valid, and now and then sstatus.FS Initial or Clean; F/D
  * arithmetic, conversions, compares, moves, loads and stores, single and
  * double (translated inside blocks since jit_x86_64_fp.c).
  *
  * One program in TRAP_EVERY gets one trapping instruction somewhere in its
  * body: a load from address 0 (access fault), an ecall, an illegal
  * instruction (16-bit zero, a write to the read-only cycle CSR, an FP op
- * with a reserved rounding mode), or a misaligned AMO/LR/SC: a trap in
+ * with a reserved rounding mode, an F/D instruction after sstatus.FS was
+ * turned off), or a misaligned AMO/LR/SC: a trap in
  * the middle of a block, where the translator must have written back
  * every register the instructions before it changed.  The trap handler
  * is `j .`, so the first trap's mcause/mepc/mtval stay and both harts
@@ -466,13 +467,15 @@ static void gen_csr(struct prog *p)
         break;
     case CSR_SSTATUS:                   /* a write of all of it would clear FS */
         if (!pick(16)) {
-            /* FS changed: off (the F/D instructions after it are
-             * illegal, in a block too), back on, or to Initial or Clean
-             * (the next write of an f register must make it Dirty):
-             * lui t, 2/4/6 (t = one or both FS bits); csrrc/csrrs */
+            /* FS to Initial or Clean: the next instruction that may
+             * change the F state must make it Dirty again (Off is a
+             * planted trap, gen_trap): lui t,6; csrc sstatus,t;
+             * lui t,2|4; csrs sstatus,t */
             unsigned t = dst();
-            put(p, (1 + pick(3)) << 13 | t << 7 | 0x37, 4);
-            put(p, i_type((int)csr, t, pick(2) ? 3 : 2, 0, 0x73), 4);
+            put(p, 6u << 12 | t << 7 | 0x37, 4);
+            put(p, i_type((int)csr, t, 3, 0, 0x73), 4);
+            put(p, (2u + 2 * pick(2)) << 12 | t << 7 | 0x37, 4);
+            put(p, i_type((int)csr, t, 2, 0, 0x73), 4);
             return;
         }
         f3 = f3 == 1 ? 2 : f3 == 5 ? 6 : f3;
@@ -518,7 +521,7 @@ static void gen_fp(struct prog *p)
     }
     case 2: put(p, r_type(0x11, fb, fa, pick(3), fd, 0x53), 4); break;       /* fsgnj* */
     case 3: put(p, r_type(0x15, fb, fa, pick(2), fd, 0x53), 4); break;       /* fmin/max */
-    case 4: put(p, r_type(0x51, fb, fa, pick(3), dst(), 0x53), 4); break;    /* fle flt feq */
+    case 4: put(p, r_type(0x50 | pick(2), fb, fa, pick(3), dst(), 0x53), 4); break;  /* fle flt feq */
     case 5: put(p, r_type(0x71, 0, fa, 0, dst(), 0x53), 4); break;           /* fmv.x.d */
     case 6: put(p, r_type(0x79, 0, src(), 0, fd, 0x53), 4); break;           /* fmv.d.x */
     case 7: put(p, r_type(0x61, pick(4), fa, rm, dst(), 0x53), 4); break;    /* fcvt.{w,l}[u].d */
@@ -545,7 +548,14 @@ static void gen_fp(struct prog *p)
 /* One trapping instruction (or group ending in one). */
 static void gen_trap(struct prog *p)
 {
-    switch (pick(7)) {
+    switch (pick(8)) {
+    case 7: {   /* FS off (lui t,6; csrc sstatus,t), then an F/D instruction */
+        unsigned t = dst();
+        put(p, 6u << 12 | t << 7 | 0x37, 4);
+        put(p, i_type(CSR_SSTATUS, t, 3, 0, 0x73), 4);
+        gen_fp(p);
+        break;
+    }
     case 0: put(p, i_type(0, 0, 3, dst(), 0x03), 4); break;  /* ld rd, 0(x0): access fault */
     case 1: put(p, 0x00000073, 4); break;                    /* ecall */
     case 2: put(p, 0x0000, 2); break;                        /* illegal (16-bit zero) */
@@ -831,7 +841,7 @@ static void test_programs_cover_traps_and_loops(void **state)
     unsigned faults = 0, ecalls = 0, illegal = 0, misaligned = 0, ebreaks = 0;
     unsigned fs_dirty = 0, csr_changed = 0, tight_faults = 0, tight_ends = 0;
     static struct prog p;
-    for (uint64_t s = 1; s <= 80; s++) {
+    for (uint64_t s = 1; s <= 160; s++) {
         gen_program(s, &p);
         struct env e;
         env_init(&e, false, &p, s);

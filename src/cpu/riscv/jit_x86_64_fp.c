@@ -9,9 +9,10 @@
  *     move, FSGNJ[N|X].D (FMV.D, FNEG.D, FABS.D) a few bit operations:
  *     the code compilers emit around arithmetic (spills, constants,
  *     argument passing);
- *   - the arithmetic, conversions, compares and the other moves call
- *     fp_exec_fs_on on a copy of the slot, which runs them on the host's
- *     units where exact (fpu_host.c), with the held registers stored
+ *   - the arithmetic and the compares run on the host's SSE/FMA3 unit
+ *     inline when that is exact (below), else, like conversions and the
+ *     other moves, call fp_exec_fs_on on a copy of the slot (fpu_host.c
+ *     where exact, else the soft-float), with the held registers stored
  *     before and reloaded after as for every helper.
  * The f registers are never held in host registers: h->f[] is always
  * exact, so a trap or helper in the middle of a block needs nothing.
@@ -228,6 +229,49 @@ static bool emit_fp_fast(struct jbuf *b, const struct insn *in, uint8_t **slow, 
     return true;
 }
 
+/* FEQ, FLT and FLE inline when neither operand is a NaN (nor, single,
+ * unboxed): then no flag is raised (NV needs a NaN: a signalling one for
+ * FEQ, any for FLT and FLE; Unprivileged ISA 11.8), and UCOMIS[SD]'s
+ * flags order the two exactly, -0 equal to +0.  x[rd] = the answer. */
+static bool emit_fp_cmp_fast(struct jbuf *b, const struct insn *in, uint8_t **slow, int *n)
+{
+    bool w;
+    uint8_t cc;
+    switch (in->op) {
+    case OP_FEQ_D: w = true; cc = CC_E; break;
+    case OP_FLT_D: w = true; cc = CC_B; break;
+    case OP_FLE_D: w = true; cc = CC_BE; break;
+    case OP_FEQ_S: w = false; cc = CC_E; break;
+    case OP_FLT_S: w = false; cc = CC_B; break;
+    case OP_FLE_S: w = false; cc = CC_BE; break;
+    default: return false;
+    }
+    const unsigned rs[2] = { in->rs1, in->rs2 };
+    if (w)
+        mov_imm64(b, RCX, 0xffe0000000000000ULL);             /* 2 * inf */
+    else {
+        b1(b, 0xb9); b4(b, 0xff000000u);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!w) {
+            rex(b, 0, 0, R12);
+            b1(b, 0x83); mem(b, 7, R12, JIT_F_OFF(rs[i]) + 4); b1(b, 0xff);  /* boxed? */
+            slow[(*n)++] = jcc_fwd(b, CC_NE);
+        }
+        op_rm(b, w, 0x8b, RAX, R12, JIT_F_OFF(rs[i]));
+        op_rr(b, w, 0x03, RAX, RAX);
+        op_rr(b, w, 0x3b, RAX, RCX);                          /* above 2 * inf: a NaN */
+        slow[(*n)++] = jcc_fwd(b, CC_A);
+    }
+    load_xmm(b, w, 0, in->rs1);
+    if (w)
+        b1(b, 0x66);
+    rex(b, 0, 0, R12);
+    b1(b, 0x0f); b1(b, 0x2e); mem(b, 0, R12, JIT_F_OFF(in->rs2));   /* ucomis[sd] xmm0, f[rs2] */
+    setcc_store(b, cc, in->rd);
+    return true;
+}
+
 void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                  uint8_t *epi)
 {
@@ -282,18 +326,20 @@ void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t co
     /* at most: NX, frm, 2 per single operand (boxing, finite) x 3, result */
     uint8_t *slow[9], *done = NULL;
     int n = 0;
-    if (emit_fp_fast(b, in, slow, &n)) {
+    struct jregs before = b->ra;           /* at every jump to the call */
+    if (emit_fp_fast(b, in, slow, &n) || emit_fp_cmp_fast(b, in, slow, &n)) {
         done = jmp_fwd(b);
         for (int i = 0; i < n; i++)
             patch(b, slow[i], b->p);
     }
-    struct jregs keep = b->ra;
+    struct jregs hit = b->ra;              /* a compare's fast path wrote x[rd] */
+    b->ra = before;
     jit_regs_writeback(b);
     jit_emit_slot_call_fn(b, in, (const void *)jit_fp_exec);
     jit_exc_check(b, off, count, epi);     /* a reserved rounding mode */
-    jit_regs_reload(b, keep.valid);        /* rd too, if an integer one, held and valid */
+    jit_regs_reload(b, hit.valid);         /* rd too, if an integer one, held and valid */
     if (done) {
-        b->ra = keep;                      /* the fast path's (a superset of dirty) */
+        b->ra = hit;                       /* the fast path's (a superset of dirty) */
         patch(b, done, b->p);
     }
     if (in->op != OP_FMV_X_W)              /* only reads the F state */
