@@ -9,30 +9,7 @@
  * bench/cpu/fp.sh runs it under Vessel and QEMU. */
 #include <stdint.h>
 
-extern volatile uint64_t tohost, fromhost;
-
-static void putch(char c)
-{
-    tohost = (1ULL << 56) | (1ULL << 48) | (uint8_t)c;
-    while (tohost)
-        ;   /* the host clears tohost once the character is taken */
-}
-
-static void puts_(const char *s) { while (*s) putch(*s++); }
-
-static void puthex(uint64_t v)
-{
-    for (int i = 60; i >= 0; i -= 4)
-        putch("0123456789abcdef"[(v >> i) & 15]);
-}
-
-static void putdec(uint64_t v)
-{
-    char b[24];
-    int n = 0;
-    do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) putch(b[--n]);
-}
+#include "htif.h"
 
 static uint64_t rdinstret(void)
 {
@@ -136,10 +113,6 @@ int main(void)
         sum = mix(sum, saxpy());
     }
     uint64_t insns = rdinstret() - i0;
-    puts_("checksum ");
-    puthex(sum);
-    puts_("\ninstructions ");
-    putdec(insns);
-    puts_("\n");
+    put_result(sum, insns);
     return (ROUNDS == 600 && sum != EXPECTED) ? 2 : 0;
 }

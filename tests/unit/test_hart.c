@@ -839,6 +839,16 @@ static uint64_t run_fp_op(struct env *e, uint32_t op, uint64_t a, uint64_t b, ui
     return e->h->f[3];
 }
 
+/* run_fp_op must give `exp` and flags `expfl`, which include `must`. */
+static void check_fp_op(struct env *e, uint32_t op, uint64_t a, uint64_t b, uint64_t c,
+                        uint64_t exp, uint32_t expfl, uint32_t must)
+{
+    uint32_t fl;
+    assert_true((expfl & must) == must);
+    assert_int_equal(run_fp_op(e, op, a, b, c, &fl), exp);
+    assert_int_equal(fl, expfl);
+}
+
 /* The inline fast path (jit_x86_64_fp.c) at its edges, each operation in
  * its own block with NX already raised so that the fast path is tried:
  * subnormal products, quotient and fused result (UF), an overflowing sum
@@ -850,46 +860,34 @@ static void test_jit_fp_fast_path_edges(void **state)
     struct env *e = *state;
     const uint64_t B = 0xffffffff00000000ULL;   /* NaN-boxing */
     uint32_t fl, sf;
-    uint64_t r;
+    uint64_t r, x;
     /* fmul.s f3,f1,f2: 2^-71 (1 + 2^-23) x 1.5 2^-71, subnormal, inexact */
-    r = run_fp_op(e, 0x1020f1d3, B | 0x1c000001, B | 0x1c400000, 0, &fl);
     sf = FFLAG_NX;
-    assert_int_equal(r, B | f32_mul(0x1c000001, 0x1c400000, FRM_RNE, &sf));
-    assert_int_equal(fl, sf);
-    assert_true(fl & FFLAG_UF);
+    x = B | f32_mul(0x1c000001, 0x1c400000, FRM_RNE, &sf);
+    check_fp_op(e, 0x1020f1d3, B | 0x1c000001, B | 0x1c400000, 0, x, sf, FFLAG_UF);
     /* fmul.d f3,f1,f2: 2^-600 x 2^-450 (1 + 2^-52) */
-    r = run_fp_op(e, 0x1220f1d3, 0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, &fl);
     sf = FFLAG_NX;
-    assert_int_equal(r, f64_mul(0x1a70000000000000ULL, 0x23d0000000000001ULL, FRM_RNE, &sf));
-    assert_int_equal(fl, sf);
-    assert_true(fl & FFLAG_UF);
+    x = f64_mul(0x1a70000000000000ULL, 0x23d0000000000001ULL, FRM_RNE, &sf);
+    check_fp_op(e, 0x1220f1d3, 0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, x, sf, FFLAG_UF);
     /* fdiv.d f3,f1,f2: 2^-1000 (1 + 2^-52) / 2^60 */
-    r = run_fp_op(e, 0x1a20f1d3, 0x0170000000000001ULL, 0x43b0000000000000ULL, 0, &fl);
     sf = FFLAG_NX;
-    assert_int_equal(r, f64_div(0x0170000000000001ULL, 0x43b0000000000000ULL, FRM_RNE, &sf));
-    assert_int_equal(fl, sf);
-    assert_true(fl & FFLAG_UF);
+    x = f64_div(0x0170000000000001ULL, 0x43b0000000000000ULL, FRM_RNE, &sf);
+    check_fp_op(e, 0x1a20f1d3, 0x0170000000000001ULL, 0x43b0000000000000ULL, 0, x, sf, FFLAG_UF);
     /* fmadd.d f3,f1,f2,f4: the same tiny product plus +0 */
     if (fpu_host_units() & FPU_HOST_FMA) {
-        r = run_fp_op(e, 0x2220f1c3, 0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, &fl);
         sf = FFLAG_NX;
-        assert_int_equal(r, f64_fma(0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, 0, 0,
-                                    FRM_RNE, &sf));
-        assert_int_equal(fl, sf);
-        assert_true(fl & FFLAG_UF);
+        x = f64_fma(0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, 0, 0, FRM_RNE, &sf);
+        check_fp_op(e, 0x2220f1c3, 0x1a70000000000000ULL, 0x23d0000000000001ULL, 0, x, sf,
+                    FFLAG_UF);
     }
     /* fadd.d f3,f1,f2: the largest double twice */
-    r = run_fp_op(e, 0x0220f1d3, 0x7fefffffffffffffULL, 0x7fefffffffffffffULL, 0, &fl);
     sf = FFLAG_NX;
-    assert_int_equal(r, f64_add(0x7fefffffffffffffULL, 0x7fefffffffffffffULL, FRM_RNE, &sf));
-    assert_int_equal(fl, sf);
-    assert_true(fl & FFLAG_OF);
+    x = f64_add(0x7fefffffffffffffULL, 0x7fefffffffffffffULL, FRM_RNE, &sf);
+    check_fp_op(e, 0x0220f1d3, 0x7fefffffffffffffULL, 0x7fefffffffffffffULL, 0, x, sf, FFLAG_OF);
     /* fdiv.s f3,f1,f2: 1.0f / +0 */
-    r = run_fp_op(e, 0x1820f1d3, B | 0x3f800000, B, 0, &fl);
     sf = FFLAG_NX;
-    assert_int_equal(r, B | f32_div(0x3f800000, 0, FRM_RNE, &sf));
-    assert_int_equal(fl, sf);
-    assert_true(fl & FFLAG_DZ);
+    x = B | f32_div(0x3f800000, 0, FRM_RNE, &sf);
+    check_fp_op(e, 0x1820f1d3, B | 0x3f800000, B, 0, x, sf, FFLAG_DZ);
     /* fsub.s f3,f1,f2: an unboxed f1 reads as the canonical NaN */
     r = run_fp_op(e, 0x0820f1d3, 0x3f800000, B | 0x3f800000, 0, &fl);
     assert_int_equal(r, B | F32_CANON_NAN);

@@ -172,39 +172,27 @@ BIN(64, uint64_t, double, f64_div_host, "divsd", K_DIV, f64_div)
 /* Square root: sqrtss/sqrtsd x, x (the source is the destination).  Fast
  * path: a finite operand that is positive or a zero (NV needs a negative
  * one; the root of a finite number never overflows or underflows). */
-uint32_t f32_sqrt_host(uint32_t a, int rm, uint32_t *fflags)
-{
-    float x;
-    memcpy(&x, &a, 4);
-    if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN32(a) && (!(a >> 31) || !MAG32(a))) {
-        __asm__("sqrtss %[x], %[x]" : [x] "+x"(x));
-        uint32_t r;
-        memcpy(&r, &x, 4);
-        return r;
+#define SQRT(W, T, F, name, insn, soft)                                    \
+    T name(T a, int rm, uint32_t *fflags)                                   \
+    {                                                                       \
+        F x;                                                                \
+        memcpy(&x, &a, sizeof(x));                                          \
+        if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN##W(a) &&           \
+            (!(a >> (W - 1)) || !MAG##W(a))) {                              \
+            __asm__(insn " %[x], %[x]" : [x] "+x"(x));                      \
+            T r;                                                            \
+            memcpy(&r, &x, sizeof(r));                                      \
+            return r;                                                       \
+        }                                                                   \
+        if (rm > FRM_RUP)                                                   \
+            return soft(a, rm, fflags);                                     \
+        uint32_t m;                                                         \
+        SSE_BINOP(insn, x, x, rm, m);                                       \
+        return done##W(x, m, fflags);                                       \
     }
-    if (rm > FRM_RUP)
-        return f32_sqrt(a, rm, fflags);
-    uint32_t m;
-    SSE_BINOP("sqrtss", x, x, rm, m);
-    return done32(x, m, fflags);
-}
 
-uint64_t f64_sqrt_host(uint64_t a, int rm, uint32_t *fflags)
-{
-    double x;
-    memcpy(&x, &a, 8);
-    if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN64(a) && (!(a >> 63) || !MAG64(a))) {
-        __asm__("sqrtsd %[x], %[x]" : [x] "+x"(x));
-        uint64_t r;
-        memcpy(&r, &x, 8);
-        return r;
-    }
-    if (rm > FRM_RUP)
-        return f64_sqrt(a, rm, fflags);
-    uint32_t m;
-    SSE_BINOP("sqrtsd", x, x, rm, m);
-    return done64(x, m, fflags);
-}
+SQRT(32, uint32_t, float, f32_sqrt_host, "sqrtss", f32_sqrt)
+SQRT(64, uint64_t, double, f64_sqrt_host, "sqrtsd", f64_sqrt)
 
 /* (±a*b) ± c: the negations are sign flips of a and c, exact (also for
  * zeros: -(a*b) and (-a)*b are the same value), so one FMA3 form does all
@@ -224,53 +212,35 @@ uint64_t f64_sqrt_host(uint64_t a, int rm, uint32_t *fflags)
                                [dflt] "m"(dflt));                          \
     } while (0)
 
-uint32_t f32_fma_host(uint32_t a, uint32_t b, uint32_t c, int negprod, int negc,
-                      int rm, uint32_t *fflags)
-{
-    if (rm > FRM_RUP || nan32(a) || nan32(b) || nan32(c) || !host_fma())
-        return f32_fma(a, b, c, negprod, negc, rm, fflags);
-    a ^= negprod ? 0x80000000u : 0;
-    c ^= negc ? 0x80000000u : 0;
-    float x, y, z;
-    memcpy(&y, &a, 4);
-    memcpy(&z, &b, 4);
-    memcpy(&x, &c, 4);
-    if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN32(a) && FIN32(b) && FIN32(c)) {
-        float t = x;     /* fast path (above): no NV with finite operands */
-        __asm__("vfmadd231ss %[z], %[y], %[x]" : [x] "+x"(t) : [y] "x"(y), [z] "x"(z));
-        uint32_t r;
-        memcpy(&r, &t, 4);
-        if (FIN32(r) && MAG32(r) > MINN32)
-            return r;
+/* The fast path (above) applies as it is: no NV with finite operands. */
+#define FMA(W, T, F, name, insn, soft)                                     \
+    T name(T a, T b, T c, int negprod, int negc, int rm, uint32_t *fflags)  \
+    {                                                                       \
+        if (rm > FRM_RUP || nan##W(a) || nan##W(b) || nan##W(c) || !host_fma()) \
+            return soft(a, b, c, negprod, negc, rm, fflags);                \
+        const T sign = (T)1 << (W - 1);                                     \
+        a ^= negprod ? sign : 0;                                            \
+        c ^= negc ? sign : 0;                                               \
+        F x, y, z;                                                          \
+        memcpy(&y, &a, sizeof(y));                                          \
+        memcpy(&z, &b, sizeof(z));                                          \
+        memcpy(&x, &c, sizeof(x));                                          \
+        if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN##W(a) && FIN##W(b) && \
+            FIN##W(c)) {                                                    \
+            F t = x;                                                        \
+            __asm__(insn " %[z], %[y], %[x]" : [x] "+x"(t) : [y] "x"(y), [z] "x"(z)); \
+            T r;                                                            \
+            memcpy(&r, &t, sizeof(r));                                      \
+            if (FIN##W(r) && MAG##W(r) > MINN##W)                           \
+                return r;                                                   \
+        }                                                                   \
+        uint32_t m;                                                         \
+        FMA_OP(insn, x, y, z, rm, m);                                       \
+        return done##W(x, m, fflags);                                       \
     }
-    uint32_t m;
-    FMA_OP("vfmadd231ss", x, y, z, rm, m);
-    return done32(x, m, fflags);
-}
 
-uint64_t f64_fma_host(uint64_t a, uint64_t b, uint64_t c, int negprod, int negc,
-                      int rm, uint32_t *fflags)
-{
-    if (rm > FRM_RUP || nan64(a) || nan64(b) || nan64(c) || !host_fma())
-        return f64_fma(a, b, c, negprod, negc, rm, fflags);
-    a ^= negprod ? 1ull << 63 : 0;
-    c ^= negc ? 1ull << 63 : 0;
-    double x, y, z;
-    memcpy(&y, &a, 8);
-    memcpy(&z, &b, 8);
-    memcpy(&x, &c, 8);
-    if (rm == FRM_RNE && (*fflags & FFLAG_NX) && FIN64(a) && FIN64(b) && FIN64(c)) {
-        double t = x;
-        __asm__("vfmadd231sd %[z], %[y], %[x]" : [x] "+x"(t) : [y] "x"(y), [z] "x"(z));
-        uint64_t r;
-        memcpy(&r, &t, 8);
-        if (FIN64(r) && MAG64(r) > MINN64)
-            return r;
-    }
-    uint32_t m;
-    FMA_OP("vfmadd231sd", x, y, z, rm, m);
-    return done64(x, m, fflags);
-}
+FMA(32, uint32_t, float, f32_fma_host, "vfmadd231ss", f32_fma)
+FMA(64, uint64_t, double, f64_fma_host, "vfmadd231sd", f64_fma)
 
 #else /* not x86-64: the soft-float does everything */
 
