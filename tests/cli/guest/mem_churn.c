@@ -1,8 +1,8 @@
 /* A bare-metal guest whose memory changes over time, for the diff
  * snapshot test (tests/cli/run-snapdiff.sh): it fills a 16 MiB area with
  * data (every page), prints "ready", then for CHURN_ROUNDS rounds picks a
- * few pages at random and either mixes new values into them (16 passes
- * over every word) or zeroes them, so that a diff snapshot taken between
+ * few pages at random and either mixes new values into them (PASSES
+ * passes over every word) or zeroes them, so that a diff snapshot taken between
  * two moments holds rewritten pages and pages that became all zeros,
  * against untouched ones.  At the end it prints "checksum 0x..." of the
  * whole area and passes through HTIF.  Deterministic: an interrupted and
@@ -14,6 +14,10 @@
 #define PAGES        4096
 #define WORDS        512               /* per 4 KiB page */
 #define CHURN_ROUNDS 2400
+/* Passes over each page a round mixes: enough work per page dirtied that
+ * a diff stays small however late a loaded host's test pauses the guest,
+ * and seconds of work interpreted, so it never finishes first. */
+#define PASSES       256
 
 void pass(void);
 void htif_puts(const char *s);
@@ -50,7 +54,7 @@ void test_main(void)
                     pg[w] = 0;
                 continue;
             }
-            for (int pass_ = 0; pass_ < 64; pass_++)
+            for (int pass_ = 0; pass_ < PASSES; pass_++)
                 for (uint64_t w = 0; w < WORDS; w++)
                     pg[w] = pg[w] * 6364136223846793005ULL + r + w;
         }
