@@ -278,6 +278,27 @@ static void test_fma_random(void **state)
     DONE();
 }
 
+/* A thread whose MXCSR someone left rounding toward zero with
+ * flush-to-zero: fpu_host_enter (hart_run's first step) puts back what
+ * the fast paths assume, and they agree with the soft-float again. */
+static void test_enter_resets_host_state(void **state)
+{
+    (void)state;
+#if defined(__x86_64__)
+    const uint32_t odd = 0x1f80u | (3u << 13) | (1u << 15);   /* RTZ, FTZ */
+    __asm__ volatile("ldmxcsr %0" :: "m"(odd));
+    fpu_host_enter();
+    uint32_t now;
+    __asm__ volatile("stmxcsr %0" : "=m"(now));
+    assert_int_equal(now & ~0x3fu, 0x1f80u);
+#endif
+    for (int n = 0; n < 20000; n++) {
+        cmp64(n % 4, rnd64(), rnd64(), FRM_RNE);
+        cmp32(n % 4, rnd32(), rnd32(), FRM_RNE);
+    }
+    DONE();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_sqrt),
         cmocka_unit_test(test_fma_edges),
         cmocka_unit_test(test_fma_random),
+        cmocka_unit_test(test_enter_resets_host_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

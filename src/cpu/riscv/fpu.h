@@ -89,6 +89,12 @@ enum { FPU_HOST_SSE = 1, FPU_HOST_FMA = 2 };
 /* Which units the *_host functions use on this host (FPU_HOST_* bits;
  * 0 on hosts other than x86-64). */
 unsigned fpu_host_units(void);
+/* Put this thread's host FP control (MXCSR) in the state the *_host
+ * functions and translated code assume: round to nearest even, every
+ * exception masked, no flush-to-zero or denormals-are-zero.  Nothing in
+ * Vessel changes it, but a library in the thread could; hart_run calls
+ * this on entry (one register load).  No-op on other hosts. */
+void fpu_host_enter(void);
 uint32_t f32_add_host(uint32_t a, uint32_t b, int rm, uint32_t *fflags);
 uint32_t f32_sub_host(uint32_t a, uint32_t b, int rm, uint32_t *fflags);
 uint32_t f32_mul_host(uint32_t a, uint32_t b, int rm, uint32_t *fflags);

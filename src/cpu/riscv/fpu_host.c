@@ -65,6 +65,12 @@ unsigned fpu_host_units(void)
     return FPU_HOST_SSE | (host_fma() ? FPU_HOST_FMA : 0);
 }
 
+void fpu_host_enter(void)
+{
+    const uint32_t mx = MXCSR_DEFAULT;
+    __asm__ volatile("ldmxcsr %0" :: "m"(mx));
+}
+
 static inline bool nan32(uint32_t a) { return (a & 0x7fffffffu) > 0x7f800000u; }
 static inline bool nan64(uint64_t a) { return (a & ~(1ull << 63)) > 0x7ff0000000000000ull; }
 
@@ -245,6 +251,7 @@ FMA(64, uint64_t, double, f64_fma_host, "vfmadd231sd", f64_fma)
 #else /* not x86-64: the soft-float does everything */
 
 unsigned fpu_host_units(void) { return 0; }
+void fpu_host_enter(void) { }
 
 uint32_t f32_add_host(uint32_t a, uint32_t b, int rm, uint32_t *f) { return f32_add(a, b, rm, f); }
 uint32_t f32_sub_host(uint32_t a, uint32_t b, int rm, uint32_t *f) { return f32_sub(a, b, rm, f); }

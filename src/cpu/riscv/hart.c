@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/riscv/fpu.h"
 #include "cpu/riscv/hart_internal.h"
 #include "cpu/riscv/jit.h"
 
@@ -91,6 +92,7 @@ void hart_reset(struct hart *h)
 enum hart_exit hart_run(struct hart *h, uint64_t budget)
 {
     uint64_t done = 0;
+    fpu_host_enter();   /* the host FP state the F/D fast paths assume */
     while (done < budget) {
         if (atomic_exchange(&h->kicked, false))
             return HART_EXIT_KICK;
