@@ -917,6 +917,25 @@ static void test_jit_fp_fast_path_edges(void **state)
     assert_int_equal(fl, FFLAG_NX);
 }
 
+/* A block that starts with an F/D instruction while mstatus.FS is Off:
+ * the illegal-instruction exception at its first instruction, from the
+ * translated code (handing over to the interpreter there would enter the
+ * same block again, for ever). */
+static void test_jit_fp_block_start_fs_off(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00053087,   /* fld f1,0(a0) */
+        0x00100073,   /* ebreak */
+    };
+    hart_set_x(e->h, 10, RAM + 0x2000);
+    e->h->mstatus &= ~MSTATUS_FS;
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_ILLEGAL);
+    assert_int_equal(e->h->mepc, RAM);
+    assert_int_equal(e->h->mtval, 0x00053087);
+}
+
 /* mstatus.FS Clean at a block's entry: FMV.X.W (through fp_exec) only
  * reads the F state and leaves it Clean; the FLD after it writes an f
  * register and must make it Dirty, with SD. */
@@ -1544,6 +1563,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_dirties_fs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_fp_block_start_fs_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_fast_path_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_mul_high, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_indirect_target_changes, setup, teardown),
