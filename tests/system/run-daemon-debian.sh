@@ -175,9 +175,7 @@ no_boot() {
     finish; exit 1
 }
 logged_in $off || no_boot
-# Under load the getty's prompt may come before systemd prints it.
-check "console.log: systemd reached multi-user.target" \
-    'until_ok "clog_from $off | grep -q \"Reached target.*multi-user.target\"" 120'
+boot1_off=$off   # multi-user.target is checked at the stop (section 5)
 
 # ---- 3. the console ------------------------------------------------------------
 TOKEN1=t1-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -230,6 +228,12 @@ check "the guest's systemd shut down in order: poweroff.target, then \"reboot: P
     'clog_from $off | grep -q "Reached target.*poweroff.target" &&
      clog_from $off | grep -q "systemd-shutdown\[1\]: Powering off" &&
      clog_from $off | grep -q "reboot: Power down"'
+# systemd prints "Reached target multi-user.target" only while nothing
+# else has the console: when a slow unit (dbus under load) holds the
+# target back until after the autologin shell took ttyS0, the line is
+# never printed.  Stopping the target at shutdown shows it was reached.
+check "console.log: systemd reached multi-user.target (or stopped it, so it had)" \
+    'clog_from $boot1_off | grep -Eq "(Reached|Stopped) target.*multi-user.target"'
 until_ok 'event_seen stopped "" $nev' 10
 detail=$(event_detail stopped "$nev")
 echo "# stopped: $detail"
