@@ -1240,6 +1240,63 @@ static void test_dcache_clock_eviction(void **state)
     assert_false(h->itlb->e[ACC_FETCH][tlb_index(pa >> 12)].vtag == pa >> 12);
 }
 
+/* A decoded page that took 64 stores (DPAGE_DATA_STORES) from this hart
+ * with no fetch-TLB miss on it in between holds data now: it leaves the
+ * decoded-page cache, so its stores use the write TLB again (a boot's
+ * kernel reuses freed text pages as data).  Eight stores keep it.  When it
+ * runs again it decodes afresh, from its new bytes.  Translated (every
+ * block at its first entry) and interpreted. */
+static void test_dcache_retires_data_page(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    const uint64_t P = RAM + 0x2000;
+    static const uint32_t prog[] = {
+        0x00000297,   /* auipc t0,0 */
+        0x00002337,   /* lui t1,0x2 */
+        0x006282b3,   /* add t0,t0,t1: t0 = P */
+        0x000280e7,   /* jalr ra,0(t0): P returns 1 */
+        0x00050613,   /* mv a2,a0 */
+        0x04000e13,   /* li t3,64 (or 8: patched below) */
+        0x40028e93,   /* addi t4,t0,0x400 */
+        0x000eb023,   /* 1: sd zero,0(t4) */
+        0x008e8e93,   /* addi t4,t4,8 */
+        0xfffe0e13,   /* addi t3,t3,-1 */
+        0xfe0e1ae3,   /* bnez t3,1b */
+        0x00100073,   /* ebreak */
+        0x00200f37,   /* RAM+0x30: lui t5,0x200 */
+        0x513f0f13,   /* addi t5,t5,0x513: t5 = `li a0,2` */
+        0x01e2a023,   /* sw t5,0(t0) */
+        0x000280e7,   /* jalr ra,0(t0): P returns 2 now */
+        0x00050693,   /* mv a3,a0 */
+        0x00100073,   /* ebreak */
+    };
+    for (int jit = 1; jit >= 0; jit--) {
+        if (!jit)
+            assert_int_equal(hart_set_jit(h, false, 0), 0);
+        for (int many = 0; many < 2; many++) {
+            for (unsigned i = 0; i < sizeof(prog) / 4; i++)
+                put32(e, RAM + 4 * i, prog[i]);
+            put32(e, RAM + 0x14, many ? 0x04000e13 : 0x00800e13);
+            put32(e, P, 0x00100513);          /* li a0,1 */
+            put32(e, P + 4, 0x00008067);      /* ret */
+            hart_reset(h);
+            h->jit_hot = 1;
+            run_until_ebreak(e);
+            assert_int_equal(hart_get_x(h, 12), 1);
+            if (many)
+                assert_false(dcache_is_code(h, P));
+            else
+                assert_true(dcache_is_code(h, P));
+            assert_true(dcache_is_code(h, RAM));
+            h->pc = RAM + 0x30;
+            run_until_ebreak(e);
+            assert_int_equal(hart_get_x(h, 13), 2);
+            assert_true(dcache_is_code(h, P));
+        }
+    }
+}
+
 /* The CLOCK hand clears a page's fetch-TLB entries through its reverse
  * map: the entries filled for it in every set (here M, S and U), and all
  * of them by a scan once the map overflowed. */
@@ -1573,6 +1630,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_itlb_reverse_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dcache_retires_data_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_no_link_into_older_region, setup, teardown),
     };

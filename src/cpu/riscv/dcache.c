@@ -23,13 +23,27 @@
  * the hand clears it and also drops the page's fetch-TLB entries, so a page
  * still in use misses once more and sets it again before the hand is back.
  * Evicting one cold page keeps the hot set decoded and translated, where a
- * whole-cache reset made every hot block count up to JIT_HOT again. */
+ * whole-cache reset made every hot block count up to JIT_HOT again.
+ *
+ * Pages that held code and now hold data: the kernel frees a page of an
+ * exited program's text or of its own init code and hands it out again as
+ * data.  While it stays decoded every store to it takes the slow path (a
+ * page walk, the slot clearing), about 94,000 stores on a busybox boot,
+ * most of them page fills.  So a page that takes DPAGE_DATA_STORES stores
+ * from this hart with no fetch-TLB miss landing on it in between is
+ * dropped (dcache_retire) and its stores run from the write TLB again; if
+ * it still holds code, its next fetch decodes it afresh. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "cpu/riscv/hart_internal.h"
 #include "cpu/riscv/jit.h"
+
+/* A page fill is 512 doubleword stores; a patched instruction (Linux's
+ * text patching, a guest JIT) takes a few.  A page that mixes code and
+ * data it writes often lost its translations at every store already. */
+#define DPAGE_DATA_STORES 64
 
 static unsigned dhash(uint64_t paddr)
 {
@@ -87,6 +101,8 @@ void dcache_reset(struct hart *h)
     madvise(h->arena, (size_t)h->arena_used * sizeof(struct dpage), MADV_DONTNEED);
     h->arena_used = 0;
     h->arena_hand = 0;
+    h->dfree = NULL;
+    h->dretire = NULL;
     memset(h->dhash, 0, DHASH_SIZE * sizeof(*h->dhash));
 }
 
@@ -163,11 +179,24 @@ static void itlb_record(struct hart *h, struct dpage *d, const struct tlb_entry 
         d->itlb_n++;
 }
 
-/* Pick a victim with the CLOCK hand, unlink it and give its memory back
- * (it reads as zeros: every slot OP_DECODE).  Its translations stay in the
- * code buffer unreachable: only its own slots and its own blocks' linked
- * exits (same page) led to them.  Called only from the interpreter's
- * refetch, when nothing points into the arena. */
+/* Unlink `d` from the hash and give its memory back (it reads as zeros:
+ * every slot OP_DECODE).  Its translations stay in the code buffer
+ * unreachable: only its own slots and its own blocks' linked exits (same
+ * page) led to them.  Its fetch-TLB entries must be gone already. */
+static void dpage_drop(struct hart *h, struct dpage *d)
+{
+    struct dpage **pp = &h->dhash[dhash(d->paddr)];
+    while (*pp != d)
+        pp = &(*pp)->hash_next;
+    *pp = d->hash_next;
+    if (h->dretire == d)
+        h->dretire = NULL;
+    madvise(d, sizeof(*d), MADV_DONTNEED);
+}
+
+/* Pick a victim with the CLOCK hand and drop it.  Called only from the
+ * interpreter's refetch, when nothing points into the arena, and only
+ * when no dropped dpage is free (every arena slot is in the hash). */
 static struct dpage *dcache_evict(struct hart *h)
 {
     struct dpage *d;
@@ -179,12 +208,19 @@ static struct dpage *dcache_evict(struct hart *h)
             break;
         d->ref = false;
     }
-    struct dpage **pp = &h->dhash[dhash(d->paddr)];
-    while (*pp != d)
-        pp = &(*pp)->hash_next;
-    *pp = d->hash_next;
-    madvise(d, sizeof(*d), MADV_DONTNEED);
+    dpage_drop(h, d);
     return d;
+}
+
+void dcache_retire(struct hart *h)
+{
+    struct dpage *d = h->dretire;
+    if (!d)
+        return;
+    itlb_evict(h, d);
+    dpage_drop(h, d);
+    d->hash_next = h->dfree;
+    h->dfree = d;
 }
 
 static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
@@ -192,10 +228,14 @@ static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
     struct dpage *d = dcache_lookup(h, ppage);
     if (d)
         return d;
-    if (h->arena_used == h->arena_pages)
+    if (h->dfree) {
+        d = h->dfree;
+        h->dfree = d->hash_next;
+    } else if (h->arena_used == h->arena_pages) {
         d = dcache_evict(h);
-    else
+    } else {
         d = &h->arena[h->arena_used++];
+    }
     d->paddr = ppage;
     d->gen = h->dgen;
     mem_cpu_read(h->mem, ppage, d->code, sizeof(d->code));
@@ -222,6 +262,7 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
     }
     struct dpage *d = dcache_get(h, ppage);
     d->ref = true;
+    d->stores = 0;
     if (d->gen != h->dgen) {
         /* First use since a FENCE.I: keep the decoded slots only if the
          * page still holds the bytes they were decoded from. */
@@ -320,12 +361,21 @@ void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size)
         a = end;
     }
     /* A translated block may span the stored bytes: drop every
-     * translation of the touched page(s). */
+     * translation of the touched page(s).  Then count the store towards
+     * the page's retirement. */
     for (uint64_t pg = pa & ~0xfffULL; pg <= (last & ~0xfffULL); pg += 4096) {
         struct dpage *d = dcache_lookup(h, pg);
         if (!d)
             continue;
-        drop_jit_slots(d, 0, UINTPTR_MAX);
-        d->jit_regions = 0;
+        if (d->jit_regions) {
+            drop_jit_slots(d, 0, UINTPTR_MAX);
+            d->jit_regions = 0;
+        }
+        if (d->stores < UINT16_MAX)
+            d->stores++;
+        if (d->stores >= DPAGE_DATA_STORES && !h->dretire) {
+            h->dretire = d;
+            hart_set_event(h);
+        }
     }
 }

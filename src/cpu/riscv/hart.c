@@ -97,6 +97,8 @@ enum hart_exit hart_run(struct hart *h, uint64_t budget)
         if (atomic_exchange(&h->kicked, false))
             return HART_EXIT_KICK;
         atomic_store_explicit(&h->events, 0, memory_order_release);
+        if (unlikely(h->dretire))
+            dcache_retire(h);
         uint64_t gen = mem_map_gen(h->mem);
         if (unlikely(gen != h->map_gen)) {
             /* A memory operation ran while this hart was parked (mem.h:

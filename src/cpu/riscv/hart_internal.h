@@ -102,6 +102,10 @@ struct __attribute__((aligned(4096))) dpage {
      * unrecorded, scan. */
     uint8_t itlb_n;
     uint16_t itlb_slot[DPAGE_ITLB_SLOTS];
+    /* Stores by this hart to the page since a fetch-TLB miss last landed
+     * on it (saturating): past DPAGE_DATA_STORES the page is taken to hold
+     * data now and is dropped from the cache (dcache.c). */
+    uint16_t stores;
     /* The page's bytes as this hart's instruction fetch sees them: slots
      * decode from here.  Refreshed by this hart's own stores, and checked
      * against memory after a FENCE.I (Zifencei semantics). */
@@ -223,6 +227,8 @@ struct hart {
     unsigned arena_pages, arena_used;
     unsigned arena_hand;        /* CLOCK hand: next eviction candidate */
     struct dpage **dhash;       /* DHASH_SIZE buckets */
+    struct dpage *dfree;        /* dropped dpages, linked by hash_next */
+    struct dpage *dretire;      /* to drop at the next slice (dcache.c) */
     uint64_t dgen;              /* bumped by FENCE.I and map_gen changes */
     /* Block translator (jit.h): host code buffer, a ring of regions.
      * jit_code maps the memfd jit_fd read-execute; jit_wwin maps only the
@@ -332,12 +338,18 @@ void dcache_decode_slot(struct hart *h, struct dpage *dp, unsigned off);
 /* FENCE.I: decoded pages are revalidated against memory before their next
  * use. (dcache.c) */
 void dcache_flush(struct hart *h);
+/* Drop the page dcache_store_hit found to hold data now, if any.  Only
+ * where nothing points into the arena (hart_run, between slices).
+ * (dcache.c) */
+void dcache_retire(struct hart *h);
 /* Forget every decoded page (reset). (dcache.c) */
 void dcache_reset(struct hart *h);
 /* Is physical page `ppage` decoded in this hart's cache? (dcache.c) */
 bool dcache_is_code(struct hart *h, uint64_t ppage);
 /* This hart stored `size` bytes at physical `pa` in a decoded page: clear
- * the slots the store overlaps. (dcache.c) */
+ * the slots the store overlaps, drop the page's translations, and after
+ * DPAGE_DATA_STORES such stores with no fetch in between mark the page for
+ * dcache_retire (raising an event so the slice ends soon). (dcache.c) */
 void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size);
 /* Forget the translations whose code lies in [lo, hi), code-buffer region
  * number `region` (their slots decode afresh).  Only while no translated
