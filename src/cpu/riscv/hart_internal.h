@@ -87,9 +87,10 @@ struct insn {
  * sentinel slot (index 2048) that decodes as "fell off the page". */
 #define DPAGE_SLOTS 2049
 #define DPAGE_ITLB_SLOTS 8
-/* Page-aligned (40 KiB) so that evicting one can hand its memory back to
- * the kernel with a single madvise. */
-struct __attribute__((aligned(4096))) dpage {
+/* About 36 KiB; cache-line aligned.  The arena is on transparent huge
+ * pages (dcache.c), so a dpage is not page-aligned: evicting one clears
+ * it rather than handing its memory back. */
+struct __attribute__((aligned(64))) dpage {
     struct insn insn[DPAGE_SLOTS];
     uint64_t paddr;             /* physical page address */
     struct dpage *hash_next;
@@ -265,11 +266,16 @@ struct hart {
 };
 
 #define DHASH_SIZE 4096
-/* At most this many decoded pages (3 MiB of guest code) per hart; when the
- * arena is full, pages not fetched lately are evicted one at a time
- * (CLOCK), so code that ran once during boot stops costing host memory
- * (bench/boot: peak RSS) while the hot set stays decoded and translated. */
-#define DARENA_PAGES 768
+/* The arena's size per hart: 22 MiB, whole 2 MiB huge pages (dcache.c),
+ * 623 decoded pages (2.4 MiB of guest code); when it is full, pages not
+ * fetched lately are evicted one at a time (CLOCK) while the hot set stays
+ * decoded and translated.  On huge pages the arena is resident once used,
+ * so this is what bounds the boot benchmark's host memory above guest RAM
+ * (bench/boot: under 40 MiB; docs/cpu.md): 768 pages (28 MiB) took it to
+ * 43 MiB, and 512 evicted so much that re-translation filled the code
+ * buffer. */
+#define DARENA_BYTES (22u << 20)
+#define DARENA_PAGES ((unsigned)(DARENA_BYTES / sizeof(struct dpage)))
 
 /* ---- helpers shared across files ---- */
 

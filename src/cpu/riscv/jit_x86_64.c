@@ -394,6 +394,13 @@ static void jit_populate_ahead(struct hart *h)
                   MADV_POPULATE_WRITE);
     (void)madvise(h->jit_code + from, to - from, MADV_POPULATE_READ);
     h->jit_populated = to;
+    /* And unmap the window's pages a step behind the translator: they are
+     * mapped in the read-execute view too, and each view counts in RSS
+     * (up to a region, 2 MiB, twice).  The memfd keeps the bytes; a link
+     * patched into one of them later faults it back in (a minor fault). */
+    size_t behind = from - region_start(h->jit_region);
+    if (behind > JIT_POPULATE_STEP)
+        (void)madvise(h->jit_wwin, behind - JIT_POPULATE_STEP, MADV_DONTNEED);
 }
 
 /* Resolve a linked exit (see the header comment): when the target slot
