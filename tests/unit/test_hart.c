@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "smaps.h"
+
 #include "cpu/riscv/fpu.h"
 #include "cpu/riscv/hart_internal.h"
 #include "cpu/riscv/jit.h"
@@ -1297,6 +1299,20 @@ static void test_dcache_retires_data_page(void **state)
     }
 }
 
+/* The decoded-page arena is whole 2 MiB-aligned huge pages, advised
+ * MADV_HUGEPAGE (dcache.c: block entries touch it all over), and a dpage
+ * evicted or retired is cleared in place, not handed back. */
+static void test_dcache_arena_huge_pages(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    assert_int_equal((uintptr_t)h->arena % (2u << 20), 0);
+    assert_int_equal(DARENA_BYTES % (2u << 20), 0);
+    assert_true(h->arena_pages * sizeof(struct dpage) <= DARENA_BYTES);
+    assert_true(smaps_vmflag(h->arena, "hg"));
+    assert_true(smaps_vmflag((const uint8_t *)h->arena + DARENA_BYTES - 1, "hg"));
+}
+
 /* The CLOCK hand clears a page's fetch-TLB entries through its reverse
  * map: the entries filled for it in every set (here M, S and U), and all
  * of them by a scan once the map overflowed. */
@@ -1631,6 +1647,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dcache_clock_eviction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_itlb_reverse_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_retires_data_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dcache_arena_huge_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_no_link_into_older_region, setup, teardown),
     };

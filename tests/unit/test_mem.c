@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "smaps.h"
+
 #include "mem/mem.h"
 
 #define PAGE 4096ULL
@@ -511,28 +513,6 @@ static void test_discard(void **state)
     assert_int_equal(mem_read(m, base + PAGE, buf, 4), 0);
     assert_memory_equal(buf, "file", 4);
     mem_free(m);
-}
-
-/* The VmFlags of the mapping holding `p` (/proc/self/smaps) include
- * `flag` ("hg": MADV_HUGEPAGE, "nh": MADV_NOHUGEPAGE), whatever the
- * host's THP policy. */
-static bool smaps_vmflag(const void *p, const char *flag)
-{
-    FILE *f = fopen("/proc/self/smaps", "r");
-    assert_non_null(f);
-    char line[512];
-    bool in = false, found = false;
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
-            in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
-        } else if (in && !strncmp(line, "VmFlags:", 8)) {
-            for (char *t = strtok(line + 8, " \n"); t; t = strtok(NULL, " \n"))
-                found |= !strcmp(t, flag);
-        }
-    }
-    fclose(f);
-    return found;
 }
 
 /* Anonymous RAM's host address is congruent to its guest address modulo
