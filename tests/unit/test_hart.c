@@ -1096,6 +1096,33 @@ static void test_jit_fence_i_retranslates(void **state)
     assert_true(translated_at(e, RAM));   /* translated again, from the new bytes */
 }
 
+/* As above, but the changed page is entered from translated code, through
+ * the chain stub: FENCE.I keeps the fetch-TLB entries, so the stub must see
+ * that page 0 has not been revalidated since and leave to the
+ * interpreter, not run page 0's old translation. */
+static void test_jit_fence_i_via_chain_stub(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00100513,   /* 0x00: li a0,1 (becomes li a0,2) */
+        0x00100073,   /* 0x04: ebreak */
+    };
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x04);
+    assert_int_equal(hart_get_x(e->h, 10), 1);
+    assert_true(translated_at(e, RAM));
+    put32(e, RAM + 0x00, 0x00200513);    /* li a0,2 */
+    put32(e, RAM + 0x1000, 0x0000100f);  /* fence.i */
+    put32(e, RAM + 0x1004, 0x00000013);  /* nop: a block starts here */
+    put32(e, RAM + 0x1008, 0xff9fe06f);  /* j 0x00: leaves it by the stub */
+    e->h->jit_hot = 1;
+    e->h->pc = RAM + 0x1000;
+    hart_run(e->h, 10000);
+    assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(e->h->mepc, RAM + 0x04);
+    assert_true(translated_at(e, RAM + 0x1004));
+    assert_int_equal(hart_get_x(e->h, 10), 2);
+}
+
 /* A block that branches back to its own start keeps its registers held
  * round the loop; a load fault in its sixth iteration still finds h->x[]
  * exact. */
@@ -1641,6 +1668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_mul_high, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_indirect_target_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_retranslates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_fence_i_via_chain_stub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),

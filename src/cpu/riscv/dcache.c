@@ -128,7 +128,28 @@ void dcache_flush(struct hart *h)
      * mapping); re-decoding everything each time would dominate.  Pages
      * are compared with memory when next entered instead. */
     h->dgen++;
-    itlb_flush(h);
+    /* The fetch TLB keeps its entries: whoever takes one (the refetch,
+     * the chain stub) compares the page's gen with dgen first, so a page
+     * is revalidated on its next entry without a walk.  Flushing the TLB
+     * here cost every page a walk and a refill after each of Linux's
+     * FENCE.Is (some 45,000 on a busybox boot). */
+}
+
+bool dcache_revalidate(struct hart *h, struct dpage *d)
+{
+    /* Keep the decoded slots only if the page still holds the bytes they
+     * were decoded from.  Compared in place (a vCPU inside its slice may
+     * read RAM through the host pointer, as its TLB does); a copy first
+     * doubled the memory traffic of the common case. */
+    const uint8_t *now = mem_gpa_to_hva(h->mem, d->paddr, NULL, false);
+    if (!now)
+        return false;
+    if (memcmp(now, d->code, sizeof(d->code))) {
+        memcpy(d->code, now, sizeof(d->code));
+        memset(d->insn, 0, sizeof(d->insn));
+    }
+    d->gen = h->dgen;
+    return true;
 }
 
 static struct dpage *dcache_lookup(struct hart *h, uint64_t ppage)
@@ -280,23 +301,9 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
     struct dpage *d = dcache_get(h, ppage);
     d->ref = true;
     d->stores = 0;
-    if (d->gen != h->dgen) {
-        /* First use since a FENCE.I: keep the decoded slots only if the
-         * page still holds the bytes they were decoded from.  Compared in
-         * place (a vCPU inside its slice may read RAM through the host
-         * pointer, as its TLB does): Linux's FENCE.Is (some 45,000 on a
-         * busybox boot) make this the common case of a fetch-TLB miss,
-         * and a copy first doubled its memory traffic. */
-        const uint8_t *now = mem_gpa_to_hva(h->mem, ppage, NULL, false);
-        if (!now) {                     /* not RAM: checked above */
-            h->exc_tval = vaddr;
-            return EXC_INSN_ACCESS;
-        }
-        if (memcmp(now, d->code, sizeof(d->code))) {
-            memcpy(d->code, now, sizeof(d->code));
-            memset(d->insn, 0, sizeof(d->insn));
-        }
-        d->gen = h->dgen;
+    if (d->gen != h->dgen && !dcache_revalidate(h, d)) {
+        h->exc_tval = vaddr;            /* not RAM: checked above */
+        return EXC_INSN_ACCESS;
     }
     /* Cache the translation only when PMP allows the whole page: then
      * every fetch in it would pass. */

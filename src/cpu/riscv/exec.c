@@ -135,7 +135,8 @@ refetch:
         uint64_t pc = h->pc;
         struct tlb_entry *e = &h->itlb->e[ACC_FETCH][TLB_IDX(pc)];
         struct dpage *dp;
-        if (likely(e->vtag == pc >> 12)) {
+        if (likely(e->vtag == pc >> 12) &&
+            likely(e->dp->gen == h->dgen || dcache_revalidate(h, e->dp))) {
             dp = e->dp;
         } else {
             int c = dcache_fetch_page(h, pc, &dp);

@@ -342,8 +342,14 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **dp);
 /* Decode the slot of `dp` at page offset `off` (in bytes). (dcache.c) */
 void dcache_decode_slot(struct hart *h, struct dpage *dp, unsigned off);
 /* FENCE.I: decoded pages are revalidated against memory before their next
- * use. (dcache.c) */
+ * use: fetch-TLB entries stay, and whoever takes one checks the dpage's
+ * gen against h->dgen. (dcache.c) */
 void dcache_flush(struct hart *h);
+/* Bring `d` up to h->dgen: compare it with memory, and clear its slots
+ * (translations included) if the page changed.  Only where nothing points
+ * into the arena (the refetch).  False when the page is not RAM (the
+ * caller takes the miss path, which raises the access fault). (dcache.c) */
+bool dcache_revalidate(struct hart *h, struct dpage *d);
 /* Drop the page dcache_store_hit found to hold data now, if any.  Only
  * where nothing points into the arena (hart_run, between slices).
  * (dcache.c) */
