@@ -1123,6 +1123,55 @@ static void test_jit_fence_i_via_chain_stub(void **state)
     assert_int_equal(hart_get_x(e->h, 10), 2);
 }
 
+/* The code pointer a translated slot publishes (jit.h). */
+static const uint8_t *slot_code(struct env *e, uint64_t pa)
+{
+    struct hart *h = e->h;
+    for (unsigned i = 0; i < h->arena_used; i++) {
+        const struct insn *in = &h->arena[i].insn[(pa & 0xfff) >> 1];
+        if (h->arena[i].paddr == (pa & ~0xfffULL) && in->op == OP_JIT) {
+            const uint8_t *fn;
+            memcpy(&fn, &in->imm, sizeof(fn));
+            return fn;
+        }
+    }
+    return NULL;
+}
+
+/* A block that runs into the start of another translated block ends there
+ * with a linked exit: after one pass its code jumps straight into the
+ * other block's chained entry, where it used to hand over to the
+ * interpreter and be called back in on every pass. */
+static void test_jit_runs_into_translated_block(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    put32(e, RAM + 0x00, 0x00150513);   /* addi a0,a0,1 */
+    put32(e, RAM + 0x04, 0x00250513);   /* B: addi a0,a0,2 */
+    put32(e, RAM + 0x08, 0x00100073);   /* ebreak */
+    h->jit_hot = 1;
+    h->pc = RAM + 0x04;                 /* B first */
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(h, 10), 2);
+    h->pc = RAM;                        /* then A, which runs into B */
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(h, 10), 5);
+    const uint8_t *a = slot_code(e, RAM), *bfn = slot_code(e, RAM + 0x04);
+    assert_non_null(a);
+    assert_non_null(bfn);
+    const uint8_t *entry = bfn + h->jit_prologue;
+    bool linked = false;
+    for (const uint8_t *p = a; p < a + 512 && !linked; p++) {
+        int32_t rel;
+        memcpy(&rel, p + 1, 4);
+        linked = p[0] == 0xe9 && p + 5 + rel == entry;
+    }
+    assert_true(linked);
+    h->pc = RAM;
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(h, 10), 8);
+}
+
 /* A block that branches back to its own start keeps its registers held
  * round the loop; a load fault in its sixth iteration still finds h->x[]
  * exact. */
@@ -1669,6 +1718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_indirect_target_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_retranslates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_via_chain_stub, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_runs_into_translated_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),
