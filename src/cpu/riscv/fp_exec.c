@@ -52,14 +52,12 @@ static inline __attribute__((always_inline)) int fp_op(struct hart *h, const str
     unsigned rd = ip->rd;
 
     switch (ip->op) {
-    /* the moves and FSGNJ the interpreter runs inline (exec.c), here
-     * for translated code */
+    /* the single-precision moves and FSGNJ.S, which the interpreter runs
+     * inline (exec.c), for translated code; their double-precision
+     * forms are inline there too (jit_x86_64_fp.c) */
     case OP_FMV_X_W: x[rd] = (uint64_t)(int64_t)(int32_t)d1; break;
-    case OP_FMV_X_D: x[rd] = d1; break;
     case OP_FMV_W_X: f[rd] = BOX32(xs); break;
-    case OP_FMV_D_X: f[rd] = xs; break;
     case OP_FSGNJ_S: f[rd] = BOX32((s1 & 0x7fffffffu) | (s2 & 0x80000000u)); break;
-    case OP_FSGNJ_D: f[rd] = (d1 & ~(1ULL << 63)) | (d2 & (1ULL << 63)); break;
     /* binary32 */
     case OP_FMADD_S:  f[rd] = BOX32(f32_fma_host(s1, s2, s3, 0, 0, rm, &fl)); break;
     case OP_FMSUB_S:  f[rd] = BOX32(f32_fma_host(s1, s2, s3, 0, 1, rm, &fl)); break;
@@ -133,9 +131,10 @@ int fp_exec(struct hart *h, const struct insn *ip)
         return EXEC_EXC(EXC_ILLEGAL);
     }
     int r = fp_op(h, ip);
-    /* Moves to an integer register leave the F state clean, as the
-     * interpreter's own (exec.c); everything else may change it. */
-    if (r == EXEC_NEXT && ip->op != OP_FMV_X_W && ip->op != OP_FMV_X_D)
+    /* Only the interpreter calls this, and never for the moves to an
+     * integer register (they run inline in exec.c and leave FS alone):
+     * every op here may change the F state. */
+    if (r == EXEC_NEXT)
         h->mstatus |= MSTATUS_FS | MSTATUS_SD;
     return r;
 }

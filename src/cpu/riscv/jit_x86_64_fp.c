@@ -140,24 +140,33 @@ static void load_xmm(struct jbuf *b, bool wide, int x, unsigned r)
     mem(b, x, R12, JIT_F_OFF(r));
 }
 
-/* Jump to the call unless f[r] is finite (and, single, NaN-boxed):
- * twice its bits, the sign shifted out, below twice the infinity's. */
-static void check_finite(struct jbuf *b, bool wide, unsigned r, uint8_t **slow, int *n)
+/* rcx = twice the bits of the precision's infinity (the sign shifted
+ * out), what check_operand compares with. */
+static void load_twice_inf(struct jbuf *b, bool wide)
 {
-    if (wide) {
-        op_rm(b, 1, 0x8b, RAX, R12, JIT_F_OFF(r));          /* mov rax, f[r] */
-        op_rr(b, 1, 0x03, RAX, RAX);                         /* add rax, rax */
-        op_rr(b, 1, 0x3b, RAX, RCX);                         /* cmp rax, rcx (2 * inf) */
-        slow[(*n)++] = jcc_fwd(b, CC_AE);
-        return;
+    if (wide)
+        mov_imm64(b, RCX, 0xffe0000000000000ULL);
+    else {
+        b1(b, 0xb9); b4(b, 0xff000000u);                      /* mov ecx, 2 * inf */
     }
-    rex(b, 0, 0, R12);
-    b1(b, 0x83); mem(b, 7, R12, JIT_F_OFF(r) + 4); b1(b, 0xff);   /* cmp dword [hi], -1 */
-    slow[(*n)++] = jcc_fwd(b, CC_NE);
-    op_rm(b, 0, 0x8b, RAX, R12, JIT_F_OFF(r));              /* mov eax, f[r] */
-    op_rr(b, 0, 0x03, RAX, RAX);                             /* add eax, eax */
-    op_rr(b, 0, 0x3b, RAX, RCX);                             /* cmp eax, ecx */
-    slow[(*n)++] = jcc_fwd(b, CC_AE);
+}
+
+/* Jump to the call unless f[r] (single: NaN-boxed) is in range: twice its
+ * bits, the sign shifted out, compared with rcx (load_twice_inf).  `out`
+ * CC_AE sends infinities and NaNs to the call (arithmetic wants finite
+ * operands), CC_A only NaNs (compares). */
+static void check_operand(struct jbuf *b, bool wide, unsigned r, uint8_t out,
+                          uint8_t **slow, int *n)
+{
+    if (!wide) {
+        rex(b, 0, 0, R12);
+        b1(b, 0x83); mem(b, 7, R12, JIT_F_OFF(r) + 4); b1(b, 0xff);   /* cmp dword [hi], -1 */
+        slow[(*n)++] = jcc_fwd(b, CC_NE);
+    }
+    op_rm(b, wide, 0x8b, RAX, R12, JIT_F_OFF(r));           /* mov rax, f[r] */
+    op_rr(b, wide, 0x03, RAX, RAX);                          /* add rax, rax */
+    op_rr(b, wide, 0x3b, RAX, RCX);                          /* cmp rax, rcx */
+    slow[(*n)++] = jcc_fwd(b, out);
 }
 
 /* Emits the fast path and returns true, leaving the jumps to the call in
@@ -176,15 +185,11 @@ static bool emit_fp_fast(struct jbuf *b, const struct insn *in, uint8_t **slow, 
         b1(b, 0x83); mem(b, 7, R12, FRM_OFF); b1(b, FRM_RNE);    /* cmp [frm], RNE */
         slow[(*n)++] = jcc_fwd(b, CC_NE);
     }
-    if (w)
-        mov_imm64(b, RCX, 0xffe0000000000000ULL);            /* 2 * inf */
-    else {
-        b1(b, 0xb9); b4(b, 0xff000000u);                      /* mov ecx, 2 * inf */
-    }
-    check_finite(b, w, in->rs1, slow, n);
-    check_finite(b, w, in->rs2, slow, n);
+    load_twice_inf(b, w);
+    check_operand(b, w, in->rs1, CC_AE, slow, n);
+    check_operand(b, w, in->rs2, CC_AE, slow, n);
     if (a.kind == FK_FMA) {
-        check_finite(b, w, in->rs3, slow, n);
+        check_operand(b, w, in->rs3, CC_AE, slow, n);
         load_xmm(b, w, 0, in->rs3);                           /* xmm0 = c */
         load_xmm(b, w, 1, in->rs1);                           /* xmm1 = a */
         load_xmm(b, w, 2, in->rs2);                           /* xmm2 = b */
@@ -246,23 +251,9 @@ static bool emit_fp_cmp_fast(struct jbuf *b, const struct insn *in, uint8_t **sl
     case OP_FLE_S: w = false; cc = CC_BE; break;
     default: return false;
     }
-    const unsigned rs[2] = { in->rs1, in->rs2 };
-    if (w)
-        mov_imm64(b, RCX, 0xffe0000000000000ULL);             /* 2 * inf */
-    else {
-        b1(b, 0xb9); b4(b, 0xff000000u);
-    }
-    for (int i = 0; i < 2; i++) {
-        if (!w) {
-            rex(b, 0, 0, R12);
-            b1(b, 0x83); mem(b, 7, R12, JIT_F_OFF(rs[i]) + 4); b1(b, 0xff);  /* boxed? */
-            slow[(*n)++] = jcc_fwd(b, CC_NE);
-        }
-        op_rm(b, w, 0x8b, RAX, R12, JIT_F_OFF(rs[i]));
-        op_rr(b, w, 0x03, RAX, RAX);
-        op_rr(b, w, 0x3b, RAX, RCX);                          /* above 2 * inf: a NaN */
-        slow[(*n)++] = jcc_fwd(b, CC_A);
-    }
+    load_twice_inf(b, w);
+    check_operand(b, w, in->rs1, CC_A, slow, n);              /* above: a NaN */
+    check_operand(b, w, in->rs2, CC_A, slow, n);
     load_xmm(b, w, 0, in->rs1);
     if (w)
         b1(b, 0x66);
