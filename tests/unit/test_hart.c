@@ -1074,16 +1074,24 @@ static void test_jit_indirect_target_changes(void **state)
 /* Code changed behind the hart's back (another hart's store, device DMA:
  * here a write to memory not through this hart) after it was translated:
  * FENCE.I makes this hart run the new code (Zifencei). */
-static void test_jit_fence_i_retranslates(void **state)
+/* Translate `li a0,1; ebreak` at page 0 and run it, then change it to
+ * `li a0,2` behind the hart's back. */
+static void translate_then_change(struct env *e)
 {
-    struct env *e = *state;
     static const uint32_t prog[] = {
         0x00100513,   /* 0x00: li a0,1 (becomes li a0,2) */
         0x00100073,   /* 0x04: ebreak */
     };
     run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x04);
     assert_int_equal(hart_get_x(e->h, 10), 1);
+    assert_true(translated_at(e, RAM));
     put32(e, RAM + 0x00, 0x00200513);   /* li a0,2 */
+}
+
+static void test_jit_fence_i_retranslates(void **state)
+{
+    struct env *e = *state;
+    translate_then_change(e);
     /* In a page this hart has not decoded: its snapshot of page 0 would
      * hold no instructions at 0x100. */
     put32(e, RAM + 0x1000, 0x0000100f);  /* fence.i */
@@ -1103,14 +1111,7 @@ static void test_jit_fence_i_retranslates(void **state)
 static void test_jit_fence_i_via_chain_stub(void **state)
 {
     struct env *e = *state;
-    static const uint32_t prog[] = {
-        0x00100513,   /* 0x00: li a0,1 (becomes li a0,2) */
-        0x00100073,   /* 0x04: ebreak */
-    };
-    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x04);
-    assert_int_equal(hart_get_x(e->h, 10), 1);
-    assert_true(translated_at(e, RAM));
-    put32(e, RAM + 0x00, 0x00200513);    /* li a0,2 */
+    translate_then_change(e);
     put32(e, RAM + 0x1000, 0x0000100f);  /* fence.i */
     put32(e, RAM + 0x1004, 0x00000013);  /* nop: a block starts here */
     put32(e, RAM + 0x1008, 0xff9fe06f);  /* j 0x00: leaves it by the stub */
