@@ -1139,6 +1139,19 @@ static const uint8_t *slot_code(struct env *e, uint64_t pa)
     return NULL;
 }
 
+/* Does the translated code at `code` (its first 512 bytes) hold a
+ * patched jmp rel32 to `entry`? */
+static bool jumps_to(const uint8_t *code, const uint8_t *entry)
+{
+    for (const uint8_t *p = code; p < code + 512; p++) {
+        int32_t rel;
+        memcpy(&rel, p + 1, 4);
+        if (p[0] == 0xe9 && p + 5 + rel == entry)
+            return true;
+    }
+    return false;
+}
+
 /* A block that runs into the start of another translated block ends there
  * with a linked exit: after one pass its code jumps straight into the
  * other block's chained entry, where it used to hand over to the
@@ -1160,14 +1173,7 @@ static void test_jit_runs_into_translated_block(void **state)
     const uint8_t *a = slot_code(e, RAM), *bfn = slot_code(e, RAM + 0x04);
     assert_non_null(a);
     assert_non_null(bfn);
-    const uint8_t *entry = bfn + h->jit_prologue;
-    bool linked = false;
-    for (const uint8_t *p = a; p < a + 512 && !linked; p++) {
-        int32_t rel;
-        memcpy(&rel, p + 1, 4);
-        linked = p[0] == 0xe9 && p + 5 + rel == entry;
-    }
-    assert_true(linked);
+    assert_true(jumps_to(a, bfn + h->jit_prologue));
     h->pc = RAM;
     run_until_ebreak(e);
     assert_int_equal(hart_get_x(h, 10), 8);
@@ -1538,7 +1544,9 @@ static void test_jit_region_recycling(void **state)
     run_pages(e, base, lap1);
 }
 
-static void test_jit_no_link_into_older_region(void **state)
+/* A linked exit into a block of an older region is patched, and the
+ * site recorded so that recycling that region sets it back first. */
+static void test_jit_link_into_older_region(void **state)
 {
     struct env *e = *state;
     struct hart *h = e->h;
@@ -1554,7 +1562,10 @@ static void test_jit_no_link_into_older_region(void **state)
     assert_int_equal(h->jit_region, 1);
     assert_int_equal(dcache_fetch_page(h, base, &d), 0);
     assert_true(jit_translate(h, d, 0));
-    /* Running X resolves its exit to Y, older: taken, not patched. */
+    const uint8_t *x = slot_code(e, base), *y = slot_code(e, base + 65 * 4);
+    assert_non_null(x);
+    assert_non_null(y);
+    /* Running X resolves its exit to Y, older: patched, with a record. */
     for (int pass = 0; pass < 2; pass++) {
         hart_set_x(h, 10, 0);
         h->pc = base;
@@ -1563,9 +1574,11 @@ static void test_jit_no_link_into_older_region(void **state)
         assert_int_equal(hart_get_x(h, 10), 1 + 1023 - 65);
         if (pass)
             break;
-        /* Recycle region 0 (Y) while region 1 (X) lives on: X must not
-         * jump into the recycled memory. */
+        assert_true(jumps_to(x, y + h->jit_prologue));
+        /* Recycle region 0 (Y) while region 1 (X) lives on: X's jump is
+         * set back first, so X does not jump into the recycled memory. */
         next = translate_pages(e, base, next, PAGES, 0, NULL);
+        assert_false(jumps_to(x, y + h->jit_prologue));
         assert_true(next < PAGES);
         assert_int_equal(h->jit_region, 0);
         assert_int_equal(d->insn[0].op, OP_JIT);
@@ -1728,7 +1741,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dcache_retires_data_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dcache_arena_huge_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_region_recycling, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_jit_no_link_into_older_region, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_link_into_older_region, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -251,6 +251,9 @@ struct hart {
      * translated code, blocks translated, and host time spent translating
      * them.  Kept across jit_reset; zeroed by hart_reset, as instret. */
     uint64_t jit_insns, jit_blocks, jit_translate_ns;
+    /* Linked exits patched into an older region, by region (private to
+     * jit_x86_64.c; NULL: such exits stay unpatched). */
+    struct jit_backrefs *jit_in;
     int32_t jit_prologue;       /* bytes of a block's prologue (chained
                                    entries start after it) */
     /* Scratch page for an instruction that straddles two pages. */

@@ -409,6 +409,39 @@ static void jit_populate_ahead(struct hart *h)
         (void)madvise(h->jit_wwin, behind - JIT_POPULATE_STEP, MADV_DONTNEED);
 }
 
+/* Linked exits whose jmp was patched to lead into an older region than
+ * their own: their code-buffer offsets, listed under the region they lead
+ * into.  Regions are recycled oldest first, so when that region goes,
+ * every listed site's region is newer and still holds it: next_region
+ * sets the sites back to their resolver (rel32 0) first.  Jumps into the
+ * site's own or a newer region need no record (that region goes after
+ * the site's).  Without them, an exit into an older region called
+ * jit_link on every pass: 1.8 million calls on a busybox boot. */
+struct jit_backrefs {
+    uint32_t *site;
+    unsigned n, cap;
+};
+
+static bool backref_add(struct hart *h, unsigned r, const uint8_t *site)
+{
+    struct jit_backrefs *br = &h->jit_in[r];
+    if (br->n == br->cap) {
+        unsigned cap = br->cap ? 2 * br->cap : 256;
+        uint32_t *p = realloc(br->site, cap * sizeof(*p));
+        if (!p)
+            return false;
+        br->site = p;
+        br->cap = cap;
+    }
+    br->site[br->n++] = (uint32_t)(site - h->jit_code);
+    return true;
+}
+
+static unsigned region_of(const struct hart *h, const uint8_t *p)
+{
+    return (unsigned)((size_t)(p - h->jit_code - JIT_STUBS) / JIT_REGION_SIZE);
+}
+
 /* Resolve a linked exit (see the header comment): when the target slot
  * holds a translation, patch the jmp at `site` to its chained entry and
  * return that entry; else NULL. */
@@ -419,16 +452,18 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     uint8_t *fn;
     memcpy(&fn, &slot->imm, sizeof(fn));
     uint8_t *entry = fn + h->jit_prologue;
-    /* Regions are recycled oldest first, so a patched jump may lead into
-     * its own region or a newer one (recycled after it); into an older
-     * one the jump is taken but not patched. */
-    if (region_age(h, entry) > region_age(h, site))
+    /* Into an older region only with a record to undo it (above); else
+     * the jump is taken but not patched. */
+    if (region_age(h, entry) > region_age(h, site) &&
+        (!h->jit_in || !backref_add(h, region_of(h, entry), site)))
         return entry;
     int32_t rel = (int32_t)(entry - (site + 5));
     if (region_age(h, site) == 0)
         memcpy(site + 1 + jit_wdelta(h), &rel, 4);
-    else if (jit_write(h, &rel, 4, (size_t)(site + 1 - h->jit_code)) < 0)
-        return entry;   /* taken unpatched, as into an older region */
+    else
+        (void)jit_write(h, &rel, 4, (size_t)(site + 1 - h->jit_code));
+    /* On a failed write the jump stays unpatched and is taken this time;
+     * a record made for it is harmless (it sets rel32 0 again). */
     return entry;
 }
 
@@ -737,6 +772,7 @@ int jit_init(struct hart *h)
         return -1;
     }
     h->jit_hot = JIT_HOT;       /* hart_set_jit may change it */
+    h->jit_in = calloc(JIT_REGIONS, sizeof(*h->jit_in));   /* optional */
     h->jit_used = JIT_STUBS;
     h->jit_empty = true;
     h->jit_enabled = true;
@@ -745,6 +781,12 @@ int jit_init(struct hart *h)
 
 void jit_destroy(struct hart *h)
 {
+    if (h->jit_in) {
+        for (unsigned q = 0; q < JIT_REGIONS; q++)
+            free(h->jit_in[q].site);
+        free(h->jit_in);
+        h->jit_in = NULL;
+    }
     if (h->jit_code) {
         if (h->jit_wwin)
             munmap(h->jit_wwin, JIT_REGION_SIZE);
@@ -773,6 +815,9 @@ void jit_reset(struct hart *h)
     if (h->jit_empty && h->jit_wwin)
         return;
     jit_discard(h, JIT_STUBS, h->jit_size - JIT_STUBS);
+    if (h->jit_in)
+        for (unsigned q = 0; q < JIT_REGIONS; q++)
+            h->jit_in[q].n = 0;
     h->jit_used = JIT_STUBS;
     h->jit_region = 0;
     h->jit_empty = true;
@@ -780,11 +825,37 @@ void jit_reset(struct hart *h)
         h->jit_enabled = false;     /* the interpreter runs everything */
 }
 
+/* Set every site patched into region r back to its resolver (rel32 0),
+ * and forget them.  0, or -errno of the first write that failed. */
+static int unlink_into(struct hart *h, unsigned r)
+{
+    struct jit_backrefs *br = &h->jit_in[r];
+    const int32_t zero = 0;
+    int rc = 0;
+    for (unsigned i = 0; i < br->n; i++) {
+        uint8_t *site = h->jit_code + br->site[i];
+        if (region_age(h, site) == 0)
+            memcpy(site + 1 + jit_wdelta(h), &zero, 4);
+        else if (!rc)
+            rc = jit_write(h, &zero, 4, br->site[i] + 1);
+    }
+    br->n = 0;
+    return rc;
+}
+
 /* Move on to the next region of the ring, dropping what it held. */
 static void next_region(struct hart *h)
 {
     unsigned r = (h->jit_region + 1) % JIT_REGIONS;
     size_t start = region_start(r);
+    if (h->jit_in && unlink_into(h, r) < 0) {
+        /* A site could not be set back: make every translation
+         * unreachable instead (only slots lead into the buffer, and none
+         * runs now), so no jump into region r can be taken. */
+        for (unsigned q = 0; q < JIT_REGIONS; q++)
+            dcache_drop_translations(h, q, h->jit_code + region_start(q),
+                                     h->jit_code + region_start(q) + JIT_REGION_SIZE);
+    }
     dcache_drop_translations(h, r, h->jit_code + start,
                              h->jit_code + start + JIT_REGION_SIZE);
     jit_discard(h, start, JIT_REGION_SIZE);
