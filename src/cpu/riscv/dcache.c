@@ -135,6 +135,14 @@ void dcache_flush(struct hart *h)
      * FENCE.Is (some 45,000 on a busybox boot). */
 }
 
+bool dcache_revalidate_entry(struct hart *h, struct tlb_entry *e)
+{
+    if (e->dp->gen != h->dgen && !dcache_revalidate(h, e->dp))
+        return false;
+    e->dgen = h->dgen;
+    return true;
+}
+
 bool dcache_revalidate(struct hart *h, struct dpage *d)
 {
     /* Keep the decoded slots only if the page still holds the bytes they
@@ -313,6 +321,7 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
         h->itlb->used = true;
         e->ppage = ppage;
         e->dp = d;
+        e->dgen = h->dgen;
         itlb_record(h, d, e);
     }
     *out = d;

@@ -136,7 +136,7 @@ refetch:
         struct tlb_entry *e = &h->itlb->e[ACC_FETCH][TLB_IDX(pc)];
         struct dpage *dp;
         if (likely(e->vtag == pc >> 12) &&
-            likely(e->dp->gen == h->dgen || dcache_revalidate(h, e->dp))) {
+            likely(e->dgen == h->dgen || dcache_revalidate_entry(h, e))) {
             dp = e->dp;
         } else {
             int c = dcache_fetch_page(h, pc, &dp);

@@ -136,7 +136,11 @@ static inline unsigned tlb_index(uint64_t vpn)
 
 struct tlb_entry {
     uint64_t vtag;      /* vaddr >> 12, or ~0 */
-    uintptr_t addend;   /* host - vaddr (data) ; unused for fetch */
+    union {
+        uintptr_t addend;   /* data: host - vaddr */
+        uint64_t dgen;      /* fetch: h->dgen when dp was last known valid
+                               through this entry (FENCE.I moves h->dgen) */
+    };
     uint64_t ppage;     /* physical page address */
     struct dpage *dp;   /* fetch TLB: the decoded page */
 };
@@ -353,6 +357,10 @@ void dcache_flush(struct hart *h);
  * into the arena (the refetch).  False when the page is not RAM (the
  * caller takes the miss path, which raises the access fault). (dcache.c) */
 bool dcache_revalidate(struct hart *h, struct dpage *d);
+/* The same through fetch-TLB entry `e` (whose dgen is older than
+ * h->dgen): revalidate its page if need be, then mark the entry current,
+ * which is what the chain stub checks. (dcache.c) */
+bool dcache_revalidate_entry(struct hart *h, struct tlb_entry *e);
 /* Drop the page dcache_store_hit found to hold data now, if any.  Only
  * where nothing points into the arena (hart_run, between slices).
  * (dcache.c) */

@@ -278,12 +278,14 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     op_rr(b, 1, 0x03, RAX, RSI);              /* add rax, rsi */
     op_rm(b, 1, 0x3b, RDX, RAX, (int32_t)offsetof(struct tlb_entry, vtag));
     uint8_t *s3 = jcc_fwd(b, CC_NE);
-    op_rm(b, 1, 0x8b, RAX, RAX, (int32_t)offsetof(struct tlb_entry, dp));
-    /* A page not revalidated since the last FENCE.I (dcache_flush) is
-     * entered through the interpreter's refetch, which revalidates it. */
-    op_rm(b, 1, 0x8b, RDX, RAX, (int32_t)offsetof(struct dpage, gen));
+    /* An entry not known valid since the last FENCE.I (dcache_flush) is
+     * taken by the interpreter's refetch, which revalidates its page.
+     * The generation is the entry's own (its cache line is loaded
+     * already), not the dpage's. */
+    op_rm(b, 1, 0x8b, RDX, RAX, (int32_t)offsetof(struct tlb_entry, dgen));
     op_rm(b, 1, 0x3b, RDX, R12, (int32_t)offsetof(struct hart, dgen));
     uint8_t *s5 = jcc_fwd(b, CC_NE);
+    op_rm(b, 1, 0x8b, RAX, RAX, (int32_t)offsetof(struct tlb_entry, dp));
     op_rr(b, 0, 0x8b, RDX, RCX);              /* mov edx, ecx */
     alu_imm(b, 0, 4, RDX, 0xffe);             /* and edx, 0xffe */
     shift_imm(b, 0, 4, RDX, 3);               /* shl edx, 3: slot = off/2 * 16 */
