@@ -274,7 +274,7 @@ struct hart {
 
 #define DHASH_SIZE 4096
 /* The arena's size per hart: 22 MiB, whole 2 MiB huge pages (dcache.c),
- * 623 decoded pages (2.4 MiB of guest code); when it is full, pages not
+ * 624 decoded pages (2.4 MiB of guest code); when it is full, pages not
  * fetched lately are evicted one at a time (CLOCK) while the hot set stays
  * decoded and translated.  On huge pages the arena is resident once used,
  * so this is what bounds the boot benchmark's host memory above guest RAM
