@@ -129,7 +129,7 @@ void dcache_flush(struct hart *h)
      * are compared with memory when next entered instead. */
     h->dgen++;
     /* The fetch TLB keeps its entries: whoever takes one (the refetch,
-     * the chain stub) compares the page's gen with dgen first, so a page
+     * the chain stub) compares the entry's dgen with h->dgen first, so a page
      * is revalidated on its next entry without a walk.  Flushing the TLB
      * here cost every page a walk and a refill after each of Linux's
      * FENCE.Is (some 45,000 on a busybox boot). */

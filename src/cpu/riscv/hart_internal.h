@@ -349,8 +349,8 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **dp);
 /* Decode the slot of `dp` at page offset `off` (in bytes). (dcache.c) */
 void dcache_decode_slot(struct hart *h, struct dpage *dp, unsigned off);
 /* FENCE.I: decoded pages are revalidated against memory before their next
- * use: fetch-TLB entries stay, and whoever takes one checks the dpage's
- * gen against h->dgen. (dcache.c) */
+ * use: fetch-TLB entries stay, and whoever takes one checks the entry's
+ * dgen against h->dgen. (dcache.c) */
 void dcache_flush(struct hart *h);
 /* Bring `d` up to h->dgen: compare it with memory, and clear its slots
  * (translations included) if the page changed.  Only where nothing points

@@ -444,6 +444,18 @@ static unsigned region_of(const struct hart *h, const uint8_t *p)
     return (unsigned)((size_t)(p - h->jit_code - JIT_STUBS) / JIT_REGION_SIZE);
 }
 
+/* Set the rel32 of the linked exit's jmp at `site`: through the writable
+ * window in the current region, through the file in an older one.  0, or
+ * -errno (the jmp is unchanged). */
+static int patch_site(struct hart *h, uint8_t *site, int32_t rel)
+{
+    if (region_age(h, site) == 0) {
+        memcpy(site + 1 + jit_wdelta(h), &rel, 4);
+        return 0;
+    }
+    return jit_write(h, &rel, 4, (size_t)(site + 1 - h->jit_code));
+}
+
 /* Resolve a linked exit (see the header comment): when the target slot
  * holds a translation, patch the jmp at `site` to its chained entry and
  * return that entry; else NULL. */
@@ -459,11 +471,7 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     if (region_age(h, entry) > region_age(h, site) &&
         (!h->jit_in || !backref_add(h, region_of(h, entry), site)))
         return entry;
-    int32_t rel = (int32_t)(entry - (site + 5));
-    if (region_age(h, site) == 0)
-        memcpy(site + 1 + jit_wdelta(h), &rel, 4);
-    else
-        (void)jit_write(h, &rel, 4, (size_t)(site + 1 - h->jit_code));
+    (void)patch_site(h, site, (int32_t)(entry - (site + 5)));
     /* On a failed write the jump stays unpatched and is taken this time;
      * a record made for it is harmless (it sets rel32 0 again). */
     return entry;
@@ -828,19 +836,15 @@ void jit_reset(struct hart *h)
 }
 
 /* Set every site patched into region r back to its resolver (rel32 0),
- * and forget them.  0, or -errno of the first write that failed. */
+ * and forget them.  0, or -errno of the first write that failed (the
+ * rest are not tried: the caller then makes every translation
+ * unreachable). */
 static int unlink_into(struct hart *h, unsigned r)
 {
     struct jit_backrefs *br = &h->jit_in[r];
-    const int32_t zero = 0;
     int rc = 0;
-    for (unsigned i = 0; i < br->n; i++) {
-        uint8_t *site = h->jit_code + br->site[i];
-        if (region_age(h, site) == 0)
-            memcpy(site + 1 + jit_wdelta(h), &zero, 4);
-        else if (!rc)
-            rc = jit_write(h, &zero, 4, br->site[i] + 1);
-    }
+    for (unsigned i = 0; i < br->n && !rc; i++)
+        rc = patch_site(h, h->jit_code + br->site[i], 0);
     br->n = 0;
     return rc;
 }
