@@ -463,13 +463,24 @@ static void test_chained_blocks_keep_budget(void **state)
 }
 
 /* The slot of the translated block that starts at physical `pa`. */
-static bool translated_at(struct env *e, uint64_t pa)
+/* The code pointer a translated slot publishes (jit.h). */
+static const uint8_t *slot_code(struct env *e, uint64_t pa)
 {
     struct hart *h = e->h;
-    for (unsigned i = 0; i < h->arena_used; i++)
-        if (h->arena[i].paddr == (pa & ~0xfffULL))
-            return h->arena[i].insn[(pa & 0xfff) >> 1].op == OP_JIT;
-    return false;
+    for (unsigned i = 0; i < h->arena_used; i++) {
+        const struct insn *in = &h->arena[i].insn[(pa & 0xfff) >> 1];
+        if (h->arena[i].paddr == (pa & ~0xfffULL) && in->op == OP_JIT) {
+            const uint8_t *fn;
+            memcpy(&fn, &in->imm, sizeof(fn));
+            return fn;
+        }
+    }
+    return NULL;
+}
+
+static bool translated_at(struct env *e, uint64_t pa)
+{
+    return slot_code(e, pa) != NULL;
 }
 
 /* A translated load that wraps from the top of the address space into
@@ -1122,21 +1133,6 @@ static void test_jit_fence_i_via_chain_stub(void **state)
     assert_int_equal(e->h->mepc, RAM + 0x04);
     assert_true(translated_at(e, RAM + 0x1004));
     assert_int_equal(hart_get_x(e->h, 10), 2);
-}
-
-/* The code pointer a translated slot publishes (jit.h). */
-static const uint8_t *slot_code(struct env *e, uint64_t pa)
-{
-    struct hart *h = e->h;
-    for (unsigned i = 0; i < h->arena_used; i++) {
-        const struct insn *in = &h->arena[i].insn[(pa & 0xfff) >> 1];
-        if (h->arena[i].paddr == (pa & ~0xfffULL) && in->op == OP_JIT) {
-            const uint8_t *fn;
-            memcpy(&fn, &in->imm, sizeof(fn));
-            return fn;
-        }
-    }
-    return NULL;
 }
 
 /* Does the translated code at `code` (its first 512 bytes) hold a
