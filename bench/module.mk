@@ -19,3 +19,10 @@ $(GUEST)/bench/fp.elf: bench/cpu/crt.S bench/cpu/fp.c bench/cpu/htif.h bench/cpu
 	$(RV_CC) $(BENCH_CFLAGS) -fno-math-errno -o $@ bench/cpu/crt.S bench/cpu/fp.c
 
 guests: $(GUEST)/bench/fp.elf
+
+# Integer crypto kernels (bench/cpu/crypto.sh): SHA-256, bignum products.
+$(GUEST)/bench/crypto.elf: bench/cpu/crt.S bench/cpu/crypto.c bench/cpu/htif.h bench/cpu/link.ld
+	@mkdir -p $(dir $@)
+	$(RV_CC) $(BENCH_CFLAGS) -o $@ bench/cpu/crt.S bench/cpu/crypto.c
+
+guests: $(GUEST)/bench/crypto.elf
