@@ -706,6 +706,65 @@ static void run_block_to_ebreak(struct env *e, const uint32_t *prog, unsigned n,
     assert_int_equal(e->h->mepc, RAM + at);
 }
 
+/* W instructions' results in a straight-line block are left unextended
+ * in their host registers while only W operations, 32-bit logic and
+ * 32-bit stores read them: every other reader (a 64-bit add, a shift
+ * right, a compare), every eviction of the six host registers and the
+ * block's exit must still see (and h->x[] hold) the sign-extended
+ * values. */
+static void test_jit_w_results_sign_extended(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x80000537,   /* lui a0,0x80000 */
+        0xfff5051b,   /* addiw a0,a0,-1: 0x7fffffff */
+        0x0015059b,   /* addiw a1,a0,1: wraps, negative */
+        0x0015161b,   /* slliw a2,a0,1 */
+        0x00c5c6b3,   /* xor a3,a1,a2: logic on two 32-bit values */
+        0x00c582bb,   /* addw t0,a1,a2 */
+        0x40b6033b,   /* subw t1,a2,a1 */
+        0x4045d39b,   /* sraiw t2,a1,4 */
+        0x0045d41b,   /* srliw s0,a1,4 */
+        0x007364b3,   /* or s1,t1,t2 */
+        0xff05f913,   /* andi s2,a1,-16 */
+        0x00b58733,   /* add a4,a1,a1: 64-bit, needs a1 extended */
+        0x0205d793,   /* srli a5,a1,32: 64-bit, needs a1 extended */
+        0x012489bb,   /* addw s3,s1,s2 */
+        0x00b7b833,   /* sltu a6,a5,a1 */
+        0x02a50a3b,   /* mulw s4,a0,a0 */
+        0x00751abb,   /* sllw s5,a0,t2 */
+        0x00fa48b3,   /* xor a7,s4,a5: a5 is not 32-bit */
+        0x00100073,   /* ebreak */
+    };
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 18 * 4);
+    assert_true(translated_at(e, RAM));
+    struct hart *h = e->h;
+    int64_t a0 = 0x7fffffff;
+    int64_t a1 = (int32_t)(uint32_t)(a0 + 1), a2 = (int32_t)((uint32_t)a0 << 1);
+    int64_t t1 = (int32_t)(uint32_t)(a2 - a1), t2 = (int32_t)a1 >> 4;
+    int64_t s1 = t1 | t2, s2 = a1 & -16;
+    uint64_t a5 = (uint64_t)a1 >> 32;
+    int64_t s4 = (int32_t)(uint32_t)((uint64_t)a0 * (uint64_t)a0);
+    assert_int_equal(hart_get_x(h, 10), a0);
+    assert_int_equal(hart_get_x(h, 11), a1);
+    assert_int_equal(hart_get_x(h, 11), 0xffffffff80000000ULL);
+    assert_int_equal(hart_get_x(h, 12), a2);
+    assert_int_equal(hart_get_x(h, 13), a1 ^ a2);
+    assert_int_equal(hart_get_x(h, 5), (int32_t)(uint32_t)(a1 + a2));
+    assert_int_equal(hart_get_x(h, 6), t1);
+    assert_int_equal(hart_get_x(h, 7), t2);
+    assert_int_equal(hart_get_x(h, 8), (int32_t)((uint32_t)a1 >> 4));
+    assert_int_equal(hart_get_x(h, 9), s1);
+    assert_int_equal(hart_get_x(h, 18), s2);
+    assert_int_equal(hart_get_x(h, 14), (uint64_t)a1 * 2);
+    assert_int_equal(hart_get_x(h, 15), a5);
+    assert_int_equal(hart_get_x(h, 19), (int32_t)(uint32_t)(s1 + s2));
+    assert_int_equal(hart_get_x(h, 16), a5 < (uint64_t)a1);
+    assert_int_equal(hart_get_x(h, 20), s4);
+    assert_int_equal(hart_get_x(h, 21), (int32_t)((uint32_t)a0 << (t2 & 31)));
+    assert_int_equal(hart_get_x(h, 17), (uint64_t)s4 ^ a5);
+}
+
 /* A load that faults after several register writes in its block: h->x[]
  * holds every earlier result and not the faulting load's. */
 static void test_jit_regs_written_back_at_fault(void **state)
@@ -1729,6 +1788,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_fence_i_retranslates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_via_chain_stub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_runs_into_translated_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_w_results_sign_extended, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),

@@ -34,7 +34,7 @@
 struct hart;
 struct dpage;
 
-#define JIT_MAX_INSNS 64
+#define JIT_MAX_INSNS 128
 /* Worst-case host bytes per guest instruction on x86-64 (a load/store with
  * its slow path and exception exit is ~150 bytes, a branch with two linked
  * exits ~240, an inline SC with its out-of-line path and exception exit

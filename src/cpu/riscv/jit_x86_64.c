@@ -171,8 +171,17 @@ static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc, u
     else
         jit_op_x(b, w, opc, t, in->rs2);
     if (!w)
-        movsxd(b, t);
-    jit_dst_done(b, t, in->rd);
+        jit_dst_done32(b, t, in->rd);
+    else
+        jit_dst_done(b, t, in->rd);
+}
+
+/* AND, OR, XOR (opc): of two sign-extended 32-bit values, the result is
+ * one too, and its low half is the low halves' (so a W operation's
+ * unextended result can feed it); else 64-bit. */
+static void emit_logic(struct jbuf *b, const struct insn *in, uint8_t opc)
+{
+    emit_rr(b, in, !(jit_is32(b, in->rs1) && jit_is32(b, in->rs2)), opc, 0);
 }
 
 static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int digit)
@@ -182,8 +191,9 @@ static void emit_shift_reg(struct jbuf *b, const struct insn *in, int w, int dig
     jit_get_x(b, t, in->rs1);
     shift_cl(b, w, digit, t);
     if (!w)
-        movsxd(b, t);
-    jit_dst_done(b, t, in->rd);
+        jit_dst_done32(b, t, in->rd);
+    else
+        jit_dst_done(b, t, in->rd);
 }
 
 /* One-source ALU with an immediate: t = x[rs1], then the caller's op on t. */
@@ -529,6 +539,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
                       uint32_t count, uint8_t *epi)
 {
     int32_t next = off + 2 * in->len;
+    jit_regs_sources(b, in);
     if (op_is_amo(in->op)) {
         jit_regs_prepare(b, in);
         jit_emit_amo(b, in, off, count, epi);
@@ -579,9 +590,15 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         return true;
     }
     case OP_XORI: case OP_ORI: case OP_ANDI: {
+        /* The immediate is a sign-extended 12-bit value: on an is32
+         * source the result is 32-bit too (see emit_logic). */
+        bool w32 = jit_is32(b, in->rs1);
         int t = emit_ri_start(b, in);
-        alu_imm(b, 1, in->op == OP_XORI ? 6 : in->op == OP_ORI ? 1 : 4, t, in->imm);
-        jit_dst_done(b, t, in->rd);
+        alu_imm(b, !w32, in->op == OP_XORI ? 6 : in->op == OP_ORI ? 1 : 4, t, in->imm);
+        if (w32)
+            jit_dst_done32(b, t, in->rd);
+        else
+            jit_dst_done(b, t, in->rd);
         return true;
     }
     case OP_SLTI: case OP_SLTIU:
@@ -597,22 +614,20 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     case OP_ADDIW: {
         int t = emit_ri_start(b, in);
         alu_imm(b, 0, 0, t, in->imm);
-        movsxd(b, t);
-        jit_dst_done(b, t, in->rd);
+        jit_dst_done32(b, t, in->rd);
         return true;
     }
     case OP_SLLIW: case OP_SRLIW: case OP_SRAIW: {
         int t = emit_ri_start(b, in);
         shift_imm(b, 0, in->op == OP_SLLIW ? 4 : in->op == OP_SRLIW ? 5 : 7, t, (uint8_t)in->imm);
-        movsxd(b, t);
-        jit_dst_done(b, t, in->rd);
+        jit_dst_done32(b, t, in->rd);
         return true;
     }
     case OP_ADD:  emit_rr(b, in, 1, 0x03, 0); return true;
     case OP_SUB:  emit_rr(b, in, 1, 0x2b, 0); return true;
-    case OP_XOR:  emit_rr(b, in, 1, 0x33, 0); return true;
-    case OP_OR:   emit_rr(b, in, 1, 0x0b, 0); return true;
-    case OP_AND:  emit_rr(b, in, 1, 0x23, 0); return true;
+    case OP_XOR:  emit_logic(b, in, 0x33); return true;
+    case OP_OR:   emit_logic(b, in, 0x0b); return true;
+    case OP_AND:  emit_logic(b, in, 0x23); return true;
     case OP_ADDW: emit_rr(b, in, 0, 0x03, 0); return true;
     case OP_SUBW: emit_rr(b, in, 0, 0x2b, 0); return true;
     case OP_MUL:  emit_rr(b, in, 1, 0, 0xaf); return true;   /* imul */
@@ -927,8 +942,10 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
             emit_link_exit(&b, h, (int32_t)(o - off), count);
             break;
         }
+        jit_regs_step(&b, count);
         if (!emit_insn(h, &b, in, (int32_t)(o - off), count, epi))
             break;
+        jit_regs_after(&b, in);
         count++;
         o += 2u * in->len;
         if (o >= 4096) {

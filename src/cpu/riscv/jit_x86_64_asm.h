@@ -22,12 +22,32 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
  * the emitted code never uses as scratch (rax, rcx, rdx are); nothing is
  * held at a block's entry, by either way in. */
 #define JIT_CACHED 6
+#define JIT_MAX_PLAN 128   /* instructions jit_regs_plan looks ahead (JIT_MAX_INSNS) */
 struct jregs {
     uint8_t slot[33];   /* guest register -> 1 + index of its host register; 0: none */
     uint64_t valid;     /* bit r: x[r]'s host register holds its value */
     uint64_t dirty;     /* bit r: ... and h->x[r] is older (written back at exits) */
     uint64_t written;   /* held registers the block writes */
     bool loops;         /* the block branches or jumps back to its own start */
+    /* RV64's W instructions sign-extend their 32-bit results; in a block
+     * that does not loop that is left undone while only consumers of the
+     * low 32 bits follow (W instructions, 32-bit stores, logic on such
+     * values).  is32 bit r: x[r] is known to be a sign-extended 32-bit
+     * value; lo32 bit r: its host register holds the right low 32 bits
+     * but not yet the upper ones (materialized before any other read and
+     * before every store to h->x[]). */
+    uint64_t is32;
+    uint64_t lo32;
+};
+
+/* The block's instructions as jit_regs_plan saw them, for assigning host
+ * registers as the translator goes (jit_regs_step): use[n] = the
+ * registers instruction n reads or writes. */
+struct jplan {
+    bool dyn;           /* assign per instruction (a block that does not loop) */
+    bool set32;         /* the current instruction's result was marked is32 */
+    unsigned n;         /* instructions seen */
+    uint32_t use[JIT_MAX_PLAN];
 };
 
 /* The cursor `p` is the address in the executable code buffer the byte
@@ -40,6 +60,7 @@ struct jbuf {
     unsigned start;     /* byte offset of the block in it */
     ptrdiff_t w;        /* writable address minus executable address */
     struct jregs ra;    /* all zero: every guest register in memory */
+    struct jplan plan;
     uint8_t *loop;      /* where a jump back to the block's start goes, or NULL */
     bool fs_on;         /* mstatus.FS tested on since the last CSR call */
     bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */
@@ -120,11 +141,35 @@ int jit_src_x(struct jbuf *b, unsigned r, int scratch);
  * rd; else rax.  jit_dst_done then records (or stores) the result. */
 int jit_dst_x(const struct jbuf *b, unsigned rd, unsigned later);
 void jit_dst_done(struct jbuf *b, int t, unsigned rd);
+/* The same for a result computed by a 32-bit host operation (its upper
+ * half zero): sign-extended now, or (a held register in a block that
+ * does not loop) marked lo32 and extended when something needs it. */
+void jit_dst_done32(struct jbuf *b, int t, unsigned rd);
+/* Is x[r] known to be a sign-extended 32-bit value here? */
+static inline bool jit_is32(const struct jbuf *b, unsigned r)
+{
+    return r < 64 && (b->ra.is32 >> r & 1);
+}
 
 /* Pick the guest registers to hold for the block at byte `off` of `dp`
  * (the most used ones, as far as the block's scan reaches), with nothing
  * held yet. */
 void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off);
+/* Before instruction number `n` of a block that does not loop (every
+ * instruction, in order, before jit_regs_prepare): give a host register
+ * to each register the instruction uses that is used again later in the
+ * block, taking it, when none is free, from the held register whose next
+ * use is furthest away (stored back first if dirty) if that is further
+ * than the new one's.  Only between instructions, so every path inside
+ * one instruction's code sees one assignment. */
+void jit_regs_step(struct jbuf *b, unsigned n);
+/* At the start of every instruction's code, on the straight line: sign-
+ * extend the lo32 registers it reads other than as the low 32 bits of a
+ * W operation, a 32-bit store's data or logic on two is32 values. */
+void jit_regs_sources(struct jbuf *b, const struct insn *in);
+/* After `in`'s code: a register it wrote without jit_dst_done32 is no
+ * longer known to be 32-bit. */
+void jit_regs_after(struct jbuf *b, const struct insn *in);
 /* At the head of a block that loops to its own start (after the
  * prologue, so on both ways in): load every held register and assume the
  * state any jump back arrives with (all valid, every register the block

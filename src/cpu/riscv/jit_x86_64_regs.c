@@ -1,9 +1,14 @@
 /* cpu/riscv: guest registers held in host registers inside a translated
  * block (see jit_x86_64.c).
  *
- * Before a block is emitted, its instructions are scanned and the guest
- * registers used most (at least twice) get one of JIT_CACHED caller-saved
- * host registers for the whole block.  Nothing is held at entry (the
+ * Before a block is emitted, its instructions are scanned.  A block that
+ * loops to its own start gives the guest registers it uses most (at
+ * least twice) one of JIT_CACHED caller-saved host registers for the
+ * whole block.  Any other block assigns them as it goes (jit_regs_step):
+ * before each instruction, a register it uses that is used again later
+ * gets a free host register or the one of the held register used next
+ * furthest away (Belady's choice: the block's future is known), which is
+ * stored back first if dirty.  Nothing is held at entry (the
  * prologue and the chained entry past it assume nothing): a held register
  * is loaded before the first instruction that reads it, on the straight
  * line of the block (jit_regs_prepare), or becomes valid when written.
@@ -30,6 +35,8 @@
 #include "cpu/riscv/jit_x86_64_asm.h"
 
 #if defined(__x86_64__)
+
+_Static_assert(JIT_MAX_PLAN == JIT_MAX_INSNS, "the plan covers a whole block");
 
 /* r8-r11 first: their byte forms need no care.  rsi and rdi are also
  * call arguments, set only after jit_regs_writeback. */
@@ -70,6 +77,22 @@ void jit_dst_done(struct jbuf *b, int t, unsigned rd)
     }
     b->ra.valid |= 1ULL << rd;
     b->ra.dirty |= 1ULL << rd;
+    b->ra.lo32 &= ~(1ULL << rd);
+    b->ra.is32 &= ~(1ULL << rd);
+}
+
+void jit_dst_done32(struct jbuf *b, int t, unsigned rd)
+{
+    bool defer = b->plan.dyn && t != RAX;
+    if (!defer)
+        movsxd(b, t);
+    jit_dst_done(b, t, rd);
+    if (!b->plan.dyn)
+        return;
+    if (defer)
+        b->ra.lo32 |= 1ULL << rd;
+    b->ra.is32 |= 1ULL << rd;
+    b->plan.set32 = true;
 }
 
 void jit_get_x(struct jbuf *b, int hreg, unsigned r)
@@ -84,6 +107,8 @@ void jit_get_x(struct jbuf *b, int hreg, unsigned r)
 void jit_put_x(struct jbuf *b, int hreg, unsigned r)
 {
     int h = held(b, r);
+    b->ra.lo32 &= ~(1ULL << r);
+    b->ra.is32 &= ~(1ULL << r);
     if (h < 0) {
         op_rm(b, 1, 0x89, hreg, RBX, xoff(r));          /* mov [x[r]], hreg */
         return;
@@ -97,6 +122,8 @@ void jit_put_x(struct jbuf *b, int hreg, unsigned r)
 void jit_put_imm_x(struct jbuf *b, unsigned r, int32_t imm)
 {
     int h = held(b, r);
+    b->ra.lo32 &= ~(1ULL << r);
+    b->ra.is32 &= ~(1ULL << r);
     if (h < 0) {
         rex(b, 1, 0, RBX); b1(b, 0xc7); mem(b, 0, RBX, xoff(r));   /* mov qword [x[r]], imm */
     } else {
@@ -197,6 +224,7 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
     unsigned o = off;
     uint64_t written = 0;
     memset(&b->ra, 0, sizeof(b->ra));
+    memset(&b->plan, 0, sizeof(b->plan));
     /* The same walk as translate()'s (a difference would only cost speed:
      * any choice of held registers is correct). */
     for (unsigned n = 0; n < JIT_MAX_INSNS && o < 4096; n++) {
@@ -205,14 +233,22 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
             dcache_decode_slot(h, dp, o);
         if (!jit_in_block(in->op, in->imm) || o + 2u * in->len > 4096)
             break;
-        if (reads_rs1(in->op))
+        uint32_t u = 0;
+        if (reads_rs1(in->op)) {
             uses[in->rs1]++;
-        if (reads_rs2(in->op))
+            u |= 1u << (in->rs1 & 31);
+        }
+        if (reads_rs2(in->op)) {
             uses[in->rs2]++;
+            u |= 1u << (in->rs2 & 31);
+        }
         if (writes_x(in->op)) {
             uses[in->rd]++;
             written |= 1ULL << in->rd;
+            u |= 1u << (in->rd & 31);
         }
+        b->plan.use[n] = u & ~1u;   /* x0 is never held */
+        b->plan.n = n + 1;
         bool to_start = o - off + (unsigned)in->imm == 0;
         if ((op_is_branch(in->op) || in->op == OP_JAL) && to_start)
             b->ra.loops = true;
@@ -224,6 +260,17 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         o += 2u * in->len;
     }
     uses[0] = uses[32] = 0;   /* x0 reads as 0 from h->x[0]; x[32] is the sink */
+    if (!b->ra.loops) {
+        /* Straight-line code (a superblock with side exits) changes its
+         * working set as it goes: SHA-256's rounds use some 25 registers,
+         * a few at a time.  Holding the six used most over the whole
+         * block left the rest in memory, each write read back through
+         * store forwarding; jit_regs_step assigns at each instruction.
+         * A loop keeps one assignment: its back edge must find the
+         * registers where its head put them. */
+        b->plan.dyn = true;
+        return;
+    }
     for (unsigned k = 0; k < JIT_CACHED; k++) {
         unsigned best = 0;
         for (unsigned r = 1; r < 32; r++)
@@ -238,10 +285,120 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
 }
 
 
+/* h->x[r] = x[r]'s host register, sign-extended first if lo32 (which
+ * changes only bits the register's state says nothing about, so it may
+ * be done on one path out of several). */
+static void store_back(struct jbuf *b, unsigned r)
+{
+    if (b->ra.lo32 >> r & 1)
+        movsxd(b, held(b, r));
+    op_rm(b, 1, 0x89, held(b, r), RBX, xoff(r));   /* mov [x[r]], h */
+}
+
+/* The first instruction after `n` that uses x[r], or n_plan if none. */
+static unsigned next_use(const struct jbuf *b, unsigned r, unsigned n)
+{
+    unsigned m = n + 1;
+    while (m < b->plan.n && !(b->plan.use[m] >> r & 1))
+        m++;
+    return m;
+}
+
+/* Give up x[r]'s host register: stored back first if dirty. */
+static void release(struct jbuf *b, unsigned r)
+{
+    if (b->ra.dirty >> r & 1)
+        store_back(b, r);
+    b->ra.valid &= ~(1ULL << r);
+    b->ra.dirty &= ~(1ULL << r);
+    b->ra.lo32 &= ~(1ULL << r);
+    b->ra.slot[r] = 0;
+}
+
+/* Does `in` read x[rs1] (rs2: false) or x[rs2] (true) only as its low 32
+ * bits? */
+static bool reads_low32(const struct jbuf *b, const struct insn *in, bool rs2)
+{
+    switch (in->op) {
+    case OP_ADDW: case OP_SUBW: case OP_MULW: case OP_SLLW: case OP_SRLW: case OP_SRAW:
+    case OP_ADDIW: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+        return true;
+    case OP_SB: case OP_SH: case OP_SW:
+        return rs2;
+    case OP_AND: case OP_OR: case OP_XOR:
+        return jit_is32(b, in->rs1) && jit_is32(b, in->rs2);
+    case OP_ANDI: case OP_ORI: case OP_XORI:
+        return jit_is32(b, in->rs1);
+    }
+    return false;
+}
+
+void jit_regs_sources(struct jbuf *b, const struct insn *in)
+{
+    if (!b->ra.lo32)
+        return;
+    if (reads_rs1(in->op) && (b->ra.lo32 >> in->rs1 & 1) && !reads_low32(b, in, false)) {
+        movsxd(b, held(b, in->rs1));
+        b->ra.lo32 &= ~(1ULL << in->rs1);
+    }
+    if (reads_rs2(in->op) && (b->ra.lo32 >> in->rs2 & 1) && !reads_low32(b, in, true)) {
+        movsxd(b, held(b, in->rs2));
+        b->ra.lo32 &= ~(1ULL << in->rs2);
+    }
+}
+
+void jit_regs_after(struct jbuf *b, const struct insn *in)
+{
+    if (writes_x(in->op) && !b->plan.set32) {
+        b->ra.lo32 &= ~(1ULL << in->rd);
+        b->ra.is32 &= ~(1ULL << in->rd);
+    }
+}
+
+void jit_regs_step(struct jbuf *b, unsigned n)
+{
+    b->plan.set32 = false;
+    if (!b->plan.dyn || n >= b->plan.n)
+        return;
+    uint32_t need = b->plan.use[n];
+    for (unsigned r = 1; r < 32; r++) {
+        if (!(need >> r & 1) || b->ra.slot[r])
+            continue;
+        unsigned nr = next_use(b, r, n);
+        if (nr >= b->plan.n)
+            continue;   /* used once more at most: memory serves as well */
+        uint8_t taken[JIT_CACHED + 1] = { 0 };
+        unsigned victim = 0, far = 0;
+        for (unsigned v = 1; v < 32; v++) {
+            if (!b->ra.slot[v])
+                continue;
+            taken[b->ra.slot[v]] = 1;
+            if (need >> v & 1)
+                continue;   /* this instruction's own */
+            unsigned nv = next_use(b, v, n);
+            if (nv > far) {
+                far = nv;
+                victim = v;
+            }
+        }
+        unsigned k = 1;
+        while (k <= JIT_CACHED && taken[k])
+            k++;
+        if (k > JIT_CACHED) {
+            if (!victim || far <= nr)
+                continue;   /* every held register is needed sooner */
+            k = b->ra.slot[victim];
+            release(b, victim);
+        }
+        b->ra.slot[r] = (uint8_t)k;
+    }
+}
+
 static void load_held(struct jbuf *b, unsigned r)
 {
     op_rm(b, 1, 0x8b, held(b, r), RBX, xoff(r));
     b->ra.valid |= 1ULL << r;
+    b->ra.lo32 &= ~(1ULL << r);
 }
 
 void jit_regs_prepare(struct jbuf *b, const struct insn *in)
@@ -256,13 +413,14 @@ void jit_regs_writeback(struct jbuf *b)
 {
     for (unsigned r = 1; r < 32; r++)
         if (b->ra.dirty >> r & 1)
-            op_rm(b, 1, 0x89, held(b, r), RBX, xoff(r));   /* mov [x[r]], h */
+            store_back(b, r);
 }
 
 void jit_regs_reload(struct jbuf *b, uint64_t valid)
 {
     b->ra.valid = 0;
     b->ra.dirty = 0;
+    b->ra.lo32 = 0;   /* reloaded from h->x[]: extended */
     for (unsigned r = 1; r < 32; r++)
         if ((valid >> r & 1) && held(b, r) >= 0)
             load_held(b, r);
