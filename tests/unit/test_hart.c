@@ -1303,19 +1303,24 @@ static void test_jit_block_size_bound(void **state)
     };
     enum { NWORST = sizeof(worst) / sizeof(worst[0]) };
     h->mstatus |= MSTATUS_FS;
-    /* Each twice: as it is, and with its rd cycling over six registers
-     * its sources are not (six held registers, dirty at every slow path:
-     * each one stores and reloads them all). */
-    for (unsigned k = 0; k < 2 * NWORST; k++) {
+    /* Each three times: as it is; with its rd cycling over eight
+     * registers its sources are not (eight held registers, dirty at
+     * every slow path: each one stores and reloads them all); and the
+     * same with an addiw to the next of them before each (a W result
+     * held unextended: every store of it sign-extends it first). */
+    for (unsigned k = 0; k < 3 * NWORST; k++) {
         uint64_t page = RAM + 0x200000 + k * 4096ULL;
         uint32_t insn = worst[k % NWORST];
         for (unsigned w = 0; w < 1024; w++) {
-            uint32_t rd = (k < NWORST ? insn >> 7 : 12 + w % 6) & 31;   /* a2..a7 */
-            put32(e, page + 4 * w, w ? (insn & ~0xf80u) | rd << 7 : 0x00000013);   /* nop first */
-            /* The F/D ones write no integer register: six addi a2..a7
-             * first make six held registers dirty for all their calls. */
-            if (k >= NWORST && k % NWORST >= 5 && w >= 1 && w <= 6)
-                put32(e, page + 4 * w, 0x00100013 | (11 + w) << 15 | (11 + w) << 7);
+            uint32_t rd = (k < NWORST ? insn >> 7 : 12 + w % 8) & 31;   /* a2..a7, s2, s3 */
+            uint32_t word = (insn & ~0xf80u) | rd << 7;
+            if (k >= 2 * NWORST && w % 2)
+                word = 0x0010001b | rd << 15 | rd << 7;                 /* addiw rd,rd,1 */
+            put32(e, page + 4 * w, w ? word : 0x00000013);   /* nop first */
+            /* The F/D ones write no integer register: eight addiw
+             * first make eight held registers dirty for all their calls. */
+            if (k >= NWORST && k % NWORST >= 5 && w >= 1 && w <= 8)
+                put32(e, page + 4 * w, 0x0010001b | (11 + w) << 15 | (11 + w) << 7);
         }
         struct dpage *d;
         assert_int_equal(dcache_fetch_page(h, page, &d), 0);

@@ -40,11 +40,12 @@ struct dpage;
  * exits ~240, an inline SC with its out-of-line path and exception exit
  * ~250, a single-precision fused multiply-add with its inline fast path,
  * call and exception exit ~330; a slow path also stores and reloads up to
- * six held registers, 4 bytes each).  jit_translate starts a block only
- * where JIT_INSN_MAX times (JIT_MAX_INSNS + 4) bytes are left in the
- * region: a guest may fill a whole block with its most expensive
- * instruction (test_hart checks). */
-#define JIT_INSN_MAX 400
+ * eight held registers, 4 bytes each and 3 more to sign-extend one, and
+ * an instruction may first evict registers the same way).  jit_translate
+ * starts a block only where JIT_INSN_MAX times (JIT_MAX_INSNS + 4) bytes
+ * are left in the region: a guest may fill a whole block with its most
+ * expensive instruction (test_hart checks). */
+#define JIT_INSN_MAX 480
 
 typedef uint64_t (*jit_fn)(struct hart *h, uint64_t vpc);
 

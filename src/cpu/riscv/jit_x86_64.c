@@ -1,12 +1,13 @@
 /* cpu/riscv: block translator to x86-64 machine code (see jit.h).
  *
- * Guest registers live in h->x[]; the ones a block uses most are held in
- * caller-saved host registers while it runs (jit_x86_64_regs.c).  Each
- * guest instruction becomes a few host instructions, with rax/rcx/rdx as
- * scratch.  Registers held for the whole block (callee-saved): rbx =
- * &h->x[0] + 128 bytes (disp8 reach), r12 = h, r13 = block vpc,
- * r14 = load TLB of the current data privilege, r15 = store TLB, rbp =
- * instructions retired by the blocks before this one in the chain.
+ * Guest registers live in h->x[]; up to eight at a time are held in host
+ * registers while a block runs (jit_x86_64_regs.c).  Each guest
+ * instruction becomes a few host instructions, with rax/rcx/rdx as
+ * scratch.  Registers fixed for the whole block (callee-saved): rbx =
+ * &h->x[0] + 128 bytes (disp8 reach), r12 = h, r14 = load TLB of the
+ * current data privilege, r15 = store TLB.  The block's virtual pc and
+ * the instructions retired by the blocks before it in the chain are in
+ * h->jit_vpc and h->jit_ran.
  *
  * Chaining: a block that ends with a branch, a jump or by running off its
  * page does not return to the interpreter when it can help it.  It jumps
@@ -109,6 +110,24 @@ static uint64_t jit_divrem(uint64_t a, uint64_t b, uint32_t op)
     return 0;
 }
 
+/* The shared stubs' offsets in the code buffer: epilogue at 0, then
+ * these. */
+#define JIT_STUB_CHAIN 64
+#define JIT_STUB_EXC 512
+
+/* The chain's count and the block's virtual pc live in the hart, not in
+ * host registers: rbp and r13 hold guest registers instead (JIT_CACHED). */
+#define H_RAN ((int32_t)offsetof(struct hart, jit_ran))
+#define H_VPC ((int32_t)offsetof(struct hart, jit_vpc))
+
+/* reg = the block's virtual pc + disp */
+static void lea_vpc(struct jbuf *b, int reg, int32_t disp)
+{
+    op_rm(b, 1, 0x8b, reg, R12, H_VPC);             /* mov reg, [vpc] */
+    if (disp)
+        op_rm(b, 1, 0x8d, reg, reg, disp);          /* lea reg, [reg + disp] */
+}
+
 /* Exit the block: eax = count, jump to the shared epilogue. */
 static void emit_exit(struct jbuf *b, uint32_t count, uint8_t *epilogue)
 {
@@ -120,7 +139,7 @@ static void emit_exit(struct jbuf *b, uint32_t count, uint8_t *epilogue)
 /* h->pc = vpc + off (via rcx) */
 static void set_pc_rel(struct jbuf *b, int32_t off)
 {
-    lea_r13(b, RCX, off);
+    lea_vpc(b, RCX, off);
     op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
 }
 
@@ -151,19 +170,54 @@ static void emit_event_check(struct jbuf *b, int32_t next, uint32_t count, uint8
  * registers, and h->x[] is exact (the helper wrote nothing on a fault). */
 void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue)
 {
+    /* 19 bytes a site (the shared stub does the rest): there is one
+     * after every slow-path call, most loads and stores have one. */
     b1(b, 0x85); b1(b, 0xc0);                 /* test eax, eax */
-    uint8_t *ok = jcc_fwd(b, CC_E);
+    b1(b, 0x74); b1(b, 15);                   /* je over the next 15 bytes */
+    b1(b, 0xba); b4(b, (uint32_t)off);        /* mov edx, off */
+    b1(b, 0xb9); b4(b, count);                /* mov ecx, count */
+    uint8_t *stub = epilogue + JIT_STUB_EXC;
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(stub - (b->p + 4)));   /* jmp stub */
+}
+
+/* The shared tail of jit_exc_check: eax = the helper's cause, edx = the
+ * faulting instruction's offset from the block's vpc, ecx = the count
+ * retired before it. */
+static void emit_exc_stub(struct jbuf *b, uint8_t *epilogue)
+{
     b1(b, 0xff); b1(b, 0xc0);                 /* inc eax (cause + 1) */
     op_rm(b, 0, 0x89, RAX, R12, (int32_t)offsetof(struct hart, jit_exc));
-    set_pc_rel(b, off);
-    emit_exit(b, count, epilogue);
-    patch(b, ok, b->p);
+    op_rm(b, 1, 0x8b, RAX, R12, H_VPC);       /* mov rax, [vpc] */
+    op_rr(b, 1, 0x63, RDX, RDX);              /* movsxd rdx, edx */
+    op_rr(b, 1, 0x03, RAX, RDX);              /* add rax, rdx */
+    op_rm(b, 1, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
+    op_rr(b, 0, 0x8b, RAX, RCX);              /* mov eax, ecx */
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epilogue - (b->p + 4)));
+}
+
+static bool op_commutes(unsigned op)
+{
+    switch (op) {
+    case OP_ADD: case OP_ADDW: case OP_AND: case OP_OR: case OP_XOR:
+    case OP_MUL: case OP_MULW:
+        return true;
+    }
+    return false;
 }
 
 /* Two-source ALU: x[rd] = x[rs1] op x[rs2], computed in x[rd]'s host
  * register when it is held (opc2: a 0f-prefixed opcode). */
 static void emit_rr(struct jbuf *b, const struct insn *in, int w, uint8_t opc, uint8_t opc2)
 {
+    struct insn sw;
+    if (in->rd == in->rs2 && in->rd != in->rs1 && op_commutes(in->op)) {
+        /* rd = rs2 op rs1: computed in rd's own register, not in rax and
+         * copied back ("d += t1" in SHA-256's rounds). */
+        sw = *in;
+        sw.rs1 = in->rs2;
+        sw.rs2 = in->rs1;
+        in = &sw;
+    }
     int t = jit_dst_x(b, in->rd, in->rs2);
     jit_get_x(b, t, in->rs1);
     if (opc2)
@@ -227,16 +281,16 @@ static void emit_prologue(struct jbuf *b)
     b1(b, 0x41); b1(b, 0x57);           /* push r15 */
     b1(b, 0x48); b1(b, 0x83); b1(b, 0xec); b1(b, 0x08);   /* sub rsp, 8 */
     op_rr(b, 1, 0x8b, R12, RDI);        /* mov r12, rdi */
-    op_rr(b, 1, 0x8b, R13, RSI);        /* mov r13, rsi */
+    op_rm(b, 1, 0x89, RSI, R12, H_VPC);  /* mov [vpc], rsi */
     op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x) + JIT_X_BIAS);  /* lea rbx */
     emit_load_dtlb(b);
-    b1(b, 0x31); b1(b, 0xed);           /* xor ebp, ebp */
+    rex(b, 1, 0, R12); b1(b, 0xc7); mem(b, 0, R12, H_RAN); b4(b, 0);   /* mov qword [ran], 0 */
 }
 
-/* Shared epilogue: rax = eax (this block's count) + rbp. */
+/* Shared epilogue: rax = eax (this block's count) + the chain's. */
 static void emit_epilogue(struct jbuf *b)
 {
-    b1(b, 0x48); b1(b, 0x01); b1(b, 0xe8);                 /* add rax, rbp */
+    op_rm(b, 1, 0x03, RAX, R12, H_RAN);                    /* add rax, [ran] */
     b1(b, 0x48); b1(b, 0x83); b1(b, 0xc4); b1(b, 0x08);   /* add rsp, 8 */
     b1(b, 0x41); b1(b, 0x5f);           /* pop r15 */
     b1(b, 0x41); b1(b, 0x5e);           /* pop r14 */
@@ -252,20 +306,21 @@ _Static_assert(sizeof(struct tlb_entry) == 32, "chain stub indexes the TLB by <<
 _Static_assert(offsetof(struct tlb_set, e) == 0 && ACC_FETCH == 0, "fetch TLB at offset 0");
 _Static_assert(offsetof(struct dpage, insn) == 0, "slots at the start of a dpage");
 
-/* Charge eax instructions to the chain (rbp += rax) and poll: jumps
+/* Charge eax instructions to the chain (h->jit_ran += rax) and poll: jumps
  * recorded in *spent (budget h->jit_left used up) and *event (h->events
  * set) leave the chain. */
 static void emit_charge_and_poll(struct jbuf *b, uint8_t **spent, uint8_t **event)
 {
-    b1(b, 0x48); b1(b, 0x01); b1(b, 0xc5);                 /* add rbp, rax */
-    op_rm(b, 1, 0x3b, RBP, R12, (int32_t)offsetof(struct hart, jit_left)); /* cmp rbp, [left] */
+    op_rm(b, 1, 0x03, RAX, R12, H_RAN);                    /* add rax, [ran] */
+    op_rm(b, 1, 0x89, RAX, R12, H_RAN);                    /* mov [ran], rax */
+    op_rm(b, 1, 0x3b, RAX, R12, (int32_t)offsetof(struct hart, jit_left)); /* cmp rax, [left] */
     *spent = jcc_fwd(b, CC_GE);
     cmp_events(b);
     *event = jcc_fwd(b, CC_NE);
 }
 
 /* Back to the interpreter at the guest pc in rcx; the chain's count is
- * already in rbp. */
+ * already in h->jit_ran. */
 static void emit_leave_at_rcx(struct jbuf *b, uint8_t *epi)
 {
     op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
@@ -305,7 +360,7 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     uint8_t *s4 = jcc_fwd(b, CC_NE);
     op_rm(b, 1, 0x8b, RAX, RAX, (int32_t)offsetof(struct insn, imm));  /* code pointer */
     alu_imm(b, 1, 0, RAX, prologue);
-    op_rr(b, 1, 0x8b, R13, RCX);              /* mov r13, rcx */
+    op_rm(b, 1, 0x89, RCX, R12, H_VPC);       /* mov [vpc], rcx */
     b1(b, 0xff); b1(b, 0xe0);                 /* jmp rax */
     patch(b, s1, b->p); patch(b, s2, b->p); patch(b, s3, b->p); patch(b, s4, b->p);
     patch(b, s5, b->p);
@@ -325,8 +380,8 @@ static unsigned region_age(const struct hart *h, const uint8_t *p)
     return (h->jit_region + JIT_REGIONS - r) % JIT_REGIONS;
 }
 
-/* The shared code at the start of the buffer: epilogue, then chain stub. */
-#define JIT_STUB_CHAIN 64
+/* The shared code at the start of the buffer: epilogue, chain stub,
+ * exception exit. */
 static uint8_t *jit_epilogue(struct hart *h) { return h->jit_code; }
 static uint8_t *jit_chain(struct hart *h) { return h->jit_code + JIT_STUB_CHAIN; }
 
@@ -487,12 +542,12 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     return entry;
 }
 
-/* Leave for the guest pc r13 + rel.  A target in this page is linked;
+/* Leave for the guest pc vpc + rel.  A target in this page is linked;
  * any other goes through the chain stub. */
 static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t count)
 {
     int32_t abs = (int32_t)b->start + rel;
-    lea_r13(b, RCX, rel);
+    lea_vpc(b, RCX, rel);
     if (abs < 0 || abs >= 4096) {
         emit_chain_exit(b, count, h);
         return;
@@ -500,7 +555,7 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     b1(b, 0xb8); b4(b, count);                             /* mov eax, count */
     uint8_t *out1, *out2;
     emit_charge_and_poll(b, &out1, &out2);
-    op_rr(b, 1, 0x8b, R13, RCX);                           /* mov r13, rcx */
+    op_rm(b, 1, 0x89, RCX, R12, H_VPC);                    /* mov [vpc], rcx */
     uint8_t *site = b->p;
     b1(b, 0xe9); b4(b, 0);                                 /* jmp resolve (patched) */
     mov_imm64(b, RDI, (uint64_t)(uintptr_t)&b->dp->insn[abs >> 1]);
@@ -511,7 +566,7 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     uint8_t *none = jcc_fwd(b, CC_E);
     b1(b, 0xff); b1(b, 0xe0);                              /* jmp rax */
     patch(b, none, b->p);
-    op_rr(b, 1, 0x8b, RCX, R13);                           /* mov rcx, r13 */
+    op_rm(b, 1, 0x8b, RCX, R12, H_VPC);                    /* mov rcx, [vpc] */
     patch(b, out1, b->p);
     patch(b, out2, b->p);
     emit_leave_at_rcx(b, jit_epilogue(h));
@@ -530,7 +585,7 @@ static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
     patch(b, out1, b->p);
     patch(b, out2, b->p);
     jit_regs_writeback(b);
-    lea_r13(b, RCX, 0);
+    lea_vpc(b, RCX, 0);
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
@@ -573,7 +628,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         return true;
     case OP_AUIPC: {
         int t = jit_dst_x(b, in->rd, 33);
-        lea_r13(b, t, off + in->imm);
+        lea_vpc(b, t, off + in->imm);
         jit_dst_done(b, t, in->rd);
         return true;
     }
@@ -704,7 +759,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         jit_emit_store(b, in, off, count, epi);
         return true;
     case OP_JAL:
-        lea_r13(b, RAX, next);
+        lea_vpc(b, RAX, next);
         jit_put_x(b, RAX, in->rd);
         if (b->loop && off + in->imm == 0 && jit_regs_can_loop(b)) {
             emit_loop_back(b, h, count + 1);
@@ -718,7 +773,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         if (in->imm)
             alu_imm(b, 1, 0, RCX, in->imm);
         alu_imm(b, 1, 4, RCX, -2);                          /* and rcx, ~1 */
-        lea_r13(b, RAX, next);
+        lea_vpc(b, RAX, next);
         jit_put_x(b, RAX, in->rd);
         jit_regs_writeback(b);
         emit_chain_exit(b, count + 1, h);
@@ -784,12 +839,19 @@ int jit_init(struct hart *h)
     h->jit_wwin = NULL;
     /* The stubs' page, assembled on the stack and stored once. */
     uint8_t stubs[JIT_STUBS];
+    memset(stubs, 0xcc, sizeof(stubs));   /* int3 between the stubs */
     struct jbuf b = { .p = h->jit_code,
                       .w = (ptrdiff_t)((intptr_t)stubs - (intptr_t)h->jit_code) };
     emit_epilogue(&b);
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
     emit_chain_stub(&b, h->jit_prologue, jit_epilogue(h));
+    if (b.p > h->jit_code + JIT_STUB_EXC) {   /* the stubs overlap: a bug */
+        jit_destroy(h);
+        return -1;
+    }
+    b.p = h->jit_code + JIT_STUB_EXC;
+    emit_exc_stub(&b, jit_epilogue(h));
     h->jit_region = 0;
     if (jit_write(h, stubs, (size_t)(b.p - h->jit_code), 0) < 0 ||
         jit_map_window(h, 0) < 0) {
@@ -950,7 +1012,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         o += 2u * in->len;
         if (o >= 4096) {
             jit_regs_writeback(&b);
-            lea_r13(&b, RCX, (int32_t)(o - off));   /* on into the next page */
+            lea_vpc(&b, RCX, (int32_t)(o - off));   /* on into the next page */
             emit_chain_exit(&b, count, h);
             break;
         }

@@ -21,7 +21,7 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
  * the translation-time state.  The host registers are caller-saved ones
  * the emitted code never uses as scratch (rax, rcx, rdx are); nothing is
  * held at a block's entry, by either way in. */
-#define JIT_CACHED 6
+#define JIT_CACHED 8
 #define JIT_MAX_PLAN 128   /* instructions jit_regs_plan looks ahead (JIT_MAX_INSNS) */
 struct jregs {
     uint8_t slot[33];   /* guest register -> 1 + index of its host register; 0: none */
@@ -48,6 +48,7 @@ struct jplan {
     bool set32;         /* the current instruction's result was marked is32 */
     unsigned n;         /* instructions seen */
     uint32_t use[JIT_MAX_PLAN];
+    uint8_t next[JIT_MAX_PLAN][32];   /* [k][r]: the first instruction after k using x[r], or n */
 };
 
 /* The cursor `p` is the address in the executable code buffer the byte
@@ -230,11 +231,6 @@ static inline void mov_imm64(struct jbuf *b, int reg, uint64_t v)
     rex(b, 1, 0, reg);
     b1(b, (uint8_t)(0xb8 | (reg & 7)));
     b8(b, v);
-}
-
-static inline void lea_r13(struct jbuf *b, int reg, int32_t disp)
-{
-    op_rm(b, 1, 0x8d, reg, R13, disp);   /* lea reg, [r13 + disp] */
 }
 
 static inline void setcc_store(struct jbuf *b, uint8_t cc, unsigned rd)

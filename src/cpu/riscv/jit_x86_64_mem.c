@@ -197,8 +197,8 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
         v = RCX;
     switch (size) {
     case 1:                                                 /* mov [rax], v8 */
-        if (v == RSI || v == RDI)
-            b1(b, 0x40);                                    /* sil/dil, not dh/bh */
+        if (v == RSI || v == RDI || v == RBP)
+            b1(b, 0x40);                                    /* sil/dil/bpl, not dh/bh/ch */
         op_rm(b, 0, 0x88, v, RAX, 0);
         break;
     case 2: b1(b, 0x66); op_rm(b, 0, 0x89, v, RAX, 0); break;

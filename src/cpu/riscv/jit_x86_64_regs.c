@@ -37,10 +37,13 @@
 #if defined(__x86_64__)
 
 _Static_assert(JIT_MAX_PLAN == JIT_MAX_INSNS, "the plan covers a whole block");
+_Static_assert(JIT_MAX_PLAN < 256, "next[] holds instruction numbers in a byte");
 
 /* r8-r11 first: their byte forms need no care.  rsi and rdi are also
- * call arguments, set only after jit_regs_writeback. */
-static const int jit_hosts[JIT_CACHED] = { R8, R9, R10, R11, RSI, RDI };
+ * call arguments, set only after jit_regs_writeback.  rbp and r13 are
+ * callee-saved (the prologue saves them) but treated like the others:
+ * stored back and reloaded around calls. */
+static const int jit_hosts[JIT_CACHED] = { R8, R9, R10, R11, RSI, RDI, RBP, R13 };
 
 int jit_host_x(const struct jbuf *b, unsigned r)
 {
@@ -224,7 +227,8 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
     unsigned o = off;
     uint64_t written = 0;
     memset(&b->ra, 0, sizeof(b->ra));
-    memset(&b->plan, 0, sizeof(b->plan));
+    b->plan.dyn = b->plan.set32 = false;   /* use[] and next[] are written as far as n */
+    b->plan.n = 0;
     /* The same walk as translate()'s (a difference would only cost speed:
      * any choice of held registers is correct). */
     for (unsigned n = 0; n < JIT_MAX_INSNS && o < 4096; n++) {
@@ -269,6 +273,13 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
          * A loop keeps one assignment: its back edge must find the
          * registers where its head put them. */
         b->plan.dyn = true;
+        unsigned n = b->plan.n;   /* at least 1: translate() checked the first */
+        for (unsigned r = 0; r < 32 && n; r++)
+            b->plan.next[n - 1][r] = (uint8_t)n;
+        for (unsigned k = n - 1; k-- > 0;)
+            for (unsigned r = 0; r < 32; r++)
+                b->plan.next[k][r] = (b->plan.use[k + 1] >> r & 1) ? (uint8_t)(k + 1)
+                                                                  : b->plan.next[k + 1][r];
         return;
     }
     for (unsigned k = 0; k < JIT_CACHED; k++) {
@@ -298,10 +309,7 @@ static void store_back(struct jbuf *b, unsigned r)
 /* The first instruction after `n` that uses x[r], or n_plan if none. */
 static unsigned next_use(const struct jbuf *b, unsigned r, unsigned n)
 {
-    unsigned m = n + 1;
-    while (m < b->plan.n && !(b->plan.use[m] >> r & 1))
-        m++;
-    return m;
+    return b->plan.next[n][r];
 }
 
 /* Give up x[r]'s host register: stored back first if dirty. */
@@ -360,19 +368,29 @@ void jit_regs_step(struct jbuf *b, unsigned n)
     b->plan.set32 = false;
     if (!b->plan.dyn || n >= b->plan.n)
         return;
-    uint32_t need = b->plan.use[n];
-    for (unsigned r = 1; r < 32; r++) {
-        if (!(need >> r & 1) || b->ra.slot[r])
-            continue;
+    uint32_t need = b->plan.use[n], held = 0;
+    for (unsigned v = 1; v < 32; v++)
+        if (b->ra.slot[v])
+            held |= 1u << v;
+    /* A register the rest of the block does not use is given up now (its
+     * store was due at the exit anyway): every slow path and side exit
+     * after this point stores and reloads one register less. */
+    for (uint32_t m = held & ~need; m; m &= m - 1) {
+        unsigned v = (unsigned)__builtin_ctz(m);
+        if (next_use(b, v, n) >= b->plan.n) {
+            release(b, v);
+            held &= ~(1u << v);
+        }
+    }
+    for (uint32_t want = need & ~held; want; want &= want - 1) {
+        unsigned r = (unsigned)__builtin_ctz(want);
         unsigned nr = next_use(b, r, n);
         if (nr >= b->plan.n)
             continue;   /* used once more at most: memory serves as well */
-        uint8_t taken[JIT_CACHED + 1] = { 0 };
-        unsigned victim = 0, far = 0;
-        for (unsigned v = 1; v < 32; v++) {
-            if (!b->ra.slot[v])
-                continue;
-            taken[b->ra.slot[v]] = 1;
+        unsigned taken = 0, victim = 0, far = 0;
+        for (uint32_t m = held; m; m &= m - 1) {
+            unsigned v = (unsigned)__builtin_ctz(m);
+            taken |= 1u << b->ra.slot[v];
             if (need >> v & 1)
                 continue;   /* this instruction's own */
             unsigned nv = next_use(b, v, n);
@@ -381,16 +399,16 @@ void jit_regs_step(struct jbuf *b, unsigned n)
                 victim = v;
             }
         }
-        unsigned k = 1;
-        while (k <= JIT_CACHED && taken[k])
-            k++;
+        unsigned k = (unsigned)__builtin_ctz(~taken & ~1u);   /* slots are 1-based */
         if (k > JIT_CACHED) {
             if (!victim || far <= nr)
                 continue;   /* every held register is needed sooner */
             k = b->ra.slot[victim];
             release(b, victim);
+            held &= ~(1u << victim);
         }
         b->ra.slot[r] = (uint8_t)k;
+        held |= 1u << r;
     }
 }
 
