@@ -1318,9 +1318,19 @@ static void test_jit_block_size_bound(void **state)
                 word = 0x0010001b | rd << 15 | rd << 7;                 /* addiw rd,rd,1 */
             put32(e, page + 4 * w, w ? word : 0x00000013);   /* nop first */
             /* The F/D ones write no integer register: eight addiw
-             * first make eight held registers dirty for all their calls. */
-            if (k >= NWORST && k % NWORST >= 5 && w >= 1 && w <= 8)
+             * first, and eight more at the end of the block (a later
+             * use keeps them held), make eight held registers dirty
+             * (unextended W results in the third round) for all their
+             * calls. */
+            bool fp = k % NWORST >= 5;
+            if (k >= NWORST && fp && w >= 1 && w <= 8)
                 put32(e, page + 4 * w, 0x0010001b | (11 + w) << 15 | (11 + w) << 7);
+            if (k >= NWORST && fp && w >= JIT_MAX_INSNS - 8 && w < JIT_MAX_INSNS) {
+                uint32_t r = 12 + (w - (JIT_MAX_INSNS - 8));
+                put32(e, page + 4 * w, 0x0010001b | r << 15 | r << 7);
+            }
+            if (k >= 2 * NWORST && fp && w > 8 && w < JIT_MAX_INSNS - 8)
+                put32(e, page + 4 * w, insn);   /* the F/D one itself, no addiw between */
         }
         struct dpage *d;
         assert_int_equal(dcache_fetch_page(h, page, &d), 0);

@@ -40,8 +40,9 @@ struct dpage;
  * exits ~240, an inline SC with its out-of-line path and exception exit
  * ~250, a single-precision fused multiply-add with its inline fast path,
  * call and exception exit ~330; a slow path also stores and reloads up to
- * eight held registers, 4 bytes each and 3 more to sign-extend one, and
- * an instruction may first evict registers the same way).  jit_translate
+ * eight held registers, 4 bytes each and 3 more to sign-extend each W
+ * result held unextended, and an instruction may first evict registers
+ * the same way).  jit_translate
  * starts a block only where JIT_INSN_MAX times (JIT_MAX_INSNS + 4) bytes
  * are left in the region: a guest may fill a whole block with its most
  * expensive instruction (test_hart checks). */

@@ -18,9 +18,10 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
        R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15 };
 
 /* Guest registers held in host registers for one block (jit_x86_64_regs.c):
- * the translation-time state.  The host registers are caller-saved ones
- * the emitted code never uses as scratch (rax, rcx, rdx are); nothing is
- * held at a block's entry, by either way in. */
+ * the translation-time state.  The host registers are ones the emitted
+ * code never uses as scratch (rax, rcx, rdx are), six caller-saved and
+ * rbp and r13 (callee-saved, but stored and reloaded around calls like
+ * the others); nothing is held at a block's entry, by either way in. */
 #define JIT_CACHED 8
 #define JIT_MAX_PLAN 128   /* instructions jit_regs_plan looks ahead (JIT_MAX_INSNS) */
 struct jregs {

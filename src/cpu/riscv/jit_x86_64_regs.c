@@ -3,8 +3,8 @@
  *
  * Before a block is emitted, its instructions are scanned.  A block that
  * loops to its own start gives the guest registers it uses most (at
- * least twice) one of JIT_CACHED caller-saved host registers for the
- * whole block.  Any other block assigns them as it goes (jit_regs_step):
+ * least twice) one of JIT_CACHED host registers for the whole block
+ * (treated as caller-saved, though two are not).  Any other block assigns them as it goes (jit_regs_step):
  * before each instruction, a register it uses that is used again later
  * gets a free host register or the one of the held register used next
  * furthest away (Belady's choice: the block's future is known), which is
@@ -20,8 +20,9 @@
  * linked or not, the block-size cut, the end of the page, the hand-over
  * to the interpreter) and before every call to a C helper (slow-path
  * loads and stores, atomics and CSRs out of line, division, CPOP), which
- * reads h->x[], may write it, and clobbers the caller-saved registers:
- * after the call the valid ones are reloaded.  A helper that raises an
+ * reads h->x[], may write it (rd), and clobbers the caller-saved
+ * registers: after the call the valid ones are reloaded (rbp and r13
+ * too: the helper may have written the one holding rd).  A helper that raises an
  * exception leaves with h->x[] as the interpreter leaves it: the earlier
  * instructions' results stored, the faulting one's not.
  *
@@ -267,14 +268,16 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
     if (!b->ra.loops) {
         /* Straight-line code (a superblock with side exits) changes its
          * working set as it goes: SHA-256's rounds use some 25 registers,
-         * a few at a time.  Holding the six used most over the whole
-         * block left the rest in memory, each write read back through
+         * a few at a time.  Holding the six (now eight) used most over
+         * the whole block left the rest in memory, each write read back through
          * store forwarding; jit_regs_step assigns at each instruction.
          * A loop keeps one assignment: its back edge must find the
          * registers where its head put them. */
         b->plan.dyn = true;
         unsigned n = b->plan.n;   /* at least 1: translate() checked the first */
-        for (unsigned r = 0; r < 32 && n; r++)
+        if (!n)
+            return;
+        for (unsigned r = 0; r < 32; r++)
             b->plan.next[n - 1][r] = (uint8_t)n;
         for (unsigned k = n - 1; k-- > 0;)
             for (unsigned r = 0; r < 32; r++)
