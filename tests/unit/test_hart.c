@@ -765,6 +765,25 @@ static void test_jit_w_results_sign_extended(void **state)
     assert_int_equal(hart_get_x(h, 17), (uint64_t)s4 ^ a5);
 }
 
+/* A block that loops keeps a W result unextended round the loop too: the
+ * jump back to its head must extend it, because the head's code (an add
+ * reading it as 64 bits) assumes every held register extended. */
+static void test_jit_w_result_extended_round_loop(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00d60633,   /* loop: add a2,a2,a3 */
+        0xf9c5069b,   /* addiw a3,a0,-100: negative */
+        0xfff50513,   /* addi a0,a0,-1 */
+        0xfe051ae3,   /* bnez a0,loop */
+        0x00100073,   /* ebreak */
+    };
+    hart_set_x(e->h, 10, 10);
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 4 * 4);
+    assert_int_equal(hart_get_x(e->h, 12), (uint64_t)-(90 + 91 + 92 + 93 + 94 + 95 + 96 + 97 + 98));
+    assert_int_equal(hart_get_x(e->h, 13), (uint64_t)-99);
+}
+
 /* A load that faults after several register writes in its block: h->x[]
  * holds every earlier result and not the faulting load's. */
 static void test_jit_regs_written_back_at_fault(void **state)
@@ -1804,6 +1823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_fence_i_via_chain_stub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_runs_into_translated_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_w_results_sign_extended, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_w_result_extended_round_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_loop_keeps_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tlb_holds_1mib_strides, setup, teardown),

@@ -578,6 +578,7 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
  * start instead. */
 static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
 {
+    jit_regs_extend_all(b);   /* the head's code assumes no lo32 register */
     b1(b, 0xb8); b4(b, count);                             /* mov eax, count */
     uint8_t *out1, *out2;
     emit_charge_and_poll(b, &out1, &out2);

@@ -30,9 +30,8 @@ struct jregs {
     uint64_t dirty;     /* bit r: ... and h->x[r] is older (written back at exits) */
     uint64_t written;   /* held registers the block writes */
     bool loops;         /* the block branches or jumps back to its own start */
-    /* RV64's W instructions sign-extend their 32-bit results; in a block
-     * that does not loop that is left undone while only consumers of the
-     * low 32 bits follow (W instructions, 32-bit stores, logic on such
+    /* RV64's W instructions sign-extend their 32-bit results; that is
+     * left undone while only consumers of the low 32 bits follow (W instructions, 32-bit stores, logic on such
      * values).  is32 bit r: x[r] is known to be a sign-extended 32-bit
      * value; lo32 bit r: its host register holds the right low 32 bits
      * but not yet the upper ones (materialized before any other read and
@@ -144,9 +143,12 @@ int jit_src_x(struct jbuf *b, unsigned r, int scratch);
 int jit_dst_x(const struct jbuf *b, unsigned rd, unsigned later);
 void jit_dst_done(struct jbuf *b, int t, unsigned rd);
 /* The same for a result computed by a 32-bit host operation (its upper
- * half zero): sign-extended now, or (a held register in a block that
- * does not loop) marked lo32 and extended when something needs it. */
+ * half zero): sign-extended now, or (a held register) marked lo32 and
+ * extended when something needs it. */
 void jit_dst_done32(struct jbuf *b, int t, unsigned rd);
+/* Sign-extend every lo32 register in place, leaving the state alone:
+ * before a jump back to a loop's head, which assumes none. */
+void jit_regs_extend_all(struct jbuf *b);
 /* Is x[r] known to be a sign-extended 32-bit value here? */
 static inline bool jit_is32(const struct jbuf *b, unsigned r)
 {

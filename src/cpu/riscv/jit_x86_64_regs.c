@@ -87,18 +87,21 @@ void jit_dst_done(struct jbuf *b, int t, unsigned rd)
 
 void jit_dst_done32(struct jbuf *b, int t, unsigned rd)
 {
-    bool defer = b->plan.dyn && t != RAX;
-    if (!defer)
+    if (t == RAX)
         movsxd(b, t);
     jit_dst_done(b, t, rd);
-    if (!b->plan.dyn)
-        return;
-    if (defer)
+    if (t != RAX)
         b->ra.lo32 |= 1ULL << rd;
     b->ra.is32 |= 1ULL << rd;
     b->plan.set32 = true;
 }
 
+void jit_regs_extend_all(struct jbuf *b)
+{
+    for (unsigned r = 1; r < 32; r++)
+        if (b->ra.lo32 >> r & 1)
+            movsxd(b, held(b, r));
+}
 void jit_get_x(struct jbuf *b, int hreg, unsigned r)
 {
     int h = jit_host_x(b, r);
