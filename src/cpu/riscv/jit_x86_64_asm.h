@@ -31,11 +31,12 @@ struct jregs {
     uint64_t written;   /* held registers the block writes */
     bool loops;         /* the block branches or jumps back to its own start */
     /* RV64's W instructions sign-extend their 32-bit results; that is
-     * left undone while only consumers of the low 32 bits follow (W instructions, 32-bit stores, logic on such
-     * values).  is32 bit r: x[r] is known to be a sign-extended 32-bit
-     * value; lo32 bit r: its host register holds the right low 32 bits
-     * but not yet the upper ones (materialized before any other read and
-     * before every store to h->x[]). */
+     * left undone while only consumers of the low 32 bits follow (W
+     * instructions, 32-bit stores, logic on such values).  is32 bit r:
+     * x[r] is known to be a sign-extended 32-bit value; lo32 bit r: its
+     * host register holds the right low 32 bits but not yet the upper
+     * ones (extended before any other read, before every store to h->x[]
+     * and before a jump back to a loop's head). */
     uint64_t is32;
     uint64_t lo32;
 };

@@ -4,11 +4,12 @@
  * Before a block is emitted, its instructions are scanned.  A block that
  * loops to its own start gives the guest registers it uses most (at
  * least twice) one of JIT_CACHED host registers for the whole block
- * (treated as caller-saved, though two are not).  Any other block assigns them as it goes (jit_regs_step):
- * before each instruction, a register it uses that is used again later
- * gets a free host register or the one of the held register used next
- * furthest away (Belady's choice: the block's future is known), which is
- * stored back first if dirty.  Nothing is held at entry (the
+ * (treated as caller-saved, though two are not).  Any other block assigns
+ * them as it goes (jit_regs_step): before each instruction, a register it
+ * uses that is used again later gets a free host register or the one of
+ * the held register used next furthest away (Belady's choice: the
+ * block's future is known), which is stored back first if dirty.
+ * Nothing is held at entry (the
  * prologue and the chained entry past it assume nothing): a held register
  * is loaded before the first instruction that reads it, on the straight
  * line of the block (jit_regs_prepare), or becomes valid when written.
@@ -22,9 +23,14 @@
  * loads and stores, atomics and CSRs out of line, division, CPOP), which
  * reads h->x[], may write it (rd), and clobbers the caller-saved
  * registers: after the call the valid ones are reloaded (rbp and r13
- * too: the helper may have written the one holding rd).  A helper that raises an
- * exception leaves with h->x[] as the interpreter leaves it: the earlier
- * instructions' results stored, the faulting one's not.
+ * too: the helper may have written the one holding rd).  A helper that
+ * raises an exception leaves with h->x[] as the interpreter leaves it:
+ * the earlier instructions' results stored, the faulting one's not.
+ *
+ * W results (jit_dst_done32) stay unextended in their host registers
+ * (lo32) while only readers of their low 32 bits follow; jit_regs_sources
+ * extends them before any other reader, store_back before any store to
+ * h->x[], jit_regs_extend_all before a jump back to a loop's head.
  *
  * Inside one instruction's code a fast path and a helper path join; the
  * helper path reloads every register the fast path leaves valid, so both
@@ -102,6 +108,7 @@ void jit_regs_extend_all(struct jbuf *b)
         if (b->ra.lo32 >> r & 1)
             movsxd(b, held(b, r));
 }
+
 void jit_get_x(struct jbuf *b, int hreg, unsigned r)
 {
     int h = jit_host_x(b, r);
@@ -272,8 +279,9 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         /* Straight-line code (a superblock with side exits) changes its
          * working set as it goes: SHA-256's rounds use some 25 registers,
          * a few at a time.  Holding the six (now eight) used most over
-         * the whole block left the rest in memory, each write read back through
-         * store forwarding; jit_regs_step assigns at each instruction.
+         * the whole block left the rest in memory, each write read back
+         * through store forwarding; jit_regs_step assigns at each
+         * instruction.
          * A loop keeps one assignment: its back edge must find the
          * registers where its head put them. */
         b->plan.dyn = true;
