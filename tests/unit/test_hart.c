@@ -462,8 +462,8 @@ static void test_chained_blocks_keep_budget(void **state)
     assert_true(2 * (a0 + a1) >= total - 2 && 2 * (a0 + a1) <= total + 2);
 }
 
-/* The slot of the translated block that starts at physical `pa`. */
-/* The code pointer a translated slot publishes (jit.h). */
+/* The code pointer the slot at physical `pa` publishes, if it holds a
+ * translated block's start (jit.h); else NULL. */
 static const uint8_t *slot_code(struct env *e, uint64_t pa)
 {
     struct hart *h = e->h;
@@ -709,7 +709,7 @@ static void run_block_to_ebreak(struct env *e, const uint32_t *prog, unsigned n,
 /* W instructions' results in a straight-line block are left unextended
  * in their host registers while only W operations, 32-bit logic and
  * 32-bit stores read them: every other reader (a 64-bit add, a shift
- * right, a compare), every eviction of the six host registers and the
+ * right, a compare), every eviction of the eight host registers and the
  * block's exit must still see (and h->x[] hold) the sign-extended
  * values. */
 static void test_jit_w_results_sign_extended(void **state)

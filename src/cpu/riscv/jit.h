@@ -42,10 +42,10 @@ struct dpage;
  * call and exception exit ~330; a slow path also stores and reloads up to
  * eight held registers, 4 bytes each and 3 more to sign-extend each W
  * result held unextended, and an instruction may first evict registers
- * the same way).  jit_translate
- * starts a block only where JIT_INSN_MAX times (JIT_MAX_INSNS + 4) bytes
- * are left in the region: a guest may fill a whole block with its most
- * expensive instruction (test_hart checks). */
+ * the same way).  jit_translate starts a block only where JIT_INSN_MAX
+ * times (JIT_MAX_INSNS + 4) bytes are left in the region: a guest may
+ * fill a whole block with its most expensive instruction (test_hart
+ * checks). */
 #define JIT_INSN_MAX 480
 
 typedef uint64_t (*jit_fn)(struct hart *h, uint64_t vpc);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cpu/riscv/jit.h"
+
 struct dpage;
 struct hart;
 struct insn;
@@ -23,7 +25,6 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
  * rbp and r13 (callee-saved, but stored and reloaded around calls like
  * the others); nothing is held at a block's entry, by either way in. */
 #define JIT_CACHED 8
-#define JIT_MAX_PLAN 128   /* instructions jit_regs_plan looks ahead (JIT_MAX_INSNS) */
 struct jregs {
     uint8_t slot[33];   /* guest register -> 1 + index of its host register; 0: none */
     uint64_t valid;     /* bit r: x[r]'s host register holds its value */
@@ -48,8 +49,8 @@ struct jplan {
     bool dyn;           /* assign per instruction (a block that does not loop) */
     bool set32;         /* the current instruction's result was marked is32 */
     unsigned n;         /* instructions seen */
-    uint32_t use[JIT_MAX_PLAN];
-    uint8_t next[JIT_MAX_PLAN][32];   /* [k][r]: the first instruction after k using x[r], or n */
+    uint32_t use[JIT_MAX_INSNS];
+    uint8_t next[JIT_MAX_INSNS][32];   /* [k][r]: the first instruction after k using x[r], or n */
 };
 
 /* The cursor `p` is the address in the executable code buffer the byte
@@ -160,8 +161,8 @@ static inline bool jit_is32(const struct jbuf *b, unsigned r)
  * (the most used ones, as far as the block's scan reaches), with nothing
  * held yet. */
 void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off);
-/* Before instruction number `n` of a block that does not loop (every
- * instruction, in order, before jit_regs_prepare): give a host register
+/* Before instruction number `n` (every instruction, in order, before
+ * its code); in a block that does not loop: give a host register
  * to each register the instruction uses that is used again later in the
  * block, taking it, when none is free, from the held register whose next
  * use is furthest away (stored back first if dirty) if that is further
@@ -172,8 +173,8 @@ void jit_regs_step(struct jbuf *b, unsigned n);
  * extend the lo32 registers it reads other than as the low 32 bits of a
  * W operation, a 32-bit store's data or logic on two is32 values. */
 void jit_regs_sources(struct jbuf *b, const struct insn *in);
-/* After `in`'s code: a register it wrote without jit_dst_done32 is no
- * longer known to be 32-bit. */
+/* After `in`'s code (every instruction's): a register it wrote without
+ * jit_dst_done32 is no longer known to be 32-bit. */
 void jit_regs_after(struct jbuf *b, const struct insn *in);
 /* At the head of a block that loops to its own start (after the
  * prologue, so on both ways in): load every held register and assume the

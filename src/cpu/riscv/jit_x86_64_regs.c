@@ -43,8 +43,7 @@
 
 #if defined(__x86_64__)
 
-_Static_assert(JIT_MAX_PLAN == JIT_MAX_INSNS, "the plan covers a whole block");
-_Static_assert(JIT_MAX_PLAN < 256, "next[] holds instruction numbers in a byte");
+_Static_assert(JIT_MAX_INSNS < 256, "next[] holds instruction numbers in a byte");
 
 /* r8-r11 first: their byte forms need no care.  rsi and rdi are also
  * call arguments, set only after jit_regs_writeback.  rbp and r13 are
@@ -375,11 +374,11 @@ void jit_regs_after(struct jbuf *b, const struct insn *in)
         b->ra.lo32 &= ~(1ULL << in->rd);
         b->ra.is32 &= ~(1ULL << in->rd);
     }
+    b->plan.set32 = false;
 }
 
 void jit_regs_step(struct jbuf *b, unsigned n)
 {
-    b->plan.set32 = false;
     if (!b->plan.dyn || n >= b->plan.n)
         return;
     uint32_t need = b->plan.use[n], held = 0;
