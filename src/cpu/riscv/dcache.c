@@ -7,16 +7,20 @@
  * whose untouched parts are never backed.
  *
  * Coherence (Unprivileged ISA, "Zifencei"): each dpage keeps a snapshot of
- * the page's bytes and slots decode from it.  Stores by this hart to a
- * page it has decoded go through the slow path (the write TLB never maps
- * such a page), update the snapshot and clear the slots they overlap, so
- * self-modifying code works even without FENCE.I.  FENCE.I bumps a
- * generation: each page is compared with memory on its next use and
- * re-decoded only if it changed.  So other harts' stores and device DMA
- * become visible at this hart's next FENCE.I, as the ISA requires.  A
- * memory operation (mem.h: a page given new backing, possibly new bytes)
- * bumps the generation the same way at the hart's next slice (hart_run),
- * so no page runs from bytes it no longer holds.
+ * the page's bytes and slots decode from it.  A published page only ever
+ * changes by a slot being decoded or a block being published in it: a
+ * store by this hart to a page it has decoded goes through the slow path
+ * (the write TLB never maps such a page) and retires the page, and the
+ * next fetch decodes the new bytes into a fresh one, so self-modifying
+ * code works even without FENCE.I.  FENCE.I bumps a generation: each page
+ * is compared with memory on its next use and retired only if it
+ * changed.  So other harts' stores and device DMA become visible at this
+ * hart's next FENCE.I, as the ISA requires.  A memory operation (mem.h: a
+ * page given new backing, possibly new bytes) bumps the generation the
+ * same way at the hart's next slice (hart_run), so no page runs from
+ * bytes it no longer holds.  A retired page leaves the hash at once but is
+ * reused only at a refetch or between slices (dcache_retire), when
+ * nothing runs from it any more.
  *
  * Replacement: when the arena is full a page is evicted by CLOCK (second
  * chance).  A page's ref bit is set whenever a fetch-TLB miss lands on it;
@@ -27,23 +31,15 @@
  *
  * Pages that held code and now hold data: the kernel frees a page of an
  * exited program's text or of its own init code and hands it out again as
- * data.  While it stays decoded every store to it takes the slow path (a
- * page walk, the slot clearing), about 94,000 stores on a busybox boot,
- * most of them page fills.  So a page that takes DPAGE_DATA_STORES stores
- * from this hart with no fetch-TLB miss landing on it in between is
- * dropped (dcache_retire) and its stores run from the write TLB again; if
- * it still holds code, its next fetch decodes it afresh. */
+ * data.  Its first store retires it, and its stores run from the write
+ * TLB from then on; if it still holds code, its next fetch decodes it
+ * afresh. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "cpu/riscv/hart_internal.h"
 #include "cpu/riscv/jit.h"
-
-/* A page fill is 512 doubleword stores; a patched instruction (Linux's
- * text patching, a guest JIT) takes a few.  A page that mixes code and
- * data it writes often lost its translations at every store already. */
-#define DPAGE_DATA_STORES 64
 
 static unsigned dhash(uint64_t paddr)
 {
@@ -137,13 +133,15 @@ void dcache_flush(struct hart *h)
 
 bool dcache_revalidate_entry(struct hart *h, struct tlb_entry *e)
 {
-    if (e->dp->gen != h->dgen && !dcache_revalidate(h, e->dp))
+    if (e->dp->gen != h->dgen && dcache_revalidate(h, e->dp) <= 0)
         return false;
     e->dgen = h->dgen;
     return true;
 }
 
-bool dcache_revalidate(struct hart *h, struct dpage *d)
+static void dpage_retire(struct hart *h, struct dpage *d);
+
+int dcache_revalidate(struct hart *h, struct dpage *d)
 {
     /* Keep the decoded slots only if the page still holds the bytes they
      * were decoded from.  Compared in place (a vCPU inside its slice may
@@ -151,13 +149,13 @@ bool dcache_revalidate(struct hart *h, struct dpage *d)
      * doubled the memory traffic of the common case. */
     const uint8_t *now = mem_gpa_to_hva(h->mem, d->paddr, NULL, false);
     if (!now)
-        return false;
+        return -1;
     if (memcmp(now, d->code, sizeof(d->code))) {
-        memcpy(d->code, now, sizeof(d->code));
-        memset(d->insn, 0, sizeof(d->insn));
+        dpage_retire(h, d);
+        return 0;
     }
     d->gen = h->dgen;
-    return true;
+    return 1;
 }
 
 static struct dpage *dcache_lookup(struct hart *h, uint64_t ppage)
@@ -224,25 +222,47 @@ static void itlb_record(struct hart *h, struct dpage *d, const struct tlb_entry 
         d->itlb_n++;
 }
 
-/* Unlink `d` from the hash and clear it (every slot OP_DECODE).  Cleared,
- * not handed back with madvise: that would split the arena's huge page,
- * and the arena slot will be reused.  Its translations stay in the code
- * buffer unreachable: only its own slots and its own blocks' linked exits
- * (same page) led to them.  Its fetch-TLB entries must be gone already. */
-static void dpage_drop(struct hart *h, struct dpage *d)
+/* Unlink `d` from the hash. */
+static void dpage_unlink(struct hart *h, struct dpage *d)
 {
     struct dpage **pp = &h->dhash[dhash(d->paddr)];
     while (*pp != d)
         pp = &(*pp)->hash_next;
     *pp = d->hash_next;
-    if (h->dretire == d)
-        h->dretire = NULL;
-    memset(d, 0, sizeof(*d));
 }
 
-/* Pick a victim with the CLOCK hand and drop it.  Called only from the
- * interpreter's refetch, when nothing points into the arena, and only
- * when no dropped dpage is free (every arena slot is in the hash). */
+/* Take `d` out of use: out of the hash (lookups miss it, so the write TLB
+ * may map its page again) and out of the fetch TLB, onto the retired list
+ * until nothing runs from it (dcache_retire).  Its slots and its
+ * translations stay as they are meanwhile: only they and its own blocks'
+ * linked exits (same page) lead to its code.  The event ends the slice,
+ * so the interpreter does not go on in the page past the next refetch. */
+static void dpage_retire(struct hart *h, struct dpage *d)
+{
+    itlb_evict(h, d);
+    dpage_unlink(h, d);
+    d->hash_next = h->dretire;
+    h->dretire = d;
+    hart_set_event(h);
+}
+
+void dcache_retire(struct hart *h)
+{
+    while (h->dretire) {
+        struct dpage *d = h->dretire;
+        h->dretire = d->hash_next;
+        /* Cleared (every slot OP_DECODE), not handed back with madvise:
+         * that would split the arena's huge page, and the slot will be
+         * reused. */
+        memset(d, 0, sizeof(*d));
+        d->hash_next = h->dfree;
+        h->dfree = d;
+    }
+}
+
+/* Pick a victim with the CLOCK hand and clear it.  Called only from the
+ * refetch, when nothing points into the arena, and only when no page is
+ * free or retired (every arena slot is in the hash). */
 static struct dpage *dcache_evict(struct hart *h)
 {
     struct dpage *d;
@@ -254,19 +274,9 @@ static struct dpage *dcache_evict(struct hart *h)
             break;
         d->ref = false;
     }
-    dpage_drop(h, d);
+    dpage_unlink(h, d);
+    memset(d, 0, sizeof(*d));
     return d;
-}
-
-void dcache_retire(struct hart *h)
-{
-    struct dpage *d = h->dretire;
-    if (!d)
-        return;
-    itlb_evict(h, d);
-    dpage_drop(h, d);
-    d->hash_next = h->dfree;
-    h->dfree = d;
 }
 
 static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
@@ -274,6 +284,7 @@ static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
     struct dpage *d = dcache_lookup(h, ppage);
     if (d)
         return d;
+    dcache_retire(h);   /* the refetch: nothing runs from them */
     if (h->dfree) {
         d = h->dfree;
         h->dfree = d->hash_next;
@@ -307,12 +318,16 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
         return EXC_INSN_ACCESS;
     }
     struct dpage *d = dcache_get(h, ppage);
-    d->ref = true;
-    d->stores = 0;
-    if (d->gen != h->dgen && !dcache_revalidate(h, d)) {
-        h->exc_tval = vaddr;            /* not RAM: checked above */
-        return EXC_INSN_ACCESS;
+    if (d->gen != h->dgen) {
+        int r = dcache_revalidate(h, d);
+        if (r < 0) {
+            h->exc_tval = vaddr;        /* not RAM: checked above */
+            return EXC_INSN_ACCESS;
+        }
+        if (r == 0)
+            d = dcache_get(h, ppage);   /* changed: decode it afresh */
     }
+    d->ref = true;
     /* Cache the translation only when PMP allows the whole page: then
      * every fetch in it would pass. */
     if (pmp_allows(h, ppage, 4096, ACC_FETCH, h->priv)) {
@@ -382,40 +397,15 @@ void dcache_drop_translations(struct hart *h, unsigned region,
 }
 
 /* A store of `size` bytes at physical `pa` by this hart, already done:
- * refresh the snapshot and clear every slot the store may overlap (a
- * 32-bit instruction starting two bytes before the store overlaps it). */
+ * retire the page(s) it touched.  (A 32-bit instruction that starts in
+ * the page before and straddles into this one is fetched through the MMU
+ * at every execution, never decoded from a snapshot: L_CROSS.) */
 void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size)
 {
-    uint64_t first = (pa & ~1ULL) - 2, last = pa + size - 1;
-    for (uint64_t a = first; a <= last; a += 2) {
-        struct dpage *d = dcache_lookup(h, a & ~0xfffULL);
-        if (d)
-            memset(&d->insn[(a & 0xfff) >> 1], 0, sizeof(struct insn));
-    }
-    /* The stored bytes, at most two pages' worth: one copy per page. */
-    for (uint64_t a = pa; a <= last;) {
-        uint64_t end = MIN(last + 1, (a & ~0xfffULL) + 4096);
-        struct dpage *d = dcache_lookup(h, a & ~0xfffULL);
-        if (d)
-            mem_cpu_read(h->mem, a, &d->code[a & 0xfff], (size_t)(end - a));
-        a = end;
-    }
-    /* A translated block may span the stored bytes: drop every
-     * translation of the touched page(s).  Then count the store towards
-     * the page's retirement. */
+    uint64_t last = pa + size - 1;
     for (uint64_t pg = pa & ~0xfffULL; pg <= (last & ~0xfffULL); pg += 4096) {
         struct dpage *d = dcache_lookup(h, pg);
-        if (!d)
-            continue;
-        if (d->jit_regions) {
-            drop_jit_slots(d, 0, UINTPTR_MAX);
-            d->jit_regions = 0;
-        }
-        if (d->stores < UINT16_MAX)
-            d->stores++;
-        if (d->stores >= DPAGE_DATA_STORES && !h->dretire) {
-            h->dretire = d;
-            hart_set_event(h);
-        }
+        if (d)
+            dpage_retire(h, d);
     }
 }

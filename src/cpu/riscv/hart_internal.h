@@ -103,13 +103,10 @@ struct __attribute__((aligned(64))) dpage {
      * unrecorded, scan. */
     uint8_t itlb_n;
     uint16_t itlb_slot[DPAGE_ITLB_SLOTS];
-    /* Stores by this hart to the page since a fetch-TLB miss last landed
-     * on it (saturating): past DPAGE_DATA_STORES the page is taken to hold
-     * data now and is dropped from the cache (dcache.c). */
-    uint16_t stores;
-    /* The page's bytes as this hart's instruction fetch sees them: slots
-     * decode from here.  Refreshed by this hart's own stores, and checked
-     * against memory after a FENCE.I (Zifencei semantics). */
+    /* The page's bytes as instruction fetch sees them: slots decode from
+     * here.  Never changed while the page is in the hash: a store to the
+     * page retires it, and so does a FENCE.I that finds memory changed
+     * (Zifencei semantics). */
     uint8_t code[4096];
 };
 
@@ -233,7 +230,8 @@ struct hart {
     unsigned arena_hand;        /* CLOCK hand: next eviction candidate */
     struct dpage **dhash;       /* DHASH_SIZE buckets */
     struct dpage *dfree;        /* dropped dpages, linked by hash_next */
-    struct dpage *dretire;      /* to drop at the next slice (dcache.c) */
+    struct dpage *dretire;      /* retired, not yet reusable: linked by
+                                   hash_next (dcache.c) */
     uint64_t dgen;              /* bumped by FENCE.I and map_gen changes */
     /* Block translator (jit.h): host code buffer, a ring of regions.
      * jit_code maps the memfd jit_fd read-execute; jit_wwin maps only the
@@ -354,27 +352,30 @@ void dcache_decode_slot(struct hart *h, struct dpage *dp, unsigned off);
  * use: fetch-TLB entries stay, and whoever takes one checks the entry's
  * dgen against h->dgen. (dcache.c) */
 void dcache_flush(struct hart *h);
-/* Bring `d` up to h->dgen: compare it with memory, and clear its slots
- * (translations included) if the page changed.  Only where nothing points
- * into the arena (the refetch).  False when the page is not RAM (the
- * caller takes the miss path, which raises the access fault). (dcache.c) */
-bool dcache_revalidate(struct hart *h, struct dpage *d);
+/* Bring `d` up to h->dgen: compare it with memory; if the page changed,
+ * retire `d` (its slots and translations go with it).  Only at the
+ * refetch.  1: `d` is current; 0: retired, the caller fetches the page
+ * afresh; -1: the page is not RAM (the caller takes the miss path, which
+ * raises the access fault). (dcache.c) */
+int dcache_revalidate(struct hart *h, struct dpage *d);
 /* The same through fetch-TLB entry `e` (whose dgen is older than
  * h->dgen): revalidate its page if need be, then mark the entry current,
- * which is what the chain stub checks. (dcache.c) */
-bool dcache_revalidate_entry(struct hart *h, struct tlb_entry *e);
-/* Drop the page dcache_store_hit found to hold data now, if any.  Only
- * where nothing points into the arena (hart_run, between slices).
+ * which is what the chain stub checks.  False: take the miss path.
  * (dcache.c) */
+bool dcache_revalidate_entry(struct hart *h, struct tlb_entry *e);
+/* Make the retired pages reusable.  Only where nothing points into them
+ * (the refetch, hart_run between slices). (dcache.c) */
 void dcache_retire(struct hart *h);
 /* Forget every decoded page (reset). (dcache.c) */
 void dcache_reset(struct hart *h);
 /* Is physical page `ppage` decoded in this hart's cache? (dcache.c) */
 bool dcache_is_code(struct hart *h, uint64_t ppage);
-/* This hart stored `size` bytes at physical `pa` in a decoded page: clear
- * the slots the store overlaps, drop the page's translations, and after
- * DPAGE_DATA_STORES such stores with no fetch in between mark the page for
- * dcache_retire (raising an event so the slice ends soon). (dcache.c) */
+/* This hart stored `size` bytes at physical `pa`, in a decoded page:
+ * retire the page(s) touched (slots, translations and fetch-TLB entries
+ * go; stores to them run from the write TLB again) and raise an event, so
+ * that the slice ends and the next fetch decodes the new bytes.  A block
+ * already running finishes from its old code, as hardware may before a
+ * FENCE.I. (dcache.c) */
 void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size);
 /* Forget the translations whose code lies in [lo, hi), code-buffer region
  * number `region` (their slots decode afresh).  Only while no translated
