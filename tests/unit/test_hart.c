@@ -470,9 +470,7 @@ static const uint8_t *slot_code(struct env *e, uint64_t pa)
     for (unsigned i = 0; i < h->arena_used; i++) {
         const struct insn *in = &h->arena[i].insn[(pa & 0xfff) >> 1];
         if (h->arena[i].paddr == (pa & ~0xfffULL) && in->op == OP_JIT) {
-            const uint8_t *fn;
-            memcpy(&fn, &in->imm, sizeof(fn));
-            return fn;
+            return h->jit_code + in->raw;   /* jit.h: the code's offset */
         }
     }
     return NULL;

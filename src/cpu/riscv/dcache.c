@@ -372,13 +372,13 @@ void dcache_decode_slot(struct hart *h, struct dpage *d, unsigned off)
 
 /* Clear the slots of `d` that publish a translation whose code address
  * lies in [lo, hi): they decode afresh. */
-static void drop_jit_slots(struct dpage *d, uintptr_t lo, uintptr_t hi)
+static void drop_jit_slots(struct dpage *d, const uint8_t *code, const uint8_t *lo,
+                           const uint8_t *hi)
 {
     for (unsigned j = 0; j < DPAGE_SLOTS; j++) {
-        uintptr_t fn;
         if (d->insn[j].op != OP_JIT)
             continue;
-        memcpy(&fn, &d->insn[j].imm, sizeof(fn));   /* jit.h: the code pointer */
+        const uint8_t *fn = code + d->insn[j].raw;   /* jit.h: the code's offset */
         if (fn >= lo && fn < hi)
             memset(&d->insn[j], 0, sizeof(struct insn));
     }
@@ -391,7 +391,7 @@ void dcache_drop_translations(struct hart *h, unsigned region,
         struct dpage *d = &h->arena[i];
         if (!(d->jit_regions & (1u << region)))
             continue;
-        drop_jit_slots(d, (uintptr_t)lo, (uintptr_t)hi);
+        drop_jit_slots(d, h->jit_code, lo, hi);
         d->jit_regions &= (uint8_t)~(1u << region);
     }
 }

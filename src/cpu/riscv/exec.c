@@ -157,8 +157,7 @@ refetch:
     ENTER_BLOCK();
 
 L_JIT: {
-        jit_fn fn;
-        memcpy(&fn, &ip->imm, sizeof(fn));
+        jit_fn fn = (jit_fn)(void *)(h->jit_code + ip->raw);   /* jit.h */
         h->jit_left = n;   /* a chain of blocks stops when it is spent */
         uint64_t ran = fn(h, PC());
         n -= (int64_t)ran;

@@ -17,9 +17,13 @@
  * pc in h->pc.  If an instruction faults, h->pc is its address,
  * h->jit_exc = cause + 1 and h->exc_tval is set; the count excludes it.
  *
- * The entry is published by rewriting the block's first slot to OP_JIT with
- * the code pointer in the slot's imm/raw bytes, so anything that clears
- * the slot (a store to the page, FENCE.I revalidation) drops it too.  Host
+ * The entry is published by rewriting the block's first slot to OP_JIT,
+ * with the code's byte offset in the buffer in the slot's raw field
+ * (written first, then op, with release order).  Only raw and op change:
+ * the fields the instruction's own execution reads (rd, rs1, rs2, imm)
+ * stay, so a reader that loaded the slot's old op a moment before still
+ * runs the instruction right.  Whatever retires the page (a store to it,
+ * FENCE.I revalidation) drops the entry with it.  Host
  * code memory is a ring of regions filled in turn; the oldest is recycled
  * when the current one is full (its blocks' slots cleared), and
  * jit_reset() empties it together with the decoded-page cache. */

@@ -330,7 +330,7 @@ static void emit_leave_at_rcx(struct jbuf *b, uint8_t *epi)
 
 /* Shared chain stub.  In: eax = instructions retired by the block ending
  * here (including its branch), rcx = the next guest pc. */
-static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
+static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code, uint8_t *epi)
 {
     uint8_t *s1, *s2;
     emit_charge_and_poll(b, &s1, &s2);
@@ -358,8 +358,12 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *epi)
     b1(b, 0x66); b1(b, 0x81); b1(b, 0x38);    /* cmp word [rax], OP_JIT */
     b1(b, (uint8_t)OP_JIT); b1(b, (uint8_t)(OP_JIT >> 8));
     uint8_t *s4 = jcc_fwd(b, CC_NE);
-    op_rm(b, 1, 0x8b, RAX, RAX, (int32_t)offsetof(struct insn, imm));  /* code pointer */
-    alu_imm(b, 1, 0, RAX, prologue);
+    op_rm(b, 0, 0x8b, RAX, RAX, (int32_t)offsetof(struct insn, raw));  /* code offset */
+    /* lea rdx, [rip + the buffer's start + prologue]: the stub is in the
+     * buffer, 7 bytes of lea */
+    b1(b, 0x48); b1(b, 0x8d); b1(b, 0x15);
+    b4(b, (uint32_t)(int32_t)(code + prologue - (b->p + 4)));
+    op_rr(b, 1, 0x03, RAX, RDX);              /* add rax, rdx */
     op_rm(b, 1, 0x89, RCX, R12, H_VPC);       /* mov [vpc], rcx */
     b1(b, 0xff); b1(b, 0xe0);                 /* jmp rax */
     patch(b, s1, b->p); patch(b, s2, b->p); patch(b, s3, b->p); patch(b, s4, b->p);
@@ -528,9 +532,7 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
 {
     if (slot->op != OP_JIT)
         return NULL;
-    uint8_t *fn;
-    memcpy(&fn, &slot->imm, sizeof(fn));
-    uint8_t *entry = fn + h->jit_prologue;
+    uint8_t *entry = h->jit_code + slot->raw + h->jit_prologue;
     /* Into an older region only with a record to undo it (above); else
      * the jump is taken but not patched. */
     if (region_age(h, entry) > region_age(h, site) &&
@@ -846,7 +848,7 @@ int jit_init(struct hart *h)
     emit_epilogue(&b);
     b.p = jit_chain(h);
     h->jit_prologue = prologue_size();
-    emit_chain_stub(&b, h->jit_prologue, jit_epilogue(h));
+    emit_chain_stub(&b, h->jit_prologue, h->jit_code, jit_epilogue(h));
     if (b.p > h->jit_code + JIT_STUB_EXC) {   /* the stubs overlap: a bug */
         jit_destroy(h);
         return -1;
@@ -1020,10 +1022,10 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     }
     h->jit_used += (size_t)(b.p - entry);
     h->jit_used = (h->jit_used + 15) & ~(size_t)15;
-    /* Publish: the first slot becomes OP_JIT carrying the code pointer. */
-    uint64_t fp = (uint64_t)(uintptr_t)entry;
-    first->op = OP_JIT;
-    memcpy(&first->imm, &fp, 8);
+    /* Publish: the first slot becomes OP_JIT, its raw field the code's
+     * offset in the buffer (jit.h), written first. */
+    first->raw = (uint32_t)(entry - h->jit_code);
+    __atomic_store_n(&first->op, (uint16_t)OP_JIT, __ATOMIC_RELEASE);
     return true;
 }
 
