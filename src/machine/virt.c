@@ -640,9 +640,12 @@ int virt_create(const struct virt_config *cfg, struct virt_machine **out, char *
     /* Harts last, so reset_pc is the entry point.  Until they exist the
      * interrupt sink drops levels; no device raises one while loading. */
     for (unsigned i = 0; i < vm->ncpus; i++) {
+        /* One decoded-instruction and translated-code cache for the VM:
+         * its harts run the same kernel. */
         struct hart_config hc = {
             .hartid = i, .mem = vm->mem, .clock = &vm->clock,
             .reset_pc = vm->entry, .wake = hart_wake, .wake_opaque = &vm->wake[i],
+            .share = i ? vm->harts[0] : NULL,
         };
         vm->harts[i] = hart_new(&hc);
         if (!vm->harts[i]) {

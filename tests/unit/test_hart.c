@@ -467,10 +467,10 @@ static void test_chained_blocks_keep_budget(void **state)
 static const uint8_t *slot_code(struct env *e, uint64_t pa)
 {
     struct hart *h = e->h;
-    for (unsigned i = 0; i < h->arena_used; i++) {
-        const struct insn *in = &h->arena[i].insn[(pa & 0xfff) >> 1];
-        if (h->arena[i].paddr == (pa & ~0xfffULL) && in->op == OP_JIT) {
-            return h->jit_code + in->raw;   /* jit.h: the code's offset */
+    for (unsigned i = 0; i < h->dc->arena_used; i++) {
+        const struct insn *in = &h->dc->arena[i].insn[(pa & 0xfff) >> 1];
+        if (h->dc->arena[i].paddr == (pa & ~0xfffULL) && in->op == OP_JIT) {
+            return h->dc->jit_code + in->raw;   /* jit.h: the code's offset */
         }
     }
     return NULL;
@@ -1245,7 +1245,7 @@ static void test_jit_runs_into_translated_block(void **state)
     const uint8_t *a = slot_code(e, RAM), *bfn = slot_code(e, RAM + 0x04);
     assert_non_null(a);
     assert_non_null(bfn);
-    assert_true(jumps_to(a, bfn + h->jit_prologue));
+    assert_true(jumps_to(a, bfn + h->dc->jit_prologue));
     h->pc = RAM;
     run_until_ebreak(e);
     assert_int_equal(hart_get_x(h, 10), 8);
@@ -1351,12 +1351,12 @@ static void test_jit_block_size_bound(void **state)
         }
         struct dpage *d;
         assert_int_equal(dcache_fetch_page(h, page, &d), 0);
-        size_t before = h->jit_used;
+        size_t before = h->dc->jit_used;
         assert_true(jit_translate(h, d, 0));
-        assert_true(h->jit_used > before);
+        assert_true(h->dc->jit_used > before);
         if (getenv("VESSEL_TEST_SHOW_SIZES"))
-            print_message("%08x: %zu bytes\n", insn, h->jit_used - before);
-        assert_true(h->jit_used - before <= (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4));
+            print_message("%08x: %zu bytes\n", insn, h->dc->jit_used - before);
+        assert_true(h->dc->jit_used - before <= (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4));
     }
 }
 
@@ -1367,7 +1367,7 @@ static void test_dcache_clock_eviction(void **state)
     struct env *e = *state;
     struct hart *h = e->h;
     struct dpage *d;
-    unsigned n = h->arena_pages;
+    unsigned n = h->dc->arena_pages;
     assert_true(n + 7 <= (16u << 20) / 4096);
     /* Page 0 holds `li a0,1; ebreak`, run (and translated) first. */
     put32(e, RAM + 0x0, 0x00100513);
@@ -1379,7 +1379,7 @@ static void test_dcache_clock_eviction(void **state)
     assert_int_equal(hart_get_x(h, 10), 1);
     for (unsigned i = 1; i < n; i++)
         assert_int_equal(dcache_fetch_page(h, RAM + i * 4096ULL, &d), 0);
-    assert_int_equal(h->arena_used, n);
+    assert_int_equal(h->dc->arena_used, n);
     /* Full: the hand's first lap clears every reference bit and page 0,
      * the oldest, makes room; its arena slot now holds page pn (at another
      * fetch-TLB index than page 0, whose entry must go). */
@@ -1399,16 +1399,16 @@ static void test_dcache_clock_eviction(void **state)
     /* Second chance: of the next two pages at the hand, A is used again
      * and B is not; the next miss evicts B and keeps A, clearing A's bit
      * and its fetch-TLB entry so that A's next use misses and sets it. */
-    unsigned a = h->arena_hand, b = (a + 1) % n;
-    uint64_t pa = h->arena[a].paddr, pb = h->arena[b].paddr;
-    h->arena[b].ref = false;
+    unsigned a = h->dc->arena_hand, b = (a + 1) % n;
+    uint64_t pa = h->dc->arena[a].paddr, pb = h->dc->arena[b].paddr;
+    h->dc->arena[b].ref = false;
     assert_int_equal(dcache_fetch_page(h, pa, &d), 0);
     assert_true(d->ref);
     assert_int_equal(dcache_fetch_page(h, pn + 4096, &d), 0);
     assert_true(dcache_is_code(h, pa));
     assert_false(dcache_is_code(h, pb));
-    assert_ptr_equal(d, &h->arena[b]);
-    assert_false(h->arena[a].ref);
+    assert_ptr_equal(d, &h->dc->arena[b]);
+    assert_false(h->dc->arena[a].ref);
     assert_false(h->itlb->e[ACC_FETCH][tlb_index(pa >> 12)].vtag == pa >> 12);
 }
 
@@ -1472,11 +1472,11 @@ static void test_dcache_arena_huge_pages(void **state)
 {
     struct env *e = *state;
     struct hart *h = e->h;
-    assert_int_equal((uintptr_t)h->arena % (2u << 20), 0);
+    assert_int_equal((uintptr_t)h->dc->arena % (2u << 20), 0);
     assert_int_equal(DARENA_BYTES % (2u << 20), 0);
-    assert_true(h->arena_pages * sizeof(struct dpage) <= DARENA_BYTES);
-    assert_true(smaps_vmflag(h->arena, "hg"));
-    assert_true(smaps_vmflag((const uint8_t *)h->arena + DARENA_BYTES - 1, "hg"));
+    assert_true(h->dc->arena_pages * sizeof(struct dpage) <= DARENA_BYTES);
+    assert_true(smaps_vmflag(h->dc->arena, "hg"));
+    assert_true(smaps_vmflag((const uint8_t *)h->dc->arena + DARENA_BYTES - 1, "hg"));
 }
 
 /* The CLOCK hand clears a page's fetch-TLB entries through its reverse
@@ -1487,12 +1487,12 @@ static void test_dcache_itlb_reverse_map(void **state)
     struct env *e = *state;
     struct hart *h = e->h;
     struct dpage *d;
-    unsigned n = h->arena_pages;
+    unsigned n = h->dc->arena_pages;
     pmp_update_all(e);
     for (unsigned i = 0; i < n; i++)
         assert_int_equal(dcache_fetch_page(h, RAM + i * 4096ULL, &d), 0);
-    assert_int_equal(h->arena_hand, 0);
-    struct dpage *d0 = &h->arena[0], *d1 = &h->arena[1];
+    assert_int_equal(h->dc->arena_hand, 0);
+    struct dpage *d0 = &h->dc->arena[0], *d1 = &h->dc->arena[1];
     /* Page 1 is fetched in all three privilege modes' sets. */
     struct tlb_set *sets[3];
     const unsigned privs[3] = { PRV_M, PRV_S, PRV_U };
@@ -1504,12 +1504,12 @@ static void test_dcache_itlb_reverse_map(void **state)
         sets[k] = h->itlb;
     }
     assert_true(sets[0] != sets[1] && sets[1] != sets[2]);
-    assert_int_equal(d1->itlb_n, 3);
+    assert_int_equal(h->rmap[1].n, 3);
     /* Page 0: entries the map missed (it overflowed). */
     struct tlb_entry *fe = h->tlb[0].e[ACC_FETCH];
     for (unsigned i = 100; i < 110; i++)
         fe[i] = (struct tlb_entry){ .vtag = 0x5000 + i, .ppage = RAM, .dp = d0 };
-    d0->itlb_n = DPAGE_ITLB_SLOTS + 1;
+    h->rmap[0].n = DPAGE_ITLB_SLOTS + 1;
     d0->ref = d1->ref = false;
     assert_int_equal(dcache_fetch_page(h, RAM + (uint64_t)n * 4096, &d), 0);
     assert_ptr_equal(d, d0);
@@ -1530,18 +1530,18 @@ static unsigned translate_pages(struct env *e, uint64_t base, unsigned first,
                                 uint8_t region[][1024])
 {
     struct hart *h = e->h;
-    unsigned p, start = h->jit_region;
+    unsigned p, start = h->dc->jit_region;
     bool moved = false, wrapped = false;
-    for (p = first; p < pages && !(moved && h->jit_region == stop); p++) {
+    for (p = first; p < pages && !(moved && h->dc->jit_region == stop); p++) {
         struct dpage *d;
         assert_int_equal(dcache_fetch_page(h, base + p * 4096ULL, &d), 0);
         for (unsigned w = 0; w < 1023; w++) {
-            unsigned before = h->jit_region;
+            unsigned before = h->dc->jit_region;
             assert_true(jit_translate(h, d, w * 4));
-            moved |= h->jit_region != start;
-            wrapped |= h->jit_region < before;
+            moved |= h->dc->jit_region != start;
+            wrapped |= h->dc->jit_region < before;
             if (region)
-                region[p][w] = (uint8_t)(wrapped ? 0xff : h->jit_region);
+                region[p][w] = (uint8_t)(wrapped ? 0xff : h->dc->jit_region);
         }
     }
     return p;
@@ -1596,7 +1596,7 @@ static void test_jit_region_recycling(void **state)
     /* Fill the ring until it wraps into region 0 (region[][] records where
      * each block went; 0xff from the wrap on). */
     static uint8_t region[PAGES][1024];
-    assert_int_equal(h->jit_region, 0);
+    assert_int_equal(h->dc->jit_region, 0);
     memset(region, 0, sizeof(region));
     unsigned lap1 = translate_pages(e, base, 0, PAGES, 0, region);
     assert_true(lap1 < PAGES);
@@ -1622,7 +1622,7 @@ static void test_jit_region_recycling(void **state)
      * regions afterwards must not leave a patched jump into one. */
     run_pages(e, base, lap1);
     unsigned used = translate_pages(e, base, lap1, PAGES, 5, NULL);
-    assert_int_equal(h->jit_region, 5);
+    assert_int_equal(h->dc->jit_region, 5);
     assert_true(used < PAGES);
     run_pages(e, base, lap1);
 }
@@ -1642,7 +1642,7 @@ static void test_jit_link_into_older_region(void **state)
     assert_int_equal(dcache_fetch_page(h, base, &d), 0);
     assert_true(jit_translate(h, d, 65 * 4));
     unsigned next = translate_pages(e, base, 1, PAGES, 1, NULL);
-    assert_int_equal(h->jit_region, 1);
+    assert_int_equal(h->dc->jit_region, 1);
     assert_int_equal(dcache_fetch_page(h, base, &d), 0);
     assert_true(jit_translate(h, d, 0));
     const uint8_t *x = slot_code(e, base), *y = slot_code(e, base + 65 * 4);
@@ -1657,13 +1657,13 @@ static void test_jit_link_into_older_region(void **state)
         assert_int_equal(hart_get_x(h, 10), 1 + 1023 - 65);
         if (pass)
             break;
-        assert_true(jumps_to(x, y + h->jit_prologue));
+        assert_true(jumps_to(x, y + h->dc->jit_prologue));
         /* Recycle region 0 (Y) while region 1 (X) lives on: X's jump is
          * set back first, so X does not jump into the recycled memory. */
         next = translate_pages(e, base, next, PAGES, 0, NULL);
-        assert_false(jumps_to(x, y + h->jit_prologue));
+        assert_false(jumps_to(x, y + h->dc->jit_prologue));
         assert_true(next < PAGES);
-        assert_int_equal(h->jit_region, 0);
+        assert_int_equal(h->dc->jit_region, 0);
         assert_int_equal(d->insn[0].op, OP_JIT);
         assert_int_not_equal(d->insn[130].op, OP_JIT);
     }
@@ -1748,7 +1748,7 @@ static void test_jit_buffer_never_wx(void **state)
     put32(e, RAM + 0x14, 0x00100073);   /* ebreak */
     run_until_ebreak(e);
     assert_int_equal(hart_get_x(e->h, 10), 5050);
-    assert_true(e->h->jit_used > 0);
+    assert_true(e->h->dc->jit_used > 0);
     FILE *f = fopen("/proc/self/maps", "r");
     assert_non_null(f);
     char line[512];

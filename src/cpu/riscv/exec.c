@@ -157,7 +157,12 @@ refetch:
     ENTER_BLOCK();
 
 L_JIT: {
-        jit_fn fn = (jit_fn)(void *)(h->jit_code + ip->raw);   /* jit.h */
+        /* op and the offset it publishes, read together: the slot may
+         * have been unpublished since op was read (jit.h) */
+        uint64_t w = insn_word(ip);
+        if (unlikely((uint16_t)w != OP_JIT))
+            DISPATCH();
+        jit_fn fn = (jit_fn)(void *)(h->dc->jit_code + (w >> 32));
         h->jit_left = n;   /* a chain of blocks stops when it is spent */
         uint64_t ran = fn(h, PC());
         n -= (int64_t)ran;

@@ -17,16 +17,24 @@ struct hart *hart_new(const struct hart_config *cfg)
 {
     if (!cfg || !cfg->mem || !cfg->clock)
         return NULL;
+    if (cfg->share && cfg->share->mem != cfg->mem)
+        return NULL;
     struct hart *h = calloc(1, sizeof(*h));
     if (!h)
         return NULL;
     h->cfg = *cfg;
+    h->cfg.share = NULL;        /* borrowed for hart_new only */
     h->mem = cfg->mem;
-    if (dcache_init(h)) {
+    if (dcache_init(h, cfg->share)) {
         free(h);
         return NULL;
     }
-    jit_init(h);   /* optional: without it the interpreter runs everything */
+    /* Optional: without a code buffer the interpreter runs everything. */
+    if (!cfg->share && jit_init(h->dc) == 0)
+        h->jit_enabled = true;
+    if (cfg->share)
+        h->jit_enabled = cfg->share->jit_enabled;
+    h->jit_hot = cfg->share ? cfg->share->jit_hot : JIT_HOT;
     /* calloc's zero tags match only vpn 0.  Lookups of vpn 0 read slot
      * tlb_index(0); the JIT's loads and stores index by the first byte's
      * page and compare the last byte's (jit_x86_64_mem.c), so an access
@@ -47,8 +55,7 @@ void hart_free(struct hart *h)
 {
     if (!h)
         return;
-    dcache_destroy(h);
-    jit_destroy(h);
+    dcache_destroy(h);   /* the cache and its code buffer go with their last hart */
     free(h);
 }
 
@@ -92,13 +99,16 @@ void hart_reset(struct hart *h)
 enum hart_exit hart_run(struct hart *h, uint64_t budget)
 {
     uint64_t done = 0;
+    enum hart_exit why = HART_EXIT_BUDGET;
     fpu_host_enter();   /* the host FP state the F/D fast paths assume */
     while (done < budget) {
-        if (atomic_exchange(&h->kicked, false))
-            return HART_EXIT_KICK;
+        if (atomic_exchange(&h->kicked, false)) {
+            why = HART_EXIT_KICK;
+            break;
+        }
         atomic_store_explicit(&h->events, 0, memory_order_release);
-        if (unlikely(h->dretire))
-            dcache_retire(h);
+        /* Between slices nothing of the decoded-page cache is held. */
+        dcache_quiesce(h, false);
         uint64_t gen = mem_map_gen(h->mem);
         if (unlikely(gen != h->map_gen)) {
             /* A memory operation ran while this hart was parked (mem.h:
@@ -118,10 +128,12 @@ enum hart_exit hart_run(struct hart *h, uint64_t budget)
         if (h->wfi) {
             /* WFI resumes on any pending enabled-in-mie interrupt, even
              * when global enables would not let it trap. */
-            if (hart_mip(h) & h->mie)
+            if (hart_mip(h) & h->mie) {
                 h->wfi = false;
-            else
-                return HART_EXIT_WFI;
+            } else {
+                why = HART_EXIT_WFI;
+                break;
+            }
         }
         uint64_t chunk = budget - done;
         if (chunk > SLICE_CHUNK)
@@ -129,7 +141,10 @@ enum hart_exit hart_run(struct hart *h, uint64_t budget)
         uint64_t ran = hart_interp(h, (int64_t)chunk);
         done += ran;
     }
-    return HART_EXIT_BUDGET;
+    /* Outside hart_run the hart holds nothing: the other harts sharing its
+     * cache need not wait for it (a hart in WFI may sleep for seconds). */
+    dcache_quiesce(h, true);
+    return why;
 }
 
 void hart_set_irq(struct hart *h, unsigned irq, bool level)
@@ -203,10 +218,16 @@ int hart_set_jit(struct hart *h, bool enabled, unsigned hot)
 {
     if (hot > 255)
         return -EINVAL;
+    struct dcache *dc = h->dc;
     dcache_reset(h);            /* translations of the old settings go */
     if (!enabled) {
-        jit_destroy(h);         /* gives the code buffer back */
-        h->jit_used = 0;
+        h->jit_enabled = false;
+        /* The code buffer goes back once no hart sharing it translates. */
+        bool any = false;
+        for (unsigned i = 0; i < dc->nmember; i++)
+            any |= dc->member[i]->jit_enabled;
+        if (!any)
+            jit_destroy(dc);
         return 0;
     }
     if (hot)
@@ -216,8 +237,12 @@ int hart_set_jit(struct hart *h, bool enabled, unsigned hot)
 
 void hart_cache_stats(const struct hart *h, uint64_t *dpages, uint64_t *jit_bytes)
 {
-    *dpages = h->arena_used;
-    *jit_bytes = h->jit_used;
+    /* A shared cache is counted at its first hart, so that a VM's sum is
+     * right. */
+    const struct dcache *dc = h->dc;
+    bool first = dc->nmember && dc->member[0] == h;
+    *dpages = first ? dc->arena_used : 0;
+    *jit_bytes = first && dc->jit_code ? dc->jit_used : 0;
 }
 
 void hart_exec_stats(const struct hart *h, uint64_t *jit_insns, uint64_t *jit_blocks,

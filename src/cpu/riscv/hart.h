@@ -38,6 +38,11 @@ struct hart_config {
      * May be NULL. */
     void (*wake)(void *opaque);
     void *wake_opaque;
+    /* Another hart of the same VM (same mem) whose decoded-instruction and
+     * translated-code cache this one shares, so that the VM's code is
+     * decoded and translated once; it must outlive hart_new.  NULL: a
+     * cache of its own. */
+    struct hart *share;
 };
 
 /* Why hart_run returned. */
@@ -88,17 +93,20 @@ uint64_t hart_get_f(const struct hart *h, unsigned reg);
 uint64_t hart_instret(const struct hart *h);
 
 /* Block translator settings (docs/cpu.md): `enabled` false turns it off
- * for good (its code buffer is freed; the interpreter runs everything;
- * enabling it again is a no-op); `hot` is the number of entries before a
- * block is translated, 1..255, or 0 to keep the current value (default
- * 128).  Drops decoded and translated code.  Only while the hart is not
- * running.  Returns 0, or -EINVAL when hot > 255 (nothing changed).  On
+ * for good for this hart (it translates nothing more; once no hart
+ * sharing its cache translates, the code buffer is freed and the
+ * interpreter runs everything; enabling it again is a no-op); `hot` is
+ * the number of entries before a block is translated, 1..255, or 0 to
+ * keep the current value (default 128).  Drops the decoded and translated
+ * code of every hart sharing the cache.  Only while none of them runs.  Returns 0, or -EINVAL when hot > 255 (nothing changed).  On
  * hosts without a translator, only the range check is done. */
 int hart_set_jit(struct hart *h, bool enabled, unsigned hot);
 
 /* Host memory held by the hart's caches, for benchmarks: decoded pages in
  * use (each sizeof(struct dpage) bytes, about 36 KiB, resident once used:
- * the arena is on huge pages) and bytes of translated host code. */
+ * the arena is on huge pages) and bytes of translated host code.  A cache
+ * shared by several harts (hart_config.share) is counted at the first of
+ * them; the others report 0. */
 void hart_cache_stats(const struct hart *h, uint64_t *dpages, uint64_t *jit_bytes);
 
 /* Where the hart's time goes (docs/cpu.md "Where the time goes"):

@@ -3,6 +3,7 @@
 #ifndef VESSEL_RISCV_HART_INTERNAL_H
 #define VESSEL_RISCV_HART_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,38 +72,50 @@ enum {
 
 #define PMP_ENTRIES 16
 
-/* ---- decoded instruction: 16 bytes ---- */
+/* ---- decoded instruction: 16 bytes ----
+ * op and raw share the first 8 bytes: an OP_JIT slot publishes its code's
+ * offset in raw (jit.h), and a hart that may race with the slot being
+ * published or unpublished reads both with one 8-byte load (insn_word). */
 struct insn {
     uint16_t op;        /* enum rv_op */
-    uint8_t rd;         /* 0..31, or 32 (the sink) when the ISA's rd is x0 */
-    uint8_t rs1, rs2, rs3;
     uint8_t len;        /* length in halfwords: 1 (compressed) or 2 */
     uint8_t aux;        /* aq/rl, CSR source field; for ops that can start a
                            translated block, the entry count (exec.c) */
+    uint32_t raw;       /* the instruction bits (for mtval on illegal);
+                           OP_JIT: the code's offset in the buffer */
+    uint8_t rd;         /* 0..31, or 32 (the sink) when the ISA's rd is x0 */
+    uint8_t rs1, rs2, rs3;
     int32_t imm;        /* immediate, CSR number, or F/D rounding mode */
-    uint32_t raw;       /* the instruction bits (for mtval on illegal) */
 };
+_Static_assert(sizeof(struct insn) == 16, "a slot is 16 bytes");
+
+/* A slot's op (low 16 bits) and raw (high 32 bits), read at once. */
+static inline uint64_t insn_word(const struct insn *in)
+{
+    return __atomic_load_n((const uint64_t *)(const void *)in, __ATOMIC_ACQUIRE);
+}
 
 /* A physical page's decoded instructions: one slot per halfword, plus a
- * sentinel slot (index 2048) that decodes as "fell off the page". */
+ * sentinel slot (index 2048) that decodes as "fell off the page".
+ * Shared by the harts of a VM (struct dcache): while the page is in the
+ * hash a slot changes only from OP_DECODE to decoded (op stored last,
+ * release) and from decoded to OP_JIT (jit.h), so harts read slots
+ * without a lock. */
 #define DPAGE_SLOTS 2049
-#define DPAGE_ITLB_SLOTS 8
 /* About 36 KiB; cache-line aligned.  The arena is on transparent huge
  * pages (dcache.c), so a dpage is not page-aligned: evicting one clears
  * it rather than handing its memory back. */
 struct __attribute__((aligned(64))) dpage {
     struct insn insn[DPAGE_SLOTS];
     uint64_t paddr;             /* physical page address */
-    struct dpage *hash_next;
-    uint64_t gen;               /* h->dgen when `code` was last validated */
+    struct dpage *hash_next;    /* read without the lock (atomic) */
+    struct dpage *retire_next;  /* on dc->retired, oldest first */
+    uint64_t retired_at;        /* dc->epoch after its retirement was logged */
+    uint64_t gen;               /* fence generation `code` was last validated
+                                   at (dc->fence_gen; atomic) */
     bool ref;                   /* fetched since the clock hand last passed */
+    bool live;                  /* in the hash (under the lock) */
     uint8_t jit_regions;        /* code-buffer regions holding its blocks */
-    /* The fetch-TLB entries filled for this page (set << TLB_BITS | index,
-     * possibly since overwritten), so that the CLOCK hand can clear them
-     * without scanning every set; itlb_n > DPAGE_ITLB_SLOTS: some went
-     * unrecorded, scan. */
-    uint8_t itlb_n;
-    uint16_t itlb_slot[DPAGE_ITLB_SLOTS];
     /* The page's bytes as instruction fetch sees them: slots decode from
      * here.  Never changed while the page is in the hash: a store to the
      * page retires it, and so does a FENCE.I that finds memory changed
@@ -152,6 +165,73 @@ struct tlb_set {
     /* Filled since the last flush: Linux often flushes twice in a row
      * (satp write, SFENCE.VMA), and a set untouched since needs nothing. */
     bool used;
+};
+
+/* Where a hart's fetch-TLB entries for one arena page are (set << TLB_BITS
+ * | index, possibly since overwritten), so that a shootdown of the page
+ * clears them without scanning every set; n > DPAGE_ITLB_SLOTS: some went
+ * unrecorded, scan.  One per arena page, per hart. */
+#define DPAGE_ITLB_SLOTS 8
+struct itlb_rmap {
+    uint8_t n;
+    uint16_t slot[DPAGE_ITLB_SLOTS];
+};
+
+/* Fetch-TLB shootdowns remembered (dcache.c): a hart that falls further
+ * behind flushes its whole fetch TLB instead. */
+#define DLOG_SIZE 4096
+#define DLOG_NONE 0xffffu   /* a log entry that shoots nothing down */
+
+/* The decoded-instruction and translated-code cache of a VM's harts
+ * (dcache.c, jit_x86_64.c): every hart made with hart_config.share set to
+ * another shares that one's, so a VM decodes and translates its code
+ * once.  Harts read it without the lock (slots, the hash chains, the code
+ * buffer); everything else changes under it.  Nothing a hart may still
+ * hold is reused until it has passed a quiescent point (dcache_quiesce:
+ * between slices, or outside hart_run): a page taken out of use is
+ * retired, its fetch-TLB shootdown logged, and reused once every member
+ * hart has seen the log that far. */
+struct dcache {
+    pthread_mutex_t lock;
+    unsigned refs;              /* harts sharing it */
+    struct hart **member;       /* them (nmember; under the lock) */
+    unsigned nmember;
+    /* An arena of dpages (mmap, lazily backed), a hash from physical page
+     * to dpage. */
+    struct dpage *arena;
+    unsigned arena_pages, arena_used;
+    unsigned arena_hand;        /* CLOCK hand: next eviction candidate */
+    struct dpage **dhash;       /* DHASH_SIZE buckets (atomic) */
+    struct dpage *dfree;        /* reusable, linked by retire_next */
+    struct dpage *retired, *retired_last;   /* not yet reusable, FIFO */
+    /* Shootdowns logged so far; log[e % DLOG_SIZE] is the arena index of
+     * shootdown e.  Written under the lock, read by every hart. */
+    _Atomic uint64_t epoch;
+    uint16_t log[DLOG_SIZE];
+    /* FENCE.I generations, counted over all harts (dcache_flush). */
+    _Atomic uint64_t fence_gen;
+    /* Block translator (jit.h): host code buffer, a ring of regions.
+     * jit_code maps the memfd jit_fd read-execute; jit_wwin maps it
+     * read-write at another address (W^X), its pages dropped a step behind
+     * the translator, so they are not counted in RSS twice. */
+    uint8_t *jit_code;
+    uint8_t *jit_wwin;
+    int jit_fd;
+    size_t jit_size, jit_used;
+    size_t jit_populated;       /* mapped up to here (bytes into the buffer;
+                                   jit_populate_ahead) */
+    bool jit_empty;             /* nothing translated since init or reset */
+    unsigned jit_region;        /* region of the ring being filled */
+    /* The region being filled may still be run by a hart that has not
+     * passed a quiescent point since it was recycled: translation waits
+     * until every other member has seen dc->epoch reach this. */
+    uint64_t jit_region_epoch;
+    bool jit_region_pending;    /* ... and it has not yet */
+    /* Linked exits patched into an older region, by region (private to
+     * jit_x86_64.c; NULL: such exits stay unpatched). */
+    struct jit_backrefs *jit_in;
+    int32_t jit_prologue;       /* bytes of a block's prologue (chained
+                                   entries start after it) */
 };
 
 /* ---- the hart ---- */
@@ -223,29 +303,18 @@ struct hart {
     struct tlb_set *dtlb;       /* set for loads/stores (MPRV applied) */
     unsigned data_priv;         /* effective privilege for loads/stores */
 
-    /* Decoded-instruction cache: an arena of dpages (mmap, lazily backed),
-     * a hash from physical page to dpage. */
-    struct dpage *arena;
-    unsigned arena_pages, arena_used;
-    unsigned arena_hand;        /* CLOCK hand: next eviction candidate */
-    struct dpage **dhash;       /* DHASH_SIZE buckets */
-    struct dpage *dfree;        /* dropped dpages, linked by hash_next */
-    struct dpage *dretire;      /* retired, not yet reusable: linked by
-                                   hash_next (dcache.c) */
-    uint64_t dgen;              /* bumped by FENCE.I and map_gen changes */
-    /* Block translator (jit.h): host code buffer, a ring of regions.
-     * jit_code maps the memfd jit_fd read-execute; jit_wwin maps only the
-     * region being filled read-write, at another address (W^X), so older
-     * regions' pages are not mapped, or counted in RSS, twice. */
-    uint8_t *jit_code;
-    uint8_t *jit_wwin;
-    int jit_fd;
-    size_t jit_size, jit_used;
-    size_t jit_populated;       /* the window is mapped up to here (bytes
-                                   into the buffer; jit_populate_ahead) */
-    bool jit_enabled;
-    bool jit_empty;             /* nothing translated since init or reset */
-    unsigned jit_region;        /* region of the ring being filled */
+    /* Decoded-instruction and translated-code cache (shared, above) and
+     * this hart's view of it. */
+    struct dcache *dc;
+    uint64_t dgen;              /* fence generation of this hart's last
+                                   FENCE.I (dcache_flush) */
+    _Atomic uint64_t qs;        /* dc->epoch at its last quiescent point;
+                                   UINT64_MAX outside hart_run */
+    uint64_t seen;              /* shootdowns applied to its fetch TLB */
+    struct itlb_rmap *rmap;     /* [dc->arena_pages] */
+    struct dpage *scratch;      /* a page decoded outside the cache when
+                                   none is free (dcache.c) */
+    bool jit_enabled;           /* this hart translates hot blocks */
     uint8_t jit_hot;            /* entries before a block is translated */
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
     int64_t jit_left;           /* budget a chain of blocks may retire */
@@ -255,11 +324,6 @@ struct hart {
      * translated code, blocks translated, and host time spent translating
      * them.  Kept across jit_reset; zeroed by hart_reset, as instret. */
     uint64_t jit_insns, jit_blocks, jit_translate_ns;
-    /* Linked exits patched into an older region, by region (private to
-     * jit_x86_64.c; NULL: such exits stay unpatched). */
-    struct jit_backrefs *jit_in;
-    int32_t jit_prologue;       /* bytes of a block's prologue (chained
-                                   entries start after it) */
     /* Scratch page for an instruction that straddles two pages. */
     struct insn cross[3];
 
@@ -273,7 +337,7 @@ struct hart {
 };
 
 #define DHASH_SIZE 4096
-/* The arena's size per hart: 22 MiB, whole 2 MiB huge pages (dcache.c),
+/* The arena's size per VM: 22 MiB, whole 2 MiB huge pages (dcache.c),
  * 624 decoded pages (2.4 MiB of guest code); when it is full, pages not
  * fetched lately are evicted one at a time (CLOCK) while the hot set stays
  * decoded and translated.  On huge pages the arena is resident once used,
@@ -344,13 +408,18 @@ int mmu_atomic_ptr(struct hart *h, uint64_t vaddr, unsigned size, bool write,
                    void **host, uint64_t *paddr);
 
 /* Fetch-side: find (or create) the decoded page for the instruction at
- * h->pc's page.  Returns 0 and sets *dp, or an exception cause. (dcache.c) */
+ * h->pc's page.  Returns 0 and sets *dp, or an exception cause.  Only at
+ * the refetch (nothing of the old page runs any more). (dcache.c) */
 int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **dp);
-/* Decode the slot of `dp` at page offset `off` (in bytes). (dcache.c) */
+/* Decode the slot of `dp` at page offset `off` (in bytes), if it is still
+ * OP_DECODE: fields first, op last (release), so a hart reading the slot
+ * at the same time sees OP_DECODE or the whole instruction.  The _locked
+ * form is for callers holding dc->lock (the translator). (dcache.c) */
 void dcache_decode_slot(struct hart *h, struct dpage *dp, unsigned off);
-/* FENCE.I: decoded pages are revalidated against memory before their next
- * use: fetch-TLB entries stay, and whoever takes one checks the entry's
- * dgen against h->dgen. (dcache.c) */
+void dcache_decode_locked(struct dpage *dp, unsigned off);
+/* FENCE.I: decoded pages are revalidated against memory before this
+ * hart's next use of them: fetch-TLB entries stay, and whoever takes one
+ * checks the entry's dgen against h->dgen. (dcache.c) */
 void dcache_flush(struct hart *h);
 /* Bring `d` up to h->dgen: compare it with memory; if the page changed,
  * retire `d` (its slots and translations go with it).  Only at the
@@ -363,27 +432,39 @@ int dcache_revalidate(struct hart *h, struct dpage *d);
  * which is what the chain stub checks.  False: take the miss path.
  * (dcache.c) */
 bool dcache_revalidate_entry(struct hart *h, struct tlb_entry *e);
-/* Make the retired pages reusable.  Only where nothing points into them
- * (the refetch, hart_run between slices). (dcache.c) */
-void dcache_retire(struct hart *h);
-/* Forget every decoded page (reset). (dcache.c) */
+/* A quiescent point of this hart: apply the fetch-TLB shootdowns logged
+ * since its last one and tell the other harts it holds nothing retired
+ * before now.  hart_run calls it between slices; `offline` (hart_run
+ * returning) stands for every later point until the next call. (dcache.c) */
+void dcache_quiesce(struct hart *h, bool offline);
+/* Forget every decoded page and translation of h's cache, for all the
+ * harts sharing it (reset, restore).  Only while none of them runs.
+ * (dcache.c) */
 void dcache_reset(struct hart *h);
 /* Is physical page `ppage` decoded in this hart's cache? (dcache.c) */
 bool dcache_is_code(struct hart *h, uint64_t ppage);
 /* This hart stored `size` bytes at physical `pa`, in a decoded page:
  * retire the page(s) touched (slots, translations and fetch-TLB entries
- * go; stores to them run from the write TLB again) and raise an event, so
- * that the slice ends and the next fetch decodes the new bytes.  A block
- * already running finishes from its old code, as hardware may before a
- * FENCE.I. (dcache.c) */
+ * go; this hart's stores to them run from its write TLB again) and raise
+ * an event, so that the slice ends and the next fetch decodes the new
+ * bytes.  A block already running finishes from its old code, as
+ * hardware may before a FENCE.I.  Other harts' write TLBs may map a
+ * page this one decoded: their stores reach its instruction fetch at its
+ * next FENCE.I, as the ISA requires (Zifencei). (dcache.c) */
 void dcache_store_hit(struct hart *h, uint64_t pa, unsigned size);
-/* Forget the translations whose code lies in [lo, hi), code-buffer region
- * number `region` (their slots decode afresh).  Only while no translated
- * code runs. (dcache.c) */
-void dcache_drop_translations(struct hart *h, unsigned region,
-                              const uint8_t *lo, const uint8_t *hi);
-/* Arena set-up and tear-down; init returns 0 or -1. (dcache.c) */
-int dcache_init(struct hart *h);
+/* Unpublish every block whose code lies at buffer offsets [lo, hi), in
+ * code-buffer region `region` (jit_x86_64.c recycles it): their slots
+ * decode afresh, the pages' other blocks stay.  Under dc->lock; returns
+ * the epoch that every hart must have passed before the region is
+ * rewritten. (dcache.c) */
+uint64_t dcache_unpublish_region(struct hart *h, unsigned region, uint32_t lo, uint32_t hi);
+/* Has every hart sharing h's cache (h too) passed a quiescent point at or
+ * after `epoch`?  Under dc->lock. (dcache.c) */
+bool dcache_all_past(struct hart *h, uint64_t epoch);
+/* Set-up and tear-down.  dcache_init makes h's cache, or joins `share`'s
+ * when not NULL; 0, or -1 (out of memory).  dcache_destroy leaves it, and
+ * frees it with its last hart. (dcache.c) */
+int dcache_init(struct hart *h, struct hart *share);
 void dcache_destroy(struct hart *h);
 
 /* Decode one instruction. raw16 is the first halfword; for 32-bit

@@ -37,6 +37,7 @@
 
 struct hart;
 struct dpage;
+struct dcache;
 
 #define JIT_MAX_INSNS 128
 /* Worst-case host bytes per guest instruction on x86-64 (a load/store with
@@ -54,20 +55,25 @@ struct dpage;
 
 typedef uint64_t (*jit_fn)(struct hart *h, uint64_t vpc);
 
-/* Reserve the code buffer.  Returns 0, or -1 when the host has no
- * translator (non-x86-64) or the buffer cannot be had; hart_set_jit
- * turns it off later on request. */
-int jit_init(struct hart *h);
-void jit_destroy(struct hart *h);
+/* Reserve the code buffer of a VM's cache (shared by its harts, like the
+ * decoded pages).  Returns 0, or -1 when the host has no translator
+ * (non-x86-64) or the buffer cannot be had: the interpreter then runs
+ * everything. */
+int jit_init(struct dcache *dc);
+void jit_destroy(struct dcache *dc);
 
-/* Forget all translations (the decoded-page cache was reset). */
-void jit_reset(struct hart *h);
+/* Forget all translations (the decoded-page cache was reset; no hart
+ * runs). */
+void jit_reset(struct dcache *dc);
 
 /* Translate the block starting at byte offset `off` of `dp` and publish it
- * in that slot.  Returns true on success; false when the first
- * instruction is not translatable.  May recycle the oldest region first,
- * dropping translations (of `dp` too): call only while no translated code
- * runs. */
+ * in that slot, under dc->lock.  Returns true when the slot publishes a
+ * block (this hart's or another's); false when the first instruction is
+ * not translatable, or while the region being filled waits for the harts
+ * to pass a quiescent point after it was recycled.  Recycling the oldest
+ * region retires every page with a block in it (`dp` too: the block is
+ * made, unreachable).  Only from the interpreter, not from translated
+ * code. */
 bool jit_translate(struct hart *h, struct dpage *dp, unsigned off);
 
 /* Executions of a block start before it is translated: cold code (most

@@ -355,10 +355,15 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code, uin
     alu_imm(b, 0, 4, RDX, 0xffe);             /* and edx, 0xffe */
     shift_imm(b, 0, 4, RDX, 3);               /* shl edx, 3: slot = off/2 * 16 */
     op_rr(b, 1, 0x03, RAX, RDX);              /* add rax, rdx */
-    b1(b, 0x66); b1(b, 0x81); b1(b, 0x38);    /* cmp word [rax], OP_JIT */
+    /* op and raw in one load (insn_word): the slot may be unpublished
+     * meanwhile, and then its raw is no offset */
+    _Static_assert(offsetof(struct insn, op) == 0 && offsetof(struct insn, raw) == 4,
+                   "insn_word's layout");
+    op_rm(b, 1, 0x8b, RAX, RAX, 0);           /* mov rax, [rax] */
+    b1(b, 0x66); b1(b, 0x3d);                 /* cmp ax, OP_JIT */
     b1(b, (uint8_t)OP_JIT); b1(b, (uint8_t)(OP_JIT >> 8));
     uint8_t *s4 = jcc_fwd(b, CC_NE);
-    op_rm(b, 0, 0x8b, RAX, RAX, (int32_t)offsetof(struct insn, raw));  /* code offset */
+    shift_imm(b, 1, 5, RAX, 32);              /* shr rax, 32: the code's offset */
     /* lea rdx, [rip + the buffer's start + prologue]: the stub is in the
      * buffer, 7 bytes of lea */
     b1(b, 0x48); b1(b, 0x8d); b1(b, 0x15);
@@ -380,14 +385,14 @@ static size_t region_start(unsigned r)
 /* How many regions ago the one holding `p` was filled (0: the current). */
 static unsigned region_age(const struct hart *h, const uint8_t *p)
 {
-    unsigned r = (unsigned)((size_t)(p - h->jit_code - JIT_STUBS) / JIT_REGION_SIZE);
-    return (h->jit_region + JIT_REGIONS - r) % JIT_REGIONS;
+    unsigned r = (unsigned)((size_t)(p - h->dc->jit_code - JIT_STUBS) / JIT_REGION_SIZE);
+    return (h->dc->jit_region + JIT_REGIONS - r) % JIT_REGIONS;
 }
 
 /* The shared code at the start of the buffer: epilogue, chain stub,
  * exception exit. */
-static uint8_t *jit_epilogue(struct hart *h) { return h->jit_code; }
-static uint8_t *jit_chain(struct hart *h) { return h->jit_code + JIT_STUB_CHAIN; }
+static uint8_t *jit_epilogue(struct hart *h) { return h->dc->jit_code; }
+static uint8_t *jit_chain(struct hart *h) { return h->dc->jit_code + JIT_STUB_CHAIN; }
 
 static int32_t prologue_size(void)
 {
@@ -405,50 +410,11 @@ static void emit_chain_exit(struct jbuf *b, uint32_t count, struct hart *h)
     b4(b, (uint32_t)(int32_t)(jit_chain(h) - (b->p + 4)));
 }
 
-/* Store `len` bytes at byte `off` of the code buffer, through its file
- * (for regions the writable window no longer covers).  x86 keeps
- * instruction fetch coherent with stores through any mapping of the page,
- * and only this hart's thread runs this buffer.  0, or -errno. */
-static int jit_write(struct hart *h, const void *src, size_t len, size_t off)
+/* Writable address minus executable address: the read-write view maps
+ * the whole buffer at another address (W^X). */
+static ptrdiff_t jit_wdelta(const struct dcache *dc)
 {
-    const uint8_t *p = src;
-    while (len) {
-        ssize_t n = pwrite(h->jit_fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -EIO;
-        p += n;
-        off += (size_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Writable address of executable address `at` in the current region. */
-static ptrdiff_t jit_wdelta(const struct hart *h)
-{
-    return (ptrdiff_t)((intptr_t)h->jit_wwin -
-                       (intptr_t)(h->jit_code + region_start(h->jit_region)));
-}
-
-/* Point the writable window at region r (replacing its old mapping, so
- * the previous region's pages leave the writable view).  0 or -errno. */
-static int jit_map_window(struct hart *h, unsigned r)
-{
-    void *w = mmap(h->jit_wwin, JIT_REGION_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_NORESERVE | (h->jit_wwin ? MAP_FIXED : 0),
-                   h->jit_fd, (off_t)region_start(r));
-    if (w == MAP_FAILED) {
-        int e = errno;
-        if (h->jit_wwin)    /* a failed MAP_FIXED may have unmapped it */
-            munmap(h->jit_wwin, JIT_REGION_SIZE);
-        h->jit_wwin = NULL;
-        return -e;
-    }
-    h->jit_wwin = w;
-    h->jit_populated = region_start(r);
-    return 0;
+    return (ptrdiff_t)((intptr_t)dc->jit_wwin - (intptr_t)dc->jit_code);
 }
 
 /* Map the code buffer's next pages into both views ahead of the
@@ -458,26 +424,25 @@ static int jit_map_window(struct hart *h, unsigned r)
  * host page faults (docs/cpu.md).  The region fills front to back, so at
  * most one step is mapped before it is used.  Without MADV_POPULATE_*
  * (Linux < 5.14) the calls fail and the pages fault in as before. */
-static void jit_populate_ahead(struct hart *h)
+static void jit_populate_ahead(struct dcache *dc)
 {
-    size_t end = region_start(h->jit_region) + JIT_REGION_SIZE;
-    if (h->jit_populated >= end ||
-        h->jit_used + JIT_POPULATE_STEP / 2 < h->jit_populated)
+    size_t start = region_start(dc->jit_region), end = start + JIT_REGION_SIZE;
+    if (dc->jit_populated >= end ||
+        dc->jit_used + JIT_POPULATE_STEP / 2 < dc->jit_populated)
         return;
-    size_t from = h->jit_populated > h->jit_used ? h->jit_populated
-                                                  : h->jit_used & ~(size_t)4095;
+    size_t from = dc->jit_populated > dc->jit_used ? dc->jit_populated
+                                                    : dc->jit_used & ~(size_t)4095;
     size_t to = from + JIT_POPULATE_STEP < end ? from + JIT_POPULATE_STEP : end;
-    (void)madvise(h->jit_wwin + (from - region_start(h->jit_region)), to - from,
-                  MADV_POPULATE_WRITE);
-    (void)madvise(h->jit_code + from, to - from, MADV_POPULATE_READ);
-    h->jit_populated = to;
-    /* And unmap the window's pages a step behind the translator: they are
-     * mapped in the read-execute view too, and each view counts in RSS
-     * (up to a region, 2 MiB, twice).  The memfd keeps the bytes; a link
-     * patched into one of them later faults it back in (a minor fault). */
-    size_t behind = from - region_start(h->jit_region);
-    if (behind > JIT_POPULATE_STEP)
-        (void)madvise(h->jit_wwin, behind - JIT_POPULATE_STEP, MADV_DONTNEED);
+    (void)madvise(dc->jit_wwin + from, to - from, MADV_POPULATE_WRITE);
+    (void)madvise(dc->jit_code + from, to - from, MADV_POPULATE_READ);
+    dc->jit_populated = to;
+    /* And unmap the read-write view's pages a step behind the translator:
+     * they are mapped in the read-execute view too, and each view counts
+     * in RSS (up to a region, 2 MiB, twice).  The memfd keeps the bytes; a
+     * link patched into one of them later faults it back in (a minor
+     * fault), until the next region's start drops the view again. */
+    if (from - start > JIT_POPULATE_STEP)
+        (void)madvise(dc->jit_wwin + start, from - start - JIT_POPULATE_STEP, MADV_DONTNEED);
 }
 
 /* Linked exits whose jmp was patched to lead into an older region than
@@ -495,7 +460,7 @@ struct jit_backrefs {
 
 static bool backref_add(struct hart *h, unsigned r, const uint8_t *site)
 {
-    struct jit_backrefs *br = &h->jit_in[r];
+    struct jit_backrefs *br = &h->dc->jit_in[r];
     if (br->n == br->cap) {
         unsigned cap = br->cap ? 2 * br->cap : 256;
         uint32_t *p = realloc(br->site, cap * sizeof(*p));
@@ -504,25 +469,22 @@ static bool backref_add(struct hart *h, unsigned r, const uint8_t *site)
         br->site = p;
         br->cap = cap;
     }
-    br->site[br->n++] = (uint32_t)(site - h->jit_code);
+    br->site[br->n++] = (uint32_t)(site - h->dc->jit_code);
     return true;
 }
 
 static unsigned region_of(const struct hart *h, const uint8_t *p)
 {
-    return (unsigned)((size_t)(p - h->jit_code - JIT_STUBS) / JIT_REGION_SIZE);
+    return (unsigned)((size_t)(p - h->dc->jit_code - JIT_STUBS) / JIT_REGION_SIZE);
 }
 
-/* Set the rel32 of the linked exit's jmp at `site`: through the writable
- * window in the current region, through the file in an older one.  0, or
- * -errno (the jmp is unchanged). */
-static int patch_site(struct hart *h, uint8_t *site, int32_t rel)
+/* Set the rel32 of the linked exit's jmp at `site`, through the read-write
+ * view, in one aligned 4-byte store (emit_link_exit aligns it): other
+ * harts may be running the code, and x86 fetches an aligned 4-byte field
+ * whole, the old value or the new. */
+static void patch_site(struct hart *h, uint8_t *site, int32_t rel)
 {
-    if (region_age(h, site) == 0) {
-        memcpy(site + 1 + jit_wdelta(h), &rel, 4);
-        return 0;
-    }
-    return jit_write(h, &rel, 4, (size_t)(site + 1 - h->jit_code));
+    __atomic_store_n((int32_t *)(void *)(site + 1 + jit_wdelta(h->dc)), rel, __ATOMIC_RELAXED);
 }
 
 /* Resolve a linked exit (see the header comment): when the target slot
@@ -530,17 +492,27 @@ static int patch_site(struct hart *h, uint8_t *site, int32_t rel)
  * return that entry; else NULL. */
 static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
 {
-    if (slot->op != OP_JIT)
+    struct dcache *dc = h->dc;
+    const struct dpage *d = &dc->arena[((uintptr_t)slot - (uintptr_t)dc->arena) /
+                                       sizeof(struct dpage)];
+    /* Read under the lock: a region's recycling unpublishes its blocks
+     * under it, and a link made after that would outlive the region. */
+    pthread_mutex_lock(&dc->lock);
+    uint64_t w = insn_word(slot);
+    if ((uint16_t)w != OP_JIT) {
+        pthread_mutex_unlock(&dc->lock);
         return NULL;
-    uint8_t *entry = h->jit_code + slot->raw + h->jit_prologue;
-    /* Into an older region only with a record to undo it (above); else
-     * the jump is taken but not patched. */
-    if (region_age(h, entry) > region_age(h, site) &&
-        (!h->jit_in || !backref_add(h, region_of(h, entry), site)))
-        return entry;
-    (void)patch_site(h, site, (int32_t)(entry - (site + 5)));
-    /* On a failed write the jump stays unpatched and is taken this time;
-     * a record made for it is harmless (it sets rel32 0 again). */
+    }
+    uint8_t *entry = dc->jit_code + (w >> 32) + dc->jit_prologue;
+    /* Only in a page still in use: a retired page's code may still run
+     * (on a hart that has not passed a quiescent point since), and its
+     * regions may be on their way to reuse.  Into an older region only
+     * with a record to undo it (above); else the jump is taken but not
+     * patched. */
+    if (d->live && (region_age(h, entry) <= region_age(h, site) ||
+                    (dc->jit_in && backref_add(h, region_of(h, entry), site))))
+        patch_site(h, site, (int32_t)(entry - (site + 5)));
+    pthread_mutex_unlock(&dc->lock);
     return entry;
 }
 
@@ -558,6 +530,8 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     uint8_t *out1, *out2;
     emit_charge_and_poll(b, &out1, &out2);
     op_rm(b, 1, 0x89, RCX, R12, H_VPC);                    /* mov [vpc], rcx */
+    while (((uintptr_t)b->p + 1) & 3)
+        b1(b, 0x90);                        /* nop: the rel32 4-aligned (patch_site) */
     uint8_t *site = b->p;
     b1(b, 0xe9); b4(b, 0);                                 /* jmp resolve (patched) */
     mov_imm64(b, RDI, (uint64_t)(uintptr_t)&b->dp->insn[abs >> 1]);
@@ -816,160 +790,163 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     return false;
 }
 
-int jit_init(struct hart *h)
+int jit_init(struct dcache *dc)
 {
-    h->jit_enabled = false;
     /* W^X: the code buffer is a memfd mapped read-execute; the translator
-     * writes the region being filled through a second, read-write window
-     * (and patches older regions with pwrite), so no page a guest could
-     * steer the translator into writing is ever executable at the same
-     * address, and no more than one region is mapped (and counted in RSS)
-     * twice. */
+     * writes it through a second, read-write view at another address, so
+     * no page a guest could steer the translator into writing is ever
+     * executable at the same address.  The read-write view's pages are
+     * dropped behind the translator (jit_populate_ahead), so they are not
+     * counted in RSS twice. */
     int fd = memfd_create("vessel-jit", MFD_CLOEXEC);
     if (fd < 0)
         return -1;
-    void *rx = MAP_FAILED;
-    if (ftruncate(fd, JIT_BUF_SIZE) == 0)
-        rx = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_EXEC,
-                  MAP_SHARED | MAP_NORESERVE, fd, 0);
-    if (rx == MAP_FAILED) {
+    void *rx = MAP_FAILED, *rw = MAP_FAILED;
+    if (ftruncate(fd, JIT_BUF_SIZE) == 0) {
+        rx = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_NORESERVE, fd, 0);
+        rw = mmap(NULL, JIT_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    }
+    if (rx == MAP_FAILED || rw == MAP_FAILED) {
+        if (rx != MAP_FAILED)
+            munmap(rx, JIT_BUF_SIZE);
+        if (rw != MAP_FAILED)
+            munmap(rw, JIT_BUF_SIZE);
         close(fd);
         return -1;
     }
-    h->jit_code = rx;
-    h->jit_fd = fd;
-    h->jit_size = JIT_BUF_SIZE;
-    h->jit_wwin = NULL;
-    /* The stubs' page, assembled on the stack and stored once. */
-    uint8_t stubs[JIT_STUBS];
-    memset(stubs, 0xcc, sizeof(stubs));   /* int3 between the stubs */
-    struct jbuf b = { .p = h->jit_code,
-                      .w = (ptrdiff_t)((intptr_t)stubs - (intptr_t)h->jit_code) };
+    dc->jit_code = rx;
+    dc->jit_wwin = rw;
+    dc->jit_fd = fd;
+    dc->jit_size = JIT_BUF_SIZE;
+    /* The stubs' page. */
+    struct hart stub_h = { .dc = dc };   /* only its dc is read */
+    struct jbuf b = { .p = dc->jit_code, .w = jit_wdelta(dc) };
+    memset(dc->jit_wwin, 0xcc, JIT_STUBS);   /* int3 between the stubs */
     emit_epilogue(&b);
-    b.p = jit_chain(h);
-    h->jit_prologue = prologue_size();
-    emit_chain_stub(&b, h->jit_prologue, h->jit_code, jit_epilogue(h));
-    if (b.p > h->jit_code + JIT_STUB_EXC) {   /* the stubs overlap: a bug */
-        jit_destroy(h);
+    b.p = jit_chain(&stub_h);
+    dc->jit_prologue = prologue_size();
+    emit_chain_stub(&b, dc->jit_prologue, dc->jit_code, jit_epilogue(&stub_h));
+    if (b.p > dc->jit_code + JIT_STUB_EXC) {   /* the stubs overlap: a bug */
+        jit_destroy(dc);
         return -1;
     }
-    b.p = h->jit_code + JIT_STUB_EXC;
-    emit_exc_stub(&b, jit_epilogue(h));
-    h->jit_region = 0;
-    if (jit_write(h, stubs, (size_t)(b.p - h->jit_code), 0) < 0 ||
-        jit_map_window(h, 0) < 0) {
-        jit_destroy(h);
-        return -1;
-    }
-    h->jit_hot = JIT_HOT;       /* hart_set_jit may change it */
-    h->jit_in = calloc(JIT_REGIONS, sizeof(*h->jit_in));   /* optional */
-    h->jit_used = JIT_STUBS;
-    h->jit_empty = true;
-    h->jit_enabled = true;
+    b.p = dc->jit_code + JIT_STUB_EXC;
+    emit_exc_stub(&b, jit_epilogue(&stub_h));
+    (void)madvise(dc->jit_wwin, JIT_STUBS, MADV_DONTNEED);
+    dc->jit_region = 0;
+    dc->jit_populated = JIT_STUBS;
+    dc->jit_in = calloc(JIT_REGIONS, sizeof(*dc->jit_in));   /* optional */
+    dc->jit_used = JIT_STUBS;
+    dc->jit_empty = true;
     return 0;
 }
 
-void jit_destroy(struct hart *h)
+void jit_destroy(struct dcache *dc)
 {
-    if (h->jit_in) {
+    if (dc->jit_in) {
         for (unsigned q = 0; q < JIT_REGIONS; q++)
-            free(h->jit_in[q].site);
-        free(h->jit_in);
-        h->jit_in = NULL;
+            free(dc->jit_in[q].site);
+        free(dc->jit_in);
+        dc->jit_in = NULL;
     }
-    if (h->jit_code) {
-        if (h->jit_wwin)
-            munmap(h->jit_wwin, JIT_REGION_SIZE);
-        munmap(h->jit_code, h->jit_size);
-        close(h->jit_fd);
+    if (dc->jit_code) {
+        munmap(dc->jit_wwin, dc->jit_size);
+        munmap(dc->jit_code, dc->jit_size);
+        close(dc->jit_fd);
     }
-    h->jit_wwin = NULL;
-    h->jit_code = NULL;
-    h->jit_enabled = false;
+    dc->jit_wwin = NULL;
+    dc->jit_code = NULL;
 }
 
 /* Give the host memory of [off, off+len) of the code buffer back (it
  * reads zeros afterwards). */
-static void jit_discard(struct hart *h, size_t off, size_t len)
+static void jit_discard(struct dcache *dc, size_t off, size_t len)
 {
-    fallocate(h->jit_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+    fallocate(dc->jit_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
               (off_t)off, (off_t)len);
 }
 
-void jit_reset(struct hart *h)
+void jit_reset(struct dcache *dc)
 {
-    if (!h->jit_code)
+    if (!dc->jit_code)
         return;
     /* Nothing translated since jit_init or the last reset (a new hart's
-     * reset, a restore's): the buffer is empty and its window mapped. */
-    if (h->jit_empty && h->jit_wwin)
+     * reset, a restore's): the buffer is empty. */
+    if (dc->jit_empty)
         return;
-    jit_discard(h, JIT_STUBS, h->jit_size - JIT_STUBS);
-    if (h->jit_in)
+    jit_discard(dc, JIT_STUBS, dc->jit_size - JIT_STUBS);
+    (void)madvise(dc->jit_wwin, dc->jit_size, MADV_DONTNEED);
+    if (dc->jit_in)
         for (unsigned q = 0; q < JIT_REGIONS; q++)
-            h->jit_in[q].n = 0;
-    h->jit_used = JIT_STUBS;
-    h->jit_region = 0;
-    h->jit_empty = true;
-    if (jit_map_window(h, 0) < 0)
-        h->jit_enabled = false;     /* the interpreter runs everything */
+            dc->jit_in[q].n = 0;
+    dc->jit_used = JIT_STUBS;
+    dc->jit_populated = JIT_STUBS;
+    dc->jit_region = 0;
+    dc->jit_region_pending = false;
+    dc->jit_empty = true;
 }
 
-/* Set every site patched into region r back to its resolver (rel32 0),
- * and forget them.  0, or -errno of the first write that failed (the
- * rest are not tried: the caller then makes every translation
- * unreachable). */
-static int unlink_into(struct hart *h, unsigned r)
-{
-    struct jit_backrefs *br = &h->jit_in[r];
-    int rc = 0;
-    for (unsigned i = 0; i < br->n && !rc; i++)
-        rc = patch_site(h, h->jit_code + br->site[i], 0);
-    br->n = 0;
-    return rc;
-}
-
-/* Move on to the next region of the ring, dropping what it held. */
+/* Move on to the next region of the ring, the oldest (under the lock):
+ * set the sites linked into it back to their resolver (rel32 0), and
+ * unpublish every block in it, so that nothing leads into it any more.  Harts may still run its code until they pass a quiescent
+ * point: it is rewritten only after that (region_ready). */
 static void next_region(struct hart *h)
 {
-    unsigned r = (h->jit_region + 1) % JIT_REGIONS;
-    size_t start = region_start(r);
-    if (h->jit_in && unlink_into(h, r) < 0) {
-        /* A site could not be set back: make every translation
-         * unreachable instead (only slots lead into the buffer, and none
-         * runs now), so no jump into region r can be taken. */
-        for (unsigned q = 0; q < JIT_REGIONS; q++)
-            dcache_drop_translations(h, q, h->jit_code + region_start(q),
-                                     h->jit_code + region_start(q) + JIT_REGION_SIZE);
+    struct dcache *dc = h->dc;
+    unsigned r = (dc->jit_region + 1) % JIT_REGIONS;
+    if (dc->jit_in) {
+        struct jit_backrefs *br = &dc->jit_in[r];
+        for (unsigned i = 0; i < br->n; i++)
+            patch_site(h, dc->jit_code + br->site[i], 0);
+        br->n = 0;
     }
-    dcache_drop_translations(h, r, h->jit_code + start,
-                             h->jit_code + start + JIT_REGION_SIZE);
-    jit_discard(h, start, JIT_REGION_SIZE);
-    h->jit_region = r;
-    h->jit_used = start;
-    if (jit_map_window(h, r) < 0)
-        h->jit_enabled = false;     /* the interpreter runs everything */
+    dc->jit_region_epoch = dcache_unpublish_region(h, r, (uint32_t)region_start(r),
+                                                   (uint32_t)(region_start(r) + JIT_REGION_SIZE));
+    dc->jit_region = r;
+    dc->jit_used = region_start(r);
+    dc->jit_populated = region_start(r);
+    dc->jit_region_pending = true;
+    /* Links patched into older regions left pages mapped in the
+     * read-write view: drop them. */
+    (void)madvise(dc->jit_wwin, dc->jit_size, MADV_DONTNEED);
+}
+
+/* May the region being filled be written?  Once every hart has passed a
+ * quiescent point since it was recycled: its old bytes go then. */
+static bool region_ready(struct hart *h)
+{
+    struct dcache *dc = h->dc;
+    if (!dc->jit_region_pending)
+        return true;
+    if (!dcache_all_past(h, dc->jit_region_epoch))
+        return false;
+    jit_discard(dc, region_start(dc->jit_region), JIT_REGION_SIZE);
+    dc->jit_region_pending = false;
+    return true;
 }
 
 static bool translate(struct hart *h, struct dpage *dp, unsigned off)
 {
-    if (!h->jit_enabled || !h->jit_wwin)
+    struct dcache *dc = h->dc;
+    if (!h->jit_enabled || !dc->jit_code || dp == h->scratch)
         return false;
     struct insn *first = &dp->insn[off >> 1];
-    if (first->op == OP_DECODE)
-        dcache_decode_slot(h, dp, off);
+    dcache_decode_locked(dp, off);
+    if (first->op == OP_JIT)
+        return true;      /* another hart translated it meanwhile */
     if (!jit_can_translate(first->op))
         return false;
-    size_t end = region_start(h->jit_region) + JIT_REGION_SIZE;
-    if (end - h->jit_used < (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4))
-        next_region(h);   /* may drop translations of `dp`: none is running */
-    if (!h->jit_wwin)
+    size_t end = region_start(dc->jit_region) + JIT_REGION_SIZE;
+    if (end - dc->jit_used < (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4))
+        next_region(h);   /* may unpublish blocks of `dp` */
+    if (!region_ready(h))
         return false;
-    jit_populate_ahead(h);
-    dp->jit_regions |= (uint8_t)(1u << h->jit_region);
-    h->jit_empty = false;
+    jit_populate_ahead(dc);
+    dp->jit_regions |= (uint8_t)(1u << dc->jit_region);
+    dc->jit_empty = false;
 
-    struct jbuf b = { .p = h->jit_code + h->jit_used, .dp = dp, .start = off, .w = jit_wdelta(h) };
+    struct jbuf b = { .p = dc->jit_code + dc->jit_used, .dp = dp, .start = off,
+                      .w = jit_wdelta(dc) };
     uint8_t *entry = b.p;
     emit_prologue(&b);
     jit_regs_plan(h, &b, dp, off);
@@ -983,9 +960,8 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     uint32_t count = 0;
     for (;;) {
         struct insn *in = &dp->insn[o >> 1];
-        if (in->op == OP_DECODE)
-            dcache_decode_slot(h, dp, o);
-        if (in->op == OP_JIT) {
+        dcache_decode_locked(dp, o);
+        if (__atomic_load_n(&in->op, __ATOMIC_ACQUIRE) == OP_JIT) {
             /* Another block starts here (its slot now publishes it, so
              * the instruction cannot be read from it): go on into that
              * block by a linked exit.  Handing over to the interpreter
@@ -1020,11 +996,11 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
             break;
         }
     }
-    h->jit_used += (size_t)(b.p - entry);
-    h->jit_used = (h->jit_used + 15) & ~(size_t)15;
+    dc->jit_used += (size_t)(b.p - entry);
+    dc->jit_used = (dc->jit_used + 15) & ~(size_t)15;
     /* Publish: the first slot becomes OP_JIT, its raw field the code's
      * offset in the buffer (jit.h), written first. */
-    first->raw = (uint32_t)(entry - h->jit_code);
+    first->raw = (uint32_t)(entry - dc->jit_code);
     __atomic_store_n(&first->op, (uint16_t)OP_JIT, __ATOMIC_RELEASE);
     return true;
 }
@@ -1035,7 +1011,9 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
 {
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
+    pthread_mutex_lock(&h->dc->lock);
     bool ok = translate(h, dp, off);
+    pthread_mutex_unlock(&h->dc->lock);
     clock_gettime(CLOCK_MONOTONIC, &b);
     h->jit_translate_ns += (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL +
                                       (b.tv_nsec - a.tv_nsec));
@@ -1045,9 +1023,9 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
 
 #else /* not x86-64: no translator, the interpreter runs everything */
 
-int jit_init(struct hart *h) { h->jit_enabled = false; return -1; }
-void jit_destroy(struct hart *h) { (void)h; }
-void jit_reset(struct hart *h) { (void)h; }
+int jit_init(struct dcache *dc) { (void)dc; return -1; }
+void jit_destroy(struct dcache *dc) { (void)dc; }
+void jit_reset(struct dcache *dc) { (void)dc; }
 bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
 {
     (void)h; (void)dp; (void)off;
