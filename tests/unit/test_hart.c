@@ -1669,6 +1669,130 @@ static void test_jit_link_into_older_region(void **state)
     }
 }
 
+/* ---- the cache shared by a VM's harts ---- */
+
+/* A second hart of the same VM, sharing e->h's cache. */
+static struct hart *second_hart(struct env *e)
+{
+    struct hart_config cfg = { .hartid = 1, .mem = e->mem, .clock = &e->clock,
+                               .reset_pc = RAM, .share = e->h };
+    struct hart *h1 = hart_new(&cfg);
+    assert_non_null(h1);
+    assert_ptr_equal(h1->dc, e->h->dc);
+    return h1;
+}
+
+/* Hart 1 runs the blocks hart 0 translated: it translates none itself,
+ * and the cache's figures are counted once, at hart 0. */
+static void test_shared_cache_translates_once(void **state)
+{
+    struct env *e = *state;
+    if (!e->h->jit_enabled)
+        skip();
+    struct hart *h1 = second_hart(e);
+    put32(e, RAM + 0x00, 0x00000513);   /* li a0,0 */
+    put32(e, RAM + 0x04, 0x06400593);   /* li a1,100 */
+    put32(e, RAM + 0x08, 0x00b50533);   /* loop: add a0,a0,a1 */
+    put32(e, RAM + 0x0c, 0xfff58593);   /* addi a1,a1,-1 */
+    put32(e, RAM + 0x10, 0xfe059ce3);   /* bnez a1,loop */
+    put32(e, RAM + 0x14, 0x00100073);   /* ebreak */
+    e->h->jit_hot = h1->jit_hot = 1;
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(e->h, 10), 5050);
+    uint64_t ins0, blocks0, ns, ins1, blocks1, pages, bytes;
+    hart_exec_stats(e->h, &ins0, &blocks0, &ns);
+    assert_true(blocks0 > 0 && ins0 > 0);
+    h1->mtvec = RAM + 0x3000;
+    hart_run(h1, 100000);
+    assert_int_equal(h1->mcause, EXC_BREAKPOINT);
+    assert_int_equal(hart_get_x(h1, 10), 5050);
+    hart_exec_stats(h1, &ins1, &blocks1, &ns);
+    assert_int_equal(blocks1, 0);
+    assert_true(ins1 > 0);              /* it ran translated code */
+    hart_cache_stats(e->h, &pages, &bytes);
+    assert_true(pages > 0 && bytes > 0);
+    hart_cache_stats(h1, &pages, &bytes);
+    assert_int_equal(pages, 0);
+    assert_int_equal(bytes, 0);
+    hart_free(h1);
+}
+
+/* A page one hart retires is not reused while another hart may still
+ * hold it (its fetch TLB leads there and it has passed no quiescent point
+ * since): the first hart decodes into its scratch page meanwhile.  Once
+ * the other hart passes one, its entry is gone and the page is reused. */
+static void test_shared_cache_waits_for_quiescence(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h, *h1 = second_hart(e);
+    struct dpage *d;
+    unsigned n = h->dc->arena_pages;
+    pmp_update_all(e);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(dcache_fetch_page(h, RAM + i * 4096ULL, &d), 0);
+    /* Hart 1 comes online and fetches page 0 through its TLB. */
+    dcache_quiesce(h1, false);
+    assert_int_equal(dcache_fetch_page(h1, RAM, &d), 0);
+    assert_ptr_equal(d, &h->dc->arena[0]);
+    struct tlb_entry *e1 = &h1->itlb->e[ACC_FETCH][tlb_index(RAM >> 12)];
+    assert_true(e1->vtag == RAM >> 12 && e1->dp == d);
+    /* Hart 0 needs a page: the hand retires some, page 0 among them, but
+     * none can be reused yet. */
+    uint64_t pn = RAM + (uint64_t)n * 4096;
+    assert_int_equal(dcache_fetch_page(h, pn, &d), 0);
+    assert_ptr_equal(d, h->scratch);
+    assert_false(dcache_is_code(h, pn));
+    assert_false(dcache_is_code(h, RAM));
+    assert_true(e1->vtag == RAM >> 12);            /* not yet applied */
+    assert_int_equal(h->dc->arena[0].paddr, RAM);  /* not reused */
+    /* Hart 1's quiescent point: its entry goes, and the page is free. */
+    dcache_quiesce(h1, false);
+    assert_false(e1->vtag == RAM >> 12);
+    assert_int_equal(dcache_fetch_page(h, pn, &d), 0);
+    assert_true(d != h->scratch);
+    assert_true(dcache_is_code(h, pn));
+    /* Outside hart_run a hart is waited for by no one. */
+    dcache_quiesce(h1, true);
+    assert_int_equal(dcache_fetch_page(h1, RAM + 4096, &d), 0);
+    hart_free(h1);
+}
+
+/* Code one hart rewrites runs on another sharing its cache once that
+ * one has executed FENCE.I (Zifencei): the page is compared with memory
+ * at its next entry and decoded afresh; the generation is counted over
+ * both harts, so hart 1's FENCE.I after hart 0's validation still makes
+ * it compare. */
+static void test_shared_cache_fence_i_other_hart(void **state)
+{
+    struct env *e = *state;
+    struct hart *h1 = second_hart(e);
+    put32(e, RAM + 0x00, 0x00100513);   /* li a0,1 */
+    put32(e, RAM + 0x04, 0x00100073);   /* ebreak */
+    e->h->jit_hot = h1->jit_hot = 1;
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(e->h, 10), 1);
+    h1->mtvec = RAM + 0x3000;
+    hart_run(h1, 1000);
+    assert_int_equal(hart_get_x(h1, 10), 1);
+    /* Rewritten behind both harts' backs (as another hart's store through
+     * its write TLB would): hart 1 still runs the old code... */
+    put32(e, RAM + 0x00, 0x00200513);   /* li a0,2 */
+    h1->pc = RAM;
+    hart_run(h1, 1000);
+    assert_int_equal(hart_get_x(h1, 10), 1);
+    /* ...hart 0 fences and sees it; then hart 1 fences and sees it too. */
+    dcache_flush(e->h);
+    e->h->pc = RAM;
+    hart_run(e->h, 1000);
+    assert_int_equal(hart_get_x(e->h, 10), 2);
+    put32(e, RAM + 0x00, 0x00300513);   /* li a0,3 */
+    dcache_flush(h1);
+    h1->pc = RAM;
+    hart_run(h1, 1000);
+    assert_int_equal(hart_get_x(h1, 10), 3);
+    hart_free(h1);
+}
+
 static void test_tlb_holds_1mib_strides(void **state)
 {
     struct env *e = *state;
@@ -1793,6 +1917,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mip_rmw_keeps_wire_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_log_catches_stores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_buffer_never_wx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_cache_translates_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_cache_waits_for_quiescence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_cache_fence_i_other_hart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sfence_vma_one_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sum_selects_tlb_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_amo_uses_tlb_permissions, setup, teardown),
