@@ -48,6 +48,7 @@
  * data.  Its first store retires it, and its stores run from the write
  * TLB from then on; if it still holds code, its next fetch decodes it
  * afresh. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -443,16 +444,18 @@ static struct dpage *dpage_alloc(struct hart *h)
 }
 
 /* The decoded page for `ppage`: the one in the hash, or a new one (its
- * snapshot read now).  NULL: no page is reusable yet. */
-static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
+ * snapshot read now; *created).  NULL: no page is reusable yet. */
+static struct dpage *dcache_get(struct hart *h, uint64_t ppage, bool *created)
 {
     struct dcache *dc = h->dc;
     struct dpage *d = dcache_lookup(dc, ppage);
+    *created = false;
     if (d)
         return d;
     pthread_mutex_lock(&dc->lock);
     d = dcache_lookup(dc, ppage);   /* another hart may have made it */
     if (!d && (d = dpage_alloc(h))) {
+        *created = true;
         d->paddr = ppage;
         d->gen = h->dgen;
         d->live = true;
@@ -466,7 +469,8 @@ static struct dpage *dcache_get(struct hart *h, uint64_t ppage)
 }
 
 /* Remove this hart's write-TLB entries that map physical page `ppage`, so
- * its stores to it take the slow path and retire the decoded page. */
+ * its stores to it take the slow path and retire the decoded page.  A
+ * scan of every set: done once per page and hart (dcache_fetch_page). */
 static void wtlb_evict(struct hart *h, uint64_t ppage)
 {
     for (int m = 0; m < TLB_SETS; m++) {
@@ -539,15 +543,16 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
         h->exc_tval = vaddr;
         return EXC_INSN_ACCESS;
     }
-    struct dpage *d = dcache_get(h, ppage);
+    bool created;
+    struct dpage *d = dcache_get(h, ppage, &created);
     if (d && __atomic_load_n(&d->gen, __ATOMIC_ACQUIRE) < h->dgen) {
-        int r = dcache_revalidate(h, d);
-        if (r < 0) {
+        int v = dcache_revalidate(h, d);
+        if (v < 0) {
             h->exc_tval = vaddr;        /* not RAM: checked above */
             return EXC_INSN_ACCESS;
         }
-        if (r == 0)
-            d = dcache_get(h, ppage);   /* changed: decode it afresh */
+        if (v == 0)
+            d = dcache_get(h, ppage, &created);   /* changed: decode it afresh */
     }
     if (!d) {
         d = scratch_page(h, ppage);
@@ -560,7 +565,13 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
     }
     if (!d->ref)
         d->ref = true;
-    wtlb_evict(h, ppage);
+    /* A page new to the cache, or new to this hart's fetch TLB (a first
+     * fetch, or the first since a shootdown): from now on its stores to
+     * the page take the slow path (tlb_fill does not map a decoded page)
+     * and retire it. */
+    struct itlb_rmap *r = &h->rmap[d - h->dc->arena];
+    if (created || (!r->n && pmp_allows(h, ppage, 4096, ACC_FETCH, h->priv)))
+        wtlb_evict(h, ppage);
     /* Cache the translation only when PMP allows the whole page: then
      * every fetch in it would pass. */
     if (pmp_allows(h, ppage, 4096, ACC_FETCH, h->priv)) {
@@ -576,13 +587,14 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
     return 0;
 }
 
-void dcache_decode_locked(struct dpage *d, unsigned off)
+void dcache_decode_slot(struct dpage *d, unsigned off)
 {
     struct insn *s = &d->insn[off >> 1];
+    uint64_t w = insn_word(s);
+    if ((uint16_t)w != OP_DECODE)
+        return;     /* decoded (or published) meanwhile */
     struct insn in;
     uint64_t lo = 0, hi = 0;
-    if (__atomic_load_n(&s->op, __ATOMIC_RELAXED) != OP_DECODE)
-        return;     /* decoded (or published) meanwhile */
     memset(&in, 0, sizeof(in));
     if (off >= 4096) {
         /* The sentinel: execution ran off the end of the page. */
@@ -601,25 +613,20 @@ void dcache_decode_locked(struct dpage *d, unsigned off)
             rv_decode((uint32_t)(lo | hi << 16), &in);
         }
     }
-    /* Fields first, op last: another hart may read the slot meanwhile. */
-    memcpy((uint8_t *)s + sizeof(s->op), (const uint8_t *)&in + sizeof(in.op),
-           sizeof(in) - sizeof(in.op));
-    __atomic_store_n(&s->op, in.op, __ATOMIC_RELEASE);
-}
-
-void dcache_decode_slot(struct hart *h, struct dpage *d, unsigned off)
-{
-    /* Shared: under the lock, so that no decode of a slot can land after
-     * another hart decoded it and published a block there (its raw field
-     * would be overwritten).  A hart alone decodes without it. */
-    struct dcache *dc = h->dc;
-    if (d == h->scratch || __atomic_load_n(&dc->nmember, __ATOMIC_RELAXED) < 2) {
-        dcache_decode_locked(d, off);
-        return;
-    }
-    pthread_mutex_lock(&dc->lock);
-    dcache_decode_locked(d, off);
-    pthread_mutex_unlock(&dc->lock);
+    /* Another hart may read, decode or publish the slot meanwhile.  The
+     * second word (registers, immediate) is the same whoever decodes it,
+     * from the same snapshot: stored plainly.  The first (op, length, raw)
+     * goes in by compare-and-swap from the OP_DECODE word read above, so a
+     * decode that lost the race never overwrites a slot decoded, or a
+     * block published, in between; the swap orders the second word
+     * before it (release). */
+    _Static_assert(sizeof(struct insn) == 16 && offsetof(struct insn, rd) == 8,
+                   "a slot's two words");
+    memcpy((uint8_t *)s + 8, (const uint8_t *)&in + 8, 8);
+    uint64_t nw;
+    memcpy(&nw, &in, 8);
+    __atomic_compare_exchange_n((uint64_t *)(void *)s, &w, nw, false,
+                                __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 uint64_t dcache_unpublish_region(struct hart *h, unsigned region, uint32_t lo, uint32_t hi)

@@ -67,7 +67,7 @@ uint64_t hart_interp(struct hart *h, int64_t n)
         if (likely(ip->op == OP_JIT))                                          \
             goto L_JIT;                                                        \
         if (unlikely(ip->op == OP_DECODE))                                     \
-            dcache_decode_slot(h, (struct dpage *)ibase, (unsigned)(ip - ibase) << 1); \
+            dcache_decode_slot((struct dpage *)ibase, (unsigned)(ip - ibase) << 1); \
         /* aux is unused by translatable ops: it counts entries. */          \
         if (h->jit_enabled && jit_can_translate(ip->op) && ++ip->aux >= h->jit_hot && \
             jit_translate(h, (struct dpage *)ibase, (unsigned)(ip - ibase) << 1)) \
@@ -184,7 +184,7 @@ L_JIT: {
     }
 
 L_DECODE:
-    dcache_decode_slot(h, (struct dpage *)ibase, (unsigned)(ip - ibase) << 1);
+    dcache_decode_slot((struct dpage *)ibase, (unsigned)(ip - ibase) << 1);
     DISPATCH();
 L_ILLEGAL:
     h->exc_tval = ip->raw;

@@ -412,11 +412,11 @@ int mmu_atomic_ptr(struct hart *h, uint64_t vaddr, unsigned size, bool write,
  * the refetch (nothing of the old page runs any more). (dcache.c) */
 int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **dp);
 /* Decode the slot of `dp` at page offset `off` (in bytes), if it is still
- * OP_DECODE: fields first, op last (release), so a hart reading the slot
- * at the same time sees OP_DECODE or the whole instruction.  The _locked
- * form is for callers holding dc->lock (the translator). (dcache.c) */
-void dcache_decode_slot(struct hart *h, struct dpage *dp, unsigned off);
-void dcache_decode_locked(struct dpage *dp, unsigned off);
+ * OP_DECODE: registers and immediate first, then op, length and raw by
+ * compare-and-swap (release), so a hart reading the slot at the same time
+ * sees OP_DECODE or the whole instruction, and a decode that loses a race
+ * changes nothing.  No lock. (dcache.c) */
+void dcache_decode_slot(struct dpage *dp, unsigned off);
 /* FENCE.I: decoded pages are revalidated against memory before this
  * hart's next use of them: fetch-TLB entries stay, and whoever takes one
  * checks the entry's dgen against h->dgen. (dcache.c) */

@@ -931,7 +931,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     if (!h->jit_enabled || !dc->jit_code || dp == h->scratch)
         return false;
     struct insn *first = &dp->insn[off >> 1];
-    dcache_decode_locked(dp, off);
+    dcache_decode_slot(dp, off);
     if (first->op == OP_JIT)
         return true;      /* another hart translated it meanwhile */
     if (!jit_can_translate(first->op))
@@ -960,7 +960,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     uint32_t count = 0;
     for (;;) {
         struct insn *in = &dp->insn[o >> 1];
-        dcache_decode_locked(dp, o);
+        dcache_decode_slot(dp, o);
         if (__atomic_load_n(&in->op, __ATOMIC_ACQUIRE) == OP_JIT) {
             /* Another block starts here (its slot now publishes it, so
              * the instruction cannot be read from it): go on into that

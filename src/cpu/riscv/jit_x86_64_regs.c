@@ -243,7 +243,7 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
      * any choice of held registers is correct). */
     for (unsigned n = 0; n < JIT_MAX_INSNS && o < 4096; n++) {
         struct insn *in = &dp->insn[o >> 1];
-        dcache_decode_locked(dp, o);   /* translate() holds the lock */
+        dcache_decode_slot(dp, o);
         if (!jit_in_block(in->op, in->imm) || o + 2u * in->len > 4096)
             break;
         uint32_t u = 0;
