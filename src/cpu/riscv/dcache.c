@@ -292,7 +292,7 @@ void dcache_quiesce(struct hart *h, bool offline)
             itlb_flush(h);
         } else {
             for (uint64_t k = seen; k < e; k++) {
-                unsigned i = __atomic_load_n(&dc->log[k % DLOG_SIZE], __ATOMIC_RELAXED);
+                unsigned i = __atomic_load_n(&dc->log[k % DLOG_SIZE], __ATOMIC_ACQUIRE);
                 if (i != DLOG_NONE)
                     itlb_evict(h, i);
             }

@@ -28,6 +28,39 @@
 #define AMO_LBL(name) [OP_##name] = &&L_AMO,
 #define FP_LBL(name) [OP_##name] = &&L_FP,
 
+/* The slots are shared with the VM's other harts, one of which may
+ * publish a block at a slot (OP_JIT, its raw field the code's offset)
+ * between this hart's dispatch on the slot's op and its reads of the
+ * rest (dcache.c).  The fields an instruction's execution reads stay; a
+ * handler that reads op again or raw takes a copy first. */
+
+/* Copy *ip into *c if it still holds the instruction dispatched on (not
+ * OP_JIT, not OP_DECODE); else false: dispatch again. */
+static inline bool slot_copy(const struct insn *ip, struct insn *c)
+{
+    uint64_t w = insn_word(ip);
+    if ((uint16_t)w == OP_JIT || (uint16_t)w == OP_DECODE)
+        return false;
+    memcpy(c, &w, 8);
+    memcpy((uint8_t *)c + 8, (const uint8_t *)ip + 8, 8);
+    return true;
+}
+
+/* The instruction bits of slot ip (for mtval): its raw field, or, if a
+ * block was published there meanwhile, the page's snapshot. */
+static uint32_t slot_bits(const struct hart *h, const struct insn *ibase,
+                          const struct insn *ip)
+{
+    uint64_t w = insn_word(ip);
+    if ((uint16_t)w != OP_JIT || ibase == h->cross)
+        return (uint32_t)(w >> 32);
+    const struct dpage *d = (const struct dpage *)(const void *)ibase;
+    unsigned off = (unsigned)(ip - ibase) << 1;
+    uint32_t v = 0;
+    memcpy(&v, &d->code[off], ip->len == 2 && off + 4 <= 4096 ? 4 : 2);
+    return v;
+}
+
 uint64_t hart_interp(struct hart *h, int64_t n)
 {
     static const void *const labels[OP_COUNT] = {
@@ -120,7 +153,7 @@ uint64_t hart_interp(struct hart *h, int64_t n)
     } while (0)
 #define FS_CHECK() do {                                                        \
         if (unlikely(!(h->mstatus & MSTATUS_FS))) {                            \
-            h->exc_tval = ip->raw;                                             \
+            h->exc_tval = slot_bits(h, ibase, ip);                             \
             EXC(EXC_ILLEGAL);                                                  \
         }                                                                      \
     } while (0)
@@ -464,7 +497,10 @@ L_FSGNJ_D:
     FS_DIRTY();
     NEXT();
 L_FP: {
-        int r = fp_exec(h, ip);
+        struct insn c;
+        if (unlikely(!slot_copy(ip, &c)))
+            DISPATCH();
+        int r = fp_exec(h, &c);
         if (unlikely(r != EXEC_NEXT)) {
             if (r >= 16)
                 EXC(r - 16);
@@ -472,9 +508,12 @@ L_FP: {
         NEXT();
     }
 L_AMO: {
-        uint64_t npc = PC() + 2 * ip->len;
+        struct insn c;
+        if (unlikely(!slot_copy(ip, &c)))
+            DISPATCH();
+        uint64_t npc = PC() + 2 * c.len;
         h->instret += (uint64_t)(n_start - n - traps);
-        int r = amo_exec(h, ip);
+        int r = amo_exec(h, &c);
         h->instret -= (uint64_t)(n_start - n - traps);
         if (r >= 16)
             EXC(r - 16);

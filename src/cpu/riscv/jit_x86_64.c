@@ -495,8 +495,11 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     struct dcache *dc = h->dc;
     const struct dpage *d = &dc->arena[((uintptr_t)slot - (uintptr_t)dc->arena) /
                                        sizeof(struct dpage)];
-    /* Read under the lock: a region's recycling unpublishes its blocks
-     * under it, and a link made after that would outlive the region. */
+    if ((uint16_t)insn_word(slot) != OP_JIT)
+        return NULL;        /* the common miss, without the lock */
+    /* Read again under the lock: a region's recycling unpublishes its
+     * blocks under it, and a link made after that would outlive the
+     * region. */
     pthread_mutex_lock(&dc->lock);
     uint64_t w = insn_word(slot);
     if ((uint16_t)w != OP_JIT) {
@@ -506,10 +509,14 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
     uint8_t *entry = dc->jit_code + (w >> 32) + dc->jit_prologue;
     /* Only in a page still in use: a retired page's code may still run
      * (on a hart that has not passed a quiescent point since), and its
-     * regions may be on their way to reuse.  Into an older region only
-     * with a record to undo it (above); else the jump is taken but not
-     * patched. */
-    if (d->live && (region_age(h, entry) <= region_age(h, site) ||
+     * regions may be on their way to reuse.  Never in the old code of a
+     * recycled region that waits to be rewritten (a hart that has not
+     * passed a quiescent point may still run it): a record made for it
+     * would later patch the region's new code.  Into an older region
+     * only with a record to undo it (above); else the jump is taken but
+     * not patched. */
+    bool pending = dc->jit_region_pending && region_of(h, site) == dc->jit_region;
+    if (d->live && !pending && (region_age(h, entry) <= region_age(h, site) ||
                     (dc->jit_in && backref_add(h, region_of(h, entry), site))))
         patch_site(h, site, (int32_t)(entry - (site + 5)));
     pthread_mutex_unlock(&dc->lock);
@@ -818,20 +825,20 @@ int jit_init(struct dcache *dc)
     dc->jit_wwin = rw;
     dc->jit_fd = fd;
     dc->jit_size = JIT_BUF_SIZE;
-    /* The stubs' page. */
-    struct hart stub_h = { .dc = dc };   /* only its dc is read */
+    /* The stubs' page: epilogue at the buffer's start (jit_epilogue),
+     * then the chain stub (jit_chain) and the exception exit. */
     struct jbuf b = { .p = dc->jit_code, .w = jit_wdelta(dc) };
     memset(dc->jit_wwin, 0xcc, JIT_STUBS);   /* int3 between the stubs */
     emit_epilogue(&b);
-    b.p = jit_chain(&stub_h);
+    b.p = dc->jit_code + JIT_STUB_CHAIN;
     dc->jit_prologue = prologue_size();
-    emit_chain_stub(&b, dc->jit_prologue, dc->jit_code, jit_epilogue(&stub_h));
+    emit_chain_stub(&b, dc->jit_prologue, dc->jit_code, dc->jit_code);
     if (b.p > dc->jit_code + JIT_STUB_EXC) {   /* the stubs overlap: a bug */
         jit_destroy(dc);
         return -1;
     }
     b.p = dc->jit_code + JIT_STUB_EXC;
-    emit_exc_stub(&b, jit_epilogue(&stub_h));
+    emit_exc_stub(&b, dc->jit_code);
     (void)madvise(dc->jit_wwin, JIT_STUBS, MADV_DONTNEED);
     dc->jit_region = 0;
     dc->jit_populated = JIT_STUBS;
@@ -920,7 +927,19 @@ static bool region_ready(struct hart *h)
         return true;
     if (!dcache_all_past(h, dc->jit_region_epoch))
         return false;
-    jit_discard(dc, region_start(dc->jit_region), JIT_REGION_SIZE);
+    size_t start = region_start(dc->jit_region);
+    jit_discard(dc, start, JIT_REGION_SIZE);
+    /* No record of a link may point into the old code (jit_link makes
+     * none there; this is the backstop). */
+    if (dc->jit_in)
+        for (unsigned q = 0; q < JIT_REGIONS; q++) {
+            struct jit_backrefs *br = &dc->jit_in[q];
+            unsigned k = 0;
+            for (unsigned i = 0; i < br->n; i++)
+                if (br->site[i] < start || br->site[i] >= start + JIT_REGION_SIZE)
+                    br->site[k++] = br->site[i];
+            br->n = k;
+        }
     dc->jit_region_pending = false;
     return true;
 }
@@ -939,6 +958,12 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     size_t end = region_start(dc->jit_region) + JIT_REGION_SIZE;
     if (end - dc->jit_used < (size_t)JIT_INSN_MAX * (JIT_MAX_INSNS + 4))
         next_region(h);   /* may unpublish blocks of `dp` */
+    /* This hart, in the interpreter, is at a quiescent point if the page
+     * it runs in is live (no retired page's slots lead it into the
+     * region): apply the shootdowns and count it, so that a hart alone
+     * need not wait for its next slice. */
+    if (dc->jit_region_pending && dp->live)
+        dcache_quiesce(h, false);
     if (!region_ready(h))
         return false;
     jit_populate_ahead(dc);
@@ -1011,6 +1036,8 @@ bool jit_translate(struct hart *h, struct dpage *dp, unsigned off)
 {
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
+    if (dp == h->scratch)
+        return false;
     pthread_mutex_lock(&h->dc->lock);
     bool ok = translate(h, dp, off);
     pthread_mutex_unlock(&h->dc->lock);
