@@ -179,16 +179,21 @@ static void run_until_ebreak(struct env *e)
     assert_int_equal(e->h->mcause, EXC_BREAKPOINT);
 }
 
-static void test_run_program(void **state)
+/* At RAM: a0 = the sum of 1..100 by a loop, then ebreak. */
+static void put_sum_loop(struct env *e)
 {
-    struct env *e = *state;
-    /* sum 1..100 with a loop, using compressed and 32-bit forms */
     put32(e, RAM + 0x00, 0x00000513);   /* li a0,0 */
     put32(e, RAM + 0x04, 0x06400593);   /* li a1,100 */
     put32(e, RAM + 0x08, 0x00b50533);   /* loop: add a0,a0,a1 */
     put32(e, RAM + 0x0c, 0xfff58593);   /* addi a1,a1,-1 */
     put32(e, RAM + 0x10, 0xfe059ce3);   /* bnez a1,loop */
     put32(e, RAM + 0x14, 0x00100073);   /* ebreak */
+}
+
+static void test_run_program(void **state)
+{
+    struct env *e = *state;
+    put_sum_loop(e);
     run_until_ebreak(e);
     assert_int_equal(hart_get_x(e->h, 10), 5050);
     assert_int_equal(e->h->mepc, RAM + 0x3000);
@@ -1690,12 +1695,7 @@ static void test_shared_cache_translates_once(void **state)
     if (!e->h->jit_enabled)
         skip();
     struct hart *h1 = second_hart(e);
-    put32(e, RAM + 0x00, 0x00000513);   /* li a0,0 */
-    put32(e, RAM + 0x04, 0x06400593);   /* li a1,100 */
-    put32(e, RAM + 0x08, 0x00b50533);   /* loop: add a0,a0,a1 */
-    put32(e, RAM + 0x0c, 0xfff58593);   /* addi a1,a1,-1 */
-    put32(e, RAM + 0x10, 0xfe059ce3);   /* bnez a1,loop */
-    put32(e, RAM + 0x14, 0x00100073);   /* ebreak */
+    put_sum_loop(e);
     e->h->jit_hot = h1->jit_hot = 1;
     run_until_ebreak(e);
     assert_int_equal(hart_get_x(e->h, 10), 5050);
@@ -1864,12 +1864,7 @@ static void test_jit_buffer_never_wx(void **state)
 {
     struct env *e = *state;
     assert_true(e->h->jit_enabled);
-    put32(e, RAM + 0x00, 0x00000513);   /* li a0,0 */
-    put32(e, RAM + 0x04, 0x06400593);   /* li a1,100 */
-    put32(e, RAM + 0x08, 0x00b50533);   /* loop: add a0,a0,a1 */
-    put32(e, RAM + 0x0c, 0xfff58593);   /* addi a1,a1,-1 */
-    put32(e, RAM + 0x10, 0xfe059ce3);   /* bnez a1,loop */
-    put32(e, RAM + 0x14, 0x00100073);   /* ebreak */
+    put_sum_loop(e);
     run_until_ebreak(e);
     assert_int_equal(hart_get_x(e->h, 10), 5050);
     assert_true(e->h->dc->jit_used > 0);
