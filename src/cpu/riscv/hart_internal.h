@@ -98,9 +98,9 @@ static inline uint64_t insn_word(const struct insn *in)
 /* A physical page's decoded instructions: one slot per halfword, plus a
  * sentinel slot (index 2048) that decodes as "fell off the page".
  * Shared by the harts of a VM (struct dcache): while the page is in the
- * hash a slot changes only from OP_DECODE to decoded (op stored last,
- * release) and from decoded to OP_JIT (jit.h), so harts read slots
- * without a lock. */
+ * hash a slot changes only from OP_DECODE to decoded (dcache_decode_slot),
+ * from decoded to OP_JIT and back to OP_DECODE when its code's region is
+ * recycled (jit.h), so harts read slots without a lock. */
 #define DPAGE_SLOTS 2049
 /* About 36 KiB; cache-line aligned.  The arena is on transparent huge
  * pages (dcache.c), so a dpage is not page-aligned: evicting one clears
@@ -188,7 +188,8 @@ struct itlb_rmap {
  * once.  Harts read it without the lock (slots, the hash chains, the code
  * buffer); everything else changes under it.  Nothing a hart may still
  * hold is reused until it has passed a quiescent point (dcache_quiesce:
- * between slices, or outside hart_run): a page taken out of use is
+ * between slices, outside hart_run, at a refetch that needs a new page, or
+ * translating in a live page): a page taken out of use is
  * retired, its fetch-TLB shootdown logged, and reused once every member
  * hart has seen the log that far. */
 struct dcache {

@@ -22,10 +22,15 @@
  * (written first, then op, with release order).  Only raw and op change:
  * the fields the instruction's own execution reads (rd, rs1, rs2, imm)
  * stay, so a reader that loaded the slot's old op a moment before still
- * runs the instruction right.  Whatever retires the page (a store to it,
- * FENCE.I revalidation) drops the entry with it.  Host
- * code memory is a ring of regions filled in turn; the oldest is recycled
- * when the current one is full (its blocks' slots cleared), and
+ * runs the instruction right (a handler that reads op or raw again takes
+ * a copy first: exec.c).  Whatever retires the page (a store to it,
+ * FENCE.I revalidation) drops the entry with it.  The code buffer and the
+ * decoded pages are shared by a VM's harts (struct dcache); translating
+ * and patching links happen under its lock.  Host code memory is a ring
+ * of regions filled in turn; the oldest is recycled when the current one
+ * is full (its blocks' slots go back to OP_DECODE, op only, so a hart
+ * that read op and raw together still finds the old code), and it is
+ * rewritten once every hart has passed a quiescent point since.
  * jit_reset() empties it together with the decoded-page cache. */
 #ifndef VESSEL_RISCV_JIT_H
 #define VESSEL_RISCV_JIT_H
