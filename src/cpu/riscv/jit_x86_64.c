@@ -55,9 +55,11 @@
 
 /* The code buffer is a ring of JIT_REGIONS regions filled in turn (FIFO).
  * When the current one is full the next, the oldest, is recycled: the slots
- * publishing its blocks are cleared (dcache_drop_translations), and since
- * exits are linked only within one page and only into the same or a newer
- * region, nothing else leads into it.
+ * publishing its blocks go back to OP_DECODE (dcache_unpublish_region),
+ * the links patched into it from newer regions are set back (jit_in), and
+ * since exits are linked only within one page, nothing else leads into
+ * it.  It is rewritten once every hart has passed a quiescent point
+ * (region_ready): one may still be running its old code.
  * Hot blocks are translated again after JIT_HOT entries; code of pages the
  * decoded-page cache evicted is reclaimed the same way.  The size bounds
  * the host memory translations cost (bench/boot: peak RSS). */
@@ -419,7 +421,7 @@ static ptrdiff_t jit_wdelta(const struct dcache *dc)
 
 /* Map the code buffer's next pages into both views ahead of the
  * translator, JIT_POPULATE_STEP at a time: two system calls instead of a
- * write fault in the window and an instruction-fetch fault in the
+ * write fault in the read-write view and an instruction-fetch fault in the
  * read-execute view for each 4 KiB, which were a quarter of a Linux boot's
  * host page faults (docs/cpu.md).  The region fills front to back, so at
  * most one step is mapped before it is used.  Without MADV_POPULATE_*
