@@ -118,7 +118,6 @@ int dcache_init(struct hart *h, struct hart *share)
         if (m) {
             dc->member = m;
             m[dc->nmember++] = h;
-            dc->refs++;
             h->seen = atomic_load(&dc->epoch);
         }
         pthread_mutex_unlock(&dc->lock);
@@ -148,7 +147,7 @@ void dcache_destroy(struct hart *h)
     for (unsigned i = 0; i < dc->nmember; i++)
         if (dc->member[i] == h)
             dc->member[i] = dc->member[--dc->nmember];
-    bool last = --dc->refs == 0;
+    bool last = dc->nmember == 0;
     pthread_mutex_unlock(&dc->lock);
     free(h->rmap);
     free(h->scratch);
@@ -258,17 +257,23 @@ static void itlb_record(struct hart *h, const struct dpage *d, const struct tlb_
         r->n++;
 }
 
+/* Append arena index `i` (or DLOG_NONE) to the shootdown log and move the
+ * epoch past it (under the lock).  Returns the new epoch. */
+static uint64_t log_append(struct dcache *dc, unsigned i)
+{
+    uint64_t e = atomic_load_explicit(&dc->epoch, memory_order_relaxed);
+    __atomic_store_n(&dc->log[e % DLOG_SIZE], (uint16_t)i, __ATOMIC_RELAXED);
+    atomic_store(&dc->epoch, e + 1);
+    return e + 1;
+}
+
 /* Log a shootdown of `d`'s fetch-TLB entries in every hart (under the
  * lock); this hart's go at once.  Returns the epoch after it. */
 static uint64_t shootdown(struct hart *h, struct dpage *d)
 {
-    struct dcache *dc = h->dc;
-    unsigned i = (unsigned)(d - dc->arena);
-    uint64_t e = atomic_load_explicit(&dc->epoch, memory_order_relaxed);
-    __atomic_store_n(&dc->log[e % DLOG_SIZE], (uint16_t)i, __ATOMIC_RELAXED);
-    atomic_store(&dc->epoch, e + 1);
+    unsigned i = (unsigned)(d - h->dc->arena);
     itlb_evict(h, i);
-    return e + 1;
+    return log_append(h->dc, i);
 }
 
 void dcache_quiesce(struct hart *h, bool offline)
@@ -306,13 +311,21 @@ void dcache_quiesce(struct hart *h, bool offline)
     atomic_store(&h->qs, e);
 }
 
+/* The oldest quiescent point of the harts sharing dc (under the lock). */
+static uint64_t oldest_qs(const struct dcache *dc)
+{
+    uint64_t past = UINT64_MAX;
+    for (unsigned i = 0; i < dc->nmember; i++) {
+        uint64_t q = atomic_load(&dc->member[i]->qs);
+        if (q < past)
+            past = q;
+    }
+    return past;
+}
+
 bool dcache_all_past(struct hart *h, uint64_t epoch)
 {
-    struct dcache *dc = h->dc;
-    for (unsigned i = 0; i < dc->nmember; i++)
-        if (atomic_load(&dc->member[i]->qs) < epoch)
-            return false;
-    return true;
+    return oldest_qs(h->dc) >= epoch;
 }
 
 /* ---- the hash (readers without the lock) ---- */
@@ -372,12 +385,7 @@ static void dpage_retire(struct hart *h, struct dpage *d)
 static void reclaim(struct hart *h)
 {
     struct dcache *dc = h->dc;
-    uint64_t past = UINT64_MAX;
-    for (unsigned i = 0; i < dc->nmember; i++) {
-        uint64_t q = atomic_load(&dc->member[i]->qs);
-        if (q < past)
-            past = q;
-    }
+    uint64_t past = oldest_qs(dc);
     while (dc->retired && dc->retired->retired_at <= past) {
         struct dpage *d = dc->retired;
         dc->retired = d->retire_next;
@@ -569,12 +577,12 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
      * fetch, or the first since a shootdown): from now on its stores to
      * the page take the slow path (tlb_fill does not map a decoded page)
      * and retire it. */
-    struct itlb_rmap *r = &h->rmap[d - h->dc->arena];
-    if (created || (!r->n && pmp_allows(h, ppage, 4096, ACC_FETCH, h->priv)))
+    bool whole = pmp_allows(h, ppage, 4096, ACC_FETCH, h->priv);
+    if (created || (whole && !h->rmap[d - h->dc->arena].n))
         wtlb_evict(h, ppage);
     /* Cache the translation only when PMP allows the whole page: then
      * every fetch in it would pass. */
-    if (pmp_allows(h, ppage, 4096, ACC_FETCH, h->priv)) {
+    if (whole) {
         struct tlb_entry *e = &h->itlb->e[ACC_FETCH][tlb_index(vaddr >> 12)];
         e->vtag = vaddr >> 12;
         h->itlb->used = true;
@@ -647,10 +655,7 @@ uint64_t dcache_unpublish_region(struct hart *h, unsigned region, uint32_t lo, u
     }
     /* A new epoch, so that a hart which entered the region before this
      * is waited for even if it had seen every shootdown. */
-    uint64_t e = atomic_load_explicit(&dc->epoch, memory_order_relaxed);
-    __atomic_store_n(&dc->log[e % DLOG_SIZE], (uint16_t)DLOG_NONE, __ATOMIC_RELAXED);
-    atomic_store(&dc->epoch, e + 1);
-    return e + 1;
+    return log_append(dc, DLOG_NONE);
 }
 
 /* A store of `size` bytes at physical `pa` by this hart, already done:

@@ -194,8 +194,8 @@ struct itlb_rmap {
  * hart has seen the log that far. */
 struct dcache {
     pthread_mutex_t lock;
-    unsigned refs;              /* harts sharing it */
-    struct hart **member;       /* them (nmember; under the lock) */
+    struct hart **member;       /* the harts sharing it (nmember; under
+                                   the lock) */
     unsigned nmember;
     /* An arena of dpages (mmap, lazily backed), a hash from physical page
      * to dpage. */
