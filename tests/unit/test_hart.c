@@ -1256,6 +1256,39 @@ static void test_jit_runs_into_translated_block(void **state)
     assert_int_equal(hart_get_x(h, 10), 8);
 }
 
+/* A loop entered at its test (j test; body: ...; test: bne ..., body):
+ * the test's block is translated first, and the body's block goes on
+ * through the test's start, since that closes its loop, instead of
+ * leaving into the test's block on every pass. */
+static void test_jit_loop_through_its_test(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    put32(e, RAM + 0x00, 0x00c0006f);   /* j test */
+    put32(e, RAM + 0x04, 0x00150513);   /* body: addi a0,a0,1 */
+    put32(e, RAM + 0x08, 0x00258593);   /* addi a1,a1,2 */
+    put32(e, RAM + 0x0c, 0xfe551ce3);   /* test: bne a0,t0,body */
+    put32(e, RAM + 0x10, 0x00100073);   /* ebreak */
+    h->jit_hot = 1;
+    hart_set_x(h, 5, 1000);
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(h, 10), 1000);
+    assert_int_equal(hart_get_x(h, 11), 2000);
+    const uint8_t *body = slot_code(e, RAM + 0x04), *test = slot_code(e, RAM + 0x0c);
+    assert_non_null(body);
+    assert_non_null(test);
+    assert_false(jumps_to(body, test + h->dc->jit_prologue));
+    /* Again, all of it translated now: the same values and count. */
+    hart_set_x(h, 10, 0);
+    hart_set_x(h, 11, 0);
+    h->pc = RAM;
+    uint64_t before = hart_instret(h);
+    run_until_ebreak(e);
+    assert_int_equal(hart_get_x(h, 10), 1000);
+    assert_int_equal(hart_get_x(h, 11), 2000);
+    assert_int_equal(hart_instret(h) - before, 1 + 1001 + 2 * 1000);   /* j, bne, body */
+}
+
 /* A block that branches back to its own start keeps its registers held
  * round the loop; a load fault in its sixth iteration still finds h->x[]
  * exact. */
@@ -1938,6 +1971,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_fence_i_retranslates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_via_chain_stub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_runs_into_translated_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_loop_through_its_test, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_w_results_sign_extended, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_w_result_extended_round_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_fault_inside_loop, setup, teardown),

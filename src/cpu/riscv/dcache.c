@@ -595,6 +595,40 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **out)
     return 0;
 }
 
+/* Decode the snapshot's instruction at `off` into *in (zeroed first). */
+static void decode_at(const struct dpage *d, unsigned off, struct insn *in)
+{
+    uint64_t lo = 0, hi = 0;
+    memset(in, 0, sizeof(*in));
+    if (off >= 4096) {
+        /* The sentinel: execution ran off the end of the page. */
+        in->op = OP_CROSS_END;
+    } else {
+        memcpy(&lo, &d->code[off], 2);
+        if ((lo & 3) != 3) {
+            rv_decode((uint32_t)lo, in);
+        } else if (off == 4094) {
+            /* The upper half lives on the next virtual page. */
+            in->op = OP_CROSS;
+            in->raw = (uint32_t)lo;
+            in->len = 2;
+        } else {
+            memcpy(&hi, &d->code[off + 2], 2);
+            rv_decode((uint32_t)(lo | hi << 16), in);
+        }
+    }
+}
+
+const struct insn *dcache_slot_insn(struct dpage *d, unsigned off, struct insn *tmp)
+{
+    dcache_decode_slot(d, off);
+    struct insn *s = &d->insn[off >> 1];
+    if ((uint16_t)insn_word(s) != OP_JIT)
+        return s;
+    decode_at(d, off, tmp);
+    return tmp;
+}
+
 void dcache_decode_slot(struct dpage *d, unsigned off)
 {
     struct insn *s = &d->insn[off >> 1];
@@ -602,25 +636,7 @@ void dcache_decode_slot(struct dpage *d, unsigned off)
     if ((uint16_t)w != OP_DECODE)
         return;     /* decoded (or published) meanwhile */
     struct insn in;
-    uint64_t lo = 0, hi = 0;
-    memset(&in, 0, sizeof(in));
-    if (off >= 4096) {
-        /* The sentinel: execution ran off the end of the page. */
-        in.op = OP_CROSS_END;
-    } else {
-        memcpy(&lo, &d->code[off], 2);
-        if ((lo & 3) != 3) {
-            rv_decode((uint32_t)lo, &in);
-        } else if (off == 4094) {
-            /* The upper half lives on the next virtual page. */
-            in.op = OP_CROSS;
-            in.raw = (uint32_t)lo;
-            in.len = 2;
-        } else {
-            memcpy(&hi, &d->code[off + 2], 2);
-            rv_decode((uint32_t)(lo | hi << 16), &in);
-        }
-    }
+    decode_at(d, off, &in);
     /* Another hart may read, decode or publish the slot meanwhile.  The
      * second word (registers, immediate) is the same whoever decodes it,
      * from the same snapshot: stored plainly.  The first (op, length, raw)

@@ -418,6 +418,13 @@ int dcache_fetch_page(struct hart *h, uint64_t vaddr, struct dpage **dp);
  * sees OP_DECODE or the whole instruction, and a decode that loses a race
  * changes nothing.  No lock. (dcache.c) */
 void dcache_decode_slot(struct dpage *dp, unsigned off);
+/* The instruction at page offset `off` (bytes) of `dp`, decoding its slot
+ * first if needed.  A slot that publishes a block (OP_JIT) no longer holds
+ * its op and raw: that instruction is decoded again from the page's
+ * snapshot into *tmp (caller-owned), and tmp is returned; otherwise the
+ * slot itself.  For the translator, under dc->lock (no recycle can turn an
+ * OP_JIT slot back meanwhile). (dcache.c) */
+const struct insn *dcache_slot_insn(struct dpage *dp, unsigned off, struct insn *tmp);
 /* FENCE.I: decoded pages are revalidated against memory before this
  * hart's next use of them: fetch-TLB entries stay, and whoever takes one
  * checks the entry's dgen against h->dgen. (dcache.c) */

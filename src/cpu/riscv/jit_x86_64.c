@@ -986,14 +986,14 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     unsigned o = off;
     uint32_t count = 0;
     for (;;) {
-        struct insn *in = &dp->insn[o >> 1];
-        dcache_decode_slot(dp, o);
-        if (__atomic_load_n(&in->op, __ATOMIC_ACQUIRE) == OP_JIT) {
-            /* Another block starts here (its slot now publishes it, so
-             * the instruction cannot be read from it): go on into that
-             * block by a linked exit.  Handing over to the interpreter
-             * instead cost a return to it and a call back in each time:
-             * 41 million times on a busybox boot. */
+        struct insn tmp;
+        const struct insn *in = dcache_slot_insn(dp, o, &tmp);
+        if (in == &tmp && !b.through) {
+            /* Another block starts here: go on into that block by a
+             * linked exit (unless the plan found that going through it
+             * closes this block's loop).  Handing over to the
+             * interpreter instead cost a return to it and a call back
+             * in each time: 41 million times on a busybox boot. */
             jit_regs_writeback(&b);
             emit_link_exit(&b, h, (int32_t)(o - off), count);
             break;

@@ -65,6 +65,7 @@ struct jbuf {
     struct jregs ra;    /* all zero: every guest register in memory */
     struct jplan plan;
     uint8_t *loop;      /* where a jump back to the block's start goes, or NULL */
+    bool through;       /* goes on through other blocks' starts (a loop: jit_regs_plan) */
     bool fs_on;         /* mstatus.FS tested on since the last CSR call */
     bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */
 };
@@ -159,7 +160,9 @@ static inline bool jit_is32(const struct jbuf *b, unsigned r)
 
 /* Pick the guest registers to hold for the block at byte `off` of `dp`
  * (the most used ones, as far as the block's scan reaches), with nothing
- * held yet. */
+ * held yet, and set b->through: whether the block goes on through the
+ * start of another block (which otherwise ends it) because it then closes
+ * a loop back to its own start. */
 void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off);
 /* Before instruction number `n` (every instruction, in order, before
  * its code); in a block that does not loop: give a host register

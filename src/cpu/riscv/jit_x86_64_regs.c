@@ -231,20 +231,23 @@ static bool op_is_branch(unsigned op)
     return false;
 }
 
-void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off)
+/* The plan's walk over the block (translate()'s walk: a difference would
+ * only cost speed, any choice of held registers is correct); `through`:
+ * on through other blocks' starts.  Fills uses, written, b->plan.use and
+ * b->plan.n, and b->ra.loops. */
+static void plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool through,
+                      unsigned uses[33], uint64_t *written)
 {
-    unsigned uses[33] = { 0 };
     unsigned o = off;
-    uint64_t written = 0;
-    memset(&b->ra, 0, sizeof(b->ra));
-    b->plan.dyn = b->plan.set32 = false;   /* use[] and next[] are written as far as n */
+    memset(uses, 0, 33 * sizeof(uses[0]));
+    *written = 0;
+    b->ra.loops = false;
     b->plan.n = 0;
-    /* The same walk as translate()'s (a difference would only cost speed:
-     * any choice of held registers is correct). */
     for (unsigned n = 0; n < JIT_MAX_INSNS && o < 4096; n++) {
-        struct insn *in = &dp->insn[o >> 1];
-        dcache_decode_slot(dp, o);
-        if (!jit_in_block(in->op, in->imm) || o + 2u * in->len > 4096)
+        struct insn tmp;
+        const struct insn *in = dcache_slot_insn(dp, o, &tmp);
+        if ((in == &tmp && !through) || !jit_in_block(in->op, in->imm) ||
+            o + 2u * in->len > 4096)
             break;
         uint32_t u = 0;
         if (reads_rs1(in->op)) {
@@ -257,7 +260,7 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         }
         if (writes_x(in->op)) {
             uses[in->rd]++;
-            written |= 1ULL << in->rd;
+            *written |= 1ULL << in->rd;
             u |= 1u << (in->rd & 31);
         }
         b->plan.use[n] = u & ~1u;   /* x0 is never held */
@@ -272,6 +275,26 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
             break;
         o += 2u * in->len;
     }
+}
+
+void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off)
+{
+    (void)h;
+    unsigned uses[33];
+    uint64_t written;
+    memset(&b->ra, 0, sizeof(b->ra));
+    b->plan.dyn = b->plan.set32 = false;   /* use[] and next[] are written as far as n */
+    /* Another block's start ends a block (a linked exit into it), unless
+     * going on through it closes a loop: a loop the compiler entered at
+     * its test (`j test; body: ...; test: bltu ..., body`) has its test
+     * translated first, and the body's block would otherwise leave and
+     * re-enter at the test on every iteration (two exits, two budget
+     * checks, registers written back and reloaded; gcc's multiply-carry
+     * loop in the kernel's ECC code, run by its self-tests at boot). */
+    plan_walk(b, dp, off, true, uses, &written);
+    b->through = b->ra.loops;
+    if (!b->through)
+        plan_walk(b, dp, off, false, uses, &written);
     uses[0] = uses[32] = 0;   /* x0 reads as 0 from h->x[0]; x[32] is the sink */
     if (!b->ra.loops) {
         /* Straight-line code (a superblock with side exits) changes its
