@@ -86,7 +86,9 @@ for s in tests/*/run-*.sh; do
     n="${s#tests/}"; n="${n%.sh}"
     [[ -n "$FILTER" && "$n" != *$FILTER* ]] && continue
     log="$LOGS/$(echo "$n" | tr / _).log"
-    "$s" > "$log" 2>&1 < /dev/null
+    # A script that hangs (a wait on a guest that never powers off) fails
+    # alone instead of stalling the run: 40 minutes, beyond the longest.
+    timeout --kill-after=30 "${VESSEL_SCRIPT_TIMEOUT:-2400}" "$s" > "$log" 2>&1 < /dev/null
     tap_suite "$n" "$log" $?
 done
 

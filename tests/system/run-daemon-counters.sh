@@ -36,14 +36,16 @@ truncate -s 32M "$T/disk.raw"
 
 # Each round writes 2 MiB and reads 2 MiB of the disk (blocks it did not
 # write, so the reads reach the device) and downloads the file.  stdin is
-# /dev/null: the go-ahead comes from the console's tty.
+# /dev/null: the go-ahead comes from the console's tty (typed again until
+# seen; a late extra "go" does not end the program, only "end" would).
 PROG=$(cat <<EOF
 r() { dd if=/dev/zero of=/dev/vda bs=64k count=32 seek=\$1 conv=fsync 2>/dev/null
 dd if=/dev/vda of=/dev/null bs=64k count=32 skip=\$2 2>/dev/null
 echo NET\$3-\$(wget -q -O - http://10.0.2.2:$HPORT/token | wc -c); }
 echo '[ \$1 = bound ] && ifconfig \$interface \$ip netmask \$subnet && route add default gw \$router' > /s
 chmod +x /s; ip link set eth0 up; udhcpc -i eth0 -n -q -s /s > /dev/null 2>&1
-r 0 256 1; echo READY1; read x < /dev/ttyS0; r 64 320 2; echo DONE2; read x < /dev/ttyS0
+r 0 256 1; echo READY1; read x < /dev/ttyS0; r 64 320 2; echo DONE2
+while read x < /dev/ttyS0; [ "\$x" != end ]; do :; done
 EOF
 )
 B64=$(printf '%s\n' "$PROG" | base64 -w0)

@@ -101,7 +101,7 @@ rc_is() { [ "$(res "$1.rc")" = "${2:-0}" ]; }  # rc_is main/NAME [status]
 
 APPEND="root=/dev/vda rw console=ttyS0"
 SSH=(ssh -i "$ROOTFS_SSH_KEY" -o BatchMode=yes -o StrictHostKeyChecking=no
-     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=20)
+     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=60)
 echo "# VMM: $VMM; image: $ROOTFS_QCOW2; kernel $ROOTFS_KERNEL_VERSION"
 
 # --- 1. one boot: systemd, disks, network, rng ------------------------------------

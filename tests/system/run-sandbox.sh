@@ -205,7 +205,7 @@ run state 300 :: systemctl is-system-running --wait
 run disk 120 :: dd if=/dev/urandom of=/root/x bs=1M count=8 status=none && sync && sha256sum /root/x | cut -c1-64 && echo 3 > /proc/sys/vm/drop_caches && sha256sum /root/x | cut -c1-64
 run ip 150 :: /usr/lib/systemd/systemd-networkd-wait-online -4 --timeout=120; ip -4 -o addr show scope global
 host filter 30 :: p=\$($vm_pid); for t in /proc/\$p/task/*; do grep -E "^(Seccomp|NoNewPrivs):" \$t/status | tr -s "\t" " " | tr "\n" " "; echo; done | sort -u
-host ssh 180 :: ssh -i "$ROOTFS_SSH_KEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=20 -p $PORT root@127.0.0.1 cat /etc/hostname
+host ssh 180 :: ssh -i "$ROOTFS_SSH_KEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=60 -p $PORT root@127.0.0.1 cat /etc/hostname
 send systemctl poweroff
 exit 180
 EOF

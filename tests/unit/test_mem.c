@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -375,7 +376,7 @@ struct race {
     struct mem *m;
     uint64_t gpa;
     atomic_bool stop;
-    uint64_t incs;
+    _Atomic uint64_t incs;
 };
 
 static void *pinner(void *arg)
@@ -401,6 +402,9 @@ static void test_pinner_races_mover(void **state)
     assert_int_equal(mem_add_ram(r.m, 0x80000000ULL, 8 * PAGE), 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, pinner, &r), 0);
+    /* The moves race the pins only once the pinner runs. */
+    while (!atomic_load(&r.incs))
+        sched_yield();
     unsigned moved = 0, busy = 0;
     while (moved < 2000) {
         int rc = mem_replace_page(r.m, r.gpa);
