@@ -80,8 +80,12 @@ check "vesseld serves its socket, mode 0$SOCK_MODE" '[ -S "$S" ] && [ "$(stat -c
 r=$(api GET /host)
 check "GET /host: api_version 1, the store, no VMs" \
     '[ "${r%% *}" = 200 ] && [ "$(field "$r" api_version)" = 1 ] && [ "$(field "$r" store)" = "$STORE" ]'
-curl -sN --unix-socket "$S" http://x/events > "$T/events" 2>/dev/null &
+curl -sN -D "$T/events.head" --unix-socket "$S" http://x/events > "$T/events" 2>/dev/null &
 BG+=($!); disown
+# The stream starts at the events after it is asked for, and its head
+# comes once the daemon has taken that place: wait for it before the
+# events it must show.
+check "GET /events: the stream's head, 200" 'wait_for "grep -q \" 200 \" \"$T/events.head\" 2>/dev/null" 20'
 
 created=0
 for i in 1 2 3 4; do
