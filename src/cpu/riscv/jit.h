@@ -8,8 +8,9 @@
  * and is a superblock: it goes on past each conditional branch into the
  * fall-through, the branch's taken way a side exit, and ends after a
  * jump or a branch back to its own start (a loop), before an instruction
- * the translator does not handle (those stay in the interpreter), at the
- * end of the page, or after JIT_MAX_INSNS.
+ * the translator does not handle (those stay in the interpreter), at
+ * another block's start unless going through it closes the block's loop
+ * (jit_regs_plan), at the end of the page, or after JIT_MAX_INSNS.
  *
  * Block ABI: uint64_t fn(struct hart *h, uint64_t vpc), vpc = the block's
  * virtual start address (code is shared by every virtual alias of the
