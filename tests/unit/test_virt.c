@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hw/hw.h"
 #include "machine/virt.h"
+#include "util/util.h"
 
 #define RAM_BASE VIRT_RAM_BASE
 /* The board's memory map and PLIC sources, stated independently of
@@ -175,14 +175,6 @@ static void store(struct virt_machine *vm, uint64_t gpa, unsigned size, uint64_t
     assert_int_equal(mem_store(virt_mem(vm), gpa, size, v), 0);
 }
 
-/* The host's monotonic clock, ns. */
-static uint64_t host_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
 static uint64_t load(struct virt_machine *vm, uint64_t gpa, unsigned size)
 {
     uint64_t v = 0;
@@ -282,11 +274,11 @@ static void test_interrupt_wiring(void **state)
     assert_int_equal(mip(vm, 1) & (1u << 3), 0);
     /* CLINT mtimecmp -> MTIP, and the timer deadline */
     /* (the clock runs meanwhile: by as much as the host's clock did) */
-    uint64_t t0 = host_ns();
+    uint64_t t0 = host_time_ns();
     uint64_t now = load(vm, CLINT_BASE + 0xbff8, 8);
     store(vm, CLINT_BASE + 0x4000, 8, now + VCLOCK_DEFAULT_HZ);    /* in 1 s */
     uint64_t ns = virt_next_timer_ns(vm, 0);
-    uint64_t spent = host_ns() - t0;
+    uint64_t spent = host_time_ns() - t0;
     assert_true(ns + spent + 1000 >= 1000000000ULL && ns <= 1000000000ULL);
     assert_int_equal(virt_next_timer_ns(vm, 1), UINT64_MAX);
     assert_int_equal(virt_next_timer_ns(vm, 5), UINT64_MAX);

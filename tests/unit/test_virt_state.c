@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "machine/virt.h"
+#include "util/util.h"
 #include "util/sstate.h"
 
 #define RAM_BASE VIRT_RAM_BASE
@@ -331,13 +331,6 @@ static void test_restore_refused_changes_nothing(void **state)
     virt_destroy(one);
 }
 
-static uint64_t host_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Guest time stands still while quiesced: saved twice, it reads the same;
  * after resume it goes on from there, not from the host's time. */
 static void test_quiesce_freezes_time(void **state)
@@ -345,9 +338,9 @@ static void test_quiesce_freezes_time(void **state)
     struct fixture *f = *state;
     struct virt_machine *vm = board(f, 1);
     assert_int_equal(virt_quiesce(vm), 0);
-    uint64_t t0 = host_ns();
+    uint64_t t0 = host_time_ns();
     struct sstate_writer s1 = save(vm);
-    while (host_ns() - t0 < 30000000ULL)       /* 30 ms of host time pass */
+    while (host_time_ns() - t0 < 30000000ULL)       /* 30 ms of host time pass */
         ;
     expect_state(vm, &s1);
     size_t off[16];
@@ -357,7 +350,7 @@ static void test_quiesce_freezes_time(void **state)
     memcpy(&frozen, s1.buf + off[1] + SSTATE_HDR_LEN + 8, 8);
     virt_resume(vm);
     uint64_t now = load(vm, MTIME, 8);
-    uint64_t elapsed = host_ns() - t0;
+    uint64_t elapsed = host_time_ns() - t0;
     assert_true(now >= frozen);
     assert_true(now - frozen < elapsed / 100);   /* 10 MHz: ticks = ns / 100 */
     virt_resume(vm);                             /* no-op */
