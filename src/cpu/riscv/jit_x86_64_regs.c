@@ -234,11 +234,12 @@ static bool op_is_branch(unsigned op)
 /* The plan's walk over the block (translate()'s walk: a difference would
  * only cost speed, any choice of held registers is correct); `through`:
  * on through other blocks' starts.  Fills uses, written, b->plan.use and
- * b->plan.n, and b->ra.loops. */
-static void plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool through,
+ * b->plan.n, and b->ra.loops.  Returns whether it went through one. */
+static bool plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool through,
                       unsigned uses[33], uint64_t *written)
 {
     unsigned o = off;
+    bool passed = false;
     memset(uses, 0, 33 * sizeof(uses[0]));
     *written = 0;
     b->ra.loops = false;
@@ -249,6 +250,7 @@ static void plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool throu
         if ((in == &tmp && !through) || !jit_in_block(in->op, in->imm) ||
             o + 2u * in->len > 4096)
             break;
+        passed |= in == &tmp;
         uint32_t u = 0;
         if (reads_rs1(in->op)) {
             uses[in->rs1]++;
@@ -275,11 +277,11 @@ static void plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool throu
             break;
         o += 2u * in->len;
     }
+    return passed;
 }
 
 void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off)
 {
-    (void)h;
     unsigned uses[33];
     uint64_t written;
     memset(&b->ra, 0, sizeof(b->ra));
@@ -291,9 +293,9 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
      * re-enter at the test on every iteration (two exits, two budget
      * checks, registers written back and reloaded; gcc's multiply-carry
      * loop in the kernel's ECC code, run by its self-tests at boot). */
-    plan_walk(b, dp, off, true, uses, &written);
+    bool passed = plan_walk(b, dp, off, true, uses, &written);
     b->through = b->ra.loops;
-    if (!b->through)
+    if (passed && !b->through)   /* else the walk stopping there is this one */
         plan_walk(b, dp, off, false, uses, &written);
     uses[0] = uses[32] = 0;   /* x0 reads as 0 from h->x[0]; x[32] is the sink */
     if (!b->ra.loops) {
