@@ -197,9 +197,9 @@ L_JIT: {
             DISPATCH();
         jit_fn fn = (jit_fn)(void *)(h->dc->jit_code + (w >> 32));
         h->jit_left = n;   /* a chain of blocks stops when it is spent */
-        uint64_t ran = fn(h, PC());
-        n -= (int64_t)ran;
-        h->jit_insns += ran;
+        fn(h, PC());
+        h->jit_insns += (uint64_t)(n - h->jit_left);
+        n = h->jit_left;
         if (unlikely(h->jit_exc)) {
             cause = (int)h->jit_exc - 1;
             h->jit_exc = 0;

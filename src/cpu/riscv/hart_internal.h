@@ -318,8 +318,8 @@ struct hart {
     bool jit_enabled;           /* this hart translates hot blocks */
     uint8_t jit_hot;            /* entries before a block is translated */
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
-    int64_t jit_left;           /* budget a chain of blocks may retire */
-    int64_t jit_ran;            /* instructions the chain has retired so far */
+    int64_t jit_left;           /* budget a chain of blocks may still retire
+                                   (instructions; charged as they run) */
     uint64_t jit_vpc;           /* the running block's virtual start address */
     /* Where the time goes (hart_exec_stats): instructions retired inside
      * translated code, blocks translated, and host time spent translating

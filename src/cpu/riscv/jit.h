@@ -59,7 +59,10 @@ struct dcache;
  * checks). */
 #define JIT_INSN_MAX 480
 
-typedef uint64_t (*jit_fn)(struct hart *h, uint64_t vpc);
+/* A block's entry: runs the chain of blocks from the guest pc vpc,
+ * charging what it retires to h->jit_left (set by the caller), and
+ * returns with h->pc (and h->jit_exc, if it trapped) set. */
+typedef void (*jit_fn)(struct hart *h, uint64_t vpc);
 
 /* Reserve the code buffer of a VM's cache (shared by its harts, like the
  * decoded pages).  Returns 0, or -1 when the host has no translator

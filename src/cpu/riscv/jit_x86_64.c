@@ -6,8 +6,7 @@
  * scratch.  Registers fixed for the whole block (callee-saved): rbx =
  * &h->x[0] + 128 bytes (disp8 reach), r12 = h, r14 = load TLB of the
  * current data privilege, r15 = store TLB.  The block's virtual pc and
- * the instructions retired by the blocks before it in the chain are in
- * h->jit_vpc and h->jit_ran.
+ * the budget the chain may still spend are in h->jit_vpc and h->jit_left.
  *
  * Chaining: a block that ends with a branch, a jump or by running off its
  * page does not return to the interpreter when it can help it.  It jumps
@@ -117,10 +116,30 @@ static uint64_t jit_divrem(uint64_t a, uint64_t b, uint32_t op)
 #define JIT_STUB_CHAIN 64
 #define JIT_STUB_EXC 512
 
-/* The chain's count and the block's virtual pc live in the hart, not in
+/* The chain's budget and the block's virtual pc live in the hart, not in
  * host registers: rbp and r13 hold guest registers instead (JIT_CACHED). */
-#define H_RAN ((int32_t)offsetof(struct hart, jit_ran))
+#define H_LEFT ((int32_t)offsetof(struct hart, jit_left))
 #define H_VPC ((int32_t)offsetof(struct hart, jit_vpc))
+
+/* op qword [r12 + disp], imm; digit: 0 add, 5 sub (sets the flags) */
+static void alu_hart_imm(struct jbuf *b, int digit, int32_t disp, int32_t imm)
+{
+    bool i8 = imm >= -128 && imm <= 127;
+    rex(b, 1, 0, R12);
+    b1(b, i8 ? 0x83 : 0x81);
+    mem(b, digit, R12, disp);
+    if (i8)
+        b1(b, (uint8_t)imm);
+    else
+        b4(b, (uint32_t)imm);
+}
+
+/* Charge `count` retired instructions to the chain's budget; the flags
+ * then say whether it is spent (jle). */
+static void charge(struct jbuf *b, uint32_t count)
+{
+    alu_hart_imm(b, 5, H_LEFT, (int32_t)count);          /* sub qword [left], count */
+}
 
 /* reg = the block's virtual pc + disp */
 static void lea_vpc(struct jbuf *b, int reg, int32_t disp)
@@ -130,10 +149,11 @@ static void lea_vpc(struct jbuf *b, int reg, int32_t disp)
         op_rm(b, 1, 0x8d, reg, reg, disp);          /* lea reg, [reg + disp] */
 }
 
-/* Exit the block: eax = count, jump to the shared epilogue. */
+/* Exit the block: charge count, jump to the shared epilogue. */
 static void emit_exit(struct jbuf *b, uint32_t count, uint8_t *epilogue)
 {
-    b1(b, 0xb8); b4(b, count);            /* mov eax, count */
+    if (count)
+        charge(b, count);
     b1(b, 0xe9);                           /* jmp epilogue */
     b4(b, (uint32_t)(int32_t)(epilogue - (b->p + 4)));
 }
@@ -187,13 +207,13 @@ void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogu
  * retired before it. */
 static void emit_exc_stub(struct jbuf *b, uint8_t *epilogue)
 {
+    op_rm(b, 1, 0x29, RCX, R12, H_LEFT);      /* sub [left], rcx */
     b1(b, 0xff); b1(b, 0xc0);                 /* inc eax (cause + 1) */
     op_rm(b, 0, 0x89, RAX, R12, (int32_t)offsetof(struct hart, jit_exc));
     op_rm(b, 1, 0x8b, RAX, R12, H_VPC);       /* mov rax, [vpc] */
     op_rr(b, 1, 0x63, RDX, RDX);              /* movsxd rdx, edx */
     op_rr(b, 1, 0x03, RAX, RDX);              /* add rax, rdx */
     op_rm(b, 1, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
-    op_rr(b, 0, 0x8b, RAX, RCX);              /* mov eax, ecx */
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epilogue - (b->p + 4)));
 }
 
@@ -271,8 +291,8 @@ static void emit_load_dtlb(struct jbuf *b)
 
 /* Per-block prologue: save the callee-saved registers (six pushes and 8
  * bytes keep rsp 16-aligned for the helper calls), load the fixed
- * registers, start the chain's count at 0.  A chained entry skips all of
- * it: it starts JIT_PROLOGUE bytes in. */
+ * registers.  A chained entry skips all of it: it starts JIT_PROLOGUE
+ * bytes in. */
 static void emit_prologue(struct jbuf *b)
 {
     b1(b, 0x53);                        /* push rbx */
@@ -286,13 +306,12 @@ static void emit_prologue(struct jbuf *b)
     op_rm(b, 1, 0x89, RSI, R12, H_VPC);  /* mov [vpc], rsi */
     op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x) + JIT_X_BIAS);  /* lea rbx */
     emit_load_dtlb(b);
-    rex(b, 1, 0, R12); b1(b, 0xc7); mem(b, 0, R12, H_RAN); b4(b, 0);   /* mov qword [ran], 0 */
 }
 
-/* Shared epilogue: rax = eax (this block's count) + the chain's. */
+/* Shared epilogue.  What the chain retired is the budget it spent: the
+ * caller reads h->jit_left. */
 static void emit_epilogue(struct jbuf *b)
 {
-    op_rm(b, 1, 0x03, RAX, R12, H_RAN);                    /* add rax, [ran] */
     b1(b, 0x48); b1(b, 0x83); b1(b, 0xc4); b1(b, 0x08);   /* add rsp, 8 */
     b1(b, 0x41); b1(b, 0x5f);           /* pop r15 */
     b1(b, 0x41); b1(b, 0x5e);           /* pop r14 */
@@ -308,25 +327,11 @@ _Static_assert(sizeof(struct tlb_entry) == 32, "chain stub indexes the TLB by <<
 _Static_assert(offsetof(struct tlb_set, e) == 0 && ACC_FETCH == 0, "fetch TLB at offset 0");
 _Static_assert(offsetof(struct dpage, insn) == 0, "slots at the start of a dpage");
 
-/* Charge eax instructions to the chain (h->jit_ran += rax) and poll: jumps
- * recorded in *spent (budget h->jit_left used up) and *event (h->events
- * set) leave the chain. */
-static void emit_charge_and_poll(struct jbuf *b, uint8_t **spent, uint8_t **event)
-{
-    op_rm(b, 1, 0x03, RAX, R12, H_RAN);                    /* add rax, [ran] */
-    op_rm(b, 1, 0x89, RAX, R12, H_RAN);                    /* mov [ran], rax */
-    op_rm(b, 1, 0x3b, RAX, R12, (int32_t)offsetof(struct hart, jit_left)); /* cmp rax, [left] */
-    *spent = jcc_fwd(b, CC_GE);
-    cmp_events(b);
-    *event = jcc_fwd(b, CC_NE);
-}
-
 /* Back to the interpreter at the guest pc in rcx; the chain's count is
- * already in h->jit_ran. */
+ * already charged. */
 static void emit_leave_at_rcx(struct jbuf *b, uint8_t *epi)
 {
     op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
-    b1(b, 0x31); b1(b, 0xc0);                              /* xor eax, eax */
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epi - (b->p + 4)));
 }
 
@@ -334,8 +339,10 @@ static void emit_leave_at_rcx(struct jbuf *b, uint8_t *epi)
  * here (including its branch), rcx = the next guest pc. */
 static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code, uint8_t *epi)
 {
-    uint8_t *s1, *s2;
-    emit_charge_and_poll(b, &s1, &s2);
+    op_rm(b, 1, 0x29, RAX, R12, H_LEFT);      /* sub [left], rax */
+    uint8_t *s1 = jcc_fwd(b, CC_LE);          /* spent */
+    cmp_events(b);
+    uint8_t *s2 = jcc_fwd(b, CC_NE);          /* an event is up */
     op_rm(b, 1, 0x8b, RAX, R12, (int32_t)offsetof(struct hart, itlb));  /* rax = itlb */
     op_rr(b, 1, 0x8b, RDX, RCX);              /* mov rdx, rcx */
     shift_imm(b, 1, 5, RDX, 12);              /* shr rdx, 12 */
@@ -526,19 +533,24 @@ static uint8_t *jit_link(const struct insn *slot, uint8_t *site, struct hart *h)
 }
 
 /* Leave for the guest pc vpc + rel.  A target in this page is linked;
- * any other goes through the chain stub. */
+ * any other goes through the chain stub.  A linked exit charges the
+ * budget and leaves the chain when it is spent, but does not poll
+ * h->events: the budget bounds how long an event waits (a slice's
+ * chunk, hart.c), the chain stub polls too, and the poll cost two
+ * instructions on each of some 240 million block transitions of a
+ * busybox boot. */
 static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t count)
 {
     int32_t abs = (int32_t)b->start + rel;
-    lea_vpc(b, RCX, rel);
     if (abs < 0 || abs >= 4096) {
+        lea_vpc(b, RCX, rel);
         emit_chain_exit(b, count, h);
         return;
     }
-    b1(b, 0xb8); b4(b, count);                             /* mov eax, count */
-    uint8_t *out1, *out2;
-    emit_charge_and_poll(b, &out1, &out2);
-    op_rm(b, 1, 0x89, RCX, R12, H_VPC);                    /* mov [vpc], rcx */
+    if (rel)
+        alu_hart_imm(b, 0, H_VPC, rel);                    /* add qword [vpc], rel */
+    charge(b, count);
+    uint8_t *spent = jcc_fwd(b, CC_LE);
     while (((uintptr_t)b->p + 1) & 3)
         b1(b, 0x90);                        /* nop: the rel32 4-aligned (patch_site) */
     uint8_t *site = b->p;
@@ -551,25 +563,21 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     uint8_t *none = jcc_fwd(b, CC_E);
     b1(b, 0xff); b1(b, 0xe0);                              /* jmp rax */
     patch(b, none, b->p);
+    patch(b, spent, b->p);
     op_rm(b, 1, 0x8b, RCX, R12, H_VPC);                    /* mov rcx, [vpc] */
-    patch(b, out1, b->p);
-    patch(b, out2, b->p);
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
 /* Jump back to the start of a block that loops (b->loop), its guest
- * registers still held, after the checks a linked exit makes: with the
- * budget spent or an event up, store them and leave for the block's
- * start instead. */
+ * registers still held, after the charge a linked exit makes: with the
+ * budget spent, store them and leave for the block's start instead. */
 static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
 {
     jit_regs_extend_all(b);   /* the head's code assumes no lo32 register */
-    b1(b, 0xb8); b4(b, count);                             /* mov eax, count */
-    uint8_t *out1, *out2;
-    emit_charge_and_poll(b, &out1, &out2);
+    charge(b, count);
+    uint8_t *spent = jcc_fwd(b, CC_LE);
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(b->loop - (b->p + 4)));   /* jmp loop */
-    patch(b, out1, b->p);
-    patch(b, out2, b->p);
+    patch(b, spent, b->p);
     jit_regs_writeback(b);
     lea_vpc(b, RCX, 0);
     emit_leave_at_rcx(b, jit_epilogue(h));

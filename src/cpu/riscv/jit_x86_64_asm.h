@@ -281,7 +281,7 @@ static inline void patch(struct jbuf *b, uint8_t *at, uint8_t *target)
 }
 
 enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_BE = 6, CC_A = 7,
-       CC_L = 0xc, CC_GE = 0xd, CC_G = 0xf };
+       CC_L = 0xc, CC_GE = 0xd, CC_LE = 0xe, CC_G = 0xf };
 
 /* opcode 0f opc2 with a register operand: reg, rm */
 static inline void op_rr2(struct jbuf *b, int w, uint8_t opc2, int reg, int rm)
