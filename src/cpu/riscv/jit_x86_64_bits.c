@@ -5,15 +5,12 @@
 
 #if defined(__x86_64__)
 
-/* CPOP, CPOPW and ORC.B: rare enough for a call (POPCNT is not in the
- * x86-64 baseline). */
+/* CPOP and CPOPW on a host without POPCNT (it is not in the x86-64
+ * baseline): a call. */
 static uint64_t jit_bitcount(uint64_t a, uint32_t op)
 {
-    switch (op) {
-    case OP_CPOP:  return (uint64_t)__builtin_popcountll(a);
-    case OP_CPOPW: return (uint64_t)__builtin_popcount((uint32_t)a);
-    }
-    return rv_orc_b(a);
+    return op == OP_CPOP ? (uint64_t)__builtin_popcountll(a)
+                         : (uint64_t)__builtin_popcount((uint32_t)a);
 }
 
 /* The bit-manipulation ops beyond sh[123]add/add.uw/andn/orn/xnor
@@ -47,7 +44,23 @@ bool jit_emit_bitmanip(struct jbuf *b, const struct insn *in)
         jit_op2_x(b, in->op == OP_CTZ, 0xbc, RAX, in->rs1);       /* bsf */
         cmov(b, 1, CC_E, RAX, RCX);
         break;
-    case OP_CPOP: case OP_CPOPW: case OP_ORC_B:
+    case OP_ORC_B:
+        /* SSE2 (baseline): bytes equal to zero become 0xff, then not.
+         * Linux's Zbb string functions (strlen, strcmp) run it per word;
+         * a call cost each a store and reload of the held registers. */
+        jit_get_x(b, RAX, in->rs1);
+        b1(b, 0x66); b1(b, 0x48); b1(b, 0x0f); b1(b, 0x6e); b1(b, 0xc0);  /* movq xmm0, rax */
+        b1(b, 0x66); b1(b, 0x0f); b1(b, 0xef); b1(b, 0xc9);               /* pxor xmm1, xmm1 */
+        b1(b, 0x66); b1(b, 0x0f); b1(b, 0x74); b1(b, 0xc1);               /* pcmpeqb xmm0, xmm1 */
+        b1(b, 0x66); b1(b, 0x48); b1(b, 0x0f); b1(b, 0x7e); b1(b, 0xc0);  /* movq rax, xmm0 */
+        rex(b, 1, 0, RAX); b1(b, 0xf7); b1(b, 0xd0);                      /* not rax */
+        break;
+    case OP_CPOP: case OP_CPOPW:
+        if (__builtin_cpu_supports("popcnt")) {
+            b1(b, 0xf3);                                                  /* popcnt rax, rs1 */
+            jit_op2_x(b, in->op == OP_CPOP, 0xb8, RAX, in->rs1);
+            break;
+        }
         jit_get_x(b, RAX, in->rs1);     /* via rax: rdi may hold another register */
         jit_regs_writeback(b);          /* the call clobbers the held registers */
         op_rr(b, 1, 0x8b, RDI, RAX);
