@@ -351,6 +351,37 @@ static void test_pmp_denies_s_mode(void **state)
     assert_int_equal(mmu_load(e->h, RAM + 0x10, 8, &v), 0);
 }
 
+/* pmp_allows remembers an interval decided by one region: it must never
+ * reach over an earlier region, across a region's edge, or past a PMP
+ * write. */
+static void test_pmp_hit_interval(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    /* 0: TOR [0, RAM+0x1000) nothing; 1: TOR [RAM+0x1000, RAM+0x2000)
+     * read only; 2: NAPOT everything RWX. */
+    h->pmpaddr[0] = (RAM + 0x1000) >> 2;
+    h->pmpcfg[0] = 0x08;
+    h->pmpaddr[1] = (RAM + 0x2000) >> 2;
+    h->pmpcfg[1] = 0x09;
+    h->pmpaddr[2] = ~0ULL >> 10;
+    h->pmpcfg[2] = 0x1f;
+    pmp_update(h);
+    assert_true(pmp_allows(h, RAM + 0x3000, 8, ACC_STORE, PRV_S));     /* region 2 */
+    assert_false(pmp_allows(h, RAM + 0x1800, 8, ACC_STORE, PRV_S));    /* region 1 first */
+    assert_true(pmp_allows(h, RAM + 0x1800, 8, ACC_LOAD, PRV_S));
+    assert_true(pmp_allows(h, RAM + 0x3000, 8, ACC_STORE, PRV_S));
+    assert_false(pmp_allows(h, RAM + 0x1ffc, 8, ACC_LOAD, PRV_S));     /* across 1 and 2 */
+    assert_false(pmp_allows(h, RAM + 0x10, 8, ACC_LOAD, PRV_S));       /* region 0 */
+    assert_true(pmp_allows(h, RAM + 0x10, 8, ACC_LOAD, PRV_M));
+    assert_true(pmp_allows(h, RAM + 0x2000, 8, ACC_FETCH, PRV_S));
+    /* A PMP write forgets the interval. */
+    h->pmpcfg[2] = 0x19;   /* NAPOT, read only */
+    pmp_update(h);
+    assert_false(pmp_allows(h, RAM + 0x3000, 8, ACC_STORE, PRV_S));
+    assert_true(pmp_allows(h, RAM + 0x3000, 8, ACC_LOAD, PRV_S));
+}
+
 static void test_misaligned_cross_page(void **state)
 {
     struct env *e = *state;
@@ -1941,6 +1972,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fresh_tlb_misses_page_0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mmu_ad_bits_and_perms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pmp_denies_s_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pmp_hit_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misaligned_cross_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mip_rmw_keeps_wire_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_log_catches_stores, setup, teardown),

@@ -32,6 +32,7 @@ static void tlb_flush_set(struct tlb_set *s)
     for (int t = 0; t < 3; t++)
         for (int i = 0; i < TLB_SIZE; i++)
             s->e[t][i].vtag = ~0ULL;
+    memset(s->wfilter, 0, sizeof(s->wfilter));
     s->used = false;
 }
 
@@ -185,6 +186,10 @@ static void tlb_fill(struct hart *h, uint64_t va, uint64_t pa, int acc)
     struct tlb_entry *e = &h->dtlb->e[acc][tlb_index(va >> 12)];
     e->vtag = va >> 12;
     h->dtlb->used = true;
+    if (acc == ACC_STORE) {
+        unsigned k = (unsigned)(ppage >> 12) & (TLB_WFILTER_BITS - 1);
+        h->dtlb->wfilter[k / 64] |= 1ULL << (k % 64);
+    }
     e->ppage = ppage;
     e->addend = (uintptr_t)host - (va & ~0xfffULL);
 }

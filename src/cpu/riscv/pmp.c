@@ -44,21 +44,41 @@ static void pmp_range(const struct hart *h, int i, uint64_t *lo, uint64_t *hi)
     }
 }
 
+/* The decision of a region with config `cfg` that fully contains the
+ * access (3.7.1: M-mode passes unless the entry is locked). */
+static bool region_allows(uint8_t cfg, int acc, unsigned priv)
+{
+    if (priv == PRV_M && !(cfg & PMP_L))
+        return true;
+    uint8_t need = acc == ACC_FETCH ? PMP_X : acc == ACC_LOAD ? PMP_R : PMP_W;
+    return (cfg & need) != 0;
+}
+
 bool pmp_allows(struct hart *h, uint64_t pa, uint64_t len, int acc, unsigned priv)
 {
     if (!h->pmp_active)
         return priv == PRV_M;
     uint64_t end = pa + len;
+    if (pa >= h->pmp_hit_lo && end <= h->pmp_hit_hi && end > pa)
+        return region_allows(h->pmp_hit_cfg, acc, priv);
+    /* [lo, hi): around the access, clear of every region passed over */
+    uint64_t lo = 0, hi = UINT64_MAX;
     for (unsigned i = 0; i < h->pmp_nrgn; i++) {
         const struct pmp_region *r = &h->pmp_rgn[i];
-        if (pa >= r->hi || end <= r->lo)
+        if (pa >= r->hi || end <= r->lo) {
+            if (r->hi <= pa)
+                lo = r->hi > lo ? r->hi : lo;
+            else
+                hi = r->lo < hi ? r->lo : hi;
             continue;
+        }
         if (pa < r->lo || end > r->hi)
             return false;   /* partial match fails */
-        if (priv == PRV_M && !(r->cfg & PMP_L))
-            return true;
-        uint8_t need = acc == ACC_FETCH ? PMP_X : acc == ACC_LOAD ? PMP_R : PMP_W;
-        return (r->cfg & need) != 0;
+        /* Every access inside [lo, hi) within r matches r first. */
+        h->pmp_hit_lo = r->lo > lo ? r->lo : lo;
+        h->pmp_hit_hi = r->hi < hi ? r->hi : hi;
+        h->pmp_hit_cfg = r->cfg;
+        return region_allows(r->cfg, acc, priv);
     }
     return priv == PRV_M;
 }
@@ -70,6 +90,8 @@ void pmp_update(struct hart *h)
 {
     h->pmp_active = false;
     h->pmp_nrgn = 0;
+    h->pmp_hit_lo = 1;
+    h->pmp_hit_hi = 0;   /* empty: the regions change */
     for (int i = 0; i < PMP_ENTRIES; i++) {
         if (!(h->pmpcfg[i] & PMP_A))
             continue;
