@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config libcmocka-dev libfdt-dev device-tree-compiler
 gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf qemu-system-misc
 qemu-utils liburing-dev libslirp-dev libglib2.0-dev zlib1g-dev libzstd-dev libmicrohttpd-dev libevent-dev libjansson-dev libseccomp-dev clang libclang-rt-14-dev
-cpio xz-utils kmod bc python3 python3-yaml curl
+cpio xz-utils kmod bc python3 python3-yaml curl valgrind
 mmdebstrap arch-test qemu-user-static binfmt-support e2fsprogs openssh-client iperf3"
 missing=""
 for p in $PKGS; do
