@@ -115,12 +115,16 @@ void *mem_pin(struct mem *m, uint64_t gpa, uint64_t *avail, bool write)
 
 void mem_unpin(struct mem *m, const void *hva, bool written)
 {
+    if (written)
+        mem_note_write(m);
     uintptr_t p = (uintptr_t)hva & MEM_PAGE_MASK;
     unpin_host(m, p, p + 1, written);
 }
 
 void mem_unpin_iovec(struct mem *m, const struct iovec *iov, int n, bool written)
 {
+    if (written)
+        mem_note_write(m);
     for (int k = 0; k < n; k++) {
         if (!iov[k].iov_len)
             continue;

@@ -267,6 +267,7 @@ void *mem_gpa_to_hva(struct mem *m, uint64_t gpa, uint64_t *avail, bool write)
 
 void mem_mark_dirty(struct mem *m, uint64_t gpa, uint64_t len)
 {
+    mem_note_write(m);
     while (len) {
         uint64_t avail;
         if (!ram_ptr(m, gpa, &avail, true))
@@ -327,7 +328,9 @@ int mem_read(struct mem *m, uint64_t gpa, void *buf, size_t len)
 
 int mem_write(struct mem *m, uint64_t gpa, const void *buf, size_t len)
 {
-    return ram_copy(m, gpa, (void *)buf, len, true, true);
+    int rc = ram_copy(m, gpa, (void *)buf, len, true, true);
+    mem_note_write(m);
+    return rc;
 }
 
 int mem_cpu_read(struct mem *m, uint64_t gpa, void *buf, size_t len)
@@ -370,6 +373,8 @@ int mem_map_iovec(struct mem *m, uint64_t gpa, uint64_t len, bool write,
     int n = 0, rc = -EFAULT;
     if (gpa + len < gpa)
         return -EFAULT;
+    if (write)
+        mem_note_write(m);
     struct ram_region *r = NULL;
     while (len) {
         /* Consecutive pages: the same region, mostly. */
@@ -447,6 +452,16 @@ int mem_ram_regions(const struct mem *m, struct mem_ram_info *out, int max)
 uint64_t mem_map_gen(const struct mem *m)
 {
     return atomic_load_explicit(&m->map_gen, memory_order_acquire);
+}
+
+uint64_t mem_write_count(const struct mem *m)
+{
+    return atomic_load_explicit(&m->write_count, memory_order_acquire);
+}
+
+void mem_note_write(struct mem *m)
+{
+    atomic_fetch_add_explicit(&m->write_count, 1, memory_order_release);
 }
 
 int mem_dirty_fetch(struct mem *m, uint64_t gpa, uint64_t size,

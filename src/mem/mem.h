@@ -244,6 +244,22 @@ int mem_ram_populated(struct mem *m, uint64_t gpa, uint64_t size,
  * revalidates its decoded and translated code before it executes. */
 uint64_t mem_map_gen(const struct mem *m);
 
+/* A count that moves whenever guest RAM may have been written other than
+ * by a vCPU's own stores (mem_store, and the pointers mem_gpa_to_hva
+ * gives a vCPU): by mem_write, through iovecs mapped for writing (when
+ * mapped, and again when unpinned as written), through a pinned page
+ * unpinned as written, by mem_mark_dirty, and at mem_note_write.  A vCPU
+ * that sees it unchanged since it last looked knows its decoded code
+ * still matches RAM wherever its own stores did not reach (Zifencei:
+ * FENCE.I).  Any thread; acquire. */
+uint64_t mem_write_count(const struct mem *m);
+
+/* Move mem_write_count: a device calls it after writing guest RAM and
+ * before it makes the write known to the guest (a used-ring index), so
+ * that a vCPU that has seen the news sees the count moved.  Any thread;
+ * release. */
+void mem_note_write(struct mem *m);
+
 /* ---- memory operations and the shootdown ----
  *
  * A memory operation runs with the world stopped:

@@ -55,6 +55,9 @@ struct mem {
     /* Moved by every memory operation; harts compare it at slice
      * boundaries (mem_map_gen). */
     _Atomic uint64_t map_gen;
+    /* Moved by every write to RAM that is not a vCPU's own store
+     * (mem_write_count). */
+    _Atomic uint64_t write_count;
     /* Locks, in order: op_lock (one memory operation at a time, and the
      * shootdown's registration), then the callback's own; move_lock is a
      * leaf (pinners wait on move_cond for MEM_PIN_MOVING to clear). */

@@ -394,6 +394,10 @@ int virtq_push(struct virtq *vq, const struct virtq_chain *c, uint32_t written)
     /* 4-aligned, so the element may cross a page: a copy. */
     copy_iov(vq->rused.iov, (unsigned)vq->rused.n, at, elem, sizeof(elem), true);
     vq->used_idx++;
+    /* The buffers' bytes are news to the harts' decoded code before the
+     * guest can learn of them (mem_note_write; chain_unpin notes them
+     * again, later). */
+    mem_note_write(vq->dev->mem);
     /* The element must be visible before the index (2.7.8.2). */
     __atomic_store_n((uint16_t *)rptr(&vq->rused, USED_IDX), vq->used_idx, __ATOMIC_RELEASE);
     used_dirty(vq, at, sizeof(elem));

@@ -215,6 +215,28 @@ void dcache_flush(struct hart *h)
      * FENCE.Is (some 45,000 on a busybox boot). */
 }
 
+void dcache_fence_i(struct hart *h)
+{
+    /* Linux fences some 45,000 times on a busybox boot (ftrace and
+     * static keys patch code, a page at a time); each new generation
+     * had every page compared with memory at its next entry, 392,000
+     * compares and returns from translated code to the interpreter.
+     * Another hart's stores may miss this hart's write-protection of
+     * its decoded pages (wtlb_evict covers this hart's TLB only), so
+     * with company every FENCE.I takes a generation. */
+    struct dcache *dc = h->dc;
+    uint64_t w = mem_write_count(h->mem);   /* before the generation */
+    pthread_mutex_lock(&dc->lock);
+    bool alone = dc->nmember == 1;
+    if (alone && w == dc->fence_writes) {
+        pthread_mutex_unlock(&dc->lock);
+        return;
+    }
+    dcache_flush(h);
+    dc->fence_writes = w;
+    pthread_mutex_unlock(&dc->lock);
+}
+
 /* ---- shootdowns and quiescent points ---- */
 
 /* Clear this hart's fetch-TLB entries for arena page `i`: those its

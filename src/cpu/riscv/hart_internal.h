@@ -219,6 +219,9 @@ struct dcache {
     uint16_t log[DLOG_SIZE];
     /* FENCE.I generations, counted over all harts (dcache_flush). */
     _Atomic uint64_t fence_gen;
+    /* mem_write_count() when the last generation was taken by
+     * dcache_fence_i (under the lock). */
+    uint64_t fence_writes;
     /* Block translator (jit.h): host code buffer, a ring of regions.
      * jit_code maps the memfd jit_fd read-execute; jit_wwin maps it
      * read-write at another address (W^X), its pages dropped a step behind
@@ -443,6 +446,12 @@ const struct insn *dcache_slot_insn(struct dpage *dp, unsigned off, struct insn 
  * hart's next use of them: fetch-TLB entries stay, and whoever takes one
  * checks the entry's dgen against h->dgen. (dcache.c) */
 void dcache_flush(struct hart *h);
+/* The FENCE.I instruction (Unprivileged ISA, "Zifencei"): dcache_flush,
+ * unless this hart shares its cache with none and nothing but its own
+ * stores has written RAM since the cache's last FENCE.I generation
+ * (mem_write_count): its stores retire the decoded pages they hit, so
+ * its pages already match memory. (dcache.c) */
+void dcache_fence_i(struct hart *h);
 /* Bring `d` up to h->dgen: compare it with memory; if the page changed,
  * retire `d` (its slots and translations go with it).  Only at the
  * refetch.  1: `d` is current; 0: retired, the caller fetches the page

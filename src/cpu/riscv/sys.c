@@ -114,7 +114,7 @@ int sys_exec(struct hart *h, const struct insn *ip, uint64_t pc)
             tlb_flush_all(h);
         return EXEC_NEXT;
     case OP_FENCE_I:
-        dcache_flush(h);
+        dcache_fence_i(h);
         return EXEC_NEXT;
     case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
     case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
