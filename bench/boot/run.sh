@@ -53,13 +53,15 @@ QCMD=(qemu-system-riscv64 -machine virt -smp "$CPUS" -m 512M -nographic
 have_qemu=false
 command -v qemu-system-riscv64 >/dev/null && have_qemu=true
 : > /tmp/vessel-boot-bench.err
+# Is timed_boot line $1 faster to the marker than $2 (or $2 empty)?
+faster() { [ -z "$2" ] || (( $(echo "${1%% *} < ${2%% *}" | bc -l) )); }
 v="" q="" ratios=()
 for _ in $(seq "$RUNS"); do
     b=$(VESSEL_STATS=1 timed_boot "${VCMD[@]}" 2>>/tmp/vessel-boot-bench.err)
-    if [ -z "$v" ] || (( $(echo "${b%% *} < ${v%% *}" | bc -l) )); then v=$b; fi
+    faster "$b" "$v" && v=$b
     if $have_qemu; then
         c=$(timed_boot "${QCMD[@]}" 2>>/tmp/vessel-boot-bench.err)
-        if [ -z "$q" ] || (( $(echo "${c%% *} < ${q%% *}" | bc -l) )); then q=$c; fi
+        faster "$c" "$q" && q=$c
         ratios+=("$(echo "${b%% *} / ${c%% *}" | bc -l)")
     fi
 done

@@ -1863,14 +1863,13 @@ static void test_shared_cache_fence_i_other_hart(void **state)
  * a copy, an iovec mapped for writing and unpinned as written, a write
  * noted through a held mapping.  With another hart in the cache, every
  * FENCE.I takes one. */
-static void fence_i_run(struct env *e, struct hart *h)
+static void fence_i_run(struct hart *h)
 {
     h->mtvec = RAM + 0x3000;
     h->pc = RAM;
     hart_run(h, 100);
     assert_int_equal(h->mcause, EXC_BREAKPOINT);
     assert_int_equal(h->mepc, RAM + 4);
-    (void)e;
 }
 
 static void test_fence_i_alone_after_writes_only(void **state)
@@ -1880,38 +1879,38 @@ static void test_fence_i_alone_after_writes_only(void **state)
     put32(e, RAM + 0x00, 0x0000100f);   /* fence.i */
     put32(e, RAM + 0x04, 0x00100073);   /* ebreak */
     put32(e, RAM + 0x3000, 0x0000006f); /* handler: j . */
-    fence_i_run(e, h);
+    fence_i_run(h);
     uint64_t g = h->dgen;
     assert_true(g > 0);                 /* the puts came first */
-    fence_i_run(e, h);
+    fence_i_run(h);
     assert_int_equal(h->dgen, g);       /* nothing written since */
     mem_mark_dirty(e->mem, RAM + 0x2000, 8);
-    fence_i_run(e, h);
+    fence_i_run(h);
     assert_true(h->dgen > g);
     g = h->dgen;
     struct iovec v;
     int n;
     assert_int_equal(mem_map_iovec(e->mem, RAM + 0x2000, 16, true, &v, 1, &n), 0);
-    fence_i_run(e, h);                  /* mapped for writing: may be written */
+    fence_i_run(h);                  /* mapped for writing: may be written */
     assert_true(h->dgen > g);
     g = h->dgen;
     memset(v.iov_base, 0x13, 16);
     mem_unpin_iovec(e->mem, &v, n, true);
-    fence_i_run(e, h);
+    fence_i_run(h);
     assert_true(h->dgen > g);
     g = h->dgen;
     mem_note_write(e->mem);
-    fence_i_run(e, h);
+    fence_i_run(h);
     assert_true(h->dgen > g);
     g = h->dgen;
-    fence_i_run(e, h);
+    fence_i_run(h);
     assert_int_equal(h->dgen, g);
     /* With company: a generation every time. */
     struct hart *h1 = second_hart(e);
-    fence_i_run(e, h);
+    fence_i_run(h);
     assert_true(h->dgen > g);
     g = h->dgen;
-    fence_i_run(e, h);
+    fence_i_run(h);
     assert_true(h->dgen > g);
     hart_free(h1);
 }

@@ -503,9 +503,9 @@ static struct dpage *dcache_get(struct hart *h, uint64_t ppage, bool *created)
  * scan of every set: done once per page and hart (dcache_fetch_page). */
 static void wtlb_evict(struct hart *h, uint64_t ppage)
 {
-    unsigned k = (unsigned)(ppage >> 12) & (TLB_WFILTER_BITS - 1);
     for (int m = 0; m < TLB_SETS; m++) {
-        if (!(h->tlb[m].wfilter[k / 64] >> (k % 64) & 1))
+        uint64_t bit;
+        if (!(*tlb_wfilter_word(&h->tlb[m], ppage, &bit) & bit))
             continue;   /* no store entry of the set maps the page */
         struct tlb_entry *e = h->tlb[m].e[ACC_STORE];
         for (int i = 0; i < TLB_SIZE; i++)

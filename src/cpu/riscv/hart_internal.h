@@ -175,6 +175,15 @@ struct tlb_set {
     bool used;
 };
 
+/* The word of tlb_set.wfilter holding physical page `ppage`'s bit, and
+ * the bit (tlb_fill sets it, wtlb_evict tests it). */
+static inline uint64_t *tlb_wfilter_word(struct tlb_set *s, uint64_t ppage, uint64_t *bit)
+{
+    unsigned k = (unsigned)(ppage >> 12) & (TLB_WFILTER_BITS - 1);
+    *bit = 1ULL << (k % 64);
+    return &s->wfilter[k / 64];
+}
+
 /* Where a hart's fetch-TLB entries for one arena page are (set << TLB_BITS
  * | index, possibly since overwritten), so that a shootdown of the page
  * clears them without scanning every set; n > DPAGE_ITLB_SLOTS: some went

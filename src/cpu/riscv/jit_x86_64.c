@@ -22,8 +22,8 @@
  *
  * Exits to a fixed target in the same page (branches, JAL, the block-size
  * cut) are linked directly: the first time the target is translated, the
- * exit's jump is patched to enter it, so only the budget and event checks
- * remain.  Blocks die together: every block of a page (a store to the
+ * exit's jump is patched to enter it, so only the budget's charge
+ * remains (emit_link_exit).  Blocks die together: every block of a page (a store to the
  * page or a changed page after FENCE.I retires the page, slots and all)
  * or every block of a code-buffer region (recycling, below), and a link
  * stays within one page and leads into the same or a newer region

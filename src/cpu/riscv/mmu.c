@@ -187,8 +187,8 @@ static void tlb_fill(struct hart *h, uint64_t va, uint64_t pa, int acc)
     e->vtag = va >> 12;
     h->dtlb->used = true;
     if (acc == ACC_STORE) {
-        unsigned k = (unsigned)(ppage >> 12) & (TLB_WFILTER_BITS - 1);
-        h->dtlb->wfilter[k / 64] |= 1ULL << (k % 64);
+        uint64_t bit;
+        *tlb_wfilter_word(h->dtlb, ppage, &bit) |= bit;
     }
     e->ppage = ppage;
     e->addend = (uintptr_t)host - (va & ~0xfffULL);
