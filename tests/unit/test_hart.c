@@ -1118,6 +1118,52 @@ static void test_jit_superblock_side_exits(void **state)
     assert_int_equal(hart_get_x(e->h, 7), 1);       /* from a0 = 19 */
 }
 
+/* Forward branches over one and over two instructions stay inside their
+ * block (emit_branch_over): no block starts at either join, on passes
+ * that take the branch and passes that do not.  The skipped ADDIW leaves
+ * a W result, which the join must extend before the 64-bit ADD reads
+ * it; minstret counts only the instructions that ran (the skipped ones
+ * are given back to the budget). */
+static void test_jit_branch_over_stays_in_block(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0xfff50513,   /* loop 0x00: addi a0,a0,-1 */
+        0x00157293,   /* 0x04: andi t0,a0,1 */
+        0x00028463,   /* 0x08: beqz t0,0x10 (over one: even a0) */
+        0xff95859b,   /* 0x0c: addiw a1,a1,-7 */
+        0x00c53333,   /* 0x10: sltu t1,a0,a2 */
+        0x00031663,   /* 0x14: bnez t1,0x20 (over two: a0 < 5) */
+        0x00b686b3,   /* 0x18: add a3,a3,a1 */
+        0x00170713,   /* 0x1c: addi a4,a4,1 */
+        0xfe0510e3,   /* 0x20: bnez a0,loop */
+        0xb02027f3,   /* 0x24: csrr a5,minstret */
+        0x00100073,   /* 0x28: ebreak */
+    };
+    int64_t a1 = 0, a3 = 0, a4 = 0, n = 0;
+    for (int64_t a0 = 19; a0 >= 0; a0--) {   /* the program, in C */
+        n += 6;
+        if (a0 & 1) {
+            a1 -= 7;
+            n++;
+        }
+        if (a0 >= 5) {
+            a3 += a1;
+            a4++;
+            n += 2;
+        }
+    }
+    hart_set_x(e->h, 10, 20);
+    hart_set_x(e->h, 12, 5);
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x28);
+    assert_false(translated_at(e, RAM + 0x10));
+    assert_false(translated_at(e, RAM + 0x20));
+    assert_int_equal(hart_get_x(e->h, 11), (uint64_t)a1);
+    assert_int_equal(hart_get_x(e->h, 13), (uint64_t)a3);
+    assert_int_equal(hart_get_x(e->h, 14), (uint64_t)a4);
+    assert_int_equal(hart_get_x(e->h, 15), (uint64_t)n);
+}
+
 /* MULH, MULHU and MULHSU translated inline (MUL/IMUL's rdx, and the
  * MULHSU correction) against 128-bit C arithmetic, on sign and size
  * edges, with the operands held in host registers and rd = rs1 last. */
@@ -2053,6 +2099,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_regs_around_helper_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_branch_over_stays_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_dirties_fs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_block_start_fs_off, setup, teardown),

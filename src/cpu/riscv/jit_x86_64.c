@@ -583,6 +583,13 @@ static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
+/* The x86 condition that takes a conditional branch after cmp rs1, rs2. */
+static uint8_t branch_cc(unsigned op)
+{
+    return op == OP_BEQ ? CC_E : op == OP_BNE ? CC_NE : op == OP_BLT ? CC_L
+         : op == OP_BGE ? CC_GE : op == OP_BLTU ? CC_B : CC_AE;
+}
+
 /* Returns false when `in` ends the block (it then emitted the exit). */
 static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int32_t off,
                       uint32_t count, uint8_t *epi)
@@ -773,9 +780,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         emit_chain_exit(b, count + 1, h);
         return false;
     case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
-        uint8_t cc = in->op == OP_BEQ ? CC_E : in->op == OP_BNE ? CC_NE
-                   : in->op == OP_BLT ? CC_L : in->op == OP_BGE ? CC_GE
-                   : in->op == OP_BLTU ? CC_B : CC_AE;
+        uint8_t cc = branch_cc(in->op);
         bool loop = b->loop && off + in->imm == 0 && jit_regs_can_loop(b);
         jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
         /* The writes-back below are movs: they leave the flags alone. */
@@ -805,6 +810,107 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     }
     }
     return false;
+}
+
+/* Instructions emit_insn computes inline, with no helper call, no trap
+ * and no effect but the write of rd. */
+static bool computes_inline(unsigned op)
+{
+    switch (op) {
+    case OP_LUI: case OP_AUIPC: case OP_ADDI: case OP_XORI: case OP_ORI: case OP_ANDI:
+    case OP_SLTI: case OP_SLTIU: case OP_SLLI: case OP_SRLI: case OP_SRAI:
+    case OP_ADDIW: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+    case OP_ADD: case OP_SUB: case OP_XOR: case OP_OR: case OP_AND: case OP_ADDW: case OP_SUBW:
+    case OP_MUL: case OP_MULW: case OP_SLL: case OP_SRL: case OP_SRA:
+    case OP_SLLW: case OP_SRLW: case OP_SRAW: case OP_SLT: case OP_SLTU:
+    case OP_SH1ADD: case OP_SH2ADD: case OP_SH3ADD: case OP_ADD_UW:
+    case OP_ANDN: case OP_ORN: case OP_XNOR: case OP_MULH: case OP_MULHU: case OP_MULHSU:
+        return true;
+    }
+    return false;
+}
+
+/* Forward branches inside a block jump over at most this many
+ * instructions (emit_branch_over). */
+#define JIT_SKIP_MAX 3
+
+/* A conditional branch at byte `o` of the page (the block starts at
+ * `off`) over the next one to JIT_SKIP_MAX instructions, each computing a
+ * register inline: `if (x < y) carry++`, as C compilers write the carries
+ * of bignum and elliptic-curve arithmetic (the hottest loop of a busybox
+ * boot, mpihelp_submul_1's, is one).  As a side exit it left the block
+ * on about half the passes, its registers written back, for a block made
+ * of the rest.  Here it jumps over the instructions' code inside the
+ * block instead:
+ *
+ *     cmp x[rs1], x[rs2]; jcc skip; <the instructions>; jmp join
+ *     skip: add [left], k; join:
+ *
+ * Both ways reach the join with one register state: the assignment the
+ * skipped instructions need is made, their sources loaded and their
+ * destinations settled (jit_regs_settle) before the cmp, and
+ * jit_regs_join checks that their code changed nothing but the writes.
+ * The k skipped instructions, which the block's later charges count, are
+ * given back to the budget, so minstret stays exact.  Returns how many
+ * instructions it emitted, the branch's included, and their bytes in
+ * *bytes, or 0 (nothing emitted: an ordinary branch follows). */
+static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct insn *in,
+                                 unsigned o, unsigned off, uint32_t count, uint8_t *epi,
+                                 unsigned *bytes)
+{
+    switch (in->op) {
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+        break;
+    default:
+        return 0;
+    }
+    struct insn tmp[JIT_SKIP_MAX];
+    const struct insn *nx[JIT_SKIP_MAX];
+    unsigned k = 0, end = o + 2u * in->len;
+    for (; end < o + (unsigned)in->imm; k++) {
+        if (k == JIT_SKIP_MAX || end >= 4096 || count + 1 + k >= b->plan.n)
+            return 0;
+        nx[k] = dcache_slot_insn(b->dp, end, &tmp[k]);
+        if ((nx[k] == &tmp[k] && !b->through) || end + 2u * nx[k]->len > 4096 ||
+            !computes_inline(nx[k]->op) || !nx[k]->rd || nx[k]->rd >= 32)
+            return 0;
+        end += 2u * nx[k]->len;
+    }
+    if (!k || end != o + (unsigned)in->imm)
+        return 0;
+    struct jregs saved = b->ra;
+    uint8_t *start = b->p;
+    uint64_t rds = 0;
+    for (unsigned i = 0; i < k; i++)
+        jit_regs_step(b, count + 1 + i);   /* the assignment they all run with */
+    jit_regs_sources(b, in);
+    jit_regs_prepare(b, in);
+    for (unsigned i = 0; i < k; i++) {
+        jit_regs_sources(b, nx[i]);
+        jit_regs_prepare(b, nx[i]);
+        jit_regs_settle(b, nx[i]->rd);
+        rds |= 1ULL << nx[i]->rd;
+    }
+    struct jregs s0 = b->ra;
+    jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
+    uint8_t *skip = jcc_fwd(b, branch_cc(in->op));
+    bool ok = true;
+    for (unsigned i = 0, at = o + 2u * in->len; i < k && ok; at += 2u * nx[i++]->len) {
+        ok = emit_insn(h, b, nx[i], (int32_t)(at - off), count + 1 + i, epi);
+        jit_regs_after(b, nx[i]);
+    }
+    if (!ok || !jit_regs_join(b, &s0, rds)) {
+        b->p = start;       /* the bytes are dropped, not yet published */
+        b->ra = saved;
+        b->plan.set32 = false;
+        return 0;
+    }
+    uint8_t *join = jmp_fwd(b);
+    patch(b, skip, b->p);
+    alu_hart_imm(b, 0, H_LEFT, (int32_t)k);         /* add qword [left], k */
+    patch(b, join, b->p);
+    *bytes = end - o;
+    return k + 1;
 }
 
 int jit_init(struct dcache *dc)
@@ -1019,11 +1125,17 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
             break;
         }
         jit_regs_step(&b, count);
-        if (!emit_insn(h, &b, in, (int32_t)(o - off), count, epi))
-            break;
-        jit_regs_after(&b, in);
-        count++;
-        o += 2u * in->len;
+        unsigned len, n = emit_branch_over(h, &b, in, o, off, count, epi, &len);
+        if (n) {
+            count += n;
+        } else {
+            if (!emit_insn(h, &b, in, (int32_t)(o - off), count, epi))
+                break;
+            jit_regs_after(&b, in);
+            count++;
+            len = 2u * in->len;
+        }
+        o += len;
         if (o >= 4096) {
             jit_regs_writeback(&b);
             lea_vpc(&b, RCX, (int32_t)(o - off));   /* on into the next page */

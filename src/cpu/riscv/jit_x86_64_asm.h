@@ -192,6 +192,19 @@ bool jit_regs_can_loop(const struct jbuf *b);
  * path inside its code finds them (only here, on the straight line, does
  * a register become valid by a read). */
 void jit_regs_prepare(struct jbuf *b, const struct insn *in);
+/* Before code that one path runs and another jumps over (a branch over
+ * a few instructions, jit_x86_64.c): if x[r] is held, make its host
+ * register valid and extended, so that the path that skips the write of
+ * r leaves it as the state after the write says. */
+void jit_regs_settle(struct jbuf *b, unsigned r);
+/* At the join after such code, whose only register effects were writes
+ * of the registers in the mask `rds` (each settled before; `s0` the
+ * state where the paths parted): extend those the writes left lo32, keep
+ * them is32 only where they were before too, and say whether the state
+ * now describes both paths (same assignment, same valid and lo32 sets,
+ * dirty grown by rds at most).  False: the caller drops the code and
+ * emits an ordinary side exit. */
+bool jit_regs_join(struct jbuf *b, const struct jregs *s0, uint64_t rds);
 /* Store the dirty held registers to h->x[], leaving the state alone:
  * before an exit, and before a helper call (which reads h->x[] and
  * clobbers the caller-saved host registers). */

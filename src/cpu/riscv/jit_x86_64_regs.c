@@ -464,6 +464,32 @@ void jit_regs_prepare(struct jbuf *b, const struct insn *in)
         load_held(b, in->rs2);
 }
 
+void jit_regs_settle(struct jbuf *b, unsigned r)
+{
+    int h = held(b, r);
+    if (h < 0)
+        return;
+    if (!(b->ra.valid >> r & 1))
+        load_held(b, r);
+    else if (b->ra.lo32 >> r & 1) {
+        movsxd(b, h);
+        b->ra.lo32 &= ~(1ULL << r);
+    }
+}
+
+bool jit_regs_join(struct jbuf *b, const struct jregs *s0, uint64_t rds)
+{
+    for (uint64_t m = b->ra.lo32 & rds; m; m &= m - 1) {
+        unsigned r = (unsigned)__builtin_ctzll(m);
+        movsxd(b, held(b, r));
+    }
+    b->ra.lo32 &= ~rds;
+    b->ra.is32 &= ~rds | s0->is32;   /* 32-bit after the join only if both ways */
+    return !memcmp(b->ra.slot, s0->slot, sizeof(s0->slot)) && b->ra.valid == s0->valid &&
+           !(s0->dirty & ~b->ra.dirty) && !((b->ra.dirty ^ s0->dirty) & ~rds) &&
+           b->ra.lo32 == s0->lo32 && !((b->ra.is32 ^ s0->is32) & ~rds);
+}
+
 void jit_regs_writeback(struct jbuf *b)
 {
     for (unsigned r = 1; r < 32; r++)
