@@ -1,12 +1,13 @@
 /* cpu/riscv: block translator to x86-64 machine code (see jit.h).
  *
- * Guest registers live in h->x[]; up to eight at a time are held in host
+ * Guest registers live in h->x[]; up to ten at a time are held in host
  * registers while a block runs (jit_x86_64_regs.c).  Each guest
  * instruction becomes a few host instructions, with rax/rcx/rdx as
  * scratch.  Registers fixed for the whole block (callee-saved): rbx =
- * &h->x[0] + 128 bytes (disp8 reach), r12 = h, r14 = load TLB of the
- * current data privilege, r15 = store TLB.  The block's virtual pc and
- * the budget the chain may still spend are in h->jit_vpc and h->jit_left.
+ * h + 128 bytes (JIT_HART; h->x[] is at its start, all a disp8 away),
+ * r14 = the load TLB of the current data privilege (the store TLB a
+ * fixed distance on).  The block's virtual pc and the budget the chain
+ * may still spend are in h->jit_vpc and h->jit_left.
  *
  * Chaining: a block that ends with a branch, a jump or by running off its
  * page does not return to the interpreter when it can help it.  It jumps
@@ -117,17 +118,18 @@ static uint64_t jit_divrem(uint64_t a, uint64_t b, uint32_t op)
 #define JIT_STUB_EXC 512
 
 /* The chain's budget and the block's virtual pc live in the hart, not in
- * host registers: rbp and r13 hold guest registers instead (JIT_CACHED). */
-#define H_LEFT ((int32_t)offsetof(struct hart, jit_left))
-#define H_VPC ((int32_t)offsetof(struct hart, jit_vpc))
+ * host registers: the callee-saved ones hold guest registers instead
+ * (JIT_CACHED). */
+#define H_LEFT hoff(offsetof(struct hart, jit_left))
+#define H_VPC hoff(offsetof(struct hart, jit_vpc))
 
-/* op qword [r12 + disp], imm; digit: 0 add, 5 sub (sets the flags) */
+/* op qword [hart + disp], imm; digit: 0 add, 5 sub (sets the flags) */
 static void alu_hart_imm(struct jbuf *b, int digit, int32_t disp, int32_t imm)
 {
     bool i8 = imm >= -128 && imm <= 127;
-    rex(b, 1, 0, R12);
+    rex(b, 1, 0, JIT_HART);
     b1(b, i8 ? 0x83 : 0x81);
-    mem(b, digit, R12, disp);
+    mem(b, digit, JIT_HART, disp);
     if (i8)
         b1(b, (uint8_t)imm);
     else
@@ -144,7 +146,7 @@ static void charge(struct jbuf *b, uint32_t count)
 /* reg = the block's virtual pc + disp */
 static void lea_vpc(struct jbuf *b, int reg, int32_t disp)
 {
-    op_rm(b, 1, 0x8b, reg, R12, H_VPC);             /* mov reg, [vpc] */
+    op_rm(b, 1, 0x8b, reg, JIT_HART, H_VPC);             /* mov reg, [vpc] */
     if (disp)
         op_rm(b, 1, 0x8d, reg, reg, disp);          /* lea reg, [reg + disp] */
 }
@@ -162,14 +164,14 @@ static void emit_exit(struct jbuf *b, uint32_t count, uint8_t *epilogue)
 static void set_pc_rel(struct jbuf *b, int32_t off)
 {
     lea_vpc(b, RCX, off);
-    op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
+    op_rm(b, 1, 0x89, RCX, JIT_HART, hoff(offsetof(struct hart, pc)));
 }
 
-/* cmp dword [r12+events], 0 (h->events: any event raised) */
+/* cmp dword [events], 0 (h->events: any event raised) */
 static void cmp_events(struct jbuf *b)
 {
-    b1(b, 0x41); b1(b, 0x83); b1(b, 0xbc); b1(b, 0x24);
-    b4(b, (uint32_t)offsetof(struct hart, events)); b1(b, 0);
+    rex(b, 0, 0, JIT_HART);
+    b1(b, 0x83); mem(b, 7, JIT_HART, hoff(offsetof(struct hart, events))); b1(b, 0);
 }
 
 /* Leave the block before the instruction at `next` if an event is up.
@@ -207,13 +209,13 @@ void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogu
  * retired before it. */
 static void emit_exc_stub(struct jbuf *b, uint8_t *epilogue)
 {
-    op_rm(b, 1, 0x29, RCX, R12, H_LEFT);      /* sub [left], rcx */
+    op_rm(b, 1, 0x29, RCX, JIT_HART, H_LEFT);      /* sub [left], rcx */
     b1(b, 0xff); b1(b, 0xc0);                 /* inc eax (cause + 1) */
-    op_rm(b, 0, 0x89, RAX, R12, (int32_t)offsetof(struct hart, jit_exc));
-    op_rm(b, 1, 0x8b, RAX, R12, H_VPC);       /* mov rax, [vpc] */
+    op_rm(b, 0, 0x89, RAX, JIT_HART, hoff(offsetof(struct hart, jit_exc)));
+    op_rm(b, 1, 0x8b, RAX, JIT_HART, H_VPC);       /* mov rax, [vpc] */
     op_rr(b, 1, 0x63, RDX, RDX);              /* movsxd rdx, edx */
     op_rr(b, 1, 0x03, RAX, RDX);              /* add rax, rdx */
-    op_rm(b, 1, 0x89, RAX, R12, (int32_t)offsetof(struct hart, pc));
+    op_rm(b, 1, 0x89, RAX, JIT_HART, hoff(offsetof(struct hart, pc)));
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epilogue - (b->p + 4)));
 }
 
@@ -280,13 +282,12 @@ static int emit_ri_start(struct jbuf *b, const struct insn *in)
     return t;
 }
 
-/* r14 = the load entries, r15 = the store entries of h->dtlb. */
+/* r14 = the load entries of h->dtlb (the store entries follow at a fixed
+ * distance, jit_x86_64_mem.c). */
 static void emit_load_dtlb(struct jbuf *b)
 {
-    op_rm(b, 1, 0x8b, R14, R12, (int32_t)offsetof(struct hart, dtlb));
-    op_rr(b, 1, 0x8b, R15, R14);
+    op_rm(b, 1, 0x8b, R14, JIT_HART, hoff(offsetof(struct hart, dtlb)));
     alu_imm(b, 1, 0, R14, (int32_t)offsetof(struct tlb_set, e[ACC_LOAD]));
-    alu_imm(b, 1, 0, R15, (int32_t)offsetof(struct tlb_set, e[ACC_STORE]));
 }
 
 /* Per-block prologue: save the callee-saved registers (six pushes and 8
@@ -302,9 +303,8 @@ static void emit_prologue(struct jbuf *b)
     b1(b, 0x41); b1(b, 0x56);           /* push r14 */
     b1(b, 0x41); b1(b, 0x57);           /* push r15 */
     b1(b, 0x48); b1(b, 0x83); b1(b, 0xec); b1(b, 0x08);   /* sub rsp, 8 */
-    op_rr(b, 1, 0x8b, R12, RDI);        /* mov r12, rdi */
-    op_rm(b, 1, 0x89, RSI, R12, H_VPC);  /* mov [vpc], rsi */
-    op_rm(b, 1, 0x8d, RBX, R12, (int32_t)offsetof(struct hart, x) + JIT_X_BIAS);  /* lea rbx */
+    op_rm(b, 1, 0x8d, JIT_HART, RDI, JIT_H_BIAS);   /* lea rbx, [rdi + bias] */
+    op_rm(b, 1, 0x89, RSI, JIT_HART, H_VPC);  /* mov [vpc], rsi */
     emit_load_dtlb(b);
 }
 
@@ -331,7 +331,7 @@ _Static_assert(offsetof(struct dpage, insn) == 0, "slots at the start of a dpage
  * already charged. */
 static void emit_leave_at_rcx(struct jbuf *b, uint8_t *epi)
 {
-    op_rm(b, 1, 0x89, RCX, R12, (int32_t)offsetof(struct hart, pc));
+    op_rm(b, 1, 0x89, RCX, JIT_HART, hoff(offsetof(struct hart, pc)));
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epi - (b->p + 4)));
 }
 
@@ -339,11 +339,11 @@ static void emit_leave_at_rcx(struct jbuf *b, uint8_t *epi)
  * here (including its branch), rcx = the next guest pc. */
 static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code, uint8_t *epi)
 {
-    op_rm(b, 1, 0x29, RAX, R12, H_LEFT);      /* sub [left], rax */
+    op_rm(b, 1, 0x29, RAX, JIT_HART, H_LEFT);      /* sub [left], rax */
     uint8_t *s1 = jcc_fwd(b, CC_LE);          /* spent */
     cmp_events(b);
     uint8_t *s2 = jcc_fwd(b, CC_NE);          /* an event is up */
-    op_rm(b, 1, 0x8b, RAX, R12, (int32_t)offsetof(struct hart, itlb));  /* rax = itlb */
+    op_rm(b, 1, 0x8b, RAX, JIT_HART, hoff(offsetof(struct hart, itlb)));  /* rax = itlb */
     op_rr(b, 1, 0x8b, RDX, RCX);              /* mov rdx, rcx */
     shift_imm(b, 1, 5, RDX, 12);              /* shr rdx, 12 */
     op_rr(b, 0, 0x8b, RSI, RDX);              /* mov esi, edx */
@@ -357,7 +357,7 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code, uin
      * The generation is the entry's own (its cache line is loaded
      * already), not the dpage's. */
     op_rm(b, 1, 0x8b, RDX, RAX, (int32_t)offsetof(struct tlb_entry, dgen));
-    op_rm(b, 1, 0x3b, RDX, R12, (int32_t)offsetof(struct hart, dgen));
+    op_rm(b, 1, 0x3b, RDX, JIT_HART, hoff(offsetof(struct hart, dgen)));
     uint8_t *s5 = jcc_fwd(b, CC_NE);
     op_rm(b, 1, 0x8b, RAX, RAX, (int32_t)offsetof(struct tlb_entry, dp));
     op_rr(b, 0, 0x8b, RDX, RCX);              /* mov edx, ecx */
@@ -378,7 +378,7 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code, uin
     b1(b, 0x48); b1(b, 0x8d); b1(b, 0x15);
     b4(b, (uint32_t)(int32_t)(code + prologue - (b->p + 4)));
     op_rr(b, 1, 0x03, RAX, RDX);              /* add rax, rdx */
-    op_rm(b, 1, 0x89, RCX, R12, H_VPC);       /* mov [vpc], rcx */
+    op_rm(b, 1, 0x89, RCX, JIT_HART, H_VPC);       /* mov [vpc], rcx */
     b1(b, 0xff); b1(b, 0xe0);                 /* jmp rax */
     patch(b, s1, b->p); patch(b, s2, b->p); patch(b, s3, b->p); patch(b, s4, b->p);
     patch(b, s5, b->p);
@@ -557,14 +557,14 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     b1(b, 0xe9); b4(b, 0);                                 /* jmp resolve (patched) */
     mov_imm64(b, RDI, (uint64_t)(uintptr_t)&b->dp->insn[abs >> 1]);
     mov_imm64(b, RSI, (uint64_t)(uintptr_t)site);
-    op_rr(b, 1, 0x8b, RDX, R12);                           /* mov rdx, r12 */
+    op_rm(b, 1, 0x8d, RDX, JIT_HART, -JIT_H_BIAS);        /* rdx = h */
     call_abs(b, (const void *)jit_link);
     b1(b, 0x48); b1(b, 0x85); b1(b, 0xc0);                 /* test rax, rax */
     uint8_t *none = jcc_fwd(b, CC_E);
     b1(b, 0xff); b1(b, 0xe0);                              /* jmp rax */
     patch(b, none, b->p);
     patch(b, spent, b->p);
-    op_rm(b, 1, 0x8b, RCX, R12, H_VPC);                    /* mov rcx, [vpc] */
+    op_rm(b, 1, 0x8b, RCX, JIT_HART, H_VPC);                    /* mov rcx, [vpc] */
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 

@@ -1,7 +1,7 @@
 /* cpu/riscv internal: x86-64 instruction encoding for the block
  * translator (jit_x86_64.c and its _bits, _mem and _regs parts): the
  * code buffer cursor, register numbers, ModRM forms, guest-register
- * accesses (held in host registers or reached through rbx, 128 bytes into h->x[]),
+ * accesses (held in host registers or reached through rbx, the hart's base, JIT_HART),
  * forward jumps.  Only what those files share. */
 #ifndef VESSEL_RISCV_JIT_X86_64_ASM_H
 #define VESSEL_RISCV_JIT_X86_64_ASM_H
@@ -24,7 +24,7 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
  * code never uses as scratch (rax, rcx, rdx are), six caller-saved and
  * rbp and r13 (callee-saved, but stored and reloaded around calls like
  * the others); nothing is held at a block's entry, by either way in. */
-#define JIT_CACHED 8
+#define JIT_CACHED 10
 struct jregs {
     uint8_t slot[33];   /* guest register -> 1 + index of its host register; 0: none */
     uint64_t valid;     /* bit r: x[r]'s host register holds its value */
@@ -118,11 +118,18 @@ static inline void op_rr(struct jbuf *b, int w, uint8_t opc, int reg, int rm)
     b1(b, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
 }
 
-/* rbx points 128 bytes into h->x[], so x[0..31] are all a disp8 away. */
-#define JIT_X_BIAS 128
-static inline int32_t xoff(unsigned r) { return (int32_t)(r * 8) - JIT_X_BIAS; }
-/* f[r] relative to r12 (h): the f registers are never held. */
-#define JIT_F_OFF(r) ((int32_t)(offsetof(struct hart, f) + 8 * (unsigned)(r)))
+/* The hart's base register: rbx = h + JIT_H_BIAS.  h->x[] is at the
+ * hart's start, so with the bias x[0..31] are all a disp8 away, and one
+ * register reaches both (a base register for x[] of its own would cost a
+ * host register the guest's can use).  rbx, not r12: r12 as a base
+ * takes a SIB byte in every access. */
+#define JIT_HART RBX
+#define JIT_H_BIAS 128
+/* The displacement from JIT_HART of the hart's field at byte `off`. */
+static inline int32_t hoff(size_t off) { return (int32_t)off - JIT_H_BIAS; }
+static inline int32_t xoff(unsigned r) { return hoff(r * 8); }
+/* f[r] relative to JIT_HART: the f registers are never held. */
+#define JIT_F_OFF(r) hoff(offsetof(struct hart, f) + 8 * (unsigned)(r))
 
 /* Guest register accesses (jit_x86_64_regs.c).  Reads use the host
  * register when it holds x[r], else memory; writes to a held register

@@ -33,7 +33,7 @@
 
 #if defined(__x86_64__)
 
-#define MSTATUS_OFF ((int32_t)offsetof(struct hart, mstatus))
+#define MSTATUS_OFF hoff(offsetof(struct hart, mstatus))
 
 /* When mstatus.FS is Off, raise the illegal-instruction exception at the
  * instruction `in` at `off` (mtval = its bits, as the interpreter's).
@@ -44,13 +44,13 @@ static void emit_fs_check(struct jbuf *b, const struct insn *in, int32_t off, ui
 {
     if (b->fs_on)
         return;
-    rex(b, 0, 0, R12);
-    b1(b, 0xf7); mem(b, 0, R12, MSTATUS_OFF);          /* test dword [mstatus], FS */
+    rex(b, 0, 0, JIT_HART);
+    b1(b, 0xf7); mem(b, 0, JIT_HART, MSTATUS_OFF);          /* test dword [mstatus], FS */
     b4(b, (uint32_t)MSTATUS_FS);
     uint8_t *on = jcc_fwd(b, CC_NE);
     jit_regs_writeback(b);
     b1(b, 0xb8); b4(b, in->raw);                         /* mov eax, raw */
-    op_rm(b, 1, 0x89, RAX, R12, (int32_t)offsetof(struct hart, exc_tval));
+    op_rm(b, 1, 0x89, RAX, JIT_HART, hoff(offsetof(struct hart, exc_tval)));
     b1(b, 0xb8); b4(b, EXC_ILLEGAL);                     /* mov eax, cause */
     jit_exc_check(b, off, count, epi);
     patch(b, on, b->p);
@@ -65,7 +65,7 @@ static void emit_fs_dirty(struct jbuf *b)
     if (b->fs_dirty)
         return;
     mov_imm64(b, RCX, MSTATUS_FS | MSTATUS_SD);
-    op_rm(b, 1, 0x09, RCX, R12, MSTATUS_OFF);           /* or [mstatus], rcx */
+    op_rm(b, 1, 0x09, RCX, JIT_HART, MSTATUS_OFF);           /* or [mstatus], rcx */
     b->fs_dirty = true;
 }
 
@@ -128,16 +128,16 @@ _Static_assert(OP_FSUB_S == OP_FADD_S + 1 && OP_FMUL_S == OP_FADD_S + 2 &&
                OP_FNMSUB_D == OP_FMADD_D + 2 && OP_FNMADD_D == OP_FMADD_D + 3,
                "fp_arith's tables follow the op order");
 
-#define FFLAGS_OFF ((int32_t)offsetof(struct hart, fflags))
-#define FRM_OFF ((int32_t)offsetof(struct hart, frm))
+#define FFLAGS_OFF hoff(offsetof(struct hart, fflags))
+#define FRM_OFF hoff(offsetof(struct hart, frm))
 
 /* movsd/movss xmm`x`, f[r] */
 static void load_xmm(struct jbuf *b, bool wide, int x, unsigned r)
 {
     b1(b, wide ? 0xf2 : 0xf3);
-    rex(b, 0, 0, R12);
+    rex(b, 0, 0, JIT_HART);
     b1(b, 0x0f); b1(b, 0x10);
-    mem(b, x, R12, JIT_F_OFF(r));
+    mem(b, x, JIT_HART, JIT_F_OFF(r));
 }
 
 /* rcx = twice the bits of the precision's infinity (the sign shifted
@@ -159,11 +159,11 @@ static void check_operand(struct jbuf *b, bool wide, unsigned r, uint8_t out,
                           uint8_t **slow, int *n)
 {
     if (!wide) {
-        rex(b, 0, 0, R12);
-        b1(b, 0x83); mem(b, 7, R12, JIT_F_OFF(r) + 4); b1(b, 0xff);   /* cmp dword [hi], -1 */
+        rex(b, 0, 0, JIT_HART);
+        b1(b, 0x83); mem(b, 7, JIT_HART, JIT_F_OFF(r) + 4); b1(b, 0xff);   /* cmp dword [hi], -1 */
         slow[(*n)++] = jcc_fwd(b, CC_NE);
     }
-    op_rm(b, wide, 0x8b, RAX, R12, JIT_F_OFF(r));           /* mov rax, f[r] */
+    op_rm(b, wide, 0x8b, RAX, JIT_HART, JIT_F_OFF(r));           /* mov rax, f[r] */
     op_rr(b, wide, 0x03, RAX, RAX);                          /* add rax, rax */
     op_rr(b, wide, 0x3b, RAX, RCX);                          /* cmp rax, rcx */
     slow[(*n)++] = jcc_fwd(b, out);
@@ -177,12 +177,12 @@ static bool emit_fp_fast(struct jbuf *b, const struct insn *in, uint8_t **slow, 
     if (!fp_arith(in->op, &a) || (in->imm != FRM_RNE && in->imm != FRM_DYN))
         return false;
     bool w = a.wide;
-    rex(b, 0, 0, R12);
-    b1(b, 0xf7); mem(b, 0, R12, FFLAGS_OFF); b4(b, FFLAG_NX);  /* test [fflags], NX */
+    rex(b, 0, 0, JIT_HART);
+    b1(b, 0xf7); mem(b, 0, JIT_HART, FFLAGS_OFF); b4(b, FFLAG_NX);  /* test [fflags], NX */
     slow[(*n)++] = jcc_fwd(b, CC_E);
     if (in->imm == FRM_DYN) {
-        rex(b, 0, 0, R12);
-        b1(b, 0x83); mem(b, 7, R12, FRM_OFF); b1(b, FRM_RNE);    /* cmp [frm], RNE */
+        rex(b, 0, 0, JIT_HART);
+        b1(b, 0x83); mem(b, 7, JIT_HART, FRM_OFF); b1(b, FRM_RNE);    /* cmp [frm], RNE */
         slow[(*n)++] = jcc_fwd(b, CC_NE);
     }
     load_twice_inf(b, w);
@@ -198,9 +198,9 @@ static bool emit_fp_fast(struct jbuf *b, const struct insn *in, uint8_t **slow, 
     } else {
         load_xmm(b, w, 0, in->rs1);
         b1(b, w ? 0xf2 : 0xf3);                               /* op xmm0, f[rs2] */
-        rex(b, 0, 0, R12);
+        rex(b, 0, 0, JIT_HART);
         b1(b, 0x0f); b1(b, a.opc);
-        mem(b, 0, R12, JIT_F_OFF(in->rs2));
+        mem(b, 0, JIT_HART, JIT_F_OFF(in->rs2));
     }
     /* rax = the result's bits, rdx = twice them */
     b1(b, 0x66);
@@ -226,10 +226,10 @@ static bool emit_fp_fast(struct jbuf *b, const struct insn *in, uint8_t **slow, 
         op_rr(b, w, 0x3b, RDX, RCX);
         slow[(*n)++] = jcc_fwd(b, CC_AE);
     }
-    op_rm(b, w, 0x89, RAX, R12, JIT_F_OFF(in->rd));           /* f[rd] = result */
+    op_rm(b, w, 0x89, RAX, JIT_HART, JIT_F_OFF(in->rd));           /* f[rd] = result */
     if (!w) {                                                 /* NaN-boxed */
-        rex(b, 0, 0, R12);
-        b1(b, 0xc7); mem(b, 0, R12, JIT_F_OFF(in->rd) + 4); b4(b, 0xffffffffu);
+        rex(b, 0, 0, JIT_HART);
+        b1(b, 0xc7); mem(b, 0, JIT_HART, JIT_F_OFF(in->rd) + 4); b4(b, 0xffffffffu);
     }
     return true;
 }
@@ -257,8 +257,8 @@ static bool emit_fp_cmp_fast(struct jbuf *b, const struct insn *in, uint8_t **sl
     load_xmm(b, w, 0, in->rs1);
     if (w)
         b1(b, 0x66);
-    rex(b, 0, 0, R12);
-    b1(b, 0x0f); b1(b, 0x2e); mem(b, 0, R12, JIT_F_OFF(in->rs2));   /* ucomis[sd] xmm0, f[rs2] */
+    rex(b, 0, 0, JIT_HART);
+    b1(b, 0x0f); b1(b, 0x2e); mem(b, 0, JIT_HART, JIT_F_OFF(in->rs2));   /* ucomis[sd] xmm0, f[rs2] */
     setcc_store(b, cc, in->rd);
     return true;
 }
@@ -280,13 +280,13 @@ void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t co
         return;
     case OP_FMV_X_D:
         emit_fs_check(b, in, off, count, epi);
-        op_rm(b, 1, 0x8b, RAX, R12, JIT_F_OFF(in->rs1));  /* mov rax, f[rs1] */
+        op_rm(b, 1, 0x8b, RAX, JIT_HART, JIT_F_OFF(in->rs1));  /* mov rax, f[rs1] */
         jit_put_x(b, RAX, in->rd);
         return;
     case OP_FMV_D_X:
         emit_fs_check(b, in, off, count, epi);
         jit_get_x(b, RAX, in->rs1);
-        op_rm(b, 1, 0x89, RAX, R12, JIT_F_OFF(in->rd));   /* mov f[rd], rax */
+        op_rm(b, 1, 0x89, RAX, JIT_HART, JIT_F_OFF(in->rd));   /* mov f[rd], rax */
         emit_fs_dirty(b);
         return;
     case OP_FSGNJ_D: case OP_FSGNJN_D: case OP_FSGNJX_D:
@@ -295,8 +295,8 @@ void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t co
          * (FSGNJ) f[rs2]'s, (FSGNJN) its inverse, (FSGNJX) xor-ed with
          * it; no flags, NaNs untouched (Unprivileged ISA 11.10). */
         emit_fs_check(b, in, off, count, epi);
-        op_rm(b, 1, 0x8b, RAX, R12, JIT_F_OFF(in->rs1));
-        op_rm(b, 1, 0x8b, RCX, R12, JIT_F_OFF(in->rs2));
+        op_rm(b, 1, 0x8b, RAX, JIT_HART, JIT_F_OFF(in->rs1));
+        op_rm(b, 1, 0x8b, RCX, JIT_HART, JIT_F_OFF(in->rs2));
         if (in->op == OP_FSGNJN_D) {
             rex(b, 1, 0, RCX); b1(b, 0xf7); b1(b, 0xd1);      /* not rcx */
         }
@@ -309,7 +309,7 @@ void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t co
             shift_imm(b, 1, 5, RAX, 1);                       /* shr rax, 1: sign clear */
             op_rr(b, 1, 0x0b, RAX, RCX);                      /* or rax, rcx */
         }
-        op_rm(b, 1, 0x89, RAX, R12, JIT_F_OFF(in->rd));
+        op_rm(b, 1, 0x89, RAX, JIT_HART, JIT_F_OFF(in->rd));
         emit_fs_dirty(b);
         return;
     }

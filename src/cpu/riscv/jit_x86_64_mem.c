@@ -82,14 +82,21 @@ static void emit_ea(struct jbuf *b, const struct insn *in)
         alu_imm(b, 1, 0, RAX, in->imm);
 }
 
-/* TLB probe for the address in rax against the table in `tlb` (r14/r15):
+/* r14 points at the load entries of the current data TLB set; the store
+ * entries are a fixed distance on (a displacement, not a register). */
+#define TLB_LOAD 0
+#define TLB_STORE ((int32_t)(offsetof(struct tlb_set, e[ACC_STORE]) - \
+                             offsetof(struct tlb_set, e[ACC_LOAD])))
+
+/* TLB probe for the address in rax against the entries `tlb` bytes from
+ * r14 (TLB_LOAD, TLB_STORE):
  * on a hit rax = host address; returns the jump to patch to the miss path.
  * The entry is picked by the first byte's page and its tag compared with
  * the last byte's page: they match only if the access stays in the
  * tagged page (an entry's tag and index agree in their low bits, and the
  * last byte's page is the first's or the next), so one compare covers
  * both the tag and the page-crossing check. */
-static uint8_t *emit_tlb(struct jbuf *b, int tlb, unsigned size)
+static uint8_t *emit_tlb(struct jbuf *b, int32_t tlb, unsigned size)
 {
     if (size > 1)
         op_rm(b, 1, 0x8d, RCX, RAX, (int32_t)size - 1);   /* lea rcx, [rax+size-1] */
@@ -99,10 +106,10 @@ static uint8_t *emit_tlb(struct jbuf *b, int tlb, unsigned size)
     op_rr(b, 0, 0x8b, RDX, RAX);             /* mov edx, eax */
     shift_imm(b, 0, 5, RDX, 7);              /* shr edx, 7 */
     alu_imm(b, 0, 4, RDX, (TLB_SIZE - 1) << 5);  /* and: tlb_index() * 32 */
-    op_rr(b, 1, 0x03, RDX, tlb);             /* add rdx, tlb */
-    op_rm(b, 1, 0x3b, RCX, RDX, 0);          /* cmp rcx, [rdx] (vtag) */
+    op_rr(b, 1, 0x03, RDX, R14);             /* add rdx, r14 */
+    op_rm(b, 1, 0x3b, RCX, RDX, tlb);        /* cmp rcx, [rdx + tlb] (vtag) */
     uint8_t *miss = jcc_fwd(b, CC_NE);
-    op_rm(b, 1, 0x03, RAX, RDX, 8);          /* add rax, [rdx+8] (addend) */
+    op_rm(b, 1, 0x03, RAX, RDX, tlb + 8);    /* add rax, [rdx + tlb + 8] (addend) */
     return miss;
 }
 
@@ -120,12 +127,12 @@ static void fp_load_hit_and_miss(struct jbuf *b, const struct insn *in, uint8_t 
     } else {
         op_rm(b, 1, 0x8b, RCX, RAX, 0);                  /* mov rcx, qword [rax] */
     }
-    op_rm(b, 1, 0x89, RCX, R12, JIT_F_OFF(in->rd));      /* mov f[rd], rcx */
+    op_rm(b, 1, 0x89, RCX, JIT_HART, JIT_F_OFF(in->rd));      /* mov f[rd], rcx */
     uint8_t *done = jmp_fwd(b);
     patch(b, miss, b->p);
     struct jregs keep = b->ra;
     jit_regs_writeback(b);
-    op_rr(b, 1, 0x8b, RDI, R12);
+    op_rm(b, 1, 0x8d, RDI, JIT_HART, -JIT_H_BIAS);
     op_rr(b, 1, 0x8b, RSI, RAX);
     b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));
     call_abs(b, (const void *)jit_load);
@@ -140,7 +147,7 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
 {
     unsigned size = mem_size(in->op);
     emit_ea(b, in);
-    uint8_t *miss = emit_tlb(b, R14, size);
+    uint8_t *miss = emit_tlb(b, TLB_LOAD, size);
     if (op_is_fp_mem(in->op)) {
         fp_load_hit_and_miss(b, in, miss, off, count, epi);
         return;
@@ -169,7 +176,7 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
     /* miss: rax still holds the virtual address */
     b->ra = before;
     jit_regs_writeback(b);
-    op_rr(b, 1, 0x8b, RDI, R12);             /* mov rdi, r12 */
+    op_rm(b, 1, 0x8d, RDI, JIT_HART, -JIT_H_BIAS);   /* rdi = h */
     op_rr(b, 1, 0x8b, RSI, RAX);             /* mov rsi, rax */
     b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));  /* mov edx, desc */
     call_abs(b, (const void *)jit_load);
@@ -184,11 +191,11 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
 {
     unsigned size = mem_size(in->op);
     emit_ea(b, in);
-    uint8_t *miss = emit_tlb(b, R15, size);
+    uint8_t *miss = emit_tlb(b, TLB_STORE, size);
     bool fp = op_is_fp_mem(in->op);
     int v = fp ? -1 : jit_host_x(b, in->rs2);
     if (fp)
-        op_rm(b, 1, 0x8b, RCX, R12, JIT_F_OFF(in->rs2));   /* mov rcx, f[rs2] */
+        op_rm(b, 1, 0x8b, RCX, JIT_HART, JIT_F_OFF(in->rs2));   /* mov rcx, f[rs2] */
     else if (v < 0) {
         v = RCX;
         jit_get_x(b, RCX, in->rs2);
@@ -209,7 +216,7 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
     patch(b, miss, b->p);
     struct jregs keep = b->ra;
     jit_regs_writeback(b);                   /* jit_store reads x[rs2] */
-    op_rr(b, 1, 0x8b, RDI, R12);
+    op_rm(b, 1, 0x8d, RDI, JIT_HART, -JIT_H_BIAS);
     op_rr(b, 1, 0x8b, RSI, RAX);
     b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8) | ((uint32_t)fp << 16)));
     call_abs(b, (const void *)jit_store);
@@ -236,7 +243,7 @@ void jit_emit_slot_call_fn(struct jbuf *b, const struct insn *in, const void *fn
     memcpy(b->p + b->w, in, sizeof(*in));
     b->p += sizeof(*in);
     patch(b, over, b->p);
-    op_rr(b, 1, 0x8b, RDI, R12);                            /* mov rdi, r12 */
+    op_rm(b, 1, 0x8d, RDI, JIT_HART, -JIT_H_BIAS);                  /* rdi = h */
     mov_imm64(b, RSI, (uint64_t)(uintptr_t)copy);
     call_abs(b, fn);
 }
@@ -277,29 +284,29 @@ void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t c
     struct jregs before = b->ra;
     b1(b, 0xa8); b1(b, (uint8_t)(size - 1));            /* test al, size-1 */
     uint8_t *mis = jcc_fwd(b, CC_NE);
-    uint8_t *miss = emit_tlb(b, op == OP_LR_W ? R14 : R15, size);
-    const int32_t valid = (int32_t)offsetof(struct hart, resv_valid);
-    const int32_t rhost = (int32_t)offsetof(struct hart, resv_host);
-    const int32_t rval = (int32_t)offsetof(struct hart, resv_val);
+    uint8_t *miss = emit_tlb(b, op == OP_LR_W ? TLB_LOAD : TLB_STORE, size);
+    const int32_t valid = hoff(offsetof(struct hart, resv_valid));
+    const int32_t rhost = hoff(offsetof(struct hart, resv_host));
+    const int32_t rval = hoff(offsetof(struct hart, resv_val));
     switch (op) {
     case OP_LR_W:
         if (w)
             op_rm(b, 1, 0x8b, RCX, RAX, 0);             /* mov rcx, [rax] */
         else
             op_rm(b, 1, 0x63, RCX, RAX, 0);             /* movsxd rcx, [rax] */
-        op_rm(b, 1, 0x89, RAX, R12, rhost);
-        op_rm(b, 1, 0x89, RCX, R12, rval);
-        rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 1);  /* mov byte, 1 */
+        op_rm(b, 1, 0x89, RAX, JIT_HART, rhost);
+        op_rm(b, 1, 0x89, RCX, JIT_HART, rval);
+        rex(b, 0, 0, JIT_HART); b1(b, 0xc6); mem(b, 0, JIT_HART, valid); b1(b, 1);  /* mov byte, 1 */
         jit_put_x(b, RCX, in->rd);
         break;
     case OP_SC_W: {
         op_rr(b, 1, 0x8b, RDX, RAX);                    /* mov rdx, rax */
         b1(b, 0xb9); b4(b, 1);                          /* mov ecx, 1 (failed) */
-        rex(b, 0, 0, R12); b1(b, 0x80); mem(b, 7, R12, valid); b1(b, 0);  /* cmp byte, 0 */
+        rex(b, 0, 0, JIT_HART); b1(b, 0x80); mem(b, 7, JIT_HART, valid); b1(b, 0);  /* cmp byte, 0 */
         uint8_t *f1 = jcc_fwd(b, CC_E);
-        op_rm(b, 1, 0x3b, RDX, R12, rhost);             /* cmp rdx, [resv_host] */
+        op_rm(b, 1, 0x3b, RDX, JIT_HART, rhost);             /* cmp rdx, [resv_host] */
         uint8_t *f2 = jcc_fwd(b, CC_NE);
-        op_rm(b, 1, 0x8b, RAX, R12, rval);              /* rax = value LR read */
+        op_rm(b, 1, 0x8b, RAX, JIT_HART, rval);              /* rax = value LR read */
         jit_get_x(b, RCX, in->rs2);
         b1(b, 0xf0);                                    /* lock cmpxchg [rdx], rcx */
         op_rm2(b, w, 0xb1, RCX, RDX, 0);
@@ -307,7 +314,7 @@ void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t c
         b1(b, 0x0f); b1(b, 0xb6); b1(b, 0xc9);          /* movzx ecx, cl */
         patch(b, f1, b->p);
         patch(b, f2, b->p);
-        rex(b, 0, 0, R12); b1(b, 0xc6); mem(b, 0, R12, valid); b1(b, 0);  /* mov byte, 0 */
+        rex(b, 0, 0, JIT_HART); b1(b, 0xc6); mem(b, 0, JIT_HART, valid); b1(b, 0);  /* mov byte, 0 */
         jit_put_x(b, RCX, in->rd);
         break;
     }

@@ -44,12 +44,14 @@
 #if defined(__x86_64__)
 
 _Static_assert(JIT_MAX_INSNS < 256, "next[] holds instruction numbers in a byte");
+_Static_assert(offsetof(struct hart, x) == 0, "xoff(): h->x[] at the hart's start");
 
 /* r8-r11 first: their byte forms need no care.  rsi and rdi are also
- * call arguments, set only after jit_regs_writeback.  rbp and r13 are
- * callee-saved (the prologue saves them) but treated like the others:
- * stored back and reloaded around calls. */
-static const int jit_hosts[JIT_CACHED] = { R8, R9, R10, R11, RSI, RDI, RBP, R13 };
+ * call arguments, set only after jit_regs_writeback.  r12, rbp, r13 and
+ * r15 are callee-saved (the prologue saves them) but treated like the
+ * others: stored back and reloaded around calls (rbx is the hart's
+ * base, JIT_HART). */
+static const int jit_hosts[JIT_CACHED] = { R8, R9, R10, R11, RSI, RDI, R12, RBP, R13, R15 };
 
 int jit_host_x(const struct jbuf *b, unsigned r)
 {
@@ -68,7 +70,7 @@ int jit_src_x(struct jbuf *b, unsigned r, int scratch)
     int h = jit_host_x(b, r);
     if (h >= 0)
         return h;
-    op_rm(b, 1, 0x8b, scratch, RBX, xoff(r));
+    op_rm(b, 1, 0x8b, scratch, JIT_HART, xoff(r));
     return scratch;
 }
 
@@ -112,7 +114,7 @@ void jit_get_x(struct jbuf *b, int hreg, unsigned r)
 {
     int h = jit_host_x(b, r);
     if (h < 0)
-        op_rm(b, 1, 0x8b, hreg, RBX, xoff(r));          /* mov hreg, [x[r]] */
+        op_rm(b, 1, 0x8b, hreg, JIT_HART, xoff(r));          /* mov hreg, [x[r]] */
     else if (h != hreg)
         op_rr(b, 1, 0x8b, hreg, h);                      /* mov hreg, h */
 }
@@ -123,7 +125,7 @@ void jit_put_x(struct jbuf *b, int hreg, unsigned r)
     b->ra.lo32 &= ~(1ULL << r);
     b->ra.is32 &= ~(1ULL << r);
     if (h < 0) {
-        op_rm(b, 1, 0x89, hreg, RBX, xoff(r));          /* mov [x[r]], hreg */
+        op_rm(b, 1, 0x89, hreg, JIT_HART, xoff(r));          /* mov [x[r]], hreg */
         return;
     }
     if (h != hreg)
@@ -138,7 +140,7 @@ void jit_put_imm_x(struct jbuf *b, unsigned r, int32_t imm)
     b->ra.lo32 &= ~(1ULL << r);
     b->ra.is32 &= ~(1ULL << r);
     if (h < 0) {
-        rex(b, 1, 0, RBX); b1(b, 0xc7); mem(b, 0, RBX, xoff(r));   /* mov qword [x[r]], imm */
+        rex(b, 1, 0, JIT_HART); b1(b, 0xc7); mem(b, 0, JIT_HART, xoff(r));   /* mov qword [x[r]], imm */
     } else {
         rex(b, 1, 0, h); b1(b, 0xc7); b1(b, (uint8_t)(0xc0 | (h & 7)));   /* mov h, imm */
         b->ra.valid |= 1ULL << r;
@@ -151,7 +153,7 @@ void jit_op_x(struct jbuf *b, int w, uint8_t opc, int reg, unsigned r)
 {
     int h = jit_host_x(b, r);
     if (h < 0)
-        op_rm(b, w, opc, reg, RBX, xoff(r));
+        op_rm(b, w, opc, reg, JIT_HART, xoff(r));
     else
         op_rr(b, w, opc, reg, h);
 }
@@ -160,7 +162,7 @@ void jit_op2_x(struct jbuf *b, int w, uint8_t opc2, int reg, unsigned r)
 {
     int h = jit_host_x(b, r);
     if (h < 0)
-        op_rm2(b, w, opc2, reg, RBX, xoff(r));
+        op_rm2(b, w, opc2, reg, JIT_HART, xoff(r));
     else
         op_rr2(b, w, opc2, reg, h);
 }
@@ -340,7 +342,7 @@ static void store_back(struct jbuf *b, unsigned r)
 {
     if (b->ra.lo32 >> r & 1)
         movsxd(b, held(b, r));
-    op_rm(b, 1, 0x89, held(b, r), RBX, xoff(r));   /* mov [x[r]], h */
+    op_rm(b, 1, 0x89, held(b, r), JIT_HART, xoff(r));   /* mov [x[r]], h */
 }
 
 /* The first instruction after `n` that uses x[r], or n_plan if none. */
@@ -451,7 +453,7 @@ void jit_regs_step(struct jbuf *b, unsigned n)
 
 static void load_held(struct jbuf *b, unsigned r)
 {
-    op_rm(b, 1, 0x8b, held(b, r), RBX, xoff(r));
+    op_rm(b, 1, 0x8b, held(b, r), JIT_HART, xoff(r));
     b->ra.valid |= 1ULL << r;
     b->ra.lo32 &= ~(1ULL << r);
 }
