@@ -1164,6 +1164,84 @@ static void test_jit_branch_over_stays_in_block(void **state)
     assert_int_equal(hart_get_x(e->h, 15), (uint64_t)n);
 }
 
+/* Load groups (jit_x86_64_mem.c): loads through one base register share
+ * one TLB probe of their span.  Three passes of a loop block (the first
+ * finds the TLB cold, the others hit): a group of four loads of
+ * different widths; a group whose span crosses into the next page, so
+ * its probe misses every time and each load takes its own probe; and a
+ * base register written in the block, which starts a new group at the
+ * new address.  Every load must read what the C side wrote. */
+static void test_jit_load_groups(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x000a0513,   /* loop: addi a0,s4,0 */
+        0x00853303,   /* ld t1,8(a0): the first, above the span's start */
+        0x00053283,   /* ld t0,0(a0) */
+        0x01052383,   /* lw t2,16(a0) */
+        0x01854e03,   /* lbu t3,24(a0) */
+        0x0005be83,   /* ld t4,0(a1): a1 8 bytes before a page's end */
+        0x0085bf03,   /* ld t5,8(a1): in the next page */
+        0x04050513,   /* addi a0,a0,64: the group through a0 ends */
+        0x00053f83,   /* ld t6,0(a0) */
+        0x00853983,   /* ld s3,8(a0) */
+        0x01f90933,   /* add s2,s2,t6 */
+        0xfff60613,   /* addi a2,a2,-1 */
+        0xfc0618e3,   /* bnez a2,loop */
+        0x00100073,   /* ebreak */
+    };
+    const uint64_t base = RAM + 0x4000, end = RAM + 0x4ff8;
+    for (unsigned i = 0; i < 10; i++)
+        put64(e, base + 8 * i, 0x1111111111111111ULL * (i + 1) ^ 0x8000000080000080ULL);
+    put64(e, end, 0x0123456789abcdefULL);
+    put64(e, end + 8, 0xfedcba9876543210ULL);
+    hart_set_x(e->h, 20, base);
+    hart_set_x(e->h, 11, end);
+    hart_set_x(e->h, 12, 3);
+    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x34);
+    uint64_t v[10];
+    for (unsigned i = 0; i < 10; i++)
+        v[i] = 0x1111111111111111ULL * (i + 1) ^ 0x8000000080000080ULL;
+    assert_int_equal(hart_get_x(e->h, 5), v[0]);
+    assert_int_equal(hart_get_x(e->h, 6), v[1]);
+    assert_int_equal(hart_get_x(e->h, 7), (uint64_t)(int64_t)(int32_t)(uint32_t)v[2]);
+    assert_int_equal(hart_get_x(e->h, 28), v[3] & 0xff);
+    assert_int_equal(hart_get_x(e->h, 29), 0x0123456789abcdefULL);
+    assert_int_equal(hart_get_x(e->h, 30), 0xfedcba9876543210ULL);
+    assert_int_equal(hart_get_x(e->h, 31), v[8]);
+    assert_int_equal(hart_get_x(e->h, 19), v[9]);
+    assert_int_equal(hart_get_x(e->h, 18), 3 * v[8]);
+}
+
+/* A write of a load group's base register ends the group: the loads
+ * after it probe again.  Here the base moves from RAM's last 16 bytes to
+ * past RAM's end, so the next load must raise a load access fault; with
+ * the old page's addend kept, it would read host memory instead. */
+static void test_jit_load_group_ends_at_base_write(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00053283,   /* ld t0,0(a0) */
+        0x00853303,   /* ld t1,8(a0) */
+        0x01050513,   /* addi a0,a0,16: past RAM */
+        0x00053383,   /* ld t2,0(a0): access fault */
+        0x00853e03,   /* ld t3,8(a0) */
+        0x00100073,   /* ebreak */
+    };
+    const uint64_t last = RAM + (16 << 20) - 16;
+    put64(e, last, 0x5555aaaa5555aaaaULL);
+    put64(e, last + 8, 0x0f0f0f0ff0f0f0f0ULL);
+    for (unsigned pass = 0; pass < 2; pass++) {   /* the TLB cold, then warm */
+        hart_set_x(e->h, 10, last);
+        run_block(e, prog, sizeof(prog) / 4);
+        assert_int_equal(e->h->mcause, EXC_LOAD_ACCESS);
+        assert_int_equal(e->h->mepc, RAM + 0x0c);
+        assert_int_equal(hart_get_x(e->h, 5), 0x5555aaaa5555aaaaULL);
+        assert_int_equal(hart_get_x(e->h, 6), 0x0f0f0f0ff0f0f0f0ULL);
+        assert_int_equal(hart_get_x(e->h, 10), RAM + (16 << 20));
+    }
+}
+
 /* MULH, MULHU and MULHSU translated inline (MUL/IMUL's rdx, and the
  * MULHSU correction) against 128-bit C arithmetic, on sign and size
  * edges, with the operands held in host registers and rd = rs1 last. */
@@ -2100,6 +2178,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_branch_over_stays_in_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_load_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_load_group_ends_at_base_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_dirties_fs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_block_start_fs_off, setup, teardown),

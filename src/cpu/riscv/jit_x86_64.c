@@ -607,6 +607,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     }
     if (op_is_csr(in->op)) {
         b->fs_on = b->fs_dirty = false;   /* a write of sstatus may change FS */
+        b->grp_reg = 0;                   /* ... or SUM and MXR (load groups) */
         jit_regs_writeback(b);
         jit_emit_slot_call(b, in);
         jit_exc_check(b, off, count, epi);
@@ -905,6 +906,8 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
         b->plan.set32 = false;
         return 0;
     }
+    for (unsigned i = 0; i < k; i++)
+        jit_group_written(b, nx[i]->rd);
     uint8_t *join = jmp_fwd(b);
     patch(b, skip, b->p);
     alu_hart_imm(b, 0, H_LEFT, (int32_t)k);         /* add qword [left], k */
@@ -1132,6 +1135,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
             if (!emit_insn(h, &b, in, (int32_t)(o - off), count, epi))
                 break;
             jit_regs_after(&b, in);
+            jit_group_written(&b, in->rd);
             count++;
             len = 2u * in->len;
         }

@@ -66,6 +66,12 @@ struct jbuf {
     struct jplan plan;
     uint8_t *loop;      /* where a jump back to the block's start goes, or NULL */
     bool through;       /* goes on through other blocks' starts (a loop: jit_regs_plan) */
+    /* The load group (jit_x86_64_mem.c): loads through x[grp_reg] (0:
+     * none) at offsets [grp_lo, grp_hi) find their page's addend in
+     * h->jit_addend, probed once for all of them; forgotten when
+     * x[grp_reg] is written and at a CSR instruction. */
+    uint8_t grp_reg;
+    int32_t grp_lo, grp_hi;
     bool fs_on;         /* mstatus.FS tested on since the last CSR call */
     bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */
 };
@@ -321,6 +327,14 @@ static inline void cmov(struct jbuf *b, int w, uint8_t cc, int dst, int src)
  * and leave with the pc of the instruction at `off` and `count` retired
  * (jit_x86_64.c). */
 void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue);
+
+/* After an instruction that writes x[rd] (or may: rd is not checked to
+ * be an x register): the load group through it ends. */
+static inline void jit_group_written(struct jbuf *b, unsigned rd)
+{
+    if (rd == b->grp_reg)
+        b->grp_reg = 0;
+}
 
 /* Guest memory accesses (jit_x86_64_mem.c): the load, store and atomic
  * instruction `in` at block offset `off`, after `count` retired ones; a
