@@ -347,9 +347,9 @@ struct hart {
     int64_t jit_left;           /* budget a chain of blocks may still retire
                                    (instructions; charged as they run) */
     uint64_t jit_vpc;           /* the running block's virtual start address */
-    uintptr_t jit_addend;       /* host - virtual address of the page the
-                                   block's current load group is in, or 0
-                                   (jit_x86_64_mem.c) */
+    uintptr_t jit_addend[2];    /* host - virtual address of the page the
+                                   block's current load [0] and store [1]
+                                   group are in, or 0 (jit_x86_64_mem.c) */
     /* Where the time goes (hart_exec_stats): instructions retired inside
      * translated code, blocks translated, and host time spent translating
      * them.  Kept across jit_reset; zeroed by hart_reset, as instret. */

@@ -607,7 +607,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     }
     if (op_is_csr(in->op)) {
         b->fs_on = b->fs_dirty = false;   /* a write of sstatus may change FS */
-        b->grp_reg = 0;                   /* ... or SUM and MXR (load groups) */
+        b->grp[0].reg = b->grp[1].reg = 0;   /* ... or SUM and MXR (groups) */
         jit_regs_writeback(b);
         jit_emit_slot_call(b, in);
         jit_exc_check(b, off, count, epi);

@@ -66,12 +66,14 @@ struct jbuf {
     struct jplan plan;
     uint8_t *loop;      /* where a jump back to the block's start goes, or NULL */
     bool through;       /* goes on through other blocks' starts (a loop: jit_regs_plan) */
-    /* The load group (jit_x86_64_mem.c): loads through x[grp_reg] (0:
-     * none) at offsets [grp_lo, grp_hi) find their page's addend in
-     * h->jit_addend, probed once for all of them; forgotten when
-     * x[grp_reg] is written and at a CSR instruction. */
-    uint8_t grp_reg;
-    int32_t grp_lo, grp_hi;
+    /* The load [0] and store [1] groups (jit_x86_64_mem.c): accesses
+     * through x[reg] (0: none) at offsets [lo, hi) find their page's
+     * addend in h->jit_addend[], probed once for all of them; forgotten
+     * when x[reg] is written and at a CSR instruction. */
+    struct jgroup {
+        uint8_t reg;
+        int32_t lo, hi;
+    } grp[2];
     bool fs_on;         /* mstatus.FS tested on since the last CSR call */
     bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */
 };
@@ -329,11 +331,12 @@ static inline void cmov(struct jbuf *b, int w, uint8_t cc, int dst, int src)
 void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogue);
 
 /* After an instruction that writes x[rd] (or may: rd is not checked to
- * be an x register): the load group through it ends. */
+ * be an x register): the groups through it end. */
 static inline void jit_group_written(struct jbuf *b, unsigned rd)
 {
-    if (rd == b->grp_reg)
-        b->grp_reg = 0;
+    for (unsigned k = 0; k < 2; k++)
+        if (rd == b->grp[k].reg)
+            b->grp[k].reg = 0;
 }
 
 /* Guest memory accesses (jit_x86_64_mem.c): the load, store and atomic

@@ -148,25 +148,34 @@ static void fp_load_hit_and_miss(struct jbuf *b, const struct insn *in, uint8_t 
     patch(b, done, b->p);
 }
 
-/* Load groups.  Most of a load's code is its TLB probe (nine host
+/* Groups.  Most of a load's or store's code is its TLB probe (nine host
  * instructions: the entry's index, the tag compare, the addend).  Loads
- * through one base register that nothing writes in between, at offsets
- * within GROUP_SPAN bytes of each other, are in one page when the span
- * from the lowest to the highest byte is: the first of them probes that
- * whole span once and keeps the page's addend in h->jit_addend (0 when
- * the probe misses: the span crosses a page, or the page is not in the
- * TLB) on its way to its own load; each of the others then loads at
- * x[rs1] + imm + addend after a test of the addend, taking the ordinary
- * probe when it is 0: five host instructions fewer than a probe.  A busybox
- * boot runs some 410 million loads, 40% of them behind another through
- * the same base in the same block (a struct's fields, the stack).
+ * (or stores) through one base register that nothing writes in between,
+ * at offsets within GROUP_SPAN bytes of each other, are in one page when
+ * the span from the lowest to the highest byte is: the first of them
+ * probes that whole span once and keeps the page's addend in
+ * h->jit_addend[] (0 when the probe misses: the span crosses a page, or
+ * the page is not in the TLB) on its way to its own access; each of the
+ * others then accesses x[rs1] + imm + addend after a test of the addend,
+ * taking the ordinary probe when it is 0: five host instructions fewer
+ * than a probe.  A busybox boot runs some 410 million loads and 230
+ * million stores; 40% of the loads and 70% of the stores follow another
+ * through the same base in the same block (a struct's fields, the
+ * stack).  Loads and stores group apart (a load entry does not allow a
+ * store; integer loads only, the F/D ones load differently).
  *
- * The addend stays good while the block runs: the TLB entry it came from
- * may be replaced by a slow path's fill, but the page's mapping holds
- * until an SFENCE.VMA or satp write, which end the block, and a CSR
- * instruction inside the block (sstatus.SUM and MXR change what a load
- * may read) ends the group.  Only loads: a store's entry is taken away
- * when its page is decoded as code, which must reach the next store. */
+ * The addend stays good while the block runs.  The TLB entry it came
+ * from may be replaced by a slow path's fill, but not the page's
+ * mapping: only an SFENCE.VMA or a satp write changes that, and neither
+ * runs inside a block; a CSR instruction inside the block (sstatus.SUM
+ * and MXR change what may be read) ends the groups; memory operations
+ * (dirty-log clears included) park every vCPU outside translated code
+ * first (docs/mem.md).  A store entry is also taken away when its page is
+ * decoded as code (wtlb_evict), so that the next store retires the
+ * decoded page: on this hart that happens only outside blocks, before
+ * the group's probe, which then misses; on another it is the FENCE.I of
+ * the hart that decoded it that must see the store, and with two harts
+ * in the cache every FENCE.I revalidates the decoded pages (dcache.c). */
 #define GROUP_SPAN 256
 
 static bool is_int_load(unsigned op)
@@ -178,36 +187,53 @@ static bool is_int_load(unsigned op)
     return false;
 }
 
-#define H_ADDEND hoff(offsetof(struct hart, jit_addend))
+static bool is_store(unsigned op)
+{
+    switch (op) {
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD: case OP_FSW: case OP_FSD:
+        return true;
+    }
+    return false;
+}
+
+/* Does `op` access memory as group kind `k` (0 loads, 1 stores)? */
+static bool group_kind(unsigned op, unsigned k)
+{
+    return k ? is_store(op) : is_int_load(op);
+}
+
+#define H_ADDEND(k) hoff(offsetof(struct hart, jit_addend) + 8 * (k))
 
 enum { GROUP_NONE, GROUP_JOIN, GROUP_START };
 
-/* Is the load `in` (at block offset `off`, instruction `count`) in the
- * current group (GROUP_JOIN), or the first of a new one (GROUP_START,
- * the group's state set)? */
-static int load_group(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count)
+/* Is the access `in` (at block offset `off`, instruction `count`; kind
+ * k) in the current group of its kind (GROUP_JOIN), or the first of a
+ * new one (GROUP_START, the group's state set)? */
+static int mem_group(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                     unsigned k)
 {
+    struct jgroup *g = &b->grp[k];
     int32_t size = (int32_t)mem_size(in->op);
-    if (!in->rs1 || in->rs1 >= 32 || !is_int_load(in->op))
+    if (!in->rs1 || in->rs1 >= 32 || !group_kind(in->op, k))
         return GROUP_NONE;
-    if (b->grp_reg == in->rs1 && in->imm >= b->grp_lo && in->imm + size <= b->grp_hi)
+    if (g->reg == in->rs1 && in->imm >= g->lo && in->imm + size <= g->hi)
         return GROUP_JOIN;
-    if (in->rd == in->rs1)
-        return GROUP_NONE;   /* it ends its own group */
-    /* The loads after it that would join, as far as the block goes
+    if (!k && in->rd == in->rs1)
+        return GROUP_NONE;   /* the load ends its own group */
+    /* The accesses after it that would join, as far as the block goes
      * straight on and x[rs1] stays (the plan's walk: a difference costs
-     * only speed, each load checks its offsets against the group's). */
+     * only speed, each access checks its offsets against the group's). */
     int32_t lo = in->imm, hi = in->imm + size;
     unsigned joined = 0, o = b->start + (unsigned)off + 2u * in->len;
-    for (unsigned k = count + 1; k < b->plan.n && o < 4096; k++) {
+    for (unsigned n = count + 1; n < b->plan.n && o < 4096; n++) {
         struct insn tmp;
         const struct insn *x = dcache_slot_insn(b->dp, o, &tmp);
         if ((x == &tmp && !b->through) || o + 2u * x->len > 4096 || op_is_csr(x->op) ||
             x->op == OP_JAL || x->op == OP_JALR)
             break;
-        if (is_int_load(x->op) && x->rs1 == in->rs1) {
-            int32_t l = x->imm < lo ? x->imm : lo;
-            int32_t h = x->imm + (int32_t)mem_size(x->op) > hi ? x->imm + (int32_t)mem_size(x->op) : hi;
+        if (group_kind(x->op, k) && x->rs1 == in->rs1) {
+            int32_t end = x->imm + (int32_t)mem_size(x->op);
+            int32_t l = x->imm < lo ? x->imm : lo, h = end > hi ? end : hi;
             if (h - l <= GROUP_SPAN) {
                 lo = l;
                 hi = h;
@@ -215,17 +241,55 @@ static int load_group(struct jbuf *b, const struct insn *in, int32_t off, uint32
             }
         }
         if (x->rd == in->rs1)
-            break;
+            break;   /* written (or a store's or branch's field: harmless) */
         o += 2u * x->len;
     }
     if (!joined)
         return GROUP_NONE;
-    b->grp_reg = (uint8_t)in->rs1;
-    b->grp_lo = lo;
-    b->grp_hi = hi;
+    *g = (struct jgroup){ .reg = (uint8_t)in->rs1, .lo = lo, .hi = hi };
     return GROUP_START;
 }
 
+/* For group kind k (TLB entries `tlb` bytes from r14): a GROUP_START
+ * probes the group's span and on a hit keeps the addend and runs
+ * `access` (rax = the host address of the span's start, so at
+ * displacement imm - lo); a GROUP_JOIN tests the kept addend and runs
+ * `access` at rax = x[rs1] + imm + addend.  Both then jump to the
+ * returned site (the caller patches it to its end); the code after
+ * takes the ordinary probe, with rax = x[rs1] + imm, in the register
+ * state the group's code started from.  GROUP_NONE: only rax = x[rs1] +
+ * imm, and NULL. */
+static uint8_t *emit_group(struct jbuf *b, const struct insn *in, int group, unsigned k,
+                           int32_t tlb,
+                           void (*access)(struct jbuf *, const struct insn *, int32_t))
+{
+    struct jregs before = b->ra;
+    uint8_t *done = NULL;
+    if (group == GROUP_START) {
+        const struct jgroup *g = &b->grp[k];
+        emit_ea_at(b, in->rs1, g->lo);
+        uint8_t *miss = emit_tlb(b, tlb, (unsigned)(g->hi - g->lo));
+        op_rm(b, 1, 0x8b, RCX, RDX, tlb + 8);              /* mov rcx, addend */
+        op_rm(b, 1, 0x89, RCX, JIT_HART, H_ADDEND(k));      /* mov [jit_addend], rcx */
+        access(b, in, in->imm - g->lo);
+        done = jmp_fwd(b);
+        patch(b, miss, b->p);
+        rex(b, 1, 0, JIT_HART); b1(b, 0xc7); mem(b, 0, JIT_HART, H_ADDEND(k)); b4(b, 0);
+        b->ra = before;
+    }
+    emit_ea(b, in);
+    if (group == GROUP_JOIN) {
+        op_rm(b, 1, 0x8b, RDX, JIT_HART, H_ADDEND(k));      /* mov rdx, [jit_addend] */
+        op_rr(b, 1, 0x85, RDX, RDX);                       /* test rdx, rdx */
+        uint8_t *probe = jcc_fwd(b, CC_E);
+        op_rr(b, 1, 0x03, RAX, RDX);                       /* add rax, rdx */
+        access(b, in, 0);
+        done = jmp_fwd(b);
+        patch(b, probe, b->p);
+        b->ra = before;     /* the probe's way computes the same state */
+    }
+    return done;
+}
 
 /* The load itself, from [rax + disp] into x[rd]'s register or rcx, and
  * x[rd] set from it. */
@@ -253,34 +317,9 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
                    uint8_t *epi)
 {
     unsigned size = mem_size(in->op);
-    int group = load_group(b, in, off, count);
+    uint8_t *gdone = emit_group(b, in, mem_group(b, in, off, count, 0), 0, TLB_LOAD,
+                                emit_load_value);
     struct jregs before = b->ra;
-    uint8_t *gdone = NULL;
-    if (group == GROUP_START) {
-        /* probe the group's span [lo, hi); on a hit keep the addend and
-         * load; on a miss keep 0 and take the ordinary way */
-        emit_ea_at(b, in->rs1, b->grp_lo);
-        uint8_t *miss = emit_tlb(b, TLB_LOAD, (unsigned)(b->grp_hi - b->grp_lo));
-        op_rm(b, 1, 0x8b, RCX, RDX, TLB_LOAD + 8);         /* mov rcx, addend */
-        op_rm(b, 1, 0x89, RCX, JIT_HART, H_ADDEND);         /* mov [jit_addend], rcx */
-        emit_load_value(b, in, in->imm - b->grp_lo);
-        gdone = jmp_fwd(b);
-        patch(b, miss, b->p);
-        rex(b, 1, 0, JIT_HART); b1(b, 0xc7); mem(b, 0, JIT_HART, H_ADDEND); b4(b, 0);
-        b->ra = before;
-    }
-    emit_ea(b, in);
-    if (group == GROUP_JOIN) {
-        /* the group's page: rax += h->jit_addend, unless it is 0 */
-        op_rm(b, 1, 0x8b, RDX, JIT_HART, H_ADDEND);        /* mov rdx, [jit_addend] */
-        op_rr(b, 1, 0x85, RDX, RDX);                       /* test rdx, rdx */
-        uint8_t *probe = jcc_fwd(b, CC_E);
-        op_rr(b, 1, 0x03, RAX, RDX);                       /* add rax, rdx */
-        emit_load_value(b, in, 0);
-        gdone = jmp_fwd(b);
-        patch(b, probe, b->p);
-        b->ra = before;     /* the probe's way computes the same state */
-    }
     uint8_t *miss = emit_tlb(b, TLB_LOAD, size);
     if (op_is_fp_mem(in->op)) {
         fp_load_hit_and_miss(b, in, miss, off, count, epi);
@@ -306,12 +345,10 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
         patch(b, gdone, b->p);
 }
 
-void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
-                    uint8_t *epi)
+/* The store itself, of x[rs2] (or f[rs2]) to [rax + disp]. */
+static void emit_store_value(struct jbuf *b, const struct insn *in, int32_t disp)
 {
     unsigned size = mem_size(in->op);
-    emit_ea(b, in);
-    uint8_t *miss = emit_tlb(b, TLB_STORE, size);
     bool fp = op_is_fp_mem(in->op);
     int v = fp ? -1 : jit_host_x(b, in->rs2);
     if (fp)
@@ -326,12 +363,23 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
     case 1:                                                 /* mov [rax], v8 */
         if (v == RSI || v == RDI || v == RBP)
             b1(b, 0x40);                                    /* sil/dil/bpl, not dh/bh/ch */
-        op_rm(b, 0, 0x88, v, RAX, 0);
+        op_rm(b, 0, 0x88, v, RAX, disp);
         break;
-    case 2: b1(b, 0x66); op_rm(b, 0, 0x89, v, RAX, 0); break;
-    case 4: op_rm(b, 0, 0x89, v, RAX, 0); break;
-    default: op_rm(b, 1, 0x89, v, RAX, 0); break;
+    case 2: b1(b, 0x66); op_rm(b, 0, 0x89, v, RAX, disp); break;
+    case 4: op_rm(b, 0, 0x89, v, RAX, disp); break;
+    default: op_rm(b, 1, 0x89, v, RAX, disp); break;
     }
+}
+
+void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                    uint8_t *epi)
+{
+    unsigned size = mem_size(in->op);
+    bool fp = op_is_fp_mem(in->op);
+    uint8_t *gdone = emit_group(b, in, mem_group(b, in, off, count, 1), 1, TLB_STORE,
+                                emit_store_value);
+    uint8_t *miss = emit_tlb(b, TLB_STORE, size);
+    emit_store_value(b, in, 0);
     uint8_t *done = jmp_fwd(b);
     patch(b, miss, b->p);
     struct jregs keep = b->ra;
@@ -344,6 +392,8 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
     jit_regs_reload(b, keep.valid);
     b->ra = keep;                            /* the hit path's state (a superset of dirty) */
     patch(b, done, b->p);
+    if (gdone)
+        patch(b, gdone, b->p);
 }
 
 /* Call jit_exec_slot(h, copy of `in`) with the copy kept (aligned) in
