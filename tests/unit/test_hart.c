@@ -1171,6 +1171,23 @@ static void test_jit_branch_over_stays_in_block(void **state)
     assert_int_equal(hart_get_x(e->h, 15), (uint64_t)n);
 }
 
+/* A test value for slot i of the group tests (every byte distinct per
+ * slot, sign bits set in both halves and in the low byte). */
+static uint64_t group_value(unsigned i)
+{
+    return 0x0102030405060708ULL * (i + 1) ^ 0x8000000080000080ULL;
+}
+
+/* Run a group test's loop (s4 = base, a1 = 8 bytes before base's page
+ * ends, a2 = 3 passes) to its ebreak at byte `at`. */
+static void run_group_loop(struct env *e, const uint32_t *prog, unsigned n, uint64_t at)
+{
+    hart_set_x(e->h, 20, RAM + 0x4000);
+    hart_set_x(e->h, 11, RAM + 0x4ff8);
+    hart_set_x(e->h, 12, 3);
+    run_block_to_ebreak(e, prog, n, at);
+}
+
 /* Load groups (jit_x86_64_mem.c): loads through one base register share
  * one TLB probe of their span.  Three passes of a loop block (the first
  * finds the TLB cold, the others hit): a group of four loads of
@@ -1198,17 +1215,12 @@ static void test_jit_load_groups(void **state)
         0x00100073,   /* ebreak */
     };
     const uint64_t base = RAM + 0x4000, end = RAM + 0x4ff8;
-    for (unsigned i = 0; i < 10; i++)
-        put64(e, base + 8 * i, 0x1111111111111111ULL * (i + 1) ^ 0x8000000080000080ULL);
-    put64(e, end, 0x0123456789abcdefULL);
-    put64(e, end + 8, 0xfedcba9876543210ULL);
-    hart_set_x(e->h, 20, base);
-    hart_set_x(e->h, 11, end);
-    hart_set_x(e->h, 12, 3);
-    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x34);
     uint64_t v[10];
     for (unsigned i = 0; i < 10; i++)
-        v[i] = 0x1111111111111111ULL * (i + 1) ^ 0x8000000080000080ULL;
+        put64(e, base + 8 * i, v[i] = group_value(i));
+    put64(e, end, 0x0123456789abcdefULL);
+    put64(e, end + 8, 0xfedcba9876543210ULL);
+    run_group_loop(e, prog, sizeof(prog) / 4, 0x34);
     assert_int_equal(hart_get_x(e->h, 5), v[0]);
     assert_int_equal(hart_get_x(e->h, 6), v[1]);
     assert_int_equal(hart_get_x(e->h, 7), (uint64_t)(int64_t)(int32_t)(uint32_t)v[2]);
@@ -1324,15 +1336,10 @@ static void test_jit_store_groups(void **state)
     };
     const uint64_t base = RAM + 0x4000, end = RAM + 0x4ff8;
     static const unsigned regs[] = { 5, 6, 7, 28, 29, 30, 31, 19 };
-    for (unsigned i = 0; i < 8; i++)
-        hart_set_x(e->h, regs[i], 0x0102030405060708ULL * (i + 1) ^ 0x8000000000000000ULL);
-    hart_set_x(e->h, 20, base);
-    hart_set_x(e->h, 11, end);
-    hart_set_x(e->h, 12, 3);
-    run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x30);
     uint64_t v[8];
     for (unsigned i = 0; i < 8; i++)
-        v[i] = 0x0102030405060708ULL * (i + 1) ^ 0x8000000000000000ULL;
+        hart_set_x(e->h, regs[i], v[i] = group_value(i));
+    run_group_loop(e, prog, sizeof(prog) / 4, 0x30);
     assert_int_equal(get64(e, base + 8), v[0]);
     assert_int_equal(get64(e, base), v[1]);
     assert_int_equal(get64(e, base + 16), (uint32_t)v[2]);
