@@ -859,12 +859,8 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
                                  unsigned o, unsigned off, uint32_t count, uint8_t *epi,
                                  unsigned *bytes)
 {
-    switch (in->op) {
-    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
-        break;
-    default:
+    if (!op_is_branch(in->op))
         return 0;
-    }
     struct insn tmp[JIT_SKIP_MAX];
     const struct insn *nx[JIT_SKIP_MAX];
     unsigned k = 0, end = o + 2u * in->len;

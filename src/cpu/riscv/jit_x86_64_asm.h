@@ -228,6 +228,15 @@ void jit_regs_writeback(struct jbuf *b);
  * registers in `valid` from h->x[]; they are then valid and clean. */
 void jit_regs_reload(struct jbuf *b, uint64_t valid);
 
+/* mov dword (w=0) or qword (w=1, the imm32 sign-extended) [base + disp], imm */
+static inline void mov_mem_imm(struct jbuf *b, int w, int base, int32_t disp, int32_t imm)
+{
+    rex(b, w, 0, base);
+    b1(b, 0xc7);
+    mem(b, 0, base, disp);
+    b4(b, (uint32_t)imm);
+}
+
 /* group-1 ALU with imm32: /digit (add 0, or 1, and 4, sub 5, xor 6, cmp 7) */
 static inline void alu_imm(struct jbuf *b, int w, int digit, int reg, int32_t imm)
 {

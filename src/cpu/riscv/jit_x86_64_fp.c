@@ -228,8 +228,7 @@ static bool emit_fp_fast(struct jbuf *b, const struct insn *in, uint8_t **slow, 
     }
     op_rm(b, w, 0x89, RAX, JIT_HART, JIT_F_OFF(in->rd));           /* f[rd] = result */
     if (!w) {                                                 /* NaN-boxed */
-        rex(b, 0, 0, JIT_HART);
-        b1(b, 0xc7); mem(b, 0, JIT_HART, JIT_F_OFF(in->rd) + 4); b4(b, 0xffffffffu);
+        mov_mem_imm(b, 0, JIT_HART, JIT_F_OFF(in->rd) + 4, -1);
     }
     return true;
 }

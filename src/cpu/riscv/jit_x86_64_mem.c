@@ -274,7 +274,7 @@ static uint8_t *emit_group(struct jbuf *b, const struct insn *in, int group, uns
         access(b, in, in->imm - g->lo);
         done = jmp_fwd(b);
         patch(b, miss, b->p);
-        rex(b, 1, 0, JIT_HART); b1(b, 0xc7); mem(b, 0, JIT_HART, H_ADDEND(k)); b4(b, 0);
+        mov_mem_imm(b, 1, JIT_HART, H_ADDEND(k), 0);         /* jit_addend = 0 */
         b->ra = before;
     }
     emit_ea(b, in);

@@ -140,13 +140,13 @@ void jit_put_imm_x(struct jbuf *b, unsigned r, int32_t imm)
     b->ra.lo32 &= ~(1ULL << r);
     b->ra.is32 &= ~(1ULL << r);
     if (h < 0) {
-        rex(b, 1, 0, JIT_HART); b1(b, 0xc7); mem(b, 0, JIT_HART, xoff(r));   /* mov qword [x[r]], imm */
-    } else {
-        rex(b, 1, 0, h); b1(b, 0xc7); b1(b, (uint8_t)(0xc0 | (h & 7)));   /* mov h, imm */
-        b->ra.valid |= 1ULL << r;
-        b->ra.dirty |= 1ULL << r;
+        mov_mem_imm(b, 1, JIT_HART, xoff(r), imm);                   /* mov qword [x[r]], imm */
+        return;
     }
+    rex(b, 1, 0, h); b1(b, 0xc7); b1(b, (uint8_t)(0xc0 | (h & 7)));   /* mov h, imm */
     b4(b, (uint32_t)imm);
+    b->ra.valid |= 1ULL << r;
+    b->ra.dirty |= 1ULL << r;
 }
 
 void jit_op_x(struct jbuf *b, int w, uint8_t opc, int reg, unsigned r)
@@ -222,15 +222,6 @@ static bool reads_rs2(unsigned op)
         return false;
     }
     return op_is_amo(op);
-}
-
-static bool op_is_branch(unsigned op)
-{
-    switch (op) {
-    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
-        return true;
-    }
-    return false;
 }
 
 /* The plan's walk over the block (translate()'s walk: a difference would

@@ -81,6 +81,16 @@ static inline bool op_is_fp(unsigned op)
     return (op >= OP_FLW && op <= OP_FSGNJ_S) || (op >= OP_FMADD_S && op <= OP_FCVT_D_S);
 }
 
+/* The conditional branches (BEQ..BGEU). */
+static inline bool op_is_branch(unsigned op)
+{
+    switch (op) {
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+        return true;
+    }
+    return false;
+}
+
 /* Name of an op, for tests and debugging. */
 const char *rv_op_name(unsigned op);
 
