@@ -118,6 +118,53 @@ static inline void op_rm2(struct jbuf *b, int w, uint8_t opc2, int reg, int base
     mem(b, reg, base, disp);
 }
 
+/* The same with an index register: [base + index + disp], the ModRM
+ * and SIB forms with scale 1 (index is never rsp, which SIB cannot name). */
+static inline void rex_x(struct jbuf *b, int w, int reg, int index, int base)
+{
+    uint8_t r = (uint8_t)(0x40 | (w << 3) | (((reg >> 3) & 1) << 2) | (((index >> 3) & 1) << 1) |
+                          ((base >> 3) & 1));
+    if (r != 0x40)
+        b1(b, r);
+}
+
+static inline void mem_x(struct jbuf *b, int reg, int base, int index, int32_t disp)
+{
+    bool d8 = disp >= -128 && disp <= 127;
+    b1(b, (uint8_t)((d8 ? 0x44 : 0x84) | ((reg & 7) << 3)));          /* rm = 100: SIB */
+    b1(b, (uint8_t)(((index & 7) << 3) | (base & 7)));                /* scale 1 */
+    if (d8)
+        b1(b, (uint8_t)disp);
+    else
+        b4(b, (uint32_t)disp);
+}
+
+/* opcode reg, [base + index + disp]; index < 0: [base + disp] (op_rm) */
+static inline void op_rmx(struct jbuf *b, int w, uint8_t opc, int reg, int base, int index,
+                          int32_t disp)
+{
+    if (index < 0) {
+        op_rm(b, w, opc, reg, base, disp);
+        return;
+    }
+    rex_x(b, w, reg, index, base);
+    b1(b, opc);
+    mem_x(b, reg, base, index, disp);
+}
+
+static inline void op_rmx2(struct jbuf *b, int w, uint8_t opc2, int reg, int base, int index,
+                           int32_t disp)
+{
+    if (index < 0) {
+        op_rm2(b, w, opc2, reg, base, disp);
+        return;
+    }
+    rex_x(b, w, reg, index, base);
+    b1(b, 0x0f);
+    b1(b, opc2);
+    mem_x(b, reg, base, index, disp);
+}
+
 /* opcode reg, rm (register form) */
 static inline void op_rr(struct jbuf *b, int w, uint8_t opc, int reg, int rm)
 {

@@ -95,14 +95,18 @@ static void emit_ea(struct jbuf *b, const struct insn *in)
                              offsetof(struct tlb_set, e[ACC_LOAD])))
 
 /* TLB probe for the address in rax against the entries `tlb` bytes from
- * r14 (TLB_LOAD, TLB_STORE):
- * on a hit rax = host address; returns the jump to patch to the miss path.
+ * r14 (TLB_LOAD, TLB_STORE): on a hit the host address is rax + rcx
+ * (`index`: rcx = the page's addend) or rax (else: the addend added to
+ * it); returns the jump to patch to the miss path, where rax still holds
+ * the virtual address.  The entry is reached as [r14 + rdx]: no add of
+ * its own on the way from the address to the data, a latency every
+ * dependent load (a list's next pointer) pays.
  * The entry is picked by the first byte's page and its tag compared with
  * the last byte's page: they match only if the access stays in the
  * tagged page (an entry's tag and index agree in their low bits, and the
  * last byte's page is the first's or the next), so one compare covers
  * both the tag and the page-crossing check. */
-static uint8_t *emit_tlb(struct jbuf *b, int32_t tlb, unsigned size)
+static uint8_t *emit_tlb(struct jbuf *b, int32_t tlb, unsigned size, bool index)
 {
     if (size > 1)
         op_rm(b, 1, 0x8d, RCX, RAX, (int32_t)size - 1);   /* lea rcx, [rax+size-1] */
@@ -112,10 +116,12 @@ static uint8_t *emit_tlb(struct jbuf *b, int32_t tlb, unsigned size)
     op_rr(b, 0, 0x8b, RDX, RAX);             /* mov edx, eax */
     shift_imm(b, 0, 5, RDX, 7);              /* shr edx, 7 */
     alu_imm(b, 0, 4, RDX, (TLB_SIZE - 1) << 5);  /* and: tlb_index() * 32 */
-    op_rr(b, 1, 0x03, RDX, R14);             /* add rdx, r14 */
-    op_rm(b, 1, 0x3b, RCX, RDX, tlb);        /* cmp rcx, [rdx + tlb] (vtag) */
+    op_rmx(b, 1, 0x3b, RCX, R14, RDX, tlb);  /* cmp rcx, [r14 + rdx + tlb] (vtag) */
     uint8_t *miss = jcc_fwd(b, CC_NE);
-    op_rm(b, 1, 0x03, RAX, RDX, tlb + 8);    /* add rax, [rdx + tlb + 8] (addend) */
+    if (index)
+        op_rmx(b, 1, 0x8b, RCX, R14, RDX, tlb + 8);   /* mov rcx, addend */
+    else
+        op_rmx(b, 1, 0x03, RAX, R14, RDX, tlb + 8);   /* add rax, addend */
     return miss;
 }
 
@@ -252,26 +258,25 @@ static int mem_group(struct jbuf *b, const struct insn *in, int32_t off, uint32_
 
 /* For group kind k (TLB entries `tlb` bytes from r14): a GROUP_START
  * probes the group's span and on a hit keeps the addend and runs
- * `access` (rax = the host address of the span's start, so at
+ * `access` at rax + rcx (rax = the span's start, rcx = the addend: so at
  * displacement imm - lo); a GROUP_JOIN tests the kept addend and runs
- * `access` at rax = x[rs1] + imm + addend.  Both then jump to the
+ * `access` at rax + rdx (rax = x[rs1] + imm, rdx = the addend).  Both then jump to the
  * returned site (the caller patches it to its end); the code after
  * takes the ordinary probe, with rax = x[rs1] + imm, in the register
  * state the group's code started from.  GROUP_NONE: only rax = x[rs1] +
  * imm, and NULL. */
 static uint8_t *emit_group(struct jbuf *b, const struct insn *in, int group, unsigned k,
                            int32_t tlb,
-                           void (*access)(struct jbuf *, const struct insn *, int32_t))
+                           void (*access)(struct jbuf *, const struct insn *, int, int32_t))
 {
     struct jregs before = b->ra;
     uint8_t *done = NULL;
     if (group == GROUP_START) {
         const struct jgroup *g = &b->grp[k];
         emit_ea_at(b, in->rs1, g->lo);
-        uint8_t *miss = emit_tlb(b, tlb, (unsigned)(g->hi - g->lo));
-        op_rm(b, 1, 0x8b, RCX, RDX, tlb + 8);              /* mov rcx, addend */
+        uint8_t *miss = emit_tlb(b, tlb, (unsigned)(g->hi - g->lo), true);
         op_rm(b, 1, 0x89, RCX, JIT_HART, H_ADDEND(k));      /* mov [jit_addend], rcx */
-        access(b, in, in->imm - g->lo);
+        access(b, in, RCX, in->imm - g->lo);
         done = jmp_fwd(b);
         patch(b, miss, b->p);
         mov_mem_imm(b, 1, JIT_HART, H_ADDEND(k), 0);         /* jit_addend = 0 */
@@ -282,8 +287,7 @@ static uint8_t *emit_group(struct jbuf *b, const struct insn *in, int group, uns
         op_rm(b, 1, 0x8b, RDX, JIT_HART, H_ADDEND(k));      /* mov rdx, [jit_addend] */
         op_rr(b, 1, 0x85, RDX, RDX);                       /* test rdx, rdx */
         uint8_t *probe = jcc_fwd(b, CC_E);
-        op_rr(b, 1, 0x03, RAX, RDX);                       /* add rax, rdx */
-        access(b, in, 0);
+        access(b, in, RDX, 0);
         done = jmp_fwd(b);
         patch(b, probe, b->p);
         b->ra = before;     /* the probe's way computes the same state */
@@ -291,21 +295,21 @@ static uint8_t *emit_group(struct jbuf *b, const struct insn *in, int group, uns
     return done;
 }
 
-/* The load itself, from [rax + disp] into x[rd]'s register or rcx, and
- * x[rd] set from it. */
-static void emit_load_value(struct jbuf *b, const struct insn *in, int32_t disp)
+/* The load itself, from [rax + index + disp] (index: rcx or rdx, the
+ * page's addend) into x[rd]'s register or rcx, and x[rd] set from it. */
+static void emit_load_value(struct jbuf *b, const struct insn *in, int index, int32_t disp)
 {
     int t = jit_dst_x(b, in->rd, 33);
     if (t == RAX)
         t = RCX;
     switch (in->op) {
-    case OP_LB:  op_rm2(b, 1, 0xbe, t, RAX, disp); break;     /* movsx t, byte */
-    case OP_LBU: op_rm2(b, 0, 0xb6, t, RAX, disp); break;     /* movzx t32, byte */
-    case OP_LH:  op_rm2(b, 1, 0xbf, t, RAX, disp); break;     /* movsx t, word */
-    case OP_LHU: op_rm2(b, 0, 0xb7, t, RAX, disp); break;     /* movzx t32, word */
-    case OP_LW:  op_rm(b, 1, 0x63, t, RAX, disp); break;      /* movsxd t, dword */
-    case OP_LWU: op_rm(b, 0, 0x8b, t, RAX, disp); break;      /* mov t32, dword */
-    default:     op_rm(b, 1, 0x8b, t, RAX, disp); break;      /* mov t, qword */
+    case OP_LB:  op_rmx2(b, 1, 0xbe, t, RAX, index, disp); break;   /* movsx t, byte */
+    case OP_LBU: op_rmx2(b, 0, 0xb6, t, RAX, index, disp); break;   /* movzx t32, byte */
+    case OP_LH:  op_rmx2(b, 1, 0xbf, t, RAX, index, disp); break;   /* movsx t, word */
+    case OP_LHU: op_rmx2(b, 0, 0xb7, t, RAX, index, disp); break;   /* movzx t32, word */
+    case OP_LW:  op_rmx(b, 1, 0x63, t, RAX, index, disp); break;    /* movsxd t, dword */
+    case OP_LWU: op_rmx(b, 0, 0x8b, t, RAX, index, disp); break;    /* mov t32, dword */
+    default:     op_rmx(b, 1, 0x8b, t, RAX, index, disp); break;    /* mov t, qword */
     }
     if (t == RCX)
         jit_put_x(b, RCX, in->rd);
@@ -320,13 +324,14 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
     uint8_t *gdone = emit_group(b, in, mem_group(b, in, off, count, 0), 0, TLB_LOAD,
                                 emit_load_value);
     struct jregs before = b->ra;
-    uint8_t *miss = emit_tlb(b, TLB_LOAD, size);
-    if (op_is_fp_mem(in->op)) {
+    bool fp = op_is_fp_mem(in->op);
+    uint8_t *miss = emit_tlb(b, TLB_LOAD, size, !fp);
+    if (fp) {
         fp_load_hit_and_miss(b, in, miss, off, count, epi);
         return;
     }
     /* hit: load with the right extension into x[rd]'s register or rcx */
-    emit_load_value(b, in, 0);
+    emit_load_value(b, in, RCX, 0);
     struct jregs hit = b->ra;
     uint8_t *done = jmp_fwd(b);
     patch(b, miss, b->p);
@@ -345,29 +350,31 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
         patch(b, gdone, b->p);
 }
 
-/* The store itself, of x[rs2] (or f[rs2]) to [rax + disp]. */
-static void emit_store_value(struct jbuf *b, const struct insn *in, int32_t disp)
+/* The store itself, of x[rs2] (or f[rs2]) to [rax + index + disp]
+ * (index: rcx or rdx, the page's addend; the value goes through the
+ * other when x[rs2] is not held). */
+static void emit_store_value(struct jbuf *b, const struct insn *in, int index, int32_t disp)
 {
     unsigned size = mem_size(in->op);
     bool fp = op_is_fp_mem(in->op);
+    int scratch = index == RCX ? RDX : RCX;
     int v = fp ? -1 : jit_host_x(b, in->rs2);
-    if (fp)
-        op_rm(b, 1, 0x8b, RCX, JIT_HART, JIT_F_OFF(in->rs2));   /* mov rcx, f[rs2] */
-    else if (v < 0) {
-        v = RCX;
-        jit_get_x(b, RCX, in->rs2);
+    if (fp) {
+        v = scratch;
+        op_rm(b, 1, 0x8b, v, JIT_HART, JIT_F_OFF(in->rs2));     /* mov v, f[rs2] */
+    } else if (v < 0) {
+        v = scratch;
+        jit_get_x(b, v, in->rs2);
     }
-    if (fp)
-        v = RCX;
     switch (size) {
-    case 1:                                                 /* mov [rax], v8 */
+    case 1:                                                 /* mov [...], v8 */
         if (v == RSI || v == RDI || v == RBP)
             b1(b, 0x40);                                    /* sil/dil/bpl, not dh/bh/ch */
-        op_rm(b, 0, 0x88, v, RAX, disp);
+        op_rmx(b, 0, 0x88, v, RAX, index, disp);
         break;
-    case 2: b1(b, 0x66); op_rm(b, 0, 0x89, v, RAX, disp); break;
-    case 4: op_rm(b, 0, 0x89, v, RAX, disp); break;
-    default: op_rm(b, 1, 0x89, v, RAX, disp); break;
+    case 2: b1(b, 0x66); op_rmx(b, 0, 0x89, v, RAX, index, disp); break;
+    case 4: op_rmx(b, 0, 0x89, v, RAX, index, disp); break;
+    default: op_rmx(b, 1, 0x89, v, RAX, index, disp); break;
     }
 }
 
@@ -378,8 +385,8 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
     bool fp = op_is_fp_mem(in->op);
     uint8_t *gdone = emit_group(b, in, mem_group(b, in, off, count, 1), 1, TLB_STORE,
                                 emit_store_value);
-    uint8_t *miss = emit_tlb(b, TLB_STORE, size);
-    emit_store_value(b, in, 0);
+    uint8_t *miss = emit_tlb(b, TLB_STORE, size, true);
+    emit_store_value(b, in, RCX, 0);
     uint8_t *done = jmp_fwd(b);
     patch(b, miss, b->p);
     struct jregs keep = b->ra;
@@ -454,7 +461,7 @@ void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t c
     struct jregs before = b->ra;
     b1(b, 0xa8); b1(b, (uint8_t)(size - 1));            /* test al, size-1 */
     uint8_t *mis = jcc_fwd(b, CC_NE);
-    uint8_t *miss = emit_tlb(b, op == OP_LR_W ? TLB_LOAD : TLB_STORE, size);
+    uint8_t *miss = emit_tlb(b, op == OP_LR_W ? TLB_LOAD : TLB_STORE, size, false);
     const int32_t valid = hoff(offsetof(struct hart, resv_valid));
     const int32_t rhost = hoff(offsetof(struct hart, resv_host));
     const int32_t rval = hoff(offsetof(struct hart, resv_val));
