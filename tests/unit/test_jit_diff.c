@@ -308,7 +308,10 @@ static void gen_jump(struct prog *p)
     static const unsigned f3[] = { 0, 1, 4, 5, 6, 7 };
     unsigned k = pick(8), rd = dst();
     if (k < 3) {
-        put_fwd(p, b_type(0, src(), src(), f3[pick(6)]), 4, K_B, 3);
+        /* x0 on either side one time in four (beqz, bgtz...: the
+         * translator tests the other register instead) */
+        unsigned r1 = pick(8) ? src() : 0, r2 = pick(8) ? src() : 0;
+        put_fwd(p, b_type(0, r1, r2, f3[pick(6)]), 4, K_B, 3);
     } else if (k < 5) {
         put_fwd(p, j_type(0, pick(2) ? dst() : 0), 4, K_JAL, 3);
     } else if (k < 6) {                             /* auipc rd, 0; jalr rd2, imm(rd) */

@@ -590,11 +590,64 @@ static uint8_t branch_cc(unsigned op)
          : op == OP_BGE ? CC_GE : op == OP_BLTU ? CC_B : CC_AE;
 }
 
+/* Compare for the conditional branch `in`; returns the x86 condition
+ * that takes it.  Against x0 (beqz, bnez, bltz, bgtz... a third of a
+ * CoreMark run's branches) a test of the other register: no load of
+ * h->x[0].  test r, r sets the flags cmp r, 0 does (CF = OF = 0); with x0
+ * as rs1 the comparison's sides swap (0 < r is r > 0). */
+static uint8_t emit_branch_cmp(struct jbuf *b, const struct insn *in)
+{
+    uint8_t cc = branch_cc(in->op);
+    if (in->rs1 && in->rs2) {
+        jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
+        return cc;
+    }
+    int r = jit_src_x(b, in->rs1 ? in->rs1 : in->rs2, RAX);
+    op_rr(b, 1, 0x85, r, r);                                        /* test r, r */
+    if (in->rs1)
+        return cc;
+    switch (cc) {
+    case CC_L:  return CC_G;
+    case CC_GE: return CC_LE;
+    case CC_B:  return CC_A;
+    case CC_AE: return CC_BE;
+    }
+    return cc;   /* E, NE */
+}
+
+/* `in` with its reads of x0 folded, in *tmp, or `in`: li (addi rd, x0,
+ * imm) sets rd to the immediate, mv (add rd, x0, rs) copies, sext.w
+ * (addw rd, x0, rs) is addiw rd, rs, 0; no load of h->x[0], which
+ * always reads 0. */
+static const struct insn *fold_x0(const struct insn *in, struct insn *tmp)
+{
+    switch (in->op) {
+    case OP_ADDI: case OP_ORI: case OP_XORI: case OP_ADDIW:
+        if (in->rs1)
+            return in;
+        *tmp = *in;
+        tmp->op = OP_LUI;                    /* rd = imm (sign-extended 12 bits) */
+        return tmp;
+    case OP_ADD: case OP_OR: case OP_XOR: case OP_SUB: case OP_ADDW: case OP_SUBW:
+        if (in->rs2 && (in->rs1 || in->op == OP_SUB || in->op == OP_SUBW))
+            return in;                       /* 0 - rs is not rs */
+        *tmp = *in;
+        tmp->op = in->op == OP_ADDW || in->op == OP_SUBW ? OP_ADDIW : OP_ADDI;
+        tmp->rs1 = in->rs2 ? in->rs2 : in->rs1;
+        tmp->rs2 = 0;
+        tmp->imm = 0;
+        return tmp;
+    }
+    return in;
+}
+
 /* Returns false when `in` ends the block (it then emitted the exit). */
 static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int32_t off,
                       uint32_t count, uint8_t *epi)
 {
     int32_t next = off + 2 * in->len;
+    struct insn folded;
+    in = fold_x0(in, &folded);
     jit_regs_sources(b, in);
     if (op_is_amo(in->op)) {
         jit_regs_prepare(b, in);
@@ -781,9 +834,8 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         emit_chain_exit(b, count + 1, h);
         return false;
     case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
-        uint8_t cc = branch_cc(in->op);
         bool loop = b->loop && off + in->imm == 0 && jit_regs_can_loop(b);
-        jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
+        uint8_t cc = emit_branch_cmp(b, in);
         /* The writes-back below are movs: they leave the flags alone. */
         if (!loop && off + in->imm != 0) {
             /* A side exit: taken, write back and leave for the target;
@@ -889,8 +941,7 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
         rds |= 1ULL << nx[i]->rd;
     }
     struct jregs s0 = b->ra;
-    jit_op_x(b, 1, 0x3b, jit_src_x(b, in->rs1, RAX), in->rs2);   /* cmp x[rs1], x[rs2] */
-    uint8_t *skip = jcc_fwd(b, branch_cc(in->op));
+    uint8_t *skip = jcc_fwd(b, emit_branch_cmp(b, in));
     bool ok = true;
     for (unsigned i = 0, at = o + 2u * in->len; i < k && ok; at += 2u * nx[i++]->len) {
         ok = emit_insn(h, b, nx[i], (int32_t)(at - off), count + 1 + i, epi);
