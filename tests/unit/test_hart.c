@@ -1509,6 +1509,145 @@ static void test_jit_fence_i_via_chain_stub(void **state)
     assert_int_equal(hart_get_x(e->h, 10), 2);
 }
 
+/* Calls through the chain stub find their block in the jump cache
+ * (h->jcache, jit_x86_64.c).  A function on page 0, called eight times
+ * from page 1 by JALR (and returned from by JALR), is changed behind the
+ * hart's back; the caller then runs FENCE.I and calls it eight times
+ * more: every one of those must run the new code, not the block the
+ * cache still names. */
+static void test_jit_jump_cache_fence_i(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    put32(e, RAM + 0x000, 0x00100513);   /* F: li a0,1 (becomes li a0,2) */
+    put32(e, RAM + 0x004, 0x00008067);   /* ret */
+    static const uint32_t call8[] = {
+        0x00800293,   /* li t0,8 */
+        0x000300e7,   /* loop: jalr ra,0(t1) */
+        0x00a585b3,   /* add a1,a1,a0 */
+        0xfff28293,   /* addi t0,t0,-1 */
+        0xfe029ae3,   /* bnez t0,loop */
+        0x00100073,   /* ebreak */
+    };
+    for (unsigned i = 0; i < 6; i++)
+        put32(e, RAM + 0x1000 + 4 * i, call8[i]);
+    put32(e, RAM + 0x2000, 0x0000100f);  /* fence.i, then the same */
+    for (unsigned i = 0; i < 6; i++)
+        put32(e, RAM + 0x2004 + 4 * i, call8[i]);
+    put32(e, RAM + 0x3000, 0x0000006f);  /* j . */
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    hart_set_x(h, 6, RAM);
+    h->pc = RAM + 0x1000;
+    hart_run(h, 10000);
+    assert_int_equal(h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(hart_get_x(h, 11), 8);
+    /* The calls went through the cache: F's entry is there, current. */
+    const struct jc_entry *c = &h->jcache[(RAM >> 1) % JC_SIZE];
+    assert_int_equal(c->vpc, RAM);
+    assert_int_equal(c->epoch, h->jc_epoch);
+    put32(e, RAM + 0x000, 0x00200513);   /* li a0,2 */
+    hart_set_x(h, 11, 0);
+    h->mcause = 0;
+    h->pc = RAM + 0x2000;
+    hart_run(h, 10000);
+    assert_int_equal(h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(h->mepc, RAM + 0x2018);
+    assert_int_equal(hart_get_x(h, 11), 16);
+}
+
+/* The same through a mapping: S-mode code at VA 0x2000 calls VA 0x1000
+ * eight times, rewrites the page-table entry of VA 0x1000 to another
+ * physical page, runs SFENCE.VMA and calls it eight times more, all in
+ * one run (no trap that would change the privilege in between): the
+ * cache must not keep the old page's block. */
+static void test_jit_jump_cache_sfence_vma(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    uint64_t l0 = RAM + 0x102000;
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x8 | 0x40);               /* VA 0x1000 -> RAM + 0x10000, RX */
+    put64(e, l0 + 2 * 8, ((RAM >> 12) << 10) | 0x1 | 0x2 | 0x8 | 0x40);   /* VA 0x2000: code */
+    put64(e, l0 + 3 * 8, ((l0 >> 12) << 10) | 0xc7);   /* VA 0x3000: the table, RW */
+    put32(e, RAM + 0x10000, 0x00100513);                /* A: li a0,1 */
+    put32(e, RAM + 0x10004, 0x00008067);                /* ret */
+    put32(e, RAM + 0x11000, 0x00200513);                /* B: li a0,2 */
+    put32(e, RAM + 0x11004, 0x00008067);                /* ret */
+    static const uint32_t prog[] = {
+        0x00800293,   /* 0x00: li t0,8 */
+        0x000300e7,   /* 0x04: jalr ra,0(t1) */
+        0x00a585b3,   /* 0x08: add a1,a1,a0 */
+        0xfff28293,   /* 0x0c: addi t0,t0,-1 */
+        0xfe029ae3,   /* 0x10: bnez t0,0x04 */
+        0x01ceb423,   /* 0x14: sd t3,8(t4): VA 0x1000 -> B */
+        0x12000073,   /* 0x18: sfence.vma */
+        0x00800293,   /* 0x1c: li t0,8 */
+        0x000300e7,   /* 0x20: jalr ra,0(t1) */
+        0x00a60633,   /* 0x24: add a2,a2,a0 */
+        0xfff28293,   /* 0x28: addi t0,t0,-1 */
+        0xfe029ae3,   /* 0x2c: bnez t0,0x20 */
+        0x00100073,   /* 0x30: ebreak */
+    };
+    for (unsigned i = 0; i < sizeof(prog) / 4; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    put32(e, RAM + 0x3000, 0x0000006f);  /* M-mode handler: j . */
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    hart_set_x(h, 6, 0x1000);
+    hart_set_x(h, 28, (((RAM + 0x11000) >> 12) << 10) | 0x1 | 0x2 | 0x8 | 0x40);
+    hart_set_x(h, 29, 0x3000);
+    h->pc = 0x2000;
+    hart_run(h, 10000);
+    assert_int_equal(h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(h->mepc, 0x2030);
+    assert_int_equal(hart_get_x(h, 11), 8);
+    assert_int_equal(hart_get_x(h, 12), 16);
+}
+
+/* And through a change of privilege: S-mode calls VA RAM + 0x20000,
+ * mapped to function A, then ECALLs; the M-mode handler calls address
+ * RAM + 0x20000 too, which untranslated is function C.  The handler
+ * must run C, not the block the cache holds for S-mode's A. */
+static void test_jit_jump_cache_privilege(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    uint64_t l1b = RAM + 0x103000, l0b = RAM + 0x104000, va = RAM + 0x20000;
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x40);
+    put64(e, RAM + 0x102000 + 2 * 8, ((RAM >> 12) << 10) | 0x1 | 0x2 | 0x8 | 0x40);
+    put64(e, RAM + 0x100000 + ((va >> 30) & 511) * 8, ((l1b >> 12) << 10) | 1);
+    put64(e, l1b + ((va >> 21) & 511) * 8, ((l0b >> 12) << 10) | 1);
+    put64(e, l0b + ((va >> 12) & 511) * 8, (((RAM + 0x10000) >> 12) << 10) | 0x1 | 0x2 | 0x8 | 0x40);
+    put32(e, RAM + 0x10000, 0x00100513);   /* A: li a0,1 */
+    put32(e, RAM + 0x10004, 0x00008067);   /* ret */
+    put32(e, RAM + 0x20000, 0x00300513);   /* C: li a0,3 */
+    put32(e, RAM + 0x20004, 0x00008067);   /* ret */
+    static const uint32_t prog[] = {
+        0x00800293,   /* 0x00: li t0,8 */
+        0x000300e7,   /* 0x04: jalr ra,0(t1) */
+        0x00a585b3,   /* 0x08: add a1,a1,a0 */
+        0xfff28293,   /* 0x0c: addi t0,t0,-1 */
+        0xfe029ae3,   /* 0x10: bnez t0,0x04 */
+        0x00000073,   /* 0x14: ecall */
+    };
+    for (unsigned i = 0; i < sizeof(prog) / 4; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    put32(e, RAM + 0x3000, 0x000300e7);   /* M handler: jalr ra,0(t1) */
+    put32(e, RAM + 0x3004, 0x00a60633);   /* add a2,a2,a0 */
+    put32(e, RAM + 0x3008, 0x0000006f);   /* j . */
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    hart_set_x(h, 6, va);
+    h->pc = 0x2000;
+    hart_run(h, 10000);
+    assert_int_equal(h->mcause, EXC_ECALL_S);
+    assert_int_equal(h->priv, PRV_M);
+    assert_int_equal(hart_get_x(h, 11), 8);
+    assert_int_equal(hart_get_x(h, 12), 3);
+}
+
 /* Does the translated code at `code` (its first 512 bytes) hold a
  * patched jmp rel32 to `entry`? */
 static bool jumps_to(const uint8_t *code, const uint8_t *entry)
@@ -1958,6 +2097,38 @@ static void test_jit_region_recycling(void **state)
     run_pages(e, base, lap1);
 }
 
+/* A jump-cache entry into a region that is then recycled: the hart
+ * passes a quiescent point before the region is rewritten, and must
+ * forget the entry there (jcache_invalidate in dcache_quiesce), or its
+ * next JALR to that pc jumps into other code. */
+static void test_jit_jump_cache_region_recycled(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    uint64_t base = put_addi_pages_or_skip(e);
+    put32(e, RAM + 0x1000, 0x00030067);   /* jalr x0,0(t1): to page 0 */
+    hart_set_x(h, 6, base);
+    for (unsigned i = 0; i < 3; i++) {   /* translated, then cached, then hit */
+        hart_set_x(h, 10, 0);
+        h->pc = RAM + 0x1000;
+        hart_run(h, 5000);
+        assert_int_equal(h->mcause, EXC_BREAKPOINT);
+        assert_int_equal(hart_get_x(h, 10), 1023);
+    }
+    const struct jc_entry *c = &h->jcache[(base >> 1) % JC_SIZE];
+    assert_int_equal(c->vpc, base);
+    assert_int_equal(c->epoch, h->jc_epoch);
+    /* Around the ring and into region 0 again, which held page 0's block. */
+    unsigned used = translate_pages(e, base, 1, PAGES, 0, NULL);
+    assert_true(used < PAGES);
+    assert_int_equal(h->dc->jit_region, 0);
+    hart_set_x(h, 10, 0);
+    h->pc = RAM + 0x1000;
+    hart_run(h, 5000);
+    assert_int_equal(h->mcause, EXC_BREAKPOINT);
+    assert_int_equal(hart_get_x(h, 10), 1023);
+}
+
 /* A linked exit into a block of an older region is patched, and the
  * site recorded so that recycling that region sets it back first. */
 static void test_jit_link_into_older_region(void **state)
@@ -2330,6 +2501,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_indirect_target_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_retranslates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fence_i_via_chain_stub, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_jump_cache_fence_i, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_jump_cache_sfence_vma, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_jump_cache_privilege, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_jump_cache_region_recycled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_runs_into_translated_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_loop_through_its_test, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_w_results_sign_extended, setup, teardown),

@@ -168,6 +168,7 @@ void dcache_destroy(struct hart *h)
  * A set not used since its last flush holds none. */
 static void itlb_flush(struct hart *h)
 {
+    jcache_invalidate(h);
     for (int m = 0; m < TLB_SETS; m++) {
         if (!h->tlb[m].used)
             continue;
@@ -208,6 +209,7 @@ void dcache_flush(struct hart *h)
      * is counted over all harts, so that one whose FENCE.I came after
      * another's validation of a page compares it again. */
     h->dgen = atomic_fetch_add(&h->dc->fence_gen, 1) + 1;
+    jcache_invalidate(h);
     /* The fetch TLB keeps its entries: whoever takes one (the refetch,
      * the chain stub) compares the entry's dgen with h->dgen first, so a
      * page is revalidated on its next entry without a walk.  Flushing the
@@ -246,6 +248,7 @@ static void itlb_evict(struct hart *h, unsigned i)
 {
     struct itlb_rmap *r = &h->rmap[i];
     const struct dpage *d = &h->dc->arena[i];
+    jcache_invalidate(h);
     if (r->n <= DPAGE_ITLB_SLOTS) {
         for (unsigned k = 0; k < r->n; k++) {
             unsigned s = r->slot[k];
@@ -315,6 +318,7 @@ void dcache_quiesce(struct hart *h, bool offline)
         atomic_store(&h->qs, seen);
     uint64_t e = atomic_load(&dc->epoch);
     if (e != seen) {
+        jcache_invalidate(h);   /* a region's unpublishing logs no page */
         if (e - seen >= DLOG_SIZE) {
             itlb_flush(h);
         } else {

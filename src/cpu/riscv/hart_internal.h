@@ -130,6 +130,7 @@ struct __attribute__((aligned(64))) dpage {
 #define TLB_BITS 10
 #define TLB_SIZE (1 << TLB_BITS)
 #define TLB_SETS 4
+#define JC_SIZE 256   /* jump-cache entries per hart (8 KiB) */
 #define TLB_SET_SUM 3
 #define TLB_WFILTER_BITS 4096
 enum { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
@@ -347,6 +348,14 @@ struct hart {
     int64_t jit_left;           /* budget a chain of blocks may still retire
                                    (instructions; charged as they run) */
     uint64_t jit_vpc;           /* the running block's virtual start address */
+    /* The chain stub's jump cache (jit_x86_64.c): guest pc -> chained
+     * entry of its block, for jumps that leave their page and JALR.  An
+     * entry counts only while its epoch is jc_epoch; jcache_invalidate
+     * moves that on whatever could make an entry wrong (jit.h). */
+    uint64_t jc_epoch;
+    struct jc_entry {
+        uint64_t vpc, entry, epoch, pad;
+    } jcache[JC_SIZE];
     uintptr_t jit_addend[2];    /* host - virtual address of the page the
                                    block's current load [0] and store [1]
                                    group are in, or 0 (jit_x86_64_mem.c) */
@@ -464,6 +473,19 @@ void dcache_flush(struct hart *h);
  * (mem_write_count): its stores retire the decoded pages they hit, so
  * its pages already match memory. (dcache.c) */
 void dcache_fence_i(struct hart *h);
+/* Forget every entry of h's jump cache (the chain stub's, jit_x86_64.c):
+ * called where a guest pc may come to mean other code or where a block
+ * may be unpublished, that is wherever fetch-TLB entries go (SFENCE.VMA,
+ * satp and PMP writes, shootdowns of decoded pages, resets), when the
+ * fetch set changes with the privilege, at FENCE.I (h->dgen), and at a
+ * quiescent point after any shootdown or unpublished region (whose code
+ * is rewritten only once every hart has passed one).  On h's own thread,
+ * or with h parked. */
+static inline void jcache_invalidate(struct hart *h)
+{
+    h->jc_epoch++;
+}
+
 /* Bring `d` up to h->dgen: compare it with memory; if the page changed,
  * retire `d` (its slots and translations go with it).  Only at the
  * refetch.  1: `d` is current; 0: retired, the caller fetches the page

@@ -40,6 +40,7 @@ void tlb_flush_all(struct hart *h)
 {
     for (int m = 0; m < TLB_SETS; m++)
         tlb_flush_set(&h->tlb[m]);
+    jcache_invalidate(h);
 }
 
 static inline unsigned set_index(unsigned priv)
@@ -50,6 +51,7 @@ static inline unsigned set_index(unsigned priv)
 void tlb_flush_page(struct hart *h, uint64_t va)
 {
     uint64_t vpn = va >> 12;
+    jcache_invalidate(h);
     for (int m = 0; m < TLB_SETS; m++) {
         if ((unsigned)m == set_index(PRV_M))
             continue;   /* M-mode entries are untranslated */
@@ -72,6 +74,8 @@ void hart_update_mode(struct hart *h)
     if (h->priv == PRV_M && (h->mstatus & MSTATUS_MPRV))
         dp = (unsigned)((h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
     h->data_priv = dp;
+    if (h->itlb != &h->tlb[set_index(h->priv)])
+        jcache_invalidate(h);
     h->itlb = &h->tlb[set_index(h->priv)];
     h->dtlb = &h->tlb[dp == PRV_S && (h->mstatus & MSTATUS_SUM) ? TLB_SET_SUM : set_index(dp)];
 }
