@@ -139,30 +139,35 @@ static inline void mem_x(struct jbuf *b, int reg, int base, int index, int32_t d
         b4(b, (uint32_t)disp);
 }
 
-/* opcode reg, [base + index + disp]; index < 0: [base + disp] (op_rm) */
-static inline void op_rmx(struct jbuf *b, int w, uint8_t opc, int reg, int base, int index,
-                          int32_t disp)
+/* opcode reg, [base + index + disp] (two: the opcode is 0f-prefixed);
+ * index < 0: [base + disp], as op_rm and op_rm2. */
+static inline void op_rmx_any(struct jbuf *b, int w, bool two, uint8_t opc, int reg, int base,
+                              int index, int32_t disp)
 {
     if (index < 0) {
-        op_rm(b, w, opc, reg, base, disp);
+        if (two)
+            op_rm2(b, w, opc, reg, base, disp);
+        else
+            op_rm(b, w, opc, reg, base, disp);
         return;
     }
     rex_x(b, w, reg, index, base);
+    if (two)
+        b1(b, 0x0f);
     b1(b, opc);
     mem_x(b, reg, base, index, disp);
+}
+
+static inline void op_rmx(struct jbuf *b, int w, uint8_t opc, int reg, int base, int index,
+                          int32_t disp)
+{
+    op_rmx_any(b, w, false, opc, reg, base, index, disp);
 }
 
 static inline void op_rmx2(struct jbuf *b, int w, uint8_t opc2, int reg, int base, int index,
                            int32_t disp)
 {
-    if (index < 0) {
-        op_rm2(b, w, opc2, reg, base, disp);
-        return;
-    }
-    rex_x(b, w, reg, index, base);
-    b1(b, 0x0f);
-    b1(b, opc2);
-    mem_x(b, reg, base, index, disp);
+    op_rmx_any(b, w, true, opc2, reg, base, index, disp);
 }
 
 /* opcode reg, rm (register form) */
