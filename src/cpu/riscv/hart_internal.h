@@ -348,10 +348,11 @@ struct hart {
     int64_t jit_left;           /* budget a chain of blocks may still retire
                                    (instructions; charged as they run) */
     uint64_t jit_vpc;           /* the running block's virtual start address */
-    /* The chain stub's jump cache (jit_x86_64.c): guest pc -> chained
-     * entry of its block, for jumps that leave their page and JALR.  An
-     * entry counts only while its epoch is jc_epoch; jcache_invalidate
-     * moves that on whatever could make an entry wrong (jit.h). */
+    /* The jump cache (jit_x86_64.c): guest pc -> chained entry of its
+     * block, for jumps that leave their page and JALR; probed by each
+     * such exit, filled by the chain stub.  An entry counts only while
+     * its epoch is jc_epoch; jcache_invalidate (below) moves that on
+     * whatever could make an entry wrong. */
     uint64_t jc_epoch;
     struct jc_entry {
         uint64_t vpc, entry, epoch, pad;
@@ -473,7 +474,7 @@ void dcache_flush(struct hart *h);
  * (mem_write_count): its stores retire the decoded pages they hit, so
  * its pages already match memory. (dcache.c) */
 void dcache_fence_i(struct hart *h);
-/* Forget every entry of h's jump cache (the chain stub's, jit_x86_64.c):
+/* Forget every entry of h's jump cache (h->jcache, jit_x86_64.c):
  * called where a guest pc may come to mean other code or where a block
  * may be unpublished, that is wherever fetch-TLB entries go (SFENCE.VMA,
  * satp and PMP writes, shootdowns of decoded pages, resets), when the

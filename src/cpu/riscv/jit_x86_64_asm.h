@@ -22,8 +22,9 @@ enum { RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
 /* Guest registers held in host registers for one block (jit_x86_64_regs.c):
  * the translation-time state.  The host registers are ones the emitted
  * code never uses as scratch (rax, rcx, rdx are), six caller-saved and
- * rbp and r13 (callee-saved, but stored and reloaded around calls like
- * the others); nothing is held at a block's entry, by either way in. */
+ * r12, rbp, r13 and r15 (callee-saved, but stored and reloaded around
+ * calls like the others); nothing is held at a block's entry, by either
+ * way in. */
 #define JIT_CACHED 10
 struct jregs {
     uint8_t slot[33];   /* guest register -> 1 + index of its host register; 0: none */

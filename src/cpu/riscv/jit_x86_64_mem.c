@@ -154,7 +154,7 @@ static void fp_load_hit_and_miss(struct jbuf *b, const struct insn *in, uint8_t 
     patch(b, done, b->p);
 }
 
-/* Groups.  Most of a load's or store's code is its TLB probe (nine host
+/* Groups.  Most of a load's or store's code is its TLB probe (eight host
  * instructions: the entry's index, the tag compare, the addend).  Loads
  * (or stores) through one base register that nothing writes in between,
  * at offsets within GROUP_SPAN bytes of each other, are in one page when
@@ -260,11 +260,11 @@ static int mem_group(struct jbuf *b, const struct insn *in, int32_t off, uint32_
  * probes the group's span and on a hit keeps the addend and runs
  * `access` at rax + rcx (rax = the span's start, rcx = the addend: so at
  * displacement imm - lo); a GROUP_JOIN tests the kept addend and runs
- * `access` at rax + rdx (rax = x[rs1] + imm, rdx = the addend).  Both then jump to the
- * returned site (the caller patches it to its end); the code after
- * takes the ordinary probe, with rax = x[rs1] + imm, in the register
- * state the group's code started from.  GROUP_NONE: only rax = x[rs1] +
- * imm, and NULL. */
+ * `access` at rax + rdx (rax = x[rs1] + imm, rdx = the addend).  Both
+ * then jump to the returned site (the caller patches it to its end); the
+ * code after takes the ordinary probe, with rax = x[rs1] + imm, in the
+ * register state the group's code started from.  GROUP_NONE: only rax =
+ * x[rs1] + imm, and NULL. */
 static uint8_t *emit_group(struct jbuf *b, const struct insn *in, int group, unsigned k,
                            int32_t tlb,
                            void (*access)(struct jbuf *, const struct insn *, int, int32_t))
