@@ -1527,6 +1527,14 @@ static void put_li_ret(struct env *e, uint64_t gpa, unsigned v)
     put32(e, gpa + 4, 0x00008067);          /* ret */
 }
 
+/* The calls to `pc` went through the cache: its entry is there, current. */
+static void assert_jcache_holds(const struct hart *h, uint64_t pc)
+{
+    const struct jc_entry *c = &h->jcache[(pc >> 1) % JC_SIZE];
+    assert_int_equal(c->vpc, pc);
+    assert_int_equal(c->epoch, h->jc_epoch);
+}
+
 /* Calls through the chain stub find their block in the jump cache
  * (h->jcache, jit_x86_64.c).  A function on page 0, called eight times
  * from page 1 by JALR (and returned from by JALR), is changed behind the
@@ -1551,10 +1559,7 @@ static void test_jit_jump_cache_fence_i(void **state)
     hart_run(h, 10000);
     assert_int_equal(h->mcause, EXC_BREAKPOINT);
     assert_int_equal(hart_get_x(h, 11), 8);
-    /* The calls went through the cache: F's entry is there, current. */
-    const struct jc_entry *c = &h->jcache[(RAM >> 1) % JC_SIZE];
-    assert_int_equal(c->vpc, RAM);
-    assert_int_equal(c->epoch, h->jc_epoch);
+    assert_jcache_holds(h, RAM);
     put32(e, RAM, 0x00200513);            /* li a0,2 */
     hart_set_x(h, 11, 0);
     h->mcause = 0;
@@ -2099,9 +2104,7 @@ static void test_jit_jump_cache_region_recycled(void **state)
         assert_int_equal(h->mcause, EXC_BREAKPOINT);
         assert_int_equal(hart_get_x(h, 10), 1023);
     }
-    const struct jc_entry *c = &h->jcache[(base >> 1) % JC_SIZE];
-    assert_int_equal(c->vpc, base);
-    assert_int_equal(c->epoch, h->jc_epoch);
+    assert_jcache_holds(h, base);
     /* Around the ring and into region 0 again, which held page 0's block. */
     unsigned used = translate_pages(e, base, 1, PAGES, 0, NULL);
     assert_true(used < PAGES);

@@ -358,7 +358,7 @@ static void emit_jc_index(struct jbuf *b)
  * their blocks this way: before the jump cache, for CoreMark, this stub
  * was 9% of the host's time.  What the lookup checks stays true of an
  * entry until jcache_invalidate moves the epoch (hart_internal.h). */
-static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code, uint8_t *epi)
+static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code)
 {
     op_rm(b, 1, 0x29, RAX, JIT_HART, H_LEFT);      /* sub [left], rax */
     uint8_t *s1 = jcc_fwd(b, CC_LE);          /* spent */
@@ -406,9 +406,10 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code, uin
     op_rmx(b, 1, 0x89, RSI, JIT_HART, RDX, H_JC(epoch));
     op_rm(b, 1, 0x89, RCX, JIT_HART, H_VPC);       /* mov [vpc], rcx */
     b1(b, 0xff); b1(b, 0xe0);                 /* jmp rax */
-    patch(b, s1, b->p); patch(b, s2, b->p); patch(b, s3, b->p); patch(b, s4, b->p);
-    patch(b, s5, b->p);
-    emit_leave_at_rcx(b, epi);
+    /* Not taken: back to the interpreter at rcx (the leave stub). */
+    uint8_t *leave = code + JIT_STUB_LEAVE;
+    patch(b, s1, leave); patch(b, s2, leave); patch(b, s3, leave); patch(b, s4, leave);
+    patch(b, s5, leave);
 }
 
 /* Byte offset of region r in the code buffer. */
@@ -1037,13 +1038,15 @@ int jit_init(struct dcache *dc)
     dc->jit_fd = fd;
     dc->jit_size = JIT_BUF_SIZE;
     /* The stubs' page: epilogue at the buffer's start (jit_epilogue),
-     * then the chain stub (jit_chain) and the exception exit. */
+     * then the chain stub (jit_chain), the leave stub (the chain stub's
+     * and the jump-cache probes' way back to the interpreter) and the
+     * exception exit. */
     struct jbuf b = { .p = dc->jit_code, .w = jit_wdelta(dc) };
     memset(dc->jit_wwin, 0xcc, JIT_STUBS);   /* int3 between the stubs */
     emit_epilogue(&b);
     b.p = dc->jit_code + JIT_STUB_CHAIN;
     dc->jit_prologue = prologue_size();
-    emit_chain_stub(&b, dc->jit_prologue, dc->jit_code, dc->jit_code);
+    emit_chain_stub(&b, dc->jit_prologue, dc->jit_code);
     if (b.p > dc->jit_code + JIT_STUB_LEAVE) {   /* the stubs overlap: a bug */
         jit_destroy(dc);
         return -1;
