@@ -1380,6 +1380,91 @@ static void test_jit_store_group_into_code(void **state)
     assert_int_equal(hart_get_x(e->h, 10), 1 + 2 + 3 + 4);
 }
 
+/* Site caches (jit_x86_64_mem.c): a looping block's accesses keep last
+ * pass's page and addend.  A list walk (a group of two loads through a0,
+ * the second a0's own next pointer) whose nodes go from page to page,
+ * back to a page seen before, and last to RAM's final 8 bytes, whose
+ * value, 8 bytes on, lies past RAM: the two nodes before it are in the
+ * same page (the first finds the TLB cold, the second fills the site),
+ * so the site holds that page, and only the check that the whole span
+ * fits in it stops a read of host memory past guest RAM there.  The
+ * load must raise a load access fault with the sum of the values before. */
+static void test_jit_site_cache_follows_pages(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00853283,   /* loop: ld t0,8(a0) */
+        0x005585b3,   /* add a1,a1,t0 */
+        0x00053503,   /* ld a0,0(a0) */
+        0xfe051ae3,   /* bnez a0,loop */
+        0x00100073,   /* ebreak */
+    };
+    const uint64_t end = RAM + (16 << 20);
+    const uint64_t node[] = { RAM + 0x5000, RAM + 0x5100, RAM + 0x6ff0, RAM + 0x5200,
+                              RAM + 0x8000, end - 0x200, end - 0x100, end - 8 };
+    enum { N = sizeof(node) / sizeof(node[0]) };
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < N; i++) {
+        put64(e, node[i], i + 1 < N ? node[i + 1] : 0);
+        if (i + 1 < N) {
+            put64(e, node[i] + 8, 0x1111ULL << i);
+            sum += 0x1111ULL << i;
+        }
+    }
+    hart_set_x(e->h, 10, node[0]);
+    run_block(e, prog, sizeof(prog) / 4);
+    assert_int_equal(e->h->mcause, EXC_LOAD_ACCESS);
+    assert_int_equal(e->h->mepc, RAM);
+    assert_int_equal(hart_get_x(e->h, 10), end - 8);
+    assert_int_equal(hart_get_x(e->h, 11), sum);
+}
+
+/* A site cache is good for one run of its block: S-mode sums a word at
+ * VA 0x1000 three times in a loop, the page-table entry is changed to
+ * another physical page (with the TLB flushed, as SFENCE.VMA does), and
+ * the same block runs again: it must read the new page, not the page
+ * its site held at the end of the first run. */
+static void test_jit_site_cache_emptied_at_entry(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    uint64_t l0 = RAM + 0x102000;
+    pmp_update_all(e);
+    map_sv39(e, 0x1 | 0x2 | 0x40);                      /* VA 0x1000 -> RAM + 0x10000, R */
+    put64(e, l0 + 2 * 8, ((RAM >> 12) << 10) | 0x1 | 0x2 | 0x8 | 0x40);   /* VA 0x2000: code */
+    put64(e, RAM + 0x10000, 5);
+    put64(e, RAM + 0x11000, 7);
+    static const uint32_t prog[] = {
+        0x00053283,   /* loop: ld t0,0(a0) */
+        0x005585b3,   /* add a1,a1,t0 */
+        0xfff60613,   /* addi a2,a2,-1 */
+        0xfe061ae3,   /* bnez a2,loop */
+        0x00100073,   /* ebreak */
+    };
+    for (unsigned i = 0; i < sizeof(prog) / 4; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    put32(e, RAM + 0x3000, 0x0000006f);  /* M-mode handler: j . */
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    for (unsigned pass = 0; pass < 2; pass++) {
+        if (pass) {
+            put64(e, l0 + 1 * 8, (((RAM + 0x11000) >> 12) << 10) | 0x1 | 0x2 | 0x40);
+            h->priv = PRV_S;
+            tlb_flush_all(h);
+            hart_update_mode(h);
+        }
+        hart_set_x(h, 10, 0x1000);
+        hart_set_x(h, 11, 0);
+        hart_set_x(h, 12, 3);
+        h->pc = 0x2000;
+        hart_run(h, 10000);
+        assert_int_equal(h->mcause, EXC_BREAKPOINT);
+        assert_int_equal(h->mepc, 0x2010);
+        assert_int_equal(hart_get_x(h, 11), pass ? 21 : 15);
+    }
+    assert_true(translated_at(e, RAM));
+}
+
 /* MULH, MULHU and MULHSU translated inline (MUL/IMUL's rdx, and the
  * MULHSU correction) against 128-bit C arithmetic, on sign and size
  * edges, with the operands held in host registers and rd = rs1 last. */
@@ -1779,18 +1864,21 @@ static void test_jit_block_size_bound(void **state)
     };
     enum { NWORST = sizeof(worst) / sizeof(worst[0]) };
     h->mstatus |= MSTATUS_FS;
-    /* Each three times: as it is; with its rd cycling over eight
+    /* Each four times: as it is; with its rd cycling over eight
      * registers its sources are not (eight held registers, dirty at
-     * every slow path: each one stores and reloads them all); and the
-     * same with an addiw to the next of them before each (a W result
-     * held unextended: every store of it sign-extends it first). */
-    for (unsigned k = 0; k < 3 * NWORST; k++) {
+     * every slow path: each one stores and reloads them all); the same
+     * with an addiw to the next of them before each (a W result held
+     * unextended: every store of it sign-extends it first); and the
+     * second again as a loop, a jump back to the start as its last
+     * instruction (its loads and stores take site caches). */
+    for (unsigned k = 0; k < 4 * NWORST; k++) {
         uint64_t page = RAM + 0x200000 + k * 4096ULL;
         uint32_t insn = worst[k % NWORST];
+        unsigned round = k / NWORST;
         for (unsigned w = 0; w < 1024; w++) {
-            uint32_t rd = (k < NWORST ? insn >> 7 : 12 + w % 8) & 31;   /* a2..a7, s2, s3 */
+            uint32_t rd = (round == 0 ? insn >> 7 : 12 + w % 8) & 31;   /* a2..a7, s2, s3 */
             uint32_t word = (insn & ~0xf80u) | rd << 7;
-            if (k >= 2 * NWORST && w % 2)
+            if (round == 2 && w % 2)
                 word = 0x0010001b | rd << 15 | rd << 7;                 /* addiw rd,rd,1 */
             put32(e, page + 4 * w, w ? word : 0x00000013);   /* nop first */
             /* The F/D ones write no integer register: eight addiw
@@ -1799,14 +1887,19 @@ static void test_jit_block_size_bound(void **state)
              * (unextended W results in the third round) for all their
              * calls. */
             bool fp = k % NWORST >= 5;
-            if (k >= NWORST && fp && w >= 1 && w <= 8)
+            if (round && fp && w >= 1 && w <= 8)
                 put32(e, page + 4 * w, 0x0010001b | (11 + w) << 15 | (11 + w) << 7);
-            if (k >= NWORST && fp && w >= JIT_MAX_INSNS - 8 && w < JIT_MAX_INSNS) {
+            if (round && fp && w >= JIT_MAX_INSNS - 8 && w < JIT_MAX_INSNS) {
                 uint32_t r = 12 + (w - (JIT_MAX_INSNS - 8));
                 put32(e, page + 4 * w, 0x0010001b | r << 15 | r << 7);
             }
-            if (k >= 2 * NWORST && fp && w > 8 && w < JIT_MAX_INSNS - 8)
+            if (round == 2 && fp && w > 8 && w < JIT_MAX_INSNS - 8)
                 put32(e, page + 4 * w, insn);   /* the F/D one itself, no addiw between */
+            if (round == 3 && w == JIT_MAX_INSNS - 1) {   /* j to the block's start */
+                uint32_t o = -4u * w;
+                put32(e, page + 4 * w, 0x6f | (o >> 20 & 1) << 31 | (o >> 1 & 0x3ff) << 21 |
+                                       (o >> 11 & 1) << 20 | (o >> 12 & 0xff) << 12);
+            }
         }
         struct dpage *d;
         assert_int_equal(dcache_fetch_page(h, page, &d), 0);
@@ -2480,6 +2573,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_store_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_store_group_ends_at_base_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_store_group_into_code, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_site_cache_follows_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_site_cache_emptied_at_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_dirties_fs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_block_start_fs_off, setup, teardown),

@@ -131,6 +131,7 @@ struct __attribute__((aligned(64))) dpage {
 #define TLB_SIZE (1 << TLB_BITS)
 #define TLB_SETS 4
 #define JC_SIZE 256   /* jump-cache entries per hart (8 KiB) */
+#define JIT_SITES 16  /* site caches of a looping block (256 bytes) */
 #define TLB_SET_SUM 3
 #define TLB_WFILTER_BITS 4096
 enum { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
@@ -360,6 +361,13 @@ struct hart {
     uintptr_t jit_addend[2];    /* host - virtual address of the page the
                                    block's current load [0] and store [1]
                                    group are in, or 0 (jit_x86_64_mem.c) */
+    /* A looping block's accesses remember their last page from one pass
+     * to the next (jit_x86_64_mem.c, "Site caches"): the page's virtual
+     * address and addend (0: none), good for one run of the block. */
+    struct jit_site {
+        uint64_t page;
+        uintptr_t addend;
+    } jit_site[JIT_SITES];
     /* Where the time goes (hart_exec_stats): instructions retired inside
      * translated code, blocks translated, and host time spent translating
      * them.  Kept across jit_reset; zeroed by hart_reset, as instret. */

@@ -1196,6 +1196,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     emit_prologue(&b);
     jit_regs_plan(h, &b, dp, off);
     if (b.ra.loops) {
+        jit_sites_init(&b);
         jit_regs_loop_head(&b);
         b.loop = b.p;
     }

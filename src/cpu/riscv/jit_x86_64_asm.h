@@ -74,7 +74,11 @@ struct jbuf {
     struct jgroup {
         uint8_t reg;
         int32_t lo, hi;
+        int32_t addend;   /* where the addend is kept: rbx-relative */
     } grp[2];
+    /* A looping block's site caches (jit_x86_64_mem.c): the first
+     * `nsite` of h->jit_site[] are taken, `maxsite` may be (0: none). */
+    unsigned nsite, maxsite;
     bool fs_on;         /* mstatus.FS tested on since the last CSR call */
     bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */
 };
@@ -408,6 +412,10 @@ static inline void jit_group_written(struct jbuf *b, unsigned rd)
  * cause or 0); the caller stores and reloads held registers around it. */
 void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                    uint8_t *epi);
+/* At a looping block's head, before the loop's start (so on both ways
+ * in): size its site caches from its planned instructions and empty
+ * them. */
+void jit_sites_init(struct jbuf *b);
 void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                     uint8_t *epi);
 void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,

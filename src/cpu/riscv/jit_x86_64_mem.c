@@ -210,8 +210,74 @@ static bool group_kind(unsigned op, unsigned k)
 
 #define H_ADDEND(k) hoff(offsetof(struct hart, jit_addend) + 8 * (k))
 
-enum { GROUP_NONE, GROUP_JOIN, GROUP_START };
+/* Site caches.  In a block that loops to its own start, a load or store
+ * (or a group's first) runs again on each pass, and its address is
+ * usually in the page it was in last time: a list's nodes, an array, the
+ * stack.  Such an access keeps that page and its addend in a slot of
+ * h->jit_site[] and tests them before the TLB probe: an xor and a
+ * compare of the address with the page, and a test of the addend.  None
+ * of that waits for a load that depends on the address, so a load that
+ * hits reads its data straight from the address; through the TLB it
+ * waits for the entry's index, then the entry, then the data.
+ * CoreMark's list loops chase pointers, each load's address the last
+ * one's data.  The probe fills the slot when it hits.
+ * A slot is good for one run of the block, as a group's addend is (see
+ * below): the block's head empties its slots on both ways in, and a
+ * block with a CSR instruction (sstatus.SUM and MXR change what may be
+ * read, and the data TLB set with them) takes none. */
+#define H_SITE(s) hoff(offsetof(struct hart, jit_site) + sizeof(struct jit_site) * (s))
+#define H_SITE_ADDEND(s) (H_SITE(s) + (int32_t)offsetof(struct jit_site, addend))
 
+void jit_sites_init(struct jbuf *b)
+{
+    unsigned o = b->start, n = 0;
+    b->nsite = b->maxsite = 0;
+    for (unsigned k = 0; k < b->plan.n && o < 4096; k++) {   /* plan_walk's instructions */
+        struct insn tmp;
+        const struct insn *x = dcache_slot_insn(b->dp, o, &tmp);
+        if (op_is_csr(x->op))
+            return;
+        n += is_int_load(x->op) || is_store(x->op);
+        o += 2u * x->len;
+    }
+    b->maxsite = n < JIT_SITES ? n : JIT_SITES;
+    for (unsigned i = 0; i < b->maxsite; i++)
+        mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(i), 0);   /* jit_site[i].addend = 0 */
+}
+
+/* The next site cache for an access of a looping block, or -1. */
+static int site_take(struct jbuf *b)
+{
+    return b->nsite < b->maxsite ? (int)b->nsite++ : -1;
+}
+
+/* With rax = the address of an access of `span` bytes: when site s
+ * holds its page, rcx = the addend; else jump to the two returned sites
+ * (patched by the caller).  rax ^ page is the page offset when rax is in
+ * the page, else 4096 or more; the access stays in the page when that
+ * offset is at most 4096 - span. */
+static void emit_site_probe(struct jbuf *b, int s, unsigned span, uint8_t *miss[2])
+{
+    op_rr(b, 1, 0x8b, RCX, RAX);                            /* mov rcx, rax */
+    op_rm(b, 1, 0x33, RCX, JIT_HART, H_SITE(s));            /* xor rcx, [page] */
+    alu_imm(b, 1, 7, RCX, 4096 - (int32_t)span);            /* cmp rcx, 4096 - span */
+    miss[0] = jcc_fwd(b, CC_A);
+    op_rm(b, 1, 0x8b, RCX, JIT_HART, H_SITE_ADDEND(s));     /* mov rcx, [addend] */
+    op_rr(b, 1, 0x85, RCX, RCX);                            /* test rcx, rcx */
+    miss[1] = jcc_fwd(b, CC_E);
+}
+
+/* After a probe that hit (rax = the access's address, rcx = the addend):
+ * site s holds rax's page.  Clobbers rdx. */
+static void emit_site_fill(struct jbuf *b, int s)
+{
+    op_rm(b, 1, 0x89, RCX, JIT_HART, H_SITE_ADDEND(s));     /* mov [addend], rcx */
+    op_rr(b, 1, 0x8b, RDX, RAX);                            /* mov rdx, rax */
+    alu_imm(b, 1, 4, RDX, -4096);                           /* and rdx, ~0xfff */
+    op_rm(b, 1, 0x89, RDX, JIT_HART, H_SITE(s));            /* mov [page], rdx */
+}
+
+enum { GROUP_NONE, GROUP_JOIN, GROUP_START };
 /* Is the access `in` (at block offset `off`, instruction `count`; kind
  * k) in the current group of its kind (GROUP_JOIN), or the first of a
  * new one (GROUP_START, the group's state set)? */
@@ -252,7 +318,7 @@ static int mem_group(struct jbuf *b, const struct insn *in, int32_t off, uint32_
     }
     if (!joined)
         return GROUP_NONE;
-    *g = (struct jgroup){ .reg = (uint8_t)in->rs1, .lo = lo, .hi = hi };
+    *g = (struct jgroup){ .reg = (uint8_t)in->rs1, .lo = lo, .hi = hi, .addend = H_ADDEND(k) };
     return GROUP_START;
 }
 
@@ -260,39 +326,76 @@ static int mem_group(struct jbuf *b, const struct insn *in, int32_t off, uint32_
  * probes the group's span and on a hit keeps the addend and runs
  * `access` at rax + rcx (rax = the span's start, rcx = the addend: so at
  * displacement imm - lo); a GROUP_JOIN tests the kept addend and runs
- * `access` at rax + rdx (rax = x[rs1] + imm, rdx = the addend).  Both
- * then jump to the returned site (the caller patches it to its end); the
- * code after takes the ordinary probe, with rax = x[rs1] + imm, in the
- * register state the group's code started from.  GROUP_NONE: only rax =
- * x[rs1] + imm, and NULL. */
-static uint8_t *emit_group(struct jbuf *b, const struct insn *in, int group, unsigned k,
-                           int32_t tlb,
-                           void (*access)(struct jbuf *, const struct insn *, int, int32_t))
+ * `access` at rax + rdx (rax = x[rs1] + imm, rdx = the addend).  In a
+ * looping block a GROUP_START, and a GROUP_NONE when `lone` allows
+ * (`access` fits it), first try a site cache, which then keeps the
+ * group's addend.  The ways that made the access jump to the sites
+ * returned in done[] (NULL: none; the caller patches them to its end);
+ * the code after takes the ordinary probe, with rax = x[rs1] + imm, in
+ * the register state the group's code started from (a lone access's
+ * site, returned, is to be filled on its hit). */
+static int emit_group(struct jbuf *b, const struct insn *in, int group, unsigned k,
+                      int32_t tlb, bool lone,
+                      void (*access)(struct jbuf *, const struct insn *, int, int32_t),
+                      uint8_t *done[2])
 {
     struct jregs before = b->ra;
-    uint8_t *done = NULL;
+    done[0] = done[1] = NULL;
     if (group == GROUP_START) {
-        const struct jgroup *g = &b->grp[k];
+        struct jgroup *g = &b->grp[k];
+        unsigned span = (unsigned)(g->hi - g->lo);
+        int s = site_take(b);
         emit_ea_at(b, in->rs1, g->lo);
-        uint8_t *miss = emit_tlb(b, tlb, (unsigned)(g->hi - g->lo), true);
-        op_rm(b, 1, 0x89, RCX, JIT_HART, H_ADDEND(k));      /* mov [jit_addend], rcx */
+        if (s >= 0) {
+            g->addend = H_SITE_ADDEND(s);
+            uint8_t *miss[2];
+            emit_site_probe(b, s, span, miss);
+            access(b, in, RCX, in->imm - g->lo);
+            done[1] = jmp_fwd(b);
+            patch(b, miss[0], b->p);
+            patch(b, miss[1], b->p);
+            b->ra = before;
+        }
+        uint8_t *miss = emit_tlb(b, tlb, span, true);
+        if (s >= 0)
+            emit_site_fill(b, s);
+        else
+            op_rm(b, 1, 0x89, RCX, JIT_HART, g->addend);    /* mov [jit_addend], rcx */
         access(b, in, RCX, in->imm - g->lo);
-        done = jmp_fwd(b);
+        done[0] = jmp_fwd(b);
         patch(b, miss, b->p);
-        mov_mem_imm(b, 1, JIT_HART, H_ADDEND(k), 0);         /* jit_addend = 0 */
+        mov_mem_imm(b, 1, JIT_HART, g->addend, 0);           /* addend = 0 */
         b->ra = before;
     }
     emit_ea(b, in);
     if (group == GROUP_JOIN) {
-        op_rm(b, 1, 0x8b, RDX, JIT_HART, H_ADDEND(k));      /* mov rdx, [jit_addend] */
+        op_rm(b, 1, 0x8b, RDX, JIT_HART, b->grp[k].addend);  /* mov rdx, [addend] */
         op_rr(b, 1, 0x85, RDX, RDX);                       /* test rdx, rdx */
         uint8_t *probe = jcc_fwd(b, CC_E);
         access(b, in, RDX, 0);
-        done = jmp_fwd(b);
+        done[0] = jmp_fwd(b);
         patch(b, probe, b->p);
         b->ra = before;     /* the probe's way computes the same state */
     }
-    return done;
+    int s = group == GROUP_NONE && lone ? site_take(b) : -1;
+    if (s >= 0) {
+        uint8_t *miss[2];
+        emit_site_probe(b, s, mem_size(in->op), miss);
+        access(b, in, RCX, 0);
+        done[0] = jmp_fwd(b);
+        patch(b, miss[0], b->p);
+        patch(b, miss[1], b->p);
+        b->ra = before;
+    }
+    return s;
+}
+
+/* Patch the jumps emit_group returned to here. */
+static void patch_done(struct jbuf *b, uint8_t *done[2])
+{
+    for (unsigned i = 0; i < 2; i++)
+        if (done[i])
+            patch(b, done[i], b->p);
 }
 
 /* The load itself, from [rax + index + disp] (index: rcx or rdx, the
@@ -321,16 +424,19 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
                    uint8_t *epi)
 {
     unsigned size = mem_size(in->op);
-    uint8_t *gdone = emit_group(b, in, mem_group(b, in, off, count, 0), 0, TLB_LOAD,
-                                emit_load_value);
-    struct jregs before = b->ra;
     bool fp = op_is_fp_mem(in->op);
+    uint8_t *gdone[2];
+    int s = emit_group(b, in, mem_group(b, in, off, count, 0), 0, TLB_LOAD, !fp,
+                       emit_load_value, gdone);
+    struct jregs before = b->ra;
     uint8_t *miss = emit_tlb(b, TLB_LOAD, size, !fp);
     if (fp) {
         fp_load_hit_and_miss(b, in, miss, off, count, epi);
         return;
     }
     /* hit: load with the right extension into x[rd]'s register or rcx */
+    if (s >= 0)
+        emit_site_fill(b, s);
     emit_load_value(b, in, RCX, 0);
     struct jregs hit = b->ra;
     uint8_t *done = jmp_fwd(b);
@@ -346,8 +452,7 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
     jit_regs_reload(b, hit.valid);           /* rd too: jit_load wrote it */
     b->ra = hit;
     patch(b, done, b->p);
-    if (gdone)
-        patch(b, gdone, b->p);
+    patch_done(b, gdone);
 }
 
 /* The store itself, of x[rs2] (or f[rs2]) to [rax + index + disp]
@@ -383,9 +488,12 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
 {
     unsigned size = mem_size(in->op);
     bool fp = op_is_fp_mem(in->op);
-    uint8_t *gdone = emit_group(b, in, mem_group(b, in, off, count, 1), 1, TLB_STORE,
-                                emit_store_value);
+    uint8_t *gdone[2];
+    int s = emit_group(b, in, mem_group(b, in, off, count, 1), 1, TLB_STORE, true,
+                       emit_store_value, gdone);
     uint8_t *miss = emit_tlb(b, TLB_STORE, size, true);
+    if (s >= 0)
+        emit_site_fill(b, s);
     emit_store_value(b, in, RCX, 0);
     uint8_t *done = jmp_fwd(b);
     patch(b, miss, b->p);
@@ -399,8 +507,7 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
     jit_regs_reload(b, keep.valid);
     b->ra = keep;                            /* the hit path's state (a superset of dirty) */
     patch(b, done, b->p);
-    if (gdone)
-        patch(b, gdone, b->p);
+    patch_done(b, gdone);
 }
 
 /* Call jit_exec_slot(h, copy of `in`) with the copy kept (aligned) in
