@@ -121,7 +121,7 @@ static uint64_t jit_divrem(uint64_t a, uint64_t b, uint32_t op)
 /* The chain's budget and the block's virtual pc live in the hart, not in
  * host registers: the callee-saved ones hold guest registers instead
  * (JIT_CACHED). */
-#define H_LEFT hoff(offsetof(struct hart, jit_left))
+#define H_LEFT JIT_H_LEFT
 #define H_VPC hoff(offsetof(struct hart, jit_vpc))
 
 /* op qword [hart + disp], imm; digit: 0 add, 5 sub (sets the flags) */
@@ -620,7 +620,10 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
 static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
 {
     jit_regs_extend_all(b);   /* the head's code assumes no lo32 register */
-    charge(b, count);
+    if (b->left >= 0)
+        alu_imm(b, 1, 5, b->left, (int32_t)count);     /* sub left, count */
+    else
+        charge(b, count);
     uint8_t *spent = jcc_fwd(b, CC_LE);
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(b->loop - (b->p + 4)));   /* jmp loop */
     patch(b, spent, b->p);
@@ -1003,7 +1006,10 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
         jit_group_written(b, nx[i]->rd);
     uint8_t *join = jmp_fwd(b);
     patch(b, skip, b->p);
-    alu_hart_imm(b, 0, H_LEFT, (int32_t)k);         /* add qword [left], k */
+    if (b->left >= 0)
+        alu_imm(b, 1, 0, b->left, (int32_t)k);      /* add left, k */
+    else
+        alu_hart_imm(b, 0, H_LEFT, (int32_t)k);     /* add qword [left], k */
     patch(b, join, b->p);
     *bytes = end - o;
     return k + 1;

@@ -76,6 +76,10 @@ struct jbuf {
         int32_t lo, hi;
         int32_t addend;   /* where the addend is kept: rbx-relative */
     } grp[2];
+    /* A looping block's host register for the chain's budget
+     * (h->jit_left) when one of the JIT_CACHED is left over from its
+     * guest registers, else -1 (jit_x86_64_regs.c). */
+    int left;
     /* A looping block's site caches (jit_x86_64_mem.c): the first
      * `nsite` of h->jit_site[] are taken, `maxsite` may be (0: none). */
     unsigned nsite, maxsite;
@@ -195,6 +199,8 @@ static inline int32_t hoff(size_t off) { return (int32_t)off - JIT_H_BIAS; }
 static inline int32_t xoff(unsigned r) { return hoff(r * 8); }
 /* f[r] relative to JIT_HART: the f registers are never held. */
 #define JIT_F_OFF(r) hoff(offsetof(struct hart, f) + 8 * (unsigned)(r))
+/* The chain's budget, h->jit_left */
+#define JIT_H_LEFT hoff(offsetof(struct hart, jit_left))
 
 /* Guest register accesses (jit_x86_64_regs.c).  Reads use the host
  * register when it holds x[r], else memory; writes to a held register

@@ -278,6 +278,7 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
     unsigned uses[33];
     uint64_t written;
     memset(&b->ra, 0, sizeof(b->ra));
+    b->left = -1;
     b->plan.dyn = b->plan.set32 = false;   /* use[] and next[] are written as far as n */
     /* Another block's start ends a block (a linked exit into it), unless
      * going on through it closes a loop: a loop the compiler entered at
@@ -312,7 +313,8 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
                                                                   : b->plan.next[k + 1][r];
         return;
     }
-    for (unsigned k = 0; k < JIT_CACHED; k++) {
+    unsigned k = 0;
+    for (; k < JIT_CACHED; k++) {
         unsigned best = 0;
         for (unsigned r = 1; r < 32; r++)
             if (!b->ra.slot[r] && uses[r] > uses[best])
@@ -323,6 +325,14 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         if (written >> best & 1)
             b->ra.written |= 1ULL << best;
     }
+    /* A host register left over holds the budget: the jump back charges
+     * it on every pass, and a `sub [jit_left]` waits for the one before
+     * it through memory (store forwarding, some five cycles), longer
+     * than a short loop's own work (CoreMark's CRC loops, ten
+     * instructions with a branch over two).  Stored at every write-back,
+     * so exits and helpers find h->jit_left exact. */
+    if (k < JIT_CACHED)
+        b->left = jit_hosts[k];
 }
 
 
@@ -488,6 +498,15 @@ void jit_regs_writeback(struct jbuf *b)
     for (unsigned r = 1; r < 32; r++)
         if (b->ra.dirty >> r & 1)
             store_back(b, r);
+    if (b->left >= 0)
+        op_rm(b, 1, 0x89, b->left, JIT_HART, JIT_H_LEFT);   /* mov [jit_left], left */
+}
+
+/* The budget's host register, if any, from h->jit_left. */
+static void load_left(struct jbuf *b)
+{
+    if (b->left >= 0)
+        op_rm(b, 1, 0x8b, b->left, JIT_HART, JIT_H_LEFT);   /* mov left, [jit_left] */
 }
 
 void jit_regs_reload(struct jbuf *b, uint64_t valid)
@@ -498,6 +517,7 @@ void jit_regs_reload(struct jbuf *b, uint64_t valid)
     for (unsigned r = 1; r < 32; r++)
         if ((valid >> r & 1) && held(b, r) >= 0)
             load_held(b, r);
+    load_left(b);
 }
 
 bool jit_regs_can_loop(const struct jbuf *b)
@@ -514,6 +534,7 @@ void jit_regs_loop_head(struct jbuf *b)
     for (unsigned r = 1; r < 32; r++)
         if (held(b, r) >= 0)
             load_held(b, r);
+    load_left(b);
     b->ra.dirty = b->ra.written;
 }
 
