@@ -1171,6 +1171,30 @@ static void test_jit_branch_over_stays_in_block(void **state)
     assert_int_equal(hart_get_x(e->h, 15), (uint64_t)n);
 }
 
+/* The same outside a loop, where the budget is in memory: a branch over
+ * an instruction whose register is used after it, taken and not taken;
+ * minstret, read right after the block, must count only what ran. */
+static void test_jit_branch_over_select_budget(void **state)
+{
+    struct env *e = *state;
+    static const uint32_t prog[] = {
+        0x00157293,   /* 0x00: andi t0,a0,1 */
+        0x00028463,   /* 0x04: beqz t0,0x0c */
+        0x00558593,   /* 0x08: addi a1,a1,5 */
+        0x00b58633,   /* 0x0c: add a2,a1,a1 */
+        0xb02027f3,   /* 0x10: csrr a5,minstret */
+        0x00100073,   /* 0x14: ebreak */
+    };
+    for (uint64_t a0 = 0; a0 < 2; a0++) {
+        hart_set_x(e->h, 10, a0);
+        hart_set_x(e->h, 11, 1);
+        uint64_t before = hart_instret(e->h);
+        run_block_to_ebreak(e, prog, sizeof(prog) / 4, 0x14);
+        assert_int_equal(hart_get_x(e->h, 12), a0 ? 12 : 2);
+        assert_int_equal(hart_get_x(e->h, 15) - before, a0 ? 4 : 3);
+    }
+}
+
 /* A test value for slot i of the group tests (every byte distinct per
  * slot, sign bits set in both halves and in the low byte). */
 static uint64_t group_value(unsigned i)
@@ -2567,6 +2591,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_regs_across_chained_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_superblock_side_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_branch_over_stays_in_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_branch_over_select_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_load_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_load_group_ends_at_base_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_load_group_miss_keeps_no_addend, setup, teardown),

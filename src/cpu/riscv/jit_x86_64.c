@@ -936,6 +936,57 @@ static bool computes_inline(unsigned op)
  * instructions (emit_branch_over). */
 #define JIT_SKIP_MAX 3
 
+/* The branch over as a select, when every instruction it skips writes
+ * a held register and none writes the branch's sources: the old values
+ * of the destinations are stored to h->x[] (where a dirty one's is stale
+ * anyway), the instructions run, the branch's compare follows and a
+ * cmov per destination takes the old value back when the branch is
+ * taken; the budget gets the skipped count back by a cmov too.  No jump:
+ * a branch over that goes either way at random (CoreMark's CRC loops:
+ * `if ((data ^ crc) & 1)`, 8 of them a byte; the carries of bignum
+ * arithmetic) costs a misprediction, some 15-20 cycles, about half the
+ * time.  Returns false with nothing emitted when the form does not
+ * apply, or with bytes emitted when the instructions' code left another
+ * register state than s0's (the caller drops them). */
+static bool emit_select(struct hart *h, struct jbuf *b, const struct insn *in,
+                        const struct insn *const *nx, unsigned k, unsigned o, unsigned off,
+                        uint32_t count, uint8_t *epi, uint64_t rds, const struct jregs *s0)
+{
+    if (rds >> in->rs1 & 1 || rds >> in->rs2 & 1)
+        return false;
+    for (uint64_t m = rds; m; m &= m - 1)
+        if (jit_host_x(b, (unsigned)__builtin_ctzll(m)) < 0)
+            return false;
+    for (uint64_t m = rds; m; m &= m - 1) {
+        unsigned r = (unsigned)__builtin_ctzll(m);
+        op_rm(b, 1, 0x89, jit_host_x(b, r), JIT_HART, xoff(r));   /* mov [x[r]], old */
+    }
+    for (unsigned i = 0, at = o + 2u * in->len; i < k; at += 2u * nx[i++]->len) {
+        if (!emit_insn(h, b, nx[i], (int32_t)(at - off), count + 1 + i, epi))
+            return false;
+        jit_regs_after(b, nx[i]);
+    }
+    if (!jit_regs_join(b, s0, rds))
+        return false;
+    uint8_t cc = emit_branch_cmp(b, in);
+    for (uint64_t m = rds; m; m &= m - 1) {
+        unsigned r = (unsigned)__builtin_ctzll(m);
+        op_rm2(b, 1, (uint8_t)(0x40 | cc), jit_host_x(b, r), JIT_HART, xoff(r));   /* cmovcc */
+    }
+    if (b->left >= 0) {
+        op_rm(b, 1, 0x8d, RDX, b->left, (int32_t)k);        /* lea rdx, [left + k] */
+        cmov(b, 1, cc, b->left, RDX);                       /* cmovcc left, rdx */
+    } else {
+        b1(b, 0xb9); b4(b, 0);                              /* mov ecx, 0 */
+        b1(b, 0xba); b4(b, k);                              /* mov edx, k */
+        cmov(b, 0, cc ^ 1, RDX, RCX);                       /* not taken: edx = 0 */
+        op_rm(b, 1, 0x01, RDX, JIT_HART, H_LEFT);           /* add [left], rdx */
+    }
+    for (unsigned i = 0; i < k; i++)
+        jit_group_written(b, nx[i]->rd);
+    return true;
+}
+
 /* A conditional branch at byte `o` of the page (the block starts at
  * `off`) over the next one to JIT_SKIP_MAX instructions, each computing a
  * register inline: `if (x < y) carry++`, as C compilers write the carries
@@ -990,6 +1041,16 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
         rds |= 1ULL << nx[i]->rd;
     }
     struct jregs s0 = b->ra;
+    if (emit_select(h, b, in, nx, k, o, off, count, epi, rds, &s0)) {
+        *bytes = end - o;
+        return k + 1;
+    }
+    if (b->p != start) {   /* emit_select gave up after emitting */
+        b->p = start;
+        b->ra = saved;
+        b->plan.set32 = false;
+        return 0;
+    }
     uint8_t *skip = jcc_fwd(b, emit_branch_cmp(b, in));
     bool ok = true;
     for (unsigned i = 0, at = o + 2u * in->len; i < k && ok; at += 2u * nx[i++]->len) {
