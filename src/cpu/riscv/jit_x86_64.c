@@ -616,7 +616,9 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
 
 /* Jump back to the start of a block that loops (b->loop), its guest
  * registers still held, after the charge a linked exit makes: with the
- * budget spent, store them and leave for the block's start instead. */
+ * budget spent, store them and leave for the block's start instead.
+ * The way back is the one jump taken (jg loop), the spent way falls
+ * through. */
 static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
 {
     jit_regs_extend_all(b);   /* the head's code assumes no lo32 register */
@@ -624,9 +626,8 @@ static void emit_loop_back(struct jbuf *b, struct hart *h, uint32_t count)
         alu_imm(b, 1, 5, b->left, (int32_t)count);     /* sub left, count */
     else
         charge(b, count);
-    uint8_t *spent = jcc_fwd(b, CC_LE);
-    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(b->loop - (b->p + 4)));   /* jmp loop */
-    patch(b, spent, b->p);
+    b1(b, 0x0f); b1(b, 0x80 | CC_G);                   /* jg loop */
+    b4(b, (uint32_t)(int32_t)(b->loop - (b->p + 4)));
     jit_regs_writeback(b);
     lea_vpc(b, RCX, 0);
     emit_leave_at_rcx(b, jit_epilogue(h));
@@ -897,17 +898,23 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
             patch(b, stay, b->p);
             return true;
         }
-        if (!loop)
-            jit_regs_writeback(b);              /* once, for both ways out */
+        if (loop) {
+            /* The way back first, so that a pass takes one jump (the
+             * loop's), not two (this branch's and the loop's). */
+            struct jregs st = b->ra;
+            uint8_t *out = jcc_fwd(b, cc ^ 1);
+            emit_loop_back(b, h, count + 1);
+            patch(b, out, b->p);
+            b->ra = st;
+            jit_regs_writeback(b);
+            emit_link_exit(b, h, next, count + 1);
+            return false;
+        }
+        jit_regs_writeback(b);                  /* once, for both ways out */
         uint8_t *taken = jcc_fwd(b, cc);
-        if (loop)
-            jit_regs_writeback(b);              /* the way out only */
         emit_link_exit(b, h, next, count + 1);
         patch(b, taken, b->p);
-        if (loop)
-            emit_loop_back(b, h, count + 1);
-        else
-            emit_link_exit(b, h, off + in->imm, count + 1);
+        emit_link_exit(b, h, off + in->imm, count + 1);
         return false;
     }
     }
