@@ -332,7 +332,20 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
      * instructions with a branch over two).  Stored at every write-back,
      * so exits and helpers find h->jit_left exact. */
     if (k < JIT_CACHED)
-        b->left = jit_hosts[k];
+        b->left = jit_hosts[k++];
+    /* The rest for registers used once: once a pass (a loop invariant, a
+     * base address) is a load or store a pass saved. */
+    for (; k < JIT_CACHED; k++) {
+        unsigned best = 0;
+        for (unsigned r = 1; r < 32; r++)
+            if (!b->ra.slot[r] && uses[r] > uses[best])
+                best = r;
+        if (!uses[best])
+            break;
+        b->ra.slot[best] = (uint8_t)(k + 1);
+        if (written >> best & 1)
+            b->ra.written |= 1ULL << best;
+    }
 }
 
 
