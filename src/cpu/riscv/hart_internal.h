@@ -348,7 +348,7 @@ struct hart {
     uint32_t jit_exc;           /* cause + 1 of a fault inside a block */
     int64_t jit_left;           /* budget a chain of blocks may still retire
                                    (instructions; charged as they run) */
-    uint64_t jit_vpc;           /* the running block's virtual start address */
+    uint64_t jit_vpc;           /* the running block's page's virtual address */
     /* The jump cache (jit_x86_64.c): guest pc -> chained entry of its
      * block, for jumps that leave their page and JALR; probed by each
      * such exit, filled by the chain stub.  An entry counts only while

@@ -6,8 +6,9 @@
  * scratch.  Registers fixed for the whole block (callee-saved): rbx =
  * h + 128 bytes (JIT_HART; h->x[] is at its start, all a disp8 away),
  * r14 = the load TLB of the current data privilege (the store TLB a
- * fixed distance on).  The block's virtual pc and the budget the chain
- * may still spend are in h->jit_vpc and h->jit_left.
+ * fixed distance on).  The virtual address of the page the chain is in
+ * (each block adds its own offset in the page, a constant) and the budget
+ * the chain may still spend are in h->jit_vpc and h->jit_left.
  *
  * Chaining: a block that ends with a branch, a jump or by running off its
  * page does not return to the interpreter when it can help it.  It jumps
@@ -24,7 +25,7 @@
  * Exits to a fixed target in the same page (branches, JAL, the block-size
  * cut) are linked directly: the first time the target is translated, the
  * exit's jump is patched to enter it, so only the budget's charge
- * remains (emit_link_exit).  Blocks die together: every block of a page (a store to the
+ * remains (emit_link_exit): h->jit_vpc, the page's, stays as it is.  Blocks die together: every block of a page (a store to the
  * page or a changed page after FENCE.I retires the page, slots and all)
  * or every block of a code-buffer region (recycling, below), and a link
  * stays within one page and leads into the same or a newer region
@@ -118,9 +119,12 @@ static uint64_t jit_divrem(uint64_t a, uint64_t b, uint32_t op)
 #define JIT_STUB_LEAVE 448   /* back to the interpreter at rcx, charged */
 #define JIT_STUB_EXC 512
 
-/* The chain's budget and the block's virtual pc live in the hart, not in
- * host registers: the callee-saved ones hold guest registers instead
- * (JIT_CACHED). */
+/* The chain's budget and its page's virtual address live in the hart,
+ * not in host registers: the callee-saved ones hold guest registers
+ * instead (JIT_CACHED).  The page's, not the block's pc: a linked exit
+ * stays in the page, so it leaves h->jit_vpc alone, where an `add
+ * [vpc], rel` waited for the one before it (store forwarding) at every
+ * block transition. */
 #define H_LEFT JIT_H_LEFT
 #define H_VPC hoff(offsetof(struct hart, jit_vpc))
 
@@ -144,12 +148,13 @@ static void charge(struct jbuf *b, uint32_t count)
     alu_hart_imm(b, 5, H_LEFT, (int32_t)count);          /* sub qword [left], count */
 }
 
-/* reg = the block's virtual pc + disp */
+/* reg = the block's virtual pc + disp: its page's, h->jit_vpc, plus its
+ * offset in the page and disp. */
 static void lea_vpc(struct jbuf *b, int reg, int32_t disp)
 {
     op_rm(b, 1, 0x8b, reg, JIT_HART, H_VPC);             /* mov reg, [vpc] */
-    if (disp)
-        op_rm(b, 1, 0x8d, reg, reg, disp);          /* lea reg, [reg + disp] */
+    if ((int32_t)b->start + disp)
+        op_rm(b, 1, 0x8d, reg, reg, (int32_t)b->start + disp);   /* lea reg, [reg + ...] */
 }
 
 /* Exit the block: charge count, jump to the shared epilogue. */
@@ -199,22 +204,22 @@ void jit_exc_check(struct jbuf *b, int32_t off, uint32_t count, uint8_t *epilogu
      * after every slow-path call, most loads and stores have one. */
     b1(b, 0x85); b1(b, 0xc0);                 /* test eax, eax */
     b1(b, 0x74); b1(b, 15);                   /* je over the next 15 bytes */
-    b1(b, 0xba); b4(b, (uint32_t)off);        /* mov edx, off */
+    b1(b, 0xba); b4(b, b->start + (uint32_t)off);   /* mov edx, offset in the page */
     b1(b, 0xb9); b4(b, count);                /* mov ecx, count */
     uint8_t *stub = epilogue + JIT_STUB_EXC;
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(stub - (b->p + 4)));   /* jmp stub */
 }
 
 /* The shared tail of jit_exc_check: eax = the helper's cause, edx = the
- * faulting instruction's offset from the block's vpc, ecx = the count
- * retired before it. */
+ * faulting instruction's offset in the page at h->jit_vpc, ecx = the
+ * count retired before it. */
 static void emit_exc_stub(struct jbuf *b, uint8_t *epilogue)
 {
     op_rm(b, 1, 0x29, RCX, JIT_HART, H_LEFT);      /* sub [left], rcx */
     b1(b, 0xff); b1(b, 0xc0);                 /* inc eax (cause + 1) */
     op_rm(b, 0, 0x89, RAX, JIT_HART, hoff(offsetof(struct hart, jit_exc)));
     op_rm(b, 1, 0x8b, RAX, JIT_HART, H_VPC);       /* mov rax, [vpc] */
-    op_rr(b, 1, 0x63, RDX, RDX);              /* movsxd rdx, edx */
+    op_rr(b, 1, 0x63, RDX, RDX);              /* movsxd rdx, edx (a page offset) */
     op_rr(b, 1, 0x03, RAX, RDX);              /* add rax, rdx */
     op_rm(b, 1, 0x89, RAX, JIT_HART, hoff(offsetof(struct hart, pc)));
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(epilogue - (b->p + 4)));
@@ -305,7 +310,8 @@ static void emit_prologue(struct jbuf *b)
     b1(b, 0x41); b1(b, 0x57);           /* push r15 */
     b1(b, 0x48); b1(b, 0x83); b1(b, 0xec); b1(b, 0x08);   /* sub rsp, 8 */
     op_rm(b, 1, 0x8d, JIT_HART, RDI, JIT_H_BIAS);   /* lea rbx, [rdi + bias] */
-    op_rm(b, 1, 0x89, RSI, JIT_HART, H_VPC);  /* mov [vpc], rsi */
+    alu_imm(b, 1, 4, RSI, -4096);             /* and rsi, ~0xfff */
+    op_rm(b, 1, 0x89, RSI, JIT_HART, H_VPC);  /* mov [vpc], rsi: the page's */
     emit_load_dtlb(b);
 }
 
@@ -404,7 +410,8 @@ static void emit_chain_stub(struct jbuf *b, int32_t prologue, uint8_t *code)
     op_rmx(b, 1, 0x89, RAX, JIT_HART, RDX, H_JC(entry));
     op_rm(b, 1, 0x8b, RSI, JIT_HART, hoff(offsetof(struct hart, jc_epoch)));
     op_rmx(b, 1, 0x89, RSI, JIT_HART, RDX, H_JC(epoch));
-    op_rm(b, 1, 0x89, RCX, JIT_HART, H_VPC);       /* mov [vpc], rcx */
+    alu_imm(b, 1, 4, RCX, -4096);             /* and rcx, ~0xfff */
+    op_rm(b, 1, 0x89, RCX, JIT_HART, H_VPC);       /* mov [vpc], rcx: the page's */
     b1(b, 0xff); b1(b, 0xe0);                 /* jmp rax */
     /* Not taken: back to the interpreter at rcx (the leave stub). */
     uint8_t *leave = code + JIT_STUB_LEAVE;
@@ -456,7 +463,8 @@ static void emit_chain_exit(struct jbuf *b, uint32_t count, struct hart *h)
     patch(b, jcc_fwd(b, CC_LE), leave);                     /* spent */
     cmp_events(b);
     patch(b, jcc_fwd(b, CC_NE), leave);                     /* an event is up */
-    op_rm(b, 1, 0x89, RCX, JIT_HART, H_VPC);                /* mov [vpc], rcx */
+    alu_imm(b, 1, 4, RCX, -4096);                           /* and rcx, ~0xfff */
+    op_rm(b, 1, 0x89, RCX, JIT_HART, H_VPC);                /* mov [vpc], rcx: the page's */
     op_rmx(b, 0, 0xff, 4, JIT_HART, RDX, H_JC(entry));      /* jmp [entry] */
     patch(b, m1, b->p);
     patch(b, m2, b->p);
@@ -593,9 +601,7 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
         emit_chain_exit(b, count, h);
         return;
     }
-    if (rel)
-        alu_hart_imm(b, 0, H_VPC, rel);                    /* add qword [vpc], rel */
-    charge(b, count);
+    charge(b, count);   /* h->jit_vpc, the page's, stays */
     uint8_t *spent = jcc_fwd(b, CC_LE);
     while (((uintptr_t)b->p + 1) & 3)
         b1(b, 0x90);                        /* nop: the rel32 4-aligned (patch_site) */
@@ -610,7 +616,7 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     b1(b, 0xff); b1(b, 0xe0);                              /* jmp rax */
     patch(b, none, b->p);
     patch(b, spent, b->p);
-    op_rm(b, 1, 0x8b, RCX, JIT_HART, H_VPC);                    /* mov rcx, [vpc] */
+    lea_vpc(b, RCX, rel);
     emit_leave_at_rcx(b, jit_epilogue(h));
 }
 
