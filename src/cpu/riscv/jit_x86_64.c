@@ -1042,6 +1042,7 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
         return 0;
     struct jregs saved = b->ra;
     uint8_t *start = b->p;
+    unsigned ncold = b->ncold;   /* none expected: the instructions compute inline */
     uint64_t rds = 0;
     for (unsigned i = 0; i < k; i++)
         jit_regs_step(b, count + 1 + i);   /* the assignment they all run with */
@@ -1060,6 +1061,7 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
     }
     if (b->p != start) {   /* emit_select gave up after emitting */
         b->p = start;
+        b->ncold = ncold;
         b->ra = saved;
         b->plan.set32 = false;
         return 0;
@@ -1072,6 +1074,7 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
     }
     if (!ok || !jit_regs_join(b, &s0, rds)) {
         b->p = start;       /* the bytes are dropped, not yet published */
+        b->ncold = ncold;
         b->ra = saved;
         b->plan.set32 = false;
         return 0;
@@ -1270,8 +1273,9 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     dp->jit_regions |= (uint8_t)(1u << dc->jit_region);
     dc->jit_empty = false;
 
+    struct jcold cold[JIT_MAX_INSNS];
     struct jbuf b = { .p = dc->jit_code + dc->jit_used, .dp = dp, .start = off,
-                      .w = jit_wdelta(dc) };
+                      .w = jit_wdelta(dc), .cold = cold };
     uint8_t *entry = b.p;
     emit_prologue(&b);
     jit_regs_plan(h, &b, dp, off);
@@ -1329,6 +1333,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
             break;
         }
     }
+    jit_emit_cold(&b);
     dc->jit_used += (size_t)(b.p - entry);
     dc->jit_used = (dc->jit_used + 15) & ~(size_t)15;
     /* Publish: the first slot becomes OP_JIT, its raw field the code's

@@ -58,6 +58,21 @@ struct jplan {
  * will run at (what jumps and calls are relative to); bytes are stored at
  * p + w, a writable mapping of the same memory (W^X: no mapping is
  * both). */
+/* A load's or store's way out of line (jit_x86_64_mem.c): its TLB probe
+ * after a site cache's miss, and its slow path, emitted after the
+ * block's last exit (jit_emit_cold), so that the way through takes no
+ * jump. */
+struct jcold {
+    uint8_t *jumps[2];     /* the jcc rel32s that lead to it (NULL: none) */
+    uint8_t *back;         /* where it returns to */
+    struct jregs ra, hit;  /* the register state at the jumps, and at back */
+    struct insn in;        /* the access */
+    int32_t off;           /* its offset from the block's start */
+    uint32_t count;        /* instructions retired before it */
+    int site;              /* its site cache (it probes the TLB first), or -1 */
+    uint8_t *epi;          /* the shared epilogue */
+};
+
 struct jbuf {
     uint8_t *p;
     struct dpage *dp;   /* the page being translated */
@@ -80,6 +95,10 @@ struct jbuf {
      * (h->jit_left) when one of the JIT_CACHED is left over from its
      * guest registers, else -1 (jit_x86_64_regs.c). */
     int left;
+    /* Ways out of line to emit after the block (jit_emit_cold): `ncold`
+     * of JIT_MAX_INSNS at `cold`; NULL: none, all inline. */
+    struct jcold *cold;
+    unsigned ncold;
     /* A looping block's site caches (jit_x86_64_mem.c): the first
      * `nsite` of h->jit_site[] are taken, `maxsite` may be (0: none). */
     unsigned nsite, maxsite;
@@ -422,6 +441,9 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
  * in): size its site caches from its planned instructions and empty
  * them. */
 void jit_sites_init(struct jbuf *b);
+/* After the block's last exit: the ways out of line its loads and
+ * stores left (b->cold). */
+void jit_emit_cold(struct jbuf *b);
 void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                     uint8_t *epi);
 void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,

@@ -420,14 +420,87 @@ static void emit_load_value(struct jbuf *b, const struct insn *in, int index, in
         jit_dst_done(b, t, in->rd);
 }
 
+static void emit_store_value(struct jbuf *b, const struct insn *in, int index, int32_t disp);
+
+/* A lone integer load or store (in no group): the site cache's probe
+ * (in a looping block) or the TLB's, and the access, inline; the TLB
+ * probe after a site's miss and the slow path after the TLB's out of
+ * line (struct jcold), so that a hit runs straight on. */
+static void emit_lone(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
+                      uint8_t *epi, int32_t tlb,
+                      void (*access)(struct jbuf *, const struct insn *, int, int32_t))
+{
+    unsigned size = mem_size(in->op);
+    emit_ea(b, in);
+    struct jcold *c = &b->cold[b->ncold++];
+    *c = (struct jcold){ .ra = b->ra, .in = *in, .off = off, .count = count,
+                         .site = site_take(b), .epi = epi };
+    if (c->site >= 0)
+        emit_site_probe(b, c->site, size, c->jumps);
+    else
+        c->jumps[0] = emit_tlb(b, tlb, size, true);
+    access(b, in, RCX, 0);
+    c->hit = b->ra;
+    c->back = b->p;
+}
+
+/* jmp back */
+static void jmp_to(struct jbuf *b, uint8_t *to)
+{
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(to - (b->p + 4)));
+}
+
+void jit_emit_cold(struct jbuf *b)
+{
+    for (unsigned i = 0; i < b->ncold; i++) {
+        const struct jcold *c = &b->cold[i];
+        const struct insn *in = &c->in;
+        bool store = is_store(in->op);
+        unsigned size = mem_size(in->op);
+        for (unsigned j = 0; j < 2; j++)
+            if (c->jumps[j])
+                patch(b, c->jumps[j], b->p);
+        b->ra = c->ra;      /* rax = the address, as at the jumps */
+        if (c->site >= 0) {
+            uint8_t *miss = emit_tlb(b, store ? TLB_STORE : TLB_LOAD, size, true);
+            emit_site_fill(b, c->site);
+            (store ? emit_store_value : emit_load_value)(b, in, RCX, 0);
+            jmp_to(b, c->back);
+            patch(b, miss, b->p);
+            b->ra = c->ra;
+        }
+        if (store)
+            b->ra = c->hit;   /* a store changes no register's state */
+        jit_regs_writeback(b);
+        op_rm(b, 1, 0x8d, RDI, JIT_HART, -JIT_H_BIAS);   /* rdi = h */
+        op_rr(b, 1, 0x8b, RSI, RAX);                     /* mov rsi, rax */
+        b1(b, 0xba);                                     /* mov edx, desc */
+        if (store) {
+            b4(b, (uint32_t)(in->rs2 | (size << 8)));
+            call_abs(b, (const void *)jit_store);
+        } else {
+            b4(b, (uint32_t)(in->rd | (in->op << 8)));
+            call_abs(b, (const void *)jit_load);
+        }
+        jit_exc_check(b, c->off, c->count, c->epi);
+        jit_regs_reload(b, c->hit.valid);                /* a load's rd too */
+        jmp_to(b, c->back);
+    }
+    b->ncold = 0;
+}
+
 void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                    uint8_t *epi)
 {
     unsigned size = mem_size(in->op);
     bool fp = op_is_fp_mem(in->op);
+    int group = mem_group(b, in, off, count, 0);
+    if (group == GROUP_NONE && !fp && b->cold && b->ncold < JIT_MAX_INSNS) {
+        emit_lone(b, in, off, count, epi, TLB_LOAD, emit_load_value);
+        return;
+    }
     uint8_t *gdone[2];
-    int s = emit_group(b, in, mem_group(b, in, off, count, 0), 0, TLB_LOAD, !fp,
-                       emit_load_value, gdone);
+    int s = emit_group(b, in, group, 0, TLB_LOAD, !fp, emit_load_value, gdone);
     struct jregs before = b->ra;
     uint8_t *miss = emit_tlb(b, TLB_LOAD, size, !fp);
     if (fp) {
@@ -488,9 +561,13 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
 {
     unsigned size = mem_size(in->op);
     bool fp = op_is_fp_mem(in->op);
+    int group = mem_group(b, in, off, count, 1);
+    if (group == GROUP_NONE && !fp && b->cold && b->ncold < JIT_MAX_INSNS) {
+        emit_lone(b, in, off, count, epi, TLB_STORE, emit_store_value);
+        return;
+    }
     uint8_t *gdone[2];
-    int s = emit_group(b, in, mem_group(b, in, off, count, 1), 1, TLB_STORE, true,
-                       emit_store_value, gdone);
+    int s = emit_group(b, in, group, 1, TLB_STORE, true, emit_store_value, gdone);
     uint8_t *miss = emit_tlb(b, TLB_STORE, size, true);
     if (s >= 0)
         emit_site_fill(b, s);
