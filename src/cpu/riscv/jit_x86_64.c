@@ -893,11 +893,18 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         bool loop = b->loop && off + in->imm == 0 && jit_regs_can_loop(b);
         uint8_t cc = emit_branch_cmp(b, in);
         /* The writes-back below are movs: they leave the flags alone. */
-        if (!loop && off + in->imm != 0) {
+        if (!loop && off + in->imm != 0 && b->exits && b->nexit < JIT_MAX_INSNS) {
             /* A side exit: taken, write back and leave for the target;
              * not taken, the block goes on with its registers held (a
              * superblock: the fall-through costs no exit, no write-back
-             * and no reload at the next block's entry). */
+             * and no reload at the next block's entry).  The way out is
+             * emitted after the block (emit_exits), so that the way on
+             * takes no jump. */
+            b->exits[b->nexit++] = (struct jexit){ .jump = jcc_fwd(b, cc), .ra = b->ra,
+                                                   .rel = off + in->imm, .count = count + 1 };
+            return true;
+        }
+        if (!loop && off + in->imm != 0) {
             uint8_t *stay = jcc_fwd(b, cc ^ 1);            /* the inverse */
             jit_regs_writeback(b);
             emit_link_exit(b, h, off + in->imm, count + 1);
@@ -925,6 +932,20 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
     }
     }
     return false;
+}
+
+/* After the block's last exit: its side exits' ways out (b->exits),
+ * each writing back the registers held at its branch. */
+static void emit_exits(struct jbuf *b, struct hart *h)
+{
+    for (unsigned i = 0; i < b->nexit; i++) {
+        const struct jexit *x = &b->exits[i];
+        patch(b, x->jump, b->p);
+        b->ra = x->ra;
+        jit_regs_writeback(b);
+        emit_link_exit(b, h, x->rel, x->count);
+    }
+    b->nexit = 0;
 }
 
 /* Instructions emit_insn computes inline, with no helper call, no trap
@@ -1042,7 +1063,7 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
         return 0;
     struct jregs saved = b->ra;
     uint8_t *start = b->p;
-    unsigned ncold = b->ncold;   /* none expected: the instructions compute inline */
+    unsigned ncold = b->ncold, nexit = b->nexit;   /* none expected: they compute inline */
     uint64_t rds = 0;
     for (unsigned i = 0; i < k; i++)
         jit_regs_step(b, count + 1 + i);   /* the assignment they all run with */
@@ -1062,6 +1083,7 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
     if (b->p != start) {   /* emit_select gave up after emitting */
         b->p = start;
         b->ncold = ncold;
+        b->nexit = nexit;
         b->ra = saved;
         b->plan.set32 = false;
         return 0;
@@ -1075,6 +1097,7 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
     if (!ok || !jit_regs_join(b, &s0, rds)) {
         b->p = start;       /* the bytes are dropped, not yet published */
         b->ncold = ncold;
+        b->nexit = nexit;
         b->ra = saved;
         b->plan.set32 = false;
         return 0;
@@ -1274,8 +1297,9 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     dc->jit_empty = false;
 
     struct jcold cold[JIT_MAX_INSNS];
+    struct jexit exits[JIT_MAX_INSNS];
     struct jbuf b = { .p = dc->jit_code + dc->jit_used, .dp = dp, .start = off,
-                      .w = jit_wdelta(dc), .cold = cold };
+                      .w = jit_wdelta(dc), .cold = cold, .exits = exits };
     uint8_t *entry = b.p;
     emit_prologue(&b);
     jit_regs_plan(h, &b, dp, off);
@@ -1333,6 +1357,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
             break;
         }
     }
+    emit_exits(&b, h);
     jit_emit_cold(&b);
     dc->jit_used += (size_t)(b.p - entry);
     dc->jit_used = (dc->jit_used + 15) & ~(size_t)15;

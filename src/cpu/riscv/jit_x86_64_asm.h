@@ -99,6 +99,15 @@ struct jbuf {
      * of JIT_MAX_INSNS at `cold`; NULL: none, all inline. */
     struct jcold *cold;
     unsigned ncold;
+    /* Side exits to emit after the block (jit_x86_64.c): `nexit` of
+     * JIT_MAX_INSNS at `exits`; NULL: inline. */
+    struct jexit {
+        uint8_t *jump;      /* the branch's jcc rel32 */
+        struct jregs ra;    /* the register state there */
+        int32_t rel;        /* the target's offset from the block's start */
+        uint32_t count;     /* instructions retired, the branch's included */
+    } *exits;
+    unsigned nexit;
     /* A looping block's site caches (jit_x86_64_mem.c): the first
      * `nsite` of h->jit_site[] are taken, `maxsite` may be (0: none). */
     unsigned nsite, maxsite;
