@@ -69,7 +69,10 @@ struct jcold {
     struct insn in;        /* the access */
     int32_t off;           /* its offset from the block's start */
     uint32_t count;        /* instructions retired before it */
-    int site;              /* its site cache (it probes the TLB first), or -1 */
+    int site;              /* its site cache, or -1 */
+    uint8_t kind;          /* what it does first (jit_x86_64_mem.c) */
+    int32_t lo, hi;        /* a group's span */
+    int32_t addend;        /* where a group keeps its addend (rbx-relative) */
     uint8_t *epi;          /* the shared epilogue */
 };
 

@@ -422,6 +422,53 @@ static void emit_load_value(struct jbuf *b, const struct insn *in, int index, in
 
 static void emit_store_value(struct jbuf *b, const struct insn *in, int index, int32_t disp);
 
+/* What an out-of-line way does first: the slow path (after the TLB
+ * probe's miss); the TLB probe (after a site cache's or a group
+ * addend's miss); a group's span probe (after its site cache's miss),
+ * or what follows that probe's miss. */
+enum { COLD_SLOW, COLD_PROBE, COLD_SPAN, COLD_SPAN_MISS };
+
+/* A group's first access or a later one (GROUP_START, GROUP_JOIN: see
+ * emit_group) with only the way that hits inline: the rest (the span's
+ * probe after a site's miss, the access's own probe after the span's or
+ * the kept addend's miss, the slow path) out of line. */
+static void emit_group_lone(struct jbuf *b, const struct insn *in, int group, unsigned k,
+                            int32_t off, uint32_t count, uint8_t *epi, int32_t tlb,
+                            void (*access)(struct jbuf *, const struct insn *, int, int32_t))
+{
+    struct jcold *c = &b->cold[b->ncold++];
+    *c = (struct jcold){ .in = *in, .off = off, .count = count, .site = -1, .epi = epi };
+    if (group == GROUP_START) {
+        struct jgroup *g = &b->grp[k];
+        c->lo = g->lo;
+        c->hi = g->hi;
+        c->site = site_take(b);
+        emit_ea_at(b, in->rs1, g->lo);
+        c->ra = b->ra;
+        if (c->site >= 0) {
+            g->addend = H_SITE_ADDEND(c->site);
+            c->kind = COLD_SPAN;
+            emit_site_probe(b, c->site, (unsigned)(g->hi - g->lo), c->jumps);
+        } else {
+            c->kind = COLD_SPAN_MISS;
+            c->jumps[0] = emit_tlb(b, tlb, (unsigned)(g->hi - g->lo), true);
+            op_rm(b, 1, 0x89, RCX, JIT_HART, g->addend);    /* mov [jit_addend], rcx */
+        }
+        c->addend = g->addend;
+        access(b, in, RCX, in->imm - g->lo);
+    } else {
+        emit_ea(b, in);
+        c->ra = b->ra;
+        c->kind = COLD_PROBE;
+        op_rm(b, 1, 0x8b, RDX, JIT_HART, b->grp[k].addend);  /* mov rdx, [addend] */
+        op_rr(b, 1, 0x85, RDX, RDX);                       /* test rdx, rdx */
+        c->jumps[0] = jcc_fwd(b, CC_E);
+        access(b, in, RDX, 0);
+    }
+    c->hit = b->ra;
+    c->back = b->p;
+}
+
 /* A lone integer load or store (in no group): the site cache's probe
  * (in a looping block) or the TLB's, and the access, inline; the TLB
  * probe after a site's miss and the slow path after the TLB's out of
@@ -435,10 +482,13 @@ static void emit_lone(struct jbuf *b, const struct insn *in, int32_t off, uint32
     struct jcold *c = &b->cold[b->ncold++];
     *c = (struct jcold){ .ra = b->ra, .in = *in, .off = off, .count = count,
                          .site = site_take(b), .epi = epi };
-    if (c->site >= 0)
+    if (c->site >= 0) {
+        c->kind = COLD_PROBE;
         emit_site_probe(b, c->site, size, c->jumps);
-    else
+    } else {
+        c->kind = COLD_SLOW;
         c->jumps[0] = emit_tlb(b, tlb, size, true);
+    }
     access(b, in, RCX, 0);
     c->hit = b->ra;
     c->back = b->p;
@@ -460,11 +510,27 @@ void jit_emit_cold(struct jbuf *b)
         for (unsigned j = 0; j < 2; j++)
             if (c->jumps[j])
                 patch(b, c->jumps[j], b->p);
-        b->ra = c->ra;      /* rax = the address, as at the jumps */
-        if (c->site >= 0) {
-            uint8_t *miss = emit_tlb(b, store ? TLB_STORE : TLB_LOAD, size, true);
+        b->ra = c->ra;      /* rax = the address (a span's start), as at the jumps */
+        int32_t tlb = store ? TLB_STORE : TLB_LOAD;
+        void (*access)(struct jbuf *, const struct insn *, int, int32_t) =
+            store ? emit_store_value : emit_load_value;
+        if (c->kind == COLD_SPAN) {
+            uint8_t *miss = emit_tlb(b, tlb, (unsigned)(c->hi - c->lo), true);
             emit_site_fill(b, c->site);
-            (store ? emit_store_value : emit_load_value)(b, in, RCX, 0);
+            access(b, in, RCX, in->imm - c->lo);
+            jmp_to(b, c->back);
+            patch(b, miss, b->p);
+            b->ra = c->ra;
+        }
+        if (c->kind == COLD_SPAN || c->kind == COLD_SPAN_MISS) {
+            mov_mem_imm(b, 1, JIT_HART, c->addend, 0);       /* addend = 0 */
+            emit_ea(b, in);
+        }
+        if (c->kind != COLD_SLOW) {
+            uint8_t *miss = emit_tlb(b, tlb, size, true);
+            if (c->kind == COLD_PROBE && c->site >= 0)
+                emit_site_fill(b, c->site);
+            access(b, in, RCX, 0);
             jmp_to(b, c->back);
             patch(b, miss, b->p);
             b->ra = c->ra;
@@ -495,8 +561,11 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
     unsigned size = mem_size(in->op);
     bool fp = op_is_fp_mem(in->op);
     int group = mem_group(b, in, off, count, 0);
-    if (group == GROUP_NONE && !fp && b->cold && b->ncold < JIT_MAX_INSNS) {
-        emit_lone(b, in, off, count, epi, TLB_LOAD, emit_load_value);
+    if (!fp && b->cold && b->ncold < JIT_MAX_INSNS) {
+        if (group == GROUP_NONE)
+            emit_lone(b, in, off, count, epi, TLB_LOAD, emit_load_value);
+        else
+            emit_group_lone(b, in, group, 0, off, count, epi, TLB_LOAD, emit_load_value);
         return;
     }
     uint8_t *gdone[2];
@@ -562,8 +631,11 @@ void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t
     unsigned size = mem_size(in->op);
     bool fp = op_is_fp_mem(in->op);
     int group = mem_group(b, in, off, count, 1);
-    if (group == GROUP_NONE && !fp && b->cold && b->ncold < JIT_MAX_INSNS) {
-        emit_lone(b, in, off, count, epi, TLB_STORE, emit_store_value);
+    if (!fp && b->cold && b->ncold < JIT_MAX_INSNS) {
+        if (group == GROUP_NONE)
+            emit_lone(b, in, off, count, epi, TLB_STORE, emit_store_value);
+        else
+            emit_group_lone(b, in, group, 1, off, count, epi, TLB_STORE, emit_store_value);
         return;
     }
     uint8_t *gdone[2];
