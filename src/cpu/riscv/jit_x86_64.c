@@ -893,7 +893,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         bool loop = b->loop && off + in->imm == 0 && jit_regs_can_loop(b);
         uint8_t cc = emit_branch_cmp(b, in);
         /* The writes-back below are movs: they leave the flags alone. */
-        if (!loop && off + in->imm != 0 && b->exits && b->nexit < JIT_MAX_INSNS) {
+        if (!loop && off + in->imm != 0) {
             /* A side exit: taken, write back and leave for the target;
              * not taken, the block goes on with its registers held (a
              * superblock: the fall-through costs no exit, no write-back
@@ -902,13 +902,6 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
              * takes no jump. */
             b->exits[b->nexit++] = (struct jexit){ .jump = jcc_fwd(b, cc), .ra = b->ra,
                                                    .rel = off + in->imm, .count = count + 1 };
-            return true;
-        }
-        if (!loop && off + in->imm != 0) {
-            uint8_t *stay = jcc_fwd(b, cc ^ 1);            /* the inverse */
-            jit_regs_writeback(b);
-            emit_link_exit(b, h, off + in->imm, count + 1);
-            patch(b, stay, b->p);
             return true;
         }
         if (loop) {

@@ -99,11 +99,11 @@ struct jbuf {
      * guest registers, else -1 (jit_x86_64_regs.c). */
     int left;
     /* Ways out of line to emit after the block (jit_emit_cold): `ncold`
-     * of JIT_MAX_INSNS at `cold`; NULL: none, all inline. */
+     * of JIT_MAX_INSNS at `cold`, at most one a guest instruction. */
     struct jcold *cold;
     unsigned ncold;
     /* Side exits to emit after the block (jit_x86_64.c): `nexit` of
-     * JIT_MAX_INSNS at `exits`; NULL: inline. */
+     * JIT_MAX_INSNS at `exits`, at most one a guest instruction. */
     struct jexit {
         uint8_t *jump;      /* the branch's jcc rel32 */
         struct jregs ra;    /* the register state there */

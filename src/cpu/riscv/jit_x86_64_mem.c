@@ -322,82 +322,6 @@ static int mem_group(struct jbuf *b, const struct insn *in, int32_t off, uint32_
     return GROUP_START;
 }
 
-/* For group kind k (TLB entries `tlb` bytes from r14): a GROUP_START
- * probes the group's span and on a hit keeps the addend and runs
- * `access` at rax + rcx (rax = the span's start, rcx = the addend: so at
- * displacement imm - lo); a GROUP_JOIN tests the kept addend and runs
- * `access` at rax + rdx (rax = x[rs1] + imm, rdx = the addend).  In a
- * looping block a GROUP_START, and a GROUP_NONE when `lone` allows
- * (`access` fits it), first try a site cache, which then keeps the
- * group's addend.  The ways that made the access jump to the sites
- * returned in done[] (NULL: none; the caller patches them to its end);
- * the code after takes the ordinary probe, with rax = x[rs1] + imm, in
- * the register state the group's code started from (a lone access's
- * site, returned, is to be filled on its hit). */
-static int emit_group(struct jbuf *b, const struct insn *in, int group, unsigned k,
-                      int32_t tlb, bool lone,
-                      void (*access)(struct jbuf *, const struct insn *, int, int32_t),
-                      uint8_t *done[2])
-{
-    struct jregs before = b->ra;
-    done[0] = done[1] = NULL;
-    if (group == GROUP_START) {
-        struct jgroup *g = &b->grp[k];
-        unsigned span = (unsigned)(g->hi - g->lo);
-        int s = site_take(b);
-        emit_ea_at(b, in->rs1, g->lo);
-        if (s >= 0) {
-            g->addend = H_SITE_ADDEND(s);
-            uint8_t *miss[2];
-            emit_site_probe(b, s, span, miss);
-            access(b, in, RCX, in->imm - g->lo);
-            done[1] = jmp_fwd(b);
-            patch(b, miss[0], b->p);
-            patch(b, miss[1], b->p);
-            b->ra = before;
-        }
-        uint8_t *miss = emit_tlb(b, tlb, span, true);
-        if (s >= 0)
-            emit_site_fill(b, s);
-        else
-            op_rm(b, 1, 0x89, RCX, JIT_HART, g->addend);    /* mov [jit_addend], rcx */
-        access(b, in, RCX, in->imm - g->lo);
-        done[0] = jmp_fwd(b);
-        patch(b, miss, b->p);
-        mov_mem_imm(b, 1, JIT_HART, g->addend, 0);           /* addend = 0 */
-        b->ra = before;
-    }
-    emit_ea(b, in);
-    if (group == GROUP_JOIN) {
-        op_rm(b, 1, 0x8b, RDX, JIT_HART, b->grp[k].addend);  /* mov rdx, [addend] */
-        op_rr(b, 1, 0x85, RDX, RDX);                       /* test rdx, rdx */
-        uint8_t *probe = jcc_fwd(b, CC_E);
-        access(b, in, RDX, 0);
-        done[0] = jmp_fwd(b);
-        patch(b, probe, b->p);
-        b->ra = before;     /* the probe's way computes the same state */
-    }
-    int s = group == GROUP_NONE && lone ? site_take(b) : -1;
-    if (s >= 0) {
-        uint8_t *miss[2];
-        emit_site_probe(b, s, mem_size(in->op), miss);
-        access(b, in, RCX, 0);
-        done[0] = jmp_fwd(b);
-        patch(b, miss[0], b->p);
-        patch(b, miss[1], b->p);
-        b->ra = before;
-    }
-    return s;
-}
-
-/* Patch the jumps emit_group returned to here. */
-static void patch_done(struct jbuf *b, uint8_t *done[2])
-{
-    for (unsigned i = 0; i < 2; i++)
-        if (done[i])
-            patch(b, done[i], b->p);
-}
-
 /* The load itself, from [rax + index + disp] (index: rcx or rdx, the
  * page's addend) into x[rd]'s register or rcx, and x[rd] set from it. */
 static void emit_load_value(struct jbuf *b, const struct insn *in, int index, int32_t disp)
@@ -428,18 +352,31 @@ static void emit_store_value(struct jbuf *b, const struct insn *in, int index, i
  * or what follows that probe's miss. */
 enum { COLD_SLOW, COLD_PROBE, COLD_SPAN, COLD_SPAN_MISS };
 
-/* A group's first access or a later one (GROUP_START, GROUP_JOIN: see
- * emit_group) with only the way that hits inline: the rest (the span's
- * probe after a site's miss, the access's own probe after the span's or
- * the kept addend's miss, the slow path) out of line. */
-static void emit_group_lone(struct jbuf *b, const struct insn *in, int group, unsigned k,
-                            int32_t off, uint32_t count, uint8_t *epi, int32_t tlb,
-                            void (*access)(struct jbuf *, const struct insn *, int, int32_t))
+/* A load or store (`access` makes it at rax + index + disp), group kind
+ * k (TLB entries `tlb` bytes from r14), with only the way that hits
+ * inline; the rest goes out of line after the block (struct jcold,
+ * jit_emit_cold), so that a hit runs straight on:
+ * - GROUP_NONE: the site cache's probe (in a looping block; then the
+ *   TLB's out of line) or the TLB's, and the access at rax + rcx
+ *   (rax = x[rs1] + imm, rcx = the addend);
+ * - GROUP_START: the site cache's probe or the probe of the group's
+ *   whole span (keeping the addend in h->jit_addend[k]), and the access
+ *   at rax + rcx + imm - lo (rax = x[rs1] + lo, the span's start); on a
+ *   miss the span's probe and the access's own out of line;
+ * - GROUP_JOIN: a test of the kept addend and the access at rax + rdx
+ *   (rdx = the addend); when it is 0, the access's own probe out of
+ *   line.
+ * One record per guest instruction: a block takes at most
+ * JIT_MAX_INSNS. */
+static void emit_access(struct jbuf *b, const struct insn *in, int group, unsigned k,
+                        int32_t off, uint32_t count, uint8_t *epi, int32_t tlb,
+                        void (*access)(struct jbuf *, const struct insn *, int, int32_t))
 {
     struct jcold *c = &b->cold[b->ncold++];
     *c = (struct jcold){ .in = *in, .off = off, .count = count, .site = -1, .epi = epi };
     if (group == GROUP_START) {
         struct jgroup *g = &b->grp[k];
+        unsigned span = (unsigned)(g->hi - g->lo);
         c->lo = g->lo;
         c->hi = g->hi;
         c->site = site_take(b);
@@ -448,15 +385,15 @@ static void emit_group_lone(struct jbuf *b, const struct insn *in, int group, un
         if (c->site >= 0) {
             g->addend = H_SITE_ADDEND(c->site);
             c->kind = COLD_SPAN;
-            emit_site_probe(b, c->site, (unsigned)(g->hi - g->lo), c->jumps);
+            emit_site_probe(b, c->site, span, c->jumps);
         } else {
             c->kind = COLD_SPAN_MISS;
-            c->jumps[0] = emit_tlb(b, tlb, (unsigned)(g->hi - g->lo), true);
+            c->jumps[0] = emit_tlb(b, tlb, span, true);
             op_rm(b, 1, 0x89, RCX, JIT_HART, g->addend);    /* mov [jit_addend], rcx */
         }
         c->addend = g->addend;
         access(b, in, RCX, in->imm - g->lo);
-    } else {
+    } else if (group == GROUP_JOIN) {
         emit_ea(b, in);
         c->ra = b->ra;
         c->kind = COLD_PROBE;
@@ -464,32 +401,20 @@ static void emit_group_lone(struct jbuf *b, const struct insn *in, int group, un
         op_rr(b, 1, 0x85, RDX, RDX);                       /* test rdx, rdx */
         c->jumps[0] = jcc_fwd(b, CC_E);
         access(b, in, RDX, 0);
-    }
-    c->hit = b->ra;
-    c->back = b->p;
-}
-
-/* A lone integer load or store (in no group): the site cache's probe
- * (in a looping block) or the TLB's, and the access, inline; the TLB
- * probe after a site's miss and the slow path after the TLB's out of
- * line (struct jcold), so that a hit runs straight on. */
-static void emit_lone(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
-                      uint8_t *epi, int32_t tlb,
-                      void (*access)(struct jbuf *, const struct insn *, int, int32_t))
-{
-    unsigned size = mem_size(in->op);
-    emit_ea(b, in);
-    struct jcold *c = &b->cold[b->ncold++];
-    *c = (struct jcold){ .ra = b->ra, .in = *in, .off = off, .count = count,
-                         .site = site_take(b), .epi = epi };
-    if (c->site >= 0) {
-        c->kind = COLD_PROBE;
-        emit_site_probe(b, c->site, size, c->jumps);
     } else {
-        c->kind = COLD_SLOW;
-        c->jumps[0] = emit_tlb(b, tlb, size, true);
+        unsigned size = mem_size(in->op);
+        emit_ea(b, in);
+        c->ra = b->ra;
+        c->site = site_take(b);
+        if (c->site >= 0) {
+            c->kind = COLD_PROBE;
+            emit_site_probe(b, c->site, size, c->jumps);
+        } else {
+            c->kind = COLD_SLOW;
+            c->jumps[0] = emit_tlb(b, tlb, size, true);
+        }
+        access(b, in, RCX, 0);
     }
-    access(b, in, RCX, 0);
     c->hit = b->ra;
     c->back = b->p;
 }
@@ -542,7 +467,7 @@ void jit_emit_cold(struct jbuf *b)
         op_rr(b, 1, 0x8b, RSI, RAX);                     /* mov rsi, rax */
         b1(b, 0xba);                                     /* mov edx, desc */
         if (store) {
-            b4(b, (uint32_t)(in->rs2 | (size << 8)));
+            b4(b, (uint32_t)(in->rs2 | (size << 8) | ((uint32_t)op_is_fp_mem(in->op) << 16)));
             call_abs(b, (const void *)jit_store);
         } else {
             b4(b, (uint32_t)(in->rd | (in->op << 8)));
@@ -558,43 +483,14 @@ void jit_emit_cold(struct jbuf *b)
 void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                    uint8_t *epi)
 {
-    unsigned size = mem_size(in->op);
-    bool fp = op_is_fp_mem(in->op);
-    int group = mem_group(b, in, off, count, 0);
-    if (!fp && b->cold && b->ncold < JIT_MAX_INSNS) {
-        if (group == GROUP_NONE)
-            emit_lone(b, in, off, count, epi, TLB_LOAD, emit_load_value);
-        else
-            emit_group_lone(b, in, group, 0, off, count, epi, TLB_LOAD, emit_load_value);
+    if (op_is_fp_mem(in->op)) {   /* in no group, with no site cache */
+        emit_ea(b, in);
+        fp_load_hit_and_miss(b, in, emit_tlb(b, TLB_LOAD, mem_size(in->op), false), off,
+                             count, epi);
         return;
     }
-    uint8_t *gdone[2];
-    int s = emit_group(b, in, group, 0, TLB_LOAD, !fp, emit_load_value, gdone);
-    struct jregs before = b->ra;
-    uint8_t *miss = emit_tlb(b, TLB_LOAD, size, !fp);
-    if (fp) {
-        fp_load_hit_and_miss(b, in, miss, off, count, epi);
-        return;
-    }
-    /* hit: load with the right extension into x[rd]'s register or rcx */
-    if (s >= 0)
-        emit_site_fill(b, s);
-    emit_load_value(b, in, RCX, 0);
-    struct jregs hit = b->ra;
-    uint8_t *done = jmp_fwd(b);
-    patch(b, miss, b->p);
-    /* miss: rax still holds the virtual address */
-    b->ra = before;
-    jit_regs_writeback(b);
-    op_rm(b, 1, 0x8d, RDI, JIT_HART, -JIT_H_BIAS);   /* rdi = h */
-    op_rr(b, 1, 0x8b, RSI, RAX);             /* mov rsi, rax */
-    b1(b, 0xba); b4(b, (uint32_t)(in->rd | (in->op << 8)));  /* mov edx, desc */
-    call_abs(b, (const void *)jit_load);
-    jit_exc_check(b, off, count, epi);
-    jit_regs_reload(b, hit.valid);           /* rd too: jit_load wrote it */
-    b->ra = hit;
-    patch(b, done, b->p);
-    patch_done(b, gdone);
+    emit_access(b, in, mem_group(b, in, off, count, 0), 0, off, count, epi, TLB_LOAD,
+                emit_load_value);
 }
 
 /* The store itself, of x[rs2] (or f[rs2]) to [rax + index + disp]
@@ -628,35 +524,8 @@ static void emit_store_value(struct jbuf *b, const struct insn *in, int index, i
 void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                     uint8_t *epi)
 {
-    unsigned size = mem_size(in->op);
-    bool fp = op_is_fp_mem(in->op);
-    int group = mem_group(b, in, off, count, 1);
-    if (!fp && b->cold && b->ncold < JIT_MAX_INSNS) {
-        if (group == GROUP_NONE)
-            emit_lone(b, in, off, count, epi, TLB_STORE, emit_store_value);
-        else
-            emit_group_lone(b, in, group, 1, off, count, epi, TLB_STORE, emit_store_value);
-        return;
-    }
-    uint8_t *gdone[2];
-    int s = emit_group(b, in, group, 1, TLB_STORE, true, emit_store_value, gdone);
-    uint8_t *miss = emit_tlb(b, TLB_STORE, size, true);
-    if (s >= 0)
-        emit_site_fill(b, s);
-    emit_store_value(b, in, RCX, 0);
-    uint8_t *done = jmp_fwd(b);
-    patch(b, miss, b->p);
-    struct jregs keep = b->ra;
-    jit_regs_writeback(b);                   /* jit_store reads x[rs2] */
-    op_rm(b, 1, 0x8d, RDI, JIT_HART, -JIT_H_BIAS);
-    op_rr(b, 1, 0x8b, RSI, RAX);
-    b1(b, 0xba); b4(b, (uint32_t)(in->rs2 | (size << 8) | ((uint32_t)fp << 16)));
-    call_abs(b, (const void *)jit_store);
-    jit_exc_check(b, off, count, epi);
-    jit_regs_reload(b, keep.valid);
-    b->ra = keep;                            /* the hit path's state (a superset of dirty) */
-    patch(b, done, b->p);
-    patch_done(b, gdone);
+    emit_access(b, in, mem_group(b, in, off, count, 1), 1, off, count, epi, TLB_STORE,
+                emit_store_value);
 }
 
 /* Call jit_exec_slot(h, copy of `in`) with the copy kept (aligned) in
