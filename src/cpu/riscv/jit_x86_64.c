@@ -867,7 +867,7 @@ static bool emit_insn(struct hart *h, struct jbuf *b, const struct insn *in, int
         jit_emit_load(b, in, off, count, epi);
         return true;
     case OP_SB: case OP_SH: case OP_SW: case OP_SD:
-        jit_emit_store(b, in, off, count, epi);
+        jit_emit_store(b, in, off, count);
         return true;
     case OP_JAL:
         lea_vpc(b, RAX, next);
@@ -963,6 +963,27 @@ static bool computes_inline(unsigned op)
  * instructions (emit_branch_over). */
 #define JIT_SKIP_MAX 3
 
+/* The k instructions a branch at byte `o` jumps over (nx, all computing
+ * inline, destinations `rds`), emitted in their assignment; true when
+ * their code left the register state s0 with only `rds` written
+ * (jit_regs_join), the groups through their destinations ended.  False
+ * with bytes emitted: the caller drops them. */
+static bool emit_skipped(struct hart *h, struct jbuf *b, const struct insn *in,
+                         const struct insn *const *nx, unsigned k, unsigned o, unsigned off,
+                         uint32_t count, uint8_t *epi, uint64_t rds, const struct jregs *s0)
+{
+    for (unsigned i = 0, at = o + 2u * in->len; i < k; at += 2u * nx[i++]->len) {
+        if (!emit_insn(h, b, nx[i], (int32_t)(at - off), count + 1 + i, epi))
+            return false;
+        jit_regs_after(b, nx[i]);
+    }
+    if (!jit_regs_join(b, s0, rds))
+        return false;
+    for (unsigned i = 0; i < k; i++)
+        jit_group_written(b, nx[i]->rd);
+    return true;
+}
+
 /* The branch over as a select, when every instruction it skips writes
  * a held register and none writes the branch's sources: the old values
  * of the destinations are stored to h->x[] (where a dirty one's is stale
@@ -988,12 +1009,7 @@ static bool emit_select(struct hart *h, struct jbuf *b, const struct insn *in,
         unsigned r = (unsigned)__builtin_ctzll(m);
         op_rm(b, 1, 0x89, jit_host_x(b, r), JIT_HART, xoff(r));   /* mov [x[r]], old */
     }
-    for (unsigned i = 0, at = o + 2u * in->len; i < k; at += 2u * nx[i++]->len) {
-        if (!emit_insn(h, b, nx[i], (int32_t)(at - off), count + 1 + i, epi))
-            return false;
-        jit_regs_after(b, nx[i]);
-    }
-    if (!jit_regs_join(b, s0, rds))
+    if (!emit_skipped(h, b, in, nx, k, o, off, count, epi, rds, s0))
         return false;
     uint8_t cc = emit_branch_cmp(b, in);
     for (uint64_t m = rds; m; m &= m - 1) {
@@ -1009,8 +1025,6 @@ static bool emit_select(struct hart *h, struct jbuf *b, const struct insn *in,
         cmov(b, 0, cc ^ 1, RDX, RCX);                       /* not taken: edx = 0 */
         op_rm(b, 1, 0x01, RDX, JIT_HART, H_LEFT);           /* add [left], rdx */
     }
-    for (unsigned i = 0; i < k; i++)
-        jit_group_written(b, nx[i]->rd);
     return true;
 }
 
@@ -1082,12 +1096,7 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
         return 0;
     }
     uint8_t *skip = jcc_fwd(b, emit_branch_cmp(b, in));
-    bool ok = true;
-    for (unsigned i = 0, at = o + 2u * in->len; i < k && ok; at += 2u * nx[i++]->len) {
-        ok = emit_insn(h, b, nx[i], (int32_t)(at - off), count + 1 + i, epi);
-        jit_regs_after(b, nx[i]);
-    }
-    if (!ok || !jit_regs_join(b, &s0, rds)) {
+    if (!emit_skipped(h, b, in, nx, k, o, off, count, epi, rds, &s0)) {
         b->p = start;       /* the bytes are dropped, not yet published */
         b->ncold = ncold;
         b->nexit = nexit;
@@ -1095,8 +1104,6 @@ static unsigned emit_branch_over(struct hart *h, struct jbuf *b, const struct in
         b->plan.set32 = false;
         return 0;
     }
-    for (unsigned i = 0; i < k; i++)
-        jit_group_written(b, nx[i]->rd);
     uint8_t *join = jmp_fwd(b);
     patch(b, skip, b->p);
     if (b->left >= 0)
@@ -1351,7 +1358,7 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
         }
     }
     emit_exits(&b, h);
-    jit_emit_cold(&b);
+    jit_emit_cold(&b, epi);
     dc->jit_used += (size_t)(b.p - entry);
     dc->jit_used = (dc->jit_used + 15) & ~(size_t)15;
     /* Publish: the first slot becomes OP_JIT, its raw field the code's

@@ -73,7 +73,6 @@ struct jcold {
     uint8_t kind;          /* what it does first (jit_x86_64_mem.c) */
     int32_t lo, hi;        /* a group's span */
     int32_t addend;        /* where a group keeps its addend (rbx-relative) */
-    uint8_t *epi;          /* the shared epilogue */
 };
 
 struct jbuf {
@@ -444,7 +443,8 @@ static inline void jit_group_written(struct jbuf *b, unsigned rd)
 
 /* Guest memory accesses (jit_x86_64_mem.c): the load, store and atomic
  * instruction `in` at block offset `off`, after `count` retired ones; a
- * fault leaves through `epi`.  jit_emit_slot_call: call the out-of-line
+ * fault leaves through `epi` (a store's, from its way out of line, through
+ * jit_emit_cold's).  jit_emit_slot_call: call the out-of-line
  * executor on a copy of `in` kept in the code buffer (eax = the exception
  * cause or 0); the caller stores and reloads held registers around it. */
 void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
@@ -454,10 +454,10 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
  * them. */
 void jit_sites_init(struct jbuf *b);
 /* After the block's last exit: the ways out of line its loads and
- * stores left (b->cold). */
-void jit_emit_cold(struct jbuf *b);
-void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
-                    uint8_t *epi);
+ * stores left (b->cold); their faults leave through `epi`, the shared
+ * epilogue. */
+void jit_emit_cold(struct jbuf *b, uint8_t *epi);
+void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count);
 void jit_emit_amo(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                   uint8_t *epi);
 void jit_emit_slot_call(struct jbuf *b, const struct insn *in);

@@ -275,7 +275,7 @@ void jit_emit_fp(struct jbuf *b, const struct insn *in, int32_t off, uint32_t co
     case OP_FSW: case OP_FSD:
         emit_fs_check(b, in, off, count, epi);
         jit_regs_prepare(b, in);
-        jit_emit_store(b, in, off, count, epi);
+        jit_emit_store(b, in, off, count);
         return;
     case OP_FMV_X_D:
         emit_fs_check(b, in, off, count, epi);

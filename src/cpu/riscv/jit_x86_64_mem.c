@@ -369,11 +369,11 @@ enum { COLD_SLOW, COLD_PROBE, COLD_SPAN, COLD_SPAN_MISS };
  * One record per guest instruction: a block takes at most
  * JIT_MAX_INSNS. */
 static void emit_access(struct jbuf *b, const struct insn *in, int group, unsigned k,
-                        int32_t off, uint32_t count, uint8_t *epi, int32_t tlb,
+                        int32_t off, uint32_t count, int32_t tlb,
                         void (*access)(struct jbuf *, const struct insn *, int, int32_t))
 {
     struct jcold *c = &b->cold[b->ncold++];
-    *c = (struct jcold){ .in = *in, .off = off, .count = count, .site = -1, .epi = epi };
+    *c = (struct jcold){ .in = *in, .off = off, .count = count, .site = -1 };
     if (group == GROUP_START) {
         struct jgroup *g = &b->grp[k];
         unsigned span = (unsigned)(g->hi - g->lo);
@@ -425,7 +425,7 @@ static void jmp_to(struct jbuf *b, uint8_t *to)
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(to - (b->p + 4)));
 }
 
-void jit_emit_cold(struct jbuf *b)
+void jit_emit_cold(struct jbuf *b, uint8_t *epi)
 {
     for (unsigned i = 0; i < b->ncold; i++) {
         const struct jcold *c = &b->cold[i];
@@ -473,7 +473,7 @@ void jit_emit_cold(struct jbuf *b)
             b4(b, (uint32_t)(in->rd | (in->op << 8)));
             call_abs(b, (const void *)jit_load);
         }
-        jit_exc_check(b, c->off, c->count, c->epi);
+        jit_exc_check(b, c->off, c->count, epi);
         jit_regs_reload(b, c->hit.valid);                /* a load's rd too */
         jmp_to(b, c->back);
     }
@@ -489,7 +489,7 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
                              count, epi);
         return;
     }
-    emit_access(b, in, mem_group(b, in, off, count, 0), 0, off, count, epi, TLB_LOAD,
+    emit_access(b, in, mem_group(b, in, off, count, 0), 0, off, count, TLB_LOAD,
                 emit_load_value);
 }
 
@@ -521,10 +521,9 @@ static void emit_store_value(struct jbuf *b, const struct insn *in, int index, i
     }
 }
 
-void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
-                    uint8_t *epi)
+void jit_emit_store(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count)
 {
-    emit_access(b, in, mem_group(b, in, off, count, 1), 1, off, count, epi, TLB_STORE,
+    emit_access(b, in, mem_group(b, in, off, count, 1), 1, off, count, TLB_STORE,
                 emit_store_value);
 }
 

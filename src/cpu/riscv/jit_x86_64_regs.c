@@ -273,6 +273,27 @@ static bool plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool throu
     return passed;
 }
 
+/* A loop's registers: from host register `k` on, give each the guest
+ * register used most (`uses`, per pass) of those not yet held, while it
+ * is used at least `min_uses` times.  Returns the first host register
+ * left unassigned. */
+static unsigned hold_most_used(struct jbuf *b, const unsigned *uses, uint64_t written,
+                               unsigned k, unsigned min_uses)
+{
+    for (; k < JIT_CACHED; k++) {
+        unsigned best = 0;
+        for (unsigned r = 1; r < 32; r++)
+            if (!b->ra.slot[r] && uses[r] > uses[best])
+                best = r;
+        if (uses[best] < min_uses)
+            break;
+        b->ra.slot[best] = (uint8_t)(k + 1);
+        if (written >> best & 1)
+            b->ra.written |= 1ULL << best;
+    }
+    return k;
+}
+
 void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned off)
 {
     unsigned uses[33];
@@ -313,18 +334,9 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
                                                                   : b->plan.next[k + 1][r];
         return;
     }
-    unsigned k = 0;
-    for (; k < JIT_CACHED; k++) {
-        unsigned best = 0;
-        for (unsigned r = 1; r < 32; r++)
-            if (!b->ra.slot[r] && uses[r] > uses[best])
-                best = r;
-        if (uses[best] < 2)   /* one use gains nothing over memory */
-            break;
-        b->ra.slot[best] = (uint8_t)(k + 1);
-        if (written >> best & 1)
-            b->ra.written |= 1ULL << best;
-    }
+    /* One use gains nothing over memory for a register the budget's
+     * host register could go to instead. */
+    unsigned k = hold_most_used(b, uses, written, 0, 2);
     /* A host register left over holds the budget: the jump back charges
      * it on every pass, and a `sub [jit_left]` waits for the one before
      * it through memory (store forwarding, some five cycles), longer
@@ -335,17 +347,7 @@ void jit_regs_plan(struct hart *h, struct jbuf *b, struct dpage *dp, unsigned of
         b->left = jit_hosts[k++];
     /* The rest for registers used once: once a pass (a loop invariant, a
      * base address) is a load or store a pass saved. */
-    for (; k < JIT_CACHED; k++) {
-        unsigned best = 0;
-        for (unsigned r = 1; r < 32; r++)
-            if (!b->ra.slot[r] && uses[r] > uses[best])
-                best = r;
-        if (!uses[best])
-            break;
-        b->ra.slot[best] = (uint8_t)(k + 1);
-        if (written >> best & 1)
-            b->ra.written |= 1ULL << best;
-    }
+    hold_most_used(b, uses, written, k, 1);
 }
 
 
