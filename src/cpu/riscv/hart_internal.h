@@ -365,12 +365,11 @@ struct hart {
     uintptr_t jit_addend[2];    /* host - virtual address of the page the
                                    block's current load [0] and store [1]
                                    group are in, or 0 (jit_x86_64_mem.c) */
-    /* A block's loads remember their last page from one run to the next
-     * (jit_x86_64_mem.c, "Site caches"): the page's virtual address and
-     * addend (0: none).  Each block's run of them starts with a header
-     * holding the jit_site_epoch they were filled in ({epoch, 0});
-     * jit_sites_invalidate moves the epoch on.  A looping block's stores
-     * remember theirs for one run. */
+    /* A block's accesses remember their last page from one run to the
+     * next (jit_x86_64_mem.c, "Site caches"): the page's virtual address
+     * and addend (0: none).  Each block's run of them starts with a
+     * header holding the jit_site_epoch they were filled in ({epoch, 0});
+     * jit_sites_invalidate moves the epoch on. */
     uint64_t jit_site_epoch;    /* odd: never a page's address */
     struct jit_site {
         uint64_t page;
@@ -503,13 +502,13 @@ static inline void jcache_invalidate(struct hart *h)
     h->jc_epoch++;
 }
 
-/* Forget every load's site cache of h (h->jit_site, jit_x86_64_mem.c):
- * called wherever a data-TLB entry may go or come to mean another page
+/* Forget every site cache of h (h->jit_site, jit_x86_64_mem.c): called
+ * wherever a data-TLB entry may go or come to mean another page
  * (SFENCE.VMA, satp and PMP writes, memory-map changes, resets: every
- * TLB flush) and where the data set changes (privilege, MPRV, SUM).
- * Never inside a block: a block that runs a CSR instruction takes no
- * site caches.  (A store's site is good for one run of its block only.)
- * On h's own thread. */
+ * TLB flush), where a store entry is taken away (wtlb_evict), and where
+ * the data set changes (privilege, MPRV, SUM).  Never inside a block:
+ * a block that runs a CSR instruction takes no site caches.  On h's own
+ * thread. */
 static inline void jit_sites_invalidate(struct hart *h)
 {
     h->jit_site_epoch += 2;

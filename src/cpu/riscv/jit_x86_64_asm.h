@@ -111,12 +111,12 @@ struct jbuf {
     } *exits;
     unsigned nexit;
     /* The block's site caches (jit_x86_64_mem.c): h->jit_site[site_hdr]
-     * is their header; of the slots after it, loads take nsite[0] of the
-     * even ones, stores nsite[1] of the odd ones, maxsite[k] each at
-     * most (0: none); site_check is the head's jump to
+     * is their header; of the 2 * maxsite + 1 slots after it, loads
+     * take nsite[0] of the even ones, stores nsite[1] of the odd ones,
+     * maxsite each at most (0: none); site_check is the head's jump to
      * emit_sites_refresh (NULL: none), site_back where that returns
      * to. */
-    unsigned nsite[2], maxsite[2], site_hdr;
+    unsigned nsite[2], maxsite, site_hdr;
     uint8_t *site_check, *site_back;
     bool fs_on;         /* mstatus.FS tested on since the last CSR call */
     bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */

@@ -223,45 +223,31 @@ static bool group_kind(unsigned op, unsigned k)
  * CoreMark's list loops chase pointers, each load's address the last
  * one's data.  The probe fills the slot when it hits.
  *
- * A load's slot holds a fact about the address space (this page may be
- * read through this addend), true until a TLB flush or a change of the
- * data set (jit_sites_invalidate moves h->jit_site_epoch on at each),
- * not a fact about its block: so blocks take slots from a ring shared by
- * the code cache (dc->jit_site_next, the same index in every hart's
- * array), and two blocks that come to share one only miss more.  Each
- * block's run of slots starts with a header, {the epoch they were filled
- * in, 0}; the block's head compares it with the epoch on both ways in
- * and, when they differ, empties the loads' slots and writes the header
- * (out of line, jit_emit_cold).  The epoch is odd, so a header read as
- * another block's slot never holds a page, and its addend of 0 misses
- * anyway.  Nothing inside a block moves the epoch but a CSR instruction
- * (sstatus.SUM and MXR change what may be read, and the data TLB set
- * with them): a block with one takes no slots.
- *
- * A store's slot is good for one run of a looping block only (other
- * blocks' stores take none): the head empties it on both ways in.  Kept
- * across runs like a load's, store slots made guests with two harts
- * crash (busybox's shell: segmentation faults within seconds; one hart
- * ran clean), for a reason not found: a store entry's removal when its
- * page becomes code is on this hart only (wtlb_evict), and evicting it
- * on every hart did not help.  Loads take even slots and stores odd
- * ones, so that neither empties the other's. */
+ * A slot holds a fact about the address space (this page may be read,
+ * or written, through this addend), true until a TLB flush, a store
+ * entry's removal or a change of the data set (jit_sites_invalidate
+ * moves h->jit_site_epoch on at each), not a fact about its block: so
+ * blocks take slots from a ring shared by the code cache
+ * (dc->jit_site_next, the same index in every hart's array), and two
+ * blocks that come to share one only miss more.  Loads take even slots
+ * and stores odd ones, so that a store never finds a load's fact (a
+ * read-only page: copy-on-write after fork, a page of code).  Each block's run of
+ * slots starts with a header, {the epoch they were filled in, 0}; the
+ * block's head compares it with the epoch on both ways in and, when they
+ * differ, empties the slots and writes the header (out of line,
+ * jit_emit_cold).  The epoch is odd, so a header read as another block's
+ * slot never holds a page, and its addend of 0 misses anyway.  Nothing
+ * inside a block moves the epoch but a CSR instruction (sstatus.SUM and
+ * MXR change what may be read, and the data TLB set with them): a block
+ * with one takes no slots. */
 #define H_SITE(s) hoff(offsetof(struct hart, jit_site) + sizeof(struct jit_site) * (s))
 #define H_SITE_ADDEND(s) (H_SITE(s) + (int32_t)offsetof(struct jit_site, addend))
 #define H_SITE_EPOCH hoff(offsetof(struct hart, jit_site_epoch))
 
-/* The first slot of kind `store` (0 loads: even, 1 stores: odd) after
- * the block's header. */
-static unsigned site_first(const struct jbuf *b, bool store)
-{
-    unsigned first = b->site_hdr + 1;
-    return first + ((first & 1) ^ store);
-}
-
 void jit_sites_init(struct jbuf *b, struct dcache *dc)
 {
     unsigned o = b->start, n[2] = { 0, 0 };
-    b->nsite[0] = b->nsite[1] = b->maxsite[0] = b->maxsite[1] = 0;
+    b->nsite[0] = b->nsite[1] = b->maxsite = 0;
     b->site_check = NULL;
     for (unsigned k = 0; k < b->plan.n && o < 4096; k++) {   /* plan_walk's instructions */
         struct insn tmp;
@@ -272,50 +258,43 @@ void jit_sites_init(struct jbuf *b, struct dcache *dc)
         n[1] += is_store(x->op);
         o += 2u * x->len;
     }
-    if (!b->ra.loops)
-        n[1] = 0;   /* a store's slot is good for one run of a looping block */
-    for (unsigned k = 0; k < 2; k++)
-        b->maxsite[k] = n[k] < JIT_BLOCK_SITES ? n[k] : JIT_BLOCK_SITES;
-    unsigned most = b->maxsite[0] > b->maxsite[1] ? b->maxsite[0] : b->maxsite[1];
+    unsigned most = n[0] > n[1] ? n[0] : n[1];
     if (!most)
         return;
-    /* The header, then 2 * most + 1 slots: `most` even and odd ones
+    b->maxsite = most < JIT_BLOCK_SITES ? most : JIT_BLOCK_SITES;
+    /* The header, then 2 * maxsite + 1 slots: maxsite even and odd ones
      * whatever the parity they start at. */
-    if (dc->jit_site_next + 2 + 2 * most > JIT_SITES)
+    if (dc->jit_site_next + 2 + 2 * b->maxsite > JIT_SITES)
         dc->jit_site_next = 0;
     b->site_hdr = dc->jit_site_next;
-    dc->jit_site_next += 2 + 2 * most;
-    if (b->maxsite[0]) {
-        op_rm(b, 1, 0x8b, RCX, JIT_HART, H_SITE_EPOCH);           /* mov rcx, [epoch] */
-        op_rm(b, 1, 0x3b, RCX, JIT_HART, H_SITE(b->site_hdr));    /* cmp rcx, [header] */
-        b->site_check = jcc_fwd(b, CC_NE);
-        b->site_back = b->p;
-    }
-    for (unsigned i = 0; i < b->maxsite[1]; i++)   /* the stores' slots: emptied */
-        mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(site_first(b, 1) + 2 * i), 0);
+    dc->jit_site_next += 2 + 2 * b->maxsite;
+    op_rm(b, 1, 0x8b, RCX, JIT_HART, H_SITE_EPOCH);           /* mov rcx, [epoch] */
+    op_rm(b, 1, 0x3b, RCX, JIT_HART, H_SITE(b->site_hdr));    /* cmp rcx, [header] */
+    b->site_check = jcc_fwd(b, CC_NE);
+    b->site_back = b->p;
 }
 
 /* The block's head's way out when its slots are of another epoch
- * (rcx = the epoch): empty those its accesses took (the others of its
- * run are other blocks' now or none's), write the header, go back. */
+ * (rcx = the epoch): empty them, write the header, go back. */
 static void emit_sites_refresh(struct jbuf *b)
 {
     patch(b, b->site_check, b->p);
-    for (unsigned i = 0; i < b->nsite[0]; i++)
-        mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(site_first(b, 0) + 2 * i), 0);
+    for (unsigned i = 1; i <= 1 + 2 * b->maxsite; i++)
+        mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(b->site_hdr + i), 0);   /* addend = 0 */
     mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(b->site_hdr), 0);
     op_rm(b, 1, 0x89, RCX, JIT_HART, H_SITE(b->site_hdr));    /* mov [header], rcx */
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(b->site_back - (b->p + 4)));   /* jmp back */
     b->site_check = NULL;
 }
 
-/* The next site cache for a load (store: false) or store of the block,
- * or -1. */
+/* The next site cache for an access of a looping block, or -1. */
 static int site_take(struct jbuf *b, bool store)
 {
-    if (b->nsite[store] == b->maxsite[store])
+    if (b->nsite[store] == b->maxsite)
         return -1;
-    return (int)(site_first(b, store) + 2 * b->nsite[store]++);
+    unsigned first = b->site_hdr + 1;
+    first += (first & 1) ^ store;   /* even for a load, odd for a store */
+    return (int)(first + 2 * b->nsite[store]++);
 }
 
 /* With rax = the address of an access of `span` bytes: when site s
