@@ -131,8 +131,7 @@ struct __attribute__((aligned(64))) dpage {
 #define TLB_SIZE (1 << TLB_BITS)
 #define TLB_SETS 4
 #define JC_SIZE 256   /* jump-cache entries per hart (8 KiB) */
-#define JIT_SITES 4096      /* site caches a hart keeps (64 KiB) */
-#define JIT_BLOCK_SITES 16  /* ... of which one block's loads take at most, and its stores */
+#define JIT_SITES 16  /* site caches of a looping block (256 bytes) */
 #define TLB_SET_SUM 3
 #define TLB_WFILTER_BITS 4096
 enum { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
@@ -242,9 +241,6 @@ struct dcache {
     uint8_t *jit_wwin;
     int jit_fd;
     size_t jit_size, jit_used;
-    unsigned jit_site_next;     /* the next of each hart's jit_site[] a
-                                   translated block takes (wrapping: the
-                                   slots hold facts, not a block's own) */
     size_t jit_populated;       /* mapped up to here (bytes into the buffer;
                                    jit_populate_ahead) */
     bool jit_empty;             /* nothing translated since init or reset */
@@ -365,12 +361,9 @@ struct hart {
     uintptr_t jit_addend[2];    /* host - virtual address of the page the
                                    block's current load [0] and store [1]
                                    group are in, or 0 (jit_x86_64_mem.c) */
-    /* A block's accesses remember their last page from one run to the
-     * next (jit_x86_64_mem.c, "Site caches"): the page's virtual address
-     * and addend (0: none).  Each block's run of them starts with a
-     * header holding the jit_site_epoch they were filled in ({epoch, 0});
-     * jit_sites_invalidate moves the epoch on. */
-    uint64_t jit_site_epoch;    /* odd: never a page's address */
+    /* A looping block's accesses remember their last page from one pass
+     * to the next (jit_x86_64_mem.c, "Site caches"): the page's virtual
+     * address and addend (0: none), good for one run of the block. */
     struct jit_site {
         uint64_t page;
         uintptr_t addend;
@@ -500,18 +493,6 @@ void dcache_fence_i(struct hart *h);
 static inline void jcache_invalidate(struct hart *h)
 {
     h->jc_epoch++;
-}
-
-/* Forget every site cache of h (h->jit_site, jit_x86_64_mem.c): called
- * wherever a data-TLB entry may go or come to mean another page
- * (SFENCE.VMA, satp and PMP writes, memory-map changes, resets: every
- * TLB flush), where a store entry is taken away (wtlb_evict), and where
- * the data set changes (privilege, MPRV, SUM).  Never inside a block:
- * a block that runs a CSR instruction takes no site caches.  On h's own
- * thread. */
-static inline void jit_sites_invalidate(struct hart *h)
-{
-    h->jit_site_epoch += 2;
 }
 
 /* Bring `d` up to h->dgen: compare it with memory; if the page changed,
