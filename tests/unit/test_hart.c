@@ -1443,7 +1443,7 @@ static void test_jit_site_cache_follows_pages(void **state)
     assert_int_equal(hart_get_x(e->h, 11), sum);
 }
 
-/* A site cache is good for one run of its block: S-mode sums a word at
+/* A site cache is good until the TLB is flushed: S-mode sums a word at
  * VA 0x1000 three times in a loop, the page-table entry is changed to
  * another physical page (with the TLB flushed, as SFENCE.VMA does), and
  * the same block runs again: it must read the new page, not the page
@@ -1487,6 +1487,254 @@ static void test_jit_site_cache_emptied_at_entry(void **state)
         assert_int_equal(hart_get_x(h, 11), pass ? 21 : 15);
     }
     assert_true(translated_at(e, RAM));
+}
+
+/* Sets up S-mode code at VA 0x2000 (RAM) that adds the word at VA 0x1000
+ * (`flags`: its PTE's, to RAM + 0x10000, which holds 5; RAM + 0x11000
+ * holds 7) to a1 and spins in S-mode at 0x2008, so that runs of the block
+ * at 0x2000 follow each other with no trap and no change of privilege. */
+static void site_setup(struct env *e, uint64_t flags)
+{
+    static const uint32_t prog[] = {
+        0x00053283,   /* ld t0,0(a0) */
+        0x005585b3,   /* add a1,a1,t0 */
+        0x0000006f,   /* j . */
+    };
+    pmp_update_all(e);
+    map_sv39(e, flags);
+    put64(e, RAM + 0x102000 + 2 * 8, ((RAM >> 12) << 10) | 0x1 | 0x2 | 0x8 | 0x40);
+    put64(e, RAM + 0x10000, 5);
+    put64(e, RAM + 0x11000, 7);
+    for (unsigned i = 0; i < sizeof(prog) / 4; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    put32(e, RAM + 0x3000, 0x0000006f);  /* M-mode handler: j . */
+    e->h->mtvec = RAM + 0x3000;
+    e->h->jit_hot = 1;
+}
+
+/* One run of site_setup's block from 0x2000 with a0 = 0x1000, a1 = 0. */
+static void site_run(struct env *e)
+{
+    hart_set_x(e->h, 10, 0x1000);
+    hart_set_x(e->h, 11, 0);
+    e->h->pc = 0x2000;
+    hart_run(e->h, 1000);
+}
+
+/* A block's site caches are kept from one run to the next (a block that
+ * does not loop has them too), until the TLB is flushed: after three
+ * runs read VA 0x1000's page, its PTE is changed to another physical
+ * page and SFENCE.VMA of the address runs; the next run must read the
+ * new page, not the one its site held; then the same back, with the
+ * whole TLB flushed. */
+static void test_jit_site_cache_kept_until_sfence(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    site_setup(e, 0x1 | 0x2 | 0x40);
+    for (unsigned i = 0; i < 3; i++) {
+        site_run(e);
+        assert_int_equal(hart_get_x(h, 11), 5);
+        assert_int_equal(h->priv, PRV_S);
+        assert_int_equal(h->pc, 0x2008);
+    }
+    assert_true(translated_at(e, RAM));
+    put64(e, RAM + 0x102000 + 1 * 8, (((RAM + 0x11000) >> 12) << 10) | 0x1 | 0x2 | 0x40);
+    tlb_flush_page(h, 0x1000);
+    for (unsigned i = 0; i < 3; i++) {   /* the second fills the site again */
+        site_run(e);
+        assert_int_equal(hart_get_x(h, 11), 7);
+    }
+    /* Back, with the whole TLB flushed (a satp or PMP write). */
+    put64(e, RAM + 0x102000 + 1 * 8, (((RAM + 0x10000) >> 12) << 10) | 0x1 | 0x2 | 0x40);
+    tlb_flush_all(h);
+    site_run(e);
+    assert_int_equal(hart_get_x(h, 11), 5);
+}
+
+/* Blocks share site slots (the ring wraps), but a store must never find
+ * a load's: S-mode code stores to a writable page at VA 0x3000 from one
+ * block, then reads a read-only page at VA 0x1000 from another that takes
+ * the same slots (the ring's cursor set back for each), until its site
+ * holds that page; then the first block stores to VA 0x1000.  The store
+ * must raise a store page fault and leave the page as it was; through
+ * the load's addend it would write a page the guest cannot (copy-on-write
+ * after fork). */
+static void test_jit_store_site_apart_from_loads(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    site_setup(e, 0x1 | 0x2 | 0x40);   /* V R A: read-only */
+    put64(e, RAM + 0x102000 + 3 * 8, (((RAM + 0x12000) >> 12) << 10) | 0xc7);   /* VA 0x3000: RW */
+    put32(e, RAM + 0x100, 0x00b53023);   /* sd a1,0(a0) */
+    put32(e, RAM + 0x104, 0x0000006f);   /* j . */
+    h->dc->jit_site_next = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        hart_set_x(h, 10, 0x3000);
+        hart_set_x(h, 11, 0x1234 + i);
+        h->pc = 0x2100;
+        hart_run(h, 1000);
+        assert_int_equal(h->pc, 0x2104);
+        assert_int_equal(get64(e, RAM + 0x12000), 0x1234 + i);
+    }
+    assert_true(translated_at(e, RAM + 0x100));
+    h->dc->jit_site_next = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        site_run(e);
+        assert_int_equal(hart_get_x(h, 11), 5);
+    }
+    assert_true(translated_at(e, RAM));
+    hart_set_x(h, 10, 0x1000);
+    hart_set_x(h, 11, 0x1234);
+    h->pc = 0x2100;
+    hart_run(h, 1000);
+    assert_int_equal(h->mcause, EXC_STORE_PAGE);
+    assert_int_equal(h->mepc, 0x2100);
+    assert_int_equal(get64(e, RAM + 0x10000), 5);
+}
+
+/* Runs the block at VA `pc` three times (the first fills the TLB, the
+ * second the block's sites) with a0 = 0x1000, a2 = 0x3000, a1 = 0. */
+static void site_runs(struct env *e, uint64_t pc, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        hart_set_x(e->h, 10, 0x1000);
+        hart_set_x(e->h, 12, 0x3000);
+        hart_set_x(e->h, 11, 0);
+        e->h->pc = pc;
+        hart_run(e->h, 1000);
+    }
+}
+
+/* When the ring of site slots wraps, a block may start its run where a
+ * block of the last lap, still translated, started a shorter one.  That
+ * block's refresh after a TLB flush must not pass for the new one's:
+ * block A (one load) takes the ring's start, block B (two loads) takes
+ * it again on the next lap; B fills both its sites, VA 0x3000 is mapped
+ * to another page (SFENCE.VMA of it), A runs (its head refreshes the
+ * shared header), then B runs: its second load must read the new page,
+ * not the one its slot (beyond A's run) held. */
+static void test_jit_site_header_tagged_by_lap(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    site_setup(e, 0x1 | 0x2 | 0x40);
+    put64(e, RAM + 0x102000 + 3 * 8, (((RAM + 0x12000) >> 12) << 10) | 0x1 | 0x2 | 0x40);
+    put64(e, RAM + 0x12000, 100);
+    put64(e, RAM + 0x13000, 200);
+    put32(e, RAM + 0x100, 0x00053583);   /* A: ld a1,0(a0) */
+    put32(e, RAM + 0x104, 0x0000006f);   /*    j . */
+    put32(e, RAM + 0x200, 0x00053283);   /* B: ld t0,0(a0) */
+    put32(e, RAM + 0x204, 0x00063303);   /*    ld t1,0(a2) */
+    put32(e, RAM + 0x208, 0x006285b3);   /*    add a1,t0,t1 */
+    put32(e, RAM + 0x20c, 0x0000006f);   /*    j . */
+    h->dc->jit_site_next = 0;
+    site_runs(e, 0x2100, 3);
+    assert_true(translated_at(e, RAM + 0x100));
+    assert_int_equal(hart_get_x(h, 11), 5);
+    h->dc->jit_site_next = JIT_SITES;    /* B's run wraps to the start */
+    site_runs(e, 0x2200, 3);
+    assert_true(translated_at(e, RAM + 0x200));
+    assert_int_equal(hart_get_x(h, 11), 105);
+    put64(e, RAM + 0x102000 + 3 * 8, (((RAM + 0x13000) >> 12) << 10) | 0x1 | 0x2 | 0x40);
+    tlb_flush_page(h, 0x3000);
+    site_runs(e, 0x2100, 1);
+    assert_int_equal(hart_get_x(h, 11), 5);
+    site_runs(e, 0x2200, 1);
+    assert_int_equal(hart_get_x(h, 11), 205);
+    assert_int_equal(h->pc, 0x220c);
+}
+
+/* The sites' epoch starts again at 1 after 2^23 moves: no header
+ * written at an old epoch 1 may pass then.  The block at VA 0x2000 fills
+ * its site at epoch 1, VA 0x1000 is mapped to another page, and the
+ * SFENCE.VMA of it is the move that wraps the epoch: the next run must
+ * read the new page. */
+static void test_jit_site_epoch_wraps(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    site_setup(e, 0x1 | 0x2 | 0x40);
+    h->jit_site_epoch = 1;
+    for (unsigned i = 0; i < 3; i++) {
+        site_run(e);
+        assert_int_equal(hart_get_x(h, 11), 5);
+    }
+    assert_true(translated_at(e, RAM));
+    assert_int_equal(h->jit_site_epoch, 1);
+    put64(e, RAM + 0x102000 + 1 * 8, (((RAM + 0x11000) >> 12) << 10) | 0x1 | 0x2 | 0x40);
+    h->jit_site_epoch = (1u << JIT_SITE_EPOCH_BITS) - 1;
+    tlb_flush_page(h, 0x1000);
+    assert_int_equal(h->jit_site_epoch, 1);
+    site_run(e);
+    assert_int_equal(hart_get_x(h, 11), 7);
+}
+
+/* A store's site kept from earlier runs must not outlive its page
+ * becoming code: M-mode stores `addi a0,a0,1; ret` to RAM + 0x5000 with
+ * a group of two stores (its site filled on the second of three runs),
+ * calls it after FENCE.I (the page is decoded: its store entry goes),
+ * then stores `addi a0,a0,2` there with the same block and calls it
+ * again.  Through the site, the store would write behind the decoded
+ * page's back (a hart alone in its cache skips FENCE.I's revalidation),
+ * and the call would add 1. */
+static void test_jit_store_site_into_code(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    static const uint32_t prog[] = {
+        0x00542023,   /* 0x00: sw t0,0(s0) */
+        0x00642223,   /* 0x04: sw t1,4(s0) */
+        0x0000006f,   /* 0x08: j . */
+        0x0000100f,   /* 0x0c: fence.i */
+        0x000400e7,   /* 0x10: jalr ra,0(s0) */
+        0x0000006f,   /* 0x14: j . */
+    };
+    for (unsigned i = 0; i < sizeof(prog) / 4; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    put32(e, RAM + 0x3000, 0x0000006f);   /* trap handler: j . */
+    h->mtvec = RAM + 0x3000;
+    h->jit_hot = 1;
+    hart_set_x(h, 8, RAM + 0x5000);
+    hart_set_x(h, 6, 0x00008067);         /* ret */
+    hart_set_x(h, 10, 0);
+    for (unsigned k = 1; k <= 2; k++) {
+        hart_set_x(h, 5, 0x00050513 | k << 20);   /* addi a0,a0,k */
+        for (unsigned i = 0; i < 3; i++) {
+            h->pc = RAM;
+            hart_run(h, 1000);
+            assert_int_equal(h->pc, RAM + 0x08);
+        }
+        h->pc = RAM + 0x0c;
+        hart_run(h, 1000);
+        assert_int_equal(h->pc, RAM + 0x14);
+    }
+    assert_true(translated_at(e, RAM));
+    assert_int_equal(hart_get_x(h, 10), 1 + 2);
+}
+
+/* A site filled through the data set of S-mode with sstatus.SUM = 1 (a
+ * user page, readable then) must not serve the same block after SUM is
+ * cleared: the load must raise a load page fault. */
+static void test_jit_site_cache_emptied_at_set_change(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    site_setup(e, 0x1 | 0x2 | 0x10 | 0x40);   /* V R U A */
+    h->mstatus |= MSTATUS_SUM;
+    hart_update_mode(h);
+    for (unsigned i = 0; i < 3; i++) {
+        site_run(e);
+        assert_int_equal(hart_get_x(h, 11), 5);
+        assert_int_equal(h->pc, 0x2008);
+    }
+    assert_true(translated_at(e, RAM));
+    h->mstatus &= ~MSTATUS_SUM;
+    hart_update_mode(h);
+    site_run(e);
+    assert_int_equal(h->mcause, EXC_LOAD_PAGE);
+    assert_int_equal(h->mepc, 0x2000);
+    assert_int_equal(hart_get_x(h, 11), 0);
 }
 
 /* MULH, MULHU and MULHSU translated inline (MUL/IMUL's rdx, and the
@@ -2600,6 +2848,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_store_group_into_code, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_site_cache_follows_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_site_cache_emptied_at_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_site_cache_kept_until_sfence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_site_cache_emptied_at_set_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_store_site_into_code, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_site_header_tagged_by_lap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_site_epoch_wraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_store_site_apart_from_loads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_dirties_fs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_block_start_fs_off, setup, teardown),

@@ -511,6 +511,7 @@ static void wtlb_evict(struct hart *h, uint64_t ppage)
         uint64_t bit;
         if (!(*tlb_wfilter_word(&h->tlb[m], ppage, &bit) & bit))
             continue;   /* no store entry of the set maps the page */
+        jit_sites_invalidate(h);   /* a store's site may hold it */
         struct tlb_entry *e = h->tlb[m].e[ACC_STORE];
         for (int i = 0; i < TLB_SIZE; i++)
             if (e[i].vtag != ~0ULL && e[i].ppage == ppage)

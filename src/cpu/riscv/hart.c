@@ -25,6 +25,7 @@ struct hart *hart_new(const struct hart_config *cfg)
     h->cfg = *cfg;
     h->cfg.share = NULL;        /* borrowed for hart_new only */
     h->jc_epoch = 1;            /* calloc's zeroed jump-cache entries: epoch 0 */
+    h->jit_site_epoch = 1;      /* calloc's zeroed site headers: epoch 0 */
     h->mem = cfg->mem;
     if (dcache_init(h, cfg->share)) {
         free(h);

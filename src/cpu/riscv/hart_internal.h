@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cpu/riscv/hart.h"
 #include "cpu/riscv/ops.h"
@@ -131,7 +132,9 @@ struct __attribute__((aligned(64))) dpage {
 #define TLB_SIZE (1 << TLB_BITS)
 #define TLB_SETS 4
 #define JC_SIZE 256   /* jump-cache entries per hart (8 KiB) */
-#define JIT_SITES 16  /* site caches of a looping block (256 bytes) */
+#define JIT_SITES 4096      /* site caches a hart keeps (64 KiB) */
+#define JIT_SITE_EPOCH_BITS 24  /* a site header's epoch; the lap above it */
+#define JIT_BLOCK_SITES 16  /* ... of which one block's loads take at most, and its stores */
 #define TLB_SET_SUM 3
 #define TLB_WFILTER_BITS 4096
 enum { ACC_FETCH = 0, ACC_LOAD = 1, ACC_STORE = 2 };
@@ -241,6 +244,13 @@ struct dcache {
     uint8_t *jit_wwin;
     int jit_fd;
     size_t jit_size, jit_used;
+    unsigned jit_site_next;     /* the next of each hart's jit_site[] a
+                                   translated block takes (wrapping: the
+                                   slots hold facts, not a block's own) */
+    uint64_t jit_site_lap;      /* times jit_site_next wrapped: the tag of
+                                   the blocks' headers (never reset, not
+                                   even by jit_reset: a header of a block
+                                   gone must not pass for a new one's) */
     size_t jit_populated;       /* mapped up to here (bytes into the buffer;
                                    jit_populate_ahead) */
     bool jit_empty;             /* nothing translated since init or reset */
@@ -361,9 +371,13 @@ struct hart {
     uintptr_t jit_addend[2];    /* host - virtual address of the page the
                                    block's current load [0] and store [1]
                                    group are in, or 0 (jit_x86_64_mem.c) */
-    /* A looping block's accesses remember their last page from one pass
-     * to the next (jit_x86_64_mem.c, "Site caches"): the page's virtual
-     * address and addend (0: none), good for one run of the block. */
+    /* A block's accesses remember their last page from one run to the
+     * next (jit_x86_64_mem.c, "Site caches"): the page's virtual address
+     * and addend (0: none).  Each block's run of them starts with a
+     * header holding the jit_site_epoch they were filled in, tagged with
+     * the block's lap of the ring ({lap << JIT_SITE_EPOCH_BITS | epoch,
+     * 0}); jit_sites_invalidate moves the epoch on. */
+    uint64_t jit_site_epoch;    /* odd, below 2^JIT_SITE_EPOCH_BITS */
     struct jit_site {
         uint64_t page;
         uintptr_t addend;
@@ -493,6 +507,24 @@ void dcache_fence_i(struct hart *h);
 static inline void jcache_invalidate(struct hart *h)
 {
     h->jc_epoch++;
+}
+
+/* Forget every site cache of h (h->jit_site, jit_x86_64_mem.c): called
+ * wherever a data-TLB entry may go or come to mean another page
+ * (SFENCE.VMA, satp and PMP writes, memory-map changes, resets: every
+ * TLB flush), where a store entry is taken away (wtlb_evict), and where
+ * the data set changes (privilege, MPRV, SUM).  Never inside a block:
+ * a block that runs a CSR instruction takes no site caches.  On h's own
+ * thread. */
+static inline void jit_sites_invalidate(struct hart *h)
+{
+    h->jit_site_epoch += 2;
+    if (unlikely(h->jit_site_epoch >> JIT_SITE_EPOCH_BITS)) {
+        /* Every 2^23 moves: start again at 1, with no header left that
+         * an old epoch's run of slots could pass with. */
+        h->jit_site_epoch = 1;
+        memset(h->jit_site, 0, sizeof(h->jit_site));
+    }
 }
 
 /* Bring `d` up to h->dgen: compare it with memory; if the page changed,

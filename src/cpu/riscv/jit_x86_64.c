@@ -1303,8 +1303,8 @@ static bool translate(struct hart *h, struct dpage *dp, unsigned off)
     uint8_t *entry = b.p;
     emit_prologue(&b);
     jit_regs_plan(h, &b, dp, off);
+    jit_sites_init(&b, dc);
     if (b.ra.loops) {
-        jit_sites_init(&b);
         jit_regs_loop_head(&b);
         b.loop = b.p;
     }

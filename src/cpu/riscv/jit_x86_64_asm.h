@@ -110,9 +110,14 @@ struct jbuf {
         uint32_t count;     /* instructions retired, the branch's included */
     } *exits;
     unsigned nexit;
-    /* A looping block's site caches (jit_x86_64_mem.c): the first
-     * `nsite` of h->jit_site[] are taken, `maxsite` may be (0: none). */
-    unsigned nsite, maxsite;
+    /* The block's site caches (jit_x86_64_mem.c): h->jit_site[site_hdr]
+     * is their header; of the 2 * maxsite + 1 slots after it, loads
+     * take nsite[0] of the even ones, stores nsite[1] of the odd ones,
+     * maxsite each at most (0: none); site_check is the head's jump to
+     * emit_sites_refresh (NULL: none), site_back where that returns
+     * to. */
+    unsigned nsite[2], maxsite, site_hdr;
+    uint8_t *site_check, *site_back;
     bool fs_on;         /* mstatus.FS tested on since the last CSR call */
     bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */
 };
@@ -449,10 +454,12 @@ static inline void jit_group_written(struct jbuf *b, unsigned rd)
  * cause or 0); the caller stores and reloads held registers around it. */
 void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t count,
                    uint8_t *epi);
-/* At a looping block's head, before the loop's start (so on both ways
- * in): size its site caches from its planned instructions and empty
- * them. */
-void jit_sites_init(struct jbuf *b);
+/* At a block's head, before a loop's start (so on both ways in): size
+ * its site caches from its planned instructions, take them from dc's
+ * ring, and check their epoch (emptied out of line, by jit_emit_cold,
+ * when the header is not h->jit_site_epoch tagged with the block's lap
+ * of the ring).  Clobbers rcx. */
+void jit_sites_init(struct jbuf *b, struct dcache *dc);
 /* After the block's last exit: the ways out of line its loads and
  * stores left (b->cold); their faults leave through `epi`, the shared
  * epilogue. */

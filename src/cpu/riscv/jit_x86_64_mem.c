@@ -210,45 +210,104 @@ static bool group_kind(unsigned op, unsigned k)
 
 #define H_ADDEND(k) hoff(offsetof(struct hart, jit_addend) + 8 * (k))
 
-/* Site caches.  In a block that loops to its own start, a load or store
- * (or a group's first) runs again on each pass, and its address is
- * usually in the page it was in last time: a list's nodes, an array, the
- * stack.  Such an access keeps that page and its addend in a slot of
- * h->jit_site[] and tests them before the TLB probe: an xor and a
- * compare of the address with the page, and a test of the addend.  None
- * of that waits for a load that depends on the address, so a load that
- * hits reads its data straight from the address; through the TLB it
- * waits for the entry's index, then the entry, then the data.
+/* Site caches.  A load or store (or a group's first) runs again on each
+ * pass of a loop and each run of its block, and its address is usually
+ * in the page it was in last time: a list's nodes, an array, the stack,
+ * a state machine's tables.  Such an access keeps that page and its
+ * addend (from a load or a store TLB entry, as the access is) in a slot
+ * of h->jit_site[] and tests them before the TLB probe:
+ * an xor and a compare of the address with the page, and a test of the
+ * addend.  None of that waits for a load that depends on the address,
+ * so a load that hits reads its data straight from the address; through
+ * the TLB it waits for the entry's index, then the entry, then the data.
  * CoreMark's list loops chase pointers, each load's address the last
  * one's data.  The probe fills the slot when it hits.
- * A slot is good for one run of the block, as a group's addend is (see
- * below): the block's head empties its slots on both ways in, and a
- * block with a CSR instruction (sstatus.SUM and MXR change what may be
- * read, and the data TLB set with them) takes none. */
+ *
+ * A slot holds a fact about the address space (this page may be read,
+ * or written, through this addend), true until a TLB flush, a store
+ * entry's removal or a change of the data set (jit_sites_invalidate
+ * moves h->jit_site_epoch on at each), not a fact about its block: so
+ * blocks take slots from a ring shared by the code cache
+ * (dc->jit_site_next, the same index in every hart's array), and two
+ * blocks that come to share one only miss more.  Loads take even slots
+ * and stores odd ones, so that a store never finds a load's fact (a
+ * read-only page: copy-on-write after fork, a page of code).  Each block's run of
+ * slots starts with a header, {the epoch they were filled in, tagged
+ * with the block's lap of the ring, 0}; the block's head compares it
+ * with the tagged epoch on both ways in and, when they differ, empties
+ * the slots and writes the header (out of line, jit_emit_cold).  The epoch is odd, so a header read as another block's
+ * slot never holds a page, and its addend of 0 misses anyway.  Nothing
+ * inside a block moves the epoch but a CSR instruction (sstatus.SUM and
+ * MXR change what may be read, and the data TLB set with them): a block
+ * with one takes no slots. */
 #define H_SITE(s) hoff(offsetof(struct hart, jit_site) + sizeof(struct jit_site) * (s))
 #define H_SITE_ADDEND(s) (H_SITE(s) + (int32_t)offsetof(struct jit_site, addend))
+#define H_SITE_EPOCH hoff(offsetof(struct hart, jit_site_epoch))
 
-void jit_sites_init(struct jbuf *b)
+void jit_sites_init(struct jbuf *b, struct dcache *dc)
 {
-    unsigned o = b->start, n = 0;
-    b->nsite = b->maxsite = 0;
+    unsigned o = b->start, n[2] = { 0, 0 };
+    b->nsite[0] = b->nsite[1] = b->maxsite = 0;
+    b->site_check = NULL;
     for (unsigned k = 0; k < b->plan.n && o < 4096; k++) {   /* plan_walk's instructions */
         struct insn tmp;
         const struct insn *x = dcache_slot_insn(b->dp, o, &tmp);
         if (op_is_csr(x->op))
             return;
-        n += is_int_load(x->op) || is_store(x->op);
+        n[0] += is_int_load(x->op);
+        n[1] += is_store(x->op);
         o += 2u * x->len;
     }
-    b->maxsite = n < JIT_SITES ? n : JIT_SITES;
-    for (unsigned i = 0; i < b->maxsite; i++)
-        mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(i), 0);   /* jit_site[i].addend = 0 */
+    unsigned most = n[0] > n[1] ? n[0] : n[1];
+    if (!most)
+        return;
+    b->maxsite = most < JIT_BLOCK_SITES ? most : JIT_BLOCK_SITES;
+    /* The header, then 2 * maxsite + 1 slots: maxsite even and odd ones
+     * whatever the parity they start at. */
+    if (dc->jit_site_next + 2 + 2 * b->maxsite > JIT_SITES) {
+        dc->jit_site_next = 0;
+        dc->jit_site_lap++;
+    }
+    b->site_hdr = dc->jit_site_next;
+    dc->jit_site_next += 2 + 2 * b->maxsite;
+    /* The header is tagged with the lap: after a wrap, a block of this
+     * lap may start its run where one of an earlier lap (still in the
+     * code cache) started a shorter one.  Refreshed by that block, an
+     * untagged header would pass for this one's with its further slots
+     * left from an old epoch. */
+    uint64_t tag = dc->jit_site_lap << JIT_SITE_EPOCH_BITS;
+    if (tag) {
+        mov_imm64(b, RCX, tag);
+        op_rm(b, 1, 0x03, RCX, JIT_HART, H_SITE_EPOCH);       /* add rcx, [epoch] */
+    } else {
+        op_rm(b, 1, 0x8b, RCX, JIT_HART, H_SITE_EPOCH);       /* mov rcx, [epoch] */
+    }
+    op_rm(b, 1, 0x3b, RCX, JIT_HART, H_SITE(b->site_hdr));    /* cmp rcx, [header] */
+    b->site_check = jcc_fwd(b, CC_NE);
+    b->site_back = b->p;
+}
+
+/* The block's head's way out when its slots are of another epoch
+ * (rcx = the tagged epoch): empty them, write the header, go back. */
+static void emit_sites_refresh(struct jbuf *b)
+{
+    patch(b, b->site_check, b->p);
+    for (unsigned i = 1; i <= 1 + 2 * b->maxsite; i++)
+        mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(b->site_hdr + i), 0);   /* addend = 0 */
+    mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(b->site_hdr), 0);
+    op_rm(b, 1, 0x89, RCX, JIT_HART, H_SITE(b->site_hdr));    /* mov [header], rcx */
+    b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(b->site_back - (b->p + 4)));   /* jmp back */
+    b->site_check = NULL;
 }
 
 /* The next site cache for an access of a looping block, or -1. */
-static int site_take(struct jbuf *b)
+static int site_take(struct jbuf *b, bool store)
 {
-    return b->nsite < b->maxsite ? (int)b->nsite++ : -1;
+    if (b->nsite[store] == b->maxsite)
+        return -1;
+    unsigned first = b->site_hdr + 1;
+    first += (first & 1) ^ store;   /* even for a load, odd for a store */
+    return (int)(first + 2 * b->nsite[store]++);
 }
 
 /* With rax = the address of an access of `span` bytes: when site s
@@ -379,7 +438,7 @@ static void emit_access(struct jbuf *b, const struct insn *in, int group, unsign
         unsigned span = (unsigned)(g->hi - g->lo);
         c->lo = g->lo;
         c->hi = g->hi;
-        c->site = site_take(b);
+        c->site = site_take(b, k);
         emit_ea_at(b, in->rs1, g->lo);
         c->ra = b->ra;
         if (c->site >= 0) {
@@ -405,7 +464,7 @@ static void emit_access(struct jbuf *b, const struct insn *in, int group, unsign
         unsigned size = mem_size(in->op);
         emit_ea(b, in);
         c->ra = b->ra;
-        c->site = site_take(b);
+        c->site = site_take(b, k);
         if (c->site >= 0) {
             c->kind = COLD_PROBE;
             emit_site_probe(b, c->site, size, c->jumps);
@@ -427,6 +486,8 @@ static void jmp_to(struct jbuf *b, uint8_t *to)
 
 void jit_emit_cold(struct jbuf *b, uint8_t *epi)
 {
+    if (b->site_check)
+        emit_sites_refresh(b);
     for (unsigned i = 0; i < b->ncold; i++) {
         const struct jcold *c = &b->cold[i];
         const struct insn *in = &c->in;

@@ -41,6 +41,7 @@ void tlb_flush_all(struct hart *h)
     for (int m = 0; m < TLB_SETS; m++)
         tlb_flush_set(&h->tlb[m]);
     jcache_invalidate(h);
+    jit_sites_invalidate(h);
 }
 
 static inline unsigned set_index(unsigned priv)
@@ -52,6 +53,7 @@ void tlb_flush_page(struct hart *h, uint64_t va)
 {
     uint64_t vpn = va >> 12;
     jcache_invalidate(h);
+    jit_sites_invalidate(h);
     for (int m = 0; m < TLB_SETS; m++) {
         if ((unsigned)m == set_index(PRV_M))
             continue;   /* M-mode entries are untranslated */
@@ -77,7 +79,10 @@ void hart_update_mode(struct hart *h)
     if (h->itlb != &h->tlb[set_index(h->priv)])
         jcache_invalidate(h);
     h->itlb = &h->tlb[set_index(h->priv)];
-    h->dtlb = &h->tlb[dp == PRV_S && (h->mstatus & MSTATUS_SUM) ? TLB_SET_SUM : set_index(dp)];
+    struct tlb_set *d = &h->tlb[dp == PRV_S && (h->mstatus & MSTATUS_SUM) ? TLB_SET_SUM : set_index(dp)];
+    if (h->dtlb != d)
+        jit_sites_invalidate(h);
+    h->dtlb = d;
 }
 
 static int page_fault(int acc)
