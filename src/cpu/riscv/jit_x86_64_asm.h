@@ -73,6 +73,7 @@ struct jcold {
     uint8_t kind;          /* what it does first (jit_x86_64_mem.c) */
     int32_t lo, hi;        /* a group's span */
     int32_t addend;        /* where a group keeps its addend (rbx-relative) */
+    bool ea_cold;          /* rax (the address) is computed here, not inline */
 };
 
 struct jbuf {

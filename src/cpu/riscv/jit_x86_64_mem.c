@@ -381,21 +381,23 @@ static int mem_group(struct jbuf *b, const struct insn *in, int32_t off, uint32_
     return GROUP_START;
 }
 
-/* The load itself, from [rax + index + disp] (index: rcx or rdx, the
- * page's addend) into x[rd]'s register or rcx, and x[rd] set from it. */
-static void emit_load_value(struct jbuf *b, const struct insn *in, int index, int32_t disp)
+/* The load itself, from [base + index + disp] (base: rax or x[rs1]'s
+ * register; index: rcx or rdx, the page's addend) into x[rd]'s register
+ * or rcx, and x[rd] set from it. */
+static void emit_load_value(struct jbuf *b, const struct insn *in, int base, int index,
+                            int32_t disp)
 {
     int t = jit_dst_x(b, in->rd, 33);
     if (t == RAX)
         t = RCX;
     switch (in->op) {
-    case OP_LB:  op_rmx2(b, 1, 0xbe, t, RAX, index, disp); break;   /* movsx t, byte */
-    case OP_LBU: op_rmx2(b, 0, 0xb6, t, RAX, index, disp); break;   /* movzx t32, byte */
-    case OP_LH:  op_rmx2(b, 1, 0xbf, t, RAX, index, disp); break;   /* movsx t, word */
-    case OP_LHU: op_rmx2(b, 0, 0xb7, t, RAX, index, disp); break;   /* movzx t32, word */
-    case OP_LW:  op_rmx(b, 1, 0x63, t, RAX, index, disp); break;    /* movsxd t, dword */
-    case OP_LWU: op_rmx(b, 0, 0x8b, t, RAX, index, disp); break;    /* mov t32, dword */
-    default:     op_rmx(b, 1, 0x8b, t, RAX, index, disp); break;    /* mov t, qword */
+    case OP_LB:  op_rmx2(b, 1, 0xbe, t, base, index, disp); break;   /* movsx t, byte */
+    case OP_LBU: op_rmx2(b, 0, 0xb6, t, base, index, disp); break;   /* movzx t32, byte */
+    case OP_LH:  op_rmx2(b, 1, 0xbf, t, base, index, disp); break;   /* movsx t, word */
+    case OP_LHU: op_rmx2(b, 0, 0xb7, t, base, index, disp); break;   /* movzx t32, word */
+    case OP_LW:  op_rmx(b, 1, 0x63, t, base, index, disp); break;    /* movsxd t, dword */
+    case OP_LWU: op_rmx(b, 0, 0x8b, t, base, index, disp); break;    /* mov t32, dword */
+    default:     op_rmx(b, 1, 0x8b, t, base, index, disp); break;    /* mov t, qword */
     }
     if (t == RCX)
         jit_put_x(b, RCX, in->rd);
@@ -403,7 +405,8 @@ static void emit_load_value(struct jbuf *b, const struct insn *in, int index, in
         jit_dst_done(b, t, in->rd);
 }
 
-static void emit_store_value(struct jbuf *b, const struct insn *in, int index, int32_t disp);
+static void emit_store_value(struct jbuf *b, const struct insn *in, int base, int index,
+                             int32_t disp);
 
 /* What an out-of-line way does first: the slow path (after the TLB
  * probe's miss); the TLB probe (after a site cache's or a group
@@ -425,11 +428,30 @@ enum { COLD_SLOW, COLD_PROBE, COLD_SPAN, COLD_SPAN_MISS };
  * - GROUP_JOIN: a test of the kept addend and the access at rax + rdx
  *   (rdx = the addend); when it is 0, the access's own probe out of
  *   line.
+ * Each hit's access is made from x[rs1]'s register instead of rax when
+ * x[rs1] has one (access_hit); a join then computes no rax inline.
  * One record per guest instruction: a block takes at most
  * JIT_MAX_INSNS. */
+/* An access's inline hit, at x[rs1] + imm + index (index: rcx or rdx,
+ * the page's addend): from x[rs1]'s register when it has one, so that
+ * the add into rax (the probe's address) is not on the way from x[rs1]
+ * to the data (a list's next pointer at an offset, each node's address
+ * the last one's data); else at rax + index + disp_rax (rax + disp_rax:
+ * x[rs1] + imm). */
+static void access_hit(struct jbuf *b, const struct insn *in,
+                       void (*access)(struct jbuf *, const struct insn *, int, int, int32_t),
+                       int index, int32_t disp_rax)
+{
+    int h = jit_host_x(b, in->rs1);
+    if (h >= 0)
+        access(b, in, h, index, in->imm);
+    else
+        access(b, in, RAX, index, disp_rax);
+}
+
 static void emit_access(struct jbuf *b, const struct insn *in, int group, unsigned k,
                         int32_t off, uint32_t count, int32_t tlb,
-                        void (*access)(struct jbuf *, const struct insn *, int, int32_t))
+                        void (*access)(struct jbuf *, const struct insn *, int, int, int32_t))
 {
     struct jcold *c = &b->cold[b->ncold++];
     *c = (struct jcold){ .in = *in, .off = off, .count = count, .site = -1 };
@@ -451,15 +473,19 @@ static void emit_access(struct jbuf *b, const struct insn *in, int group, unsign
             op_rm(b, 1, 0x89, RCX, JIT_HART, g->addend);    /* mov [jit_addend], rcx */
         }
         c->addend = g->addend;
-        access(b, in, RCX, in->imm - g->lo);
+        access_hit(b, in, access, RCX, in->imm - g->lo);
     } else if (group == GROUP_JOIN) {
-        emit_ea(b, in);
+        /* With x[rs1] in a register the hit needs no rax: the way out
+         * computes it (the same register state there). */
+        c->ea_cold = jit_host_x(b, in->rs1) >= 0;
+        if (!c->ea_cold)
+            emit_ea(b, in);
         c->ra = b->ra;
         c->kind = COLD_PROBE;
         op_rm(b, 1, 0x8b, RDX, JIT_HART, b->grp[k].addend);  /* mov rdx, [addend] */
         op_rr(b, 1, 0x85, RDX, RDX);                       /* test rdx, rdx */
         c->jumps[0] = jcc_fwd(b, CC_E);
-        access(b, in, RDX, 0);
+        access_hit(b, in, access, RDX, 0);
     } else {
         unsigned size = mem_size(in->op);
         emit_ea(b, in);
@@ -472,7 +498,7 @@ static void emit_access(struct jbuf *b, const struct insn *in, int group, unsign
             c->kind = COLD_SLOW;
             c->jumps[0] = emit_tlb(b, tlb, size, true);
         }
-        access(b, in, RCX, 0);
+        access_hit(b, in, access, RCX, 0);
     }
     c->hit = b->ra;
     c->back = b->p;
@@ -497,13 +523,15 @@ void jit_emit_cold(struct jbuf *b, uint8_t *epi)
             if (c->jumps[j])
                 patch(b, c->jumps[j], b->p);
         b->ra = c->ra;      /* rax = the address (a span's start), as at the jumps */
+        if (c->ea_cold)
+            emit_ea(b, in);
         int32_t tlb = store ? TLB_STORE : TLB_LOAD;
-        void (*access)(struct jbuf *, const struct insn *, int, int32_t) =
+        void (*access)(struct jbuf *, const struct insn *, int, int, int32_t) =
             store ? emit_store_value : emit_load_value;
         if (c->kind == COLD_SPAN) {
             uint8_t *miss = emit_tlb(b, tlb, (unsigned)(c->hi - c->lo), true);
             emit_site_fill(b, c->site);
-            access(b, in, RCX, in->imm - c->lo);
+            access(b, in, RAX, RCX, in->imm - c->lo);
             jmp_to(b, c->back);
             patch(b, miss, b->p);
             b->ra = c->ra;
@@ -516,7 +544,7 @@ void jit_emit_cold(struct jbuf *b, uint8_t *epi)
             uint8_t *miss = emit_tlb(b, tlb, size, true);
             if (c->kind == COLD_PROBE && c->site >= 0)
                 emit_site_fill(b, c->site);
-            access(b, in, RCX, 0);
+            access(b, in, RAX, RCX, 0);
             jmp_to(b, c->back);
             patch(b, miss, b->p);
             b->ra = c->ra;
@@ -557,7 +585,8 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
 /* The store itself, of x[rs2] (or f[rs2]) to [rax + index + disp]
  * (index: rcx or rdx, the page's addend; the value goes through the
  * other when x[rs2] is not held). */
-static void emit_store_value(struct jbuf *b, const struct insn *in, int index, int32_t disp)
+static void emit_store_value(struct jbuf *b, const struct insn *in, int base, int index,
+                             int32_t disp)
 {
     unsigned size = mem_size(in->op);
     bool fp = op_is_fp_mem(in->op);
@@ -574,11 +603,11 @@ static void emit_store_value(struct jbuf *b, const struct insn *in, int index, i
     case 1:                                                 /* mov [...], v8 */
         if (v == RSI || v == RDI || v == RBP)
             b1(b, 0x40);                                    /* sil/dil/bpl, not dh/bh/ch */
-        op_rmx(b, 0, 0x88, v, RAX, index, disp);
+        op_rmx(b, 0, 0x88, v, base, index, disp);
         break;
-    case 2: b1(b, 0x66); op_rmx(b, 0, 0x89, v, RAX, index, disp); break;
-    case 4: op_rmx(b, 0, 0x89, v, RAX, index, disp); break;
-    default: op_rmx(b, 1, 0x89, v, RAX, index, disp); break;
+    case 2: b1(b, 0x66); op_rmx(b, 0, 0x89, v, base, index, disp); break;
+    case 4: op_rmx(b, 0, 0x89, v, base, index, disp); break;
+    default: op_rmx(b, 1, 0x89, v, base, index, disp); break;
     }
 }
 
