@@ -1554,7 +1554,8 @@ static void test_jit_site_cache_kept_until_sfence(void **state)
 
 /* Blocks share site slots (the ring wraps), but a store must never find
  * a load's: S-mode code stores to a writable page at VA 0x3000 from one
- * block, then reads a read-only page at VA 0x1000 from another that takes
+ * block (a loop, one pass a run: only a looping block's stores take
+ * sites), then reads a read-only page at VA 0x1000 from another that takes
  * the same slots (the ring's cursor set back for each), until its site
  * holds that page; then the first block stores to VA 0x1000.  The store
  * must raise a store page fault and leave the page as it was; through
@@ -1566,15 +1567,18 @@ static void test_jit_store_site_apart_from_loads(void **state)
     struct hart *h = e->h;
     site_setup(e, 0x1 | 0x2 | 0x40);   /* V R A: read-only */
     put64(e, RAM + 0x102000 + 3 * 8, (((RAM + 0x12000) >> 12) << 10) | 0xc7);   /* VA 0x3000: RW */
-    put32(e, RAM + 0x100, 0x00b53023);   /* sd a1,0(a0) */
-    put32(e, RAM + 0x104, 0x0000006f);   /* j . */
+    put32(e, RAM + 0x100, 0x00b53023);   /* loop: sd a1,0(a0) */
+    put32(e, RAM + 0x104, 0xfff60613);   /* addi a2,a2,-1 */
+    put32(e, RAM + 0x108, 0xfe061ce3);   /* bnez a2,loop */
+    put32(e, RAM + 0x10c, 0x0000006f);   /* j . */
     h->dc->jit_site_next = 0;
     for (unsigned i = 0; i < 3; i++) {
         hart_set_x(h, 10, 0x3000);
         hart_set_x(h, 11, 0x1234 + i);
+        hart_set_x(h, 12, 1);
         h->pc = 0x2100;
         hart_run(h, 1000);
-        assert_int_equal(h->pc, 0x2104);
+        assert_int_equal(h->pc, 0x210c);
         assert_int_equal(get64(e, RAM + 0x12000), 0x1234 + i);
     }
     assert_true(translated_at(e, RAM + 0x100));
@@ -1586,6 +1590,7 @@ static void test_jit_store_site_apart_from_loads(void **state)
     assert_true(translated_at(e, RAM));
     hart_set_x(h, 10, 0x1000);
     hart_set_x(h, 11, 0x1234);
+    hart_set_x(h, 12, 1);
     h->pc = 0x2100;
     hart_run(h, 1000);
     assert_int_equal(h->mcause, EXC_STORE_PAGE);
@@ -1672,7 +1677,8 @@ static void test_jit_site_epoch_wraps(void **state)
 
 /* A store's site kept from earlier runs must not outlive its page
  * becoming code: M-mode stores `addi a0,a0,1; ret` to RAM + 0x5000 with
- * a group of two stores (its site filled on the second of three runs),
+ * a group of two stores in a loop that makes one pass a run (its site
+ * filled on the second of three runs),
  * calls it after FENCE.I (the page is decoded: its store entry goes),
  * then stores `addi a0,a0,2` there with the same block and calls it
  * again.  Through the site, the store would write behind the decoded
@@ -1683,12 +1689,14 @@ static void test_jit_store_site_into_code(void **state)
     struct env *e = *state;
     struct hart *h = e->h;
     static const uint32_t prog[] = {
-        0x00542023,   /* 0x00: sw t0,0(s0) */
+        0x00542023,   /* 0x00: loop: sw t0,0(s0) */
         0x00642223,   /* 0x04: sw t1,4(s0) */
-        0x0000006f,   /* 0x08: j . */
-        0x0000100f,   /* 0x0c: fence.i */
-        0x000400e7,   /* 0x10: jalr ra,0(s0) */
-        0x0000006f,   /* 0x14: j . */
+        0xfff60613,   /* 0x08: addi a2,a2,-1 */
+        0xfe061ae3,   /* 0x0c: bnez a2,loop (one pass a run) */
+        0x0000006f,   /* 0x10: j . */
+        0x0000100f,   /* 0x14: fence.i */
+        0x000400e7,   /* 0x18: jalr ra,0(s0) */
+        0x0000006f,   /* 0x1c: j . */
     };
     for (unsigned i = 0; i < sizeof(prog) / 4; i++)
         put32(e, RAM + 4 * i, prog[i]);
@@ -1701,13 +1709,14 @@ static void test_jit_store_site_into_code(void **state)
     for (unsigned k = 1; k <= 2; k++) {
         hart_set_x(h, 5, 0x00050513 | k << 20);   /* addi a0,a0,k */
         for (unsigned i = 0; i < 3; i++) {
+            hart_set_x(h, 12, 1);
             h->pc = RAM;
             hart_run(h, 1000);
-            assert_int_equal(h->pc, RAM + 0x08);
+            assert_int_equal(h->pc, RAM + 0x10);
         }
-        h->pc = RAM + 0x0c;
+        h->pc = RAM + 0x14;
         hart_run(h, 1000);
-        assert_int_equal(h->pc, RAM + 0x14);
+        assert_int_equal(h->pc, RAM + 0x1c);
     }
     assert_true(translated_at(e, RAM));
     assert_int_equal(hart_get_x(h, 10), 1 + 2);

@@ -117,7 +117,9 @@ static uint64_t jit_divrem(uint64_t a, uint64_t b, uint32_t op)
  * these. */
 #define JIT_STUB_CHAIN 64
 #define JIT_STUB_LEAVE 448   /* back to the interpreter at rcx, charged */
-#define JIT_STUB_EXC 512
+#define JIT_STUB_EXC 512   /* then the site stubs (JIT_STUB_SITE, jit_x86_64_asm.h) */
+#define JIT_STUB_LINK 2048  /* a linked exit's resolver (emit_link_stub); then
+                               the slow paths' thunks (JIT_STUB_MEM) */
 
 /* The chain's budget and its page's virtual address live in the hart,
  * not in host registers: the callee-saved ones hold guest registers
@@ -605,19 +607,35 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     uint8_t *spent = jcc_fwd(b, CC_LE);
     while (((uintptr_t)b->p + 1) & 3)
         b1(b, 0x90);                        /* nop: the rel32 4-aligned (patch_site) */
-    uint8_t *site = b->p;
     b1(b, 0xe9); b4(b, 0);                                 /* jmp resolve (patched) */
-    mov_imm64(b, RDI, (uint64_t)(uintptr_t)&b->dp->insn[abs >> 1]);
-    mov_imm64(b, RSI, (uint64_t)(uintptr_t)site);
-    op_rm(b, 1, 0x8d, RDX, JIT_HART, -JIT_H_BIAS);        /* rdx = h */
-    call_abs(b, (const void *)jit_link);
-    b1(b, 0x48); b1(b, 0x85); b1(b, 0xc0);                 /* test rax, rax */
-    uint8_t *none = jcc_fwd(b, CC_E);
-    b1(b, 0xff); b1(b, 0xe0);                              /* jmp rax */
-    patch(b, none, b->p);
+    uint8_t *link = jit_epilogue(h) + JIT_STUB_LINK;
+    b1(b, 0xe8); b4(b, (uint32_t)(int32_t)(link - (b->p + 4)));   /* resolve: call link stub */
+    b8(b, (uint64_t)(uintptr_t)&b->dp->insn[abs >> 1]);  /* the target's slot */
     patch(b, spent, b->p);
     lea_vpc(b, RCX, rel);
     emit_leave_at_rcx(b, jit_epilogue(h));
+}
+
+/* The linked exits' shared resolver, called from the instruction after
+ * the exit's jmp (its `site`, 5 bytes before) with the target's slot in
+ * the 8 bytes after the call: jit_link(slot, site, h); into the entry
+ * it returns, else back past the slot (the exit's way to leave).  The
+ * exit's registers are written back, so r12 (callee-saved: it outlives
+ * the call) can hold the return address.  A call and a slot in every
+ * exit instead of the call's arguments: 13 bytes, not 47. */
+static void emit_link_stub(struct jbuf *b)
+{
+    b1(b, 0x41); b1(b, 0x5c);                               /* pop r12 */
+    op_rm(b, 1, 0x8b, RDI, R12, 0);                         /* mov rdi, [r12]: slot */
+    op_rm(b, 1, 0x8d, RSI, R12, -10);                       /* lea rsi, [r12 - 10]: site */
+    op_rm(b, 1, 0x8d, RDX, JIT_HART, -JIT_H_BIAS);          /* rdx = h */
+    call_abs(b, (const void *)jit_link);
+    b1(b, 0x48); b1(b, 0x85); b1(b, 0xc0);                  /* test rax, rax */
+    uint8_t *none = jcc_fwd(b, CC_E);
+    b1(b, 0xff); b1(b, 0xe0);                               /* jmp rax */
+    patch(b, none, b->p);
+    op_rm(b, 1, 0x8d, RAX, R12, 8);                         /* lea rax, [r12 + 8] */
+    b1(b, 0xff); b1(b, 0xe0);                               /* jmp rax */
 }
 
 /* Jump back to the start of a block that loops (b->loop), its guest
@@ -1165,6 +1183,23 @@ int jit_init(struct dcache *dc)
     }
     b.p = dc->jit_code + JIT_STUB_EXC;
     emit_exc_stub(&b, dc->jit_code);
+    for (unsigned store = 0; store < 2; store++)
+        for (unsigned size = 1; size <= 8; size *= 2) {
+            uint8_t *at = dc->jit_code + jit_site_stub_off(store, size);
+            b.p = at;
+            jit_emit_site_stub(&b, store, size);
+            if (b.p > at + JIT_SITE_STUB_SIZE) {   /* the stubs overlap: a bug */
+                jit_destroy(dc);
+                return -1;
+            }
+        }
+    b.p = dc->jit_code + JIT_STUB_LINK;
+    emit_link_stub(&b);
+    if (b.p > dc->jit_code + JIT_STUB_MEM) {
+        jit_destroy(dc);
+        return -1;
+    }
+    jit_emit_mem_thunks(&b, dc->jit_code);
     (void)madvise(dc->jit_wwin, JIT_STUBS, MADV_DONTNEED);
     dc->jit_region = 0;
     dc->jit_populated = JIT_STUBS;

@@ -74,6 +74,7 @@ struct jcold {
     int32_t lo, hi;        /* a group's span */
     int32_t addend;        /* where a group keeps its addend (rbx-relative) */
     bool ea_cold;          /* rax (the address) is computed here, not inline */
+    uint8_t *retry;        /* a lone access's inline access (after its site's probe) */
 };
 
 struct jbuf {
@@ -112,12 +113,12 @@ struct jbuf {
     } *exits;
     unsigned nexit;
     /* The block's site caches (jit_x86_64_mem.c): h->jit_site[site_hdr]
-     * is their header; of the 2 * maxsite + 1 slots after it, loads
-     * take nsite[0] of the even ones, stores nsite[1] of the odd ones,
-     * maxsite each at most (0: none); site_check is the head's jump to
+     * is their header; of the slots after it, loads take nsite[0] of
+     * the even ones, stores nsite[1] of the odd ones, maxsite[k] each at
+     * most (0: none); site_check is the head's jump to
      * emit_sites_refresh (NULL: none), site_back where that returns
      * to. */
-    unsigned nsite[2], maxsite, site_hdr;
+    unsigned nsite[2], maxsite[2], site_hdr;
     uint8_t *site_check, *site_back;
     bool fs_on;         /* mstatus.FS tested on since the last CSR call */
     bool fs_dirty;      /* ... and set Dirty (jit_x86_64_fp.c) */
@@ -384,6 +385,13 @@ static inline void setcc_store(struct jbuf *b, uint8_t cc, unsigned rd)
     jit_put_x(b, RAX, rd);
 }
 
+/* A thunk for call_abs's callee: jmp to it through rax (12 bytes). */
+static inline void call_abs_thunk(struct jbuf *b, const void *fn)
+{
+    mov_imm64(b, RAX, (uint64_t)(uintptr_t)fn);
+    b1(b, 0xff); b1(b, 0xe0);                /* jmp rax */
+}
+
 /* Through rax: free at every call (results come back in it), while r11
  * may hold a guest register until jit_regs_writeback. */
 static inline void call_abs(struct jbuf *b, const void *fn)
@@ -461,6 +469,24 @@ void jit_emit_load(struct jbuf *b, const struct insn *in, int32_t off, uint32_t 
  * when the header is not h->jit_site_epoch tagged with the block's lap
  * of the ring).  Clobbers rcx. */
 void jit_sites_init(struct jbuf *b, struct dcache *dc);
+/* The stubs' page holds, at jit_site_stub_off(store, size) from the
+ * buffer's start, the way out of a lone load's or store's site miss
+ * (`size` bytes: 1, 2, 4 or 8), called with rax = the address and ecx =
+ * the site's offset from rbx: a TLB probe that on a hit fills the site
+ * and returns rcx = the addend with ZF clear; on a miss ZF set (rax
+ * kept).  Clobbers rcx, rdx.  jit_emit_site_stub emits one at b. */
+#define JIT_STUB_SITE 1024
+#define JIT_SITE_STUB_SIZE 128   /* bytes each, 8 stubs */
+unsigned jit_site_stub_off(bool store, unsigned size);
+void jit_emit_site_stub(struct jbuf *b, bool store, unsigned size);
+/* The slow paths call jit_load and jit_store through thunks in the
+ * stubs' page (JIT_STUB_MEM, jit_load's; JIT_MEM_THUNK bytes on,
+ * jit_store's): a call rel32 is 5 bytes where call_abs's are 12, in the
+ * way out of every load and store.  jit_emit_mem_thunks emits both into
+ * the buffer at `code`. */
+#define JIT_STUB_MEM 2176
+#define JIT_MEM_THUNK 16
+void jit_emit_mem_thunks(struct jbuf *b, uint8_t *code);
 /* After the block's last exit: the ways out of line its loads and
  * stores left (b->cold); their faults leave through `epi`, the shared
  * epilogue. */

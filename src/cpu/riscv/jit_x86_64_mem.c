@@ -244,10 +244,18 @@ static bool group_kind(unsigned op, unsigned k)
 #define H_SITE_ADDEND(s) (H_SITE(s) + (int32_t)offsetof(struct jit_site, addend))
 #define H_SITE_EPOCH hoff(offsetof(struct hart, jit_site_epoch))
 
+/* The first slot of kind `store` (0 loads: even, 1 stores: odd) after
+ * the block's header. */
+static unsigned site_first(const struct jbuf *b, bool store)
+{
+    unsigned first = b->site_hdr + 1;
+    return first + ((first & 1) ^ store);
+}
+
 void jit_sites_init(struct jbuf *b, struct dcache *dc)
 {
     unsigned o = b->start, n[2] = { 0, 0 };
-    b->nsite[0] = b->nsite[1] = b->maxsite = 0;
+    b->nsite[0] = b->nsite[1] = b->maxsite[0] = b->maxsite[1] = 0;
     b->site_check = NULL;
     for (unsigned k = 0; k < b->plan.n && o < 4096; k++) {   /* plan_walk's instructions */
         struct insn tmp;
@@ -258,18 +266,25 @@ void jit_sites_init(struct jbuf *b, struct dcache *dc)
         n[1] += is_store(x->op);
         o += 2u * x->len;
     }
-    unsigned most = n[0] > n[1] ? n[0] : n[1];
+    /* A store waits on nothing the TLB probe's latency would hold up:
+     * only a looping block's stores, which run pass after pass, take
+     * sites (a site costs code: the probe inline, and the TLB probe and
+     * the fill out of line). */
+    if (!b->ra.loops)
+        n[1] = 0;
+    for (unsigned k = 0; k < 2; k++)
+        b->maxsite[k] = n[k] < JIT_BLOCK_SITES ? n[k] : JIT_BLOCK_SITES;
+    unsigned most = b->maxsite[0] > b->maxsite[1] ? b->maxsite[0] : b->maxsite[1];
     if (!most)
         return;
-    b->maxsite = most < JIT_BLOCK_SITES ? most : JIT_BLOCK_SITES;
-    /* The header, then 2 * maxsite + 1 slots: maxsite even and odd ones
+    /* The header, then 2 * most + 1 slots: `most` even and odd ones
      * whatever the parity they start at. */
-    if (dc->jit_site_next + 2 + 2 * b->maxsite > JIT_SITES) {
+    if (dc->jit_site_next + 2 + 2 * most > JIT_SITES) {
         dc->jit_site_next = 0;
         dc->jit_site_lap++;
     }
     b->site_hdr = dc->jit_site_next;
-    dc->jit_site_next += 2 + 2 * b->maxsite;
+    dc->jit_site_next += 2 + 2 * most;
     /* The header is tagged with the lap: after a wrap, a block of this
      * lap may start its run where one of an earlier lap (still in the
      * code cache) started a shorter one.  Refreshed by that block, an
@@ -292,9 +307,12 @@ void jit_sites_init(struct jbuf *b, struct dcache *dc)
 static void emit_sites_refresh(struct jbuf *b)
 {
     patch(b, b->site_check, b->p);
-    for (unsigned i = 1; i <= 1 + 2 * b->maxsite; i++)
-        mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(b->site_hdr + i), 0);   /* addend = 0 */
-    mov_mem_imm(b, 1, JIT_HART, H_SITE_ADDEND(b->site_hdr), 0);
+    op_rr(b, 0, 0x31, RDX, RDX);                              /* xor edx, edx */
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned i = 0; i < b->nsite[k]; i++)   /* the slots it took: the rest of
+                                                        its run are others' or none's */
+            op_rm(b, 1, 0x89, RDX, JIT_HART, H_SITE_ADDEND(site_first(b, k) + 2 * i));
+    op_rm(b, 1, 0x89, RDX, JIT_HART, H_SITE_ADDEND(b->site_hdr));   /* addend = 0 */
     op_rm(b, 1, 0x89, RCX, JIT_HART, H_SITE(b->site_hdr));    /* mov [header], rcx */
     b1(b, 0xe9); b4(b, (uint32_t)(int32_t)(b->site_back - (b->p + 4)));   /* jmp back */
     b->site_check = NULL;
@@ -303,11 +321,9 @@ static void emit_sites_refresh(struct jbuf *b)
 /* The next site cache for an access of a looping block, or -1. */
 static int site_take(struct jbuf *b, bool store)
 {
-    if (b->nsite[store] == b->maxsite)
+    if (b->nsite[store] == b->maxsite[store])
         return -1;
-    unsigned first = b->site_hdr + 1;
-    first += (first & 1) ^ store;   /* even for a load, odd for a store */
-    return (int)(first + 2 * b->nsite[store]++);
+    return (int)(site_first(b, store) + 2 * b->nsite[store]++);
 }
 
 /* With rax = the address of an access of `span` bytes: when site s
@@ -334,6 +350,39 @@ static void emit_site_fill(struct jbuf *b, int s)
     op_rr(b, 1, 0x8b, RDX, RAX);                            /* mov rdx, rax */
     alu_imm(b, 1, 4, RDX, -4096);                           /* and rdx, ~0xfff */
     op_rm(b, 1, 0x89, RDX, JIT_HART, H_SITE(s));            /* mov [page], rdx */
+}
+
+unsigned jit_site_stub_off(bool store, unsigned size)
+{
+    unsigned log2 = size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0;
+    return JIT_STUB_SITE + JIT_SITE_STUB_SIZE * (4 * store + log2);
+}
+
+void jit_emit_site_stub(struct jbuf *b, bool store, unsigned size)
+{
+    b1(b, 0x51);                                        /* push rcx: the site */
+    uint8_t *miss = emit_tlb(b, store ? TLB_STORE : TLB_LOAD, size, true);
+    b1(b, 0x5a);                                        /* pop rdx */
+    op_rmx(b, 1, 0x89, RCX, JIT_HART, RDX, 8);          /* mov [rbx + rdx + 8], rcx: addend */
+    op_rmx(b, 1, 0x89, RAX, JIT_HART, RDX, 0);          /* mov [rbx + rdx], rax */
+    rex_x(b, 1, 0, RDX, JIT_HART);
+    b1(b, 0x81);
+    mem_x(b, 4, JIT_HART, RDX, 0);
+    b4(b, (uint32_t)-4096);                             /* and qword [rbx + rdx], ~0xfff */
+    op_rr(b, 1, 0x85, RCX, RCX);                        /* test rcx, rcx: ZF clear */
+    b1(b, 0xc3);                                        /* ret */
+    patch(b, miss, b->p);
+    b1(b, 0x5a);                                        /* pop rdx */
+    op_rr(b, 0, 0x31, RCX, RCX);                        /* xor ecx, ecx: ZF set */
+    b1(b, 0xc3);                                        /* ret */
+}
+
+void jit_emit_mem_thunks(struct jbuf *b, uint8_t *code)
+{
+    b->p = code + JIT_STUB_MEM;
+    call_abs_thunk(b, (const void *)jit_load);
+    b->p = code + JIT_STUB_MEM + JIT_MEM_THUNK;
+    call_abs_thunk(b, (const void *)jit_store);
 }
 
 enum { GROUP_NONE, GROUP_JOIN, GROUP_START };
@@ -498,6 +547,7 @@ static void emit_access(struct jbuf *b, const struct insn *in, int group, unsign
             c->kind = COLD_SLOW;
             c->jumps[0] = emit_tlb(b, tlb, size, true);
         }
+        c->retry = b->p;
         access_hit(b, in, access, RCX, 0);
     }
     c->hit = b->ra;
@@ -540,10 +590,16 @@ void jit_emit_cold(struct jbuf *b, uint8_t *epi)
             mov_mem_imm(b, 1, JIT_HART, c->addend, 0);       /* addend = 0 */
             emit_ea(b, in);
         }
-        if (c->kind != COLD_SLOW) {
+        if (c->kind == COLD_PROBE && c->site >= 0) {
+            /* A lone access's site missed: the shared stub probes the
+             * TLB and fills the site; the access is made again inline. */
+            b1(b, 0xb9); b4(b, (uint32_t)H_SITE(c->site));    /* mov ecx, site */
+            uint8_t *stub = epi + jit_site_stub_off(store, size);
+            b1(b, 0xe8); b4(b, (uint32_t)(int32_t)(stub - (b->p + 4)));   /* call stub */
+            b1(b, 0x0f); b1(b, 0x85);                               /* jne retry */
+            b4(b, (uint32_t)(int32_t)(c->retry - (b->p + 4)));
+        } else if (c->kind != COLD_SLOW) {
             uint8_t *miss = emit_tlb(b, tlb, size, true);
-            if (c->kind == COLD_PROBE && c->site >= 0)
-                emit_site_fill(b, c->site);
             access(b, in, RAX, RCX, 0);
             jmp_to(b, c->back);
             patch(b, miss, b->p);
@@ -555,13 +611,12 @@ void jit_emit_cold(struct jbuf *b, uint8_t *epi)
         op_rm(b, 1, 0x8d, RDI, JIT_HART, -JIT_H_BIAS);   /* rdi = h */
         op_rr(b, 1, 0x8b, RSI, RAX);                     /* mov rsi, rax */
         b1(b, 0xba);                                     /* mov edx, desc */
-        if (store) {
+        if (store)
             b4(b, (uint32_t)(in->rs2 | (size << 8) | ((uint32_t)op_is_fp_mem(in->op) << 16)));
-            call_abs(b, (const void *)jit_store);
-        } else {
+        else
             b4(b, (uint32_t)(in->rd | (in->op << 8)));
-            call_abs(b, (const void *)jit_load);
-        }
+        uint8_t *thunk = epi + JIT_STUB_MEM + (store ? JIT_MEM_THUNK : 0);
+        b1(b, 0xe8); b4(b, (uint32_t)(int32_t)(thunk - (b->p + 4)));   /* call thunk */
         jit_exc_check(b, c->off, c->count, epi);
         jit_regs_reload(b, c->hit.valid);                /* a load's rd too */
         jmp_to(b, c->back);
