@@ -1552,6 +1552,16 @@ static void test_jit_site_cache_kept_until_sfence(void **state)
     assert_int_equal(hart_get_x(h, 11), 5);
 }
 
+/* One pass of the store loop at VA 0x2100: sd a1 (`v`) to `va`. */
+static void store_loop_run(struct env *e, uint64_t va, uint64_t v)
+{
+    hart_set_x(e->h, 10, va);
+    hart_set_x(e->h, 11, v);
+    hart_set_x(e->h, 12, 1);
+    e->h->pc = 0x2100;
+    hart_run(e->h, 1000);
+}
+
 /* Blocks share site slots (the ring wraps), but a store must never find
  * a load's: S-mode code stores to a writable page at VA 0x3000 from one
  * block (a loop, one pass a run: only a looping block's stores take
@@ -1573,11 +1583,7 @@ static void test_jit_store_site_apart_from_loads(void **state)
     put32(e, RAM + 0x10c, 0x0000006f);   /* j . */
     h->dc->jit_site_next = 0;
     for (unsigned i = 0; i < 3; i++) {
-        hart_set_x(h, 10, 0x3000);
-        hart_set_x(h, 11, 0x1234 + i);
-        hart_set_x(h, 12, 1);
-        h->pc = 0x2100;
-        hart_run(h, 1000);
+        store_loop_run(e, 0x3000, 0x1234 + i);
         assert_int_equal(h->pc, 0x210c);
         assert_int_equal(get64(e, RAM + 0x12000), 0x1234 + i);
     }
@@ -1588,11 +1594,7 @@ static void test_jit_store_site_apart_from_loads(void **state)
         assert_int_equal(hart_get_x(h, 11), 5);
     }
     assert_true(translated_at(e, RAM));
-    hart_set_x(h, 10, 0x1000);
-    hart_set_x(h, 11, 0x1234);
-    hart_set_x(h, 12, 1);
-    h->pc = 0x2100;
-    hart_run(h, 1000);
+    store_loop_run(e, 0x1000, 0x1234);
     assert_int_equal(h->mcause, EXC_STORE_PAGE);
     assert_int_equal(h->mepc, 0x2100);
     assert_int_equal(get64(e, RAM + 0x10000), 5);
