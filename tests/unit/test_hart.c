@@ -1748,6 +1748,47 @@ static void test_jit_site_cache_emptied_at_set_change(void **state)
     assert_int_equal(hart_get_x(h, 11), 0);
 }
 
+/* A block with a CSR instruction takes no site caches: its loop loads a
+ * user page at VA 0x1000 in S-mode with sstatus.SUM set, then clears SUM
+ * (csrc sstatus, in the block).  After runs that keep SUM (t1 = 0) warm
+ * the TLB and the load's site, a run of two passes with t1 = SUM must
+ * fault on the second pass's load; a site filled on the first would
+ * serve it. */
+static void test_jit_csr_block_takes_no_sites(void **state)
+{
+    struct env *e = *state;
+    struct hart *h = e->h;
+    static const uint32_t prog[] = {
+        0x00053283,   /* loop: ld t0,0(a0) */
+        0x10033073,   /* csrc sstatus,t1 */
+        0xfff60613,   /* addi a2,a2,-1 */
+        0xfe061ae3,   /* bnez a2,loop */
+        0x0000006f,   /* j . */
+    };
+    site_setup(e, 0x1 | 0x2 | 0x10 | 0x40);   /* V R U A */
+    for (unsigned i = 0; i < sizeof(prog) / 4; i++)
+        put32(e, RAM + 4 * i, prog[i]);
+    h->mstatus |= MSTATUS_SUM;
+    hart_update_mode(h);
+    for (unsigned i = 0; i < 4; i++) {
+        bool last = i == 3;
+        hart_set_x(h, 10, 0x1000);
+        hart_set_x(h, 5, 0);
+        hart_set_x(h, 6, last ? MSTATUS_SUM : 0);
+        hart_set_x(h, 12, last ? 2 : 1);
+        h->pc = 0x2000;
+        hart_run(h, 1000);
+        if (!last) {
+            assert_int_equal(h->pc, 0x2010);
+            assert_int_equal(hart_get_x(h, 5), 5);
+        }
+    }
+    assert_true(translated_at(e, RAM));
+    assert_int_equal(h->mcause, EXC_LOAD_PAGE);
+    assert_int_equal(h->mepc, 0x2000);
+    assert_int_equal(hart_get_x(h, 12), 1);
+}
+
 /* MULH, MULHU and MULHSU translated inline (MUL/IMUL's rdx, and the
  * MULHSU correction) against 128-bit C arithmetic, on sign and size
  * edges, with the operands held in host registers and rd = rs1 last. */
@@ -2864,6 +2905,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jit_store_site_into_code, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_site_header_tagged_by_lap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_site_epoch_wraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jit_csr_block_takes_no_sites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_store_site_apart_from_loads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jit_fp_dirties_fs, setup, teardown),

@@ -50,6 +50,8 @@ struct jplan {
     bool dyn;           /* assign per instruction (a block that does not loop) */
     bool set32;         /* the current instruction's result was marked is32 */
     unsigned n;         /* instructions seen */
+    unsigned nload, nstore;   /* ... of which integer loads, and stores */
+    bool csr;           /* ... one a CSR instruction */
     uint32_t use[JIT_MAX_INSNS];
     uint8_t next[JIT_MAX_INSNS][32];   /* [k][r]: the first instruction after k using x[r], or n */
 };

@@ -184,28 +184,10 @@ static void fp_load_hit_and_miss(struct jbuf *b, const struct insn *in, uint8_t 
  * in the cache every FENCE.I revalidates the decoded pages (dcache.c). */
 #define GROUP_SPAN 256
 
-static bool is_int_load(unsigned op)
-{
-    switch (op) {
-    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
-        return true;
-    }
-    return false;
-}
-
-static bool is_store(unsigned op)
-{
-    switch (op) {
-    case OP_SB: case OP_SH: case OP_SW: case OP_SD: case OP_FSW: case OP_FSD:
-        return true;
-    }
-    return false;
-}
-
 /* Does `op` access memory as group kind `k` (0 loads, 1 stores)? */
 static bool group_kind(unsigned op, unsigned k)
 {
-    return k ? is_store(op) : is_int_load(op);
+    return k ? op_is_store(op) : op_is_int_load(op);
 }
 
 #define H_ADDEND(k) hoff(offsetof(struct hart, jit_addend) + 8 * (k))
@@ -254,18 +236,11 @@ static unsigned site_first(const struct jbuf *b, bool store)
 
 void jit_sites_init(struct jbuf *b, struct dcache *dc)
 {
-    unsigned o = b->start, n[2] = { 0, 0 };
+    unsigned n[2] = { b->plan.nload, b->plan.nstore };   /* plan_walk's counts */
     b->nsite[0] = b->nsite[1] = b->maxsite[0] = b->maxsite[1] = 0;
     b->site_check = NULL;
-    for (unsigned k = 0; k < b->plan.n && o < 4096; k++) {   /* plan_walk's instructions */
-        struct insn tmp;
-        const struct insn *x = dcache_slot_insn(b->dp, o, &tmp);
-        if (op_is_csr(x->op))
-            return;
-        n[0] += is_int_load(x->op);
-        n[1] += is_store(x->op);
-        o += 2u * x->len;
-    }
+    if (b->plan.csr)
+        return;
     /* A store waits on nothing the TLB probe's latency would hold up:
      * only a looping block's stores, which run pass after pass, take
      * sites (a site costs code: the probe inline, and the TLB probe and
@@ -567,7 +542,7 @@ void jit_emit_cold(struct jbuf *b, uint8_t *epi)
     for (unsigned i = 0; i < b->ncold; i++) {
         const struct jcold *c = &b->cold[i];
         const struct insn *in = &c->in;
-        bool store = is_store(in->op);
+        bool store = op_is_store(in->op);
         unsigned size = mem_size(in->op);
         for (unsigned j = 0; j < 2; j++)
             if (c->jumps[j])

@@ -226,8 +226,10 @@ static bool reads_rs2(unsigned op)
 
 /* The plan's walk over the block (translate()'s walk: a difference would
  * only cost speed, any choice of held registers is correct); `through`:
- * on through other blocks' starts.  Fills uses, written, b->plan.use and
- * b->plan.n, and b->ra.loops.  Returns whether it went through one. */
+ * on through other blocks' starts.  Fills uses, written, b->plan.use,
+ * b->plan.n and the counts after it (the block's site caches size
+ * themselves by them), and b->ra.loops.  Returns whether it went through
+ * one. */
 static bool plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool through,
                       unsigned uses[33], uint64_t *written)
 {
@@ -236,7 +238,8 @@ static bool plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool throu
     memset(uses, 0, 33 * sizeof(uses[0]));
     *written = 0;
     b->ra.loops = false;
-    b->plan.n = 0;
+    b->plan.n = b->plan.nload = b->plan.nstore = 0;
+    b->plan.csr = false;
     for (unsigned n = 0; n < JIT_MAX_INSNS && o < 4096; n++) {
         struct insn tmp;
         const struct insn *in = dcache_slot_insn(dp, o, &tmp);
@@ -260,6 +263,9 @@ static bool plan_walk(struct jbuf *b, struct dpage *dp, unsigned off, bool throu
         }
         b->plan.use[n] = u & ~1u;   /* x0 is never held */
         b->plan.n = n + 1;
+        b->plan.nload += op_is_int_load(in->op);
+        b->plan.nstore += op_is_store(in->op);
+        b->plan.csr |= op_is_csr(in->op);
         bool to_start = o - off + (unsigned)in->imm == 0;
         if ((op_is_branch(in->op) || in->op == OP_JAL) && to_start)
             b->ra.loops = true;

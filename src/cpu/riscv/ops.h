@@ -91,6 +91,26 @@ static inline bool op_is_branch(unsigned op)
     return false;
 }
 
+/* The integer loads (LB..LWU). */
+static inline bool op_is_int_load(unsigned op)
+{
+    switch (op) {
+    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+        return true;
+    }
+    return false;
+}
+
+/* The stores, integer and F/D (SB..SD, FSW, FSD). */
+static inline bool op_is_store(unsigned op)
+{
+    switch (op) {
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD: case OP_FSW: case OP_FSD:
+        return true;
+    }
+    return false;
+}
+
 /* Name of an op, for tests and debugging. */
 const char *rv_op_name(unsigned op);
 
