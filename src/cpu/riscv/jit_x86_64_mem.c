@@ -213,12 +213,14 @@ static bool group_kind(unsigned op, unsigned k)
  * (dc->jit_site_next, the same index in every hart's array), and two
  * blocks that come to share one only miss more.  Loads take even slots
  * and stores odd ones, so that a store never finds a load's fact (a
- * read-only page: copy-on-write after fork, a page of code).  Each block's run of
- * slots starts with a header, {the epoch they were filled in, tagged
- * with the block's lap of the ring, 0}; the block's head compares it
- * with the tagged epoch on both ways in and, when they differ, empties
- * the slots and writes the header (out of line, jit_emit_cold).  The epoch is odd, so a header read as another block's
- * slot never holds a page, and its addend of 0 misses anyway.  Nothing
+ * read-only page: copy-on-write after fork, a page of code); only a
+ * looping block's stores take any.  Each block's run of slots starts
+ * with a header, {the epoch they were filled in, tagged with the
+ * block's lap of the ring, 0}; the block's head compares it with the
+ * tagged epoch on both ways in and, when they differ, empties the slots
+ * it took and writes the header (out of line, jit_emit_cold).  The
+ * epoch is odd, so a header read as another block's slot never holds a
+ * page, and its addend of 0 misses anyway.  Nothing
  * inside a block moves the epoch but a CSR instruction (sstatus.SUM and
  * MXR change what may be read, and the data TLB set with them): a block
  * with one takes no slots. */
