@@ -608,8 +608,7 @@ static void emit_link_exit(struct jbuf *b, struct hart *h, int32_t rel, uint32_t
     while (((uintptr_t)b->p + 1) & 3)
         b1(b, 0x90);                        /* nop: the rel32 4-aligned (patch_site) */
     b1(b, 0xe9); b4(b, 0);                                 /* jmp resolve (patched) */
-    uint8_t *link = jit_epilogue(h) + JIT_STUB_LINK;
-    b1(b, 0xe8); b4(b, (uint32_t)(int32_t)(link - (b->p + 4)));   /* resolve: call link stub */
+    call_rel(b, jit_epilogue(h) + JIT_STUB_LINK);           /* resolve */
     b8(b, (uint64_t)(uintptr_t)&b->dp->insn[abs >> 1]);  /* the target's slot */
     patch(b, spent, b->p);
     lea_vpc(b, RCX, rel);

@@ -387,6 +387,12 @@ static inline void setcc_store(struct jbuf *b, uint8_t cc, unsigned rd)
     jit_put_x(b, RAX, rd);
 }
 
+/* call rel32 to `to` in the code buffer (the stubs' page: 5 bytes). */
+static inline void call_rel(struct jbuf *b, const uint8_t *to)
+{
+    b1(b, 0xe8); b4(b, (uint32_t)(int32_t)(to - (b->p + 4)));
+}
+
 /* A thunk for call_abs's callee: jmp to it through rax (12 bytes). */
 static inline void call_abs_thunk(struct jbuf *b, const void *fn)
 {

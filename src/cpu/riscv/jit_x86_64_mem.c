@@ -295,7 +295,8 @@ static void emit_sites_refresh(struct jbuf *b)
     b->site_check = NULL;
 }
 
-/* The next site cache for an access of a looping block, or -1. */
+/* The next site cache for a load (store: false) or store of the block,
+ * or -1. */
 static int site_take(struct jbuf *b, bool store)
 {
     if (b->nsite[store] == b->maxsite[store])
@@ -331,8 +332,7 @@ static void emit_site_fill(struct jbuf *b, int s)
 
 unsigned jit_site_stub_off(bool store, unsigned size)
 {
-    unsigned log2 = size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0;
-    return JIT_STUB_SITE + JIT_SITE_STUB_SIZE * (4 * store + log2);
+    return JIT_STUB_SITE + JIT_SITE_STUB_SIZE * (4 * store + (unsigned)__builtin_ctz(size));
 }
 
 void jit_emit_site_stub(struct jbuf *b, bool store, unsigned size)
@@ -342,9 +342,7 @@ void jit_emit_site_stub(struct jbuf *b, bool store, unsigned size)
     b1(b, 0x5a);                                        /* pop rdx */
     op_rmx(b, 1, 0x89, RCX, JIT_HART, RDX, 8);          /* mov [rbx + rdx + 8], rcx: addend */
     op_rmx(b, 1, 0x89, RAX, JIT_HART, RDX, 0);          /* mov [rbx + rdx], rax */
-    rex_x(b, 1, 0, RDX, JIT_HART);
-    b1(b, 0x81);
-    mem_x(b, 4, JIT_HART, RDX, 0);
+    op_rmx(b, 1, 0x81, 4, JIT_HART, RDX, 0);
     b4(b, (uint32_t)-4096);                             /* and qword [rbx + rdx], ~0xfff */
     op_rr(b, 1, 0x85, RCX, RCX);                        /* test rcx, rcx: ZF clear */
     b1(b, 0xc3);                                        /* ret */
@@ -440,6 +438,23 @@ static void emit_store_value(struct jbuf *b, const struct insn *in, int base, in
  * or what follows that probe's miss. */
 enum { COLD_SLOW, COLD_PROBE, COLD_SPAN, COLD_SPAN_MISS };
 
+/* An access's inline hit, at x[rs1] + imm + index (index: rcx or rdx,
+ * the page's addend): from x[rs1]'s register when it has one, so that
+ * the add into rax (the probe's address) is not on the way from x[rs1]
+ * to the data (a list's next pointer at an offset, each node's address
+ * the last one's data); else at rax + index + disp_rax (rax + disp_rax:
+ * x[rs1] + imm). */
+static void access_hit(struct jbuf *b, const struct insn *in,
+                       void (*access)(struct jbuf *, const struct insn *, int, int, int32_t),
+                       int index, int32_t disp_rax)
+{
+    int h = jit_host_x(b, in->rs1);
+    if (h >= 0)
+        access(b, in, h, index, in->imm);
+    else
+        access(b, in, RAX, index, disp_rax);
+}
+
 /* A load or store (`access` makes it at rax + index + disp), group kind
  * k (TLB entries `tlb` bytes from r14), with only the way that hits
  * inline; the rest goes out of line after the block (struct jcold,
@@ -458,23 +473,6 @@ enum { COLD_SLOW, COLD_PROBE, COLD_SPAN, COLD_SPAN_MISS };
  * x[rs1] has one (access_hit); a join then computes no rax inline.
  * One record per guest instruction: a block takes at most
  * JIT_MAX_INSNS. */
-/* An access's inline hit, at x[rs1] + imm + index (index: rcx or rdx,
- * the page's addend): from x[rs1]'s register when it has one, so that
- * the add into rax (the probe's address) is not on the way from x[rs1]
- * to the data (a list's next pointer at an offset, each node's address
- * the last one's data); else at rax + index + disp_rax (rax + disp_rax:
- * x[rs1] + imm). */
-static void access_hit(struct jbuf *b, const struct insn *in,
-                       void (*access)(struct jbuf *, const struct insn *, int, int, int32_t),
-                       int index, int32_t disp_rax)
-{
-    int h = jit_host_x(b, in->rs1);
-    if (h >= 0)
-        access(b, in, h, index, in->imm);
-    else
-        access(b, in, RAX, index, disp_rax);
-}
-
 static void emit_access(struct jbuf *b, const struct insn *in, int group, unsigned k,
                         int32_t off, uint32_t count, int32_t tlb,
                         void (*access)(struct jbuf *, const struct insn *, int, int, int32_t))
@@ -571,8 +569,7 @@ void jit_emit_cold(struct jbuf *b, uint8_t *epi)
             /* A lone access's site missed: the shared stub probes the
              * TLB and fills the site; the access is made again inline. */
             b1(b, 0xb9); b4(b, (uint32_t)H_SITE(c->site));    /* mov ecx, site */
-            uint8_t *stub = epi + jit_site_stub_off(store, size);
-            b1(b, 0xe8); b4(b, (uint32_t)(int32_t)(stub - (b->p + 4)));   /* call stub */
+            call_rel(b, epi + jit_site_stub_off(store, size));
             b1(b, 0x0f); b1(b, 0x85);                               /* jne retry */
             b4(b, (uint32_t)(int32_t)(c->retry - (b->p + 4)));
         } else if (c->kind != COLD_SLOW) {
@@ -592,8 +589,7 @@ void jit_emit_cold(struct jbuf *b, uint8_t *epi)
             b4(b, (uint32_t)(in->rs2 | (size << 8) | ((uint32_t)op_is_fp_mem(in->op) << 16)));
         else
             b4(b, (uint32_t)(in->rd | (in->op << 8)));
-        uint8_t *thunk = epi + JIT_STUB_MEM + (store ? JIT_MEM_THUNK : 0);
-        b1(b, 0xe8); b4(b, (uint32_t)(int32_t)(thunk - (b->p + 4)));   /* call thunk */
+        call_rel(b, epi + JIT_STUB_MEM + (store ? JIT_MEM_THUNK : 0));
         jit_exc_check(b, c->off, c->count, epi);
         jit_regs_reload(b, c->hit.valid);                /* a load's rd too */
         jmp_to(b, c->back);
